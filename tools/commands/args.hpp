@@ -1,0 +1,57 @@
+// Small argument reader shared by the `tandem` subcommands: --flag VALUE pairs,
+// boolean --flags and positional arguments, with tandem::Error on misuse.
+#pragma once
+
+#include <tandem/core/error.hpp>
+
+#include <string>
+#include <vector>
+
+namespace tandem::cli {
+
+class Args {
+public:
+    Args(int argc, char** argv) : items_(argv, argv + argc) {}
+
+    // Removes and returns the value after `flag`, or `fallback` when absent.
+    std::string take(const std::string& flag, const std::string& fallback = "") {
+        for (size_t i = 0; i < items_.size(); ++i) {
+            if (items_[i] != flag) continue;
+            if (i + 1 >= items_.size())
+                detail::throw_error("option ", flag, ": expected a value, found none");
+            std::string value = items_[i + 1];
+            items_.erase(items_.begin() + i, items_.begin() + i + 2);
+            return value;
+        }
+        return fallback;
+    }
+
+    std::string require(const std::string& flag) {
+        std::string value = take(flag, "\x01");
+        if (value == "\x01") detail::throw_error("option ", flag, " is required");
+        return value;
+    }
+
+    bool take_flag(const std::string& flag) {
+        for (size_t i = 0; i < items_.size(); ++i) {
+            if (items_[i] == flag) {
+                items_.erase(items_.begin() + i);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // What is left once every known option was taken; an unknown --option is an error.
+    std::vector<std::string> positional() const {
+        for (const auto& item : items_) {
+            if (item.rfind("--", 0) == 0) detail::throw_error("unknown option ", item);
+        }
+        return items_;
+    }
+
+private:
+    std::vector<std::string> items_;
+};
+
+}  // namespace tandem::cli

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tandem builds and tests with, when any is missing.
+# Usage: tools/install_deps.sh [extra-package ...]
+set -euo pipefail
+packages=(g++ meson ninja-build ccache pkg-config python3 clang-format
+          libeigen3-dev xtensor-dev libxsimd-dev nlohmann-json3-dev libutf8proc-dev
+          libstb-dev doctest-dev libopenblas-openmp-dev "$@")
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

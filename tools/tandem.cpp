@@ -1,0 +1,48 @@
+// The `tandem` command line: one binary, one subcommand per task. Each command
+// lives in tools/commands/<name>.hpp and takes the arguments after its name.
+#include <tandem/core/error.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "commands/args.hpp"
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(tandem::cli::Args&);
+};
+
+const Command commands[] = {
+    {nullptr, nullptr, nullptr},
+};
+
+int usage(FILE* out) {
+    std::fprintf(out, "usage: tandem <command> [options]\n\ncommands:\n");
+    for (const auto& c : commands) {
+        if (c.name) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
+    }
+    return out == stderr ? 2 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return usage(stderr);
+    if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) return usage(stdout);
+    for (const auto& c : commands) {
+        if (!c.name || std::strcmp(c.name, argv[1])) continue;
+        try {
+            tandem::cli::Args args(argc - 2, argv + 2);
+            return c.run(args);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "tandem %s: %s\n", c.name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "tandem: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}
