@@ -1,0 +1,5 @@
+// tandem: multimodal embedding models and rerankers, header-only.
+// Including this header brings in every layer.
+#pragma once
+
+#include <tandem/core.hpp>
