@@ -1,0 +1,66 @@
+// Differentiable sums and means, over everything or over one axis.
+// reference: torch.sum, torch.mean (dim=None or one dim, keepdim=False).
+#pragma once
+
+#include <tandem/autograd/ops/common.hpp>
+
+namespace tandem {
+
+namespace detail {
+template <Backend B, Scalar T>
+Var<B, T> sum_all_scaled(std::string_view name, const Var<B, T>& x, T alpha) {
+    auto& g = graph_of(name, x);
+    const auto& xv = x.value();
+    auto y = Tensor<B, T>::empty(Shape{});
+    B::sum_all(y.data(), xv.data(), xv.numel());
+    if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, 1);
+    const index_t n = xv.numel();
+    return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
+        B::sum_axis_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), alpha, index_t{1}, n,
+                        index_t{1});
+    });
+}
+
+template <Backend B, Scalar T>
+Var<B, T> sum_axis_scaled(std::string_view name, const Var<B, T>& x, int axis, T alpha) {
+    auto& g = graph_of(name, x);
+    const auto& xv = x.value();
+    const Shape& s = xv.shape();
+    const int a = s.normalize(axis);
+    Shape out_shape;
+    for (int d = 0; d < s.rank(); ++d)
+        if (d != a) out_shape.push_back(s[d]);
+    const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
+    auto y = Tensor<B, T>::empty(out_shape);
+    B::sum_axis(y.data(), xv.data(), outer, n, inner);
+    if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, y.numel());
+    return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
+        B::sum_axis_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), alpha, outer, n, inner);
+    });
+}
+}  // namespace detail
+
+// The sum of every element, as a 0-dimensional tensor.
+template <Backend B, Scalar T>
+Var<B, T> sum(const Var<B, T>& x) {
+    return detail::sum_all_scaled("sum", x, T(1));
+}
+template <Backend B, Scalar T>
+Var<B, T> mean(const Var<B, T>& x) {
+    const index_t n = x.value().numel();
+    if (n == 0) detail::throw_error("mean: the input is empty (shape ", x.shape().str(), ")");
+    return detail::sum_all_scaled("mean", x, T(1) / T(n));
+}
+// The sum over one axis, which is removed from the shape.
+template <Backend B, Scalar T>
+Var<B, T> sum(const Var<B, T>& x, int axis) {
+    return detail::sum_axis_scaled("sum", x, axis, T(1));
+}
+template <Backend B, Scalar T>
+Var<B, T> mean(const Var<B, T>& x, int axis) {
+    const index_t n = x.shape()[axis];
+    if (n == 0) detail::throw_error("mean: axis ", axis, " of shape ", x.shape().str(), " is empty");
+    return detail::sum_axis_scaled("mean", x, axis, T(1) / T(n));
+}
+
+}  // namespace tandem

@@ -1,0 +1,28 @@
+// Small types shared by every backend's kernel signatures.
+#pragma once
+
+#include <tandem/core/shape.hpp>
+
+namespace tandem {
+
+enum class BinaryOp { Add, Sub, Mul, Div };
+
+enum class UnaryOp {
+    Exp,
+    Log,
+    Sigmoid,
+    LogSigmoid,
+    Relu,
+    Tanh,
+    Gelu,      // x * Phi(x), the erf form (torch.nn.functional.gelu)
+    GeluTanh,  // tanh approximation (gelu(approximate="tanh"), HF "gelu_pytorch_tanh")
+    QuickGelu  // x * sigmoid(1.702 x) (HF "quick_gelu", OpenAI CLIP)
+};
+
+// Sizes of one attention call: q [batch, heads, q_len, head_dim], k and v [batch, heads, k_len, head_dim].
+struct AttentionShape {
+    index_t batch, heads, q_len, k_len, head_dim;
+    index_t bh() const { return batch * heads; }
+};
+
+}  // namespace tandem

@@ -1,0 +1,4 @@
+// Optimizers.
+#pragma once
+
+#include <tandem/optim/adamw.hpp>
