@@ -1,0 +1,9 @@
+// tandem/io: Hugging Face file formats: safetensors checkpoints (memory-mapped
+// reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
+// JSON and atomic-file helpers the other readers and writers share.
+#pragma once
+
+#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/io/hf_config.hpp>
+#include <tandem/io/json_file.hpp>
+#include <tandem/io/safetensors.hpp>
