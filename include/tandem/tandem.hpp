@@ -3,3 +3,4 @@
 #pragma once
 
 #include <tandem/core.hpp>
+#include <tandem/io.hpp>
