@@ -3,4 +3,5 @@
 #pragma once
 
 #include <tandem/core.hpp>
+#include <tandem/image.hpp>
 #include <tandem/io.hpp>

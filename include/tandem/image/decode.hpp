@@ -1,0 +1,186 @@
+// Decoding JPEG, PNG, BMP, GIF (first frame), TGA and PNM into RGB, as
+// `PIL.Image.open(path).convert("RGB")` does: alpha dropped (not blended), grey
+// replicated, palettes expanded, 16-bit grey clamped to 255 like PIL's mode "I".
+// JPEG goes through libjpeg-turbo (PIL's own decoder), the other formats through
+// stb_image (Debian's libstb); docs/architecture.md says why.
+#pragma once
+
+#include <tandem/core/error.hpp>
+#include <tandem/image/detail/jpeg.hpp>
+#include <tandem/image/image.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <stb/stb_image.h>
+
+namespace tandem::image {
+
+struct DecodeOptions {
+    // Largest accepted width * height, checked from the header before any pixel is
+    // decoded. The default is PIL's `Image.MAX_IMAGE_PIXELS`; 0 disables the check.
+    std::uint64_t max_pixels = 89'478'485;
+    // 16-bit grey images: false clamps values above 255 to 255 (PIL opens them as mode
+    // "I" and `convert("RGB")` clamps); true keeps the top 8 bits (v >> 8), which is
+    // what most other decoders do and what keeps the picture visible.
+    bool scale_16bit = false;
+};
+
+// PIL's `convert("RGB")` for 8-bit HWC arrays with 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA) channels.
+inline ImageU8 convert_rgb(const ImageU8& image) {
+    const std::size_t h = image.shape()[0], w = image.shape()[1], c = image.shape()[2];
+    if (c == 3) return image;
+    if (c < 1 || c > 4) tandem::detail::throw_error("convert_rgb: expected 1 to 4 channels, found ", c);
+    ImageU8 out({h, w, 3});
+    const std::uint8_t* src = image.data();
+    std::uint8_t* dst = out.data();
+    for (std::size_t i = 0; i < h * w; ++i, src += c, dst += 3) {
+        if (c <= 2) {
+            dst[0] = dst[1] = dst[2] = src[0];
+        } else {
+            dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
+        }
+    }
+    return out;
+}
+
+namespace detail {
+
+enum class Format { png, jpeg, gif, bmp, pnm, other };
+
+inline Format sniff_format(std::span<const std::uint8_t> b) {
+    auto starts = [&](const char* magic) {
+        const std::size_t n = std::strlen(magic);
+        return b.size() >= n && std::memcmp(b.data(), magic, n) == 0;
+    };
+    if (starts("\x89PNG\r\n\x1a\n")) return Format::png;
+    if (starts("\xff\xd8\xff")) return Format::jpeg;
+    if (starts("GIF87a") || starts("GIF89a")) return Format::gif;
+    if (starts("BM")) return Format::bmp;
+    if (starts("P5") || starts("P6")) return Format::pnm;
+    return Format::other;
+}
+
+inline std::uint32_t read_be32(const std::uint8_t* p) {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
+inline const char* stb_reason() {
+    const char* reason = stbi_failure_reason();
+    return reason ? reason : "unknown error";
+}
+
+struct StbFree {
+    void operator()(void* p) const { stbi_image_free(p); }
+};
+
+inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        tandem::detail::throw_error(path.string(), ": cannot open image file (", std::strerror(errno), ")");
+    }
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) tandem::detail::throw_error(path.string(), ": read error");
+    return bytes;
+}
+
+}  // namespace detail
+
+// Decodes an encoded image held in memory; `name` is what error messages call it.
+inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::string& name = "<memory>",
+                            const DecodeOptions& options = {}) {
+    using tandem::detail::throw_error;
+    if (bytes.empty()) throw_error(name, ": file is empty, not an image");
+    if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
+        throw_error(name, ": ", bytes.size(), " bytes is more than stb_image can read (", INT_MAX, ")");
+    }
+    const auto* data = bytes.data();
+    const int len = static_cast<int>(bytes.size());
+    const auto format = detail::sniff_format(bytes);
+    if (format == detail::Format::jpeg) return detail::decode_jpeg(bytes, name, options.max_pixels);
+
+    // Size from the header first, so that a decompression bomb is refused before
+    // any pixel memory is allocated. PNG is read directly: stb_image refuses large
+    // PNG headers itself with a less helpful "too large".
+    std::uint64_t w = 0, h = 0;
+    int png_color_type = -1, channels = 0;
+    if (format == detail::Format::png) {
+        if (bytes.size() < 33 || std::memcmp(data + 12, "IHDR", 4) != 0) {
+            throw_error(name, ": corrupt or truncated PNG (no complete IHDR header)");
+        }
+        w = detail::read_be32(data + 16);
+        h = detail::read_be32(data + 20);
+        png_color_type = data[25];
+    } else {
+        int iw = 0, ih = 0;
+        if (!stbi_info_from_memory(data, len, &iw, &ih, &channels)) {
+            const std::string reason = detail::stb_reason();
+            if (reason == "0-pixel image") throw_error(name, ": zero-size image (0 pixels)");
+            if (reason == "too large")
+                throw_error(name, ": image dimensions too large to decode (stb_image: too large)");
+            if (format == detail::Format::other) {
+                throw_error(name,
+                            ": not a recognised image (expected JPEG, PNG, BMP, GIF, TGA or PNM; stb_image: ",
+                            reason, ")");
+            }
+            throw_error(name, ": corrupt or truncated image header (stb_image: ", reason, ")");
+        }
+        w = static_cast<std::uint64_t>(iw);
+        h = static_cast<std::uint64_t>(ih);
+    }
+    if (w == 0 || h == 0) throw_error(name, ": zero-size image (", w, "x", h, " pixels)");
+    if (options.max_pixels && w * h > options.max_pixels) {
+        throw_error(name, ": ", w, "x", h, " = ", w * h, " pixels exceeds the limit of ", options.max_pixels,
+                    " (possible decompression bomb; raise DecodeOptions::max_pixels to allow it)");
+    }
+
+    // Process-wide stb settings made elsewhere in the program must not change our result.
+    stbi_set_flip_vertically_on_load_thread(0);
+    stbi_convert_iphone_png_to_rgb_thread(0);
+
+    int iw = 0, ih = 0, n = 0;
+    const bool gray16 = stbi_is_16_bit_from_memory(data, len) &&
+                        (png_color_type == 0 || (format == detail::Format::pnm && channels == 1));
+    ImageU8 out;
+    if (gray16) {
+        // PIL's mode "I": convert("RGB") clamps each value to [0, 255].
+        std::unique_ptr<stbi_us, detail::StbFree> pixels(
+            stbi_load_16_from_memory(data, len, &iw, &ih, &n, 1));
+        if (!pixels)
+            throw_error(name, ": corrupt or truncated image (stb_image: ", detail::stb_reason(), ")");
+        out = ImageU8({static_cast<std::size_t>(ih), static_cast<std::size_t>(iw), 3});
+        std::uint8_t* dst = out.data();
+        const std::size_t count = static_cast<std::size_t>(iw) * static_cast<std::size_t>(ih);
+        for (std::size_t i = 0; i < count; ++i, dst += 3) {
+            const stbi_us v = pixels.get()[i];
+            dst[0] = dst[1] = dst[2] =
+                static_cast<std::uint8_t>(options.scale_16bit ? v >> 8 : std::min<int>(v, 255));
+        }
+        return out;
+    }
+    // Asking stb_image for 3 channels performs convert("RGB"): it drops alpha, replicates
+    // grey and expands palettes; 16-bit colour keeps the high byte, as PIL's ";16B" raw modes do.
+    std::unique_ptr<stbi_uc, detail::StbFree> pixels(stbi_load_from_memory(data, len, &iw, &ih, &n, 3));
+    if (!pixels) throw_error(name, ": corrupt or truncated image (stb_image: ", detail::stb_reason(), ")");
+    if (iw <= 0 || ih <= 0) throw_error(name, ": zero-size image (", iw, "x", ih, " pixels)");
+    out = ImageU8({static_cast<std::size_t>(ih), static_cast<std::size_t>(iw), 3});
+    std::memcpy(out.data(), pixels.get(), out.size());
+    return out;
+}
+
+// Reads and decodes an image file; errors name the path.
+inline ImageU8 load_image(const std::filesystem::path& path, const DecodeOptions& options = {}) {
+    const auto bytes = detail::read_file(path);
+    return decode_image(bytes, path.string(), options);
+}
+
+}  // namespace tandem::image
