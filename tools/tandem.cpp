@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "commands/args.hpp"
+#include "commands/tokenize.hpp"
 
 namespace {
 
@@ -17,7 +18,8 @@ struct Command {
 };
 
 const Command commands[] = {
-    {nullptr, nullptr, nullptr},
+    {"tokenize", "encode JSON strings from stdin with a Hugging Face tokenizer, one id array per line",
+     tandem::cli::tokenize_main},
 };
 
 int usage(FILE* out) {
