@@ -5,3 +5,4 @@
 #include <tandem/core.hpp>
 #include <tandem/image.hpp>
 #include <tandem/io.hpp>
+#include <tandem/text.hpp>
