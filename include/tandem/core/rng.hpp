@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <string_view>
 
 namespace tandem {
 
@@ -60,5 +61,13 @@ public:
 private:
     std::uint64_t seed_, stream_;
 };
+
+// A stream number from a name (64-bit FNV-1a): parameters draw their initial values
+// from (seed, stream_of(hf_name)), independent of the order layers are built in.
+constexpr std::uint64_t stream_of(std::string_view name) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    return h;
+}
 
 }  // namespace tandem
