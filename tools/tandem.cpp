@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "commands/args.hpp"
+#include "commands/preprocess.hpp"
 #include "commands/tokenize.hpp"
 
 namespace {
@@ -18,6 +19,8 @@ struct Command {
 };
 
 const Command commands[] = {
+    {"preprocess", "run a preprocessor_config.json over images, save pixel_values as .npy",
+     tandem::cli::preprocess_main},
     {"tokenize", "encode JSON strings from stdin with a Hugging Face tokenizer, one id array per line",
      tandem::cli::tokenize_main},
 };

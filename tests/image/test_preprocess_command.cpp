@@ -1,0 +1,51 @@
+#include "../../tools/commands/preprocess.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <xtensor/xnpy.hpp>
+#include <xtensor/xview.hpp>
+
+#include "temp_dir.hpp"
+#include "test_data.hpp"
+
+namespace {
+
+int run(std::vector<std::string> argv) {
+    std::vector<char*> pointers;
+    for (auto& a : argv) pointers.push_back(a.data());
+    tandem::cli::Args args(static_cast<int>(pointers.size()), pointers.data());
+    return tandem::cli::preprocess_main(args);
+}
+
+}  // namespace
+
+TEST_CASE("tandem preprocess writes [N, 3, H, W] float32 .npy in the order given") {
+    auto config = tandem::testing::test_data("images/configs/siglip_bicubic_preprocessor_config.json");
+    auto reference = tandem::testing::test_data("images/reference/coffee.siglip_bicubic.npy");
+    if (!config || !reference) return;
+    const auto images = reference->parent_path().parent_path();
+    TempDir dir("preprocess_command");
+    const auto out = dir.path / "pixel_values.npy";
+    CHECK(run({"--config", config->string(), "--out", out.string(), (images / "camera_gray.png").string(),
+               (images / "coffee.png").string()}) == 0);
+    const auto values = xt::load_npy<float>(out.string());
+    REQUIRE(values.shape() == std::vector<std::size_t>{2, 3, 224, 224});
+    CHECK(xt::view(values, 0) ==
+          xt::load_npy<float>((reference->parent_path() / "camera_gray.siglip_bicubic.npy").string()));
+    CHECK(xt::view(values, 1) == xt::load_npy<float>(reference->string()));
+
+    // A failure leaves no file behind, under the final name or a temporary one.
+    CHECK_THROWS_WITH_AS(run({"--config", config->string(), "--out", (dir.path / "bad.npy").string(),
+                              (images / "coffee.png").string(), (dir.path / "missing.jpg").string()}),
+                         doctest::Contains("missing.jpg"), tandem::Error);
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path), {}) == 1);
+    CHECK_THROWS_WITH_AS(run({"--config", config->string(), "--out", out.string()}),
+                         doctest::Contains("at least one IMAGE"), tandem::Error);
+    CHECK_THROWS_WITH_AS(
+        run({"--config", config->string(), "--out", out.string(), "--crop-rounding", "up", "x.png"}),
+        doctest::Contains("--crop-rounding"), tandem::Error);
+}
