@@ -173,6 +173,10 @@ TEST_CASE("clip-tiny weights reproduce the reference projections and pooled outp
     CHECK(ckpt.info("logit_scale").shape.empty());
     CHECK(ckpt.read_as<float>("logit_scale") == std::vector<float>{1.9f});
     CHECK(ckpt.info("text_projection.weight").shape == std::vector<std::int64_t>{16, 64});
+    ckpt.check_shape("text_projection.weight", {16, 64});
+    const auto msg = error_message([&] { ckpt.check_shape("text_projection.weight", {64, 16}); });
+    CHECK(contains(msg, root.string()));
+    CHECK(contains(msg, "tensor 'text_projection.weight' has shape [16, 64], expected [64, 16]"));
 
     // get_text_features = text_projection(pooled): a Linear without bias.
     const auto text_pooled = load_npy_f64(root / "expected/f64/text_pooled_output.npy");

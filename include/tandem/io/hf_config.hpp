@@ -54,7 +54,7 @@ inline nlohmann::json unmodelled_keys(const nlohmann::json& object, const std::s
     return extra;
 }
 
-// Reads every field a config visits, fills `extra`, and returns the visited keys.
+// Reads every field a config visits and keeps the rest of the object in `extra`.
 template <class Config>
 void read_config_fields(Config& cfg, const io::JsonObjectReader& r, std::set<std::string> also_modelled) {
     Config::visit_fields(cfg, [&](std::string_view key, auto& field) {
@@ -124,6 +124,12 @@ inline nlohmann::json nested_config(const io::JsonObjectReader& r, const std::st
     return merged;
 }
 
+template <class Tower>
+Tower read_tower(const io::JsonObjectReader& parent, const std::string& key) {
+    const nlohmann::json merged = nested_config(parent, key);
+    return Tower::from_reader(io::JsonObjectReader(merged, parent.file(), key));
+}
+
 template <class Config>
 Config config_from_file(const std::filesystem::path& path) {
     return Config::from_json(io::read_json_file(path), path.string());
@@ -180,8 +186,7 @@ struct CLIPTextConfig {
     static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
         const JsonObjectReader root(json, source);
         if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return from_reader(
-                JsonObjectReader(detail::nested_config(root, "text_config"), source, "text_config"));
+            return detail::read_tower<CLIPTextConfig>(root, "text_config");
         }
         return from_reader(root);
     }
@@ -241,8 +246,7 @@ struct CLIPVisionConfig {
     static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
         const JsonObjectReader root(json, source);
         if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return from_reader(
-                JsonObjectReader(detail::nested_config(root, "vision_config"), source, "vision_config"));
+            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
         }
         return from_reader(root);
     }
@@ -298,10 +302,8 @@ struct CLIPConfig {
                                     "text_config_dict", "vision_config_dict"});
         detail::check_positive(r, "projection_dim", c.projection_dim);
         c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = CLIPTextConfig::from_reader(
-            JsonObjectReader(detail::nested_config(r, "text_config"), source, "text_config"));
-        c.vision_config = CLIPVisionConfig::from_reader(
-            JsonObjectReader(detail::nested_config(r, "vision_config"), source, "vision_config"));
+        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
         return c;
     }
     static CLIPConfig from_file(const std::filesystem::path& path) {
@@ -359,8 +361,7 @@ struct SiglipTextConfig {
     static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
         const JsonObjectReader root(json, source);
         if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return from_reader(
-                JsonObjectReader(detail::nested_config(root, "text_config"), source, "text_config"));
+            return detail::read_tower<SiglipTextConfig>(root, "text_config");
         }
         return from_reader(root);
     }
@@ -423,8 +424,7 @@ struct SiglipVisionConfig {
     static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
         const JsonObjectReader root(json, source);
         if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return from_reader(
-                JsonObjectReader(detail::nested_config(root, "vision_config"), source, "vision_config"));
+            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
         }
         return from_reader(root);
     }
@@ -481,10 +481,8 @@ struct SiglipConfig {
                                    {"model_type", "architectures", "text_config", "vision_config",
                                     "text_config_dict", "vision_config_dict"});
         c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = SiglipTextConfig::from_reader(
-            JsonObjectReader(detail::nested_config(r, "text_config"), source, "text_config"));
-        c.vision_config = SiglipVisionConfig::from_reader(
-            JsonObjectReader(detail::nested_config(r, "vision_config"), source, "vision_config"));
+        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
         return c;
     }
     static SiglipConfig from_file(const std::filesystem::path& path) {

@@ -136,6 +136,9 @@ public:
         }
     }
 
+    // The reader points into `object`: a temporary would dangle.
+    JsonObjectReader(nlohmann::json&&, std::string, std::string = "") = delete;
+
     const nlohmann::json& json() const { return *object_; }
     const std::string& file() const { return file_; }
 

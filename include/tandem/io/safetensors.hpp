@@ -249,7 +249,7 @@ public:
     std::size_t size() const { return tensors_.size(); }
     bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
 
-    // Tensor names in byte order, which is the order save_pretrained writes them in.
+    // Tensor names, sorted bytewise.
     std::vector<std::string> names() const {
         std::vector<std::string> out;
         out.reserve(tensors_.size());
@@ -264,6 +264,16 @@ public:
                                 tensors_.size(), " tensors)");
         }
         return it->second;
+    }
+
+    // For loading into a model whose shapes come from config.json: a checkpoint that
+    // does not fit the config fails here, naming the tensor, not inside a kernel.
+    void check_shape(std::string_view name, const std::vector<std::int64_t>& expected) const {
+        const auto& t = info(name);
+        if (t.shape != expected) {
+            detail::throw_error(path_.string(), ": tensor '", name, "' has shape ",
+                                detail::shape_string(t.shape), ", expected ", detail::shape_string(expected));
+        }
     }
 
     // The stored little-endian bytes of one tensor, straight from the map.
@@ -527,6 +537,9 @@ public:
     }
 
     const TensorInfo& info(std::string_view name) const { return file_of(name).info(name); }
+    void check_shape(std::string_view name, const std::vector<std::int64_t>& expected) const {
+        file_of(name).check_shape(name, expected);
+    }
     std::span<const std::byte> data(std::string_view name) const { return file_of(name).data(name); }
 
     template <class T>
@@ -597,7 +610,8 @@ private:
 
 // One tensor to write: a name, a shape, host data (float, double, int64_t or int32_t)
 // and the dtype to store. Floating data may be stored as F64, F32, F16 or BF16
-// (rounded to nearest even); integer data only as its own dtype.
+// (rounded to nearest even; the default is the data's own type); integer data only
+// as its own dtype. The data must stay alive until save_safetensors returns.
 struct TensorToSave {
     std::string name;
     std::vector<std::int64_t> shape;
