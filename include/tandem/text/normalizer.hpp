@@ -12,6 +12,7 @@
 
 #include <utf8proc.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,30 +40,20 @@ public:
         bool ascii = true;
         for (char32_t c : text) ascii = ascii && c < 0x80;
         if (ascii) return;
-        int options = UTF8PROC_DECOMPOSE;
+        // utf8proc_map decomposes, reorders marks canonically and recomposes in one pass.
+        int options = UTF8PROC_STABLE;
+        options |=
+            (form_ == UnicodeForm::NFC || form_ == UnicodeForm::NFKC) ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
         if (form_ == UnicodeForm::NFKC || form_ == UnicodeForm::NFKD) options |= UTF8PROC_COMPAT;
-        std::vector<utf8proc_int32_t> buffer(text.size() * 4 + 8);
-        size_t used = 0;
-        for (char32_t c : text) {
-            int last_boundclass = 0;
-            for (;;) {
-                const auto n =
-                    utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buffer.data() + used,
-                                            static_cast<utf8proc_ssize_t>(buffer.size() - used),
-                                            static_cast<utf8proc_option_t>(options), &last_boundclass);
-                if (n < 0) detail::throw_error("Unicode normalisation failed: ", utf8proc_errmsg(n));
-                if (used + static_cast<size_t>(n) <= buffer.size()) {
-                    used += static_cast<size_t>(n);
-                    break;
-                }
-                buffer.resize(buffer.size() * 2);
-            }
-        }
-        if (form_ == UnicodeForm::NFC || form_ == UnicodeForm::NFKC) options |= UTF8PROC_COMPOSE;
-        const auto n = utf8proc_normalize_utf32(buffer.data(), static_cast<utf8proc_ssize_t>(used),
-                                                static_cast<utf8proc_option_t>(options));
+        const std::string in = detail::to_utf8(text);
+        utf8proc_uint8_t* out = nullptr;
+        const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(in.data()),
+                                    static_cast<utf8proc_ssize_t>(in.size()), &out,
+                                    static_cast<utf8proc_option_t>(options));
         if (n < 0) detail::throw_error("Unicode normalisation failed: ", utf8proc_errmsg(n));
-        text.assign(buffer.begin(), buffer.begin() + n);
+        std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
+        text = detail::decode_utf8(
+            std::string_view(reinterpret_cast<const char*>(out), static_cast<size_t>(n)), true);
     }
 
     json to_json() const override {
