@@ -402,10 +402,10 @@ private:
         const auto dtype_name = dtype_it->get<std::string>();
         const auto dtype = parse_safetensors_dtype(dtype_name);
         if (!dtype) {
-            fail(where(), ": unknown dtype \"", dtype_name,
-                 "\" (expected one of BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, "
-                 "F64, I64, "
-                 "U64)");
+            std::string known;
+            for (const auto& [d, n] : safetensors_dtype_names)
+                known += (known.empty() ? "" : ", ") + std::string(n);
+            fail(where(), ": unknown dtype \"", dtype_name, "\" (expected one of ", known, ")");
         }
         t.dtype = *dtype;
 
