@@ -135,7 +135,7 @@ TEST_CASE("every reference model.safetensors and gradient file reads with the ma
         if (!dir) continue;
         const auto root = dir->parent_path();
         const auto model = SafetensorsFile::open(root / "model.safetensors");
-        CHECK(model.metadata() == std::map<std::string, std::string>{{"format", "pt"}});
+        CHECK(model.metadata() == tandem::io::SafetensorsMetadata{{"format", "pt"}});
         CHECK(std::int64_t(model.size()) == manifest_count(root / "manifest.json", "n_tensors"));
         std::size_t params = 0, not_finite = 0;
         for (const auto& name : model.names()) {
@@ -258,6 +258,34 @@ TEST_CASE("writing clip-tiny's tensors back reproduces model.safetensors byte fo
     CHECK(written == original);
 }
 
+TEST_CASE("every .safetensors file under models/ reads and writes back byte for byte") {
+    const auto models = tandem::testing::test_data("models");
+    if (!models) return;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(*models))
+        if (entry.path().extension() == ".safetensors") files.push_back(entry.path());
+    CHECK(files.size() >= 15);
+    TempDir dir;
+    for (const auto& path : files) {
+        CAPTURE(path.string());
+        const auto in = SafetensorsFile::open(path);
+        // The reference files hold F32 weights and F64 gradients; double holds both exactly.
+        std::vector<std::vector<double>> values;
+        std::vector<TensorToSave> tensors;
+        std::size_t not_finite = 0;
+        for (const auto& name : in.names()) {
+            values.push_back(in.read_as<double>(name));
+            for (double v : values.back()) not_finite += !std::isfinite(v);
+        }
+        CHECK(not_finite == 0);
+        std::size_t i = 0;
+        for (const auto& name : in.names())
+            tensors.emplace_back(name, in.info(name).shape, values[i++].data(), in.info(name).dtype);
+        tandem::io::save_safetensors(dir / "out.safetensors", tensors, in.metadata());
+        CHECK(read_bytes(dir / "out.safetensors") == read_bytes(path));
+    }
+}
+
 TEST_CASE("save then open round-trips every dtype and keeps the reference tensor order") {
     TempDir dir;
     const std::vector<double> d{1.5, -2.25, 3.0, 1e-3, 7.0, 8.0};
@@ -274,7 +302,7 @@ TEST_CASE("save then open round-trips every dtype and keeps the reference tensor
         {"scalar", {}, d.data(), SafetensorsDtype::F32},
         {"empty", {0, 3}, static_cast<const float*>(nullptr)},
     };
-    tandem::io::save_safetensors(dir / "t.safetensors", tensors, {{"format", "pt"}, {"step", "12"}});
+    tandem::io::save_safetensors(dir / "t.safetensors", tensors, {{"step", "12"}, {"format", "pt"}});
 
     const auto bytes = read_bytes(dir / "t.safetensors");
     std::uint64_t header_len = 0;
@@ -286,10 +314,12 @@ TEST_CASE("save then open round-trips every dtype and keeps the reference tensor
                                          "\"scalar\"", "\"small\"",    "\"m.bf16\"",  "\"b.half\""};
     for (std::size_t k = 1; k < order.size(); ++k) CHECK(header.find(order[k - 1]) < header.find(order[k]));
     CHECK(
-        header.starts_with(R"({"__metadata__":{"format":"pt","step":"12"},"ids":{"dtype":"I64","shape":[4],)"
+        header.starts_with(R"({"__metadata__":{"step":"12","format":"pt"},"ids":{"dtype":"I64","shape":[4],)"
                            R"("data_offsets":[0,32]},)"));
 
     const auto ckpt = SafetensorsCheckpoint::open(dir / "t.safetensors");
+    CHECK(ckpt.files().front().metadata() ==
+          tandem::io::SafetensorsMetadata{{"step", "12"}, {"format", "pt"}});
     CHECK(ckpt.names() == std::vector<std::string>{"a.float", "b.half", "empty", "ids", "m.bf16", "scalar",
                                                    "small", "z.double"});
     CHECK(ckpt.read_as<double>("z.double") == d);
@@ -652,6 +682,11 @@ TEST_CASE("a failed save leaves the previous file byte-identical") {
                            tandem::io::save_safetensors(path, {{"__metadata__", {1}, big.data()}});
                        }),
                        "reserved"));
+        CHECK(contains(
+            error_message([&] {
+                tandem::io::save_safetensors(path, {{"a", {1}, big.data()}}, {{"k", "1"}, {"k", "2"}});
+            }),
+            "metadata key 'k' is given twice"));
         CHECK(
             contains(error_message([&] {
                          tandem::io::save_safetensors(path, {{"n", {2}, static_cast<const float*>(nullptr)}});

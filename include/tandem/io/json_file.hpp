@@ -24,12 +24,13 @@
 namespace tandem::detail {
 
 // "string \"64\"", "number 1.5", "null": enough of the value to recognise it.
-inline std::string describe_json(const nlohmann::json& value) {
+template <class Json>
+std::string describe_json(const Json& value) {
     std::string shown;
     if (value.is_object() || value.is_array()) return std::string(value.type_name());
     try {
         shown = value.dump();
-    } catch (const nlohmann::json::exception&) {
+    } catch (const typename Json::exception&) {
         shown = "(invalid UTF-8)";
     }
     if (shown.size() > 60) shown = shown.substr(0, 57) + "...";

@@ -108,6 +108,11 @@ constexpr std::size_t element_size(SafetensorsDtype dtype) {
     return 0;
 }
 
+// The header's "__metadata__" string map, in file order: writers keep their caller's
+// order (Python dict order), and keeping it is what makes a read/write round trip
+// byte-identical.
+using SafetensorsMetadata = std::vector<std::pair<std::string, std::string>>;
+
 // One header entry. Offsets are relative to the start of the data area, end exclusive.
 struct TensorInfo {
     std::string name;
@@ -245,7 +250,7 @@ public:
     }
 
     const std::filesystem::path& path() const { return path_; }
-    const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    const SafetensorsMetadata& metadata() const { return metadata_; }
     std::size_t size() const { return tensors_.size(); }
     bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
 
@@ -348,18 +353,18 @@ private:
         // nlohmann keeps the last of duplicate keys silently; two entries for one name
         // would make the file mean different things to different readers.
         std::set<std::string> seen;
-        const nlohmann::json::parser_callback_t reject_duplicates =
-            [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-                if (depth == 1 && event == nlohmann::json::parse_event_t::key) {
+        const nlohmann::ordered_json::parser_callback_t reject_duplicates =
+            [&](int depth, nlohmann::ordered_json::parse_event_t event, nlohmann::ordered_json& parsed) {
+                if (depth == 1 && event == nlohmann::ordered_json::parse_event_t::key) {
                     auto key = parsed.get<std::string>();
                     if (!seen.insert(key).second) fail("header has the key '", key, "' twice");
                 }
                 return true;
             };
-        nlohmann::json json;
+        nlohmann::ordered_json json;
         try {
-            json = nlohmann::json::parse(header, reject_duplicates);
-        } catch (const nlohmann::json::exception& e) {
+            json = nlohmann::ordered_json::parse(header, reject_duplicates);
+        } catch (const nlohmann::ordered_json::exception& e) {
             fail("header is not valid JSON: ", e.what());
         }
         if (!json.is_object()) fail("header should be a JSON object, found ", detail::describe_json(json));
@@ -375,18 +380,18 @@ private:
         check_layout(data_size);
     }
 
-    void parse_metadata(const nlohmann::json& value) {
+    void parse_metadata(const nlohmann::ordered_json& value) {
         if (!value.is_object())
             fail("'__metadata__' should map strings to strings, found ", detail::describe_json(value));
         for (const auto& [k, v] : value.items()) {
             if (!v.is_string()) {
                 fail("'__metadata__' key '", k, "' should hold a string, found ", detail::describe_json(v));
             }
-            metadata_.emplace(k, v.get<std::string>());
+            metadata_.emplace_back(k, v.get<std::string>());
         }
     }
 
-    TensorInfo parse_entry(const std::string& name, const nlohmann::json& value,
+    TensorInfo parse_entry(const std::string& name, const nlohmann::ordered_json& value,
                            std::size_t data_size) const {
         const auto where = [&] { return "tensor '" + name + "'"; };
         if (!value.is_object())
@@ -481,7 +486,7 @@ private:
     std::filesystem::path path_;
     detail::MappedFile map_;
     std::size_t data_offset_ = 0;
-    std::map<std::string, std::string> metadata_;
+    SafetensorsMetadata metadata_;
     std::map<std::string, TensorInfo, std::less<>> tensors_;
 };
 
@@ -697,11 +702,12 @@ namespace tandem::io {
 // Writes a safetensors file exactly as the reference writer (safetensors 0.4,
 // save_file / save_pretrained) does: tensors ordered by descending dtype then name,
 // compact JSON header {"__metadata__":{...},"name":{"dtype","shape","data_offsets"}}
-// padded with spaces to a multiple of 8 bytes, data packed without gaps. Every entry
+// (metadata in the order given) padded with spaces to a multiple of 8 bytes, data
+// packed without gaps. Every entry
 // is checked before anything is written, and the file is replaced atomically: on
 // any error the previous file at `path` is untouched.
 inline void save_safetensors(const std::filesystem::path& path, const std::vector<TensorToSave>& tensors,
-                             const std::map<std::string, std::string>& metadata = {}) {
+                             const SafetensorsMetadata& metadata = {}) {
     const auto fail = [&](const auto&... parts) { detail::throw_error(path.string(), ": ", parts...); };
     const auto quoted = [&](const std::string& s, const std::string& what) -> std::string {
         try {
@@ -747,6 +753,9 @@ inline void save_safetensors(const std::filesystem::path& path, const std::vecto
     });
 
     std::string header = "{";
+    std::set<std::string_view> metadata_keys;
+    for (const auto& [k, v] : metadata)
+        if (!metadata_keys.insert(k).second) fail("metadata key '", k, "' is given twice");
     if (!metadata.empty()) {
         header += "\"__metadata__\":{";
         bool first = true;
