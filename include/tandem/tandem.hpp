@@ -2,7 +2,12 @@
 // Including this header brings in every layer.
 #pragma once
 
+#include <tandem/autograd.hpp>
+#include <tandem/backend.hpp>
 #include <tandem/core.hpp>
 #include <tandem/image.hpp>
 #include <tandem/io.hpp>
+#include <tandem/nn.hpp>
+#include <tandem/optim.hpp>
+#include <tandem/testing/gradcheck.hpp>
 #include <tandem/text.hpp>
