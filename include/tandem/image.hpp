@@ -2,6 +2,7 @@
 // HF image processors (CLIP, SigLIP) and training augmentations.
 #pragma once
 
+#include <tandem/image/augment.hpp>
 #include <tandem/image/crop.hpp>
 #include <tandem/image/decode.hpp>
 #include <tandem/image/image.hpp>

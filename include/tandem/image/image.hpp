@@ -40,6 +40,24 @@ inline std::size_t height(const ImageU8& image) { return image.shape()[0]; }
 inline std::size_t width(const ImageU8& image) { return image.shape()[1]; }
 inline std::size_t channels(const ImageU8& image) { return image.shape()[2]; }
 
+// PIL's `convert("RGB")` for 8-bit HWC arrays with 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA) channels.
+inline ImageU8 convert_rgb(const ImageU8& image) {
+    const std::size_t h = image.shape()[0], w = image.shape()[1], c = image.shape()[2];
+    if (c == 3) return image;
+    if (c < 1 || c > 4) tandem::detail::throw_error("convert_rgb: expected 1 to 4 channels, found ", c);
+    ImageU8 out({h, w, 3});
+    const std::uint8_t* src = image.data();
+    std::uint8_t* dst = out.data();
+    for (std::size_t i = 0; i < h * w; ++i, src += c, dst += 3) {
+        if (c <= 2) {
+            dst[0] = dst[1] = dst[2] = src[0];
+        } else {
+            dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
+        }
+    }
+    return out;
+}
+
 namespace detail {
 
 // Operations on an image with no pixels would divide by zero or index nothing.
