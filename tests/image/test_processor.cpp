@@ -168,6 +168,15 @@ TEST_CASE("torchvision rounding shifts the crop by one pixel when the margin is 
     CHECK(tv.resize_and_crop(image) == xt::view(resized, xt::all(), xt::range(100, 324), xt::all()));
 }
 
+TEST_CASE("grey arrays are converted unless do_convert_rgb is false") {
+    auto p = ti::ImageProcessor::siglip();
+    const ti::ImageU8 grey = xt::ones<std::uint8_t>({5, 5, 1}) * std::uint8_t{255};
+    const auto out = p.preprocess(grey);
+    CHECK(out(2, 100, 100) == 1.0f);
+    p.do_convert_rgb = false;
+    CHECK_THROWS_WITH_AS(p.preprocess(grey), doctest::Contains("do_convert_rgb"), tandem::Error);
+}
+
 TEST_CASE("crop larger than the resized image pads, as HF's center_crop does") {
     auto p = ti::ImageProcessor::clip();
     p.shortest_edge = 4;

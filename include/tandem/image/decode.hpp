@@ -10,6 +10,7 @@
 #include <tandem/image/image.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +56,44 @@ inline Format sniff_format(std::span<const std::uint8_t> b) {
 
 inline std::uint32_t read_be32(const std::uint8_t* p) {
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+
+// The colour PIL shows for a GIF's transparent pixels: PIL keeps the first frame in
+// mode "P" and convert("RGB") looks the transparent index up in the palette, where
+// stb_image leaves those pixels black with alpha 0. Empty when the first frame has no
+// transparency (or the file is too short to say).
+inline std::optional<std::array<std::uint8_t, 3>> gif_transparent_color(std::span<const std::uint8_t> b) {
+    if (b.size() < 13) return std::nullopt;
+    std::size_t at = 13;
+    std::span<const std::uint8_t> palette;
+    if (b[10] & 0x80) {
+        const std::size_t size = 3u << ((b[10] & 7) + 1);
+        if (at + size > b.size()) return std::nullopt;
+        palette = b.subspan(at, size);
+        at += size;
+    }
+    int transparent = -1;
+    while (at < b.size()) {
+        if (b[at] == 0x21 && at + 1 < b.size()) {  // extension: label, then sub-blocks
+            if (b[at + 1] == 0xF9 && at + 6 < b.size() && (b[at + 3] & 1)) transparent = b[at + 6];
+            at += 2;
+            while (at < b.size() && b[at] != 0) at += b[at] + 1u;
+            ++at;
+        } else if (b[at] == 0x2C && at + 9 < b.size()) {  // the first image descriptor
+            if (b[at + 9] & 0x80) {
+                const std::size_t size = 3u << ((b[at + 9] & 7) + 1);
+                if (at + 10 + size > b.size()) return std::nullopt;
+                palette = b.subspan(at + 10, size);
+            }
+            break;
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (transparent < 0 || static_cast<std::size_t>(transparent) * 3 + 3 > palette.size())
+        return std::nullopt;
+    return std::array<std::uint8_t, 3>{palette[transparent * 3], palette[transparent * 3 + 1],
+                                       palette[transparent * 3 + 2]};
 }
 
 inline const char* stb_reason() {
@@ -148,6 +188,20 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
                 static_cast<std::uint8_t>(options.scale_16bit ? v >> 8 : std::min<int>(v, 255));
         }
         return out;
+    }
+    if (format == detail::Format::gif) {
+        if (const auto color = detail::gif_transparent_color(bytes)) {
+            std::unique_ptr<stbi_uc, detail::StbFree> rgba(stbi_load_from_memory(data, len, &iw, &ih, &n, 4));
+            if (!rgba)
+                throw_error(name, ": corrupt or truncated image (stb_image: ", detail::stb_reason(), ")");
+            out = ImageU8({static_cast<std::size_t>(ih), static_cast<std::size_t>(iw), 3});
+            const std::size_t count = static_cast<std::size_t>(iw) * static_cast<std::size_t>(ih);
+            for (std::size_t i = 0; i < count; ++i) {
+                const stbi_uc* p = rgba.get() + 4 * i;
+                for (int c = 0; c < 3; ++c) out.data()[3 * i + c] = p[3] ? p[c] : (*color)[c];
+            }
+            return out;
+        }
     }
     // Asking stb_image for 3 channels performs convert("RGB"): it drops alpha, replicates
     // grey and expands palettes; 16-bit colour keeps the high byte, as PIL's ";16B" raw modes do.

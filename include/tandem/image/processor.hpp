@@ -26,6 +26,7 @@ namespace tandem::image {
 
 struct ImageProcessor {
     std::string image_processor_type = "CLIPImageProcessor";
+    // Decoded images are always RGB; this only decides whether other arrays are converted.
     bool do_convert_rgb = true;
     bool do_resize = true;
     // size = {"shortest_edge": n} when size_height == 0, else {"height": h, "width": w}.
@@ -70,6 +71,10 @@ struct ImageProcessor {
     // Everything up to the rescale, in uint8 HWC: what PIL holds before `np.array`.
     ImageU8 resize_and_crop(const ImageU8& input) const {
         detail::require_pixels(input, "ImageProcessor");
+        if (!do_convert_rgb && input.shape()[2] != 3) {
+            tandem::detail::throw_error("ImageProcessor: image has ", input.shape()[2],
+                                        " channels and do_convert_rgb is false; the model needs 3 (RGB)");
+        }
         const ImageU8 rgb_storage = input.shape()[2] == 3 ? ImageU8{} : convert_rgb(input);
         const ImageU8& rgb = input.shape()[2] == 3 ? input : rgb_storage;
         const auto [rh, rw] = resized_size(rgb.shape()[0], rgb.shape()[1]);
