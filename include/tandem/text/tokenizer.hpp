@@ -150,7 +150,9 @@ public:
         return finish(std::move(e), nullptr, add_special_tokens, true);
     }
 
-    Encoding encode(std::string_view text, std::string_view pair, bool add_special_tokens = true) const {
+    // A pair of texts (query and passage, sentence A and B). Not an overload of
+    // encode(): a string literal would convert to its `bool` instead.
+    Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens = true) const {
         Encoding a = encode_sequence(text, 0), b = encode_sequence(pair, 1);
         return finish(std::move(a), &b, add_special_tokens, true);
     }
