@@ -1,5 +1,14 @@
 // Neural-network modules composed from autograd ops.
 #pragma once
 
+#include <tandem/nn/activation.hpp>
+#include <tandem/nn/attention.hpp>
+#include <tandem/nn/embedding.hpp>
+#include <tandem/nn/init.hpp>
+#include <tandem/nn/layer_norm.hpp>
 #include <tandem/nn/linear.hpp>
+#include <tandem/nn/mlp.hpp>
 #include <tandem/nn/module.hpp>
+#include <tandem/nn/patch_embedding.hpp>
+#include <tandem/nn/pooling.hpp>
+#include <tandem/nn/transformer.hpp>

@@ -7,6 +7,8 @@
 #include <tandem/core.hpp>
 #include <tandem/image.hpp>
 #include <tandem/io.hpp>
+#include <tandem/losses.hpp>
+#include <tandem/models.hpp>
 #include <tandem/nn.hpp>
 #include <tandem/optim.hpp>
 #include <tandem/testing/gradcheck.hpp>

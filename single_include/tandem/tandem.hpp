@@ -5605,53 +5605,63 @@ inline void save_safetensors(const std::filesystem::path& path, const std::vecto
 }  // namespace tandem::io
 // ---- end tandem/io/safetensors.hpp
 // ---- end tandem/io.hpp
-// ---- begin tandem/nn.hpp
-// Neural-network modules composed from autograd ops.
+// ---- begin tandem/losses.hpp
+// Training losses.
 
-// ---- begin tandem/nn/activation.hpp
-// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
-// reference: transformers.activations.ACT2FN.
+// ---- begin tandem/losses/clip.hpp
+// The contrastive losses CLIP and SigLIP train with, from logits_per_text [n, n]
+// whose diagonal holds the matching pairs.
+// reference: transformers clip_loss (modeling_clip), SiglipModel.forward's loss (v4.43).
 
 
-#include <string>
+#include <numeric>
 
 namespace tandem {
 
-enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
-
-// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
-inline Activation activation_from_name(const std::string& name) {
-    if (name == "gelu") return Activation::Gelu;
-    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
-    if (name == "quick_gelu") return Activation::QuickGelu;
-    if (name == "relu") return Activation::Relu;
-    if (name == "tanh") return Activation::Tanh;
-    detail::throw_error("hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ",
-                        "found '", name, "'");
+// (CE(logits_per_text, arange) + CE(logits_per_image, arange)) / 2.
+template <Backend B, Scalar T>
+Var<B, T> clip_loss(const Var<B, T>& logits_per_text) {
+    const Shape& s = logits_per_text.shape();
+    if (s.rank() != 2 || s[0] != s[1])
+        detail::throw_error("clip_loss: expected square logits [n, n] (pair i matches pair i), found ",
+                            s.str());
+    std::vector<std::int64_t> labels(static_cast<std::size_t>(s[0]));
+    std::iota(labels.begin(), labels.end(), 0);
+    auto text_loss = cross_entropy(logits_per_text, labels);
+    auto image_loss = cross_entropy(permute(logits_per_text, {1, 0}), labels);
+    return scale(add(text_loss, image_loss), T(0.5));
 }
 
+// mean over texts of sum over images of -log sigmoid(z * logits), z = +1 on the diagonal, -1 elsewhere.
 template <Backend B, Scalar T>
-Var<B, T> activate(Activation a, const Var<B, T>& x) {
-    switch (a) {
-        case Activation::Gelu: return gelu(x);
-        case Activation::GeluTanh: return gelu_tanh(x);
-        case Activation::QuickGelu: return quick_gelu(x);
-        case Activation::Relu: return relu(x);
-        case Activation::Tanh: return tanh(x);
-    }
-    return x;
+Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
+    const Shape& s = logits_per_text.shape();
+    if (s.rank() != 2 || s[0] != s[1])
+        detail::throw_error("siglip_loss: expected square logits [n, n] (pair i matches pair i), found ",
+                            s.str());
+    std::vector<T> z(static_cast<std::size_t>(s.numel()), T(-1));
+    for (index_t i = 0; i < s[0]; ++i) z[i * s[0] + i] = T(1);
+    auto signed_logits = mul(logits_per_text, g.input(Tensor<B, T>::from_vector(z, s)));
+    return scale(sum(log_sigmoid(signed_logits)), T(-1) / T(s[0]));
 }
 
 }  // namespace tandem
-// ---- end tandem/nn/activation.hpp
-// ---- begin tandem/nn/attention.hpp
-// Multi-head attention with separate q/k/v/output projections whose names follow the
-// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
-// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+// ---- end tandem/losses/clip.hpp
+// ---- end tandem/losses.hpp
+// ---- begin tandem/models.hpp
+// Model families: CLIP (and the DualEncoder it is built from), with Hugging Face
+// checkpoint loading and saving.
 
-// ---- begin tandem/nn/linear.hpp
-// Linear: y = x W^T + b with W stored [out_features, in_features].
-// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
+// ---- begin tandem/models/clip.hpp
+// Hugging Face CLIP: the text and vision transformers, their projections, and
+// CLIPModel joining them with a learned temperature. Parameter names, pooling rules
+// and masks follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers CLIPTextTransformer, CLIPVisionTransformer, CLIPModel.
+
+// ---- begin tandem/models/dual_encoder.hpp
+// DualEncoder: any text tower and any image tower, composed at compile time, scored
+// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
+// reference: transformers CLIPModel / SiglipModel forward (logits part).
 
 // ---- begin tandem/nn/init.hpp
 // Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
@@ -5741,6 +5751,266 @@ private:
 
 namespace tandem {
 
+// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
+template <class Tower, class Input>
+concept EncoderTower = Module<Tower> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+struct LogitHead {
+    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
+    bool scale_is_scalar = true;
+    double scale_init = std::log(1 / 0.07);
+    bool has_bias = false;
+    double bias_init = 0;
+};
+
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+requires EncoderTower<TextTower, TextInput> && EncoderTower<ImageTower, ImageInput>
+class DualEncoder {
+public:
+    using backend_type = typename TextTower::backend_type;
+    using value_type = typename TextTower::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
+        : store_(&store),
+          text_(std::move(text)),
+          image_(std::move(image)),
+          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
+          has_bias_(head.has_bias),
+          head_(head) {
+        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
+    }
+
+    const TextTower& text_tower() const { return text_; }
+    const ImageTower& image_tower() const { return image_; }
+
+    // Unnormalised embeddings [batch, dim].
+    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
+    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
+
+    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
+    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
+                              const Var<B, T>& image_embeds) const {
+        auto logits =
+            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
+        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+        f(store_->name(logit_scale_), logit_scale_);
+        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
+    }
+
+    void reset_logit_head() {
+        init_constant(*store_, logit_scale_, head_.scale_init);
+        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    TextTower text_;
+    ImageTower image_;
+    Parameter logit_scale_, logit_bias_;
+    bool has_bias_;
+    LogitHead head_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/dual_encoder.hpp
+// ---- begin tandem/models/pretrained.hpp
+// Moving parameters between a model's ParameterStore and Hugging Face checkpoint
+// files, by the names the model's for_each_parameter yields.
+// reference: transformers PreTrainedModel.from_pretrained / save_pretrained (weights part).
+
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace tandem {
+
+struct LoadReport {
+    // Checkpoint tensors the model has no parameter for (buffers such as position_ids
+    // excluded, as Hugging Face ignores them).
+    std::vector<std::string> unexpected;
+};
+
+namespace detail {
+inline bool is_ignored_buffer(const std::string& name) {
+    return name.ends_with("position_ids") || name.ends_with("num_batches_tracked");
+}
+}  // namespace detail
+
+// Copies every parameter of `model` from the checkpoint, converting F16/BF16/F64/F32 to T.
+// Missing and mis-shaped tensors are a tandem::Error listing every offending name.
+template <Module M>
+LoadReport load_state_dict(const M& model,
+                           ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                           const io::SafetensorsCheckpoint& checkpoint) {
+    using B = typename M::backend_type;
+    using T = typename M::value_type;
+    std::vector<std::string> missing, misshaped;
+    std::set<std::string> used;
+    model.for_each_parameter([&](const std::string& name, Parameter p) {
+        if (!checkpoint.contains(name)) {
+            missing.push_back(name);
+            return;
+        }
+        used.insert(name);
+        const auto& info = checkpoint.info(name);
+        const Shape& shape = store.shape(p);
+        if (info.shape != std::vector<std::int64_t>(shape.begin(), shape.end())) {
+            misshaped.push_back(name + " (checkpoint " + detail::shape_string(info.shape) + ", model " +
+                                shape.str() + ")");
+            return;
+        }
+        store.value(p).copy_from(Tensor<B, T>::from_vector(checkpoint.template read_as<T>(name), shape));
+    });
+    if (!missing.empty() || !misshaped.empty()) {
+        std::ostringstream msg;
+        msg << checkpoint.path().string() << ": cannot load the model:";
+        if (!missing.empty()) {
+            msg << " " << missing.size() << " missing tensor(s):";
+            for (const auto& n : missing) msg << " " << n;
+            msg << ";";
+        }
+        if (!misshaped.empty()) {
+            msg << " " << misshaped.size() << " tensor(s) of the wrong shape:";
+            for (const auto& n : misshaped) msg << " " << n;
+        }
+        throw Error(msg.str());
+    }
+    LoadReport report;
+    for (const auto& name : checkpoint.names())
+        if (!used.count(name) && !detail::is_ignored_buffer(name)) report.unexpected.push_back(name);
+    return report;
+}
+
+// Writes every parameter of `model` as a safetensors file with header {"format": "pt"},
+// atomically, in `dtype` (F32 by default, as save_pretrained writes float32 models).
+template <Module M>
+void save_state_dict(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                     const std::filesystem::path& path,
+                     io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+    using T = typename M::value_type;
+    std::vector<std::string> names;
+    std::vector<Shape> shapes;
+    std::vector<std::vector<T>> host;
+    model.for_each_parameter([&](const std::string& name, Parameter p) {
+        names.push_back(name);
+        shapes.push_back(store.shape(p));
+        host.push_back(store.value(p).to_vector());
+    });
+    std::vector<io::TensorToSave> tensors;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        tensors.emplace_back(names[i], std::vector<std::int64_t>(shapes[i].begin(), shapes[i].end()),
+                             static_cast<const T*>(host[i].data()), dtype);
+    io::save_safetensors(path, tensors, {{"format", "pt"}});
+}
+
+}  // namespace tandem
+// ---- end tandem/models/pretrained.hpp
+// ---- begin tandem/models/text_batch.hpp
+// TextBatch: token ids of a padded batch and its attention mask, as a tokenizer
+// returns them (input_ids, attention_mask), row-major [batch, length].
+
+
+#include <cstdint>
+#include <vector>
+
+namespace tandem {
+
+struct TextBatch {
+    std::vector<std::int64_t> input_ids;
+    // Empty for "no mask" (every position attends), else [batch, length] of 0/1.
+    std::vector<std::int64_t> attention_mask;
+    // Empty, or [batch, length] segment ids (BERT sentence pairs).
+    std::vector<std::int64_t> token_type_ids;
+    index_t batch = 0, length = 0;
+
+    void check(const char* who) const {
+        const auto n = static_cast<std::size_t>(batch * length);
+        if (batch <= 0 || length <= 0 || input_ids.size() != n)
+            detail::throw_error(who, ": input_ids hold ", input_ids.size(), " ids, expected batch ", batch,
+                                " x length ", length);
+        if (!attention_mask.empty() && attention_mask.size() != n)
+            detail::throw_error(who, ": attention_mask holds ", attention_mask.size(), " values, expected ",
+                                n);
+        if (!token_type_ids.empty() && token_type_ids.size() != n)
+            detail::throw_error(who, ": token_type_ids hold ", token_type_ids.size(), " values, expected ",
+                                n);
+    }
+};
+
+}  // namespace tandem
+// ---- end tandem/models/text_batch.hpp
+// ---- begin tandem/nn.hpp
+// Neural-network modules composed from autograd ops.
+
+// ---- begin tandem/nn/activation.hpp
+// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
+// reference: transformers.activations.ACT2FN.
+
+
+#include <string>
+
+namespace tandem {
+
+enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
+
+// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
+inline Activation activation_from_name(const std::string& name) {
+    if (name == "gelu") return Activation::Gelu;
+    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
+    if (name == "quick_gelu") return Activation::QuickGelu;
+    if (name == "relu") return Activation::Relu;
+    if (name == "tanh") return Activation::Tanh;
+    detail::throw_error(
+        "hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ", "found '",
+        name, "'");
+}
+
+template <Backend B, Scalar T>
+Var<B, T> activate(Activation a, const Var<B, T>& x) {
+    switch (a) {
+        case Activation::Gelu:
+            return gelu(x);
+        case Activation::GeluTanh:
+            return gelu_tanh(x);
+        case Activation::QuickGelu:
+            return quick_gelu(x);
+        case Activation::Relu:
+            return relu(x);
+        case Activation::Tanh:
+            return tanh(x);
+    }
+    return x;
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/activation.hpp
+// ---- begin tandem/nn/attention.hpp
+// Multi-head attention with separate q/k/v/output projections whose names follow the
+// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
+// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+
+// ---- begin tandem/nn/linear.hpp
+// Linear: y = x W^T + b with W stored [out_features, in_features].
+// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
+
+
+#include <cmath>
+
+namespace tandem {
+
 template <Backend B, Scalar T>
 class Linear {
 public:
@@ -5774,7 +6044,8 @@ public:
     // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
     void reset_parameters(std::uint64_t seed) {
         const double bound = 1.0 / std::sqrt(double(in_features()));
-        for_each_parameter([&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
+        for_each_parameter(
+            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
     }
 
     // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
@@ -5997,8 +6268,8 @@ public:
     using backend_type = B;
     using value_type = T;
 
-    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch, index_t dim,
-                   bool bias)
+    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
+                   index_t dim, bool bias)
         : store_(&store),
           weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
           has_bias_(bias),
@@ -6011,8 +6282,8 @@ public:
         const Shape& s = pixels.shape();
         const Shape& w = store_->shape(weight_);
         if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
-            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1], ", H, W] with H and W ",
-                                "multiples of ", patch_, ", found ", s.str());
+            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
+                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
         const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
         auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
                             {s[0], gh * gw, c * p * p});
@@ -6062,7 +6333,8 @@ Var<B, T> pool_at(const Var<B, T>& x, const std::vector<index_t>& positions) {
     std::vector<std::int64_t> rows(positions.size());
     for (std::size_t b = 0; b < positions.size(); ++b) {
         if (positions[b] < 0 || positions[b] >= s[1])
-            detail::throw_error("pool_at: position ", positions[b], " of row ", b, " is outside [0, ", s[1], ")");
+            detail::throw_error("pool_at: position ", positions[b], " of row ", b, " is outside [0, ", s[1],
+                                ")");
         rows[b] = static_cast<std::int64_t>(b) * s[1] + positions[b];
     }
     return gather_rows(reshape(x, {s[0] * s[1], s[2]}), rows);
@@ -6079,15 +6351,17 @@ template <Backend B, Scalar T>
 Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::int64_t>& mask) {
     const Shape& s = x.shape();
     if (s.rank() != 3 || static_cast<index_t>(mask.size()) != s[0] * s[1])
-        detail::throw_error("pool_mean: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ",
-                            s.str(), " and ", mask.size(), " mask values");
+        detail::throw_error(
+            "pool_mean: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ", s.str(),
+            " and ", mask.size(), " mask values");
     std::vector<T> weights(static_cast<std::size_t>(s.numel()));
     for (index_t b = 0; b < s[0]; ++b) {
         double count = 0;
         for (index_t t = 0; t < s[1]; ++t) count += double(mask[b * s[1] + t]);
         const double denominator = std::max(count, 1e-9);
         for (index_t t = 0; t < s[1]; ++t)
-            std::fill_n(weights.begin() + (b * s[1] + t) * s[2], s[2], T(double(mask[b * s[1] + t]) / denominator));
+            std::fill_n(weights.begin() + (b * s[1] + t) * s[2], s[2],
+                        T(double(mask[b * s[1] + t]) / denominator));
     }
     return sum(mul(x, g.input(Tensor<B, T>::from_vector(weights, s))), 1);
 }
@@ -6193,7 +6467,8 @@ public:
     using B = backend_type;
     using T = value_type;
 
-    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers, const TransformerSizes& s) {
+    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
+                     const TransformerSizes& s) {
         blocks_.reserve(static_cast<std::size_t>(layers));
         for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
     }
@@ -6215,6 +6490,235 @@ private:
 }  // namespace tandem
 // ---- end tandem/nn/transformer.hpp
 // ---- end tandem/nn.hpp
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+struct EncoderOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, hidden]
+    Var<B, T> pooled;             // [batch, hidden]
+    Var<B, T> embeds;             // [batch, projection_dim], unnormalised
+};
+
+namespace detail {
+inline TransformerSizes sizes_of(const auto& c) {
+    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
+            c.layer_norm_eps};
+}
+
+// HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),
+// otherwise the first position holding eos_token_id.
+inline std::vector<index_t> clip_eos_positions(const TextBatch& text, std::int64_t eos_token_id) {
+    std::vector<index_t> positions(static_cast<std::size_t>(text.batch));
+    for (index_t b = 0; b < text.batch; ++b) {
+        const auto row = text.input_ids.begin() + b * text.length;
+        if (eos_token_id == 2) {
+            positions[b] = std::max_element(row, row + text.length) - row;
+        } else {
+            const auto it = std::find(row, row + text.length, eos_token_id);
+            if (it == row + text.length)
+                throw_error("CLIP text pooling: row ", b, " holds no eos_token_id ", eos_token_id);
+            positions[b] = it - row;
+        }
+    }
+    return positions;
+}
+}  // namespace detail
+
+// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection.
+template <Backend B, Scalar T>
+class CLIPTextModelWithProjection {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
+                                std::int64_t projection_dim)
+        : config_(c),
+          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
+          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
+                              c.hidden_size),
+          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
+          text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
+
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        text.check("CLIPTextModel");
+        if (text.length > config_.max_position_embeddings)
+            detail::throw_error("CLIPTextModel: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
+                     position_embedding_.forward(g, positions, {text.length}));
+        AttentionOptions<B, T> options;
+        options.causal = true;
+        if (!text.attention_mask.empty())
+            options.key_mask = Tensor<B, T>::from_vector(
+                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                {text.batch, text.length});
+        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
+        auto pooled = pool_at(last, detail::clip_eos_positions(text, config_.eos_token_id.value_or(2)));
+        return {last, pooled, text_projection_.forward(g, pooled)};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        token_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        final_layer_norm_.for_each_parameter(f);
+        text_projection_.for_each_parameter(f);
+    }
+
+private:
+    io::CLIPTextConfig config_;
+    Embedding<B, T> token_embedding_, position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> final_layer_norm_;
+    Linear<B, T> text_projection_;
+};
+
+// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection.
+template <Backend B, Scalar T>
+class CLIPVisionModelWithProjection {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPVisionModelWithProjection(ParameterStore<B, T>& store, const io::CLIPVisionConfig& c,
+                                  std::int64_t projection_dim)
+        : store_(&store),
+          class_embedding_(store.add("vision_model.embeddings.class_embedding", {c.hidden_size})),
+          patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
+                           c.hidden_size, false),
+          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches() + 1,
+                              c.hidden_size),
+          pre_layrnorm_(store, "vision_model.pre_layrnorm", c.hidden_size, c.layer_norm_eps),
+          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps),
+          visual_projection_(store, "visual_projection", c.hidden_size, projection_dim, false) {}
+
+    // pixel_values [batch, channels, image_size, image_size]. last_hidden_state is the
+    // encoder output before post_layernorm; pooled = post_layernorm(class token).
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        const Shape& s = patches.shape();
+        if (s[1] + 1 != position_embedding_.num_embeddings())
+            detail::throw_error("CLIPVisionModel: ", s[1], " patches do not match ",
+                                position_embedding_.num_embeddings() - 1,
+                                " positions (is image_size right?)");
+        auto cls = add(g.input(Tensor<B, T>::zeros({s[0], 1, s[2]})), g.parameter(*store_, class_embedding_));
+        auto x = add(concat<B, T>({cls, patches}, 1), position_embedding_.weight(g));
+        auto last = encoder_.forward(g, pre_layrnorm_.forward(g, x));
+        auto pooled = post_layernorm_.forward(g, pool_cls(last));
+        return {last, pooled, visual_projection_.forward(g, pooled)};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return forward(g, pixel_values).embeds;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(class_embedding_), class_embedding_);
+        patch_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        pre_layrnorm_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+        visual_projection_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter class_embedding_;
+    PatchEmbedding<B, T> patch_embedding_;
+    Embedding<B, T> position_embedding_;
+    LayerNorm<B, T> pre_layrnorm_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+    Linear<B, T> visual_projection_;
+};
+
+template <Backend B, Scalar T>
+struct CLIPOutput {
+    EncoderOutput<B, T> text, vision;
+    Var<B, T> logits_per_text;   // [texts, images]
+    Var<B, T> logits_per_image;  // [images, texts]
+};
+
+// transformers.CLIPModel: owns its parameters; from_pretrained / save_pretrained read
+// and write a Hugging Face folder (config.json + model.safetensors).
+template <Backend B, Scalar T>
+class CLIPModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using TextTower = CLIPTextModelWithProjection<B, T>;
+    using VisionTower = CLIPVisionModelWithProjection<B, T>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+
+    explicit CLIPModel(const io::CLIPConfig& config)
+        : config_(config),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          encoder_(*store_, TextTower(*store_, config.text_config, config.projection_dim),
+                   VisionTower(*store_, config.vision_config, config.projection_dim),
+                   LogitHead{.scale_is_scalar = true, .scale_init = config.logit_scale_init_value}) {}
+
+    static CLIPModel from_pretrained(const std::filesystem::path& dir) {
+        CLIPModel model(io::CLIPConfig::from_file(dir / "config.json"));
+        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+        auto t = encoder_.text_tower().forward(g, text);
+        auto v = encoder_.image_tower().forward(g, pixel_values);
+        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
+        return {t, v, logits, permute(logits, {1, 0})};
+    }
+
+    // CLIPModel.get_text_features / get_image_features: unnormalised embeddings.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+        return encoder_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return encoder_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        encoder_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::CLIPConfig& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use.
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    io::CLIPConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    Encoder encoder_;
+    LoadReport report_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/clip.hpp
+// ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers.
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <tandem/autograd/ops/matmul.hpp>
-#include <tandem/core/rng.hpp>
+#include <tandem/nn/init.hpp>
 #include <tandem/nn/module.hpp>
 
 #include <cmath>
@@ -40,18 +40,20 @@ public:
         if (has_bias_) f(store_->name(bias_), bias_);
     }
 
-    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias, drawn from
-    // (seed, a stream derived from the parameter name) so the order of layers does not matter.
+    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
     void reset_parameters(std::uint64_t seed) {
         const double bound = 1.0 / std::sqrt(double(in_features()));
-        for_each_parameter([&](const std::string& name, Parameter p) {
-            Philox rng(seed, stream_of(name));
-            auto t = store_->value(p);
-            std::vector<T> v(static_cast<std::size_t>(t.numel()));
-            for (std::size_t i = 0; i < v.size(); ++i) v[i] = T((2 * rng.uniform(i) - 1) * bound);
-            t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
-        });
+        for_each_parameter(
+            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
     }
+
+    // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+    Parameter weight() const { return weight_; }
 
 private:
     ParameterStore<B, T>* store_;

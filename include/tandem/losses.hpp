@@ -1,0 +1,4 @@
+// Training losses.
+#pragma once
+
+#include <tandem/losses/clip.hpp>

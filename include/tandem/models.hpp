@@ -1,0 +1,8 @@
+// Model families: CLIP (and the DualEncoder it is built from), with Hugging Face
+// checkpoint loading and saving.
+#pragma once
+
+#include <tandem/models/clip.hpp>
+#include <tandem/models/dual_encoder.hpp>
+#include <tandem/models/pretrained.hpp>
+#include <tandem/models/text_batch.hpp>

@@ -1,0 +1,240 @@
+// Hugging Face CLIP: the text and vision transformers, their projections, and
+// CLIPModel joining them with a learned temperature. Parameter names, pooling rules
+// and masks follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers CLIPTextTransformer, CLIPVisionTransformer, CLIPModel.
+#pragma once
+
+#include <tandem/autograd/ops.hpp>
+#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/io/hf_config.hpp>
+#include <tandem/models/dual_encoder.hpp>
+#include <tandem/models/pretrained.hpp>
+#include <tandem/models/text_batch.hpp>
+#include <tandem/nn.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+struct EncoderOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, hidden]
+    Var<B, T> pooled;             // [batch, hidden]
+    Var<B, T> embeds;             // [batch, projection_dim], unnormalised
+};
+
+namespace detail {
+inline TransformerSizes sizes_of(const auto& c) {
+    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
+            c.layer_norm_eps};
+}
+
+// HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),
+// otherwise the first position holding eos_token_id.
+inline std::vector<index_t> clip_eos_positions(const TextBatch& text, std::int64_t eos_token_id) {
+    std::vector<index_t> positions(static_cast<std::size_t>(text.batch));
+    for (index_t b = 0; b < text.batch; ++b) {
+        const auto row = text.input_ids.begin() + b * text.length;
+        if (eos_token_id == 2) {
+            positions[b] = std::max_element(row, row + text.length) - row;
+        } else {
+            const auto it = std::find(row, row + text.length, eos_token_id);
+            if (it == row + text.length)
+                throw_error("CLIP text pooling: row ", b, " holds no eos_token_id ", eos_token_id);
+            positions[b] = it - row;
+        }
+    }
+    return positions;
+}
+}  // namespace detail
+
+// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection.
+template <Backend B, Scalar T>
+class CLIPTextModelWithProjection {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
+                                std::int64_t projection_dim)
+        : config_(c),
+          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
+          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
+                              c.hidden_size),
+          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
+          text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
+
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        text.check("CLIPTextModel");
+        if (text.length > config_.max_position_embeddings)
+            detail::throw_error("CLIPTextModel: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
+                     position_embedding_.forward(g, positions, {text.length}));
+        AttentionOptions<B, T> options;
+        options.causal = true;
+        if (!text.attention_mask.empty())
+            options.key_mask = Tensor<B, T>::from_vector(
+                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                {text.batch, text.length});
+        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
+        auto pooled = pool_at(last, detail::clip_eos_positions(text, config_.eos_token_id.value_or(2)));
+        return {last, pooled, text_projection_.forward(g, pooled)};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        token_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        final_layer_norm_.for_each_parameter(f);
+        text_projection_.for_each_parameter(f);
+    }
+
+private:
+    io::CLIPTextConfig config_;
+    Embedding<B, T> token_embedding_, position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> final_layer_norm_;
+    Linear<B, T> text_projection_;
+};
+
+// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection.
+template <Backend B, Scalar T>
+class CLIPVisionModelWithProjection {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPVisionModelWithProjection(ParameterStore<B, T>& store, const io::CLIPVisionConfig& c,
+                                  std::int64_t projection_dim)
+        : store_(&store),
+          class_embedding_(store.add("vision_model.embeddings.class_embedding", {c.hidden_size})),
+          patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
+                           c.hidden_size, false),
+          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches() + 1,
+                              c.hidden_size),
+          pre_layrnorm_(store, "vision_model.pre_layrnorm", c.hidden_size, c.layer_norm_eps),
+          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps),
+          visual_projection_(store, "visual_projection", c.hidden_size, projection_dim, false) {}
+
+    // pixel_values [batch, channels, image_size, image_size]. last_hidden_state is the
+    // encoder output before post_layernorm; pooled = post_layernorm(class token).
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        const Shape& s = patches.shape();
+        if (s[1] + 1 != position_embedding_.num_embeddings())
+            detail::throw_error("CLIPVisionModel: ", s[1], " patches do not match ",
+                                position_embedding_.num_embeddings() - 1,
+                                " positions (is image_size right?)");
+        auto cls = add(g.input(Tensor<B, T>::zeros({s[0], 1, s[2]})), g.parameter(*store_, class_embedding_));
+        auto x = add(concat<B, T>({cls, patches}, 1), position_embedding_.weight(g));
+        auto last = encoder_.forward(g, pre_layrnorm_.forward(g, x));
+        auto pooled = post_layernorm_.forward(g, pool_cls(last));
+        return {last, pooled, visual_projection_.forward(g, pooled)};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return forward(g, pixel_values).embeds;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(class_embedding_), class_embedding_);
+        patch_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        pre_layrnorm_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+        visual_projection_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter class_embedding_;
+    PatchEmbedding<B, T> patch_embedding_;
+    Embedding<B, T> position_embedding_;
+    LayerNorm<B, T> pre_layrnorm_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+    Linear<B, T> visual_projection_;
+};
+
+template <Backend B, Scalar T>
+struct CLIPOutput {
+    EncoderOutput<B, T> text, vision;
+    Var<B, T> logits_per_text;   // [texts, images]
+    Var<B, T> logits_per_image;  // [images, texts]
+};
+
+// transformers.CLIPModel: owns its parameters; from_pretrained / save_pretrained read
+// and write a Hugging Face folder (config.json + model.safetensors).
+template <Backend B, Scalar T>
+class CLIPModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using TextTower = CLIPTextModelWithProjection<B, T>;
+    using VisionTower = CLIPVisionModelWithProjection<B, T>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+
+    explicit CLIPModel(const io::CLIPConfig& config)
+        : config_(config),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          encoder_(*store_, TextTower(*store_, config.text_config, config.projection_dim),
+                   VisionTower(*store_, config.vision_config, config.projection_dim),
+                   LogitHead{.scale_is_scalar = true, .scale_init = config.logit_scale_init_value}) {}
+
+    static CLIPModel from_pretrained(const std::filesystem::path& dir) {
+        CLIPModel model(io::CLIPConfig::from_file(dir / "config.json"));
+        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+        auto t = encoder_.text_tower().forward(g, text);
+        auto v = encoder_.image_tower().forward(g, pixel_values);
+        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
+        return {t, v, logits, permute(logits, {1, 0})};
+    }
+
+    // CLIPModel.get_text_features / get_image_features: unnormalised embeddings.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+        return encoder_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return encoder_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        encoder_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::CLIPConfig& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use.
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    io::CLIPConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    Encoder encoder_;
+    LoadReport report_;
+};
+
+}  // namespace tandem

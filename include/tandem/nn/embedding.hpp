@@ -1,0 +1,40 @@
+// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
+// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
+#pragma once
+
+#include <tandem/autograd/ops/embedding.hpp>
+#include <tandem/nn/init.hpp>
+#include <tandem/nn/module.hpp>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Embedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
+        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
+
+    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
+
+    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
+    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
+        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
+    }
+    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+    }
+
+    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_;
+};
+
+}  // namespace tandem

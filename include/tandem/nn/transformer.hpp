@@ -1,0 +1,123 @@
+// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
+//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
+// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
+#pragma once
+
+#include <tandem/nn/attention.hpp>
+#include <tandem/nn/layer_norm.hpp>
+#include <tandem/nn/mlp.hpp>
+
+#include <vector>
+
+namespace tandem {
+
+struct TransformerSizes {
+    index_t hidden, heads, intermediate;
+    Activation activation;
+    double layer_norm_eps;
+};
+
+template <Backend B, Scalar T>
+class PreLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
+    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
+          self_attn_(store, scope / "self_attn", s.hidden, s.heads),
+          layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
+          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto h = add(x, self_attn_.forward(g, layer_norm1_.forward(g, x), options));
+        return add(h, mlp_.forward(g, layer_norm2_.forward(g, h)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        self_attn_.for_each_parameter(f);
+        layer_norm1_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+        layer_norm2_.for_each_parameter(f);
+    }
+
+private:
+    LayerNorm<B, T> layer_norm1_;
+    MultiHeadAttention<B, T> self_attn_;
+    LayerNorm<B, T> layer_norm2_;
+    Mlp<B, T> mlp_;
+};
+
+template <Backend B, Scalar T>
+class PostLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as BERT: attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+    // intermediate.dense, output.{dense,LayerNorm}.
+    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : attention_(store, scope / "attention", s.hidden, s.heads,
+                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}),
+          attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
+          output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
+          output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          activation_(s.activation) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto h = attention_norm_.forward(g, add(x, attention_.forward(g, x, options)));
+        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
+        return output_norm_.forward(g, add(h, ffn));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        attention_.for_each_parameter(f);
+        attention_norm_.for_each_parameter(f);
+        intermediate_.for_each_parameter(f);
+        output_.for_each_parameter(f);
+        output_norm_.for_each_parameter(f);
+    }
+
+private:
+    MultiHeadAttention<B, T> attention_;
+    LayerNorm<B, T> attention_norm_;
+    Linear<B, T> intermediate_, output_;
+    LayerNorm<B, T> output_norm_;
+    Activation activation_;
+};
+
+// `layers` blocks named scope.0, scope.1, ... applied in order.
+template <class Block>
+class TransformerStack {
+public:
+    using backend_type = typename Block::backend_type;
+    using value_type = typename Block::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
+                     const TransformerSizes& s) {
+        blocks_.reserve(static_cast<std::size_t>(layers));
+        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
+    }
+
+    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
+        for (const auto& block : blocks_) x = block.forward(g, x, options);
+        return x;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        for (const auto& block : blocks_) block.for_each_parameter(f);
+    }
+
+private:
+    std::vector<Block> blocks_;
+};
+
+}  // namespace tandem

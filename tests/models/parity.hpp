@@ -1,0 +1,88 @@
+// Helpers for comparing a model run against the reference files of
+// shared/data/models/<name>: inputs, expected outputs and gradients.
+#pragma once
+
+#include <tandem/autograd/graph.hpp>
+#include <tandem/io/safetensors.hpp>
+#include <tandem/models/text_batch.hpp>
+
+#include <doctest/doctest.h>
+#include <xtensor/xnpy.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+namespace tandem::testing {
+
+// ||a - b|| / ||b||, with a taken from a tensor of any type and b from a .npy file of doubles.
+template <class B, class T>
+double relative_error(const Tensor<B, T>& a, const std::filesystem::path& npy) {
+    const auto ref = xt::load_npy<double>(npy.string());
+    const auto v = a.to_vector();
+    REQUIRE_MESSAGE(v.size() == ref.size(), npy.string() << ": size " << ref.size() << ", ours " << v.size());
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        diff += (double(v[i]) - ref.data()[i]) * (double(v[i]) - ref.data()[i]);
+        norm += ref.data()[i] * ref.data()[i];
+    }
+    return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-300);
+}
+
+inline TextBatch text_batch_from(const std::filesystem::path& inputs, bool with_mask,
+                                 const std::string& ids_file = "input_ids.npy") {
+    const auto ids = xt::load_npy<std::int64_t>((inputs / ids_file).string());
+    TextBatch t;
+    t.batch = static_cast<index_t>(ids.shape()[0]);
+    t.length = static_cast<index_t>(ids.shape()[1]);
+    t.input_ids.assign(ids.begin(), ids.end());
+    if (with_mask) {
+        const auto mask = xt::load_npy<std::int64_t>((inputs / "attention_mask.npy").string());
+        t.attention_mask.assign(mask.begin(), mask.end());
+    }
+    return t;
+}
+
+template <class B, class T>
+Tensor<B, T> tensor_from_npy(const std::filesystem::path& npy) {
+    const auto a = xt::load_npy<float>(npy.string());
+    return Tensor<B, T>::from_vector(std::vector<T>(a.begin(), a.end()),
+                                     Shape(a.shape().begin(), a.shape().end()));
+}
+
+struct GradientComparison {
+    double worst_relative = 0;       // ||ours - ref|| / ||ref|| over tensors with a non-zero reference
+    double worst_absolute_zero = 0;  // max |ours| over tensors whose reference is zero (up to rounding)
+    std::string worst_name;
+    int compared = 0;
+};
+
+// Compares the gradient arena of `store` with every tensor of a reference gradient file.
+template <class B, class T>
+GradientComparison compare_gradients(ParameterStore<B, T>& store, const std::filesystem::path& grads_file) {
+    const auto ref = io::SafetensorsFile::open(grads_file);
+    GradientComparison out;
+    for (const auto& name : ref.names()) {
+        REQUIRE_MESSAGE(store.contains(name), "reference gradient for unknown parameter " << name);
+        const auto expect = ref.read_as<double>(name);
+        const auto ours = store.grad(store.find(name)).to_vector();
+        REQUIRE(ours.size() == expect.size());
+        double diff = 0, norm = 0, ours_max = 0, ref_max = 0;
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            diff += (double(ours[i]) - expect[i]) * (double(ours[i]) - expect[i]);
+            norm += expect[i] * expect[i];
+            ours_max = std::max(ours_max, std::abs(double(ours[i])));
+            ref_max = std::max(ref_max, std::abs(expect[i]));
+        }
+        ++out.compared;
+        if (ref_max < 1e-12) {
+            out.worst_absolute_zero = std::max(out.worst_absolute_zero, ours_max);
+        } else if (std::sqrt(diff / norm) > out.worst_relative) {
+            out.worst_relative = std::sqrt(diff / norm);
+            out.worst_name = name;
+        }
+    }
+    return out;
+}
+
+}  // namespace tandem::testing

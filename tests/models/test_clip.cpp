@@ -1,0 +1,77 @@
+// CLIPModel against shared/data/models/clip-tiny: outputs, CLIP loss and the gradient
+// of every parameter, computed by Hugging Face transformers.
+#include <tandem/models/clip.hpp>
+
+#include <tandem/backend/cpu.hpp>
+#include <tandem/losses/clip.hpp>
+
+#include "parity.hpp"
+#include "test_data.hpp"
+
+using namespace tandem;
+using tandem::testing::relative_error;
+
+namespace {
+
+template <class T>
+void check_clip_tiny(double output_tol, double grad_tol) {
+    auto dir = tandem::testing::test_data("models/clip-tiny");
+    if (!dir) return;
+    auto model = CLIPModel<Cpu, T>::from_pretrained(*dir);
+    CHECK(model.load_report().unexpected.empty());
+    const auto inputs = *dir / "inputs";
+    const auto expected = *dir / "expected" / "f64";
+    Graph<Cpu, T> g;
+    const auto text = tandem::testing::text_batch_from(inputs, true);
+    auto pixels = g.input(tandem::testing::tensor_from_npy<Cpu, T>(inputs / "pixel_values.npy"));
+    auto out = model.forward(g, text, pixels);
+    auto loss = clip_loss(out.logits_per_text);
+
+    CHECK(relative_error(out.text.last_hidden_state.value(), expected / "text_last_hidden_state.npy") <
+          output_tol);
+    CHECK(relative_error(out.text.pooled.value(), expected / "text_pooled_output.npy") < output_tol);
+    CHECK(relative_error(out.text.embeds.value(), expected / "text_embeds_unnormalized.npy") < output_tol);
+    CHECK(relative_error(out.vision.last_hidden_state.value(), expected / "vision_last_hidden_state.npy") <
+          output_tol);
+    CHECK(relative_error(out.vision.pooled.value(), expected / "vision_pooled_output.npy") < output_tol);
+    CHECK(relative_error(out.vision.embeds.value(), expected / "image_embeds_unnormalized.npy") < output_tol);
+    CHECK(relative_error(out.logits_per_text.value(), expected / "logits_per_text.npy") < output_tol);
+    CHECK(relative_error(out.logits_per_image.value(), expected / "logits_per_image.npy") < output_tol);
+    CHECK(relative_error(loss.value(), expected / "loss.npy") < output_tol);
+
+    g.backward(loss);
+    const auto grads = tandem::testing::compare_gradients(model.parameters(), *dir / "grads.safetensors");
+    INFO("worst gradient " << grads.worst_name << ": " << grads.worst_relative);
+    CHECK(grads.compared == 78);
+    CHECK(grads.worst_relative < grad_tol);
+    CHECK(grads.worst_absolute_zero < grad_tol);
+}
+
+}  // namespace
+
+TEST_CASE("CLIPModel in double matches transformers' float64 run of clip-tiny") {
+    check_clip_tiny<double>(1e-10, 1e-9);
+}
+
+TEST_CASE("CLIPModel in float matches transformers on clip-tiny to 1e-5 (outputs) and 1e-4 (gradients)") {
+    check_clip_tiny<float>(1e-5, 1e-4);
+}
+
+TEST_CASE("CLIPModel save_pretrained then from_pretrained round-trips bit for bit") {
+    auto dir = tandem::testing::test_data("models/clip-tiny");
+    if (!dir) return;
+    auto model = CLIPModel<Cpu, float>::from_pretrained(*dir);
+    const auto out = std::filesystem::temp_directory_path() / "tandem_clip_roundtrip";
+    std::filesystem::remove_all(out);
+    model.save_pretrained(out);
+    auto again = CLIPModel<Cpu, float>::from_pretrained(out);
+    CHECK(again.config().to_json() == model.config().to_json());
+    CHECK(again.parameters().values().to_vector() == model.parameters().values().to_vector());
+    // The weights file is the same bytes as the one transformers wrote.
+    std::ifstream a(*dir / "model.safetensors", std::ios::binary),
+        b(out / "model.safetensors", std::ios::binary);
+    const std::string sa((std::istreambuf_iterator<char>(a)), {}),
+        sb((std::istreambuf_iterator<char>(b)), {});
+    CHECK(sa == sb);
+    std::filesystem::remove_all(out);
+}
