@@ -427,10 +427,10 @@ inline std::string read_text_file(const std::filesystem::path& path) {
     return s.str();
 }
 
-// tokenizer_config.text::json and special_tokens_map.text::json, merged; empty when absent.
+// tokenizer_config.json and special_tokens_map.json, merged; empty when absent.
 inline text::json read_tokenizer_config(const std::filesystem::path& dir) {
     text::json config = text::json::object();
-    for (const char* name : {"special_tokens_map.text::json", "tokenizer_config.text::json"}) {
+    for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
         const auto path = dir / name;
         if (!std::filesystem::exists(path)) continue;
         const text::json j = Tokenizer::parse_json_file(path);
@@ -439,7 +439,7 @@ inline text::json read_tokenizer_config(const std::filesystem::path& dir) {
     return config;
 }
 
-// A special token entry of tokenizer_config.text::json: a string or an text::AddedToken object.
+// A special token entry of tokenizer_config.json: a string or an AddedToken object.
 inline std::optional<text::AddedToken> config_token(const text::json& config, const char* key) {
     auto it = config.find(key);
     if (it == config.end() || it->is_null()) return std::nullopt;
@@ -464,7 +464,7 @@ inline void set_max_length(Tokenizer& t, const text::json& config) {
         t.set_model_max_length(it->get<size_t>());
 }
 
-// vocab.txt (BERT text::WordPiece): the pipeline HF's BertTokenizerFast converter builds.
+// vocab.txt (BERT WordPiece): the pipeline HF's BertTokenizerFast converter builds.
 inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const auto path = dir / "vocab.txt";
     const text::json config = read_tokenizer_config(dir);
@@ -506,9 +506,9 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     return t;
 }
 
-// vocab.text::json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level text::BPE.
+// vocab.json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level BPE.
 inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
-    const auto vocab_path = dir / "vocab.text::json", merges_path = dir / "merges.txt";
+    const auto vocab_path = dir / "vocab.json", merges_path = dir / "merges.txt";
     const text::json config = read_tokenizer_config(dir);
     Vocab vocab = vocab_from_json(Tokenizer::parse_json_file(vocab_path), {vocab_path.string(), ""});
     text::BPE::Merges merges;
@@ -541,7 +541,7 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
         return *tok;
     };
     if (clip) {
-        // Exactly what HF's converter writes to tokenizer.text::json for these files.
+        // Exactly what HF's converter writes to tokenizer.json for these files.
         const auto bos = special("bos_token", "<|startoftext|>", true);
         const auto eos = special("eos_token", "<|endoftext|>", false);
         t.set_normalizer(std::make_shared<text::NormalizerSequence>(std::vector<text::NormalizerPtr>{
