@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "commands/args.hpp"
+#include "commands/forward.hpp"
 #include "commands/preprocess.hpp"
 #include "commands/tokenize.hpp"
 
@@ -19,6 +20,8 @@ struct Command {
 };
 
 const Command commands[] = {
+    {"forward", "run a Hugging Face CLIP/SigLIP folder on .npy inputs: embeddings, logits, loss, gradients",
+     tandem::cli::forward_main},
     {"preprocess", "run a preprocessor_config.json over images, save pixel_values as .npy",
      tandem::cli::preprocess_main},
     {"tokenize", "encode JSON strings from stdin with a Hugging Face tokenizer, one id array per line",

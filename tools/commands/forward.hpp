@@ -1,0 +1,141 @@
+// `tandem forward --model DIR ...`: runs a Hugging Face dual encoder on .npy inputs and
+// writes its embeddings, logits, loss and (with --grads) the gradient of the loss for
+// every parameter, so a port can be checked number for number against PyTorch.
+#pragma once
+
+#include <tandem/backend/cpu.hpp>
+#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/io/json_file.hpp>
+#include <tandem/losses/clip.hpp>
+#include <tandem/models/clip.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <xtensor/xnpy.hpp>
+
+#include "args.hpp"
+
+namespace tandem::cli {
+
+struct ForwardOptions {
+    std::filesystem::path model, out;
+    std::optional<std::filesystem::path> input_ids, attention_mask, pixel_values;
+    std::string loss;
+    bool grads = false;
+};
+
+namespace forward_cmd {
+
+template <class T>
+void save_npy(const std::filesystem::path& path, const Tensor<Cpu, T>& t) {
+    io::atomic_write(path, [&](std::ostream& s) { s << xt::dump_npy(t.to_xarray()); });
+}
+
+inline TextBatch load_text(const ForwardOptions& o) {
+    const auto ids = xt::load_npy<std::int64_t>(o.input_ids->string());
+    if (ids.dimension() != 2)
+        detail::throw_error(o.input_ids->string(), ": expected int64 input_ids [batch, length], found ",
+                            ids.dimension(), " dimensions");
+    TextBatch text;
+    text.batch = static_cast<index_t>(ids.shape()[0]);
+    text.length = static_cast<index_t>(ids.shape()[1]);
+    text.input_ids.assign(ids.begin(), ids.end());
+    if (o.attention_mask) {
+        const auto mask = xt::load_npy<std::int64_t>(o.attention_mask->string());
+        text.attention_mask.assign(mask.begin(), mask.end());
+    }
+    return text;
+}
+
+template <class Model>
+int run_forward(const ForwardOptions& o) {
+    using T = typename Model::value_type;
+    auto model = Model::from_pretrained(o.model);
+    std::filesystem::create_directories(o.out);
+    Graph<Cpu, T> g;
+    std::optional<Var<Cpu, T>> text_embeds, image_embeds, logits_per_text;
+    if (o.input_ids && o.pixel_values) {
+        const auto pixels = xt::load_npy<float>(o.pixel_values->string());
+        auto px = g.input(Tensor<Cpu, T>::from_xtensor(xt::cast<T>(pixels)));
+        auto out = model.forward(g, load_text(o), px);
+        text_embeds = out.text.embeds;
+        image_embeds = out.vision.embeds;
+        logits_per_text = out.logits_per_text;
+        save_npy(o.out / "logits_per_image.npy", permute(out.logits_per_text, {1, 0}).value());
+    } else if (o.input_ids) {
+        text_embeds = model.encode_text(g, load_text(o));
+    } else if (o.pixel_values) {
+        const auto pixels = xt::load_npy<float>(o.pixel_values->string());
+        image_embeds = model.encode_image(g, g.input(Tensor<Cpu, T>::from_xtensor(xt::cast<T>(pixels))));
+    }
+    if (text_embeds) save_npy(o.out / "text_embeds.npy", text_embeds->value());
+    if (image_embeds) save_npy(o.out / "image_embeds.npy", image_embeds->value());
+    if (o.loss.empty()) return 0;
+    if (!logits_per_text)
+        detail::throw_error("option --loss needs both --input-ids and --pixel-values (a batch of pairs)");
+    auto loss = o.loss == "clip" ? clip_loss(*logits_per_text) : siglip_loss(g, *logits_per_text);
+    save_npy(o.out / "loss.npy", loss.value());
+    if (!o.grads) return 0;
+    g.backward(loss);
+    std::vector<std::string> names;
+    std::vector<std::vector<T>> values;
+    std::vector<Shape> shapes;
+    model.for_each_parameter([&](const std::string& name, Parameter p) {
+        names.push_back(name);
+        shapes.push_back(model.parameters().shape(p));
+        values.push_back(model.parameters().grad(p).to_vector());
+    });
+    std::vector<io::TensorToSave> tensors;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        tensors.emplace_back(names[i], std::vector<std::int64_t>(shapes[i].begin(), shapes[i].end()),
+                             static_cast<const T*>(values[i].data()), io::SafetensorsDtype::F32);
+    io::save_safetensors(o.out / "grads.safetensors", tensors, {{"format", "pt"}});
+    return 0;
+}
+
+}  // namespace forward_cmd
+
+inline int forward_main(Args& args) {
+    if (args.take_flag("--help")) {
+        std::printf(
+            "usage: tandem forward --model DIR [--input-ids IDS.npy] [--attention-mask MASK.npy]\n"
+            "                      [--pixel-values PX.npy] [--loss clip|siglip] [--grads] [--double] --out "
+            "OUTDIR\n\n"
+            "Writes text_embeds.npy, image_embeds.npy (unnormalised projections), logits_per_image.npy,\n"
+            "loss.npy and, with --grads, grads.safetensors (d loss / d parameter, by Hugging Face name).\n"
+            "--double computes in float64 (outputs are still written in the computing type).\n");
+        return 0;
+    }
+    ForwardOptions o;
+    o.model = args.require("--model");
+    o.out = args.require("--out");
+    auto optional_path = [&](const char* flag) -> std::optional<std::filesystem::path> {
+        auto v = args.take(flag);
+        return v.empty() ? std::nullopt : std::optional<std::filesystem::path>(v);
+    };
+    o.input_ids = optional_path("--input-ids");
+    o.attention_mask = optional_path("--attention-mask");
+    o.pixel_values = optional_path("--pixel-values");
+    o.loss = args.take("--loss");
+    o.grads = args.take_flag("--grads");
+    const bool use_double = args.take_flag("--double");
+    if (!args.positional().empty()) detail::throw_error("unexpected argument ", args.positional()[0]);
+    if (!o.input_ids && !o.pixel_values) detail::throw_error("give --input-ids, --pixel-values or both");
+    if (o.attention_mask && !o.input_ids) detail::throw_error("--attention-mask needs --input-ids");
+    if (!o.loss.empty() && o.loss != "clip" && o.loss != "siglip")
+        detail::throw_error("option --loss: expected clip or siglip, found '", o.loss, "'");
+    if (o.grads && o.loss.empty()) detail::throw_error("--grads needs --loss");
+
+    const auto config = io::read_json_file(o.model / "config.json");
+    const std::string type = config.value("model_type", "");
+    if (type == "clip")
+        return use_double ? forward_cmd::run_forward<CLIPModel<Cpu, double>>(o)
+                          : forward_cmd::run_forward<CLIPModel<Cpu, float>>(o);
+    detail::throw_error((o.model / "config.json").string(), ": key 'model_type': expected clip, found '",
+                        type, "'");
+}
+
+}  // namespace tandem::cli
