@@ -1,0 +1,51 @@
+// Models against the fixtures that tests/reference/make_fixtures.py wrote from plain
+// PyTorch: configurations the shared checkpoints do not cover.
+#include <tandem/models/clip.hpp>
+
+#include <tandem/backend/cpu.hpp>
+#include <tandem/losses/clip.hpp>
+
+#include "parity.hpp"
+
+using namespace tandem;
+using tandem::testing::relative_error;
+
+namespace {
+
+std::filesystem::path fixture(const std::string& name) {
+    return std::filesystem::path(TANDEM_SOURCE_ROOT) / "tests" / "reference" / "fixtures" / name;
+}
+
+template <class T>
+void check_clip_first_eos(double output_tol, double grad_tol) {
+    const auto dir = fixture("clip-first-eos");
+    auto model = CLIPModel<Cpu, T>::from_pretrained(dir);
+    CHECK(model.config().text_config.eos_token_id == 96);
+    Graph<Cpu, T> g;
+    const auto text = tandem::testing::text_batch_from(dir / "inputs", true);
+    auto pixels = g.input(tandem::testing::tensor_from_npy<Cpu, T>(dir / "inputs" / "pixel_values.npy"));
+    auto out = model.forward(g, text, pixels);
+    auto loss = clip_loss(out.logits_per_text);
+    const auto expected = dir / "expected";
+    CHECK(relative_error(out.text.last_hidden_state.value(), expected / "text_last_hidden_state.npy") <
+          output_tol);
+    CHECK(relative_error(out.text.pooled.value(), expected / "text_pooled_output.npy") < output_tol);
+    CHECK(relative_error(out.vision.last_hidden_state.value(), expected / "vision_last_hidden_state.npy") <
+          output_tol);
+    CHECK(relative_error(out.vision.embeds.value(), expected / "image_embeds_unnormalized.npy") < output_tol);
+    CHECK(relative_error(out.logits_per_text.value(), expected / "logits_per_text.npy") < output_tol);
+    CHECK(relative_error(loss.value(), expected / "loss.npy") < output_tol);
+    g.backward(loss);
+    const auto grads = tandem::testing::compare_gradients(model.parameters(), dir / "grads.safetensors");
+    INFO("worst gradient " << grads.worst_name << ": " << grads.worst_relative);
+    CHECK(grads.compared > 0);
+    CHECK(grads.worst_relative < grad_tol);
+    CHECK(grads.worst_absolute_zero < grad_tol);
+}
+
+}  // namespace
+
+TEST_CASE("CLIP fixture (first-eos pooling, gelu): double to 1e-10, float to 1e-5 / 1e-4") {
+    check_clip_first_eos<double>(1e-10, 1e-9);
+    check_clip_first_eos<float>(1e-5, 1e-4);
+}
