@@ -5649,57 +5649,20 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
 // ---- end tandem/losses/clip.hpp
 // ---- end tandem/losses.hpp
 // ---- begin tandem/models.hpp
-// Model families: CLIP (and the DualEncoder it is built from), with Hugging Face
-// checkpoint loading and saving.
+// Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
+// with Hugging Face checkpoint loading and saving.
 
-// ---- begin tandem/models/clip.hpp
-// Hugging Face CLIP: the text and vision transformers, their projections, and
-// CLIPModel joining them with a learned temperature. Parameter names, pooling rules
-// and masks follow transformers 4.36 (see shared/data/models/README.md).
-// reference: transformers CLIPTextTransformer, CLIPVisionTransformer, CLIPModel.
+// ---- begin tandem/models/bert.hpp
+// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
+// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
 
-// ---- begin tandem/models/dual_encoder.hpp
-// DualEncoder: any text tower and any image tower, composed at compile time, scored
-// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
-// reference: transformers CLIPModel / SiglipModel forward (logits part).
+// ---- begin tandem/models/pretrained.hpp
+// Moving parameters between a model's ParameterStore and Hugging Face checkpoint
+// files, by the names the model's for_each_parameter yields.
+// reference: transformers PreTrainedModel.from_pretrained / save_pretrained (weights part).
 
-// ---- begin tandem/nn/init.hpp
-// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
-// value depends only on the seed and the parameter's name.
-// reference: torch.nn.init.normal_, uniform_, constant_.
-
-
-#include <vector>
-
-namespace tandem {
-
-template <Backend B, Scalar T, class Draw>
-void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
-    auto t = store.value(p);
-    std::vector<T> v(static_cast<std::size_t>(t.numel()));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
-    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
-}
-
-template <Backend B, Scalar T>
-void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
-}
-
-template <Backend B, Scalar T>
-void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
-}
-
-template <Backend B, Scalar T>
-void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
-    init_with(store, p, [&](std::size_t) { return value; });
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/init.hpp
 // ---- begin tandem/nn/module.hpp
 // The Module concept: what every layer and model provides so that saving, loading,
 // optimizers and gradient clipping can walk its parameters by Hugging Face name.
@@ -5747,90 +5710,6 @@ private:
 }  // namespace tandem
 // ---- end tandem/nn/module.hpp
 
-#include <cmath>
-
-namespace tandem {
-
-// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
-template <class Tower, class Input>
-concept EncoderTower = Module<Tower> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
-
-struct LogitHead {
-    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
-    bool scale_is_scalar = true;
-    double scale_init = std::log(1 / 0.07);
-    bool has_bias = false;
-    double bias_init = 0;
-};
-
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-requires EncoderTower<TextTower, TextInput> && EncoderTower<ImageTower, ImageInput>
-class DualEncoder {
-public:
-    using backend_type = typename TextTower::backend_type;
-    using value_type = typename TextTower::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
-        : store_(&store),
-          text_(std::move(text)),
-          image_(std::move(image)),
-          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
-          has_bias_(head.has_bias),
-          head_(head) {
-        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
-    }
-
-    const TextTower& text_tower() const { return text_; }
-    const ImageTower& image_tower() const { return image_; }
-
-    // Unnormalised embeddings [batch, dim].
-    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
-    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
-
-    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
-    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
-                              const Var<B, T>& image_embeds) const {
-        auto logits =
-            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
-        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_.for_each_parameter(f);
-        image_.for_each_parameter(f);
-        f(store_->name(logit_scale_), logit_scale_);
-        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
-    }
-
-    void reset_logit_head() {
-        init_constant(*store_, logit_scale_, head_.scale_init);
-        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    TextTower text_;
-    ImageTower image_;
-    Parameter logit_scale_, logit_bias_;
-    bool has_bias_;
-    LogitHead head_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/dual_encoder.hpp
-// ---- begin tandem/models/pretrained.hpp
-// Moving parameters between a model's ParameterStore and Hugging Face checkpoint
-// files, by the names the model's for_each_parameter yields.
-// reference: transformers PreTrainedModel.from_pretrained / save_pretrained (weights part).
-
-
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -5841,6 +5720,9 @@ struct LoadReport {
     // Checkpoint tensors the model has no parameter for (buffers such as position_ids
     // excluded, as Hugging Face ignores them).
     std::vector<std::string> unexpected;
+    // Model parameters the checkpoint does not hold and that were initialised instead
+    // (a new classification head on a base checkpoint).
+    std::vector<std::string> newly_initialized;
 };
 
 namespace detail {
@@ -6006,6 +5888,43 @@ Var<B, T> activate(Activation a, const Var<B, T>& x) {
 // Linear: y = x W^T + b with W stored [out_features, in_features].
 // reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
 
+// ---- begin tandem/nn/init.hpp
+// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
+// value depends only on the seed and the parameter's name.
+// reference: torch.nn.init.normal_, uniform_, constant_.
+
+
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T, class Draw>
+void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
+    auto t = store.value(p);
+    std::vector<T> v(static_cast<std::size_t>(t.numel()));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
+    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
+}
+
+template <Backend B, Scalar T>
+void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
+}
+
+template <Backend B, Scalar T>
+void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
+}
+
+template <Backend B, Scalar T>
+void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
+    init_with(store, p, [&](std::size_t) { return value; });
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/init.hpp
 
 #include <cmath>
 
@@ -6136,44 +6055,18 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/attention.hpp
-// ---- begin tandem/nn/embedding.hpp
-// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
-// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
+// ---- begin tandem/nn/attention_pooling.hpp
+// Attention-probe pooling (MAP): a learned probe token attends over all tokens, then a
+// pre-LN MLP residual; the probe's output is the pooled vector.
+// reference: transformers SiglipMultiheadAttentionPoolingHead (torch.nn.MultiheadAttention
+// with packed in_proj_weight / in_proj_bias, then x + mlp(layernorm(x))).
 
+// ---- begin tandem/nn/transformer.hpp
+// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
+//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
+// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
 
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Embedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
-        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
-
-    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
-
-    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
-    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
-        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
-    }
-    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-    }
-
-    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/embedding.hpp
 // ---- begin tandem/nn/layer_norm.hpp
 // LayerNorm over the last axis with learned weight and bias.
 // reference: torch.nn.LayerNorm (names "weight", "bias"; init 1 and 0).
@@ -6254,126 +6147,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/mlp.hpp
-// ---- begin tandem/nn/patch_embedding.hpp
-// Patch embedding: a convolution with stride equal to its kernel, done as unfold
-// (reshape + permute) followed by one GEMM.
-// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class PatchEmbedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
-                   index_t dim, bool bias)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
-          has_bias_(bias),
-          patch_(patch) {
-        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
-    }
-
-    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
-        const Shape& s = pixels.shape();
-        const Shape& w = store_->shape(weight_);
-        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
-            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
-                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
-        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
-        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
-                            {s[0], gh * gw, c * p * p});
-        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
-        if (!has_bias_) return linear(cols, weight);
-        auto bias = g.parameter(*store_, bias_);
-        return linear(cols, weight, &bias);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        if (has_bias_) f(store_->name(bias_), bias_);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        init_normal(*store_, weight_, std, seed);
-        if (has_bias_) init_constant(*store_, bias_, 0.0);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    bool has_bias_;
-    index_t patch_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/patch_embedding.hpp
-// ---- begin tandem/nn/pooling.hpp
-// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last token) or the masked mean.
-// reference: sentence_transformers.models.Pooling (cls, mean), HF CLIP/SigLIP pooling.
-
-
-#include <algorithm>
-
-namespace tandem {
-
-// Row b's state at positions[b].
-template <Backend B, Scalar T>
-Var<B, T> pool_at(const Var<B, T>& x, const std::vector<index_t>& positions) {
-    const Shape& s = x.shape();
-    if (s.rank() != 3 || static_cast<index_t>(positions.size()) != s[0])
-        detail::throw_error("pool_at: expected states [batch, tokens, dim] and one position per row, found ",
-                            s.str(), " and ", positions.size(), " positions");
-    std::vector<std::int64_t> rows(positions.size());
-    for (std::size_t b = 0; b < positions.size(); ++b) {
-        if (positions[b] < 0 || positions[b] >= s[1])
-            detail::throw_error("pool_at: position ", positions[b], " of row ", b, " is outside [0, ", s[1],
-                                ")");
-        rows[b] = static_cast<std::int64_t>(b) * s[1] + positions[b];
-    }
-    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), rows);
-}
-
-// The first token of every row (BERT [CLS], the ViT class token).
-template <Backend B, Scalar T>
-Var<B, T> pool_cls(const Var<B, T>& x) {
-    return pool_at(x, std::vector<index_t>(static_cast<std::size_t>(x.shape()[0]), 0));
-}
-
-// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B * T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::int64_t>& mask) {
-    const Shape& s = x.shape();
-    if (s.rank() != 3 || static_cast<index_t>(mask.size()) != s[0] * s[1])
-        detail::throw_error(
-            "pool_mean: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ", s.str(),
-            " and ", mask.size(), " mask values");
-    std::vector<T> weights(static_cast<std::size_t>(s.numel()));
-    for (index_t b = 0; b < s[0]; ++b) {
-        double count = 0;
-        for (index_t t = 0; t < s[1]; ++t) count += double(mask[b * s[1] + t]);
-        const double denominator = std::max(count, 1e-9);
-        for (index_t t = 0; t < s[1]; ++t)
-            std::fill_n(weights.begin() + (b * s[1] + t) * s[2], s[2],
-                        T(double(mask[b * s[1] + t]) / denominator));
-    }
-    return sum(mul(x, g.input(Tensor<B, T>::from_vector(weights, s))), 1);
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling.hpp
-// ---- begin tandem/nn/transformer.hpp
-// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
-//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
-
 
 #include <vector>
 
@@ -6489,7 +6262,585 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/transformer.hpp
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class MultiheadAttentionPoolingHead {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as SigLIP: probe, attention.{in_proj_weight, in_proj_bias, out_proj}, layernorm, mlp.
+    MultiheadAttentionPoolingHead(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : store_(&store),
+          probe_(store.add((scope / "probe").str(), {1, 1, s.hidden})),
+          in_proj_weight_(
+              store.add((scope / "attention" / "in_proj_weight").str(), {3 * s.hidden, s.hidden})),
+          in_proj_bias_(store.add((scope / "attention" / "in_proj_bias").str(), {3 * s.hidden})),
+          out_proj_(store, scope / "attention" / "out_proj", s.hidden, s.hidden),
+          layernorm_(store, scope / "layernorm", s.hidden, s.layer_norm_eps),
+          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation),
+          hidden_(s.hidden),
+          heads_(s.heads) {
+        if (s.heads <= 0 || s.hidden % s.heads != 0)
+            detail::throw_error(scope.str(), ": hidden size ", s.hidden, " is not divisible by ", s.heads,
+                                " heads");
+    }
+
+    // x [batch, tokens, hidden] -> [batch, hidden].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        const Shape& s = x.shape();
+        if (s.rank() != 3 || s[2] != hidden_)
+            detail::throw_error("MultiheadAttentionPoolingHead: expected states [batch, tokens, ", hidden_,
+                                "], found ", s.str());
+        // The probe repeated over the batch (HF: probe.repeat(batch, 1, 1)).
+        auto probe = add(g.input(Tensor<B, T>::zeros({s[0], 1, hidden_})),
+                         reshape(g.parameter(*store_, probe_), {hidden_}));
+        // Slices of the packed Var, so the gradients of all three land in in_proj_weight / in_proj_bias.
+        auto w = g.parameter(*store_, in_proj_weight_);
+        auto b = g.parameter(*store_, in_proj_bias_);
+        auto project = [&](const Var<B, T>& input, index_t part) {
+            auto bias = slice(b, 0, part * hidden_, (part + 1) * hidden_);
+            return split_heads(linear(input, slice(w, 0, part * hidden_, (part + 1) * hidden_), &bias),
+                               heads_);
+        };
+        auto attended = scaled_dot_product_attention(project(probe, 0), project(x, 1), project(x, 2));
+        auto h = out_proj_.forward(g, merge_heads(attended));
+        h = add(h, mlp_.forward(g, layernorm_.forward(g, h)));
+        // One probe token, so h[:, 0] is h without its token axis.
+        return reshape(h, {s[0], hidden_});
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(probe_), probe_);
+        f(store_->name(in_proj_weight_), in_proj_weight_);
+        f(store_->name(in_proj_bias_), in_proj_bias_);
+        out_proj_.for_each_parameter(f);
+        layernorm_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter probe_, in_proj_weight_, in_proj_bias_;
+    Linear<B, T> out_proj_;
+    LayerNorm<B, T> layernorm_;
+    Mlp<B, T> mlp_;
+    index_t hidden_, heads_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/attention_pooling.hpp
+// ---- begin tandem/nn/embedding.hpp
+// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
+// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Embedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
+        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
+
+    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
+
+    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
+    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
+        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
+    }
+    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+    }
+
+    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/embedding.hpp
+// ---- begin tandem/nn/patch_embedding.hpp
+// Patch embedding: a convolution with stride equal to its kernel, done as unfold
+// (reshape + permute) followed by one GEMM.
+// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class PatchEmbedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
+                   index_t dim, bool bias)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
+          has_bias_(bias),
+          patch_(patch) {
+        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
+    }
+
+    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
+        const Shape& s = pixels.shape();
+        const Shape& w = store_->shape(weight_);
+        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
+            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
+                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
+        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
+        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
+                            {s[0], gh * gw, c * p * p});
+        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
+        if (!has_bias_) return linear(cols, weight);
+        auto bias = g.parameter(*store_, bias_);
+        return linear(cols, weight, &bias);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        if (has_bias_) f(store_->name(bias_), bias_);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    bool has_bias_;
+    index_t patch_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/patch_embedding.hpp
+// ---- begin tandem/nn/pooling.hpp
+// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
+// EOS, last token) or the masked mean.
+// reference: sentence_transformers.models.Pooling (cls, mean), HF CLIP/SigLIP pooling.
+
+
+#include <algorithm>
+
+namespace tandem {
+
+// Row b's state at positions[b].
+template <Backend B, Scalar T>
+Var<B, T> pool_at(const Var<B, T>& x, const std::vector<index_t>& positions) {
+    const Shape& s = x.shape();
+    if (s.rank() != 3 || static_cast<index_t>(positions.size()) != s[0])
+        detail::throw_error("pool_at: expected states [batch, tokens, dim] and one position per row, found ",
+                            s.str(), " and ", positions.size(), " positions");
+    std::vector<std::int64_t> rows(positions.size());
+    for (std::size_t b = 0; b < positions.size(); ++b) {
+        if (positions[b] < 0 || positions[b] >= s[1])
+            detail::throw_error("pool_at: position ", positions[b], " of row ", b, " is outside [0, ", s[1],
+                                ")");
+        rows[b] = static_cast<std::int64_t>(b) * s[1] + positions[b];
+    }
+    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), rows);
+}
+
+// The first token of every row (BERT [CLS], the ViT class token).
+template <Backend B, Scalar T>
+Var<B, T> pool_cls(const Var<B, T>& x) {
+    return pool_at(x, std::vector<index_t>(static_cast<std::size_t>(x.shape()[0]), 0));
+}
+
+// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B * T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::int64_t>& mask) {
+    const Shape& s = x.shape();
+    if (s.rank() != 3 || static_cast<index_t>(mask.size()) != s[0] * s[1])
+        detail::throw_error(
+            "pool_mean: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ", s.str(),
+            " and ", mask.size(), " mask values");
+    std::vector<T> weights(static_cast<std::size_t>(s.numel()));
+    for (index_t b = 0; b < s[0]; ++b) {
+        double count = 0;
+        for (index_t t = 0; t < s[1]; ++t) count += double(mask[b * s[1] + t]);
+        const double denominator = std::max(count, 1e-9);
+        for (index_t t = 0; t < s[1]; ++t)
+            std::fill_n(weights.begin() + (b * s[1] + t) * s[2], s[2],
+                        T(double(mask[b * s[1] + t]) / denominator));
+    }
+    return sum(mul(x, g.input(Tensor<B, T>::from_vector(weights, s))), 1);
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling.hpp
 // ---- end tandem/nn.hpp
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+namespace tandem {
+
+// LayerNorm(word + position(0..L-1) + token_type); absent token_type_ids mean segment 0.
+template <Backend B, Scalar T>
+class BertEmbeddings {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : word_embeddings_(store, scope / "word_embeddings", c.vocab_size, c.hidden_size),
+          position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
+                               c.hidden_size),
+          token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
+          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        if (text.length > position_embeddings_.num_embeddings())
+            detail::throw_error("BertModel: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        const Shape ids_shape{text.batch, text.length};
+        const auto& types = text.token_type_ids.empty() ? std::vector<std::int64_t>(text.input_ids.size(), 0)
+                                                        : text.token_type_ids;
+        auto x = add(add(word_embeddings_.forward(g, text.input_ids, ids_shape),
+                         token_type_embeddings_.forward(g, types, ids_shape)),
+                     position_embeddings_.forward(g, positions, {text.length}));
+        return layer_norm_.forward(g, x);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        word_embeddings_.for_each_parameter(f);
+        position_embeddings_.for_each_parameter(f);
+        token_type_embeddings_.for_each_parameter(f);
+        layer_norm_.for_each_parameter(f);
+    }
+
+private:
+    Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
+    LayerNorm<B, T> layer_norm_;
+};
+
+template <Backend B, Scalar T>
+struct BertOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
+    Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+};
+
+namespace detail {
+inline TransformerSizes bert_sizes(const io::BertConfig& c) {
+    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
+            c.layer_norm_eps};
+}
+
+// Presents a model's parameters under checkpoint names: the model's own `prefix` is
+// swapped for `checkpoint_prefix` (e.g. "bert." for "" when a bare BertModel reads a
+// BertForSequenceClassification file), and names `keep` rejects are not visited.
+template <Module M, class Keep>
+struct RenamedParameters {
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+    const M& model;
+    std::string prefix, checkpoint_prefix;
+    Keep keep;
+
+    RenamedParameters(const M& m, std::string own, std::string theirs, Keep k)
+        : model(m), prefix(std::move(own)), checkpoint_prefix(std::move(theirs)), keep(std::move(k)) {}
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model.for_each_parameter([&](const std::string& name, Parameter p) {
+            if (!keep(name)) return;
+            if (name.starts_with(prefix))
+                f(checkpoint_prefix + name.substr(prefix.size()), p);
+            else
+                f(name, p);
+        });
+    }
+};
+
+// As transformers' from_pretrained decides whether to add or strip base_model_prefix:
+// a checkpoint holds the "bert." prefix when any of its tensors is named under it.
+inline std::string bert_checkpoint_prefix(const io::SafetensorsCheckpoint& checkpoint) {
+    const auto names = checkpoint.names();
+    const bool prefixed =
+        std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("bert."); });
+    return prefixed ? "bert." : "";
+}
+
+inline nlohmann::json config_for(io::BertConfig config, const char* architecture) {
+    // save_pretrained records the class that wrote the folder.
+    config.architectures = {architecture};
+    return config.to_json();
+}
+}  // namespace detail
+
+// BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
+// "bert" inside BertForSequenceClassification).
+template <Backend B, Scalar T>
+class BertTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : embeddings_(store, scope / "embeddings", c),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
+          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
+
+    // The attention mask is a key padding mask: padded keys get no weight, padded queries
+    // are still computed (as in HF, whose last_hidden_state includes them).
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        text.check("BertModel");
+        AttentionOptions<B, T> options;
+        if (!text.attention_mask.empty())
+            options.key_mask = Tensor<B, T>::from_vector(
+                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                {text.batch, text.length});
+        auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
+        return {last, tanh(pooler_.forward(g, pool_cls(last)))};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        pooler_.for_each_parameter(f);
+    }
+
+private:
+    BertEmbeddings<B, T> embeddings_;
+    TransformerStack<PostLNBlock<B, T>> encoder_;
+    Linear<B, T> pooler_;
+};
+
+// transformers.BertModel (with its pooler): owns its parameters, named without prefix.
+// from_pretrained also reads checkpoints whose names carry "bert." (a classification or
+// pre-training checkpoint); their heads are reported as unexpected.
+template <Backend B, Scalar T>
+class BertModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit BertModel(const io::BertConfig& config)
+        : config_(config),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          bert_(*store_, Scope(), config) {}
+
+    static BertModel from_pretrained(const std::filesystem::path& dir) {
+        BertModel model(io::BertConfig::from_file(dir / "config.json"));
+        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
+        const detail::RenamedParameters renamed{model, "", detail::bert_checkpoint_prefix(checkpoint),
+                                                [](const std::string&) { return true; }};
+        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json", detail::config_for(config_, "BertModel").dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const { return bert_.forward(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::BertConfig& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use.
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    io::BertConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    BertTower<B, T> bert_;
+    LoadReport report_;
+};
+
+template <Backend B, Scalar T>
+struct SequenceClassifierOutput {
+    BertOutput<B, T> bert;
+    Var<B, T> logits;  // [batch, num_labels]
+};
+
+// transformers.BertForSequenceClassification: "bert." + BertModel, then
+// classifier(dropout(pooler_output)); dropout is inactive (eval mode). The loss is the
+// caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
+template <Backend B, Scalar T>
+class BertForSequenceClassification {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit BertForSequenceClassification(const io::BertConfig& config)
+        : config_(config),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          bert_(*store_, Scope("bert"), config),
+          classifier_(*store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
+
+    // A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
+    // starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
+    // `seed`, bias 0; the head's names are then listed in load_report().newly_initialized.
+    static BertForSequenceClassification from_pretrained(const std::filesystem::path& dir,
+                                                         std::uint64_t seed = 0) {
+        BertForSequenceClassification model(io::BertConfig::from_file(dir / "config.json"));
+        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
+        const auto names = checkpoint.names();
+        const bool has_head = std::any_of(names.begin(), names.end(),
+                                          [](const std::string& n) { return n.starts_with("classifier."); });
+        const detail::RenamedParameters renamed{
+            model, "bert.", detail::bert_checkpoint_prefix(checkpoint),
+            [has_head](const std::string& n) { return has_head || !n.starts_with("classifier."); }};
+        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
+        if (!has_head) {
+            model.classifier_.reset_parameters_normal(model.config_.initializer_range, seed);
+            model.classifier_.for_each_parameter(
+                [&](const std::string& n, Parameter) { model.report_.newly_initialized.push_back(n); });
+        }
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json",
+                         detail::config_for(config_, "BertForSequenceClassification").dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        auto out = bert_.forward(g, text);
+        return {out, classifier_.forward(g, out.pooler_output)};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+        classifier_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::BertConfig& config() const { return config_; }
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    io::BertConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    BertTower<B, T> bert_;
+    Linear<B, T> classifier_;
+    LoadReport report_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/bert.hpp
+// ---- begin tandem/models/clip.hpp
+// Hugging Face CLIP: the text and vision transformers, their projections, and
+// CLIPModel joining them with a learned temperature. Parameter names, pooling rules
+// and masks follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers CLIPTextTransformer, CLIPVisionTransformer, CLIPModel.
+
+// ---- begin tandem/models/dual_encoder.hpp
+// DualEncoder: any text tower and any image tower, composed at compile time, scored
+// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
+// reference: transformers CLIPModel / SiglipModel forward (logits part).
+
+
+#include <cmath>
+
+namespace tandem {
+
+// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
+template <class Tower, class Input>
+concept EncoderTower = Module<Tower> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+struct LogitHead {
+    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
+    bool scale_is_scalar = true;
+    double scale_init = std::log(1 / 0.07);
+    bool has_bias = false;
+    double bias_init = 0;
+};
+
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+requires EncoderTower<TextTower, TextInput> && EncoderTower<ImageTower, ImageInput>
+class DualEncoder {
+public:
+    using backend_type = typename TextTower::backend_type;
+    using value_type = typename TextTower::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
+        : store_(&store),
+          text_(std::move(text)),
+          image_(std::move(image)),
+          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
+          has_bias_(head.has_bias),
+          head_(head) {
+        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
+    }
+
+    const TextTower& text_tower() const { return text_; }
+    const ImageTower& image_tower() const { return image_; }
+
+    // Unnormalised embeddings [batch, dim].
+    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
+    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
+
+    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
+    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
+                              const Var<B, T>& image_embeds) const {
+        auto logits =
+            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
+        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+        f(store_->name(logit_scale_), logit_scale_);
+        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
+    }
+
+    void reset_logit_head() {
+        init_constant(*store_, logit_scale_, head_.scale_init);
+        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    TextTower text_;
+    ImageTower image_;
+    Parameter logit_scale_, logit_bias_;
+    bool has_bias_;
+    LogitHead head_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/dual_encoder.hpp
 
 #include <algorithm>
 #include <filesystem>
@@ -6718,6 +7069,224 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
+// ---- begin tandem/models/siglip.hpp
+// Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
+// the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
+// joining them with a learned scale and bias for the sigmoid loss (transformers 4.43).
+// reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
+
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace tandem {
+
+// "text_model.*": SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]), which is
+// get_text_features; SigLIP has no separate projection, so embeds is the same Var.
+template <Backend B, Scalar T>
+class SiglipTextModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c)
+        : config_(c),
+          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
+          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
+                              c.hidden_size),
+          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
+          head_(store, "text_model.head", c.hidden_size, c.head_size()) {}
+
+    // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
+    // full context without a mask; a mask, when given, hides padded keys but pooling
+    // still reads the last position, as in HF.
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        text.check("SiglipTextModel");
+        if (text.length > config_.max_position_embeddings)
+            detail::throw_error("SiglipTextModel: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
+                     position_embedding_.forward(g, positions, {text.length}));
+        AttentionOptions<B, T> options;
+        if (!text.attention_mask.empty())
+            options.key_mask = Tensor<B, T>::from_vector(
+                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                {text.batch, text.length});
+        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
+        auto pooled = head_.forward(
+            g, pool_at(last, std::vector<index_t>(static_cast<std::size_t>(text.batch), text.length - 1)));
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        token_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        final_layer_norm_.for_each_parameter(f);
+        head_.for_each_parameter(f);
+    }
+
+private:
+    io::SiglipTextConfig config_;
+    Embedding<B, T> token_embedding_, position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> final_layer_norm_;
+    Linear<B, T> head_;
+};
+
+// "vision_model.*": SiglipVisionModel. Patch tokens only (no class token, no
+// pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
+// is the MAP head over it (get_image_features), again with no projection after it.
+template <Backend B, Scalar T>
+class SiglipVisionModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c)
+        : patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
+                           c.hidden_size, true),
+          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches(),
+                              c.hidden_size),
+          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps) {
+        // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
+        // head parameters in the checkpoint, so none are registered.
+        if (c.vision_use_head) head_.emplace(store, Scope("vision_model.head"), detail::sizes_of(c));
+    }
+
+    bool has_head() const { return head_.has_value(); }
+
+    // pixel_values [batch, channels, image_size, image_size]. Without a head, pooled and
+    // embeds are left empty (HF returns pooler_output None).
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        if (patches.shape()[1] != position_embedding_.num_embeddings())
+            detail::throw_error("SiglipVisionModel: ", patches.shape()[1], " patches do not match ",
+                                position_embedding_.num_embeddings(), " positions (is image_size right?)");
+        auto last =
+            post_layernorm_.forward(g, encoder_.forward(g, add(patches, position_embedding_.weight(g))));
+        if (!head_) return {last, {}, {}};
+        auto pooled = head_->forward(g, last);
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        if (!head_)
+            detail::throw_error("SiglipVisionModel::encode: the config sets vision_use_head = false, so ",
+                                "there is no pooled embedding; use forward(...).last_hidden_state");
+        return forward(g, pixel_values).embeds;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        patch_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+        if (head_) head_->for_each_parameter(f);
+    }
+
+private:
+    PatchEmbedding<B, T> patch_embedding_;
+    Embedding<B, T> position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+    std::optional<MultiheadAttentionPoolingHead<B, T>> head_;
+};
+
+template <Backend B, Scalar T>
+struct SiglipOutput {
+    EncoderOutput<B, T> text, vision;
+    // L2-normalised pooled outputs, as HF's SiglipOutput text_embeds / image_embeds.
+    Var<B, T> text_embeds, image_embeds;
+    Var<B, T> logits_per_text;   // [texts, images]
+    Var<B, T> logits_per_image;  // [images, texts]
+};
+
+// transformers.SiglipModel: owns its parameters; from_pretrained / save_pretrained read
+// and write a Hugging Face folder (config.json + model.safetensors). Train it with
+// siglip_loss(g, output.logits_per_text).
+template <Backend B, Scalar T>
+class SiglipModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using TextTower = SiglipTextModel<B, T>;
+    using VisionTower = SiglipVisionModel<B, T>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+
+    // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
+    explicit SiglipModel(const io::SiglipConfig& config)
+        : config_(checked(config)),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          encoder_(*store_, TextTower(*store_, config.text_config),
+                   VisionTower(*store_, config.vision_config),
+                   LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
+
+    static SiglipModel from_pretrained(const std::filesystem::path& dir) {
+        SiglipModel model(io::SiglipConfig::from_file(dir / "config.json"));
+        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+        auto t = encoder_.text_tower().forward(g, text);
+        auto v = encoder_.image_tower().forward(g, pixel_values);
+        // logits_per_text normalises the pooled outputs itself; the normalised copies are
+        // returned for callers (HF's outputs) and stay off the loss's gradient path.
+        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
+        return {t, v, l2_normalize(t.embeds), l2_normalize(v.embeds), logits, permute(logits, {1, 0})};
+    }
+
+    // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+        return encoder_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return encoder_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        encoder_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::SiglipConfig& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use.
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
+    static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
+        if (!config.vision_config.vision_use_head)
+            detail::throw_error("SiglipModel: vision_config.vision_use_head is false, but the model ",
+                                "needs the attention-pooling head for its image embeddings");
+        return config;
+    }
+
+    io::SiglipConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    Encoder encoder_;
+    LoadReport report_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/siglip.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers.
@@ -6843,6 +7412,44 @@ GradcheckResult gradcheck(
         }
     }
     return result;
+}
+
+// The same check for a module's parameters: loss(g) builds a one-element loss from
+// the parameters in `store`. `samples` entries of every parameter (spread over the
+// tensor) are perturbed; the score is max |analytic - numeric| / max |numeric| over them.
+template <Backend B = Cpu>
+GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
+                                     const std::function<Var<B, double>(Graph<B, double>&)>& loss,
+                                     int samples = 3, double step = 1e-6) {
+    store.zero_grad();
+    {
+        Graph<B, double> g;
+        g.backward(loss(g));
+    }
+    double max_diff = 0, max_numeric = 0;
+    for (int i = 0; i < static_cast<int>(store.size()); ++i) {
+        const Parameter p{i};
+        auto value = store.value(p);
+        const auto analytic = store.grad(p).to_vector();
+        const index_t n = value.numel();
+        for (int s = 0; s < samples && s < n; ++s) {
+            const index_t j = (n - 1) * s / std::max(samples - 1, 1);
+            std::vector<double> v = value.to_vector();
+            const double original = v[j];
+            auto eval = [&](double x) {
+                v[j] = x;
+                value.copy_from(Tensor<B, double>::from_vector(v, value.shape()));
+                NoGradGuard no_grad;
+                Graph<B, double> g;
+                return loss(g).value().item();
+            };
+            const double numeric = (eval(original + step) - eval(original - step)) / (2 * step);
+            eval(original);
+            max_diff = std::max(max_diff, std::abs(numeric - analytic[j]));
+            max_numeric = std::max(max_numeric, std::abs(numeric));
+        }
+    }
+    return {max_diff / std::max(max_numeric, 1e-12), -1};
 }
 
 }  // namespace tandem::testing
@@ -9674,7 +10281,11 @@ class Tokenizer {
 public:
     using Encoding = text::Encoding;
 
-    explicit Tokenizer(text::ModelPtr model) : model_(std::move(model)) {}
+    // An empty WordLevel model, for a tokenizer whose vocabulary a trainer will learn.
+    Tokenizer() : model_(std::make_shared<text::WordLevel>(detail::Vocab{}, "[UNK]")) {}
+    explicit Tokenizer(text::ModelPtr model) : model_(std::move(model)) {
+        if (!model_) detail::throw_error("Tokenizer: the model must not be null");
+    }
 
     // A tokenizer.json, or a folder holding tokenizer.json, vocab.json + merges.txt, or vocab.txt.
     static Tokenizer from_file(const std::filesystem::path& path) {
@@ -9720,6 +10331,20 @@ public:
     void set_post_processor(text::PostProcessorPtr p) { post_processor_ = std::move(p); }
     void set_decoder(text::DecoderPtr d) { decoder_ = std::move(d); }
     const text::Model& model() const { return *model_; }
+    void set_model(text::ModelPtr model) { model_ = std::move(model); }
+
+    // The words the model would see: normalizer and pre-tokenizer applied, added
+    // tokens not split out (what trainers count, as in HF).
+    std::vector<std::string> words(std::string_view input) const {
+        std::vector<std::u32string> pieces{
+            detail::decode_utf8(input, invalid_utf8_ == text::InvalidUtf8::Replace)};
+        if (normalizer_) normalizer_->normalize(pieces[0]);
+        if (pre_tokenizer_) pre_tokenizer_->pre_tokenize(pieces);
+        std::vector<std::string> out;
+        for (const auto& p : pieces)
+            if (!p.empty()) out.push_back(detail::to_utf8(p));
+        return out;
+    }
 
     void add_token(text::AddedToken token) {
         added_.add(std::move(token));
@@ -10021,10 +10646,10 @@ inline std::string read_text_file(const std::filesystem::path& path) {
     return s.str();
 }
 
-// tokenizer_config.text::json and special_tokens_map.text::json, merged; empty when absent.
+// tokenizer_config.json and special_tokens_map.json, merged; empty when absent.
 inline text::json read_tokenizer_config(const std::filesystem::path& dir) {
     text::json config = text::json::object();
-    for (const char* name : {"special_tokens_map.text::json", "tokenizer_config.text::json"}) {
+    for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
         const auto path = dir / name;
         if (!std::filesystem::exists(path)) continue;
         const text::json j = Tokenizer::parse_json_file(path);
@@ -10033,7 +10658,7 @@ inline text::json read_tokenizer_config(const std::filesystem::path& dir) {
     return config;
 }
 
-// A special token entry of tokenizer_config.text::json: a string or an text::AddedToken object.
+// A special token entry of tokenizer_config.json: a string or an AddedToken object.
 inline std::optional<text::AddedToken> config_token(const text::json& config, const char* key) {
     auto it = config.find(key);
     if (it == config.end() || it->is_null()) return std::nullopt;
@@ -10058,7 +10683,7 @@ inline void set_max_length(Tokenizer& t, const text::json& config) {
         t.set_model_max_length(it->get<size_t>());
 }
 
-// vocab.txt (BERT text::WordPiece): the pipeline HF's BertTokenizerFast converter builds.
+// vocab.txt (BERT WordPiece): the pipeline HF's BertTokenizerFast converter builds.
 inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const auto path = dir / "vocab.txt";
     const text::json config = read_tokenizer_config(dir);
@@ -10100,9 +10725,9 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     return t;
 }
 
-// vocab.text::json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level text::BPE.
+// vocab.json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level BPE.
 inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
-    const auto vocab_path = dir / "vocab.text::json", merges_path = dir / "merges.txt";
+    const auto vocab_path = dir / "vocab.json", merges_path = dir / "merges.txt";
     const text::json config = read_tokenizer_config(dir);
     Vocab vocab = vocab_from_json(Tokenizer::parse_json_file(vocab_path), {vocab_path.string(), ""});
     text::BPE::Merges merges;
@@ -10135,7 +10760,7 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
         return *tok;
     };
     if (clip) {
-        // Exactly what HF's converter writes to tokenizer.text::json for these files.
+        // Exactly what HF's converter writes to tokenizer.json for these files.
         const auto bos = special("bos_token", "<|startoftext|>", true);
         const auto eos = special("eos_token", "<|endoftext|>", false);
         t.set_normalizer(std::make_shared<text::NormalizerSequence>(std::vector<text::NormalizerPtr>{

@@ -4,8 +4,10 @@
 
 #include <tandem/backend/cpu.hpp>
 #include <tandem/losses/clip.hpp>
+#include <tandem/testing/gradcheck.hpp>
 
 #include "parity.hpp"
+#include "random.hpp"
 #include "test_data.hpp"
 
 using namespace tandem;
@@ -74,4 +76,36 @@ TEST_CASE("CLIPModel save_pretrained then from_pretrained round-trips bit for bi
         sb((std::istreambuf_iterator<char>(b)), {});
     CHECK(sa == sb);
     std::filesystem::remove_all(out);
+}
+
+TEST_CASE("gradient check in double through a whole 2-layer CLIP (every parameter tensor)") {
+    io::CLIPConfig c;
+    c.projection_dim = 6;
+    c.text_config = {.vocab_size = 20,
+                     .hidden_size = 8,
+                     .intermediate_size = 12,
+                     .projection_dim = 6,
+                     .num_hidden_layers = 2,
+                     .num_attention_heads = 2,
+                     .max_position_embeddings = 5};
+    c.text_config.eos_token_id = 19;
+    c.vision_config = {.hidden_size = 8,
+                       .intermediate_size = 12,
+                       .projection_dim = 6,
+                       .num_hidden_layers = 2,
+                       .num_attention_heads = 2,
+                       .image_size = 6,
+                       .patch_size = 3};
+    CLIPModel<Cpu, double> model(c);
+    auto& store = model.parameters();
+    model.for_each_parameter([&](const std::string&, Parameter p) { init_normal(store, p, 0.5, 11); });
+    TextBatch text{.input_ids = {3, 7, 19, 19, 19, 4, 19, 19, 19, 19, 5, 6, 8, 9, 19},
+                   .attention_mask = {1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1},
+                   .batch = 3,
+                   .length = 5};
+    const auto pixels = tandem::testing::random_tensor<Cpu, double>({3, 3, 6, 6}, 5);
+    const auto result = tandem::testing::gradcheck_parameters<Cpu>(store, [&](Graph<Cpu, double>& g) {
+        return clip_loss(model.forward(g, text, g.input(pixels)).logits_per_text);
+    });
+    CHECK(result.max_relative_error < 1e-6);
 }
