@@ -4,7 +4,6 @@
 // Run from the build directory: benchmarks/gemm [path/to/gemm_reference.py]
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <string>
 #include <tuple>
@@ -27,14 +26,6 @@ void read_results(const std::string& command, std::map<std::pair<int, int>, std:
     pclose(pipe);
 }
 
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,7 +42,7 @@ int main(int argc, char** argv) {
                      reference);
     }
 
-    std::printf("machine: %s, %d hardware threads\n", cpu_model().c_str(), omp_get_num_procs());
+    std::printf("machine: %s, %d hardware threads\n", bench::cpu_model().c_str(), omp_get_num_procs());
     std::printf("tandem GEMM: %s\n\n",
 #ifdef EIGEN_USE_BLAS
                 "Eigen with EIGEN_USE_BLAS (OpenBLAS, OpenMP build)"

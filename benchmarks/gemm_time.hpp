@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "gemm_shapes.hpp"
@@ -30,6 +32,14 @@ inline double gemm_gflops(const GemmShape& s, int threads, double min_seconds = 
         total += dt;
     }
     return 2.0 * s.m * s.n * s.k / best / 1e9;
+}
+
+inline std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown";
 }
 
 }  // namespace bench
