@@ -7,6 +7,7 @@
 #include <tandem/text/detail/utf8.hpp>
 #include <tandem/text/pre_tokenizer.hpp>
 
+#include <cctype>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -234,7 +235,9 @@ public:
             bytes.clear();
         };
         for (const auto& t : tokens) {
-            if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') {
+            if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+                std::isxdigit(static_cast<unsigned char>(t[3])) &&
+                std::isxdigit(static_cast<unsigned char>(t[4]))) {
                 bytes += static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16));
                 continue;
             }

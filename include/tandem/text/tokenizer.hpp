@@ -80,7 +80,11 @@ class Tokenizer {
 public:
     using Encoding = text::Encoding;
 
-    explicit Tokenizer(text::ModelPtr model) : model_(std::move(model)) {}
+    // An empty WordLevel model, for a tokenizer whose vocabulary a trainer will learn.
+    Tokenizer() : model_(std::make_shared<text::WordLevel>(detail::Vocab{}, "[UNK]")) {}
+    explicit Tokenizer(text::ModelPtr model) : model_(std::move(model)) {
+        if (!model_) detail::throw_error("Tokenizer: the model must not be null");
+    }
 
     // A tokenizer.json, or a folder holding tokenizer.json, vocab.json + merges.txt, or vocab.txt.
     static Tokenizer from_file(const std::filesystem::path& path) {
@@ -126,6 +130,20 @@ public:
     void set_post_processor(text::PostProcessorPtr p) { post_processor_ = std::move(p); }
     void set_decoder(text::DecoderPtr d) { decoder_ = std::move(d); }
     const text::Model& model() const { return *model_; }
+    void set_model(text::ModelPtr model) { model_ = std::move(model); }
+
+    // The words the model would see: normalizer and pre-tokenizer applied, added
+    // tokens not split out (what trainers count, as in HF).
+    std::vector<std::string> words(std::string_view input) const {
+        std::vector<std::u32string> pieces{
+            detail::decode_utf8(input, invalid_utf8_ == text::InvalidUtf8::Replace)};
+        if (normalizer_) normalizer_->normalize(pieces[0]);
+        if (pre_tokenizer_) pre_tokenizer_->pre_tokenize(pieces);
+        std::vector<std::string> out;
+        for (const auto& p : pieces)
+            if (!p.empty()) out.push_back(detail::to_utf8(p));
+        return out;
+    }
 
     void add_token(text::AddedToken token) {
         added_.add(std::move(token));
