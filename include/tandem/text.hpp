@@ -3,3 +3,4 @@
 #pragma once
 
 #include <tandem/text/tokenizer.hpp>
+#include <tandem/text/trainer.hpp>
