@@ -163,3 +163,8 @@ TEST_CASE("gradcheck: attention and embedding") {
           },
           {rnd({6, 7}, 10)});
 }
+
+TEST_CASE("gradcheck: max over an axis") {
+    check("max axis 1", [](G&, const VS& x) { return max(x[0], 1); }, {rnd({3, 5, 7}, 1)});
+    check("max axis -1", [](G&, const VS& x) { return max(x[0], -1); }, {rnd({3, 5, 7}, 2)});
+}

@@ -340,3 +340,14 @@ TEST_CASE("adamw_step matches torch.optim.AdamW's update written out in double")
     }
     CHECK(rel_error(pf, p) < float_tol);
 }
+
+TEST_CASE("max_axis picks the first maximum, and its backward routes the gradient there") {
+    // x [1, 3, 2]: column 0 has a tie between k = 0 and k = 2.
+    VF x = {5, 1, 2, 7, 5, 3}, out(2), dx(6, 0.f), dout = {10, 20};
+    std::vector<std::int64_t> argmax(2);
+    Cpu::max_axis(out.data(), argmax.data(), x.data(), 1, 3, 2);
+    CHECK(out == VF{5, 7});
+    CHECK(argmax == std::vector<std::int64_t>{0, 1});
+    Cpu::max_axis_bwd(dx.data(), dout.data(), argmax.data(), 1, 3, 2);
+    CHECK(dx == VF{10, 0, 0, 20, 0, 0});
+}

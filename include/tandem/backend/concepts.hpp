@@ -17,9 +17,9 @@ namespace tandem {
 // backward kernels accumulating into their gradient outputs.
 // Ensures: results equal the CPU kernels' within floating-point reassociation.
 template <class B, class T>
-concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, index_t n, T s, bool flag,
-                                  const Shape& shape, const std::array<int, Shape::max_rank>& perm,
-                                  const AttentionShape& attn) {
+concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, std::int64_t* ids_out,
+                                  index_t n, T s, bool flag, const Shape& shape,
+                                  const std::array<int, Shape::max_rank>& perm, const AttentionShape& attn) {
     B::gemm(flag, flag, n, n, n, s, in, n, in, n, s, out, n);
     B::gemm_batched(flag, flag, n, n, n, s, in, n, n, in, n, n, s, out, n, n, n);
     B::binary(BinaryOp::Add, out, in, n, in, n);
@@ -30,6 +30,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::sum_axis(out, in, n, n, n);
     B::sum_axis_bwd(out, in, s, n, n, n);
     B::sum_all(out, in, n);
+    B::max_axis(out, ids_out, in, n, n, n);
+    B::max_axis_bwd(out, in, ids, n, n, n);
     B::permute(out, in, shape, perm, flag);
     B::copy_along_axis(out, n, n, in, n, n, n, n, n, flag);
     B::softmax(out, in, n, n, flag);

@@ -1,5 +1,5 @@
 // Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last token) or the masked mean.
+// EOS, last token), the masked mean or the masked max.
 // reference: sentence_transformers.models.Pooling (cls, mean), HF CLIP/SigLIP pooling.
 #pragma once
 
@@ -52,6 +52,22 @@ Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::i
                         T(double(mask[b * s[1] + t]) / denominator));
     }
     return sum(mul(x, g.input(Tensor<B, T>::from_vector(weights, s))), 1);
+}
+
+// max_t over unmasked tokens: padded positions are set to -1e9 first, as
+// sentence-transformers does, so an all-padding row yields -1e9.
+template <Backend B, Scalar T>
+Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::int64_t>& mask) {
+    const Shape& s = x.shape();
+    if (s.rank() != 3 || static_cast<index_t>(mask.size()) != s[0] * s[1])
+        detail::throw_error(
+            "pool_max: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ", s.str(),
+            " and ", mask.size(), " mask values");
+    // A large negative offset rather than a replacement keeps the op differentiable in x.
+    std::vector<T> offset(static_cast<std::size_t>(s.numel()), T(0));
+    for (index_t bt = 0; bt < s[0] * s[1]; ++bt)
+        if (mask[bt] == 0) std::fill_n(offset.begin() + bt * s[2], s[2], T(-1e9));
+    return max(add(x, g.input(Tensor<B, T>::from_vector(offset, s))), 1);
 }
 
 }  // namespace tandem

@@ -4,6 +4,10 @@
 
 #include <tandem/autograd/ops/common.hpp>
 
+#include <cstdint>
+#include <memory>
+#include <vector>
+
 namespace tandem {
 
 namespace detail {
@@ -61,6 +65,28 @@ Var<B, T> mean(const Var<B, T>& x, int axis) {
     const index_t n = x.shape()[axis];
     if (n == 0) detail::throw_error("mean: axis ", axis, " of shape ", x.shape().str(), " is empty");
     return detail::sum_axis_scaled("mean", x, axis, T(1) / T(n));
+}
+
+// The maximum over one axis, which is removed from the shape; the gradient goes to the
+// first maximising element, as torch.max(x, dim) routes it.
+template <Backend B, Scalar T>
+Var<B, T> max(const Var<B, T>& x, int axis) {
+    auto& g = detail::graph_of("max", x);
+    const auto& xv = x.value();
+    const Shape& s = xv.shape();
+    const int a = s.normalize(axis);
+    if (s[a] == 0) detail::throw_error("max: axis ", axis, " of shape ", s.str(), " is empty");
+    Shape out_shape;
+    for (int d = 0; d < s.rank(); ++d)
+        if (d != a) out_shape.push_back(s[d]);
+    const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
+    auto y = Tensor<B, T>::empty(out_shape);
+    auto argmax = std::make_shared<std::vector<std::int64_t>>(static_cast<std::size_t>(outer * inner));
+    B::max_axis(y.data(), argmax->data(), xv.data(), outer, n, inner);
+    return g.record("max", y, {x}, [=](Graph<B, T>& g, int self) {
+        B::max_axis_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), argmax->data(), outer, n,
+                        inner);
+    });
 }
 
 }  // namespace tandem

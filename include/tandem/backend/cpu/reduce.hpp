@@ -5,6 +5,7 @@
 #include <tandem/backend/cpu/elementwise.hpp>
 
 #include <array>
+#include <cstdint>
 
 namespace tandem::cpu {
 
@@ -31,6 +32,31 @@ struct Reduce {
             for (index_t k = 0; k < n; ++k)
                 for (index_t i = 0; i < inner; ++i)
                     dx[(o * n + k) * inner + i] += alpha * dout[o * inner + i];
+    }
+
+    // out[o, i] = max_k x[o, k, i], with the first maximising k kept in argmax (torch.max(dim)).
+    // shapes: x [outer, n, inner], out and argmax [outer, inner]
+    template <class T>
+    static void max_axis(T* out, std::int64_t* argmax, const T* x, index_t outer, index_t n, index_t inner) {
+#pragma omp parallel for schedule(static) if (outer * n * inner > detail::parallel_threshold)
+        for (index_t o = 0; o < outer; ++o)
+            for (index_t i = 0; i < inner; ++i) {
+                index_t best = 0;
+                for (index_t k = 1; k < n; ++k)
+                    if (x[(o * n + k) * inner + i] > x[(o * n + best) * inner + i]) best = k;
+                out[o * inner + i] = x[(o * n + best) * inner + i];
+                argmax[o * inner + i] = best;
+            }
+    }
+
+    // Gradient of max_axis: dx[o, argmax[o, i], i] += dout[o, i].
+    template <class T>
+    static void max_axis_bwd(T* dx, const T* dout, const std::int64_t* argmax, index_t outer, index_t n,
+                             index_t inner) {
+#pragma omp parallel for schedule(static) if (outer * inner > detail::parallel_threshold)
+        for (index_t o = 0; o < outer; ++o)
+            for (index_t i = 0; i < inner; ++i)
+                dx[(o * n + argmax[o * inner + i]) * inner + i] += dout[o * inner + i];
     }
 
     // out[0] = sum of x[0..n). Fixed 4096-element chunks added in order: the same bits at
