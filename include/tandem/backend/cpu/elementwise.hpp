@@ -124,9 +124,15 @@ struct Elementwise {
     // shapes: out, a [n]; b [nb]
     template <class T>
     static void binary(BinaryOp op, T* out, const T* a, index_t n, const T* b, index_t nb) {
+        // Rows of nb elements against b, so the inner loop is contiguous and vectorises.
         auto run = [&](auto f) {
+            const index_t rows = nb ? n / nb : 0;
 #pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
-            for (index_t i = 0; i < n; ++i) out[i] = f(a[i], b[nb == n ? i : i % nb]);
+            for (index_t r = 0; r < rows; ++r) {
+                const T* ar = a + r * nb;
+                T* outr = out + r * nb;
+                for (index_t c = 0; c < nb; ++c) outr[c] = f(ar[c], b[c]);
+            }
         };
         switch (op) {
             case BinaryOp::Add:

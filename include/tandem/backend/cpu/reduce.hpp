@@ -4,6 +4,7 @@
 
 #include <tandem/backend/cpu/elementwise.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -80,15 +81,21 @@ struct Reduce {
             s *= shape[d];
         }
         for (int d = 0; d < rank; ++d) out_dims[d] = shape[perm[d]];
-        const index_t n = shape.numel();
-#pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
-        for (index_t i = 0; i < n; ++i) {
+        // When the last axis stays last (head split and merge), whole rows move at once.
+        const bool rows_move = rank > 0 && perm[rank - 1] == rank - 1;
+        const index_t run = rows_move ? shape[rank - 1] : 1;
+        const index_t runs = shape.numel() / std::max<index_t>(run, 1);
+        const int outer_rank = rows_move ? rank - 1 : rank;
+#pragma omp parallel for schedule(static) if (shape.numel() > detail::parallel_threshold)
+        for (index_t i = 0; i < runs; ++i) {
             index_t rem = i, src = 0;
-            for (int d = rank - 1; d >= 0; --d) {
+            for (int d = outer_rank - 1; d >= 0; --d) {
                 src += (rem % out_dims[d]) * in_strides[perm[d]];
                 rem /= out_dims[d];
             }
-            out[i] = x[src] + (accumulate ? out[i] : T(0));
+            const T* from = x + src;
+            T* to = out + i * run;
+            for (index_t j = 0; j < run; ++j) to[j] = from[j] + (accumulate ? to[j] : T(0));
         }
     }
 
