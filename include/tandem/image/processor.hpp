@@ -257,7 +257,8 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
 
     if (const auto* v = r.find("size")) {
         if (v->is_number_integer()) {
-            // HF's get_size_dict: an int is the shortest edge for CLIP, a square for SigLIP.
+            // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP always resizes
+            // to height x width, so there it means a square.
             const std::size_t n = r.positive("size", *v);
             if (is_clip) {
                 p.shortest_edge = n, p.size_height = p.size_width = 0;
