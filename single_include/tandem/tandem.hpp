@@ -208,9 +208,9 @@ namespace tandem {
 // backward kernels accumulating into their gradient outputs.
 // Ensures: results equal the CPU kernels' within floating-point reassociation.
 template <class B, class T>
-concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, index_t n, T s, bool flag,
-                                  const Shape& shape, const std::array<int, Shape::max_rank>& perm,
-                                  const AttentionShape& attn) {
+concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, std::int64_t* ids_out,
+                                  index_t n, T s, bool flag, const Shape& shape,
+                                  const std::array<int, Shape::max_rank>& perm, const AttentionShape& attn) {
     B::gemm(flag, flag, n, n, n, s, in, n, in, n, s, out, n);
     B::gemm_batched(flag, flag, n, n, n, s, in, n, n, in, n, n, s, out, n, n, n);
     B::binary(BinaryOp::Add, out, in, n, in, n);
@@ -221,6 +221,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::sum_axis(out, in, n, n, n);
     B::sum_axis_bwd(out, in, s, n, n, n);
     B::sum_all(out, in, n);
+    B::max_axis(out, ids_out, in, n, n, n);
+    B::max_axis_bwd(out, in, ids, n, n, n);
     B::permute(out, in, shape, perm, flag);
     B::copy_along_axis(out, n, n, in, n, n, n, n, n, flag);
     B::softmax(out, in, n, n, flag);
@@ -1461,6 +1463,10 @@ Var<B, T> cosine_similarity(const Var<B, T>& a, const Var<B, T>& b) {
 // reference: torch.sum, torch.mean (dim=None or one dim, keepdim=False).
 
 
+#include <cstdint>
+#include <memory>
+#include <vector>
+
 namespace tandem {
 
 namespace detail {
@@ -1518,6 +1524,28 @@ Var<B, T> mean(const Var<B, T>& x, int axis) {
     const index_t n = x.shape()[axis];
     if (n == 0) detail::throw_error("mean: axis ", axis, " of shape ", x.shape().str(), " is empty");
     return detail::sum_axis_scaled("mean", x, axis, T(1) / T(n));
+}
+
+// The maximum over one axis, which is removed from the shape; the gradient goes to the
+// first maximising element, as torch.max(x, dim) routes it.
+template <Backend B, Scalar T>
+Var<B, T> max(const Var<B, T>& x, int axis) {
+    auto& g = detail::graph_of("max", x);
+    const auto& xv = x.value();
+    const Shape& s = xv.shape();
+    const int a = s.normalize(axis);
+    if (s[a] == 0) detail::throw_error("max: axis ", axis, " of shape ", s.str(), " is empty");
+    Shape out_shape;
+    for (int d = 0; d < s.rank(); ++d)
+        if (d != a) out_shape.push_back(s[d]);
+    const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
+    auto y = Tensor<B, T>::empty(out_shape);
+    auto argmax = std::make_shared<std::vector<std::int64_t>>(static_cast<std::size_t>(outer * inner));
+    B::max_axis(y.data(), argmax->data(), xv.data(), outer, n, inner);
+    return g.record("max", y, {x}, [=](Graph<B, T>& g, int self) {
+        B::max_axis_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), argmax->data(), outer, n,
+                        inner);
+    });
 }
 
 }  // namespace tandem
@@ -1795,9 +1823,15 @@ struct Elementwise {
     // shapes: out, a [n]; b [nb]
     template <class T>
     static void binary(BinaryOp op, T* out, const T* a, index_t n, const T* b, index_t nb) {
+        // Rows of nb elements against b, so the inner loop is contiguous and vectorises.
         auto run = [&](auto f) {
+            const index_t rows = nb ? n / nb : 0;
 #pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
-            for (index_t i = 0; i < n; ++i) out[i] = f(a[i], b[nb == n ? i : i % nb]);
+            for (index_t r = 0; r < rows; ++r) {
+                const T* ar = a + r * nb;
+                T* outr = out + r * nb;
+                for (index_t c = 0; c < nb; ++c) outr[c] = f(ar[c], b[c]);
+            }
         };
         switch (op) {
             case BinaryOp::Add:
@@ -2254,7 +2288,9 @@ struct Optim {
 // and block copies along one axis (concat, slice and their gradients).
 
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 
 namespace tandem::cpu {
 
@@ -2283,6 +2319,31 @@ struct Reduce {
                     dx[(o * n + k) * inner + i] += alpha * dout[o * inner + i];
     }
 
+    // out[o, i] = max_k x[o, k, i], with the first maximising k kept in argmax (torch.max(dim)).
+    // shapes: x [outer, n, inner], out and argmax [outer, inner]
+    template <class T>
+    static void max_axis(T* out, std::int64_t* argmax, const T* x, index_t outer, index_t n, index_t inner) {
+#pragma omp parallel for schedule(static) if (outer * n * inner > detail::parallel_threshold)
+        for (index_t o = 0; o < outer; ++o)
+            for (index_t i = 0; i < inner; ++i) {
+                index_t best = 0;
+                for (index_t k = 1; k < n; ++k)
+                    if (x[(o * n + k) * inner + i] > x[(o * n + best) * inner + i]) best = k;
+                out[o * inner + i] = x[(o * n + best) * inner + i];
+                argmax[o * inner + i] = best;
+            }
+    }
+
+    // Gradient of max_axis: dx[o, argmax[o, i], i] += dout[o, i].
+    template <class T>
+    static void max_axis_bwd(T* dx, const T* dout, const std::int64_t* argmax, index_t outer, index_t n,
+                             index_t inner) {
+#pragma omp parallel for schedule(static) if (outer * inner > detail::parallel_threshold)
+        for (index_t o = 0; o < outer; ++o)
+            for (index_t i = 0; i < inner; ++i)
+                dx[(o * n + argmax[o * inner + i]) * inner + i] += dout[o * inner + i];
+    }
+
     // out[0] = sum of x[0..n). Fixed 4096-element chunks added in order: the same bits at
     // any thread count.
     template <class T>
@@ -2304,15 +2365,21 @@ struct Reduce {
             s *= shape[d];
         }
         for (int d = 0; d < rank; ++d) out_dims[d] = shape[perm[d]];
-        const index_t n = shape.numel();
-#pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
-        for (index_t i = 0; i < n; ++i) {
+        // When the last axis stays last (head split and merge), whole rows move at once.
+        const bool rows_move = rank > 0 && perm[rank - 1] == rank - 1;
+        const index_t run = rows_move ? shape[rank - 1] : 1;
+        const index_t runs = shape.numel() / std::max<index_t>(run, 1);
+        const int outer_rank = rows_move ? rank - 1 : rank;
+#pragma omp parallel for schedule(static) if (shape.numel() > detail::parallel_threshold)
+        for (index_t i = 0; i < runs; ++i) {
             index_t rem = i, src = 0;
-            for (int d = rank - 1; d >= 0; --d) {
+            for (int d = outer_rank - 1; d >= 0; --d) {
                 src += (rem % out_dims[d]) * in_strides[perm[d]];
                 rem /= out_dims[d];
             }
-            out[i] = x[src] + (accumulate ? out[i] : T(0));
+            const T* from = x + src;
+            T* to = out + i * run;
+            for (index_t j = 0; j < run; ++j) to[j] = from[j] + (accumulate ? to[j] : T(0));
         }
     }
 
@@ -2711,23 +2778,46 @@ ImageU8 resample_window(const ImageU8& image, int out_h, int out_w, Resample res
     }
     const int rows = row1 - row0;
 
-    // Horizontal pass into a uint8 intermediate, as PIL does.
+    // Horizontal pass into a uint8 intermediate, as PIL does. Rows go in blocks of 8,
+    // interleaved so that one tap of one output column is 8 * C contiguous bytes: the
+    // inner loop then has a fixed length the compiler vectorises, with the same integer
+    // arithmetic as PIL's one-pixel-at-a-time loop.
     std::vector<std::uint8_t> mid(static_cast<std::size_t>(rows) * w * C);
     if (need_h) {
         const auto hc = precompute_coefficients(in_w, out_w, resample);
-        for (int y = 0; y < rows; ++y) {
-            const std::uint8_t* row = src + static_cast<std::size_t>(row0 + y) * in_w * C;
-            std::uint8_t* o = mid.data() + static_cast<std::size_t>(y) * w * C;
+        constexpr int block_rows = 8, lanes = block_rows * C;
+        // Only the input columns the window's taps reach.
+        int col0 = in_w, col1 = 0;
+        for (int x = left; x < left + w; ++x) {
+            if (hc.count[x] == 0) continue;
+            col0 = std::min(col0, hc.first[x]);
+            col1 = std::max(col1, hc.first[x] + hc.count[x]);
+        }
+        if (col1 < col0) col0 = col1 = 0;
+        std::vector<std::uint8_t> block(static_cast<std::size_t>(in_w) * lanes, 0);
+        for (int y0 = 0; y0 < rows; y0 += block_rows) {
+            const int n = std::min(block_rows, rows - y0);
+            for (int r = 0; r < n; ++r) {
+                const std::uint8_t* row = src + static_cast<std::size_t>(row0 + y0 + r) * in_w * C;
+                for (int x = col0; x < col1; ++x) {
+                    for (int ch = 0; ch < C; ++ch)
+                        block[static_cast<std::size_t>(x) * lanes + r * C + ch] = row[x * C + ch];
+                }
+            }
             for (int x = 0; x < w; ++x) {
                 const int xx = left + x;
                 const std::int32_t* k = &hc.fixed[static_cast<std::size_t>(xx) * hc.ksize];
-                const std::uint8_t* p = row + static_cast<std::size_t>(hc.first[xx]) * C;
-                std::int32_t acc[C];
-                for (int ch = 0; ch < C; ++ch) acc[ch] = 1 << (precision_bits - 1);
-                for (int t = 0; t < hc.count[xx]; ++t, p += C) {
-                    for (int ch = 0; ch < C; ++ch) acc[ch] += p[ch] * k[t];
+                const std::uint8_t* p = block.data() + static_cast<std::size_t>(hc.first[xx]) * lanes;
+                std::int32_t acc[lanes];
+                for (int i = 0; i < lanes; ++i) acc[i] = 1 << (precision_bits - 1);
+                for (int t = 0; t < hc.count[xx]; ++t, p += lanes) {
+                    const std::int32_t kt = k[t];
+                    for (int i = 0; i < lanes; ++i) acc[i] += p[i] * kt;
                 }
-                for (int ch = 0; ch < C; ++ch) *o++ = clip8(acc[ch]);
+                for (int r = 0; r < n; ++r) {
+                    std::uint8_t* o = mid.data() + (static_cast<std::size_t>(y0 + r) * w + x) * C;
+                    for (int ch = 0; ch < C; ++ch) o[ch] = clip8(acc[r * C + ch]);
+                }
             }
         }
     } else {
@@ -3698,7 +3788,8 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
 
     if (const auto* v = r.find("size")) {
         if (v->is_number_integer()) {
-            // HF's get_size_dict: an int is the shortest edge for CLIP, a square for SigLIP.
+            // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP always resizes
+            // to height x width, so there it means a square.
             const std::size_t n = r.positive("size", *v);
             if (is_clip) {
                 p.shortest_edge = n, p.size_height = p.size_width = 0;
@@ -5649,8 +5740,8 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
 // ---- end tandem/losses/clip.hpp
 // ---- end tandem/losses.hpp
 // ---- begin tandem/models.hpp
-// Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
-// with Hugging Face checkpoint loading and saving.
+// Model families: CLIP (and the DualEncoder it is built from) and BERT, with Hugging
+// Face checkpoint loading and saving.
 
 // ---- begin tandem/models/bert.hpp
 // Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
@@ -6055,18 +6146,44 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/attention.hpp
-// ---- begin tandem/nn/attention_pooling.hpp
-// Attention-probe pooling (MAP): a learned probe token attends over all tokens, then a
-// pre-LN MLP residual; the probe's output is the pooled vector.
-// reference: transformers SiglipMultiheadAttentionPoolingHead (torch.nn.MultiheadAttention
-// with packed in_proj_weight / in_proj_bias, then x + mlp(layernorm(x))).
+// ---- begin tandem/nn/embedding.hpp
+// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
+// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
 
-// ---- begin tandem/nn/transformer.hpp
-// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
-//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
 
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Embedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
+        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
+
+    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
+
+    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
+    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
+        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
+    }
+    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+    }
+
+    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/embedding.hpp
 // ---- begin tandem/nn/layer_norm.hpp
 // LayerNorm over the last axis with learned weight and bias.
 // reference: torch.nn.LayerNorm (names "weight", "bias"; init 1 and 0).
@@ -6147,6 +6264,187 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/mlp.hpp
+// ---- begin tandem/nn/patch_embedding.hpp
+// Patch embedding: a convolution with stride equal to its kernel, done as unfold
+// (reshape + permute) followed by one GEMM.
+// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class PatchEmbedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
+                   index_t dim, bool bias)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
+          has_bias_(bias),
+          patch_(patch) {
+        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
+    }
+
+    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
+        const Shape& s = pixels.shape();
+        const Shape& w = store_->shape(weight_);
+        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
+            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
+                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
+        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
+        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
+                            {s[0], gh * gw, c * p * p});
+        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
+        if (!has_bias_) return linear(cols, weight);
+        auto bias = g.parameter(*store_, bias_);
+        return linear(cols, weight, &bias);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        if (has_bias_) f(store_->name(bias_), bias_);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    bool has_bias_;
+    index_t patch_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/patch_embedding.hpp
+// ---- begin tandem/nn/pooling.hpp
+// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
+// EOS, last token), the masked mean or the masked max.
+// reference: sentence_transformers.models.Pooling (cls, mean), HF CLIP/SigLIP pooling.
+
+
+#include <algorithm>
+
+namespace tandem {
+
+// Row b's state at positions[b].
+template <Backend B, Scalar T>
+Var<B, T> pool_at(const Var<B, T>& x, const std::vector<index_t>& positions) {
+    const Shape& s = x.shape();
+    if (s.rank() != 3 || static_cast<index_t>(positions.size()) != s[0])
+        detail::throw_error("pool_at: expected states [batch, tokens, dim] and one position per row, found ",
+                            s.str(), " and ", positions.size(), " positions");
+    std::vector<std::int64_t> rows(positions.size());
+    for (std::size_t b = 0; b < positions.size(); ++b) {
+        if (positions[b] < 0 || positions[b] >= s[1])
+            detail::throw_error("pool_at: position ", positions[b], " of row ", b, " is outside [0, ", s[1],
+                                ")");
+        rows[b] = static_cast<std::int64_t>(b) * s[1] + positions[b];
+    }
+    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), rows);
+}
+
+// The first token of every row (BERT [CLS], the ViT class token).
+template <Backend B, Scalar T>
+Var<B, T> pool_cls(const Var<B, T>& x) {
+    return pool_at(x, std::vector<index_t>(static_cast<std::size_t>(x.shape()[0]), 0));
+}
+
+// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B * T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::int64_t>& mask) {
+    const Shape& s = x.shape();
+    if (s.rank() != 3 || static_cast<index_t>(mask.size()) != s[0] * s[1])
+        detail::throw_error(
+            "pool_mean: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ", s.str(),
+            " and ", mask.size(), " mask values");
+    std::vector<T> weights(static_cast<std::size_t>(s.numel()));
+    for (index_t b = 0; b < s[0]; ++b) {
+        double count = 0;
+        for (index_t t = 0; t < s[1]; ++t) count += double(mask[b * s[1] + t]);
+        const double denominator = std::max(count, 1e-9);
+        for (index_t t = 0; t < s[1]; ++t)
+            std::fill_n(weights.begin() + (b * s[1] + t) * s[2], s[2],
+                        T(double(mask[b * s[1] + t]) / denominator));
+    }
+    return sum(mul(x, g.input(Tensor<B, T>::from_vector(weights, s))), 1);
+}
+
+// max_t over unmasked tokens: padded positions are set to -1e9 first, as
+// sentence-transformers does, so an all-padding row yields -1e9.
+template <Backend B, Scalar T>
+Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::int64_t>& mask) {
+    const Shape& s = x.shape();
+    if (s.rank() != 3 || static_cast<index_t>(mask.size()) != s[0] * s[1])
+        detail::throw_error(
+            "pool_max: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ", s.str(),
+            " and ", mask.size(), " mask values");
+    // A large negative offset rather than a replacement keeps the op differentiable in x.
+    std::vector<T> offset(static_cast<std::size_t>(s.numel()), T(0));
+    for (index_t bt = 0; bt < s[0] * s[1]; ++bt)
+        if (mask[bt] == 0) std::fill_n(offset.begin() + bt * s[2], s[2], T(-1e9));
+    return max(add(x, g.input(Tensor<B, T>::from_vector(offset, s))), 1);
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling.hpp
+// ---- begin tandem/nn/sequential.hpp
+// Sequential: modules applied in order, composed at compile time (the types are the
+// template arguments, so the chain inlines). Each module's forward(g, x) feeds the next.
+// reference: torch.nn.Sequential.
+
+
+#include <tuple>
+#include <utility>
+
+namespace tandem {
+
+template <Module First, Module... Rest>
+class Sequential {
+public:
+    using backend_type = typename First::backend_type;
+    using value_type = typename First::value_type;
+    static_assert((std::same_as<typename Rest::backend_type, backend_type> && ...),
+                  "Sequential: every module must use the same backend");
+    static_assert((std::same_as<typename Rest::value_type, value_type> && ...),
+                  "Sequential: every module must use the same scalar type");
+
+    explicit Sequential(First first, Rest... rest) : modules_(std::move(first), std::move(rest)...) {}
+
+    Var<backend_type, value_type> forward(Graph<backend_type, value_type>& g,
+                                          Var<backend_type, value_type> x) const {
+        std::apply([&](const auto&... m) { ((x = m.forward(g, x)), ...); }, modules_);
+        return x;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
+    }
+
+    template <std::size_t I>
+    const auto& get() const {
+        return std::get<I>(modules_);
+    }
+
+private:
+    std::tuple<First, Rest...> modules_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/sequential.hpp
+// ---- begin tandem/nn/transformer.hpp
+// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
+//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
+// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
+
 
 #include <vector>
 
@@ -6262,229 +6560,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/transformer.hpp
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class MultiheadAttentionPoolingHead {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Names as SigLIP: probe, attention.{in_proj_weight, in_proj_bias, out_proj}, layernorm, mlp.
-    MultiheadAttentionPoolingHead(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : store_(&store),
-          probe_(store.add((scope / "probe").str(), {1, 1, s.hidden})),
-          in_proj_weight_(
-              store.add((scope / "attention" / "in_proj_weight").str(), {3 * s.hidden, s.hidden})),
-          in_proj_bias_(store.add((scope / "attention" / "in_proj_bias").str(), {3 * s.hidden})),
-          out_proj_(store, scope / "attention" / "out_proj", s.hidden, s.hidden),
-          layernorm_(store, scope / "layernorm", s.hidden, s.layer_norm_eps),
-          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation),
-          hidden_(s.hidden),
-          heads_(s.heads) {
-        if (s.heads <= 0 || s.hidden % s.heads != 0)
-            detail::throw_error(scope.str(), ": hidden size ", s.hidden, " is not divisible by ", s.heads,
-                                " heads");
-    }
-
-    // x [batch, tokens, hidden] -> [batch, hidden].
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        const Shape& s = x.shape();
-        if (s.rank() != 3 || s[2] != hidden_)
-            detail::throw_error("MultiheadAttentionPoolingHead: expected states [batch, tokens, ", hidden_,
-                                "], found ", s.str());
-        // The probe repeated over the batch (HF: probe.repeat(batch, 1, 1)).
-        auto probe = add(g.input(Tensor<B, T>::zeros({s[0], 1, hidden_})),
-                         reshape(g.parameter(*store_, probe_), {hidden_}));
-        // Slices of the packed Var, so the gradients of all three land in in_proj_weight / in_proj_bias.
-        auto w = g.parameter(*store_, in_proj_weight_);
-        auto b = g.parameter(*store_, in_proj_bias_);
-        auto project = [&](const Var<B, T>& input, index_t part) {
-            auto bias = slice(b, 0, part * hidden_, (part + 1) * hidden_);
-            return split_heads(linear(input, slice(w, 0, part * hidden_, (part + 1) * hidden_), &bias),
-                               heads_);
-        };
-        auto attended = scaled_dot_product_attention(project(probe, 0), project(x, 1), project(x, 2));
-        auto h = out_proj_.forward(g, merge_heads(attended));
-        h = add(h, mlp_.forward(g, layernorm_.forward(g, h)));
-        // One probe token, so h[:, 0] is h without its token axis.
-        return reshape(h, {s[0], hidden_});
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(probe_), probe_);
-        f(store_->name(in_proj_weight_), in_proj_weight_);
-        f(store_->name(in_proj_bias_), in_proj_bias_);
-        out_proj_.for_each_parameter(f);
-        layernorm_.for_each_parameter(f);
-        mlp_.for_each_parameter(f);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter probe_, in_proj_weight_, in_proj_bias_;
-    Linear<B, T> out_proj_;
-    LayerNorm<B, T> layernorm_;
-    Mlp<B, T> mlp_;
-    index_t hidden_, heads_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/attention_pooling.hpp
-// ---- begin tandem/nn/embedding.hpp
-// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
-// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Embedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
-        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
-
-    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
-
-    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
-    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
-        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
-    }
-    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-    }
-
-    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/embedding.hpp
-// ---- begin tandem/nn/patch_embedding.hpp
-// Patch embedding: a convolution with stride equal to its kernel, done as unfold
-// (reshape + permute) followed by one GEMM.
-// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class PatchEmbedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
-                   index_t dim, bool bias)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
-          has_bias_(bias),
-          patch_(patch) {
-        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
-    }
-
-    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
-        const Shape& s = pixels.shape();
-        const Shape& w = store_->shape(weight_);
-        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
-            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
-                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
-        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
-        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
-                            {s[0], gh * gw, c * p * p});
-        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
-        if (!has_bias_) return linear(cols, weight);
-        auto bias = g.parameter(*store_, bias_);
-        return linear(cols, weight, &bias);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        if (has_bias_) f(store_->name(bias_), bias_);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        init_normal(*store_, weight_, std, seed);
-        if (has_bias_) init_constant(*store_, bias_, 0.0);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    bool has_bias_;
-    index_t patch_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/patch_embedding.hpp
-// ---- begin tandem/nn/pooling.hpp
-// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last token) or the masked mean.
-// reference: sentence_transformers.models.Pooling (cls, mean), HF CLIP/SigLIP pooling.
-
-
-#include <algorithm>
-
-namespace tandem {
-
-// Row b's state at positions[b].
-template <Backend B, Scalar T>
-Var<B, T> pool_at(const Var<B, T>& x, const std::vector<index_t>& positions) {
-    const Shape& s = x.shape();
-    if (s.rank() != 3 || static_cast<index_t>(positions.size()) != s[0])
-        detail::throw_error("pool_at: expected states [batch, tokens, dim] and one position per row, found ",
-                            s.str(), " and ", positions.size(), " positions");
-    std::vector<std::int64_t> rows(positions.size());
-    for (std::size_t b = 0; b < positions.size(); ++b) {
-        if (positions[b] < 0 || positions[b] >= s[1])
-            detail::throw_error("pool_at: position ", positions[b], " of row ", b, " is outside [0, ", s[1],
-                                ")");
-        rows[b] = static_cast<std::int64_t>(b) * s[1] + positions[b];
-    }
-    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), rows);
-}
-
-// The first token of every row (BERT [CLS], the ViT class token).
-template <Backend B, Scalar T>
-Var<B, T> pool_cls(const Var<B, T>& x) {
-    return pool_at(x, std::vector<index_t>(static_cast<std::size_t>(x.shape()[0]), 0));
-}
-
-// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B * T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const std::vector<std::int64_t>& mask) {
-    const Shape& s = x.shape();
-    if (s.rank() != 3 || static_cast<index_t>(mask.size()) != s[0] * s[1])
-        detail::throw_error(
-            "pool_mean: expected states [batch, tokens, dim] and a [batch, tokens] mask, found ", s.str(),
-            " and ", mask.size(), " mask values");
-    std::vector<T> weights(static_cast<std::size_t>(s.numel()));
-    for (index_t b = 0; b < s[0]; ++b) {
-        double count = 0;
-        for (index_t t = 0; t < s[1]; ++t) count += double(mask[b * s[1] + t]);
-        const double denominator = std::max(count, 1e-9);
-        for (index_t t = 0; t < s[1]; ++t)
-            std::fill_n(weights.begin() + (b * s[1] + t) * s[2], s[2],
-                        T(double(mask[b * s[1] + t]) / denominator));
-    }
-    return sum(mul(x, g.input(Tensor<B, T>::from_vector(weights, s))), 1);
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling.hpp
 // ---- end tandem/nn.hpp
 
 #include <algorithm>
@@ -7069,224 +7144,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
-// ---- begin tandem/models/siglip.hpp
-// Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
-// the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
-// joining them with a learned scale and bias for the sigmoid loss (transformers 4.43).
-// reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
-
-
-#include <filesystem>
-#include <memory>
-#include <optional>
-
-namespace tandem {
-
-// "text_model.*": SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]), which is
-// get_text_features; SigLIP has no separate projection, so embeds is the same Var.
-template <Backend B, Scalar T>
-class SiglipTextModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c)
-        : config_(c),
-          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
-          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
-                              c.hidden_size),
-          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
-          head_(store, "text_model.head", c.hidden_size, c.head_size()) {}
-
-    // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
-    // full context without a mask; a mask, when given, hides padded keys but pooling
-    // still reads the last position, as in HF.
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
-        text.check("SiglipTextModel");
-        if (text.length > config_.max_position_embeddings)
-            detail::throw_error("SiglipTextModel: sequence length ", text.length,
-                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
-                     position_embedding_.forward(g, positions, {text.length}));
-        AttentionOptions<B, T> options;
-        if (!text.attention_mask.empty())
-            options.key_mask = Tensor<B, T>::from_vector(
-                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
-                {text.batch, text.length});
-        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
-        auto pooled = head_.forward(
-            g, pool_at(last, std::vector<index_t>(static_cast<std::size_t>(text.batch), text.length - 1)));
-        return {last, pooled, pooled};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        token_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        final_layer_norm_.for_each_parameter(f);
-        head_.for_each_parameter(f);
-    }
-
-private:
-    io::SiglipTextConfig config_;
-    Embedding<B, T> token_embedding_, position_embedding_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> final_layer_norm_;
-    Linear<B, T> head_;
-};
-
-// "vision_model.*": SiglipVisionModel. Patch tokens only (no class token, no
-// pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
-// is the MAP head over it (get_image_features), again with no projection after it.
-template <Backend B, Scalar T>
-class SiglipVisionModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c)
-        : patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
-                           c.hidden_size, true),
-          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches(),
-                              c.hidden_size),
-          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps) {
-        // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
-        // head parameters in the checkpoint, so none are registered.
-        if (c.vision_use_head) head_.emplace(store, Scope("vision_model.head"), detail::sizes_of(c));
-    }
-
-    bool has_head() const { return head_.has_value(); }
-
-    // pixel_values [batch, channels, image_size, image_size]. Without a head, pooled and
-    // embeds are left empty (HF returns pooler_output None).
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        auto patches = patch_embedding_.forward(g, pixel_values);
-        if (patches.shape()[1] != position_embedding_.num_embeddings())
-            detail::throw_error("SiglipVisionModel: ", patches.shape()[1], " patches do not match ",
-                                position_embedding_.num_embeddings(), " positions (is image_size right?)");
-        auto last =
-            post_layernorm_.forward(g, encoder_.forward(g, add(patches, position_embedding_.weight(g))));
-        if (!head_) return {last, {}, {}};
-        auto pooled = head_->forward(g, last);
-        return {last, pooled, pooled};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        if (!head_)
-            detail::throw_error("SiglipVisionModel::encode: the config sets vision_use_head = false, so ",
-                                "there is no pooled embedding; use forward(...).last_hidden_state");
-        return forward(g, pixel_values).embeds;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        patch_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        post_layernorm_.for_each_parameter(f);
-        if (head_) head_->for_each_parameter(f);
-    }
-
-private:
-    PatchEmbedding<B, T> patch_embedding_;
-    Embedding<B, T> position_embedding_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> post_layernorm_;
-    std::optional<MultiheadAttentionPoolingHead<B, T>> head_;
-};
-
-template <Backend B, Scalar T>
-struct SiglipOutput {
-    EncoderOutput<B, T> text, vision;
-    // L2-normalised pooled outputs, as HF's SiglipOutput text_embeds / image_embeds.
-    Var<B, T> text_embeds, image_embeds;
-    Var<B, T> logits_per_text;   // [texts, images]
-    Var<B, T> logits_per_image;  // [images, texts]
-};
-
-// transformers.SiglipModel: owns its parameters; from_pretrained / save_pretrained read
-// and write a Hugging Face folder (config.json + model.safetensors). Train it with
-// siglip_loss(g, output.logits_per_text).
-template <Backend B, Scalar T>
-class SiglipModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-    using TextTower = SiglipTextModel<B, T>;
-    using VisionTower = SiglipVisionModel<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
-
-    // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
-    explicit SiglipModel(const io::SiglipConfig& config)
-        : config_(checked(config)),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          encoder_(*store_, TextTower(*store_, config.text_config),
-                   VisionTower(*store_, config.vision_config),
-                   LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
-
-    static SiglipModel from_pretrained(const std::filesystem::path& dir) {
-        SiglipModel model(io::SiglipConfig::from_file(dir / "config.json"));
-        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
-
-    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
-        auto t = encoder_.text_tower().forward(g, text);
-        auto v = encoder_.image_tower().forward(g, pixel_values);
-        // logits_per_text normalises the pooled outputs itself; the normalised copies are
-        // returned for callers (HF's outputs) and stay off the loss's gradient path.
-        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
-        return {t, v, l2_normalize(t.embeds), l2_normalize(v.embeds), logits, permute(logits, {1, 0})};
-    }
-
-    // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
-        return encoder_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return encoder_.encode_image(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        encoder_.for_each_parameter(f);
-    }
-
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::SiglipConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
-private:
-    // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
-    static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
-        if (!config.vision_config.vision_use_head)
-            detail::throw_error("SiglipModel: vision_config.vision_use_head is false, but the model ",
-                                "needs the attention-pooling head for its image embeddings");
-        return config;
-    }
-
-    io::SiglipConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
-    Encoder encoder_;
-    LoadReport report_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/siglip.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers.
@@ -9242,6 +9099,7 @@ inline PreTokenizerPtr pre_tokenizer_from_json(const json& j, const detail::Json
 }  // namespace tandem
 // ---- end tandem/text/pre_tokenizer.hpp
 
+#include <cctype>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -9469,7 +9327,9 @@ public:
             bytes.clear();
         };
         for (const auto& t : tokens) {
-            if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') {
+            if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+                std::isxdigit(static_cast<unsigned char>(t[3])) &&
+                std::isxdigit(static_cast<unsigned char>(t[4]))) {
                 bytes += static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16));
                 continue;
             }
@@ -10811,5 +10671,211 @@ inline Tokenizer Tokenizer::from_folder(const std::filesystem::path& dir) {
 
 }  // namespace tandem
 // ---- end tandem/text/tokenizer.hpp
+// ---- begin tandem/text/trainer.hpp
+// Trainers: learn a new vocabulary from a corpus, as HF `tokenizers.trainers`
+// WordLevelTrainer and BpeTrainer do, then install it in a Tokenizer whose
+// normalizer and pre-tokenizer define the words; save() writes a tokenizer.json
+// that Hugging Face loads.
+
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+namespace text {
+
+struct WordLevelTrainer {
+    size_t vocab_size = 30000;
+    uint64_t min_frequency = 0;
+    std::vector<std::string> special_tokens;
+    std::string unk_token = "[UNK]";
+};
+
+struct BpeTrainer {
+    size_t vocab_size = 30000;
+    uint64_t min_frequency = 0;
+    std::vector<std::string> special_tokens;
+    std::optional<size_t> limit_alphabet;
+    std::vector<char32_t> initial_alphabet;
+    std::string continuing_subword_prefix;
+    std::string end_of_word_suffix;
+    std::optional<std::string> unk_token;
+};
+
+}  // namespace text
+
+namespace detail {
+
+// Word counts after the tokenizer's normalizer and pre-tokenizer, in a sorted map
+// so that training does not depend on hash order (HF's does, for equal counts).
+inline std::map<std::string, uint64_t> count_words(const Tokenizer& t,
+                                                   const std::vector<std::string>& corpus) {
+    std::map<std::string, uint64_t> counts;
+    for (const auto& text : corpus)
+        for (auto& w : t.words(text)) ++counts[std::move(w)];
+    return counts;
+}
+
+inline void add_special_tokens(Tokenizer& t, const std::vector<std::string>& specials) {
+    for (const auto& s : specials)
+        if (auto id = t.model().token_to_id(s)) t.add_token({s, *id, true, false, false, false, false});
+}
+
+}  // namespace detail
+
+namespace text {
+
+// Specials first, then words by decreasing count (ties alphabetical), at least
+// min_frequency, up to vocab_size entries.
+inline void train(Tokenizer& tokenizer, const WordLevelTrainer& trainer,
+                  const std::vector<std::string>& corpus) {
+    const auto counts = detail::count_words(tokenizer, corpus);
+    std::vector<std::pair<std::string, uint64_t>> ordered(counts.begin(), counts.end());
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    detail::Vocab vocab;
+    uint32_t next = 0;
+    for (const auto& s : trainer.special_tokens)
+        if (next < trainer.vocab_size && !vocab.id(s)) vocab.add(s, next++);
+    for (const auto& [w, n] : ordered) {
+        if (next >= trainer.vocab_size) break;
+        if (n >= trainer.min_frequency && !vocab.id(w)) vocab.add(w, next++);
+    }
+    tokenizer.set_model(std::make_shared<WordLevel>(std::move(vocab), trainer.unk_token));
+    detail::add_special_tokens(tokenizer, trainer.special_tokens);
+}
+
+// HF's BpeTrainer: specials, then the alphabet in code point order, then merges of
+// the most frequent adjacent pair (ties: smallest pair of ids) until vocab_size.
+inline void train(Tokenizer& tokenizer, const BpeTrainer& trainer, const std::vector<std::string>& corpus) {
+    const auto counts = detail::count_words(tokenizer, corpus);
+    std::unordered_map<std::string, uint32_t> word_to_id;
+    std::vector<std::string> id_to_word;
+    const auto intern = [&](const std::string& s) {
+        auto [it, added] = word_to_id.emplace(s, static_cast<uint32_t>(id_to_word.size()));
+        if (added) id_to_word.push_back(s);
+        return it->second;
+    };
+    for (const auto& s : trainer.special_tokens) intern(s);
+
+    // The alphabet: every character, weighted by word count; the rarest dropped past limit_alphabet.
+    std::map<char32_t, uint64_t> alphabet;
+    for (const auto& [w, n] : counts)
+        for (char32_t c : detail::decode_utf8(w)) alphabet[c] += n;
+    for (char32_t c : trainer.initial_alphabet) alphabet[c] = std::numeric_limits<uint64_t>::max();
+    std::vector<std::pair<char32_t, uint64_t>> kept(alphabet.begin(), alphabet.end());
+    if (trainer.limit_alphabet && kept.size() > *trainer.limit_alphabet) {
+        std::stable_sort(kept.begin(), kept.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+        kept.erase(kept.begin(), kept.begin() + static_cast<long>(kept.size() - *trainer.limit_alphabet));
+        std::sort(kept.begin(), kept.end());
+    }
+    for (const auto& [c, n] : kept) intern(detail::to_utf8(std::u32string(1, c)));
+
+    // Words as symbol ids, with the prefix on inner and the suffix on final characters.
+    std::vector<std::vector<uint32_t>> words;
+    std::vector<uint64_t> word_counts;
+    for (const auto& [w, n] : counts) {
+        const auto chars = detail::decode_utf8(w);
+        std::vector<uint32_t> symbols;
+        for (size_t i = 0; i < chars.size(); ++i) {
+            std::string s = detail::to_utf8(std::u32string(1, chars[i]));
+            if (!word_to_id.count(s)) continue;  // outside the kept alphabet
+            if (i > 0) s = trainer.continuing_subword_prefix + s;
+            if (i + 1 == chars.size()) s += trainer.end_of_word_suffix;
+            symbols.push_back(intern(s));
+        }
+        words.push_back(std::move(symbols));
+        word_counts.push_back(n);
+    }
+
+    using Pair = std::pair<uint32_t, uint32_t>;
+    std::map<Pair, int64_t> pair_counts;
+    std::map<Pair, std::set<size_t>> where;
+    for (size_t i = 0; i < words.size(); ++i)
+        for (size_t k = 0; k + 1 < words[i].size(); ++k) {
+            const Pair p{words[i][k], words[i][k + 1]};
+            pair_counts[p] += static_cast<int64_t>(word_counts[i]);
+            where[p].insert(i);
+        }
+    struct Candidate {
+        Pair pair;
+        int64_t count;
+        // Max-heap order: higher count first, then the smaller pair.
+        bool operator<(const Candidate& o) const {
+            return count != o.count ? count < o.count : pair > o.pair;
+        }
+    };
+    std::priority_queue<Candidate> queue;
+    for (const auto& [p, n] : pair_counts)
+        if (n > 0) queue.push({p, n});
+
+    std::vector<std::pair<std::string, std::string>> merges;
+    const size_t prefix_len = trainer.continuing_subword_prefix.size();
+    while (id_to_word.size() < trainer.vocab_size && !queue.empty()) {
+        Candidate top = queue.top();
+        queue.pop();
+        if (top.count != pair_counts[top.pair]) {
+            top.count = pair_counts[top.pair];
+            if (top.count > 0) queue.push(top);
+            continue;
+        }
+        if (top.count < 1 || static_cast<uint64_t>(top.count) < trainer.min_frequency) break;
+        const std::string a = id_to_word[top.pair.first], b = id_to_word[top.pair.second];
+        const std::string b_part =
+            prefix_len && b.compare(0, prefix_len, trainer.continuing_subword_prefix) == 0
+                ? b.substr(prefix_len)
+                : b;
+        const uint32_t merged = intern(a + b_part);
+        merges.emplace_back(a, b);
+
+        std::map<Pair, std::set<size_t>> touched;
+        for (size_t i : where[top.pair]) {
+            auto& w = words[i];
+            const auto n = static_cast<int64_t>(word_counts[i]);
+            for (size_t k = 0; k + 1 < w.size(); ++k) {
+                if (w[k] != top.pair.first || w[k + 1] != top.pair.second) continue;
+                if (k > 0) {
+                    pair_counts[{w[k - 1], w[k]}] -= n;
+                    pair_counts[{w[k - 1], merged}] += n;
+                    touched[{w[k - 1], merged}].insert(i);
+                }
+                if (k + 2 < w.size()) {
+                    pair_counts[{w[k + 1], w[k + 2]}] -= n;
+                    pair_counts[{merged, w[k + 2]}] += n;
+                    touched[{merged, w[k + 2]}].insert(i);
+                }
+                w[k] = merged;
+                w.erase(w.begin() + static_cast<long>(k) + 1);
+            }
+        }
+        for (auto& [p, words_with_pair] : touched) {
+            where[p].insert(words_with_pair.begin(), words_with_pair.end());
+            if (pair_counts[p] > 0) queue.push({p, pair_counts[p]});
+        }
+    }
+
+    detail::Vocab vocab;
+    for (uint32_t id = 0; id < id_to_word.size(); ++id) vocab.add(id_to_word[id], id);
+    BPEOptions options;
+    options.unk_token = trainer.unk_token;
+    options.continuing_subword_prefix = trainer.continuing_subword_prefix;
+    options.end_of_word_suffix = trainer.end_of_word_suffix;
+    tokenizer.set_model(std::make_shared<BPE>(std::move(vocab), std::move(merges), std::move(options)));
+    detail::add_special_tokens(tokenizer, trainer.special_tokens);
+}
+
+}  // namespace text
+}  // namespace tandem
+// ---- end tandem/text/trainer.hpp
 // ---- end tandem/text.hpp
 // ---- end tandem/tandem.hpp

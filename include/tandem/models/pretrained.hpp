@@ -16,6 +16,9 @@ struct LoadReport {
     // Checkpoint tensors the model has no parameter for (buffers such as position_ids
     // excluded, as Hugging Face ignores them).
     std::vector<std::string> unexpected;
+    // Model parameters the checkpoint does not hold and that were initialised instead
+    // (a new classification head on a base checkpoint).
+    std::vector<std::string> newly_initialized;
 };
 
 namespace detail {

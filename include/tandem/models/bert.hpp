@@ -1,0 +1,276 @@
+// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
+// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
+#pragma once
+
+#include <tandem/autograd/ops.hpp>
+#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/io/hf_config.hpp>
+#include <tandem/models/pretrained.hpp>
+#include <tandem/models/text_batch.hpp>
+#include <tandem/nn.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+namespace tandem {
+
+// LayerNorm(word + position(0..L-1) + token_type); absent token_type_ids mean segment 0.
+template <Backend B, Scalar T>
+class BertEmbeddings {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : word_embeddings_(store, scope / "word_embeddings", c.vocab_size, c.hidden_size),
+          position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
+                               c.hidden_size),
+          token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
+          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        if (text.length > position_embeddings_.num_embeddings())
+            detail::throw_error("BertModel: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        const Shape ids_shape{text.batch, text.length};
+        const auto& types = text.token_type_ids.empty() ? std::vector<std::int64_t>(text.input_ids.size(), 0)
+                                                        : text.token_type_ids;
+        auto x = add(add(word_embeddings_.forward(g, text.input_ids, ids_shape),
+                         token_type_embeddings_.forward(g, types, ids_shape)),
+                     position_embeddings_.forward(g, positions, {text.length}));
+        return layer_norm_.forward(g, x);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        word_embeddings_.for_each_parameter(f);
+        position_embeddings_.for_each_parameter(f);
+        token_type_embeddings_.for_each_parameter(f);
+        layer_norm_.for_each_parameter(f);
+    }
+
+private:
+    Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
+    LayerNorm<B, T> layer_norm_;
+};
+
+template <Backend B, Scalar T>
+struct BertOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
+    Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+};
+
+namespace detail {
+inline TransformerSizes bert_sizes(const io::BertConfig& c) {
+    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
+            c.layer_norm_eps};
+}
+
+// Presents a model's parameters under checkpoint names: the model's own `prefix` is
+// swapped for `checkpoint_prefix` (e.g. "bert." for "" when a bare BertModel reads a
+// BertForSequenceClassification file), and names `keep` rejects are not visited.
+template <Module M, class Keep>
+struct RenamedParameters {
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+    const M& model;
+    std::string prefix, checkpoint_prefix;
+    Keep keep;
+
+    RenamedParameters(const M& m, std::string own, std::string theirs, Keep k)
+        : model(m), prefix(std::move(own)), checkpoint_prefix(std::move(theirs)), keep(std::move(k)) {}
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model.for_each_parameter([&](const std::string& name, Parameter p) {
+            if (!keep(name)) return;
+            if (name.starts_with(prefix))
+                f(checkpoint_prefix + name.substr(prefix.size()), p);
+            else
+                f(name, p);
+        });
+    }
+};
+
+// As transformers' from_pretrained decides whether to add or strip base_model_prefix:
+// a checkpoint holds the "bert." prefix when any of its tensors is named under it.
+inline std::string bert_checkpoint_prefix(const io::SafetensorsCheckpoint& checkpoint) {
+    const auto names = checkpoint.names();
+    const bool prefixed =
+        std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("bert."); });
+    return prefixed ? "bert." : "";
+}
+
+inline nlohmann::json config_for(io::BertConfig config, const char* architecture) {
+    // save_pretrained records the class that wrote the folder.
+    config.architectures = {architecture};
+    return config.to_json();
+}
+}  // namespace detail
+
+// BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
+// "bert" inside BertForSequenceClassification).
+template <Backend B, Scalar T>
+class BertTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : embeddings_(store, scope / "embeddings", c),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
+          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
+
+    // The attention mask is a key padding mask: padded keys get no weight, padded queries
+    // are still computed (as in HF, whose last_hidden_state includes them).
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        text.check("BertModel");
+        AttentionOptions<B, T> options;
+        if (!text.attention_mask.empty())
+            options.key_mask = Tensor<B, T>::from_vector(
+                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                {text.batch, text.length});
+        auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
+        return {last, tanh(pooler_.forward(g, pool_cls(last)))};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        pooler_.for_each_parameter(f);
+    }
+
+private:
+    BertEmbeddings<B, T> embeddings_;
+    TransformerStack<PostLNBlock<B, T>> encoder_;
+    Linear<B, T> pooler_;
+};
+
+// transformers.BertModel (with its pooler): owns its parameters, named without prefix.
+// from_pretrained also reads checkpoints whose names carry "bert." (a classification or
+// pre-training checkpoint); their heads are reported as unexpected.
+template <Backend B, Scalar T>
+class BertModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit BertModel(const io::BertConfig& config)
+        : config_(config),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          bert_(*store_, Scope(), config) {}
+
+    static BertModel from_pretrained(const std::filesystem::path& dir) {
+        BertModel model(io::BertConfig::from_file(dir / "config.json"));
+        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
+        const detail::RenamedParameters renamed{model, "", detail::bert_checkpoint_prefix(checkpoint),
+                                                [](const std::string&) { return true; }};
+        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json", detail::config_for(config_, "BertModel").dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const { return bert_.forward(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::BertConfig& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use.
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    io::BertConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    BertTower<B, T> bert_;
+    LoadReport report_;
+};
+
+template <Backend B, Scalar T>
+struct SequenceClassifierOutput {
+    BertOutput<B, T> bert;
+    Var<B, T> logits;  // [batch, num_labels]
+};
+
+// transformers.BertForSequenceClassification: "bert." + BertModel, then
+// classifier(dropout(pooler_output)); dropout is inactive (eval mode). The loss is the
+// caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
+template <Backend B, Scalar T>
+class BertForSequenceClassification {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit BertForSequenceClassification(const io::BertConfig& config)
+        : config_(config),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          bert_(*store_, Scope("bert"), config),
+          classifier_(*store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
+
+    // A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
+    // starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
+    // `seed`, bias 0; the head's names are then listed in load_report().newly_initialized.
+    static BertForSequenceClassification from_pretrained(const std::filesystem::path& dir,
+                                                         std::uint64_t seed = 0) {
+        BertForSequenceClassification model(io::BertConfig::from_file(dir / "config.json"));
+        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
+        const auto names = checkpoint.names();
+        const bool has_head = std::any_of(names.begin(), names.end(),
+                                          [](const std::string& n) { return n.starts_with("classifier."); });
+        const detail::RenamedParameters renamed{
+            model, "bert.", detail::bert_checkpoint_prefix(checkpoint),
+            [has_head](const std::string& n) { return has_head || !n.starts_with("classifier."); }};
+        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
+        if (!has_head) {
+            model.classifier_.reset_parameters_normal(model.config_.initializer_range, seed);
+            model.classifier_.for_each_parameter(
+                [&](const std::string& n, Parameter) { model.report_.newly_initialized.push_back(n); });
+        }
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json",
+                         detail::config_for(config_, "BertForSequenceClassification").dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        auto out = bert_.forward(g, text);
+        return {out, classifier_.forward(g, out.pooler_output)};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+        classifier_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::BertConfig& config() const { return config_; }
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    io::BertConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    BertTower<B, T> bert_;
+    Linear<B, T> classifier_;
+    LoadReport report_;
+};
+
+}  // namespace tandem
