@@ -3,6 +3,7 @@
 
 #include <tandem/nn/activation.hpp>
 #include <tandem/nn/attention.hpp>
+#include <tandem/nn/attention_pooling.hpp>
 #include <tandem/nn/embedding.hpp>
 #include <tandem/nn/init.hpp>
 #include <tandem/nn/layer_norm.hpp>

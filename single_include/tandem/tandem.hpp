@@ -5740,8 +5740,8 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
 // ---- end tandem/losses/clip.hpp
 // ---- end tandem/losses.hpp
 // ---- begin tandem/models.hpp
-// Model families: CLIP (and the DualEncoder it is built from) and BERT, with Hugging
-// Face checkpoint loading and saving.
+// Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
+// with Hugging Face checkpoint loading and saving.
 
 // ---- begin tandem/models/bert.hpp
 // Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
@@ -6146,44 +6146,18 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/attention.hpp
-// ---- begin tandem/nn/embedding.hpp
-// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
-// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
+// ---- begin tandem/nn/attention_pooling.hpp
+// Attention-probe pooling (MAP): a learned probe token attends over all tokens, then a
+// pre-LN MLP residual; the probe's output is the pooled vector.
+// reference: transformers SiglipMultiheadAttentionPoolingHead (torch.nn.MultiheadAttention
+// with packed in_proj_weight / in_proj_bias, then x + mlp(layernorm(x))).
 
+// ---- begin tandem/nn/transformer.hpp
+// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
+//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
+// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
 
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Embedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
-        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
-
-    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
-
-    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
-    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
-        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
-    }
-    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-    }
-
-    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/embedding.hpp
 // ---- begin tandem/nn/layer_norm.hpp
 // LayerNorm over the last axis with learned weight and bias.
 // reference: torch.nn.LayerNorm (names "weight", "bias"; init 1 and 0).
@@ -6264,6 +6238,230 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/mlp.hpp
+
+#include <vector>
+
+namespace tandem {
+
+struct TransformerSizes {
+    index_t hidden, heads, intermediate;
+    Activation activation;
+    double layer_norm_eps;
+};
+
+template <Backend B, Scalar T>
+class PreLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
+    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
+          self_attn_(store, scope / "self_attn", s.hidden, s.heads),
+          layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
+          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto h = add(x, self_attn_.forward(g, layer_norm1_.forward(g, x), options));
+        return add(h, mlp_.forward(g, layer_norm2_.forward(g, h)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        self_attn_.for_each_parameter(f);
+        layer_norm1_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+        layer_norm2_.for_each_parameter(f);
+    }
+
+private:
+    LayerNorm<B, T> layer_norm1_;
+    MultiHeadAttention<B, T> self_attn_;
+    LayerNorm<B, T> layer_norm2_;
+    Mlp<B, T> mlp_;
+};
+
+template <Backend B, Scalar T>
+class PostLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as BERT: attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+    // intermediate.dense, output.{dense,LayerNorm}.
+    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : attention_(store, scope / "attention", s.hidden, s.heads,
+                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}),
+          attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
+          output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
+          output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          activation_(s.activation) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto h = attention_norm_.forward(g, add(x, attention_.forward(g, x, options)));
+        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
+        return output_norm_.forward(g, add(h, ffn));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        attention_.for_each_parameter(f);
+        attention_norm_.for_each_parameter(f);
+        intermediate_.for_each_parameter(f);
+        output_.for_each_parameter(f);
+        output_norm_.for_each_parameter(f);
+    }
+
+private:
+    MultiHeadAttention<B, T> attention_;
+    LayerNorm<B, T> attention_norm_;
+    Linear<B, T> intermediate_, output_;
+    LayerNorm<B, T> output_norm_;
+    Activation activation_;
+};
+
+// `layers` blocks named scope.0, scope.1, ... applied in order.
+template <class Block>
+class TransformerStack {
+public:
+    using backend_type = typename Block::backend_type;
+    using value_type = typename Block::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
+                     const TransformerSizes& s) {
+        blocks_.reserve(static_cast<std::size_t>(layers));
+        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
+    }
+
+    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
+        for (const auto& block : blocks_) x = block.forward(g, x, options);
+        return x;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        for (const auto& block : blocks_) block.for_each_parameter(f);
+    }
+
+private:
+    std::vector<Block> blocks_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/transformer.hpp
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class MultiheadAttentionPoolingHead {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as SigLIP: probe, attention.{in_proj_weight, in_proj_bias, out_proj}, layernorm, mlp.
+    MultiheadAttentionPoolingHead(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : store_(&store),
+          probe_(store.add((scope / "probe").str(), {1, 1, s.hidden})),
+          in_proj_weight_(
+              store.add((scope / "attention" / "in_proj_weight").str(), {3 * s.hidden, s.hidden})),
+          in_proj_bias_(store.add((scope / "attention" / "in_proj_bias").str(), {3 * s.hidden})),
+          out_proj_(store, scope / "attention" / "out_proj", s.hidden, s.hidden),
+          layernorm_(store, scope / "layernorm", s.hidden, s.layer_norm_eps),
+          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation),
+          hidden_(s.hidden),
+          heads_(s.heads) {
+        if (s.heads <= 0 || s.hidden % s.heads != 0)
+            detail::throw_error(scope.str(), ": hidden size ", s.hidden, " is not divisible by ", s.heads,
+                                " heads");
+    }
+
+    // x [batch, tokens, hidden] -> [batch, hidden].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        const Shape& s = x.shape();
+        if (s.rank() != 3 || s[2] != hidden_)
+            detail::throw_error("MultiheadAttentionPoolingHead: expected states [batch, tokens, ", hidden_,
+                                "], found ", s.str());
+        // The probe repeated over the batch (HF: probe.repeat(batch, 1, 1)).
+        auto probe = add(g.input(Tensor<B, T>::zeros({s[0], 1, hidden_})),
+                         reshape(g.parameter(*store_, probe_), {hidden_}));
+        // Slices of the packed Var, so the gradients of all three land in in_proj_weight / in_proj_bias.
+        auto w = g.parameter(*store_, in_proj_weight_);
+        auto b = g.parameter(*store_, in_proj_bias_);
+        auto project = [&](const Var<B, T>& input, index_t part) {
+            auto bias = slice(b, 0, part * hidden_, (part + 1) * hidden_);
+            return split_heads(linear(input, slice(w, 0, part * hidden_, (part + 1) * hidden_), &bias),
+                               heads_);
+        };
+        auto attended = scaled_dot_product_attention(project(probe, 0), project(x, 1), project(x, 2));
+        auto h = out_proj_.forward(g, merge_heads(attended));
+        h = add(h, mlp_.forward(g, layernorm_.forward(g, h)));
+        // One probe token, so h[:, 0] is h without its token axis.
+        return reshape(h, {s[0], hidden_});
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(probe_), probe_);
+        f(store_->name(in_proj_weight_), in_proj_weight_);
+        f(store_->name(in_proj_bias_), in_proj_bias_);
+        out_proj_.for_each_parameter(f);
+        layernorm_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter probe_, in_proj_weight_, in_proj_bias_;
+    Linear<B, T> out_proj_;
+    LayerNorm<B, T> layernorm_;
+    Mlp<B, T> mlp_;
+    index_t hidden_, heads_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/attention_pooling.hpp
+// ---- begin tandem/nn/embedding.hpp
+// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
+// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Embedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
+        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
+
+    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
+
+    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
+    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
+        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
+    }
+    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+    }
+
+    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/embedding.hpp
 // ---- begin tandem/nn/patch_embedding.hpp
 // Patch embedding: a convolution with stride equal to its kernel, done as unfold
 // (reshape + permute) followed by one GEMM.
@@ -6439,127 +6637,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/sequential.hpp
-// ---- begin tandem/nn/transformer.hpp
-// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
-//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
-
-
-#include <vector>
-
-namespace tandem {
-
-struct TransformerSizes {
-    index_t hidden, heads, intermediate;
-    Activation activation;
-    double layer_norm_eps;
-};
-
-template <Backend B, Scalar T>
-class PreLNBlock {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
-    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
-          self_attn_(store, scope / "self_attn", s.hidden, s.heads),
-          layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
-          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto h = add(x, self_attn_.forward(g, layer_norm1_.forward(g, x), options));
-        return add(h, mlp_.forward(g, layer_norm2_.forward(g, h)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        self_attn_.for_each_parameter(f);
-        layer_norm1_.for_each_parameter(f);
-        mlp_.for_each_parameter(f);
-        layer_norm2_.for_each_parameter(f);
-    }
-
-private:
-    LayerNorm<B, T> layer_norm1_;
-    MultiHeadAttention<B, T> self_attn_;
-    LayerNorm<B, T> layer_norm2_;
-    Mlp<B, T> mlp_;
-};
-
-template <Backend B, Scalar T>
-class PostLNBlock {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Names as BERT: attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
-    // intermediate.dense, output.{dense,LayerNorm}.
-    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : attention_(store, scope / "attention", s.hidden, s.heads,
-                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}),
-          attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
-          output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
-          output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          activation_(s.activation) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto h = attention_norm_.forward(g, add(x, attention_.forward(g, x, options)));
-        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
-        return output_norm_.forward(g, add(h, ffn));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        attention_.for_each_parameter(f);
-        attention_norm_.for_each_parameter(f);
-        intermediate_.for_each_parameter(f);
-        output_.for_each_parameter(f);
-        output_norm_.for_each_parameter(f);
-    }
-
-private:
-    MultiHeadAttention<B, T> attention_;
-    LayerNorm<B, T> attention_norm_;
-    Linear<B, T> intermediate_, output_;
-    LayerNorm<B, T> output_norm_;
-    Activation activation_;
-};
-
-// `layers` blocks named scope.0, scope.1, ... applied in order.
-template <class Block>
-class TransformerStack {
-public:
-    using backend_type = typename Block::backend_type;
-    using value_type = typename Block::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
-                     const TransformerSizes& s) {
-        blocks_.reserve(static_cast<std::size_t>(layers));
-        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
-    }
-
-    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
-        for (const auto& block : blocks_) x = block.forward(g, x, options);
-        return x;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        for (const auto& block : blocks_) block.for_each_parameter(f);
-    }
-
-private:
-    std::vector<Block> blocks_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/transformer.hpp
 // ---- end tandem/nn.hpp
 
 #include <algorithm>
@@ -7144,6 +7221,224 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
+// ---- begin tandem/models/siglip.hpp
+// Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
+// the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
+// joining them with a learned scale and bias for the sigmoid loss (transformers 4.43).
+// reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
+
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace tandem {
+
+// "text_model.*": SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]), which is
+// get_text_features; SigLIP has no separate projection, so embeds is the same Var.
+template <Backend B, Scalar T>
+class SiglipTextModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c)
+        : config_(c),
+          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
+          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
+                              c.hidden_size),
+          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
+          head_(store, "text_model.head", c.hidden_size, c.head_size()) {}
+
+    // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
+    // full context without a mask; a mask, when given, hides padded keys but pooling
+    // still reads the last position, as in HF.
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        text.check("SiglipTextModel");
+        if (text.length > config_.max_position_embeddings)
+            detail::throw_error("SiglipTextModel: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
+                     position_embedding_.forward(g, positions, {text.length}));
+        AttentionOptions<B, T> options;
+        if (!text.attention_mask.empty())
+            options.key_mask = Tensor<B, T>::from_vector(
+                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                {text.batch, text.length});
+        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
+        auto pooled = head_.forward(
+            g, pool_at(last, std::vector<index_t>(static_cast<std::size_t>(text.batch), text.length - 1)));
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        token_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        final_layer_norm_.for_each_parameter(f);
+        head_.for_each_parameter(f);
+    }
+
+private:
+    io::SiglipTextConfig config_;
+    Embedding<B, T> token_embedding_, position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> final_layer_norm_;
+    Linear<B, T> head_;
+};
+
+// "vision_model.*": SiglipVisionModel. Patch tokens only (no class token, no
+// pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
+// is the MAP head over it (get_image_features), again with no projection after it.
+template <Backend B, Scalar T>
+class SiglipVisionModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c)
+        : patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
+                           c.hidden_size, true),
+          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches(),
+                              c.hidden_size),
+          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
+          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps) {
+        // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
+        // head parameters in the checkpoint, so none are registered.
+        if (c.vision_use_head) head_.emplace(store, Scope("vision_model.head"), detail::sizes_of(c));
+    }
+
+    bool has_head() const { return head_.has_value(); }
+
+    // pixel_values [batch, channels, image_size, image_size]. Without a head, pooled and
+    // embeds are left empty (HF returns pooler_output None).
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        if (patches.shape()[1] != position_embedding_.num_embeddings())
+            detail::throw_error("SiglipVisionModel: ", patches.shape()[1], " patches do not match ",
+                                position_embedding_.num_embeddings(), " positions (is image_size right?)");
+        auto last =
+            post_layernorm_.forward(g, encoder_.forward(g, add(patches, position_embedding_.weight(g))));
+        if (!head_) return {last, {}, {}};
+        auto pooled = head_->forward(g, last);
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        if (!head_)
+            detail::throw_error("SiglipVisionModel::encode: the config sets vision_use_head = false, so ",
+                                "there is no pooled embedding; use forward(...).last_hidden_state");
+        return forward(g, pixel_values).embeds;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        patch_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+        if (head_) head_->for_each_parameter(f);
+    }
+
+private:
+    PatchEmbedding<B, T> patch_embedding_;
+    Embedding<B, T> position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+    std::optional<MultiheadAttentionPoolingHead<B, T>> head_;
+};
+
+template <Backend B, Scalar T>
+struct SiglipOutput {
+    EncoderOutput<B, T> text, vision;
+    // L2-normalised pooled outputs, as HF's SiglipOutput text_embeds / image_embeds.
+    Var<B, T> text_embeds, image_embeds;
+    Var<B, T> logits_per_text;   // [texts, images]
+    Var<B, T> logits_per_image;  // [images, texts]
+};
+
+// transformers.SiglipModel: owns its parameters; from_pretrained / save_pretrained read
+// and write a Hugging Face folder (config.json + model.safetensors). Train it with
+// siglip_loss(g, output.logits_per_text).
+template <Backend B, Scalar T>
+class SiglipModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using TextTower = SiglipTextModel<B, T>;
+    using VisionTower = SiglipVisionModel<B, T>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+
+    // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
+    explicit SiglipModel(const io::SiglipConfig& config)
+        : config_(checked(config)),
+          store_(std::make_unique<ParameterStore<B, T>>()),
+          encoder_(*store_, TextTower(*store_, config.text_config),
+                   VisionTower(*store_, config.vision_config),
+                   LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
+
+    static SiglipModel from_pretrained(const std::filesystem::path& dir) {
+        SiglipModel model(io::SiglipConfig::from_file(dir / "config.json"));
+        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
+        return model;
+    }
+
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
+        save_state_dict(*this, *store_, dir / "model.safetensors");
+    }
+
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+        auto t = encoder_.text_tower().forward(g, text);
+        auto v = encoder_.image_tower().forward(g, pixel_values);
+        // logits_per_text normalises the pooled outputs itself; the normalised copies are
+        // returned for callers (HF's outputs) and stay off the loss's gradient path.
+        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
+        return {t, v, l2_normalize(t.embeds), l2_normalize(v.embeds), logits, permute(logits, {1, 0})};
+    }
+
+    // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+        return encoder_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return encoder_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        encoder_.for_each_parameter(f);
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const io::SiglipConfig& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use.
+    const LoadReport& load_report() const { return report_; }
+
+private:
+    // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
+    static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
+        if (!config.vision_config.vision_use_head)
+            detail::throw_error("SiglipModel: vision_config.vision_use_head is false, but the model ",
+                                "needs the attention-pooling head for its image embeddings");
+        return config;
+    }
+
+    io::SiglipConfig config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    Encoder encoder_;
+    LoadReport report_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/siglip.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers.
