@@ -138,7 +138,7 @@ TEST_CASE("bad preprocessor configs name the file and the key") {
         "'crop_size.width': missing");
     has(error_of(R"({"image_processor_type": "SiglipImageProcessor", "size": {"height": 1.5, "width": 2}})"),
         "'size.height': expected a positive integer");
-    has(error_of(R"({"image_processor_type": "CLIPImageProcessor", "resample": 1})"), "'resample'");
+    has(error_of(R"({"image_processor_type": "CLIPImageProcessor", "resample": 7})"), "'resample'");
     has(error_of(R"({"image_processor_type": "CLIPImageProcessor", "do_resize": "yes"})"), "'do_resize'");
     has(error_of(R"({"image_processor_type": "CLIPImageProcessor", "image_mean": [0.5, 0.5]})"),
         "'image_mean'");

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "resize_fixtures.hpp"
 
 namespace ti = tandem::image;
 
@@ -171,4 +174,17 @@ TEST_CASE("shortest_edge_size floors the long side as HF does") {
 TEST_CASE("resize rejects empty images and sizes") {
     CHECK_THROWS_AS(ti::resize(ti::ImageU8(xt::zeros<std::uint8_t>({0, 3, 3})), 4, 4), tandem::Error);
     CHECK_THROWS_AS(ti::resize(ti::ImageU8(xt::zeros<std::uint8_t>({3, 3, 3})), 0, 4), tandem::Error);
+}
+
+TEST_CASE("every PIL filter gives PIL's pixels") {
+    ti::ImageU8 image({resize_fixtures::height, resize_fixtures::width, 3});
+    std::copy(resize_fixtures::image.begin(), resize_fixtures::image.end(), image.begin());
+    for (const auto& r : resize_fixtures::resized) {
+        const auto filter = static_cast<ti::Resample>(r.pil_filter);
+        CAPTURE(std::string(ti::resample_name(filter)));
+        CAPTURE(r.height);
+        CAPTURE(r.width);
+        const auto out = ti::resize(image, r.height, r.width, filter);
+        CHECK(std::vector<std::uint8_t>(out.begin(), out.end()) == r.rgb);
+    }
 }

@@ -21,17 +21,23 @@ using ImageF = xt::xtensor<float, 3>;
 using BatchF = xt::xtensor<float, 4>;
 
 // Resampling filters, numbered as PIL's `Image.Resampling` (and the `resample` key of
-// preprocessor_config.json): NEAREST 0, BILINEAR 2, BICUBIC 3.
-enum class Resample : int { nearest = 0, bilinear = 2, bicubic = 3 };
+// preprocessor_config.json).
+enum class Resample : int { nearest = 0, lanczos = 1, bilinear = 2, bicubic = 3, box = 4, hamming = 5 };
 
 inline const char* resample_name(Resample r) {
     switch (r) {
         case Resample::nearest:
             return "nearest";
+        case Resample::lanczos:
+            return "lanczos";
         case Resample::bilinear:
             return "bilinear";
         case Resample::bicubic:
             return "bicubic";
+        case Resample::box:
+            return "box";
+        case Resample::hamming:
+            return "hamming";
     }
     return "unknown";
 }

@@ -290,21 +290,12 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
     }
     if (const auto* v = r.find("resample")) {
         if (!v->is_number_integer()) r.fail("resample", "an integer (PIL resampling filter)", *v);
-        switch (v->get<int>()) {
-            case 0:
-                p.resample = Resample::nearest;
-                break;
-            case 2:
-                p.resample = Resample::bilinear;
-                break;
-            case 3:
-                p.resample = Resample::bicubic;
-                break;
-            default:
-                r.fail("resample",
-                       "0 (NEAREST), 2 (BILINEAR) or 3 (BICUBIC); LANCZOS, BOX and HAMMING are not supported",
-                       *v);
+        const int filter = v->get<int>();
+        if (filter < 0 || filter > 5) {
+            r.fail("resample",
+                   "a PIL filter: 0 NEAREST, 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING", *v);
         }
+        p.resample = static_cast<Resample>(filter);
     }
     return p;
 }

@@ -1,6 +1,6 @@
 // Resizing that reproduces `PIL.Image.resize(size, resample)` on 8-bit images bit for
-// bit: BICUBIC (a = -0.5) and BILINEAR with PIL's anti-aliasing support when
-// down-scaling, and NEAREST. Also HF's shortest-edge output size
+// bit: BICUBIC (a = -0.5), BILINEAR, LANCZOS, BOX and HAMMING with PIL's anti-aliasing
+// support when down-scaling, and NEAREST. Also HF's shortest-edge output size
 // (`get_resize_output_image_size(..., default_to_square=False)`).
 #pragma once
 

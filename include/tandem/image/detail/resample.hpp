@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numbers>
 #include <vector>
 
 namespace tandem::image::detail {
@@ -28,6 +29,52 @@ inline double bilinear_filter(double x) {
     return 0.0;
 }
 
+inline double box_filter(double x) { return x > -0.5 && x <= 0.5 ? 1.0 : 0.0; }
+
+inline double hamming_filter(double x) {
+    if (x < 0.0) x = -x;
+    if (x == 0.0) return 1.0;
+    if (x >= 1.0) return 0.0;
+    x *= std::numbers::pi;
+    return std::sin(x) / x * (0.54 + 0.46 * std::cos(x));
+}
+
+inline double sinc_filter(double x) {
+    if (x == 0.0) return 1.0;
+    x *= std::numbers::pi;
+    return std::sin(x) / x;
+}
+
+// Truncated sinc with three lobes.
+inline double lanczos_filter(double x) {
+    if (-3.0 <= x && x < 3.0) return sinc_filter(x) * sinc_filter(x / 3);
+    return 0.0;
+}
+
+// PIL's filter table: the kernel and its support (radius at scale 1).
+struct Filter {
+    double (*kernel)(double);
+    double support;
+};
+
+inline Filter filter_of(Resample resample) {
+    switch (resample) {
+        case Resample::box:
+            return {box_filter, 0.5};
+        case Resample::bilinear:
+            return {bilinear_filter, 1.0};
+        case Resample::hamming:
+            return {hamming_filter, 1.0};
+        case Resample::bicubic:
+            return {bicubic_filter, 2.0};
+        case Resample::lanczos:
+            return {lanczos_filter, 3.0};
+        case Resample::nearest:
+            break;
+    }
+    tandem::detail::throw_error("resize: ", resample_name(resample), " is not a convolution filter");
+}
+
 // PIL keeps 32 - 8 - 2 bits of precision so that sums of uint8 * weight fit in int32.
 inline constexpr int precision_bits = 22;
 
@@ -41,8 +88,7 @@ struct Coefficients {
 
 // PIL's precompute_coeffs + normalize_coeffs_8bpc for a box covering the whole input.
 inline Coefficients precompute_coefficients(int in_size, int out_size, Resample resample) {
-    const double filter_support = resample == Resample::bicubic ? 2.0 : 1.0;
-    double (*filter)(double) = resample == Resample::bicubic ? bicubic_filter : bilinear_filter;
+    const auto [filter, filter_support] = filter_of(resample);
     const double scale = static_cast<double>(in_size) / out_size;
     const double filterscale = std::max(scale, 1.0);
     const double support = filter_support * filterscale;
