@@ -2,6 +2,9 @@
 // PyTorch: configurations the shared checkpoints do not cover.
 #include <tandem/models/clip.hpp>
 
+#include <tandem/models/bert.hpp>
+#include <tandem/models/siglip.hpp>
+
 #include <tandem/backend/cpu.hpp>
 #include <tandem/losses/clip.hpp>
 
@@ -14,6 +17,15 @@ namespace {
 
 std::filesystem::path fixture(const std::string& name) {
     return std::filesystem::path(TANDEM_SOURCE_ROOT) / "tests" / "reference" / "fixtures" / name;
+}
+
+template <class B, class T>
+void check_gradients(ParameterStore<B, T>& store, const std::filesystem::path& file, double tol) {
+    const auto grads = tandem::testing::compare_gradients(store, file);
+    INFO("worst gradient " << grads.worst_name << ": " << grads.worst_relative);
+    CHECK(grads.compared > 0);
+    CHECK(grads.worst_relative < tol);
+    CHECK(grads.worst_absolute_zero < tol);
 }
 
 template <class T>
@@ -36,11 +48,53 @@ void check_clip_first_eos(double output_tol, double grad_tol) {
     CHECK(relative_error(out.logits_per_text.value(), expected / "logits_per_text.npy") < output_tol);
     CHECK(relative_error(loss.value(), expected / "loss.npy") < output_tol);
     g.backward(loss);
-    const auto grads = tandem::testing::compare_gradients(model.parameters(), dir / "grads.safetensors");
-    INFO("worst gradient " << grads.worst_name << ": " << grads.worst_relative);
-    CHECK(grads.compared > 0);
-    CHECK(grads.worst_relative < grad_tol);
-    CHECK(grads.worst_absolute_zero < grad_tol);
+    check_gradients(model.parameters(), dir / "grads.safetensors", grad_tol);
+}
+
+template <class T>
+void check_siglip_small(double output_tol, double grad_tol) {
+    const auto dir = fixture("siglip-small");
+    auto model = SiglipModel<Cpu, T>::from_pretrained(dir);
+    Graph<Cpu, T> g;
+    const auto text = tandem::testing::text_batch_from(dir / "inputs", false);
+    auto pixels = g.input(tandem::testing::tensor_from_npy<Cpu, T>(dir / "inputs" / "pixel_values.npy"));
+    auto out = model.forward(g, text, pixels);
+    auto loss = siglip_loss(g, out.logits_per_text);
+    const auto expected = dir / "expected";
+    CHECK(relative_error(out.text.last_hidden_state.value(), expected / "text_last_hidden_state.npy") <
+          output_tol);
+    CHECK(relative_error(out.text.pooled.value(), expected / "text_pooled_output.npy") < output_tol);
+    CHECK(relative_error(out.vision.last_hidden_state.value(), expected / "vision_last_hidden_state.npy") <
+          output_tol);
+    CHECK(relative_error(out.vision.pooled.value(), expected / "vision_pooled_output.npy") < output_tol);
+    CHECK(relative_error(out.logits_per_text.value(), expected / "logits_per_text.npy") < output_tol);
+    CHECK(relative_error(loss.value(), expected / "loss.npy") < output_tol);
+    g.backward(loss);
+    check_gradients(model.parameters(), dir / "grads.safetensors", grad_tol);
+}
+
+template <class T>
+void check_bert_token_types(double output_tol, double grad_tol) {
+    const auto dir = fixture("bert-token-types");
+    auto model = BertModel<Cpu, T>::from_pretrained(dir);
+    Graph<Cpu, T> g;
+    auto text = tandem::testing::text_batch_from(dir / "inputs", true);
+    const auto types = xt::load_npy<std::int64_t>((dir / "inputs" / "token_type_ids.npy").string());
+    text.token_type_ids.assign(types.begin(), types.end());
+    auto out = model.forward(g, text);
+    auto mean_pooled = pool_mean(g, out.last_hidden_state, text.attention_mask);
+    auto probe_mean =
+        g.input(tandem::testing::tensor_from_npy<Cpu, T>(dir / "inputs" / "loss_probe_mean.npy"));
+    auto probe_pooler =
+        g.input(tandem::testing::tensor_from_npy<Cpu, T>(dir / "inputs" / "loss_probe_pooler.npy"));
+    auto loss = add(sum(mul(mean_pooled, probe_mean)), sum(mul(out.pooler_output, probe_pooler)));
+    const auto expected = dir / "expected";
+    CHECK(relative_error(out.last_hidden_state.value(), expected / "last_hidden_state.npy") < output_tol);
+    CHECK(relative_error(out.pooler_output.value(), expected / "pooler_output.npy") < output_tol);
+    CHECK(relative_error(mean_pooled.value(), expected / "mean_pooled.npy") < output_tol);
+    CHECK(relative_error(loss.value(), expected / "loss.npy") < output_tol);
+    g.backward(loss);
+    check_gradients(model.parameters(), dir / "grads.safetensors", grad_tol);
 }
 
 }  // namespace
@@ -48,4 +102,14 @@ void check_clip_first_eos(double output_tol, double grad_tol) {
 TEST_CASE("CLIP fixture (first-eos pooling, gelu): double to 1e-10, float to 1e-5 / 1e-4") {
     check_clip_first_eos<double>(1e-10, 1e-9);
     check_clip_first_eos<float>(1e-5, 1e-4);
+}
+
+TEST_CASE("SigLIP fixture (packed attention-pooling head through torch's MultiheadAttention)") {
+    check_siglip_small<double>(1e-10, 1e-9);
+    check_siglip_small<float>(1e-5, 1e-4);
+}
+
+TEST_CASE("BERT fixture (token types, padding): double to 1e-10, float to 1e-5 / 1e-4") {
+    check_bert_token_types<double>(1e-10, 1e-9);
+    check_bert_token_types<float>(1e-5, 1e-4);
 }
