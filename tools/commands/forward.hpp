@@ -8,6 +8,7 @@
 #include <tandem/io/json_file.hpp>
 #include <tandem/losses/clip.hpp>
 #include <tandem/models/clip.hpp>
+#include <tandem/models/siglip.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -134,8 +135,11 @@ inline int forward_main(Args& args) {
     if (type == "clip")
         return use_double ? forward_cmd::run_forward<CLIPModel<Cpu, double>>(o)
                           : forward_cmd::run_forward<CLIPModel<Cpu, float>>(o);
-    detail::throw_error((o.model / "config.json").string(), ": key 'model_type': expected clip, found '",
-                        type, "'");
+    if (type == "siglip")
+        return use_double ? forward_cmd::run_forward<SiglipModel<Cpu, double>>(o)
+                          : forward_cmd::run_forward<SiglipModel<Cpu, float>>(o);
+    detail::throw_error((o.model / "config.json").string(),
+                        ": key 'model_type': expected clip or siglip, found '", type, "'");
 }
 
 }  // namespace tandem::cli
