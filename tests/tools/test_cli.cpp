@@ -1,0 +1,128 @@
+// The `tandem` command line end to end: each subcommand on reference data, its output
+// compared with the reference files.
+#include <tandem/io/safetensors.hpp>
+
+#include <doctest/doctest.h>
+#include <xtensor/xnpy.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "test_data.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs a shell command; returns its exit status and standard output.
+std::pair<int, std::string> run(const std::string& command) {
+    std::string out;
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe);
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    const int status = pclose(pipe);
+    return {WEXITSTATUS(status), out};
+}
+
+double relative_difference(const xt::xarray<double>& a, const xt::xarray<double>& b) {
+    REQUIRE(a.size() == b.size());
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff += (a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
+        norm += b.data()[i] * b.data()[i];
+    }
+    return std::sqrt(diff / norm);
+}
+
+fs::path scratch(const std::string& name) {
+    auto dir = fs::temp_directory_path() / ("tandem_cli_" + name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+}  // namespace
+
+TEST_CASE("tandem forward: CLIP embeddings, logits, loss and every gradient match transformers") {
+    auto dir = tandem::testing::test_data("models/clip-tiny");
+    if (!dir) return;
+    const auto out = scratch("forward");
+    const auto in = *dir / "inputs";
+    const auto [status, text] =
+        run(std::string(TANDEM_CLI) + " forward --model " + dir->string() + " --input-ids " +
+            (in / "input_ids.npy").string() + " --attention-mask " + (in / "attention_mask.npy").string() +
+            " --pixel-values " + (in / "pixel_values.npy").string() + " --loss clip --grads --out " +
+            out.string() + " 2>&1");
+    INFO(text);
+    REQUIRE(status == 0);
+    const auto expected = *dir / "expected" / "f64";
+    auto npy = [](const fs::path& p) { return xt::xarray<double>(xt::load_npy<float>(p.string())); };
+    auto ref = [](const fs::path& p) { return xt::load_npy<double>(p.string()); };
+    CHECK(relative_difference(npy(out / "text_embeds.npy"), ref(expected / "text_embeds_unnormalized.npy")) <
+          1e-5);
+    CHECK(relative_difference(npy(out / "image_embeds.npy"),
+                              ref(expected / "image_embeds_unnormalized.npy")) < 1e-5);
+    CHECK(relative_difference(npy(out / "logits_per_image.npy"), ref(expected / "logits_per_image.npy")) <
+          1e-5);
+    CHECK(std::abs(npy(out / "loss.npy")() - ref(expected / "loss.npy")()) < 1e-5);
+    const auto grads = tandem::io::SafetensorsFile::open(out / "grads.safetensors");
+    const auto reference = tandem::io::SafetensorsFile::open(*dir / "grads.safetensors");
+    CHECK(grads.names() == reference.names());
+    const auto ours = grads.read_as<double>("text_model.encoder.layers.1.mlp.fc2.weight");
+    const auto theirs = reference.read_as<double>("text_model.encoder.layers.1.mlp.fc2.weight");
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+        diff += (ours[i] - theirs[i]) * (ours[i] - theirs[i]);
+        norm += theirs[i] * theirs[i];
+    }
+    CHECK(std::sqrt(diff / norm) < 1e-4);
+    fs::remove_all(out);
+}
+
+TEST_CASE("tandem forward: bad arguments are errors that say what is wrong") {
+    const auto [status, text] =
+        run(std::string(TANDEM_CLI) + " forward --model /nonexistent --out /tmp/x 2>&1");
+    CHECK(status == 1);
+    CHECK(text.find("give --input-ids, --pixel-values or both") != std::string::npos);
+    const auto [status2, text2] =
+        run(std::string(TANDEM_CLI) + " forward --model /nonexistent --input-ids a.npy " +
+            "--loss triplet --out /tmp/x 2>&1");
+    CHECK(status2 == 1);
+    CHECK(text2.find("option --loss: expected clip or siglip, found 'triplet'") != std::string::npos);
+}
+
+TEST_CASE("tandem tokenize: CLIP ids for JSON lines, as the reference file has them") {
+    auto dir = tandem::testing::test_data("tokenizers/clip-vit-base-patch32");
+    if (!dir) return;
+    const auto input = scratch("tokenize") / "in.jsonl";
+    std::ofstream(input) << "\"a photo of a cat\"\n\"<|endoftext|>\"\n";
+    const auto [status, text] = run(std::string(TANDEM_CLI) + " tokenize --tokenizer " +
+                                    (*dir / "tokenizer.json").string() + " < " + input.string());
+    REQUIRE(status == 0);
+    // "a photo of a cat": a</w>=320, photo</w>=1125, of</w>=539, a</w>=320, cat</w>=2368 (vocab.json)
+    CHECK(text == "[49406,320,1125,539,320,2368,49407]\n[49406,49407,49407]\n");
+}
+
+TEST_CASE("tandem preprocess: CLIP pixel values equal the PIL reference") {
+    auto image = tandem::testing::test_data("images/coffee.png");
+    auto config = tandem::testing::test_data("images/configs/clip_preprocessor_config.json");
+    auto reference = tandem::testing::test_data("images/reference/coffee.clip.npy");
+    if (!image || !config || !reference) return;
+    const auto out = scratch("preprocess") / "px.npy";
+    const auto [status, text] = run(std::string(TANDEM_CLI) + " preprocess --config " + config->string() +
+                                    " --out " + out.string() + " " + image->string() + " 2>&1");
+    INFO(text);
+    REQUIRE(status == 0);
+    const auto ours = xt::load_npy<float>(out.string());
+    const auto theirs = xt::load_npy<float>(reference->string());
+    REQUIRE(ours.size() == theirs.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i)
+        worst = std::max(worst, double(std::abs(ours.data()[i] - theirs.data()[i])));
+    // One uint8 level after normalisation by the smallest std.
+    CHECK(worst <= 1.0 / 255 / 0.26130258 + 1e-6);
+}
