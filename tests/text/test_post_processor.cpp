@@ -50,3 +50,16 @@ TEST_CASE("TemplateProcessing follows its single and pair templates") {
         post_processor_from_json(missing, {"tokenizer.json", "post_processor"}),
         doctest::Contains("key 'post_processor.special_tokens.[SEP]': template uses a special token"), Error);
 }
+
+TEST_CASE("without special tokens the second text keeps type 1; ByteLevel steps pass through") {
+    const ClsSepProcessing roberta(true, {"<s>", 0}, {"</s>", 2});
+    const auto a = Encoding::from_ids({5}), b = Encoding::from_ids({7}, 1);
+    CHECK(roberta.process(a, &b, false).type_ids == Ids{0, 1});
+    const auto seq = post_processor_from_json(json::parse(R"({"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+        {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]}]})"),
+                                              {"tokenizer.json", "post_processor"});
+    CHECK(seq->process(a, &b, true).ids == Ids{2, 5, 3, 7, 3});
+    CHECK(seq->process(a, &b, true).type_ids == Ids{0, 0, 0, 1, 1});
+    CHECK(seq->added_tokens(true) == 3);
+}

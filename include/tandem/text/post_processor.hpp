@@ -25,13 +25,10 @@ public:
 
 using PostProcessorPtr = std::shared_ptr<const PostProcessor>;
 
-// What every processor does without special tokens: concatenate, second text as type 1 when `pair_type` is.
-inline Encoding concatenate(Encoding a, const Encoding* b, uint32_t pair_type = 0) {
-    if (b) {
-        Encoding second = *b;
-        second.type_ids.assign(second.size(), pair_type);
-        a.append(second);
-    }
+// What processors do without special tokens: the texts one after the other, each
+// keeping the type id it was encoded with (1 for the second text, as in HF).
+inline Encoding concatenate(Encoding a, const Encoding* b) {
+    if (b) a.append(*b);
     return a;
 }
 
@@ -155,7 +152,7 @@ public:
 
     Encoding process(Encoding a, const Encoding* b, bool add_special_tokens) const override {
         const uint32_t pair_type = roberta_ ? 0 : 1;
-        if (!add_special_tokens) return concatenate(std::move(a), b, pair_type);
+        if (!add_special_tokens) return concatenate(std::move(a), b);
         Encoding out;
         out.push_special(cls_.second, 0);
         a.type_ids.assign(a.size(), 0);
@@ -210,12 +207,16 @@ public:
         for (const auto& s : steps_) n += s->added_tokens(is_pair);
         return n;
     }
-    // Processors that add tokens come one per file in practice; each sees the previous result as one text.
+    // ByteLevel steps only trim offsets; the first other step sees both texts, any
+    // later one the merged result (files pair ByteLevel with one template).
     Encoding process(Encoding a, const Encoding* b, bool add_special_tokens) const override {
-        for (size_t i = 0; i < steps_.size(); ++i) {
-            a = steps_[i]->process(std::move(a), i == 0 ? b : nullptr, add_special_tokens);
+        bool merged = false;
+        for (const auto& step : steps_) {
+            if (dynamic_cast<const ByteLevelProcessing*>(step.get())) continue;
+            a = step->process(std::move(a), merged ? nullptr : b, add_special_tokens);
+            merged = true;
         }
-        return a;
+        return merged ? a : concatenate(std::move(a), b);
     }
     json to_json() const override {
         json list = json::array();

@@ -368,7 +368,7 @@ private:
         }
         const auto process = [&](Encoding x, const Encoding* y) {
             if (post_processor_) return post_processor_->process(std::move(x), y, add_special_tokens);
-            return text::concatenate(std::move(x), y, 1);
+            return text::concatenate(std::move(x), y);
         };
         std::vector<Encoding> overflow = std::move(a.overflowing);
         a.overflowing.clear();

@@ -29,10 +29,8 @@ struct JsonPath {
     }
 };
 
-inline const char* json_type_name(const json& j) { return j.type_name(); }
-
 inline const json& json_at(const json& j, const JsonPath& at, const std::string& name) {
-    if (!j.is_object()) at.fail("expected an object, found ", json_type_name(j));
+    if (!j.is_object()) at.fail("expected an object, found ", j.type_name());
     auto it = j.find(name);
     if (it == j.end()) (at / name).fail("missing");
     return *it;
@@ -40,7 +38,7 @@ inline const json& json_at(const json& j, const JsonPath& at, const std::string&
 
 inline std::string json_string(const json& j, const JsonPath& at, const std::string& name) {
     const json& v = json_at(j, at, name);
-    if (!v.is_string()) (at / name).fail("expected a string, found ", json_type_name(v));
+    if (!v.is_string()) (at / name).fail("expected a string, found ", v.type_name());
     return v.get<std::string>();
 }
 
@@ -62,7 +60,7 @@ template <class T>
 T json_number(const json& j, const JsonPath& at, const std::string& name, T fallback) {
     auto it = j.find(name);
     if (it == j.end() || it->is_null()) return fallback;
-    if (!it->is_number()) (at / name).fail("expected a number, found ", json_type_name(*it));
+    if (!it->is_number()) (at / name).fail("expected a number, found ", it->type_name());
     return it->get<T>();
 }
 
