@@ -2465,17 +2465,23 @@ using ImageF = xt::xtensor<float, 3>;
 using BatchF = xt::xtensor<float, 4>;
 
 // Resampling filters, numbered as PIL's `Image.Resampling` (and the `resample` key of
-// preprocessor_config.json): NEAREST 0, BILINEAR 2, BICUBIC 3.
-enum class Resample : int { nearest = 0, bilinear = 2, bicubic = 3 };
+// preprocessor_config.json).
+enum class Resample : int { nearest = 0, lanczos = 1, bilinear = 2, bicubic = 3, box = 4, hamming = 5 };
 
 inline const char* resample_name(Resample r) {
     switch (r) {
         case Resample::nearest:
             return "nearest";
+        case Resample::lanczos:
+            return "lanczos";
         case Resample::bilinear:
             return "bilinear";
         case Resample::bicubic:
             return "bicubic";
+        case Resample::box:
+            return "box";
+        case Resample::hamming:
+            return "hamming";
     }
     return "unknown";
 }
@@ -2640,8 +2646,8 @@ inline ImageF to_pixel_values(const ImageU8& image, const Normalization& norm) {
 // ---- end tandem/image/normalize.hpp
 // ---- begin tandem/image/resize.hpp
 // Resizing that reproduces `PIL.Image.resize(size, resample)` on 8-bit images bit for
-// bit: BICUBIC (a = -0.5) and BILINEAR with PIL's anti-aliasing support when
-// down-scaling, and NEAREST. Also HF's shortest-edge output size
+// bit: BICUBIC (a = -0.5), BILINEAR, LANCZOS, BOX and HAMMING with PIL's anti-aliasing
+// support when down-scaling, and NEAREST. Also HF's shortest-edge output size
 // (`get_resize_output_image_size(..., default_to_square=False)`).
 
 // ---- begin tandem/image/detail/resample.hpp
@@ -2653,6 +2659,7 @@ inline ImageF to_pixel_values(const ImageU8& image, const Normalization& norm) {
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numbers>
 #include <vector>
 
 namespace tandem::image::detail {
@@ -2672,6 +2679,52 @@ inline double bilinear_filter(double x) {
     return 0.0;
 }
 
+inline double box_filter(double x) { return x > -0.5 && x <= 0.5 ? 1.0 : 0.0; }
+
+inline double hamming_filter(double x) {
+    if (x < 0.0) x = -x;
+    if (x == 0.0) return 1.0;
+    if (x >= 1.0) return 0.0;
+    x *= std::numbers::pi;
+    return std::sin(x) / x * (0.54 + 0.46 * std::cos(x));
+}
+
+inline double sinc_filter(double x) {
+    if (x == 0.0) return 1.0;
+    x *= std::numbers::pi;
+    return std::sin(x) / x;
+}
+
+// Truncated sinc with three lobes.
+inline double lanczos_filter(double x) {
+    if (-3.0 <= x && x < 3.0) return sinc_filter(x) * sinc_filter(x / 3);
+    return 0.0;
+}
+
+// PIL's filter table: the kernel and its support (radius at scale 1).
+struct Filter {
+    double (*kernel)(double);
+    double support;
+};
+
+inline Filter filter_of(Resample resample) {
+    switch (resample) {
+        case Resample::box:
+            return {box_filter, 0.5};
+        case Resample::bilinear:
+            return {bilinear_filter, 1.0};
+        case Resample::hamming:
+            return {hamming_filter, 1.0};
+        case Resample::bicubic:
+            return {bicubic_filter, 2.0};
+        case Resample::lanczos:
+            return {lanczos_filter, 3.0};
+        case Resample::nearest:
+            break;
+    }
+    tandem::detail::throw_error("resize: ", resample_name(resample), " is not a convolution filter");
+}
+
 // PIL keeps 32 - 8 - 2 bits of precision so that sums of uint8 * weight fit in int32.
 inline constexpr int precision_bits = 22;
 
@@ -2685,8 +2738,7 @@ struct Coefficients {
 
 // PIL's precompute_coeffs + normalize_coeffs_8bpc for a box covering the whole input.
 inline Coefficients precompute_coefficients(int in_size, int out_size, Resample resample) {
-    const double filter_support = resample == Resample::bicubic ? 2.0 : 1.0;
-    double (*filter)(double) = resample == Resample::bicubic ? bicubic_filter : bilinear_filter;
+    const auto [filter, filter_support] = filter_of(resample);
     const double scale = static_cast<double>(in_size) / out_size;
     const double filterscale = std::max(scale, 1.0);
     const double support = filter_support * filterscale;
@@ -3821,21 +3873,12 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
     }
     if (const auto* v = r.find("resample")) {
         if (!v->is_number_integer()) r.fail("resample", "an integer (PIL resampling filter)", *v);
-        switch (v->get<int>()) {
-            case 0:
-                p.resample = Resample::nearest;
-                break;
-            case 2:
-                p.resample = Resample::bilinear;
-                break;
-            case 3:
-                p.resample = Resample::bicubic;
-                break;
-            default:
-                r.fail("resample",
-                       "0 (NEAREST), 2 (BILINEAR) or 3 (BICUBIC); LANCZOS, BOX and HAMMING are not supported",
-                       *v);
+        const int filter = v->get<int>();
+        if (filter < 0 || filter > 5) {
+            r.fail("resample",
+                   "a PIL filter: 0 NEAREST, 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING", *v);
         }
+        p.resample = static_cast<Resample>(filter);
     }
     return p;
 }
@@ -7652,10 +7695,8 @@ struct JsonPath {
     }
 };
 
-inline const char* json_type_name(const json& j) { return j.type_name(); }
-
 inline const json& json_at(const json& j, const JsonPath& at, const std::string& name) {
-    if (!j.is_object()) at.fail("expected an object, found ", json_type_name(j));
+    if (!j.is_object()) at.fail("expected an object, found ", j.type_name());
     auto it = j.find(name);
     if (it == j.end()) (at / name).fail("missing");
     return *it;
@@ -7663,7 +7704,7 @@ inline const json& json_at(const json& j, const JsonPath& at, const std::string&
 
 inline std::string json_string(const json& j, const JsonPath& at, const std::string& name) {
     const json& v = json_at(j, at, name);
-    if (!v.is_string()) (at / name).fail("expected a string, found ", json_type_name(v));
+    if (!v.is_string()) (at / name).fail("expected a string, found ", v.type_name());
     return v.get<std::string>();
 }
 
@@ -7685,7 +7726,7 @@ template <class T>
 T json_number(const json& j, const JsonPath& at, const std::string& name, T fallback) {
     auto it = j.find(name);
     if (it == j.end() || it->is_null()) return fallback;
-    if (!it->is_number()) (at / name).fail("expected a number, found ", json_type_name(*it));
+    if (!it->is_number()) (at / name).fail("expected a number, found ", it->type_name());
     return it->get<T>();
 }
 
@@ -9836,13 +9877,10 @@ public:
 
 using PostProcessorPtr = std::shared_ptr<const PostProcessor>;
 
-// What every processor does without special tokens: concatenate, second text as type 1 when `pair_type` is.
-inline Encoding concatenate(Encoding a, const Encoding* b, uint32_t pair_type = 0) {
-    if (b) {
-        Encoding second = *b;
-        second.type_ids.assign(second.size(), pair_type);
-        a.append(second);
-    }
+// What processors do without special tokens: the texts one after the other, each
+// keeping the type id it was encoded with (1 for the second text, as in HF).
+inline Encoding concatenate(Encoding a, const Encoding* b) {
+    if (b) a.append(*b);
     return a;
 }
 
@@ -9966,7 +10004,7 @@ public:
 
     Encoding process(Encoding a, const Encoding* b, bool add_special_tokens) const override {
         const uint32_t pair_type = roberta_ ? 0 : 1;
-        if (!add_special_tokens) return concatenate(std::move(a), b, pair_type);
+        if (!add_special_tokens) return concatenate(std::move(a), b);
         Encoding out;
         out.push_special(cls_.second, 0);
         a.type_ids.assign(a.size(), 0);
@@ -10021,12 +10059,16 @@ public:
         for (const auto& s : steps_) n += s->added_tokens(is_pair);
         return n;
     }
-    // Processors that add tokens come one per file in practice; each sees the previous result as one text.
+    // ByteLevel steps only trim offsets; the first other step sees both texts, any
+    // later one the merged result (files pair ByteLevel with one template).
     Encoding process(Encoding a, const Encoding* b, bool add_special_tokens) const override {
-        for (size_t i = 0; i < steps_.size(); ++i) {
-            a = steps_[i]->process(std::move(a), i == 0 ? b : nullptr, add_special_tokens);
+        bool merged = false;
+        for (const auto& step : steps_) {
+            if (dynamic_cast<const ByteLevelProcessing*>(step.get())) continue;
+            a = step->process(std::move(a), merged ? nullptr : b, add_special_tokens);
+            merged = true;
         }
-        return a;
+        return merged ? a : concatenate(std::move(a), b);
     }
     json to_json() const override {
         json list = json::array();
@@ -10724,7 +10766,7 @@ private:
         }
         const auto process = [&](Encoding x, const Encoding* y) {
             if (post_processor_) return post_processor_->process(std::move(x), y, add_special_tokens);
-            return text::concatenate(std::move(x), y, 1);
+            return text::concatenate(std::move(x), y);
         };
         std::vector<Encoding> overflow = std::move(a.overflowing);
         a.overflowing.clear();
