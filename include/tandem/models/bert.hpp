@@ -130,11 +130,7 @@ public:
     // are still computed (as in HF, whose last_hidden_state includes them).
     BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
         text.check("BertModel");
-        AttentionOptions<B, T> options;
-        if (!text.attention_mask.empty())
-            options.key_mask = Tensor<B, T>::from_vector(
-                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
-                {text.batch, text.length});
+        const auto options = attention_options<B, T>(text, false);
         auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
         return {last, tanh(pooler_.forward(g, pool_cls(last)))};
     }

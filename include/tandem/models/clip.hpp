@@ -50,6 +50,40 @@ inline std::vector<index_t> clip_eos_positions(const TextBatch& text, std::int64
 }
 }  // namespace detail
 
+// Token embedding plus learned absolute positions 0..length-1, as HF's
+// CLIPTextEmbeddings (SigLIP's text embeddings are the same, with the same names).
+template <Backend B, Scalar T>
+class CLIPTextEmbeddings {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPTextEmbeddings(ParameterStore<B, T>& store, const Scope& scope, index_t vocab_size,
+                       index_t max_positions, index_t hidden_size)
+        : token_embedding_(store, scope / "token_embedding", vocab_size, hidden_size),
+          position_embedding_(store, scope / "position_embedding", max_positions, hidden_size) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        const index_t max_positions = position_embedding_.num_embeddings();
+        if (text.length > max_positions)
+            detail::throw_error("text embeddings: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", max_positions);
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        return add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
+                   position_embedding_.forward(g, positions, {text.length}));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        token_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+    }
+
+private:
+    Embedding<B, T> token_embedding_, position_embedding_;
+};
+
 // "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection.
 template <Backend B, Scalar T>
 class CLIPTextModelWithProjection {
@@ -60,28 +94,15 @@ public:
     CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
                                 std::int64_t projection_dim)
         : config_(c),
-          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
-          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
-                              c.hidden_size),
+          embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
           encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
           final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
           text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
 
     EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
         text.check("CLIPTextModel");
-        if (text.length > config_.max_position_embeddings)
-            detail::throw_error("CLIPTextModel: sequence length ", text.length,
-                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
-                     position_embedding_.forward(g, positions, {text.length}));
-        AttentionOptions<B, T> options;
-        options.causal = true;
-        if (!text.attention_mask.empty())
-            options.key_mask = Tensor<B, T>::from_vector(
-                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
-                {text.batch, text.length});
+        auto x = embeddings_.forward(g, text);
+        const auto options = attention_options<B, T>(text, true);
         auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
         auto pooled = pool_at(last, detail::clip_eos_positions(text, config_.eos_token_id.value_or(2)));
         return {last, pooled, text_projection_.forward(g, pooled)};
@@ -91,8 +112,7 @@ public:
 
     template <class F>
     void for_each_parameter(F&& f) const {
-        token_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
+        embeddings_.for_each_parameter(f);
         encoder_.for_each_parameter(f);
         final_layer_norm_.for_each_parameter(f);
         text_projection_.for_each_parameter(f);
@@ -100,7 +120,7 @@ public:
 
 private:
     io::CLIPTextConfig config_;
-    Embedding<B, T> token_embedding_, position_embedding_;
+    CLIPTextEmbeddings<B, T> embeddings_;
     TransformerStack<PreLNBlock<B, T>> encoder_;
     LayerNorm<B, T> final_layer_norm_;
     Linear<B, T> text_projection_;

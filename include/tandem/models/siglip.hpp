@@ -28,10 +28,7 @@ public:
     using value_type = T;
 
     SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c)
-        : config_(c),
-          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
-          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
-                              c.hidden_size),
+        : embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
           encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
           final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
           head_(store, "text_model.head", c.hidden_size, c.head_size()) {}
@@ -41,18 +38,8 @@ public:
     // still reads the last position, as in HF.
     EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
         text.check("SiglipTextModel");
-        if (text.length > config_.max_position_embeddings)
-            detail::throw_error("SiglipTextModel: sequence length ", text.length,
-                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
-                     position_embedding_.forward(g, positions, {text.length}));
-        AttentionOptions<B, T> options;
-        if (!text.attention_mask.empty())
-            options.key_mask = Tensor<B, T>::from_vector(
-                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
-                {text.batch, text.length});
+        auto x = embeddings_.forward(g, text);
+        const auto options = attention_options<B, T>(text, false);
         auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
         auto pooled = head_.forward(
             g, pool_at(last, std::vector<index_t>(static_cast<std::size_t>(text.batch), text.length - 1)));
@@ -63,16 +50,14 @@ public:
 
     template <class F>
     void for_each_parameter(F&& f) const {
-        token_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
+        embeddings_.for_each_parameter(f);
         encoder_.for_each_parameter(f);
         final_layer_norm_.for_each_parameter(f);
         head_.for_each_parameter(f);
     }
 
 private:
-    io::SiglipTextConfig config_;
-    Embedding<B, T> token_embedding_, position_embedding_;
+    CLIPTextEmbeddings<B, T> embeddings_;
     TransformerStack<PreLNBlock<B, T>> encoder_;
     LayerNorm<B, T> final_layer_norm_;
     Linear<B, T> head_;

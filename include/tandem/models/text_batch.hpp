@@ -2,6 +2,7 @@
 // returns them (input_ids, attention_mask), row-major [batch, length].
 #pragma once
 
+#include <tandem/autograd/ops/attention.hpp>
 #include <tandem/core/error.hpp>
 #include <tandem/core/shape.hpp>
 
@@ -31,5 +32,18 @@ struct TextBatch {
                                 n);
     }
 };
+
+// The attention options a text tower runs with: the attention mask as a key padding
+// mask (padded keys get no weight; padded queries are still computed, as in HF).
+template <Backend B, Scalar T>
+AttentionOptions<B, T> attention_options(const TextBatch& text, bool causal) {
+    AttentionOptions<B, T> options;
+    options.causal = causal;
+    if (!text.attention_mask.empty())
+        options.key_mask =
+            Tensor<B, T>::from_vector(std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                                      {text.batch, text.length});
+    return options;
+}
 
 }  // namespace tandem
