@@ -4,6 +4,7 @@
 
 #include <tandem/core/error.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,8 @@ class Args {
 public:
     Args(int argc, char** argv) : items_(argv, argv + argc) {}
 
-    // Removes and returns the value after `flag`, or `fallback` when absent.
-    std::string take(const std::string& flag, const std::string& fallback = "") {
+    // Removes and returns the value after `flag`, if present.
+    std::optional<std::string> take_optional(const std::string& flag) {
         for (size_t i = 0; i < items_.size(); ++i) {
             if (items_[i] != flag) continue;
             if (i + 1 >= items_.size())
@@ -23,13 +24,18 @@ public:
             items_.erase(items_.begin() + i, items_.begin() + i + 2);
             return value;
         }
-        return fallback;
+        return std::nullopt;
+    }
+
+    // Removes and returns the value after `flag`, or `fallback` when absent.
+    std::string take(const std::string& flag, const std::string& fallback = "") {
+        return take_optional(flag).value_or(fallback);
     }
 
     std::string require(const std::string& flag) {
-        std::string value = take(flag, "\x01");
-        if (value == "\x01") detail::throw_error("option ", flag, " is required");
-        return value;
+        auto value = take_optional(flag);
+        if (!value) detail::throw_error("option ", flag, " is required");
+        return *value;
     }
 
     bool take_flag(const std::string& flag) {

@@ -114,8 +114,8 @@ inline int forward_main(Args& args) {
     o.model = args.require("--model");
     o.out = args.require("--out");
     auto optional_path = [&](const char* flag) -> std::optional<std::filesystem::path> {
-        auto v = args.take(flag);
-        return v.empty() ? std::nullopt : std::optional<std::filesystem::path>(v);
+        if (auto v = args.take_optional(flag)) return *v;
+        return std::nullopt;
     };
     o.input_ids = optional_path("--input-ids");
     o.attention_mask = optional_path("--attention-mask");
