@@ -90,3 +90,33 @@ TEST_CASE("BERT-shaped tokenizer on hard cases, worked out by hand") {
     expected.back() = 3;
     CHECK(truncating.encode(long_text).ids == expected);
 }
+
+TEST_CASE("pair truncation, longest first, and padding read from tokenizer.json") {
+    auto j = json::parse(kMiniBert);
+    // Nine tokens, three of them special, leave six for the pair: 5 + 3 becomes 3 + 3.
+    j["truncation"] = {
+        {"max_length", 9}, {"stride", 0}, {"strategy", "LongestFirst"}, {"direction", "Right"}};
+    const auto nine = Tokenizer::from_json(j, "mini-bert.json");
+    CHECK(nine.encode_pair("a a a a a", "a a a").ids == Ids{2, 12, 12, 12, 3, 12, 12, 12, 3});
+    // Eight leave five: both halves would be 3, too many, so 5 / 2 = 2 for the shorter
+    // text and 2 + 5 % 2 = 3 for the longer one.
+    j["truncation"]["max_length"] = 8;
+    const auto eight = Tokenizer::from_json(j, "mini-bert.json");
+    const auto pair = eight.encode_pair("a a a a a", "a a a");
+    CHECK(pair.ids == Ids{2, 12, 12, 12, 3, 12, 12, 3});
+    CHECK(pair.type_ids == Ids{0, 0, 0, 0, 0, 1, 1, 1});
+    j["truncation"] = {{"max_length", 8}, {"strategy", "OnlySecond"}};
+    CHECK(Tokenizer::from_json(j, "mini-bert.json").encode_pair("a a a a", "a a a").ids ==
+          Ids{2, 12, 12, 12, 12, 3, 12, 3});
+
+    j["truncation"] = nullptr;
+    j["padding"] = {{"strategy", {{"Fixed", 6}}}, {"direction", "Left"},  {"pad_id", 0},
+                    {"pad_type_id", 0},           {"pad_token", "[PAD]"}, {"pad_to_multiple_of", nullptr}};
+    const auto padded = Tokenizer::from_json(j, "mini-bert.json").encode("a");
+    CHECK(padded.ids == Ids{0, 0, 0, 2, 12, 3});
+    CHECK(padded.attention_mask == Ids{0, 0, 0, 1, 1, 1});
+    j["padding"] = {{"strategy", "BatchLongest"}, {"pad_to_multiple_of", 4}, {"pad_id", 0}};
+    const auto batch = Tokenizer::from_json(j, "mini-bert.json").encode_batch({"a", "a a a"});
+    CHECK(batch[0].ids == Ids{2, 12, 3, 0, 0, 0, 0, 0});  // longest is 5, rounded up to 8
+    CHECK(batch[1].ids == Ids{2, 12, 12, 12, 3, 0, 0, 0});
+}
