@@ -9,6 +9,7 @@
 #include <tandem/text/model.hpp>
 
 #include <array>
+#include <concepts>
 #include <cstdio>
 #include <mutex>
 #include <queue>
@@ -254,7 +255,7 @@ private:
     }
 
     // `<0xAB>` tokens for every byte of `piece`, if the vocabulary has them all.
-    template <class Push>
+    template <std::invocable<uint32_t> Push>
     bool byte_fallback(const std::string& piece, Push&& push) const {
         std::vector<uint32_t> ids;
         char name[8];

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,7 +106,7 @@ inline void split_piece(const std::u32string& piece, const std::vector<Span>& ma
 }
 
 // Applies `split` to each piece in turn.
-template <class F>
+template <std::invocable<const std::u32string&, std::vector<std::u32string>&> F>
 void split_each(std::vector<std::u32string>& pieces, F&& split) {
     std::vector<std::u32string> out;
     out.reserve(pieces.size() * 2);
@@ -114,7 +115,7 @@ void split_each(std::vector<std::u32string>& pieces, F&& split) {
 }
 
 // Every character satisfying `pred` is one match (HF's `Fn(char) -> bool` pattern).
-template <class Pred>
+template <std::predicate<char32_t> Pred>
 void char_matches(const std::u32string& s, Pred&& pred, std::vector<Span>& out) {
     out.clear();
     for (size_t i = 0; i < s.size(); ++i)

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace tandem::detail {
@@ -57,7 +58,8 @@ inline bool json_bool(const json& j, const std::string& name, bool fallback) {
 }
 
 template <class T>
-T json_number(const json& j, const JsonPath& at, const std::string& name, T fallback) {
+requires std::is_arithmetic_v<T> T json_number(const json& j, const JsonPath& at, const std::string& name,
+                                               T fallback) {
     auto it = j.find(name);
     if (it == j.end() || it->is_null()) return fallback;
     if (!it->is_number()) (at / name).fail("expected a number, found ", it->type_name());
