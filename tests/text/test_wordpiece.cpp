@@ -54,6 +54,11 @@ TEST_CASE("WordPiece takes the longest match from the left, or one unknown for t
                                 "[UNK]", "##", 3);
     CHECK(tokenize(short_words, "aaa") == Ids{1, 2, 2});
     CHECK(tokenize(short_words, "aaaa") == Ids{0});  // longer than max_input_chars_per_word
+    CHECK_THROWS_WITH_AS(
+        WordPiece::from_json(json::parse(R"({"vocab": {"a": 0}, "max_input_chars_per_word": -1})"),
+                             {"tokenizer.json", "model"}),
+        "tokenizer.json: key 'model.max_input_chars_per_word': expected a non-negative number, found -1",
+        Error);
 }
 
 TEST_CASE("BERT-shaped tokenizer on hard cases, worked out by hand") {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <concepts>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -57,12 +59,14 @@ inline bool json_bool(const json& j, const std::string& name, bool fallback) {
     return it->get<bool>();
 }
 
-template <class T>
-requires std::is_arithmetic_v<T> T json_number(const json& j, const JsonPath& at, const std::string& name,
-                                               T fallback) {
+template <std::integral T>
+T json_number(const json& j, const JsonPath& at, const std::string& name, T fallback) {
     auto it = j.find(name);
     if (it == j.end() || it->is_null()) return fallback;
     if (!it->is_number()) (at / name).fail("expected a number, found ", it->type_name());
+    if constexpr (std::is_unsigned_v<T>)
+        if (it->is_number_integer() && it->template get<std::int64_t>() < 0)
+            (at / name).fail("expected a non-negative number, found ", it->dump());
     return it->get<T>();
 }
 
