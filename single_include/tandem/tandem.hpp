@@ -5966,6 +5966,19 @@ struct TextBatch {
     }
 };
 
+// The attention options a text tower runs with: the attention mask as a key padding
+// mask (padded keys get no weight; padded queries are still computed, as in HF).
+template <Backend B, Scalar T>
+AttentionOptions<B, T> attention_options(const TextBatch& text, bool causal) {
+    AttentionOptions<B, T> options;
+    options.causal = causal;
+    if (!text.attention_mask.empty())
+        options.key_mask =
+            Tensor<B, T>::from_vector(std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
+                                      {text.batch, text.length});
+    return options;
+}
+
 }  // namespace tandem
 // ---- end tandem/models/text_batch.hpp
 // ---- begin tandem/nn.hpp
@@ -6801,11 +6814,7 @@ public:
     // are still computed (as in HF, whose last_hidden_state includes them).
     BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
         text.check("BertModel");
-        AttentionOptions<B, T> options;
-        if (!text.attention_mask.empty())
-            options.key_mask = Tensor<B, T>::from_vector(
-                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
-                {text.batch, text.length});
+        const auto options = attention_options<B, T>(text, false);
         auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
         return {last, tanh(pooler_.forward(g, pool_cls(last)))};
     }
@@ -7075,6 +7084,40 @@ inline std::vector<index_t> clip_eos_positions(const TextBatch& text, std::int64
 }
 }  // namespace detail
 
+// Token embedding plus learned absolute positions 0..length-1, as HF's
+// CLIPTextEmbeddings (SigLIP's text embeddings are the same, with the same names).
+template <Backend B, Scalar T>
+class CLIPTextEmbeddings {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPTextEmbeddings(ParameterStore<B, T>& store, const Scope& scope, index_t vocab_size,
+                       index_t max_positions, index_t hidden_size)
+        : token_embedding_(store, scope / "token_embedding", vocab_size, hidden_size),
+          position_embedding_(store, scope / "position_embedding", max_positions, hidden_size) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+        const index_t max_positions = position_embedding_.num_embeddings();
+        if (text.length > max_positions)
+            detail::throw_error("text embeddings: sequence length ", text.length,
+                                " exceeds max_position_embeddings ", max_positions);
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
+        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
+        return add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
+                   position_embedding_.forward(g, positions, {text.length}));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        token_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+    }
+
+private:
+    Embedding<B, T> token_embedding_, position_embedding_;
+};
+
 // "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection.
 template <Backend B, Scalar T>
 class CLIPTextModelWithProjection {
@@ -7085,28 +7128,15 @@ public:
     CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
                                 std::int64_t projection_dim)
         : config_(c),
-          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
-          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
-                              c.hidden_size),
+          embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
           encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
           final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
           text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
 
     EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
         text.check("CLIPTextModel");
-        if (text.length > config_.max_position_embeddings)
-            detail::throw_error("CLIPTextModel: sequence length ", text.length,
-                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
-                     position_embedding_.forward(g, positions, {text.length}));
-        AttentionOptions<B, T> options;
-        options.causal = true;
-        if (!text.attention_mask.empty())
-            options.key_mask = Tensor<B, T>::from_vector(
-                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
-                {text.batch, text.length});
+        auto x = embeddings_.forward(g, text);
+        const auto options = attention_options<B, T>(text, true);
         auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
         auto pooled = pool_at(last, detail::clip_eos_positions(text, config_.eos_token_id.value_or(2)));
         return {last, pooled, text_projection_.forward(g, pooled)};
@@ -7116,8 +7146,7 @@ public:
 
     template <class F>
     void for_each_parameter(F&& f) const {
-        token_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
+        embeddings_.for_each_parameter(f);
         encoder_.for_each_parameter(f);
         final_layer_norm_.for_each_parameter(f);
         text_projection_.for_each_parameter(f);
@@ -7125,7 +7154,7 @@ public:
 
 private:
     io::CLIPTextConfig config_;
-    Embedding<B, T> token_embedding_, position_embedding_;
+    CLIPTextEmbeddings<B, T> embeddings_;
     TransformerStack<PreLNBlock<B, T>> encoder_;
     LayerNorm<B, T> final_layer_norm_;
     Linear<B, T> text_projection_;
@@ -7286,10 +7315,7 @@ public:
     using value_type = T;
 
     SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c)
-        : config_(c),
-          token_embedding_(store, "text_model.embeddings.token_embedding", c.vocab_size, c.hidden_size),
-          position_embedding_(store, "text_model.embeddings.position_embedding", c.max_position_embeddings,
-                              c.hidden_size),
+        : embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
           encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
           final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
           head_(store, "text_model.head", c.hidden_size, c.head_size()) {}
@@ -7299,18 +7325,8 @@ public:
     // still reads the last position, as in HF.
     EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
         text.check("SiglipTextModel");
-        if (text.length > config_.max_position_embeddings)
-            detail::throw_error("SiglipTextModel: sequence length ", text.length,
-                                " exceeds max_position_embeddings ", config_.max_position_embeddings);
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        auto x = add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
-                     position_embedding_.forward(g, positions, {text.length}));
-        AttentionOptions<B, T> options;
-        if (!text.attention_mask.empty())
-            options.key_mask = Tensor<B, T>::from_vector(
-                std::vector<T>(text.attention_mask.begin(), text.attention_mask.end()),
-                {text.batch, text.length});
+        auto x = embeddings_.forward(g, text);
+        const auto options = attention_options<B, T>(text, false);
         auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
         auto pooled = head_.forward(
             g, pool_at(last, std::vector<index_t>(static_cast<std::size_t>(text.batch), text.length - 1)));
@@ -7321,16 +7337,14 @@ public:
 
     template <class F>
     void for_each_parameter(F&& f) const {
-        token_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
+        embeddings_.for_each_parameter(f);
         encoder_.for_each_parameter(f);
         final_layer_norm_.for_each_parameter(f);
         head_.for_each_parameter(f);
     }
 
 private:
-    io::SiglipTextConfig config_;
-    Embedding<B, T> token_embedding_, position_embedding_;
+    CLIPTextEmbeddings<B, T> embeddings_;
     TransformerStack<PreLNBlock<B, T>> encoder_;
     LayerNorm<B, T> final_layer_norm_;
     Linear<B, T> head_;
@@ -7672,7 +7686,10 @@ GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
 
 #include <nlohmann/json.hpp>
 
+#include <concepts>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace tandem::detail {
@@ -7722,11 +7739,14 @@ inline bool json_bool(const json& j, const std::string& name, bool fallback) {
     return it->get<bool>();
 }
 
-template <class T>
+template <std::integral T>
 T json_number(const json& j, const JsonPath& at, const std::string& name, T fallback) {
     auto it = j.find(name);
     if (it == j.end() || it->is_null()) return fallback;
     if (!it->is_number()) (at / name).fail("expected a number, found ", it->type_name());
+    if constexpr (std::is_unsigned_v<T>)
+        if (it->is_number_integer() && it->template get<std::int64_t>() < 0)
+            (at / name).fail("expected a non-negative number, found ", it->dump());
     return it->get<T>();
 }
 
@@ -8764,6 +8784,7 @@ using ModelPtr = std::shared_ptr<const Model>;
 // ---- end tandem/text/model.hpp
 
 #include <array>
+#include <concepts>
 #include <cstdio>
 #include <mutex>
 #include <queue>
@@ -9009,7 +9030,7 @@ private:
     }
 
     // `<0xAB>` tokens for every byte of `piece`, if the vocabulary has them all.
-    template <class Push>
+    template <std::invocable<uint32_t> Push>
     bool byte_fallback(const std::string& piece, Push&& push) const {
         std::vector<uint32_t> ids;
         char name[8];
@@ -9047,6 +9068,7 @@ private:
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9141,7 +9163,7 @@ inline void split_piece(const std::u32string& piece, const std::vector<Span>& ma
 }
 
 // Applies `split` to each piece in turn.
-template <class F>
+template <std::invocable<const std::u32string&, std::vector<std::u32string>&> F>
 void split_each(std::vector<std::u32string>& pieces, F&& split) {
     std::vector<std::u32string> out;
     out.reserve(pieces.size() * 2);
@@ -9150,7 +9172,7 @@ void split_each(std::vector<std::u32string>& pieces, F&& split) {
 }
 
 // Every character satisfying `pred` is one match (HF's `Fn(char) -> bool` pattern).
-template <class Pred>
+template <std::predicate<char32_t> Pred>
 void char_matches(const std::u32string& s, Pred&& pred, std::vector<Span>& out) {
     out.clear();
     for (size_t i = 0; i < s.size(); ++i)
