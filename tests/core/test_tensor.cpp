@@ -94,3 +94,22 @@ TEST_CASE("Philox draws: uniform moments, normal moments, unbiased below()") {
     CHECK(Philox(1, 0).uniform(5) != Philox(1, 1).uniform(5));
     CHECK(Philox(1, 0).uniform(5) == Philox(1, 0).uniform(5));
 }
+
+TEST_CASE("Cpu memory: freed blocks are cached by size, reused, and released on request") {
+    Cpu::empty_cache();
+    CHECK(Cpu::cached_bytes() == 0);
+    void* first = nullptr;
+    {
+        auto t = TF::zeros({1000});
+        first = t.data();
+    }
+    CHECK(Cpu::cached_bytes() == 4032);  // 4000 bytes rounded up to the 64-byte alignment
+    auto again = TF::zeros({1000});
+    CHECK(again.data() == first);
+    CHECK(Cpu::cached_bytes() == 0);
+    CHECK(reinterpret_cast<std::uintptr_t>(again.data()) % 64 == 0);
+    Cpu::set_cache_limit(1024);
+    { auto big = TF::zeros({1000}); }
+    CHECK(Cpu::cached_bytes() == 0);  // over the limit: freed, not kept
+    Cpu::set_cache_limit(std::size_t{4} << 30);
+}
