@@ -1,7 +1,7 @@
 // Decode + CLIP preprocessing throughput (images/s) of tandem::image beside PIL +
 // torchvision doing the same work (benchmarks/image_pil.py), on 1 and 2 threads.
 //
-//   benchmark_image [PHOTO_DIR]
+//   benchmarks/image [PHOTO_DIR]
 //
 // Without PHOTO_DIR, 256 JPEG photos of about 640x480 are made from the shared test
 // images into a temporary directory by image_pil.py (Debian's /usr/bin/python3).

@@ -2,7 +2,7 @@
 // words, on 1 and 2 threads, beside the Hugging Face Rust tokenizer (its native
 // node binding, benchmarks/tokenizer_hf.mjs) doing the same work when available.
 //
-//   benchmark_tokenizer [tokenizer.json] [NODE_MODULES_DIR]
+//   benchmarks/tokenizer [tokenizer.json] [NODE_MODULES_DIR]
 //
 // NODE_MODULES_DIR holds @anush008/tokenizers (a native build of HF tokenizers),
 // e.g. after `npm install --ignore-scripts @anush008/tokenizers@0.6.0

@@ -1,4 +1,4 @@
-// Encodes the captions of benchmark_tokenizer with the Hugging Face Rust tokenizer
+// Encodes the captions of benchmarks/tokenizer with the Hugging Face Rust tokenizer
 // (native node binding) and prints "tokens N bytes B seconds S" for the best of 3
 // runs. Thread count: RAYON_NUM_THREADS, set by the caller.
 //
