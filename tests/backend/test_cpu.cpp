@@ -351,3 +351,15 @@ TEST_CASE("max_axis picks the first maximum, and its backward routes the gradien
     Cpu::max_axis_bwd(dx.data(), dout.data(), argmax.data(), 1, 3, 2);
     CHECK(dx == VF{10, 0, 0, 20, 0, 0});
 }
+
+TEST_CASE("exp_fast is within 3 float ulps of exp from -86.9 to 88.7, and 0 below") {
+    double worst = 0;
+    for (double x = -86.9; x <= 88.7; x += 0.001) {
+        const double ref = std::exp(double(float(x)));
+        worst = std::max(worst, std::abs(double(detail::exp_fast(float(x))) - ref) / ref);
+    }
+    CHECK(worst < 3.0 * 0x1.0p-23);
+    CHECK(detail::exp_fast(-88.0f) == 0.0f);
+    CHECK(detail::exp_fast(-std::numeric_limits<float>::max()) == 0.0f);
+    CHECK(detail::exp_fast(0.0f) == 1.0f);
+}

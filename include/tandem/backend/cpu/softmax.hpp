@@ -20,13 +20,17 @@ struct Softmax {
             T* yr = y + r * cols;
             T m = -std::numeric_limits<T>::infinity();
             for (index_t c = 0; c < cols; ++c) m = std::max(m, xr[c]);
-            T sum = T(0);
-            for (index_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - m);
             if (log) {
+                T sum = T(0);
+                for (index_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - m);
                 const T lse = m + std::log(sum);
                 for (index_t c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
             } else {
-                for (index_t c = 0; c < cols; ++c) yr[c] = std::exp(xr[c] - m) / sum;
+                // One exp per element: y holds exp(x - m) until the row is scaled (x may be y).
+                T sum = T(0);
+                for (index_t c = 0; c < cols; ++c) sum += (yr[c] = detail::exp_of(xr[c] - m));
+                const T inverse = T(1) / sum;
+                for (index_t c = 0; c < cols; ++c) yr[c] *= inverse;
             }
         }
     }
