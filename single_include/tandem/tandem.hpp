@@ -1706,7 +1706,10 @@ struct Gemm {
 
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <concepts>
+#include <cstdint>
 #include <numbers>
 #include <vector>
 
@@ -1714,9 +1717,41 @@ namespace tandem {
 
 namespace detail {
 
+// exp in float without branches or calls, so loops over it vectorise (libm's expf is
+// scalar). Cody-Waite reduction x = n ln2 + r, |r| <= ln2 / 2, then a degree-7 Taylor
+// polynomial: relative error about 2e-7 (two float ulps). Below -86.9 (where exp is
+// below twice the smallest normal float) the result is 0, so masked attention scores
+// still get exactly zero weight.
+inline float exp_fast(float x) {
+    const float clamped = std::min(std::max(x, -86.9f), 88.7f);
+    const float n = std::floor(clamped * 1.44269504f + 0.5f);
+    const float r = (clamped - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    // 2^(n-1) times 2: n reaches 128 near the top of the range, where 2^n is not a float.
+    const float scale = std::bit_cast<float>((static_cast<std::int32_t>(n) + 126) << 23);
+    return x < -86.9f ? 0.0f : p * scale * 2.0f;
+}
+
+// std::exp for double (gradient checks want libm's accuracy), exp_fast for float.
+template <class T>
+T exp_of(T x) {
+    if constexpr (std::same_as<T, float>)
+        return exp_fast(x);
+    else
+        return std::exp(x);
+}
+
 template <class T>
 T sigmoid(T x) {
-    return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+    // exp_of saturates instead of overflowing, so one branch-free form serves both signs.
+    return T(1) / (T(1) + exp_of(-x));
 }
 
 template <class T>
@@ -1931,13 +1966,17 @@ struct Softmax {
             T* yr = y + r * cols;
             T m = -std::numeric_limits<T>::infinity();
             for (index_t c = 0; c < cols; ++c) m = std::max(m, xr[c]);
-            T sum = T(0);
-            for (index_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - m);
             if (log) {
+                T sum = T(0);
+                for (index_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - m);
                 const T lse = m + std::log(sum);
                 for (index_t c = 0; c < cols; ++c) yr[c] = xr[c] - lse;
             } else {
-                for (index_t c = 0; c < cols; ++c) yr[c] = std::exp(xr[c] - m) / sum;
+                // One exp per element: y holds exp(x - m) until the row is scaled (x may be y).
+                T sum = T(0);
+                for (index_t c = 0; c < cols; ++c) sum += (yr[c] = detail::exp_of(xr[c] - m));
+                const T inverse = T(1) / sum;
+                for (index_t c = 0; c < cols; ++c) yr[c] *= inverse;
             }
         }
     }
@@ -2132,33 +2171,120 @@ struct Embedding {
 // ---- end tandem/backend/cpu/embedding.hpp
 // ---- begin tandem/backend/cpu/memory.hpp
 // Host memory for the CPU backend: 64-byte aligned so Eigen and the compiler can use
-// full-width vector loads on any row that starts at an aligned offset.
+// full-width vector loads, and cached by size. A training step frees and allocates the
+// same activation sizes every step; reusing those blocks avoids the page faults and
+// page clearing that fresh large allocations cost the kernel (measured at about 15 % of
+// a CLIP text-tower forward pass before the cache).
 
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <unordered_map>
+#include <vector>
 
-namespace tandem::cpu {
+namespace tandem {
+
+namespace detail {
+class BlockCache {
+public:
+    static BlockCache& instance() {
+        static BlockCache cache;
+        return cache;
+    }
+
+    void* take(std::size_t bytes) {
+        std::lock_guard lock(mutex_);
+        auto it = free_.find(bytes);
+        if (it == free_.end() || it->second.empty()) return nullptr;
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= bytes;
+        return p;
+    }
+
+    // Keeps the block for reuse unless the cache would grow past its limit.
+    void give(void* p, std::size_t bytes) {
+        {
+            std::lock_guard lock(mutex_);
+            if (cached_ + bytes <= limit_) {
+                free_[bytes].push_back(p);
+                cached_ += bytes;
+                return;
+            }
+        }
+        std::free(p);
+    }
+
+    void release() {
+        std::lock_guard lock(mutex_);
+        for (auto& [bytes, blocks] : free_)
+            for (void* p : blocks) std::free(p);
+        free_.clear();
+        cached_ = 0;
+    }
+
+    void set_limit(std::size_t bytes) {
+        release();
+        std::lock_guard lock(mutex_);
+        limit_ = bytes;
+    }
+
+    std::size_t cached() {
+        std::lock_guard lock(mutex_);
+        return cached_;
+    }
+
+    ~BlockCache() { release(); }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::size_t, std::vector<void*>> free_;
+    std::size_t cached_ = 0;
+    std::size_t limit_ = std::size_t{4} << 30;
+};
+}  // namespace detail
+
+namespace cpu {
 
 struct Memory {
     static constexpr std::size_t alignment = 64;
 
     static void* allocate(std::size_t bytes) {
-        void* p = std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+        const std::size_t rounded = round_up(bytes);
+        if (void* p = detail::BlockCache::instance().take(rounded)) return p;
+        void* p = std::aligned_alloc(alignment, rounded);
+        if (!p) {
+            // Memory held for reuse may be what is missing: give it back and try once more.
+            detail::BlockCache::instance().release();
+            p = std::aligned_alloc(alignment, rounded);
+        }
         if (!p) detail::throw_error("Cpu::allocate: out of memory allocating ", bytes, " bytes");
         return p;
     }
-    static void deallocate(void* p, std::size_t) { std::free(p); }
+    static void deallocate(void* p, std::size_t bytes) {
+        detail::BlockCache::instance().give(p, round_up(bytes));
+    }
     static void copy(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
     static void copy_to_host(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
     static void copy_from_host(void* dst, const void* src, std::size_t bytes) {
         std::memcpy(dst, src, bytes);
     }
     static void zero(void* dst, std::size_t bytes) { std::memset(dst, 0, bytes); }
+
+    // Frees every cached block (as torch.cuda.empty_cache does for its allocator).
+    static void empty_cache() { detail::BlockCache::instance().release(); }
+    // At most this many bytes are kept for reuse (default 4 GiB); setting it empties the cache.
+    static void set_cache_limit(std::size_t bytes) { detail::BlockCache::instance().set_limit(bytes); }
+    static std::size_t cached_bytes() { return detail::BlockCache::instance().cached(); }
+
+private:
+    static std::size_t round_up(std::size_t bytes) { return (bytes + alignment - 1) / alignment * alignment; }
 };
 
-}  // namespace tandem::cpu
+}  // namespace cpu
+}  // namespace tandem
 // ---- end tandem/backend/cpu/memory.hpp
 // ---- begin tandem/backend/cpu/norm.hpp
 // Layer normalisation and row-wise L2 normalisation, forward and backward.
