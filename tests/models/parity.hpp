@@ -11,7 +11,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+
+#include "test_data.hpp"
 
 namespace tandem::testing {
 
@@ -83,6 +87,29 @@ GradientComparison compare_gradients(ParameterStore<B, T>& store, const std::fil
         }
     }
     return out;
+}
+
+inline std::string file_bytes(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// save_pretrained then from_pretrained gives the same config and values, and the
+// weights file has the same names, order and bytes as the one transformers wrote.
+template <class Model>
+void check_round_trip(const std::string& folder) {
+    auto dir = test_data("models/" + folder);
+    if (!dir) return;
+    auto model = Model::from_pretrained(*dir);
+    const auto out = std::filesystem::temp_directory_path() / ("tandem_" + folder + "_roundtrip");
+    std::filesystem::remove_all(out);
+    model.save_pretrained(out);
+    auto again = Model::from_pretrained(out);
+    CHECK(again.config().to_json() == model.config().to_json());
+    CHECK(again.parameters().values().to_vector() == model.parameters().values().to_vector());
+    // Same names (prefix included), order and bytes as the file transformers wrote.
+    CHECK(file_bytes(*dir / "model.safetensors") == file_bytes(out / "model.safetensors"));
+    std::filesystem::remove_all(out);
 }
 
 }  // namespace tandem::testing

@@ -119,27 +119,6 @@ void check_bert_tiny_cls(double output_tol, double grad_tol) {
     check_gradients(model.parameters(), *dir, 41, grad_tol);
 }
 
-std::string file_bytes(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-template <class Model>
-void check_round_trip(const std::string& folder) {
-    auto dir = tandem::testing::test_data("models/" + folder);
-    if (!dir) return;
-    auto model = Model::from_pretrained(*dir);
-    const auto out = std::filesystem::temp_directory_path() / ("tandem_" + folder + "_roundtrip");
-    std::filesystem::remove_all(out);
-    model.save_pretrained(out);
-    auto again = Model::from_pretrained(out);
-    CHECK(again.config().to_json() == model.config().to_json());
-    CHECK(again.parameters().values().to_vector() == model.parameters().values().to_vector());
-    // Same names (prefix included), order and bytes as the file transformers wrote.
-    CHECK(file_bytes(*dir / "model.safetensors") == file_bytes(out / "model.safetensors"));
-    std::filesystem::remove_all(out);
-}
-
 // Copies `folder` into a temp dir with its weights rewritten by `edit`, which receives
 // every tensor as (name, shape, values) and may change or drop them.
 template <class Edit>
@@ -193,11 +172,11 @@ TEST_CASE("BertForSequenceClassification in float matches transformers on bert-t
 }
 
 TEST_CASE("BertModel save_pretrained then from_pretrained round-trips bit for bit") {
-    check_round_trip<BertModel<Cpu, float>>("bert-tiny");
+    tandem::testing::check_round_trip<BertModel<Cpu, float>>("bert-tiny");
 }
 
 TEST_CASE("BertForSequenceClassification round-trips bit for bit and keeps the bert. prefix") {
-    check_round_trip<BertForSequenceClassification<Cpu, float>>("bert-tiny-cls");
+    tandem::testing::check_round_trip<BertForSequenceClassification<Cpu, float>>("bert-tiny-cls");
 }
 
 TEST_CASE("BertModel reads a bert.-prefixed classification checkpoint and reports its head") {
