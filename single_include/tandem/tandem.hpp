@@ -1470,6 +1470,13 @@ Var<B, T> cosine_similarity(const Var<B, T>& a, const Var<B, T>& b) {
 namespace tandem {
 
 namespace detail {
+inline Shape shape_without_axis(const Shape& s, int axis) {
+    Shape out;
+    for (int d = 0; d < s.rank(); ++d)
+        if (d != axis) out.push_back(s[d]);
+    return out;
+}
+
 template <Backend B, Scalar T>
 Var<B, T> sum_all_scaled(std::string_view name, const Var<B, T>& x, T alpha) {
     auto& g = graph_of(name, x);
@@ -1490,9 +1497,7 @@ Var<B, T> sum_axis_scaled(std::string_view name, const Var<B, T>& x, int axis, T
     const auto& xv = x.value();
     const Shape& s = xv.shape();
     const int a = s.normalize(axis);
-    Shape out_shape;
-    for (int d = 0; d < s.rank(); ++d)
-        if (d != a) out_shape.push_back(s[d]);
+    const Shape out_shape = shape_without_axis(s, a);
     const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
     auto y = Tensor<B, T>::empty(out_shape);
     B::sum_axis(y.data(), xv.data(), outer, n, inner);
@@ -1535,9 +1540,7 @@ Var<B, T> max(const Var<B, T>& x, int axis) {
     const Shape& s = xv.shape();
     const int a = s.normalize(axis);
     if (s[a] == 0) detail::throw_error("max: axis ", axis, " of shape ", s.str(), " is empty");
-    Shape out_shape;
-    for (int d = 0; d < s.rank(); ++d)
-        if (d != a) out_shape.push_back(s[d]);
+    const Shape out_shape = detail::shape_without_axis(s, a);
     const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
     auto y = Tensor<B, T>::empty(out_shape);
     auto argmax = std::make_shared<std::vector<std::int64_t>>(static_cast<std::size_t>(outer * inner));
@@ -6036,12 +6039,13 @@ LoadReport load_state_dict(const M& model,
     return report;
 }
 
-// Writes every parameter of `model` as a safetensors file with header {"format": "pt"},
-// atomically, in `dtype` (F32 by default, as save_pretrained writes float32 models).
-template <Module M>
-void save_state_dict(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
-                     const std::filesystem::path& path,
-                     io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+namespace detail {
+// Writes one tensor per parameter of `model`, named as for_each_parameter names it, taken
+// from `arena_view(p)` (the value or the gradient), atomically, header {"format": "pt"}.
+template <Module M, class ArenaView>
+void save_per_parameter(const M& model,
+                        ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                        const std::filesystem::path& path, io::SafetensorsDtype dtype, ArenaView arena_view) {
     using T = typename M::value_type;
     std::vector<std::string> names;
     std::vector<Shape> shapes;
@@ -6049,13 +6053,32 @@ void save_state_dict(const M& model, ParameterStore<typename M::backend_type, ty
     model.for_each_parameter([&](const std::string& name, Parameter p) {
         names.push_back(name);
         shapes.push_back(store.shape(p));
-        host.push_back(store.value(p).to_vector());
+        host.push_back(arena_view(p).to_vector());
     });
     std::vector<io::TensorToSave> tensors;
     for (std::size_t i = 0; i < names.size(); ++i)
         tensors.emplace_back(names[i], std::vector<std::int64_t>(shapes[i].begin(), shapes[i].end()),
                              static_cast<const T*>(host[i].data()), dtype);
     io::save_safetensors(path, tensors, {{"format", "pt"}});
+}
+}  // namespace detail
+
+// Writes every parameter of `model` as a safetensors file with header {"format": "pt"},
+// atomically, in `dtype` (F32 by default, as save_pretrained writes float32 models).
+template <Module M>
+void save_state_dict(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                     const std::filesystem::path& path,
+                     io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.value(p); });
+}
+
+// The same file layout for the gradients now in the store, one tensor per parameter
+// under its Hugging Face name (what `tandem forward --grads` writes).
+template <Module M>
+void save_gradients(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                    const std::filesystem::path& path,
+                    io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.grad(p); });
 }
 
 }  // namespace tandem

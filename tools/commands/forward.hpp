@@ -81,19 +81,7 @@ int run_forward(const ForwardOptions& o) {
     save_npy(o.out / "loss.npy", loss.value());
     if (!o.grads) return 0;
     g.backward(loss);
-    std::vector<std::string> names;
-    std::vector<std::vector<T>> values;
-    std::vector<Shape> shapes;
-    model.for_each_parameter([&](const std::string& name, Parameter p) {
-        names.push_back(name);
-        shapes.push_back(model.parameters().shape(p));
-        values.push_back(model.parameters().grad(p).to_vector());
-    });
-    std::vector<io::TensorToSave> tensors;
-    for (std::size_t i = 0; i < names.size(); ++i)
-        tensors.emplace_back(names[i], std::vector<std::int64_t>(shapes[i].begin(), shapes[i].end()),
-                             static_cast<const T*>(values[i].data()), io::SafetensorsDtype::F32);
-    io::save_safetensors(o.out / "grads.safetensors", tensors, {{"format", "pt"}});
+    save_gradients(model, model.parameters(), o.out / "grads.safetensors");
     return 0;
 }
 

@@ -72,12 +72,13 @@ LoadReport load_state_dict(const M& model,
     return report;
 }
 
-// Writes every parameter of `model` as a safetensors file with header {"format": "pt"},
-// atomically, in `dtype` (F32 by default, as save_pretrained writes float32 models).
-template <Module M>
-void save_state_dict(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
-                     const std::filesystem::path& path,
-                     io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+namespace detail {
+// Writes one tensor per parameter of `model`, named as for_each_parameter names it, taken
+// from `arena_view(p)` (the value or the gradient), atomically, header {"format": "pt"}.
+template <Module M, class ArenaView>
+void save_per_parameter(const M& model,
+                        ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                        const std::filesystem::path& path, io::SafetensorsDtype dtype, ArenaView arena_view) {
     using T = typename M::value_type;
     std::vector<std::string> names;
     std::vector<Shape> shapes;
@@ -85,13 +86,32 @@ void save_state_dict(const M& model, ParameterStore<typename M::backend_type, ty
     model.for_each_parameter([&](const std::string& name, Parameter p) {
         names.push_back(name);
         shapes.push_back(store.shape(p));
-        host.push_back(store.value(p).to_vector());
+        host.push_back(arena_view(p).to_vector());
     });
     std::vector<io::TensorToSave> tensors;
     for (std::size_t i = 0; i < names.size(); ++i)
         tensors.emplace_back(names[i], std::vector<std::int64_t>(shapes[i].begin(), shapes[i].end()),
                              static_cast<const T*>(host[i].data()), dtype);
     io::save_safetensors(path, tensors, {{"format", "pt"}});
+}
+}  // namespace detail
+
+// Writes every parameter of `model` as a safetensors file with header {"format": "pt"},
+// atomically, in `dtype` (F32 by default, as save_pretrained writes float32 models).
+template <Module M>
+void save_state_dict(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                     const std::filesystem::path& path,
+                     io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.value(p); });
+}
+
+// The same file layout for the gradients now in the store, one tensor per parameter
+// under its Hugging Face name (what `tandem forward --grads` writes).
+template <Module M>
+void save_gradients(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                    const std::filesystem::path& path,
+                    io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.grad(p); });
 }
 
 }  // namespace tandem

@@ -11,6 +11,13 @@
 namespace tandem {
 
 namespace detail {
+inline Shape shape_without_axis(const Shape& s, int axis) {
+    Shape out;
+    for (int d = 0; d < s.rank(); ++d)
+        if (d != axis) out.push_back(s[d]);
+    return out;
+}
+
 template <Backend B, Scalar T>
 Var<B, T> sum_all_scaled(std::string_view name, const Var<B, T>& x, T alpha) {
     auto& g = graph_of(name, x);
@@ -31,9 +38,7 @@ Var<B, T> sum_axis_scaled(std::string_view name, const Var<B, T>& x, int axis, T
     const auto& xv = x.value();
     const Shape& s = xv.shape();
     const int a = s.normalize(axis);
-    Shape out_shape;
-    for (int d = 0; d < s.rank(); ++d)
-        if (d != a) out_shape.push_back(s[d]);
+    const Shape out_shape = shape_without_axis(s, a);
     const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
     auto y = Tensor<B, T>::empty(out_shape);
     B::sum_axis(y.data(), xv.data(), outer, n, inner);
@@ -76,9 +81,7 @@ Var<B, T> max(const Var<B, T>& x, int axis) {
     const Shape& s = xv.shape();
     const int a = s.normalize(axis);
     if (s[a] == 0) detail::throw_error("max: axis ", axis, " of shape ", s.str(), " is empty");
-    Shape out_shape;
-    for (int d = 0; d < s.rank(); ++d)
-        if (d != a) out_shape.push_back(s[d]);
+    const Shape out_shape = detail::shape_without_axis(s, a);
     const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
     auto y = Tensor<B, T>::empty(out_shape);
     auto argmax = std::make_shared<std::vector<std::int64_t>>(static_cast<std::size_t>(outer * inner));
