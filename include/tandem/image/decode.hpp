@@ -7,6 +7,7 @@
 
 #include <tandem/core/error.hpp>
 #include <tandem/image/detail/jpeg.hpp>
+#include <tandem/image/detail/webp.hpp>
 #include <tandem/image/image.hpp>
 
 #include <algorithm>
@@ -129,6 +130,7 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
     const int len = static_cast<int>(bytes.size());
     const auto format = detail::sniff_format(bytes);
     if (format == detail::Format::jpeg) return detail::decode_jpeg(bytes, name, options.max_pixels);
+    if (detail::is_webp(bytes)) return detail::decode_webp(bytes, name, options.max_pixels);
 
     // Size from the header first, so that a decompression bomb is refused before
     // any pixel memory is allocated. PNG is read directly: stb_image refuses large
