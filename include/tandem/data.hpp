@@ -14,4 +14,5 @@
 #include <tandem/data/readers/idx.hpp>
 #include <tandem/data/readers/image_folder.hpp>
 #include <tandem/data/readers/jsonl.hpp>
+#include <tandem/data/readers/webdataset.hpp>
 #include <tandem/data/samplers.hpp>
