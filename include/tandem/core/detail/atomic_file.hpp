@@ -1,7 +1,9 @@
 // atomic_write: replace a file so that readers see either the old contents or the
 // complete new ones, never a half-written file. The data goes to a temporary file
 // in the same directory (same file system, so rename is atomic) and is renamed over
-// the target only after every byte is written and flushed to disk.
+// the target only after every byte is written and flushed to disk. It lives in
+// core/ because every layer that saves a file (text/ for tokenizer.json, io/ for
+// checkpoints and configs) must use this one writer, and core/ is below them all.
 #pragma once
 
 #include <tandem/core/error.hpp>
@@ -45,40 +47,35 @@ inline void fsync_path(const std::filesystem::path& path, bool directory) {
     if (rc != 0 && !directory) throw_error(path.string(), ": fsync failed: ", std::strerror(err));
 }
 
-}  // namespace tandem::detail
-
-namespace tandem::io {
-
 // Calls write(stream) to fill a temporary file, then renames it to `path`. If write
 // throws or any step fails, the temporary file is removed, `path` is left exactly as
 // it was and the exception propagates (I/O failures as tandem::Error naming the file).
 template <class WriteFn>
 requires std::invocable<WriteFn&, std::ostream&>
 void atomic_write(const std::filesystem::path& path, WriteFn&& write) {
-    const auto tmp = detail::temporary_sibling(path);
+    const auto tmp = temporary_sibling(path);
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {
-        detail::throw_error(path.string(), ": cannot create temporary file ", tmp.string(), ": ",
-                            std::strerror(errno));
+        throw_error(path.string(), ": cannot create temporary file ", tmp.string(), ": ",
+                    std::strerror(errno));
     }
     try {
         write(static_cast<std::ostream&>(out));
         out.flush();
-        if (!out) detail::throw_error(path.string(), ": writing ", tmp.string(), " failed (disk full?)");
+        if (!out) throw_error(path.string(), ": writing ", tmp.string(), " failed (disk full?)");
         out.close();
-        if (out.fail()) detail::throw_error(path.string(), ": closing ", tmp.string(), " failed");
-        detail::fsync_path(tmp, false);
+        if (out.fail()) throw_error(path.string(), ": closing ", tmp.string(), " failed");
+        fsync_path(tmp, false);
         std::error_code ec;
         std::filesystem::rename(tmp, path, ec);
-        if (ec)
-            detail::throw_error(path.string(), ": cannot rename ", tmp.string(), " over it: ", ec.message());
+        if (ec) throw_error(path.string(), ": cannot rename ", tmp.string(), " over it: ", ec.message());
     } catch (...) {
         if (out.is_open()) out.close();
         std::error_code ignored;
         std::filesystem::remove(tmp, ignored);
         throw;
     }
-    detail::fsync_path(path.parent_path(), true);
+    fsync_path(path.parent_path(), true);
 }
 
 inline void atomic_write(const std::filesystem::path& path, std::string_view contents) {
@@ -86,4 +83,4 @@ inline void atomic_write(const std::filesystem::path& path, std::string_view con
                  [&](std::ostream& out) { out.write(contents.data(), std::streamsize(contents.size())); });
 }
 
-}  // namespace tandem::io
+}  // namespace tandem::detail
