@@ -60,7 +60,7 @@ Dataset captions(const TempDir& dir, std::size_t n, std::size_t corrupt = static
 template <class S>
 std::vector<std::uint64_t> digests(DataLoader<Cpu, S>& loader) {
     std::vector<std::uint64_t> out;
-    while (auto b = loader.next()) out.push_back(b->digest);
+    while (auto b = loader.next()) out.push_back(b->digest());
     return out;
 }
 
@@ -98,6 +98,9 @@ TEST_CASE("Collator: texts padded to the longest row, pixel_values, labels, by h
     CHECK(t.inputs[0].text->attention_mask.to_vector() == std::vector<std::int64_t>{1, 1, 1, 1, 1, 0});
     CHECK(t.inputs[1].pixel_values->shape().str() == "[2, 3, 2, 2]");
     CHECK(t.labels->to_vector() == std::vector<std::int64_t>{1, 2});
+    // The tensors hold exactly the host batch.
+    CHECK(t.digest() == short_texts.collate(d, {1, 2}, 0).digest());
+    CHECK(t.digest() != short_texts.collate(d, {2, 1}, 0).digest());
 }
 
 TEST_CASE("Collator: a mixed column is split by modality with the rows of each part") {

@@ -79,16 +79,41 @@ struct Batch {
     std::vector<Input> inputs;
     std::optional<Tensor<B, std::int64_t>> labels;
     std::optional<Tensor<B, float>> scores;
-    std::uint64_t digest = 0;  // HostBatch::digest of the batch it was made from
 
     std::size_t size() const { return rows.size(); }
+
+    // The host batch these tensors hold (copies back from the backend).
+    HostBatch to_host() const {
+        HostBatch h;
+        h.dataset_name = dataset_name;
+        h.rows = rows;
+        h.replaced = replaced;
+        for (const auto& in : inputs) {
+            HostInput out{in.name, in.text_rows, in.image_rows, {}, {}, 0, 0};
+            if (in.text) {
+                out.text = {in.text->input_ids.to_vector(), in.text->attention_mask.to_vector(),
+                            in.text->token_type_ids.to_vector(), static_cast<std::size_t>(in.text->batch()),
+                            static_cast<std::size_t>(in.text->length())};
+            }
+            if (in.pixel_values) {
+                out.pixel_values = in.pixel_values->to_vector();
+                out.height = static_cast<std::size_t>(in.pixel_values->size(2));
+                out.width = static_cast<std::size_t>(in.pixel_values->size(3));
+            }
+            h.inputs.push_back(std::move(out));
+        }
+        if (labels) h.labels = labels->to_vector();
+        if (scores) h.scores = scores->to_vector();
+        return h;
+    }
+    // HostBatch::digest of the batch, to compare batches by hash.
+    std::uint64_t digest() const { return to_host().digest(); }
 
     static Batch from_host(const HostBatch& h) {
         Batch b;
         b.dataset_name = h.dataset_name;
         b.rows = h.rows;
         b.replaced = h.replaced;
-        b.digest = h.digest();
         for (const auto& in : h.inputs) {
             Input out{in.name, in.text_rows, in.image_rows, std::nullopt, std::nullopt};
             const auto n = static_cast<index_t>(in.text.batch), len = static_cast<index_t>(in.text.length);
