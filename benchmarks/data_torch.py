@@ -8,7 +8,9 @@ Normalize (CLIP's mean and std), batches of 32. tiny_idx: Fashion-MNIST images f
 IDX file as FashionMNIST does (Image.fromarray of the 28x28 array), convert("RGB"),
 Resize(30, BICUBIC), CenterCrop(30), ToTensor, Normalize, batches of 256. Both shuffle
 with a seeded generator and use THREADS worker processes (persistent, one torch thread
-each); prints "NAME images_per_second X", the best of --repeat epochs after a warm-up.
+each); prints "NAME images_per_second X cpu_ms_per_image Y", the best of --repeat epochs
+after a warm-up, where the CPU time adds the main process and every worker process
+(from /proc), so that it shows the work apart from waiting on a shared machine.
 """
 import argparse
 import glob
@@ -66,19 +68,32 @@ def one_thread(_):
     torch.set_num_threads(1)
 
 
+def cpu_seconds(pids):
+    """CPU time of this process and of the processes `pids` (user + system)."""
+    total = time.process_time()
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def best_rate(dataset, batch_size, threads, repeat):
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=threads,
                         persistent_workers=True, generator=torch.Generator().manual_seed(0),
                         worker_init_fn=one_thread)
-    best = float("inf")
+    best, best_cpu, pids = float("inf"), float("inf"), []
     for epoch in range(repeat + 1):
-        start, n = time.perf_counter(), 0
+        start, start_cpu, n = time.perf_counter(), cpu_seconds(pids), 0
         for x, _ in loader:
             n += x.shape[0]
         if epoch > 0:  # the first epoch starts the workers
             best = min(best, time.perf_counter() - start)
+            best_cpu = min(best_cpu, cpu_seconds(pids) - start_cpu)
+        pids = [w.pid for w in loader._iterator._workers]
     assert n == len(dataset)
-    return len(dataset) / best
+    return "images_per_second %.1f cpu_ms_per_image %.4f" % (len(dataset) / best, 1000 * best_cpu / len(dataset))
 
 
 if __name__ == "__main__":
@@ -89,7 +104,8 @@ if __name__ == "__main__":
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(1)
-    print("versions torch %s torchvision %s pillow %s" % (torch.__version__, transforms.__name__ and
-          __import__("torchvision").__version__, Image.__version__), flush=True)
-    print("clip_jpeg images_per_second %.1f" % best_rate(Photos(a.photos), 32, a.threads, a.repeat), flush=True)
-    print("tiny_idx images_per_second %.1f" % best_rate(Idx(a.idx_images), 256, a.threads, a.repeat), flush=True)
+    import torchvision
+    print("versions torch %s torchvision %s pillow %s" % (torch.__version__, torchvision.__version__,
+                                                          Image.__version__), flush=True)
+    print("clip_jpeg", best_rate(Photos(a.photos), 32, a.threads, a.repeat), flush=True)
+    print("tiny_idx", best_rate(Idx(a.idx_images), 256, a.threads, a.repeat), flush=True)

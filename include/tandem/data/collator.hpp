@@ -136,11 +136,9 @@ private:
     struct Tokens {
         std::vector<std::uint32_t> ids, types;
     };
-    struct Pixels {
-        std::vector<float> values;  // CHW
-        std::size_t height = 0, width = 0;
-    };
-    using Prepared = std::variant<Tokens, Pixels>;
+    // Images wait in uint8 HWC (a quarter of float CHW) and are normalised straight into
+    // the batch's pixel_values.
+    using Prepared = std::variant<Tokens, image::ImageU8>;
     struct TextSide {
         Tokenizer tokenizer;
         std::uint32_t pad_id;
@@ -169,42 +167,37 @@ private:
                                       const std::vector<std::size_t>& inputs, std::uint64_t epoch) const {
         std::vector<Prepared> out;
         for (std::size_t c : inputs) {
-            const Column& column = d.column(c);
-            std::string what;
+            std::string image;  // the image's path or name, for the message
             try {
                 const Cell cell = d.cell(row, c);
                 if (const auto* text = std::get_if<std::string>(&cell)) {
-                    what = "text";
-                    const TextSide* side = tokenizer_for(column.name());
+                    const TextSide* side = tokenizer_for(d.column(c).name());
                     if (!side) tandem::detail::throw_error("the collator has no tokenizer for texts");
                     const auto e = side->tokenizer.encode(*text);
                     out.push_back(Tokens{e.ids, e.type_ids});
                 } else {
                     const auto& ref = std::get<ImageRef>(cell);
-                    what = describe(ref);
+                    image = describe(ref);
                     out.push_back(pixels(load(ref, o_.decode), d.source_row(row), epoch));
                 }
             } catch (const Error& e) {
                 const std::string where = d.where(row, c);
-                tandem::detail::throw_error(
-                    "row ", row, where.empty() ? "" : " (" + where + ")", ", column '", column.name(), "'",
-                    what.empty() || what == "text" ? "" : " (" + what + ")", ": ", e.what());
+                tandem::detail::throw_error("row ", row, where.empty() ? "" : " (" + where + ")",
+                                            ", column '", d.column(c).name(), "'",
+                                            image.empty() ? "" : " (" + image + ")", ": ", e.what());
             }
         }
         return out;
     }
 
-    Pixels pixels(const image::ImageU8& img, std::size_t row, std::uint64_t epoch) const {
-        image::ImageF chw;
+    image::ImageU8 pixels(const image::ImageU8& img, std::size_t row, std::uint64_t epoch) const {
         if (o_.augment) {
             // One key per (seed, epoch): the augmentation's own stream is the row.
             const std::uint64_t key = o_.seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1));
-            chw = (*o_.augment)(img, key, row);
-        } else {
-            if (!processor_) tandem::detail::throw_error("the collator has no image processor");
-            chw = processor_->preprocess(img);
+            return o_.augment->augment(img, key, row);
         }
-        return Pixels{std::vector<float>(chw.begin(), chw.end()), chw.shape()[1], chw.shape()[2]};
+        if (!processor_) tandem::detail::throw_error("the collator has no image processor");
+        return processor_->resize_and_crop(img);
     }
 
     HostInput assemble(const std::string& name, const std::vector<Prepared>& cells) const {
@@ -236,19 +229,21 @@ private:
                 }
             }
         }
+        const auto& norm = o_.augment ? o_.augment->normalization : processor_->normalization;
         for (std::size_t k = 0; k < in.image_rows.size(); ++k) {
-            const auto& p = std::get<Pixels>(cells[in.image_rows[k]]);
+            const auto& p = std::get<image::ImageU8>(cells[in.image_rows[k]]);
+            const std::size_t h = p.shape()[0], w = p.shape()[1];
             if (k == 0) {
-                in.height = p.height;
-                in.width = p.width;
-                in.pixel_values.reserve(in.image_rows.size() * p.values.size());
-            } else if (p.height != in.height || p.width != in.width) {
+                in.height = h;
+                in.width = w;
+                in.pixel_values.resize(in.image_rows.size() * 3 * h * w);
+            } else if (h != in.height || w != in.width) {
                 tandem::detail::throw_error("column '", name, "': image at batch position ", in.image_rows[k],
-                                            " is ", p.height, "x", p.width,
-                                            " after preprocessing, the first is ", in.height, "x", in.width,
+                                            " is ", h, "x", w, " after preprocessing, the first is ",
+                                            in.height, "x", in.width,
                                             "; a batch needs one size (center crop or an exact size)");
             }
-            in.pixel_values.insert(in.pixel_values.end(), p.values.begin(), p.values.end());
+            image::to_pixel_values(p, norm, in.pixel_values.data() + k * 3 * h * w);
         }
         return in;
     }

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tandem::data {
@@ -175,7 +176,12 @@ inline Dataset read_csv(const std::filesystem::path& path, const CsvOptions& opt
         for (const auto& row : sample) first.push_back(row[c]);
         const bool image = detail::is_image_column(header[c], first, base, options);
         auto split = [c, delim, shared](const std::string& rec, std::size_t row) {
-            return detail::split_csv_record(rec, delim, shared->where(row))[c];
+            auto fields = detail::split_csv_record(rec, delim, shared->where(row));
+            if (c >= fields.size())
+                tandem::detail::throw_error(shared->where(row), ": expected at least ", c + 1,
+                                            " fields, found ", fields.size(),
+                                            " (the file changed after it was read)");
+            return std::move(fields[c]);
         };
         auto source = std::make_shared<detail::RecordField>(shared, split);
         columns.emplace_back(header[c], FileField{source, base},

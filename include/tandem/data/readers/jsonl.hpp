@@ -122,7 +122,13 @@ inline Dataset read_jsonl(const std::filesystem::path& path, const TableOptions&
             for (const auto& row : sample) first.push_back(row[c]);
             const bool image = detail::is_image_column(keys[c], first, base, options);
             auto split = [key = keys[c], shared](const std::string& rec, std::size_t row) {
-                return detail::parse_json_line(rec, shared->where(row))[key].template get<std::string>();
+                const auto j = detail::parse_json_line(rec, shared->where(row));
+                const auto it = j.find(key);
+                if (it == j.end() || !it->is_string())
+                    tandem::detail::throw_error(
+                        shared->where(row), ": key '", key,
+                        "' is no longer a string (the file changed after it was read)");
+                return it->template get<std::string>();
             };
             columns.emplace_back(keys[c],
                                  FileField{std::make_shared<detail::RecordField>(shared, split), base},

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <unordered_map>
 #include <vector>
 
 namespace tandem::data {
@@ -40,17 +41,12 @@ public:
                         "' must hold int64 labels, found ", column_type_name(dataset.column(*col).type()),
                         "s");
         // Labels in order of first appearance, as a Python dict keeps them.
-        std::vector<std::int64_t> order;
+        std::unordered_map<std::int64_t, std::size_t> group_of;
         std::vector<std::vector<std::size_t>> groups;
         for (std::size_t r = 0; r < dataset.size(); ++r) {
-            const std::int64_t label = dataset.label(r, *col);
-            auto it = std::find(order.begin(), order.end(), label);
-            if (it == order.end()) {
-                order.push_back(label);
-                groups.emplace_back();
-                it = order.end() - 1;
-            }
-            groups[static_cast<std::size_t>(it - order.begin())].push_back(r);
+            const auto [it, added] = group_of.try_emplace(dataset.label(r, *col), groups.size());
+            if (added) groups.emplace_back();
+            groups[it->second].push_back(r);
         }
         for (auto& g : groups)
             if (g.size() >= 2) groups_.push_back(std::move(g));
