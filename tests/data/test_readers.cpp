@@ -241,7 +241,7 @@ TEST_CASE("read_idx: Fashion-MNIST from Debian's dataset-fashion-mnist") {
     CHECK(label_sum == 45000);  // 1000 of each class 0..9
     const std::vector<long> pixel_sums = {33456, 100994, 51520};
     for (std::size_t r = 0; r < 3; ++r) {
-        const auto& d = std::get<DecodedImage>(std::get<ImageRef>(test.cell(r, 0)));
+        const DecodedImage d = std::get<DecodedImage>(std::get<ImageRef>(test.cell(r, 0)));
         CHECK(d.height == 28);
         CHECK(d.width == 28);
         const auto px = d.bytes();
