@@ -118,3 +118,14 @@ TEST_CASE("preprocessor sizes are limited before anything is allocated") {
         "ImageProcessor: resizing a 1x20000 image to 8192x163840000 = 1342177280000 pixels exceeds the limit "
         "of 89478485");
 }
+
+TEST_CASE(
+    "fuzz finding: a 1-pixel-wide image resized to a shortest edge is refused before the filter weights") {
+    // From fuzz_image: a PPM of 1x255255 made CLIP's resize ask for 2.2 GB of weights
+    // even though only the 224x224 crop is computed.
+    const ti::ImageU8 thin({255255, 1, 3});
+    CHECK(
+        error_of([&] { (void)ti::ImageProcessor::clip().preprocess(thin); }) ==
+        "ImageProcessor: resizing a 255255x1 image to 57177120x224 = 12807674880 pixels exceeds the limit of "
+        "89478485");
+}

@@ -122,3 +122,11 @@ TEST_CASE("read_json_file refuses nesting deeper than the readers recurse") {
     write_bytes(dir / "text.json", "[\"" + std::string(200, '[') + "\\\"\"]");
     CHECK(tandem::io::read_json_file(dir / "text.json").at(0).get<std::string>().size() == 201);
 }
+
+TEST_CASE("fuzz finding: a number too large for a double is invalid JSON, not nlohmann's out_of_range") {
+    TempDir dir;
+    write_bytes(dir / "big.json", R"({"size": 1e1095})");
+    CHECK(error_message([&] { (void)tandem::io::read_json_file(dir / "big.json"); }) ==
+          (dir / "big.json").string() +
+              ": not valid JSON: [json.exception.out_of_range.406] number overflow parsing '1e1095'");
+}

@@ -78,14 +78,15 @@ struct ImageProcessor {
         const ImageU8 rgb_storage = input.shape()[2] == 3 ? ImageU8{} : convert_rgb(input);
         const ImageU8& rgb = input.shape()[2] == 3 ? input : rgb_storage;
         const auto [rh, rw] = resized_size(rgb.shape()[0], rgb.shape()[1]);
-        if (!do_center_crop) return do_resize ? resize(check_pixels(rgb, rh, rw), rh, rw, resample) : rgb;
+        if (do_resize) check_pixels(rgb, rh, rw);
+        if (!do_center_crop) return do_resize ? resize(rgb, rh, rw, resample) : rgb;
         const auto [top, left] = center_crop_origin(rh, rw, crop_height, crop_width, crop_rounding);
         const bool inside = top >= 0 && left >= 0 && static_cast<std::size_t>(top) + crop_height <= rh &&
                             static_cast<std::size_t>(left) + crop_width <= rw;
         if (!do_resize) return crop(rgb, top, left, crop_height, crop_width);
         // Resizing only the pixels the crop keeps gives the same values as PIL's full resize.
         if (inside) return resize_window(rgb, rh, rw, resample, top, left, crop_height, crop_width);
-        return crop(resize(check_pixels(rgb, rh, rw), rh, rw, resample), top, left, crop_height, crop_width);
+        return crop(resize(rgb, rh, rw, resample), top, left, crop_height, crop_width);
     }
 
     // `pixel_values` of one image, CHW float32.
@@ -107,16 +108,16 @@ struct ImageProcessor {
     }
 
 private:
-    // A whole resized image is allocated only here; a thin input resized to a shortest
-    // edge can ask for far more pixels than it has.
-    const ImageU8& check_pixels(const ImageU8& input, std::size_t rh, std::size_t rw) const {
+    // A thin input resized to a shortest edge can ask for far more pixels than it has
+    // (1x255255 to 224x57177120); even a resize that keeps only the crop sizes its
+    // filter weights by the whole resized image, so the limit applies to every resize.
+    static void check_pixels(const ImageU8& input, std::size_t rh, std::size_t rw) {
         constexpr std::uint64_t limit = DecodeOptions{}.max_pixels;
         if (std::uint64_t{rh} * rw > limit) {
             tandem::detail::throw_error("ImageProcessor: resizing a ", input.shape()[0], "x",
                                         input.shape()[1], " image to ", rh, "x", rw, " = ",
                                         std::uint64_t{rh} * rw, " pixels exceeds the limit of ", limit);
         }
-        return input;
     }
 
     template <class Make>

@@ -8,6 +8,7 @@
 #include <tandem/text/detail/utf8.hpp>
 #include <tandem/text/model.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace tandem::text {
@@ -19,7 +20,9 @@ public:
         : vocab_(std::move(vocab)),
           unk_token_(std::move(unk_token)),
           prefix_(std::move(continuing_subword_prefix)),
-          max_chars_(max_input_chars_per_word) {}
+          max_chars_(max_input_chars_per_word) {
+        for (const auto& [token, id] : vocab_.map()) longest_ = std::max(longest_, token.size());
+    }
 
     void tokenize(std::string_view word, std::vector<uint32_t>& ids) const override {
         size_t chars = 0;
@@ -29,7 +32,13 @@ public:
             std::string candidate;
             size_t start = 0;
             while (start < word.size()) {
-                size_t end = word.size();
+                // No candidate longer than the longest token can match: starting there keeps a
+                // long word linear in its length instead of cubic, with the same result.
+                const size_t reach = longest_ - (start > 0 ? std::min(longest_, prefix_.size()) : 0);
+                size_t end = word.size() - start > reach ? start + reach : word.size();
+                while (end > start && end < word.size() &&
+                       (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80)
+                    --end;
                 std::optional<uint32_t> found;
                 while (start < end) {
                     candidate.assign(start > 0 ? prefix_ : std::string());
@@ -79,6 +88,7 @@ private:
     detail::Vocab vocab_;
     std::string unk_token_, prefix_;
     size_t max_chars_;
+    size_t longest_ = 0;  // bytes of the longest vocabulary token
 };
 
 }  // namespace tandem::text

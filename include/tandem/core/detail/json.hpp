@@ -277,7 +277,7 @@ inline json parse_json(std::string_view text, const std::string& file) {
     check_json_depth(text, file, kMaxJsonDepth);
     try {
         return json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
         throw_error(file, ": not valid JSON: ", e.what());
     }
 }
