@@ -7,7 +7,11 @@
 #include <doctest/doctest.h>
 
 #include "../io/temp_dir.hpp"
+#include "../test_data.hpp"
 
+#include <algorithm>
+#include <fstream>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -247,4 +251,45 @@ TEST_CASE("DataLoader: a DatasetDict with a multi-dataset sampler names each bat
     CHECK(rows == 7);
     CHECK(std::count(names.begin(), names.end(), "first") == 2);
     CHECK(std::count(names.begin(), names.end(), "second") == 2);
+}
+
+TEST_CASE("Collator::from_folder: CLIP's tokenizer folder, truncated at 77 and padded with <|endoftext|>") {
+    const auto dir = tandem::testing::test_data("tokenizers/clip-vit-base-patch32");
+    if (!dir) return;
+    std::vector<std::string> texts;
+    std::vector<std::vector<std::int64_t>> expected;
+    std::ifstream in(*dir / "reference_public.jsonl");
+    for (std::string line; std::getline(in, line);) {
+        const auto j = nlohmann::json::parse(line);
+        texts.push_back(j["text"].get<std::string>());
+        expected.push_back(j["ids"].get<std::vector<std::int64_t>>());
+    }
+    REQUIRE(texts.size() > 100);
+    const Dataset d({Column("caption", texts)});
+    const Collator c = Collator::from_folder(*dir);  // model_max_length 77 from tokenizer_config.json
+    std::vector<std::size_t> rows(texts.size());
+    std::iota(rows.begin(), rows.end(), std::size_t{0});
+    const HostBatch b = c.collate(d, rows, 0);
+    const HostText& t = b.inputs[0].text;
+    std::size_t longest = 0, truncated = 0;
+    for (const auto& ids : expected) longest = std::max(longest, ids.size()), truncated += ids.size() == 77;
+    CHECK(t.length == longest);
+    CHECK(longest == 77);
+    CHECK(truncated > 0);
+    for (std::size_t r = 0; r < texts.size(); ++r) {
+        CAPTURE(texts[r]);
+        const std::size_t n = expected[r].size();
+        const auto row = t.input_ids.begin() + static_cast<std::ptrdiff_t>(r * t.length);
+        CHECK(std::vector<std::int64_t>(row, row + static_cast<std::ptrdiff_t>(n)) == expected[r]);
+        CHECK(std::all_of(row + static_cast<std::ptrdiff_t>(n), row + static_cast<std::ptrdiff_t>(t.length),
+                          [](std::int64_t id) { return id == 49407; }));
+        CHECK(t.attention_mask[r * t.length + n - 1] == 1);
+        if (n < t.length) CHECK(t.attention_mask[r * t.length + n] == 0);
+    }
+    TempDir empty;
+    CHECK(error_message([&] { Collator::from_folder(empty.path()); }) ==
+          empty.path().string() +
+              ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
+              "preprocessor_config.json, "
+              "expected a model folder");
 }

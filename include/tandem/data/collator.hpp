@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,6 +50,26 @@ public:
              CollatorOptions options = {})
         : processor_(std::move(processor)), o_(std::move(options)) {
         if (tokenizer) default_ = prepare(std::move(*tokenizer));
+    }
+
+    // The tokenizer and image processor a model folder holds (tokenizer.json or the
+    // older vocabulary files, preprocessor_config.json), either of them optional.
+    static Collator from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
+        namespace fs = std::filesystem;
+        if (!fs::is_directory(dir)) tandem::detail::throw_error(dir.string(), ": no such model folder");
+        std::optional<Tokenizer> tokenizer;
+        if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt") ||
+            (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")))
+            tokenizer = Tokenizer::from_folder(dir);
+        std::optional<image::ImageProcessor> processor;
+        if (fs::exists(dir / "preprocessor_config.json"))
+            processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
+        if (!tokenizer && !processor)
+            tandem::detail::throw_error(
+                dir.string(),
+                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
+                "preprocessor_config.json, expected a model folder");
+        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
     }
 
     // A tokenizer for one column only (a query encoder and a document encoder).

@@ -35,8 +35,12 @@ struct LoaderOptions {
     bool skip_bad_rows = false;
 };
 
-template <BackendMemory B, BatchSampler S>
+template <BackendMemory B, class S>
 class DataLoader {
+    static_assert(BatchSampler<S>,
+                  "DataLoader<B, S>: S must model data::BatchSampler (set_epoch(epoch), batches() returning "
+                  "data::Batches, size()); see data/concepts.hpp");
+
 public:
     // Over a DatasetDict the sampler's rows index the datasets one after another
     // (RoundRobinBatchSampler, ProportionalBatchSampler); each batch comes from one.
