@@ -81,6 +81,12 @@ TEST_CASE("read_webdataset: samples grouped by key across shards, plain and gzip
     CHECK(describe(ref) == (dir / "shard-001.tar").string() + ":b.d/0003.jpg");
     CHECK(load(ref)(0, 0, 0) == 30);
     CHECK(load(std::get<ImageRef>(d.cell(1, 0)))(0, 0, 2) == 20);
+    // The uncompressed shard's members stay in it; the gzip shard's are held in memory.
+    CHECK(std::holds_alternative<FileSlice>(std::get<ImageRef>(d.cell(0, 0))));
+    CHECK(std::holds_alternative<EncodedImage>(ref));
+    CHECK(d.where(1, 1) == (dir / "shard-000.tar").string() + ":a/0002.txt");
+    CHECK(d.where(2, 1).empty());
+    CHECK(std::get<std::string>(d.cell(2, 1)) == "a dot in the folder");
 
     std::vector<std::string> keys, exts;
     for_each_sample(shard_paths((dir / "shard-{000..001}.tar").string()), [&](const WebDatasetSample& s) {

@@ -79,8 +79,8 @@ public:
     Column(std::string name, FileField field, ColumnType type)
         : name_(std::move(name)), type_(type), data_(std::move(field)) {
         if (type != ColumnType::text && type != ColumnType::image)
-            detail::throw_error("column '", name_, "': a file field is read as text or image, not ",
-                                column_type_name(type));
+            tandem::detail::throw_error("column '", name_, "': a file field is read as text or image, not ",
+                                        column_type_name(type));
     }
 
     const std::string& name() const { return name_; }
@@ -116,23 +116,23 @@ public:
                 return ImageRef(ImageFile{p.is_absolute() ? p : f.base / p});
             }
             default:
-                detail::throw_error("column '", name_, "' holds ", column_type_name(type_),
-                                    "s, expected texts or images");
+                tandem::detail::throw_error("column '", name_, "' holds ", column_type_name(type_),
+                                            "s, expected texts or images");
         }
     }
     std::int64_t label(std::size_t row) const {
         check_row(row);
         if (type_ != ColumnType::label)
-            detail::throw_error("column '", name_, "': expected int64 labels, found ",
-                                column_type_name(type_));
+            tandem::detail::throw_error("column '", name_, "': expected int64 labels, found ",
+                                        column_type_name(type_));
         return std::get<3>(data_)[row];
     }
     float score(std::size_t row) const {
         check_row(row);
         if (type_ == ColumnType::label) return static_cast<float>(std::get<3>(data_)[row]);
         if (type_ != ColumnType::score)
-            detail::throw_error("column '", name_, "': expected float scores, found ",
-                                column_type_name(type_));
+            tandem::detail::throw_error("column '", name_, "': expected float scores, found ",
+                                        column_type_name(type_));
         return std::get<4>(data_)[row];
     }
     // Where row `row` came from, for error messages; empty for in-memory columns.
@@ -176,7 +176,8 @@ private:
     }
     void check_row(std::size_t row) const {
         if (row >= size())
-            detail::throw_error("column '", name_, "': row ", row, " is out of range (", size(), " rows)");
+            tandem::detail::throw_error("column '", name_, "': row ", row, " is out of range (", size(),
+                                        " rows)");
     }
 
     std::string name_;

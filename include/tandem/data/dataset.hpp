@@ -36,10 +36,11 @@ public:
 
     explicit Dataset(std::vector<Column> columns) {
         for (auto& c : columns) {
-            if (find(c.name())) detail::throw_error("Dataset: column '", c.name(), "' appears twice");
+            if (find(c.name())) tandem::detail::throw_error("Dataset: column '", c.name(), "' appears twice");
             if (!columns_.empty() && c.size() != columns_[0]->size())
-                detail::throw_error("Dataset: column '", c.name(), "' has ", c.size(), " rows, expected ",
-                                    columns_[0]->size(), " as column '", columns_[0]->name(), "'");
+                tandem::detail::throw_error("Dataset: column '", c.name(), "' has ", c.size(),
+                                            " rows, expected ", columns_[0]->size(), " as column '",
+                                            columns_[0]->name(), "'");
             columns_.push_back(std::make_shared<const Column>(std::move(c)));
         }
         size_ = columns_.empty() ? 0 : columns_[0]->size();
@@ -56,18 +57,20 @@ public:
     bool has_column(const std::string& name) const { return find(name).has_value(); }
     const Column& column(std::size_t i) const {
         if (i >= columns_.size())
-            detail::throw_error("Dataset: column ", i, " is out of range (", columns_.size(), " columns)");
+            tandem::detail::throw_error("Dataset: column ", i, " is out of range (", columns_.size(),
+                                        " columns)");
         return *columns_[i];
     }
     const Column& column(const std::string& name) const { return *columns_[index_of(name)]; }
     std::size_t index_of(const std::string& name) const {
         if (auto i = find(name)) return *i;
-        detail::throw_error("Dataset: no column named '", name, "'; the columns are ", names_list());
+        tandem::detail::throw_error("Dataset: no column named '", name, "'; the columns are ", names_list());
     }
 
     // The row of the columns behind dataset row `row` (after select / shuffle).
     std::size_t source_row(std::size_t row) const {
-        if (row >= size_) detail::throw_error("Dataset: row ", row, " is out of range (", size_, " rows)");
+        if (row >= size_)
+            tandem::detail::throw_error("Dataset: row ", row, " is out of range (", size_, " rows)");
         return rows_ ? (*rows_)[row] : row;
     }
     Cell cell(std::size_t row, std::size_t col) const { return column(col).cell(source_row(row)); }
@@ -93,7 +96,7 @@ public:
     Dataset select_columns(const std::vector<std::string>& names) const {
         Dataset out = with_columns({});
         for (const auto& n : names) {
-            if (out.find(n)) detail::throw_error("select_columns: column '", n, "' is named twice");
+            if (out.find(n)) tandem::detail::throw_error("select_columns: column '", n, "' is named twice");
             out.columns_.push_back(columns_[index_of(n)]);
         }
         return out;
@@ -108,7 +111,7 @@ public:
     Dataset rename_column(const std::string& from, const std::string& to) const {
         const std::size_t i = index_of(from);
         if (from != to && find(to))
-            detail::throw_error("rename_column: a column named '", to, "' already exists");
+            tandem::detail::throw_error("rename_column: a column named '", to, "' already exists");
         Dataset out = *this;
         out.columns_[i] = std::make_shared<const Column>(columns_[i]->renamed(to));
         return out;
@@ -155,16 +158,17 @@ private:
 // Datasets one after another, as `datasets.concatenate_datasets`: the same column names
 // and types in the same order. The cells are copied into memory.
 inline Dataset concatenate(const std::vector<Dataset>& parts) {
-    if (parts.empty()) detail::throw_error("concatenate: expected at least one dataset, found none");
+    if (parts.empty()) tandem::detail::throw_error("concatenate: expected at least one dataset, found none");
     const auto names = parts[0].column_names();
     for (std::size_t p = 1; p < parts.size(); ++p) {
         if (parts[p].column_names() != names)
-            detail::throw_error("concatenate: dataset ", p, " has other columns than dataset 0");
+            tandem::detail::throw_error("concatenate: dataset ", p, " has other columns than dataset 0");
         for (std::size_t c = 0; c < names.size(); ++c)
             if (parts[p].column(c).type() != parts[0].column(c).type())
-                detail::throw_error("concatenate: column '", names[c], "' holds ",
-                                    column_type_name(parts[p].column(c).type()), "s in dataset ", p, " but ",
-                                    column_type_name(parts[0].column(c).type()), "s in dataset 0");
+                tandem::detail::throw_error("concatenate: column '", names[c], "' holds ",
+                                            column_type_name(parts[p].column(c).type()), "s in dataset ", p,
+                                            " but ", column_type_name(parts[0].column(c).type()),
+                                            "s in dataset 0");
     }
     std::vector<Column> columns;
     for (std::size_t c = 0; c < names.size(); ++c) {
@@ -217,7 +221,8 @@ public:
     }
 
     void insert(const std::string& name, Dataset d) {
-        if (find(name)) detail::throw_error("DatasetDict: a dataset named '", name, "' already exists");
+        if (find(name))
+            tandem::detail::throw_error("DatasetDict: a dataset named '", name, "' already exists");
         names_.push_back(name);
         datasets_.push_back(std::move(d));
     }
@@ -225,12 +230,13 @@ public:
     const std::vector<std::string>& names() const { return names_; }
     const Dataset& operator[](std::size_t i) const {
         if (i >= datasets_.size())
-            detail::throw_error("DatasetDict: dataset ", i, " is out of range (", datasets_.size(), ")");
+            tandem::detail::throw_error("DatasetDict: dataset ", i, " is out of range (", datasets_.size(),
+                                        ")");
         return datasets_[i];
     }
     const Dataset& operator[](const std::string& name) const {
         if (auto i = find(name)) return datasets_[*i];
-        detail::throw_error("DatasetDict: no dataset named '", name, "'");
+        tandem::detail::throw_error("DatasetDict: no dataset named '", name, "'");
     }
     // Rows of all datasets together, and where global row `row` lives.
     std::size_t total_rows() const {
@@ -243,7 +249,7 @@ public:
             if (row < datasets_[i].size()) return {i, row};
             row -= datasets_[i].size();
         }
-        detail::throw_error("DatasetDict: row is out of range (", total_rows(), " rows in all)");
+        tandem::detail::throw_error("DatasetDict: row is out of range (", total_rows(), " rows in all)");
     }
 
 private:
@@ -258,11 +264,12 @@ private:
 
 inline DatasetDict Dataset::train_test_split(double test_size, std::uint64_t seed) const {
     if (!(test_size > 0))
-        detail::throw_error("train_test_split: test_size must be positive, found ", test_size);
+        tandem::detail::throw_error("train_test_split: test_size must be positive, found ", test_size);
     const auto n_test = static_cast<std::size_t>(
         test_size < 1 ? std::ceil(test_size * static_cast<double>(size_)) : std::floor(test_size));
     if (n_test >= size_)
-        detail::throw_error("train_test_split: test_size ", test_size, " leaves no training rows of ", size_);
+        tandem::detail::throw_error("train_test_split: test_size ", test_size, " leaves no training rows of ",
+                                    size_);
     const auto order = permutation(size_, seed);
     return DatasetDict{
         {"train", select({order.begin() + static_cast<std::ptrdiff_t>(n_test), order.end()})},

@@ -1,11 +1,13 @@
-// ImageRef: one image cell of a dataset, as a file path, encoded bytes (a WebDataset
-// member, bytes the user holds) or decoded pixels (IDX, an image::ImageU8). The
+// ImageRef: one image cell of a dataset, as a file path, encoded bytes the user holds, a
+// byte range of an open file (a WebDataset member inside its tar shard) or decoded
+// pixels (IDX, an image::ImageU8). The
 // decoding waits until a batch needs the image, so a dataset of a million photos
 // costs a million paths, not a million pictures. Mirrors the `Image` feature of
 // Hugging Face `datasets`, whose cells are {"path", "bytes"} or a PIL image.
 #pragma once
 
 #include <tandem/core/error.hpp>
+#include <tandem/data/detail/open_file.hpp>
 #include <tandem/image/decode.hpp>
 #include <tandem/image/image.hpp>
 
@@ -44,7 +46,18 @@ struct DecodedImage {
     }
 };
 
-using ImageRef = std::variant<ImageFile, EncodedImage, DecodedImage>;
+// `size` encoded bytes at `offset` of an open file, read when the image is needed.
+struct FileSlice {
+    std::shared_ptr<const detail::OpenFile> file;
+    std::uint64_t offset = 0;
+    std::size_t size = 0;
+    std::string name;
+    std::vector<std::uint8_t> read() const {
+        return file->read<std::vector<std::uint8_t>>(offset, size, name);
+    }
+};
+
+using ImageRef = std::variant<ImageFile, EncodedImage, DecodedImage, FileSlice>;
 
 inline ImageRef image_file(std::filesystem::path path) { return ImageFile{std::move(path)}; }
 
@@ -56,7 +69,8 @@ inline ImageRef encoded_image(std::vector<std::uint8_t> bytes, std::string name 
 
 inline ImageRef decoded_image(const image::ImageU8& pixels) {
     const auto& s = pixels.shape();
-    if (s[2] < 1 || s[2] > 4) detail::throw_error("decoded_image: expected 1 to 4 channels, found ", s[2]);
+    if (s[2] < 1 || s[2] > 4)
+        tandem::detail::throw_error("decoded_image: expected 1 to 4 channels, found ", s[2]);
     return DecodedImage{std::make_shared<const std::vector<std::uint8_t>>(pixels.begin(), pixels.end()), 0,
                         s[0], s[1], s[2]};
 }
@@ -65,6 +79,7 @@ inline ImageRef decoded_image(const image::ImageU8& pixels) {
 inline std::string describe(const ImageRef& ref) {
     if (const auto* f = std::get_if<ImageFile>(&ref)) return f->path.string();
     if (const auto* e = std::get_if<EncodedImage>(&ref)) return e->name;
+    if (const auto* s = std::get_if<FileSlice>(&ref)) return s->name;
     const auto& d = std::get<DecodedImage>(ref);
     return "<decoded " + std::to_string(d.height) + "x" + std::to_string(d.width) + "x" +
            std::to_string(d.channels) + " image>";
@@ -75,21 +90,28 @@ inline image::ImageU8 load(const ImageRef& ref, const image::DecodeOptions& opti
     if (const auto* f = std::get_if<ImageFile>(&ref)) return image::load_image(f->path, options);
     if (const auto* e = std::get_if<EncodedImage>(&ref))
         return image::decode_image(e->bytes(), e->name, options);
+    if (const auto* s = std::get_if<FileSlice>(&ref)) return image::decode_image(s->read(), s->name, options);
     const auto& d = std::get<DecodedImage>(ref);
-    if (d.height == 0 || d.width == 0) detail::throw_error(describe(ref), ": image has no pixels");
+    if (d.height == 0 || d.width == 0) tandem::detail::throw_error(describe(ref), ": image has no pixels");
     image::ImageU8 pixels({d.height, d.width, d.channels});
     std::memcpy(pixels.data(), d.bytes().data(), pixels.size());
     return d.channels == 3 ? pixels : image::convert_rgb(pixels);
 }
 
 // Bytes that are equal exactly when two cells hold the same image as far as a
-// batch sampler can tell without decoding: the path of a file (as sentence-transformers
-// compares path strings), the encoded bytes, or the shape and pixels.
+// batch sampler can tell without reading files: where a file or file slice is (as
+// sentence-transformers compares path strings), the encoded bytes, or shape and pixels.
 inline void append_identity(const ImageRef& ref, std::string& out) {
     out += '\x01';  // never equal to a text: texts are not tagged
     if (const auto* f = std::get_if<ImageFile>(&ref)) {
         out += 'f';
         out += f->path.string();
+        return;
+    }
+    if (const auto* s = std::get_if<FileSlice>(&ref)) {
+        out += 's';
+        out += s->file->path().string();
+        out.append(reinterpret_cast<const char*>(&s->offset), sizeof s->offset);
         return;
     }
     std::span<const std::uint8_t> bytes;

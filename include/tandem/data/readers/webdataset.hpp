@@ -3,13 +3,16 @@
 // dot of the file name, as webdataset's `base_plus_ext`). Shards are named by a brace
 // pattern (`shard-{000..127}.tar`, `{a,b}`) and read through libarchive in one pass,
 // without unpacking, compressed or not. `for_each_sample` streams; `read_webdataset`
-// keeps the samples as a Dataset: images (jpg, jpeg, png, webp) as encoded bytes,
-// `txt` as texts, `cls` as int64 labels, `json` as its text.
+// indexes the samples as a Dataset: images (jpg, jpeg, png, webp), `txt` texts, `cls`
+// int64 labels, `json` as its text. Members of uncompressed shards stay in the shard and
+// are read back in place (an offset per member, so shards larger than memory load);
+// members of compressed shards, which cannot be read in place, are kept in memory.
 #pragma once
 
 #include <tandem/core/error.hpp>
 #include <tandem/data/column.hpp>
 #include <tandem/data/dataset.hpp>
+#include <tandem/data/detail/open_file.hpp>
 #include <tandem/data/detail/table.hpp>
 #include <tandem/data/image_ref.hpp>
 
@@ -20,8 +23,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <archive.h>
@@ -70,12 +75,44 @@ inline std::vector<std::string> expand_braces(const std::string& pattern) {
 struct WebDatasetSample {
     std::string shard, key;
     std::map<std::string, std::vector<std::uint8_t>> parts;  // by extension, lower case
+    // For members of an uncompressed shard: where their bytes start in `file`.
+    std::shared_ptr<const detail::OpenFile> file;
+    std::map<std::string, std::uint64_t> offsets;
 };
 
 namespace detail {
 
 struct ArchiveFree {
     void operator()(archive* a) const { archive_read_free(a); }
+};
+
+// Whether `file` holds `bytes` at `offset` (checked at both ends): a member is only read
+// in place where the tar reader's position is known to be the member's.
+inline bool same_bytes_at(const OpenFile& file, std::uint64_t offset,
+                          const std::vector<std::uint8_t>& bytes) {
+    const std::size_t n = std::min<std::size_t>(bytes.size(), 64);
+    std::uint8_t head[64], tail[64];
+    if (file.read_some(head, n, offset) != n || !std::equal(head, head + n, bytes.begin())) return false;
+    const std::uint64_t end = offset + bytes.size();
+    return file.read_some(tail, n, end - n) == n &&
+           std::equal(tail, tail + n, bytes.end() - static_cast<std::ptrdiff_t>(n));
+}
+
+// A text column of a WebDataset: each cell in its shard, or in memory.
+class MemberTexts final : public FieldSource {
+public:
+    using Cell = std::variant<std::string, FileSlice>;
+    std::vector<Cell> cells;
+    std::size_t rows() const override { return cells.size(); }
+    std::string field(std::size_t row) const override {
+        if (const auto* s = std::get_if<std::string>(&cells[row])) return *s;
+        const auto& slice = std::get<FileSlice>(cells[row]);
+        return slice.file->read<std::string>(slice.offset, slice.size, slice.name);
+    }
+    std::string where(std::size_t row) const override {
+        if (const auto* s = std::get_if<FileSlice>(&cells[row])) return s->name;
+        return {};
+    }
 };
 
 }  // namespace detail
@@ -95,6 +132,8 @@ void for_each_sample(const std::vector<std::filesystem::path>& shards, F&& f) {
                         ")");
         WebDatasetSample sample;
         sample.shard = shard.string();
+        const bool in_place = archive_filter_code(a.get(), 0) == ARCHIVE_FILTER_NONE;
+        if (in_place) sample.file = std::make_shared<const detail::OpenFile>(shard, "a tar shard");
         archive_entry* entry = nullptr;
         for (;;) {
             const int rc = archive_read_next_header(a.get(), &entry);
@@ -114,7 +153,10 @@ void for_each_sample(const std::vector<std::filesystem::path>& shards, F&& f) {
             if (key != sample.key && !sample.parts.empty()) {
                 f(std::as_const(sample));
                 sample.parts.clear();
+                sample.offsets.clear();
             }
+            // The tar reader has consumed the headers and none of the data yet.
+            const auto offset = static_cast<std::uint64_t>(archive_filter_bytes(a.get(), 0));
             sample.key = std::move(key);
             std::vector<std::uint8_t> bytes;
             if (archive_entry_size_is_set(entry))
@@ -130,6 +172,8 @@ void for_each_sample(const std::vector<std::filesystem::path>& shards, F&& f) {
             }
             if (sample.parts.count(ext))
                 throw_error(shard.string(), ": sample '", sample.key, "' has two '", ext, "' members");
+            if (in_place && detail::same_bytes_at(*sample.file, offset, bytes))
+                sample.offsets.emplace(ext, offset);
             sample.parts.emplace(std::move(ext), std::move(bytes));
         }
         if (!sample.parts.empty()) f(std::as_const(sample));
@@ -149,14 +193,24 @@ inline Dataset read_webdataset(const std::string& pattern) {
     static const std::vector<std::string> image_exts = {"jpg", "jpeg", "png", "webp"};
     std::vector<std::string> columns;  // in the order image, text, label, json
     std::vector<ImageRef> images;
-    std::vector<std::string> texts, jsons;
+    auto texts = std::make_shared<detail::MemberTexts>(), jsons = std::make_shared<detail::MemberTexts>();
     std::vector<std::int64_t> labels;
     auto image_of = [&](const WebDatasetSample& s) {
         for (const auto& e : image_exts)
             if (auto it = s.parts.find(e); it != s.parts.end()) return it;
         return s.parts.end();
     };
-    auto as_text = [](const std::vector<std::uint8_t>& b) { return std::string(b.begin(), b.end()); };
+    // Where member `ext` of `s` is, to read it back later, if it can be read in place.
+    auto slice_of = [](const WebDatasetSample& s, const std::string& ext) -> std::optional<FileSlice> {
+        const auto at = s.offsets.find(ext);
+        if (at == s.offsets.end()) return std::nullopt;
+        return FileSlice{s.file, at->second, s.parts.at(ext).size(), s.shard + ":" + s.key + "." + ext};
+    };
+    auto text_cell = [&](const WebDatasetSample& s, const std::string& ext) -> detail::MemberTexts::Cell {
+        if (auto slice = slice_of(s, ext)) return *slice;
+        const auto& b = s.parts.at(ext);
+        return std::string(b.begin(), b.end());
+    };
     for_each_sample(shard_paths(pattern), [&](const WebDatasetSample& s) {
         const std::string where = s.shard + ": sample '" + s.key + "'";
         const bool first = columns.empty();
@@ -176,27 +230,32 @@ inline Dataset read_webdataset(const std::string& pattern) {
         if (columns.empty())
             throw_error(where, ": has none of the members read (jpg, jpeg, png, webp, txt, cls, json)");
         if (has[0]) {
-            auto bytes = std::make_shared<const std::vector<std::uint8_t>>(image->second);
-            images.push_back(
-                EncodedImage{bytes, 0, bytes->size(), s.shard + ":" + s.key + "." + image->first});
+            if (auto slice = slice_of(s, image->first)) {
+                images.push_back(std::move(*slice));
+            } else {
+                auto bytes = std::make_shared<const std::vector<std::uint8_t>>(image->second);
+                images.push_back(
+                    EncodedImage{bytes, 0, bytes->size(), s.shard + ":" + s.key + "." + image->first});
+            }
         }
-        if (has[1]) texts.push_back(as_text(s.parts.at("txt")));
+        if (has[1]) texts->cells.push_back(text_cell(s, "txt"));
         if (has[2]) {
-            std::string v = as_text(s.parts.at("cls"));
+            const auto& b = s.parts.at("cls");
+            std::string v(b.begin(), b.end());
             while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
             const auto label = detail::parse_int(v);
             if (!label) throw_error(where, ": cls member: expected an integer, found '", v, "'");
             labels.push_back(*label);
         }
-        if (has[3]) jsons.push_back(as_text(s.parts.at("json")));
+        if (has[3]) jsons->cells.push_back(text_cell(s, "json"));
     });
     if (columns.empty()) throw_error(pattern, ": the shards hold no samples");
     std::vector<Column> out;
     for (const auto& name : columns) {
         if (name == "image") out.emplace_back(name, std::move(images));
-        if (name == "text") out.emplace_back(name, std::move(texts));
+        if (name == "text") out.emplace_back(name, FileField{texts, {}}, ColumnType::text);
         if (name == "label") out.emplace_back(name, std::move(labels));
-        if (name == "json") out.emplace_back(name, std::move(jsons));
+        if (name == "json") out.emplace_back(name, FileField{jsons, {}}, ColumnType::text);
     }
     return Dataset(std::move(out));
 }
