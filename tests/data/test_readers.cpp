@@ -152,12 +152,29 @@ TEST_CASE("read_jsonl: keys in file order, integer labels, float scores, errors 
     CHECK(s.score(0, 1) == 1.0f);
     CHECK(s.score(1, 1) == 0.25f);
 
+    // {"image": path} objects are images; with texts in the same key, a mixed column.
+    write_ppm(dir / "img" / "x.ppm", 7);
+    write_bytes(dir / "m.jsonl",
+                "{\"query\": \"a cat\", \"doc\": {\"image\": \"img/x.ppm\"}}\n"
+                "{\"query\": {\"image\": \"img/x.ppm\"}, \"doc\": {\"image\": \"img/x.ppm\"}}\n");
+    const Dataset m = read_jsonl(dir / "m.jsonl");
+    CHECK(m.column("query").type() == ColumnType::mixed);
+    CHECK(m.column("doc").type() == ColumnType::image);
+    CHECK(modality(m.cell(0, 0)) == Modality::text);
+    CHECK(modality(m.cell(1, 0)) == Modality::image);
+    CHECK(describe(std::get<ImageRef>(m.cell(1, 0))) == (dir / "img" / "x.ppm").string());
+    write_bytes(dir / "obj.jsonl", "{\"a\": \"x\"}\n{\"a\": {\"text\": \"y\"}}\n");
+    CHECK(error_message([&] { read_jsonl(dir / "obj.jsonl"); }) ==
+          (dir / "obj.jsonl").string() +
+              " line 2: key 'a': expected a string or {\"image\": path}, found object");
+
     write_bytes(dir / "missing.jsonl", "{\"a\": \"x\", \"b\": \"y\"}\n{\"a\": \"x\"}\n");
     CHECK(error_message([&] { read_jsonl(dir / "missing.jsonl"); }) ==
           (dir / "missing.jsonl").string() + " line 2: missing key 'b'");
     write_bytes(dir / "type.jsonl", "{\"a\": \"x\"}\n{\"a\": 3}\n");
     CHECK(error_message([&] { read_jsonl(dir / "type.jsonl"); }) ==
-          (dir / "type.jsonl").string() + " line 2: key 'a': expected a string, found number");
+          (dir / "type.jsonl").string() +
+              " line 2: key 'a': expected a string or {\"image\": path}, found number");
     write_bytes(dir / "utf8.jsonl", "{\"a\": \"x\"}\n{\"a\": \"\xC3\"}\n");
     CHECK(error_message([&] { read_jsonl(dir / "utf8.jsonl"); }) ==
           (dir / "utf8.jsonl").string() +

@@ -1,8 +1,9 @@
 // JSON Lines: one JSON object per line, the same keys on every line (in the first
 // line's order), as `datasets.load_dataset("json")` reads a sentence-transformers
 // dataset. Integer values make an int64 label column, numbers with a fraction a float
-// score column; strings are texts or image paths (TableOptions); blank lines are
-// skipped. Texts stay in the file and are read back line by line.
+// score column; strings are texts or image paths (TableOptions), {"image": path} objects
+// images, and a key with both texts and such objects a mixed column; blank lines are
+// skipped. Texts and paths stay in the file and are read back line by line.
 #pragma once
 
 #include <tandem/core/error.hpp>
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,15 @@ inline nlohmann::ordered_json parse_json_line(const std::string& line, const std
     return j;
 }
 
+// The path of an image cell written as {"image": "path"} (the way `datasets` writes an
+// Image feature holds a path), or nothing for any other value.
+inline std::optional<std::string> image_object(const nlohmann::ordered_json& v) {
+    if (!v.is_object()) return std::nullopt;
+    const auto it = v.find("image");
+    if (it == v.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+}
+
 }  // namespace detail
 
 inline Dataset read_jsonl(const std::filesystem::path& path, const TableOptions& options = {}) {
@@ -45,6 +56,7 @@ inline Dataset read_jsonl(const std::filesystem::path& path, const TableOptions&
     std::vector<Kind> kinds;
     std::vector<std::vector<double>> numbers;  // per numeric key
     std::vector<std::vector<std::int64_t>> integers;
+    std::vector<char> has_images;  // per key: some values are {"image": path}
     std::vector<std::vector<std::string>> sample;
     std::string record;
     std::uint64_t line = 1, begin = 0, size = 0;
@@ -68,6 +80,7 @@ inline Dataset read_jsonl(const std::filesystem::path& path, const TableOptions&
             }
             if (keys.empty()) throw_error(where, ": the first object has no keys, expected the column names");
             numbers.resize(keys.size());
+            has_images.resize(keys.size());
             integers.resize(keys.size());
         }
         if (j.size() != keys.size()) {
@@ -80,9 +93,14 @@ inline Dataset read_jsonl(const std::filesystem::path& path, const TableOptions&
             const auto it = j.find(keys[c]);
             if (it == j.end()) throw_error(where, ": missing key '", keys[c], "'");
             if (kinds[c] == Kind::string) {
-                if (!it->is_string())
-                    throw_error(where, ": key '", keys[c], "': expected a string, found ", it->type_name());
-                strings[c] = it->get<std::string>();
+                if (detail::image_object(*it)) {
+                    has_images[c] = true;
+                } else if (it->is_string()) {
+                    strings[c] = it->get<std::string>();
+                } else {
+                    throw_error(where, ": key '", keys[c],
+                                "': expected a string or {\"image\": path}, found ", it->type_name());
+                }
                 continue;
             }
             if (!it->is_number())
@@ -117,6 +135,27 @@ inline Dataset read_jsonl(const std::filesystem::path& path, const TableOptions&
             columns.emplace_back(keys[c], std::move(integers[c]));
         } else if (kinds[c] == Kind::number) {
             columns.emplace_back(keys[c], std::vector<float>(numbers[c].begin(), numbers[c].end()));
+        } else if (has_images[c]) {
+            // A column of {"image": path} objects, or of those and texts (a mixed column), is
+            // held in memory: one more pass over its values.
+            std::vector<Cell> cells;
+            bool all_images = true;
+            for (std::size_t r = 0; r < file->size(); ++r) {
+                const auto v = detail::parse_json_line(file->read(r), file->where(r)).at(keys[c]);
+                if (const auto path = detail::image_object(v)) {
+                    cells.emplace_back(ImageRef(ImageFile{detail::resolve(base, *path)}));
+                } else {
+                    cells.emplace_back(v.get<std::string>());
+                    all_images = false;
+                }
+            }
+            if (!all_images) {
+                columns.emplace_back(keys[c], std::move(cells));
+                continue;
+            }
+            std::vector<ImageRef> images;
+            for (auto& cell : cells) images.push_back(std::move(std::get<ImageRef>(cell)));
+            columns.emplace_back(keys[c], std::move(images));
         } else {
             std::vector<std::string> first;
             for (const auto& row : sample) first.push_back(row[c]);
