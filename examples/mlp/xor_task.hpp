@@ -62,10 +62,11 @@ inline std::vector<float> train(int steps, std::uint64_t seed, index_t hidden = 
     AdamW<Cpu, float> optimizer(store, {.lr = 0.03f, .weight_decay = 0.0f});
     const Data data = make_data(256, seed);
     const auto x = Tensor<Cpu, float>::from_vector(data.points, {256, 2});
+    const auto labels = Ids<Cpu>::from_vector(data.labels, {256});
     std::vector<float> losses;
     for (int step = 0; step < steps; ++step) {
         Graph<Cpu, float> g;
-        auto loss = cross_entropy(model.forward(g, g.input(x)), data.labels);
+        auto loss = cross_entropy(model.forward(g, g.input(x)), labels);
         losses.push_back(loss.value().item());
         optimizer.zero_grad();
         g.backward(loss);

@@ -7,4 +7,4 @@
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
 #include <tandem/models/siglip.hpp>
-#include <tandem/models/text_batch.hpp>
+#include <tandem/core/text_batch.hpp>

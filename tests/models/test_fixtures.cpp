@@ -78,9 +78,7 @@ void check_bert_token_types(double output_tol, double grad_tol) {
     const auto dir = fixture("bert-token-types");
     auto model = BertModel<Cpu, T>::from_pretrained(dir);
     Graph<Cpu, T> g;
-    auto text = tandem::testing::text_batch_from(dir / "inputs", true);
-    const auto types = xt::load_npy<std::int64_t>((dir / "inputs" / "token_type_ids.npy").string());
-    text.token_type_ids.assign(types.begin(), types.end());
+    const auto text = tandem::testing::text_batch_with_types(dir / "inputs");
     auto out = model.forward(g, text);
     auto mean_pooled = pool_mean(g, out.last_hidden_state, text.attention_mask);
     auto probe_mean =

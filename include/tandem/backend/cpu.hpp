@@ -8,6 +8,7 @@
 #include <tandem/backend/cpu/elementwise.hpp>
 #include <tandem/backend/cpu/embedding.hpp>
 #include <tandem/backend/cpu/gemm.hpp>
+#include <tandem/backend/cpu/index.hpp>
 #include <tandem/backend/cpu/memory.hpp>
 #include <tandem/backend/cpu/norm.hpp>
 #include <tandem/backend/cpu/optim.hpp>
@@ -24,6 +25,7 @@ struct Cpu : cpu::Memory,
              cpu::Softmax,
              cpu::Norm,
              cpu::Embedding,
+             cpu::Index,
              cpu::Attention,
              cpu::Optim {
     static constexpr const char* name = "cpu";

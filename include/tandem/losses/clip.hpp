@@ -5,8 +5,6 @@
 
 #include <tandem/autograd/ops.hpp>
 
-#include <numeric>
-
 namespace tandem {
 
 // (CE(logits_per_text, arange) + CE(logits_per_image, arange)) / 2.
@@ -16,8 +14,7 @@ Var<B, T> clip_loss(const Var<B, T>& logits_per_text) {
     if (s.rank() != 2 || s[0] != s[1])
         detail::throw_error("clip_loss: expected square logits [n, n] (pair i matches pair i), found ",
                             s.str());
-    std::vector<std::int64_t> labels(static_cast<std::size_t>(s[0]));
-    std::iota(labels.begin(), labels.end(), 0);
+    const auto labels = arange<B>(s[0]);
     auto text_loss = cross_entropy(logits_per_text, labels);
     auto image_loss = cross_entropy(permute(logits_per_text, {1, 0}), labels);
     return scale(add(text_loss, image_loss), T(0.5));
@@ -30,9 +27,9 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
     if (s.rank() != 2 || s[0] != s[1])
         detail::throw_error("siglip_loss: expected square logits [n, n] (pair i matches pair i), found ",
                             s.str());
-    std::vector<T> z(static_cast<std::size_t>(s.numel()), T(-1));
-    for (index_t i = 0; i < s[0]; ++i) z[i * s[0] + i] = T(1);
-    auto signed_logits = mul(logits_per_text, g.input(Tensor<B, T>::from_vector(z, s)));
+    auto z = Tensor<B, T>::empty(s);
+    if (z.numel()) B::fill_diagonal(z.data(), s[0], T(1), T(-1));
+    auto signed_logits = mul(logits_per_text, g.input(z));
     return scale(sum(log_sigmoid(signed_logits)), T(-1) / T(s[0]));
 }
 

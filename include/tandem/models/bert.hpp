@@ -8,7 +8,7 @@
 #include <tandem/io/detail/atomic_file.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/models/text_batch.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <algorithm>
@@ -31,18 +31,15 @@ public:
           token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
           layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps) {}
 
-    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
-        if (text.length > position_embeddings_.num_embeddings())
-            detail::throw_error("BertModel: sequence length ", text.length,
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        if (text.length() > position_embeddings_.num_embeddings())
+            detail::throw_error("BertModel: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        const Shape ids_shape{text.batch, text.length};
-        const auto& types = text.token_type_ids.empty() ? std::vector<std::int64_t>(text.input_ids.size(), 0)
-                                                        : text.token_type_ids;
-        auto x = add(add(word_embeddings_.forward(g, text.input_ids, ids_shape),
-                         token_type_embeddings_.forward(g, types, ids_shape)),
-                     position_embeddings_.forward(g, positions, {text.length}));
+        // Without token types every token is segment 0, as HF's default.
+        const Ids<B> types = text.token_type_ids.defined() ? text.token_type_ids
+                                                           : Ids<B>::zeros(text.input_ids.shape());
+        auto x = add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
+                     position_embeddings_.first_rows(g, text.length()));
         return layer_norm_.forward(g, x);
     }
 
@@ -128,7 +125,7 @@ public:
 
     // The attention mask is a key padding mask: padded keys get no weight, padded queries
     // are still computed (as in HF, whose last_hidden_state includes them).
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("BertModel");
         const auto options = attention_options<B, T>(text, false);
         auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
@@ -177,7 +174,7 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const { return bert_.forward(g, text); }
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.forward(g, text); }
 
     template <class F>
     void for_each_parameter(F&& f) const {
@@ -246,7 +243,7 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         auto out = bert_.forward(g, text);
         return {out, classifier_.forward(g, out.pooler_output)};
     }

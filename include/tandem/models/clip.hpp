@@ -9,7 +9,7 @@
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/models/text_batch.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <algorithm>
@@ -33,18 +33,15 @@ inline TransformerSizes sizes_of(const auto& c) {
 
 // HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),
 // otherwise the first position holding eos_token_id.
-inline std::vector<index_t> clip_eos_positions(const TextBatch& text, std::int64_t eos_token_id) {
-    std::vector<index_t> positions(static_cast<std::size_t>(text.batch));
-    for (index_t b = 0; b < text.batch; ++b) {
-        const auto row = text.input_ids.begin() + b * text.length;
-        if (eos_token_id == 2) {
-            positions[b] = std::max_element(row, row + text.length) - row;
-        } else {
-            const auto it = std::find(row, row + text.length, eos_token_id);
-            if (it == row + text.length)
-                throw_error("CLIP text pooling: row ", b, " holds no eos_token_id ", eos_token_id);
-            positions[b] = it - row;
-        }
+template <Backend B>
+Ids<B> clip_eos_positions(const TextBatch<B>& text, std::int64_t eos_token_id) {
+    auto positions = Ids<B>::empty({text.batch()});
+    if (eos_token_id == 2) {
+        B::argmax_rows(positions.data(), text.input_ids.data(), text.batch(), text.length());
+    } else {
+        B::find_in_rows(positions.data(), text.input_ids.data(), text.batch(), text.length(), eos_token_id);
+        if (index_range<B>(positions).min < 0)
+            throw_error("CLIP text pooling: a row of input_ids holds no eos_token_id ", eos_token_id);
     }
     return positions;
 }
@@ -63,15 +60,12 @@ public:
         : token_embedding_(store, scope / "token_embedding", vocab_size, hidden_size),
           position_embedding_(store, scope / "position_embedding", max_positions, hidden_size) {}
 
-    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         const index_t max_positions = position_embedding_.num_embeddings();
-        if (text.length > max_positions)
-            detail::throw_error("text embeddings: sequence length ", text.length,
+        if (text.length() > max_positions)
+            detail::throw_error("text embeddings: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", max_positions);
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        return add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
-                   position_embedding_.forward(g, positions, {text.length}));
+        return add(token_embedding_.forward(g, text.input_ids), position_embedding_.first_rows(g, text.length()));
     }
 
     template <class F>
@@ -99,7 +93,7 @@ public:
           final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
           text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
 
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("CLIPTextModel");
         auto x = embeddings_.forward(g, text);
         const auto options = attention_options<B, T>(text, true);
@@ -108,7 +102,7 @@ public:
         return {last, pooled, text_projection_.forward(g, pooled)};
     }
 
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
 
     template <class F>
     void for_each_parameter(F&& f) const {
@@ -204,7 +198,7 @@ public:
     using value_type = T;
     using TextTower = CLIPTextModelWithProjection<B, T>;
     using VisionTower = CLIPVisionModelWithProjection<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
 
     explicit CLIPModel(const io::CLIPConfig& config)
         : config_(config),
@@ -225,7 +219,7 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
         auto v = encoder_.image_tower().forward(g, pixel_values);
         auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
@@ -233,7 +227,7 @@ public:
     }
 
     // CLIPModel.get_text_features / get_image_features: unnormalised embeddings.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
         return encoder_.encode_text(g, text);
     }
     Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {

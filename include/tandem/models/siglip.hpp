@@ -10,7 +10,7 @@
 #include <tandem/models/clip.hpp>  // EncoderOutput and detail::sizes_of, shared with CLIP
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/models/text_batch.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <filesystem>
@@ -36,17 +36,16 @@ public:
     // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
     // full context without a mask; a mask, when given, hides padded keys but pooling
     // still reads the last position, as in HF.
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("SiglipTextModel");
         auto x = embeddings_.forward(g, text);
         const auto options = attention_options<B, T>(text, false);
         auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
-        auto pooled = head_.forward(
-            g, pool_at(last, std::vector<index_t>(static_cast<std::size_t>(text.batch), text.length - 1)));
+        auto pooled = head_.forward(g, pool_last(last));
         return {last, pooled, pooled};
     }
 
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
 
     template <class F>
     void for_each_parameter(F&& f) const {
@@ -143,7 +142,7 @@ public:
     using value_type = T;
     using TextTower = SiglipTextModel<B, T>;
     using VisionTower = SiglipVisionModel<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
 
     // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
     explicit SiglipModel(const io::SiglipConfig& config)
@@ -165,7 +164,7 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
         auto v = encoder_.image_tower().forward(g, pixel_values);
         // logits_per_text normalises the pooled outputs itself; the normalised copies are
@@ -175,7 +174,7 @@ public:
     }
 
     // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
         return encoder_.encode_text(g, text);
     }
     Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
