@@ -2,9 +2,9 @@
 // with Hugging Face checkpoint loading and saving.
 #pragma once
 
+#include <tandem/core/text_batch.hpp>
 #include <tandem/models/bert.hpp>
 #include <tandem/models/clip.hpp>
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
 #include <tandem/models/siglip.hpp>
-#include <tandem/core/text_batch.hpp>

@@ -407,7 +407,7 @@ concept Scalar = std::same_as<T, float> || std::same_as<T, double>;
 // integer types of ids, targets and masks.
 template <class T>
 concept Element = Scalar<T> || std::same_as<T, bfloat16> || std::same_as<T, std::int64_t> ||
-                  std::same_as<T, std::int32_t> || std::same_as<T, std::uint8_t>;
+    std::same_as<T, std::int32_t> || std::same_as<T, std::uint8_t>;
 
 }  // namespace tandem
 // ---- end tandem/core/dtype.hpp
@@ -813,7 +813,8 @@ public:
     // A leaf that reads a parameter in place and accumulates into its gradient arena.
     Var parameter(ParameterStore<B, T>& store, Parameter p) {
         if (!grad_enabled()) return Var{this, -1, store.value(p)};
-        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, store.value(p), "parameter");
+        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, store.value(p),
+                    "parameter");
     }
 
     // The gradient of a leaf after backward().
@@ -841,7 +842,8 @@ public:
     Var view(std::string_view op, Tensor value, const Var& input) {
         check_owner(input, op);
         if (value.numel() != input.value().numel())
-            detail::throw_error(op, ": a view must keep the ", input.value().numel(), " elements of its input");
+            detail::throw_error(op, ": a view must keep the ", input.value().numel(),
+                                " elements of its input");
         if (!input.requires_grad() || !grad_enabled()) return Var{this, -1, std::move(value)};
         return push(Slot{value.shape(), {}, {}, input.index, Kind::View}, std::move(value), op);
     }
@@ -886,7 +888,8 @@ public:
             const Var& out = outputs[i];
             check_owner(out, "backward");
             if (!out.requires_grad())
-                detail::throw_error("Graph::backward: output ", i, " does not depend on any parameter or input ",
+                detail::throw_error("Graph::backward: output ", i,
+                                    " does not depend on any parameter or input ",
                                     "that requires a gradient");
             if (!(output_gradients[i].shape() == out.shape()))
                 detail::throw_error("Graph::backward: output ", i, " has shape ", out.shape().str(),
@@ -1293,8 +1296,8 @@ Var<B, T> slice(const Var<B, T>& x, int axis, index_t begin, index_t end) {
     B::copy_along_axis(y.data(), count, index_t{0}, xv.data(), n, begin, outer, count, inner, false);
     const int ix = x.index;
     return g.record("slice", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::copy_along_axis(g.grad_buffer(ix).data(), n, begin, g.grad_buffer(self).data(), count,
-                           index_t{0}, outer, count, inner, true);
+        B::copy_along_axis(g.grad_buffer(ix).data(), n, begin, g.grad_buffer(self).data(), count, index_t{0},
+                           outer, count, inner, true);
     });
 }
 
@@ -1519,7 +1522,8 @@ Var<B, T> matmul(const Var<B, T>& a, const Var<B, T>& b, bool trans_a = false, b
     }
     // dA reads B and dB reads A: keep each only if the other side needs a gradient.
     const int slot_a = a.index, slot_b = b.index;
-    const Tensor<B, T> as = g.needs_grad(slot_b) ? av : Tensor<B, T>{}, bs = g.needs_grad(slot_a) ? bv : Tensor<B, T>{};
+    const Tensor<B, T> as = g.needs_grad(slot_b) ? av : Tensor<B, T>{},
+                       bs = g.needs_grad(slot_a) ? bv : Tensor<B, T>{};
     return g.record("matmul", y, {a, b}, [=](Graph<B, T>& g, int self) {
         const T* dy = g.grad_buffer(self).data();
         if (g.needs_grad(slot_a)) {
@@ -1578,7 +1582,8 @@ Var<B, T> linear(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T>* b
     if (bias) inputs.push_back(*bias);
     // dx reads W and dW reads x: keep each only if the other side needs a gradient.
     const int ix = x.index, iw = weight.index, ib = bias ? bias->index : -1;
-    const Tensor<B, T> xs = g.needs_grad(iw) ? xv : Tensor<B, T>{}, ws = g.needs_grad(ix) ? wv : Tensor<B, T>{};
+    const Tensor<B, T> xs = g.needs_grad(iw) ? xv : Tensor<B, T>{},
+                       ws = g.needs_grad(ix) ? wv : Tensor<B, T>{};
     return g.record("linear", y, inputs, [=](Graph<B, T>& g, int self) {
         const T* dy = g.grad_buffer(self).data();
         if (g.needs_grad(ix))
@@ -1589,8 +1594,8 @@ Var<B, T> linear(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T>* b
                     in);
         if (g.needs_grad(ib))
             // db += column sums of dy: the bias gradient of a broadcast add.
-            B::binary_bwd(BinaryOp::Add, static_cast<T*>(nullptr), g.grad_buffer(ib).data(), dy, dy, rows * out,
-                          dy, out);
+            B::binary_bwd(BinaryOp::Add, static_cast<T*>(nullptr), g.grad_buffer(ib).data(), dy, dy,
+                          rows * out, dy, out);
     });
 }
 
@@ -1622,7 +1627,8 @@ Var<B, T> layer_norm(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T
     return g.record("layer_norm", y, {x, weight, bias}, [=](Graph<B, T>& g, int self) {
         // The kernel always writes dx; a scratch buffer takes it when x needs no gradient.
         Tensor<B, T> scratch;
-        T* dx = g.needs_grad(ix) ? g.grad_buffer(ix).data() : (scratch = Tensor<B, T>::zeros(xv.shape())).data();
+        T* dx =
+            g.needs_grad(ix) ? g.grad_buffer(ix).data() : (scratch = Tensor<B, T>::zeros(xv.shape())).data();
         T* dw = g.needs_grad(iw) ? g.grad_buffer(iw).data() : nullptr;
         T* db = g.needs_grad(ib) ? g.grad_buffer(ib).data() : nullptr;
         B::layer_norm_bwd(dx, dw, db, g.grad_buffer(self).data(), xv.data(), mean.data(), rstd.data(),
@@ -1641,8 +1647,8 @@ Var<B, T> l2_normalize(const Var<B, T>& x, T eps = T(1e-12)) {
     B::l2_normalize(y.data(), norm.data(), xv.data(), rows, cols, eps);
     const int ix = x.index;
     return g.record("l2_normalize", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::l2_normalize_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), y.data(), norm.data(),
-                            rows, cols, eps);
+        B::l2_normalize_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), y.data(), norm.data(), rows,
+                            cols, eps);
     });
 }
 
@@ -1799,9 +1805,9 @@ Var<B, T> log_softmax(const Var<B, T>& x) {
 // Scaled dot-product attention over [batch, heads, tokens, head_dim] with an optional
 // causal mask and key padding mask, forward and backward. What the forward saves for
 // the backward is the backend's choice (attention_saved_numel elements): here the
-// probabilities, from which the backward needs nothing else. reference: torch.nn.functional.scaled_dot_product_attention and
-// HF eager attention (masked scores set to the lowest finite value, so a row with
-// every key masked attends uniformly instead of producing NaN).
+// probabilities, from which the backward needs nothing else. reference:
+// torch.nn.functional.scaled_dot_product_attention and HF eager attention (masked scores set to the lowest
+// finite value, so a row with every key masked attends uniformly instead of producing NaN).
 
 // ---- begin tandem/backend/cpu/gemm.hpp
 // Row-major GEMM through Eigen. With the `blas` build option Meson defines
@@ -2604,7 +2610,8 @@ struct Index {
             double count = 0;
             for (index_t c = 0; c < cols; ++c) count += double(mask[r * cols + c]);
             const double denominator = std::max(count, 1e-9);
-            for (index_t c = 0; c < cols; ++c) out[r * cols + c] = T(double(mask[r * cols + c]) / denominator);
+            for (index_t c = 0; c < cols; ++c)
+                out[r * cols + c] = T(double(mask[r * cols + c]) / denominator);
         }
     }
 
@@ -2622,7 +2629,8 @@ struct Index {
         const Philox rng(seed, stream);
         const T kept = T(1) / (T(1) - p);
 #pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
-        for (index_t i = 0; i < n; ++i) out[i] = rng.uniform(static_cast<std::uint64_t>(i)) >= double(p) ? kept : T(0);
+        for (index_t i = 0; i < n; ++i)
+            out[i] = rng.uniform(static_cast<std::uint64_t>(i)) >= double(p) ? kept : T(0);
     }
 
     // Elementwise conversion between storage and compute types (bf16 rounds to nearest even).
@@ -7047,8 +7055,8 @@ public:
     // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
     Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
         if (n > num_embeddings())
-            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ", num_embeddings(),
-                                " rows");
+            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ",
+                                num_embeddings(), " rows");
         return slice(g.parameter(*store_, weight_), 0, 0, n);
     }
     Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
@@ -7285,10 +7293,11 @@ public:
             detail::throw_error("BertModel: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
         // Without token types every token is segment 0, as HF's default.
-        const Ids<B> types = text.token_type_ids.defined() ? text.token_type_ids
-                                                           : Ids<B>::zeros(text.input_ids.shape());
-        auto x = add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
-                     position_embeddings_.first_rows(g, text.length()));
+        const Ids<B> types =
+            text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
+        auto x =
+            add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
+                position_embeddings_.first_rows(g, text.length()));
         return layer_norm_.forward(g, x);
     }
 
@@ -7423,7 +7432,9 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.forward(g, text); }
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return bert_.forward(g, text);
+    }
 
     template <class F>
     void for_each_parameter(F&& f) const {
@@ -7661,7 +7672,8 @@ public:
         if (text.length() > max_positions)
             detail::throw_error("text embeddings: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", max_positions);
-        return add(token_embedding_.forward(g, text.input_ids), position_embedding_.first_rows(g, text.length()));
+        return add(token_embedding_.forward(g, text.input_ids),
+                   position_embedding_.first_rows(g, text.length()));
     }
 
     template <class F>
@@ -8007,7 +8019,8 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                               const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
         auto v = encoder_.image_tower().forward(g, pixel_values);
         // logits_per_text normalises the pooled outputs itself; the normalised copies are

@@ -31,8 +31,8 @@ TEST_CASE("backward accumulates into leaves, then frees the tape; a second backw
 TEST_CASE("backward from non-scalar outputs with given gradients") {
     GF g;
     auto x = g.input(TF::from_vector({1, 2, 3, 4}, {2, 2}), true);
-    auto y = mul(x, x);          // dy/dx = 2x
-    auto z = sum(x, 1);          // dz/dx = 1 per row
+    auto y = mul(x, x);  // dy/dx = 2x
+    auto z = sum(x, 1);  // dz/dx = 1 per row
     g.backward({y, z}, {TF::from_vector({1, 0, 0, 1}, {2, 2}), TF::from_vector({10, 20}, {2})});
     CHECK(x.grad().to_vector() == std::vector<float>{12, 10, 20, 28});
     GF h;

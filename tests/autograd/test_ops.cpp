@@ -92,7 +92,11 @@ TEST_CASE("gradcheck: shape and layout ops") {
               return add(sum(mul(parts[0], parts[2]), 1), sum(parts[1], 1));
           },
           {rnd(s, 8)});
-    check("gather_rows", [](G&, const VS& x) { return gather_rows(x[0], ids({4, 0, 4, 2}, {4})); }, {rnd({5, 7}, 9)});
+    check("gather_rows",
+          [](G&, const VS& x) {
+              return gather_rows(x[0], ids({4, 0, 4, 2}, {4}));
+          },
+          {rnd({5, 7}, 9)});
 }
 
 TEST_CASE("gradcheck: matmul and linear") {

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <tandem/autograd/graph.hpp>
-#include <tandem/io/safetensors.hpp>
 #include <tandem/backend/xtensor.hpp>
 #include <tandem/core/text_batch.hpp>
+#include <tandem/io/safetensors.hpp>
 
 #include <doctest/doctest.h>
 #include <xtensor/xnpy.hpp>
@@ -40,8 +40,8 @@ TextBatch<B> text_batch_from(const std::filesystem::path& inputs, bool with_mask
     TextBatch<B> t;
     t.input_ids = from_xtensor<B, std::int64_t>(xt::load_npy<std::int64_t>((inputs / ids_file).string()));
     if (with_mask)
-        t.attention_mask =
-            from_xtensor<B, std::int64_t>(xt::load_npy<std::int64_t>((inputs / "attention_mask.npy").string()));
+        t.attention_mask = from_xtensor<B, std::int64_t>(
+            xt::load_npy<std::int64_t>((inputs / "attention_mask.npy").string()));
     return t;
 }
 

@@ -37,7 +37,8 @@ TEST_CASE("pooling: CLS, positions, masked mean and masked max on a hand-made ba
     auto x = g.input(TF::from_vector({1, 2, 3, 4, 5, 6, -1, 0, 7, -8, 9, 9}, {2, 3, 2}), true);
     CHECK(pool_cls(x).value().to_vector() == std::vector<float>{1, 2, -1, 0});
     CHECK(pool_last(x).value().to_vector() == std::vector<float>{5, 6, 9, 9});
-    CHECK(pool_at(x, Ids<Cpu>::from_vector({2, 1}, {2})).value().to_vector() == std::vector<float>{5, 6, 7, -8});
+    CHECK(pool_at(x, Ids<Cpu>::from_vector({2, 1}, {2})).value().to_vector() ==
+          std::vector<float>{5, 6, 7, -8});
     const auto mask = Ids<Cpu>::from_vector({1, 1, 0, 1, 1, 0}, {2, 3});
     CHECK(pool_mean(g, x, mask).value().to_vector() == std::vector<float>{2, 3, 3, -4});
     CHECK(pool_max(g, x, mask).value().to_vector() == std::vector<float>{3, 4, 7, 0});

@@ -88,7 +88,8 @@ public:
     // A leaf that reads a parameter in place and accumulates into its gradient arena.
     Var parameter(ParameterStore<B, T>& store, Parameter p) {
         if (!grad_enabled()) return Var{this, -1, store.value(p)};
-        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, store.value(p), "parameter");
+        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, store.value(p),
+                    "parameter");
     }
 
     // The gradient of a leaf after backward().
@@ -116,7 +117,8 @@ public:
     Var view(std::string_view op, Tensor value, const Var& input) {
         check_owner(input, op);
         if (value.numel() != input.value().numel())
-            detail::throw_error(op, ": a view must keep the ", input.value().numel(), " elements of its input");
+            detail::throw_error(op, ": a view must keep the ", input.value().numel(),
+                                " elements of its input");
         if (!input.requires_grad() || !grad_enabled()) return Var{this, -1, std::move(value)};
         return push(Slot{value.shape(), {}, {}, input.index, Kind::View}, std::move(value), op);
     }
@@ -161,7 +163,8 @@ public:
             const Var& out = outputs[i];
             check_owner(out, "backward");
             if (!out.requires_grad())
-                detail::throw_error("Graph::backward: output ", i, " does not depend on any parameter or input ",
+                detail::throw_error("Graph::backward: output ", i,
+                                    " does not depend on any parameter or input ",
                                     "that requires a gradient");
             if (!(output_gradients[i].shape() == out.shape()))
                 detail::throw_error("Graph::backward: output ", i, " has shape ", out.shape().str(),

@@ -88,6 +88,6 @@ concept Scalar = std::same_as<T, float> || std::same_as<T, double>;
 // integer types of ids, targets and masks.
 template <class T>
 concept Element = Scalar<T> || std::same_as<T, bfloat16> || std::same_as<T, std::int64_t> ||
-                  std::same_as<T, std::int32_t> || std::same_as<T, std::uint8_t>;
+    std::same_as<T, std::int32_t> || std::same_as<T, std::uint8_t>;
 
 }  // namespace tandem

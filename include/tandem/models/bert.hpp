@@ -5,10 +5,10 @@
 #pragma once
 
 #include <tandem/autograd/ops.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/io/detail/atomic_file.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/core/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <algorithm>
@@ -36,10 +36,11 @@ public:
             detail::throw_error("BertModel: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
         // Without token types every token is segment 0, as HF's default.
-        const Ids<B> types = text.token_type_ids.defined() ? text.token_type_ids
-                                                           : Ids<B>::zeros(text.input_ids.shape());
-        auto x = add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
-                     position_embeddings_.first_rows(g, text.length()));
+        const Ids<B> types =
+            text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
+        auto x =
+            add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
+                position_embeddings_.first_rows(g, text.length()));
         return layer_norm_.forward(g, x);
     }
 
@@ -174,7 +175,9 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.forward(g, text); }
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return bert_.forward(g, text);
+    }
 
     template <class F>
     void for_each_parameter(F&& f) const {

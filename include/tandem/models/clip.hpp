@@ -5,11 +5,11 @@
 #pragma once
 
 #include <tandem/autograd/ops.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/io/detail/atomic_file.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/core/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <algorithm>
@@ -65,7 +65,8 @@ public:
         if (text.length() > max_positions)
             detail::throw_error("text embeddings: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", max_positions);
-        return add(token_embedding_.forward(g, text.input_ids), position_embedding_.first_rows(g, text.length()));
+        return add(token_embedding_.forward(g, text.input_ids),
+                   position_embedding_.first_rows(g, text.length()));
     }
 
     template <class F>

@@ -5,12 +5,12 @@
 #pragma once
 
 #include <tandem/autograd/ops.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/io/detail/atomic_file.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/clip.hpp>  // EncoderOutput and detail::sizes_of, shared with CLIP
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/core/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <filesystem>
@@ -164,7 +164,8 @@ public:
         save_state_dict(*this, *store_, dir / "model.safetensors");
     }
 
-    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                               const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
         auto v = encoder_.image_tower().forward(g, pixel_values);
         // logits_per_text normalises the pooled outputs itself; the normalised copies are

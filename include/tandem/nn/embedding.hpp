@@ -26,8 +26,8 @@ public:
     // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
     Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
         if (n > num_embeddings())
-            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ", num_embeddings(),
-                                " rows");
+            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ",
+                                num_embeddings(), " rows");
         return slice(g.parameter(*store_, weight_), 0, 0, n);
     }
     Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }

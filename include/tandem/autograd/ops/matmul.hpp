@@ -43,7 +43,8 @@ Var<B, T> matmul(const Var<B, T>& a, const Var<B, T>& b, bool trans_a = false, b
     }
     // dA reads B and dB reads A: keep each only if the other side needs a gradient.
     const int slot_a = a.index, slot_b = b.index;
-    const Tensor<B, T> as = g.needs_grad(slot_b) ? av : Tensor<B, T>{}, bs = g.needs_grad(slot_a) ? bv : Tensor<B, T>{};
+    const Tensor<B, T> as = g.needs_grad(slot_b) ? av : Tensor<B, T>{},
+                       bs = g.needs_grad(slot_a) ? bv : Tensor<B, T>{};
     return g.record("matmul", y, {a, b}, [=](Graph<B, T>& g, int self) {
         const T* dy = g.grad_buffer(self).data();
         if (g.needs_grad(slot_a)) {
@@ -102,7 +103,8 @@ Var<B, T> linear(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T>* b
     if (bias) inputs.push_back(*bias);
     // dx reads W and dW reads x: keep each only if the other side needs a gradient.
     const int ix = x.index, iw = weight.index, ib = bias ? bias->index : -1;
-    const Tensor<B, T> xs = g.needs_grad(iw) ? xv : Tensor<B, T>{}, ws = g.needs_grad(ix) ? wv : Tensor<B, T>{};
+    const Tensor<B, T> xs = g.needs_grad(iw) ? xv : Tensor<B, T>{},
+                       ws = g.needs_grad(ix) ? wv : Tensor<B, T>{};
     return g.record("linear", y, inputs, [=](Graph<B, T>& g, int self) {
         const T* dy = g.grad_buffer(self).data();
         if (g.needs_grad(ix))
@@ -113,8 +115,8 @@ Var<B, T> linear(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T>* b
                     in);
         if (g.needs_grad(ib))
             // db += column sums of dy: the bias gradient of a broadcast add.
-            B::binary_bwd(BinaryOp::Add, static_cast<T*>(nullptr), g.grad_buffer(ib).data(), dy, dy, rows * out,
-                          dy, out);
+            B::binary_bwd(BinaryOp::Add, static_cast<T*>(nullptr), g.grad_buffer(ib).data(), dy, dy,
+                          rows * out, dy, out);
     });
 }
 

@@ -25,7 +25,8 @@ Var<B, T> layer_norm(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T
     return g.record("layer_norm", y, {x, weight, bias}, [=](Graph<B, T>& g, int self) {
         // The kernel always writes dx; a scratch buffer takes it when x needs no gradient.
         Tensor<B, T> scratch;
-        T* dx = g.needs_grad(ix) ? g.grad_buffer(ix).data() : (scratch = Tensor<B, T>::zeros(xv.shape())).data();
+        T* dx =
+            g.needs_grad(ix) ? g.grad_buffer(ix).data() : (scratch = Tensor<B, T>::zeros(xv.shape())).data();
         T* dw = g.needs_grad(iw) ? g.grad_buffer(iw).data() : nullptr;
         T* db = g.needs_grad(ib) ? g.grad_buffer(ib).data() : nullptr;
         B::layer_norm_bwd(dx, dw, db, g.grad_buffer(self).data(), xv.data(), mean.data(), rstd.data(),
@@ -44,8 +45,8 @@ Var<B, T> l2_normalize(const Var<B, T>& x, T eps = T(1e-12)) {
     B::l2_normalize(y.data(), norm.data(), xv.data(), rows, cols, eps);
     const int ix = x.index;
     return g.record("l2_normalize", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::l2_normalize_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), y.data(), norm.data(),
-                            rows, cols, eps);
+        B::l2_normalize_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), y.data(), norm.data(), rows,
+                            cols, eps);
     });
 }
 

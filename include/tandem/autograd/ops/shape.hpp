@@ -68,8 +68,8 @@ Var<B, T> slice(const Var<B, T>& x, int axis, index_t begin, index_t end) {
     B::copy_along_axis(y.data(), count, index_t{0}, xv.data(), n, begin, outer, count, inner, false);
     const int ix = x.index;
     return g.record("slice", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::copy_along_axis(g.grad_buffer(ix).data(), n, begin, g.grad_buffer(self).data(), count,
-                           index_t{0}, outer, count, inner, true);
+        B::copy_along_axis(g.grad_buffer(ix).data(), n, begin, g.grad_buffer(self).data(), count, index_t{0},
+                           outer, count, inner, true);
     });
 }
 

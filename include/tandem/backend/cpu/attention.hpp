@@ -1,9 +1,9 @@
 // Scaled dot-product attention over [batch, heads, tokens, head_dim] with an optional
 // causal mask and key padding mask, forward and backward. What the forward saves for
 // the backward is the backend's choice (attention_saved_numel elements): here the
-// probabilities, from which the backward needs nothing else. reference: torch.nn.functional.scaled_dot_product_attention and
-// HF eager attention (masked scores set to the lowest finite value, so a row with
-// every key masked attends uniformly instead of producing NaN).
+// probabilities, from which the backward needs nothing else. reference:
+// torch.nn.functional.scaled_dot_product_attention and HF eager attention (masked scores set to the lowest
+// finite value, so a row with every key masked attends uniformly instead of producing NaN).
 #pragma once
 
 #include <tandem/backend/cpu/gemm.hpp>

@@ -74,7 +74,8 @@ struct Index {
             double count = 0;
             for (index_t c = 0; c < cols; ++c) count += double(mask[r * cols + c]);
             const double denominator = std::max(count, 1e-9);
-            for (index_t c = 0; c < cols; ++c) out[r * cols + c] = T(double(mask[r * cols + c]) / denominator);
+            for (index_t c = 0; c < cols; ++c)
+                out[r * cols + c] = T(double(mask[r * cols + c]) / denominator);
         }
     }
 
@@ -92,7 +93,8 @@ struct Index {
         const Philox rng(seed, stream);
         const T kept = T(1) / (T(1) - p);
 #pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
-        for (index_t i = 0; i < n; ++i) out[i] = rng.uniform(static_cast<std::uint64_t>(i)) >= double(p) ? kept : T(0);
+        for (index_t i = 0; i < n; ++i)
+            out[i] = rng.uniform(static_cast<std::uint64_t>(i)) >= double(p) ? kept : T(0);
     }
 
     // Elementwise conversion between storage and compute types (bf16 rounds to nearest even).
