@@ -6,7 +6,6 @@
 
 #include <tandem/autograd/ops.hpp>
 #include <tandem/core/text_batch.hpp>
-#include <tandem/io/detail/atomic_file.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
@@ -79,7 +78,8 @@ private:
     Embedding<B, T> token_embedding_, position_embedding_;
 };
 
-// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection.
+// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection, under `scope`
+// (none by default; another model nests the tower under its own prefix).
 template <Backend B, Scalar T>
 class CLIPTextModelWithProjection {
 public:
@@ -87,12 +87,15 @@ public:
     using value_type = T;
 
     CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
-                                std::int64_t projection_dim)
+                                std::int64_t projection_dim, const Scope& scope = {})
         : config_(c),
-          embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
-          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
-          text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
+          embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          text_projection_(store, scope / "text_projection", c.hidden_size, projection_dim, false) {}
 
     EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("CLIPTextModel");
@@ -121,7 +124,8 @@ private:
     Linear<B, T> text_projection_;
 };
 
-// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection.
+// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection, under
+// `scope` (none by default).
 template <Backend B, Scalar T>
 class CLIPVisionModelWithProjection {
 public:
@@ -129,17 +133,19 @@ public:
     using value_type = T;
 
     CLIPVisionModelWithProjection(ParameterStore<B, T>& store, const io::CLIPVisionConfig& c,
-                                  std::int64_t projection_dim)
+                                  std::int64_t projection_dim, const Scope& scope = {})
         : store_(&store),
-          class_embedding_(store.add("vision_model.embeddings.class_embedding", {c.hidden_size})),
-          patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
-                           c.hidden_size, false),
-          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches() + 1,
-                              c.hidden_size),
-          pre_layrnorm_(store, "vision_model.pre_layrnorm", c.hidden_size, c.layer_norm_eps),
-          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps),
-          visual_projection_(store, "visual_projection", c.hidden_size, projection_dim, false) {}
+          class_embedding_(
+              store.add((scope / "vision_model" / "embeddings" / "class_embedding").str(), {c.hidden_size})),
+          patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, false),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches() + 1, c.hidden_size),
+          pre_layrnorm_(store, scope / "vision_model" / "pre_layrnorm", c.hidden_size, c.layer_norm_eps),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps),
+          visual_projection_(store, scope / "visual_projection", c.hidden_size, projection_dim, false) {}
 
     // pixel_values [batch, channels, image_size, image_size]. last_hidden_state is the
     // encoder output before post_layernorm; pooled = post_layernorm(class token).
@@ -193,32 +199,20 @@ struct CLIPOutput {
 // transformers.CLIPModel: owns its parameters; from_pretrained / save_pretrained read
 // and write a Hugging Face folder (config.json + model.safetensors).
 template <Backend B, Scalar T>
-class CLIPModel {
+class CLIPModel : public PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig> {
+    using Base = PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
     using TextTower = CLIPTextModelWithProjection<B, T>;
     using VisionTower = CLIPVisionModelWithProjection<B, T>;
     using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "CLIPModel";
 
     explicit CLIPModel(const io::CLIPConfig& config)
-        : config_(config),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          encoder_(*store_, TextTower(*store_, config.text_config, config.projection_dim),
-                   VisionTower(*store_, config.vision_config, config.projection_dim),
+        : Base(config),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config, config.projection_dim),
+                   VisionTower(*this->store_, config.vision_config, config.projection_dim),
                    LogitHead{.scale_is_scalar = true, .scale_init = config.logit_scale_init_value}) {}
-
-    static CLIPModel from_pretrained(const std::filesystem::path& dir) {
-        CLIPModel model(io::CLIPConfig::from_file(dir / "config.json"));
-        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
 
     CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
@@ -240,16 +234,8 @@ public:
         encoder_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::CLIPConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
 private:
-    io::CLIPConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     Encoder encoder_;
-    LoadReport report_;
 };
 
 }  // namespace tandem

@@ -1,7 +1,7 @@
 // Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last token), the masked mean or the masked max. Positions and masks are integer
+// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
 // tensors on the backend, as a tokenizer's batch provides them.
-// reference: sentence_transformers.models.Pooling (cls, mean, max), HF CLIP/SigLIP pooling.
+// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
 #pragma once
 
 #include <tandem/autograd/ops/elementwise.hpp>
@@ -62,6 +62,26 @@ Var<B, T> pool_last(const Var<B, T>& x) {
     detail::check_states("pool_last", x);
     const Shape& s = x.shape();
     return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
+}
+
+// Row b's state at the last position holding a real token, with right or left padding:
+// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
+// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_last_token", x, mask);
+    const Shape& s = x.shape();
+    auto positions = Ids<B>::empty({s[0]});
+    if (positions.numel() && s[1]) {
+        auto steps = Tensor<B, T>::empty({s[1]});
+        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
+        auto scores = Tensor<B, T>::empty({s[0], s[1]});
+        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
+        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
+        auto best = Tensor<B, T>::empty({s[0]});
+        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
+    }
+    return pool_at(x, positions);
 }
 
 // sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
