@@ -118,3 +118,35 @@ TEST_CASE("the fixtures on a backend whose memory host code cannot touch, as on 
     check_siglip_small<Sealed, float>(1e-5, 1e-4);
     check_bert_token_types<Sealed, float>(1e-5, 1e-4);
 }
+
+TEST_CASE("CLIP through bf16 storage: within bf16's precision of float, and the same bits as a BF16 file") {
+    const auto dir = fixture("clip-first-eos");
+    const auto text = tandem::testing::text_batch_from(dir / "inputs", true);
+    const auto pixels = tandem::testing::tensor_from_npy<Cpu, float>(dir / "inputs" / "pixel_values.npy");
+    auto logits = [&](CLIPModel<Cpu, float>& model) {
+        NoGradGuard no_grad;
+        Graph<Cpu, float> g;
+        return model.forward(g, text, g.input(pixels)).logits_per_text.value().to_vector();
+    };
+    auto model = CLIPModel<Cpu, float>::from_pretrained(dir);
+    const auto in_float = logits(model);
+    model.parameters().set_storage_type(DType::BF16);
+    const auto in_bf16 = logits(model);
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < in_float.size(); ++i) {
+        diff += double(in_bf16[i] - in_float[i]) * (in_bf16[i] - in_float[i]);
+        norm += double(in_float[i]) * in_float[i];
+    }
+    const double relative = std::sqrt(diff / norm);
+    MESSAGE("bf16 storage against float: relative error ", relative);
+    CHECK(relative > 0);
+    CHECK(relative < 0x1p-6);  // a few units of bf16's 2^-8 rounding, not more
+    // Weights saved as BF16 and read back into float storage are the same rounded values.
+    const auto out = std::filesystem::temp_directory_path() / "tandem_clip_bf16";
+    std::filesystem::remove_all(out);
+    model.save_pretrained(out);
+    save_state_dict(model, model.parameters(), out / "model.safetensors", io::SafetensorsDtype::BF16);
+    auto reloaded = CLIPModel<Cpu, float>::from_pretrained(out);
+    CHECK(logits(reloaded) == in_bf16);
+    std::filesystem::remove_all(out);
+}

@@ -85,10 +85,12 @@ public:
         return push(Slot{value.shape(), {}, {}, -1, Kind::Input}, std::move(value), "input");
     }
 
-    // A leaf that reads a parameter in place and accumulates into its gradient arena.
+    // A leaf that reads a parameter (in place, or widened from its bf16 storage) and
+    // accumulates into its gradient arena.
     Var parameter(ParameterStore<B, T>& store, Parameter p) {
-        if (!grad_enabled()) return Var{this, -1, store.value(p)};
-        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, store.value(p),
+        Tensor value = store.compute_value(p);
+        if (!grad_enabled()) return Var{this, -1, std::move(value)};
+        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, std::move(value),
                     "parameter");
     }
 

@@ -64,7 +64,10 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::mean_weights(out, ids, n, n);
     B::fill_diagonal(out, n, s, s);
     B::dropout_mask(out, n, s, u, u);
-    // Storage types apart from compute types: bf16 storage, float or double compute.
+    // Storage types apart from compute types: bf16 storage, float or double compute,
+    // GEMM and reductions accumulating in the compute type.
+    B::gemm(flag, flag, n, n, n, s, half_in, n, half_in, n, s, out, n);
+    B::sum_all(out, half_in, n);
     B::convert(out, half_in, n);
     B::convert(half_out, in, n);
     B::convert(out, ids, n);

@@ -1,11 +1,33 @@
-// AdamW over a whole ParameterStore in one pass (the arena is contiguous).
+// AdamW over a ParameterStore, with parameter groups chosen by name pattern: each group
+// may set its own learning rate and weight decay, or be frozen. Parameters of one group
+// that lie next to each other in the arena are updated in one kernel call, so a store
+// without groups is still a single pass.
 // reference: torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8,
-// weight_decay 1e-2, decay applied to every parameter).
+// weight_decay 1e-2) and its param_groups; transformers' Trainer puts biases and
+// LayerNorm weights in a group without weight decay.
 #pragma once
 
 #include <tandem/autograd/parameter_store.hpp>
 
+#include <fnmatch.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace tandem {
+
+// Parameters whose Hugging Face name matches `pattern` (a shell glob: `*` matches any
+// run of characters, dots included). A parameter joins the first group that matches;
+// the rest form the default group, which uses the optimizer's options.
+template <Scalar T>
+struct ParamGroup {
+    std::string pattern;
+    std::optional<T> lr{};
+    std::optional<T> weight_decay{};
+    // Not updated at all (torch's requires_grad=False as far as the optimizer goes).
+    bool frozen = false;
+};
 
 template <Backend B, Scalar T>
 class AdamW {
@@ -18,30 +40,86 @@ public:
         T weight_decay = T(1e-2);
     };
 
-    explicit AdamW(ParameterStore<B, T>& store, Options options = {})
+    explicit AdamW(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
         : store_(store),
           options_(options),
+          groups_(std::move(groups)),
           m_(Tensor<B, T>::zeros(store.values().shape())),
-          v_(Tensor<B, T>::zeros(store.values().shape())) {}
+          v_(Tensor<B, T>::zeros(store.values().shape())) {
+        for (const auto& g : groups_)
+            if (g.pattern.empty()) detail::throw_error("AdamW: a parameter group has an empty name pattern");
+        layout_runs();
+    }
 
     // Applies the gradients now in the store's gradient arena.
     void step() {
         ++step_;
         auto values = store_.values();
         auto grads = store_.grads();
-        B::adamw_step(values.data(), grads.data(), m_.data(), v_.data(), values.numel(), options_.lr,
-                      options_.beta1, options_.beta2, options_.eps, options_.weight_decay, step_);
+        for (const Run& r : runs_) {
+            const int g = r.group;
+            if (g >= 0 && groups_[g].frozen) continue;
+            const T lr = lr_scale_ * (g >= 0 && groups_[g].lr ? *groups_[g].lr : options_.lr);
+            const T wd = g >= 0 && groups_[g].weight_decay ? *groups_[g].weight_decay : options_.weight_decay;
+            B::adamw_step(values.data() + r.begin, grads.data() + r.begin, m_.data() + r.begin,
+                          v_.data() + r.begin, r.end - r.begin, lr, options_.beta1, options_.beta2,
+                          options_.eps, wd, step_);
+        }
     }
 
     void zero_grad() { store_.zero_grad(); }
-    void set_lr(T lr) { options_.lr = lr; }
-    T lr() const { return options_.lr; }
+    // Sets the default group's learning rate; groups with their own keep their ratio to
+    // it, as a schedule scales every param_group of a torch optimizer.
+    void set_lr(T lr) {
+        if (options_.lr == T(0))
+            detail::throw_error(
+                "AdamW::set_lr: the default learning rate is 0, so there is no ratio to keep");
+        lr_scale_ = lr / options_.lr;
+    }
+    T lr() const { return lr_scale_ * options_.lr; }
     long steps() const { return step_; }
 
+    // The group of each parameter by name ("" for the default group), for logs and tests.
+    std::string group_of(const std::string& name) const {
+        const int g = match(name);
+        return g < 0 ? std::string() : groups_[g].pattern;
+    }
+
 private:
+    // Elements [begin, end) of the arena, all in one group (padding goes with the run).
+    struct Run {
+        index_t begin, end;
+        int group;
+    };
+
+    int match(const std::string& name) const {
+        for (std::size_t i = 0; i < groups_.size(); ++i)
+            if (fnmatch(groups_[i].pattern.c_str(), name.c_str(), 0) == 0) return static_cast<int>(i);
+        return -1;
+    }
+
+    void layout_runs() {
+        const index_t total = store_.values().numel();
+        std::vector<int> group_of_parameter;
+        for (std::size_t i = 0; i < store_.size(); ++i)
+            group_of_parameter.push_back(match(store_.name(Parameter{static_cast<int>(i)})));
+        for (std::size_t i = 0; i < store_.size(); ++i) {
+            const index_t begin = store_.offset(Parameter{static_cast<int>(i)});
+            const index_t end =
+                i + 1 < store_.size() ? store_.offset(Parameter{static_cast<int>(i + 1)}) : total;
+            if (!runs_.empty() && runs_.back().group == group_of_parameter[i])
+                runs_.back().end = end;
+            else
+                runs_.push_back({begin, end, group_of_parameter[i]});
+        }
+    }
+
     ParameterStore<B, T>& store_;
     Options options_;
+    std::vector<ParamGroup<T>> groups_;
+    std::vector<Run> runs_;
     Tensor<B, T> m_, v_;
+    T lr_scale_ = T(1);
     long step_ = 0;
 };
 
