@@ -127,6 +127,8 @@ struct Sealed {
     TANDEM_SEALED_KERNEL(attention)
     TANDEM_SEALED_KERNEL(attention_bwd)
     TANDEM_SEALED_KERNEL(adamw_step)
+    TANDEM_SEALED_KERNEL(sgd_step)
+    TANDEM_SEALED_KERNEL(sum_squares)
     TANDEM_SEALED_KERNEL(index_range)
     TANDEM_SEALED_KERNEL(iota)
     TANDEM_SEALED_KERNEL(find_in_rows)

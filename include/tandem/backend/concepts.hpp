@@ -54,6 +54,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::attention(out, out, in, in, in, attn, s, flag, ids);
     B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
+    B::sgd_step(out, in, out, n, s, s, s, s, flag, flag);
+    B::sum_squares(out, in, n);
     // Integer tensors and the small tensors built from them.
     B::index_range(ids_out, ids, n, i);
     B::iota(ids_out, n, i, i);

@@ -1,33 +1,19 @@
-// AdamW over a ParameterStore, with parameter groups chosen by name pattern: each group
-// may set its own learning rate and weight decay, or be frozen. Parameters of one group
-// that lie next to each other in the arena are updated in one kernel call, so a store
-// without groups is still a single pass.
+// AdamW over a ParameterStore, with parameter groups chosen by name pattern
+// (optim/param_groups.hpp): each group may set its own learning rate and weight decay,
+// or be frozen. Parameters that lie next to each other in the arena and share their
+// settings are updated in one kernel call, so a store without groups is a single pass.
 // reference: torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8,
 // weight_decay 1e-2) and its param_groups; transformers' Trainer puts biases and
 // LayerNorm weights in a group without weight decay.
 #pragma once
 
 #include <tandem/autograd/parameter_store.hpp>
+#include <tandem/optim/param_groups.hpp>
 
-#include <fnmatch.h>
-
-#include <optional>
 #include <string>
 #include <vector>
 
 namespace tandem {
-
-// Parameters whose Hugging Face name matches `pattern` (a shell glob: `*` matches any
-// run of characters, dots included). A parameter joins the first group that matches;
-// the rest form the default group, which uses the optimizer's options.
-template <Scalar T>
-struct ParamGroup {
-    std::string pattern;
-    std::optional<T> lr{};
-    std::optional<T> weight_decay{};
-    // Not updated at all (torch's requires_grad=False as far as the optimizer goes).
-    bool frozen = false;
-};
 
 template <Backend B, Scalar T>
 class AdamW {
@@ -43,24 +29,19 @@ public:
     explicit AdamW(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
         : store_(store),
           options_(options),
-          groups_(std::move(groups)),
+          layout_(store, std::move(groups), "AdamW"),
           m_(Tensor<B, T>::zeros(store.values().shape())),
-          v_(Tensor<B, T>::zeros(store.values().shape())) {
-        for (const auto& g : groups_)
-            if (g.pattern.empty()) detail::throw_error("AdamW: a parameter group has an empty name pattern");
-        layout_runs();
-    }
+          v_(Tensor<B, T>::zeros(store.values().shape())) {}
 
     // Applies the gradients now in the store's gradient arena.
     void step() {
         ++step_;
         auto values = store_.values();
         auto grads = store_.grads();
-        for (const Run& r : runs_) {
-            const int g = r.group;
-            if (g >= 0 && groups_[g].frozen) continue;
-            const T lr = lr_scale_ * (g >= 0 && groups_[g].lr ? *groups_[g].lr : options_.lr);
-            const T wd = g >= 0 && groups_[g].weight_decay ? *groups_[g].weight_decay : options_.weight_decay;
+        for (const auto& r : layout_.runs()) {
+            if (r.frozen) continue;
+            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
+            const T wd = r.weight_decay.value_or(options_.weight_decay);
             B::adamw_step(values.data() + r.begin, grads.data() + r.begin, m_.data() + r.begin,
                           v_.data() + r.begin, r.end - r.begin, lr, options_.beta1, options_.beta2,
                           options_.eps, wd, step_);
@@ -80,44 +61,14 @@ public:
     long steps() const { return step_; }
 
     // The group of each parameter by name ("" for the default group), for logs and tests.
-    std::string group_of(const std::string& name) const {
-        const int g = match(name);
-        return g < 0 ? std::string() : groups_[g].pattern;
-    }
+    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
+    // The runs of the arena and their settings, which gradient clipping also walks.
+    const ParamLayout<T>& layout() const { return layout_; }
 
 private:
-    // Elements [begin, end) of the arena, all in one group (padding goes with the run).
-    struct Run {
-        index_t begin, end;
-        int group;
-    };
-
-    int match(const std::string& name) const {
-        for (std::size_t i = 0; i < groups_.size(); ++i)
-            if (fnmatch(groups_[i].pattern.c_str(), name.c_str(), 0) == 0) return static_cast<int>(i);
-        return -1;
-    }
-
-    void layout_runs() {
-        const index_t total = store_.values().numel();
-        std::vector<int> group_of_parameter;
-        for (std::size_t i = 0; i < store_.size(); ++i)
-            group_of_parameter.push_back(match(store_.name(Parameter{static_cast<int>(i)})));
-        for (std::size_t i = 0; i < store_.size(); ++i) {
-            const index_t begin = store_.offset(Parameter{static_cast<int>(i)});
-            const index_t end =
-                i + 1 < store_.size() ? store_.offset(Parameter{static_cast<int>(i + 1)}) : total;
-            if (!runs_.empty() && runs_.back().group == group_of_parameter[i])
-                runs_.back().end = end;
-            else
-                runs_.push_back({begin, end, group_of_parameter[i]});
-        }
-    }
-
     ParameterStore<B, T>& store_;
     Options options_;
-    std::vector<ParamGroup<T>> groups_;
-    std::vector<Run> runs_;
+    ParamLayout<T> layout_;
     Tensor<B, T> m_, v_;
     T lr_scale_ = T(1);
     long step_ = 0;
