@@ -54,6 +54,11 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::attention(out, out, in, in, in, attn, s, flag, ids);
     B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
+    B::logsumexp(out, in, n, n);
+    B::logsumexp_bwd(out, in, in, in, n, n);
+    B::fill_diagonal_blocks(out, n, n, n, n, s, s);
+    B::clamp(out, in, s, s, n);
+    B::clamp_bwd(out, in, in, s, s, n);
     B::sgd_step(out, in, out, n, s, s, s, s, flag, flag);
     B::sum_squares(out, in, n);
     // Integer tensors and the small tensors built from them.

@@ -5,6 +5,7 @@
 
 #include <tandem/backend/concepts.hpp>
 #include <tandem/backend/cpu/attention.hpp>
+#include <tandem/backend/cpu/contrastive.hpp>
 #include <tandem/backend/cpu/elementwise.hpp>
 #include <tandem/backend/cpu/embedding.hpp>
 #include <tandem/backend/cpu/gemm.hpp>
@@ -27,7 +28,8 @@ struct Cpu : cpu::Memory,
              cpu::Embedding,
              cpu::Index,
              cpu::Attention,
-             cpu::Optim {
+             cpu::Optim,
+             cpu::Contrastive {
     static constexpr const char* name = "cpu";
 };
 static_assert(Backend<Cpu>, "backend::Cpu must satisfy the Backend concept");
