@@ -8,6 +8,7 @@
 
 #include "commands/args.hpp"
 #include "commands/forward.hpp"
+#include "commands/loss.hpp"
 #include "commands/preprocess.hpp"
 #include "commands/tokenize.hpp"
 
@@ -22,6 +23,7 @@ struct Command {
 const Command commands[] = {
     {"forward", "run a Hugging Face CLIP/SigLIP folder on .npy inputs: embeddings, logits, loss, gradients",
      tandem::cli::forward_main},
+    {"loss", "run a training loss on .npy embeddings: its value and every gradient", tandem::cli::loss_main},
     {"preprocess", "run a preprocessor_config.json over images, save pixel_values as .npy",
      tandem::cli::preprocess_main},
     {"tokenize", "encode JSON strings from stdin with a Hugging Face tokenizer, one id array per line",
