@@ -217,7 +217,7 @@ TEST_CASE("the losses satisfy the Loss concept: plain ones on embeddings, the ca
     static_assert(check_loss<CLIPLoss<Cpu, double>, Cpu, double>());
 }
 
-TEST_CASE("the losses run on the Sealed backend with the CPU's results") {
+TEST_CASE("the losses, cached one included, run on the Sealed backend with the CPU's results") {
     using S = testing::Sealed;
     const auto x = columns(3);
     auto run = [&]<class Bk>() {
@@ -236,6 +236,22 @@ TEST_CASE("the losses run on the Sealed backend with the CPU's results") {
         std::vector<double> out = {loss.value().item()};
         for (const auto& c : v)
             for (double d : g.grad(c).to_vector()) out.push_back(d);
+        // GradCache over an encoder whose parameters are the embeddings themselves.
+        ParameterStore<Bk, double> store;
+        std::vector<Parameter> params;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            params.push_back(store.add("column_" + std::to_string(i), x[i].shape()));
+        for (std::size_t i = 0; i < x.size(); ++i) store.value(params[i]).copy_from(v[i].value());
+        const CachedMultipleNegativesRankingLoss<Bk, double> cached({}, 4);
+        out.push_back(cached
+                          .forward_backward(
+                              [&](Graph<Bk, double>& h, int c, index_t begin, index_t end) {
+                                  return slice(h.parameter(store, params[static_cast<std::size_t>(c)]), 0,
+                                               begin, end);
+                              },
+                              3, 6)
+                          .item());
+        for (double d : store.grads().to_vector()) out.push_back(d);
         return out;
     };
     const auto cpu = run.template operator()<Cpu>();
