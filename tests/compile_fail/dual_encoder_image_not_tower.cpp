@@ -1,5 +1,4 @@
-// expect: DualEncoder: the image tower must be an EncoderTower, a Module with encode(graph, ImageInput)
-// returning a Var
+// expect: DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a Var)
 #include <tandem/backend/cpu.hpp>
 #include <tandem/models/clip.hpp>
 

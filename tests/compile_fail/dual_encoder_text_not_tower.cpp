@@ -1,5 +1,4 @@
-// expect: DualEncoder: the text tower must be an EncoderTower, a Module with encode(graph, TextInput)
-// returning a Var
+// expect: DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)
 #include <tandem/backend/cpu.hpp>
 #include <tandem/models/clip.hpp>
 

@@ -50,12 +50,13 @@ consteval DualEncoderFault dual_encoder_fault() {
 template <class TextTower, class ImageTower, class TextInput, class ImageInput>
 class DualEncoder {
     static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
-    static_assert(fault != detail::DualEncoderFault::text_not_tower,
-                  "DualEncoder: the text tower must be an EncoderTower, a Module with encode(graph, "
-                  "TextInput) returning a Var");
-    static_assert(fault != detail::DualEncoderFault::image_not_tower,
-                  "DualEncoder: the image tower must be an EncoderTower, a Module with encode(graph, "
-                  "ImageInput) returning a Var");
+    static_assert(
+        fault != detail::DualEncoderFault::text_not_tower,
+        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
+    static_assert(
+        fault != detail::DualEncoderFault::image_not_tower,
+        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
+        "Var)");
     static_assert(fault != detail::DualEncoderFault::backends_differ,
                   "DualEncoder: the text and image towers must use the same backend");
     static_assert(fault != detail::DualEncoderFault::scalars_differ,
