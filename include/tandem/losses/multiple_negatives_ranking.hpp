@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -168,7 +169,7 @@ private:
     }
 
     Options options_;
-    std::string_view name_;
+    std::string name_;
 };
 
 // Query to doc and doc to query, one softmax each: (forward + backward) / 2.
