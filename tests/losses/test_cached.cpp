@@ -1,8 +1,10 @@
 // CachedMultipleNegativesRankingLoss (GradCache) on a tiny CLIP: the value and every
 // parameter gradient equal the uncached loss's, and a batch of 1024 trains in about the
-// memory of an uncached batch of 64 (the allocator's peak counter).
+// memory of an uncached batch of 64 (the allocator's peak counter). CLIPLoss over a
+// CLIPModel's embeddings is the model's own loss.
 #include <tandem/backend/cpu.hpp>
 #include <tandem/losses/cached_multiple_negatives_ranking.hpp>
+#include <tandem/losses/clip.hpp>
 #include <tandem/models/clip.hpp>
 
 #include <doctest/doctest.h>
@@ -189,4 +191,34 @@ TEST_CASE("CachedMultipleNegativesRankingLoss replays each mini-batch's dropout 
     CHECK(value() == base);
     INFO("max |analytic - numeric| " << worst << " of " << largest);
     CHECK(worst < 1e-6 * largest);
+}
+
+TEST_CASE("CLIPLoss on a CLIPModel's embeddings and logit_scale is the model's own CLIP loss") {
+    CLIPModel<Cpu, double> model(tiny_clip(8, 6, 3, 5));
+    auto& store = model.parameters();
+    model.for_each_parameter([&](const std::string&, Parameter p) { init_normal(store, p, 0.5, 7); });
+    const Batch<double> batch(6, 5, 6);
+    store.zero_grad();
+    double expected = 0;
+    {
+        Graph<Cpu, double> g;
+        auto loss = clip_loss(model.forward(g, batch.text, g.input(batch.pixels)).logits_per_text);
+        expected = loss.value().item();
+        g.backward(loss);
+    }
+    const auto expected_grads = store.grads().to_vector();
+    store.zero_grad();
+    const CLIPLoss<Cpu, double> loss(store);
+    Graph<Cpu, double> g;
+    auto value = loss(g, {batch.encode(model, g, 0, 0, 6), batch.encode(model, g, 1, 0, 6)});
+    g.backward(value);
+    CHECK(value.value().item() == doctest::Approx(expected).epsilon(1e-14));
+    const auto grads = store.grads().to_vector();
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+        diff = std::max(diff, std::abs(grads[i] - expected_grads[i]));
+        norm = std::max(norm, std::abs(expected_grads[i]));
+    }
+    CHECK(diff <= 1e-12 * norm);
+    CHECK(store.grad(loss.logit_scale()).item() != 0.0);
 }
