@@ -55,14 +55,12 @@ double best_seconds(F&& f, int repeats) {
     return best;
 }
 
-TextBatch make_text(index_t batch) {
-    TextBatch text;
-    text.batch = batch;
-    text.length = 77;
+TextBatch<Cpu> make_text(index_t batch) {
+    std::vector<std::int64_t> ids;
     Philox rng(1, 1);
     for (index_t i = 0; i < batch * 77; ++i)
-        text.input_ids.push_back(i % 77 == 76 ? 49407 : std::int64_t(rng.below(49407, std::uint64_t(i))));
-    return text;
+        ids.push_back(i % 77 == 76 ? 49407 : std::int64_t(rng.below(49407, std::uint64_t(i))));
+    return TextBatch<Cpu>::from_host(ids, batch, 77);
 }
 
 Tensor<Cpu, float> make_pixels(index_t batch) {

@@ -10,7 +10,7 @@ int main() {
     AdamW<Cpu, float> optimizer(store, {.lr = 0.03f});
 
     auto x = Tensor<Cpu, float>::from_vector({1, 1, -1, 1, -1, -1, 1, -1}, {4, 2});
-    std::vector<std::int64_t> labels = {0, 1, 0, 1};  // XOR of the signs
+    auto labels = Ids<Cpu>::from_vector({0, 1, 0, 1}, {4});  // XOR of the signs
     for (int step = 0; step < 200; ++step) {
         Graph<Cpu, float> g;  // the tape of one step
         auto logits = fc2.forward(g, gelu(fc1.forward(g, g.input(x))));

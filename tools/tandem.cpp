@@ -7,7 +7,9 @@
 #include <exception>
 
 #include "commands/args.hpp"
+#include "commands/evaluate.hpp"
 #include "commands/forward.hpp"
+#include "commands/loss.hpp"
 #include "commands/preprocess.hpp"
 #include "commands/tokenize.hpp"
 
@@ -20,8 +22,11 @@ struct Command {
 };
 
 const Command commands[] = {
+    {"evaluate", "run an evaluator on .npy embeddings: metrics.json and its CSV, as sentence-transformers",
+     tandem::cli::evaluate_main},
     {"forward", "run a Hugging Face CLIP/SigLIP folder on .npy inputs: embeddings, logits, loss, gradients",
      tandem::cli::forward_main},
+    {"loss", "run a training loss on .npy embeddings: its value and every gradient", tandem::cli::loss_main},
     {"preprocess", "run a preprocessor_config.json over images, save pixel_values as .npy",
      tandem::cli::preprocess_main},
     {"tokenize", "encode JSON strings from stdin with a Hugging Face tokenizer, one id array per line",

@@ -53,19 +53,21 @@ inline Data make_data(int n, std::uint64_t seed) {
     return d;
 }
 
-// Full-batch AdamW training; returns the loss after each step.
-inline std::vector<float> train(int steps, std::uint64_t seed, index_t hidden = 16) {
-    ParameterStore<Cpu, float> store;
-    Mlp<Cpu, float> model(store, hidden);
+// Full-batch AdamW training on backend B; returns the loss after each step.
+template <Backend B = Cpu>
+std::vector<float> train(int steps, std::uint64_t seed, index_t hidden = 16) {
+    ParameterStore<B, float> store;
+    Mlp<B, float> model(store, hidden);
     model.fc1.reset_parameters(seed);
     model.fc2.reset_parameters(seed);
-    AdamW<Cpu, float> optimizer(store, {.lr = 0.03f, .weight_decay = 0.0f});
+    AdamW<B, float> optimizer(store, {.lr = 0.03f, .weight_decay = 0.0f});
     const Data data = make_data(256, seed);
-    const auto x = Tensor<Cpu, float>::from_vector(data.points, {256, 2});
+    const auto x = Tensor<B, float>::from_vector(data.points, {256, 2});
+    const auto labels = Ids<B>::from_vector(data.labels, {256});
     std::vector<float> losses;
     for (int step = 0; step < steps; ++step) {
-        Graph<Cpu, float> g;
-        auto loss = cross_entropy(model.forward(g, g.input(x)), data.labels);
+        Graph<B, float> g;
+        auto loss = cross_entropy(model.forward(g, g.input(x)), labels);
         losses.push_back(loss.value().item());
         optimizer.zero_grad();
         g.backward(loss);

@@ -1,5 +1,6 @@
-// Backends: the Backend concept and the CPU implementation.
+// Backends: the Backend concept, the CPU implementation and xtensor conversions.
 #pragma once
 
 #include <tandem/backend/concepts.hpp>
 #include <tandem/backend/cpu.hpp>
+#include <tandem/backend/xtensor.hpp>

@@ -12,5 +12,6 @@
 #include <tandem/nn/module.hpp>
 #include <tandem/nn/patch_embedding.hpp>
 #include <tandem/nn/pooling.hpp>
+#include <tandem/nn/pooling_layer.hpp>
 #include <tandem/nn/sequential.hpp>
 #include <tandem/nn/transformer.hpp>

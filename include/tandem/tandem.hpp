@@ -5,6 +5,7 @@
 #include <tandem/autograd.hpp>
 #include <tandem/backend.hpp>
 #include <tandem/core.hpp>
+#include <tandem/eval.hpp>
 #include <tandem/image.hpp>
 #include <tandem/io.hpp>
 #include <tandem/losses.hpp>

@@ -24,8 +24,59 @@ TEST_CASE("backward accumulates into leaves, then frees the tape; a second backw
         "new Graph for each step",
         Error);
     CHECK_THROWS_AS(add(x, x), Error);
-    CHECK_THROWS_WITH_AS(loss.value(), "Graph::value: this intermediate value was freed by backward()",
+    // A Var owns its value: the loss stays readable after the tape is gone.
+    CHECK(loss.value().item() == 64.0f);
+}
+
+TEST_CASE("backward from non-scalar outputs with given gradients") {
+    GF g;
+    auto x = g.input(TF::from_vector({1, 2, 3, 4}, {2, 2}), true);
+    auto y = mul(x, x);  // dy/dx = 2x
+    auto z = sum(x, 1);  // dz/dx = 1 per row
+    g.backward({y, z}, {TF::from_vector({1, 0, 0, 1}, {2, 2}), TF::from_vector({10, 20}, {2})});
+    CHECK(x.grad().to_vector() == std::vector<float>{12, 10, 20, 28});
+    GF h;
+    auto a = h.input(TF::zeros({2}), true);
+    CHECK_THROWS_WITH_AS(h.backward({a}, {TF::zeros({3})}),
+                         "Graph::backward: output 0 has shape [2] but its gradient has shape [3]", Error);
+    CHECK_THROWS_WITH_AS(h.backward(std::vector<Var<Cpu, float>>{a}, {}),
+                         "Graph::backward: expected one gradient per output, found 1 outputs and 0 gradients",
                          Error);
+}
+
+TEST_CASE("reshape is a view: it shares its input's storage and gradient buffer, and records no backward") {
+    GF g;
+    auto x = g.input(TF::from_vector({1, 2, 3, 4, 5, 6}, {2, 3}), true);
+    auto v = reshape(x, {3, 2});
+    CHECK(v.value().data() == x.value().data());
+    auto loss = sum(mul(v, v));
+    g.backward(loss);
+    CHECK(x.grad().to_vector() == std::vector<float>{2, 4, 6, 8, 10, 12});
+    CHECK(v.grad().data() == x.grad().data());
+}
+
+TEST_CASE("intermediates are freed as soon as nothing needs them") {
+    Cpu::empty_cache();
+    const auto before = Cpu::allocated_bytes();
+    {
+        NoGradGuard no_grad;
+        GF g;
+        auto x = g.input(TF::full({1 << 16}, 1.0f));
+        for (int i = 0; i < 20; ++i) x = scale(exp(x), 0.5f);
+        CHECK(g.tape_size() == 0);
+        // x and at most one intermediate (256 KiB each) are alive, not 40 of them.
+        CHECK(Cpu::allocated_bytes() - before <= std::size_t{2} << 18);
+        CHECK(x.value().to_vector()[0] > 0.0f);
+    }
+    CHECK(Cpu::allocated_bytes() == before);
+    // With gradients the tape keeps what the closures need: exp keeps x and y, scale nothing.
+    GF g;
+    auto x = g.input(TF::full({1 << 16}, 1.0f), true);
+    const auto with_input = Cpu::allocated_bytes();
+    auto y = x;
+    for (int i = 0; i < 4; ++i) y = add(y, y);
+    CHECK(g.tape_size() == 5);
+    CHECK(Cpu::allocated_bytes() - with_input == std::size_t{1} << 18);  // only the last sum is alive
 }
 
 TEST_CASE("parameters accumulate straight into the store's gradient arena") {
@@ -65,7 +116,8 @@ TEST_CASE("NoGradGuard records no backward; backward on such a loss is an error"
         loss = sum(g.parameter(store, w));
     }
     CHECK(grad_enabled());
-    CHECK_FALSE(g.requires_grad(loss));
+    CHECK_FALSE(loss.requires_grad());
+    CHECK(g.tape_size() == 0);
     CHECK_THROWS_WITH_AS(
         g.backward(loss),
         "Graph::backward: the loss does not depend on any parameter or input that requires a "
@@ -85,34 +137,42 @@ TEST_CASE("shape mismatches name the op and both shapes") {
     CHECK_THROWS_WITH_AS(linear(a, b),
                          "linear: shape mismatch, input [2, 3] and weight [3, 2] (expected weight [out, 3])",
                          Error);
-    CHECK_THROWS_WITH_AS(cross_entropy(a, {0, 5}), "cross_entropy: target 5 in row 1 is outside [0, 3)",
-                         Error);
-    CHECK_THROWS_WITH_AS(gather_rows(a, {2}),
-                         "gather_rows: index 2 at position 0 is outside [0, 2) for shape [2, 3]", Error);
+    CHECK_THROWS_WITH_AS(cross_entropy(a, Ids<Cpu>::from_vector({0, 5}, {2})),
+                         "cross_entropy: targets range over [0, 5], outside the classes [0, 3)", Error);
+    CHECK_THROWS_WITH_AS(gather_rows(a, Ids<Cpu>::from_vector({2}, {1})),
+                         "gather_rows: ids range over [2, 2], outside [0, 2)", Error);
 }
 
 TEST_CASE("Vars from different graphs cannot be mixed") {
     GF g1, g2;
     auto a = g1.input(TF::zeros({2}), true), b = g2.input(TF::zeros({2}), true);
-    CHECK_THROWS_WITH_AS(add(a, b), "add: inputs belong to different graphs (or to none)", Error);
+    CHECK_THROWS_WITH_AS(add(a, b), "add: the Var belongs to another graph (or to none)", Error);
     CHECK_THROWS_WITH_AS(add(Var<Cpu, float>{}, b), "add: the input is an empty Var (not created by a Graph)",
                          Error);
 }
 
-TEST_CASE("dropout: deterministic by (seed, stream), scaled to keep the mean, identity in eval") {
-    GF g;
-    auto x = g.input(TF::full({1000}, 1.0f), true);
-    auto y1 = dropout(x, 0.25f, Philox(5, 1)).value().to_vector();
-    auto y2 = dropout(x, 0.25f, Philox(5, 1)).value().to_vector();
-    auto y3 = dropout(x, 0.25f, Philox(5, 2)).value().to_vector();
-    CHECK(y1 == y2);
-    CHECK(y1 != y3);
+TEST_CASE("dropout: in train mode only, each call a new stream of the graph's seed, same seed same masks") {
+    auto masks = [](std::uint64_t seed) {
+        GF g({.training = true, .seed = seed});
+        auto x = g.input(TF::full({1000}, 1.0f), true);
+        return std::pair{dropout(x, 0.25f).value().to_vector(), dropout(x, 0.25f).value().to_vector()};
+    };
+    const auto [a1, a2] = masks(5);
+    const auto [b1, b2] = masks(5);
+    CHECK(a1 == b1);
+    CHECK(a2 == b2);
+    CHECK(a1 != a2);
+    CHECK(masks(6).first != a1);
+    // The mask is Philox(seed, stream = call number) drawn per element, as the kernel promises.
+    const Philox first(5, 0);
     int kept = 0;
-    for (float v : y1) {
-        CHECK_UNARY(v == 0.0f || std::abs(v - 1.0f / 0.75f) < 1e-6f);
-        kept += v != 0.0f;
+    for (std::size_t i = 0; i < a1.size(); ++i) {
+        CHECK(a1[i] == (first.uniform(i) >= 0.25 ? 1.0f / 0.75f : 0.0f));
+        kept += a1[i] != 0.0f;
     }
     CHECK(std::abs(kept - 750) < 60);
-    CHECK(dropout(x, 0.25f, Philox(5, 1), false).index == x.index);
-    CHECK_THROWS_AS(dropout(x, 1.0f, Philox(5, 1)), Error);
+    GF eval;
+    auto x = eval.input(TF::full({4}, 1.0f), true);
+    CHECK(dropout(x, 0.25f).index == x.index);
+    CHECK_THROWS_AS(dropout(x, 1.0f), Error);
 }

@@ -17,6 +17,10 @@ using TD = Tensor<Cpu, double>;
 namespace {
 constexpr double tolerance = 1e-6;
 
+Ids<Cpu> ids(const std::vector<std::int64_t>& values, const Shape& shape) {
+    return Ids<Cpu>::from_vector(values, shape);
+}
+
 TD rnd(const Shape& s, std::uint64_t seed, double lo = -1, double hi = 1) {
     return random_tensor<Cpu, double>(s, seed, lo, hi);
 }
@@ -88,7 +92,11 @@ TEST_CASE("gradcheck: shape and layout ops") {
               return add(sum(mul(parts[0], parts[2]), 1), sum(parts[1], 1));
           },
           {rnd(s, 8)});
-    check("gather_rows", [](G&, const VS& x) { return gather_rows(x[0], {4, 0, 4, 2}); }, {rnd({5, 7}, 9)});
+    check("gather_rows",
+          [](G&, const VS& x) {
+              return gather_rows(x[0], ids({4, 0, 4, 2}, {4}));
+          },
+          {rnd({5, 7}, 9)});
 }
 
 TEST_CASE("gradcheck: matmul and linear") {
@@ -125,12 +133,12 @@ TEST_CASE("gradcheck: softmax family and losses") {
     check("log_softmax", [](G&, const VS& x) { return log_softmax(x[0]); }, {rnd({3, 5, 7}, 2, -3, 3)});
     check("cross_entropy",
           [](G&, const VS& x) {
-              return cross_entropy(x[0], {6, 0, 3, 1, 6});
+              return cross_entropy(x[0], ids({6, 0, 3, 1, 6}, {5}));
           },
           {rnd({5, 7}, 3, -3, 3)});
     check("cross_entropy smoothing, ignore",
           [](G&, const VS& x) {
-              return cross_entropy(x[0], {6, -100, 3, 1, 2}, 0.1);
+              return cross_entropy(x[0], ids({6, -100, 3, 1, 2}, {5}), 0.1);
           },
           {rnd({5, 7}, 4, -3, 3)});
     check("bce_with_logits", [](G&, const VS& x) { return binary_cross_entropy_with_logits(x[0], x[1]); },
@@ -152,14 +160,14 @@ TEST_CASE("gradcheck: attention and embedding") {
           [](G&, const VS& x) {
               AttentionOptions<Cpu, double> o;
               o.causal = true;
-              o.key_mask = TD::from_vector({1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, {2, 6});
+              o.key_mask = ids({1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, {2, 6});
               o.scale = 0.7;
               return scaled_dot_product_attention(x[0], x[1], x[2], o);
           },
           {rnd(k, 7), rnd(k, 8), rnd(k, 9)});
     check("embedding",
           [](G&, const VS& x) {
-              return embedding(x[0], {1, 3, 3, 0, 5, 1}, {2, 3});
+              return embedding(x[0], ids({1, 3, 3, 0, 5, 1}, {2, 3}));
           },
           {rnd({6, 7}, 10)});
 }

@@ -299,7 +299,7 @@ TEST_CASE("attention with causal and padding masks against a naive double loop")
     const index_t nq = s.bh() * s.q_len * s.head_dim;
     VD q = random_values(nq, 18), k = random_values(nq, 19), v = random_values(nq, 20);
     VF qf = to_float(q), kf = to_float(k), vf = to_float(v), out(nq), probs(s.bh() * 25);
-    VF mask = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
+    const std::vector<std::int64_t> mask = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
     const double scale = 1 / std::sqrt(3.0);
     Cpu::attention(out.data(), probs.data(), qf.data(), kf.data(), vf.data(), s, float(scale), true,
                    mask.data());

@@ -10,6 +10,8 @@
 #include "decode_fixtures.hpp"
 #include "temp_dir.hpp"
 
+using tandem::testing::TempDir;
+
 namespace ti = tandem::image;
 
 namespace {
@@ -86,10 +88,10 @@ TEST_CASE("convert_rgb drops alpha and replicates grey") {
 
 TEST_CASE("bad input gives a tandem::Error naming the file and the reason") {
     TempDir dir("decode_bad");
-    const auto path_text = [&](const std::string& name) { return (dir.path / name).string(); };
+    const auto path_text = [&](const std::string& name) { return (dir / name).string(); };
 
     SUBCASE("missing file") {
-        const auto msg = error_of([&] { ti::load_image(dir.path / "missing.png"); });
+        const auto msg = error_of([&] { ti::load_image(dir / "missing.png"); });
         CHECK(msg.find(path_text("missing.png")) != std::string::npos);
         CHECK(msg.find("cannot open") != std::string::npos);
     }

@@ -12,6 +12,8 @@
 #include "temp_dir.hpp"
 #include "test_data.hpp"
 
+using tandem::testing::TempDir;
+
 namespace {
 
 int run(std::vector<std::string> argv) {
@@ -29,7 +31,7 @@ TEST_CASE("tandem preprocess writes [N, 3, H, W] float32 .npy in the order given
     if (!config || !reference) return;
     const auto images = reference->parent_path().parent_path();
     TempDir dir("preprocess_command");
-    const auto out = dir.path / "pixel_values.npy";
+    const auto out = dir / "pixel_values.npy";
     CHECK(run({"--config", config->string(), "--out", out.string(), (images / "camera_gray.png").string(),
                (images / "coffee.png").string()}) == 0);
     const auto values = xt::load_npy<float>(out.string());
@@ -39,10 +41,10 @@ TEST_CASE("tandem preprocess writes [N, 3, H, W] float32 .npy in the order given
     CHECK(xt::view(values, 1) == xt::load_npy<float>(reference->string()));
 
     // A failure leaves no file behind, under the final name or a temporary one.
-    CHECK_THROWS_WITH_AS(run({"--config", config->string(), "--out", (dir.path / "bad.npy").string(),
-                              (images / "coffee.png").string(), (dir.path / "missing.jpg").string()}),
+    CHECK_THROWS_WITH_AS(run({"--config", config->string(), "--out", (dir / "bad.npy").string(),
+                              (images / "coffee.png").string(), (dir / "missing.jpg").string()}),
                          doctest::Contains("missing.jpg"), tandem::Error);
-    CHECK(std::distance(std::filesystem::directory_iterator(dir.path), {}) == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 1);
     CHECK_THROWS_WITH_AS(run({"--config", config->string(), "--out", out.string()}),
                          doctest::Contains("at least one IMAGE"), tandem::Error);
     CHECK_THROWS_WITH_AS(

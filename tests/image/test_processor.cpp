@@ -17,6 +17,7 @@
 #include "test_data.hpp"
 
 namespace ti = tandem::image;
+using tandem::testing::TempDir;
 using tandem::testing::test_data;
 
 namespace {
@@ -149,7 +150,7 @@ TEST_CASE("bad preprocessor configs name the file and the key") {
         "'do_rescale'");
 
     TempDir dir("processor_cfg");
-    CHECK_THROWS_WITH_AS(ti::ImageProcessor::from_file(dir.path / "missing.json"),
+    CHECK_THROWS_WITH_AS(ti::ImageProcessor::from_file(dir / "missing.json"),
                          doctest::Contains("missing.json: cannot open"), tandem::Error);
     const std::string broken = "{\"size\": ";
     const auto file = dir.write("broken.json", {broken.begin(), broken.end()});
@@ -212,7 +213,7 @@ TEST_CASE("batches: same values as one at a time, first failing file reported") 
     const auto bad = dir.write("bad.png", {1, 2, 3});
     auto with_bad = paths;
     with_bad.insert(with_bad.begin() + 1, bad);
-    with_bad.push_back(dir.path / "missing.png");
+    with_bad.push_back(dir / "missing.png");
     CHECK_THROWS_WITH_AS(processor.preprocess_files(with_bad), doctest::Contains("bad.png"), tandem::Error);
 
     // Without a crop the sizes differ, and a batch says so.

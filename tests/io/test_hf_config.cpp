@@ -1,5 +1,6 @@
 #include <tandem/io/hf_config.hpp>
 
+#include "error_message.hpp"
 #include "temp_dir.hpp"
 #include "test_data.hpp"
 

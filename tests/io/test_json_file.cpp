@@ -2,6 +2,7 @@
 
 #include <tandem/io/detail/atomic_file.hpp>
 
+#include "error_message.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>

@@ -3,8 +3,9 @@
 #pragma once
 
 #include <tandem/autograd/graph.hpp>
+#include <tandem/backend/xtensor.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/io/safetensors.hpp>
-#include <tandem/models/text_batch.hpp>
 
 #include <doctest/doctest.h>
 #include <xtensor/xnpy.hpp>
@@ -33,17 +34,23 @@ double relative_error(const Tensor<B, T>& a, const std::filesystem::path& npy) {
     return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-300);
 }
 
-inline TextBatch text_batch_from(const std::filesystem::path& inputs, bool with_mask,
-                                 const std::string& ids_file = "input_ids.npy") {
-    const auto ids = xt::load_npy<std::int64_t>((inputs / ids_file).string());
-    TextBatch t;
-    t.batch = static_cast<index_t>(ids.shape()[0]);
-    t.length = static_cast<index_t>(ids.shape()[1]);
-    t.input_ids.assign(ids.begin(), ids.end());
-    if (with_mask) {
-        const auto mask = xt::load_npy<std::int64_t>((inputs / "attention_mask.npy").string());
-        t.attention_mask.assign(mask.begin(), mask.end());
-    }
+template <class B = Cpu>
+TextBatch<B> text_batch_from(const std::filesystem::path& inputs, bool with_mask,
+                             const std::string& ids_file = "input_ids.npy") {
+    TextBatch<B> t;
+    t.input_ids = from_xtensor<B, std::int64_t>(xt::load_npy<std::int64_t>((inputs / ids_file).string()));
+    if (with_mask)
+        t.attention_mask = from_xtensor<B, std::int64_t>(
+            xt::load_npy<std::int64_t>((inputs / "attention_mask.npy").string()));
+    return t;
+}
+
+// input_ids, attention_mask and token_type_ids, as a BERT reference folder holds them.
+template <class B = Cpu>
+TextBatch<B> text_batch_with_types(const std::filesystem::path& inputs) {
+    auto t = text_batch_from<B>(inputs, true);
+    t.token_type_ids =
+        from_xtensor<B, std::int64_t>(xt::load_npy<std::int64_t>((inputs / "token_type_ids.npy").string()));
     return t;
 }
 

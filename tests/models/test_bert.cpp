@@ -15,13 +15,6 @@ using tandem::testing::relative_error;
 
 namespace {
 
-TextBatch bert_inputs(const std::filesystem::path& inputs) {
-    auto text = tandem::testing::text_batch_from(inputs, true);
-    const auto types = xt::load_npy<std::int64_t>((inputs / "token_type_ids.npy").string());
-    text.token_type_ids.assign(types.begin(), types.end());
-    return text;
-}
-
 template <class T>
 std::string type_name() {
     return sizeof(T) == 8 ? "double" : "float";
@@ -69,7 +62,7 @@ void check_bert_tiny(double output_tol, double grad_tol) {
     const auto inputs = *dir / "inputs";
     const auto expected = *dir / "expected" / "f64";
     Graph<Cpu, T> g;
-    const auto text = bert_inputs(inputs);
+    const auto text = tandem::testing::text_batch_with_types(inputs);
     auto out = model.forward(g, text);
     auto mean_pooled = pool_mean(g, out.last_hidden_state, text.attention_mask);
     auto probe_mean = g.input(tandem::testing::tensor_from_npy<Cpu, T>(inputs / "loss_probe_mean.npy"));
@@ -101,10 +94,10 @@ void check_bert_tiny_cls(double output_tol, double grad_tol) {
     const auto inputs = *dir / "inputs";
     const auto expected = *dir / "expected" / "f64";
     Graph<Cpu, T> g;
-    const auto text = bert_inputs(inputs);
+    const auto text = tandem::testing::text_batch_with_types(inputs);
     auto out = model.forward(g, text);
     auto labels = g.input(tandem::testing::tensor_from_npy<Cpu, T>(inputs / "labels.npy"));
-    auto loss = binary_cross_entropy_with_logits(reshape(out.logits, {text.batch}), labels);
+    auto loss = binary_cross_entropy_with_logits(reshape(out.logits, {text.batch()}), labels);
 
     const double errors[] = {
         relative_error(out.bert.last_hidden_state.value(), expected / "last_hidden_state.npy"),
@@ -185,7 +178,7 @@ TEST_CASE("BertModel reads a bert.-prefixed classification checkpoint and report
     auto bare = BertModel<Cpu, double>::from_pretrained(*dir);
     auto full = BertForSequenceClassification<Cpu, double>::from_pretrained(*dir);
     CHECK(bare.load_report().unexpected == std::vector<std::string>{"classifier.bias", "classifier.weight"});
-    const auto text = bert_inputs(*dir / "inputs");
+    const auto text = tandem::testing::text_batch_with_types(*dir / "inputs");
     Graph<Cpu, double> g;
     CHECK(bare.forward(g, text).pooler_output.value().to_vector() ==
           full.forward(g, text).bert.pooler_output.value().to_vector());
@@ -203,7 +196,7 @@ TEST_CASE("BertForSequenceClassification on a bare BertModel checkpoint starts a
     auto& store = cls.parameters();
     CHECK(store.shape(store.find("classifier.weight")) == Shape{2, 32});
     CHECK(store.value(store.find("classifier.bias")).to_vector() == std::vector<double>{0, 0});
-    const auto text = bert_inputs(*dir / "inputs");
+    const auto text = tandem::testing::text_batch_with_types(*dir / "inputs");
     Graph<Cpu, double> g;
     CHECK(bare.forward(g, text).last_hidden_state.value().to_vector() ==
           cls.forward(g, text).bert.last_hidden_state.value().to_vector());

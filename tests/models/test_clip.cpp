@@ -84,10 +84,8 @@ TEST_CASE("gradient check in double through a whole 2-layer CLIP (every paramete
     CLIPModel<Cpu, double> model(c);
     auto& store = model.parameters();
     model.for_each_parameter([&](const std::string&, Parameter p) { init_normal(store, p, 0.5, 11); });
-    TextBatch text{.input_ids = {3, 7, 19, 19, 19, 4, 19, 19, 19, 19, 5, 6, 8, 9, 19},
-                   .attention_mask = {1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1},
-                   .batch = 3,
-                   .length = 5};
+    const auto text = TextBatch<Cpu>::from_host({3, 7, 19, 19, 19, 4, 19, 19, 19, 19, 5, 6, 8, 9, 19}, 3, 5,
+                                                {1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1});
     const auto pixels = tandem::testing::random_tensor<Cpu, double>({3, 3, 6, 6}, 5);
     const auto result = tandem::testing::gradcheck_parameters<Cpu>(store, [&](Graph<Cpu, double>& g) {
         return clip_loss(model.forward(g, text, g.input(pixels)).logits_per_text);

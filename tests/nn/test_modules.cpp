@@ -36,11 +36,16 @@ TEST_CASE("pooling: CLS, positions, masked mean and masked max on a hand-made ba
     // x [2, 3, 2]: row 0 tokens (1,2) (3,4) (5,6); row 1 tokens (-1,0) (7,-8) (9,9)
     auto x = g.input(TF::from_vector({1, 2, 3, 4, 5, 6, -1, 0, 7, -8, 9, 9}, {2, 3, 2}), true);
     CHECK(pool_cls(x).value().to_vector() == std::vector<float>{1, 2, -1, 0});
-    CHECK(pool_at(x, {2, 1}).value().to_vector() == std::vector<float>{5, 6, 7, -8});
-    const std::vector<std::int64_t> mask = {1, 1, 0, 1, 1, 0};
+    CHECK(pool_last(x).value().to_vector() == std::vector<float>{5, 6, 9, 9});
+    CHECK(pool_at(x, Ids<Cpu>::from_vector({2, 1}, {2})).value().to_vector() ==
+          std::vector<float>{5, 6, 7, -8});
+    const auto mask = Ids<Cpu>::from_vector({1, 1, 0, 1, 1, 0}, {2, 3});
     CHECK(pool_mean(g, x, mask).value().to_vector() == std::vector<float>{2, 3, 3, -4});
     CHECK(pool_max(g, x, mask).value().to_vector() == std::vector<float>{3, 4, 7, 0});
-    CHECK_THROWS_WITH_AS(pool_at(x, {3, 0}), "pool_at: position 3 of row 0 is outside [0, 3)", Error);
+    CHECK_THROWS_WITH_AS(pool_at(x, Ids<Cpu>::from_vector({3, 0}, {2})),
+                         "pool_at: positions range over [0, 3], outside [0, 3)", Error);
+    CHECK_THROWS_WITH_AS(pool_mean(g, x, Ids<Cpu>::from_vector({1, 1, 0}, {1, 3})),
+                         "pool_mean: expected a [2, 3] mask for states [2, 3, 2], found [1, 3]", Error);
 }
 
 TEST_CASE("PatchEmbedding equals a strided convolution written out in loops") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tandem/backend/cpu.hpp>
+#include <tandem/backend/xtensor.hpp>
 #include <tandem/io/detail/atomic_file.hpp>
 #include <tandem/io/json_file.hpp>
 #include <tandem/losses/clip.hpp>
@@ -32,21 +33,19 @@ namespace forward_cmd {
 
 template <class T>
 void save_npy(const std::filesystem::path& path, const Tensor<Cpu, T>& t) {
-    io::atomic_write(path, [&](std::ostream& s) { s << xt::dump_npy(t.to_xarray()); });
+    io::atomic_write(path, [&](std::ostream& s) { s << xt::dump_npy(to_xarray(t)); });
 }
 
-inline TextBatch load_text(const ForwardOptions& o) {
+inline TextBatch<Cpu> load_text(const ForwardOptions& o) {
     const auto ids = xt::load_npy<std::int64_t>(o.input_ids->string());
     if (ids.dimension() != 2)
         detail::throw_error(o.input_ids->string(), ": expected int64 input_ids [batch, length], found ",
                             ids.dimension(), " dimensions");
-    TextBatch text;
-    text.batch = static_cast<index_t>(ids.shape()[0]);
-    text.length = static_cast<index_t>(ids.shape()[1]);
-    text.input_ids.assign(ids.begin(), ids.end());
+    TextBatch<Cpu> text;
+    text.input_ids = from_xtensor<Cpu, std::int64_t>(ids);
     if (o.attention_mask) {
         const auto mask = xt::load_npy<std::int64_t>(o.attention_mask->string());
-        text.attention_mask.assign(mask.begin(), mask.end());
+        text.attention_mask = from_xtensor<Cpu, std::int64_t>(mask);
     }
     return text;
 }
@@ -60,7 +59,7 @@ int run_forward(const ForwardOptions& o) {
     std::optional<Var<Cpu, T>> text_embeds, image_embeds, logits_per_text;
     if (o.input_ids && o.pixel_values) {
         const auto pixels = xt::load_npy<float>(o.pixel_values->string());
-        auto px = g.input(Tensor<Cpu, T>::from_xtensor(xt::cast<T>(pixels)));
+        auto px = g.input(from_xtensor<Cpu, T>(xt::cast<T>(pixels)));
         auto out = model.forward(g, load_text(o), px);
         text_embeds = out.text.embeds;
         image_embeds = out.vision.embeds;
@@ -70,7 +69,7 @@ int run_forward(const ForwardOptions& o) {
         text_embeds = model.encode_text(g, load_text(o));
     } else if (o.pixel_values) {
         const auto pixels = xt::load_npy<float>(o.pixel_values->string());
-        image_embeds = model.encode_image(g, g.input(Tensor<Cpu, T>::from_xtensor(xt::cast<T>(pixels))));
+        image_embeds = model.encode_image(g, g.input(from_xtensor<Cpu, T>(xt::cast<T>(pixels))));
     }
     if (text_embeds) save_npy(o.out / "text_embeds.npy", text_embeds->value());
     if (image_embeds) save_npy(o.out / "image_embeds.npy", image_embeds->value());

@@ -1,11 +1,18 @@
-// Graph: the tape of a reverse-mode autograd pass. Ops (autograd/ops/) compute their
-// value with backend kernels and record a hand-written backward; backward(loss) runs
-// the tape in reverse and then frees it, so activations live exactly one step.
-// Var is a cheap handle to one value on a Graph, like a torch.Tensor with grad_fn.
+// Graph: the tape of a reverse-mode autograd pass and the context of one forward
+// (train or eval mode, the dropout random stream). Ops (autograd/ops/) compute their
+// value with backend kernels and record a hand-written backward; backward() runs the
+// tape in reverse and then frees it.
+// Var is a cheap handle to one value, like a torch.Tensor with grad_fn. A Var owns its
+// value: the tape holds only gradients and the backward closures, which capture exactly
+// the tensors their backward reads, so an intermediate dies as soon as neither a Var
+// nor a closure needs it. Under NoGradGuard nothing is recorded at all.
 #pragma once
 
 #include <tandem/autograd/parameter_store.hpp>
+#include <tandem/core/rng.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <string_view>
 #include <vector>
@@ -18,12 +25,15 @@ class Graph;
 template <Backend B, Scalar T>
 struct Var {
     Graph<B, T>* graph = nullptr;
+    // The value's slot on the tape, or -1 when no gradient flows through it.
     int index = -1;
+    Tensor<B, T> data{};
 
-    const Tensor<B, T>& value() const { return graph->value(*this); }
-    const Shape& shape() const { return value().shape(); }
+    const Tensor<B, T>& value() const { return data; }
+    const Shape& shape() const { return data.shape(); }
+    bool requires_grad() const { return index >= 0; }
     // The gradient accumulated by backward(); for inputs created with requires_grad.
-    const Tensor<B, T>& grad() const { return graph->grad(*this); }
+    Tensor<B, T> grad() const { return graph->grad(*this); }
 };
 
 namespace detail {
@@ -42,41 +52,61 @@ public:
 
 inline bool grad_enabled() { return detail::no_grad_depth == 0; }
 
+// How a forward pass runs. reference: torch.nn.Module.train() / eval(), and the seed
+// of the generator dropout draws from.
+struct GraphOptions {
+    // Train mode applies dropout; eval mode (the default) is deterministic inference.
+    bool training = false;
+    // Dropout masks are a pure function of (seed, the order of dropout calls, element).
+    std::uint64_t seed = 0;
+};
+
 template <Backend B, Scalar T>
 class Graph {
 public:
     using Tensor = tandem::Tensor<B, T>;
     using Var = tandem::Var<B, T>;
-    // Called with the graph and the index of the node whose gradient is ready.
+    // Called with the graph and the slot of the op whose output gradient is ready.
     using Backward = std::function<void(Graph&, int)>;
 
-    Graph() = default;
+    explicit Graph(GraphOptions options = {}) : options_(options) {}
     Graph(const Graph&) = delete;
     Graph& operator=(const Graph&) = delete;
 
+    bool training() const { return options_.training; }
+    std::uint64_t seed() const { return options_.seed; }
+    // A fresh random stream for each call (each dropout site of a forward pass), the
+    // same sequence of streams for the same seed.
+    Philox next_rng() { return Philox(options_.seed, rng_streams_++); }
+
     // A leaf. With requires_grad, backward() leaves its gradient in grad(var).
     Var input(Tensor value, bool requires_grad = false) {
-        return push(Node{std::move(value), {}, {}, requires_grad && grad_enabled(), Kind::Input});
+        if (!(requires_grad && grad_enabled())) return Var{this, -1, std::move(value)};
+        return push(Slot{value.shape(), {}, {}, -1, Kind::Input}, std::move(value), "input");
     }
 
-    // A leaf that reads a parameter in place and accumulates into its gradient arena.
+    // A leaf that reads a parameter (in place, or widened from its bf16 storage) and
+    // accumulates into its gradient arena.
     Var parameter(ParameterStore<B, T>& store, Parameter p) {
-        return push(Node{store.value(p), store.grad(p), {}, grad_enabled(), Kind::Parameter});
+        Tensor value = store.compute_value(p);
+        if (!grad_enabled()) return Var{this, -1, std::move(value)};
+        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, std::move(value),
+                    "parameter");
     }
 
-    const Tensor& value(const Var& v) const { return node(v, "value").value; }
-
-    const Tensor& grad(const Var& v) const {
-        const Node& n = node(v, "grad");
-        if (!n.grad.defined())
-            detail::throw_error("Graph::grad: no gradient reached this value (is requires_grad set, and did ",
-                                "backward() run?)");
-        return n.grad;
+    // The gradient of a leaf after backward().
+    Tensor grad(const Var& v) const {
+        check_owner(v, "grad");
+        if (v.index < 0)
+            detail::throw_error("Graph::grad: this value does not require a gradient (create it with ",
+                                "input(value, true), or outside NoGradGuard)");
+        Tensor t = resolved_grad(v.index);
+        if (!t.defined())
+            detail::throw_error("Graph::grad: no gradient reached this value (did backward() run?)");
+        return t;
     }
 
-    bool requires_grad(const Var& v) const { return node(v, "requires_grad").requires_grad; }
-
-    // Records an op's output. `backward` runs only if some input requires a gradient.
+    // Records an op's output. `backward` is kept only if some input requires a gradient.
     Var record(std::string_view op, Tensor value, std::initializer_list<Var> inputs, Backward backward) {
         return record(op, std::move(value), inputs.begin(), inputs.size(), std::move(backward));
     }
@@ -84,86 +114,130 @@ public:
         return record(op, std::move(value), inputs.data(), inputs.size(), std::move(backward));
     }
 
-    // The gradient buffer of a node, allocated as zeros on first use.
-    Tensor& grad_buffer(int index) {
-        Node& n = nodes_[index];
-        if (!n.grad.defined()) n.grad = Tensor::zeros(n.value.shape());
-        return n.grad;
+    // Records a view of `input` (same elements, another shape): it shares the input's
+    // storage and its gradient buffer, so its backward costs nothing.
+    Var view(std::string_view op, Tensor value, const Var& input) {
+        check_owner(input, op);
+        if (value.numel() != input.value().numel())
+            detail::throw_error(op, ": a view must keep the ", input.value().numel(),
+                                " elements of its input");
+        if (!input.requires_grad() || !grad_enabled()) return Var{this, -1, std::move(value)};
+        return push(Slot{value.shape(), {}, {}, input.index, Kind::View}, std::move(value), op);
     }
-    bool needs_grad(const Var& v) const { return nodes_[v.index].requires_grad; }
 
-    // Runs the tape backwards from a one-element loss, then frees it: activations and
-    // backward closures are released; leaf gradients stay readable.
+    // The gradient buffer of a slot, allocated as zeros on first use. A view's buffer
+    // is its input's, reshaped.
+    Tensor grad_buffer(int index) {
+        Slot& s = slots_[index];
+        if (s.alias >= 0) return grad_buffer(s.alias).reshape(s.shape);
+        if (!s.grad.defined()) s.grad = Tensor::zeros(s.shape);
+        return s.grad;
+    }
+    bool needs_grad(int index) const { return index >= 0; }
+    bool needs_grad(const Var& v) const { return v.index >= 0; }
+
+    // Runs the tape backwards from a one-element loss, then frees it.
     void backward(const Var& loss) {
+        check_owner(loss, "backward");
+        if (loss.value().numel() != 1)
+            detail::throw_error("Graph::backward: expected a one-element loss, found shape ",
+                                loss.shape().str(), " (pass output gradients for a non-scalar output)");
+        if (!loss.requires_grad())
+            detail::throw_error("Graph::backward: the loss does not depend on any parameter or input that ",
+                                "requires a gradient");
+        backward(std::vector<Var>{loss}, std::vector<Tensor>{Tensor::full(loss.shape(), T(1))});
+    }
+
+    // Runs the tape backwards from several outputs of any shape, each seeded with the
+    // gradient of the final objective with respect to it (GradCache, gathered
+    // negatives); then frees the tape: backward closures are released, leaf gradients
+    // stay readable.
+    void backward(const std::vector<Var>& outputs, const std::vector<Tensor>& output_gradients) {
         if (freed_)
             detail::throw_error(
                 "Graph::backward: this tape was already run and freed by an earlier backward(); ",
                 "build a new Graph for each step");
-        const Node& l = node(loss, "backward");
-        if (l.value.numel() != 1)
-            detail::throw_error("Graph::backward: expected a one-element loss, found shape ",
-                                l.value.shape().str());
-        if (!l.requires_grad)
-            detail::throw_error("Graph::backward: the loss does not depend on any parameter or input that ",
-                                "requires a gradient");
-        grad_buffer(loss.index) = Tensor::full(l.value.shape(), T(1));
-        for (int i = loss.index; i >= 0; --i) {
-            Node& n = nodes_[i];
-            if (n.kind != Kind::Op) continue;
-            if (n.backward && n.grad.defined()) n.backward(*this, i);
-            // Backward closures hold the tensors they need; once run, this node is done.
-            n.backward = {};
-            n.grad = {};
+        if (outputs.size() != output_gradients.size() || outputs.empty())
+            detail::throw_error("Graph::backward: expected one gradient per output, found ", outputs.size(),
+                                " outputs and ", output_gradients.size(), " gradients");
+        int last = -1;
+        for (std::size_t i = 0; i < outputs.size(); ++i) {
+            const Var& out = outputs[i];
+            check_owner(out, "backward");
+            if (!out.requires_grad())
+                detail::throw_error("Graph::backward: output ", i,
+                                    " does not depend on any parameter or input ",
+                                    "that requires a gradient");
+            if (!(output_gradients[i].shape() == out.shape()))
+                detail::throw_error("Graph::backward: output ", i, " has shape ", out.shape().str(),
+                                    " but its gradient has shape ", output_gradients[i].shape().str());
+            Tensor g = grad_buffer(out.index);
+            B::binary(BinaryOp::Add, g.data(), g.data(), g.numel(), output_gradients[i].data(), g.numel());
+            last = std::max(last, out.index);
         }
-        for (auto& n : nodes_) {
-            if (n.kind == Kind::Op) {
-                n.backward = {};
-                n.value = {};
-            }
+        for (int i = last; i >= 0; --i) {
+            Slot& s = slots_[i];
+            if (s.kind != Kind::Op) continue;
+            if (s.backward && s.grad.defined()) s.backward(*this, i);
+            // Backward closures hold the tensors they need; once run, this op is done.
+            s.backward = {};
+            s.grad = {};
+        }
+        for (auto& s : slots_) {
+            s.backward = {};
+            if (s.kind == Kind::Op) s.grad = {};
         }
         freed_ = true;
     }
 
     bool freed() const { return freed_; }
+    // Slots on the tape: values that need a gradient (a test measures what is recorded).
+    std::size_t tape_size() const { return slots_.size(); }
 
 private:
-    enum class Kind { Input, Parameter, Op };
-    struct Node {
-        Tensor value;
+    enum class Kind { Input, Parameter, View, Op };
+    struct Slot {
+        Shape shape;
         Tensor grad;
         Backward backward;
-        bool requires_grad;
+        int alias;  // for a view, the slot whose gradient buffer it shares
         Kind kind;
     };
 
     Var record(std::string_view op, Tensor value, const Var* inputs, std::size_t count, Backward backward) {
         bool needs = false;
         for (std::size_t i = 0; i < count; ++i) {
-            if (inputs[i].graph != this)
-                detail::throw_error(op, ": inputs belong to different graphs (or to none)");
-            needs = needs || nodes_[inputs[i].index].requires_grad;
+            check_owner(inputs[i], op);
+            needs = needs || inputs[i].requires_grad();
         }
-        needs = needs && grad_enabled();
-        return push(Node{std::move(value), {}, needs ? std::move(backward) : Backward{}, needs, Kind::Op},
-                    op);
+        if (!(needs && grad_enabled())) return Var{this, -1, std::move(value)};
+        return push(Slot{value.shape(), {}, std::move(backward), -1, Kind::Op}, std::move(value), op);
     }
 
-    Var push(Node n, std::string_view op = "input") {
+    Var push(Slot s, Tensor value, std::string_view op) {
         if (freed_)
             detail::throw_error(op, ": this graph was freed by backward(); build a new Graph for each step");
-        nodes_.push_back(std::move(n));
-        return Var{this, static_cast<int>(nodes_.size() - 1)};
-    }
-    const Node& node(const Var& v, std::string_view what) const {
-        if (v.graph != this || v.index < 0 || v.index >= static_cast<int>(nodes_.size()))
-            detail::throw_error("Graph::", what, ": the Var does not belong to this graph");
-        const Node& n = nodes_[v.index];
-        if (freed_ && n.kind == Kind::Op)
-            detail::throw_error("Graph::", what, ": this intermediate value was freed by backward()");
-        return n;
+        slots_.push_back(std::move(s));
+        return Var{this, static_cast<int>(slots_.size() - 1), std::move(value)};
     }
 
-    std::vector<Node> nodes_;
+    Tensor resolved_grad(int index) const {
+        const Slot& s = slots_[index];
+        if (s.alias >= 0) {
+            Tensor g = resolved_grad(s.alias);
+            return g.defined() ? g.reshape(s.shape) : g;
+        }
+        return s.grad;
+    }
+
+    void check_owner(const Var& v, std::string_view what) const {
+        if (v.graph != this || v.index >= static_cast<int>(slots_.size()))
+            detail::throw_error(what, ": the Var belongs to another graph (or to none)");
+    }
+
+    GraphOptions options_;
+    std::uint64_t rng_streams_ = 0;
+    std::vector<Slot> slots_;
     bool freed_ = false;
 };
 

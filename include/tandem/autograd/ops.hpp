@@ -3,8 +3,10 @@
 #pragma once
 
 #include <tandem/autograd/ops/attention.hpp>
+#include <tandem/autograd/ops/clamp.hpp>
 #include <tandem/autograd/ops/elementwise.hpp>
 #include <tandem/autograd/ops/embedding.hpp>
+#include <tandem/autograd/ops/logsumexp.hpp>
 #include <tandem/autograd/ops/loss.hpp>
 #include <tandem/autograd/ops/matmul.hpp>
 #include <tandem/autograd/ops/norm.hpp>

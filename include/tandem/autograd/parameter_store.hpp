@@ -3,6 +3,10 @@
 // each a single pass. Parameters are named as Hugging Face names them.
 // Register shapes first (modules do it in their constructors); the arena is laid out
 // on first access, after which the set of parameters is fixed.
+// Storage type apart from compute type: with set_storage_type(DType::BF16), forward
+// passes read a bf16 copy of the weights (mixed-precision training: bf16 weights, T
+// master weights, gradients and optimizer state). The copy is refreshed from the master
+// weights whenever they may have changed (after any values() or value() access).
 #pragma once
 
 #include <tandem/backend/concepts.hpp>
@@ -42,6 +46,8 @@ public:
     std::size_t size() const { return entries_.size(); }
     const std::string& name(Parameter p) const { return entry(p).name; }
     const Shape& shape(Parameter p) const { return entry(p).shape; }
+    // Where p starts in the arenas (in elements).
+    index_t offset(Parameter p) const { return entry(p).offset; }
     // Number of scalars in all parameters (padding excluded).
     index_t numel() const {
         index_t n = 0;
@@ -56,12 +62,14 @@ public:
     }
     bool contains(std::string_view name) const { return by_name_.count(std::string(name)) > 0; }
 
+    // The master weights: writable, so the bf16 copy is refreshed before the next read.
     Tensor value(Parameter p) { return view(values(), p); }
     Tensor grad(Parameter p) { return view(grads(), p); }
 
     // The whole arenas, padding included: optimizers and reductions run over these.
     Tensor values() {
         allocate();
+        storage_stale_ = true;
         return values_;
     }
     Tensor grads() {
@@ -70,6 +78,43 @@ public:
     }
 
     void zero_grad() { grads().zero(); }
+
+    // The type forward passes read weights in: T (the default) or DType::BF16.
+    // May be set at any time (after loading a checkpoint, say): the copy is made on the
+    // next read.
+    void set_storage_type(DType type) {
+        if (type != dtype_of<T> && type != DType::BF16)
+            detail::throw_error("ParameterStore::set_storage_type: expected ", dtype_name(dtype_of<T>),
+                                " or BF16, found ", dtype_name(type));
+        storage_type_ = type;
+        storage_stale_ = true;
+        if (type != DType::BF16) storage_ = {};
+    }
+    DType storage_type() const { return storage_type_; }
+
+    // Parameter p as forward passes read it, in T: the master weights themselves, or the
+    // bf16 copy widened to T.
+    Tensor compute_value(Parameter p) {
+        if (storage_type_ == dtype_of<T>) return value(p);
+        const auto stored = view(storage(), p);
+        auto out = Tensor::empty(stored.shape());
+        if (out.numel()) B::convert(out.data(), stored.data(), out.numel());
+        return out;
+    }
+
+    // The bf16 arena, rounded from the master weights if they may have changed.
+    tandem::Tensor<B, bfloat16> storage() {
+        if (storage_type_ != DType::BF16)
+            detail::throw_error("ParameterStore::storage: the storage type is ", dtype_name(storage_type_),
+                                ", not BF16");
+        allocate();
+        if (!storage_.defined()) storage_ = tandem::Tensor<B, bfloat16>::empty({total_});
+        if (storage_stale_) {
+            B::convert(storage_.data(), values_.data(), total_);
+            storage_stale_ = false;
+        }
+        return storage_;
+    }
 
     // f(name, value, grad) for every parameter in registration order.
     template <class F>
@@ -96,7 +141,8 @@ private:
             detail::throw_error("ParameterStore: invalid parameter handle ", p.index);
         return entries_[p.index];
     }
-    Tensor view(const Tensor& arena, Parameter p) const {
+    template <class Arena>
+    Arena view(const Arena& arena, Parameter p) const {
         const Entry& e = entry(p);
         return arena.rows(e.offset, e.offset + e.shape.numel()).reshape(e.shape);
     }
@@ -105,6 +151,9 @@ private:
     std::unordered_map<std::string, int> by_name_;
     index_t total_ = 0;
     Tensor values_, grads_;
+    DType storage_type_ = dtype_of<T>;
+    tandem::Tensor<B, bfloat16> storage_;
+    bool storage_stale_ = true;
 };
 
 }  // namespace tandem

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <tandem/backend/kernel_types.hpp>
+#include <tandem/core/bfloat16.hpp>
 #include <tandem/core/memory.hpp>
 #include <tandem/core/shape.hpp>
 
 #include <array>
+#include <concepts>
 #include <cstdint>
 
 namespace tandem {
@@ -16,9 +18,11 @@ namespace tandem {
 // Requires: static functions with the signatures of backend/cpu/*.hpp, outputs first,
 // backward kernels accumulating into their gradient outputs.
 // Ensures: results equal the CPU kernels' within floating-point reassociation.
+// Every pointer is the backend's own (Tensor::data()); host code never dereferences one.
 template <class B, class T>
 concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, std::int64_t* ids_out,
-                                  index_t n, T s, bool flag, const Shape& shape,
+                                  bfloat16* half_out, const bfloat16* half_in, index_t n, T s, bool flag,
+                                  std::uint64_t u, std::int64_t i, const Shape& shape,
                                   const std::array<int, Shape::max_rank>& perm, const AttentionShape& attn) {
     B::gemm(flag, flag, n, n, n, s, in, n, in, n, s, out, n);
     B::gemm_batched(flag, flag, n, n, n, s, in, n, n, in, n, n, s, out, n, n, n);
@@ -46,9 +50,34 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::l2_normalize_bwd(out, in, in, in, n, n, s);
     B::gather_rows(out, in, ids, n, n);
     B::scatter_add_rows(out, in, ids, n, n);
-    B::attention(out, out, in, in, in, attn, s, flag, in);
-    B::attention_bwd(out, out, out, out, in, in, in, in, in, attn, s, flag, in);
+    { B::attention_saved_numel(attn) } -> std::same_as<index_t>;
+    B::attention(out, out, in, in, in, attn, s, flag, ids);
+    B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
+    B::logsumexp(out, in, n, n);
+    B::logsumexp_bwd(out, in, in, in, n, n);
+    B::fill_diagonal_blocks(out, n, n, n, n, s, s);
+    B::clamp(out, in, s, s, n);
+    B::clamp_bwd(out, in, in, s, s, n);
+    B::sgd_step(out, in, out, n, s, s, s, s, flag, flag);
+    B::sum_squares(out, in, n);
+    // Integer tensors and the small tensors built from them.
+    B::index_range(ids_out, ids, n, i);
+    B::iota(ids_out, n, i, i);
+    B::find_in_rows(ids_out, ids, n, n, i);
+    B::argmax_rows(ids_out, ids, n, n);
+    B::flat_index(ids_out, ids, n, n);
+    B::mask_fill(out, ids, n, n, s, s);
+    B::mean_weights(out, ids, n, n);
+    B::fill_diagonal(out, n, s, s);
+    B::dropout_mask(out, n, s, u, u);
+    // Storage types apart from compute types: bf16 storage, float or double compute,
+    // GEMM and reductions accumulating in the compute type.
+    B::gemm(flag, flag, n, n, n, s, half_in, n, half_in, n, s, out, n);
+    B::sum_all(out, half_in, n);
+    B::convert(out, half_in, n);
+    B::convert(half_out, in, n);
+    B::convert(out, ids, n);
 };
 
 // Represents: a complete backend, usable for float training and double gradient checks.

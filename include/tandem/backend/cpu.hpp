@@ -5,9 +5,11 @@
 
 #include <tandem/backend/concepts.hpp>
 #include <tandem/backend/cpu/attention.hpp>
+#include <tandem/backend/cpu/contrastive.hpp>
 #include <tandem/backend/cpu/elementwise.hpp>
 #include <tandem/backend/cpu/embedding.hpp>
 #include <tandem/backend/cpu/gemm.hpp>
+#include <tandem/backend/cpu/index.hpp>
 #include <tandem/backend/cpu/memory.hpp>
 #include <tandem/backend/cpu/norm.hpp>
 #include <tandem/backend/cpu/optim.hpp>
@@ -24,8 +26,10 @@ struct Cpu : cpu::Memory,
              cpu::Softmax,
              cpu::Norm,
              cpu::Embedding,
+             cpu::Index,
              cpu::Attention,
-             cpu::Optim {
+             cpu::Optim,
+             cpu::Contrastive {
     static constexpr const char* name = "cpu";
 };
 static_assert(Backend<Cpu>, "backend::Cpu must satisfy the Backend concept");

@@ -2,6 +2,8 @@
 // with the mapping from C++ types used to check untyped buffers.
 #pragma once
 
+#include <tandem/core/bfloat16.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +61,10 @@ struct dtype_of_t<float> {
     static constexpr DType value = DType::F32;
 };
 template <>
+struct dtype_of_t<bfloat16> {
+    static constexpr DType value = DType::BF16;
+};
+template <>
 struct dtype_of_t<std::int64_t> {
     static constexpr DType value = DType::I64;
 };
@@ -74,8 +80,14 @@ struct dtype_of_t<std::uint8_t> {
 template <class T>
 inline constexpr DType dtype_of = dtype_of_t<T>::value;
 
-// The scalar types tensors and kernels are instantiated for.
+// The compute types: what kernels accumulate in and autograd differentiates.
 template <class T>
 concept Scalar = std::same_as<T, float> || std::same_as<T, double>;
+
+// The element types a tensor may store: the compute types, bf16 storage, and the
+// integer types of ids, targets and masks.
+template <class T>
+concept Element = Scalar<T> || std::same_as<T, bfloat16> || std::same_as<T, std::int64_t> ||
+    std::same_as<T, std::int32_t> || std::same_as<T, std::uint8_t>;
 
 }  // namespace tandem

@@ -16,6 +16,9 @@ public:
     // `stream` separates independent uses of one seed (a parameter, a dropout site, an epoch).
     constexpr Philox(std::uint64_t seed, std::uint64_t stream = 0) : seed_(seed), stream_(stream) {}
 
+    constexpr std::uint64_t seed() const { return seed_; }
+    constexpr std::uint64_t stream() const { return stream_; }
+
     // Four independent 32-bit words for counter `index`.
     constexpr std::array<std::uint32_t, 4> block(std::uint64_t index) const {
         std::array<std::uint32_t, 4> c = {

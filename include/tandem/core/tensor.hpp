@@ -1,6 +1,8 @@
 // Tensor<B, T>: a contiguous row-major array whose memory belongs to backend B.
 // Copying a Tensor shares the buffer (like torch.Tensor); clone() copies the data.
-// Views (reshape, rows) share the buffer and keep it alive.
+// Views (reshape, rows) share the buffer and keep it alive. Host code reaches the
+// elements only through explicit copies (from_vector, to_vector, item, to<Other>()):
+// data() is a pointer for backend kernels, never to be dereferenced outside backend/.
 #pragma once
 
 #include <tandem/core/dtype.hpp>
@@ -8,11 +10,8 @@
 #include <tandem/core/memory.hpp>
 #include <tandem/core/shape.hpp>
 
-#include <xtensor/xadapt.hpp>
-#include <xtensor/xarray.hpp>
-
-#include <cstring>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace tandem {
@@ -31,7 +30,7 @@ struct Storage {
 };
 }  // namespace detail
 
-template <BackendMemory B, Scalar T>
+template <BackendMemory B, Element T>
 class Tensor {
 public:
     using backend_type = B;
@@ -49,36 +48,30 @@ public:
     }
     static Tensor zeros(const Shape& shape) {
         Tensor t = empty(shape);
-        B::zero(t.data(), t.bytes());
+        if (t.numel()) B::zero(t.data(), t.bytes());
         return t;
     }
     static Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
         if (static_cast<index_t>(values.size()) != shape.numel())
             detail::throw_error("Tensor::from_vector: shape ", shape.str(), " holds ", shape.numel(),
                                 " elements, found ", values.size(), " values");
+        return from_host(values.data(), shape);
+    }
+    // Copies shape.numel() elements from host memory.
+    static Tensor from_host(const T* values, const Shape& shape) {
         Tensor t = empty(shape);
-        B::copy_from_host(t.data(), values.data(), t.bytes());
+        if (t.numel()) B::copy_from_host(t.data(), values, t.bytes());
         return t;
     }
     static Tensor full(const Shape& shape, T value) {
         return from_vector(std::vector<T>(static_cast<std::size_t>(shape.numel()), value), shape);
-    }
-    // From any xtensor expression of element type T (row-major).
-    template <class E>
-    static Tensor from_xtensor(const xt::xexpression<E>& e) {
-        xt::xarray<T> a = e.derived_cast();
-        Tensor t = empty(Shape(a.shape().begin(), a.shape().end()));
-        B::copy_from_host(t.data(), a.data(), t.bytes());
-        return t;
     }
     // From an untyped host buffer, e.g. one read from a file: the dtype must be T's.
     static Tensor from_bytes(const void* data, DType dtype, const Shape& shape) {
         if (dtype != dtype_of<T>)
             detail::throw_error("Tensor<", dtype_name(dtype_of<T>), ">::from_bytes: expected dtype ",
                                 dtype_name(dtype_of<T>), ", found ", dtype_name(dtype));
-        Tensor t = empty(shape);
-        B::copy_from_host(t.data(), data, t.bytes());
-        return t;
+        return from_host(static_cast<const T*>(data), shape);
     }
 
     bool defined() const { return storage_ != nullptr; }
@@ -87,6 +80,8 @@ public:
     index_t size(int axis) const { return shape_[axis]; }
     index_t numel() const { return shape_.numel(); }
     std::size_t bytes() const { return static_cast<std::size_t>(numel()) * sizeof(T); }
+    static constexpr DType dtype() { return dtype_of<T>; }
+    // The backend's pointer to the first element: for kernels only.
     T* data() const { return storage_ ? static_cast<T*>(storage_->data) + offset_ : nullptr; }
 
     // A view with the same elements in another shape.
@@ -123,15 +118,24 @@ public:
         if (numel()) B::zero(data(), bytes());
     }
 
+    // The same elements on another backend, through host memory (torch's .to(device)).
+    template <BackendMemory Other>
+    Tensor<Other, T> to() const {
+        if constexpr (std::is_same_v<Other, B>) {
+            return clone();
+        } else {
+            const std::vector<T> host = to_vector();
+            return Tensor<Other, T>::from_vector(host, shape_);
+        }
+    }
+
+    // Copies every element to host memory.
+    void to_host(T* out) const {
+        if (numel()) B::copy_to_host(out, data(), bytes());
+    }
     std::vector<T> to_vector() const {
         std::vector<T> out(static_cast<std::size_t>(numel()));
-        if (numel()) B::copy_to_host(out.data(), data(), bytes());
-        return out;
-    }
-    xt::xarray<T> to_xarray() const {
-        std::vector<std::size_t> shape(shape_.begin(), shape_.end());
-        xt::xarray<T> out = xt::zeros<T>(shape);
-        if (numel()) B::copy_to_host(out.data(), data(), bytes());
+        to_host(out.data());
         return out;
     }
     // The single value of a one-element tensor.

@@ -5,10 +5,9 @@
 #pragma once
 
 #include <tandem/autograd/ops.hpp>
-#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/models/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <algorithm>
@@ -31,18 +30,16 @@ public:
           token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
           layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps) {}
 
-    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
-        if (text.length > position_embeddings_.num_embeddings())
-            detail::throw_error("BertModel: sequence length ", text.length,
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        if (text.length() > position_embeddings_.num_embeddings())
+            detail::throw_error("BertModel: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        const Shape ids_shape{text.batch, text.length};
-        const auto& types = text.token_type_ids.empty() ? std::vector<std::int64_t>(text.input_ids.size(), 0)
-                                                        : text.token_type_ids;
-        auto x = add(add(word_embeddings_.forward(g, text.input_ids, ids_shape),
-                         token_type_embeddings_.forward(g, types, ids_shape)),
-                     position_embeddings_.forward(g, positions, {text.length}));
+        // Without token types every token is segment 0, as HF's default.
+        const Ids<B> types =
+            text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
+        auto x =
+            add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
+                position_embeddings_.first_rows(g, text.length()));
         return layer_norm_.forward(g, x);
     }
 
@@ -70,51 +67,10 @@ inline TransformerSizes bert_sizes(const io::BertConfig& c) {
     return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
             c.layer_norm_eps};
 }
-
-// Presents a model's parameters under checkpoint names: the model's own `prefix` is
-// swapped for `checkpoint_prefix` (e.g. "bert." for "" when a bare BertModel reads a
-// BertForSequenceClassification file), and names `keep` rejects are not visited.
-template <Module M, class Keep>
-struct RenamedParameters {
-    using backend_type = typename M::backend_type;
-    using value_type = typename M::value_type;
-    const M& model;
-    std::string prefix, checkpoint_prefix;
-    Keep keep;
-
-    RenamedParameters(const M& m, std::string own, std::string theirs, Keep k)
-        : model(m), prefix(std::move(own)), checkpoint_prefix(std::move(theirs)), keep(std::move(k)) {}
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        model.for_each_parameter([&](const std::string& name, Parameter p) {
-            if (!keep(name)) return;
-            if (name.starts_with(prefix))
-                f(checkpoint_prefix + name.substr(prefix.size()), p);
-            else
-                f(name, p);
-        });
-    }
-};
-
-// As transformers' from_pretrained decides whether to add or strip base_model_prefix:
-// a checkpoint holds the "bert." prefix when any of its tensors is named under it.
-inline std::string bert_checkpoint_prefix(const io::SafetensorsCheckpoint& checkpoint) {
-    const auto names = checkpoint.names();
-    const bool prefixed =
-        std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("bert."); });
-    return prefixed ? "bert." : "";
-}
-
-inline nlohmann::json config_for(io::BertConfig config, const char* architecture) {
-    // save_pretrained records the class that wrote the folder.
-    config.architectures = {architecture};
-    return config.to_json();
-}
 }  // namespace detail
 
 // BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
-// "bert" inside BertForSequenceClassification).
+// "bert" inside BertForSequenceClassification, any prefix inside another model).
 template <Backend B, Scalar T>
 class BertTower {
 public:
@@ -128,11 +84,18 @@ public:
 
     // The attention mask is a key padding mask: padded keys get no weight, padded queries
     // are still computed (as in HF, whose last_hidden_state includes them).
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("BertModel");
         const auto options = attention_options<B, T>(text, false);
         auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
         return {last, tanh(pooler_.forward(g, pool_cls(last)))};
+    }
+
+    // BertModel's own sentence vector, pooler_output, so the tower alone is an
+    // EncoderTower; PooledTower(tower, Pooling(...)) pools last_hidden_state instead, as
+    // sentence-transformers does.
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return forward(g, text).pooler_output;
     }
 
     template <class F>
@@ -152,48 +115,28 @@ private:
 // from_pretrained also reads checkpoints whose names carry "bert." (a classification or
 // pre-training checkpoint); their heads are reported as unexpected.
 template <Backend B, Scalar T>
-class BertModel {
+class BertModel : public PretrainedModel<BertModel<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertModel<B, T>, B, T, io::BertConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
+    static constexpr const char* architecture = "BertModel";
+    static constexpr const char* base_model_prefix = "bert";
 
-    explicit BertModel(const io::BertConfig& config)
-        : config_(config),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          bert_(*store_, Scope(), config) {}
+    explicit BertModel(const io::BertConfig& config) : Base(config), bert_(*this->store_, Scope(), config) {}
 
-    static BertModel from_pretrained(const std::filesystem::path& dir) {
-        BertModel model(io::BertConfig::from_file(dir / "config.json"));
-        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
-        const detail::RenamedParameters renamed{model, "", detail::bert_checkpoint_prefix(checkpoint),
-                                                [](const std::string&) { return true; }};
-        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
-        return model;
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return bert_.forward(g, text);
     }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", detail::config_for(config_, "BertModel").dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
-
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const { return bert_.forward(g, text); }
+    // pooler_output [batch, hidden].
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.encode(g, text); }
 
     template <class F>
     void for_each_parameter(F&& f) const {
         bert_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::BertConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
 private:
-    io::BertConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     BertTower<B, T> bert_;
-    LoadReport report_;
 };
 
 template <Backend B, Scalar T>
@@ -205,48 +148,30 @@ struct SequenceClassifierOutput {
 // transformers.BertForSequenceClassification: "bert." + BertModel, then
 // classifier(dropout(pooler_output)); dropout is inactive (eval mode). The loss is the
 // caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
+// A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
+// starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
+// from_pretrained's seed, bias 0; the head's names are then listed in
+// load_report().newly_initialized.
 template <Backend B, Scalar T>
-class BertForSequenceClassification {
+class BertForSequenceClassification
+    : public PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
+    static constexpr const char* architecture = "BertForSequenceClassification";
+    static constexpr const char* base_model_prefix = "bert";
+    static constexpr const char* head_prefix = "classifier.";
 
     explicit BertForSequenceClassification(const io::BertConfig& config)
-        : config_(config),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          bert_(*store_, Scope("bert"), config),
-          classifier_(*store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
+        : Base(config),
+          bert_(*this->store_, Scope(base_model_prefix), config),
+          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
 
-    // A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
-    // starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
-    // `seed`, bias 0; the head's names are then listed in load_report().newly_initialized.
-    static BertForSequenceClassification from_pretrained(const std::filesystem::path& dir,
-                                                         std::uint64_t seed = 0) {
-        BertForSequenceClassification model(io::BertConfig::from_file(dir / "config.json"));
-        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
-        const auto names = checkpoint.names();
-        const bool has_head = std::any_of(names.begin(), names.end(),
-                                          [](const std::string& n) { return n.starts_with("classifier."); });
-        const detail::RenamedParameters renamed{
-            model, "bert.", detail::bert_checkpoint_prefix(checkpoint),
-            [has_head](const std::string& n) { return has_head || !n.starts_with("classifier."); }};
-        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
-        if (!has_head) {
-            model.classifier_.reset_parameters_normal(model.config_.initializer_range, seed);
-            model.classifier_.for_each_parameter(
-                [&](const std::string& n, Parameter) { model.report_.newly_initialized.push_back(n); });
-        }
-        return model;
+    void reset_head(std::uint64_t seed) {
+        classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
     }
 
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json",
-                         detail::config_for(config_, "BertForSequenceClassification").dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
-
-    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         auto out = bert_.forward(g, text);
         return {out, classifier_.forward(g, out.pooler_output)};
     }
@@ -257,16 +182,9 @@ public:
         classifier_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::BertConfig& config() const { return config_; }
-    const LoadReport& load_report() const { return report_; }
-
 private:
-    io::BertConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     BertTower<B, T> bert_;
     Linear<B, T> classifier_;
-    LoadReport report_;
 };
 
 }  // namespace tandem

@@ -5,11 +5,10 @@
 #pragma once
 
 #include <tandem/autograd/ops.hpp>
-#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/models/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <algorithm>
@@ -33,18 +32,15 @@ inline TransformerSizes sizes_of(const auto& c) {
 
 // HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),
 // otherwise the first position holding eos_token_id.
-inline std::vector<index_t> clip_eos_positions(const TextBatch& text, std::int64_t eos_token_id) {
-    std::vector<index_t> positions(static_cast<std::size_t>(text.batch));
-    for (index_t b = 0; b < text.batch; ++b) {
-        const auto row = text.input_ids.begin() + b * text.length;
-        if (eos_token_id == 2) {
-            positions[b] = std::max_element(row, row + text.length) - row;
-        } else {
-            const auto it = std::find(row, row + text.length, eos_token_id);
-            if (it == row + text.length)
-                throw_error("CLIP text pooling: row ", b, " holds no eos_token_id ", eos_token_id);
-            positions[b] = it - row;
-        }
+template <Backend B>
+Ids<B> clip_eos_positions(const TextBatch<B>& text, std::int64_t eos_token_id) {
+    auto positions = Ids<B>::empty({text.batch()});
+    if (eos_token_id == 2) {
+        B::argmax_rows(positions.data(), text.input_ids.data(), text.batch(), text.length());
+    } else {
+        B::find_in_rows(positions.data(), text.input_ids.data(), text.batch(), text.length(), eos_token_id);
+        if (index_range<B>(positions).min < 0)
+            throw_error("CLIP text pooling: a row of input_ids holds no eos_token_id ", eos_token_id);
     }
     return positions;
 }
@@ -63,15 +59,13 @@ public:
         : token_embedding_(store, scope / "token_embedding", vocab_size, hidden_size),
           position_embedding_(store, scope / "position_embedding", max_positions, hidden_size) {}
 
-    Var<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         const index_t max_positions = position_embedding_.num_embeddings();
-        if (text.length > max_positions)
-            detail::throw_error("text embeddings: sequence length ", text.length,
+        if (text.length() > max_positions)
+            detail::throw_error("text embeddings: sequence length ", text.length(),
                                 " exceeds max_position_embeddings ", max_positions);
-        std::vector<std::int64_t> positions(static_cast<std::size_t>(text.length));
-        for (index_t t = 0; t < text.length; ++t) positions[t] = t;
-        return add(token_embedding_.forward(g, text.input_ids, {text.batch, text.length}),
-                   position_embedding_.forward(g, positions, {text.length}));
+        return add(token_embedding_.forward(g, text.input_ids),
+                   position_embedding_.first_rows(g, text.length()));
     }
 
     template <class F>
@@ -84,7 +78,8 @@ private:
     Embedding<B, T> token_embedding_, position_embedding_;
 };
 
-// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection.
+// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection, under `scope`
+// (none by default; another model nests the tower under its own prefix).
 template <Backend B, Scalar T>
 class CLIPTextModelWithProjection {
 public:
@@ -92,14 +87,17 @@ public:
     using value_type = T;
 
     CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
-                                std::int64_t projection_dim)
+                                std::int64_t projection_dim, const Scope& scope = {})
         : config_(c),
-          embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
-          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
-          text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
+          embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          text_projection_(store, scope / "text_projection", c.hidden_size, projection_dim, false) {}
 
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("CLIPTextModel");
         auto x = embeddings_.forward(g, text);
         const auto options = attention_options<B, T>(text, true);
@@ -108,7 +106,7 @@ public:
         return {last, pooled, text_projection_.forward(g, pooled)};
     }
 
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
 
     template <class F>
     void for_each_parameter(F&& f) const {
@@ -126,7 +124,8 @@ private:
     Linear<B, T> text_projection_;
 };
 
-// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection.
+// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection, under
+// `scope` (none by default).
 template <Backend B, Scalar T>
 class CLIPVisionModelWithProjection {
 public:
@@ -134,17 +133,19 @@ public:
     using value_type = T;
 
     CLIPVisionModelWithProjection(ParameterStore<B, T>& store, const io::CLIPVisionConfig& c,
-                                  std::int64_t projection_dim)
+                                  std::int64_t projection_dim, const Scope& scope = {})
         : store_(&store),
-          class_embedding_(store.add("vision_model.embeddings.class_embedding", {c.hidden_size})),
-          patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
-                           c.hidden_size, false),
-          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches() + 1,
-                              c.hidden_size),
-          pre_layrnorm_(store, "vision_model.pre_layrnorm", c.hidden_size, c.layer_norm_eps),
-          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps),
-          visual_projection_(store, "visual_projection", c.hidden_size, projection_dim, false) {}
+          class_embedding_(
+              store.add((scope / "vision_model" / "embeddings" / "class_embedding").str(), {c.hidden_size})),
+          patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, false),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches() + 1, c.hidden_size),
+          pre_layrnorm_(store, scope / "vision_model" / "pre_layrnorm", c.hidden_size, c.layer_norm_eps),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps),
+          visual_projection_(store, scope / "visual_projection", c.hidden_size, projection_dim, false) {}
 
     // pixel_values [batch, channels, image_size, image_size]. last_hidden_state is the
     // encoder output before post_layernorm; pooled = post_layernorm(class token).
@@ -198,34 +199,22 @@ struct CLIPOutput {
 // transformers.CLIPModel: owns its parameters; from_pretrained / save_pretrained read
 // and write a Hugging Face folder (config.json + model.safetensors).
 template <Backend B, Scalar T>
-class CLIPModel {
+class CLIPModel : public PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig> {
+    using Base = PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
     using TextTower = CLIPTextModelWithProjection<B, T>;
     using VisionTower = CLIPVisionModelWithProjection<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "CLIPModel";
 
     explicit CLIPModel(const io::CLIPConfig& config)
-        : config_(config),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          encoder_(*store_, TextTower(*store_, config.text_config, config.projection_dim),
-                   VisionTower(*store_, config.vision_config, config.projection_dim),
+        : Base(config),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config, config.projection_dim),
+                   VisionTower(*this->store_, config.vision_config, config.projection_dim),
                    LogitHead{.scale_is_scalar = true, .scale_init = config.logit_scale_init_value}) {}
 
-    static CLIPModel from_pretrained(const std::filesystem::path& dir) {
-        CLIPModel model(io::CLIPConfig::from_file(dir / "config.json"));
-        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
-
-    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
         auto v = encoder_.image_tower().forward(g, pixel_values);
         auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
@@ -233,7 +222,7 @@ public:
     }
 
     // CLIPModel.get_text_features / get_image_features: unnormalised embeddings.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
         return encoder_.encode_text(g, text);
     }
     Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
@@ -245,16 +234,8 @@ public:
         encoder_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::CLIPConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
 private:
-    io::CLIPConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     Encoder encoder_;
-    LoadReport report_;
 };
 
 }  // namespace tandem

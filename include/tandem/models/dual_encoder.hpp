@@ -27,9 +27,45 @@ struct LogitHead {
     double bias_init = 0;
 };
 
+namespace detail {
+enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
+
+// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
 template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-requires EncoderTower<TextTower, TextInput> && EncoderTower<ImageTower, ImageInput>
+consteval DualEncoderFault dual_encoder_fault() {
+    if constexpr (!EncoderTower<TextTower, TextInput>)
+        return DualEncoderFault::text_not_tower;
+    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
+        return DualEncoderFault::image_not_tower;
+    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
+        return DualEncoderFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
+        return DualEncoderFault::scalars_differ;
+    else
+        return DualEncoderFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
 class DualEncoder {
+    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
+    static_assert(
+        fault != detail::DualEncoderFault::text_not_tower,
+        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
+    static_assert(
+        fault != detail::DualEncoderFault::image_not_tower,
+        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
+        "Var)");
+    static_assert(fault != detail::DualEncoderFault::backends_differ,
+                  "DualEncoder: the text and image towers must use the same backend");
+    static_assert(fault != detail::DualEncoderFault::scalars_differ,
+                  "DualEncoder: the text and image towers must use the same scalar type");
+};
+
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
+         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
 public:
     using backend_type = typename TextTower::backend_type;
     using value_type = typename TextTower::value_type;

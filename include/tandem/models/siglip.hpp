@@ -5,12 +5,11 @@
 #pragma once
 
 #include <tandem/autograd/ops.hpp>
-#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/models/clip.hpp>  // EncoderOutput and detail::sizes_of, shared with CLIP
 #include <tandem/models/dual_encoder.hpp>
 #include <tandem/models/pretrained.hpp>
-#include <tandem/models/text_batch.hpp>
 #include <tandem/nn.hpp>
 
 #include <filesystem>
@@ -19,34 +18,36 @@
 
 namespace tandem {
 
-// "text_model.*": SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]), which is
-// get_text_features; SigLIP has no separate projection, so embeds is the same Var.
+// "text_model.*" under `scope` (none by default): SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]),
+// which is get_text_features; SigLIP has no separate projection, so embeds is the same Var.
 template <Backend B, Scalar T>
 class SiglipTextModel {
 public:
     using backend_type = B;
     using value_type = T;
 
-    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c)
-        : embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
-          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
-          head_(store, "text_model.head", c.hidden_size, c.head_size()) {}
+    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c, const Scope& scope = {})
+        : embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          head_(store, scope / "text_model" / "head", c.hidden_size, c.head_size()) {}
 
     // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
     // full context without a mask; a mask, when given, hides padded keys but pooling
     // still reads the last position, as in HF.
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text) const {
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("SiglipTextModel");
         auto x = embeddings_.forward(g, text);
         const auto options = attention_options<B, T>(text, false);
         auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
-        auto pooled = head_.forward(
-            g, pool_at(last, std::vector<index_t>(static_cast<std::size_t>(text.batch), text.length - 1)));
+        auto pooled = head_.forward(g, pool_last(last));
         return {last, pooled, pooled};
     }
 
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch& text) const { return forward(g, text).embeds; }
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
 
     template <class F>
     void for_each_parameter(F&& f) const {
@@ -63,7 +64,7 @@ private:
     Linear<B, T> head_;
 };
 
-// "vision_model.*": SiglipVisionModel. Patch tokens only (no class token, no
+// "vision_model.*" under `scope` (none by default): SiglipVisionModel. Patch tokens only (no class token, no
 // pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
 // is the MAP head over it (get_image_features), again with no projection after it.
 template <Backend B, Scalar T>
@@ -72,16 +73,17 @@ public:
     using backend_type = B;
     using value_type = T;
 
-    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c)
-        : patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
-                           c.hidden_size, true),
-          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches(),
-                              c.hidden_size),
-          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps) {
+    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c, const Scope& scope = {})
+        : patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, true),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches(), c.hidden_size),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps) {
         // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
         // head parameters in the checkpoint, so none are registered.
-        if (c.vision_use_head) head_.emplace(store, Scope("vision_model.head"), detail::sizes_of(c));
+        if (c.vision_use_head) head_.emplace(store, scope / "vision_model" / "head", detail::sizes_of(c));
     }
 
     bool has_head() const { return head_.has_value(); }
@@ -137,35 +139,24 @@ struct SiglipOutput {
 // and write a Hugging Face folder (config.json + model.safetensors). Train it with
 // siglip_loss(g, output.logits_per_text).
 template <Backend B, Scalar T>
-class SiglipModel {
+class SiglipModel : public PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig> {
+    using Base = PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
     using TextTower = SiglipTextModel<B, T>;
     using VisionTower = SiglipVisionModel<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch, Var<B, T>>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "SiglipModel";
 
     // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
     explicit SiglipModel(const io::SiglipConfig& config)
-        : config_(checked(config)),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          encoder_(*store_, TextTower(*store_, config.text_config),
-                   VisionTower(*store_, config.vision_config),
+        : Base(checked(config)),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config),
+                   VisionTower(*this->store_, config.vision_config),
                    LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
 
-    static SiglipModel from_pretrained(const std::filesystem::path& dir) {
-        SiglipModel model(io::SiglipConfig::from_file(dir / "config.json"));
-        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
-
-    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch& text, const Var<B, T>& pixel_values) const {
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                               const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
         auto v = encoder_.image_tower().forward(g, pixel_values);
         // logits_per_text normalises the pooled outputs itself; the normalised copies are
@@ -175,7 +166,7 @@ public:
     }
 
     // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch& text) const {
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
         return encoder_.encode_text(g, text);
     }
     Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
@@ -187,11 +178,6 @@ public:
         encoder_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::SiglipConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
 private:
     // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
     static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
@@ -201,10 +187,7 @@ private:
         return config;
     }
 
-    io::SiglipConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     Encoder encoder_;
-    LoadReport report_;
 };
 
 }  // namespace tandem

@@ -5,9 +5,20 @@
 
 #include <tandem/autograd/ops/attention.hpp>
 #include <tandem/autograd/ops/shape.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/nn/linear.hpp>
 
 namespace tandem {
+
+// The attention options a text tower runs with: the attention mask as a key padding
+// mask (padded keys get no weight; padded queries are still computed, as in HF).
+template <Backend B, Scalar T>
+AttentionOptions<B, T> attention_options(const TextBatch<B>& text, bool causal) {
+    AttentionOptions<B, T> options;
+    options.causal = causal;
+    options.key_mask = text.attention_mask;
+    return options;
+}
 
 struct AttentionNames {
     std::string query = "q_proj", key = "k_proj", value = "v_proj", output = "out_proj";

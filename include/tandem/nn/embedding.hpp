@@ -19,9 +19,16 @@ public:
 
     index_t num_embeddings() const { return store_->shape(weight_)[0]; }
 
-    // Rows at `ids`, shaped [ids_shape..., dim]. Ids outside the table are a tandem::Error.
-    Var<B, T> forward(Graph<B, T>& g, const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
-        return embedding(g.parameter(*store_, weight_), ids, ids_shape);
+    // Rows at `ids`, shaped [ids.shape..., dim]. Ids outside the table are a tandem::Error.
+    Var<B, T> forward(Graph<B, T>& g, const Ids<B>& ids) const {
+        return embedding(g.parameter(*store_, weight_), ids);
+    }
+    // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
+    Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
+        if (n > num_embeddings())
+            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ",
+                                num_embeddings(), " rows");
+        return slice(g.parameter(*store_, weight_), 0, 0, n);
     }
     Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
 

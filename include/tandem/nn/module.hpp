@@ -1,10 +1,13 @@
-// The Module concept: what every layer and model provides so that saving, loading,
-// optimizers and gradient clipping can walk its parameters by Hugging Face name.
-// reference: torch.nn.Module.named_parameters().
+// The Module and Layer concepts: what every layer and model provides so that saving,
+// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
+// name, and what a layer that maps states to states provides so Sequential can chain it.
+// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
 #pragma once
 
+#include <tandem/autograd/graph.hpp>
 #include <tandem/autograd/parameter_store.hpp>
 
+#include <concepts>
 #include <string>
 
 namespace tandem {
@@ -25,6 +28,18 @@ concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
     typename M::backend_type;
     typename M::value_type;
     m.for_each_parameter(f);
+};
+
+// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
+// transformer block does.
+// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
+// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
+// returns several outputs are Modules but not Layers; the towers among them are
+// EncoderTowers (models/dual_encoder.hpp).
+template <class M>
+concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                      const Var<typename M::backend_type, typename M::value_type>& x) {
+    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
 };
 
 // Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.

@@ -1,9 +1,17 @@
-// AdamW over a whole ParameterStore in one pass (the arena is contiguous).
+// AdamW over a ParameterStore, with parameter groups chosen by name pattern
+// (optim/param_groups.hpp): each group may set its own learning rate and weight decay,
+// or be frozen. Parameters that lie next to each other in the arena and share their
+// settings are updated in one kernel call, so a store without groups is a single pass.
 // reference: torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8,
-// weight_decay 1e-2, decay applied to every parameter).
+// weight_decay 1e-2) and its param_groups; transformers' Trainer puts biases and
+// LayerNorm weights in a group without weight decay.
 #pragma once
 
 #include <tandem/autograd/parameter_store.hpp>
+#include <tandem/optim/param_groups.hpp>
+
+#include <string>
+#include <vector>
 
 namespace tandem {
 
@@ -18,9 +26,10 @@ public:
         T weight_decay = T(1e-2);
     };
 
-    explicit AdamW(ParameterStore<B, T>& store, Options options = {})
+    explicit AdamW(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
         : store_(store),
           options_(options),
+          layout_(store, std::move(groups), "AdamW"),
           m_(Tensor<B, T>::zeros(store.values().shape())),
           v_(Tensor<B, T>::zeros(store.values().shape())) {}
 
@@ -29,19 +38,39 @@ public:
         ++step_;
         auto values = store_.values();
         auto grads = store_.grads();
-        B::adamw_step(values.data(), grads.data(), m_.data(), v_.data(), values.numel(), options_.lr,
-                      options_.beta1, options_.beta2, options_.eps, options_.weight_decay, step_);
+        for (const auto& r : layout_.runs()) {
+            if (r.frozen) continue;
+            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
+            const T wd = r.weight_decay.value_or(options_.weight_decay);
+            B::adamw_step(values.data() + r.begin, grads.data() + r.begin, m_.data() + r.begin,
+                          v_.data() + r.begin, r.end - r.begin, lr, options_.beta1, options_.beta2,
+                          options_.eps, wd, step_);
+        }
     }
 
     void zero_grad() { store_.zero_grad(); }
-    void set_lr(T lr) { options_.lr = lr; }
-    T lr() const { return options_.lr; }
+    // Sets the default group's learning rate; groups with their own keep their ratio to
+    // it, as a schedule scales every param_group of a torch optimizer.
+    void set_lr(T lr) {
+        if (options_.lr == T(0))
+            detail::throw_error(
+                "AdamW::set_lr: the default learning rate is 0, so there is no ratio to keep");
+        lr_scale_ = lr / options_.lr;
+    }
+    T lr() const { return lr_scale_ * options_.lr; }
     long steps() const { return step_; }
+
+    // The group of each parameter by name ("" for the default group), for logs and tests.
+    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
+    // The runs of the arena and their settings, which gradient clipping also walks.
+    const ParamLayout<T>& layout() const { return layout_; }
 
 private:
     ParameterStore<B, T>& store_;
     Options options_;
+    ParamLayout<T> layout_;
     Tensor<B, T> m_, v_;
+    T lr_scale_ = T(1);
     long step_ = 0;
 };
 

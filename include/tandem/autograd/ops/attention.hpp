@@ -13,7 +13,7 @@ template <Backend B, Scalar T>
 struct AttentionOptions {
     bool causal = false;
     // [batch, k_len], 1 for tokens to attend to and 0 for padding (HF's attention_mask).
-    Tensor<B, T> key_mask{};
+    Ids<B> key_mask{};
     // Defaults to 1 / sqrt(head_dim).
     std::optional<T> scale{};
 };
@@ -36,23 +36,24 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
         detail::throw_error(
             "scaled_dot_product_attention: a causal mask needs as many queries as keys, found ", s.q_len,
             " and ", s.k_len);
-    const Tensor<B, T> mask = options.key_mask;
+    const Ids<B> mask = options.key_mask;
     if (mask.defined() && !(mask.shape() == Shape{s.batch, s.k_len}))
         detail::throw_error("scaled_dot_product_attention: shape mismatch, key_mask ", mask.shape().str(),
                             " for keys ", sk.str(), " (expected [", s.batch, ", ", s.k_len, "])");
     const T scale = options.scale.value_or(T(1) / std::sqrt(T(s.head_dim)));
     const bool causal = options.causal;
     auto out = Tensor<B, T>::empty(sq);
-    auto probs = Tensor<B, T>::empty({s.batch, s.heads, s.q_len, s.k_len});
-    B::attention(out.data(), probs.data(), qv.data(), kv.data(), vv.data(), s, scale, causal,
-                 mask.defined() ? mask.data() : nullptr);
+    // Whatever the backend's backward needs: probabilities on the CPU, row statistics in
+    // a fused kernel.
+    auto saved = Tensor<B, T>::empty({B::attention_saved_numel(s)});
+    B::attention(out.data(), saved.data(), qv.data(), kv.data(), vv.data(), s, scale, causal, mask.data());
+    const int iq = q.index, ik = k.index, iv = v.index;
     return g.record("scaled_dot_product_attention", out, {q, k, v}, [=](Graph<B, T>& g, int self) {
-        auto workspace = Tensor<B, T>::empty(probs.shape());
-        T* dq = g.needs_grad(q) ? g.grad_buffer(q.index).data() : nullptr;
-        T* dk = g.needs_grad(k) ? g.grad_buffer(k.index).data() : nullptr;
-        T* dv = g.needs_grad(v) ? g.grad_buffer(v.index).data() : nullptr;
-        B::attention_bwd(dq, dk, dv, workspace.data(), g.grad_buffer(self).data(), qv.data(), kv.data(),
-                         vv.data(), probs.data(), s, scale, causal, mask.defined() ? mask.data() : nullptr);
+        T* dq = g.needs_grad(iq) ? g.grad_buffer(iq).data() : nullptr;
+        T* dk = g.needs_grad(ik) ? g.grad_buffer(ik).data() : nullptr;
+        T* dv = g.needs_grad(iv) ? g.grad_buffer(iv).data() : nullptr;
+        B::attention_bwd(dq, dk, dv, g.grad_buffer(self).data(), qv.data(), kv.data(), vv.data(), out.data(),
+                         saved.data(), s, scale, causal, mask.data());
     });
 }
 

@@ -4,9 +4,50 @@
 
 #include <tandem/autograd/graph.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string_view>
 
+namespace tandem {
+
+// Integer tensors: token ids, targets, masks, positions.
+template <Backend B>
+using Ids = Tensor<B, std::int64_t>;
+
+// start, start + step, ... (n values), made on the backend.   reference: torch.arange
+template <Backend B>
+Ids<B> arange(index_t n, std::int64_t start = 0, std::int64_t step = 1) {
+    auto out = Ids<B>::empty({n});
+    if (n) B::iota(out.data(), n, start, step);
+    return out;
+}
+
+}  // namespace tandem
+
 namespace tandem::detail {
+
+struct IndexRange {
+    std::int64_t count, min, max;
+};
+
+// How many ids differ from `skip`, and their smallest and largest value: three numbers
+// read back from the backend, so range checks never touch tensor memory on the host.
+template <Backend B>
+IndexRange index_range(const Ids<B>& ids, std::int64_t skip = std::numeric_limits<std::int64_t>::min()) {
+    auto r = Ids<B>::empty({3});
+    B::index_range(r.data(), ids.data(), ids.numel(), skip);
+    const auto v = r.to_vector();
+    return {v[0], v[1], v[2]};
+}
+
+// Every id (other than `skip`) lies in [0, bound).
+template <Backend B>
+void check_ids(std::string_view op, std::string_view what, const Ids<B>& ids, index_t bound,
+               std::int64_t skip = std::numeric_limits<std::int64_t>::min()) {
+    const IndexRange r = index_range<B>(ids, skip);
+    if (r.count > 0 && (r.min < 0 || r.max >= bound))
+        throw_error(op, ": ", what, " range over [", r.min, ", ", r.max, "], outside [0, ", bound, ")");
+}
 
 template <Backend B, Scalar T>
 Graph<B, T>& graph_of(std::string_view op, const Var<B, T>& v) {

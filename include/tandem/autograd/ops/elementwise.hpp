@@ -21,11 +21,15 @@ Var<B, T> binary_op(std::string_view name, BinaryOp op, Var<B, T> a, Var<B, T> b
     const Tensor<B, T> av = a.value(), bv = b.value();
     auto out = Tensor<B, T>::empty(av.shape());
     B::binary(op, out.data(), av.data(), av.numel(), bv.data(), bv.numel());
+    // Sums and differences need no values in their backward; products and quotients do.
+    const bool keep = op == BinaryOp::Mul || op == BinaryOp::Div;
+    const Tensor<B, T> as = keep ? av : Tensor<B, T>{}, bs = keep ? bv : Tensor<B, T>{};
+    const index_t n = av.numel(), nb = bv.numel();
+    const int ia = a.index, ib = b.index;
     return g.record(name, out, {a, b}, [=](Graph<B, T>& g, int self) {
-        const auto& dout = g.grad_buffer(self);
-        T* da = g.needs_grad(a) ? g.grad_buffer(a.index).data() : nullptr;
-        T* db = g.needs_grad(b) ? g.grad_buffer(b.index).data() : nullptr;
-        B::binary_bwd(op, da, db, dout.data(), av.data(), av.numel(), bv.data(), bv.numel());
+        T* da = g.needs_grad(ia) ? g.grad_buffer(ia).data() : nullptr;
+        T* db = g.needs_grad(ib) ? g.grad_buffer(ib).data() : nullptr;
+        B::binary_bwd(op, da, db, g.grad_buffer(self).data(), as.data(), n, bs.data(), nb);
     });
 }
 
@@ -35,8 +39,9 @@ Var<B, T> unary_op(std::string_view name, UnaryOp op, const Var<B, T>& x) {
     const Tensor<B, T> xv = x.value();
     auto y = Tensor<B, T>::empty(xv.shape());
     B::unary(op, y.data(), xv.data(), xv.numel());
+    const int ix = x.index;
     return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
-        B::unary_bwd(op, g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), xv.data(), y.data(),
+        B::unary_bwd(op, g.grad_buffer(ix).data(), g.grad_buffer(self).data(), xv.data(), y.data(),
                      xv.numel());
     });
 }
@@ -66,8 +71,10 @@ Var<B, T> scale(const Var<B, T>& x, T alpha) {
     const auto& xv = x.value();
     auto y = Tensor<B, T>::empty(xv.shape());
     B::scale(y.data(), xv.data(), alpha, xv.numel());
+    const index_t n = y.numel();
+    const int ix = x.index;
     return g.record("scale", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::scale(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), alpha, y.numel(), true);
+        B::scale(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), alpha, n, true);
     });
 }
 

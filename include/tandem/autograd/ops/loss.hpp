@@ -6,30 +6,26 @@
 #include <tandem/autograd/ops/common.hpp>
 
 #include <cstdint>
-#include <vector>
 
 namespace tandem {
 
 // Mean over rows whose target is not ignore_index.   shapes: logits [rows, classes]; targets [rows]
 template <Backend B, Scalar T>
-Var<B, T> cross_entropy(const Var<B, T>& logits, const std::vector<std::int64_t>& targets,
-                        T label_smoothing = T(0), std::int64_t ignore_index = -100) {
+Var<B, T> cross_entropy(const Var<B, T>& logits, const Ids<B>& targets, T label_smoothing = T(0),
+                        std::int64_t ignore_index = -100) {
     auto& g = detail::graph_of("cross_entropy", logits);
     const Tensor<B, T> xv = logits.value();
-    if (xv.rank() != 2 || xv.size(0) != static_cast<index_t>(targets.size()))
-        detail::throw_error("cross_entropy: shape mismatch, logits ", xv.shape().str(), " and ",
-                            targets.size(),
-                            " targets (expected logits [rows, classes] with one target per row)");
+    if (xv.rank() != 2 || !(targets.shape() == Shape{xv.size(0)}))
+        detail::throw_error("cross_entropy: shape mismatch, logits ", xv.shape().str(), " and targets ",
+                            targets.shape().str(), " (expected logits [rows, classes] and targets [rows])");
     const index_t rows = xv.size(0), cols = xv.size(1);
-    index_t valid = 0;
-    for (std::size_t r = 0; r < targets.size(); ++r) {
-        if (targets[r] == ignore_index) continue;
-        if (targets[r] < 0 || targets[r] >= cols)
-            detail::throw_error("cross_entropy: target ", targets[r], " in row ", r, " is outside [0, ", cols,
-                                ")");
-        ++valid;
-    }
-    if (valid == 0) detail::throw_error("cross_entropy: every target is ignore_index; the mean is undefined");
+    const detail::IndexRange range = detail::index_range<B>(targets, ignore_index);
+    if (range.count == 0)
+        detail::throw_error("cross_entropy: every target is ignore_index; the mean is undefined");
+    if (range.min < 0 || range.max >= cols)
+        detail::throw_error("cross_entropy: targets range over [", range.min, ", ", range.max,
+                            "], outside the classes [0, ", cols, ")");
+    const index_t valid = range.count;
     auto probs = Tensor<B, T>::empty(xv.shape());
     auto per_row = Tensor<B, T>::empty({rows});
     B::cross_entropy(per_row.data(), probs.data(), xv.data(), targets.data(), rows, cols, label_smoothing,
@@ -37,12 +33,13 @@ Var<B, T> cross_entropy(const Var<B, T>& logits, const std::vector<std::int64_t>
     auto loss = Tensor<B, T>::empty(Shape{});
     B::sum_all(loss.data(), per_row.data(), rows);
     B::scale(loss.data(), loss.data(), T(1) / T(valid), 1);
+    const int ix = logits.index;
     return g.record("cross_entropy", loss, {logits}, [=](Graph<B, T>& g, int self) {
         auto dloss = Tensor<B, T>::zeros({rows});
         B::sum_axis_bwd(dloss.data(), g.grad_buffer(self).data(), T(1) / T(valid), index_t{1}, rows,
                         index_t{1});
-        B::cross_entropy_bwd(g.grad_buffer(logits.index).data(), dloss.data(), probs.data(), targets.data(),
-                             rows, cols, label_smoothing, ignore_index);
+        B::cross_entropy_bwd(g.grad_buffer(ix).data(), dloss.data(), probs.data(), targets.data(), rows, cols,
+                             label_smoothing, ignore_index);
     });
 }
 
@@ -59,12 +56,13 @@ Var<B, T> binary_cross_entropy_with_logits(const Var<B, T>& logits, const Var<B,
     auto loss = Tensor<B, T>::empty(Shape{});
     B::sum_all(loss.data(), per_elem.data(), n);
     B::scale(loss.data(), loss.data(), T(1) / T(n), 1);
+    const int ix = logits.index, iy = targets.index;
     return g.record(
         "binary_cross_entropy_with_logits", loss, {logits, targets}, [=](Graph<B, T>& g, int self) {
             auto dloss = Tensor<B, T>::zeros(xv.shape());
             B::sum_axis_bwd(dloss.data(), g.grad_buffer(self).data(), T(1) / T(n), index_t{1}, n, index_t{1});
-            T* dx = g.needs_grad(logits) ? g.grad_buffer(logits.index).data() : nullptr;
-            T* dy = g.needs_grad(targets) ? g.grad_buffer(targets.index).data() : nullptr;
+            T* dx = g.needs_grad(ix) ? g.grad_buffer(ix).data() : nullptr;
+            T* dy = g.needs_grad(iy) ? g.grad_buffer(iy).data() : nullptr;
             B::bce_with_logits_bwd(dx, dy, dloss.data(), xv.data(), yv.data(), n);
         });
 }

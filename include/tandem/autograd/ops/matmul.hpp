@@ -41,35 +41,39 @@ Var<B, T> matmul(const Var<B, T>& a, const Var<B, T>& b, bool trans_a = false, b
         B::gemm_batched(trans_a, trans_b, m, n, k, T(1), av.data(), lda, stride_a, bv.data(), ldb, stride_b,
                         T(0), y.data(), n, m * n, batch);
     }
+    // dA reads B and dB reads A: keep each only if the other side needs a gradient.
+    const int slot_a = a.index, slot_b = b.index;
+    const Tensor<B, T> as = g.needs_grad(slot_b) ? av : Tensor<B, T>{},
+                       bs = g.needs_grad(slot_a) ? bv : Tensor<B, T>{};
     return g.record("matmul", y, {a, b}, [=](Graph<B, T>& g, int self) {
         const T* dy = g.grad_buffer(self).data();
-        if (g.needs_grad(a)) {
+        if (g.needs_grad(slot_a)) {
             // dA = dY op(B)^T, or its transpose when A was used transposed.
-            T* da = g.grad_buffer(a.index).data();
+            T* da = g.grad_buffer(slot_a).data();
             if (!trans_a)
-                B::gemm_batched(false, !trans_b, m, k, n, T(1), dy, n, m * n, bv.data(), ldb, stride_b, T(1),
+                B::gemm_batched(false, !trans_b, m, k, n, T(1), dy, n, m * n, bs.data(), ldb, stride_b, T(1),
                                 da, lda, stride_a, batch);
             else
-                B::gemm_batched(trans_b, true, k, m, n, T(1), bv.data(), ldb, stride_b, dy, n, m * n, T(1),
+                B::gemm_batched(trans_b, true, k, m, n, T(1), bs.data(), ldb, stride_b, dy, n, m * n, T(1),
                                 da, lda, stride_a, batch);
         }
-        if (g.needs_grad(b)) {
-            T* db = g.grad_buffer(b.index).data();
+        if (g.needs_grad(slot_b)) {
+            T* db = g.grad_buffer(slot_b).data();
             if (shared_b && !trans_a) {
                 if (!trans_b)
-                    B::gemm(true, false, k, n, batch * m, T(1), av.data(), lda, dy, n, T(1), db, ldb);
+                    B::gemm(true, false, k, n, batch * m, T(1), as.data(), lda, dy, n, T(1), db, ldb);
                 else
-                    B::gemm(true, false, n, k, batch * m, T(1), dy, n, av.data(), lda, T(1), db, ldb);
+                    B::gemm(true, false, n, k, batch * m, T(1), dy, n, as.data(), lda, T(1), db, ldb);
             } else {
                 // Per batch: dB = op(A)^T dY (or its transpose); a shared B sums over batches.
                 for (index_t i = 0; i < (shared_b ? batch : 1); ++i) {
                     const index_t count = shared_b ? 1 : batch, ia = shared_b ? i : 0;
                     if (!trans_b)
-                        B::gemm_batched(!trans_a, false, k, n, m, T(1), av.data() + ia * stride_a, lda,
+                        B::gemm_batched(!trans_a, false, k, n, m, T(1), as.data() + ia * stride_a, lda,
                                         stride_a, dy + ia * m * n, n, m * n, T(1), db, ldb, stride_b, count);
                     else
                         B::gemm_batched(true, trans_a, n, k, m, T(1), dy + ia * m * n, n, m * n,
-                                        av.data() + ia * stride_a, lda, stride_a, T(1), db, ldb, stride_b,
+                                        as.data() + ia * stride_a, lda, stride_a, T(1), db, ldb, stride_b,
                                         count);
                 }
             }
@@ -97,18 +101,22 @@ Var<B, T> linear(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T>* b
     if (bias) B::binary(BinaryOp::Add, y.data(), y.data(), y.numel(), bias->value().data(), out);
     std::vector<Var<B, T>> inputs = {x, weight};
     if (bias) inputs.push_back(*bias);
+    // dx reads W and dW reads x: keep each only if the other side needs a gradient.
+    const int ix = x.index, iw = weight.index, ib = bias ? bias->index : -1;
+    const Tensor<B, T> xs = g.needs_grad(iw) ? xv : Tensor<B, T>{},
+                       ws = g.needs_grad(ix) ? wv : Tensor<B, T>{};
     return g.record("linear", y, inputs, [=](Graph<B, T>& g, int self) {
         const T* dy = g.grad_buffer(self).data();
-        if (g.needs_grad(x))
-            B::gemm(false, false, rows, in, out, T(1), dy, out, wv.data(), in, T(1),
-                    g.grad_buffer(x.index).data(), in);
-        if (g.needs_grad(weight))
-            B::gemm(true, false, out, in, rows, T(1), dy, out, xv.data(), in, T(1),
-                    g.grad_buffer(weight.index).data(), in);
-        if (inputs.size() == 3 && g.needs_grad(inputs[2]))
+        if (g.needs_grad(ix))
+            B::gemm(false, false, rows, in, out, T(1), dy, out, ws.data(), in, T(1), g.grad_buffer(ix).data(),
+                    in);
+        if (g.needs_grad(iw))
+            B::gemm(true, false, out, in, rows, T(1), dy, out, xs.data(), in, T(1), g.grad_buffer(iw).data(),
+                    in);
+        if (g.needs_grad(ib))
             // db += column sums of dy: the bias gradient of a broadcast add.
-            B::binary_bwd(BinaryOp::Add, static_cast<T*>(nullptr), g.grad_buffer(inputs[2].index).data(), dy,
-                          dy, rows * out, dy, out);
+            B::binary_bwd(BinaryOp::Add, static_cast<T*>(nullptr), g.grad_buffer(ib).data(), dy, dy,
+                          rows * out, dy, out);
     });
 }
 

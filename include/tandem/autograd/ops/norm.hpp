@@ -21,13 +21,14 @@ Var<B, T> layer_norm(const Var<B, T>& x, const Var<B, T>& weight, const Var<B, T
     auto mean = Tensor<B, T>::empty({rows}), rstd = Tensor<B, T>::empty({rows});
     B::layer_norm(y.data(), mean.data(), rstd.data(), xv.data(), wv.data(), bias.value().data(), rows, cols,
                   eps);
+    const int ix = x.index, iw = weight.index, ib = bias.index;
     return g.record("layer_norm", y, {x, weight, bias}, [=](Graph<B, T>& g, int self) {
         // The kernel always writes dx; a scratch buffer takes it when x needs no gradient.
         Tensor<B, T> scratch;
-        T* dx = g.needs_grad(x) ? g.grad_buffer(x.index).data()
-                                : (scratch = Tensor<B, T>::zeros(xv.shape())).data();
-        T* dw = g.needs_grad(weight) ? g.grad_buffer(weight.index).data() : nullptr;
-        T* db = g.needs_grad(bias) ? g.grad_buffer(bias.index).data() : nullptr;
+        T* dx =
+            g.needs_grad(ix) ? g.grad_buffer(ix).data() : (scratch = Tensor<B, T>::zeros(xv.shape())).data();
+        T* dw = g.needs_grad(iw) ? g.grad_buffer(iw).data() : nullptr;
+        T* db = g.needs_grad(ib) ? g.grad_buffer(ib).data() : nullptr;
         B::layer_norm_bwd(dx, dw, db, g.grad_buffer(self).data(), xv.data(), mean.data(), rstd.data(),
                           wv.data(), rows, cols);
     });
@@ -42,9 +43,10 @@ Var<B, T> l2_normalize(const Var<B, T>& x, T eps = T(1e-12)) {
     auto y = Tensor<B, T>::empty(xv.shape());
     auto norm = Tensor<B, T>::empty({rows});
     B::l2_normalize(y.data(), norm.data(), xv.data(), rows, cols, eps);
+    const int ix = x.index;
     return g.record("l2_normalize", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::l2_normalize_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), y.data(), norm.data(),
-                            rows, cols, eps);
+        B::l2_normalize_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), y.data(), norm.data(), rows,
+                            cols, eps);
     });
 }
 

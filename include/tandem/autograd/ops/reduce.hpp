@@ -5,8 +5,6 @@
 #include <tandem/autograd/ops/common.hpp>
 
 #include <cstdint>
-#include <memory>
-#include <vector>
 
 namespace tandem {
 
@@ -26,8 +24,9 @@ Var<B, T> sum_all_scaled(std::string_view name, const Var<B, T>& x, T alpha) {
     B::sum_all(y.data(), xv.data(), xv.numel());
     if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, 1);
     const index_t n = xv.numel();
+    const int ix = x.index;
     return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
-        B::sum_axis_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), alpha, index_t{1}, n,
+        B::sum_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), alpha, index_t{1}, n,
                         index_t{1});
     });
 }
@@ -43,8 +42,9 @@ Var<B, T> sum_axis_scaled(std::string_view name, const Var<B, T>& x, int axis, T
     auto y = Tensor<B, T>::empty(out_shape);
     B::sum_axis(y.data(), xv.data(), outer, n, inner);
     if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, y.numel());
+    const int ix = x.index;
     return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
-        B::sum_axis_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), alpha, outer, n, inner);
+        B::sum_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), alpha, outer, n, inner);
     });
 }
 }  // namespace detail
@@ -84,11 +84,11 @@ Var<B, T> max(const Var<B, T>& x, int axis) {
     const Shape out_shape = detail::shape_without_axis(s, a);
     const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
     auto y = Tensor<B, T>::empty(out_shape);
-    auto argmax = std::make_shared<std::vector<std::int64_t>>(static_cast<std::size_t>(outer * inner));
-    B::max_axis(y.data(), argmax->data(), xv.data(), outer, n, inner);
+    auto argmax = Ids<B>::empty(out_shape);
+    B::max_axis(y.data(), argmax.data(), xv.data(), outer, n, inner);
+    const int ix = x.index;
     return g.record("max", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::max_axis_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), argmax->data(), outer, n,
-                        inner);
+        B::max_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), argmax.data(), outer, n, inner);
     });
 }
 

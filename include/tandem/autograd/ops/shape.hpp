@@ -8,20 +8,19 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace tandem {
 
+// A view: shares x's storage and its gradient buffer.
 template <Backend B, Scalar T>
 Var<B, T> reshape(const Var<B, T>& x, const Shape& shape) {
     auto& g = detail::graph_of("reshape", x);
     const auto& xv = x.value();
     if (shape.numel() != xv.numel())
         detail::throw_error("reshape: cannot view shape ", xv.shape().str(), " as ", shape.str());
-    return g.record("reshape", xv.reshape(shape), {x}, [=](Graph<B, T>& g, int self) {
-        auto& dx = g.grad_buffer(x.index);
-        B::binary(BinaryOp::Add, dx.data(), dx.data(), dx.numel(), g.grad_buffer(self).data(), dx.numel());
-    });
+    return g.view("reshape", xv.reshape(shape), x);
 }
 
 // out.shape[d] = x.shape[perm[d]], as torch.permute.
@@ -46,8 +45,9 @@ Var<B, T> permute(const Var<B, T>& x, std::initializer_list<int> perm) {
     }
     auto y = Tensor<B, T>::empty(out_shape);
     B::permute(y.data(), xv.data(), s, p, false);
+    const int ix = x.index;
     return g.record("permute", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::permute(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), out_shape, inverse, true);
+        B::permute(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), out_shape, inverse, true);
     });
 }
 
@@ -66,9 +66,10 @@ Var<B, T> slice(const Var<B, T>& x, int axis, index_t begin, index_t end) {
     const index_t outer = s.outer(a), n = s[a], inner = s.inner(a), count = end - begin;
     auto y = Tensor<B, T>::empty(out_shape);
     B::copy_along_axis(y.data(), count, index_t{0}, xv.data(), n, begin, outer, count, inner, false);
+    const int ix = x.index;
     return g.record("slice", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::copy_along_axis(g.grad_buffer(x.index).data(), n, begin, g.grad_buffer(self).data(), count,
-                           index_t{0}, outer, count, inner, true);
+        B::copy_along_axis(g.grad_buffer(ix).data(), n, begin, g.grad_buffer(self).data(), count, index_t{0},
+                           outer, count, inner, true);
     });
 }
 
@@ -114,37 +115,37 @@ Var<B, T> concat(const std::vector<Var<B, T>>& xs, int axis) {
         B::copy_along_axis(y.data(), total, offset, x.value().data(), n, index_t{0}, outer, n, inner, false);
         offset += n;
     }
-    std::vector<Var<B, T>> inputs = xs;
-    return g.record("concat", y, inputs, [=](Graph<B, T>& g, int self) {
+    // The backward needs each input's slot and length along the axis, not its value.
+    std::vector<std::pair<int, index_t>> parts;
+    for (const auto& x : xs) parts.emplace_back(x.index, x.shape()[a]);
+    return g.record("concat", y, xs, [=](Graph<B, T>& g, int self) {
         index_t offset = 0;
-        for (const auto& x : inputs) {
-            const index_t n = x.shape()[a];
-            if (g.needs_grad(x))
-                B::copy_along_axis(g.grad_buffer(x.index).data(), n, index_t{0}, g.grad_buffer(self).data(),
+        for (const auto& [index, n] : parts) {
+            if (g.needs_grad(index))
+                B::copy_along_axis(g.grad_buffer(index).data(), n, index_t{0}, g.grad_buffer(self).data(),
                                    total, offset, outer, n, inner, true);
             offset += n;
         }
     });
 }
 
-// out[i] = x[ids[i]] along the first axis.   shapes: x [rows, ...]; out [len(ids), ...]
+// out[i] = x[ids[i]] along the first axis.   shapes: x [rows, ...]; ids [n]; out [n, ...]
 template <Backend B, Scalar T>
-Var<B, T> gather_rows(const Var<B, T>& x, const std::vector<std::int64_t>& ids) {
+Var<B, T> gather_rows(const Var<B, T>& x, const Ids<B>& ids) {
     auto& g = detail::graph_of("gather_rows", x);
     const auto& xv = x.value();
     detail::check_rank_at_least("gather_rows", xv.shape(), 1);
-    const index_t rows = xv.size(0), dim = xv.shape().inner(0);
-    for (std::size_t i = 0; i < ids.size(); ++i)
-        if (ids[i] < 0 || ids[i] >= rows)
-            detail::throw_error("gather_rows: index ", ids[i], " at position ", i, " is outside [0, ", rows,
-                                ") for shape ", xv.shape().str());
+    if (ids.rank() != 1)
+        detail::throw_error("gather_rows: expected ids [n], found shape ", ids.shape().str());
+    const index_t rows = xv.size(0), dim = xv.shape().inner(0), n = ids.numel();
+    detail::check_ids<B>("gather_rows", "ids", ids, rows);
     Shape out_shape = xv.shape();
-    out_shape[0] = static_cast<index_t>(ids.size());
+    out_shape[0] = n;
     auto y = Tensor<B, T>::empty(out_shape);
-    B::gather_rows(y.data(), xv.data(), ids.data(), out_shape[0], dim);
+    if (n) B::gather_rows(y.data(), xv.data(), ids.data(), n, dim);
+    const int ix = x.index;
     return g.record("gather_rows", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::scatter_add_rows(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), ids.data(),
-                            static_cast<index_t>(ids.size()), dim);
+        B::scatter_add_rows(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), ids.data(), n, dim);
     });
 }
 

@@ -14,8 +14,9 @@ Var<B, T> softmax_op(std::string_view name, const Var<B, T>& x, bool log) {
     const index_t cols = xv.shape().back(), rows = xv.numel() / std::max<index_t>(cols, 1);
     auto y = Tensor<B, T>::empty(xv.shape());
     B::softmax(y.data(), xv.data(), rows, cols, log);
+    const int ix = x.index;
     return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
-        B::softmax_bwd(g.grad_buffer(x.index).data(), g.grad_buffer(self).data(), y.data(), rows, cols, log);
+        B::softmax_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), y.data(), rows, cols, log);
     });
 }
 }  // namespace detail

@@ -1,34 +1,41 @@
 // Scaled dot-product attention over [batch, heads, tokens, head_dim] with an optional
-// causal mask and key padding mask, forward and backward. Probabilities are kept for
-// the backward pass. reference: torch.nn.functional.scaled_dot_product_attention and
-// HF eager attention (masked scores set to the lowest finite value, so a row with
-// every key masked attends uniformly instead of producing NaN).
+// causal mask and key padding mask, forward and backward. What the forward saves for
+// the backward is the backend's choice (attention_saved_numel elements): here the
+// probabilities, from which the backward needs nothing else. reference:
+// torch.nn.functional.scaled_dot_product_attention and HF eager attention (masked scores set to the lowest
+// finite value, so a row with every key masked attends uniformly instead of producing NaN).
 #pragma once
 
 #include <tandem/backend/cpu/gemm.hpp>
+#include <tandem/backend/cpu/memory.hpp>
 #include <tandem/backend/cpu/softmax.hpp>
 
+#include <cstdint>
 #include <limits>
+#include <memory>
 
 namespace tandem {
 
 namespace detail {
 // True where key j of row (b, i) is hidden from the query.
-template <class T>
-bool masked(const AttentionShape& s, bool causal, const T* key_mask, index_t b, index_t i, index_t j) {
-    return (causal && j > i) || (key_mask && key_mask[b * s.k_len + j] == T(0));
+inline bool masked(const AttentionShape& s, bool causal, const std::int64_t* key_mask, index_t b, index_t i,
+                   index_t j) {
+    return (causal && j > i) || (key_mask && key_mask[b * s.k_len + j] == 0);
 }
 }  // namespace detail
 
 namespace cpu {
 
 struct Attention {
+    // The size of the forward's saved state: the probabilities [B, H, Tq, Tk].
+    static index_t attention_saved_numel(const AttentionShape& s) { return s.bh() * s.q_len * s.k_len; }
+
     // out = softmax(scale * q k^T + mask) v.
-    // shapes: q, out [B, H, Tq, D]; k, v [B, H, Tk, D]; probs [B, H, Tq, Tk]; key_mask [B, Tk] (1 keep, 0
-    // hide) or null
+    // shapes: q, out [B, H, Tq, D]; k, v [B, H, Tk, D]; probs [B, H, Tq, Tk]; key_mask [B, Tk] (non-zero
+    // keep, 0 hide) or null
     template <class T>
     static void attention(T* out, T* probs, const T* q, const T* k, const T* v, const AttentionShape& s,
-                          T scale, bool causal, const T* key_mask) {
+                          T scale, bool causal, const std::int64_t* key_mask) {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim;
         Gemm::gemm_batched(false, true, Tq, Tk, D, scale, q, D, Tq * D, k, D, Tk * D, T(0), probs, Tk,
                            Tq * Tk, s.bh());
@@ -45,13 +52,16 @@ struct Attention {
                            Tq * D, s.bh());
     }
 
-    // Accumulates dq, dk, dv. `workspace` holds B*H*Tq*Tk elements of scratch.
+    // Accumulates dq, dk, dv (each may be null). `out` is unused here: a fused kernel that
+    // saves only row statistics needs it.
     template <class T>
-    static void attention_bwd(T* dq, T* dk, T* dv, T* workspace, const T* dout, const T* q, const T* k,
-                              const T* v, const T* probs, const AttentionShape& s, T scale, bool causal,
-                              const T* key_mask) {
+    static void attention_bwd(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                              [[maybe_unused]] const T* out, const T* probs, const AttentionShape& s, T scale,
+                              bool causal, const std::int64_t* key_mask) {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim;
-        T* dp = workspace;
+        const std::size_t bytes = static_cast<std::size_t>(attention_saved_numel(s)) * sizeof(T);
+        const std::unique_ptr<void, Release> workspace(Memory::allocate(bytes), Release{bytes});
+        T* dp = static_cast<T*>(workspace.get());
         // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)), zero at masked positions.
         Gemm::gemm_batched(false, true, Tq, Tk, D, T(1), dout, D, Tq * D, v, D, Tk * D, T(0), dp, Tk, Tq * Tk,
                            s.bh());
@@ -76,6 +86,12 @@ struct Attention {
             Gemm::gemm_batched(true, false, Tk, D, Tq, scale, dp, Tk, Tq * Tk, q, D, Tq * D, T(1), dk, D,
                                Tk * D, s.bh());
     }
+
+private:
+    struct Release {
+        std::size_t bytes;
+        void operator()(void* p) const { Memory::deallocate(p, bytes); }
+    };
 };
 
 }  // namespace cpu

@@ -3,11 +3,14 @@
 // reference: torch.addmm / torch.baddbmm (row-major, alpha and beta as there).
 #pragma once
 
+#include <tandem/core/bfloat16.hpp>
 #include <tandem/core/shape.hpp>
 #include <tandem/core/thread.hpp>
 
 #include <omp.h>
 #include <Eigen/Core>
+
+#include <vector>
 
 namespace tandem {
 
@@ -49,6 +52,18 @@ struct Gemm {
         detail::gemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
+    // bf16 storage, accumulation in T: the same product with A and B widened to T first
+    // (exact), so it equals gemm<T> on the widened values. A fused bf16 kernel keeps this
+    // signature.
+    template <class T>
+    static void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const bfloat16* a,
+                     index_t lda, const bfloat16* b, index_t ldb, T beta, T* c, index_t ldc) {
+        const std::vector<T> wide_a = widen<T>(a, (trans_a ? k : m) * lda);
+        const std::vector<T> wide_b = widen<T>(b, (trans_b ? n : k) * ldb);
+        detail::gemm_one(trans_a, trans_b, m, n, k, alpha, wide_a.data(), lda, wide_b.data(), ldb, beta, c,
+                         ldc);
+    }
+
     // `batch` independent GEMMs at fixed strides (attention heads). Small products run
     // one per thread; large ones run one after another, each using every thread.
     template <class T>
@@ -66,6 +81,14 @@ struct Gemm {
                 detail::gemm_one(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b,
                                  ldb, beta, c + i * stride_c, ldc);
         }
+    }
+
+private:
+    template <class T>
+    static std::vector<T> widen(const bfloat16* x, index_t n) {
+        std::vector<T> out(static_cast<std::size_t>(n));
+        for (index_t i = 0; i < n; ++i) out[i] = T(float(x[i]));
+        return out;
     }
 };
 

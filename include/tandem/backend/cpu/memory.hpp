@@ -7,6 +7,7 @@
 
 #include <tandem/core/error.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -83,6 +84,7 @@ struct Memory {
 
     static void* allocate(std::size_t bytes) {
         const std::size_t rounded = round_up(bytes);
+        count_allocation(rounded);
         if (void* p = detail::BlockCache::instance().take(rounded)) return p;
         void* p = std::aligned_alloc(alignment, rounded);
         if (!p) {
@@ -90,10 +92,14 @@ struct Memory {
             detail::BlockCache::instance().release();
             p = std::aligned_alloc(alignment, rounded);
         }
-        if (!p) detail::throw_error("Cpu::allocate: out of memory allocating ", bytes, " bytes");
+        if (!p) {
+            counters().in_use -= rounded;
+            detail::throw_error("Cpu::allocate: out of memory allocating ", bytes, " bytes");
+        }
         return p;
     }
     static void deallocate(void* p, std::size_t bytes) {
+        counters().in_use -= round_up(bytes);
         detail::BlockCache::instance().give(p, round_up(bytes));
     }
     static void copy(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
@@ -102,6 +108,8 @@ struct Memory {
         std::memcpy(dst, src, bytes);
     }
     static void zero(void* dst, std::size_t bytes) { std::memset(dst, 0, bytes); }
+    // Kernels return when their work is done.
+    static void synchronize() {}
 
     // Frees every cached block (as torch.cuda.empty_cache does for its allocator).
     static void empty_cache() { detail::BlockCache::instance().release(); }
@@ -109,7 +117,26 @@ struct Memory {
     static void set_cache_limit(std::size_t bytes) { detail::BlockCache::instance().set_limit(bytes); }
     static std::size_t cached_bytes() { return detail::BlockCache::instance().cached(); }
 
+    // Bytes held by live tensors (the cache excluded), and the most held at once since
+    // the last reset_peak(): torch.cuda.memory_allocated / max_memory_allocated.
+    static std::size_t allocated_bytes() { return counters().in_use; }
+    static std::size_t peak_allocated_bytes() { return counters().peak; }
+    static void reset_peak() { counters().peak = counters().in_use.load(); }
+
 private:
+    struct Counters {
+        std::atomic<std::size_t> in_use{0}, peak{0};
+    };
+    static Counters& counters() {
+        static Counters c;
+        return c;
+    }
+    static void count_allocation(std::size_t bytes) {
+        const std::size_t now = counters().in_use += bytes;
+        std::size_t peak = counters().peak;
+        while (now > peak && !counters().peak.compare_exchange_weak(peak, now)) {
+        }
+    }
     static std::size_t round_up(std::size_t bytes) { return (bytes + alignment - 1) / alignment * alignment; }
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tandem/backend/cpu/elementwise.hpp>
+#include <tandem/core/bfloat16.hpp>
 
 #include <algorithm>
 #include <array>
@@ -66,6 +67,14 @@ struct Reduce {
     static void sum_all(T* out, const T* x, index_t n) {
         T total = T(0);
         detail::accumulate_columns(&total, n, 1, [&](index_t r, index_t) { return x[r]; });
+        out[0] = total;
+    }
+
+    // The sum of bf16 values, accumulated in T in the same fixed chunks.
+    template <class T>
+    static void sum_all(T* out, const bfloat16* x, index_t n) {
+        T total = T(0);
+        detail::accumulate_columns(&total, n, 1, [&](index_t r, index_t) { return T(float(x[r])); });
         out[0] = total;
     }
 

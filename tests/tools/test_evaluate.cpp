@@ -1,0 +1,170 @@
+// `tandem evaluate` end to end on the evaluator fixtures of tests/reference: metrics.json
+// against the values sentence-transformers' code computed, the CSV beside it, and the
+// errors for bad arguments.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "temp_dir.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path fixtures = fs::path(TANDEM_SOURCE_ROOT) / "tests" / "reference" / "fixtures" / "eval";
+
+// Runs `tandem evaluate ARGS` with stderr folded into the output; returns status and output.
+std::pair<int, std::string> evaluate(const std::string& arguments) {
+    const std::string command = std::string(TANDEM_CLI) + " evaluate " + arguments + " 2>&1";
+    std::string out;
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe);
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    const int status = pclose(pipe);
+    return {WEXITSTATUS(status), out};
+}
+
+std::string fixture(const std::string& name) { return (fixtures / name).string(); }
+
+nlohmann::json read_json(const fs::path& path) {
+    std::ifstream in(path);
+    REQUIRE(in);
+    return nlohmann::json::parse(in);
+}
+
+void check_metrics(const nlohmann::json& got, const nlohmann::json& expected) {
+    CHECK(got.size() == expected.size());
+    for (const auto& [key, value] : expected.items()) {
+        INFO(key);
+        REQUIRE(got.contains(key));
+        CHECK(got[key].get<double>() == doctest::Approx(value.get<double>()).epsilon(1e-12));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("tandem evaluate: InformationRetrievalEvaluator from ids in --data and two embedding files") {
+    tandem::testing::TempDir dir("evaluate-ir");
+    const auto j = read_json(fixtures / "ir.json");
+    nlohmann::json data = {{"query_ids", j["query_ids"]},
+                           {"corpus_ids", j["corpus_ids"]},
+                           {"relevant_docs", j["relevant_docs"]}};
+    std::ofstream(dir / "data.json") << data.dump();
+    const auto [status, text] = evaluate(
+        "--evaluator InformationRetrievalEvaluator --args '{\"score_functions\": [\"cosine\", \"dot\"], "
+        "\"corpus_chunk_size\": 7, \"batch_size\": 16}' --embeddings queries=" +
+        fixture("ir_queries.npy") + " corpus=" + fixture("ir_corpus.npy") + " --data " +
+        (dir / "data.json").string() + " --out " + (dir / "out").string());
+    INFO(text);
+    REQUIRE(status == 0);
+    check_metrics(read_json(dir / "out" / "metrics.json"), j["expected"]["full"]);
+    CHECK(fs::exists(dir / "out" / "Information-Retrieval_evaluation_results.csv"));
+}
+
+TEST_CASE("tandem evaluate: similarity with int8 precision, triplets with margins, pairs, zero-shot") {
+    tandem::testing::TempDir dir("evaluate-all");
+    const auto out = (dir / "out").string();
+    {
+        const auto j = read_json(fixtures / "similarity.json");
+        nlohmann::json data = {{"scores", j["scores"]}};
+        std::ofstream(dir / "scores.json") << data.dump();
+        const auto [status, text] = evaluate(
+            "--evaluator EmbeddingSimilarityEvaluator --args '{\"similarity_fn_names\": [\"cosine\", "
+            "\"euclidean\", \"manhattan\", \"dot\"], \"precision\": \"int8\"}' --embeddings embeddings1=" +
+            fixture("similarity_embeddings1.npy") +
+            " --embeddings embeddings2=" + fixture("similarity_embeddings2.npy") + " --data " +
+            (dir / "scores.json").string() + " --out " + out);
+        INFO(text);
+        REQUIRE(status == 0);
+        check_metrics(read_json(dir / "out" / "metrics.json"), j["expected"]["int8"]);
+        CHECK(fs::exists(dir / "out" / "similarity_evaluation_int8_results.csv"));
+    }
+    {
+        const auto j = read_json(fixtures / "triplet.json");
+        const auto [status, text] = evaluate(
+            "--evaluator TripletEvaluator --args '{\"margin\": {\"cosine\": 0.1, \"euclidean\": 0.5}, "
+            "\"similarity_fn_names\": [\"cosine\", \"dot\", \"euclidean\", \"manhattan\"]}' --embeddings "
+            "anchors=" +
+            fixture("triplet_anchors.npy") + " positives=" + fixture("triplet_positives.npy") +
+            " negatives=" + fixture("triplet_negatives.npy") + " --out " + out);
+        INFO(text);
+        REQUIRE(status == 0);
+        check_metrics(read_json(dir / "out" / "metrics.json"), j["expected"]["margin"]["metrics"]);
+    }
+    {
+        const auto j = read_json(fixtures / "binary.json");
+        std::ofstream(dir / "labels.json") << nlohmann::json({{"labels", j["labels"]}}).dump();
+        const auto [status, text] = evaluate(
+            "--evaluator BinaryClassificationEvaluator --args '{\"similarity_fn_names\": [\"cosine\", "
+            "\"dot\", \"euclidean\", \"manhattan\"]}' --embeddings embeddings1=" +
+            fixture("binary_embeddings1.npy") + " embeddings2=" + fixture("binary_embeddings2.npy") +
+            " --data " + (dir / "labels.json").string() + " --out " + out);
+        INFO(text);
+        REQUIRE(status == 0);
+        check_metrics(read_json(dir / "out" / "metrics.json"), j["expected"]);
+        CHECK(fs::exists(dir / "out" / "binary_classification_evaluation_results.csv"));
+    }
+    {
+        const auto j = read_json(fixtures / "zero_shot.json");
+        std::ofstream(dir / "classes.json") << nlohmann::json({{"labels", j["labels"]}}).dump();
+        const auto [status, text] = evaluate(
+            "--evaluator ZeroShotClassificationEvaluator --args '{\"prompts_per_class\": 3}' "
+            "--embeddings images=" +
+            fixture("zero_shot_images.npy") + " prompts=" + fixture("zero_shot_prompts.npy") + " --data " +
+            (dir / "classes.json").string() + " --out " + out);
+        INFO(text);
+        REQUIRE(status == 0);
+        check_metrics(read_json(dir / "out" / "metrics.json"), j["expected"]);
+    }
+}
+
+TEST_CASE("tandem evaluate: bad arguments fail with a message naming the argument") {
+    tandem::testing::TempDir dir("evaluate-bad");
+    const std::string out = " --out " + (dir / "out").string();
+    const std::string triplet = " --embeddings anchors=" + fixture("triplet_anchors.npy") +
+                                " positives=" + fixture("triplet_positives.npy") +
+                                " negatives=" + fixture("triplet_negatives.npy");
+    auto fails_with = [](const std::pair<int, std::string>& result, const std::string& message) {
+        INFO(result.second);
+        CHECK(result.first == 1);
+        CHECK(result.second.find(message) != std::string::npos);
+    };
+    fails_with(evaluate("--evaluator NoSuchEvaluator" + triplet + out),
+               "option --evaluator: expected one of InformationRetrievalEvaluator");
+    fails_with(evaluate(triplet + out), "option --evaluator is required");
+    fails_with(
+        evaluate("--evaluator TripletEvaluator --args '{\"margins\": 1}'" + triplet + out),
+        "--args: TripletEvaluator has no argument 'margins'; it takes batch_size, main_similarity_function, "
+        "margin,");
+    fails_with(evaluate("--evaluator TripletEvaluator --args '[1]'" + triplet + out),
+               "option --args: expected a JSON object, found");
+    fails_with(evaluate("--evaluator TripletEvaluator --args '{\"name\": 3}'" + triplet + out),
+               "--args: key 'name': expected a string, found number 3");
+    fails_with(
+        evaluate("--evaluator TripletEvaluator --embeddings anchor=" + fixture("triplet_anchors.npy") + out),
+        "option --embeddings: unknown key 'anchor', expected one of anchors, corpus,");
+    fails_with(evaluate("--evaluator TripletEvaluator --embeddings anchors" + out),
+               "option --embeddings: expected KEY=FILE.npy, found 'anchors'");
+    fails_with(
+        evaluate("--evaluator TripletEvaluator --embeddings anchors=" + fixture("triplet_anchors.npy") + out),
+        "TripletEvaluator: expected embeddings 'negatives', found anchors");
+    fails_with(evaluate("--evaluator TripletEvaluator --embeddings anchors=" + fixture("triplet.json") + out),
+               "triplet.json: expected a .npy file");
+    fails_with(evaluate("--evaluator TripletEvaluator" + triplet), "option --out is required");
+    fails_with(evaluate("--evaluator BinaryClassificationEvaluator --embeddings embeddings1=" +
+                        fixture("binary_embeddings1.npy") +
+                        " embeddings2=" + fixture("binary_embeddings2.npy") + out),
+               "BinaryClassificationEvaluator: expected 'labels' (--embeddings labels=FILE.npy or a list in "
+               "--data), "
+               "found neither");
+    fails_with(evaluate("--evaluator InformationRetrievalEvaluator --embeddings queries=" +
+                        fixture("ir_queries.npy") + " corpus=" + fixture("ir_corpus.npy") + out),
+               "--data: key 'relevant_docs': required key is missing");
+    fails_with(evaluate("--evaluator TripletEvaluator --frobnicate" + triplet + out),
+               "unknown option --frobnicate");
+}

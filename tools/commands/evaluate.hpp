@@ -1,0 +1,311 @@
+// `tandem evaluate --evaluator NAME [--args JSON] --embeddings KEY=FILE.npy ...
+// [--data FILE.json] --out DIR`: runs one evaluator of include/tandem/eval/ on embeddings
+// saved as .npy (float32 or float64; scores and labels as 1-D arrays) and writes
+// DIR/metrics.json (sentence-transformers v6 names) and the evaluator's CSV, so any
+// evaluator can be checked against the Python original on the same embeddings.
+#pragma once
+
+#include <tandem/eval.hpp>
+#include <tandem/io/json_file.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <xtensor/xnpy.hpp>
+
+#include "args.hpp"
+
+namespace tandem::cli {
+
+namespace evaluate_cmd {
+
+// The numpy dtype of a .npy file ("<f8", "<f4", "<i8", ...), read from its header.
+inline std::string npy_descr(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) detail::throw_error(path.string(), ": cannot open the file");
+    char head[10];
+    in.read(head, 10);
+    if (!in || std::string(head, 6) != "\x93NUMPY")
+        detail::throw_error(path.string(), ": expected a .npy file (\\x93NUMPY), found other bytes");
+    std::size_t length = static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8);
+    if (head[6] >= 2) {
+        char more[2];
+        in.read(more, 2);
+        length |= (static_cast<std::size_t>(static_cast<unsigned char>(more[0])) << 16) |
+                  (static_cast<std::size_t>(static_cast<unsigned char>(more[1])) << 24);
+    }
+    std::string header(length, '\0');
+    in.read(header.data(), static_cast<std::streamsize>(length));
+    const auto key = header.find("'descr'");
+    const auto open = header.find('\'', header.find(':', key) + 1);
+    const auto close = header.find('\'', open + 1);
+    if (key == std::string::npos || open == std::string::npos || close == std::string::npos)
+        detail::throw_error(path.string(), ": .npy header without a 'descr' entry");
+    return header.substr(open + 1, close - open - 1);
+}
+
+// Any float or integer .npy widened to double.
+inline xt::xarray<double> load_as_double(const std::filesystem::path& path) {
+    const std::string d = npy_descr(path);
+    const std::string file = path.string();
+    if (d == "<f8") return xt::load_npy<double>(file);
+    if (d == "<f4") return xt::load_npy<float>(file);
+    if (d == "<i8") return xt::load_npy<std::int64_t>(file);
+    if (d == "<i4") return xt::load_npy<std::int32_t>(file);
+    if (d == "|b1") return xt::load_npy<bool>(file);
+    detail::throw_error(file, ": expected float32, float64 or integer values, found numpy dtype '", d, "'");
+}
+
+const std::set<std::string> matrix_keys = {"queries",   "corpus",    "embeddings1", "embeddings2", "anchors",
+                                           "positives", "negatives", "images",      "prompts"};
+
+struct Inputs {
+    eval::EmbeddingSet embeddings;
+    std::map<std::string, std::vector<double>> vectors;  // scores, labels
+    nlohmann::json data = nlohmann::json::object();
+};
+
+inline std::string known_keys() {
+    std::string s;
+    for (const auto& k : matrix_keys) s += k + ", ";
+    return s + "scores, labels";
+}
+
+inline void add_embeddings(Inputs& in, const std::string& spec) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        detail::throw_error("option --embeddings: expected KEY=FILE.npy, found '", spec, "'");
+    const std::string key = spec.substr(0, eq);
+    const std::filesystem::path file = spec.substr(eq + 1);
+    if (in.embeddings.count(key) || in.vectors.count(key))
+        detail::throw_error("option --embeddings: key '", key, "' given twice");
+    const auto array = load_as_double(file);
+    if (key == "scores" || key == "labels") {
+        if (array.dimension() != 1)
+            detail::throw_error(file.string(), ": ", key, ": expected a 1-D array, found ", array.dimension(),
+                                " dimensions");
+        in.vectors[key] = std::vector<double>(array.begin(), array.end());
+    } else if (matrix_keys.count(key)) {
+        if (array.dimension() != 2)
+            detail::throw_error(file.string(), ": ", key, ": expected a 2-D array [rows, dim], found ",
+                                array.dimension(), " dimensions");
+        in.embeddings[key] = xt::xtensor<double, 2>(array);
+    } else {
+        detail::throw_error("option --embeddings: unknown key '", key, "', expected one of ", known_keys());
+    }
+}
+
+// The constructor arguments an evaluator reads from --args, by their Python names;
+// anything else is an error. batch_size and show_progress_bar only steer encoding, which
+// is done already, so they are accepted and have no effect.
+inline void check_args(const nlohmann::json& args, const std::string& evaluator,
+                       std::set<std::string> allowed) {
+    allowed.insert({"batch_size", "show_progress_bar"});
+    for (const auto& [key, value] : args.items())
+        if (!allowed.count(key)) {
+            std::string list;
+            for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+            detail::throw_error("--args: ", evaluator, " has no argument '", key, "'; it takes ", list);
+        }
+}
+
+template <class T>
+std::vector<T> list_of(const io::JsonObjectReader& r, const std::string& key, std::vector<T> fallback) {
+    if (!r.contains(key) || r.json().at(key).is_null()) return fallback;
+    const auto& v = r.json().at(key);
+    if (!v.is_array())
+        detail::throw_error(r.where(key), ": expected a list, found ", detail::describe_json(v));
+    std::vector<T> out;
+    for (std::size_t i = 0; i < v.size(); ++i)
+        out.push_back(detail::json_as<T>(v[i], r.where(key + "[" + std::to_string(i) + "]")));
+    return out;
+}
+
+inline std::optional<std::size_t> truncate_dim(const io::JsonObjectReader& r) {
+    return r.get_optional<std::size_t>("truncate_dim");
+}
+
+// scores or labels: from --embeddings KEY=FILE.npy or from --data.
+inline std::vector<double> vector_input(const Inputs& in, const std::string& key,
+                                        const std::string& evaluator) {
+    if (auto it = in.vectors.find(key); it != in.vectors.end()) return it->second;
+    if (in.data.contains(key)) {
+        const io::JsonObjectReader data(in.data, "--data");
+        return list_of<double>(data, key, {});
+    }
+    detail::throw_error(evaluator, ": expected '", key, "' (--embeddings ", key,
+                        "=FILE.npy or a list in --data), ", "found neither");
+}
+
+inline std::vector<int> binary_labels(const std::vector<double>& v) {
+    std::vector<int> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] != 0 && v[i] != 1)
+            detail::throw_error("BinaryClassificationEvaluator: labels[", i, "]: expected 0 or 1, found ",
+                                v[i]);
+        out.push_back(static_cast<int>(v[i]));
+    }
+    return out;
+}
+
+inline std::vector<std::string> string_list(const nlohmann::json& data, const std::string& key) {
+    const io::JsonObjectReader r(data, "--data");
+    if (!r.contains(key)) detail::throw_error("--data: key '", key, "': required key is missing");
+    return list_of<std::string>(r, key, {});
+}
+
+inline eval::Metrics run(const std::string& name, const nlohmann::json& args_json, const Inputs& in,
+                         const eval::EvalContext& context) {
+    const io::JsonObjectReader args(args_json, "--args");
+    if (name == "InformationRetrievalEvaluator") {
+        check_args(
+            args_json, name,
+            {"corpus_chunk_size", "mrr_at_k", "ndcg_at_k", "accuracy_at_k", "precision_recall_at_k",
+             "map_at_k", "name", "write_csv", "truncate_dim", "score_functions", "main_score_function"});
+        eval::InformationRetrievalOptions o;
+        o.corpus_chunk_size = args.get<std::size_t>("corpus_chunk_size", o.corpus_chunk_size);
+        o.mrr_at_k = list_of<int>(args, "mrr_at_k", o.mrr_at_k);
+        o.ndcg_at_k = list_of<int>(args, "ndcg_at_k", o.ndcg_at_k);
+        o.accuracy_at_k = list_of<int>(args, "accuracy_at_k", o.accuracy_at_k);
+        o.precision_recall_at_k = list_of<int>(args, "precision_recall_at_k", o.precision_recall_at_k);
+        o.map_at_k = list_of<int>(args, "map_at_k", o.map_at_k);
+        o.name = args.get<std::string>("name", "");
+        o.write_csv = args.get<bool>("write_csv", true);
+        o.truncate_dim = truncate_dim(args);
+        // Python's score_functions is a dict of name to function: here a list of names, or
+        // a dict whose values name the function ("cos_sim", "dot_score").
+        if (args.contains("score_functions") && args.json().at("score_functions").is_object()) {
+            o.score_functions.clear();
+            for (const auto& [k, v] : args.json().at("score_functions").items()) {
+                eval::similarity_from_name(
+                    detail::json_as<std::string>(v, args.where("score_functions." + k)), name);
+                o.score_functions.push_back(k);
+            }
+        } else {
+            o.score_functions = list_of<std::string>(args, "score_functions", o.score_functions);
+        }
+        o.main_score_function = args.get_optional<std::string>("main_score_function");
+        std::map<std::string, std::set<std::string>> relevant;
+        const io::JsonObjectReader data(in.data, "--data");
+        const auto docs = data.object("relevant_docs");
+        if (!data.contains("relevant_docs"))
+            detail::throw_error("--data: key 'relevant_docs': required key is missing");
+        for (const auto& [q, ids] : docs.json().items()) {
+            const auto list = list_of<std::string>(docs, q, {});
+            relevant[q] = std::set<std::string>(list.begin(), list.end());
+        }
+        eval::InformationRetrievalEvaluator e(string_list(in.data, "query_ids"),
+                                              string_list(in.data, "corpus_ids"), relevant, o);
+        return e(in.embeddings, context);
+    }
+    if (name == "EmbeddingSimilarityEvaluator") {
+        check_args(
+            args_json, name,
+            {"main_similarity", "similarity_fn_names", "name", "write_csv", "precision", "truncate_dim"});
+        eval::EmbeddingSimilarityOptions o;
+        o.main_similarity = args.get_optional<std::string>("main_similarity");
+        o.similarity_fn_names = list_of<std::string>(args, "similarity_fn_names", {});
+        o.name = args.get<std::string>("name", "");
+        o.write_csv = args.get<bool>("write_csv", true);
+        o.precision = args.get_optional<std::string>("precision");
+        o.truncate_dim = truncate_dim(args);
+        eval::EmbeddingSimilarityEvaluator e(vector_input(in, "scores", name), o);
+        return e(in.embeddings, context);
+    }
+    if (name == "TripletEvaluator") {
+        check_args(args_json, name,
+                   {"main_similarity_function", "margin", "name", "write_csv", "truncate_dim",
+                    "similarity_fn_names"});
+        eval::TripletOptions o;
+        o.main_similarity_function = args.get_optional<std::string>("main_similarity_function");
+        if (args.contains("margin") && !args.json().at("margin").is_null()) {
+            const auto& m = args.json().at("margin");
+            if (m.is_object()) {
+                for (const auto& [k, v] : m.items())
+                    o.margin[k] = detail::json_as<double>(v, args.where("margin." + k));
+            } else {
+                const double all = detail::json_as<double>(m, args.where("margin"));
+                for (const char* fn : {"cosine", "dot", "euclidean", "manhattan"}) o.margin[fn] = all;
+            }
+        }
+        o.name = args.get<std::string>("name", "");
+        o.write_csv = args.get<bool>("write_csv", true);
+        o.truncate_dim = truncate_dim(args);
+        o.similarity_fn_names = list_of<std::string>(args, "similarity_fn_names", {});
+        eval::TripletEvaluator e(o);
+        return e(in.embeddings, context);
+    }
+    if (name == "BinaryClassificationEvaluator") {
+        check_args(args_json, name, {"name", "write_csv", "truncate_dim", "similarity_fn_names"});
+        eval::BinaryClassificationOptions o;
+        o.name = args.get<std::string>("name", "");
+        o.write_csv = args.get<bool>("write_csv", true);
+        o.truncate_dim = truncate_dim(args);
+        o.similarity_fn_names = list_of<std::string>(args, "similarity_fn_names", {});
+        eval::BinaryClassificationEvaluator e(binary_labels(vector_input(in, "labels", name)), o);
+        return e(in.embeddings, context);
+    }
+    if (name == "ZeroShotClassificationEvaluator") {
+        check_args(args_json, name, {"top_k", "prompts_per_class", "name", "write_csv", "truncate_dim"});
+        eval::ZeroShotClassificationOptions o;
+        o.top_k = list_of<int>(args, "top_k", o.top_k);
+        o.prompts_per_class = args.get<std::size_t>("prompts_per_class", 1);
+        o.name = args.get<std::string>("name", "");
+        o.write_csv = args.get<bool>("write_csv", true);
+        o.truncate_dim = truncate_dim(args);
+        std::vector<std::int64_t> labels;
+        for (double v : vector_input(in, "labels", name)) labels.push_back(static_cast<std::int64_t>(v));
+        eval::ZeroShotClassificationEvaluator e(labels, o);
+        return e(in.embeddings, context);
+    }
+    detail::throw_error("option --evaluator: expected one of InformationRetrievalEvaluator, ",
+                        "EmbeddingSimilarityEvaluator, TripletEvaluator, BinaryClassificationEvaluator, ",
+                        "ZeroShotClassificationEvaluator; found '", name, "'");
+}
+
+}  // namespace evaluate_cmd
+
+inline int evaluate_main(Args& args) {
+    using namespace evaluate_cmd;
+    const std::string evaluator = args.require("--evaluator");
+    nlohmann::json args_json = nlohmann::json::object();
+    if (auto text = args.take_optional("--args")) {
+        try {
+            args_json = nlohmann::json::parse(*text);
+        } catch (const nlohmann::json::parse_error& e) {
+            detail::throw_error("option --args: expected a JSON object, found text that does not parse (",
+                                e.what(), ")");
+        }
+        if (!args_json.is_object())
+            detail::throw_error("option --args: expected a JSON object, found ",
+                                detail::describe_json(args_json));
+    }
+    Inputs in;
+    while (auto spec = args.take_optional("--embeddings")) add_embeddings(in, *spec);
+    if (auto data = args.take_optional("--data")) {
+        in.data = io::read_json_file(*data);
+        if (!in.data.is_object())
+            detail::throw_error(*data, ": expected a JSON object, found ", detail::describe_json(in.data));
+    }
+    const std::filesystem::path out = args.require("--out");
+    // KEY=FILE.npy after one --embeddings, as the usage line writes several.
+    for (const auto& extra : args.positional()) add_embeddings(in, extra);
+    if (in.embeddings.empty()) detail::throw_error("option --embeddings is required (KEY=FILE.npy)");
+    std::filesystem::create_directories(out);
+    const auto metrics = run(evaluator, args_json, in, {.output_path = out});
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : metrics) j[k] = v;
+    io::write_json_file(out / "metrics.json", j);
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+}
+
+}  // namespace tandem::cli

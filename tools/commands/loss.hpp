@@ -1,0 +1,326 @@
+// `tandem loss --loss NAME ...`: one training loss on embeddings read from .npy files,
+// writing its value and its gradient with respect to every input, so that each loss can
+// be checked number for number against sentence-transformers and open_clip. NAME and the
+// --args keys are the Python class and constructor-argument names; float64 inputs run in
+// double.
+#pragma once
+
+#include <tandem/backend/cpu.hpp>
+#include <tandem/backend/xtensor.hpp>
+#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/losses.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <xtensor/xnpy.hpp>
+
+#include "args.hpp"
+
+namespace tandem::cli {
+
+namespace loss_cmd {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Options {
+    std::string loss;
+    json args = json::object();
+    std::vector<fs::path> embeddings;
+    std::optional<fs::path> labels;
+    std::vector<std::pair<std::string, fs::path>> params;
+    fs::path out;
+};
+
+// The element type an .npy file declares ('<f8', '<f4', '<i8', ...).
+inline std::string npy_descr(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) detail::throw_error(path.string(), ": cannot open the file");
+    std::string header(256, '\0');
+    in.read(header.data(), static_cast<std::streamsize>(header.size()));
+    header.resize(static_cast<std::size_t>(in.gcount()));
+    if (header.rfind("\x93NUMPY", 0) != 0) detail::throw_error(path.string(), ": not an .npy file");
+    const auto key = header.find("'descr'");
+    const auto begin = header.find('\'', header.find(':', key) + 1), end = header.find('\'', begin + 1);
+    if (key == std::string::npos || begin == std::string::npos || end == std::string::npos)
+        detail::throw_error(path.string(), ": the .npy header has no 'descr'");
+    return header.substr(begin + 1, end - begin - 1);
+}
+
+// A float array in T, from a float32 or float64 file.
+template <class T>
+Tensor<Cpu, T> load_floats(const fs::path& path) {
+    const std::string descr = npy_descr(path);
+    if (descr == "<f8") return from_xtensor<Cpu, T>(xt::cast<T>(xt::load_npy<double>(path.string())));
+    if (descr == "<f4") return from_xtensor<Cpu, T>(xt::cast<T>(xt::load_npy<float>(path.string())));
+    detail::throw_error(path.string(), ": expected float32 or float64 values, found dtype '", descr, "'");
+}
+
+template <class T>
+void save_npy(const fs::path& path, const Tensor<Cpu, T>& t) {
+    io::atomic_write(path, [&](std::ostream& s) { s << xt::dump_npy(to_xarray(t)); });
+}
+
+// Reads --args for one loss: every key must be one it knows.
+class JsonArgs {
+public:
+    JsonArgs(std::string loss, const json& args, std::set<std::string> known)
+        : loss_(std::move(loss)), args_(args) {
+        if (!args_.is_object())
+            detail::throw_error("option --args: expected a JSON object, found ", args_.dump());
+        for (const auto& [key, value] : args_.items()) {
+            if (known.count(key)) continue;
+            std::string names;
+            for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+            detail::throw_error("option --args: ", loss_, " has no argument '", key, "'; it takes ", names);
+        }
+    }
+
+    template <class V>
+    V get(const std::string& key, V fallback) const {
+        if (!args_.contains(key) || args_[key].is_null()) return fallback;
+        try {
+            return args_[key].get<V>();
+        } catch (const json::exception&) {
+            detail::throw_error("option --args: ", loss_, " argument '", key,
+                                "' has the wrong type: ", args_[key].dump());
+        }
+    }
+
+    // A Python enum or function given by its last name component.
+    template <class E>
+    E choice(const std::string& key, E fallback, const std::map<std::string, E>& names) const {
+        if (!args_.contains(key) || args_[key].is_null()) return fallback;
+        const std::string name = get<std::string>(key, "");
+        const auto it = names.find(name.substr(name.rfind('.') + 1));
+        if (it != names.end()) return it->second;
+        std::string valid;
+        for (const auto& [n, e] : names) valid += (valid.empty() ? "" : ", ") + n;
+        detail::throw_error("option --args: ", loss_, " argument '", key, "': expected one of ", valid,
+                            ", found '", name, "'");
+    }
+
+    // Distributed gathering has no meaning in one process; refused rather than ignored.
+    void single_process(const std::string& key) const {
+        if (get<bool>(key, false))
+            detail::throw_error("option --args: ", loss_, " argument '", key,
+                                "' must be false (one process)");
+    }
+
+private:
+    std::string loss_;
+    json args_;
+};
+
+inline const std::map<std::string, SimilarityFunction> similarity_names = {
+    {"cos_sim", SimilarityFunction::cos_sim}, {"dot_score", SimilarityFunction::dot_score}};
+
+inline MultipleNegativesRankingLossOptions mnrl_options(const JsonArgs& a) {
+    MultipleNegativesRankingLossOptions o;
+    a.single_process("gather_across_devices");
+    o.scale = a.get("scale", o.scale);
+    o.similarity_fct = a.choice("similarity_fct", o.similarity_fct, similarity_names);
+    if (const auto names = a.get<std::vector<std::string>>("directions", {}); !names.empty()) {
+        const std::map<std::string, Direction> directions = {{"query_to_doc", Direction::query_to_doc},
+                                                             {"query_to_query", Direction::query_to_query},
+                                                             {"doc_to_query", Direction::doc_to_query},
+                                                             {"doc_to_doc", Direction::doc_to_doc}};
+        o.directions.clear();
+        for (const auto& n : names) {
+            if (!directions.count(n))
+                detail::throw_error("option --args: unknown direction '", n,
+                                    "'; expected query_to_doc, query_to_query, doc_to_query or doc_to_doc");
+            o.directions.push_back(directions.at(n));
+        }
+    }
+    o.partition_mode =
+        a.choice("partition_mode", o.partition_mode,
+                 {{"joint", PartitionMode::joint}, {"per_direction", PartitionMode::per_direction}});
+    o.hardness_mode = a.choice("hardness_mode", o.hardness_mode,
+                               {{"in_batch_negatives", HardnessMode::in_batch_negatives},
+                                {"hard_negatives", HardnessMode::hard_negatives},
+                                {"all_negatives", HardnessMode::all_negatives}});
+    o.hardness_strength = a.get("hardness_strength", o.hardness_strength);
+    return o;
+}
+
+const std::set<std::string> mnrl_args = {
+    "scale",          "similarity_fct", "gather_across_devices", "directions",
+    "partition_mode", "hardness_mode",  "hardness_strength"};
+
+template <class T>
+struct Inputs {
+    std::vector<Tensor<Cpu, T>> embeddings;
+    LossLabels<Cpu, T> labels;
+};
+
+template <class T>
+void write_embedding_grads(const Options& o, const std::vector<Tensor<Cpu, T>>& grads) {
+    for (std::size_t i = 0; i < grads.size(); ++i)
+        save_npy(o.out / ("grad_" + std::to_string(i) + ".npy"), grads[i]);
+}
+
+// A loss over embeddings: backward from its value, gradients of the inputs (and of the
+// loss's own parameters, for those given with --param).
+template <class T, class L>
+void run_plain(const Options& o, const Inputs<T>& in, const L& loss, ParameterStore<Cpu, T>* store) {
+    if (store) store->zero_grad();
+    Graph<Cpu, T> g;
+    std::vector<Var<Cpu, T>> vars;
+    for (const auto& e : in.embeddings) vars.push_back(g.input(e, true));
+    auto value = loss(g, vars, in.labels);
+    g.backward(value);
+    save_npy(o.out / "loss.npy", value.value());
+    std::vector<Tensor<Cpu, T>> grads;
+    for (const auto& v : vars) grads.push_back(g.grad(v));
+    write_embedding_grads(o, grads);
+    for (const auto& [name, file] : o.params)
+        save_npy(o.out / ("grad_" + name + ".npy"), store->grad(store->find(name)));
+}
+
+// The learned scalars given with --param replace the loss's initial values.
+template <class T>
+void set_params(const Options& o, const std::string& loss, ParameterStore<Cpu, T>* store) {
+    for (const auto& [name, file] : o.params) {
+        if (!store || !store->contains(name)) {
+            std::string names;
+            if (store)
+                store->for_each([&](const std::string& n, const auto&, const auto&) {
+                    names += (names.empty() ? "" : ", ") + n;
+                });
+            detail::throw_error("option --param: ", loss, " has no parameter '", name, "'",
+                                names.empty() ? std::string(" (it has none)") : "; it has " + names);
+        }
+        const auto value = load_floats<T>(file);
+        auto target = store->value(store->find(name));
+        if (value.numel() != target.numel())
+            detail::throw_error(file.string(), ": parameter '", name, "' has ", target.numel(),
+                                " elements, the file holds shape ", value.shape().str());
+        target.copy_from(value.reshape(target.shape()));
+    }
+}
+
+template <class T>
+int run(const Options& o) {
+    Inputs<T> in;
+    for (const auto& path : o.embeddings) in.embeddings.push_back(load_floats<T>(path));
+    if (o.labels) {
+        if (npy_descr(*o.labels) == "<i8")
+            in.labels.labels =
+                from_xtensor<Cpu, std::int64_t>(xt::load_npy<std::int64_t>(o.labels->string()));
+        else
+            in.labels.scores = load_floats<T>(*o.labels);
+    }
+    fs::create_directories(o.out);
+    if (o.loss == "MultipleNegativesRankingLoss") {
+        const MultipleNegativesRankingLoss<Cpu, T> loss(mnrl_options(JsonArgs(o.loss, o.args, mnrl_args)));
+        set_params<T>(o, o.loss, nullptr);
+        run_plain<T>(o, in, loss, nullptr);
+    } else if (o.loss == "MultipleNegativesSymmetricRankingLoss") {
+        const JsonArgs a(o.loss, o.args, {"scale", "similarity_fct", "gather_across_devices"});
+        a.single_process("gather_across_devices");
+        MultipleNegativesSymmetricRankingLossOptions options;
+        options.scale = a.get("scale", options.scale);
+        options.similarity_fct = a.choice("similarity_fct", options.similarity_fct, similarity_names);
+        const MultipleNegativesSymmetricRankingLoss<Cpu, T> loss(options);
+        set_params<T>(o, o.loss, nullptr);
+        run_plain<T>(o, in, loss, nullptr);
+    } else if (o.loss == "CachedMultipleNegativesRankingLoss") {
+        auto known = mnrl_args;
+        known.insert({"mini_batch_size", "show_progress_bar"});
+        const JsonArgs a(o.loss, o.args, known);
+        const CachedMultipleNegativesRankingLoss<Cpu, T> loss(mnrl_options(a),
+                                                              a.get<index_t>("mini_batch_size", 32));
+        set_params<T>(o, o.loss, nullptr);
+        // The embeddings are the "model": each column a parameter, each mini-batch a slice of it.
+        ParameterStore<Cpu, T> store;
+        std::vector<Parameter> columns;
+        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
+            columns.push_back(store.add("column_" + std::to_string(i), in.embeddings[i].shape()));
+        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
+            store.value(columns[i]).copy_from(in.embeddings[i]);
+        store.zero_grad();
+        const ColumnEncoder<Cpu, T> encode = [&](Graph<Cpu, T>& g, int column, index_t begin, index_t end) {
+            return slice(g.parameter(store, columns[static_cast<std::size_t>(column)]), 0, begin, end);
+        };
+        const index_t rows = in.embeddings.empty() ? 0 : in.embeddings[0].shape()[0];
+        const auto value = loss.forward_backward(encode, static_cast<int>(in.embeddings.size()), rows,
+                                                 in.labels, GraphOptions{});
+        save_npy(o.out / "loss.npy", value);
+        std::vector<Tensor<Cpu, T>> grads;
+        for (const auto& p : columns) grads.push_back(store.grad(p));
+        write_embedding_grads(o, grads);
+    } else if (o.loss == "CLIPLoss") {
+        const JsonArgs a(o.loss, o.args, {"init_logit_scale", "max_logit_scale"});
+        CLIPLossOptions options;
+        options.init_logit_scale = a.get("init_logit_scale", options.init_logit_scale);
+        options.max_logit_scale = a.get("max_logit_scale", options.max_logit_scale);
+        const CLIPLoss<Cpu, T> loss(options);
+        set_params<T>(o, o.loss, &loss.parameters());
+        run_plain(o, in, loss, &loss.parameters());
+    } else if (o.loss == "SigLIPLoss") {
+        const JsonArgs a(o.loss, o.args, {"init_logit_scale", "init_logit_bias", "max_logit_scale"});
+        SigLIPLossOptions options;
+        options.init_logit_scale = a.get("init_logit_scale", options.init_logit_scale);
+        options.init_logit_bias = a.get("init_logit_bias", options.init_logit_bias);
+        options.max_logit_scale = a.get("max_logit_scale", options.max_logit_scale);
+        const SigLIPLoss<Cpu, T> loss(options);
+        set_params<T>(o, o.loss, &loss.parameters());
+        run_plain(o, in, loss, &loss.parameters());
+    } else {
+        detail::throw_error(
+            "option --loss: unknown loss '", o.loss,
+            "'; expected MultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss, "
+            "CachedMultipleNegativesRankingLoss, CLIPLoss or SigLIPLoss");
+    }
+    return 0;
+}
+
+}  // namespace loss_cmd
+
+inline int loss_main(Args& args) {
+    if (args.take_flag("--help")) {
+        std::printf(
+            "usage: tandem loss --loss NAME [--args JSON] --embeddings E0.npy [E1.npy ...] [--labels L.npy]\n"
+            "                   [--param NAME=FILE.npy ...] --out DIR\n\n"
+            "NAME is the sentence-transformers class name (CLIPLoss, SigLIPLoss for the CLIP and SigLIP\n"
+            "objectives); --args holds its constructor arguments under their Python names. Writes\n"
+            "DIR/loss.npy (0-d), DIR/grad_<i>.npy for each embedding file in order, DIR/grad_<NAME>.npy\n"
+            "for each --param. float64 embeddings run in double, float32 in float.\n");
+        return 0;
+    }
+    loss_cmd::Options o;
+    o.loss = args.require("--loss");
+    o.out = args.require("--out");
+    if (auto text = args.take_optional("--args")) {
+        try {
+            o.args = nlohmann::json::parse(*text);
+        } catch (const nlohmann::json::exception& e) {
+            detail::throw_error("option --args: not valid JSON (", e.what(), ")");
+        }
+    }
+    if (auto labels = args.take_optional("--labels")) o.labels = *labels;
+    while (auto param = args.take_optional("--param")) {
+        const auto eq = param->find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == param->size())
+            detail::throw_error("option --param: expected NAME=FILE.npy, found '", *param, "'");
+        o.params.emplace_back(param->substr(0, eq), param->substr(eq + 1));
+    }
+    // --embeddings takes every file after it: the first as its value, the rest positional.
+    const auto first = args.take_optional("--embeddings");
+    if (!first) detail::throw_error("option --embeddings is required");
+    o.embeddings.push_back(*first);
+    for (const auto& rest : args.positional()) o.embeddings.push_back(rest);
+    if (loss_cmd::npy_descr(o.embeddings[0]) == "<f8") return loss_cmd::run<double>(o);
+    return loss_cmd::run<float>(o);
+}
+
+}  // namespace tandem::cli
