@@ -24,6 +24,10 @@
 // each a single pass. Parameters are named as Hugging Face names them.
 // Register shapes first (modules do it in their constructors); the arena is laid out
 // on first access, after which the set of parameters is fixed.
+// Storage type apart from compute type: with set_storage_type(DType::BF16), forward
+// passes read a bf16 copy of the weights (mixed-precision training: bf16 weights, T
+// master weights, gradients and optimizer state). The copy is refreshed from the master
+// weights whenever they may have changed (after any values() or value() access).
 
 // ---- begin tandem/backend/concepts.hpp
 // The Backend concept: memory (core/memory.hpp) plus every kernel the autograd ops
@@ -289,6 +293,13 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::attention(out, out, in, in, in, attn, s, flag, ids);
     B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
+    B::logsumexp(out, in, n, n);
+    B::logsumexp_bwd(out, in, in, in, n, n);
+    B::fill_diagonal_blocks(out, n, n, n, n, s, s);
+    B::clamp(out, in, s, s, n);
+    B::clamp_bwd(out, in, in, s, s, n);
+    B::sgd_step(out, in, out, n, s, s, s, s, flag, flag);
+    B::sum_squares(out, in, n);
     // Integer tensors and the small tensors built from them.
     B::index_range(ids_out, ids, n, i);
     B::iota(ids_out, n, i, i);
@@ -299,7 +310,10 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::mean_weights(out, ids, n, n);
     B::fill_diagonal(out, n, s, s);
     B::dropout_mask(out, n, s, u, u);
-    // Storage types apart from compute types: bf16 storage, float or double compute.
+    // Storage types apart from compute types: bf16 storage, float or double compute,
+    // GEMM and reductions accumulating in the compute type.
+    B::gemm(flag, flag, n, n, n, s, half_in, n, half_in, n, s, out, n);
+    B::sum_all(out, half_in, n);
     B::convert(out, half_in, n);
     B::convert(half_out, in, n);
     B::convert(out, ids, n);
@@ -591,6 +605,8 @@ public:
     std::size_t size() const { return entries_.size(); }
     const std::string& name(Parameter p) const { return entry(p).name; }
     const Shape& shape(Parameter p) const { return entry(p).shape; }
+    // Where p starts in the arenas (in elements).
+    index_t offset(Parameter p) const { return entry(p).offset; }
     // Number of scalars in all parameters (padding excluded).
     index_t numel() const {
         index_t n = 0;
@@ -605,12 +621,14 @@ public:
     }
     bool contains(std::string_view name) const { return by_name_.count(std::string(name)) > 0; }
 
+    // The master weights: writable, so the bf16 copy is refreshed before the next read.
     Tensor value(Parameter p) { return view(values(), p); }
     Tensor grad(Parameter p) { return view(grads(), p); }
 
     // The whole arenas, padding included: optimizers and reductions run over these.
     Tensor values() {
         allocate();
+        storage_stale_ = true;
         return values_;
     }
     Tensor grads() {
@@ -619,6 +637,43 @@ public:
     }
 
     void zero_grad() { grads().zero(); }
+
+    // The type forward passes read weights in: T (the default) or DType::BF16.
+    // May be set at any time (after loading a checkpoint, say): the copy is made on the
+    // next read.
+    void set_storage_type(DType type) {
+        if (type != dtype_of<T> && type != DType::BF16)
+            detail::throw_error("ParameterStore::set_storage_type: expected ", dtype_name(dtype_of<T>),
+                                " or BF16, found ", dtype_name(type));
+        storage_type_ = type;
+        storage_stale_ = true;
+        if (type != DType::BF16) storage_ = {};
+    }
+    DType storage_type() const { return storage_type_; }
+
+    // Parameter p as forward passes read it, in T: the master weights themselves, or the
+    // bf16 copy widened to T.
+    Tensor compute_value(Parameter p) {
+        if (storage_type_ == dtype_of<T>) return value(p);
+        const auto stored = view(storage(), p);
+        auto out = Tensor::empty(stored.shape());
+        if (out.numel()) B::convert(out.data(), stored.data(), out.numel());
+        return out;
+    }
+
+    // The bf16 arena, rounded from the master weights if they may have changed.
+    tandem::Tensor<B, bfloat16> storage() {
+        if (storage_type_ != DType::BF16)
+            detail::throw_error("ParameterStore::storage: the storage type is ", dtype_name(storage_type_),
+                                ", not BF16");
+        allocate();
+        if (!storage_.defined()) storage_ = tandem::Tensor<B, bfloat16>::empty({total_});
+        if (storage_stale_) {
+            B::convert(storage_.data(), values_.data(), total_);
+            storage_stale_ = false;
+        }
+        return storage_;
+    }
 
     // f(name, value, grad) for every parameter in registration order.
     template <class F>
@@ -645,7 +700,8 @@ private:
             detail::throw_error("ParameterStore: invalid parameter handle ", p.index);
         return entries_[p.index];
     }
-    Tensor view(const Tensor& arena, Parameter p) const {
+    template <class Arena>
+    Arena view(const Arena& arena, Parameter p) const {
         const Entry& e = entry(p);
         return arena.rows(e.offset, e.offset + e.shape.numel()).reshape(e.shape);
     }
@@ -654,6 +710,9 @@ private:
     std::unordered_map<std::string, int> by_name_;
     index_t total_ = 0;
     Tensor values_, grads_;
+    DType storage_type_ = dtype_of<T>;
+    tandem::Tensor<B, bfloat16> storage_;
+    bool storage_stale_ = true;
 };
 
 }  // namespace tandem
@@ -810,10 +869,12 @@ public:
         return push(Slot{value.shape(), {}, {}, -1, Kind::Input}, std::move(value), "input");
     }
 
-    // A leaf that reads a parameter in place and accumulates into its gradient arena.
+    // A leaf that reads a parameter (in place, or widened from its bf16 storage) and
+    // accumulates into its gradient arena.
     Var parameter(ParameterStore<B, T>& store, Parameter p) {
-        if (!grad_enabled()) return Var{this, -1, store.value(p)};
-        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, store.value(p),
+        Tensor value = store.compute_value(p);
+        if (!grad_enabled()) return Var{this, -1, std::move(value)};
+        return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, std::move(value),
                     "parameter");
     }
 
@@ -1105,6 +1166,29 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
 
 }  // namespace tandem
 // ---- end tandem/autograd/ops/attention.hpp
+// ---- begin tandem/autograd/ops/clamp.hpp
+// Differentiable clamping to [lo, hi]. reference: torch.clamp(x, min, max).
+
+
+namespace tandem {
+
+// min(max(x, lo), hi); the gradient passes where lo <= x <= hi, as torch routes it.
+template <Backend B, Scalar T>
+Var<B, T> clamp(const Var<B, T>& x, T lo, T hi) {
+    auto& g = detail::graph_of("clamp", x);
+    if (!(lo <= hi)) detail::throw_error("clamp: the lower bound ", lo, " exceeds the upper bound ", hi);
+    const Tensor<B, T> xv = x.value();
+    auto y = Tensor<B, T>::empty(xv.shape());
+    const index_t n = xv.numel();
+    if (n) B::clamp(y.data(), xv.data(), lo, hi, n);
+    const int ix = x.index;
+    return g.record("clamp", y, {x}, [=](Graph<B, T>& g, int self) {
+        if (n) B::clamp_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), xv.data(), lo, hi, n);
+    });
+}
+
+}  // namespace tandem
+// ---- end tandem/autograd/ops/clamp.hpp
 // ---- begin tandem/autograd/ops/elementwise.hpp
 // Differentiable elementwise ops: add, sub, mul, div with trailing broadcast (a bias,
 // a per-feature scale, a scalar), scaling, and the unary activations.
@@ -1408,6 +1492,129 @@ Var<B, T> dropout(const Var<B, T>& x, T p) {
 
 }  // namespace tandem
 // ---- end tandem/autograd/ops/embedding.hpp
+// ---- begin tandem/autograd/ops/logsumexp.hpp
+// Differentiable log-sum-exp over the last axis: the log-partition of a softmax, as the
+// InfoNCE losses write it. reference: torch.logsumexp(x, dim=-1).
+
+// ---- begin tandem/autograd/ops/reduce.hpp
+// Differentiable sums and means, over everything or over one axis.
+// reference: torch.sum, torch.mean (dim=None or one dim, keepdim=False).
+
+
+#include <cstdint>
+
+namespace tandem {
+
+namespace detail {
+inline Shape shape_without_axis(const Shape& s, int axis) {
+    Shape out;
+    for (int d = 0; d < s.rank(); ++d)
+        if (d != axis) out.push_back(s[d]);
+    return out;
+}
+
+template <Backend B, Scalar T>
+Var<B, T> sum_all_scaled(std::string_view name, const Var<B, T>& x, T alpha) {
+    auto& g = graph_of(name, x);
+    const auto& xv = x.value();
+    auto y = Tensor<B, T>::empty(Shape{});
+    B::sum_all(y.data(), xv.data(), xv.numel());
+    if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, 1);
+    const index_t n = xv.numel();
+    const int ix = x.index;
+    return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
+        B::sum_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), alpha, index_t{1}, n,
+                        index_t{1});
+    });
+}
+
+template <Backend B, Scalar T>
+Var<B, T> sum_axis_scaled(std::string_view name, const Var<B, T>& x, int axis, T alpha) {
+    auto& g = graph_of(name, x);
+    const auto& xv = x.value();
+    const Shape& s = xv.shape();
+    const int a = s.normalize(axis);
+    const Shape out_shape = shape_without_axis(s, a);
+    const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
+    auto y = Tensor<B, T>::empty(out_shape);
+    B::sum_axis(y.data(), xv.data(), outer, n, inner);
+    if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, y.numel());
+    const int ix = x.index;
+    return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
+        B::sum_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), alpha, outer, n, inner);
+    });
+}
+}  // namespace detail
+
+// The sum of every element, as a 0-dimensional tensor.
+template <Backend B, Scalar T>
+Var<B, T> sum(const Var<B, T>& x) {
+    return detail::sum_all_scaled("sum", x, T(1));
+}
+template <Backend B, Scalar T>
+Var<B, T> mean(const Var<B, T>& x) {
+    const index_t n = x.value().numel();
+    if (n == 0) detail::throw_error("mean: the input is empty (shape ", x.shape().str(), ")");
+    return detail::sum_all_scaled("mean", x, T(1) / T(n));
+}
+// The sum over one axis, which is removed from the shape.
+template <Backend B, Scalar T>
+Var<B, T> sum(const Var<B, T>& x, int axis) {
+    return detail::sum_axis_scaled("sum", x, axis, T(1));
+}
+template <Backend B, Scalar T>
+Var<B, T> mean(const Var<B, T>& x, int axis) {
+    const index_t n = x.shape()[axis];
+    if (n == 0) detail::throw_error("mean: axis ", axis, " of shape ", x.shape().str(), " is empty");
+    return detail::sum_axis_scaled("mean", x, axis, T(1) / T(n));
+}
+
+// The maximum over one axis, which is removed from the shape; the gradient goes to the
+// first maximising element, as torch.max(x, dim) routes it.
+template <Backend B, Scalar T>
+Var<B, T> max(const Var<B, T>& x, int axis) {
+    auto& g = detail::graph_of("max", x);
+    const auto& xv = x.value();
+    const Shape& s = xv.shape();
+    const int a = s.normalize(axis);
+    if (s[a] == 0) detail::throw_error("max: axis ", axis, " of shape ", s.str(), " is empty");
+    const Shape out_shape = detail::shape_without_axis(s, a);
+    const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
+    auto y = Tensor<B, T>::empty(out_shape);
+    auto argmax = Ids<B>::empty(out_shape);
+    B::max_axis(y.data(), argmax.data(), xv.data(), outer, n, inner);
+    const int ix = x.index;
+    return g.record("max", y, {x}, [=](Graph<B, T>& g, int self) {
+        B::max_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), argmax.data(), outer, n, inner);
+    });
+}
+
+}  // namespace tandem
+// ---- end tandem/autograd/ops/reduce.hpp
+
+namespace tandem {
+
+// log sum exp over the last axis, which is removed; -inf entries weigh nothing (masks).
+template <Backend B, Scalar T>
+Var<B, T> logsumexp(const Var<B, T>& x) {
+    auto& g = detail::graph_of("logsumexp", x);
+    const Tensor<B, T> xv = x.value();
+    const Shape& s = xv.shape();
+    detail::check_rank_at_least("logsumexp", s, 1);
+    if (s.back() == 0) detail::throw_error("logsumexp: the last axis of shape ", s.str(), " is empty");
+    const index_t cols = s.back(), rows = xv.numel() / cols;
+    auto y = Tensor<B, T>::empty(detail::shape_without_axis(s, s.rank() - 1));
+    if (rows) B::logsumexp(y.data(), xv.data(), rows, cols);
+    const int ix = x.index;
+    return g.record("logsumexp", y, {x}, [=](Graph<B, T>& g, int self) {
+        if (rows)
+            B::logsumexp_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), xv.data(), y.data(), rows,
+                             cols);
+    });
+}
+
+}  // namespace tandem
+// ---- end tandem/autograd/ops/logsumexp.hpp
 // ---- begin tandem/autograd/ops/loss.hpp
 // Differentiable loss primitives with mean reduction: softmax cross-entropy with
 // integer targets and label smoothing, and binary cross-entropy with logits.
@@ -1663,101 +1870,6 @@ Var<B, T> cosine_similarity(const Var<B, T>& a, const Var<B, T>& b) {
 
 }  // namespace tandem
 // ---- end tandem/autograd/ops/norm.hpp
-// ---- begin tandem/autograd/ops/reduce.hpp
-// Differentiable sums and means, over everything or over one axis.
-// reference: torch.sum, torch.mean (dim=None or one dim, keepdim=False).
-
-
-#include <cstdint>
-
-namespace tandem {
-
-namespace detail {
-inline Shape shape_without_axis(const Shape& s, int axis) {
-    Shape out;
-    for (int d = 0; d < s.rank(); ++d)
-        if (d != axis) out.push_back(s[d]);
-    return out;
-}
-
-template <Backend B, Scalar T>
-Var<B, T> sum_all_scaled(std::string_view name, const Var<B, T>& x, T alpha) {
-    auto& g = graph_of(name, x);
-    const auto& xv = x.value();
-    auto y = Tensor<B, T>::empty(Shape{});
-    B::sum_all(y.data(), xv.data(), xv.numel());
-    if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, 1);
-    const index_t n = xv.numel();
-    const int ix = x.index;
-    return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
-        B::sum_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), alpha, index_t{1}, n,
-                        index_t{1});
-    });
-}
-
-template <Backend B, Scalar T>
-Var<B, T> sum_axis_scaled(std::string_view name, const Var<B, T>& x, int axis, T alpha) {
-    auto& g = graph_of(name, x);
-    const auto& xv = x.value();
-    const Shape& s = xv.shape();
-    const int a = s.normalize(axis);
-    const Shape out_shape = shape_without_axis(s, a);
-    const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
-    auto y = Tensor<B, T>::empty(out_shape);
-    B::sum_axis(y.data(), xv.data(), outer, n, inner);
-    if (alpha != T(1)) B::scale(y.data(), y.data(), alpha, y.numel());
-    const int ix = x.index;
-    return g.record(name, y, {x}, [=](Graph<B, T>& g, int self) {
-        B::sum_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), alpha, outer, n, inner);
-    });
-}
-}  // namespace detail
-
-// The sum of every element, as a 0-dimensional tensor.
-template <Backend B, Scalar T>
-Var<B, T> sum(const Var<B, T>& x) {
-    return detail::sum_all_scaled("sum", x, T(1));
-}
-template <Backend B, Scalar T>
-Var<B, T> mean(const Var<B, T>& x) {
-    const index_t n = x.value().numel();
-    if (n == 0) detail::throw_error("mean: the input is empty (shape ", x.shape().str(), ")");
-    return detail::sum_all_scaled("mean", x, T(1) / T(n));
-}
-// The sum over one axis, which is removed from the shape.
-template <Backend B, Scalar T>
-Var<B, T> sum(const Var<B, T>& x, int axis) {
-    return detail::sum_axis_scaled("sum", x, axis, T(1));
-}
-template <Backend B, Scalar T>
-Var<B, T> mean(const Var<B, T>& x, int axis) {
-    const index_t n = x.shape()[axis];
-    if (n == 0) detail::throw_error("mean: axis ", axis, " of shape ", x.shape().str(), " is empty");
-    return detail::sum_axis_scaled("mean", x, axis, T(1) / T(n));
-}
-
-// The maximum over one axis, which is removed from the shape; the gradient goes to the
-// first maximising element, as torch.max(x, dim) routes it.
-template <Backend B, Scalar T>
-Var<B, T> max(const Var<B, T>& x, int axis) {
-    auto& g = detail::graph_of("max", x);
-    const auto& xv = x.value();
-    const Shape& s = xv.shape();
-    const int a = s.normalize(axis);
-    if (s[a] == 0) detail::throw_error("max: axis ", axis, " of shape ", s.str(), " is empty");
-    const Shape out_shape = detail::shape_without_axis(s, a);
-    const index_t outer = s.outer(a), n = s[a], inner = s.inner(a);
-    auto y = Tensor<B, T>::empty(out_shape);
-    auto argmax = Ids<B>::empty(out_shape);
-    B::max_axis(y.data(), argmax.data(), xv.data(), outer, n, inner);
-    const int ix = x.index;
-    return g.record("max", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::max_axis_bwd(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), argmax.data(), outer, n, inner);
-    });
-}
-
-}  // namespace tandem
-// ---- end tandem/autograd/ops/reduce.hpp
 // ---- begin tandem/autograd/ops/softmax.hpp
 // Differentiable softmax and log-softmax over the last axis.
 // reference: torch.softmax(dim=-1), torch.log_softmax(dim=-1).
@@ -1841,6 +1953,8 @@ inline constexpr long parallel_threshold = 1 << 15;
 #include <omp.h>
 #include <Eigen/Core>
 
+#include <vector>
+
 namespace tandem {
 
 namespace detail {
@@ -1881,6 +1995,18 @@ struct Gemm {
         detail::gemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
+    // bf16 storage, accumulation in T: the same product with A and B widened to T first
+    // (exact), so it equals gemm<T> on the widened values. A fused bf16 kernel keeps this
+    // signature.
+    template <class T>
+    static void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const bfloat16* a,
+                     index_t lda, const bfloat16* b, index_t ldb, T beta, T* c, index_t ldc) {
+        const std::vector<T> wide_a = widen<T>(a, (trans_a ? k : m) * lda);
+        const std::vector<T> wide_b = widen<T>(b, (trans_b ? n : k) * ldb);
+        detail::gemm_one(trans_a, trans_b, m, n, k, alpha, wide_a.data(), lda, wide_b.data(), ldb, beta, c,
+                         ldc);
+    }
+
     // `batch` independent GEMMs at fixed strides (attention heads). Small products run
     // one per thread; large ones run one after another, each using every thread.
     template <class T>
@@ -1898,6 +2024,14 @@ struct Gemm {
                 detail::gemm_one(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b,
                                  ldb, beta, c + i * stride_c, ldc);
         }
+    }
+
+private:
+    template <class T>
+    static std::vector<T> widen(const bfloat16* x, index_t n) {
+        std::vector<T> out(static_cast<std::size_t>(n));
+        for (index_t i = 0; i < n; ++i) out[i] = T(float(x[i]));
+        return out;
     }
 };
 
@@ -2502,6 +2636,79 @@ private:
 }  // namespace cpu
 }  // namespace tandem
 // ---- end tandem/backend/cpu/attention.hpp
+// ---- begin tandem/backend/cpu/contrastive.hpp
+// Kernels of the contrastive losses: row log-sum-exp (the softmax denominator of
+// InfoNCE), the block-repeated identity that masks a query's own documents, and
+// clamping (open_clip bounds logit_scale after each optimizer step).
+// reference: torch.logsumexp(dim=1), torch.eye(n)[rows].repeat(1, k), torch.clamp.
+
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tandem::cpu {
+
+struct Contrastive {
+    // y[r] = log sum_c exp(x[r, c]); entries of -inf count as zero weight.
+    // shapes: x [rows, cols]; y [rows]
+    template <class T>
+    static void logsumexp(T* y, const T* x, index_t rows, index_t cols) {
+#pragma omp parallel for schedule(static) if (rows * cols > detail::parallel_threshold)
+        for (index_t r = 0; r < rows; ++r) {
+            const T* xr = x + r * cols;
+            T m = -std::numeric_limits<T>::infinity();
+            for (index_t c = 0; c < cols; ++c) m = std::max(m, xr[c]);
+            if (m == -std::numeric_limits<T>::infinity()) {
+                y[r] = m;
+                continue;
+            }
+            T sum = T(0);
+            for (index_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - m);
+            y[r] = m + std::log(sum);
+        }
+    }
+
+    // dx[r, c] += dy[r] * exp(x[r, c] - y[r]) (the row's softmax).
+    template <class T>
+    static void logsumexp_bwd(T* dx, const T* dy, const T* x, const T* y, index_t rows, index_t cols) {
+#pragma omp parallel for schedule(static) if (rows * cols > detail::parallel_threshold)
+        for (index_t r = 0; r < rows; ++r) {
+            if (y[r] == -std::numeric_limits<T>::infinity()) continue;
+            for (index_t c = 0; c < cols; ++c) dx[r * cols + c] += dy[r] * std::exp(x[r * cols + c] - y[r]);
+        }
+    }
+
+    // out[r, c] = diagonal where c mod period == r + first_row, else off: rows
+    // [first_row, first_row + rows) of the period x period identity, repeated across the
+    // column blocks.   shapes: out [rows, cols]
+    template <class T>
+    static void fill_diagonal_blocks(T* out, index_t rows, index_t cols, index_t first_row, index_t period,
+                                     T diagonal, T off) {
+#pragma omp parallel for schedule(static) if (rows * cols > detail::parallel_threshold)
+        for (index_t r = 0; r < rows; ++r)
+            for (index_t c = 0; c < cols; ++c)
+                out[r * cols + c] = c % period == r + first_row ? diagonal : off;
+    }
+
+    // y[i] = min(max(x[i], lo), hi); x may be y (in place).
+    template <class T>
+    static void clamp(T* y, const T* x, T lo, T hi, index_t n) {
+#pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
+        for (index_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], lo), hi);
+    }
+
+    // dx[i] += dy[i] where lo <= x[i] <= hi, as torch.clamp's backward (the bounds pass it).
+    template <class T>
+    static void clamp_bwd(T* dx, const T* dy, const T* x, T lo, T hi, index_t n) {
+#pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
+        for (index_t i = 0; i < n; ++i)
+            if (x[i] >= lo && x[i] <= hi) dx[i] += dy[i];
+    }
+};
+
+}  // namespace tandem::cpu
+// ---- end tandem/backend/cpu/contrastive.hpp
 // ---- begin tandem/backend/cpu/embedding.hpp
 // Row gather and its gradient, scatter-add: embedding lookup, EOS/CLS pooling.
 // reference: torch.nn.functional.embedding, torch.index_select(dim=0).
@@ -2748,7 +2955,8 @@ struct Norm {
 // ---- end tandem/backend/cpu/norm.hpp
 // ---- begin tandem/backend/cpu/optim.hpp
 // Optimizer update kernels. reference: torch.optim.AdamW (decoupled weight decay,
-// bias-corrected moments, eps added after the square root).
+// bias-corrected moments, eps added after the square root), torch.optim.SGD (momentum,
+// dampening, nesterov, L2 weight decay) and torch.nn.utils.clip_grad_norm_.
 
 
 namespace tandem::cpu {
@@ -2768,6 +2976,34 @@ struct Optim {
             v[i] = beta2 * v[i] + (T(1) - beta2) * grad[i] * grad[i];
             param[i] -= step_size * m[i] / (std::sqrt(v[i]) / bias2_sqrt + eps);
         }
+    }
+
+    // One SGD step for n parameters. `first` starts the momentum buffer from the gradient
+    // (torch's buffer is None before the first step); with momentum 0 the buffer is unused
+    // and may be null.   shapes: param, grad, momentum_buffer [n]
+    template <class T>
+    static void sgd_step(T* param, const T* grad, T* momentum_buffer, index_t n, T lr, T momentum,
+                         T dampening, T weight_decay, bool nesterov, bool first) {
+#pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
+        for (index_t i = 0; i < n; ++i) {
+            T g = grad[i] + weight_decay * param[i];
+            if (momentum != T(0)) {
+                const T b = first ? g : momentum * momentum_buffer[i] + (T(1) - dampening) * g;
+                momentum_buffer[i] = b;
+                g = nesterov ? g + momentum * b : b;
+            }
+            param[i] -= lr * g;
+        }
+    }
+
+    // out[0] = sum of x[i]^2, in the fixed chunks of sum_all (the same bits at any thread
+    // count): the squared 2-norm that gradient clipping takes over the gradient arena.
+    // shapes: x [n], out [1]
+    template <class T>
+    static void sum_squares(T* out, const T* x, index_t n) {
+        T total = T(0);
+        detail::accumulate_columns(&total, n, 1, [&](index_t r, index_t) { return x[r] * x[r]; });
+        out[0] = total;
     }
 };
 
@@ -2843,6 +3079,14 @@ struct Reduce {
         out[0] = total;
     }
 
+    // The sum of bf16 values, accumulated in T in the same fixed chunks.
+    template <class T>
+    static void sum_all(T* out, const bfloat16* x, index_t n) {
+        T total = T(0);
+        detail::accumulate_columns(&total, n, 1, [&](index_t r, index_t) { return T(float(x[r])); });
+        out[0] = total;
+    }
+
     // out = x with axes permuted: out.shape[d] = shape[perm[d]]; with accumulate, out +=.
     template <class T>
     static void permute(T* out, const T* x, const Shape& shape, const std::array<int, Shape::max_rank>& perm,
@@ -2903,7 +3147,8 @@ struct Cpu : cpu::Memory,
              cpu::Embedding,
              cpu::Index,
              cpu::Attention,
-             cpu::Optim {
+             cpu::Optim,
+             cpu::Contrastive {
     static constexpr const char* name = "cpu";
 };
 static_assert(Backend<Cpu>, "backend::Cpu must satisfy the Backend concept");
@@ -2997,6 +3242,1362 @@ struct TextBatch {
 }  // namespace tandem
 // ---- end tandem/core/text_batch.hpp
 // ---- end tandem/core.hpp
+// ---- begin tandem/eval.hpp
+// Evaluators over embeddings, with sentence-transformers' definitions and metric names.
+
+// ---- begin tandem/eval/binary_classification.hpp
+// BinaryClassificationEvaluator: pairs labelled 1 (similar) or 0, scored by a similarity
+// or a distance; the best accuracy and F1 over all thresholds (with those thresholds),
+// precision and recall at the best F1, average precision and the Matthews correlation;
+// metrics `cosine_accuracy`, `cosine_f1`, `cosine_ap`, ... and
+// binary_classification_evaluation[_name]_results.csv.
+// reference: sentence_transformers.sentence_transformer.evaluation.BinaryClassificationEvaluator
+// (find_best_acc_and_threshold, find_best_f1_and_threshold; scikit-learn's
+// average_precision_score and matthews_corrcoef).
+
+// ---- begin tandem/eval/metrics.hpp
+// What every evaluator shares: embeddings as host xtensor arrays (computed in double),
+// the pairwise and all-pairs similarity functions of sentence_transformers.util
+// (cosine, dot, negative euclidean and manhattan distances), Pearson and Spearman
+// correlation as scipy.stats computes them, average precision and the Matthews
+// correlation as scikit-learn does, and the CSV files sentence-transformers appends to,
+// with numbers written as Python's str() writes them so the files compare byte for byte.
+
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
+
+namespace tandem::eval {
+
+using Matrix = xt::xtensor<double, 2>;
+using Metrics = std::map<std::string, double>;
+// Embeddings by role ("queries", "corpus", "embeddings1", "anchors", ...): the keys of
+// `tandem evaluate --embeddings KEY=FILE.npy`.
+using EmbeddingSet = std::map<std::string, Matrix>;
+
+// Where an evaluation runs: the folder for its CSV (none: no file) and the epoch and
+// step written in each row (-1 when not training, as sentence-transformers writes).
+struct EvalContext {
+    std::optional<std::filesystem::path> output_path{};
+    int epoch = -1;
+    int steps = -1;
+};
+
+template <class T>
+Matrix to_matrix(const xt::xtensor<T, 2>& e) {
+    return xt::cast<double>(e);
+}
+
+namespace detail {
+
+inline const Matrix& require(const EmbeddingSet& set, const std::string& key, const std::string& owner) {
+    auto it = set.find(key);
+    if (it == set.end()) {
+        std::string found;
+        for (const auto& [k, v] : set) found += (found.empty() ? "" : ", ") + k;
+        tandem::detail::throw_error(owner, ": expected embeddings '", key, "', found ",
+                                    found.empty() ? std::string("none") : found);
+    }
+    return it->second;
+}
+
+inline void check_rows(const Matrix& m, std::size_t rows, const std::string& what, const std::string& owner) {
+    if (m.shape()[0] != rows)
+        tandem::detail::throw_error(owner, ": ", what, ": expected ", rows, " rows, found ", m.shape()[0]);
+}
+
+inline void check_same_shape(const Matrix& a, const Matrix& b, const std::string& what_a,
+                             const std::string& what_b, const std::string& owner) {
+    if (a.shape() != b.shape())
+        tandem::detail::throw_error(owner, ": ", what_b, ": expected the shape of ", what_a, " [",
+                                    a.shape()[0], ", ", a.shape()[1], "], found [", b.shape()[0], ", ",
+                                    b.shape()[1], "]");
+}
+
+// The first `dim` columns (sentence-transformers' truncate_dim, applied before any
+// normalisation, as encode does).
+inline Matrix truncate(const Matrix& m, std::optional<std::size_t> dim, const std::string& owner) {
+    if (!dim) return m;
+    if (*dim == 0 || *dim > m.shape()[1])
+        tandem::detail::throw_error(owner, ": truncate_dim: expected 1 to ", m.shape()[1], ", found ", *dim);
+    return xt::view(m, xt::all(), xt::range(0, *dim));
+}
+
+// torch.nn.functional.normalize: x / max(||x||, 1e-12), row by row.
+inline Matrix normalize_rows(const Matrix& m) {
+    Matrix out = m;
+    for (std::size_t i = 0; i < m.shape()[0]; ++i) {
+        double sq = 0;
+        for (std::size_t j = 0; j < m.shape()[1]; ++j) sq += m(i, j) * m(i, j);
+        const double norm = std::max(std::sqrt(sq), 1e-12);
+        for (std::size_t j = 0; j < m.shape()[1]; ++j) out(i, j) = m(i, j) / norm;
+    }
+    return out;
+}
+
+}  // namespace detail
+
+// The similarity functions by sentence-transformers' SimilarityFunction values.
+enum class Similarity { Cosine, Dot, Euclidean, Manhattan };
+
+inline Similarity similarity_from_name(const std::string& name, const std::string& owner) {
+    if (name == "cosine" || name == "cos_sim") return Similarity::Cosine;
+    if (name == "dot" || name == "dot_score") return Similarity::Dot;
+    if (name == "euclidean") return Similarity::Euclidean;
+    if (name == "manhattan") return Similarity::Manhattan;
+    tandem::detail::throw_error(owner,
+                                ": similarity function: expected one of cosine, dot, euclidean, manhattan ",
+                                "(or cos_sim, dot_score), found '", name, "'");
+}
+
+// sentence-transformers' SimilarityFunction value of a function, for metric names.
+inline std::string similarity_name(Similarity fn) {
+    switch (fn) {
+        case Similarity::Cosine:
+            return "cosine";
+        case Similarity::Dot:
+            return "dot";
+        case Similarity::Euclidean:
+            return "euclidean";
+        case Similarity::Manhattan:
+            return "manhattan";
+    }
+    return {};
+}
+
+// Row i of a against row i of b (pairwise_cos_sim, pairwise_dot_score and the negative
+// distances pairwise_euclidean_sim and pairwise_manhattan_sim).
+inline std::vector<double> pairwise_similarity(Similarity fn, const Matrix& a, const Matrix& b) {
+    const Matrix x = fn == Similarity::Cosine ? detail::normalize_rows(a) : a;
+    const Matrix y = fn == Similarity::Cosine ? detail::normalize_rows(b) : b;
+    std::vector<double> out(x.shape()[0]);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        double s = 0;
+        for (std::size_t j = 0; j < x.shape()[1]; ++j) {
+            const double d = x(i, j) - y(i, j);
+            switch (fn) {
+                case Similarity::Cosine:
+                case Similarity::Dot:
+                    s += x(i, j) * y(i, j);
+                    break;
+                case Similarity::Euclidean:
+                    s += d * d;
+                    break;
+                case Similarity::Manhattan:
+                    s += std::abs(d);
+                    break;
+            }
+        }
+        out[i] = fn == Similarity::Euclidean ? -std::sqrt(s) : fn == Similarity::Manhattan ? -s : s;
+    }
+    return out;
+}
+
+// Every row of a against every row of b: cos_sim (normalised) or dot_score. [na, nb]
+inline Matrix all_pairs_similarity(Similarity fn, const Matrix& a, const Matrix& b) {
+    if (fn != Similarity::Cosine && fn != Similarity::Dot)
+        tandem::detail::throw_error("all_pairs_similarity: expected cosine or dot, found a distance");
+    const Matrix x = fn == Similarity::Cosine ? detail::normalize_rows(a) : a;
+    const Matrix y = fn == Similarity::Cosine ? detail::normalize_rows(b) : b;
+    Matrix out = xt::zeros<double>({x.shape()[0], y.shape()[0]});
+    for (std::size_t i = 0; i < x.shape()[0]; ++i)
+        for (std::size_t k = 0; k < y.shape()[0]; ++k) {
+            double s = 0;
+            for (std::size_t j = 0; j < x.shape()[1]; ++j) s += x(i, j) * y(k, j);
+            out(i, k) = s;
+        }
+    return out;
+}
+
+// scipy.stats.pearsonr's statistic: centred, each side scaled to unit norm, clipped to [-1, 1].
+inline double pearson(const std::vector<double>& x, const std::vector<double>& y) {
+    const double n = static_cast<double>(x.size());
+    const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n;
+    const double my = std::accumulate(y.begin(), y.end(), 0.0) / n;
+    double sxx = 0, syy = 0, sxy = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+        sxy += (x[i] - mx) * (y[i] - my);
+    }
+    if (sxx == 0 || syy == 0) return std::nan("");  // scipy: a constant input has no correlation
+    return std::clamp(sxy / (std::sqrt(sxx) * std::sqrt(syy)), -1.0, 1.0);
+}
+
+// Ranks from 1, ties sharing their average rank (scipy.stats.rankdata, method "average").
+inline std::vector<double> average_ranks(const std::vector<double>& x) {
+    std::vector<std::size_t> order(x.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+    std::vector<double> ranks(x.size());
+    for (std::size_t i = 0; i < order.size();) {
+        std::size_t j = i;
+        while (j + 1 < order.size() && x[order[j + 1]] == x[order[i]]) ++j;
+        const double rank = 0.5 * static_cast<double>(i + j) + 1.0;
+        for (std::size_t k = i; k <= j; ++k) ranks[order[k]] = rank;
+        i = j + 1;
+    }
+    return ranks;
+}
+
+// scipy.stats.spearmanr: the Pearson correlation of the average ranks.
+inline double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+    return pearson(average_ranks(x), average_ranks(y));
+}
+
+// sklearn.metrics.average_precision_score for labels 0/1: the precision at each distinct
+// score (highest first, ties together) weighted by the recall it adds.
+inline double average_precision(const std::vector<int>& labels, const std::vector<double>& scores) {
+    std::vector<std::size_t> order(scores.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+    const double positives = static_cast<double>(std::count(labels.begin(), labels.end(), 1));
+    if (positives == 0) return 0.0;
+    double ap = 0, tp = 0, seen = 0, previous_recall = 0;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        tp += labels[order[i]] == 1;
+        seen += 1;
+        if (i + 1 < order.size() && scores[order[i + 1]] == scores[order[i]]) continue;
+        const double recall = tp / positives;
+        ap += (recall - previous_recall) * (tp / seen);
+        previous_recall = recall;
+    }
+    return ap;
+}
+
+// sklearn.metrics.matthews_corrcoef for two 0/1 label vectors, in its integer form.
+inline double matthews_corrcoef(const std::vector<int>& truth, const std::vector<int>& predicted) {
+    std::int64_t c[2][2] = {{0, 0}, {0, 0}};
+    for (std::size_t i = 0; i < truth.size(); ++i) ++c[truth[i]][predicted[i]];
+    const std::int64_t t0 = c[0][0] + c[0][1], t1 = c[1][0] + c[1][1];
+    const std::int64_t p0 = c[0][0] + c[1][0], p1 = c[0][1] + c[1][1];
+    const std::int64_t n = t0 + t1, correct = c[0][0] + c[1][1];
+    const double cov_ytyp = static_cast<double>(correct * n - (t0 * p0 + t1 * p1));
+    const double cov_ypyp = static_cast<double>(n * n - (p0 * p0 + p1 * p1));
+    const double cov_ytyt = static_cast<double>(n * n - (t0 * t0 + t1 * t1));
+    if (cov_ypyp * cov_ytyt == 0) return 0.0;
+    return cov_ytyp / std::sqrt(cov_ytyt * cov_ypyp);
+}
+
+// A double as Python's str() and csv.writer write it: the shortest digits that read
+// back the same, in positional notation for exponents from -5 to 15 ("0.0001", "1.0"),
+// otherwise as "1e-05", "1.5e+16"; "nan", "inf".
+inline std::string python_float(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::scientific);
+    const std::string s(buffer, result.ptr);
+    const std::size_t e = s.find('e');
+    const bool negative = s[0] == '-';
+    std::string digits;
+    for (std::size_t i = negative ? 1 : 0; i < e; ++i)
+        if (s[i] != '.') digits += s[i];
+    const int exponent = std::stoi(s.substr(e + 1));
+    std::string out = negative ? "-" : "";
+    if (exponent < -4 || exponent >= 16) {
+        out += digits.substr(0, 1);
+        if (digits.size() > 1) out += "." + digits.substr(1);
+        const int a = std::abs(exponent);
+        out += std::string(exponent < 0 ? "e-" : "e+") + (a < 10 ? "0" : "") + std::to_string(a);
+        return out;
+    }
+    if (exponent < 0) return out + "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+    const std::size_t point = static_cast<std::size_t>(exponent) + 1;
+    if (digits.size() <= point) return out + digits + std::string(point - digits.size(), '0') + ".0";
+    return out + digits.substr(0, point) + "." + digits.substr(point);
+}
+
+// Appends one row to `folder/file`, writing the header first when the file is new, as
+// each sentence-transformers evaluator does (rows end in "\r\n" where it writes through
+// csv.writer, "\n" where it joins by hand).
+inline void append_csv(const std::filesystem::path& folder, const std::string& file,
+                       const std::vector<std::string>& header, int epoch, int steps,
+                       const std::vector<double>& values, const char* line_end = "\r\n") {
+    std::filesystem::create_directories(folder);
+    const auto path = folder / file;
+    const bool exists = std::filesystem::exists(path);
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    if (!out) tandem::detail::throw_error(path.string(), ": cannot open for writing");
+    if (!exists) {
+        for (std::size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << header[i];
+        out << line_end;
+    }
+    out << epoch << "," << steps;
+    for (double v : values) out << "," << python_float(v);
+    out << line_end;
+    if (!out) tandem::detail::throw_error(path.string(), ": write failed");
+}
+
+// sentence-transformers' prefix_name_to_metrics: "name_" before every key when named.
+inline Metrics prefix_name(const Metrics& metrics, const std::string& name) {
+    if (name.empty()) return metrics;
+    Metrics out;
+    for (const auto& [k, v] : metrics) out[name + "_" + k] = v;
+    return out;
+}
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/metrics.hpp
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace tandem::eval {
+
+// The constructor arguments of BinaryClassificationEvaluator after its data, under their Python names.
+struct BinaryClassificationOptions {
+    std::string name{};
+    bool write_csv = true;
+    std::optional<std::size_t> truncate_dim{};
+    // Empty: "cosine" (a model's default).
+    std::vector<std::string> similarity_fn_names{};
+};
+
+class BinaryClassificationEvaluator {
+public:
+    using Options = BinaryClassificationOptions;
+
+    struct Scores {
+        double accuracy, accuracy_threshold, f1, precision, recall, f1_threshold, ap, mcc;
+    };
+
+    explicit BinaryClassificationEvaluator(std::vector<int> labels, Options options = {})
+        : labels_(std::move(labels)), options_(std::move(options)) {
+        const std::string owner = "BinaryClassificationEvaluator";
+        for (std::size_t i = 0; i < labels_.size(); ++i)
+            if (labels_[i] != 0 && labels_[i] != 1)
+                tandem::detail::throw_error(owner, ": labels[", i, "]: expected 0 or 1, found ", labels_[i]);
+        if (labels_.empty())
+            tandem::detail::throw_error(owner, ": labels: expected at least one pair, found none");
+        names_ = options_.similarity_fn_names;
+        if (names_.empty()) names_ = {"cosine"};
+        for (const auto& n : names_) similarity_from_name(n, owner);
+    }
+
+    Metrics operator()(const EmbeddingSet& set, const EvalContext& context = {}) {
+        return evaluate(detail::require(set, "embeddings1", "BinaryClassificationEvaluator"),
+                        detail::require(set, "embeddings2", "BinaryClassificationEvaluator"), context);
+    }
+
+    template <class T>
+    Metrics evaluate(const xt::xtensor<T, 2>& embeddings1, const xt::xtensor<T, 2>& embeddings2,
+                     const EvalContext& context = {}) {
+        const std::string owner = "BinaryClassificationEvaluator";
+        const Matrix e1 = detail::truncate(to_matrix(embeddings1), options_.truncate_dim, owner);
+        const Matrix e2 = detail::truncate(to_matrix(embeddings2), options_.truncate_dim, owner);
+        detail::check_rows(e1, labels_.size(), "embeddings1 (one row per label)", owner);
+        detail::check_same_shape(e1, e2, "embeddings1", "embeddings2", owner);
+        Metrics metrics;
+        std::vector<double> row;
+        std::vector<Scores> all;
+        for (const auto& name : names_) {
+            const Similarity fn = similarity_from_name(name, owner);
+            auto scores = pairwise_similarity(fn, e1, e2);
+            // Distances are scored as distances, where lower means more similar (sentence-transformers
+            // #3702).
+            const bool greater_is_better = fn == Similarity::Cosine || fn == Similarity::Dot;
+            if (!greater_is_better)
+                for (double& s : scores) s = -s;
+            const Scores s = compute(scores, greater_is_better);
+            all.push_back(s);
+            const std::vector<std::pair<const char*, double>> named = {
+                {"accuracy", s.accuracy},
+                {"accuracy_threshold", s.accuracy_threshold},
+                {"f1", s.f1},
+                {"precision", s.precision},
+                {"recall", s.recall},
+                {"f1_threshold", s.f1_threshold},
+                {"ap", s.ap},
+                {"mcc", s.mcc}};
+            for (const auto& [metric, value] : named) {
+                metrics[name + "_" + metric] = value;
+                row.push_back(value);
+            }
+        }
+        if (context.output_path && options_.write_csv) {
+            std::vector<std::string> header = {"epoch", "steps"};
+            for (const auto& name : names_)
+                for (const char* m : {"accuracy", "accuracy_threshold", "f1", "precision", "recall",
+                                      "f1_threshold", "ap", "mcc"})
+                    header.push_back(name + "_" + m);
+            append_csv(*context.output_path, csv_file(), header, context.epoch, context.steps, row);
+        }
+        if (names_.size() > 1) {
+            auto best = [&](double Scores::*field) {
+                double m = -std::numeric_limits<double>::infinity();
+                for (const auto& s : all) m = std::max(m, s.*field);
+                return m;
+            };
+            metrics["max_accuracy"] = best(&Scores::accuracy);
+            metrics["max_accuracy_threshold"] = best(&Scores::accuracy_threshold);
+            metrics["max_f1"] = best(&Scores::f1);
+            metrics["max_f1_threshold"] = best(&Scores::f1_threshold);
+            metrics["max_precision"] = best(&Scores::precision);
+            metrics["max_recall"] = best(&Scores::recall);
+            metrics["max_ap"] = best(&Scores::ap);
+            metrics["max_mcc"] = best(&Scores::mcc);
+        }
+        primary_metric_ = (options_.name.empty() ? "" : options_.name + "_") +
+                          (names_.size() > 1 ? std::string("max_ap") : names_.front() + "_ap");
+        return prefix_name(metrics, options_.name);
+    }
+
+    // The best accuracy with its threshold: pairs sorted from most to least similar, a
+    // threshold between each run of equal scores, starting from "every pair dissimilar".
+    static std::pair<double, double> find_best_acc_and_threshold(const std::vector<double>& scores,
+                                                                 const std::vector<int>& labels,
+                                                                 bool high_score_more_similar) {
+        const auto order = sorted(scores, high_score_more_similar);
+        const double n = static_cast<double>(labels.size());
+        long positive_so_far = 0;
+        long remaining_negatives = std::count(labels.begin(), labels.end(), 0);
+        double max_acc = static_cast<double>(remaining_negatives) / n;
+        double best_threshold = std::nextafter(
+            scores[order[0]], high_score_more_similar ? std::numeric_limits<double>::infinity()
+                                                      : -std::numeric_limits<double>::infinity());
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            const double score = scores[order[i]];
+            if (labels[order[i]] == 1)
+                ++positive_so_far;
+            else
+                --remaining_negatives;
+            const bool last = i + 1 == order.size();
+            if (!last && score == scores[order[i + 1]]) continue;
+            const double acc = static_cast<double>(positive_so_far + remaining_negatives) / n;
+            if (acc > max_acc) {
+                max_acc = acc;
+                best_threshold = last ? score : (score + scores[order[i + 1]]) / 2;
+                // A rounded midpoint must not include the next run of scores.
+                if (!last && best_threshold == scores[order[i + 1]]) best_threshold = score;
+            }
+        }
+        return {max_acc, best_threshold};
+    }
+
+    // The best F1 with its precision, recall and threshold.
+    static std::array<double, 4> find_best_f1_and_threshold(const std::vector<double>& scores,
+                                                            const std::vector<int>& labels,
+                                                            bool high_score_more_similar) {
+        const auto order = sorted(scores, high_score_more_similar);
+        double best_f1 = 0, best_precision = 0, best_recall = 0, threshold = 0;
+        long extracted = 0, correct = 0;
+        const long total_duplicates = std::count(labels.begin(), labels.end(), 1);
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            const double score = scores[order[i]];
+            ++extracted;
+            if (labels[order[i]] == 1) ++correct;
+            const bool last = i + 1 == order.size();
+            if (!last && score == scores[order[i + 1]]) continue;
+            if (correct == 0) continue;
+            const double precision = static_cast<double>(correct) / static_cast<double>(extracted);
+            const double recall = static_cast<double>(correct) / static_cast<double>(total_duplicates);
+            const double f1 = 2 * precision * recall / (precision + recall);
+            if (f1 > best_f1) {
+                best_f1 = f1;
+                best_precision = precision;
+                best_recall = recall;
+                threshold = last ? score : (score + scores[order[i + 1]]) / 2;
+                if (!last && threshold == scores[order[i + 1]]) threshold = score;
+            }
+        }
+        return {best_f1, best_precision, best_recall, threshold};
+    }
+
+    std::string primary_metric() const { return primary_metric_; }
+    bool greater_is_better() const { return true; }
+    std::string csv_file() const {
+        return "binary_classification_evaluation" + (options_.name.empty() ? "" : "_" + options_.name) +
+               "_results.csv";
+    }
+
+private:
+    // Indices by score, most similar first; equal scores keep their order (Python's sorted).
+    static std::vector<std::size_t> sorted(const std::vector<double>& scores, bool descending) {
+        std::vector<std::size_t> order(scores.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return descending ? scores[a] > scores[b] : scores[a] < scores[b];
+        });
+        return order;
+    }
+
+    Scores compute(const std::vector<double>& scores, bool greater_is_better) const {
+        Scores s{};
+        std::tie(s.accuracy, s.accuracy_threshold) =
+            find_best_acc_and_threshold(scores, labels_, greater_is_better);
+        const auto f1 = find_best_f1_and_threshold(scores, labels_, greater_is_better);
+        s.f1 = f1[0];
+        s.precision = f1[1];
+        s.recall = f1[2];
+        s.f1_threshold = f1[3];
+        std::vector<double> ranked = scores;
+        if (!greater_is_better)
+            for (double& v : ranked) v = -v;
+        s.ap = average_precision(labels_, ranked);
+        std::vector<int> predicted(scores.size());
+        for (std::size_t i = 0; i < scores.size(); ++i)
+            predicted[i] = greater_is_better ? scores[i] >= s.f1_threshold : scores[i] <= s.f1_threshold;
+        s.mcc = matthews_corrcoef(labels_, predicted);
+        return s;
+    }
+
+    std::vector<int> labels_;
+    Options options_;
+    std::vector<std::string> names_;
+    std::string primary_metric_;
+};
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/binary_classification.hpp
+// ---- begin tandem/eval/concepts.hpp
+// The Evaluator concept: what the trainer and SequentialEvaluator call.
+
+
+#include <concepts>
+#include <string>
+
+namespace tandem::eval {
+
+// Represents: an evaluation over embeddings already computed (the roles it reads, such as
+// "queries" and "corpus", are keys of the EmbeddingSet), as a sentence-transformers
+// evaluator is once its model has encoded the inputs.
+// Requires: `e(embeddings, context)` returning the metrics by sentence-transformers v6
+// names, `primary_metric()` naming the one used to choose a checkpoint (valid after a
+// call), `greater_is_better()`.
+// Ensures: with `context.output_path`, the evaluator's CSV row is appended there.
+template <class E>
+concept Evaluator = requires(E& e, const EmbeddingSet& embeddings, const EvalContext& context) {
+    { e(embeddings, context) } -> std::same_as<Metrics>;
+    { e.primary_metric() } -> std::convertible_to<std::string>;
+    { e.greater_is_better() } -> std::same_as<bool>;
+};
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/concepts.hpp
+// ---- begin tandem/eval/quantize.hpp
+// Embedding quantisation as sentence-transformers' quantize_embeddings: float32, int8 and
+// uint8 by 256 buckets per dimension between calibrated minimum and maximum, binary and
+// ubinary by the sign bits packed eight to a byte (numpy.packbits, big-endian bit order).
+// reference: sentence_transformers.util.quantization.quantize_embeddings.
+
+
+#include <cstdint>
+#include <string>
+
+namespace tandem::eval {
+
+enum class Precision { Float32, Int8, Uint8, Binary, Ubinary };
+
+inline Precision precision_from_name(const std::string& name, const std::string& owner) {
+    if (name == "float32") return Precision::Float32;
+    if (name == "int8") return Precision::Int8;
+    if (name == "uint8") return Precision::Uint8;
+    if (name == "binary") return Precision::Binary;
+    if (name == "ubinary") return Precision::Ubinary;
+    tandem::detail::throw_error(
+        owner, ": precision: expected one of float32, int8, uint8, binary, ubinary, found '", name, "'");
+}
+
+// The per-dimension minimum (row 0) and maximum (row 1) of the calibration embeddings.
+// [2, dim]
+inline Matrix quantization_ranges(const Matrix& calibration) {
+    if (calibration.shape()[0] < 2)
+        tandem::detail::throw_error(
+            "quantize_embeddings: expected at least 2 calibration embeddings to compute ",
+            "int8 ranges from, found ", calibration.shape()[0]);
+    Matrix ranges = xt::zeros<double>({std::size_t{2}, calibration.shape()[1]});
+    for (std::size_t j = 0; j < calibration.shape()[1]; ++j) {
+        ranges(0, j) = ranges(1, j) = calibration(0, j);
+        for (std::size_t i = 1; i < calibration.shape()[0]; ++i) {
+            ranges(0, j) = std::min(ranges(0, j), calibration(i, j));
+            ranges(1, j) = std::max(ranges(1, j), calibration(i, j));
+        }
+    }
+    return ranges;
+}
+
+// uint8 buckets floor((x - min) / step), step = (max - min) / 255 (1 where max == min),
+// clipped to [0, 255]. As sentence-transformers, the ranges and the arithmetic are float32
+// (its embeddings are float32 arrays).
+inline xt::xtensor<std::uint8_t, 2> quantize_uint8(const Matrix& e, const Matrix& ranges) {
+    if (ranges.shape()[0] != 2 || ranges.shape()[1] != e.shape()[1])
+        tandem::detail::throw_error("quantize_embeddings: ranges: expected shape [2, ", e.shape()[1],
+                                    "], found [", ranges.shape()[0], ", ", ranges.shape()[1], "]");
+    xt::xtensor<std::uint8_t, 2> out = xt::zeros<std::uint8_t>(e.shape());
+    for (std::size_t j = 0; j < e.shape()[1]; ++j) {
+        const float start = static_cast<float>(ranges(0, j));
+        float step = (static_cast<float>(ranges(1, j)) - start) / 255.0f;
+        if (step == 0.0f) step = 1.0f;
+        for (std::size_t i = 0; i < e.shape()[0]; ++i) {
+            const float q = std::floor((static_cast<float>(e(i, j)) - start) / step);
+            out(i, j) = static_cast<std::uint8_t>(std::clamp(q, 0.0f, 255.0f));
+        }
+    }
+    return out;
+}
+
+// int8: the uint8 bucket minus 128.
+inline xt::xtensor<std::int8_t, 2> quantize_int8(const Matrix& e, const Matrix& ranges) {
+    const auto u = quantize_uint8(e, ranges);
+    xt::xtensor<std::int8_t, 2> out = xt::zeros<std::int8_t>(e.shape());
+    for (std::size_t i = 0; i < u.size(); ++i)
+        out.data()[i] = static_cast<std::int8_t>(int(u.data()[i]) - 128);
+    return out;
+}
+
+// ubinary: bit 7 - (j % 8) of byte j / 8 is set when x[j] > 0 (numpy.packbits). [n, ceil(dim / 8)]
+inline xt::xtensor<std::uint8_t, 2> quantize_ubinary(const Matrix& e) {
+    const std::size_t bytes = (e.shape()[1] + 7) / 8;
+    xt::xtensor<std::uint8_t, 2> out = xt::zeros<std::uint8_t>({e.shape()[0], bytes});
+    for (std::size_t i = 0; i < e.shape()[0]; ++i)
+        for (std::size_t j = 0; j < e.shape()[1]; ++j)
+            if (e(i, j) > 0) out(i, j / 8) = static_cast<std::uint8_t>(out(i, j / 8) | (0x80u >> (j % 8)));
+    return out;
+}
+
+// binary: the packed byte minus 128, as int8.
+inline xt::xtensor<std::int8_t, 2> quantize_binary(const Matrix& e) {
+    const auto u = quantize_ubinary(e);
+    xt::xtensor<std::int8_t, 2> out = xt::zeros<std::int8_t>(u.shape());
+    for (std::size_t i = 0; i < u.size(); ++i)
+        out.data()[i] = static_cast<std::int8_t>(int(u.data()[i]) - 128);
+    return out;
+}
+
+namespace detail {
+
+// The quantised embeddings as EmbeddingSimilarityEvaluator scores them: integer buckets
+// as numbers, binary ones unpacked back to one 0/1 column per bit, float32 rounded.
+inline Matrix quantized_values(const Matrix& e, Precision p, const Matrix& ranges) {
+    switch (p) {
+        case Precision::Float32:
+            return xt::cast<double>(xt::cast<float>(e));
+        case Precision::Int8:
+            return xt::cast<double>(quantize_int8(e, ranges));
+        case Precision::Uint8:
+            return xt::cast<double>(quantize_uint8(e, ranges));
+        case Precision::Binary:
+        case Precision::Ubinary: {
+            // binary + 128 is ubinary: both unpack to the same bits.
+            const auto packed = quantize_ubinary(e);
+            Matrix out = xt::zeros<double>({e.shape()[0], packed.shape()[1] * 8});
+            for (std::size_t i = 0; i < packed.shape()[0]; ++i)
+                for (std::size_t j = 0; j < out.shape()[1]; ++j)
+                    out(i, j) = (packed(i, j / 8) >> (7 - j % 8)) & 1;
+            return out;
+        }
+    }
+    return e;
+}
+
+}  // namespace detail
+}  // namespace tandem::eval
+// ---- end tandem/eval/quantize.hpp
+// ---- begin tandem/eval/retrieval.hpp
+// InformationRetrievalEvaluator: each query against the corpus, scored by cos_sim or
+// dot_score, a chunk of the corpus at a time, ranked by score and then corpus id; reports
+// accuracy, precision, recall, MRR, NDCG and MAP at k under sentence-transformers v6
+// names (`cosine_ndcg@10`) and appends to Information-Retrieval_evaluation[_name]_results.csv.
+// reference: sentence_transformers.sentence_transformer.evaluation.InformationRetrievalEvaluator.
+
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem::eval {
+
+// The constructor arguments of InformationRetrievalEvaluator after its data, under their Python names.
+struct InformationRetrievalOptions {
+    std::size_t corpus_chunk_size = 50000;
+    std::vector<int> mrr_at_k{10};
+    std::vector<int> ndcg_at_k{10};
+    std::vector<int> accuracy_at_k{1, 3, 5, 10};
+    std::vector<int> precision_recall_at_k{1, 3, 5, 10};
+    std::vector<int> map_at_k{100};
+    std::string name{};
+    bool write_csv = true;
+    std::optional<std::size_t> truncate_dim{};
+    // Names of the metrics' prefix and function: "cosine" / "cos_sim", "dot" / "dot_score".
+    std::vector<std::string> score_functions{"cosine"};
+    std::optional<std::string> main_score_function{};
+};
+
+class InformationRetrievalEvaluator {
+public:
+    using Options = InformationRetrievalOptions;
+
+    // Rows of the query embeddings follow `query_ids`, rows of the corpus `corpus_ids`;
+    // queries without relevant documents are left out, as sentence-transformers does.
+    InformationRetrievalEvaluator(std::vector<std::string> query_ids, std::vector<std::string> corpus_ids,
+                                  std::map<std::string, std::set<std::string>> relevant_docs,
+                                  Options options = {})
+        : all_query_ids_(std::move(query_ids)),
+          corpus_ids_(std::move(corpus_ids)),
+          relevant_docs_(std::move(relevant_docs)),
+          options_(std::move(options)) {
+        const std::string owner = "InformationRetrievalEvaluator";
+        for (std::size_t i = 0; i < all_query_ids_.size(); ++i) {
+            auto it = relevant_docs_.find(all_query_ids_[i]);
+            if (it != relevant_docs_.end() && !it->second.empty()) kept_.push_back(i);
+        }
+        if (kept_.empty())
+            tandem::detail::throw_error(owner,
+                                        ": relevant_docs: expected at least one query with a relevant ",
+                                        "document, found none among ", all_query_ids_.size(), " queries");
+        if (corpus_ids_.empty())
+            tandem::detail::throw_error(owner, ": corpus_ids: expected at least one, found none");
+        if (std::set<std::string>(corpus_ids_.begin(), corpus_ids_.end()).size() != corpus_ids_.size())
+            tandem::detail::throw_error(owner, ": corpus_ids: expected unique ids, found duplicates");
+        if (options_.corpus_chunk_size == 0)
+            tandem::detail::throw_error(owner, ": corpus_chunk_size: expected > 0, found 0");
+        for (const auto* ks : {&options_.mrr_at_k, &options_.ndcg_at_k, &options_.accuracy_at_k,
+                               &options_.precision_recall_at_k, &options_.map_at_k}) {
+            if (ks->empty()) tandem::detail::throw_error(owner, ": every list of k needs at least one value");
+            for (int k : *ks)
+                if (k <= 0) tandem::detail::throw_error(owner, ": k: expected values > 0, found ", k);
+            max_k_ = std::max(max_k_, static_cast<std::size_t>(*std::max_element(ks->begin(), ks->end())));
+        }
+        names_ = options_.score_functions;
+        if (names_.empty())
+            tandem::detail::throw_error(owner, ": score_functions: expected at least one, found none");
+        std::sort(names_.begin(), names_.end());
+        for (const auto& n : names_) {
+            const auto fn = similarity_from_name(n, owner);
+            if (fn != Similarity::Cosine && fn != Similarity::Dot)
+                tandem::detail::throw_error(owner, ": score_functions: expected cosine or dot, found '", n,
+                                            "'");
+        }
+        if (options_.main_score_function) similarity_from_name(*options_.main_score_function, owner);
+    }
+
+    Metrics operator()(const EmbeddingSet& set, const EvalContext& context = {}) {
+        return evaluate(detail::require(set, "queries", "InformationRetrievalEvaluator"),
+                        detail::require(set, "corpus", "InformationRetrievalEvaluator"), context);
+    }
+
+    template <class T>
+    Metrics evaluate(const xt::xtensor<T, 2>& queries, const xt::xtensor<T, 2>& corpus,
+                     const EvalContext& context = {}) {
+        const std::string owner = "InformationRetrievalEvaluator";
+        detail::check_rows(to_matrix(queries), all_query_ids_.size(), "queries (one row per query id)",
+                           owner);
+        detail::check_rows(to_matrix(corpus), corpus_ids_.size(), "corpus (one row per corpus id)", owner);
+        if (queries.shape()[1] != corpus.shape()[1])
+            tandem::detail::throw_error(owner, ": corpus: expected ", queries.shape()[1],
+                                        " columns as the queries, found ", corpus.shape()[1]);
+        const Matrix q_all = detail::truncate(to_matrix(queries), options_.truncate_dim, owner);
+        const Matrix c = detail::truncate(to_matrix(corpus), options_.truncate_dim, owner);
+        Matrix q = xt::zeros<double>({kept_.size(), q_all.shape()[1]});
+        for (std::size_t i = 0; i < kept_.size(); ++i) xt::row(q, i) = xt::row(q_all, kept_[i]);
+
+        std::map<std::string, std::map<std::string, std::map<int, double>>> scores;
+        for (const auto& name : names_)
+            scores[name] = compute_metrics(rank(similarity_from_name(name, owner), q, c));
+
+        if (context.output_path && options_.write_csv) write_csv(*context.output_path, scores, context);
+        const int max_ndcg = *std::max_element(options_.ndcg_at_k.begin(), options_.ndcg_at_k.end());
+        std::string best = names_.front();
+        if (options_.main_score_function)
+            best = similarity_name(similarity_from_name(*options_.main_score_function, owner));
+        else
+            for (const auto& n : names_)
+                if (scores[n]["ndcg"][max_ndcg] > scores[best]["ndcg"][max_ndcg]) best = n;
+        primary_metric_ =
+            (options_.name.empty() ? "" : options_.name + "_") + best + "_ndcg@" + std::to_string(max_ndcg);
+        Metrics metrics;
+        for (const auto& [fn, by_metric] : scores)
+            for (const auto& [metric, by_k] : by_metric)
+                for (const auto& [k, v] : by_k) metrics[fn + "_" + metric + "@" + std::to_string(k)] = v;
+        return prefix_name(metrics, options_.name);
+    }
+
+    std::string primary_metric() const { return primary_metric_; }
+    bool greater_is_better() const { return true; }
+    std::string csv_file() const {
+        return "Information-Retrieval_evaluation" + (options_.name.empty() ? "" : "_" + options_.name) +
+               "_results.csv";
+    }
+
+private:
+    struct Hit {
+        double score;
+        std::size_t corpus;  // row in corpus_ids_
+    };
+
+    bool before(const Hit& a, const Hit& b) const {
+        if (a.score != b.score) return a.score > b.score;
+        return corpus_ids_[a.corpus] < corpus_ids_[b.corpus];
+    }
+
+    // The max_k best documents of each query under (-score, corpus id), one corpus chunk
+    // at a time, so only a [queries, chunk] block of scores exists at once.
+    std::vector<std::vector<Hit>> rank(Similarity fn, const Matrix& q, const Matrix& c) const {
+        std::vector<std::vector<Hit>> hits(q.shape()[0]);
+        auto order = [this](const Hit& a, const Hit& b) { return before(a, b); };
+        for (std::size_t start = 0; start < c.shape()[0]; start += options_.corpus_chunk_size) {
+            const std::size_t end = std::min(c.shape()[0], start + options_.corpus_chunk_size);
+            const Matrix block = xt::view(c, xt::range(start, end), xt::all());
+            const Matrix s = all_pairs_similarity(fn, q, block);
+            for (std::size_t i = 0; i < q.shape()[0]; ++i) {
+                std::vector<Hit> chunk;
+                for (std::size_t j = 0; j < end - start; ++j) chunk.push_back({s(i, j), start + j});
+                const std::size_t top = std::min(max_k_, chunk.size());
+                std::partial_sort(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(top),
+                                  chunk.end(), order);
+                auto& h = hits[i];
+                h.insert(h.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(top));
+                std::sort(h.begin(), h.end(), order);
+                if (h.size() > max_k_) h.resize(max_k_);
+            }
+        }
+        return hits;
+    }
+
+    std::map<std::string, std::map<int, double>> compute_metrics(
+        const std::vector<std::vector<Hit>>& hits) const {
+        std::map<std::string, std::map<int, double>> out;
+        const double n = static_cast<double>(kept_.size());
+        auto mean_over_queries = [&](auto per_query) {
+            double sum = 0;
+            for (std::size_t i = 0; i < kept_.size(); ++i) sum += per_query(i);
+            return sum / n;
+        };
+        auto relevant = [&](std::size_t i) -> const std::set<std::string>& {
+            return relevant_docs_.at(all_query_ids_[kept_[i]]);
+        };
+        auto is_relevant = [&](std::size_t i, const Hit& h) {
+            return relevant(i).count(corpus_ids_[h.corpus]) > 0;
+        };
+        auto top = [&](std::size_t i, int k) {
+            return std::min<std::size_t>(hits[i].size(), std::size_t(k));
+        };
+        for (int k : options_.accuracy_at_k)
+            out["accuracy"][k] = mean_over_queries([&](std::size_t i) {
+                for (std::size_t r = 0; r < top(i, k); ++r)
+                    if (is_relevant(i, hits[i][r])) return 1.0;
+                return 0.0;
+            });
+        for (int k : options_.precision_recall_at_k) {
+            auto correct = [&](std::size_t i) {
+                double c = 0;
+                for (std::size_t r = 0; r < top(i, k); ++r) c += is_relevant(i, hits[i][r]);
+                return c;
+            };
+            out["precision"][k] = mean_over_queries([&](std::size_t i) { return correct(i) / k; });
+            out["recall"][k] = mean_over_queries(
+                [&](std::size_t i) { return correct(i) / static_cast<double>(relevant(i).size()); });
+        }
+        for (int k : options_.mrr_at_k)
+            out["mrr"][k] = mean_over_queries([&](std::size_t i) {
+                for (std::size_t r = 0; r < top(i, k); ++r)
+                    if (is_relevant(i, hits[i][r])) return 1.0 / static_cast<double>(r + 1);
+                return 0.0;
+            });
+        for (int k : options_.ndcg_at_k)
+            out["ndcg"][k] = mean_over_queries([&](std::size_t i) {
+                double dcg = 0, ideal = 0;
+                for (std::size_t r = 0; r < top(i, k); ++r)
+                    dcg += (is_relevant(i, hits[i][r]) ? 1.0 : 0.0) / std::log2(static_cast<double>(r + 2));
+                for (std::size_t r = 0; r < std::min<std::size_t>(relevant(i).size(), std::size_t(k)); ++r)
+                    ideal += 1.0 / std::log2(static_cast<double>(r + 2));
+                return dcg / ideal;
+            });
+        for (int k : options_.map_at_k)
+            out["map"][k] = mean_over_queries([&](std::size_t i) {
+                double correct = 0, sum = 0;
+                for (std::size_t r = 0; r < top(i, k); ++r)
+                    if (is_relevant(i, hits[i][r])) sum += ++correct / static_cast<double>(r + 1);
+                return sum / static_cast<double>(std::min<std::size_t>(std::size_t(k), relevant(i).size()));
+            });
+        return out;
+    }
+
+    void write_csv(const std::filesystem::path& folder,
+                   std::map<std::string, std::map<std::string, std::map<int, double>>>& scores,
+                   const EvalContext& context) const {
+        std::vector<std::string> header = {"epoch", "steps"};
+        std::vector<double> row;
+        for (const auto& fn : names_) {
+            auto& s = scores[fn];
+            for (int k : options_.accuracy_at_k) {
+                header.push_back(fn + "-Accuracy@" + std::to_string(k));
+                row.push_back(s["accuracy"][k]);
+            }
+            for (int k : options_.precision_recall_at_k) {
+                header.push_back(fn + "-Precision@" + std::to_string(k));
+                row.push_back(s["precision"][k]);
+                header.push_back(fn + "-Recall@" + std::to_string(k));
+                row.push_back(s["recall"][k]);
+            }
+            for (int k : options_.mrr_at_k) {
+                header.push_back(fn + "-MRR@" + std::to_string(k));
+                row.push_back(s["mrr"][k]);
+            }
+            for (int k : options_.ndcg_at_k) {
+                header.push_back(fn + "-NDCG@" + std::to_string(k));
+                row.push_back(s["ndcg"][k]);
+            }
+            for (int k : options_.map_at_k) {
+                header.push_back(fn + "-MAP@" + std::to_string(k));
+                row.push_back(s["map"][k]);
+            }
+        }
+        // This evaluator joins its rows by hand, with "\n".
+        append_csv(folder, csv_file(), header, context.epoch, context.steps, row, "\n");
+    }
+
+    std::vector<std::string> all_query_ids_, corpus_ids_;
+    std::map<std::string, std::set<std::string>> relevant_docs_;
+    Options options_;
+    std::vector<std::size_t> kept_;
+    std::vector<std::string> names_;
+    std::size_t max_k_ = 0;
+    std::string primary_metric_;
+};
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/retrieval.hpp
+// ---- begin tandem/eval/sequential.hpp
+// SequentialEvaluator: several evaluators, composed at compile time, run in order on the
+// same embeddings; their metrics merged, plus `sequential_score` from the primary metric
+// of each (the last one's by default).
+// reference: sentence_transformers.base.evaluation.SequentialEvaluator.
+
+
+#include <functional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace tandem::eval {
+
+template <class... Evaluators>
+class SequentialEvaluator {
+    static_assert(sizeof...(Evaluators) > 0, "SequentialEvaluator needs at least one evaluator");
+    static_assert((Evaluator<Evaluators> && ...),
+                  "SequentialEvaluator: every part must be an Evaluator: callable as e(EmbeddingSet, "
+                  "EvalContext) -> Metrics, with primary_metric() and greater_is_better()");
+
+public:
+    using MainScore = std::function<double(const std::vector<double>&)>;
+
+    explicit SequentialEvaluator(
+        std::tuple<Evaluators...> evaluators,
+        MainScore main_score_function = [](const std::vector<double>& s) { return s.back(); })
+        : evaluators_(std::move(evaluators)), main_score_(std::move(main_score_function)) {}
+    explicit SequentialEvaluator(Evaluators... evaluators)
+        : SequentialEvaluator(std::tuple<Evaluators...>(std::move(evaluators)...)) {}
+
+    Metrics operator()(const EmbeddingSet& embeddings, const EvalContext& context = {}) {
+        Metrics merged;
+        std::vector<double> scores;
+        std::apply(
+            [&](auto&... e) {
+                (
+                    [&] {
+                        const Metrics m = e(embeddings, context);
+                        // A metric of the same name from a later evaluator wins, as in the dict merge.
+                        for (const auto& [k, v] : m) merged[k] = v;
+                        auto it = m.find(e.primary_metric());
+                        scores.push_back(it != m.end() ? it->second : m.begin()->second);
+                    }(),
+                    ...);
+            },
+            evaluators_);
+        merged["sequential_score"] = main_score_(scores);
+        return merged;
+    }
+
+    std::string primary_metric() const { return "sequential_score"; }
+    bool greater_is_better() const { return true; }
+    std::tuple<Evaluators...>& evaluators() { return evaluators_; }
+
+private:
+    std::tuple<Evaluators...> evaluators_;
+    MainScore main_score_;
+};
+
+// A tuple of evaluators, with or without a main score function, composes its elements.
+template <class... Evaluators>
+SequentialEvaluator(std::tuple<Evaluators...>) -> SequentialEvaluator<Evaluators...>;
+template <class... Evaluators, class MainScore>
+SequentialEvaluator(std::tuple<Evaluators...>, MainScore) -> SequentialEvaluator<Evaluators...>;
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/sequential.hpp
+// ---- begin tandem/eval/similarity.hpp
+// EmbeddingSimilarityEvaluator: Pearson and Spearman correlation between gold scores and
+// the similarity of each pair of embeddings (cosine, euclidean, manhattan, dot), optionally
+// after quantising both sides (`precision`); metrics `pearson_cosine`, `spearman_cosine`,
+// ... and similarity_evaluation[_name][_precision]_results.csv.
+// reference: sentence_transformers.sentence_transformer.evaluation.EmbeddingSimilarityEvaluator
+// (encode with precision normalises, truncates first, and calibrates int8 on both sides).
+
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::eval {
+
+// The constructor arguments of EmbeddingSimilarityEvaluator after its data, under their Python names.
+struct EmbeddingSimilarityOptions {
+    std::optional<std::string> main_similarity{};
+    // Empty: the main similarity alone, or "cosine" (a model's default) without one.
+    std::vector<std::string> similarity_fn_names{};
+    std::string name{};
+    bool write_csv = true;
+    std::optional<std::string> precision{};
+    std::optional<std::size_t> truncate_dim{};
+};
+
+class EmbeddingSimilarityEvaluator {
+public:
+    using Options = EmbeddingSimilarityOptions;
+
+    explicit EmbeddingSimilarityEvaluator(std::vector<double> scores, Options options = {})
+        : scores_(std::move(scores)), options_(std::move(options)) {
+        const std::string owner = "EmbeddingSimilarityEvaluator";
+        if (scores_.size() < 2)
+            tandem::detail::throw_error(owner, ": scores: expected at least 2 pairs, found ", scores_.size());
+        if (options_.main_similarity) similarity_from_name(*options_.main_similarity, owner);
+        names_ = options_.similarity_fn_names;
+        if (names_.empty()) names_ = {options_.main_similarity.value_or("cosine")};
+        for (const auto& n : names_) similarity_from_name(n, owner);
+        if (options_.precision) precision_from_name(*options_.precision, owner);
+    }
+
+    Metrics operator()(const EmbeddingSet& set, const EvalContext& context = {}) {
+        return evaluate(detail::require(set, "embeddings1", "EmbeddingSimilarityEvaluator"),
+                        detail::require(set, "embeddings2", "EmbeddingSimilarityEvaluator"), context);
+    }
+
+    template <class T>
+    Metrics evaluate(const xt::xtensor<T, 2>& embeddings1, const xt::xtensor<T, 2>& embeddings2,
+                     const EvalContext& context = {}) {
+        const std::string owner = "EmbeddingSimilarityEvaluator";
+        Matrix e1 = detail::truncate(to_matrix(embeddings1), options_.truncate_dim, owner);
+        Matrix e2 = detail::truncate(to_matrix(embeddings2), options_.truncate_dim, owner);
+        detail::check_rows(e1, scores_.size(), "embeddings1 (one row per score)", owner);
+        detail::check_same_shape(e1, e2, "embeddings1", "embeddings2", owner);
+        if (options_.precision) {
+            const Precision p = precision_from_name(*options_.precision, owner);
+            e1 = detail::normalize_rows(e1);
+            e2 = detail::normalize_rows(e2);
+            Matrix ranges;
+            if (p == Precision::Int8 || p == Precision::Uint8)
+                ranges = quantization_ranges(xt::concatenate(xt::xtuple(e1, e2), 0));
+            e1 = detail::quantized_values(e1, p, ranges);
+            e2 = detail::quantized_values(e2, p, ranges);
+        }
+        Metrics metrics;
+        std::vector<double> row;
+        for (const auto& n : names_) {
+            const auto sims = pairwise_similarity(similarity_from_name(n, owner), e1, e2);
+            metrics["pearson_" + n] = pearson(scores_, sims);
+            metrics["spearman_" + n] = spearman(scores_, sims);
+            row.push_back(metrics["pearson_" + n]);
+            row.push_back(metrics["spearman_" + n]);
+        }
+        if (context.output_path && options_.write_csv) {
+            std::vector<std::string> header = {"epoch", "steps"};
+            for (const auto& n : names_) {
+                header.push_back(n + "_pearson");
+                header.push_back(n + "_spearman");
+            }
+            append_csv(*context.output_path, csv_file(), header, context.epoch, context.steps, row);
+        }
+        if (names_.size() > 1) {
+            double pearson_max = -1e300, spearman_max = -1e300;
+            for (const auto& n : names_) {
+                pearson_max = std::max(pearson_max, metrics["pearson_" + n]);
+                spearman_max = std::max(spearman_max, metrics["spearman_" + n]);
+            }
+            metrics["pearson_max"] = pearson_max;
+            metrics["spearman_max"] = spearman_max;
+        }
+        const std::string primary =
+            options_.main_similarity
+                ? "spearman_" + similarity_name(similarity_from_name(*options_.main_similarity, owner))
+            : names_.size() > 1 ? std::string("spearman_max")
+                                : "spearman_" + names_.front();
+        primary_metric_ = (options_.name.empty() ? "" : options_.name + "_") + primary;
+        return prefix_name(metrics, options_.name);
+    }
+
+    std::string primary_metric() const { return primary_metric_; }
+    bool greater_is_better() const { return true; }
+    std::string csv_file() const {
+        return "similarity_evaluation" + (options_.name.empty() ? "" : "_" + options_.name) +
+               (options_.precision ? "_" + *options_.precision : "") + "_results.csv";
+    }
+
+private:
+    std::vector<double> scores_;
+    Options options_;
+    std::vector<std::string> names_;
+    std::string primary_metric_;
+};
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/similarity.hpp
+// ---- begin tandem/eval/triplet.hpp
+// TripletEvaluator: the fraction of (anchor, positive, negative) triplets whose anchor is
+// more similar to the positive than to the negative by more than a margin; metrics
+// `cosine_accuracy`, ... (and `max_accuracy` with several functions) and
+// triplet_evaluation[_name]_results.csv.
+// reference: sentence_transformers.sentence_transformer.evaluation.TripletEvaluator.
+
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::eval {
+
+// The constructor arguments of TripletEvaluator after its data, under their Python names.
+struct TripletOptions {
+    std::optional<std::string> main_similarity_function{};
+    // By similarity function; those not given are 0.
+    std::map<std::string, double> margin{};
+    std::string name{};
+    bool write_csv = true;
+    std::optional<std::size_t> truncate_dim{};
+    // Empty: the main function alone, or "cosine" (a model's default) without one.
+    std::vector<std::string> similarity_fn_names{};
+};
+
+class TripletEvaluator {
+public:
+    using Options = TripletOptions;
+
+    explicit TripletEvaluator(Options options = {}) : options_(std::move(options)) {
+        const std::string owner = "TripletEvaluator";
+        if (options_.main_similarity_function)
+            similarity_from_name(*options_.main_similarity_function, owner);
+        names_ = options_.similarity_fn_names;
+        if (names_.empty()) names_ = {options_.main_similarity_function.value_or("cosine")};
+        for (const auto& n : names_) similarity_from_name(n, owner);
+        for (const auto& [n, m] : options_.margin) similarity_from_name(n, owner + ": margin");
+    }
+
+    Metrics operator()(const EmbeddingSet& set, const EvalContext& context = {}) {
+        return evaluate(detail::require(set, "anchors", "TripletEvaluator"),
+                        detail::require(set, "positives", "TripletEvaluator"),
+                        detail::require(set, "negatives", "TripletEvaluator"), context);
+    }
+
+    template <class T>
+    Metrics evaluate(const xt::xtensor<T, 2>& anchors, const xt::xtensor<T, 2>& positives,
+                     const xt::xtensor<T, 2>& negatives, const EvalContext& context = {}) {
+        const std::string owner = "TripletEvaluator";
+        const Matrix a = detail::truncate(to_matrix(anchors), options_.truncate_dim, owner);
+        const Matrix p = detail::truncate(to_matrix(positives), options_.truncate_dim, owner);
+        const Matrix n = detail::truncate(to_matrix(negatives), options_.truncate_dim, owner);
+        detail::check_same_shape(a, p, "anchors", "positives", owner);
+        detail::check_same_shape(a, n, "anchors", "negatives", owner);
+        if (a.shape()[0] == 0)
+            tandem::detail::throw_error(owner, ": anchors: expected at least one triplet, found 0");
+        Metrics metrics;
+        std::vector<double> row;
+        for (const auto& name : names_) {
+            const Similarity fn = similarity_from_name(name, owner);
+            const auto pos = pairwise_similarity(fn, a, p);
+            const auto neg = pairwise_similarity(fn, a, n);
+            const auto it = options_.margin.find(name);
+            const double margin = it == options_.margin.end() ? 0.0 : it->second;
+            long correct = 0;
+            for (std::size_t i = 0; i < pos.size(); ++i) correct += pos[i] > neg[i] + margin;
+            // torch's .float().mean().item(): the fraction rounded to float32.
+            const double accuracy = static_cast<float>(correct) / static_cast<float>(pos.size());
+            metrics[name + "_accuracy"] = accuracy;
+            row.push_back(accuracy);
+        }
+        if (context.output_path && options_.write_csv) {
+            std::vector<std::string> header = {"epoch", "steps"};
+            for (const auto& name : names_) header.push_back("accuracy_" + name);
+            append_csv(*context.output_path, csv_file(), header, context.epoch, context.steps, row);
+        }
+        if (names_.size() > 1) metrics["max_accuracy"] = *std::max_element(row.begin(), row.end());
+        const std::string primary =
+            options_.main_similarity_function
+                ? similarity_name(similarity_from_name(*options_.main_similarity_function, owner)) +
+                      "_accuracy"
+            : names_.size() > 1 ? std::string("max_accuracy")
+                                : names_.front() + "_accuracy";
+        primary_metric_ = (options_.name.empty() ? "" : options_.name + "_") + primary;
+        return prefix_name(metrics, options_.name);
+    }
+
+    std::string primary_metric() const { return primary_metric_; }
+    bool greater_is_better() const { return true; }
+    std::string csv_file() const {
+        return "triplet_evaluation" + (options_.name.empty() ? "" : "_" + options_.name) + "_results.csv";
+    }
+
+private:
+    Options options_;
+    std::vector<std::string> names_;
+    std::string primary_metric_;
+};
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/triplet.hpp
+// ---- begin tandem/eval/zero_shot.hpp
+// ZeroShotClassificationEvaluator: images classified by the class whose prompt embedding
+// is most similar, with one prompt per class or an ensemble ("a photo of a {}.", "a
+// drawing of a {}.", ...) averaged as open_clip builds its zero-shot classifier: each
+// prompt embedding normalised, the mean per class normalised again. Reports top-k
+// accuracy (`top1_accuracy`, `top5_accuracy`) and appends to
+// zero_shot_classification_evaluation[_name]_results.csv. sentence-transformers has no
+// such evaluator; the names follow its conventions.
+// reference: open_clip.zero_shot_classifier.build_zero_shot_classifier and
+// open_clip_train.zero_shot (accuracy over topk (1, 5)).
+
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::eval {
+
+// The constructor arguments of ZeroShotClassificationEvaluator after its data, under their Python names.
+struct ZeroShotClassificationOptions {
+    std::vector<int> top_k{1, 5};
+    // Rows of the prompt embeddings per class, class after class.
+    std::size_t prompts_per_class = 1;
+    std::string name{};
+    bool write_csv = true;
+    std::optional<std::size_t> truncate_dim{};
+};
+
+class ZeroShotClassificationEvaluator {
+public:
+    using Options = ZeroShotClassificationOptions;
+
+    // labels[i]: the class of image i, in [0, classes).
+    explicit ZeroShotClassificationEvaluator(std::vector<std::int64_t> labels, Options options = {})
+        : labels_(std::move(labels)), options_(std::move(options)) {
+        const std::string owner = "ZeroShotClassificationEvaluator";
+        if (labels_.empty())
+            tandem::detail::throw_error(owner, ": labels: expected at least one image, found none");
+        if (options_.prompts_per_class == 0)
+            tandem::detail::throw_error(owner, ": prompts_per_class: expected > 0, found 0");
+        if (options_.top_k.empty())
+            tandem::detail::throw_error(owner, ": top_k: expected at least one k, found none");
+        for (int k : options_.top_k)
+            if (k <= 0) tandem::detail::throw_error(owner, ": top_k: expected values > 0, found ", k);
+    }
+
+    Metrics operator()(const EmbeddingSet& set, const EvalContext& context = {}) {
+        return evaluate(detail::require(set, "images", "ZeroShotClassificationEvaluator"),
+                        detail::require(set, "prompts", "ZeroShotClassificationEvaluator"), context);
+    }
+
+    template <class T>
+    Metrics evaluate(const xt::xtensor<T, 2>& images, const xt::xtensor<T, 2>& prompts,
+                     const EvalContext& context = {}) {
+        const std::string owner = "ZeroShotClassificationEvaluator";
+        const Matrix img = detail::truncate(to_matrix(images), options_.truncate_dim, owner);
+        const Matrix txt = detail::truncate(to_matrix(prompts), options_.truncate_dim, owner);
+        detail::check_rows(img, labels_.size(), "images (one row per label)", owner);
+        if (txt.shape()[1] != img.shape()[1])
+            tandem::detail::throw_error(owner, ": prompts: expected ", img.shape()[1],
+                                        " columns as the images, found ", txt.shape()[1]);
+        const std::size_t per = options_.prompts_per_class;
+        if (txt.shape()[0] == 0 || txt.shape()[0] % per != 0)
+            tandem::detail::throw_error(owner,
+                                        ": prompts: expected a positive multiple of prompts_per_class (", per,
+                                        ") rows, found ", txt.shape()[0]);
+        const std::size_t classes = txt.shape()[0] / per;
+        for (std::size_t i = 0; i < labels_.size(); ++i)
+            if (labels_[i] < 0 || static_cast<std::size_t>(labels_[i]) >= classes)
+                tandem::detail::throw_error(owner, ": labels[", i, "]: expected a class in [0, ", classes,
+                                            "), found ", labels_[i]);
+        const Matrix classifier = class_embeddings(txt, classes, per);
+        const Matrix logits = all_pairs_similarity(Similarity::Cosine, img, classifier);
+        Metrics metrics;
+        std::vector<double> row;
+        std::vector<std::string> header = {"epoch", "steps"};
+        for (int k : options_.top_k) {
+            double correct = 0;
+            for (std::size_t i = 0; i < labels_.size(); ++i) {
+                const double target = logits(i, static_cast<std::size_t>(labels_[i]));
+                std::size_t above = 0;
+                for (std::size_t c = 0; c < classes; ++c) above += logits(i, c) > target;
+                correct += above < static_cast<std::size_t>(k);
+            }
+            const std::string metric = "top" + std::to_string(k) + "_accuracy";
+            metrics[metric] = correct / static_cast<double>(labels_.size());
+            row.push_back(metrics[metric]);
+            header.push_back(metric);
+        }
+        if (context.output_path && options_.write_csv)
+            append_csv(*context.output_path, csv_file(), header, context.epoch, context.steps, row);
+        primary_metric_ = (options_.name.empty() ? "" : options_.name + "_") + "top" +
+                          std::to_string(options_.top_k.front()) + "_accuracy";
+        return prefix_name(metrics, options_.name);
+    }
+
+    std::string primary_metric() const { return primary_metric_; }
+    bool greater_is_better() const { return true; }
+    std::string csv_file() const {
+        return "zero_shot_classification_evaluation" + (options_.name.empty() ? "" : "_" + options_.name) +
+               "_results.csv";
+    }
+
+private:
+    // One unit vector per class: the normalised mean of its normalised prompt embeddings.
+    static Matrix class_embeddings(const Matrix& prompts, std::size_t classes, std::size_t per) {
+        const Matrix unit = detail::normalize_rows(prompts);
+        Matrix out = xt::zeros<double>({classes, prompts.shape()[1]});
+        for (std::size_t c = 0; c < classes; ++c)
+            for (std::size_t p = 0; p < per; ++p)
+                for (std::size_t j = 0; j < prompts.shape()[1]; ++j)
+                    out(c, j) += unit(c * per + p, j) / static_cast<double>(per);
+        return detail::normalize_rows(out);
+    }
+
+    std::vector<std::int64_t> labels_;
+    Options options_;
+    std::string primary_metric_;
+};
+
+}  // namespace tandem::eval
+// ---- end tandem/eval/zero_shot.hpp
+// ---- end tandem/eval.hpp
 // ---- begin tandem/image.hpp
 // The image layer: decoding (PIL's convert("RGB")), PIL-exact resizing, centre crops,
 // HF image processors (CLIP, SigLIP) and training augmentations.
@@ -3850,6 +5451,7 @@ struct TrainTransform {
 #include <cstdio>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <jerror.h>
 #include <jpeglib.h>
@@ -3859,18 +5461,25 @@ namespace tandem::image::detail {
 struct JpegErrorManager {
     jpeg_error_mgr pub;
     std::jmp_buf jump;
-    char message[JMSG_LENGTH_MAX] = {};
-    bool truncated = false;
+    char message[JMSG_LENGTH_MAX];
+    bool truncated;
 };
 
-// Owns the libjpeg state so that every exit, thrown or not, releases it. Its address is
-// handed to libjpeg, so its members live in memory across the setjmp below.
-struct JpegDecompressor {
-    jpeg_decompress_struct cinfo{};
+// All libjpeg state, trivially destructible: libjpeg reports errors by longjmp, and a
+// longjmp that skips a destructor is undefined behaviour (and here leaked the pixel
+// buffers). So each libjpeg call runs in a step function below whose frame holds only
+// plain values; the C++ objects (the image, the row buffer, the owner that destroys
+// the decompressor) live in decode_jpeg, which no longjmp crosses.
+struct JpegState {
+    jpeg_decompress_struct cinfo;
     JpegErrorManager err;
-    bool created = false;
+    bool created;
+};
+
+struct JpegDecompressor {
+    JpegState s{};
     ~JpegDecompressor() {
-        if (created) jpeg_destroy_decompress(&cinfo);
+        if (s.created) jpeg_destroy_decompress(&s.cinfo);
     }
 };
 
@@ -3881,51 +5490,47 @@ inline std::uint8_t cmyk_channel(int ink, int nk) {
     return static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-// Decodes to RGB. `max_pixels` (0: no limit) is checked against the header before
-// any scan data is read.
-inline ImageU8 decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name,
-                           std::uint64_t max_pixels) {
-    JpegDecompressor d;
-    d.cinfo.err = jpeg_std_error(&d.err.pub);
-    d.err.pub.error_exit = [](j_common_ptr c) {
+// The steps return false when libjpeg failed; the reason is in s.err.message.
+inline bool jpeg_open(JpegState& s, const std::uint8_t* data, std::size_t size) {
+    s.cinfo.err = jpeg_std_error(&s.err.pub);
+    s.err.pub.error_exit = [](j_common_ptr c) {
         auto* e = reinterpret_cast<JpegErrorManager*>(c->err);
         (*c->err->format_message)(c, e->message);
         std::longjmp(e->jump, 1);
     };
     // libjpeg pads a file that ends early with an end-of-image marker and only warns;
     // PIL reports "image file is truncated", and so do we. Other warnings are ignored, as in PIL.
-    d.err.pub.emit_message = [](j_common_ptr c, int level) {
+    s.err.pub.emit_message = [](j_common_ptr c, int level) {
         if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
             reinterpret_cast<JpegErrorManager*>(c->err)->truncated = true;
     };
-    if (setjmp(d.err.jump)) {
-        tandem::detail::throw_error(name, ": corrupt or truncated JPEG (libjpeg: ", d.err.message, ")");
-    }
-    jpeg_create_decompress(&d.cinfo);
-    d.created = true;
-    jpeg_mem_src(&d.cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
-    jpeg_read_header(&d.cinfo, TRUE);
-    const std::uint64_t w = d.cinfo.image_width, h = d.cinfo.image_height;
-    if (w == 0 || h == 0) tandem::detail::throw_error(name, ": zero-size image (", w, "x", h, " pixels)");
-    if (max_pixels && w * h > max_pixels) {
-        tandem::detail::throw_error(
-            name, ": ", w, "x", h, " = ", w * h, " pixels exceeds the limit of ", max_pixels,
-            " (possible decompression bomb; raise DecodeOptions::max_pixels to allow it)");
-    }
-    const bool cmyk = d.cinfo.jpeg_color_space == JCS_CMYK || d.cinfo.jpeg_color_space == JCS_YCCK;
-    const bool gray = d.cinfo.jpeg_color_space == JCS_GRAYSCALE;
-    d.cinfo.out_color_space = cmyk ? JCS_CMYK : gray ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_start_decompress(&d.cinfo);
+    if (setjmp(s.err.jump)) return false;
+    jpeg_create_decompress(&s.cinfo);
+    s.created = true;
+    jpeg_mem_src(&s.cinfo, data, static_cast<unsigned long>(size));
+    jpeg_read_header(&s.cinfo, TRUE);
+    return true;
+}
 
-    const std::size_t ow = d.cinfo.output_width, oh = d.cinfo.output_height;
-    const int comps = d.cinfo.output_components;
-    ImageU8 out({oh, ow, std::size_t{3}});
-    std::string row_storage(ow * static_cast<std::size_t>(comps), '\0');
-    auto* row = reinterpret_cast<std::uint8_t*>(row_storage.data());
-    while (d.cinfo.output_scanline < d.cinfo.output_height) {
-        std::uint8_t* dst = out.data() + static_cast<std::size_t>(d.cinfo.output_scanline) * ow * 3;
+inline bool jpeg_start(JpegState& s) {
+    if (setjmp(s.err.jump)) return false;
+    const bool cmyk = s.cinfo.jpeg_color_space == JCS_CMYK || s.cinfo.jpeg_color_space == JCS_YCCK;
+    const bool gray = s.cinfo.jpeg_color_space == JCS_GRAYSCALE;
+    s.cinfo.out_color_space = cmyk ? JCS_CMYK : gray ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&s.cinfo);
+    return true;
+}
+
+// Decodes every scanline into `out` (output_height x output_width x 3); `row` holds one
+// scanline of output_components bytes when those are not 3.
+inline bool jpeg_read_rgb(JpegState& s, std::uint8_t* out, std::uint8_t* row) {
+    if (setjmp(s.err.jump)) return false;
+    const std::size_t ow = s.cinfo.output_width;
+    const int comps = s.cinfo.output_components;
+    while (s.cinfo.output_scanline < s.cinfo.output_height) {
+        std::uint8_t* dst = out + static_cast<std::size_t>(s.cinfo.output_scanline) * ow * 3;
         JSAMPROW rows[1] = {comps == 3 ? dst : row};
-        jpeg_read_scanlines(&d.cinfo, rows, 1);
+        jpeg_read_scanlines(&s.cinfo, rows, 1);
         if (comps == 1) {
             for (std::size_t x = 0; x < ow; ++x) dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = row[x];
         } else if (comps == 4) {
@@ -3936,17 +5541,90 @@ inline ImageU8 decode_jpeg(std::span<const std::uint8_t> bytes, const std::strin
             }
         }
     }
-    jpeg_finish_decompress(&d.cinfo);
-    if (d.err.truncated)
+    jpeg_finish_decompress(&s.cinfo);
+    return true;
+}
+
+// Decodes to RGB. `max_pixels` (0: no limit) is checked against the header before
+// any scan data is read.
+inline ImageU8 decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name,
+                           std::uint64_t max_pixels) {
+    JpegDecompressor d;
+    const auto fail = [&] {
+        tandem::detail::throw_error(name, ": corrupt or truncated JPEG (libjpeg: ", d.s.err.message, ")");
+    };
+    if (!jpeg_open(d.s, bytes.data(), bytes.size())) fail();
+    const std::uint64_t w = d.s.cinfo.image_width, h = d.s.cinfo.image_height;
+    if (w == 0 || h == 0) tandem::detail::throw_error(name, ": zero-size image (", w, "x", h, " pixels)");
+    if (max_pixels && w * h > max_pixels) {
+        tandem::detail::throw_error(
+            name, ": ", w, "x", h, " = ", w * h, " pixels exceeds the limit of ", max_pixels,
+            " (possible decompression bomb; raise DecodeOptions::max_pixels to allow it)");
+    }
+    if (!jpeg_start(d.s)) fail();
+    const std::size_t ow = d.s.cinfo.output_width, oh = d.s.cinfo.output_height;
+    ImageU8 out({oh, ow, std::size_t{3}});
+    std::vector<std::uint8_t> row(ow * static_cast<std::size_t>(d.s.cinfo.output_components));
+    if (!jpeg_read_rgb(d.s, out.data(), row.data())) fail();
+    if (d.s.err.truncated)
         tandem::detail::throw_error(name, ": corrupt or truncated JPEG (image file is truncated)");
     return out;
 }
 
 }  // namespace tandem::image::detail
 // ---- end tandem/image/detail/jpeg.hpp
+// ---- begin tandem/image/detail/webp.hpp
+// WebP decoding through libwebp (Debian's libwebp, the library PIL links), as
+// `PIL.Image.open(f).convert("RGB")` gives it: PIL's WebP plugin decodes to RGBA (or
+// RGBX) with libwebp's default options (fancy upsampling), and convert("RGB") drops the
+// alpha channel without blending. The size is read from the header and checked
+// against `max_pixels` before any pixel is decoded.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+
+#include <webp/decode.h>
+
+namespace tandem::image::detail {
+
+inline bool is_webp(std::span<const std::uint8_t> b) {
+    return b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 &&
+           std::memcmp(b.data() + 8, "WEBP", 4) == 0;
+}
+
+inline ImageU8 decode_webp(std::span<const std::uint8_t> bytes, const std::string& name,
+                           std::uint64_t max_pixels) {
+    using tandem::detail::throw_error;
+    WebPBitstreamFeatures features;
+    const VP8StatusCode status = WebPGetFeatures(bytes.data(), bytes.size(), &features);
+    if (status != VP8_STATUS_OK)
+        throw_error(name, ": corrupt or truncated WebP header (libwebp status ", static_cast<int>(status),
+                    ")");
+    if (features.has_animation)
+        throw_error(name, ": animated WebP is not supported (expected a still image)");
+    const auto w = static_cast<std::uint64_t>(features.width),
+               h = static_cast<std::uint64_t>(features.height);
+    if (w == 0 || h == 0) throw_error(name, ": zero-size image (", w, "x", h, " pixels)");
+    if (max_pixels && w * h > max_pixels)
+        throw_error(name, ": ", w, "x", h, " = ", w * h, " pixels exceeds the limit of ", max_pixels,
+                    " (possible decompression bomb; raise DecodeOptions::max_pixels to allow it)");
+    ImageU8 rgba({static_cast<std::size_t>(h), static_cast<std::size_t>(w), 4});
+    const int stride = static_cast<int>(4 * w);
+    if (!WebPDecodeRGBAInto(bytes.data(), bytes.size(), rgba.data(), rgba.size(), stride))
+        throw_error(name, ": corrupt or truncated WebP image data (libwebp could not decode it)");
+    return convert_rgb(rgba);
+}
+
+}  // namespace tandem::image::detail
+// ---- end tandem/image/detail/webp.hpp
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -4032,6 +5710,40 @@ inline std::optional<std::array<std::uint8_t, 3>> gif_transparent_color(std::spa
                                        palette[transparent * 3 + 2]};
 }
 
+inline std::uint32_t read_le32(const std::uint8_t* p) {
+    return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+           (std::uint32_t{p[3]} << 24);
+}
+
+// Width and height as a header states them (a negative BMP height means top-down), for the formats whose
+// sizes stb_image misreads: it parses PNM's decimal sizes with signed overflow (2^32 wraps to 0) and takes
+// abs() of a BMP height of INT_MIN. Empty when the header is too short to say.
+inline std::optional<std::array<std::int64_t, 2>> stated_size(Format format,
+                                                              std::span<const std::uint8_t> b) {
+    if (format == Format::bmp) {
+        if (b.size() < 26) return std::nullopt;
+        if (read_le32(b.data() + 14) == 12)  // OS/2 BITMAPCOREHEADER: unsigned 16-bit sizes
+            return std::array<std::int64_t, 2>{b[18] | (b[19] << 8), b[20] | (b[21] << 8)};
+        return std::array<std::int64_t, 2>{static_cast<std::int32_t>(read_le32(b.data() + 18)),
+                                           static_cast<std::int32_t>(read_le32(b.data() + 22))};
+    }
+    if (format != Format::pnm) return std::nullopt;
+    std::array<std::int64_t, 2> size{};
+    std::size_t at = 2;
+    for (auto& v : size) {
+        while (at < b.size() && (std::isspace(b[at]) || b[at] == '#')) {
+            if (b[at] == '#')
+                while (at < b.size() && b[at] != '\n' && b[at] != '\r') ++at;
+            else
+                ++at;
+        }
+        if (at >= b.size() || !std::isdigit(b[at])) return std::nullopt;
+        for (; at < b.size() && std::isdigit(b[at]); ++at)
+            v = std::min<std::int64_t>(v * 10 + (b[at] - '0'), std::int64_t{1} << 40);  // saturates
+    }
+    return size;
+}
+
 inline const char* stb_reason() {
     const char* reason = stbi_failure_reason();
     return reason ? reason : "unknown error";
@@ -4065,6 +5777,7 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
     const int len = static_cast<int>(bytes.size());
     const auto format = detail::sniff_format(bytes);
     if (format == detail::Format::jpeg) return detail::decode_jpeg(bytes, name, options.max_pixels);
+    if (detail::is_webp(bytes)) return detail::decode_webp(bytes, name, options.max_pixels);
 
     // Size from the header first, so that a decompression bomb is refused before
     // any pixel memory is allocated. PNG is read directly: stb_image refuses large
@@ -4079,6 +5792,15 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
         h = detail::read_be32(data + 20);
         png_color_type = data[25];
     } else {
+        if (const auto stated = detail::stated_size(format, bytes)) {
+            const auto [sw, sh] = *stated;
+            const std::int64_t height = format == detail::Format::bmp && sh < 0 ? -sh : sh;
+            if (sw == 0 || height == 0) throw_error(name, ": zero-size image (", sw, "x", sh, " pixels)");
+            if (sw < 0 || height < 0 || sw > INT_MAX || height > INT_MAX) {
+                throw_error(name, ": corrupt image header: width ", sw, ", height ", sh,
+                            " (expected sizes from 1 to ", INT_MAX, ")");
+            }
+        }
         int iw = 0, ih = 0;
         if (!stbi_info_from_memory(data, len, &iw, &ih, &channels)) {
             const std::string reason = detail::stb_reason();
@@ -4092,6 +5814,10 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
             }
             throw_error(name, ": corrupt or truncated image header (stb_image: ", reason, ")");
         }
+        // stb_image's info reports a top-down BMP's height as the negative number stored;
+        // stated_size has ruled out INT_MIN.
+        if (format == detail::Format::bmp && ih < 0) ih = -ih;
+        if (iw < 0 || ih < 0) throw_error(name, ": corrupt image header: width ", iw, ", height ", ih);
         w = static_cast<std::uint64_t>(iw);
         h = static_cast<std::uint64_t>(ih);
     }
@@ -4163,12 +5889,409 @@ inline ImageU8 load_image(const std::filesystem::path& path, const DecodeOptions
 // (shortest edge or exact size), centre crop, rescale, normalise, HWC -> CHW, and the
 // same over a batch of images or files in parallel, giving `pixel_values` [N, 3, H, W].
 
+// ---- begin tandem/core/detail/json.hpp
+// The one checked JSON reader (and writer) behind every JSON file tandem touches:
+// tokenizer.json, config.json, preprocessor_config.json, safetensors indexes. Values
+// carry their location (file and key path, `model.vocab["abc"]`, `padding.strategy.Fixed`)
+// so every error names it; integers are integer-only and range-checked, so 12.7 or
+// 2^32 for a uint32 is an error rather than 12 or 0. It lives in core/ because text/,
+// image/ and io/ all read JSON and none of them may include another.
+
+// ---- begin tandem/core/detail/atomic_file.hpp
+// atomic_write: replace a file so that readers see either the old contents or the
+// complete new ones, never a half-written file. The data goes to a temporary file
+// in the same directory (same file system, so rename is atomic) and is renamed over
+// the target only after every byte is written and flushed to disk. It lives in
+// core/ because every layer that saves a file (text/ for tokenizer.json, io/ for
+// checkpoints and configs) must use this one writer, and core/ is below them all.
+
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <concepts>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace tandem::detail {
+
+// Unique among threads and processes writing into the same directory at once.
+inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
+    static std::atomic<unsigned long> counter{0};
+    const std::string name = "." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(counter.fetch_add(1));
+    return path.parent_path() / name;
+}
+
+// Without fsync a crash shortly after the rename can leave an empty file under the
+// final name on some file systems (ext4 data=writeback, xfs).
+inline void fsync_path(const std::filesystem::path& path, bool directory) {
+    const int fd =
+        ::open(path.empty() ? "." : path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+    if (fd < 0) {
+        if (directory) return;  // best effort: some file systems refuse to open directories
+        throw_error(path.string(), ": cannot reopen to flush: ", std::strerror(errno));
+    }
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0 && !directory) throw_error(path.string(), ": fsync failed: ", std::strerror(err));
+}
+
+// Calls write(stream) to fill a temporary file, then renames it to `path`. If write
+// throws or any step fails, the temporary file is removed, `path` is left exactly as
+// it was and the exception propagates (I/O failures as tandem::Error naming the file).
+template <class WriteFn>
+requires std::invocable<WriteFn&, std::ostream&>
+void atomic_write(const std::filesystem::path& path, WriteFn&& write) {
+    const auto tmp = temporary_sibling(path);
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) {
+        throw_error(path.string(), ": cannot create temporary file ", tmp.string(), ": ",
+                    std::strerror(errno));
+    }
+    try {
+        write(static_cast<std::ostream&>(out));
+        out.flush();
+        if (!out) throw_error(path.string(), ": writing ", tmp.string(), " failed (disk full?)");
+        out.close();
+        if (out.fail()) throw_error(path.string(), ": closing ", tmp.string(), " failed");
+        fsync_path(tmp, false);
+        std::error_code ec;
+        std::filesystem::rename(tmp, path, ec);
+        if (ec) throw_error(path.string(), ": cannot rename ", tmp.string(), " over it: ", ec.message());
+    } catch (...) {
+        if (out.is_open()) out.close();
+        std::error_code ignored;
+        std::filesystem::remove(tmp, ignored);
+        throw;
+    }
+    fsync_path(path.parent_path(), true);
+}
+
+inline void atomic_write(const std::filesystem::path& path, std::string_view contents) {
+    atomic_write(path,
+                 [&](std::ostream& out) { out.write(contents.data(), std::streamsize(contents.size())); });
+}
+
+}  // namespace tandem::detail
+// ---- end tandem/core/detail/atomic_file.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tandem::detail {
+
+using json = nlohmann::json;
+
+// "string \"64\"", "number 1.5", "null": enough of the value to recognise it.
+template <class Json>
+std::string describe_json(const Json& value) {
+    if (value.is_object() || value.is_array()) return std::string(value.type_name());
+    if (value.is_null()) return "null";
+    std::string shown;
+    try {
+        shown = value.dump();
+    } catch (const typename Json::exception&) {
+        shown = "(invalid UTF-8)";
+    }
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    return std::string(value.type_name()) + " " + shown;
+}
+
+// Where a JSON value lives: the file and the key path from its root.
+struct JsonPath {
+    std::string file;
+    std::string key;
+
+    // A field of the schema: `model.vocab`.
+    JsonPath operator/(std::string_view field) const {
+        return {file, key.empty() ? std::string(field) : key + "." + std::string(field)};
+    }
+    JsonPath operator[](std::size_t index) const { return {file, key + "[" + std::to_string(index) + "]"}; }
+    // A key that is data, not schema (a token, a tensor name): quoted, so dots and
+    // brackets in it cannot be mistaken for structure: `model.vocab["a.b"]`.
+    JsonPath entry(std::string_view name) const {
+        std::string quoted;
+        try {
+            quoted = json(std::string(name)).dump();
+        } catch (const json::exception&) {
+            quoted = "(invalid UTF-8)";
+        }
+        return {file, key + "[" + quoted + "]"};
+    }
+
+    // "config.json: key 'text_config.hidden_size'", or the file alone at the root.
+    std::string where() const { return key.empty() ? file : file + ": key '" + key + "'"; }
+
+    template <class... Parts>
+    [[noreturn]] void fail(Parts&&... parts) const {
+        throw_error(where(), ": ", std::forward<Parts>(parts)...);
+    }
+};
+
+template <class T>
+constexpr const char* json_type_wanted() {
+    if constexpr (std::same_as<T, bool>)
+        return "a boolean";
+    else if constexpr (std::integral<T>)
+        return "an integer";
+    else if constexpr (std::floating_point<T>)
+        return "a number";
+    else if constexpr (std::same_as<T, std::string>)
+        return "a string";
+    else
+        return "a JSON value";
+}
+
+// An integer in [lo, hi]. Floats (12.7, and 12.0 too: Python writes ints without a
+// point) and booleans are refused; `limit` says why hi is where it is when it is
+// tandem's bound on a size rather than the type's.
+template <std::integral T, class Json>
+T json_integer(const Json& value, const JsonPath& at, T lo = std::numeric_limits<T>::min(),
+               T hi = std::numeric_limits<T>::max(), std::string_view limit = {}) {
+    if (value.is_boolean() || !value.is_number_integer())
+        at.fail("expected an integer, found ", describe_json(value));
+    bool inside = false;
+    if (value.is_number_unsigned()) {
+        const auto v = value.template get<std::uint64_t>();
+        inside = !std::cmp_less(v, lo) && !std::cmp_greater(v, hi);
+    } else {
+        const auto v = value.template get<std::int64_t>();
+        inside = !std::cmp_less(v, lo) && !std::cmp_greater(v, hi);
+    }
+    if (!inside) {
+        // A 64-bit bound says nothing a reader needs: "non-negative" is the whole rule.
+        if (lo == 0 && hi == std::numeric_limits<T>::max() && sizeof(T) == 8)
+            at.fail("expected a non-negative integer, found ", value.dump());
+        at.fail("expected an integer from ", +lo, " to ", +hi,
+                limit.empty() ? std::string() : " (" + std::string(limit) + ")", ", found ", value.dump());
+    }
+    return value.template get<T>();
+}
+
+// Converts one JSON value to T without the silent conversions nlohmann allows
+// (bool to int, 64.5 to 64, 2^32 to 0 in a uint32).
+template <class T, class Json>
+T json_as(const Json& value, const JsonPath& at) {
+    if constexpr (std::same_as<T, Json>) {
+        return value;
+    } else if constexpr (std::same_as<T, bool>) {
+        if (!value.is_boolean()) at.fail("expected a boolean, found ", describe_json(value));
+        return value.template get<bool>();
+    } else if constexpr (std::integral<T>) {
+        return json_integer<T>(value, at);
+    } else if constexpr (std::floating_point<T>) {
+        if (!value.is_number()) at.fail("expected a number, found ", describe_json(value));
+        const auto v = value.template get<double>();
+        if (!std::isfinite(static_cast<T>(v)))
+            at.fail("expected a finite number, found ", describe_json(value));
+        return static_cast<T>(v);
+    } else if constexpr (std::same_as<T, std::string>) {
+        if (!value.is_string()) at.fail("expected a string, found ", describe_json(value));
+        return value.template get<std::string>();
+    } else {
+        static_assert(sizeof(T) == 0,
+                      "json_as supports bool, integers, floating point, std::string and json");
+    }
+}
+
+// --- Field access in the tokenizers' style: null reads as absent (serde's None) ---
+
+inline const json& json_at(const json& j, const JsonPath& at, std::string_view name) {
+    if (!j.is_object()) at.fail("expected an object, found ", describe_json(j));
+    auto it = j.find(name);
+    if (it == j.end()) (at / name).fail("missing");
+    return *it;
+}
+
+inline std::string json_string(const json& j, const JsonPath& at, std::string_view name) {
+    return json_as<std::string>(json_at(j, at, name), at / name);
+}
+
+// `fallback` when `name` is absent or null; any other value must have type T.
+template <class T>
+T json_value_or(const json& j, const JsonPath& at, std::string_view name, T fallback) {
+    if (!j.is_object()) return fallback;
+    auto it = j.find(name);
+    if (it == j.end() || it->is_null()) return fallback;
+    return json_as<T>(*it, at / name);
+}
+
+inline std::string json_optional_string(const json& j, const JsonPath& at, std::string_view name,
+                                        const std::string& fallback = "") {
+    return json_value_or<std::string>(j, at, name, fallback);
+}
+
+inline bool json_bool(const json& j, const JsonPath& at, std::string_view name, bool fallback) {
+    return json_value_or<bool>(j, at, name, fallback);
+}
+
+// An integer field in [lo, hi]; `fallback` when absent or null.
+template <std::integral T>
+T json_number(const json& j, const JsonPath& at, std::string_view name, T fallback,
+              T lo = std::numeric_limits<T>::min(), T hi = std::numeric_limits<T>::max(),
+              std::string_view limit = {}) {
+    if (!j.is_object()) return fallback;
+    auto it = j.find(name);
+    if (it == j.end() || it->is_null()) return fallback;
+    return json_integer<T>(*it, at / name, lo, hi, limit);
+}
+
+inline std::string json_type(const json& j, const JsonPath& at) { return json_string(j, at, "type"); }
+
+// --- Objects in the config.json style: null is a value of the wrong type ---
+
+// Typed, located access to the fields of one JSON object, with the defaults a
+// Python class fills in for absent keys.
+class JsonObjectReader {
+public:
+    JsonObjectReader(const nlohmann::json& object, std::string file, std::string prefix = "")
+        : object_(&object), at_{std::move(file), std::move(prefix)} {
+        if (!object.is_object()) at_.fail("expected a JSON object, found ", describe_json(object));
+    }
+
+    // The reader points into `object`: a temporary would dangle.
+    JsonObjectReader(nlohmann::json&&, std::string, std::string = "") = delete;
+
+    const nlohmann::json& json() const { return *object_; }
+    const std::string& file() const { return at_.file; }
+    JsonPath path(std::string_view key) const { return at_ / key; }
+    // "config.json: key 'text_config.hidden_size'"
+    std::string where(std::string_view key) const { return path(key).where(); }
+
+    bool contains(std::string_view key) const { return object_->contains(key); }
+
+    // Absent: the fallback. Present, even as null: must have type T.
+    template <class T>
+    T get(std::string_view key, T fallback) const {
+        const auto it = object_->find(key);
+        if (it == object_->end()) return fallback;
+        return json_as<T>(*it, path(key));
+    }
+
+    // For fields Python leaves as None: null reads as nullopt, absent as the fallback.
+    template <class T>
+    std::optional<T> get_optional(std::string_view key, std::optional<T> fallback = std::nullopt) const {
+        const auto it = object_->find(key);
+        if (it == object_->end()) return fallback;
+        if (it->is_null()) return std::nullopt;
+        return json_as<T>(*it, path(key));
+    }
+
+    template <class T>
+    T require(std::string_view key) const {
+        const auto it = object_->find(key);
+        if (it == object_->end()) path(key).fail("required key is missing");
+        return json_as<T>(*it, path(key));
+    }
+
+    // The nested object under `key`; absent or null reads as an empty object.
+    JsonObjectReader object(std::string_view key) const {
+        static const nlohmann::json empty = nlohmann::json::object();
+        const auto it = object_->find(key);
+        if (it == object_->end() || it->is_null()) return JsonObjectReader(empty, at_.file, path(key).key);
+        return JsonObjectReader(*it, at_.file, path(key).key);
+    }
+
+private:
+    const nlohmann::json* object_;
+    JsonPath at_;
+};
+
+// --- Files ---
+
+// Deeper nesting than any real file has; the limit keeps the recursive readers
+// (normalizer and pre-tokenizer sequences, dump()) from exhausting the stack.
+inline constexpr std::size_t kMaxJsonDepth = 128;
+
+// Rejects nesting deeper than `max_depth` in one pass over the text, before parsing.
+inline void check_json_depth(std::string_view text, const std::string& file, std::size_t max_depth) {
+    std::size_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth)
+                throw_error(file, ": JSON nested deeper than ", max_depth, " levels (tandem's limit)");
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+}
+
+// Parses JSON text; errors name `file` and, for syntax errors, the position nlohmann reports.
+inline json parse_json(std::string_view text, const std::string& file) {
+    check_json_depth(text, file, kMaxJsonDepth);
+    try {
+        return json::parse(text);
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
+        throw_error(file, ": not valid JSON: ", e.what());
+    }
+}
+
+inline std::string read_file_bytes(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw_error(path.string(), ": cannot open for reading");
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw_error(path.string(), ": read failed");
+    return text.str();
+}
+
+inline json read_json_file(const std::filesystem::path& path) {
+    return parse_json(read_file_bytes(path), path.string());
+}
+
+// dump() throws nlohmann's type_error on a string that is not UTF-8.
+inline std::string dump_json(const json& value, const std::string& file, int indent) {
+    try {
+        return value.dump(indent);
+    } catch (const json::type_error& e) {
+        throw_error(file, ": cannot serialise JSON: ", e.what());
+    }
+}
+
+// Writes `value` with the layout transformers' save_pretrained uses (indent 2, keys
+// sorted, trailing newline) through the atomic writer.
+inline void write_json_file(const std::filesystem::path& path, const json& value, int indent = 2) {
+    atomic_write(path, dump_json(value, path.string(), indent) + "\n");
+}
+
+}  // namespace tandem::detail
+// ---- end tandem/core/detail/json.hpp
 
 #include <array>
 #include <cstddef>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -4231,6 +6354,7 @@ struct ImageProcessor {
         const ImageU8 rgb_storage = input.shape()[2] == 3 ? ImageU8{} : convert_rgb(input);
         const ImageU8& rgb = input.shape()[2] == 3 ? input : rgb_storage;
         const auto [rh, rw] = resized_size(rgb.shape()[0], rgb.shape()[1]);
+        if (do_resize) check_pixels(rgb, rh, rw);
         if (!do_center_crop) return do_resize ? resize(rgb, rh, rw, resample) : rgb;
         const auto [top, left] = center_crop_origin(rh, rw, crop_height, crop_width, crop_rounding);
         const bool inside = top >= 0 && left >= 0 && static_cast<std::size_t>(top) + crop_height <= rh &&
@@ -4260,6 +6384,18 @@ struct ImageProcessor {
     }
 
 private:
+    // A thin input resized to a shortest edge can ask for far more pixels than it has
+    // (1x255255 to 224x57177120); even a resize that keeps only the crop sizes its
+    // filter weights by the whole resized image, so the limit applies to every resize.
+    static void check_pixels(const ImageU8& input, std::size_t rh, std::size_t rw) {
+        constexpr std::uint64_t limit = DecodeOptions{}.max_pixels;
+        if (std::uint64_t{rh} * rw > limit) {
+            tandem::detail::throw_error("ImageProcessor: resizing a ", input.shape()[0], "x",
+                                        input.shape()[1], " image to ", rh, "x", rw, " = ",
+                                        std::uint64_t{rh} * rw, " pixels exceeds the limit of ", limit);
+        }
+    }
+
     template <class Make>
     BatchF run_batch(std::size_t n, Make make) const {
         const auto fixed = fixed_output_size();
@@ -4311,58 +6447,47 @@ private:
 
 namespace detail {
 
-// Reads preprocessor_config.json keys with errors that name the file and the key.
+// The largest height or width a preprocessor_config.json may ask to resize or crop to:
+// 8192^2 pixels stay under PIL's decompression-bomb limit, and no model uses more than 1024.
+inline constexpr std::size_t kMaxProcessorSide = 8192;
+
+// Reads preprocessor_config.json keys through the checked reader; null reads as absent.
 struct ProcessorConfigReader {
     const nlohmann::json& config;
-    const std::string& file;
+    tandem::detail::JsonPath root;
 
     [[noreturn]] void fail(const std::string& key, const std::string& expected,
                            const nlohmann::json& found) const {
-        tandem::detail::throw_error(file, ": key '", key, "': expected ", expected, ", found ",
-                                    found.type_name(),
-                                    found.is_primitive() ? " " + found.dump() : std::string());
+        (root / key).fail("expected ", expected, ", found ", tandem::detail::describe_json(found));
     }
     const nlohmann::json* find(const std::string& key) const {
         auto it = config.find(key);
         return it == config.end() || it->is_null() ? nullptr : &*it;
     }
-    void read(const std::string& key, bool& value) const {
-        if (const auto* v = find(key)) {
-            if (!v->is_boolean()) fail(key, "true or false", *v);
-            value = v->get<bool>();
-        }
+    template <class T>
+    void read(const std::string& key, T& value) const {
+        if (const auto* v = find(key)) value = tandem::detail::json_as<T>(*v, root / key);
     }
-    void read(const std::string& key, double& value) const {
-        if (const auto* v = find(key)) {
-            if (!v->is_number()) fail(key, "a number", *v);
-            value = v->get<double>();
-        }
-    }
-    std::size_t positive(const std::string& key, const nlohmann::json& v) const {
-        if (!v.is_number_integer() || v.get<long long>() <= 0) fail(key, "a positive integer", v);
-        return v.get<std::size_t>();
+    std::size_t side(const tandem::detail::JsonPath& at, const nlohmann::json& v) const {
+        return tandem::detail::json_integer<std::size_t>(v, at, 1, kMaxProcessorSide,
+                                                         "tandem's limit on processor sizes");
     }
     std::size_t member(const std::string& key, const nlohmann::json& object, const char* name) const {
         auto it = object.find(name);
-        if (it == object.end()) {
-            tandem::detail::throw_error(file, ": key '", key, ".", name, "': missing (", key, " is ",
-                                        object.dump(), ")");
-        }
-        return positive(key + "." + name, *it);
+        if (it == object.end()) (root / key / name).fail("missing (", key, " is ", object.dump(), ")");
+        return side(root / key / name, *it);
     }
     // image_mean / image_std: one number for all channels or three.
     void read(const std::string& key, std::array<float, 3>& value) const {
         const auto* v = find(key);
         if (!v) return;
         if (v->is_number()) {
-            value.fill(static_cast<float>(v->get<double>()));
+            value.fill(tandem::detail::json_as<float>(*v, root / key));
             return;
         }
         if (!v->is_array() || v->size() != 3) fail(key, "a number or an array of 3 numbers", *v);
-        for (std::size_t c = 0; c < 3; ++c) {
-            if (!(*v)[c].is_number()) fail(key + "[" + std::to_string(c) + "]", "a number", (*v)[c]);
-            value[c] = static_cast<float>((*v)[c].get<double>());
-        }
+        for (std::size_t c = 0; c < 3; ++c)
+            value[c] = tandem::detail::json_as<float>((*v)[c], (root / key)[c]);
     }
 };
 
@@ -4370,18 +6495,17 @@ struct ProcessorConfigReader {
 
 inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, const std::string& file) {
     if (!config.is_object())
-        tandem::detail::throw_error(file, ": expected a JSON object, found ", config.type_name());
-    const detail::ProcessorConfigReader r{config, file};
+        tandem::detail::throw_error(file, ": expected a JSON object, found ",
+                                    tandem::detail::describe_json(config));
+    const detail::ProcessorConfigReader r{config, {file, ""}};
 
     std::string type;
     std::string type_key = "image_processor_type";
-    if (const auto* v = r.find(type_key)) {
-        if (!v->is_string()) r.fail(type_key, "a string", *v);
-        type = v->get<std::string>();
-    } else if (const auto* f = r.find("feature_extractor_type")) {
+    if (r.find(type_key)) {
+        r.read(type_key, type);
+    } else if (r.find("feature_extractor_type")) {
         type_key = "feature_extractor_type";
-        if (!f->is_string()) r.fail(type_key, "a string", *f);
-        type = f->get<std::string>();
+        r.read(type_key, type);
     } else {
         tandem::detail::throw_error(file,
                                     ": key 'image_processor_type': missing (expected CLIPImageProcessor or ",
@@ -4407,12 +6531,16 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
     r.read("rescale_factor", p.normalization.rescale_factor);
     r.read("image_mean", p.normalization.image_mean);
     r.read("image_std", p.normalization.image_std);
+    for (std::size_t c = 0; c < 3; ++c) {
+        if (p.normalization.image_std[c] == 0.0f)
+            (r.root / "image_std")[c].fail("expected a non-zero standard deviation, found 0");
+    }
 
     if (const auto* v = r.find("size")) {
         if (v->is_number_integer()) {
             // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP always resizes
             // to height x width, so there it means a square.
-            const std::size_t n = r.positive("size", *v);
+            const std::size_t n = r.side(r.root / "size", *v);
             if (is_clip) {
                 p.shortest_edge = n, p.size_height = p.size_width = 0;
             } else {
@@ -4433,7 +6561,7 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
     }
     if (const auto* v = r.find("crop_size")) {
         if (v->is_number_integer()) {
-            p.crop_height = p.crop_width = r.positive("crop_size", *v);
+            p.crop_height = p.crop_width = r.side(r.root / "crop_size", *v);
         } else if (v->is_object()) {
             p.crop_height = r.member("crop_size", *v, "height");
             p.crop_width = r.member("crop_size", *v, "width");
@@ -4442,27 +6570,16 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
         }
     }
     if (const auto* v = r.find("resample")) {
-        if (!v->is_number_integer()) r.fail("resample", "an integer (PIL resampling filter)", *v);
-        const int filter = v->get<int>();
-        if (filter < 0 || filter > 5) {
-            r.fail("resample",
-                   "a PIL filter: 0 NEAREST, 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING", *v);
-        }
+        const int filter = tandem::detail::json_integer<int>(
+            *v, r.root / "resample", 0, 5,
+            "a PIL filter: 0 NEAREST, 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING");
         p.resample = static_cast<Resample>(filter);
     }
     return p;
 }
 
 inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    if (!in) tandem::detail::throw_error(path.string(), ": cannot open preprocessor config");
-    nlohmann::json config;
-    try {
-        config = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-        tandem::detail::throw_error(path.string(), ": invalid JSON (", e.what(), ")");
-    }
-    return from_json(config, path.string());
+    return from_json(tandem::detail::read_json_file(path), path.string());
 }
 
 }  // namespace tandem::image
@@ -4474,290 +6591,43 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // JSON and atomic-file helpers the other readers and writers share.
 
 // ---- begin tandem/io/detail/atomic_file.hpp
-// atomic_write: replace a file so that readers see either the old contents or the
-// complete new ones, never a half-written file. The data goes to a temporary file
-// in the same directory (same file system, so rename is atomic) and is renamed over
-// the target only after every byte is written and flushed to disk.
+// io::atomic_write: the one atomic writer (core/detail/atomic_file.hpp) under the
+// name the io layer and its users have always called it by.
 
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <concepts>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <ostream>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-namespace tandem::detail {
-
-// Unique among threads and processes writing into the same directory at once.
-inline std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
-    static std::atomic<unsigned long> counter{0};
-    const std::string name = "." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                             std::to_string(counter.fetch_add(1));
-    return path.parent_path() / name;
-}
-
-// Without fsync a crash shortly after the rename can leave an empty file under the
-// final name on some file systems (ext4 data=writeback, xfs).
-inline void fsync_path(const std::filesystem::path& path, bool directory) {
-    const int fd =
-        ::open(path.empty() ? "." : path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-    if (fd < 0) {
-        if (directory) return;  // best effort: some file systems refuse to open directories
-        throw_error(path.string(), ": cannot reopen to flush: ", std::strerror(errno));
-    }
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0 && !directory) throw_error(path.string(), ": fsync failed: ", std::strerror(err));
-}
-
-}  // namespace tandem::detail
 
 namespace tandem::io {
 
-// Calls write(stream) to fill a temporary file, then renames it to `path`. If write
-// throws or any step fails, the temporary file is removed, `path` is left exactly as
-// it was and the exception propagates (I/O failures as tandem::Error naming the file).
-template <class WriteFn>
-requires std::invocable<WriteFn&, std::ostream&>
-void atomic_write(const std::filesystem::path& path, WriteFn&& write) {
-    const auto tmp = detail::temporary_sibling(path);
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-        detail::throw_error(path.string(), ": cannot create temporary file ", tmp.string(), ": ",
-                            std::strerror(errno));
-    }
-    try {
-        write(static_cast<std::ostream&>(out));
-        out.flush();
-        if (!out) detail::throw_error(path.string(), ": writing ", tmp.string(), " failed (disk full?)");
-        out.close();
-        if (out.fail()) detail::throw_error(path.string(), ": closing ", tmp.string(), " failed");
-        detail::fsync_path(tmp, false);
-        std::error_code ec;
-        std::filesystem::rename(tmp, path, ec);
-        if (ec)
-            detail::throw_error(path.string(), ": cannot rename ", tmp.string(), " over it: ", ec.message());
-    } catch (...) {
-        if (out.is_open()) out.close();
-        std::error_code ignored;
-        std::filesystem::remove(tmp, ignored);
-        throw;
-    }
-    detail::fsync_path(path.parent_path(), true);
-}
-
-inline void atomic_write(const std::filesystem::path& path, std::string_view contents) {
-    atomic_write(path,
-                 [&](std::ostream& out) { out.write(contents.data(), std::streamsize(contents.size())); });
-}
+using detail::atomic_write;
 
 }  // namespace tandem::io
 // ---- end tandem/io/detail/atomic_file.hpp
 // ---- begin tandem/io/hf_config.hpp
-// Hugging Face model configurations (config.json) for the towers tandem builds:
-// CLIPConfig / CLIPTextConfig / CLIPVisionConfig, SiglipConfig / SiglipTextConfig /
-// SiglipVisionConfig and BertConfig, with the defaults transformers fills in for
-// absent keys (CLIP and BERT as of v4.36, SigLIP as of v4.43). Keys tandem does not
-// model are kept in `extra` and written back, so a config survives a round trip.
+// Hugging Face model configurations (config.json) for the towers tandem builds: one
+// header per model family under io/config/, gathered here for the models that include
+// them all.
+
+// ---- begin tandem/io/config/bert.hpp
+// transformers' BertConfig (v4.36) as read from and written to config.json, with the
+// defaults transformers fills in for absent keys and every field validated on load.
+
+// ---- begin tandem/io/config/common.hpp
+// What the model-family configs (io/config/clip.hpp, siglip.hpp, bert.hpp) share:
+// reading and writing the fields a config visits, keeping the keys it does not model
+// in `extra`, and the checks that validate a config in full on load, with the limits
+// on every size a config.json can ask a model to allocate.
 
 // ---- begin tandem/io/json_file.hpp
 // Reading and writing the JSON files of a Hugging Face model folder (config.json,
-// tokenizer_config.json, preprocessor_config.json, model.safetensors.index.json)
-// with errors that name the file and the dotted key path, plus JsonObjectReader
-// for typed fields with the defaults a Python class would fill in.
+// tokenizer_config.json, preprocessor_config.json, model.safetensors.index.json):
+// the io names of the one checked reader and writer in core/detail/json.hpp, whose
+// errors name the file and the dotted key path.
 
-
-#include <nlohmann/json.hpp>
-
-#include <concepts>
-#include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <limits>
-#include <optional>
-#include <sstream>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace tandem::detail {
-
-// "string \"64\"", "number 1.5", "null": enough of the value to recognise it.
-template <class Json>
-std::string describe_json(const Json& value) {
-    std::string shown;
-    if (value.is_object() || value.is_array()) return std::string(value.type_name());
-    try {
-        shown = value.dump();
-    } catch (const typename Json::exception&) {
-        shown = "(invalid UTF-8)";
-    }
-    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-    if (value.is_null()) return "null";
-    return std::string(value.type_name()) + " " + shown;
-}
-
-template <class T>
-constexpr const char* json_type_wanted() {
-    if constexpr (std::same_as<T, bool>)
-        return "a boolean";
-    else if constexpr (std::integral<T>)
-        return "an integer";
-    else if constexpr (std::floating_point<T>)
-        return "a number";
-    else if constexpr (std::same_as<T, std::string>)
-        return "a string";
-    else
-        return "a JSON value";
-}
-
-// Converts one JSON value to T without the silent conversions nlohmann allows
-// (bool to int, 64.5 to 64); `where` is the "file: key 'a.b'" prefix of the error.
-template <class T>
-T json_as(const nlohmann::json& value, const std::string& where) {
-    const auto wrong = [&] {
-        throw_error(where, ": expected ", json_type_wanted<T>(), ", found ", describe_json(value));
-    };
-    if constexpr (std::same_as<T, nlohmann::json>) {
-        return value;
-    } else if constexpr (std::same_as<T, bool>) {
-        if (!value.is_boolean()) wrong();
-        return value.template get<bool>();
-    } else if constexpr (std::integral<T>) {
-        if (value.is_number_unsigned()) {
-            const auto v = value.template get<std::uint64_t>();
-            if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
-                throw_error(where, ": value ", v, " is out of range for the field");
-            return static_cast<T>(v);
-        }
-        if (value.is_number_integer()) {
-            const auto v = value.template get<std::int64_t>();
-            const bool out_of_range =
-                v < 0 ? std::is_unsigned_v<T> || v < std::int64_t(std::numeric_limits<T>::min())
-                      : std::uint64_t(v) > std::uint64_t(std::numeric_limits<T>::max());
-            if (out_of_range) throw_error(where, ": value ", v, " is out of range for the field");
-            return static_cast<T>(v);
-        }
-        wrong();
-    } else if constexpr (std::floating_point<T>) {
-        if (!value.is_number()) wrong();
-        return value.template get<T>();
-    } else if constexpr (std::same_as<T, std::string>) {
-        if (!value.is_string()) wrong();
-        return value.template get<std::string>();
-    } else {
-        static_assert(sizeof(T) == 0,
-                      "json_as supports bool, integers, floating point, std::string and json");
-    }
-    return T{};
-}
-
-}  // namespace tandem::detail
 
 namespace tandem::io {
 
-// Parses a whole JSON file. Errors name the file, and for syntax errors the line
-// and column nlohmann reports.
-inline nlohmann::json read_json_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) detail::throw_error(path.string(), ": cannot open for reading");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) detail::throw_error(path.string(), ": read failed");
-    try {
-        return nlohmann::json::parse(text.str());
-    } catch (const nlohmann::json::parse_error& e) {
-        detail::throw_error(path.string(), ": not valid JSON: ", e.what());
-    }
-}
-
-// Writes `value` with the layout transformers' save_pretrained uses (indent 2,
-// keys sorted, trailing newline), atomically.
-inline void write_json_file(const std::filesystem::path& path, const nlohmann::json& value, int indent = 2) {
-    std::string text;
-    try {
-        text = value.dump(indent) + "\n";
-    } catch (const nlohmann::json::type_error& e) {
-        detail::throw_error(path.string(), ": cannot serialise JSON: ", e.what());
-    }
-    atomic_write(path, text);
-}
-
-// Typed, located access to the fields of one JSON object. Every error says which
-// file and which dotted key (text_config.hidden_size), what was expected and what
-// was found.
-class JsonObjectReader {
-public:
-    JsonObjectReader(const nlohmann::json& object, std::string file, std::string prefix = "")
-        : object_(&object), file_(std::move(file)), prefix_(std::move(prefix)) {
-        if (!object.is_object()) {
-            detail::throw_error(file_, prefix_.empty() ? std::string() : ": key '" + prefix_ + "'",
-                                ": expected a JSON object, found ", detail::describe_json(object));
-        }
-    }
-
-    // The reader points into `object`: a temporary would dangle.
-    JsonObjectReader(nlohmann::json&&, std::string, std::string = "") = delete;
-
-    const nlohmann::json& json() const { return *object_; }
-    const std::string& file() const { return file_; }
-
-    // "config.json: key 'text_config.hidden_size'"
-    std::string where(std::string_view key) const { return file_ + ": key '" + path(key) + "'"; }
-
-    bool contains(std::string_view key) const { return object_->contains(key); }
-
-    // Absent: the fallback. Present, even as null: must have type T.
-    template <class T>
-    T get(std::string_view key, T fallback) const {
-        const auto it = object_->find(key);
-        if (it == object_->end()) return fallback;
-        return detail::json_as<T>(*it, where(key));
-    }
-
-    // For fields Python leaves as None: null reads as nullopt, absent as the fallback.
-    template <class T>
-    std::optional<T> get_optional(std::string_view key, std::optional<T> fallback = std::nullopt) const {
-        const auto it = object_->find(key);
-        if (it == object_->end()) return fallback;
-        if (it->is_null()) return std::nullopt;
-        return detail::json_as<T>(*it, where(key));
-    }
-
-    template <class T>
-    T require(std::string_view key) const {
-        const auto it = object_->find(key);
-        if (it == object_->end()) detail::throw_error(where(key), ": required key is missing");
-        return detail::json_as<T>(*it, where(key));
-    }
-
-    // The nested object under `key`; absent or null reads as an empty object.
-    JsonObjectReader object(std::string_view key) const {
-        static const nlohmann::json empty = nlohmann::json::object();
-        const auto it = object_->find(key);
-        if (it == object_->end() || it->is_null()) return JsonObjectReader(empty, file_, path(key));
-        return JsonObjectReader(*it, file_, path(key));
-    }
-
-private:
-    std::string path(std::string_view key) const {
-        return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
-    }
-
-    const nlohmann::json* object_;
-    std::string file_;
-    std::string prefix_;
-};
+using detail::JsonObjectReader;
+using detail::read_json_file;
+using detail::write_json_file;
 
 }  // namespace tandem::io
 // ---- end tandem/io/json_file.hpp
@@ -4766,7 +6636,6 @@ private:
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -4841,18 +6710,85 @@ inline void check_model_type(const io::JsonObjectReader& r, std::string_view exp
         throw_error(r.where("model_type"), ": expected \"", expected, "\", found \"", found, "\"");
 }
 
-inline void check_positive(const io::JsonObjectReader& r, std::string_view key, std::int64_t value) {
-    if (value <= 0) throw_error(r.where(key), ": expected a positive integer, found ", value);
+// What a config.json may ask a model to allocate, checked on load, so that a file of a
+// few bytes cannot ask for a 200 GB stack of layers or overflow a shape's element
+// count; each bound is far above every published model.
+struct ConfigLimit {
+    std::int64_t max;
+    const char* what;
+};
+inline constexpr ConfigLimit kWidthLimit{std::int64_t{1} << 16, "tandem's limit on widths"};
+inline constexpr ConfigLimit kLayerLimit{1024, "tandem's limit on layers"};
+inline constexpr ConfigLimit kVocabLimit{std::int64_t{1} << 22, "tandem's limit on vocabulary sizes"};
+inline constexpr ConfigLimit kPositionLimit{std::int64_t{1} << 20, "tandem's limit on positions"};
+inline constexpr ConfigLimit kImageLimit{8192, "tandem's limit on image sizes"};
+inline constexpr ConfigLimit kChannelLimit{64, "tandem's limit on image channels"};
+inline constexpr ConfigLimit kTypeLimit{1024, "tandem's limit on token types"};
+inline constexpr ConfigLimit kLabelLimit{std::int64_t{1} << 16, "tandem's limit on labels"};
+
+inline void check_count(const io::JsonObjectReader& r, std::string_view key, std::int64_t value,
+                        ConfigLimit limit) {
+    if (value < 1 || value > limit.max)
+        throw_error(r.where(key), ": expected an integer from 1 to ", limit.max, " (", limit.what,
+                    "), found ", value);
+}
+
+// layer_norm_eps: zero or less divides by zero or takes the root of a negative variance.
+inline void check_positive(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value > 0)) throw_error(r.where(key), ": expected a positive number, found ", value);
+}
+
+inline void check_non_negative(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value >= 0)) throw_error(r.where(key), ": expected a number >= 0, found ", value);
+}
+
+// Dropout 1 would zero every activation and scale the rest by 1 / 0.
+inline void check_dropout(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value >= 0 && value < 1))
+        throw_error(r.where(key), ": expected a probability in [0, 1), found ", value);
+}
+
+// The ACT2FN names nn/activation.hpp implements, so that a config naming another fails
+// on load, with the file and key, rather than when the model is built.
+inline void check_activation(const io::JsonObjectReader& r, std::string_view key, const std::string& name) {
+    for (const char* known :
+         {"gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "tanh"})
+        if (name == known) return;
+    throw_error(r.where(key),
+                ": expected one of gelu, gelu_new, gelu_fast, gelu_pytorch_tanh, quick_gelu, relu, ",
+                "tanh; found \"", name, "\"");
 }
 
 // Attention splits hidden_size into num_attention_heads equal heads (HF raises the
 // same ValueError later, when it builds the model).
 inline void check_heads(const io::JsonObjectReader& r, std::int64_t hidden_size, std::int64_t num_heads) {
-    check_positive(r, "hidden_size", hidden_size);
-    check_positive(r, "num_attention_heads", num_heads);
+    check_count(r, "hidden_size", hidden_size, kWidthLimit);
+    check_count(r, "num_attention_heads", num_heads, kWidthLimit);
     if (hidden_size % num_heads != 0) {
         throw_error(r.where("num_attention_heads"), ": hidden_size ", hidden_size, " is not a multiple of ",
                     num_heads, " heads");
+    }
+}
+
+// The fields every transformer tower has.
+template <class Config>
+void check_tower(const io::JsonObjectReader& r, const Config& c) {
+    check_heads(r, c.hidden_size, c.num_attention_heads);
+    check_count(r, "intermediate_size", c.intermediate_size, kWidthLimit);
+    check_count(r, "num_hidden_layers", c.num_hidden_layers, kLayerLimit);
+    check_activation(r, "hidden_act", c.hidden_act);
+    check_positive(r, "layer_norm_eps", c.layer_norm_eps);
+}
+
+// The fields of a ViT image tower.
+template <class Config>
+void check_patches(const io::JsonObjectReader& r, const Config& c) {
+    check_count(r, "num_channels", c.num_channels, kChannelLimit);
+    check_count(r, "image_size", c.image_size, kImageLimit);
+    check_count(r, "patch_size", c.patch_size, kImageLimit);
+    if (c.image_size < c.patch_size) {
+        throw_error(r.where("image_size"), ": image_size ", c.image_size, " is smaller than patch_size ",
+                    c.patch_size);
     }
 }
 
@@ -4865,7 +6801,7 @@ inline std::vector<std::string> read_architectures(const io::JsonObjectReader& r
         throw_error(r.where("architectures"), ": expected a list of class names, found ",
                     describe_json(value));
     std::vector<std::string> out;
-    for (const auto& item : value) out.push_back(json_as<std::string>(item, r.where("architectures")));
+    for (const auto& item : value) out.push_back(json_as<std::string>(item, r.path("architectures")));
     return out;
 }
 
@@ -4890,368 +6826,19 @@ Config config_from_file(const std::filesystem::path& path) {
 }
 
 }  // namespace tandem::detail
+// ---- end tandem/io/config/common.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace tandem::io {
-
-// transformers.CLIPTextConfig (v4.36).
-struct CLIPTextConfig {
-    static constexpr const char* model_type = "clip_text_model";
-
-    std::int64_t vocab_size = 49408;
-    std::int64_t hidden_size = 512;
-    std::int64_t intermediate_size = 2048;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 8;
-    std::int64_t max_position_embeddings = 77;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
-    // argmax(input_ids); the model layer needs the value as read.
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    // Accepts the text config itself or a whole CLIP config (uses its text_config),
-    // as CLIPTextConfig.from_pretrained does.
-    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPTextConfig>(path);
-    }
-    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPTextConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_heads(r, c.hidden_size, c.num_attention_heads);
-        detail::check_positive(r, "vocab_size", c.vocab_size);
-        detail::check_positive(r, "intermediate_size", c.intermediate_size);
-        detail::check_positive(r, "max_position_embeddings", c.max_position_embeddings);
-        return c;
-    }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPTextConfig&) const = default;
-};
-
-// transformers.CLIPVisionConfig (v4.36).
-struct CLIPVisionConfig {
-    static constexpr const char* model_type = "clip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 32;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPVisionConfig>(path);
-    }
-    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_heads(r, c.hidden_size, c.num_attention_heads);
-        detail::check_positive(r, "intermediate_size", c.intermediate_size);
-        detail::check_positive(r, "num_channels", c.num_channels);
-        detail::check_positive(r, "patch_size", c.patch_size);
-        if (c.image_size < c.patch_size) {
-            detail::throw_error(r.where("image_size"), ": image_size ", c.image_size,
-                                " is smaller than patch_size ", c.patch_size);
-        }
-        return c;
-    }
-    // Patches per side; the class token makes num_patches() + 1 positions.
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPVisionConfig&) const = default;
-};
-
-// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
-struct CLIPConfig {
-    static constexpr const char* model_type = "clip";
-
-    CLIPTextConfig text_config;
-    CLIPVisionConfig vision_config;
-    std::int64_t projection_dim = 512;
-    double logit_scale_init_value = 2.6592;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"CLIPModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("projection_dim", c.projection_dim);
-        f("logit_scale_init_value", c.logit_scale_init_value);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        CLIPConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_positive(r, "projection_dim", c.projection_dim);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static CLIPConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const CLIPConfig&) const = default;
-};
-
-// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
-// projection_size); configs before projection_size existed use hidden_size.
-struct SiglipTextConfig {
-    static constexpr const char* model_type = "siglip_text_model";
-
-    std::int64_t vocab_size = 32000;
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t max_position_embeddings = 64;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    std::optional<std::int64_t> projection_size;
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
-
-    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipTextConfig>(path);
-    }
-    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipTextConfig c;
-        detail::read_config_fields(c, r, {"model_type", "projection_size"});
-        // Written only when set, so that a config from before the key existed round-trips unchanged.
-        c.projection_size = r.get_optional<std::int64_t>("projection_size");
-        detail::check_heads(r, c.hidden_size, c.num_attention_heads);
-        detail::check_positive(r, "vocab_size", c.vocab_size);
-        detail::check_positive(r, "intermediate_size", c.intermediate_size);
-        detail::check_positive(r, "max_position_embeddings", c.max_position_embeddings);
-        if (c.projection_size) detail::check_positive(r, "projection_size", *c.projection_size);
-        return c;
-    }
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (projection_size) out["projection_size"] = *projection_size;
-        return out;
-    }
-    bool operator==(const SiglipTextConfig&) const = default;
-};
-
-// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
-// the attention-pooling (MAP) head).
-struct SiglipVisionConfig {
-    static constexpr const char* model_type = "siglip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 16;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    bool vision_use_head = true;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-    }
-
-    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipVisionConfig>(path);
-    }
-    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
-        c.vision_use_head = r.get<bool>("vision_use_head", true);
-        detail::check_heads(r, c.hidden_size, c.num_attention_heads);
-        detail::check_positive(r, "intermediate_size", c.intermediate_size);
-        detail::check_positive(r, "num_channels", c.num_channels);
-        detail::check_positive(r, "patch_size", c.patch_size);
-        if (c.image_size < c.patch_size) {
-            detail::throw_error(r.where("image_size"), ": image_size ", c.image_size,
-                                " is smaller than patch_size ", c.patch_size);
-        }
-        return c;
-    }
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    // Written only when it departs from the default, which every version reads the same way.
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (!vision_use_head) out["vision_use_head"] = false;
-        return out;
-    }
-    bool operator==(const SiglipVisionConfig&) const = default;
-};
-
-// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
-// No projection: the towers' pooled outputs are the embeddings.
-struct SiglipConfig {
-    static constexpr const char* model_type = "siglip";
-
-    SiglipTextConfig text_config;
-    SiglipVisionConfig vision_config;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"SiglipModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        SiglipConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static SiglipConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const SiglipConfig&) const = default;
-};
 
 // transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
 // BERT-style text towers (MiniLM). num_labels() sizes a classification head.
@@ -5315,11 +6902,14 @@ struct BertConfig {
                                    {"model_type", "architectures", "id2label", "label2id", "num_labels"});
         c.architectures = detail::read_architectures(r, c.architectures);
         c.id2label = read_labels(r);
-        detail::check_heads(r, c.hidden_size, c.num_attention_heads);
-        detail::check_positive(r, "vocab_size", c.vocab_size);
-        detail::check_positive(r, "intermediate_size", c.intermediate_size);
-        detail::check_positive(r, "max_position_embeddings", c.max_position_embeddings);
-        detail::check_positive(r, "type_vocab_size", c.type_vocab_size);
+        detail::check_tower(r, c);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        if (c.classifier_dropout) detail::check_dropout(r, "classifier_dropout", *c.classifier_dropout);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
         if (c.position_embedding_type != "absolute") {
             detail::throw_error(r.where("position_embedding_type"),
                                 ": tandem implements \"absolute\", found \"", c.position_embedding_type,
@@ -5361,17 +6951,416 @@ private:
                 } catch (const std::logic_error&) {
                     detail::throw_error(id2label.where(key), ": expected an integer label id");
                 }
-                labels[id] = detail::json_as<std::string>(value, id2label.where(key));
+                labels[id] = detail::json_as<std::string>(value, id2label.path(key));
             }
+            if (labels.empty())
+                detail::throw_error(r.where("id2label"), ": expected at least one label, found none");
             return labels;
         }
         const auto n = r.get<std::int64_t>("num_labels", 2);
+        detail::check_count(r, "num_labels", n, detail::kLabelLimit);
         for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
         return labels;
     }
 };
 
 }  // namespace tandem::io
+// ---- end tandem/io/config/bert.hpp
+// ---- begin tandem/io/config/clip.hpp
+// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
+// and written to config.json, with the defaults transformers fills in for absent keys
+// and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.CLIPTextConfig (v4.36).
+struct CLIPTextConfig {
+    static constexpr const char* model_type = "clip_text_model";
+
+    std::int64_t vocab_size = 49408;
+    std::int64_t hidden_size = 512;
+    std::int64_t intermediate_size = 2048;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 8;
+    std::int64_t max_position_embeddings = 77;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
+    // argmax(input_ids); the model layer needs the value as read.
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    // Accepts the text config itself or a whole CLIP config (uses its text_config),
+    // as CLIPTextConfig.from_pretrained does.
+    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPTextConfig>(path);
+    }
+    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPTextConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPTextConfig&) const = default;
+};
+
+// transformers.CLIPVisionConfig (v4.36).
+struct CLIPVisionConfig {
+    static constexpr const char* model_type = "clip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 32;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPVisionConfig>(path);
+    }
+    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    // Patches per side; the class token makes num_patches() + 1 positions.
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPVisionConfig&) const = default;
+};
+
+// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
+struct CLIPConfig {
+    static constexpr const char* model_type = "clip";
+
+    CLIPTextConfig text_config;
+    CLIPVisionConfig vision_config;
+    std::int64_t projection_dim = 512;
+    double logit_scale_init_value = 2.6592;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"CLIPModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("projection_dim", c.projection_dim);
+        f("logit_scale_init_value", c.logit_scale_init_value);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        CLIPConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static CLIPConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const CLIPConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/clip.hpp
+// ---- begin tandem/io/config/siglip.hpp
+// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
+// from and written to config.json, with the defaults transformers fills in for absent
+// keys and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
+// projection_size); configs before projection_size existed use hidden_size.
+struct SiglipTextConfig {
+    static constexpr const char* model_type = "siglip_text_model";
+
+    std::int64_t vocab_size = 32000;
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t max_position_embeddings = 64;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    std::optional<std::int64_t> projection_size;
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
+
+    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipTextConfig>(path);
+    }
+    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipTextConfig c;
+        detail::read_config_fields(c, r, {"model_type", "projection_size"});
+        // Written only when set, so that a config from before the key existed round-trips unchanged.
+        c.projection_size = r.get_optional<std::int64_t>("projection_size");
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        if (c.projection_size)
+            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
+        return c;
+    }
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (projection_size) out["projection_size"] = *projection_size;
+        return out;
+    }
+    bool operator==(const SiglipTextConfig&) const = default;
+};
+
+// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
+// the attention-pooling (MAP) head).
+struct SiglipVisionConfig {
+    static constexpr const char* model_type = "siglip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 16;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    bool vision_use_head = true;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+    }
+
+    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipVisionConfig>(path);
+    }
+    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
+        c.vision_use_head = r.get<bool>("vision_use_head", true);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        return c;
+    }
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    // Written only when it departs from the default, which every version reads the same way.
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (!vision_use_head) out["vision_use_head"] = false;
+        return out;
+    }
+    bool operator==(const SiglipVisionConfig&) const = default;
+};
+
+// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
+// No projection: the towers' pooled outputs are the embeddings.
+struct SiglipConfig {
+    static constexpr const char* model_type = "siglip";
+
+    SiglipTextConfig text_config;
+    SiglipVisionConfig vision_config;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"SiglipModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        SiglipConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static SiglipConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const SiglipConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/siglip.hpp
 // ---- end tandem/io/hf_config.hpp
 // ---- begin tandem/io/safetensors.hpp
 // safetensors checkpoints (huggingface/safetensors, the format of model.safetensors):
@@ -6094,7 +8083,7 @@ private:
 
         std::map<std::string, std::vector<std::string>> by_shard;
         for (const auto& [name, shard] : weight_map.json().items()) {
-            auto file = detail::json_as<std::string>(shard, weight_map.where(name));
+            auto file = detail::json_as<std::string>(shard, weight_map.path(name));
             const std::filesystem::path rel(file);
             // Shards live beside the index; a name that climbs out is corrupt or hostile.
             if (rel.empty() || rel.is_absolute() ||
@@ -6310,13 +8299,486 @@ inline void save_safetensors(const std::filesystem::path& path, const std::vecto
 // ---- end tandem/io/safetensors.hpp
 // ---- end tandem/io.hpp
 // ---- begin tandem/losses.hpp
-// Training losses.
+// Training losses: the Loss concept and the contrastive losses of sentence-transformers
+// and open_clip.
 
+// ---- begin tandem/losses/cached_multiple_negatives_ranking.hpp
+// CachedMultipleNegativesRankingLoss: MultipleNegativesRankingLoss at any batch size in
+// the memory of one mini-batch (GradCache). Every column is embedded in mini-batches
+// without a tape; the loss and its gradient with respect to those embeddings are computed
+// on the cached embeddings, a few anchors at a time; then each mini-batch is embedded
+// again with the tape and back-propagated from its cached gradient. The result is the
+// uncached loss's value and gradient.
+// reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py; Gao et
+// al. 2021, "Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup".
+
+// ---- begin tandem/losses/multiple_negatives_ranking.hpp
+// MultipleNegativesRankingLoss (InfoNCE with in-batch negatives) and its symmetric form:
+// each anchor must score its own positive above every other document of the batch (the
+// other positives and every hard-negative column), optionally also each document its own
+// query, each query against the other queries and each document against the other
+// documents, under one softmax or one per direction.
+// reference: sentence_transformers v6 losses/multiple_negatives_ranking.py and
+// multiple_negatives_symmetric_ranking.py.
+
+// ---- begin tandem/losses/concepts.hpp
+// The Loss concept: what the trainer hands a loss and what it gets back. A loss reads
+// the embeddings of each dataset column in order (anchor, positive, negatives...), plus
+// the label column when the dataset has one, and returns a scalar to backpropagate.
+// A cached loss (GradCache) needs the model itself: it is handed a column encoder and
+// runs its own forward and backward passes.
+// reference: sentence_transformers losses' forward(sentence_features, labels) and
+// compute_loss_from_embeddings(embeddings, labels).
+
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+// The label column of a batch: integer class labels, float scores, or neither.
+template <Backend B, Scalar T>
+struct LossLabels {
+    std::optional<Ids<B>> labels;
+    std::optional<Tensor<B, T>> scores;
+
+    bool empty() const { return !labels && !scores; }
+};
+
+// Represents: an objective over the embeddings of one batch.
+// Requires: loss(graph, columns, labels) with one Var [batch, dim] per dataset column.
+// Ensures: a one-element Var on `graph`; backward() on it fills every gradient the
+// embeddings (and the loss's own parameters, if any) need.
+template <class L, class B, class T>
+concept EmbeddingLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+             const LossLabels<B, T>& labels) {
+    { loss(g, columns, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// encode(graph, column, begin_row, end_row): embeddings [end_row - begin_row, dim] of
+// rows [begin_row, end_row) of one dataset column, recorded on `graph`.
+template <Backend B, Scalar T>
+using ColumnEncoder = std::function<Var<B, T>(Graph<B, T>&, int column, index_t begin, index_t end)>;
+
+// Represents: an objective that encodes the batch itself, in pieces (GradCache).
+// Requires: loss.forward_backward(encode, columns, rows, labels, options), with `columns`
+// dataset columns of `rows` rows each.
+// Ensures: the loss value (0-d); the gradient of the loss with respect to every parameter
+// the encoder reads has been accumulated into its ParameterStore.
+template <class L, class B, class T>
+concept CachedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+             const LossLabels<B, T>& labels, const GraphOptions& options) {
+    { loss.forward_backward(encode, columns, rows, labels, options) } -> std::same_as<Tensor<B, T>>;
+};
+
+template <class L, class B, class T>
+concept Loss = EmbeddingLoss<L, B, T> || CachedLoss<L, B, T>;
+
+// For entry points that take any loss: the first line of the error says what is missing.
+template <class L, class B, class T>
+consteval bool check_loss() {
+    static_assert(Loss<L, B, T>,
+                  "a loss must be callable as loss(Graph<B, T>&, const std::vector<Var<B, T>>& columns, "
+                  "const LossLabels<B, T>&) -> Var<B, T>, or provide forward_backward(ColumnEncoder<B, T>, "
+                  "columns, rows, LossLabels<B, T>, GraphOptions) -> Tensor<B, T> (a cached loss)");
+    return true;
+}
+
+// What a loss reads from a batch, for the checks that name both what it needs and what
+// it got.
+struct LossInputs {
+    std::size_t min_columns = 2;
+    // 0: any number of columns from min_columns on.
+    std::size_t max_columns = 0;
+    bool needs_labels = false;
+    // How the columns are read, for the error message ("(anchor, positive, negative_1, ...)").
+    std::string_view columns_meaning = "";
+};
+
+namespace detail {
+inline std::string columns_needed(const LossInputs& in) {
+    std::string s = std::to_string(in.min_columns);
+    if (in.max_columns == 0)
+        s += " or more";
+    else if (in.max_columns != in.min_columns)
+        s += " to " + std::to_string(in.max_columns);
+    return s + (in.min_columns == 1 && in.max_columns == 1 ? " column" : " columns");
+}
+
+// Fails with one message naming the loss, what it needs and what it was given.
+template <Backend B, Scalar T>
+void check_loss_inputs(std::string_view loss, const LossInputs& in, std::size_t columns, index_t rows,
+                       const LossLabels<B, T>& labels) {
+    const bool too_few = columns < in.min_columns, too_many = in.max_columns && columns > in.max_columns;
+    if (too_few || too_many || (in.needs_labels && labels.empty()))
+        throw_error(loss, ": needs ", columns_needed(in),
+                    in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
+                    in.needs_labels ? " and a label column" : "", "; got ", columns,
+                    columns == 1 ? " column" : " columns",
+                    labels.empty() ? " and no label column" : " and a label column");
+    if (rows == 0) throw_error(loss, ": the batch is empty (0 rows)");
+}
+
+template <Backend B, Scalar T>
+void check_loss_inputs(std::string_view loss, const LossInputs& in, const std::vector<Var<B, T>>& columns,
+                       const LossLabels<B, T>& labels) {
+    check_loss_inputs<B, T>(loss, in, columns.size(), columns.empty() ? 0 : columns[0].shape()[0], labels);
+    const Shape& first = columns[0].shape();
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        if (columns[i].shape().rank() != 2 || !(columns[i].shape() == first))
+            throw_error(loss, ": every column must be embeddings [batch, dim] of one shape; column 0 is ",
+                        first.str(), ", column ", i, " is ", columns[i].shape().str());
+}
+}  // namespace detail
+
+}  // namespace tandem
+// ---- end tandem/losses/concepts.hpp
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+// reference: sentence_transformers.util.cos_sim, util.dot_score.
+enum class SimilarityFunction { cos_sim, dot_score };
+
+enum class Direction { query_to_doc, query_to_query, doc_to_query, doc_to_doc };
+enum class PartitionMode { joint, per_direction };
+enum class HardnessMode { none, in_batch_negatives, hard_negatives, all_negatives };
+
+struct MultipleNegativesRankingLossOptions {
+    // Similarities are multiplied by scale (1 / temperature).
+    double scale = 20.0;
+    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
+    // Which interaction terms form the softmax; query_to_doc holds the positive and is required.
+    std::vector<Direction> directions = {Direction::query_to_doc};
+    // joint: one softmax over every direction; per_direction: one each, log-partitions averaged.
+    PartitionMode partition_mode = PartitionMode::joint;
+    // Adds hardness_strength * stop_gradient(similarity) to the chosen negatives' logits.
+    HardnessMode hardness_mode = HardnessMode::none;
+    double hardness_strength = 0.0;
+};
+
+// The loss over embeddings: column 0 holds the anchors (queries), column 1 their
+// positives, any further column one hard negative per anchor.
+template <Backend B, Scalar T>
+class MultipleNegativesRankingLoss {
+public:
+    using Options = MultipleNegativesRankingLossOptions;
+    static constexpr LossInputs inputs{.min_columns = 2,
+                                       .columns_meaning = "(anchor, positive, negative_1, ..., negative_n)"};
+
+    explicit MultipleNegativesRankingLoss(Options options = {},
+                                          std::string_view name = "MultipleNegativesRankingLoss")
+        : options_(std::move(options)), name_(name) {
+        validate();
+    }
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
+        const index_t rows = columns[0].shape()[0];
+        return rows_loss(g, columns, 0, rows);
+    }
+
+    // The share of the loss that anchors [begin, end) contribute (their summed terms over
+    // the batch size), against the whole batch's documents: the batch's loss is the sum of
+    // these over any split of the rows. GradCache computes it a few rows at a time.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        const index_t batch = columns[0].shape()[0], m = end - begin;
+        const index_t docs = batch * static_cast<index_t>(columns.size() - 1);
+        const bool cos = options_.similarity_fct == SimilarityFunction::cos_sim;
+        // cos_sim normalises each side of every product; normalising each column once is the same.
+        auto prepare = [&](const Var<B, T>& x) { return cos ? l2_normalize(x) : x; };
+        const auto queries = prepare(columns[0]);
+        const auto docs_all = prepare(
+            columns.size() == 2 ? columns[1]
+                                : concat(std::vector<Var<B, T>>(columns.begin() + 1, columns.end()), 0));
+        const auto local_queries = slice(queries, 0, begin, end);
+        const auto local_docs = slice(docs_all, 0, begin, end);
+        const T inf = std::numeric_limits<T>::infinity();
+        // Rows [begin, end) of the identity, repeated across the column blocks.
+        auto own = [&](index_t cols, T diagonal, T off) {
+            auto t = Tensor<B, T>::empty({m, cols});
+            if (t.numel()) B::fill_diagonal_blocks(t.data(), m, cols, begin, batch, diagonal, off);
+            return g.input(t);
+        };
+
+        auto query_to_doc = matmul(local_queries, docs_all, false, true);  // [m, docs]
+        const Tensor<B, T> raw_query_to_doc = query_to_doc.value();
+        query_to_doc = scale(query_to_doc, T(options_.scale));
+        if (options_.hardness_mode != HardnessMode::none && options_.hardness_strength > 0)
+            query_to_doc = add(query_to_doc, hardness_penalty(g, raw_query_to_doc, own, batch, docs));
+        // In sentence-transformers' order, whatever the order of `directions`.
+        std::vector<Var<B, T>> scores = {query_to_doc};
+        const auto scaled = [&](const Var<B, T>& x) { return scale(x, T(options_.scale)); };
+        if (has(Direction::query_to_query))
+            // Each query's similarity to itself is removed.
+            scores.push_back(
+                add(scaled(matmul(local_queries, queries, false, true)), own(batch, -inf, T(0))));
+        if (has(Direction::doc_to_query)) scores.push_back(scaled(matmul(local_docs, queries, false, true)));
+        if (has(Direction::doc_to_doc))
+            // A document is not compared with the documents of its own query (itself included).
+            scores.push_back(add(scaled(matmul(local_docs, docs_all, false, true)), own(docs, -inf, T(0))));
+
+        // The positive of anchor begin + r sits at column begin + r of query_to_doc.
+        auto flat = Ids<B>::empty({m});
+        const auto positive_columns = arange<B>(m, begin);
+        if (m) B::flat_index(flat.data(), positive_columns.data(), m, docs);
+        const auto positives = reshape(gather_rows(reshape(query_to_doc, {m * docs, 1}), flat), {m});
+
+        Var<B, T> log_z;
+        if (options_.partition_mode == PartitionMode::joint) {
+            log_z = logsumexp(scores.size() == 1 ? scores[0] : concat(scores, 1));
+        } else {
+            log_z = logsumexp(scores[0]);
+            for (std::size_t k = 1; k < scores.size(); ++k) log_z = add(log_z, logsumexp(scores[k]));
+            log_z = scale(log_z, T(1) / T(scores.size()));
+        }
+        return scale(sum(sub(log_z, positives)), T(1) / T(batch));
+    }
+
+private:
+    bool has(Direction x) const {
+        const auto& d = options_.directions;
+        return std::find(d.begin(), d.end(), x) != d.end();
+    }
+
+    void validate() const {
+        const auto& d = options_.directions;
+        if (!(options_.scale > 0))
+            detail::throw_error(name_, ": scale must be a positive value, found ", options_.scale);
+        if (d.empty()) detail::throw_error(name_, ": at least one direction must be specified");
+        if (!has(Direction::query_to_doc))
+            detail::throw_error(name_,
+                                ": the 'query_to_doc' direction is required (it holds the positive pair)");
+        for (std::size_t i = 0; i < d.size(); ++i)
+            for (std::size_t j = 0; j < i; ++j)
+                if (d[i] == d[j]) detail::throw_error(name_, ": a direction is listed twice");
+        if (options_.partition_mode == PartitionMode::per_direction &&
+            (has(Direction::query_to_query) || has(Direction::doc_to_doc)))
+            detail::throw_error(name_,
+                                ": partition_mode 'per_direction' requires every direction's candidates to "
+                                "include the positive pair; 'query_to_query' and 'doc_to_doc' never do (use "
+                                "partition_mode 'joint')");
+        if (options_.hardness_strength < 0)
+            detail::throw_error(name_, ": hardness_strength must be non-negative, found ",
+                                options_.hardness_strength);
+    }
+
+    // hardness_strength * stop_gradient(raw query_to_doc) on the chosen negatives, 0 elsewhere.
+    template <class Own>
+    Var<B, T> hardness_penalty(Graph<B, T>& g, const Tensor<B, T>& raw, Own& own, index_t batch,
+                               index_t docs) const {
+        Var<B, T> keep;
+        if (options_.hardness_mode == HardnessMode::in_batch_negatives) {
+            // Everything but the query's own positive and hard negatives.
+            keep = own(docs, T(0), T(1));
+        } else {
+            // The positives' block: nothing (hard_negatives) or the other queries' positives
+            // (all_negatives); the hard-negative blocks: the own ones, or all of them.
+            const bool all = options_.hardness_mode == HardnessMode::all_negatives;
+            std::vector<Var<B, T>> blocks = {own(batch, T(0), all ? T(1) : T(0))};
+            if (docs > batch) blocks.push_back(own(docs - batch, T(1), all ? T(1) : T(0)));
+            keep = blocks.size() == 1 ? blocks[0] : concat(blocks, 1);
+        }
+        return scale(mul(g.input(raw), keep), T(options_.hardness_strength));
+    }
+
+    Options options_;
+    std::string name_;
+};
+
+// Query to doc and doc to query, one softmax each: (forward + backward) / 2.
+// reference: sentence_transformers MultipleNegativesSymmetricRankingLoss (deprecated in v6
+// for MultipleNegativesRankingLoss with these options, which it is).
+struct MultipleNegativesSymmetricRankingLossOptions {
+    double scale = 20.0;
+    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
+};
+
+template <Backend B, Scalar T>
+class MultipleNegativesSymmetricRankingLoss : public MultipleNegativesRankingLoss<B, T> {
+public:
+    using Options = MultipleNegativesSymmetricRankingLossOptions;
+    explicit MultipleNegativesSymmetricRankingLoss(Options options = {})
+        : MultipleNegativesRankingLoss<B, T>(
+              {.scale = options.scale,
+               .similarity_fct = options.similarity_fct,
+               .directions = {Direction::query_to_doc, Direction::doc_to_query},
+               .partition_mode = PartitionMode::per_direction},
+              "MultipleNegativesSymmetricRankingLoss") {}
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/multiple_negatives_ranking.hpp
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class CachedMultipleNegativesRankingLoss {
+public:
+    static constexpr const char* name = "CachedMultipleNegativesRankingLoss";
+
+    explicit CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLossOptions options = {},
+                                                index_t mini_batch_size = 32)
+        : loss_(std::move(options), name), mini_batch_size_(mini_batch_size) {
+        if (mini_batch_size <= 0)
+            detail::throw_error(name, ": mini_batch_size must be positive, found ", mini_batch_size);
+    }
+
+    const MultipleNegativesRankingLossOptions& options() const { return loss_.options(); }
+    index_t mini_batch_size() const { return mini_batch_size_; }
+
+    // Runs the forward and backward passes of one batch of `rows` rows in each of `columns`
+    // columns and returns the loss (0-d). The gradients of every parameter `encode` reads
+    // are accumulated into its ParameterStore, as g.backward(loss) would. In training mode
+    // each mini-batch's graph takes a seed from (options.seed, column, mini-batch), so both
+    // of its passes draw the same dropout masks.
+    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+                                  const LossLabels<B, T>& labels = {},
+                                  const GraphOptions& options = {}) const {
+        detail::check_loss_inputs<B, T>(name, MultipleNegativesRankingLoss<B, T>::inputs,
+                                        static_cast<std::size_t>(std::max(columns, 0)), rows, labels);
+        const index_t chunks = (rows + mini_batch_size_ - 1) / mini_batch_size_;
+        auto chunk_end = [&](index_t i) { return std::min(rows, (i + 1) * mini_batch_size_); };
+
+        // 1. Every column's embeddings, one mini-batch at a time, without a tape.
+        std::vector<Tensor<B, T>> cached;
+        for (int c = 0; c < columns; ++c) {
+            NoGradGuard no_grad;
+            Graph<B, T> g;
+            std::vector<Var<B, T>> parts;
+            for (index_t i = 0; i < chunks; ++i) {
+                Graph<B, T> chunk(chunk_options(options, c, i));
+                parts.push_back(g.input(embed(encode, chunk, c, i * mini_batch_size_, chunk_end(i)).value()));
+            }
+            cached.push_back(parts.size() == 1 ? parts[0].value() : concat(parts, 0).value());
+        }
+
+        // 2. The loss and its gradient with respect to the cached embeddings; the similarity
+        // rows of a mini-batch of anchors at a time, so no [rows, rows] matrix is held.
+        std::vector<Tensor<B, T>> cached_grads;
+        for (const auto& t : cached) cached_grads.push_back(Tensor<B, T>::zeros(t.shape()));
+        auto total = Tensor<B, T>::zeros(Shape{});
+        for (index_t i = 0; i < chunks; ++i) {
+            Graph<B, T> g;
+            std::vector<Var<B, T>> reps;
+            for (const auto& t : cached) reps.push_back(g.input(t, true));
+            auto part = loss_.rows_loss(g, reps, i * mini_batch_size_, chunk_end(i));
+            B::binary(BinaryOp::Add, total.data(), total.data(), 1, part.value().data(), 1);
+            g.backward(part);
+            for (int c = 0; c < columns; ++c) {
+                const auto grad = g.grad(reps[c]);
+                B::binary(BinaryOp::Add, cached_grads[c].data(), cached_grads[c].data(), grad.numel(),
+                          grad.data(), grad.numel());
+            }
+        }
+
+        // 3. Each mini-batch again, with the tape, back-propagated from its cached gradient.
+        for (int c = 0; c < columns; ++c) {
+            for (index_t i = 0; i < chunks; ++i) {
+                const index_t begin = i * mini_batch_size_, end = chunk_end(i);
+                Graph<B, T> g(chunk_options(options, c, i));
+                auto embeddings = embed(encode, g, c, begin, end);
+                if (!embeddings.requires_grad()) continue;
+                g.backward({embeddings}, {cached_grads[c].rows(begin, end)});
+            }
+        }
+        return total;
+    }
+
+private:
+    static GraphOptions chunk_options(const GraphOptions& options, int column, index_t chunk) {
+        const auto stream = (static_cast<std::uint64_t>(column) << 40) ^ static_cast<std::uint64_t>(chunk);
+        const auto word = Philox(options.seed, stream).block(0);
+        return {.training = options.training,
+                .seed = (static_cast<std::uint64_t>(word[0]) << 32) | static_cast<std::uint64_t>(word[1])};
+    }
+
+    static Var<B, T> embed(const ColumnEncoder<B, T>& encode, Graph<B, T>& g, int column, index_t begin,
+                           index_t end) {
+        auto e = encode(g, column, begin, end);
+        if (e.shape().rank() != 2 || e.shape()[0] != end - begin)
+            detail::throw_error(name, ": the encoder returned shape ", e.shape().str(), " for rows [", begin,
+                                ", ", end, ") of column ", column, "; expected [", end - begin, ", dim]");
+        return e;
+    }
+
+    MultipleNegativesRankingLoss<B, T> loss_;
+    index_t mini_batch_size_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/cached_multiple_negatives_ranking.hpp
 // ---- begin tandem/losses/clip.hpp
-// The contrastive losses CLIP and SigLIP train with, from logits_per_text [n, n]
-// whose diagonal holds the matching pairs.
-// reference: transformers clip_loss (modeling_clip), SiglipModel.forward's loss (v4.43).
+// The contrastive losses CLIP and SigLIP train with: on logits_per_text [n, n] whose
+// diagonal holds the matching pairs (clip_loss, siglip_loss), and as losses over two
+// embedding columns with their learned temperature (and bias) as parameters named as
+// open_clip and transformers name them: CLIPLoss, SigLIPLoss.
+// reference: transformers clip_loss (modeling_clip), SiglipModel.forward's loss (v4.43);
+// open_clip ClipLoss / SigLipLoss (loss.py), init_logit_scale / init_logit_bias
+// (model.py), and the logit_scale clamp of open_clip_train's train_one_epoch.
 
+// ---- begin tandem/nn/init.hpp
+// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
+// value depends only on the seed and the parameter's name.
+// reference: torch.nn.init.normal_, uniform_, constant_.
+
+
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T, class Draw>
+void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
+    auto t = store.value(p);
+    std::vector<T> v(static_cast<std::size_t>(t.numel()));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
+    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
+}
+
+template <Backend B, Scalar T>
+void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
+}
+
+template <Backend B, Scalar T>
+void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
+}
+
+template <Backend B, Scalar T>
+void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
+    init_with(store, p, [&](std::size_t) { return value; });
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/init.hpp
+
+#include <cmath>
+#include <memory>
+#include <string_view>
 
 namespace tandem {
 
@@ -6346,12 +8808,145 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
     return scale(sum(log_sigmoid(signed_logits)), T(-1) / T(s[0]));
 }
 
+namespace detail {
+// The learned scalars of a dual-encoder loss: the model's own (CLIPModel and SiglipModel
+// hold logit_scale and logit_bias) or, for towers without them, a store the loss owns,
+// initialised as open_clip initialises a model trained from scratch.
+template <Backend B, Scalar T>
+class LogitParameters {
+public:
+    LogitParameters(bool with_bias, double init_scale, double init_bias)
+        : owned_(std::make_unique<ParameterStore<B, T>>()), store_(owned_.get()) {
+        scale_ = store_->add("logit_scale", {});
+        if (with_bias) bias_ = store_->add("logit_bias", {});
+        init_constant(*store_, scale_, init_scale);
+        if (with_bias) init_constant(*store_, bias_, init_bias);
+    }
+
+    LogitParameters(std::string_view loss, bool with_bias, ParameterStore<B, T>& store) : store_(&store) {
+        for (std::string_view name : {std::string_view("logit_scale"), std::string_view("logit_bias")}) {
+            if (name == "logit_bias" && !with_bias) break;
+            if (!store.contains(name))
+                throw_error(loss, ": the model's parameters have no '", name,
+                            "' (a CLIPModel or SiglipModel has it); construct the loss without a store to ",
+                            "let it own one");
+            if (store.shape(store.find(name)).numel() != 1)
+                throw_error(loss, ": parameter '", name, "' must hold one value, found shape ",
+                            store.shape(store.find(name)).str());
+        }
+        scale_ = store.find("logit_scale");
+        if (with_bias) bias_ = store.find("logit_bias");
+    }
+
+    ParameterStore<B, T>& store() const { return *store_; }
+    Parameter logit_scale() const { return scale_; }
+    Parameter logit_bias() const { return bias_; }
+
+    // exp(logit_scale) cos(a, b) (+ logit_bias).   shapes: a [n, d]; b [n, d]; out [n, n]
+    Var<B, T> logits(Graph<B, T>& g, const Var<B, T>& a, const Var<B, T>& b) const {
+        auto logits = mul(cosine_similarity(a, b), exp(g.parameter(*store_, scale_)));
+        return bias_.index >= 0 ? add(logits, g.parameter(*store_, bias_)) : logits;
+    }
+
+    // logit_scale = min(max(logit_scale, 0), max_logit_scale), in place.
+    void clamp_logit_scale(double max_logit_scale) const {
+        auto v = store_->value(scale_);
+        B::clamp(v.data(), v.data(), T(0), T(max_logit_scale), v.numel());
+    }
+
+private:
+    std::unique_ptr<ParameterStore<B, T>> owned_;
+    ParameterStore<B, T>* store_;
+    Parameter scale_, bias_;
+};
+
+inline constexpr LossInputs pair_columns{
+    .min_columns = 2, .max_columns = 2, .columns_meaning = "(text, image)"};
+}  // namespace detail
+
+struct CLIPLossOptions {
+    // open_clip's init_logit_scale: log(1 / 0.07).
+    double init_logit_scale = std::log(1 / 0.07);
+    // clamp_logit_scale() bounds logit_scale to [0, log(100)], as open_clip does after each step.
+    double max_logit_scale = std::log(100.0);
+};
+
+// The symmetric InfoNCE of CLIP over two columns (text, image) of embeddings, normalised
+// here as CLIPModel.forward normalises them, at temperature exp(logit_scale).
+template <Backend B, Scalar T>
+class CLIPLoss {
+public:
+    static constexpr const char* name = "CLIPLoss";
+
+    // The loss owns logit_scale (shape [], as open_clip's), set to options.init_logit_scale.
+    explicit CLIPLoss(CLIPLossOptions options = {})
+        : options_(options), params_(false, options.init_logit_scale, 0) {}
+    // The model's own logit_scale (CLIPModel's) is read and trained.
+    explicit CLIPLoss(ParameterStore<B, T>& model_parameters, CLIPLossOptions options = {})
+        : options_(options), params_(name, false, model_parameters) {}
+
+    // Where logit_scale lives: the optimizer steps this store too.
+    ParameterStore<B, T>& parameters() const { return params_.store(); }
+    Parameter logit_scale() const { return params_.logit_scale(); }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
+        return clip_loss(params_.logits(g, columns[0], columns[1]));
+    }
+
+    // Call after each optimizer step, as open_clip's training loop does.
+    void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
+
+private:
+    CLIPLossOptions options_;
+    detail::LogitParameters<B, T> params_;
+};
+
+struct SigLIPLossOptions {
+    // open_clip's SigLIP initialisation from scratch: logit_scale log(10), logit_bias -10.
+    double init_logit_scale = std::log(10.0);
+    double init_logit_bias = -10.0;
+    double max_logit_scale = std::log(100.0);
+};
+
+// The pairwise sigmoid loss of SigLIP over two columns (text, image): every pair a binary
+// classification, matching on the diagonal, at exp(logit_scale) cos + logit_bias.
+template <Backend B, Scalar T>
+class SigLIPLoss {
+public:
+    static constexpr const char* name = "SigLIPLoss";
+
+    // The loss owns logit_scale and logit_bias (shape [], as open_clip's).
+    explicit SigLIPLoss(SigLIPLossOptions options = {})
+        : options_(options), params_(true, options.init_logit_scale, options.init_logit_bias) {}
+    // The model's own logit_scale and logit_bias (SiglipModel's) are read and trained.
+    explicit SigLIPLoss(ParameterStore<B, T>& model_parameters, SigLIPLossOptions options = {})
+        : options_(options), params_(name, true, model_parameters) {}
+
+    ParameterStore<B, T>& parameters() const { return params_.store(); }
+    Parameter logit_scale() const { return params_.logit_scale(); }
+    Parameter logit_bias() const { return params_.logit_bias(); }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
+        return siglip_loss(g, params_.logits(g, columns[0], columns[1]));
+    }
+
+    void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
+
+private:
+    SigLIPLossOptions options_;
+    detail::LogitParameters<B, T> params_;
+};
+
 }  // namespace tandem
 // ---- end tandem/losses/clip.hpp
 // ---- end tandem/losses.hpp
 // ---- begin tandem/models.hpp
 // Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
-// with Hugging Face checkpoint loading and saving.
+// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling.
 
 // ---- begin tandem/models/bert.hpp
 // Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
@@ -6361,15 +8956,19 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
 
 // ---- begin tandem/models/pretrained.hpp
 // Moving parameters between a model's ParameterStore and Hugging Face checkpoint
-// files, by the names the model's for_each_parameter yields.
-// reference: transformers PreTrainedModel.from_pretrained / save_pretrained (weights part).
+// files, by the names the model's for_each_parameter yields (or a RenamedParameters
+// view of them), and PretrainedModel, the from_pretrained / save_pretrained and
+// accessors every model that owns its parameters shares.
+// reference: transformers PreTrainedModel.from_pretrained / save_pretrained.
 
 // ---- begin tandem/nn/module.hpp
-// The Module concept: what every layer and model provides so that saving, loading,
-// optimizers and gradient clipping can walk its parameters by Hugging Face name.
-// reference: torch.nn.Module.named_parameters().
+// The Module and Layer concepts: what every layer and model provides so that saving,
+// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
+// name, and what a layer that maps states to states provides so Sequential can chain it.
+// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
 
 
+#include <concepts>
 #include <string>
 
 namespace tandem {
@@ -6392,6 +8991,18 @@ concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
     m.for_each_parameter(f);
 };
 
+// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
+// transformer block does.
+// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
+// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
+// returns several outputs are Modules but not Layers; the towers among them are
+// EncoderTowers (models/dual_encoder.hpp).
+template <class M>
+concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                      const Var<typename M::backend_type, typename M::value_type>& x) {
+    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
 // Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
 class Scope {
 public:
@@ -6412,8 +9023,15 @@ private:
 // ---- end tandem/nn/module.hpp
 
 #include <algorithm>
+#include <concepts>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace tandem {
 
@@ -6519,6 +9137,162 @@ void save_gradients(const M& model, ParameterStore<typename M::backend_type, typ
     detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.grad(p); });
 }
 
+namespace detail {
+struct KeepEveryName {
+    bool operator()(const std::string&) const { return true; }
+};
+
+inline bool any_starts_with(const std::vector<std::string>& names, std::string_view prefix) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return n.starts_with(prefix); });
+}
+
+template <Module M>
+std::vector<std::string> parameter_names(const M& model) {
+    std::vector<std::string> names;
+    model.for_each_parameter([&](const std::string& name, Parameter) { names.push_back(name); });
+    return names;
+}
+}  // namespace detail
+
+// A module's parameters presented under other names, for loading and saving files whose
+// names differ from the model's by a prefix: names starting with `prefix` have it
+// replaced by `file_prefix` (a bare BertModel reading "bert.*", a tower nested under
+// "text." saved as its own sentence-transformers module folder), others keep their
+// name, and names `keep` rejects are not visited. It is a Module, so load_state_dict
+// and save_state_dict take it in place of the model.
+template <Module M, class Keep = detail::KeepEveryName>
+class RenamedParameters {
+public:
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+
+    RenamedParameters(const M& model, std::string prefix, std::string file_prefix, Keep keep = {})
+        : model_(&model),
+          prefix_(std::move(prefix)),
+          file_prefix_(std::move(file_prefix)),
+          keep_(std::move(keep)) {}
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model_->for_each_parameter([&](const std::string& name, Parameter p) {
+            if (!keep_(name)) return;
+            if (name.starts_with(prefix_))
+                f(file_prefix_ + name.substr(prefix_.size()), p);
+            else
+                f(name, p);
+        });
+    }
+
+private:
+    const M* model_;
+    std::string prefix_, file_prefix_;
+    Keep keep_;
+};
+
+// The parameters of `model` under `prefix` only, without it: one nested tower as the
+// checkpoint of its own Hugging Face class.
+template <Module M>
+auto parameters_under(const M& model, const std::string& prefix) {
+    return RenamedParameters(model, prefix, "",
+                             [prefix](const std::string& n) { return n.starts_with(prefix); });
+}
+
+namespace detail {
+// Hooks a PretrainedModel's Derived may declare. base_model_prefix ("bert"): the prefix
+// transformers adds or strips when a base model and a model with a head read each
+// other's checkpoints. head_prefix ("classifier.") with reset_head(seed): a head that a
+// checkpoint without it leaves to be initialised.
+template <class M>
+concept HasBaseModelPrefix = requires {
+    { M::base_model_prefix } -> std::convertible_to<std::string_view>;
+};
+template <class M>
+concept HasNewableHead = requires(M& m, std::uint64_t seed) {
+    { M::head_prefix } -> std::convertible_to<std::string_view>;
+    m.reset_head(seed);
+};
+}  // namespace detail
+
+// What every model that owns its parameters shares with transformers' PreTrainedModel:
+// it owns its ParameterStore through a unique_ptr (so the model moves while its modules
+// keep pointing at the same arena), reads and writes a Hugging Face folder
+// (config.json + model.safetensors) and reports what loading left over.
+// Derived (CRTP) provides a constructor from Config, for_each_parameter, the class name
+// `static constexpr const char* architecture` that save_pretrained records, and
+// optionally the hooks above.
+template <class Derived, Backend B, Scalar T, class Config>
+class PretrainedModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using config_type = Config;
+
+    // Reads dir/config.json and the checkpoint in dir (single file or sharded). A head
+    // the checkpoint lacks is drawn from `seed` and listed in load_report().newly_initialized.
+    static Derived from_pretrained(const std::filesystem::path& dir, std::uint64_t seed = 0) {
+        Derived model(Config::from_file(dir / "config.json"));
+        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
+        auto& base = static_cast<PretrainedModel&>(model);
+        base.report_ = base.load_checkpoint(checkpoint, seed);
+        return model;
+    }
+
+    // As transformers' save_pretrained: config.json naming this class in `architectures`,
+    // and model.safetensors in float32, both written atomically.
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        Config config = config_;
+        config.architectures = {Derived::architecture};
+        io::atomic_write(dir / "config.json", config.to_json().dump(2) + "\n");
+        save_state_dict(derived(), *store_, dir / "model.safetensors");
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const Config& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use, and parameters it initialised.
+    const LoadReport& load_report() const { return report_; }
+
+protected:
+    explicit PretrainedModel(const Config& config)
+        : config_(config), store_(std::make_unique<ParameterStore<B, T>>()) {}
+
+    Config config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    LoadReport report_;
+
+private:
+    const Derived& derived() const { return static_cast<const Derived&>(*this); }
+    Derived& derived() { return static_cast<Derived&>(*this); }
+
+    // The model's names are mapped to the checkpoint's before load_state_dict, so missing
+    // and mis-shaped tensors are reported under the checkpoint's own names.
+    LoadReport load_checkpoint(const io::SafetensorsCheckpoint& checkpoint, std::uint64_t seed) {
+        const auto file_names = checkpoint.names();
+        std::string prefix, file_prefix;
+        if constexpr (detail::HasBaseModelPrefix<Derived>) {
+            const std::string base = std::string(Derived::base_model_prefix) + ".";
+            if (detail::any_starts_with(detail::parameter_names(derived()), base)) prefix = base;
+            if (detail::any_starts_with(file_names, base)) file_prefix = base;
+        }
+        std::string head;
+        if constexpr (detail::HasNewableHead<Derived>)
+            if (!detail::any_starts_with(file_names, Derived::head_prefix)) head = Derived::head_prefix;
+        const RenamedParameters view(derived(), prefix, file_prefix, [&head](const std::string& name) {
+            return head.empty() || !name.starts_with(head);
+        });
+        LoadReport report = load_state_dict(view, *store_, checkpoint);
+        if constexpr (detail::HasNewableHead<Derived>) {
+            if (!head.empty()) {
+                derived().reset_head(seed);
+                for (const auto& name : detail::parameter_names(derived()))
+                    if (name.starts_with(head)) report.newly_initialized.push_back(name);
+            }
+        }
+        return report;
+    }
+};
+
 }  // namespace tandem
 // ---- end tandem/models/pretrained.hpp
 // ---- begin tandem/nn.hpp
@@ -6575,43 +9349,6 @@ Var<B, T> activate(Activation a, const Var<B, T>& x) {
 // Linear: y = x W^T + b with W stored [out_features, in_features].
 // reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
 
-// ---- begin tandem/nn/init.hpp
-// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
-// value depends only on the seed and the parameter's name.
-// reference: torch.nn.init.normal_, uniform_, constant_.
-
-
-#include <vector>
-
-namespace tandem {
-
-template <Backend B, Scalar T, class Draw>
-void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
-    auto t = store.value(p);
-    std::vector<T> v(static_cast<std::size_t>(t.numel()));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
-    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
-}
-
-template <Backend B, Scalar T>
-void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
-}
-
-template <Backend B, Scalar T>
-void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
-}
-
-template <Backend B, Scalar T>
-void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
-    init_with(store, p, [&](std::size_t) { return value; });
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/init.hpp
 
 #include <cmath>
 
@@ -7136,9 +9873,9 @@ private:
 // ---- end tandem/nn/patch_embedding.hpp
 // ---- begin tandem/nn/pooling.hpp
 // Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last token), the masked mean or the masked max. Positions and masks are integer
+// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
 // tensors on the backend, as a tokenizer's batch provides them.
-// reference: sentence_transformers.models.Pooling (cls, mean, max), HF CLIP/SigLIP pooling.
+// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
 
 
 namespace tandem {
@@ -7196,6 +9933,26 @@ Var<B, T> pool_last(const Var<B, T>& x) {
     return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
 }
 
+// Row b's state at the last position holding a real token, with right or left padding:
+// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
+// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_last_token", x, mask);
+    const Shape& s = x.shape();
+    auto positions = Ids<B>::empty({s[0]});
+    if (positions.numel() && s[1]) {
+        auto steps = Tensor<B, T>::empty({s[1]});
+        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
+        auto scores = Tensor<B, T>::empty({s[0], s[1]});
+        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
+        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
+        auto best = Tensor<B, T>::empty({s[0]});
+        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
+    }
+    return pool_at(x, positions);
+}
+
 // sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
 template <Backend B, Scalar T>
 Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
@@ -7221,9 +9978,84 @@ Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
 
 }  // namespace tandem
 // ---- end tandem/nn/pooling.hpp
+// ---- begin tandem/nn/pooling_layer.hpp
+// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
+// mode a sentence-transformers folder names in 1_Pooling/config.json, so a token-state
+// tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
+// reference: sentence_transformers.models.Pooling (pooling_mode cls, mean, max, lasttoken).
+
+
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+enum class PoolingMode { Cls, Mean, Max, LastToken };
+
+// sentence-transformers' pooling_mode strings: "cls", "mean", "max", "lasttoken".
+inline PoolingMode pooling_mode_from_name(std::string_view name) {
+    if (name == "cls") return PoolingMode::Cls;
+    if (name == "mean") return PoolingMode::Mean;
+    if (name == "max") return PoolingMode::Max;
+    if (name == "lasttoken") return PoolingMode::LastToken;
+    detail::throw_error("pooling_mode: expected one of cls, mean, max, lasttoken; found '", name, "'");
+}
+
+inline std::string_view pooling_mode_name(PoolingMode mode) {
+    switch (mode) {
+        case PoolingMode::Cls:
+            return "cls";
+        case PoolingMode::Mean:
+            return "mean";
+        case PoolingMode::Max:
+            return "max";
+        case PoolingMode::LastToken:
+            return "lasttoken";
+    }
+    return "";
+}
+
+// No parameters, so it adds no names to a model; with the default (absent) mask every
+// token counts, which also makes it a Layer.
+template <Backend B, Scalar T>
+class Pooling {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : mode_(mode) {}
+
+    PoolingMode mode() const { return mode_; }
+
+    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
+    // when every token is real. out [batch, dim]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {}) const {
+        detail::check_states("Pooling", states);
+        switch (mode_) {
+            case PoolingMode::Cls:
+                return pool_cls(states);
+            case PoolingMode::Mean:
+                return mask.defined() ? pool_mean(g, states, mask) : mean(states, 1);
+            case PoolingMode::Max:
+                return mask.defined() ? pool_max(g, states, mask) : max(states, 1);
+            case PoolingMode::LastToken:
+                return mask.defined() ? pool_last_token(states, mask) : pool_last(states);
+        }
+        detail::throw_error("Pooling: unknown mode ", int(mode_));
+    }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+
+private:
+    PoolingMode mode_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling_layer.hpp
 // ---- begin tandem/nn/sequential.hpp
-// Sequential: modules applied in order, composed at compile time (the types are the
-// template arguments, so the chain inlines). Each module's forward(g, x) feeds the next.
+// Sequential: layers applied in order, composed at compile time (the types are the
+// template arguments, so the chain inlines). Each layer's forward(g, x) feeds the next.
 // reference: torch.nn.Sequential.
 
 
@@ -7232,15 +10064,51 @@ Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
 
 namespace tandem {
 
-template <Module First, Module... Rest>
+namespace detail {
+enum class SequentialFault { none, not_module, backends_differ, scalars_differ, not_layer };
+
+// The first rule a Sequential of these types breaks, so that exactly one static_assert fires.
+template <class First, class... Rest>
+consteval SequentialFault sequential_fault() {
+    if constexpr (!(Module<First> && (Module<Rest> && ...)))
+        return SequentialFault::not_module;
+    else if constexpr (!(std::same_as<typename Rest::backend_type, typename First::backend_type> && ...))
+        return SequentialFault::backends_differ;
+    else if constexpr (!(std::same_as<typename Rest::value_type, typename First::value_type> && ...))
+        return SequentialFault::scalars_differ;
+    else if constexpr (!(Layer<First> && (Layer<Rest> && ...)))
+        return SequentialFault::not_layer;
+    else
+        return SequentialFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence instead of the
+// error a fold over std::apply would print deep inside forward. Its constructor lets
+// class template argument deduction reach the assertions.
+template <class First, class... Rest>
 class Sequential {
+    static constexpr auto fault = detail::sequential_fault<First, Rest...>();
+    static_assert(
+        fault != detail::SequentialFault::not_module,
+        "Sequential: every element must be a Module (backend_type, value_type, for_each_parameter)");
+    static_assert(fault != detail::SequentialFault::backends_differ,
+                  "Sequential: every module must use the same backend");
+    static_assert(fault != detail::SequentialFault::scalars_differ,
+                  "Sequential: every module must use the same scalar type");
+    static_assert(fault != detail::SequentialFault::not_layer,
+                  "Sequential: every module must be a Layer, with forward(graph, Var) returning a Var");
+
+public:
+    explicit Sequential(First, Rest...) {}
+};
+
+template <class First, class... Rest>
+requires(detail::sequential_fault<First, Rest...>() ==
+         detail::SequentialFault::none) class Sequential<First, Rest...> {
 public:
     using backend_type = typename First::backend_type;
     using value_type = typename First::value_type;
-    static_assert((std::same_as<typename Rest::backend_type, backend_type> && ...),
-                  "Sequential: every module must use the same backend");
-    static_assert((std::same_as<typename Rest::value_type, value_type> && ...),
-                  "Sequential: every module must use the same scalar type");
 
     explicit Sequential(First first, Rest... rest) : modules_(std::move(first), std::move(rest)...) {}
 
@@ -7325,51 +10193,10 @@ inline TransformerSizes bert_sizes(const io::BertConfig& c) {
     return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
             c.layer_norm_eps};
 }
-
-// Presents a model's parameters under checkpoint names: the model's own `prefix` is
-// swapped for `checkpoint_prefix` (e.g. "bert." for "" when a bare BertModel reads a
-// BertForSequenceClassification file), and names `keep` rejects are not visited.
-template <Module M, class Keep>
-struct RenamedParameters {
-    using backend_type = typename M::backend_type;
-    using value_type = typename M::value_type;
-    const M& model;
-    std::string prefix, checkpoint_prefix;
-    Keep keep;
-
-    RenamedParameters(const M& m, std::string own, std::string theirs, Keep k)
-        : model(m), prefix(std::move(own)), checkpoint_prefix(std::move(theirs)), keep(std::move(k)) {}
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        model.for_each_parameter([&](const std::string& name, Parameter p) {
-            if (!keep(name)) return;
-            if (name.starts_with(prefix))
-                f(checkpoint_prefix + name.substr(prefix.size()), p);
-            else
-                f(name, p);
-        });
-    }
-};
-
-// As transformers' from_pretrained decides whether to add or strip base_model_prefix:
-// a checkpoint holds the "bert." prefix when any of its tensors is named under it.
-inline std::string bert_checkpoint_prefix(const io::SafetensorsCheckpoint& checkpoint) {
-    const auto names = checkpoint.names();
-    const bool prefixed =
-        std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.starts_with("bert."); });
-    return prefixed ? "bert." : "";
-}
-
-inline nlohmann::json config_for(io::BertConfig config, const char* architecture) {
-    // save_pretrained records the class that wrote the folder.
-    config.architectures = {architecture};
-    return config.to_json();
-}
 }  // namespace detail
 
 // BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
-// "bert" inside BertForSequenceClassification).
+// "bert" inside BertForSequenceClassification, any prefix inside another model).
 template <Backend B, Scalar T>
 class BertTower {
 public:
@@ -7390,6 +10217,13 @@ public:
         return {last, tanh(pooler_.forward(g, pool_cls(last)))};
     }
 
+    // BertModel's own sentence vector, pooler_output, so the tower alone is an
+    // EncoderTower; PooledTower(tower, Pooling(...)) pools last_hidden_state instead, as
+    // sentence-transformers does.
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return forward(g, text).pooler_output;
+    }
+
     template <class F>
     void for_each_parameter(F&& f) const {
         embeddings_.for_each_parameter(f);
@@ -7407,50 +10241,28 @@ private:
 // from_pretrained also reads checkpoints whose names carry "bert." (a classification or
 // pre-training checkpoint); their heads are reported as unexpected.
 template <Backend B, Scalar T>
-class BertModel {
+class BertModel : public PretrainedModel<BertModel<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertModel<B, T>, B, T, io::BertConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
+    static constexpr const char* architecture = "BertModel";
+    static constexpr const char* base_model_prefix = "bert";
 
-    explicit BertModel(const io::BertConfig& config)
-        : config_(config),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          bert_(*store_, Scope(), config) {}
-
-    static BertModel from_pretrained(const std::filesystem::path& dir) {
-        BertModel model(io::BertConfig::from_file(dir / "config.json"));
-        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
-        const detail::RenamedParameters renamed{model, "", detail::bert_checkpoint_prefix(checkpoint),
-                                                [](const std::string&) { return true; }};
-        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", detail::config_for(config_, "BertModel").dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
+    explicit BertModel(const io::BertConfig& config) : Base(config), bert_(*this->store_, Scope(), config) {}
 
     BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         return bert_.forward(g, text);
     }
+    // pooler_output [batch, hidden].
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.encode(g, text); }
 
     template <class F>
     void for_each_parameter(F&& f) const {
         bert_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::BertConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
 private:
-    io::BertConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     BertTower<B, T> bert_;
-    LoadReport report_;
 };
 
 template <Backend B, Scalar T>
@@ -7462,45 +10274,27 @@ struct SequenceClassifierOutput {
 // transformers.BertForSequenceClassification: "bert." + BertModel, then
 // classifier(dropout(pooler_output)); dropout is inactive (eval mode). The loss is the
 // caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
+// A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
+// starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
+// from_pretrained's seed, bias 0; the head's names are then listed in
+// load_report().newly_initialized.
 template <Backend B, Scalar T>
-class BertForSequenceClassification {
+class BertForSequenceClassification
+    : public PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
+    static constexpr const char* architecture = "BertForSequenceClassification";
+    static constexpr const char* base_model_prefix = "bert";
+    static constexpr const char* head_prefix = "classifier.";
 
     explicit BertForSequenceClassification(const io::BertConfig& config)
-        : config_(config),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          bert_(*store_, Scope("bert"), config),
-          classifier_(*store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
+        : Base(config),
+          bert_(*this->store_, Scope(base_model_prefix), config),
+          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
 
-    // A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
-    // starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
-    // `seed`, bias 0; the head's names are then listed in load_report().newly_initialized.
-    static BertForSequenceClassification from_pretrained(const std::filesystem::path& dir,
-                                                         std::uint64_t seed = 0) {
-        BertForSequenceClassification model(io::BertConfig::from_file(dir / "config.json"));
-        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
-        const auto names = checkpoint.names();
-        const bool has_head = std::any_of(names.begin(), names.end(),
-                                          [](const std::string& n) { return n.starts_with("classifier."); });
-        const detail::RenamedParameters renamed{
-            model, "bert.", detail::bert_checkpoint_prefix(checkpoint),
-            [has_head](const std::string& n) { return has_head || !n.starts_with("classifier."); }};
-        model.report_ = load_state_dict(renamed, model.parameters(), checkpoint);
-        if (!has_head) {
-            model.classifier_.reset_parameters_normal(model.config_.initializer_range, seed);
-            model.classifier_.for_each_parameter(
-                [&](const std::string& n, Parameter) { model.report_.newly_initialized.push_back(n); });
-        }
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json",
-                         detail::config_for(config_, "BertForSequenceClassification").dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
+    void reset_head(std::uint64_t seed) {
+        classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
     }
 
     SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
@@ -7514,16 +10308,9 @@ public:
         classifier_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::BertConfig& config() const { return config_; }
-    const LoadReport& load_report() const { return report_; }
-
 private:
-    io::BertConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     BertTower<B, T> bert_;
     Linear<B, T> classifier_;
-    LoadReport report_;
 };
 
 }  // namespace tandem
@@ -7560,9 +10347,45 @@ struct LogitHead {
     double bias_init = 0;
 };
 
+namespace detail {
+enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
+
+// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
 template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-requires EncoderTower<TextTower, TextInput> && EncoderTower<ImageTower, ImageInput>
+consteval DualEncoderFault dual_encoder_fault() {
+    if constexpr (!EncoderTower<TextTower, TextInput>)
+        return DualEncoderFault::text_not_tower;
+    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
+        return DualEncoderFault::image_not_tower;
+    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
+        return DualEncoderFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
+        return DualEncoderFault::scalars_differ;
+    else
+        return DualEncoderFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
 class DualEncoder {
+    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
+    static_assert(
+        fault != detail::DualEncoderFault::text_not_tower,
+        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
+    static_assert(
+        fault != detail::DualEncoderFault::image_not_tower,
+        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
+        "Var)");
+    static_assert(fault != detail::DualEncoderFault::backends_differ,
+                  "DualEncoder: the text and image towers must use the same backend");
+    static_assert(fault != detail::DualEncoderFault::scalars_differ,
+                  "DualEncoder: the text and image towers must use the same scalar type");
+};
+
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
+         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
 public:
     using backend_type = typename TextTower::backend_type;
     using value_type = typename TextTower::value_type;
@@ -7686,7 +10509,8 @@ private:
     Embedding<B, T> token_embedding_, position_embedding_;
 };
 
-// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection.
+// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection, under `scope`
+// (none by default; another model nests the tower under its own prefix).
 template <Backend B, Scalar T>
 class CLIPTextModelWithProjection {
 public:
@@ -7694,12 +10518,15 @@ public:
     using value_type = T;
 
     CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
-                                std::int64_t projection_dim)
+                                std::int64_t projection_dim, const Scope& scope = {})
         : config_(c),
-          embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
-          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
-          text_projection_(store, "text_projection", c.hidden_size, projection_dim, false) {}
+          embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          text_projection_(store, scope / "text_projection", c.hidden_size, projection_dim, false) {}
 
     EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         text.check("CLIPTextModel");
@@ -7728,7 +10555,8 @@ private:
     Linear<B, T> text_projection_;
 };
 
-// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection.
+// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection, under
+// `scope` (none by default).
 template <Backend B, Scalar T>
 class CLIPVisionModelWithProjection {
 public:
@@ -7736,17 +10564,19 @@ public:
     using value_type = T;
 
     CLIPVisionModelWithProjection(ParameterStore<B, T>& store, const io::CLIPVisionConfig& c,
-                                  std::int64_t projection_dim)
+                                  std::int64_t projection_dim, const Scope& scope = {})
         : store_(&store),
-          class_embedding_(store.add("vision_model.embeddings.class_embedding", {c.hidden_size})),
-          patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
-                           c.hidden_size, false),
-          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches() + 1,
-                              c.hidden_size),
-          pre_layrnorm_(store, "vision_model.pre_layrnorm", c.hidden_size, c.layer_norm_eps),
-          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps),
-          visual_projection_(store, "visual_projection", c.hidden_size, projection_dim, false) {}
+          class_embedding_(
+              store.add((scope / "vision_model" / "embeddings" / "class_embedding").str(), {c.hidden_size})),
+          patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, false),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches() + 1, c.hidden_size),
+          pre_layrnorm_(store, scope / "vision_model" / "pre_layrnorm", c.hidden_size, c.layer_norm_eps),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps),
+          visual_projection_(store, scope / "visual_projection", c.hidden_size, projection_dim, false) {}
 
     // pixel_values [batch, channels, image_size, image_size]. last_hidden_state is the
     // encoder output before post_layernorm; pooled = post_layernorm(class token).
@@ -7800,32 +10630,20 @@ struct CLIPOutput {
 // transformers.CLIPModel: owns its parameters; from_pretrained / save_pretrained read
 // and write a Hugging Face folder (config.json + model.safetensors).
 template <Backend B, Scalar T>
-class CLIPModel {
+class CLIPModel : public PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig> {
+    using Base = PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
     using TextTower = CLIPTextModelWithProjection<B, T>;
     using VisionTower = CLIPVisionModelWithProjection<B, T>;
     using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "CLIPModel";
 
     explicit CLIPModel(const io::CLIPConfig& config)
-        : config_(config),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          encoder_(*store_, TextTower(*store_, config.text_config, config.projection_dim),
-                   VisionTower(*store_, config.vision_config, config.projection_dim),
+        : Base(config),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config, config.projection_dim),
+                   VisionTower(*this->store_, config.vision_config, config.projection_dim),
                    LogitHead{.scale_is_scalar = true, .scale_init = config.logit_scale_init_value}) {}
-
-    static CLIPModel from_pretrained(const std::filesystem::path& dir) {
-        CLIPModel model(io::CLIPConfig::from_file(dir / "config.json"));
-        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
 
     CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
         auto t = encoder_.text_tower().forward(g, text);
@@ -7847,20 +10665,69 @@ public:
         encoder_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::CLIPConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
 private:
-    io::CLIPConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     Encoder encoder_;
-    LoadReport report_;
 };
 
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
+// ---- begin tandem/models/pooled_tower.hpp
+// PooledTower: a text tower's token states pooled into one vector per text, as
+// sentence-transformers' [Transformer, Pooling] pair computes an embedding; with it a
+// BertTower (or a CLIP / SigLIP text tower) plus any Pooling mode is an EncoderTower.
+// reference: sentence_transformers.SentenceTransformer([models.Transformer, models.Pooling]).
+
+
+#include <concepts>
+#include <utility>
+
+namespace tandem {
+
+// Represents: a text tower whose forward(graph, TextBatch) output holds the token
+// states [batch, tokens, dim] as last_hidden_state (BertTower, the CLIP and SigLIP text towers).
+template <class Tower>
+concept TokenStateTower = Module<Tower> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const TextBatch<typename Tower::backend_type>& text) {
+    {
+        t.forward(g, text).last_hidden_state
+        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+template <class Tower>
+class PooledTower {
+    static_assert(TokenStateTower<Tower>,
+                  "PooledTower: the tower must be a Module whose forward(graph, TextBatch) returns "
+                  "last_hidden_state");
+
+public:
+    using backend_type = typename Tower::backend_type;
+    using value_type = typename Tower::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    PooledTower(Tower tower, Pooling<B, T> pooling) : tower_(std::move(tower)), pooling_(pooling) {}
+
+    const Tower& tower() const { return tower_; }
+    const Pooling<B, T>& pooling() const { return pooling_; }
+
+    // [batch, dim]; padding (attention_mask 0) takes no part in mean, max and lasttoken.
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return pooling_.forward(g, tower_.forward(g, text).last_hidden_state, text.attention_mask);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        tower_.for_each_parameter(f);
+    }
+
+private:
+    Tower tower_;
+    Pooling<B, T> pooling_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/pooled_tower.hpp
 // ---- begin tandem/models/siglip.hpp
 // Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
 // the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
@@ -7874,19 +10741,22 @@ private:
 
 namespace tandem {
 
-// "text_model.*": SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]), which is
-// get_text_features; SigLIP has no separate projection, so embeds is the same Var.
+// "text_model.*" under `scope` (none by default): SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]),
+// which is get_text_features; SigLIP has no separate projection, so embeds is the same Var.
 template <Backend B, Scalar T>
 class SiglipTextModel {
 public:
     using backend_type = B;
     using value_type = T;
 
-    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c)
-        : embeddings_(store, "text_model.embeddings", c.vocab_size, c.max_position_embeddings, c.hidden_size),
-          encoder_(store, Scope("text_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          final_layer_norm_(store, "text_model.final_layer_norm", c.hidden_size, c.layer_norm_eps),
-          head_(store, "text_model.head", c.hidden_size, c.head_size()) {}
+    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c, const Scope& scope = {})
+        : embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          head_(store, scope / "text_model" / "head", c.hidden_size, c.head_size()) {}
 
     // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
     // full context without a mask; a mask, when given, hides padded keys but pooling
@@ -7917,7 +10787,7 @@ private:
     Linear<B, T> head_;
 };
 
-// "vision_model.*": SiglipVisionModel. Patch tokens only (no class token, no
+// "vision_model.*" under `scope` (none by default): SiglipVisionModel. Patch tokens only (no class token, no
 // pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
 // is the MAP head over it (get_image_features), again with no projection after it.
 template <Backend B, Scalar T>
@@ -7926,16 +10796,17 @@ public:
     using backend_type = B;
     using value_type = T;
 
-    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c)
-        : patch_embedding_(store, "vision_model.embeddings.patch_embedding", c.num_channels, c.patch_size,
-                           c.hidden_size, true),
-          position_embedding_(store, "vision_model.embeddings.position_embedding", c.num_patches(),
-                              c.hidden_size),
-          encoder_(store, Scope("vision_model.encoder.layers"), c.num_hidden_layers, detail::sizes_of(c)),
-          post_layernorm_(store, "vision_model.post_layernorm", c.hidden_size, c.layer_norm_eps) {
+    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c, const Scope& scope = {})
+        : patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, true),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches(), c.hidden_size),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps) {
         // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
         // head parameters in the checkpoint, so none are registered.
-        if (c.vision_use_head) head_.emplace(store, Scope("vision_model.head"), detail::sizes_of(c));
+        if (c.vision_use_head) head_.emplace(store, scope / "vision_model" / "head", detail::sizes_of(c));
     }
 
     bool has_head() const { return head_.has_value(); }
@@ -7991,33 +10862,21 @@ struct SiglipOutput {
 // and write a Hugging Face folder (config.json + model.safetensors). Train it with
 // siglip_loss(g, output.logits_per_text).
 template <Backend B, Scalar T>
-class SiglipModel {
+class SiglipModel : public PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig> {
+    using Base = PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig>;
+
 public:
-    using backend_type = B;
-    using value_type = T;
     using TextTower = SiglipTextModel<B, T>;
     using VisionTower = SiglipVisionModel<B, T>;
     using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "SiglipModel";
 
     // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
     explicit SiglipModel(const io::SiglipConfig& config)
-        : config_(checked(config)),
-          store_(std::make_unique<ParameterStore<B, T>>()),
-          encoder_(*store_, TextTower(*store_, config.text_config),
-                   VisionTower(*store_, config.vision_config),
+        : Base(checked(config)),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config),
+                   VisionTower(*this->store_, config.vision_config),
                    LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
-
-    static SiglipModel from_pretrained(const std::filesystem::path& dir) {
-        SiglipModel model(io::SiglipConfig::from_file(dir / "config.json"));
-        model.report_ = load_state_dict(model, model.parameters(), io::SafetensorsCheckpoint::open(dir));
-        return model;
-    }
-
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        io::atomic_write(dir / "config.json", config_.to_json().dump(2) + "\n");
-        save_state_dict(*this, *store_, dir / "model.safetensors");
-    }
 
     SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
                                const Var<B, T>& pixel_values) const {
@@ -8042,11 +10901,6 @@ public:
         encoder_.for_each_parameter(f);
     }
 
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const io::SiglipConfig& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use.
-    const LoadReport& load_report() const { return report_; }
-
 private:
     // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
     static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
@@ -8056,23 +10910,167 @@ private:
         return config;
     }
 
-    io::SiglipConfig config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
     Encoder encoder_;
-    LoadReport report_;
 };
 
 }  // namespace tandem
 // ---- end tandem/models/siglip.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
-// Optimizers.
+// Optimizers, learning-rate schedules and gradient clipping.
 
 // ---- begin tandem/optim/adamw.hpp
-// AdamW over a whole ParameterStore in one pass (the arena is contiguous).
+// AdamW over a ParameterStore, with parameter groups chosen by name pattern
+// (optim/param_groups.hpp): each group may set its own learning rate and weight decay,
+// or be frozen. Parameters that lie next to each other in the arena and share their
+// settings are updated in one kernel call, so a store without groups is a single pass.
 // reference: torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8,
-// weight_decay 1e-2, decay applied to every parameter).
+// weight_decay 1e-2) and its param_groups; transformers' Trainer puts biases and
+// LayerNorm weights in a group without weight decay.
 
+// ---- begin tandem/optim/param_groups.hpp
+// Parameter groups of an optimizer: name patterns over a ParameterStore's Hugging Face
+// names that set a learning rate, a weight decay or freeze, and the layout of the arena
+// into runs of neighbouring parameters that share their settings, so an optimizer step
+// is one kernel call per run. learning_rate_mapping builds regex groups as
+// sentence-transformers' `learning_rate_mapping` training argument does.
+// reference: torch.optim param_groups; sentence_transformers.base.trainer
+// (create_optimizer: re.search over named_parameters, later patterns win).
+
+
+#include <fnmatch.h>
+
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// Parameters whose Hugging Face name matches `pattern`: a shell glob (`*` matches any run
+// of characters, dots included) matching the whole name, or, with `regex`, an ECMAScript
+// regular expression found anywhere in the name (Python's re.search). Each setting of a
+// parameter comes from the first group that matches it and sets it; a parameter is frozen
+// when any group that matches it is; what no group sets takes the optimizer's options.
+template <Scalar T>
+struct ParamGroup {
+    std::string pattern;
+    std::optional<T> lr{};
+    std::optional<T> weight_decay{};
+    // Not updated at all (torch's requires_grad=False as far as the optimizer goes).
+    bool frozen = false;
+    bool regex = false;
+};
+
+// The arena split into runs [begin, end) of neighbouring parameters with the same
+// settings; padding between parameters goes with the run before it.
+template <Scalar T>
+class ParamLayout {
+public:
+    struct Run {
+        index_t begin, end;
+        std::optional<T> lr, weight_decay;
+        bool frozen;
+    };
+
+    // `owner` names the optimizer in error messages.
+    template <Backend B>
+    ParamLayout(ParameterStore<B, T>& store, std::vector<ParamGroup<T>> groups, const std::string& owner)
+        : groups_(std::move(groups)) {
+        for (const auto& g : groups_) {
+            if (g.pattern.empty())
+                detail::throw_error(owner, ": a parameter group has an empty name pattern");
+            try {
+                regexes_.push_back(g.regex ? std::regex(g.pattern) : std::regex());
+            } catch (const std::regex_error& e) {
+                detail::throw_error(owner, ": parameter group pattern '", g.pattern,
+                                    "': expected a regular expression, found an invalid one (", e.what(),
+                                    ")");
+            }
+        }
+        const index_t total = store.values().numel();
+        struct Key {
+            int lr, weight_decay;
+            bool frozen;
+            bool operator==(const Key&) const = default;
+        };
+        Key previous{};
+        for (std::size_t i = 0; i < store.size(); ++i) {
+            const Parameter p{static_cast<int>(i)};
+            const std::string& name = store.name(p);
+            Key key{-1, -1, false};
+            for (std::size_t g = 0; g < groups_.size(); ++g) {
+                if (!matches(g, name)) continue;
+                if (key.lr < 0 && groups_[g].lr) key.lr = static_cast<int>(g);
+                if (key.weight_decay < 0 && groups_[g].weight_decay) key.weight_decay = static_cast<int>(g);
+                key.frozen = key.frozen || groups_[g].frozen;
+            }
+            const index_t begin = store.offset(p);
+            const index_t end =
+                i + 1 < store.size() ? store.offset(Parameter{static_cast<int>(i + 1)}) : total;
+            if (!runs_.empty() && key == previous) {
+                runs_.back().end = end;
+                continue;
+            }
+            runs_.push_back({begin, end, key.lr < 0 ? std::nullopt : groups_[key.lr].lr,
+                             key.weight_decay < 0 ? std::nullopt : groups_[key.weight_decay].weight_decay,
+                             key.frozen});
+            previous = key;
+        }
+    }
+
+    const std::vector<Run>& runs() const { return runs_; }
+    const std::vector<ParamGroup<T>>& groups() const { return groups_; }
+
+    // The pattern of the first group that matches `name` ("" for none), for logs and tests.
+    std::string group_of(const std::string& name) const {
+        for (std::size_t g = 0; g < groups_.size(); ++g)
+            if (matches(g, name)) return groups_[g].pattern;
+        return {};
+    }
+
+private:
+    bool matches(std::size_t g, const std::string& name) const {
+        return groups_[g].regex ? std::regex_search(name, regexes_[g])
+                                : fnmatch(groups_[g].pattern.c_str(), name.c_str(), 0) == 0;
+    }
+
+    std::vector<ParamGroup<T>> groups_;
+    std::vector<std::regex> regexes_;
+    std::vector<Run> runs_;
+};
+
+// sentence-transformers' `learning_rate_mapping`: (regular expression over parameter
+// names, learning rate) pairs in order, a later pattern winning where two match. The
+// groups set only the learning rate, so weight-decay groups (biases, norms) still apply
+// to the parameters they match, as the trainer keeps decay and no-decay parameters apart.
+// A pattern that matches no parameter is an error, as it is there.
+template <Backend B, Scalar T>
+std::vector<ParamGroup<T>> learning_rate_mapping(ParameterStore<B, T>& store,
+                                                 const std::vector<std::pair<std::string, T>>& mapping) {
+    std::vector<ParamGroup<T>> groups;
+    for (auto it = mapping.rbegin(); it != mapping.rend(); ++it)
+        groups.push_back({.pattern = it->first, .lr = it->second, .regex = true});
+    // Laying the groups out checks every pattern is a valid regular expression.
+    const ParamLayout<T> layout(store, groups, "learning_rate_mapping");
+    for (const auto& [pattern, lr] : mapping) {
+        const std::regex re(pattern);
+        bool found = false;
+        for (std::size_t i = 0; i < store.size() && !found; ++i)
+            found = std::regex_search(store.name(Parameter{static_cast<int>(i)}), re);
+        if (!found)
+            detail::throw_error("learning_rate_mapping: pattern '", pattern,
+                                "': expected it to match some parameter name, found none that it matches");
+    }
+    return groups;
+}
+
+}  // namespace tandem
+// ---- end tandem/optim/param_groups.hpp
+
+#include <string>
+#include <vector>
 
 namespace tandem {
 
@@ -8087,9 +11085,10 @@ public:
         T weight_decay = T(1e-2);
     };
 
-    explicit AdamW(ParameterStore<B, T>& store, Options options = {})
+    explicit AdamW(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
         : store_(store),
           options_(options),
+          layout_(store, std::move(groups), "AdamW"),
           m_(Tensor<B, T>::zeros(store.values().shape())),
           v_(Tensor<B, T>::zeros(store.values().shape())) {}
 
@@ -8098,24 +11097,317 @@ public:
         ++step_;
         auto values = store_.values();
         auto grads = store_.grads();
-        B::adamw_step(values.data(), grads.data(), m_.data(), v_.data(), values.numel(), options_.lr,
-                      options_.beta1, options_.beta2, options_.eps, options_.weight_decay, step_);
+        for (const auto& r : layout_.runs()) {
+            if (r.frozen) continue;
+            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
+            const T wd = r.weight_decay.value_or(options_.weight_decay);
+            B::adamw_step(values.data() + r.begin, grads.data() + r.begin, m_.data() + r.begin,
+                          v_.data() + r.begin, r.end - r.begin, lr, options_.beta1, options_.beta2,
+                          options_.eps, wd, step_);
+        }
     }
 
     void zero_grad() { store_.zero_grad(); }
-    void set_lr(T lr) { options_.lr = lr; }
-    T lr() const { return options_.lr; }
+    // Sets the default group's learning rate; groups with their own keep their ratio to
+    // it, as a schedule scales every param_group of a torch optimizer.
+    void set_lr(T lr) {
+        if (options_.lr == T(0))
+            detail::throw_error(
+                "AdamW::set_lr: the default learning rate is 0, so there is no ratio to keep");
+        lr_scale_ = lr / options_.lr;
+    }
+    T lr() const { return lr_scale_ * options_.lr; }
     long steps() const { return step_; }
+
+    // The group of each parameter by name ("" for the default group), for logs and tests.
+    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
+    // The runs of the arena and their settings, which gradient clipping also walks.
+    const ParamLayout<T>& layout() const { return layout_; }
 
 private:
     ParameterStore<B, T>& store_;
     Options options_;
+    ParamLayout<T> layout_;
     Tensor<B, T> m_, v_;
+    T lr_scale_ = T(1);
     long step_ = 0;
 };
 
 }  // namespace tandem
 // ---- end tandem/optim/adamw.hpp
+// ---- begin tandem/optim/clip_grad.hpp
+// Global-norm gradient clipping over the gradient arena: one kernel pass for the squared
+// norm of each run, one to scale, as the Trainer's max_grad_norm does before each step.
+// reference: torch.nn.utils.clip_grad_norm_ (norm_type 2: the 2-norm of all gradients
+// together; each is multiplied by max_norm / (norm + 1e-6) when that is below 1).
+
+
+#include <cmath>
+#include <vector>
+
+namespace tandem {
+
+// Clips the gradients of the runs of `layout` that are not frozen (torch clips only the
+// parameters given, and a frozen one has no gradient); returns the norm before clipping.
+template <Backend B, Scalar T>
+T clip_grad_norm(ParameterStore<B, T>& store, T max_norm, const ParamLayout<T>& layout) {
+    if (!(max_norm > T(0)))
+        detail::throw_error("clip_grad_norm: max_norm: expected a value > 0, found ", max_norm);
+    std::vector<const typename ParamLayout<T>::Run*> active;
+    for (const auto& r : layout.runs())
+        if (!r.frozen && r.end > r.begin) active.push_back(&r);
+    auto grads = store.grads();
+    if (active.empty()) return T(0);
+    // One squared norm per run, added on the host in order: deterministic at any thread count.
+    auto partial = Tensor<B, T>::empty({static_cast<index_t>(active.size())});
+    for (std::size_t i = 0; i < active.size(); ++i)
+        B::sum_squares(partial.data() + i, grads.data() + active[i]->begin,
+                       active[i]->end - active[i]->begin);
+    T sum = T(0);
+    for (const T v : partial.to_vector()) sum += v;
+    const T norm = std::sqrt(sum);
+    const T coef = max_norm / (norm + T(1e-6));
+    if (coef < T(1))
+        for (const auto* r : active) {
+            T* g = grads.data() + r->begin;
+            B::scale(g, g, coef, r->end - r->begin, false);
+        }
+    return norm;
+}
+
+// The whole arena, for a store without frozen parameters.
+template <Backend B, Scalar T>
+T clip_grad_norm(ParameterStore<B, T>& store, T max_norm) {
+    return clip_grad_norm(store, max_norm, ParamLayout<T>(store, {}, "clip_grad_norm"));
+}
+
+}  // namespace tandem
+// ---- end tandem/optim/clip_grad.hpp
+// ---- begin tandem/optim/schedule.hpp
+// Learning-rate schedules as transformers defines them: the multiplier of the base
+// learning rate at each optimizer step (torch's LambdaLR: step k, counted from 0, runs
+// with base_lr * factor(k)), and the warmup length from a ratio or a step count.
+// reference: transformers.optimization (get_scheduler and the _lr_lambda of each
+// schedule), transformers.TrainingArguments.get_warmup_steps.
+
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+enum class SchedulerType {
+    Constant,
+    ConstantWithWarmup,
+    Linear,
+    Cosine,
+    CosineWithRestarts,
+    Polynomial,
+    InverseSqrt
+};
+
+// transformers' SchedulerType values: "linear", "cosine", ...
+inline SchedulerType scheduler_type_from_name(std::string_view name) {
+    if (name == "constant") return SchedulerType::Constant;
+    if (name == "constant_with_warmup") return SchedulerType::ConstantWithWarmup;
+    if (name == "linear") return SchedulerType::Linear;
+    if (name == "cosine") return SchedulerType::Cosine;
+    if (name == "cosine_with_restarts") return SchedulerType::CosineWithRestarts;
+    if (name == "polynomial") return SchedulerType::Polynomial;
+    if (name == "inverse_sqrt") return SchedulerType::InverseSqrt;
+    detail::throw_error("lr_scheduler_type: expected one of constant, constant_with_warmup, linear, cosine, ",
+                        "cosine_with_restarts, polynomial, inverse_sqrt; found '", name, "'");
+}
+
+// The warmup length: `warmup_steps` when it is at least 1, otherwise a ratio of the
+// training steps rounded up, `ceil(ratio * total)`, where the ratio is `warmup_steps`
+// itself when it lies in (0, 1) (transformers 5) or else `warmup_ratio` (transformers 4).
+inline long get_warmup_steps(long num_training_steps, double warmup_steps, double warmup_ratio = 0) {
+    if (warmup_steps < 0) detail::throw_error("warmup_steps: expected a value >= 0, found ", warmup_steps);
+    if (warmup_ratio < 0 || warmup_ratio > 1)
+        detail::throw_error("warmup_ratio: expected a value in [0, 1], found ", warmup_ratio);
+    if (warmup_steps >= 1) return static_cast<long>(warmup_steps);
+    const double ratio = warmup_steps > 0 ? warmup_steps : warmup_ratio;
+    return static_cast<long>(std::ceil(static_cast<double>(num_training_steps) * ratio));
+}
+
+struct LRSchedule {
+    SchedulerType type = SchedulerType::Linear;
+    long num_warmup_steps = 0;
+    long num_training_steps = 0;
+    // cosine: 0.5 (half a cosine down to 0); cosine_with_restarts: the number of restarts,
+    // 1 when unset.
+    std::optional<double> num_cycles{};
+    // polynomial: lr_end is an absolute rate, so the base rate (lr_init) must be known.
+    double lr_end = 1e-7;
+    double power = 1.0;
+    double lr_init = 0;
+    // inverse_sqrt: defaults to num_warmup_steps, or 10000 without warmup.
+    std::optional<long> timescale{};
+
+    // The multiplier of the base learning rate at 0-based optimizer step `step`.
+    double factor(long step) const {
+        const double s = static_cast<double>(step);
+        const double warmup = static_cast<double>(num_warmup_steps);
+        if (type == SchedulerType::Constant) return 1.0;
+        if (type == SchedulerType::ConstantWithWarmup)
+            return step < num_warmup_steps ? s / std::max(1.0, warmup) : 1.0;
+        if (step < num_warmup_steps) return s / static_cast<double>(std::max(1L, num_warmup_steps));
+        const double decay_steps = static_cast<double>(std::max(1L, num_training_steps - num_warmup_steps));
+        const double pi = 3.14159265358979323846;
+        switch (type) {
+            case SchedulerType::Linear:
+                return std::max(0.0, static_cast<double>(num_training_steps - step) / decay_steps);
+            case SchedulerType::Cosine: {
+                const double progress = (s - warmup) / decay_steps;
+                return std::max(0.0, 0.5 * (1.0 + std::cos(pi * num_cycles.value_or(0.5) * 2.0 * progress)));
+            }
+            case SchedulerType::CosineWithRestarts: {
+                const double progress = (s - warmup) / decay_steps;
+                if (progress >= 1.0) return 0.0;
+                // Python's % of non-negative operands is fmod.
+                return std::max(
+                    0.0, 0.5 * (1.0 + std::cos(pi * std::fmod(num_cycles.value_or(1.0) * progress, 1.0))));
+            }
+            case SchedulerType::Polynomial: {
+                if (step > num_training_steps) return lr_end / lr_init;
+                const double pct_remaining =
+                    1.0 - (s - warmup) / static_cast<double>(num_training_steps - num_warmup_steps);
+                return ((lr_init - lr_end) * std::pow(pct_remaining, power) + lr_end) / lr_init;
+            }
+            case SchedulerType::InverseSqrt: {
+                const double t = static_cast<double>(timescale_or_default());
+                return 1.0 / std::sqrt((s + (t - warmup)) / t);
+            }
+            case SchedulerType::Constant:
+            case SchedulerType::ConstantWithWarmup:
+                break;  // returned above, before the warmup every other schedule shares
+        }
+        return 1.0;
+    }
+
+    // The learning rate at step `step` for base rate `base_lr`.
+    double lr(double base_lr, long step) const { return base_lr * factor(step); }
+
+    long timescale_or_default() const {
+        if (timescale) return *timescale;
+        return num_warmup_steps ? num_warmup_steps : 10000;
+    }
+};
+
+// transformers' get_scheduler: the schedule by name, with the checks its functions make.
+// `lr_init` is the optimizer's base rate, which only polynomial reads.
+inline LRSchedule get_scheduler(std::string_view name, long num_warmup_steps, long num_training_steps,
+                                LRSchedule extra = {}) {
+    LRSchedule s = extra;
+    s.type = scheduler_type_from_name(name);
+    s.num_warmup_steps = num_warmup_steps;
+    s.num_training_steps = num_training_steps;
+    if (num_warmup_steps < 0)
+        detail::throw_error("get_scheduler(", name, "): num_warmup_steps: expected >= 0, found ",
+                            num_warmup_steps);
+    const bool needs_total = s.type == SchedulerType::Linear || s.type == SchedulerType::Cosine ||
+                             s.type == SchedulerType::CosineWithRestarts ||
+                             s.type == SchedulerType::Polynomial;
+    if (needs_total && num_training_steps <= 0)
+        detail::throw_error("get_scheduler(", name, "): num_training_steps: expected > 0, found ",
+                            num_training_steps);
+    if (s.type == SchedulerType::Polynomial) {
+        if (!(s.lr_init > s.lr_end))
+            detail::throw_error("get_scheduler(polynomial): lr_end (", s.lr_end,
+                                ") must be smaller than the initial lr (", s.lr_init, ")");
+        if (num_training_steps <= num_warmup_steps)
+            detail::throw_error("get_scheduler(polynomial): num_training_steps (", num_training_steps,
+                                ") must exceed num_warmup_steps (", num_warmup_steps, ")");
+    }
+    if (s.type == SchedulerType::InverseSqrt && s.timescale && *s.timescale <= 0)
+        detail::throw_error("get_scheduler(inverse_sqrt): timescale: expected > 0, found ", *s.timescale);
+    return s;
+}
+
+}  // namespace tandem
+// ---- end tandem/optim/schedule.hpp
+// ---- begin tandem/optim/sgd.hpp
+// SGD with momentum over a ParameterStore, with the parameter groups of AdamW (learning
+// rate, weight decay or frozen by name pattern), one kernel call per run of the arena.
+// reference: torch.optim.SGD (lr 1e-3, momentum 0, dampening 0, weight_decay 0 added to
+// the gradient as L2, nesterov False; the momentum buffer starts as the first gradient).
+
+
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class SGD {
+public:
+    struct Options {
+        T lr = T(1e-3);
+        T momentum = T(0);
+        T dampening = T(0);
+        T weight_decay = T(0);
+        bool nesterov = false;
+    };
+
+    explicit SGD(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
+        : store_(store), options_(options), layout_(store, std::move(groups), "SGD") {
+        // torch.optim.SGD's own checks, with its reasons.
+        if (options_.lr < T(0)) detail::throw_error("SGD: lr: expected a value >= 0, found ", options_.lr);
+        if (options_.momentum < T(0))
+            detail::throw_error("SGD: momentum: expected a value >= 0, found ", options_.momentum);
+        if (options_.weight_decay < T(0))
+            detail::throw_error("SGD: weight_decay: expected a value >= 0, found ", options_.weight_decay);
+        if (options_.nesterov && (options_.momentum <= T(0) || options_.dampening != T(0)))
+            detail::throw_error("SGD: nesterov: expected momentum > 0 and dampening 0, found momentum ",
+                                options_.momentum, " and dampening ", options_.dampening);
+        // Without momentum there is no buffer to keep.
+        if (options_.momentum != T(0)) momentum_buffer_ = Tensor<B, T>::zeros(store.values().shape());
+    }
+
+    // Applies the gradients now in the store's gradient arena.
+    void step() {
+        ++step_;
+        auto values = store_.values();
+        auto grads = store_.grads();
+        for (const auto& r : layout_.runs()) {
+            if (r.frozen) continue;
+            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
+            const T wd = r.weight_decay.value_or(options_.weight_decay);
+            T* buffer = momentum_buffer_.defined() ? momentum_buffer_.data() + r.begin : nullptr;
+            B::sgd_step(values.data() + r.begin, grads.data() + r.begin, buffer, r.end - r.begin, lr,
+                        options_.momentum, options_.dampening, wd, options_.nesterov, step_ == 1);
+        }
+    }
+
+    void zero_grad() { store_.zero_grad(); }
+    // Sets the default group's learning rate; groups with their own keep their ratio to
+    // it, as a schedule scales every param_group of a torch optimizer.
+    void set_lr(T lr) {
+        if (options_.lr == T(0))
+            detail::throw_error("SGD::set_lr: the default learning rate is 0, so there is no ratio to keep");
+        lr_scale_ = lr / options_.lr;
+    }
+    T lr() const { return lr_scale_ * options_.lr; }
+    long steps() const { return step_; }
+
+    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
+    const ParamLayout<T>& layout() const { return layout_; }
+
+private:
+    ParameterStore<B, T>& store_;
+    Options options_;
+    ParamLayout<T> layout_;
+    Tensor<B, T> momentum_buffer_;
+    T lr_scale_ = T(1);
+    long step_ = 0;
+};
+
+}  // namespace tandem
+// ---- end tandem/optim/sgd.hpp
 // ---- end tandem/optim.hpp
 // ---- begin tandem/testing/gradcheck.hpp
 // Finite-difference gradient check for ops and modules built on the autograd, in
@@ -8247,81 +11539,6 @@ GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
 // rstrip; tokens marked `normalized` are matched after normalisation, the others
 // on the raw text. Mirrors HF `tokenizers::AddedVocabulary`.
 
-// ---- begin tandem/text/detail/json.hpp
-// Reading tokenizer.json: small helpers that turn a missing or mistyped key into
-// a tandem::Error naming the file and the full key path ("model.merges[3]").
-
-
-#include <nlohmann/json.hpp>
-
-#include <concepts>
-#include <cstdint>
-#include <string>
-#include <type_traits>
-#include <utility>
-
-namespace tandem::detail {
-
-using json = nlohmann::json;
-
-// Where a JSON value lives: file name and key path, for error messages.
-struct JsonPath {
-    std::string file;
-    std::string key;
-
-    JsonPath operator/(const std::string& name) const {
-        return {file, key.empty() ? name : key + "." + name};
-    }
-    JsonPath operator[](size_t index) const { return {file, key + "[" + std::to_string(index) + "]"}; }
-
-    template <class... Parts>
-    [[noreturn]] void fail(Parts&&... parts) const {
-        throw_error(file, ": key '", key, "': ", std::forward<Parts>(parts)...);
-    }
-};
-
-inline const json& json_at(const json& j, const JsonPath& at, const std::string& name) {
-    if (!j.is_object()) at.fail("expected an object, found ", j.type_name());
-    auto it = j.find(name);
-    if (it == j.end()) (at / name).fail("missing");
-    return *it;
-}
-
-inline std::string json_string(const json& j, const JsonPath& at, const std::string& name) {
-    const json& v = json_at(j, at, name);
-    if (!v.is_string()) (at / name).fail("expected a string, found ", v.type_name());
-    return v.get<std::string>();
-}
-
-// A string or null; `fallback` when absent or null.
-inline std::string json_optional_string(const json& j, const std::string& name,
-                                        const std::string& fallback = "") {
-    auto it = j.find(name);
-    if (it == j.end() || !it->is_string()) return fallback;
-    return it->get<std::string>();
-}
-
-inline bool json_bool(const json& j, const std::string& name, bool fallback) {
-    auto it = j.find(name);
-    if (it == j.end() || !it->is_boolean()) return fallback;
-    return it->get<bool>();
-}
-
-template <std::integral T>
-T json_number(const json& j, const JsonPath& at, const std::string& name, T fallback) {
-    auto it = j.find(name);
-    if (it == j.end() || it->is_null()) return fallback;
-    if (!it->is_number()) (at / name).fail("expected a number, found ", it->type_name());
-    if constexpr (std::is_unsigned_v<T>)
-        if (it->is_number_integer() && it->template get<std::int64_t>() < 0)
-            (at / name).fail("expected a non-negative number, found ", it->dump());
-    return it->get<T>();
-}
-
-inline std::string json_type(const json& j, const JsonPath& at) { return json_string(j, at, "type"); }
-
-}  // namespace tandem::detail
-// ---- end tandem/text/detail/json.hpp
 // ---- begin tandem/text/detail/pattern.hpp
 // The split patterns tokenizer.json files use (`{"String": ...}` or
 // `{"Regex": ...}`), matched by hand-written scanners over Unicode categories
@@ -8669,6 +11886,123 @@ private:
 
 }  // namespace tandem::detail
 // ---- end tandem/text/detail/pattern.hpp
+// ---- begin tandem/text/model.hpp
+// The model interface every tokenizer family implements (HF `tokenizers.models`:
+// BPE, WordPiece, Unigram, WordLevel): one pre-tokenized word in, token ids out,
+// plus the vocabulary both ways.
+
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace tandem {
+namespace text {
+
+using detail::json;
+
+}  // namespace text
+
+namespace detail {
+
+// Token ids index a dense table, so an id is memory: 4M ids cover every published
+// vocabulary (the largest are about 1M) and cap the table a file can ask for at 128 MB.
+inline constexpr uint32_t kMaxVocabSize = uint32_t{1} << 22;
+
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// token → id with lookups by string_view, and id → token.
+class Vocab {
+public:
+    Vocab() = default;
+
+    // `tokens[id]` is the token of `id`; gaps are empty strings.
+    static Vocab from_map(const std::unordered_map<std::string, uint32_t>& map) {
+        Vocab v;
+        uint32_t largest = 0;
+        for (const auto& [t, id] : map) largest = std::max(largest, check_id(id));
+        v.tokens_.resize(map.empty() ? 0 : size_t{largest} + 1);
+        for (const auto& [t, id] : map) v.add(t, id);
+        return v;
+    }
+
+    void add(const std::string& token, uint32_t id) {
+        if (check_id(id) >= tokens_.size()) tokens_.resize(size_t{id} + 1);
+        tokens_[id] = token;
+        ids_[token] = id;
+    }
+
+    std::optional<uint32_t> id(std::string_view token) const {
+        auto it = ids_.find(token);
+        if (it == ids_.end()) return std::nullopt;
+        return it->second;
+    }
+    std::optional<std::string> token(uint32_t id) const {
+        if (id >= tokens_.size()) return std::nullopt;
+        return tokens_[id];
+    }
+    size_t size() const { return ids_.size(); }
+    const std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>& map() const { return ids_; }
+
+    json to_json() const {
+        json j = json::object();
+        for (uint32_t id = 0; id < tokens_.size(); ++id)
+            if (auto it = ids_.find(tokens_[id]); it != ids_.end() && it->second == id) j[tokens_[id]] = id;
+        return j;
+    }
+
+private:
+    static uint32_t check_id(uint32_t id) {
+        if (id >= kMaxVocabSize)
+            throw_error("vocabulary: token id ", id, " is above tandem's limit of ", kMaxVocabSize - 1);
+        return id;
+    }
+
+    std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ids_;
+    std::vector<std::string> tokens_;
+};
+
+// A token id in a file: an integer below the vocabulary limit, checked before anything is sized by it.
+inline uint32_t token_id(const json& value, const JsonPath& at) {
+    return json_integer<uint32_t>(value, at, 0, kMaxVocabSize - 1, "tandem's limit on token ids");
+}
+
+inline Vocab vocab_from_json(const json& j, const JsonPath& at) {
+    if (!j.is_object()) at.fail("expected an object of token: id, found ", j.type_name());
+    Vocab v;
+    for (auto it = j.begin(); it != j.end(); ++it) v.add(it.key(), token_id(it.value(), at.entry(it.key())));
+    return v;
+}
+
+}  // namespace detail
+
+namespace text {
+
+class Model {
+public:
+    virtual ~Model() = default;
+    // Appends the ids of one pre-tokenized word (UTF-8).
+    virtual void tokenize(std::string_view word, std::vector<uint32_t>& ids) const = 0;
+    virtual std::optional<uint32_t> token_to_id(std::string_view token) const = 0;
+    virtual std::optional<std::string> id_to_token(uint32_t id) const = 0;
+    virtual size_t vocab_size() const = 0;
+    virtual json to_json() const = 0;
+};
+
+using ModelPtr = std::shared_ptr<const Model>;
+
+}  // namespace text
+}  // namespace tandem
+// ---- end tandem/text/model.hpp
 // ---- begin tandem/text/normalizer.hpp
 // Normalizers: the first step of a tokenizer, rewriting the text before it is
 // split. Mirrors HF `tokenizers.normalizers` (NFC/NFD/NFKC/NFKD, Lowercase,
@@ -9067,8 +12401,8 @@ inline NormalizerPtr normalizer_from_json(const json& j, const detail::JsonPath&
     if (type == "Lowercase") return std::make_shared<Lowercase>();
     if (type == "StripAccents") return std::make_shared<StripAccents>();
     if (type == "Strip")
-        return std::make_shared<Strip>(detail::json_bool(j, "strip_left", true),
-                                       detail::json_bool(j, "strip_right", true));
+        return std::make_shared<Strip>(detail::json_bool(j, at, "strip_left", true),
+                                       detail::json_bool(j, at, "strip_right", true));
     if (type == "Replace")
         return std::make_shared<Replace>(
             detail::Pattern::from_json(detail::json_at(j, at, "pattern"), at / "pattern"),
@@ -9086,17 +12420,17 @@ inline NormalizerPtr normalizer_from_json(const json& j, const detail::JsonPath&
     }
     if (type == "BertNormalizer") {
         auto accents = BertNormalizer::Accents::Default;
-        if (auto it = j.find("strip_accents"); it != j.end() && it->is_boolean())
-            accents = it->get<bool>() ? BertNormalizer::Accents::Strip : BertNormalizer::Accents::Keep;
-        return std::make_shared<BertNormalizer>(detail::json_bool(j, "clean_text", true),
-                                                detail::json_bool(j, "handle_chinese_chars", true), accents,
-                                                detail::json_bool(j, "lowercase", true));
+        if (auto it = j.find("strip_accents"); it != j.end() && !it->is_null())
+            accents = detail::json_as<bool>(*it, at / "strip_accents") ? BertNormalizer::Accents::Strip
+                                                                       : BertNormalizer::Accents::Keep;
+        return std::make_shared<BertNormalizer>(detail::json_bool(j, at, "clean_text", true),
+                                                detail::json_bool(j, at, "handle_chinese_chars", true),
+                                                accents, detail::json_bool(j, at, "lowercase", true));
     }
     if (type == "Precompiled") {
-        const std::string blob = detail::json_optional_string(j, "precompiled_charsmap");
+        const std::string blob = detail::json_optional_string(j, at, "precompiled_charsmap");
         if (blob.empty()) return nullptr;  // an empty charsmap normalises nothing
-        const auto where = at / "precompiled_charsmap";
-        return std::make_shared<Precompiled>(blob, where.file + ": key '" + where.key + "'");
+        return std::make_shared<Precompiled>(blob, (at / "precompiled_charsmap").where());
     }
     (at / "type").fail("unknown normalizer type '", type, "'");
 }
@@ -9225,14 +12559,12 @@ private:
 inline AddedToken added_token_from_json(const json& j, const detail::JsonPath& at) {
     AddedToken t;
     t.content = detail::json_string(j, at, "content");
-    const json& id = detail::json_at(j, at, "id");
-    if (!id.is_number_unsigned()) (at / "id").fail("expected a token id, found ", id.dump());
-    t.id = id.get<uint32_t>();
-    t.special = detail::json_bool(j, "special", false);
-    t.single_word = detail::json_bool(j, "single_word", false);
-    t.lstrip = detail::json_bool(j, "lstrip", false);
-    t.rstrip = detail::json_bool(j, "rstrip", false);
-    t.normalized = detail::json_bool(j, "normalized", !t.special);
+    t.id = detail::token_id(detail::json_at(j, at, "id"), at / "id");
+    t.special = detail::json_bool(j, at, "special", false);
+    t.single_word = detail::json_bool(j, at, "single_word", false);
+    t.lstrip = detail::json_bool(j, at, "lstrip", false);
+    t.rstrip = detail::json_bool(j, at, "rstrip", false);
+    t.normalized = detail::json_bool(j, at, "normalized", !t.special);
     return t;
 }
 
@@ -9244,112 +12576,6 @@ inline AddedToken added_token_from_json(const json& j, const detail::JsonPath& a
 // CLIP's `</w>`) and the lowest-ranked adjacent pair is merged until none applies.
 // Mirrors HF `tokenizers.models.BPE`, including byte fallback, fused unknowns and its word cache.
 
-// ---- begin tandem/text/model.hpp
-// The model interface every tokenizer family implements (HF `tokenizers.models`:
-// BPE, WordPiece, Unigram, WordLevel): one pre-tokenized word in, token ids out,
-// plus the vocabulary both ways.
-
-
-#include <algorithm>
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <unordered_map>
-#include <vector>
-
-namespace tandem {
-namespace text {
-
-using detail::json;
-
-}  // namespace text
-
-namespace detail {
-
-struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-
-// token → id with lookups by string_view, and id → token.
-class Vocab {
-public:
-    Vocab() = default;
-
-    // `tokens[id]` is the token of `id`; gaps are empty strings.
-    static Vocab from_map(const std::unordered_map<std::string, uint32_t>& map) {
-        Vocab v;
-        uint32_t size = 0;
-        for (const auto& [t, id] : map) size = std::max(size, id + 1);
-        v.tokens_.resize(size);
-        for (const auto& [t, id] : map) v.add(t, id);
-        return v;
-    }
-
-    void add(const std::string& token, uint32_t id) {
-        if (id >= tokens_.size()) tokens_.resize(id + 1);
-        tokens_[id] = token;
-        ids_[token] = id;
-    }
-
-    std::optional<uint32_t> id(std::string_view token) const {
-        auto it = ids_.find(token);
-        if (it == ids_.end()) return std::nullopt;
-        return it->second;
-    }
-    std::optional<std::string> token(uint32_t id) const {
-        if (id >= tokens_.size()) return std::nullopt;
-        return tokens_[id];
-    }
-    size_t size() const { return ids_.size(); }
-    const std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>& map() const { return ids_; }
-
-    json to_json() const {
-        json j = json::object();
-        for (uint32_t id = 0; id < tokens_.size(); ++id)
-            if (auto it = ids_.find(tokens_[id]); it != ids_.end() && it->second == id) j[tokens_[id]] = id;
-        return j;
-    }
-
-private:
-    std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ids_;
-    std::vector<std::string> tokens_;
-};
-
-inline Vocab vocab_from_json(const json& j, const JsonPath& at) {
-    if (!j.is_object()) at.fail("expected an object of token: id, found ", j.type_name());
-    Vocab v;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        if (!it.value().is_number_unsigned())
-            (at / it.key()).fail("expected a token id, found ", it.value().type_name());
-        v.add(it.key(), it.value().get<uint32_t>());
-    }
-    return v;
-}
-
-}  // namespace detail
-
-namespace text {
-
-class Model {
-public:
-    virtual ~Model() = default;
-    // Appends the ids of one pre-tokenized word (UTF-8).
-    virtual void tokenize(std::string_view word, std::vector<uint32_t>& ids) const = 0;
-    virtual std::optional<uint32_t> token_to_id(std::string_view token) const = 0;
-    virtual std::optional<std::string> id_to_token(uint32_t id) const = 0;
-    virtual size_t vocab_size() const = 0;
-    virtual json to_json() const = 0;
-};
-
-using ModelPtr = std::shared_ptr<const Model>;
-
-}  // namespace text
-}  // namespace tandem
-// ---- end tandem/text/model.hpp
 
 #include <array>
 #include <concepts>
@@ -9488,17 +12714,25 @@ public:
             } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
                 merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
             } else {
-                (at / "merges")[i].fail("expected \"a b\" or [\"a\", \"b\"], found ", m.dump());
+                (at / "merges")[i].fail("expected \"a b\" or [\"a\", \"b\"], found ",
+                                        detail::describe_json(m));
             }
         }
+        // HF samples merges away with probability `dropout`; tandem's encoding is deterministic.
+        if (const double dropout = detail::json_value_or<double>(j, at, "dropout", 0.0); dropout != 0.0) {
+            (at / "dropout")
+                .fail(dropout < 0 || dropout > 1 ? "expected a probability from 0 to 1"
+                                                 : "BPE dropout is not implemented; expected null or 0",
+                      ", found ", dropout);
+        }
         BPEOptions o;
-        if (auto it = j.find("unk_token"); it != j.end() && it->is_string())
-            o.unk_token = it->get<std::string>();
-        o.continuing_subword_prefix = detail::json_optional_string(j, "continuing_subword_prefix");
-        o.end_of_word_suffix = detail::json_optional_string(j, "end_of_word_suffix");
-        o.fuse_unk = detail::json_bool(j, "fuse_unk", false);
-        o.byte_fallback = detail::json_bool(j, "byte_fallback", false);
-        o.ignore_merges = detail::json_bool(j, "ignore_merges", false);
+        if (auto it = j.find("unk_token"); it != j.end() && !it->is_null())
+            o.unk_token = detail::json_as<std::string>(*it, at / "unk_token");
+        o.continuing_subword_prefix = detail::json_optional_string(j, at, "continuing_subword_prefix");
+        o.end_of_word_suffix = detail::json_optional_string(j, at, "end_of_word_suffix");
+        o.fuse_unk = detail::json_bool(j, at, "fuse_unk", false);
+        o.byte_fallback = detail::json_bool(j, at, "byte_fallback", false);
+        o.ignore_merges = detail::json_bool(j, at, "ignore_merges", false);
         return std::make_shared<BPE>(std::move(vocab), std::move(merges), std::move(o), at / "merges");
     }
 
@@ -9655,8 +12889,7 @@ inline const char* to_string(SplitBehavior b) {
 }
 
 inline SplitBehavior split_behavior_from_json(const json& j, const detail::JsonPath& at) {
-    if (!j.is_string()) at.fail("expected a split behaviour name, found ", j.type_name());
-    const auto name = j.get<std::string>();
+    const auto name = detail::json_as<std::string>(j, at);
     for (auto b : {SplitBehavior::Removed, SplitBehavior::Isolated, SplitBehavior::MergedWithPrevious,
                    SplitBehavior::MergedWithNext, SplitBehavior::Contiguous})
         if (name == to_string(b)) return b;
@@ -9964,20 +13197,19 @@ private:
 };
 
 inline Metaspace::PrependScheme metaspace_scheme_from_json(const json& j, const detail::JsonPath& at) {
-    if (auto it = j.find("prepend_scheme"); it != j.end() && it->is_string()) {
-        const auto s = it->get<std::string>();
+    if (const auto s = detail::json_optional_string(j, at, "prepend_scheme"); !s.empty()) {
         if (s == "always") return Metaspace::PrependScheme::Always;
         if (s == "first") return Metaspace::PrependScheme::First;
         if (s == "never") return Metaspace::PrependScheme::Never;
         (at / "prepend_scheme").fail("expected always, first or never, found '", s, "'");
     }
     // Files older than prepend_scheme carry add_prefix_space.
-    return detail::json_bool(j, "add_prefix_space", true) ? Metaspace::PrependScheme::Always
-                                                          : Metaspace::PrependScheme::Never;
+    return detail::json_bool(j, at, "add_prefix_space", true) ? Metaspace::PrependScheme::Always
+                                                              : Metaspace::PrependScheme::Never;
 }
 
 inline char32_t metaspace_replacement_from_json(const json& j, const detail::JsonPath& at) {
-    const auto r = detail::decode_utf8(detail::json_optional_string(j, "replacement", "\u2581"));
+    const auto r = detail::decode_utf8(detail::json_optional_string(j, at, "replacement", "\u2581"));
     if (r.size() != 1) (at / "replacement").fail("expected one character, found ", r.size());
     return r[0];
 }
@@ -9986,14 +13218,14 @@ inline PreTokenizerPtr pre_tokenizer_from_json(const json& j, const detail::Json
     if (j.is_null()) return nullptr;
     const std::string type = detail::json_type(j, at);
     if (type == "ByteLevel")
-        return std::make_shared<ByteLevel>(detail::json_bool(j, "add_prefix_space", true),
-                                           detail::json_bool(j, "use_regex", true),
-                                           detail::json_bool(j, "trim_offsets", true));
+        return std::make_shared<ByteLevel>(detail::json_bool(j, at, "add_prefix_space", true),
+                                           detail::json_bool(j, at, "use_regex", true),
+                                           detail::json_bool(j, at, "trim_offsets", true));
     if (type == "Split") {
         auto behavior = split_behavior_from_json(detail::json_at(j, at, "behavior"), at / "behavior");
         return std::make_shared<Split>(
             detail::Pattern::from_json(detail::json_at(j, at, "pattern"), at / "pattern"), behavior,
-            detail::json_bool(j, "invert", false));
+            detail::json_bool(j, at, "invert", false));
     }
     if (type == "Whitespace") return std::make_shared<Whitespace>();
     if (type == "WhitespaceSplit") return std::make_shared<WhitespaceSplit>();
@@ -10004,11 +13236,12 @@ inline PreTokenizerPtr pre_tokenizer_from_json(const json& j, const detail::Json
             behavior = split_behavior_from_json(*it, at / "behavior");
         return std::make_shared<Punctuation>(behavior);
     }
-    if (type == "Digits") return std::make_shared<Digits>(detail::json_bool(j, "individual_digits", false));
+    if (type == "Digits")
+        return std::make_shared<Digits>(detail::json_bool(j, at, "individual_digits", false));
     if (type == "Metaspace")
         return std::make_shared<Metaspace>(metaspace_replacement_from_json(j, at),
                                            metaspace_scheme_from_json(j, at),
-                                           detail::json_bool(j, "split", true));
+                                           detail::json_bool(j, at, "split", true));
     if (type == "Sequence") {
         const json& list = detail::json_at(j, at, "pretokenizers");
         if (!list.is_array()) (at / "pretokenizers").fail("expected an array, found ", list.type_name());
@@ -10289,13 +13522,13 @@ inline DecoderPtr decoder_from_json(const json& j, const detail::JsonPath& at) {
     const std::string type = detail::json_type(j, at);
     if (type == "ByteLevel") return std::make_shared<ByteLevelDecoder>();
     if (type == "WordPiece")
-        return std::make_shared<WordPieceDecoder>(detail::json_optional_string(j, "prefix", "##"),
-                                                  detail::json_bool(j, "cleanup", true));
+        return std::make_shared<WordPieceDecoder>(detail::json_optional_string(j, at, "prefix", "##"),
+                                                  detail::json_bool(j, at, "cleanup", true));
     if (type == "Metaspace")
         return std::make_shared<MetaspaceDecoder>(metaspace_replacement_from_json(j, at),
                                                   metaspace_scheme_from_json(j, at));
     if (type == "BPEDecoder")
-        return std::make_shared<BPEDecoder>(detail::json_optional_string(j, "suffix", "</w>"));
+        return std::make_shared<BPEDecoder>(detail::json_optional_string(j, at, "suffix", "</w>"));
     if (type == "Replace") {
         const json& p = detail::json_at(j, at, "pattern");
         if (!p.is_object() || !p.contains("String"))
@@ -10338,6 +13571,10 @@ inline DecoderPtr decoder_from_json(const json& j, const detail::JsonPath& at) {
 #include <vector>
 
 namespace tandem::text {
+
+// The longest sequence a file may ask to pad or truncate to: far beyond any model's
+// context, and it bounds the memory a padding of {"Fixed": n} allocates per text.
+inline constexpr size_t kMaxSequenceLength = size_t{1} << 20;
 
 enum class TruncationStrategy { LongestFirst, OnlyFirst, OnlySecond };
 enum class Direction { Left, Right };
@@ -10493,7 +13730,7 @@ public:
         for (const auto* t : {&single_, &pair_})
             for (const auto& p : *t)
                 if (p.is_special && !find(p.id))
-                    (at / p.id).fail("template uses a special token that is not defined");
+                    at.entry(p.id).fail("template uses a special token that is not defined");
     }
 
     size_t added_tokens(bool is_pair) const override {
@@ -10556,13 +13793,19 @@ public:
         std::vector<SpecialToken> specials;
         if (auto it = j.find("special_tokens"); it != j.end() && it->is_object()) {
             for (auto s = it->begin(); s != it->end(); ++s) {
-                const auto here = at / "special_tokens" / s.key();
+                const auto here = (at / "special_tokens").entry(s.key());
                 SpecialToken t{detail::json_string(s.value(), here, "id"), {}, {}};
                 const json& ids = detail::json_at(s.value(), here, "ids");
                 if (!ids.is_array()) (here / "ids").fail("expected an array of ids, found ", ids.type_name());
-                for (const auto& id : ids) t.ids.push_back(id.get<uint32_t>());
-                if (auto tk = s.value().find("tokens"); tk != s.value().end() && tk->is_array())
-                    for (const auto& tok : *tk) t.tokens.push_back(tok.get<std::string>());
+                for (size_t k = 0; k < ids.size(); ++k)
+                    t.ids.push_back(detail::token_id(ids[k], (here / "ids")[k]));
+                if (auto tk = s.value().find("tokens"); tk != s.value().end() && !tk->is_null()) {
+                    if (!tk->is_array())
+                        (here / "tokens")
+                            .fail("expected an array of tokens, found ", detail::describe_json(*tk));
+                    for (size_t k = 0; k < tk->size(); ++k)
+                        t.tokens.push_back(detail::json_as<std::string>((*tk)[k], (here / "tokens")[k]));
+                }
                 specials.push_back(std::move(t));
             }
         }
@@ -10677,9 +13920,10 @@ inline PostProcessorPtr post_processor_from_json(const json& j, const detail::Js
     if (type == "BertProcessing" || type == "RobertaProcessing") {
         const auto token = [&](const std::string& key) {
             const json& t = detail::json_at(j, at, key);
-            if (!t.is_array() || t.size() != 2 || !t[0].is_string() || !t[1].is_number_unsigned())
-                (at / key).fail("expected [token, id], found ", t.dump());
-            return ClsSepProcessing::Token(t[0].get<std::string>(), t[1].get<uint32_t>());
+            if (!t.is_array() || t.size() != 2)
+                (at / key).fail("expected [token, id], found ", detail::describe_json(t));
+            return ClsSepProcessing::Token(detail::json_as<std::string>(t[0], (at / key)[0]),
+                                           detail::token_id(t[1], (at / key)[1]));
         };
         return std::make_shared<ClsSepProcessing>(type == "RobertaProcessing", token("cls"), token("sep"));
     }
@@ -10826,22 +14070,25 @@ public:
         const json& list = detail::json_at(j, at, "vocab");
         if (!list.is_array())
             (at / "vocab").fail("expected an array of [piece, score], found ", list.type_name());
+        if (list.size() > detail::kMaxVocabSize)
+            (at / "vocab")
+                .fail(list.size(), " pieces are more than tandem's limit of ", detail::kMaxVocabSize);
         Pieces pieces;
         pieces.reserve(list.size());
         for (size_t i = 0; i < list.size(); ++i) {
             const json& e = list[i];
             if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number())
-                (at / "vocab")[i].fail("expected [piece, score], found ", e.dump());
-            pieces.emplace_back(e[0].get<std::string>(), e[1].get<double>());
+                (at / "vocab")[i].fail("expected [piece, score], found ", detail::describe_json(e));
+            pieces.emplace_back(e[0].get<std::string>(), detail::json_as<double>(e[1], (at / "vocab")[i][1]));
         }
         std::optional<uint32_t> unk;
-        if (auto it = j.find("unk_id"); it != j.end() && it->is_number_unsigned()) {
-            unk = it->get<uint32_t>();
+        if (auto it = j.find("unk_id"); it != j.end() && !it->is_null()) {
+            unk = detail::token_id(*it, at / "unk_id");
             if (*unk >= pieces.size())
                 (at / "unk_id").fail("id ", *unk, " is outside the ", pieces.size(), "-piece vocabulary");
         }
         return std::make_shared<Unigram>(std::move(pieces), unk,
-                                         detail::json_bool(j, "byte_fallback", false));
+                                         detail::json_bool(j, at, "byte_fallback", false));
     }
 
 private:
@@ -10914,7 +14161,7 @@ public:
     static std::shared_ptr<WordLevel> from_json(const json& j, const detail::JsonPath& at) {
         return std::make_shared<WordLevel>(
             detail::vocab_from_json(detail::json_at(j, at, "vocab"), at / "vocab"),
-            detail::json_optional_string(j, "unk_token", "<unk>"));
+            detail::json_optional_string(j, at, "unk_token", "<unk>"));
     }
 
 private:
@@ -10931,6 +14178,7 @@ private:
 // Mirrors HF `tokenizers.models.WordPiece`.
 
 
+#include <algorithm>
 #include <string>
 
 namespace tandem::text {
@@ -10942,7 +14190,9 @@ public:
         : vocab_(std::move(vocab)),
           unk_token_(std::move(unk_token)),
           prefix_(std::move(continuing_subword_prefix)),
-          max_chars_(max_input_chars_per_word) {}
+          max_chars_(max_input_chars_per_word) {
+        for (const auto& [token, id] : vocab_.map()) longest_ = std::max(longest_, token.size());
+    }
 
     void tokenize(std::string_view word, std::vector<uint32_t>& ids) const override {
         size_t chars = 0;
@@ -10952,7 +14202,13 @@ public:
             std::string candidate;
             size_t start = 0;
             while (start < word.size()) {
-                size_t end = word.size();
+                // No candidate longer than the longest token can match: starting there keeps a
+                // long word linear in its length instead of cubic, with the same result.
+                const size_t reach = longest_ - (start > 0 ? std::min(longest_, prefix_.size()) : 0);
+                size_t end = word.size() - start > reach ? start + reach : word.size();
+                while (end > start && end < word.size() &&
+                       (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80)
+                    --end;
                 std::optional<uint32_t> found;
                 while (start < end) {
                     candidate.assign(start > 0 ? prefix_ : std::string());
@@ -10986,8 +14242,8 @@ public:
     static std::shared_ptr<WordPiece> from_json(const json& j, const detail::JsonPath& at) {
         return std::make_shared<WordPiece>(
             detail::vocab_from_json(detail::json_at(j, at, "vocab"), at / "vocab"),
-            detail::json_optional_string(j, "unk_token", "[UNK]"),
-            detail::json_optional_string(j, "continuing_subword_prefix", "##"),
+            detail::json_optional_string(j, at, "unk_token", "[UNK]"),
+            detail::json_optional_string(j, at, "continuing_subword_prefix", "##"),
             detail::json_number<size_t>(j, at, "max_input_chars_per_word", 100));
     }
 
@@ -11002,6 +14258,7 @@ private:
     detail::Vocab vocab_;
     std::string unk_token_, prefix_;
     size_t max_chars_;
+    size_t longest_ = 0;  // bytes of the longest vocabulary token
 };
 
 }  // namespace tandem::text
@@ -11077,7 +14334,7 @@ public:
     // A tokenizer.json, or a folder holding tokenizer.json, vocab.json + merges.txt, or vocab.txt.
     static Tokenizer from_file(const std::filesystem::path& path) {
         if (std::filesystem::is_directory(path)) return from_folder(path);
-        return from_json(parse_json_file(path), path.string());
+        return from_json(detail::read_json_file(path), path.string());
     }
 
     static Tokenizer from_json(const text::json& j, const std::string& file = "tokenizer.json") {
@@ -11095,14 +14352,17 @@ public:
         t.pre_tokenizer_ = text::pre_tokenizer_from_json(get("pre_tokenizer"), root / "pre_tokenizer");
         t.post_processor_ = text::post_processor_from_json(get("post_processor"), root / "post_processor");
         t.decoder_ = text::decoder_from_json(get("decoder"), root / "decoder");
-        if (const auto& added = get("added_tokens"); added.is_array()) {
+        if (const auto& added = get("added_tokens"); !added.is_null()) {
+            if (!added.is_array())
+                (root / "added_tokens")
+                    .fail("expected an array, found ", tandem::detail::describe_json(added));
             for (size_t i = 0; i < added.size(); ++i)
                 t.added_.add(text::added_token_from_json(added[i], (root / "added_tokens")[i]));
         }
         t.added_.rebuild(t.normalizer_.get());
-        if (const auto& tr = get("truncation"); tr.is_object())
-            t.truncation_ = truncation_from_json(tr, root / "truncation");
-        if (const auto& pad = get("padding"); pad.is_object())
+        if (const auto& tr = get("truncation"); !tr.is_null())
+            t.truncation_ = t.truncation_from_json(tr, root / "truncation");
+        if (const auto& pad = get("padding"); !pad.is_null())
             t.padding_ = padding_from_json(pad, root / "padding");
         return t;
     }
@@ -11255,55 +14515,62 @@ public:
         return j;
     }
 
-    // Writes to a temporary name and renames, so a crash never leaves half a file.
+    // Through the atomic writer: a crash or a full disk leaves the old file, never half a new one.
     void save(const std::filesystem::path& path) const {
-        const auto tmp = path.string() + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::binary);
-            if (!out) detail::throw_error(tmp, ": cannot open for writing");
-            out << to_json().dump(2);
-            if (!out.flush()) detail::throw_error(tmp, ": write failed");
-        }
-        std::filesystem::rename(tmp, path);
-    }
-
-    static text::json parse_json_file(const std::filesystem::path& path) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) detail::throw_error(path.string(), ": cannot open");
-        try {
-            return text::json::parse(in);
-        } catch (const text::json::exception& e) {
-            detail::throw_error(path.string(), ": not valid JSON: ", e.what());
-        }
+        detail::atomic_write(path, detail::dump_json(to_json(), path.string(), 2));
     }
 
 private:
-    static text::TruncationParams truncation_from_json(const text::json& j,
-                                                       const tandem::detail::JsonPath& at) {
+    static text::Direction direction_from_json(const text::json& j, const tandem::detail::JsonPath& at) {
+        const auto name = tandem::detail::json_optional_string(j, at, "direction", "Right");
+        if (name != "Left" && name != "Right")
+            (at / "direction").fail("expected Left or Right, found '", name, "'");
+        return name == "Left" ? text::Direction::Left : text::Direction::Right;
+    }
+
+    // Needs the post-processor: a stride must leave room once the special tokens are in.
+    text::TruncationParams truncation_from_json(const text::json& j,
+                                                const tandem::detail::JsonPath& at) const {
+        if (!j.is_object()) at.fail("expected an object or null, found ", tandem::detail::describe_json(j));
         text::TruncationParams p;
-        p.max_length = tandem::detail::json_number<size_t>(j, at, "max_length", 512);
+        p.max_length = tandem::detail::json_number<size_t>(
+            j, at, "max_length", 512, 0, text::kMaxSequenceLength, "tandem's limit on sequence lengths");
         p.stride = tandem::detail::json_number<size_t>(j, at, "stride", 0);
-        const auto strategy = tandem::detail::json_optional_string(j, "strategy", "LongestFirst");
+        const auto strategy = tandem::detail::json_optional_string(j, at, "strategy", "LongestFirst");
+        if (strategy != "LongestFirst" && strategy != "OnlyFirst" && strategy != "OnlySecond")
+            (at / "strategy").fail("expected LongestFirst, OnlyFirst or OnlySecond, found '", strategy, "'");
         p.strategy = strategy == "OnlyFirst"    ? text::TruncationStrategy::OnlyFirst
                      : strategy == "OnlySecond" ? text::TruncationStrategy::OnlySecond
                                                 : text::TruncationStrategy::LongestFirst;
-        p.direction = tandem::detail::json_optional_string(j, "direction", "Right") == "Left"
-                          ? text::Direction::Left
-                          : text::Direction::Right;
+        p.direction = direction_from_json(j, at);
+        const size_t added = post_processor_ ? post_processor_->added_tokens(false) : 0;
+        if (p.max_length <= added || p.stride >= p.max_length - added)
+            (at / "stride")
+                .fail("stride ", p.stride, " must be smaller than max_length ", p.max_length, " less the ",
+                      added, " special tokens");
         return p;
     }
 
     static text::PaddingParams padding_from_json(const text::json& j, const tandem::detail::JsonPath& at) {
+        if (!j.is_object()) at.fail("expected an object or null, found ", tandem::detail::describe_json(j));
+        constexpr std::string_view limit = "tandem's limit on sequence lengths";
         text::PaddingParams p;
-        if (auto it = j.find("strategy"); it != j.end() && it->is_object() && it->contains("Fixed"))
-            p.fixed_length = (*it)["Fixed"].get<size_t>();
-        p.pad_to_multiple_of = tandem::detail::json_number<size_t>(j, at, "pad_to_multiple_of", 0);
+        // "BatchLongest" or {"Fixed": n}, as serde writes the Rust enum.
+        const text::json& strategy = tandem::detail::json_at(j, at, "strategy");
+        if (strategy.is_object() && strategy.size() == 1 && strategy.contains("Fixed")) {
+            p.fixed_length = tandem::detail::json_integer<size_t>(
+                strategy["Fixed"], at / "strategy" / "Fixed", 0, text::kMaxSequenceLength, limit);
+        } else if (strategy != "BatchLongest") {
+            (at / "strategy")
+                .fail("expected \"BatchLongest\" or {\"Fixed\": length}, found ",
+                      tandem::detail::describe_json(strategy));
+        }
+        p.pad_to_multiple_of = tandem::detail::json_number<size_t>(j, at, "pad_to_multiple_of", 0, 0,
+                                                                   text::kMaxSequenceLength, limit);
         p.pad_id = tandem::detail::json_number<uint32_t>(j, at, "pad_id", 0);
         p.pad_type_id = tandem::detail::json_number<uint32_t>(j, at, "pad_type_id", 0);
-        p.pad_token = tandem::detail::json_optional_string(j, "pad_token", "[PAD]");
-        p.direction = tandem::detail::json_optional_string(j, "direction", "Right") == "Left"
-                          ? text::Direction::Left
-                          : text::Direction::Right;
+        p.pad_token = tandem::detail::json_optional_string(j, at, "pad_token", "[PAD]");
+        p.direction = direction_from_json(j, at);
         return p;
     }
 
@@ -11439,14 +14706,17 @@ inline text::json read_tokenizer_config(const std::filesystem::path& dir) {
     for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
         const auto path = dir / name;
         if (!std::filesystem::exists(path)) continue;
-        const text::json j = Tokenizer::parse_json_file(path);
-        if (j.is_object()) config.update(j);
+        const text::json j = read_json_file(path);
+        if (!j.is_object())
+            JsonPath{path.string(), ""}.fail("expected a JSON object, found ", describe_json(j));
+        config.update(j);
     }
     return config;
 }
 
 // A special token entry of tokenizer_config.json: a string or an AddedToken object.
-inline std::optional<text::AddedToken> config_token(const text::json& config, const char* key) {
+inline std::optional<text::AddedToken> config_token(const text::json& config, const JsonPath& at,
+                                                    const char* key) {
     auto it = config.find(key);
     if (it == config.end() || it->is_null()) return std::nullopt;
     text::AddedToken t;
@@ -11454,14 +14724,19 @@ inline std::optional<text::AddedToken> config_token(const text::json& config, co
     if (it->is_string()) {
         t.content = it->get<std::string>();
     } else if (it->is_object() && it->contains("content")) {
-        t.content = (*it)["content"].get<std::string>();
-        t.lstrip = json_bool(*it, "lstrip", false);
-        t.rstrip = json_bool(*it, "rstrip", false);
-        t.single_word = json_bool(*it, "single_word", false);
+        t.content = json_string(*it, at / key, "content");
+        t.lstrip = json_bool(*it, at / key, "lstrip", false);
+        t.rstrip = json_bool(*it, at / key, "rstrip", false);
+        t.single_word = json_bool(*it, at / key, "single_word", false);
     } else {
-        return std::nullopt;
+        (at / key).fail("expected a token string or an object with 'content', found ", describe_json(*it));
     }
     return t;
+}
+
+// Where keys of the merged tokenizer_config.json / special_tokens_map.json are reported.
+inline JsonPath tokenizer_config_path(const std::filesystem::path& dir) {
+    return {(dir / "tokenizer_config.json").string(), ""};
 }
 
 inline void set_max_length(Tokenizer& t, const text::json& config) {
@@ -11474,15 +14749,19 @@ inline void set_max_length(Tokenizer& t, const text::json& config) {
 inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const auto path = dir / "vocab.txt";
     const text::json config = read_tokenizer_config(dir);
+    const JsonPath cfg = tokenizer_config_path(dir);
     Vocab vocab;
     std::istringstream in(read_text_file(path));
     std::string line;
     for (uint32_t id = 0; std::getline(in, line); ++id) {
+        if (id >= kMaxVocabSize)
+            throw_error(path.string(), ": line ", size_t{id} + 1, ": more tokens than tandem's limit of ",
+                        kMaxVocabSize);
         if (!line.empty() && line.back() == '\r') line.pop_back();
         vocab.add(line, id);
     }
     const auto name = [&](const char* key, const char* fallback) {
-        auto t = config_token(config, key);
+        auto t = config_token(config, cfg, key);
         return t ? t->content : std::string(fallback);
     };
     const std::string unk = name("unk_token", "[UNK]"), cls = name("cls_token", "[CLS]"),
@@ -11490,15 +14769,15 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const std::string pad = name("pad_token", "[PAD]"), mask = name("mask_token", "[MASK]");
     for (const auto& s : {cls, sep})
         if (!vocab.id(s)) JsonPath{path.string(), s}.fail("special token is missing from the vocabulary");
-    const bool lower = json_bool(config, "do_lower_case", true);
+    const bool lower = json_bool(config, cfg, "do_lower_case", true);
     auto accents = text::BertNormalizer::Accents::Default;
-    if (auto it = config.find("strip_accents"); it != config.end() && it->is_boolean())
-        accents =
-            it->get<bool>() ? text::BertNormalizer::Accents::Strip : text::BertNormalizer::Accents::Keep;
+    if (auto it = config.find("strip_accents"); it != config.end() && !it->is_null())
+        accents = json_as<bool>(*it, cfg / "strip_accents") ? text::BertNormalizer::Accents::Strip
+                                                            : text::BertNormalizer::Accents::Keep;
     const uint32_t cls_id = *vocab.id(cls), sep_id = *vocab.id(sep);
     Tokenizer t(std::make_shared<text::WordPiece>(vocab, unk, "##", 100));
     t.set_normalizer(std::make_shared<text::BertNormalizer>(
-        true, json_bool(config, "tokenize_chinese_chars", true), accents, lower));
+        true, json_bool(config, cfg, "tokenize_chinese_chars", true), accents, lower));
     t.set_pre_tokenizer(std::make_shared<text::BertPreTokenizer>());
     t.set_post_processor(std::make_shared<text::TemplateProcessing>(
         std::vector<text::TemplateProcessing::Piece>{{true, cls, 0}, {false, "A", 0}, {true, sep, 0}},
@@ -11516,7 +14795,8 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
 inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
     const auto vocab_path = dir / "vocab.json", merges_path = dir / "merges.txt";
     const text::json config = read_tokenizer_config(dir);
-    Vocab vocab = vocab_from_json(Tokenizer::parse_json_file(vocab_path), {vocab_path.string(), ""});
+    const JsonPath cfg = tokenizer_config_path(dir);
+    Vocab vocab = vocab_from_json(read_json_file(vocab_path), {vocab_path.string(), ""});
     text::BPE::Merges merges;
     std::istringstream in(read_text_file(merges_path));
     std::string line;
@@ -11526,18 +14806,18 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
         merges.push_back(
             text::BPE::parse_merge_line(line, {merges_path.string(), "line " + std::to_string(n)}));
     }
-    const std::string cls = json_optional_string(config, "tokenizer_class");
+    const std::string cls = json_optional_string(config, cfg, "tokenizer_class");
     const bool clip = cls.find("CLIP") != std::string::npos || (!vocab.id("a") && vocab.id("a</w>"));
     text::BPEOptions options;
     if (clip) {
         options.end_of_word_suffix = "</w>";
-        auto unk = config_token(config, "unk_token");
+        auto unk = config_token(config, cfg, "unk_token");
         options.unk_token = unk ? unk->content : "<|endoftext|>";
     }
     Tokenizer t(std::make_shared<text::BPE>(std::move(vocab), std::move(merges), options,
                                             JsonPath{merges_path.string(), "merges"}));
     const auto special = [&](const char* key, const char* fallback, bool normalized) {
-        auto tok = config_token(config, key);
+        auto tok = config_token(config, cfg, key);
         if (!tok) tok = text::AddedToken{fallback, 0, true, false, false, false, false};
         auto id = t.model().token_to_id(tok->content);
         if (!id)
@@ -11566,12 +14846,12 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
         t.add_token(eos);
     } else {
         t.set_pre_tokenizer(
-            std::make_shared<text::ByteLevel>(json_bool(config, "add_prefix_space", false), true, true));
+            std::make_shared<text::ByteLevel>(json_bool(config, cfg, "add_prefix_space", false), true, true));
         t.set_post_processor(std::make_shared<text::ByteLevelProcessing>());
         t.set_decoder(std::make_shared<text::ByteLevelDecoder>());
         for (const char* key :
              {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"})
-            if (auto tok = config_token(config, key))
+            if (auto tok = config_token(config, cfg, key))
                 if (auto id = t.model().token_to_id(tok->content)) {
                     tok->id = *id;
                     t.add_token(*tok);

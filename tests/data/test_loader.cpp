@@ -6,7 +6,8 @@
 
 #include <doctest/doctest.h>
 
-#include "../io/temp_dir.hpp"
+#include "error_message.hpp"
+#include "temp_dir.hpp"
 #include "../test_data.hpp"
 
 #include <algorithm>

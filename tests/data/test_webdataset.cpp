@@ -2,7 +2,8 @@
 
 #include <doctest/doctest.h>
 
-#include "../io/temp_dir.hpp"
+#include "error_message.hpp"
+#include "temp_dir.hpp"
 
 #include <string>
 #include <utility>

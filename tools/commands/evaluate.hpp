@@ -125,7 +125,7 @@ std::vector<T> list_of(const io::JsonObjectReader& r, const std::string& key, st
         detail::throw_error(r.where(key), ": expected a list, found ", detail::describe_json(v));
     std::vector<T> out;
     for (std::size_t i = 0; i < v.size(); ++i)
-        out.push_back(detail::json_as<T>(v[i], r.where(key + "[" + std::to_string(i) + "]")));
+        out.push_back(detail::json_as<T>(v[i], r.path(key)[i]));
     return out;
 }
 
@@ -186,7 +186,7 @@ inline eval::Metrics run(const std::string& name, const nlohmann::json& args_jso
             o.score_functions.clear();
             for (const auto& [k, v] : args.json().at("score_functions").items()) {
                 eval::similarity_from_name(
-                    detail::json_as<std::string>(v, args.where("score_functions." + k)), name);
+                    detail::json_as<std::string>(v, args.path("score_functions").entry(k)), name);
                 o.score_functions.push_back(k);
             }
         } else {
@@ -230,9 +230,9 @@ inline eval::Metrics run(const std::string& name, const nlohmann::json& args_jso
             const auto& m = args.json().at("margin");
             if (m.is_object()) {
                 for (const auto& [k, v] : m.items())
-                    o.margin[k] = detail::json_as<double>(v, args.where("margin." + k));
+                    o.margin[k] = detail::json_as<double>(v, args.path("margin").entry(k));
             } else {
-                const double all = detail::json_as<double>(m, args.where("margin"));
+                const double all = detail::json_as<double>(m, args.path("margin"));
                 for (const char* fn : {"cosine", "dot", "euclidean", "manhattan"}) o.margin[fn] = all;
             }
         }
