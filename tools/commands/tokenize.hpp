@@ -51,7 +51,7 @@ inline int tokenize_main(Args& args) {
     size_t line_number = 0;
     const auto flush = [&] {
         for (const auto& e : tokenizer.encode_batch(texts, add_special)) {
-            out = "[";
+            out.assign(1, '[');
             for (size_t i = 0; i < e.ids.size(); ++i) {
                 if (i) out += ',';
                 out += std::to_string(e.ids[i]);

@@ -772,8 +772,12 @@ inline void save_safetensors(const std::filesystem::path& path, const std::vecto
         const std::size_t nbytes = numel[i] * element_size(t->dtype);
         header += quoted(t->name, "tensor name '" + t->name + "'") + ":{\"dtype\":\"" +
                   std::string(to_string(t->dtype)) + "\",\"shape\":[";
-        for (std::size_t d = 0; d < t->shape.size(); ++d)
-            header += (d ? "," : "") + std::to_string(t->shape[d]);
+        for (std::size_t d = 0; d < t->shape.size(); ++d) {
+            // Appended piece by piece: GCC 12 flags `(d ? "," : "") + std::to_string(...)`
+            // with a false -Wrestrict at -O3 (GCC bug 105329).
+            if (d) header += ',';
+            header += std::to_string(t->shape[d]);
+        }
         header +=
             "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + nbytes) + "]},";
         offset += nbytes;
