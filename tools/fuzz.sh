@@ -38,6 +38,7 @@ wait
 for t in "${targets[@]}"; do [ -x "$out/bin/fuzz_$t" ] || exit 1; done
 
 python3 "$root/tests/fuzz/make_corpus.py" "$out/seeds" >/dev/null || exit 1
+rm -rf "$out/artifacts"  # what is there afterwards is this run's findings
 run() {
     local t=$1
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
