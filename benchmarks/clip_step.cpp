@@ -3,6 +3,7 @@
 // PyTorch (benchmarks/clip_step_torch.py, same threads, OMP_WAIT_POLICY=PASSIVE), with
 // model-FLOP utilisation against the GEMM ceiling measured here.
 // Run from the build directory: benchmarks/clip_step [threads] [path/to/clip_step_torch.py]
+// (TANDEM_BENCH_PYTHON picks the Python with torch, e.g. the venv of benchmarks/setup_venv.sh).
 #include <tandem/backend/cpu.hpp>
 #include <tandem/losses/clip.hpp>
 #include <tandem/models/clip.hpp>
@@ -81,8 +82,8 @@ int main(int argc, char** argv) {
     std::map<std::string, double> torch_seconds;
     {
         const std::string t = std::to_string(threads);
-        FILE* pipe = popen(("OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=" + t + " /usr/bin/python3 " + script +
-                            " " + t + " 2>/dev/null")
+        FILE* pipe = popen(("OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=" + t +
+                            " ${TANDEM_BENCH_PYTHON:-/usr/bin/python3} " + script + " " + t + " 2>/dev/null")
                                .c_str(),
                            "r");
         char name[64];
