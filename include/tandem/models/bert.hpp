@@ -10,10 +10,6 @@
 #include <tandem/models/pretrained.hpp>
 #include <tandem/nn.hpp>
 
-#include <algorithm>
-#include <filesystem>
-#include <memory>
-
 namespace tandem {
 
 // LayerNorm(word + position(0..L-1) + token_type); absent token_type_ids mean segment 0.

@@ -11,10 +11,6 @@
 #include <tandem/models/pretrained.hpp>
 #include <tandem/nn.hpp>
 
-#include <algorithm>
-#include <filesystem>
-#include <memory>
-
 namespace tandem {
 
 template <Backend B, Scalar T>

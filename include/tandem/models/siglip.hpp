@@ -12,8 +12,6 @@
 #include <tandem/models/pretrained.hpp>
 #include <tandem/nn.hpp>
 
-#include <filesystem>
-#include <memory>
 #include <optional>
 
 namespace tandem {
