@@ -219,7 +219,9 @@ TEST_CASE("missing required keys and wrong types name the file and the key") {
     msg = error_for(R"({"model_type": "bert", "layer_norm_eps": null})", bert);
     CHECK(contains(msg, path.string() + ": key 'layer_norm_eps': expected a number, found null"));
     msg = error_for(R"({"model_type": "bert", "vocab_size": -3})", bert);
-    CHECK(contains(msg, "key 'vocab_size': expected a positive integer, found -3"));
+    CHECK(contains(msg,
+                   "key 'vocab_size': expected an integer from 1 to 4194304 (tandem's limit on vocabulary "
+                   "sizes), found -3"));
     msg = error_for(R"({"model_type": "bert", "id2label": {"zero": "A"}})", bert);
     CHECK(contains(msg, "key 'id2label.zero': expected an integer label id"));
     msg = error_for(R"({"model_type": "bert", "position_embedding_type": "relative_key"})", bert);
@@ -228,4 +230,54 @@ TEST_CASE("missing required keys and wrong types name the file and the key") {
     CHECK(contains(msg, path.string() + ": not valid JSON"));
     msg = error_message([&] { (void)BertConfig::from_file(dir / "absent.json"); });
     CHECK(contains(msg, "absent.json: cannot open"));
+}
+
+TEST_CASE("configs are validated in full on load, with the limits on what they may allocate") {
+    const auto error_of = [](const std::string& text, auto load) {
+        return error_message([&] { (void)load(nlohmann::json::parse(text)); });
+    };
+    const auto clip = [](const auto& j) { return CLIPConfig::from_json(j, "config.json"); };
+    const auto siglip = [](const auto& j) { return SiglipConfig::from_json(j, "config.json"); };
+    const auto bert = [](const auto& j) { return BertConfig::from_json(j, "config.json"); };
+
+    // 208 GB of transformer blocks from a 60-byte file.
+    CHECK(error_of(R"({"model_type": "clip", "text_config": {"num_hidden_layers": 1000000000}})", clip) ==
+          "config.json: key 'text_config.num_hidden_layers': expected an integer from 1 to 1024 (tandem's "
+          "limit "
+          "on layers), found 1000000000");
+    // Overflowed Shape::numel (signed overflow) when the model was built.
+    CHECK(
+        error_of(R"({"model_type": "bert", "hidden_size": 1000000000000, "num_attention_heads": 1})", bert) ==
+        "config.json: key 'hidden_size': expected an integer from 1 to 65536 (tandem's limit on widths), "
+        "found "
+        "1000000000000");
+    // Ended as a bare "vector::reserve".
+    CHECK(error_of(R"({"model_type": "siglip", "vision_config": {"num_hidden_layers": -3}})", siglip) ==
+          "config.json: key 'vision_config.num_hidden_layers': expected an integer from 1 to 1024 (tandem's "
+          "limit "
+          "on layers), found -3");
+    // Was accepted.
+    CHECK(error_of(R"({"model_type": "bert", "layer_norm_eps": -1})", bert) ==
+          "config.json: key 'layer_norm_eps': expected a positive number, found -1");
+    CHECK(error_of(R"({"model_type": "clip", "vision_config": {"attention_dropout": 1.0}})", clip) ==
+          "config.json: key 'vision_config.attention_dropout': expected a probability in [0, 1), found 1");
+    CHECK(error_of(R"({"model_type": "bert", "classifier_dropout": -0.5})", bert) ==
+          "config.json: key 'classifier_dropout': expected a probability in [0, 1), found -0.5");
+    CHECK(error_of(R"({"model_type": "bert", "hidden_act": "swish"})", bert) ==
+          "config.json: key 'hidden_act': expected one of gelu, gelu_new, gelu_fast, gelu_pytorch_tanh, "
+          "quick_gelu, relu, tanh; found \"swish\"");
+    CHECK(error_of(R"({"model_type": "bert", "num_labels": 1000000000})", bert) ==
+          "config.json: key 'num_labels': expected an integer from 1 to 65536 (tandem's limit on labels), "
+          "found "
+          "1000000000");
+    CHECK(
+        error_of(R"({"model_type": "clip", "vision_config": {"image_size": 100000}})", clip) ==
+        "config.json: key 'vision_config.image_size': expected an integer from 1 to 8192 (tandem's limit on "
+        "image sizes), found 100000");
+    CHECK(
+        error_of(R"({"model_type": "siglip", "text_config": {"vocab_size": 4194305}})", siglip) ==
+        "config.json: key 'text_config.vocab_size': expected an integer from 1 to 4194304 (tandem's limit on "
+        "vocabulary sizes), found 4194305");
+    CHECK(error_of(R"({"model_type": "bert", "initializer_range": -0.02})", bert) ==
+          "config.json: key 'initializer_range': expected a number >= 0, found -0.02");
 }

@@ -63,9 +63,9 @@ TEST_CASE("JsonObjectReader reads typed fields with defaults and located errors"
     CHECK(error_message([&] { (void)r.get<bool>("n", false); }) ==
           "cfg.json: key 'n': expected a boolean, found number 3");
     CHECK(error_message([&] { (void)r.get<int>("big", 0); }) ==
-          "cfg.json: key 'big': value 1099511627776 is out of range for the field");
+          "cfg.json: key 'big': expected an integer from -2147483648 to 2147483647, found 1099511627776");
     CHECK(error_message([&] { (void)r.get<unsigned>("neg", 0); }) ==
-          "cfg.json: key 'neg': value -1 is out of range for the field");
+          "cfg.json: key 'neg': expected an integer from 0 to 4294967295, found -1");
     CHECK(error_message([&] { (void)r.require<int>("missing"); }) ==
           "cfg.json: key 'missing': required key is missing");
     CHECK(error_message([&] { (void)r.object("sub").require<int>("k"); }) ==
@@ -92,4 +92,34 @@ TEST_CASE("atomic_write replaces a file whole and cleans up after a failure") {
                         std::filesystem::directory_iterator{}) == 1);
     const auto msg = error_message([&] { tandem::io::atomic_write(dir / "no-such-dir" / "f.txt", "x"); });
     CHECK(contains(msg, "no-such-dir/f.txt: cannot create temporary file"));
+}
+
+TEST_CASE("one reader for every layer: integer-only, range-checked, the key path in every error") {
+    using tandem::detail::json_integer;
+    using tandem::detail::JsonPath;
+    const JsonPath at{"tokenizer.json", "model"};
+    CHECK((at / "vocab").entry("a.b").where() == "tokenizer.json: key 'model.vocab[\"a.b\"]'");
+    CHECK((at / "merges")[3].where() == "tokenizer.json: key 'model.merges[3]'");
+    CHECK(JsonPath{"config.json", ""}.where() == "config.json");
+    CHECK(json_integer<std::uint32_t>(nlohmann::json(4294967295u), at) == 4294967295u);
+    CHECK(error_message([&] { (void)json_integer<std::uint32_t>(nlohmann::json(4294967296u), at); }) ==
+          "tokenizer.json: key 'model': expected an integer from 0 to 4294967295, found 4294967296");
+    CHECK(error_message([&] { (void)json_integer<std::size_t>(nlohmann::json(12.7), at); }) ==
+          "tokenizer.json: key 'model': expected an integer, found number 12.7");
+    CHECK(error_message([&] { (void)json_integer<std::size_t>(nlohmann::json(12.0), at); }) ==
+          "tokenizer.json: key 'model': expected an integer, found number 12.0");
+    CHECK(error_message([&] { (void)json_integer<int>(nlohmann::json(9), at, 1, 8, "the limit"); }) ==
+          "tokenizer.json: key 'model': expected an integer from 1 to 8 (the limit), found 9");
+    CHECK(error_message([&] { (void)json_integer<std::int64_t>(nlohmann::json(-1), at, 0); }) ==
+          "tokenizer.json: key 'model': expected a non-negative integer, found -1");
+}
+
+TEST_CASE("read_json_file refuses nesting deeper than the readers recurse") {
+    TempDir dir;
+    write_bytes(dir / "deep.json", std::string(129, '[') + std::string(129, ']'));
+    CHECK(error_message([&] { (void)tandem::io::read_json_file(dir / "deep.json"); }) ==
+          (dir / "deep.json").string() + ": JSON nested deeper than 128 levels (tandem's limit)");
+    // Brackets inside strings are text, not nesting.
+    write_bytes(dir / "text.json", "[\"" + std::string(200, '[') + "\\\"\"]");
+    CHECK(tandem::io::read_json_file(dir / "text.json").at(0).get<std::string>().size() == 201);
 }

@@ -55,5 +55,7 @@ TEST_CASE("normalized added tokens are matched in their normalised form") {
               .normalized == false);
     CHECK_THROWS_WITH_AS(
         added_token_from_json(json::parse(R"({"id": -1, "content": "[X]"})"), {"t.json", "added_tokens[0]"}),
-        doctest::Contains("t.json: key 'added_tokens[0].id': expected a token id"), Error);
+        doctest::Contains("t.json: key 'added_tokens[0].id': expected an integer from 0 to 4194303 (tandem's "
+                          "limit on token ids), found -1"),
+        Error);
 }

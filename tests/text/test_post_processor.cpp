@@ -48,7 +48,8 @@ TEST_CASE("TemplateProcessing follows its single and pair templates") {
     missing["special_tokens"].erase("[SEP]");
     CHECK_THROWS_WITH_AS(
         post_processor_from_json(missing, {"tokenizer.json", "post_processor"}),
-        doctest::Contains("key 'post_processor.special_tokens.[SEP]': template uses a special token"), Error);
+        doctest::Contains("key 'post_processor.special_tokens[\"[SEP]\"]': template uses a special token"),
+        Error);
 }
 
 TEST_CASE("without special tokens the second text keeps type 1; ByteLevel steps pass through") {

@@ -169,7 +169,8 @@ TEST_CASE("malformed tokenizer.json files are reported with file and key") {
 
     const auto vocab =
         write_temp("tandem-bad-vocab.json", R"({"model": {"type": "WordPiece", "vocab": {"a": "zero"}}})");
-    CHECK(error_of(vocab) == vocab + ": key 'model.vocab.a': expected a token id, found string");
+    CHECK(error_of(vocab) ==
+          vocab + ": key 'model.vocab[\"a\"]': expected an integer, found string \"zero\"");
 
     const auto added =
         write_temp("tandem-bad-added.json",
@@ -178,7 +179,7 @@ TEST_CASE("malformed tokenizer.json files are reported with file and key") {
 
     const auto broken = write_temp("tandem-broken.json", R"({"model": )");
     CHECK(error_of(broken).rfind(broken + ": not valid JSON", 0) == 0);
-    CHECK(error_of("/nonexistent/tokenizer.json") == "/nonexistent/tokenizer.json: cannot open");
+    CHECK(error_of("/nonexistent/tokenizer.json") == "/nonexistent/tokenizer.json: cannot open for reading");
 }
 
 TEST_CASE("text that is not UTF-8 fails with its byte offset, or is repaired on request") {

@@ -57,7 +57,7 @@ TEST_CASE("WordPiece takes the longest match from the left, or one unknown for t
     CHECK_THROWS_WITH_AS(
         WordPiece::from_json(json::parse(R"({"vocab": {"a": 0}, "max_input_chars_per_word": -1})"),
                              {"tokenizer.json", "model"}),
-        "tokenizer.json: key 'model.max_input_chars_per_word': expected a non-negative number, found -1",
+        "tokenizer.json: key 'model.max_input_chars_per_word': expected a non-negative integer, found -1",
         Error);
 }
 

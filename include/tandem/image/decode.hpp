@@ -7,10 +7,12 @@
 
 #include <tandem/core/error.hpp>
 #include <tandem/image/detail/jpeg.hpp>
+#include <tandem/image/detail/webp.hpp>
 #include <tandem/image/image.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -96,6 +98,40 @@ inline std::optional<std::array<std::uint8_t, 3>> gif_transparent_color(std::spa
                                        palette[transparent * 3 + 2]};
 }
 
+inline std::uint32_t read_le32(const std::uint8_t* p) {
+    return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+           (std::uint32_t{p[3]} << 24);
+}
+
+// Width and height as a header states them (a negative BMP height means top-down), for the formats whose
+// sizes stb_image misreads: it parses PNM's decimal sizes with signed overflow (2^32 wraps to 0) and takes
+// abs() of a BMP height of INT_MIN. Empty when the header is too short to say.
+inline std::optional<std::array<std::int64_t, 2>> stated_size(Format format,
+                                                              std::span<const std::uint8_t> b) {
+    if (format == Format::bmp) {
+        if (b.size() < 26) return std::nullopt;
+        if (read_le32(b.data() + 14) == 12)  // OS/2 BITMAPCOREHEADER: unsigned 16-bit sizes
+            return std::array<std::int64_t, 2>{b[18] | (b[19] << 8), b[20] | (b[21] << 8)};
+        return std::array<std::int64_t, 2>{static_cast<std::int32_t>(read_le32(b.data() + 18)),
+                                           static_cast<std::int32_t>(read_le32(b.data() + 22))};
+    }
+    if (format != Format::pnm) return std::nullopt;
+    std::array<std::int64_t, 2> size{};
+    std::size_t at = 2;
+    for (auto& v : size) {
+        while (at < b.size() && (std::isspace(b[at]) || b[at] == '#')) {
+            if (b[at] == '#')
+                while (at < b.size() && b[at] != '\n' && b[at] != '\r') ++at;
+            else
+                ++at;
+        }
+        if (at >= b.size() || !std::isdigit(b[at])) return std::nullopt;
+        for (; at < b.size() && std::isdigit(b[at]); ++at)
+            v = std::min<std::int64_t>(v * 10 + (b[at] - '0'), std::int64_t{1} << 40);  // saturates
+    }
+    return size;
+}
+
 inline const char* stb_reason() {
     const char* reason = stbi_failure_reason();
     return reason ? reason : "unknown error";
@@ -129,6 +165,7 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
     const int len = static_cast<int>(bytes.size());
     const auto format = detail::sniff_format(bytes);
     if (format == detail::Format::jpeg) return detail::decode_jpeg(bytes, name, options.max_pixels);
+    if (detail::is_webp(bytes)) return detail::decode_webp(bytes, name, options.max_pixels);
 
     // Size from the header first, so that a decompression bomb is refused before
     // any pixel memory is allocated. PNG is read directly: stb_image refuses large
@@ -143,6 +180,15 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
         h = detail::read_be32(data + 20);
         png_color_type = data[25];
     } else {
+        if (const auto stated = detail::stated_size(format, bytes)) {
+            const auto [sw, sh] = *stated;
+            const std::int64_t height = format == detail::Format::bmp && sh < 0 ? -sh : sh;
+            if (sw == 0 || height == 0) throw_error(name, ": zero-size image (", sw, "x", sh, " pixels)");
+            if (sw < 0 || height < 0 || sw > INT_MAX || height > INT_MAX) {
+                throw_error(name, ": corrupt image header: width ", sw, ", height ", sh,
+                            " (expected sizes from 1 to ", INT_MAX, ")");
+            }
+        }
         int iw = 0, ih = 0;
         if (!stbi_info_from_memory(data, len, &iw, &ih, &channels)) {
             const std::string reason = detail::stb_reason();
@@ -156,6 +202,10 @@ inline ImageU8 decode_image(std::span<const std::uint8_t> bytes, const std::stri
             }
             throw_error(name, ": corrupt or truncated image header (stb_image: ", reason, ")");
         }
+        // stb_image's info reports a top-down BMP's height as the negative number stored;
+        // stated_size has ruled out INT_MIN.
+        if (format == detail::Format::bmp && ih < 0) ih = -ih;
+        if (iw < 0 || ih < 0) throw_error(name, ": corrupt image header: width ", iw, ", height ", ih);
         w = static_cast<std::uint64_t>(iw);
         h = static_cast<std::uint64_t>(ih);
     }

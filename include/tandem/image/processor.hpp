@@ -4,6 +4,7 @@
 // same over a batch of images or files in parallel, giving `pixel_values` [N, 3, H, W].
 #pragma once
 
+#include <tandem/core/detail/json.hpp>
 #include <tandem/core/error.hpp>
 #include <tandem/image/crop.hpp>
 #include <tandem/image/decode.hpp>
@@ -15,7 +16,6 @@
 #include <cstddef>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,14 +78,14 @@ struct ImageProcessor {
         const ImageU8 rgb_storage = input.shape()[2] == 3 ? ImageU8{} : convert_rgb(input);
         const ImageU8& rgb = input.shape()[2] == 3 ? input : rgb_storage;
         const auto [rh, rw] = resized_size(rgb.shape()[0], rgb.shape()[1]);
-        if (!do_center_crop) return do_resize ? resize(rgb, rh, rw, resample) : rgb;
+        if (!do_center_crop) return do_resize ? resize(check_pixels(rgb, rh, rw), rh, rw, resample) : rgb;
         const auto [top, left] = center_crop_origin(rh, rw, crop_height, crop_width, crop_rounding);
         const bool inside = top >= 0 && left >= 0 && static_cast<std::size_t>(top) + crop_height <= rh &&
                             static_cast<std::size_t>(left) + crop_width <= rw;
         if (!do_resize) return crop(rgb, top, left, crop_height, crop_width);
         // Resizing only the pixels the crop keeps gives the same values as PIL's full resize.
         if (inside) return resize_window(rgb, rh, rw, resample, top, left, crop_height, crop_width);
-        return crop(resize(rgb, rh, rw, resample), top, left, crop_height, crop_width);
+        return crop(resize(check_pixels(rgb, rh, rw), rh, rw, resample), top, left, crop_height, crop_width);
     }
 
     // `pixel_values` of one image, CHW float32.
@@ -107,6 +107,18 @@ struct ImageProcessor {
     }
 
 private:
+    // A whole resized image is allocated only here; a thin input resized to a shortest
+    // edge can ask for far more pixels than it has.
+    const ImageU8& check_pixels(const ImageU8& input, std::size_t rh, std::size_t rw) const {
+        constexpr std::uint64_t limit = DecodeOptions{}.max_pixels;
+        if (std::uint64_t{rh} * rw > limit) {
+            tandem::detail::throw_error("ImageProcessor: resizing a ", input.shape()[0], "x",
+                                        input.shape()[1], " image to ", rh, "x", rw, " = ",
+                                        std::uint64_t{rh} * rw, " pixels exceeds the limit of ", limit);
+        }
+        return input;
+    }
+
     template <class Make>
     BatchF run_batch(std::size_t n, Make make) const {
         const auto fixed = fixed_output_size();
@@ -158,58 +170,47 @@ private:
 
 namespace detail {
 
-// Reads preprocessor_config.json keys with errors that name the file and the key.
+// The largest height or width a preprocessor_config.json may ask to resize or crop to:
+// 8192^2 pixels stay under PIL's decompression-bomb limit, and no model uses more than 1024.
+inline constexpr std::size_t kMaxProcessorSide = 8192;
+
+// Reads preprocessor_config.json keys through the checked reader; null reads as absent.
 struct ProcessorConfigReader {
     const nlohmann::json& config;
-    const std::string& file;
+    tandem::detail::JsonPath root;
 
     [[noreturn]] void fail(const std::string& key, const std::string& expected,
                            const nlohmann::json& found) const {
-        tandem::detail::throw_error(file, ": key '", key, "': expected ", expected, ", found ",
-                                    found.type_name(),
-                                    found.is_primitive() ? " " + found.dump() : std::string());
+        (root / key).fail("expected ", expected, ", found ", tandem::detail::describe_json(found));
     }
     const nlohmann::json* find(const std::string& key) const {
         auto it = config.find(key);
         return it == config.end() || it->is_null() ? nullptr : &*it;
     }
-    void read(const std::string& key, bool& value) const {
-        if (const auto* v = find(key)) {
-            if (!v->is_boolean()) fail(key, "true or false", *v);
-            value = v->get<bool>();
-        }
+    template <class T>
+    void read(const std::string& key, T& value) const {
+        if (const auto* v = find(key)) value = tandem::detail::json_as<T>(*v, root / key);
     }
-    void read(const std::string& key, double& value) const {
-        if (const auto* v = find(key)) {
-            if (!v->is_number()) fail(key, "a number", *v);
-            value = v->get<double>();
-        }
-    }
-    std::size_t positive(const std::string& key, const nlohmann::json& v) const {
-        if (!v.is_number_integer() || v.get<long long>() <= 0) fail(key, "a positive integer", v);
-        return v.get<std::size_t>();
+    std::size_t side(const tandem::detail::JsonPath& at, const nlohmann::json& v) const {
+        return tandem::detail::json_integer<std::size_t>(v, at, 1, kMaxProcessorSide,
+                                                         "tandem's limit on processor sizes");
     }
     std::size_t member(const std::string& key, const nlohmann::json& object, const char* name) const {
         auto it = object.find(name);
-        if (it == object.end()) {
-            tandem::detail::throw_error(file, ": key '", key, ".", name, "': missing (", key, " is ",
-                                        object.dump(), ")");
-        }
-        return positive(key + "." + name, *it);
+        if (it == object.end()) (root / key / name).fail("missing (", key, " is ", object.dump(), ")");
+        return side(root / key / name, *it);
     }
     // image_mean / image_std: one number for all channels or three.
     void read(const std::string& key, std::array<float, 3>& value) const {
         const auto* v = find(key);
         if (!v) return;
         if (v->is_number()) {
-            value.fill(static_cast<float>(v->get<double>()));
+            value.fill(tandem::detail::json_as<float>(*v, root / key));
             return;
         }
         if (!v->is_array() || v->size() != 3) fail(key, "a number or an array of 3 numbers", *v);
-        for (std::size_t c = 0; c < 3; ++c) {
-            if (!(*v)[c].is_number()) fail(key + "[" + std::to_string(c) + "]", "a number", (*v)[c]);
-            value[c] = static_cast<float>((*v)[c].get<double>());
-        }
+        for (std::size_t c = 0; c < 3; ++c)
+            value[c] = tandem::detail::json_as<float>((*v)[c], (root / key)[c]);
     }
 };
 
@@ -217,18 +218,17 @@ struct ProcessorConfigReader {
 
 inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, const std::string& file) {
     if (!config.is_object())
-        tandem::detail::throw_error(file, ": expected a JSON object, found ", config.type_name());
-    const detail::ProcessorConfigReader r{config, file};
+        tandem::detail::throw_error(file, ": expected a JSON object, found ",
+                                    tandem::detail::describe_json(config));
+    const detail::ProcessorConfigReader r{config, {file, ""}};
 
     std::string type;
     std::string type_key = "image_processor_type";
-    if (const auto* v = r.find(type_key)) {
-        if (!v->is_string()) r.fail(type_key, "a string", *v);
-        type = v->get<std::string>();
-    } else if (const auto* f = r.find("feature_extractor_type")) {
+    if (r.find(type_key)) {
+        r.read(type_key, type);
+    } else if (r.find("feature_extractor_type")) {
         type_key = "feature_extractor_type";
-        if (!f->is_string()) r.fail(type_key, "a string", *f);
-        type = f->get<std::string>();
+        r.read(type_key, type);
     } else {
         tandem::detail::throw_error(file,
                                     ": key 'image_processor_type': missing (expected CLIPImageProcessor or ",
@@ -254,12 +254,16 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
     r.read("rescale_factor", p.normalization.rescale_factor);
     r.read("image_mean", p.normalization.image_mean);
     r.read("image_std", p.normalization.image_std);
+    for (std::size_t c = 0; c < 3; ++c) {
+        if (p.normalization.image_std[c] == 0.0f)
+            (r.root / "image_std")[c].fail("expected a non-zero standard deviation, found 0");
+    }
 
     if (const auto* v = r.find("size")) {
         if (v->is_number_integer()) {
             // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP always resizes
             // to height x width, so there it means a square.
-            const std::size_t n = r.positive("size", *v);
+            const std::size_t n = r.side(r.root / "size", *v);
             if (is_clip) {
                 p.shortest_edge = n, p.size_height = p.size_width = 0;
             } else {
@@ -280,7 +284,7 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
     }
     if (const auto* v = r.find("crop_size")) {
         if (v->is_number_integer()) {
-            p.crop_height = p.crop_width = r.positive("crop_size", *v);
+            p.crop_height = p.crop_width = r.side(r.root / "crop_size", *v);
         } else if (v->is_object()) {
             p.crop_height = r.member("crop_size", *v, "height");
             p.crop_width = r.member("crop_size", *v, "width");
@@ -289,27 +293,16 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
         }
     }
     if (const auto* v = r.find("resample")) {
-        if (!v->is_number_integer()) r.fail("resample", "an integer (PIL resampling filter)", *v);
-        const int filter = v->get<int>();
-        if (filter < 0 || filter > 5) {
-            r.fail("resample",
-                   "a PIL filter: 0 NEAREST, 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING", *v);
-        }
+        const int filter = tandem::detail::json_integer<int>(
+            *v, r.root / "resample", 0, 5,
+            "a PIL filter: 0 NEAREST, 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING");
         p.resample = static_cast<Resample>(filter);
     }
     return p;
 }
 
 inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    if (!in) tandem::detail::throw_error(path.string(), ": cannot open preprocessor config");
-    nlohmann::json config;
-    try {
-        config = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-        tandem::detail::throw_error(path.string(), ": invalid JSON (", e.what(), ")");
-    }
-    return from_json(config, path.string());
+    return from_json(tandem::detail::read_json_file(path), path.string());
 }
 
 }  // namespace tandem::image

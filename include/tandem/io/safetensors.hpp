@@ -579,7 +579,7 @@ private:
 
         std::map<std::string, std::vector<std::string>> by_shard;
         for (const auto& [name, shard] : weight_map.json().items()) {
-            auto file = detail::json_as<std::string>(shard, weight_map.where(name));
+            auto file = detail::json_as<std::string>(shard, weight_map.path(name));
             const std::filesystem::path rel(file);
             // Shards live beside the index; a name that climbs out is corrupt or hostile.
             if (rel.empty() || rel.is_absolute() ||

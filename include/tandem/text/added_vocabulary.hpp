@@ -4,9 +4,10 @@
 // on the raw text. Mirrors HF `tokenizers::AddedVocabulary`.
 #pragma once
 
-#include <tandem/text/detail/json.hpp>
+#include <tandem/core/detail/json.hpp>
 #include <tandem/text/detail/pattern.hpp>
 #include <tandem/text/detail/utf8.hpp>
+#include <tandem/text/model.hpp>
 #include <tandem/text/normalizer.hpp>
 
 #include <algorithm>
@@ -130,14 +131,12 @@ private:
 inline AddedToken added_token_from_json(const json& j, const detail::JsonPath& at) {
     AddedToken t;
     t.content = detail::json_string(j, at, "content");
-    const json& id = detail::json_at(j, at, "id");
-    if (!id.is_number_unsigned()) (at / "id").fail("expected a token id, found ", id.dump());
-    t.id = id.get<uint32_t>();
-    t.special = detail::json_bool(j, "special", false);
-    t.single_word = detail::json_bool(j, "single_word", false);
-    t.lstrip = detail::json_bool(j, "lstrip", false);
-    t.rstrip = detail::json_bool(j, "rstrip", false);
-    t.normalized = detail::json_bool(j, "normalized", !t.special);
+    t.id = detail::token_id(detail::json_at(j, at, "id"), at / "id");
+    t.special = detail::json_bool(j, at, "special", false);
+    t.single_word = detail::json_bool(j, at, "single_word", false);
+    t.lstrip = detail::json_bool(j, at, "lstrip", false);
+    t.rstrip = detail::json_bool(j, at, "rstrip", false);
+    t.normalized = detail::json_bool(j, at, "normalized", !t.special);
     return t;
 }
 

@@ -145,17 +145,25 @@ public:
             } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
                 merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
             } else {
-                (at / "merges")[i].fail("expected \"a b\" or [\"a\", \"b\"], found ", m.dump());
+                (at / "merges")[i].fail("expected \"a b\" or [\"a\", \"b\"], found ",
+                                        detail::describe_json(m));
             }
         }
+        // HF samples merges away with probability `dropout`; tandem's encoding is deterministic.
+        if (const double dropout = detail::json_value_or<double>(j, at, "dropout", 0.0); dropout != 0.0) {
+            (at / "dropout")
+                .fail(dropout < 0 || dropout > 1 ? "expected a probability from 0 to 1"
+                                                 : "BPE dropout is not implemented; expected null or 0",
+                      ", found ", dropout);
+        }
         BPEOptions o;
-        if (auto it = j.find("unk_token"); it != j.end() && it->is_string())
-            o.unk_token = it->get<std::string>();
-        o.continuing_subword_prefix = detail::json_optional_string(j, "continuing_subword_prefix");
-        o.end_of_word_suffix = detail::json_optional_string(j, "end_of_word_suffix");
-        o.fuse_unk = detail::json_bool(j, "fuse_unk", false);
-        o.byte_fallback = detail::json_bool(j, "byte_fallback", false);
-        o.ignore_merges = detail::json_bool(j, "ignore_merges", false);
+        if (auto it = j.find("unk_token"); it != j.end() && !it->is_null())
+            o.unk_token = detail::json_as<std::string>(*it, at / "unk_token");
+        o.continuing_subword_prefix = detail::json_optional_string(j, at, "continuing_subword_prefix");
+        o.end_of_word_suffix = detail::json_optional_string(j, at, "end_of_word_suffix");
+        o.fuse_unk = detail::json_bool(j, at, "fuse_unk", false);
+        o.byte_fallback = detail::json_bool(j, at, "byte_fallback", false);
+        o.ignore_merges = detail::json_bool(j, at, "ignore_merges", false);
         return std::make_shared<BPE>(std::move(vocab), std::move(merges), std::move(o), at / "merges");
     }
 

@@ -3,7 +3,7 @@
 // ByteFallback, Sequence): each rewrites the token list, the results are joined.
 #pragma once
 
-#include <tandem/text/detail/json.hpp>
+#include <tandem/core/detail/json.hpp>
 #include <tandem/text/detail/utf8.hpp>
 #include <tandem/text/pre_tokenizer.hpp>
 
@@ -271,13 +271,13 @@ inline DecoderPtr decoder_from_json(const json& j, const detail::JsonPath& at) {
     const std::string type = detail::json_type(j, at);
     if (type == "ByteLevel") return std::make_shared<ByteLevelDecoder>();
     if (type == "WordPiece")
-        return std::make_shared<WordPieceDecoder>(detail::json_optional_string(j, "prefix", "##"),
-                                                  detail::json_bool(j, "cleanup", true));
+        return std::make_shared<WordPieceDecoder>(detail::json_optional_string(j, at, "prefix", "##"),
+                                                  detail::json_bool(j, at, "cleanup", true));
     if (type == "Metaspace")
         return std::make_shared<MetaspaceDecoder>(metaspace_replacement_from_json(j, at),
                                                   metaspace_scheme_from_json(j, at));
     if (type == "BPEDecoder")
-        return std::make_shared<BPEDecoder>(detail::json_optional_string(j, "suffix", "</w>"));
+        return std::make_shared<BPEDecoder>(detail::json_optional_string(j, at, "suffix", "</w>"));
     if (type == "Replace") {
         const json& p = detail::json_at(j, at, "pattern");
         if (!p.is_object() || !p.contains("String"))

@@ -12,6 +12,10 @@
 
 namespace tandem::text {
 
+// The longest sequence a file may ask to pad or truncate to: far beyond any model's
+// context, and it bounds the memory a padding of {"Fixed": n} allocates per text.
+inline constexpr size_t kMaxSequenceLength = size_t{1} << 20;
+
 enum class TruncationStrategy { LongestFirst, OnlyFirst, OnlySecond };
 enum class Direction { Left, Right };
 

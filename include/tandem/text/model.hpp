@@ -3,7 +3,7 @@
 // plus the vocabulary both ways.
 #pragma once
 
-#include <tandem/text/detail/json.hpp>
+#include <tandem/core/detail/json.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -24,6 +24,10 @@ using detail::json;
 
 namespace detail {
 
+// Token ids index a dense table, so an id is memory: 4M ids cover every published
+// vocabulary (the largest are about 1M) and cap the table a file can ask for at 128 MB.
+inline constexpr uint32_t kMaxVocabSize = uint32_t{1} << 22;
+
 struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -37,15 +41,15 @@ public:
     // `tokens[id]` is the token of `id`; gaps are empty strings.
     static Vocab from_map(const std::unordered_map<std::string, uint32_t>& map) {
         Vocab v;
-        uint32_t size = 0;
-        for (const auto& [t, id] : map) size = std::max(size, id + 1);
-        v.tokens_.resize(size);
+        uint32_t largest = 0;
+        for (const auto& [t, id] : map) largest = std::max(largest, check_id(id));
+        v.tokens_.resize(map.empty() ? 0 : size_t{largest} + 1);
         for (const auto& [t, id] : map) v.add(t, id);
         return v;
     }
 
     void add(const std::string& token, uint32_t id) {
-        if (id >= tokens_.size()) tokens_.resize(id + 1);
+        if (check_id(id) >= tokens_.size()) tokens_.resize(size_t{id} + 1);
         tokens_[id] = token;
         ids_[token] = id;
     }
@@ -70,18 +74,25 @@ public:
     }
 
 private:
+    static uint32_t check_id(uint32_t id) {
+        if (id >= kMaxVocabSize)
+            throw_error("vocabulary: token id ", id, " is above tandem's limit of ", kMaxVocabSize - 1);
+        return id;
+    }
+
     std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ids_;
     std::vector<std::string> tokens_;
 };
 
+// A token id in a file: an integer below the vocabulary limit, checked before anything is sized by it.
+inline uint32_t token_id(const json& value, const JsonPath& at) {
+    return json_integer<uint32_t>(value, at, 0, kMaxVocabSize - 1, "tandem's limit on token ids");
+}
+
 inline Vocab vocab_from_json(const json& j, const JsonPath& at) {
     if (!j.is_object()) at.fail("expected an object of token: id, found ", j.type_name());
     Vocab v;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        if (!it.value().is_number_unsigned())
-            (at / it.key()).fail("expected a token id, found ", it.value().type_name());
-        v.add(it.key(), it.value().get<uint32_t>());
-    }
+    for (auto it = j.begin(); it != j.end(); ++it) v.add(it.key(), token_id(it.value(), at.entry(it.key())));
     return v;
 }
 

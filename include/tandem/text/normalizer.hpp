@@ -4,8 +4,8 @@
 // Unicode tables from utf8proc, character by character as the Rust crate does.
 #pragma once
 
+#include <tandem/core/detail/json.hpp>
 #include <tandem/core/error.hpp>
-#include <tandem/text/detail/json.hpp>
 #include <tandem/text/detail/pattern.hpp>
 #include <tandem/text/detail/precompiled.hpp>
 #include <tandem/text/detail/utf8.hpp>
@@ -246,8 +246,8 @@ inline NormalizerPtr normalizer_from_json(const json& j, const detail::JsonPath&
     if (type == "Lowercase") return std::make_shared<Lowercase>();
     if (type == "StripAccents") return std::make_shared<StripAccents>();
     if (type == "Strip")
-        return std::make_shared<Strip>(detail::json_bool(j, "strip_left", true),
-                                       detail::json_bool(j, "strip_right", true));
+        return std::make_shared<Strip>(detail::json_bool(j, at, "strip_left", true),
+                                       detail::json_bool(j, at, "strip_right", true));
     if (type == "Replace")
         return std::make_shared<Replace>(
             detail::Pattern::from_json(detail::json_at(j, at, "pattern"), at / "pattern"),
@@ -265,17 +265,17 @@ inline NormalizerPtr normalizer_from_json(const json& j, const detail::JsonPath&
     }
     if (type == "BertNormalizer") {
         auto accents = BertNormalizer::Accents::Default;
-        if (auto it = j.find("strip_accents"); it != j.end() && it->is_boolean())
-            accents = it->get<bool>() ? BertNormalizer::Accents::Strip : BertNormalizer::Accents::Keep;
-        return std::make_shared<BertNormalizer>(detail::json_bool(j, "clean_text", true),
-                                                detail::json_bool(j, "handle_chinese_chars", true), accents,
-                                                detail::json_bool(j, "lowercase", true));
+        if (auto it = j.find("strip_accents"); it != j.end() && !it->is_null())
+            accents = detail::json_as<bool>(*it, at / "strip_accents") ? BertNormalizer::Accents::Strip
+                                                                       : BertNormalizer::Accents::Keep;
+        return std::make_shared<BertNormalizer>(detail::json_bool(j, at, "clean_text", true),
+                                                detail::json_bool(j, at, "handle_chinese_chars", true),
+                                                accents, detail::json_bool(j, at, "lowercase", true));
     }
     if (type == "Precompiled") {
-        const std::string blob = detail::json_optional_string(j, "precompiled_charsmap");
+        const std::string blob = detail::json_optional_string(j, at, "precompiled_charsmap");
         if (blob.empty()) return nullptr;  // an empty charsmap normalises nothing
-        const auto where = at / "precompiled_charsmap";
-        return std::make_shared<Precompiled>(blob, where.file + ": key '" + where.key + "'");
+        return std::make_shared<Precompiled>(blob, (at / "precompiled_charsmap").where());
     }
     (at / "type").fail("unknown normalizer type '", type, "'");
 }

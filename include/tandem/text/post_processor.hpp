@@ -3,8 +3,9 @@
 // BertProcessing, RobertaProcessing, ByteLevel, Sequence).
 #pragma once
 
-#include <tandem/text/detail/json.hpp>
+#include <tandem/core/detail/json.hpp>
 #include <tandem/text/encoding.hpp>
+#include <tandem/text/model.hpp>
 
 #include <memory>
 #include <string>
@@ -51,7 +52,7 @@ public:
         for (const auto* t : {&single_, &pair_})
             for (const auto& p : *t)
                 if (p.is_special && !find(p.id))
-                    (at / p.id).fail("template uses a special token that is not defined");
+                    at.entry(p.id).fail("template uses a special token that is not defined");
     }
 
     size_t added_tokens(bool is_pair) const override {
@@ -114,13 +115,19 @@ public:
         std::vector<SpecialToken> specials;
         if (auto it = j.find("special_tokens"); it != j.end() && it->is_object()) {
             for (auto s = it->begin(); s != it->end(); ++s) {
-                const auto here = at / "special_tokens" / s.key();
+                const auto here = (at / "special_tokens").entry(s.key());
                 SpecialToken t{detail::json_string(s.value(), here, "id"), {}, {}};
                 const json& ids = detail::json_at(s.value(), here, "ids");
                 if (!ids.is_array()) (here / "ids").fail("expected an array of ids, found ", ids.type_name());
-                for (const auto& id : ids) t.ids.push_back(id.get<uint32_t>());
-                if (auto tk = s.value().find("tokens"); tk != s.value().end() && tk->is_array())
-                    for (const auto& tok : *tk) t.tokens.push_back(tok.get<std::string>());
+                for (size_t k = 0; k < ids.size(); ++k)
+                    t.ids.push_back(detail::token_id(ids[k], (here / "ids")[k]));
+                if (auto tk = s.value().find("tokens"); tk != s.value().end() && !tk->is_null()) {
+                    if (!tk->is_array())
+                        (here / "tokens")
+                            .fail("expected an array of tokens, found ", detail::describe_json(*tk));
+                    for (size_t k = 0; k < tk->size(); ++k)
+                        t.tokens.push_back(detail::json_as<std::string>((*tk)[k], (here / "tokens")[k]));
+                }
                 specials.push_back(std::move(t));
             }
         }
@@ -235,9 +242,10 @@ inline PostProcessorPtr post_processor_from_json(const json& j, const detail::Js
     if (type == "BertProcessing" || type == "RobertaProcessing") {
         const auto token = [&](const std::string& key) {
             const json& t = detail::json_at(j, at, key);
-            if (!t.is_array() || t.size() != 2 || !t[0].is_string() || !t[1].is_number_unsigned())
-                (at / key).fail("expected [token, id], found ", t.dump());
-            return ClsSepProcessing::Token(t[0].get<std::string>(), t[1].get<uint32_t>());
+            if (!t.is_array() || t.size() != 2)
+                (at / key).fail("expected [token, id], found ", detail::describe_json(t));
+            return ClsSepProcessing::Token(detail::json_as<std::string>(t[0], (at / key)[0]),
+                                           detail::token_id(t[1], (at / key)[1]));
         };
         return std::make_shared<ClsSepProcessing>(type == "RobertaProcessing", token("cls"), token("sep"));
     }

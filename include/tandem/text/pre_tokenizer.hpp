@@ -4,8 +4,8 @@
 // with the split behaviours (removed, isolated, merged, contiguous) of the Rust crate.
 #pragma once
 
+#include <tandem/core/detail/json.hpp>
 #include <tandem/core/error.hpp>
-#include <tandem/text/detail/json.hpp>
 #include <tandem/text/detail/pattern.hpp>
 #include <tandem/text/detail/utf8.hpp>
 
@@ -30,8 +30,7 @@ inline const char* to_string(SplitBehavior b) {
 }
 
 inline SplitBehavior split_behavior_from_json(const json& j, const detail::JsonPath& at) {
-    if (!j.is_string()) at.fail("expected a split behaviour name, found ", j.type_name());
-    const auto name = j.get<std::string>();
+    const auto name = detail::json_as<std::string>(j, at);
     for (auto b : {SplitBehavior::Removed, SplitBehavior::Isolated, SplitBehavior::MergedWithPrevious,
                    SplitBehavior::MergedWithNext, SplitBehavior::Contiguous})
         if (name == to_string(b)) return b;
@@ -339,20 +338,19 @@ private:
 };
 
 inline Metaspace::PrependScheme metaspace_scheme_from_json(const json& j, const detail::JsonPath& at) {
-    if (auto it = j.find("prepend_scheme"); it != j.end() && it->is_string()) {
-        const auto s = it->get<std::string>();
+    if (const auto s = detail::json_optional_string(j, at, "prepend_scheme"); !s.empty()) {
         if (s == "always") return Metaspace::PrependScheme::Always;
         if (s == "first") return Metaspace::PrependScheme::First;
         if (s == "never") return Metaspace::PrependScheme::Never;
         (at / "prepend_scheme").fail("expected always, first or never, found '", s, "'");
     }
     // Files older than prepend_scheme carry add_prefix_space.
-    return detail::json_bool(j, "add_prefix_space", true) ? Metaspace::PrependScheme::Always
-                                                          : Metaspace::PrependScheme::Never;
+    return detail::json_bool(j, at, "add_prefix_space", true) ? Metaspace::PrependScheme::Always
+                                                              : Metaspace::PrependScheme::Never;
 }
 
 inline char32_t metaspace_replacement_from_json(const json& j, const detail::JsonPath& at) {
-    const auto r = detail::decode_utf8(detail::json_optional_string(j, "replacement", "\u2581"));
+    const auto r = detail::decode_utf8(detail::json_optional_string(j, at, "replacement", "\u2581"));
     if (r.size() != 1) (at / "replacement").fail("expected one character, found ", r.size());
     return r[0];
 }
@@ -361,14 +359,14 @@ inline PreTokenizerPtr pre_tokenizer_from_json(const json& j, const detail::Json
     if (j.is_null()) return nullptr;
     const std::string type = detail::json_type(j, at);
     if (type == "ByteLevel")
-        return std::make_shared<ByteLevel>(detail::json_bool(j, "add_prefix_space", true),
-                                           detail::json_bool(j, "use_regex", true),
-                                           detail::json_bool(j, "trim_offsets", true));
+        return std::make_shared<ByteLevel>(detail::json_bool(j, at, "add_prefix_space", true),
+                                           detail::json_bool(j, at, "use_regex", true),
+                                           detail::json_bool(j, at, "trim_offsets", true));
     if (type == "Split") {
         auto behavior = split_behavior_from_json(detail::json_at(j, at, "behavior"), at / "behavior");
         return std::make_shared<Split>(
             detail::Pattern::from_json(detail::json_at(j, at, "pattern"), at / "pattern"), behavior,
-            detail::json_bool(j, "invert", false));
+            detail::json_bool(j, at, "invert", false));
     }
     if (type == "Whitespace") return std::make_shared<Whitespace>();
     if (type == "WhitespaceSplit") return std::make_shared<WhitespaceSplit>();
@@ -379,11 +377,12 @@ inline PreTokenizerPtr pre_tokenizer_from_json(const json& j, const detail::Json
             behavior = split_behavior_from_json(*it, at / "behavior");
         return std::make_shared<Punctuation>(behavior);
     }
-    if (type == "Digits") return std::make_shared<Digits>(detail::json_bool(j, "individual_digits", false));
+    if (type == "Digits")
+        return std::make_shared<Digits>(detail::json_bool(j, at, "individual_digits", false));
     if (type == "Metaspace")
         return std::make_shared<Metaspace>(metaspace_replacement_from_json(j, at),
                                            metaspace_scheme_from_json(j, at),
-                                           detail::json_bool(j, "split", true));
+                                           detail::json_bool(j, at, "split", true));
     if (type == "Sequence") {
         const json& list = detail::json_at(j, at, "pretokenizers");
         if (!list.is_array()) (at / "pretokenizers").fail("expected an array, found ", list.type_name());

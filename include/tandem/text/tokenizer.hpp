@@ -4,11 +4,11 @@
 // then truncation and padding. Mirrors HF `tokenizers.Tokenizer`, id for id.
 #pragma once
 
+#include <tandem/core/detail/json.hpp>
 #include <tandem/core/error.hpp>
 #include <tandem/text/added_vocabulary.hpp>
 #include <tandem/text/bpe.hpp>
 #include <tandem/text/decoder.hpp>
-#include <tandem/text/detail/json.hpp>
 #include <tandem/text/detail/utf8.hpp>
 #include <tandem/text/encoding.hpp>
 #include <tandem/text/model.hpp>
@@ -89,7 +89,7 @@ public:
     // A tokenizer.json, or a folder holding tokenizer.json, vocab.json + merges.txt, or vocab.txt.
     static Tokenizer from_file(const std::filesystem::path& path) {
         if (std::filesystem::is_directory(path)) return from_folder(path);
-        return from_json(parse_json_file(path), path.string());
+        return from_json(detail::read_json_file(path), path.string());
     }
 
     static Tokenizer from_json(const text::json& j, const std::string& file = "tokenizer.json") {
@@ -107,14 +107,17 @@ public:
         t.pre_tokenizer_ = text::pre_tokenizer_from_json(get("pre_tokenizer"), root / "pre_tokenizer");
         t.post_processor_ = text::post_processor_from_json(get("post_processor"), root / "post_processor");
         t.decoder_ = text::decoder_from_json(get("decoder"), root / "decoder");
-        if (const auto& added = get("added_tokens"); added.is_array()) {
+        if (const auto& added = get("added_tokens"); !added.is_null()) {
+            if (!added.is_array())
+                (root / "added_tokens")
+                    .fail("expected an array, found ", tandem::detail::describe_json(added));
             for (size_t i = 0; i < added.size(); ++i)
                 t.added_.add(text::added_token_from_json(added[i], (root / "added_tokens")[i]));
         }
         t.added_.rebuild(t.normalizer_.get());
-        if (const auto& tr = get("truncation"); tr.is_object())
-            t.truncation_ = truncation_from_json(tr, root / "truncation");
-        if (const auto& pad = get("padding"); pad.is_object())
+        if (const auto& tr = get("truncation"); !tr.is_null())
+            t.truncation_ = t.truncation_from_json(tr, root / "truncation");
+        if (const auto& pad = get("padding"); !pad.is_null())
             t.padding_ = padding_from_json(pad, root / "padding");
         return t;
     }
@@ -267,55 +270,62 @@ public:
         return j;
     }
 
-    // Writes to a temporary name and renames, so a crash never leaves half a file.
+    // Through the atomic writer: a crash or a full disk leaves the old file, never half a new one.
     void save(const std::filesystem::path& path) const {
-        const auto tmp = path.string() + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::binary);
-            if (!out) detail::throw_error(tmp, ": cannot open for writing");
-            out << to_json().dump(2);
-            if (!out.flush()) detail::throw_error(tmp, ": write failed");
-        }
-        std::filesystem::rename(tmp, path);
-    }
-
-    static text::json parse_json_file(const std::filesystem::path& path) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) detail::throw_error(path.string(), ": cannot open");
-        try {
-            return text::json::parse(in);
-        } catch (const text::json::exception& e) {
-            detail::throw_error(path.string(), ": not valid JSON: ", e.what());
-        }
+        detail::atomic_write(path, detail::dump_json(to_json(), path.string(), 2));
     }
 
 private:
-    static text::TruncationParams truncation_from_json(const text::json& j,
-                                                       const tandem::detail::JsonPath& at) {
+    static text::Direction direction_from_json(const text::json& j, const tandem::detail::JsonPath& at) {
+        const auto name = tandem::detail::json_optional_string(j, at, "direction", "Right");
+        if (name != "Left" && name != "Right")
+            (at / "direction").fail("expected Left or Right, found '", name, "'");
+        return name == "Left" ? text::Direction::Left : text::Direction::Right;
+    }
+
+    // Needs the post-processor: a stride must leave room once the special tokens are in.
+    text::TruncationParams truncation_from_json(const text::json& j,
+                                                const tandem::detail::JsonPath& at) const {
+        if (!j.is_object()) at.fail("expected an object or null, found ", tandem::detail::describe_json(j));
         text::TruncationParams p;
-        p.max_length = tandem::detail::json_number<size_t>(j, at, "max_length", 512);
+        p.max_length = tandem::detail::json_number<size_t>(
+            j, at, "max_length", 512, 0, text::kMaxSequenceLength, "tandem's limit on sequence lengths");
         p.stride = tandem::detail::json_number<size_t>(j, at, "stride", 0);
-        const auto strategy = tandem::detail::json_optional_string(j, "strategy", "LongestFirst");
+        const auto strategy = tandem::detail::json_optional_string(j, at, "strategy", "LongestFirst");
+        if (strategy != "LongestFirst" && strategy != "OnlyFirst" && strategy != "OnlySecond")
+            (at / "strategy").fail("expected LongestFirst, OnlyFirst or OnlySecond, found '", strategy, "'");
         p.strategy = strategy == "OnlyFirst"    ? text::TruncationStrategy::OnlyFirst
                      : strategy == "OnlySecond" ? text::TruncationStrategy::OnlySecond
                                                 : text::TruncationStrategy::LongestFirst;
-        p.direction = tandem::detail::json_optional_string(j, "direction", "Right") == "Left"
-                          ? text::Direction::Left
-                          : text::Direction::Right;
+        p.direction = direction_from_json(j, at);
+        const size_t added = post_processor_ ? post_processor_->added_tokens(false) : 0;
+        if (p.max_length <= added || p.stride >= p.max_length - added)
+            (at / "stride")
+                .fail("stride ", p.stride, " must be smaller than max_length ", p.max_length, " less the ",
+                      added, " special tokens");
         return p;
     }
 
     static text::PaddingParams padding_from_json(const text::json& j, const tandem::detail::JsonPath& at) {
+        if (!j.is_object()) at.fail("expected an object or null, found ", tandem::detail::describe_json(j));
+        constexpr std::string_view limit = "tandem's limit on sequence lengths";
         text::PaddingParams p;
-        if (auto it = j.find("strategy"); it != j.end() && it->is_object() && it->contains("Fixed"))
-            p.fixed_length = (*it)["Fixed"].get<size_t>();
-        p.pad_to_multiple_of = tandem::detail::json_number<size_t>(j, at, "pad_to_multiple_of", 0);
+        // "BatchLongest" or {"Fixed": n}, as serde writes the Rust enum.
+        const text::json& strategy = tandem::detail::json_at(j, at, "strategy");
+        if (strategy.is_object() && strategy.size() == 1 && strategy.contains("Fixed")) {
+            p.fixed_length = tandem::detail::json_integer<size_t>(
+                strategy["Fixed"], at / "strategy" / "Fixed", 0, text::kMaxSequenceLength, limit);
+        } else if (strategy != "BatchLongest") {
+            (at / "strategy")
+                .fail("expected \"BatchLongest\" or {\"Fixed\": length}, found ",
+                      tandem::detail::describe_json(strategy));
+        }
+        p.pad_to_multiple_of = tandem::detail::json_number<size_t>(j, at, "pad_to_multiple_of", 0, 0,
+                                                                   text::kMaxSequenceLength, limit);
         p.pad_id = tandem::detail::json_number<uint32_t>(j, at, "pad_id", 0);
         p.pad_type_id = tandem::detail::json_number<uint32_t>(j, at, "pad_type_id", 0);
-        p.pad_token = tandem::detail::json_optional_string(j, "pad_token", "[PAD]");
-        p.direction = tandem::detail::json_optional_string(j, "direction", "Right") == "Left"
-                          ? text::Direction::Left
-                          : text::Direction::Right;
+        p.pad_token = tandem::detail::json_optional_string(j, at, "pad_token", "[PAD]");
+        p.direction = direction_from_json(j, at);
         return p;
     }
 
@@ -451,14 +461,17 @@ inline text::json read_tokenizer_config(const std::filesystem::path& dir) {
     for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
         const auto path = dir / name;
         if (!std::filesystem::exists(path)) continue;
-        const text::json j = Tokenizer::parse_json_file(path);
-        if (j.is_object()) config.update(j);
+        const text::json j = read_json_file(path);
+        if (!j.is_object())
+            JsonPath{path.string(), ""}.fail("expected a JSON object, found ", describe_json(j));
+        config.update(j);
     }
     return config;
 }
 
 // A special token entry of tokenizer_config.json: a string or an AddedToken object.
-inline std::optional<text::AddedToken> config_token(const text::json& config, const char* key) {
+inline std::optional<text::AddedToken> config_token(const text::json& config, const JsonPath& at,
+                                                    const char* key) {
     auto it = config.find(key);
     if (it == config.end() || it->is_null()) return std::nullopt;
     text::AddedToken t;
@@ -466,14 +479,19 @@ inline std::optional<text::AddedToken> config_token(const text::json& config, co
     if (it->is_string()) {
         t.content = it->get<std::string>();
     } else if (it->is_object() && it->contains("content")) {
-        t.content = (*it)["content"].get<std::string>();
-        t.lstrip = json_bool(*it, "lstrip", false);
-        t.rstrip = json_bool(*it, "rstrip", false);
-        t.single_word = json_bool(*it, "single_word", false);
+        t.content = json_string(*it, at / key, "content");
+        t.lstrip = json_bool(*it, at / key, "lstrip", false);
+        t.rstrip = json_bool(*it, at / key, "rstrip", false);
+        t.single_word = json_bool(*it, at / key, "single_word", false);
     } else {
-        return std::nullopt;
+        (at / key).fail("expected a token string or an object with 'content', found ", describe_json(*it));
     }
     return t;
+}
+
+// Where keys of the merged tokenizer_config.json / special_tokens_map.json are reported.
+inline JsonPath tokenizer_config_path(const std::filesystem::path& dir) {
+    return {(dir / "tokenizer_config.json").string(), ""};
 }
 
 inline void set_max_length(Tokenizer& t, const text::json& config) {
@@ -486,15 +504,19 @@ inline void set_max_length(Tokenizer& t, const text::json& config) {
 inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const auto path = dir / "vocab.txt";
     const text::json config = read_tokenizer_config(dir);
+    const JsonPath cfg = tokenizer_config_path(dir);
     Vocab vocab;
     std::istringstream in(read_text_file(path));
     std::string line;
     for (uint32_t id = 0; std::getline(in, line); ++id) {
+        if (id >= kMaxVocabSize)
+            throw_error(path.string(), ": line ", size_t{id} + 1, ": more tokens than tandem's limit of ",
+                        kMaxVocabSize);
         if (!line.empty() && line.back() == '\r') line.pop_back();
         vocab.add(line, id);
     }
     const auto name = [&](const char* key, const char* fallback) {
-        auto t = config_token(config, key);
+        auto t = config_token(config, cfg, key);
         return t ? t->content : std::string(fallback);
     };
     const std::string unk = name("unk_token", "[UNK]"), cls = name("cls_token", "[CLS]"),
@@ -502,15 +524,15 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const std::string pad = name("pad_token", "[PAD]"), mask = name("mask_token", "[MASK]");
     for (const auto& s : {cls, sep})
         if (!vocab.id(s)) JsonPath{path.string(), s}.fail("special token is missing from the vocabulary");
-    const bool lower = json_bool(config, "do_lower_case", true);
+    const bool lower = json_bool(config, cfg, "do_lower_case", true);
     auto accents = text::BertNormalizer::Accents::Default;
-    if (auto it = config.find("strip_accents"); it != config.end() && it->is_boolean())
-        accents =
-            it->get<bool>() ? text::BertNormalizer::Accents::Strip : text::BertNormalizer::Accents::Keep;
+    if (auto it = config.find("strip_accents"); it != config.end() && !it->is_null())
+        accents = json_as<bool>(*it, cfg / "strip_accents") ? text::BertNormalizer::Accents::Strip
+                                                            : text::BertNormalizer::Accents::Keep;
     const uint32_t cls_id = *vocab.id(cls), sep_id = *vocab.id(sep);
     Tokenizer t(std::make_shared<text::WordPiece>(vocab, unk, "##", 100));
     t.set_normalizer(std::make_shared<text::BertNormalizer>(
-        true, json_bool(config, "tokenize_chinese_chars", true), accents, lower));
+        true, json_bool(config, cfg, "tokenize_chinese_chars", true), accents, lower));
     t.set_pre_tokenizer(std::make_shared<text::BertPreTokenizer>());
     t.set_post_processor(std::make_shared<text::TemplateProcessing>(
         std::vector<text::TemplateProcessing::Piece>{{true, cls, 0}, {false, "A", 0}, {true, sep, 0}},
@@ -528,7 +550,8 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
 inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
     const auto vocab_path = dir / "vocab.json", merges_path = dir / "merges.txt";
     const text::json config = read_tokenizer_config(dir);
-    Vocab vocab = vocab_from_json(Tokenizer::parse_json_file(vocab_path), {vocab_path.string(), ""});
+    const JsonPath cfg = tokenizer_config_path(dir);
+    Vocab vocab = vocab_from_json(read_json_file(vocab_path), {vocab_path.string(), ""});
     text::BPE::Merges merges;
     std::istringstream in(read_text_file(merges_path));
     std::string line;
@@ -538,18 +561,18 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
         merges.push_back(
             text::BPE::parse_merge_line(line, {merges_path.string(), "line " + std::to_string(n)}));
     }
-    const std::string cls = json_optional_string(config, "tokenizer_class");
+    const std::string cls = json_optional_string(config, cfg, "tokenizer_class");
     const bool clip = cls.find("CLIP") != std::string::npos || (!vocab.id("a") && vocab.id("a</w>"));
     text::BPEOptions options;
     if (clip) {
         options.end_of_word_suffix = "</w>";
-        auto unk = config_token(config, "unk_token");
+        auto unk = config_token(config, cfg, "unk_token");
         options.unk_token = unk ? unk->content : "<|endoftext|>";
     }
     Tokenizer t(std::make_shared<text::BPE>(std::move(vocab), std::move(merges), options,
                                             JsonPath{merges_path.string(), "merges"}));
     const auto special = [&](const char* key, const char* fallback, bool normalized) {
-        auto tok = config_token(config, key);
+        auto tok = config_token(config, cfg, key);
         if (!tok) tok = text::AddedToken{fallback, 0, true, false, false, false, false};
         auto id = t.model().token_to_id(tok->content);
         if (!id)
@@ -578,12 +601,12 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
         t.add_token(eos);
     } else {
         t.set_pre_tokenizer(
-            std::make_shared<text::ByteLevel>(json_bool(config, "add_prefix_space", false), true, true));
+            std::make_shared<text::ByteLevel>(json_bool(config, cfg, "add_prefix_space", false), true, true));
         t.set_post_processor(std::make_shared<text::ByteLevelProcessing>());
         t.set_decoder(std::make_shared<text::ByteLevelDecoder>());
         for (const char* key :
              {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"})
-            if (auto tok = config_token(config, key))
+            if (auto tok = config_token(config, cfg, key))
                 if (auto id = t.model().token_to_id(tok->content)) {
                     tok->id = *id;
                     t.add_token(*tok);

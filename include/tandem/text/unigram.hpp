@@ -129,22 +129,25 @@ public:
         const json& list = detail::json_at(j, at, "vocab");
         if (!list.is_array())
             (at / "vocab").fail("expected an array of [piece, score], found ", list.type_name());
+        if (list.size() > detail::kMaxVocabSize)
+            (at / "vocab")
+                .fail(list.size(), " pieces are more than tandem's limit of ", detail::kMaxVocabSize);
         Pieces pieces;
         pieces.reserve(list.size());
         for (size_t i = 0; i < list.size(); ++i) {
             const json& e = list[i];
             if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number())
-                (at / "vocab")[i].fail("expected [piece, score], found ", e.dump());
-            pieces.emplace_back(e[0].get<std::string>(), e[1].get<double>());
+                (at / "vocab")[i].fail("expected [piece, score], found ", detail::describe_json(e));
+            pieces.emplace_back(e[0].get<std::string>(), detail::json_as<double>(e[1], (at / "vocab")[i][1]));
         }
         std::optional<uint32_t> unk;
-        if (auto it = j.find("unk_id"); it != j.end() && it->is_number_unsigned()) {
-            unk = it->get<uint32_t>();
+        if (auto it = j.find("unk_id"); it != j.end() && !it->is_null()) {
+            unk = detail::token_id(*it, at / "unk_id");
             if (*unk >= pieces.size())
                 (at / "unk_id").fail("id ", *unk, " is outside the ", pieces.size(), "-piece vocabulary");
         }
         return std::make_shared<Unigram>(std::move(pieces), unk,
-                                         detail::json_bool(j, "byte_fallback", false));
+                                         detail::json_bool(j, at, "byte_fallback", false));
     }
 
 private:

@@ -34,7 +34,7 @@ public:
     static std::shared_ptr<WordLevel> from_json(const json& j, const detail::JsonPath& at) {
         return std::make_shared<WordLevel>(
             detail::vocab_from_json(detail::json_at(j, at, "vocab"), at / "vocab"),
-            detail::json_optional_string(j, "unk_token", "<unk>"));
+            detail::json_optional_string(j, at, "unk_token", "<unk>"));
     }
 
 private:

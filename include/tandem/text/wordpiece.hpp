@@ -63,8 +63,8 @@ public:
     static std::shared_ptr<WordPiece> from_json(const json& j, const detail::JsonPath& at) {
         return std::make_shared<WordPiece>(
             detail::vocab_from_json(detail::json_at(j, at, "vocab"), at / "vocab"),
-            detail::json_optional_string(j, "unk_token", "[UNK]"),
-            detail::json_optional_string(j, "continuing_subword_prefix", "##"),
+            detail::json_optional_string(j, at, "unk_token", "[UNK]"),
+            detail::json_optional_string(j, at, "continuing_subword_prefix", "##"),
             detail::json_number<size_t>(j, at, "max_input_chars_per_word", 100));
     }
 

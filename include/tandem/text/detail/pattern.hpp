@@ -4,7 +4,7 @@
 // `\s+`, and any regex without metacharacters. Others are reported by name.
 #pragma once
 
-#include <tandem/text/detail/json.hpp>
+#include <tandem/core/detail/json.hpp>
 #include <tandem/text/detail/utf8.hpp>
 
 #include <string>
