@@ -13,3 +13,4 @@
 #include <tandem/optim.hpp>
 #include <tandem/testing/gradcheck.hpp>
 #include <tandem/text.hpp>
+#include <tandem/train.hpp>
