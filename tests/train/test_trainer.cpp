@@ -435,3 +435,32 @@ TEST_CASE("bad input stops with a message saying what was expected and what was 
             "data for empty or broken rows");
     }
 }
+
+TEST_CASE(
+    "evaluations every eval_steps choose the best checkpoint; early stopping ends the run; the best loads") {
+    testing::TempDir dir("trainer_eval");
+    auto model = tiny_clip();
+    auto args = quiet_args(dir.path(), 20);
+    args.eval_strategy = "steps";
+    args.eval_steps = 2;
+    args.save_steps = 2;
+    args.metric_for_best_model = "recall";
+    args.load_best_model_at_end = true;
+    const std::vector<double> scripted = {0.5, 0.9, 0.7, 0.6, 0.95};
+    auto calls = std::make_shared<std::size_t>(0);
+    auto options = silent();
+    options.evaluator = [&, calls] { return Metrics{{"recall", scripted.at((*calls)++)}}; };
+    options.callbacks.push_back(std::make_shared<EarlyStoppingCallback>(2));
+    SentenceTransformerTrainer trainer(model, args, shapes_dataset(64),
+                                       CLIPLoss<Cpu, float>(model.parameters()), tiny_collator(), options);
+    const auto out = trainer.train();
+    // 0.9 at step 4, then two evaluations without improvement: stopped at step 8.
+    CHECK(out.global_step == 8);
+    CHECK(*calls == 4);
+    CHECK(trainer.state().best_metric == 0.9);
+    CHECK(trainer.state().best_global_step == 4);
+    CHECK(trainer.state().best_model_checkpoint == (dir.path() / "checkpoint-4").string());
+    CHECK(trainer.state().log_history[0].at("eval_recall") == 0.5);
+    const auto best = Model::from_pretrained(dir.path() / "checkpoint-4");
+    CHECK(weights(model) == best.parameters().values().to_vector());
+}
