@@ -14,3 +14,4 @@
 #include <tandem/optim.hpp>
 #include <tandem/testing/gradcheck.hpp>
 #include <tandem/text.hpp>
+#include <tandem/train.hpp>

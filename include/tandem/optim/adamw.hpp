@@ -59,6 +59,20 @@ public:
     }
     T lr() const { return lr_scale_ * options_.lr; }
     long steps() const { return step_; }
+    // The moments (torch's exp_avg, exp_avg_sq), laid out as the parameter arena, and the
+    // step count: what a checkpoint saves so that a resumed run takes the same steps.
+    const Tensor<B, T>& exp_avg() const { return m_; }
+    const Tensor<B, T>& exp_avg_sq() const { return v_; }
+    void load_state(const Tensor<B, T>& exp_avg, const Tensor<B, T>& exp_avg_sq, long step) {
+        if (!(exp_avg.shape() == m_.shape()) || !(exp_avg_sq.shape() == v_.shape()))
+            detail::throw_error("AdamW::load_state: expected moments of shape ", m_.shape().str(),
+                                " (the parameter arena), found ", exp_avg.shape().str(), " and ",
+                                exp_avg_sq.shape().str());
+        if (step < 0) detail::throw_error("AdamW::load_state: expected a step count >= 0, found ", step);
+        m_.copy_from(exp_avg);
+        v_.copy_from(exp_avg_sq);
+        step_ = step;
+    }
 
     // The group of each parameter by name ("" for the default group), for logs and tests.
     std::string group_of(const std::string& name) const { return layout_.group_of(name); }

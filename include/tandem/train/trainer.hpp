@@ -1,0 +1,741 @@
+// SentenceTransformerTrainer: the training loop of sentence-transformers (on transformers'
+// Trainer) for a model and a loss composed at compile time. Per optimizer step:
+// gradient_accumulation_steps batches, each encoded column by column and given to the
+// loss (or, for a cached loss, handed the encoder), backward; then global-norm clipping,
+// the learning rate of the schedule, AdamW (biases, norms and the logit temperature
+// without weight decay, learning_rate_mapping), logging, evaluation and checkpoints.
+// Everything a step does is a function of (seed, step), so a run resumed from a checkpoint
+// ends with the same bits as one that never stopped.
+// reference: sentence_transformers.trainer.SentenceTransformerTrainer (v6),
+// transformers.Trainer (_inner_training_loop, _save_checkpoint, _load_from_checkpoint).
+#pragma once
+
+#include <tandem/core/thread.hpp>
+#include <tandem/data/loader.hpp>
+#include <tandem/data/samplers.hpp>
+#include <tandem/io/safetensors.hpp>
+#include <tandem/losses/concepts.hpp>
+#include <tandem/models/pretrained.hpp>
+#include <tandem/optim/adamw.hpp>
+#include <tandem/optim/clip_grad.hpp>
+#include <tandem/optim/param_groups.hpp>
+#include <tandem/optim/schedule.hpp>
+#include <tandem/train/arguments.hpp>
+#include <tandem/train/callbacks.hpp>
+#include <tandem/train/checkpoint.hpp>
+#include <tandem/train/model_encoder.hpp>
+#include <tandem/train/progress.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// What the trainer takes beside the model, the arguments, the data and the loss.
+template <class Model>
+struct TrainerOptions {
+    // Evaluation run every eval_steps (or each epoch): metrics by name; "eval_" is
+    // prepended where missing, as in log_history.
+    std::function<Metrics()> evaluator{};
+    std::vector<std::shared_ptr<TrainerCallback>> callbacks{};
+    // Shell globs over parameter names whose parameters are not trained (LiT: "vision_model.*").
+    std::vector<std::string> frozen{};
+    // Progress and log lines; null for none. `progress_bar` unset: a bar when stderr is a terminal.
+    std::ostream* log_stream = &std::cerr;
+    std::optional<bool> progress_bar{};
+};
+
+struct TrainOutput {
+    std::int64_t global_step = 0;
+    double training_loss = 0;
+    Metrics metrics{};
+};
+
+namespace detail {
+
+enum class TrainerFault { none, not_module, no_parameters, no_save, no_encoder, not_loss };
+
+template <class Model, class L>
+consteval TrainerFault trainer_fault() {
+    if constexpr (!Module<Model>)
+        return TrainerFault::not_module;
+    else if constexpr (!requires(const Model& m) {
+                           {
+                               m.parameters()
+                               } -> std::same_as<
+                                   ParameterStore<typename Model::backend_type, typename Model::value_type>&>;
+                       })
+        return TrainerFault::no_parameters;
+    else if constexpr (!requires(const Model& m, const std::filesystem::path& p) { m.save_pretrained(p); })
+        return TrainerFault::no_save;
+    else if constexpr (!EmbeddingModel<Model>)
+        return TrainerFault::no_encoder;
+    else if constexpr (!Loss<L, typename Model::backend_type, typename Model::value_type>)
+        return TrainerFault::not_loss;
+    else
+        return TrainerFault::none;
+}
+
+// The sampler's batches with the first `skip` of epoch `epoch` left out: where a resumed
+// run picks up. A batch is collated from its rows and epoch alone, so the batches that
+// follow are the ones the interrupted run would have seen.
+class ResumedBatchSampler {
+public:
+    ResumedBatchSampler(data::AnyBatchSampler inner, std::uint64_t epoch, std::size_t skip)
+        : inner_(std::move(inner)), skip_epoch_(epoch), skip_(skip) {}
+    void set_epoch(std::uint64_t epoch) {
+        epoch_ = epoch;
+        inner_.set_epoch(epoch);
+    }
+    data::Batches batches() const {
+        auto all = inner_.batches();
+        if (epoch_ == skip_epoch_)
+            all.erase(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(skip_, all.size())));
+        return all;
+    }
+    std::size_t size() const { return inner_.size(); }
+
+private:
+    data::AnyBatchSampler inner_;
+    std::uint64_t epoch_ = 0, skip_epoch_;
+    std::size_t skip_;
+};
+
+// A 64-bit seed for the graph of micro-batch `micro` of the run, from the run's seed
+// (SplitMix64's finaliser over both), so dropout differs per step and repeats per seed.
+inline std::uint64_t step_seed(std::uint64_t seed, std::uint64_t micro) {
+    std::uint64_t z = seed ^ (0x9E3779B97F4A7C15ull * (micro + 1));
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+inline double round_to(double v, int digits) {
+    const double p = std::pow(10.0, digits);
+    return std::round(v * p) / p;
+}
+
+}  // namespace detail
+
+template <class Model, class L>
+class SentenceTransformerTrainer {
+    static constexpr auto fault = detail::trainer_fault<Model, L>();
+    static_assert(fault != detail::TrainerFault::not_module,
+                  "SentenceTransformerTrainer: the model must be a Module (backend_type, value_type and "
+                  "for_each_parameter yielding Hugging Face names)");
+    static_assert(
+        fault != detail::TrainerFault::no_parameters,
+        "SentenceTransformerTrainer: the model must provide parameters() returning its ParameterStore");
+    static_assert(fault != detail::TrainerFault::no_save,
+                  "SentenceTransformerTrainer: the model must provide save_pretrained(dir) for checkpoints");
+    static_assert(
+        fault != detail::TrainerFault::no_encoder,
+        "SentenceTransformerTrainer: the model must provide encode_text(Graph&, const TextBatch<B>&) "
+        "and/or encode_image(Graph&, const Var<B, T>&) returning embeddings [batch, dim]");
+    static_assert(fault != detail::TrainerFault::not_loss,
+                  "SentenceTransformerTrainer: the loss must be callable as loss(Graph<B, T>&, columns, "
+                  "LossLabels<B, T>) -> Var<B, T>, or be a cached loss with forward_backward(ColumnEncoder, "
+                  "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>");
+
+    using B = typename Model::backend_type;
+    using T = typename Model::value_type;
+    using Args = SentenceTransformerTrainingArguments;
+    using Loader = data::DataLoader<B, detail::ResumedBatchSampler>;
+
+public:
+    SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset, L loss,
+                               data::Collator collator, TrainerOptions<Model> options = {})
+        : model_(model),
+          args_(std::move(args)),
+          train_(std::move(train_dataset)),
+          loss_(std::move(loss)),
+          collator_(std::move(collator)),
+          options_(std::move(options)) {
+        if (train_.size() == 0)
+            detail::throw_error(
+                "SentenceTransformerTrainer: train_dataset is an empty DatasetDict, expected at "
+                "least one dataset");
+        for (std::size_t i = 0; i < train_.size(); ++i)
+            if (train_[i].empty())
+                detail::throw_error("SentenceTransformerTrainer: train_dataset",
+                                    train_.names()[i].empty() ? "" : " '" + train_.names()[i] + "'",
+                                    " is empty, expected at least one row");
+        if (args_.load_best_model_at_end && !options_.evaluator)
+            detail::throw_error("SentenceTransformerTrainer: load_best_model_at_end needs an evaluator");
+        if (args_.eval_strategy != "no" && !options_.evaluator)
+            detail::throw_error("SentenceTransformerTrainer: eval_strategy is \"", args_.eval_strategy,
+                                "\" but no evaluator was given");
+        check_columns();
+        sampler_ = make_sampler();
+        add_trainable(model_.parameters(), "");
+        if constexpr (requires(L & l) { l.parameters(); }) {
+            auto& own = loss_.parameters();
+            if (&own != &model_.parameters()) add_trainable(own, "loss.");
+        }
+    }
+    SentenceTransformerTrainer(Model& model, Args args, data::Dataset train_dataset, L loss,
+                               data::Collator collator, TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args),
+                                     data::DatasetDict{{"", std::move(train_dataset)}}, std::move(loss),
+                                     std::move(collator), std::move(options)) {}
+
+    const Args& args() const { return args_; }
+    const TrainerState& state() const { return state_; }
+    L& loss() { return loss_; }
+    // Batches per epoch and optimizer steps per epoch (the last may take fewer batches).
+    std::size_t batches_per_epoch() const { return sampler_->size(); }
+    std::int64_t steps_per_epoch() const {
+        const auto ga = static_cast<std::size_t>(args_.gradient_accumulation_steps);
+        return static_cast<std::int64_t>(std::max<std::size_t>(1, (batches_per_epoch() + ga - 1) / ga));
+    }
+    // max_steps, or ceil(num_train_epochs * steps_per_epoch) as transformers counts it.
+    std::int64_t total_steps() const {
+        if (args_.max_steps > 0) return args_.max_steps;
+        return static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * double(steps_per_epoch())));
+    }
+
+    // Trains to the end; `resume_from_checkpoint` (a checkpoint folder or "latest", else
+    // args.resume_from_checkpoint) continues from a checkpoint's weights, optimizer,
+    // schedule and data position.
+    TrainOutput train(std::optional<std::string> resume_from_checkpoint = std::nullopt) {
+        if (!resume_from_checkpoint) resume_from_checkpoint = args_.resume_from_checkpoint;
+        const std::int64_t max_steps = total_steps();
+        const std::int64_t warmup =
+            get_warmup_steps(max_steps, double(args_.warmup_steps), args_.warmup_ratio);
+        schedule_ = get_scheduler(args_.lr_scheduler_type, warmup, max_steps,
+                                  LRSchedule{.lr_init = args_.learning_rate});
+        state_ = TrainerState{};
+        state_.max_steps = max_steps;
+        state_.logging_steps = args_.logging_steps;
+        state_.eval_steps = args_.effective_eval_steps();
+        state_.save_steps = args_.save_steps;
+        state_.train_batch_size = args_.per_device_train_batch_size;
+        state_.num_train_epochs = double((max_steps + steps_per_epoch() - 1) / steps_per_epoch());
+        position_ = {};
+        epoch_started_ = false;
+        if (resume_from_checkpoint)
+            load_checkpoint(resolve_checkpoint(args_.output_dir, *resume_from_checkpoint));
+        std::filesystem::create_directories(args_.output_dir);
+        rewrite_jsonl();
+
+        const bool bar = options_.progress_bar.value_or(options_.log_stream == &std::cerr &&
+                                                        ProgressReporter::stderr_is_terminal());
+        ProgressReporter progress(options_.log_stream, bar);
+        TrainerControl control;
+        for (auto& c : options_.callbacks) c->on_train_begin(args_, state_, control);
+
+        const auto started = std::chrono::steady_clock::now();
+        const std::int64_t first_step = state_.global_step;
+        std::int64_t samples = 0;
+        double loss_since_log = 0, loss_total = 0;
+        std::int64_t steps_since_log = 0;
+        std::optional<T> grad_norm;
+
+        loader_ = std::make_unique<Loader>(
+            train_, detail::ResumedBatchSampler(*sampler_, position_.epoch, position_.batches_in_epoch),
+            collator_,
+            data::LoaderOptions{.num_workers = static_cast<std::size_t>(
+                                    std::max<std::int64_t>(1, args_.dataloader_num_workers)),
+                                .prefetch = args_.dataloader_num_workers > 0 ? 2u : 0u});
+        while (state_.global_step < max_steps && !control.should_training_stop) {
+            if (!epoch_started_) start_epoch(control);
+            // One optimizer step: up to gradient_accumulation_steps batches of this epoch.
+            for (auto& t : trainables_) t.store->zero_grad();
+            double step_loss = 0;
+            std::int64_t micro = 0;
+            while (micro < args_.gradient_accumulation_steps) {
+                auto batch = loader_->next();
+                if (!batch) break;
+                const double value = run_batch(*batch, micro);
+                step_loss += value;
+                samples += static_cast<std::int64_t>(batch->size());
+                ++micro;
+                ++position_.batches_in_epoch;
+            }
+            if (micro == 0) {
+                end_epoch(control);
+                continue;
+            }
+            if (micro > 1)
+                for (auto& t : trainables_) {
+                    auto grads = t.store->grads();
+                    B::scale(grads.data(), grads.data(), T(1) / T(micro), grads.numel(), false);
+                }
+            if (args_.max_grad_norm > 0) grad_norm = clip_gradients(T(args_.max_grad_norm));
+            const double lr = args_.learning_rate * schedule_.factor(state_.global_step);
+            for (auto& t : trainables_) {
+                if (args_.learning_rate > 0) t.optimizer->set_lr(T(lr));
+                t.optimizer->step();
+            }
+            if constexpr (requires(L & l) { l.clamp_logit_scale(); }) loss_.clamp_logit_scale();
+            ++state_.global_step;
+            step_loss /= double(micro);
+            loss_since_log += step_loss;
+            loss_total += step_loss;
+            ++steps_since_log;
+            state_.epoch = epoch_progress();
+
+            const double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            const double steps_done = double(state_.global_step - first_step);
+            ProgressInfo info{
+                state_.global_step,
+                max_steps,
+                state_.epoch,
+                step_loss,
+                args_.learning_rate * schedule_.factor(state_.global_step),
+                elapsed > 0 ? double(samples) / elapsed : 0,
+                steps_done > 0 ? elapsed / steps_done * double(max_steps - state_.global_step) : 0};
+            progress.step(info);
+            for (auto& c : options_.callbacks) c->on_step_end(args_, state_, control);
+
+            if (state_.global_step % args_.logging_steps == 0) {
+                info.loss = loss_since_log / double(steps_since_log);
+                nlohmann::json entry = {{"epoch", state_.epoch},
+                                        {"learning_rate", info.learning_rate},
+                                        {"loss", detail::round_to(info.loss, 4)},
+                                        {"step", state_.global_step}};
+                if (grad_norm) entry["grad_norm"] = double(*grad_norm);
+                log(entry, control);
+                progress.log(info);
+                loss_since_log = 0;
+                steps_since_log = 0;
+            }
+            const bool epoch_done = position_.batches_in_epoch >= position_.batches_planned;
+            if (args_.eval_strategy == "steps" && state_.global_step % args_.effective_eval_steps() == 0)
+                evaluate(progress, control);
+            if (epoch_done) end_epoch(control);
+            if (epoch_done && args_.eval_strategy == "epoch") evaluate(progress, control);
+            if ((args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0) ||
+                (epoch_done && args_.save_strategy == "epoch"))
+                save(progress, control);
+        }
+        loader_.reset();
+        progress.finish();
+
+        const double runtime =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double steps_run = double(state_.global_step - first_step);
+        TrainOutput out;
+        out.global_step = state_.global_step;
+        out.training_loss = steps_run > 0 ? loss_total / steps_run : 0;
+        out.metrics = {
+            {"train_runtime", detail::round_to(runtime, 4)},
+            {"train_samples_per_second", detail::round_to(runtime > 0 ? double(samples) / runtime : 0, 3)},
+            {"train_steps_per_second", detail::round_to(runtime > 0 ? steps_run / runtime : 0, 3)},
+            {"train_loss", out.training_loss},
+            {"epoch", state_.epoch}};
+        nlohmann::json summary = {{"step", state_.global_step}, {"total_flos", 0}};
+        for (const auto& [k, v] : out.metrics) summary[k] = v;
+        log(summary, control);
+        if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
+            load_weights(*state_.best_model_checkpoint);
+            if (options_.log_stream)
+                progress.message("Loaded the best model from " + *state_.best_model_checkpoint);
+        }
+        detail::write_json_file(std::filesystem::path(args_.output_dir) / "trainer_state.json",
+                                state_.to_json());
+        for (auto& c : options_.callbacks) c->on_train_end(args_, state_, control);
+        return out;
+    }
+
+private:
+    struct Trainable {
+        ParameterStore<B, T>* store;
+        std::string prefix;  // of its entries in optimizer.safetensors ("", "loss.")
+        std::vector<ParamGroup<T>> groups;
+        std::unique_ptr<ParamLayout<T>> layout;
+        std::unique_ptr<AdamW<B, T>> optimizer;
+    };
+
+    // Where the loop is in the data: the epoch and the batches of it already consumed.
+    struct Position {
+        std::uint64_t epoch = 0;
+        std::size_t batches_in_epoch = 0, batches_planned = 0;
+    };
+
+    static std::string loss_name(const L& loss) {
+        if constexpr (requires {
+                          { loss.name() } -> std::convertible_to<std::string_view>;
+                      })
+            return std::string(loss.name());
+        else if constexpr (requires {
+                               { L::name } -> std::convertible_to<std::string_view>;
+                           })
+            return std::string(L::name);
+        else
+            return "the loss";
+    }
+
+    // Before any work: the columns (and label) each dataset gives against what the loss
+    // declares it reads (LossInputs). A loss that declares nothing checks its first batch.
+    void check_columns() const {
+        if constexpr (requires {
+                          { L::inputs } -> std::convertible_to<LossInputs>;
+                      }) {
+            const LossInputs in = L::inputs;
+            for (std::size_t i = 0; i < train_.size(); ++i) {
+                const data::Dataset& d = train_[i];
+                const auto columns = d.input_columns();
+                const bool label = d.label_column().has_value();
+                if (columns.size() >= in.min_columns &&
+                    (!in.max_columns || columns.size() <= in.max_columns) && (label || !in.needs_labels))
+                    continue;
+                std::string names;
+                for (std::size_t c : columns)
+                    names += (names.empty() ? "'" : ", '") + d.column(c).name() + "'";
+                detail::throw_error("SentenceTransformerTrainer: ", loss_name(loss_), " needs ",
+                                    detail::columns_needed(in),
+                                    in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
+                                    in.needs_labels ? " and a label column" : "", "; train_dataset",
+                                    train_.names()[i].empty() ? "" : " '" + train_.names()[i] + "'", " has ",
+                                    columns.size(), columns.size() == 1 ? " column [" : " columns [", names,
+                                    "]", label ? " and a label column" : " and no label column");
+            }
+        }
+    }
+
+    std::unique_ptr<data::AnyBatchSampler> make_sampler() const {
+        const data::SamplerOptions o{
+            .batch_size = static_cast<std::size_t>(args_.per_device_train_batch_size),
+            .drop_last = args_.dataloader_drop_last,
+            .seed = static_cast<std::uint64_t>(args_.effective_data_seed())};
+        auto one = [&](const data::Dataset& d) -> data::AnyBatchSampler {
+            if (args_.batch_sampler == "no_duplicates") return data::NoDuplicatesBatchSampler(d, o);
+            if (args_.batch_sampler == "no_duplicates_hashed")
+                return data::NoDuplicatesHashedBatchSampler(d, o);
+            if (args_.batch_sampler == "group_by_label") return data::GroupByLabelBatchSampler(d, o);
+            return data::DefaultBatchSampler(d, o);
+        };
+        if (train_.size() == 1) return std::make_unique<data::AnyBatchSampler>(one(train_[0]));
+        std::vector<data::AnyBatchSampler> each;
+        for (std::size_t i = 0; i < train_.size(); ++i) each.push_back(one(train_[i]));
+        if (args_.multi_dataset_batch_sampler == "round_robin")
+            return std::make_unique<data::AnyBatchSampler>(
+                data::RoundRobinBatchSampler(train_, std::move(each), o.seed));
+        return std::make_unique<data::AnyBatchSampler>(
+            data::ProportionalBatchSampler(train_, std::move(each), o.seed));
+    }
+
+    // transformers' decay exclusion (biases and LayerNorm weights) plus the learned
+    // temperature and bias of the contrastive heads, which weight decay would pull
+    // towards a temperature of 1 (open_clip excludes them too).
+    static std::vector<std::string> no_decay_patterns() {
+        return {"*bias", "*norm*", "*Norm*", "*logit_scale", "*logit_bias"};
+    }
+
+    void add_trainable(ParameterStore<B, T>& store, std::string prefix) {
+        std::vector<ParamGroup<T>> groups;
+        for (const auto& pattern : options_.frozen) groups.push_back({.pattern = pattern, .frozen = true});
+        if (!args_.learning_rate_mapping.empty()) {
+            std::vector<std::pair<std::string, T>> mapping;
+            for (const auto& [pattern, lr] : args_.learning_rate_mapping)
+                mapping.emplace_back(pattern, T(lr));
+            // A mapping names the model's parameters; the loss's own may match none of it.
+            if (prefix.empty())
+                for (auto& g : learning_rate_mapping(store, mapping)) groups.push_back(std::move(g));
+        }
+        for (const auto& pattern : no_decay_patterns())
+            groups.push_back({.pattern = pattern, .weight_decay = T(0)});
+        Trainable t;
+        t.store = &store;
+        t.prefix = std::move(prefix);
+        t.layout = std::make_unique<ParamLayout<T>>(store, groups, "SentenceTransformerTrainer");
+        t.optimizer = std::make_unique<AdamW<B, T>>(
+            store,
+            typename AdamW<B, T>::Options{.lr = T(args_.learning_rate),
+                                          .beta1 = T(args_.adam_beta1),
+                                          .beta2 = T(args_.adam_beta2),
+                                          .eps = T(args_.adam_epsilon),
+                                          .weight_decay = T(args_.weight_decay)},
+            groups);
+        t.groups = std::move(groups);
+        trainables_.push_back(std::move(t));
+    }
+
+    LossLabels<B, T> labels_of(const data::Batch<B>& batch) const {
+        LossLabels<B, T> labels;
+        labels.labels = batch.labels;
+        if (batch.scores) {
+            if constexpr (std::same_as<T, float>) {
+                labels.scores = *batch.scores;
+            } else {
+                auto s = Tensor<B, T>::empty(batch.scores->shape());
+                if (s.numel()) B::convert(s.data(), batch.scores->data(), s.numel());
+                labels.scores = s;
+            }
+        }
+        return labels;
+    }
+
+    // Forward and backward of one batch; returns its loss.
+    double run_batch(const data::Batch<B>& batch, std::int64_t micro) {
+        const GraphOptions graph_options{
+            .training = true,
+            .seed = detail::step_seed(
+                static_cast<std::uint64_t>(args_.seed),
+                static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro))};
+        const auto labels = labels_of(batch);
+        double value = 0;
+        if constexpr (EmbeddingLoss<L, B, T>) {
+            Graph<B, T> g(graph_options);
+            std::vector<Var<B, T>> columns;
+            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+            auto loss = loss_(g, columns, labels);
+            value = double(loss.value().item());
+            check_finite(value);
+            g.backward(loss);
+        } else {
+            const ColumnEncoder<B, T> encode = [&](Graph<B, T>& g, int column, index_t begin, index_t end) {
+                return encode_rows(model_, g, batch, column, begin, end);
+            };
+            value = double(loss_
+                               .forward_backward(encode, static_cast<int>(batch.inputs.size()),
+                                                 static_cast<index_t>(batch.size()), labels, graph_options)
+                               .item());
+            check_finite(value);
+        }
+        return value;
+    }
+
+    void check_finite(double value) const {
+        if (!std::isfinite(value))
+            detail::throw_error(
+                "training stopped at step ", state_.global_step + 1, " of ", state_.max_steps,
+                ": the loss is ", value,
+                " (not finite); lower learning_rate or check the data for empty or broken rows");
+    }
+
+    // torch's clip_grad_norm_ over every trained parameter of the model and the loss together.
+    T clip_gradients(T max_norm) {
+        if (trainables_.size() == 1)
+            return clip_grad_norm(*trainables_[0].store, max_norm, *trainables_[0].layout);
+        T squares = T(0);
+        for (auto& t : trainables_) {
+            const T n = clip_grad_norm(*t.store, std::numeric_limits<T>::infinity(), *t.layout);
+            squares += n * n;
+        }
+        const T norm = std::sqrt(squares);
+        const T coef = max_norm / (norm + T(1e-6));
+        if (coef < T(1))
+            for (auto& t : trainables_) {
+                auto grads = t.store->grads();
+                for (const auto& r : t.layout->runs())
+                    if (!r.frozen && r.end > r.begin)
+                        B::scale(grads.data() + r.begin, grads.data() + r.begin, coef, r.end - r.begin,
+                                 false);
+            }
+        return norm;
+    }
+
+    // batches_in_epoch is 0, or after a resume the batches the loader skips in this epoch.
+    void start_epoch(TrainerControl& control) {
+        // The plan's length: a multi-dataset sampler may give fewer batches than it advertises.
+        data::AnyBatchSampler s = *sampler_;
+        s.set_epoch(position_.epoch);
+        position_.batches_planned = s.batches().size();
+        loader_->set_epoch(position_.epoch);
+        epoch_started_ = true;
+        for (auto& c : options_.callbacks) c->on_epoch_begin(args_, state_, control);
+    }
+
+    void end_epoch(TrainerControl& control) {
+        for (auto& c : options_.callbacks) c->on_epoch_end(args_, state_, control);
+        ++position_.epoch;
+        position_.batches_in_epoch = 0;
+        epoch_started_ = false;
+    }
+
+    double epoch_progress() const {
+        const double planned = double(std::max<std::size_t>(1, position_.batches_planned));
+        return double(position_.epoch) + double(position_.batches_in_epoch) / planned;
+    }
+
+    void log(nlohmann::json entry, TrainerControl& control) {
+        state_.log_history.push_back(entry);
+        std::ofstream(std::filesystem::path(args_.output_dir) / "training_log.jsonl", std::ios::app)
+            << entry.dump() << "\n";
+        for (auto& c : options_.callbacks) c->on_log(args_, state_, control, entry);
+    }
+
+    // The JSONL log holds exactly log_history: after a resume, lines the interrupted run
+    // wrote past its checkpoint are dropped.
+    void rewrite_jsonl() const {
+        std::string text;
+        for (const auto& e : state_.log_history) text += e.dump() + "\n";
+        io::atomic_write(std::filesystem::path(args_.output_dir) / "training_log.jsonl", text);
+    }
+
+    void evaluate(ProgressReporter& progress, TrainerControl& control) {
+        const Metrics raw = options_.evaluator();
+        Metrics metrics;
+        for (const auto& [k, v] : raw) metrics[detail::best_metric_key(k)] = v;
+        nlohmann::json entry = {{"epoch", state_.epoch}, {"step", state_.global_step}};
+        std::string line = "eval at step " + std::to_string(state_.global_step) + ":";
+        for (const auto& [k, v] : metrics) {
+            entry[k] = v;
+            line += " " + k + " " + std::to_string(v);
+        }
+        if (args_.metric_for_best_model) {
+            const std::string key = detail::best_metric_key(*args_.metric_for_best_model);
+            const auto it = metrics.find(key);
+            if (it == metrics.end())
+                detail::throw_error("metric_for_best_model '", *args_.metric_for_best_model,
+                                    "': the evaluator returned no metric ", key);
+            const bool greater = detail::greater_is_better(args_);
+            if (!state_.best_metric ||
+                (greater ? it->second > *state_.best_metric : it->second < *state_.best_metric)) {
+                state_.best_metric = it->second;
+                state_.best_global_step = state_.global_step;
+            }
+        }
+        log(entry, control);
+        progress.message(line);
+        for (auto& c : options_.callbacks) c->on_evaluate(args_, state_, control, metrics);
+    }
+
+    void save(ProgressReporter& progress, TrainerControl& control) {
+        namespace fs = std::filesystem;
+        const fs::path out(args_.output_dir);
+        const fs::path folder = out / ("checkpoint-" + std::to_string(state_.global_step));
+        if (state_.best_global_step && *state_.best_global_step == state_.global_step)
+            state_.best_model_checkpoint = folder.string();
+        save_checkpoint(out, state_, [&](const fs::path& dir) { write_checkpoint_files(dir); });
+        if (args_.save_total_limit) {
+            std::optional<fs::path> keep;
+            if (state_.best_model_checkpoint) keep = fs::path(*state_.best_model_checkpoint);
+            rotate_checkpoints(out, *args_.save_total_limit, keep);
+        }
+        progress.message("Saved " + folder.string());
+        for (auto& c : options_.callbacks) c->on_save(args_, state_, control, folder);
+    }
+
+    void write_checkpoint_files(const std::filesystem::path& dir) {
+        model_.save_pretrained(dir);
+        // Optimizer moments and step counts, in T so that they come back exactly.
+        std::vector<std::vector<T>> host;
+        std::vector<std::pair<std::string, std::vector<std::int64_t>>> names;
+        io::SafetensorsMetadata metadata;
+        for (auto& t : trainables_) {
+            const auto numel = static_cast<std::int64_t>(t.optimizer->exp_avg().numel());
+            host.push_back(t.optimizer->exp_avg().to_vector());
+            names.push_back({t.prefix + "exp_avg", {numel}});
+            host.push_back(t.optimizer->exp_avg_sq().to_vector());
+            names.push_back({t.prefix + "exp_avg_sq", {numel}});
+            metadata.emplace_back(t.prefix + "step", std::to_string(t.optimizer->steps()));
+        }
+        write_tensors(dir / "optimizer.safetensors", names, host, metadata);
+        // A loss's own parameters (CLIPLoss's logit_scale), which save_pretrained does not see.
+        for (auto& t : trainables_) {
+            if (t.prefix.empty()) continue;
+            std::vector<std::vector<T>> values;
+            std::vector<std::pair<std::string, std::vector<std::int64_t>>> params;
+            for (std::size_t i = 0; i < t.store->size(); ++i) {
+                const Parameter p{static_cast<int>(i)};
+                const Shape& s = t.store->shape(p);
+                params.push_back({t.store->name(p), std::vector<std::int64_t>(s.begin(), s.end())});
+                values.push_back(t.store->value(p).to_vector());
+            }
+            write_tensors(dir / "loss.safetensors", params, values, {{"format", "pt"}});
+        }
+        detail::write_json_file(dir / "scheduler.json", {{"lr_scheduler_type", args_.lr_scheduler_type},
+                                                         {"num_warmup_steps", schedule_.num_warmup_steps},
+                                                         {"num_training_steps", schedule_.num_training_steps},
+                                                         {"last_step", state_.global_step}});
+        detail::write_json_file(dir / "rng_state.json", {{"seed", args_.seed},
+                                                         {"data_seed", args_.effective_data_seed()},
+                                                         {"epoch", position_.epoch},
+                                                         {"batches_in_epoch", position_.batches_in_epoch},
+                                                         {"num_threads", get_num_threads()}});
+        detail::write_json_file(dir / "training_args.json", args_.to_json());
+    }
+
+    static void write_tensors(const std::filesystem::path& path,
+                              const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& names,
+                              const std::vector<std::vector<T>>& values,
+                              const io::SafetensorsMetadata& metadata) {
+        std::vector<io::TensorToSave> tensors;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            tensors.emplace_back(names[i].first, names[i].second, values[i].data());
+        io::save_safetensors(path, tensors, metadata);
+    }
+
+    void load_weights(const std::filesystem::path& folder) {
+        load_state_dict(model_, model_.parameters(), io::SafetensorsCheckpoint::open(folder));
+        for (auto& t : trainables_) {
+            if (t.prefix.empty()) continue;
+            const auto file = io::SafetensorsFile::open(folder / "loss.safetensors");
+            for (std::size_t i = 0; i < t.store->size(); ++i) {
+                const Parameter p{static_cast<int>(i)};
+                const auto& name = t.store->name(p);
+                if (!file.contains(name))
+                    detail::throw_error((folder / "loss.safetensors").string(), ": no tensor '", name,
+                                        "' for the loss's parameter");
+                t.store->value(p).copy_from(
+                    Tensor<B, T>::from_vector(file.template read_as<T>(name), t.store->shape(p)));
+            }
+        }
+    }
+
+    void load_checkpoint(const std::filesystem::path& folder) {
+        const auto saved = TrainerState::from_file(folder / "trainer_state.json");
+        load_weights(folder);
+        const auto optimizer_file = folder / "optimizer.safetensors";
+        const auto file = io::SafetensorsFile::open(optimizer_file);
+        for (auto& t : trainables_) {
+            auto read = [&](const std::string& name) {
+                if (!file.contains(name))
+                    detail::throw_error(optimizer_file.string(), ": no tensor '", name, "'");
+                return Tensor<B, T>::from_vector(file.template read_as<T>(name),
+                                                 t.optimizer->exp_avg().shape());
+            };
+            std::optional<long> step;
+            for (const auto& [k, v] : file.metadata())
+                if (k == t.prefix + "step") step = std::stol(v);
+            if (!step)
+                detail::throw_error(optimizer_file.string(), ": no '", t.prefix, "step' in the metadata");
+            t.optimizer->load_state(read(t.prefix + "exp_avg"), read(t.prefix + "exp_avg_sq"), *step);
+        }
+        const auto rng = detail::read_json_file(folder / "rng_state.json");
+        const detail::JsonObjectReader r(rng, (folder / "rng_state.json").string());
+        position_.epoch = r.require<std::uint64_t>("epoch");
+        position_.batches_in_epoch = r.require<std::size_t>("batches_in_epoch");
+        const auto max_steps = state_.max_steps;
+        state_ = saved;
+        state_.max_steps = max_steps;
+    }
+
+    Model& model_;
+    Args args_;
+    data::DatasetDict train_;
+    L loss_;
+    data::Collator collator_;
+    TrainerOptions<Model> options_;
+    std::unique_ptr<data::AnyBatchSampler> sampler_;
+    std::vector<Trainable> trainables_;
+    std::unique_ptr<Loader> loader_;
+    LRSchedule schedule_;
+    TrainerState state_;
+    Position position_;
+    bool epoch_started_ = false;
+};
+
+template <class Model, class L>
+SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::DatasetDict, L, data::Collator,
+                           TrainerOptions<Model> = {}) -> SentenceTransformerTrainer<Model, L>;
+template <class Model, class L>
+SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::Dataset, L, data::Collator,
+                           TrainerOptions<Model> = {}) -> SentenceTransformerTrainer<Model, L>;
+
+}  // namespace tandem
