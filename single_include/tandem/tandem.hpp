@@ -10140,10 +10140,6 @@ private:
 // ---- end tandem/nn/sequential.hpp
 // ---- end tandem/nn.hpp
 
-#include <algorithm>
-#include <filesystem>
-#include <memory>
-
 namespace tandem {
 
 // LayerNorm(word + position(0..L-1) + token_type); absent token_type_ids mean segment 0.
@@ -10446,10 +10442,6 @@ private:
 }  // namespace tandem
 // ---- end tandem/models/dual_encoder.hpp
 
-#include <algorithm>
-#include <filesystem>
-#include <memory>
-
 namespace tandem {
 
 template <Backend B, Scalar T>
@@ -10739,8 +10731,6 @@ private:
 // reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
 
 
-#include <filesystem>
-#include <memory>
 #include <optional>
 
 namespace tandem {
@@ -11122,6 +11112,20 @@ public:
     }
     T lr() const { return lr_scale_ * options_.lr; }
     long steps() const { return step_; }
+    // The moments (torch's exp_avg, exp_avg_sq), laid out as the parameter arena, and the
+    // step count: what a checkpoint saves so that a resumed run takes the same steps.
+    const Tensor<B, T>& exp_avg() const { return m_; }
+    const Tensor<B, T>& exp_avg_sq() const { return v_; }
+    void load_state(const Tensor<B, T>& exp_avg, const Tensor<B, T>& exp_avg_sq, long step) {
+        if (!(exp_avg.shape() == m_.shape()) || !(exp_avg_sq.shape() == v_.shape()))
+            detail::throw_error("AdamW::load_state: expected moments of shape ", m_.shape().str(),
+                                " (the parameter arena), found ", exp_avg.shape().str(), " and ",
+                                exp_avg_sq.shape().str());
+        if (step < 0) detail::throw_error("AdamW::load_state: expected a step count >= 0, found ", step);
+        m_.copy_from(exp_avg);
+        v_.copy_from(exp_avg_sq);
+        step_ = step;
+    }
 
     // The group of each parameter by name ("" for the default group), for logs and tests.
     std::string group_of(const std::string& name) const { return layout_.group_of(name); }
@@ -15089,4 +15093,3273 @@ inline void train(Tokenizer& tokenizer, const BpeTrainer& trainer, const std::ve
 }  // namespace tandem
 // ---- end tandem/text/trainer.hpp
 // ---- end tandem/text.hpp
+// ---- begin tandem/train.hpp
+// The training layer: SentenceTransformerTrainingArguments, the SentenceTransformerTrainer
+// loop, callbacks and early stopping, progress output and checkpoints that resume exactly.
+
+// ---- begin tandem/train/arguments.hpp
+// SentenceTransformerTrainingArguments: what a training run does, under the names
+// sentence-transformers (and the transformers TrainingArguments it extends) uses, with
+// their defaults, read from and written to JSON. An unknown key is an error naming it,
+// so a typo in train.json never silently falls back to a default.
+// reference: sentence_transformers.training_args.SentenceTransformerTrainingArguments (v6),
+// transformers.TrainingArguments.
+
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+struct SentenceTransformerTrainingArguments {
+    std::string output_dir = "output";
+    double num_train_epochs = 3.0;
+    // > 0 overrides num_train_epochs.
+    std::int64_t max_steps = -1;
+    std::int64_t per_device_train_batch_size = 8;
+    std::int64_t per_device_eval_batch_size = 8;
+    double learning_rate = 5e-5;
+    std::string lr_scheduler_type = "linear";
+    double warmup_ratio = 0.0;
+    std::int64_t warmup_steps = 0;
+    double weight_decay = 0.0;
+    double adam_beta1 = 0.9;
+    double adam_beta2 = 0.999;
+    double adam_epsilon = 1e-8;
+    double max_grad_norm = 1.0;
+    std::int64_t gradient_accumulation_steps = 1;
+    std::int64_t seed = 42;
+    // Seeds the data order apart from initialisation; `seed` when unset.
+    std::optional<std::int64_t> data_seed{};
+    std::string eval_strategy = "no";
+    // Defaults to logging_steps, as transformers does.
+    std::optional<std::int64_t> eval_steps{};
+    std::string save_strategy = "steps";
+    std::int64_t save_steps = 500;
+    std::optional<std::int64_t> save_total_limit{};
+    bool load_best_model_at_end = false;
+    std::optional<std::string> metric_for_best_model{};
+    std::optional<bool> greater_is_better{};
+    std::int64_t logging_steps = 500;
+    std::string batch_sampler = "batch_sampler";
+    std::string multi_dataset_batch_sampler = "proportional";
+    std::int64_t dataloader_num_workers = 0;
+    bool dataloader_drop_last = false;
+    // A prompt for every column, or per dataset and column, as sentence-transformers takes them.
+    nlohmann::json prompts = nullptr;
+    // Regular expression over parameter names -> learning rate (sentence-transformers v6).
+    std::map<std::string, double> learning_rate_mapping{};
+    // A checkpoint folder or "latest", for train() called without one.
+    std::optional<std::string> resume_from_checkpoint{};
+
+    static constexpr std::array<std::string_view, 7> scheduler_types = {
+        "constant",   "constant_with_warmup", "linear", "cosine", "cosine_with_restarts",
+        "polynomial", "inverse_sqrt"};
+    static constexpr std::array<std::string_view, 3> strategies = {"no", "steps", "epoch"};
+    static constexpr std::array<std::string_view, 4> batch_samplers = {
+        "batch_sampler", "no_duplicates", "no_duplicates_hashed", "group_by_label"};
+    static constexpr std::array<std::string_view, 2> multi_dataset_batch_samplers = {"round_robin",
+                                                                                     "proportional"};
+
+    std::int64_t effective_data_seed() const { return data_seed.value_or(seed); }
+    std::int64_t effective_eval_steps() const { return eval_steps.value_or(logging_steps); }
+
+    template <class Self, class F>
+    static void visit_fields(Self& a, F&& f) {
+        f("output_dir", a.output_dir);
+        f("num_train_epochs", a.num_train_epochs);
+        f("max_steps", a.max_steps);
+        f("per_device_train_batch_size", a.per_device_train_batch_size);
+        f("per_device_eval_batch_size", a.per_device_eval_batch_size);
+        f("learning_rate", a.learning_rate);
+        f("lr_scheduler_type", a.lr_scheduler_type);
+        f("warmup_ratio", a.warmup_ratio);
+        f("warmup_steps", a.warmup_steps);
+        f("weight_decay", a.weight_decay);
+        f("adam_beta1", a.adam_beta1);
+        f("adam_beta2", a.adam_beta2);
+        f("adam_epsilon", a.adam_epsilon);
+        f("max_grad_norm", a.max_grad_norm);
+        f("gradient_accumulation_steps", a.gradient_accumulation_steps);
+        f("seed", a.seed);
+        f("data_seed", a.data_seed);
+        f("eval_strategy", a.eval_strategy);
+        f("eval_steps", a.eval_steps);
+        f("save_strategy", a.save_strategy);
+        f("save_steps", a.save_steps);
+        f("save_total_limit", a.save_total_limit);
+        f("load_best_model_at_end", a.load_best_model_at_end);
+        f("metric_for_best_model", a.metric_for_best_model);
+        f("greater_is_better", a.greater_is_better);
+        f("logging_steps", a.logging_steps);
+        f("batch_sampler", a.batch_sampler);
+        f("multi_dataset_batch_sampler", a.multi_dataset_batch_sampler);
+        f("dataloader_num_workers", a.dataloader_num_workers);
+        f("dataloader_drop_last", a.dataloader_drop_last);
+        f("prompts", a.prompts);
+        f("learning_rate_mapping", a.learning_rate_mapping);
+        f("resume_from_checkpoint", a.resume_from_checkpoint);
+    }
+
+    // `file` names the source in errors ("train.json", or "train.json: key 'args'").
+    static SentenceTransformerTrainingArguments from_json(const nlohmann::json& j,
+                                                          const std::string& file = "training arguments") {
+        const detail::JsonObjectReader r(j, file);
+        SentenceTransformerTrainingArguments a;
+        std::vector<std::string> known;
+        visit_fields(a, [&](std::string_view key, auto& field) {
+            known.emplace_back(key);
+            read_field(r, key, field);
+        });
+        for (const auto& [key, value] : j.items())
+            if (std::find(known.begin(), known.end(), key) == known.end())
+                r.path(key).fail("unknown training argument (a misspelt name?)");
+        a.validate(r);
+        return a;
+    }
+
+    static SentenceTransformerTrainingArguments from_file(const std::filesystem::path& path) {
+        return from_json(detail::read_json_file(path), path.string());
+    }
+
+    nlohmann::json to_json() const {
+        nlohmann::json j = nlohmann::json::object();
+        visit_fields(*this,
+                     [&](std::string_view key, const auto& field) { j[std::string(key)] = to_value(field); });
+        return j;
+    }
+
+private:
+    template <class T>
+    static void read_field(const detail::JsonObjectReader& r, std::string_view key, T& field) {
+        if constexpr (std::same_as<T, nlohmann::json>) {
+            if (r.contains(key)) field = r.json().at(std::string(key));
+        } else if constexpr (std::same_as<T, std::map<std::string, double>>) {
+            if (!r.contains(key)) return;
+            const auto inner = r.object(key);
+            for (const auto& [pattern, value] : inner.json().items())
+                field[pattern] = detail::json_as<double>(value, inner.path(pattern));
+        } else if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string>) {
+            field = r.get_optional<typename T::value_type>(key, field);
+        } else {
+            field = r.get<T>(key, field);
+        }
+    }
+
+    template <class T>
+    static nlohmann::json to_value(const T& field) {
+        if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string> &&
+                      !std::same_as<T, std::map<std::string, double>> && !std::same_as<T, nlohmann::json>)
+            return field ? nlohmann::json(*field) : nlohmann::json(nullptr);
+        else
+            return nlohmann::json(field);
+    }
+
+    template <std::size_t N>
+    static void check_choice(const detail::JsonObjectReader& r, std::string_view key,
+                             const std::string& value, const std::array<std::string_view, N>& choices) {
+        if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
+        std::string list;
+        for (auto c : choices) list += (list.empty() ? "" : ", ") + std::string(c);
+        r.path(key).fail("expected one of ", list, ", found \"", value, "\"");
+    }
+
+    void validate(const detail::JsonObjectReader& r) const {
+        check_choice(r, "lr_scheduler_type", lr_scheduler_type, scheduler_types);
+        check_choice(r, "eval_strategy", eval_strategy, strategies);
+        check_choice(r, "save_strategy", save_strategy, strategies);
+        check_choice(r, "batch_sampler", batch_sampler, batch_samplers);
+        check_choice(r, "multi_dataset_batch_sampler", multi_dataset_batch_sampler,
+                     multi_dataset_batch_samplers);
+        auto positive = [&](std::string_view key, std::int64_t v) {
+            if (v <= 0) r.path(key).fail("expected a positive integer, found ", v);
+        };
+        positive("per_device_train_batch_size", per_device_train_batch_size);
+        positive("per_device_eval_batch_size", per_device_eval_batch_size);
+        positive("gradient_accumulation_steps", gradient_accumulation_steps);
+        positive("logging_steps", logging_steps);
+        positive("save_steps", save_steps);
+        if (eval_steps) positive("eval_steps", *eval_steps);
+        if (save_total_limit) positive("save_total_limit", *save_total_limit);
+        if (max_steps <= 0 && !(num_train_epochs > 0))
+            r.path("num_train_epochs")
+                .fail("expected a positive number of epochs (or max_steps > 0), found ", num_train_epochs);
+        if (warmup_ratio < 0 || warmup_ratio > 1)
+            r.path("warmup_ratio").fail("expected a ratio in [0, 1], found ", warmup_ratio);
+        if (warmup_steps < 0)
+            r.path("warmup_steps").fail("expected a non-negative integer, found ", warmup_steps);
+        if (!(learning_rate >= 0))
+            r.path("learning_rate").fail("expected a non-negative number, found ", learning_rate);
+        if (dataloader_num_workers < 0)
+            r.path("dataloader_num_workers")
+                .fail("expected a non-negative integer, found ", dataloader_num_workers);
+        if (load_best_model_at_end && !metric_for_best_model && eval_strategy == "no")
+            r.path("load_best_model_at_end")
+                .fail("needs evaluation: set eval_strategy (and metric_for_best_model)");
+    }
+};
+
+}  // namespace tandem
+// ---- end tandem/train/arguments.hpp
+// ---- begin tandem/train/callbacks.hpp
+// Trainer callbacks: user code called at the points of the training loop transformers'
+// TrainerCallback names, which may stop training early through TrainerControl, and
+// EarlyStoppingCallback, which stops when the metric that chooses the best model has not
+// improved for `patience` evaluations.
+// reference: transformers.TrainerCallback, TrainerControl, EarlyStoppingCallback.
+
+// ---- begin tandem/train/checkpoint.hpp
+// Checkpoint folders as transformers' Trainer lays them out (`output_dir/checkpoint-N/`
+// with trainer_state.json beside the model's files), written so that a crash leaves
+// the previous checkpoint whole: everything goes into a temporary sibling folder that
+// is renamed into place only once complete; `save_total_limit` prunes complete
+// checkpoints only, oldest first, never the best one.
+// reference: transformers.Trainer._save_checkpoint, _rotate_checkpoints, TrainerState.
+
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+// What the trainer knows about its progress: trainer_state.json.
+struct TrainerState {
+    std::int64_t global_step = 0;
+    double epoch = 0;
+    std::int64_t max_steps = 0;
+    std::int64_t logging_steps = 500;
+    std::int64_t eval_steps = 500;
+    std::int64_t save_steps = 500;
+    std::int64_t train_batch_size = 8;
+    double num_train_epochs = 3;
+    std::optional<double> best_metric{};
+    std::optional<std::string> best_model_checkpoint{};
+    // The step whose evaluation gave best_metric.
+    std::optional<std::int64_t> best_global_step{};
+    // One object per logged step or evaluation ({"loss", "learning_rate", "epoch", "step"}).
+    nlohmann::json log_history = nlohmann::json::array();
+
+    nlohmann::json to_json() const {
+        return {{"best_metric", best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr)},
+                {"best_model_checkpoint",
+                 best_model_checkpoint ? nlohmann::json(*best_model_checkpoint) : nlohmann::json(nullptr)},
+                {"best_global_step",
+                 best_global_step ? nlohmann::json(*best_global_step) : nlohmann::json(nullptr)},
+                {"epoch", epoch},
+                {"eval_steps", eval_steps},
+                {"global_step", global_step},
+                {"is_hyper_param_search", false},
+                {"is_local_process_zero", true},
+                {"is_world_process_zero", true},
+                {"log_history", log_history},
+                {"logging_steps", logging_steps},
+                {"max_steps", max_steps},
+                {"num_input_tokens_seen", 0},
+                {"num_train_epochs", num_train_epochs},
+                {"save_steps", save_steps},
+                {"total_flos", 0},
+                {"train_batch_size", train_batch_size},
+                {"trial_name", nullptr},
+                {"trial_params", nullptr}};
+    }
+
+    static TrainerState from_file(const std::filesystem::path& path) {
+        const auto j = detail::read_json_file(path);
+        const detail::JsonObjectReader r(j, path.string());
+        TrainerState s;
+        s.global_step = r.require<std::int64_t>("global_step");
+        s.epoch = r.get<double>("epoch", s.epoch);
+        s.max_steps = r.get<std::int64_t>("max_steps", s.max_steps);
+        s.logging_steps = r.get<std::int64_t>("logging_steps", s.logging_steps);
+        s.eval_steps = r.get<std::int64_t>("eval_steps", s.eval_steps);
+        s.save_steps = r.get<std::int64_t>("save_steps", s.save_steps);
+        s.train_batch_size = r.get<std::int64_t>("train_batch_size", s.train_batch_size);
+        s.num_train_epochs = r.get<double>("num_train_epochs", s.num_train_epochs);
+        s.best_metric = r.get_optional<double>("best_metric");
+        s.best_model_checkpoint = r.get_optional<std::string>("best_model_checkpoint");
+        s.best_global_step = r.get_optional<std::int64_t>("best_global_step");
+        if (r.contains("log_history")) {
+            s.log_history = j.at("log_history");
+            if (!s.log_history.is_array()) r.path("log_history").fail("expected an array");
+        }
+        if (s.global_step < 0)
+            r.path("global_step").fail("expected a non-negative step, found ", s.global_step);
+        return s;
+    }
+};
+
+namespace detail {
+// N of a folder named checkpoint-N, or nullopt.
+inline std::optional<std::int64_t> checkpoint_step(const std::filesystem::path& folder) {
+    const std::string name = folder.filename().string();
+    constexpr std::string_view prefix = "checkpoint-";
+    if (!name.starts_with(prefix) || name.size() == prefix.size()) return std::nullopt;
+    std::int64_t step = 0;
+    for (char c : name.substr(prefix.size())) {
+        if (c < '0' || c > '9' || step > (INT64_MAX - 9) / 10) return std::nullopt;
+        step = step * 10 + (c - '0');
+    }
+    return step;
+}
+}  // namespace detail
+
+// The complete checkpoints under `output_dir` (folders checkpoint-N holding
+// trainer_state.json), by increasing N.
+inline std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& output_dir) {
+    std::vector<std::pair<std::int64_t, std::filesystem::path>> found;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(output_dir, ec)) {
+        if (!entry.is_directory()) continue;
+        const auto step = detail::checkpoint_step(entry.path());
+        if (step && std::filesystem::exists(entry.path() / "trainer_state.json"))
+            found.emplace_back(*step, entry.path());
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::filesystem::path> out;
+    for (auto& [step, path] : found) out.push_back(path);
+    return out;
+}
+
+// `resume_from_checkpoint`: a checkpoint folder, or "latest" for the newest complete one.
+inline std::filesystem::path resolve_checkpoint(const std::filesystem::path& output_dir,
+                                                const std::string& which) {
+    if (which == "latest") {
+        const auto all = list_checkpoints(output_dir);
+        if (all.empty())
+            detail::throw_error("resume_from_checkpoint \"latest\": no complete checkpoint-N folder in ",
+                                output_dir.string());
+        return all.back();
+    }
+    const std::filesystem::path folder(which);
+    if (!std::filesystem::exists(folder / "trainer_state.json"))
+        detail::throw_error("resume_from_checkpoint: ", folder.string(),
+                            " is not a complete checkpoint (no trainer_state.json)");
+    return folder;
+}
+
+// Writes output_dir/checkpoint-<state.global_step>: `write_files(folder)` saves the
+// model, optimizer and data position into the folder, then trainer_state.json is
+// written last and the folder renamed into place. An exception leaves no partial
+// checkpoint behind and the earlier ones untouched.
+inline std::filesystem::path save_checkpoint(
+    const std::filesystem::path& output_dir, const TrainerState& state,
+    const std::function<void(const std::filesystem::path&)>& write_files) {
+    namespace fs = std::filesystem;
+    fs::create_directories(output_dir);
+    const fs::path final_dir = output_dir / ("checkpoint-" + std::to_string(state.global_step));
+    const fs::path staging = output_dir / (".checkpoint-" + std::to_string(state.global_step) + ".tmp");
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    try {
+        write_files(staging);
+        detail::write_json_file(staging / "trainer_state.json", state.to_json());
+    } catch (...) {
+        std::error_code ec;
+        fs::remove_all(staging, ec);
+        throw;
+    }
+    // A checkpoint of the same step (a re-run) is replaced only now, when the new one is whole.
+    std::error_code ec;
+    fs::remove_all(final_dir, ec);
+    fs::rename(staging, final_dir);
+    return final_dir;
+}
+
+// Deletes the oldest complete checkpoints beyond `limit`, keeping `keep` (the best one).
+inline void rotate_checkpoints(const std::filesystem::path& output_dir, std::int64_t limit,
+                               const std::optional<std::filesystem::path>& keep = std::nullopt) {
+    auto all = list_checkpoints(output_dir);
+    std::int64_t excess = static_cast<std::int64_t>(all.size()) - limit;
+    for (const auto& folder : all) {
+        if (excess <= 0) break;
+        if (keep && std::filesystem::equivalent(folder, *keep)) continue;
+        std::filesystem::remove_all(folder);
+        --excess;
+    }
+}
+
+}  // namespace tandem
+// ---- end tandem/train/checkpoint.hpp
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace tandem {
+
+using Metrics = std::map<std::string, double>;
+
+// What a callback may ask of the loop; read after each call.
+struct TrainerControl {
+    bool should_training_stop = false;
+};
+
+class TrainerCallback {
+public:
+    using Args = SentenceTransformerTrainingArguments;
+    virtual ~TrainerCallback() = default;
+
+    virtual void on_train_begin(const Args&, const TrainerState&, TrainerControl&) {}
+    virtual void on_epoch_begin(const Args&, const TrainerState&, TrainerControl&) {}
+    virtual void on_step_end(const Args&, const TrainerState&, TrainerControl&) {}
+    virtual void on_epoch_end(const Args&, const TrainerState&, TrainerControl&) {}
+    // `logs` is the entry just appended to state.log_history.
+    virtual void on_log(const Args&, const TrainerState&, TrainerControl&, const nlohmann::json& /*logs*/) {}
+    // `metrics` carry the "eval_" prefix, as in log_history.
+    virtual void on_evaluate(const Args&, const TrainerState&, TrainerControl&, const Metrics& /*metrics*/) {}
+    // Called once `checkpoint` is complete on disk.
+    virtual void on_save(const Args&, const TrainerState&, TrainerControl&,
+                         const std::filesystem::path& /*checkpoint*/) {}
+    virtual void on_train_end(const Args&, const TrainerState&, TrainerControl&) {}
+};
+
+namespace detail {
+// The key of metric_for_best_model in the evaluation's metrics ("eval_" added when absent).
+inline std::string best_metric_key(const std::string& metric) {
+    return metric.starts_with("eval_") ? metric : "eval_" + metric;
+}
+
+// transformers' default: greater is better unless the metric is a loss.
+inline bool greater_is_better(const SentenceTransformerTrainingArguments& args) {
+    if (args.greater_is_better) return *args.greater_is_better;
+    return !(args.metric_for_best_model && args.metric_for_best_model->ends_with("loss"));
+}
+}  // namespace detail
+
+// Stops training after `patience` evaluations in a row that did not improve
+// metric_for_best_model by more than `threshold`.
+class EarlyStoppingCallback : public TrainerCallback {
+public:
+    explicit EarlyStoppingCallback(int patience = 1, double threshold = 0.0)
+        : patience_(patience), threshold_(threshold) {
+        if (patience < 1)
+            detail::throw_error("EarlyStoppingCallback: patience must be at least 1, found ", patience);
+    }
+
+    void on_train_begin(const Args& args, const TrainerState&, TrainerControl&) override {
+        if (!args.metric_for_best_model)
+            detail::throw_error(
+                "EarlyStoppingCallback needs metric_for_best_model in the training arguments");
+        if (args.eval_strategy == "no")
+            detail::throw_error(
+                "EarlyStoppingCallback needs evaluations: set eval_strategy to steps or epoch");
+    }
+
+    void on_evaluate(const Args& args, const TrainerState&, TrainerControl& control,
+                     const Metrics& metrics) override {
+        const std::string key = detail::best_metric_key(*args.metric_for_best_model);
+        const auto it = metrics.find(key);
+        if (it == metrics.end())
+            detail::throw_error("EarlyStoppingCallback: metric_for_best_model '", key,
+                                "' is not among the evaluation's metrics");
+        const double value = it->second;
+        const bool greater = detail::greater_is_better(args);
+        const bool improved = !best_ || (greater ? value - *best_ > threshold_ : *best_ - value > threshold_);
+        if (improved) {
+            best_ = value;
+            waited_ = 0;
+        } else if (++waited_ >= patience_) {
+            control.should_training_stop = true;
+        }
+    }
+
+    int evaluations_without_improvement() const { return waited_; }
+
+private:
+    int patience_;
+    double threshold_;
+    std::optional<double> best_{};
+    int waited_ = 0;
+};
+
+}  // namespace tandem
+// ---- end tandem/train/callbacks.hpp
+// ---- begin tandem/train/model_encoder.hpp
+// What the trainer asks of a model, and the adapter that turns one collated column of a
+// batch into embeddings [batch, dim]: texts through encode_text, images through
+// encode_image, and a mixed column through both, re-joined in row order. The same
+// adapter serves a cached loss a few rows at a time (losses/concepts.hpp's ColumnEncoder).
+// reference: sentence_transformers SentenceTransformer.forward on the features of one
+// column (v6 routes each modality to its own module).
+
+// ---- begin tandem/data/batch.hpp
+// The batches the collator makes: first on the host (what worker threads build), then
+// as tensors on the model's backend, converted once per batch. One input per loss
+// column, in column order: a text column gives a TextBatch (padded to the batch's
+// longest row), an image column `pixel_values` [n, 3, H, W], a mixed column both, with
+// the batch positions of each part so that its embeddings can be put back in row order.
+// Labels are int64 (`labels`) or float (`scores`), as the dataset's label column holds.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <xxhash.h>
+
+namespace tandem::data {
+
+struct HostText {
+    std::vector<std::int64_t> input_ids, attention_mask, token_type_ids;  // [batch, length]
+    std::size_t batch = 0, length = 0;
+};
+
+struct HostInput {
+    std::string name;
+    std::vector<std::size_t> text_rows, image_rows;  // positions in the batch of each part
+    HostText text;
+    std::vector<float> pixel_values;  // [image_rows.size(), 3, height, width]
+    std::size_t height = 0, width = 0;
+};
+
+struct HostBatch {
+    std::string dataset_name;
+    std::vector<std::size_t> rows;      // dataset rows, after replacing bad ones
+    std::vector<std::size_t> replaced;  // bad rows replaced in this batch (skip_bad_rows)
+    std::vector<HostInput> inputs;
+    std::optional<std::vector<std::int64_t>> labels;
+    std::optional<std::vector<float>> scores;
+
+    // A 64-bit digest of everything the model sees, to compare batches cheaply.
+    std::uint64_t digest() const {
+        XXH64_state_t* s = XXH64_createState();
+        XXH64_reset(s, 0);
+        auto add = [&](const auto& v) {
+            const std::uint64_t n = v.size();
+            XXH64_update(s, &n, sizeof n);
+            if (n) XXH64_update(s, v.data(), n * sizeof(v[0]));
+        };
+        add(dataset_name);
+        add(rows);
+        for (const auto& in : inputs) {
+            add(in.name), add(in.text_rows), add(in.image_rows);
+            add(in.text.input_ids), add(in.text.attention_mask), add(in.text.token_type_ids);
+            add(in.pixel_values);
+        }
+        if (labels) add(*labels);
+        if (scores) add(*scores);
+        const std::uint64_t h = XXH64_digest(s);
+        XXH64_freeState(s);
+        return h;
+    }
+};
+
+template <BackendMemory B>
+struct Batch {
+    struct Input {
+        std::string name;
+        std::vector<std::size_t> text_rows, image_rows;
+        std::optional<TextBatch<B>> text;
+        std::optional<Tensor<B, float>> pixel_values;
+    };
+
+    std::string dataset_name;
+    std::vector<std::size_t> rows, replaced;
+    std::vector<Input> inputs;
+    std::optional<Tensor<B, std::int64_t>> labels;
+    std::optional<Tensor<B, float>> scores;
+
+    std::size_t size() const { return rows.size(); }
+
+    // The host batch these tensors hold (copies back from the backend).
+    HostBatch to_host() const {
+        HostBatch h;
+        h.dataset_name = dataset_name;
+        h.rows = rows;
+        h.replaced = replaced;
+        for (const auto& in : inputs) {
+            HostInput out{in.name, in.text_rows, in.image_rows, {}, {}, 0, 0};
+            if (in.text) {
+                out.text = {in.text->input_ids.to_vector(), in.text->attention_mask.to_vector(),
+                            in.text->token_type_ids.to_vector(), static_cast<std::size_t>(in.text->batch()),
+                            static_cast<std::size_t>(in.text->length())};
+            }
+            if (in.pixel_values) {
+                out.pixel_values = in.pixel_values->to_vector();
+                out.height = static_cast<std::size_t>(in.pixel_values->size(2));
+                out.width = static_cast<std::size_t>(in.pixel_values->size(3));
+            }
+            h.inputs.push_back(std::move(out));
+        }
+        if (labels) h.labels = labels->to_vector();
+        if (scores) h.scores = scores->to_vector();
+        return h;
+    }
+    // HostBatch::digest of the batch, to compare batches by hash.
+    std::uint64_t digest() const { return to_host().digest(); }
+
+    static Batch from_host(const HostBatch& h) {
+        Batch b;
+        b.dataset_name = h.dataset_name;
+        b.rows = h.rows;
+        b.replaced = h.replaced;
+        for (const auto& in : h.inputs) {
+            Input out{in.name, in.text_rows, in.image_rows, std::nullopt, std::nullopt};
+            const auto n = static_cast<index_t>(in.text.batch), len = static_cast<index_t>(in.text.length);
+            if (!in.text_rows.empty())
+                out.text = TextBatch<B>::from_host(in.text.input_ids, n, len, in.text.attention_mask,
+                                                   in.text.token_type_ids);
+            if (!in.image_rows.empty())
+                out.pixel_values = Tensor<B, float>::from_vector(
+                    in.pixel_values, {static_cast<index_t>(in.image_rows.size()), 3,
+                                      static_cast<index_t>(in.height), static_cast<index_t>(in.width)});
+            b.inputs.push_back(std::move(out));
+        }
+        const auto n = static_cast<index_t>(h.rows.size());
+        if (h.labels) b.labels = Tensor<B, std::int64_t>::from_vector(*h.labels, {n});
+        if (h.scores) b.scores = Tensor<B, float>::from_vector(*h.scores, {n});
+        return b;
+    }
+};
+
+}  // namespace tandem::data
+// ---- end tandem/data/batch.hpp
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace tandem {
+
+template <class M>
+concept TextEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+template <class M>
+concept ImageEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image(g, pixel_values)
+        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model the trainer can train and checkpoint.
+// Requires: a Module (Hugging Face names), parameters() giving its ParameterStore,
+// save_pretrained(dir), and encode_text and/or encode_image giving [batch, dim].
+// Ensures: training touches only parameters(); save_pretrained writes what a checkpoint
+// folder needs to load the weights back by name.
+template <class M>
+concept EmbeddingModel = Module<M> &&
+    (TextEncoderModel<M> || ImageEncoderModel<M>)&&requires(const M& m, const std::filesystem::path& dir) {
+    { m.parameters() } -> std::same_as<ParameterStore<typename M::backend_type, typename M::value_type>&>;
+    m.save_pretrained(dir);
+};
+
+namespace detail {
+
+// Rows [begin, end) of a collated column, as a column of its own.
+template <BackendMemory B>
+typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input& in, std::size_t begin,
+                                           std::size_t end) {
+    typename data::Batch<B>::Input out{in.name, {}, {}, std::nullopt, std::nullopt};
+    // Positions of each part ascend, so the rows of [begin, end) are one run of each part.
+    auto run = [&](const std::vector<std::size_t>& rows, std::vector<std::size_t>& kept) {
+        std::size_t first = rows.size(), last = 0;
+        for (std::size_t k = 0; k < rows.size(); ++k)
+            if (rows[k] >= begin && rows[k] < end) {
+                first = std::min(first, k);
+                last = k + 1;
+                kept.push_back(rows[k] - begin);
+            }
+        return std::pair<index_t, index_t>(static_cast<index_t>(kept.empty() ? 0 : first),
+                                           static_cast<index_t>(kept.empty() ? 0 : last));
+    };
+    const auto [tb, te] = run(in.text_rows, out.text_rows);
+    const auto [ib, ie] = run(in.image_rows, out.image_rows);
+    if (!out.text_rows.empty()) {
+        TextBatch<B> t;
+        t.input_ids = in.text->input_ids.rows(tb, te);
+        if (in.text->attention_mask.defined()) t.attention_mask = in.text->attention_mask.rows(tb, te);
+        if (in.text->token_type_ids.defined()) t.token_type_ids = in.text->token_type_ids.rows(tb, te);
+        out.text = std::move(t);
+    }
+    if (!out.image_rows.empty()) out.pixel_values = in.pixel_values->rows(ib, ie);
+    return out;
+}
+
+}  // namespace detail
+
+// The embeddings [rows, dim] of one collated column, recorded on `g`.
+template <EmbeddingModel M>
+Var<typename M::backend_type, typename M::value_type> encode_column(
+    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
+    const typename data::Batch<typename M::backend_type>::Input& in) {
+    using B = typename M::backend_type;
+    using T = typename M::value_type;
+    std::vector<Var<B, T>> parts;
+    if (!in.text_rows.empty()) {
+        if constexpr (TextEncoderModel<M>)
+            parts.push_back(model.encode_text(g, *in.text));
+        else
+            detail::throw_error("column '", in.name, "' holds texts, but the model has no encode_text");
+    }
+    if (!in.image_rows.empty()) {
+        if constexpr (ImageEncoderModel<M>) {
+            Tensor<B, T> pixels;
+            if constexpr (std::same_as<T, float>) {
+                pixels = *in.pixel_values;
+            } else {
+                pixels = Tensor<B, T>::empty(in.pixel_values->shape());
+                if (pixels.numel()) B::convert(pixels.data(), in.pixel_values->data(), pixels.numel());
+            }
+            parts.push_back(model.encode_image(g, g.input(pixels)));
+        } else {
+            detail::throw_error("column '", in.name, "' holds images, but the model has no encode_image");
+        }
+    }
+    if (parts.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
+    if (parts.size() == 1) return parts[0];
+    // Texts come first in the concatenation; each batch position picks its row back.
+    const std::size_t n = in.text_rows.size() + in.image_rows.size();
+    std::vector<std::int64_t> order(n);
+    for (std::size_t k = 0; k < in.text_rows.size(); ++k)
+        order[in.text_rows[k]] = static_cast<std::int64_t>(k);
+    for (std::size_t k = 0; k < in.image_rows.size(); ++k)
+        order[in.image_rows[k]] = static_cast<std::int64_t>(in.text_rows.size() + k);
+    return gather_rows(concat(parts, 0), Ids<B>::from_vector(order, {static_cast<index_t>(n)}));
+}
+
+// Rows [begin, end) of column `column` of `batch`: what a cached loss's ColumnEncoder returns.
+template <EmbeddingModel M>
+Var<typename M::backend_type, typename M::value_type> encode_rows(
+    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
+    const data::Batch<typename M::backend_type>& batch, int column, index_t begin, index_t end) {
+    if (column < 0 || static_cast<std::size_t>(column) >= batch.inputs.size())
+        detail::throw_error("encode_rows: column ", column, " is outside the batch's ", batch.inputs.size(),
+                            " columns");
+    if (begin < 0 || end <= begin || static_cast<std::size_t>(end) > batch.size())
+        detail::throw_error("encode_rows: rows [", begin, ", ", end, ") are outside the batch's ",
+                            batch.size(), " rows");
+    const auto& in = batch.inputs[static_cast<std::size_t>(column)];
+    if (begin == 0 && static_cast<std::size_t>(end) == batch.size()) return encode_column(model, g, in);
+    return encode_column(model, g,
+                         detail::slice_input<typename M::backend_type>(in, static_cast<std::size_t>(begin),
+                                                                       static_cast<std::size_t>(end)));
+}
+
+}  // namespace tandem
+// ---- end tandem/train/model_encoder.hpp
+// ---- begin tandem/train/progress.hpp
+// Training progress for people: on a terminal one bar redrawn in place (step, loss,
+// learning rate, samples per second, time left), as the tqdm bar of transformers'
+// Trainer; elsewhere (a log file, CI) one plain line per logging step, so logs stay
+// readable and grep-able.
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <ostream>
+#include <sstream>
+#include <string>
+
+namespace tandem {
+
+struct ProgressInfo {
+    std::int64_t step = 0, max_steps = 0;
+    double epoch = 0;
+    double loss = 0, learning_rate = 0;
+    double samples_per_second = 0, seconds_left = 0;
+};
+
+namespace detail {
+inline std::string format_duration(double seconds) {
+    const auto s = static_cast<std::int64_t>(seconds < 0 ? 0 : seconds + 0.5);
+    char buf[32];
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                      static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+    else
+        std::snprintf(buf, sizeof buf, "%02lld:%02lld", static_cast<long long>(s / 60),
+                      static_cast<long long>(s % 60));
+    return buf;
+}
+
+inline std::string progress_fields(const ProgressInfo& p) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "loss %.4f  lr %.3g  %.1f samples/s  %s left", p.loss, p.learning_rate,
+                  p.samples_per_second, format_duration(p.seconds_left).c_str());
+    return buf;
+}
+}  // namespace detail
+
+class ProgressReporter {
+public:
+    // `out` null: silent. `bar` unset: a bar when stderr is a terminal and `out` is std::cerr's stream.
+    ProgressReporter(std::ostream* out, bool bar) : out_(out), bar_(bar) {}
+
+    static bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+    // Every step: redraws the bar (nothing in plain mode).
+    void step(const ProgressInfo& p) {
+        if (!out_ || !bar_) return;
+        constexpr int width = 24;
+        const int filled = p.max_steps > 0 ? static_cast<int>(width * p.step / p.max_steps) : 0;
+        std::ostringstream line;
+        line << "\r" << p.step << "/" << p.max_steps << " [" << std::string(filled, '#')
+             << std::string(width - filled, '.') << "] " << detail::progress_fields(p) << "\x1b[K";
+        *out_ << line.str() << std::flush;
+        drawn_ = true;
+    }
+
+    // Every logging step: one line in plain mode.
+    void log(const ProgressInfo& p) {
+        if (!out_ || bar_) return;
+        char head[96];
+        std::snprintf(head, sizeof head, "step %lld/%lld  epoch %.2f  ", static_cast<long long>(p.step),
+                      static_cast<long long>(p.max_steps), p.epoch);
+        *out_ << head << detail::progress_fields(p) << "\n" << std::flush;
+    }
+
+    // Any other message (an evaluation, a checkpoint), on its own line below the bar.
+    void message(const std::string& text) {
+        if (!out_) return;
+        if (drawn_) *out_ << "\n";
+        drawn_ = false;
+        *out_ << text << "\n" << std::flush;
+    }
+
+    void finish() {
+        if (out_ && drawn_) *out_ << "\n" << std::flush;
+        drawn_ = false;
+    }
+
+private:
+    std::ostream* out_;
+    bool bar_;
+    bool drawn_ = false;
+};
+
+}  // namespace tandem
+// ---- end tandem/train/progress.hpp
+// ---- begin tandem/train/trainer.hpp
+// SentenceTransformerTrainer: the training loop of sentence-transformers (on transformers'
+// Trainer) for a model and a loss composed at compile time. Per optimizer step:
+// gradient_accumulation_steps batches, each encoded column by column and given to the
+// loss (or, for a cached loss, handed the encoder), backward; then global-norm clipping,
+// the learning rate of the schedule, AdamW (biases, norms and the logit temperature
+// without weight decay, learning_rate_mapping), logging, evaluation and checkpoints.
+// Everything a step does is a function of (seed, step), so a run resumed from a checkpoint
+// ends with the same bits as one that never stopped.
+// reference: sentence_transformers.trainer.SentenceTransformerTrainer (v6),
+// transformers.Trainer (_inner_training_loop, _save_checkpoint, _load_from_checkpoint).
+
+// ---- begin tandem/data/loader.hpp
+// DataLoader: the sampler's batches, collated by background threads while the model
+// trains (torch's DataLoader with workers and prefetch_factor). Batch i of an epoch is
+// always rows sampler.batches()[i], collated from those rows and the epoch alone, and
+// batches come out in sampler order, so what a run sees depends only on the seed, never
+// on thread timing or thread count. At most `prefetch` batches are made ahead of the
+// consumer (a bounded queue); prefetch 0 makes each batch in next() on the caller's thread.
+
+// ---- begin tandem/data/collator.hpp
+// Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
+// data collator with the model's tokenizer and image processor: each input column is
+// tokenised (truncated to the model's maximum length, padded to the batch's longest
+// row) or preprocessed into pixel_values, a mixed column both ways by modality; the
+// label column becomes labels or scores. Training augmentations (image/augment.hpp) are
+// keyed by (seed, epoch, row), so a row looks the same whoever decodes it. Everything
+// here is host work; Batch<B>::from_host makes the tensors.
+
+// ---- begin tandem/data/column.hpp
+// Column: one named column of a dataset, holding texts, images, a mix of both (each
+// cell knows its modality, as sentence-transformers v6 allows for models that embed
+// both), int64 labels or float scores. Text and image-path columns of a file read
+// by `readers/` stay in the file: the column holds a FieldSource that reads row i on
+// demand from an index of row offsets, so a file larger than memory still loads.
+
+// ---- begin tandem/data/image_ref.hpp
+// ImageRef: one image cell of a dataset, as a file path, encoded bytes the user holds, a
+// byte range of an open file (a WebDataset member inside its tar shard) or decoded
+// pixels (IDX, an image::ImageU8). The
+// decoding waits until a batch needs the image, so a dataset of a million photos
+// costs a million paths, not a million pictures. Mirrors the `Image` feature of
+// Hugging Face `datasets`, whose cells are {"path", "bytes"} or a PIL image.
+
+// ---- begin tandem/data/detail/open_file.hpp
+// A file kept open for reading byte ranges back with pread, shared by every cell that
+// lives in it (rows of a CSV or JSONL file, members of a tar shard), so a dataset
+// holds offsets, not copies, and no cell opens the file again.
+
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace tandem::data::detail {
+
+class OpenFile {
+public:
+    // `what` says what the file was expected to be, for the error when it does not exist.
+    OpenFile(std::filesystem::path path, const char* what) : path_(std::move(path)) {
+        if (!std::filesystem::is_regular_file(path_))
+            tandem::detail::throw_error(path_.string(), ": no such file (expected ", what, ")");
+        fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) tandem::detail::throw_error(path_.string(), ": cannot open: ", std::strerror(errno));
+    }
+    OpenFile(const OpenFile&) = delete;
+    OpenFile& operator=(const OpenFile&) = delete;
+    ~OpenFile() { ::close(fd_); }
+
+    const std::filesystem::path& path() const { return path_; }
+
+    // Up to `size` bytes at `offset` into `out`; the count read (0 at the end of the file).
+    std::size_t read_some(void* out, std::size_t size, std::uint64_t offset) const {
+        const ssize_t n = ::pread(fd_, out, size, static_cast<off_t>(offset));
+        if (n < 0) tandem::detail::throw_error(path_.string(), ": read error: ", std::strerror(errno));
+        return static_cast<std::size_t>(n);
+    }
+
+    // Exactly `size` bytes at `offset`; `who` names them if the file has become shorter.
+    template <class Bytes>
+    Bytes read(std::uint64_t offset, std::size_t size, const std::string& who) const {
+        Bytes out(size, 0);
+        for (std::size_t done = 0; done < size;) {
+            const std::size_t n = read_some(out.data() + done, size - done, offset + done);
+            if (n == 0)
+                tandem::detail::throw_error(who, ": cannot read ", size, " bytes at offset ", offset, " of ",
+                                            path_.string(), " (the file changed after it was indexed)");
+            done += n;
+        }
+        return out;
+    }
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+};
+
+}  // namespace tandem::data::detail
+// ---- end tandem/data/detail/open_file.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tandem::data {
+
+struct ImageFile {
+    std::filesystem::path path;
+};
+
+// `size` bytes at `offset` of a shared buffer; `name` is what errors call them.
+struct EncodedImage {
+    std::shared_ptr<const std::vector<std::uint8_t>> buffer;
+    std::size_t offset = 0, size = 0;
+    std::string name;
+    std::span<const std::uint8_t> bytes() const { return {buffer->data() + offset, size}; }
+};
+
+// HWC uint8 pixels (1 to 4 channels) at `offset` of a shared buffer, so that the
+// 60,000 images of an IDX file share one allocation.
+struct DecodedImage {
+    std::shared_ptr<const std::vector<std::uint8_t>> buffer;
+    std::size_t offset = 0, height = 0, width = 0, channels = 0;
+    std::span<const std::uint8_t> bytes() const {
+        return {buffer->data() + offset, height * width * channels};
+    }
+};
+
+// `size` encoded bytes at `offset` of an open file, read when the image is needed.
+struct FileSlice {
+    std::shared_ptr<const detail::OpenFile> file;
+    std::uint64_t offset = 0;
+    std::size_t size = 0;
+    std::string name;
+    std::vector<std::uint8_t> read() const {
+        return file->read<std::vector<std::uint8_t>>(offset, size, name);
+    }
+};
+
+using ImageRef = std::variant<ImageFile, EncodedImage, DecodedImage, FileSlice>;
+
+inline ImageRef image_file(std::filesystem::path path) { return ImageFile{std::move(path)}; }
+
+inline ImageRef encoded_image(std::vector<std::uint8_t> bytes, std::string name = "<memory>") {
+    const std::size_t n = bytes.size();
+    return EncodedImage{std::make_shared<const std::vector<std::uint8_t>>(std::move(bytes)), 0, n,
+                        std::move(name)};
+}
+
+inline ImageRef decoded_image(const image::ImageU8& pixels) {
+    const auto& s = pixels.shape();
+    if (s[2] < 1 || s[2] > 4)
+        tandem::detail::throw_error("decoded_image: expected 1 to 4 channels, found ", s[2]);
+    return DecodedImage{std::make_shared<const std::vector<std::uint8_t>>(pixels.begin(), pixels.end()), 0,
+                        s[0], s[1], s[2]};
+}
+
+// What an error message calls the image: its path or its name.
+inline std::string describe(const ImageRef& ref) {
+    if (const auto* f = std::get_if<ImageFile>(&ref)) return f->path.string();
+    if (const auto* e = std::get_if<EncodedImage>(&ref)) return e->name;
+    if (const auto* s = std::get_if<FileSlice>(&ref)) return s->name;
+    const auto& d = std::get<DecodedImage>(ref);
+    return "<decoded " + std::to_string(d.height) + "x" + std::to_string(d.width) + "x" +
+           std::to_string(d.channels) + " image>";
+}
+
+// The pixels, as PIL's `Image.open(...).convert("RGB")` gives them.
+inline image::ImageU8 load(const ImageRef& ref, const image::DecodeOptions& options = {}) {
+    if (const auto* f = std::get_if<ImageFile>(&ref)) return image::load_image(f->path, options);
+    if (const auto* e = std::get_if<EncodedImage>(&ref))
+        return image::decode_image(e->bytes(), e->name, options);
+    if (const auto* s = std::get_if<FileSlice>(&ref)) return image::decode_image(s->read(), s->name, options);
+    const auto& d = std::get<DecodedImage>(ref);
+    if (d.height == 0 || d.width == 0) tandem::detail::throw_error(describe(ref), ": image has no pixels");
+    image::ImageU8 pixels({d.height, d.width, d.channels});
+    std::memcpy(pixels.data(), d.bytes().data(), pixels.size());
+    return d.channels == 3 ? pixels : image::convert_rgb(pixels);
+}
+
+// Bytes that are equal exactly when two cells hold the same image as far as a
+// batch sampler can tell without reading files: where a file or file slice is (as
+// sentence-transformers compares path strings), the encoded bytes, or shape and pixels.
+inline void append_identity(const ImageRef& ref, std::string& out) {
+    out += '\x01';  // never equal to a text: texts are not tagged
+    if (const auto* f = std::get_if<ImageFile>(&ref)) {
+        out += 'f';
+        out += f->path.string();
+        return;
+    }
+    if (const auto* s = std::get_if<FileSlice>(&ref)) {
+        out += 's';
+        out += s->file->path().string();
+        out.append(reinterpret_cast<const char*>(&s->offset), sizeof s->offset);
+        return;
+    }
+    std::span<const std::uint8_t> bytes;
+    if (const auto* e = std::get_if<EncodedImage>(&ref)) {
+        out += 'e';
+        bytes = e->bytes();
+    } else {
+        const auto& d = std::get<DecodedImage>(ref);
+        out += 'd';
+        for (std::size_t v : {d.height, d.width, d.channels})
+            out.append(reinterpret_cast<const char*>(&v), sizeof v);
+        bytes = d.bytes();
+    }
+    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+}  // namespace tandem::data
+// ---- end tandem/data/image_ref.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tandem::data {
+
+enum class Modality { text, image };
+enum class ColumnType { text, image, mixed, label, score };
+
+inline const char* column_type_name(ColumnType t) {
+    switch (t) {
+        case ColumnType::text:
+            return "text";
+        case ColumnType::image:
+            return "image";
+        case ColumnType::mixed:
+            return "mixed text/image";
+        case ColumnType::label:
+            return "int64 label";
+        case ColumnType::score:
+            return "float score";
+    }
+    return "unknown";
+}
+
+// A cell of a mixed column.
+using Cell = std::variant<std::string, ImageRef>;
+
+inline Modality modality(const Cell& c) { return c.index() == 0 ? Modality::text : Modality::image; }
+
+// One field of every row of a file, read on demand (CSV, JSONL).
+class FieldSource {
+public:
+    virtual ~FieldSource() = default;
+    virtual std::size_t rows() const = 0;
+    virtual std::string field(std::size_t row) const = 0;
+    // "file.csv line 12": where an error message sends the user.
+    virtual std::string where(std::size_t row) const = 0;
+};
+
+// A FieldSource read as texts, or as image paths resolved against `base`.
+struct FileField {
+    std::shared_ptr<const FieldSource> source;
+    std::filesystem::path base;
+};
+
+class Column {
+public:
+    using Storage = std::variant<std::vector<std::string>, std::vector<ImageRef>, std::vector<Cell>,
+                                 std::vector<std::int64_t>, std::vector<float>, FileField>;
+
+    Column(std::string name, std::vector<std::string> texts)
+        : name_(std::move(name)), type_(ColumnType::text), data_(std::move(texts)) {}
+    Column(std::string name, std::vector<ImageRef> images)
+        : name_(std::move(name)), type_(ColumnType::image), data_(std::move(images)) {}
+    Column(std::string name, std::vector<Cell> cells)
+        : name_(std::move(name)), type_(ColumnType::mixed), data_(std::move(cells)) {}
+    Column(std::string name, std::vector<std::int64_t> labels)
+        : name_(std::move(name)), type_(ColumnType::label), data_(std::move(labels)) {}
+    Column(std::string name, std::vector<float> scores)
+        : name_(std::move(name)), type_(ColumnType::score), data_(std::move(scores)) {}
+    // `type` is text or image (paths relative to field.base).
+    Column(std::string name, FileField field, ColumnType type)
+        : name_(std::move(name)), type_(type), data_(std::move(field)) {
+        if (type != ColumnType::text && type != ColumnType::image)
+            tandem::detail::throw_error("column '", name_, "': a file field is read as text or image, not ",
+                                        column_type_name(type));
+    }
+
+    const std::string& name() const { return name_; }
+    ColumnType type() const { return type_; }
+    bool is_label() const { return type_ == ColumnType::label || type_ == ColumnType::score; }
+
+    std::size_t size() const {
+        return std::visit(
+            [](const auto& v) -> std::size_t {
+                if constexpr (std::is_same_v<std::decay_t<decltype(v)>, FileField>)
+                    return v.source->rows();
+                else
+                    return v.size();
+            },
+            data_);
+    }
+
+    // The cell at `row` of a text, image or mixed column.
+    Cell cell(std::size_t row) const {
+        check_row(row);
+        switch (data_.index()) {
+            case 0:
+                return std::get<0>(data_)[row];
+            case 1:
+                return std::get<1>(data_)[row];
+            case 2:
+                return std::get<2>(data_)[row];
+            case 5: {
+                const auto& f = std::get<FileField>(data_);
+                std::string value = f.source->field(row);
+                if (type_ == ColumnType::text) return value;
+                std::filesystem::path p(value);
+                return ImageRef(ImageFile{p.is_absolute() ? p : f.base / p});
+            }
+            default:
+                tandem::detail::throw_error("column '", name_, "' holds ", column_type_name(type_),
+                                            "s, expected texts or images");
+        }
+    }
+    std::int64_t label(std::size_t row) const {
+        check_row(row);
+        if (type_ != ColumnType::label)
+            tandem::detail::throw_error("column '", name_, "': expected int64 labels, found ",
+                                        column_type_name(type_));
+        return std::get<3>(data_)[row];
+    }
+    float score(std::size_t row) const {
+        check_row(row);
+        if (type_ == ColumnType::label) return static_cast<float>(std::get<3>(data_)[row]);
+        if (type_ != ColumnType::score)
+            tandem::detail::throw_error("column '", name_, "': expected float scores, found ",
+                                        column_type_name(type_));
+        return std::get<4>(data_)[row];
+    }
+    // Where row `row` came from, for error messages; empty for in-memory columns.
+    std::string where(std::size_t row) const {
+        if (const auto* f = std::get_if<FileField>(&data_)) return f->source->where(row);
+        return {};
+    }
+
+    // The same cells under another name.
+    Column renamed(std::string name) const {
+        Column c = *this;
+        c.name_ = std::move(name);
+        return c;
+    }
+    // A copy of rows `rows` held in memory (file fields are read).
+    Column gather(const std::vector<std::size_t>& rows) const {
+        switch (type_) {
+            case ColumnType::label:
+                return Column(name_, pick<std::int64_t>(rows, [&](std::size_t r) { return label(r); }));
+            case ColumnType::score:
+                return Column(name_, pick<float>(rows, [&](std::size_t r) { return score(r); }));
+            case ColumnType::text:
+                return Column(name_,
+                              pick<std::string>(rows, [&](std::size_t r) { return std::get<0>(cell(r)); }));
+            case ColumnType::image:
+                return Column(name_,
+                              pick<ImageRef>(rows, [&](std::size_t r) { return std::get<1>(cell(r)); }));
+            case ColumnType::mixed:
+                break;
+        }
+        return Column(name_, pick<Cell>(rows, [&](std::size_t r) { return cell(r); }));
+    }
+
+private:
+    template <class T, class F>
+    static std::vector<T> pick(const std::vector<std::size_t>& rows, F get) {
+        std::vector<T> out;
+        out.reserve(rows.size());
+        for (std::size_t r : rows) out.push_back(get(r));
+        return out;
+    }
+    void check_row(std::size_t row) const {
+        if (row >= size())
+            tandem::detail::throw_error("column '", name_, "': row ", row, " is out of range (", size(),
+                                        " rows)");
+    }
+
+    std::string name_;
+    ColumnType type_;
+    Storage data_;
+};
+
+}  // namespace tandem::data
+// ---- end tandem/data/column.hpp
+// ---- begin tandem/data/dataset.hpp
+// Dataset: named columns of equal length, as Hugging Face `datasets.Dataset` holds the
+// pairs, triplets and n-tuples sentence-transformers trains on. Inputs are matched to
+// the loss by position; the label column is the first of `label`, `labels`, `score`,
+// `scores` present (sentence-transformers' rule), wherever it stands. `select`,
+// `shuffle` and splits share the columns and keep a row mapping, as `datasets` keeps
+// an indices mapping, so they copy no cell.
+
+// ---- begin tandem/data/permutation.hpp
+// Seeded permutations for shuffling and samplers: Fisher-Yates over Philox draws keyed
+// by (seed, stream) and a counter, so an order depends on the seed and the stream (an
+// epoch) and on nothing else, on any machine and thread count. Like a seeded
+// `torch.Generator`, one Shuffler gives a fresh permutation on each call.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+namespace tandem::data {
+
+class Shuffler {
+public:
+    Shuffler(std::uint64_t seed, std::uint64_t stream) : gen_(seed, stream) {}
+
+    // A uniformly random order of 0..n-1.
+    std::vector<std::size_t> permutation(std::size_t n) {
+        std::vector<std::size_t> order(n);
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[gen_.below(i, next_++)]);
+        return order;
+    }
+
+private:
+    Philox gen_;
+    std::uint64_t next_ = 0;
+};
+
+inline std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed, std::uint64_t stream = 0) {
+    return Shuffler(seed, stream).permutation(n);
+}
+
+}  // namespace tandem::data
+// ---- end tandem/data/permutation.hpp
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem::data {
+
+// sentence-transformers' DEFAULT_LABEL_COLUMNS, in the order it looks for them.
+inline const std::vector<std::string>& label_column_names() {
+    static const std::vector<std::string> names = {"label", "labels", "score", "scores"};
+    return names;
+}
+
+class DatasetDict;
+
+class Dataset {
+public:
+    Dataset() = default;
+
+    explicit Dataset(std::vector<Column> columns) {
+        for (auto& c : columns) {
+            if (find(c.name())) tandem::detail::throw_error("Dataset: column '", c.name(), "' appears twice");
+            if (!columns_.empty() && c.size() != columns_[0]->size())
+                tandem::detail::throw_error("Dataset: column '", c.name(), "' has ", c.size(),
+                                            " rows, expected ", columns_[0]->size(), " as column '",
+                                            columns_[0]->name(), "'");
+            columns_.push_back(std::make_shared<const Column>(std::move(c)));
+        }
+        size_ = columns_.empty() ? 0 : columns_[0]->size();
+    }
+
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    std::size_t num_columns() const { return columns_.size(); }
+    std::vector<std::string> column_names() const {
+        std::vector<std::string> names;
+        for (const auto& c : columns_) names.push_back(c->name());
+        return names;
+    }
+    bool has_column(const std::string& name) const { return find(name).has_value(); }
+    const Column& column(std::size_t i) const {
+        if (i >= columns_.size())
+            tandem::detail::throw_error("Dataset: column ", i, " is out of range (", columns_.size(),
+                                        " columns)");
+        return *columns_[i];
+    }
+    const Column& column(const std::string& name) const { return *columns_[index_of(name)]; }
+    std::size_t index_of(const std::string& name) const {
+        if (auto i = find(name)) return *i;
+        tandem::detail::throw_error("Dataset: no column named '", name, "'; the columns are ", names_list());
+    }
+
+    // The row of the columns behind dataset row `row` (after select / shuffle).
+    std::size_t source_row(std::size_t row) const {
+        if (row >= size_)
+            tandem::detail::throw_error("Dataset: row ", row, " is out of range (", size_, " rows)");
+        return rows_ ? (*rows_)[row] : row;
+    }
+    Cell cell(std::size_t row, std::size_t col) const { return column(col).cell(source_row(row)); }
+    std::int64_t label(std::size_t row, std::size_t col) const { return column(col).label(source_row(row)); }
+    float score(std::size_t row, std::size_t col) const { return column(col).score(source_row(row)); }
+    std::string where(std::size_t row, std::size_t col) const { return column(col).where(source_row(row)); }
+
+    // The label column by sentence-transformers' rule, if there is one.
+    std::optional<std::size_t> label_column() const {
+        for (const auto& name : label_column_names())
+            if (auto i = find(name)) return i;
+        return std::nullopt;
+    }
+    // The columns a loss receives, in order: all but the label column and `dataset_name`.
+    std::vector<std::size_t> input_columns() const {
+        std::vector<std::size_t> out;
+        const auto label = label_column();
+        for (std::size_t i = 0; i < columns_.size(); ++i)
+            if (i != label && columns_[i]->name() != "dataset_name") out.push_back(i);
+        return out;
+    }
+
+    Dataset select_columns(const std::vector<std::string>& names) const {
+        Dataset out = with_columns({});
+        for (const auto& n : names) {
+            if (out.find(n)) tandem::detail::throw_error("select_columns: column '", n, "' is named twice");
+            out.columns_.push_back(columns_[index_of(n)]);
+        }
+        return out;
+    }
+    Dataset remove_columns(const std::vector<std::string>& names) const {
+        for (const auto& n : names) index_of(n);
+        Dataset out = with_columns({});
+        for (const auto& c : columns_)
+            if (std::find(names.begin(), names.end(), c->name()) == names.end()) out.columns_.push_back(c);
+        return out;
+    }
+    Dataset rename_column(const std::string& from, const std::string& to) const {
+        const std::size_t i = index_of(from);
+        if (from != to && find(to))
+            tandem::detail::throw_error("rename_column: a column named '", to, "' already exists");
+        Dataset out = *this;
+        out.columns_[i] = std::make_shared<const Column>(columns_[i]->renamed(to));
+        return out;
+    }
+
+    // The rows `rows`, in that order (repeats allowed), as `datasets.Dataset.select`.
+    Dataset select(const std::vector<std::size_t>& rows) const {
+        auto mapped = std::make_shared<std::vector<std::size_t>>();
+        mapped->reserve(rows.size());
+        for (std::size_t r : rows) mapped->push_back(source_row(r));
+        Dataset out = *this;
+        out.rows_ = std::move(mapped);
+        out.size_ = rows.size();
+        return out;
+    }
+    Dataset shuffle(std::uint64_t seed) const { return select(permutation(size_, seed)); }
+
+    // `test_size` in (0, 1) is a fraction (ceil, as `datasets`), >= 1 a row count. The
+    // test rows are the first ones of a seeded permutation, the train rows the rest.
+    DatasetDict train_test_split(double test_size, std::uint64_t seed) const;
+
+private:
+    std::optional<std::size_t> find(const std::string& name) const {
+        for (std::size_t i = 0; i < columns_.size(); ++i)
+            if (columns_[i]->name() == name) return i;
+        return std::nullopt;
+    }
+    std::string names_list() const {
+        std::string s = "[";
+        for (const auto& c : columns_) s += (s.size() > 1 ? ", '" : "'") + c->name() + "'";
+        return s + "]";
+    }
+    Dataset with_columns(std::vector<std::shared_ptr<const Column>> columns) const {
+        Dataset out = *this;
+        out.columns_ = std::move(columns);
+        return out;
+    }
+
+    std::vector<std::shared_ptr<const Column>> columns_;
+    std::shared_ptr<const std::vector<std::size_t>> rows_;  // null: row i is column row i
+    std::size_t size_ = 0;
+};
+
+// Datasets one after another, as `datasets.concatenate_datasets`: the same column names
+// and types in the same order. The cells are copied into memory.
+inline Dataset concatenate(const std::vector<Dataset>& parts) {
+    if (parts.empty()) tandem::detail::throw_error("concatenate: expected at least one dataset, found none");
+    const auto names = parts[0].column_names();
+    for (std::size_t p = 1; p < parts.size(); ++p) {
+        if (parts[p].column_names() != names)
+            tandem::detail::throw_error("concatenate: dataset ", p, " has other columns than dataset 0");
+        for (std::size_t c = 0; c < names.size(); ++c)
+            if (parts[p].column(c).type() != parts[0].column(c).type())
+                tandem::detail::throw_error("concatenate: column '", names[c], "' holds ",
+                                            column_type_name(parts[p].column(c).type()), "s in dataset ", p,
+                                            " but ", column_type_name(parts[0].column(c).type()),
+                                            "s in dataset 0");
+    }
+    std::vector<Column> columns;
+    for (std::size_t c = 0; c < names.size(); ++c) {
+        std::vector<Column> pieces;
+        for (const auto& d : parts) {
+            std::vector<std::size_t> rows(d.size());
+            for (std::size_t r = 0; r < d.size(); ++r) rows[r] = d.source_row(r);
+            pieces.push_back(d.column(c).gather(rows));
+        }
+        // Cells of one type from every piece, in order.
+        std::vector<Cell> cells;
+        std::vector<std::int64_t> labels;
+        std::vector<float> scores;
+        const ColumnType type = pieces[0].type();
+        for (const auto& piece : pieces)
+            for (std::size_t r = 0; r < piece.size(); ++r) {
+                if (type == ColumnType::label)
+                    labels.push_back(piece.label(r));
+                else if (type == ColumnType::score)
+                    scores.push_back(piece.score(r));
+                else
+                    cells.push_back(piece.cell(r));
+            }
+        if (type == ColumnType::label) {
+            columns.emplace_back(names[c], std::move(labels));
+        } else if (type == ColumnType::score) {
+            columns.emplace_back(names[c], std::move(scores));
+        } else if (type == ColumnType::mixed) {
+            columns.emplace_back(names[c], std::move(cells));
+        } else if (type == ColumnType::text) {
+            std::vector<std::string> texts;
+            for (auto& cell : cells) texts.push_back(std::move(std::get<std::string>(cell)));
+            columns.emplace_back(names[c], std::move(texts));
+        } else {
+            std::vector<ImageRef> images;
+            for (auto& cell : cells) images.push_back(std::move(std::get<ImageRef>(cell)));
+            columns.emplace_back(names[c], std::move(images));
+        }
+    }
+    return Dataset(std::move(columns));
+}
+
+// Named datasets for multi-dataset training (sentence-transformers' dict of datasets),
+// in insertion order; samplers address their rows as one concatenated range.
+class DatasetDict {
+public:
+    DatasetDict() = default;
+    DatasetDict(std::initializer_list<std::pair<std::string, Dataset>> items) {
+        for (const auto& [name, d] : items) insert(name, d);
+    }
+
+    void insert(const std::string& name, Dataset d) {
+        if (find(name))
+            tandem::detail::throw_error("DatasetDict: a dataset named '", name, "' already exists");
+        names_.push_back(name);
+        datasets_.push_back(std::move(d));
+    }
+    std::size_t size() const { return datasets_.size(); }
+    const std::vector<std::string>& names() const { return names_; }
+    const Dataset& operator[](std::size_t i) const {
+        if (i >= datasets_.size())
+            tandem::detail::throw_error("DatasetDict: dataset ", i, " is out of range (", datasets_.size(),
+                                        ")");
+        return datasets_[i];
+    }
+    const Dataset& operator[](const std::string& name) const {
+        if (auto i = find(name)) return datasets_[*i];
+        tandem::detail::throw_error("DatasetDict: no dataset named '", name, "'");
+    }
+    // Rows of all datasets together, and where global row `row` lives.
+    std::size_t total_rows() const {
+        std::size_t n = 0;
+        for (const auto& d : datasets_) n += d.size();
+        return n;
+    }
+    std::pair<std::size_t, std::size_t> locate(std::size_t row) const {
+        for (std::size_t i = 0; i < datasets_.size(); ++i) {
+            if (row < datasets_[i].size()) return {i, row};
+            row -= datasets_[i].size();
+        }
+        tandem::detail::throw_error("DatasetDict: row is out of range (", total_rows(), " rows in all)");
+    }
+
+private:
+    std::optional<std::size_t> find(const std::string& name) const {
+        for (std::size_t i = 0; i < names_.size(); ++i)
+            if (names_[i] == name) return i;
+        return std::nullopt;
+    }
+    std::vector<std::string> names_;
+    std::vector<Dataset> datasets_;
+};
+
+inline DatasetDict Dataset::train_test_split(double test_size, std::uint64_t seed) const {
+    if (!(test_size > 0))
+        tandem::detail::throw_error("train_test_split: test_size must be positive, found ", test_size);
+    const auto n_test = static_cast<std::size_t>(
+        test_size < 1 ? std::ceil(test_size * static_cast<double>(size_)) : std::floor(test_size));
+    if (n_test >= size_)
+        tandem::detail::throw_error("train_test_split: test_size ", test_size, " leaves no training rows of ",
+                                    size_);
+    const auto order = permutation(size_, seed);
+    return DatasetDict{
+        {"train", select({order.begin() + static_cast<std::ptrdiff_t>(n_test), order.end()})},
+        {"test", select({order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_test)})}};
+}
+
+}  // namespace tandem::data
+// ---- end tandem/data/dataset.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tandem::data {
+
+// What the loss expects of a dataset's label column.
+enum class LabelKind { any, none, label, score };
+
+struct CollatorOptions {
+    // Tokens per text, special tokens included; default: the tokenizer's model_max_length.
+    std::optional<std::size_t> max_length;
+    // Padding id; default: the tokenizer's [PAD], <pad> or <|endoftext|> (CLIP pads with it).
+    std::optional<std::uint32_t> pad_id;
+    // Random augmentations of training images instead of the processor's deterministic path.
+    std::optional<image::TrainTransform> augment;
+    std::uint64_t seed = 0;
+    image::DecodeOptions decode;
+    // The loss's needs: how many input columns (0: any) and which label.
+    std::size_t inputs = 0;
+    LabelKind label = LabelKind::any;
+};
+
+class Collator {
+public:
+    Collator(std::optional<Tokenizer> tokenizer, std::optional<image::ImageProcessor> processor,
+             CollatorOptions options = {})
+        : processor_(std::move(processor)), o_(std::move(options)) {
+        if (tokenizer) default_ = prepare(std::move(*tokenizer));
+    }
+
+    // The tokenizer and image processor a model folder holds (tokenizer.json or the
+    // older vocabulary files, preprocessor_config.json), either of them optional.
+    static Collator from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
+        namespace fs = std::filesystem;
+        if (!fs::is_directory(dir)) tandem::detail::throw_error(dir.string(), ": no such model folder");
+        std::optional<Tokenizer> tokenizer;
+        if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt") ||
+            (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")))
+            tokenizer = Tokenizer::from_folder(dir);
+        std::optional<image::ImageProcessor> processor;
+        if (fs::exists(dir / "preprocessor_config.json"))
+            processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
+        if (!tokenizer && !processor)
+            tandem::detail::throw_error(
+                dir.string(),
+                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
+                "preprocessor_config.json, expected a model folder");
+        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
+    }
+
+    // A tokenizer for one column only (a query encoder and a document encoder).
+    void set_tokenizer(const std::string& column, Tokenizer tokenizer) {
+        per_column_.insert_or_assign(column, prepare(std::move(tokenizer)));
+    }
+    const CollatorOptions& options() const { return o_; }
+
+    // Fails, naming what is missing, when `d` cannot feed the loss.
+    void check(const Dataset& d, const std::string& name = "dataset") const {
+        using tandem::detail::throw_error;
+        if (d.empty()) throw_error(name, " is empty, expected at least one row");
+        const auto inputs = d.input_columns();
+        if (o_.inputs && inputs.size() != o_.inputs) {
+            std::string names;
+            for (std::size_t c : inputs) names += (names.empty() ? "'" : ", '") + d.column(c).name() + "'";
+            throw_error(name, ": the loss takes ", o_.inputs, " input columns, found ", inputs.size(), " [",
+                        names, "]");
+        }
+        const auto label = d.label_column();
+        if ((o_.label == LabelKind::label || o_.label == LabelKind::score) && !label)
+            throw_error(name, ": the loss needs a label column (label, labels, score or scores), found none");
+        if (o_.label == LabelKind::none && label)
+            throw_error(name, ": the loss takes no labels, found label column '", d.column(*label).name(),
+                        "'");
+        if (label && o_.label == LabelKind::label && d.column(*label).type() != ColumnType::label)
+            throw_error(name, ": label column '", d.column(*label).name(), "' must hold int64 labels, found ",
+                        column_type_name(d.column(*label).type()), "s");
+        for (std::size_t c : inputs) {
+            const auto t = d.column(c).type();
+            if (t == ColumnType::label || t == ColumnType::score)
+                throw_error(name, ": input column '", d.column(c).name(), "' holds ", column_type_name(t),
+                            "s, expected texts or images");
+            if (t == ColumnType::text && !tokenizer_for(d.column(c).name()))
+                throw_error(name, ": column '", d.column(c).name(),
+                            "' holds texts but the collator has no tokenizer");
+            if (t == ColumnType::image && !processor_ && !o_.augment)
+                throw_error(name, ": column '", d.column(c).name(),
+                            "' holds images but the collator has no image processor");
+        }
+    }
+
+    // Collates rows `rows` of `d` for `epoch`. A row that cannot be read throws an error
+    // naming it, or with `skip_bad_rows` is replaced by the next readable row after it
+    // (in dataset order, wrapping around) and listed in HostBatch::replaced.
+    HostBatch collate(const Dataset& d, const std::vector<std::size_t>& rows, std::uint64_t epoch,
+                      bool skip_bad_rows = false) const {
+        HostBatch out;
+        const auto inputs = d.input_columns();
+        std::vector<std::vector<Prepared>> cells(inputs.size());
+        for (std::size_t row : rows) {
+            std::size_t use = row;
+            std::vector<Prepared> prepared;
+            for (std::size_t attempt = 0;; ++attempt) {
+                try {
+                    prepared = prepare_row(d, use, inputs, epoch);
+                    break;
+                } catch (const Error& e) {
+                    if (!skip_bad_rows) throw;
+                    if (attempt == 0) out.replaced.push_back(row);
+                    if (attempt + 1 >= d.size())
+                        tandem::detail::throw_error("no readable row left to replace row ", row, " (",
+                                                    e.what(), ")");
+                    use = (use + 1) % d.size();
+                }
+            }
+            out.rows.push_back(use);
+            for (std::size_t k = 0; k < inputs.size(); ++k) cells[k].push_back(std::move(prepared[k]));
+        }
+        for (std::size_t k = 0; k < inputs.size(); ++k)
+            out.inputs.push_back(assemble(d.column(inputs[k]).name(), cells[k]));
+        if (const auto label = d.label_column()) {
+            if (d.column(*label).type() == ColumnType::label) {
+                out.labels.emplace();
+                for (std::size_t r : out.rows) out.labels->push_back(d.label(r, *label));
+            } else {
+                out.scores.emplace();
+                for (std::size_t r : out.rows) out.scores->push_back(d.score(r, *label));
+            }
+        }
+        return out;
+    }
+
+private:
+    struct Tokens {
+        std::vector<std::uint32_t> ids, types;
+    };
+    // Images wait in uint8 HWC (a quarter of float CHW) and are normalised straight into
+    // the batch's pixel_values.
+    using Prepared = std::variant<Tokens, image::ImageU8>;
+    struct TextSide {
+        Tokenizer tokenizer;
+        std::uint32_t pad_id;
+    };
+
+    TextSide prepare(Tokenizer t) const {
+        t.no_padding();
+        if (const auto n = o_.max_length ? o_.max_length : t.model_max_length())
+            t.enable_truncation({.max_length = *n});
+        std::optional<std::uint32_t> pad = o_.pad_id;
+        for (const char* token : {"[PAD]", "<pad>", "<|endoftext|>"})
+            if (!pad) pad = t.token_to_id(token);
+        if (!pad)
+            tandem::detail::throw_error(
+                "Collator: the tokenizer has no [PAD], <pad> or <|endoftext|> token; set "
+                "CollatorOptions::pad_id");
+        return {std::move(t), *pad};
+    }
+
+    const TextSide* tokenizer_for(const std::string& column) const {
+        if (auto it = per_column_.find(column); it != per_column_.end()) return &it->second;
+        return default_ ? &*default_ : nullptr;
+    }
+
+    std::vector<Prepared> prepare_row(const Dataset& d, std::size_t row,
+                                      const std::vector<std::size_t>& inputs, std::uint64_t epoch) const {
+        std::vector<Prepared> out;
+        for (std::size_t c : inputs) {
+            std::string image;  // the image's path or name, for the message
+            try {
+                const Cell cell = d.cell(row, c);
+                if (const auto* text = std::get_if<std::string>(&cell)) {
+                    const TextSide* side = tokenizer_for(d.column(c).name());
+                    if (!side) tandem::detail::throw_error("the collator has no tokenizer for texts");
+                    const auto e = side->tokenizer.encode(*text);
+                    out.push_back(Tokens{e.ids, e.type_ids});
+                } else {
+                    const auto& ref = std::get<ImageRef>(cell);
+                    image = describe(ref);
+                    out.push_back(pixels(load(ref, o_.decode), d.source_row(row), epoch));
+                }
+            } catch (const Error& e) {
+                const std::string where = d.where(row, c);
+                tandem::detail::throw_error("row ", row, where.empty() ? "" : " (" + where + ")",
+                                            ", column '", d.column(c).name(), "'",
+                                            image.empty() ? "" : " (" + image + ")", ": ", e.what());
+            }
+        }
+        return out;
+    }
+
+    image::ImageU8 pixels(const image::ImageU8& img, std::size_t row, std::uint64_t epoch) const {
+        if (o_.augment) {
+            // One key per (seed, epoch): the augmentation's own stream is the row.
+            const std::uint64_t key = o_.seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1));
+            return o_.augment->augment(img, key, row);
+        }
+        if (!processor_) tandem::detail::throw_error("the collator has no image processor");
+        return processor_->resize_and_crop(img);
+    }
+
+    HostInput assemble(const std::string& name, const std::vector<Prepared>& cells) const {
+        HostInput in;
+        in.name = name;
+        std::size_t length = 0;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            if (const auto* t = std::get_if<Tokens>(&cells[i])) {
+                in.text_rows.push_back(i);
+                length = std::max(length, t->ids.size());
+            } else {
+                in.image_rows.push_back(i);
+            }
+        }
+        if (!in.text_rows.empty()) {
+            const std::uint32_t pad = tokenizer_for(name)->pad_id;
+            HostText& t = in.text;
+            t.batch = in.text_rows.size();
+            t.length = length;
+            t.input_ids.assign(t.batch * length, pad);
+            t.attention_mask.assign(t.batch * length, 0);
+            t.token_type_ids.assign(t.batch * length, 0);
+            for (std::size_t k = 0; k < t.batch; ++k) {
+                const auto& tok = std::get<Tokens>(cells[in.text_rows[k]]);
+                for (std::size_t j = 0; j < tok.ids.size(); ++j) {
+                    t.input_ids[k * length + j] = tok.ids[j];
+                    t.attention_mask[k * length + j] = 1;
+                    t.token_type_ids[k * length + j] = tok.types[j];
+                }
+            }
+        }
+        const auto& norm = o_.augment ? o_.augment->normalization : processor_->normalization;
+        for (std::size_t k = 0; k < in.image_rows.size(); ++k) {
+            const auto& p = std::get<image::ImageU8>(cells[in.image_rows[k]]);
+            const std::size_t h = p.shape()[0], w = p.shape()[1];
+            if (k == 0) {
+                in.height = h;
+                in.width = w;
+                in.pixel_values.resize(in.image_rows.size() * 3 * h * w);
+            } else if (h != in.height || w != in.width) {
+                tandem::detail::throw_error("column '", name, "': image at batch position ", in.image_rows[k],
+                                            " is ", h, "x", w, " after preprocessing, the first is ",
+                                            in.height, "x", in.width,
+                                            "; a batch needs one size (center crop or an exact size)");
+            }
+            image::to_pixel_values(p, norm, in.pixel_values.data() + k * 3 * h * w);
+        }
+        return in;
+    }
+
+    std::optional<TextSide> default_;
+    std::map<std::string, TextSide> per_column_;
+    std::optional<image::ImageProcessor> processor_;
+    CollatorOptions o_;
+};
+
+}  // namespace tandem::data
+// ---- end tandem/data/collator.hpp
+// ---- begin tandem/data/concepts.hpp
+// The BatchSampler concept: what the DataLoader asks of a sampler, so a user can write
+// their own. Represents: an epoch's batches of dataset rows, reseeded per epoch as
+// sentence-transformers' `set_epoch`. Requires: `set_epoch(e)`, `batches()` giving
+// every batch of the current epoch in order, `size()` the number of batches advertised
+// (what a learning-rate schedule counts). Ensures: `batches()` depends only on the
+// sampler's seed and epoch, so a run can be repeated.
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace tandem::data {
+
+using Batches = std::vector<std::vector<std::size_t>>;
+
+template <class S>
+concept BatchSampler = std::copy_constructible<S> && requires(S& s, const S& cs, std::uint64_t epoch) {
+    s.set_epoch(epoch);
+    { cs.batches() } -> std::same_as<Batches>;
+    { cs.size() } -> std::convertible_to<std::size_t>;
+};
+
+// Any BatchSampler behind one type, for the per-dataset samplers of a multi-dataset
+// sampler, which may differ.
+class AnyBatchSampler {
+public:
+    template <BatchSampler S>
+    requires(!std::same_as<std::decay_t<S>, AnyBatchSampler>) AnyBatchSampler(S sampler)
+        : self_(std::make_shared<Model<S>>(std::move(sampler))) {}
+    AnyBatchSampler(const AnyBatchSampler& other) : self_(other.self_->clone()) {}
+    AnyBatchSampler& operator=(const AnyBatchSampler& other) {
+        self_ = other.self_->clone();
+        return *this;
+    }
+    AnyBatchSampler(AnyBatchSampler&&) noexcept = default;
+    AnyBatchSampler& operator=(AnyBatchSampler&&) noexcept = default;
+
+    void set_epoch(std::uint64_t epoch) { self_->set_epoch(epoch); }
+    Batches batches() const { return self_->batches(); }
+    std::size_t size() const { return self_->size(); }
+
+private:
+    struct Base {
+        virtual ~Base() = default;
+        virtual std::shared_ptr<Base> clone() const = 0;
+        virtual void set_epoch(std::uint64_t) = 0;
+        virtual Batches batches() const = 0;
+        virtual std::size_t size() const = 0;
+    };
+    template <class S>
+    struct Model final : Base {
+        explicit Model(S s) : sampler(std::move(s)) {}
+        std::shared_ptr<Base> clone() const override { return std::make_shared<Model>(sampler); }
+        void set_epoch(std::uint64_t e) override { sampler.set_epoch(e); }
+        Batches batches() const override { return sampler.batches(); }
+        std::size_t size() const override { return static_cast<std::size_t>(sampler.size()); }
+        S sampler;
+    };
+    std::shared_ptr<Base> self_;
+};
+
+}  // namespace tandem::data
+// ---- end tandem/data/concepts.hpp
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace tandem::data {
+
+struct LoaderOptions {
+    std::size_t num_workers = 1;  // threads collating batches
+    std::size_t prefetch = 2;     // batches made ahead of next(); 0: none, no threads
+    // Replace unreadable rows (missing file, corrupt image, bad UTF-8) and count them,
+    // instead of stopping with an error naming the row.
+    bool skip_bad_rows = false;
+};
+
+template <BackendMemory B, class S>
+class DataLoader {
+    static_assert(BatchSampler<S>,
+                  "DataLoader<B, S>: S must model data::BatchSampler (set_epoch(epoch), batches() returning "
+                  "data::Batches, size()); see data/concepts.hpp");
+
+public:
+    // Over a DatasetDict the sampler's rows index the datasets one after another
+    // (RoundRobinBatchSampler, ProportionalBatchSampler); each batch comes from one.
+    DataLoader(DatasetDict datasets, S sampler, Collator collator, LoaderOptions options = {})
+        : data_(std::move(datasets)),
+          sampler_(std::move(sampler)),
+          collator_(std::move(collator)),
+          o_(options) {
+        if (data_.size() == 0)
+            tandem::detail::throw_error("DataLoader: expected at least one dataset, found none");
+        for (std::size_t i = 0; i < data_.size(); ++i)
+            collator_.check(data_[i],
+                            data_.names()[i].empty() ? "dataset" : "dataset '" + data_.names()[i] + "'");
+        if (o_.num_workers == 0)
+            tandem::detail::throw_error("DataLoader: num_workers must be at least 1, found 0");
+        set_epoch(0);
+    }
+    DataLoader(Dataset dataset, S sampler, Collator collator, LoaderOptions options = {})
+        : DataLoader(DatasetDict{{"", std::move(dataset)}}, std::move(sampler), std::move(collator),
+                     options) {}
+    DataLoader(const DataLoader&) = delete;
+    DataLoader& operator=(const DataLoader&) = delete;
+    ~DataLoader() { stop(); }
+
+    // Batches per epoch, as the sampler advertises them.
+    std::size_t size() const { return sampler_.size(); }
+    std::uint64_t epoch() const { return epoch_; }
+
+    // Starts epoch `epoch` (sentence-transformers' set_epoch): the sampler reseeds and
+    // batches in flight for the old epoch are dropped.
+    void set_epoch(std::uint64_t epoch) {
+        stop();
+        epoch_ = epoch;
+        sampler_.set_epoch(epoch);
+        plan_ = sampler_.batches();
+        next_start_ = next_deliver_ = 0;
+        ready_.clear();
+    }
+
+    // The next batch of the epoch, or nothing at its end. A bad row throws here, in order.
+    std::optional<Batch<B>> next() {
+        if (next_deliver_ >= plan_.size()) return std::nullopt;
+        HostBatch host;
+        if (o_.prefetch == 0) {
+            host = make(next_deliver_++);
+        } else {
+            if (threads_.empty()) start();
+            Slot slot;
+            {
+                std::unique_lock lock(mutex_);
+                changed_.wait(lock, [&] { return ready_.count(next_deliver_) > 0; });
+                slot = std::move(ready_[next_deliver_]);
+                ready_.erase(next_deliver_);
+                ++next_deliver_;
+            }
+            changed_.notify_all();
+            if (slot.error) std::rethrow_exception(slot.error);
+            host = std::move(*slot.batch);
+        }
+        for (std::size_t r : host.replaced) skipped_.push_back(r);
+        return Batch<B>::from_host(host);
+    }
+
+    // Rows replaced under skip_bad_rows so far (global row ids over a DatasetDict).
+    const std::vector<std::size_t>& skipped_rows() const { return skipped_; }
+    std::size_t skipped_count() const { return skipped_.size(); }
+
+private:
+    struct Slot {
+        std::optional<HostBatch> batch;
+        std::exception_ptr error;
+    };
+
+    HostBatch make(std::size_t i) const {
+        const auto& rows = plan_[i];
+        if (rows.empty())
+            tandem::detail::throw_error("DataLoader: the sampler gave an empty batch (", i, ")");
+        const auto [which, first] = data_.locate(rows[0]);
+        std::size_t offset = rows[0] - first;
+        std::vector<std::size_t> local;
+        for (std::size_t r : rows) {
+            const auto [w, l] = data_.locate(r);
+            if (w != which)
+                tandem::detail::throw_error("DataLoader: batch ", i, " mixes rows of datasets '",
+                                            data_.names()[which], "' and '", data_.names()[w],
+                                            "'; a batch must come from one dataset");
+            local.push_back(l);
+        }
+        const Dataset& d = data_[which];
+        HostBatch out;
+        try {
+            out = collator_.collate(d, local, epoch_, o_.skip_bad_rows);
+        } catch (const Error& e) {
+            const std::string& name = data_.names()[which];
+            if (name.empty()) throw;
+            tandem::detail::throw_error("dataset '", name, "': ", e.what());
+        }
+        out.dataset_name = data_.names()[which];
+        for (auto& r : out.replaced) r += offset;
+        return out;
+    }
+
+    void start() {
+        stop_ = false;
+        for (std::size_t t = 0; t < o_.num_workers; ++t) threads_.emplace_back([this] { work(); });
+    }
+
+    void work() {
+        for (;;) {
+            std::size_t i = 0;
+            {
+                std::unique_lock lock(mutex_);
+                changed_.wait(lock, [&] {
+                    return stop_ || (next_start_ < plan_.size() && next_start_ < next_deliver_ + o_.prefetch);
+                });
+                if (stop_) return;
+                i = next_start_++;
+            }
+            Slot slot;
+            try {
+                slot.batch = make(i);
+            } catch (...) {
+                slot.error = std::current_exception();
+            }
+            {
+                std::lock_guard lock(mutex_);
+                ready_[i] = std::move(slot);
+            }
+            changed_.notify_all();
+        }
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        for (auto& t : threads_) t.join();
+        threads_.clear();
+    }
+
+    DatasetDict data_;
+    S sampler_;
+    Collator collator_;
+    LoaderOptions o_;
+    std::uint64_t epoch_ = 0;
+    Batches plan_;
+    std::size_t next_start_ = 0, next_deliver_ = 0;
+    std::map<std::size_t, Slot> ready_;
+    std::vector<std::size_t> skipped_;
+    std::vector<std::thread> threads_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool stop_ = false;
+};
+
+}  // namespace tandem::data
+// ---- end tandem/data/loader.hpp
+// ---- begin tandem/data/samplers.hpp
+// Batch samplers: the BatchSampler concept and sentence-transformers v6's samplers.
+
+// ---- begin tandem/data/samplers/default.hpp
+// DefaultBatchSampler: sentence-transformers' default, a seeded random order of all rows
+// cut into batches (torch's BatchSampler over a RandomSampler), a new order each epoch.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tandem::data {
+
+struct SamplerOptions {
+    std::size_t batch_size = 32;
+    bool drop_last = false;
+    std::uint64_t seed = 0;
+};
+
+namespace detail {
+
+inline void check_sampler(const char* who, std::size_t rows, const SamplerOptions& o) {
+    if (rows == 0) tandem::detail::throw_error(who, ": the dataset is empty, expected at least one row");
+    if (o.batch_size == 0) tandem::detail::throw_error(who, ": batch_size must be at least 1, found 0");
+    if (o.drop_last && o.batch_size > rows)
+        tandem::detail::throw_error(who, ": batch_size ", o.batch_size,
+                                    " with drop_last leaves no batch: the dataset has ", rows, " rows");
+}
+
+// Batches advertised for `rows` rows (torch's BatchSampler.__len__).
+inline std::size_t batch_count(std::size_t rows, const SamplerOptions& o) {
+    return o.drop_last ? rows / o.batch_size : (rows + o.batch_size - 1) / o.batch_size;
+}
+
+}  // namespace detail
+
+class DefaultBatchSampler {
+public:
+    DefaultBatchSampler(const Dataset& dataset, SamplerOptions options) : rows_(dataset.size()), o_(options) {
+        detail::check_sampler("DefaultBatchSampler", rows_, o_);
+    }
+
+    void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
+    std::size_t size() const { return detail::batch_count(rows_, o_); }
+
+    Batches batches() const {
+        const auto order = permutation(rows_, o_.seed, epoch_);
+        Batches out;
+        for (std::size_t start = 0; start < rows_; start += o_.batch_size) {
+            const std::size_t end = std::min(rows_, start + o_.batch_size);
+            if (end - start < o_.batch_size && o_.drop_last) break;
+            out.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start),
+                             order.begin() + static_cast<std::ptrdiff_t>(end));
+        }
+        return out;
+    }
+
+private:
+    std::size_t rows_;
+    SamplerOptions o_;
+    std::uint64_t epoch_ = 0;
+};
+
+static_assert(BatchSampler<DefaultBatchSampler>);
+
+}  // namespace tandem::data
+// ---- end tandem/data/samplers/default.hpp
+// ---- begin tandem/data/samplers/group_by_label.hpp
+// GroupByLabelBatchSampler: sentence-transformers v6's sampler for the batch triplet
+// losses. Rows are grouped by label (labels with fewer than 2 rows are left out), shuffled
+// within each label and cut to an even count; then labels take turns giving 2 rows each,
+// in an order reshuffled every round (the first label of a round is swapped with the
+// second when it gave the previous pair, so neighbouring pairs differ), until fewer than
+// 2 labels have rows left. The stream is cut into batches of batch_size; a last short
+// batch is kept (without drop_last) only when it has at least 4 rows.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+namespace tandem::data {
+
+class GroupByLabelBatchSampler {
+public:
+    GroupByLabelBatchSampler(const Dataset& dataset, SamplerOptions options) : o_(options) {
+        using tandem::detail::throw_error;
+        detail::check_sampler("GroupByLabelBatchSampler", dataset.size(), o_);
+        if (o_.batch_size < 4 || o_.batch_size % 2)
+            throw_error("GroupByLabelBatchSampler: batch_size must be an even number >= 4, found ",
+                        o_.batch_size);
+        const auto col = dataset.label_column();
+        if (!col)
+            throw_error(
+                "GroupByLabelBatchSampler: expected a label column (label, labels, score or scores), found "
+                "none among the dataset's columns");
+        if (dataset.column(*col).type() != ColumnType::label)
+            throw_error("GroupByLabelBatchSampler: column '", dataset.column(*col).name(),
+                        "' must hold int64 labels, found ", column_type_name(dataset.column(*col).type()),
+                        "s");
+        // Labels in order of first appearance, as a Python dict keeps them.
+        std::unordered_map<std::int64_t, std::size_t> group_of;
+        std::vector<std::vector<std::size_t>> groups;
+        for (std::size_t r = 0; r < dataset.size(); ++r) {
+            const auto [it, added] = group_of.try_emplace(dataset.label(r, *col), groups.size());
+            if (added) groups.emplace_back();
+            groups[it->second].push_back(r);
+        }
+        for (auto& g : groups)
+            if (g.size() >= 2) groups_.push_back(std::move(g));
+        if (groups_.size() < 2)
+            throw_error(
+                "GroupByLabelBatchSampler: expected at least 2 distinct labels with >= 2 rows each, found ",
+                groups_.size());
+        std::vector<std::size_t> pairs;
+        for (const auto& g : groups_) pairs.push_back(g.size() / 2);
+        std::sort(pairs.begin(), pairs.end(), std::greater<>());
+        for (std::size_t p : pairs) stream_length_ += 2 * std::min(p, pairs[1]);
+    }
+
+    void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
+    std::size_t size() const {
+        std::size_t n = stream_length_ / o_.batch_size;
+        if (!o_.drop_last && stream_length_ % o_.batch_size >= 4) ++n;
+        return n;
+    }
+
+    Batches batches() const {
+        Shuffler shuffler(o_.seed, epoch_);
+        std::vector<std::deque<std::size_t>> queues;
+        for (const auto& g : groups_) {
+            const auto perm = shuffler.permutation(g.size());
+            std::deque<std::size_t> q;
+            for (std::size_t i = 0; i < g.size() / 2 * 2; ++i) q.push_back(g[perm[i]]);
+            queues.push_back(std::move(q));
+        }
+        Batches out;
+        std::vector<std::size_t> batch, remaining(queues.size());
+        for (std::size_t i = 0; i < remaining.size(); ++i) remaining[i] = i;
+        std::size_t last = static_cast<std::size_t>(-1);
+        while (remaining.size() >= 2) {
+            const auto perm = shuffler.permutation(remaining.size());
+            std::vector<std::size_t> round;
+            for (std::size_t i : perm) round.push_back(remaining[i]);
+            if (!batch.empty() && round[0] == last) std::swap(round[0], round[1]);
+            for (std::size_t label : round) {
+                for (int k = 0; k < 2; ++k) {
+                    batch.push_back(queues[label].front());
+                    queues[label].pop_front();
+                }
+                if (batch.size() >= o_.batch_size) {
+                    out.emplace_back(batch.begin(),
+                                     batch.begin() + static_cast<std::ptrdiff_t>(o_.batch_size));
+                    batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(o_.batch_size));
+                }
+            }
+            last = round.back();
+            remaining.clear();
+            for (std::size_t label : round)
+                if (!queues[label].empty()) remaining.push_back(label);
+        }
+        if (!o_.drop_last && batch.size() >= 4) out.push_back(std::move(batch));
+        return out;
+    }
+
+private:
+    SamplerOptions o_;
+    std::vector<std::vector<std::size_t>> groups_;
+    std::size_t stream_length_ = 0;
+    std::uint64_t epoch_ = 0;
+};
+
+static_assert(BatchSampler<GroupByLabelBatchSampler>);
+
+}  // namespace tandem::data
+// ---- end tandem/data/samplers/group_by_label.hpp
+// ---- begin tandem/data/samplers/multi_dataset.hpp
+// Samplers over a DatasetDict, as sentence-transformers v6's multi-dataset samplers:
+// each dataset has its own sampler, whose batches are shifted by the dataset's offset
+// in the concatenated rows, so every batch comes from one dataset.
+// RoundRobinBatchSampler takes one batch from each dataset in turn and stops at the end
+// of the first round some dataset cannot complete (datasets are sampled equally, rows of
+// larger ones go unused). ProportionalBatchSampler draws the dataset of each batch at
+// random in proportion to its number of batches, so every batch of every dataset is used.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem::data {
+
+namespace detail {
+
+class MultiDatasetSampler {
+public:
+    MultiDatasetSampler(const char* who, const DatasetDict& datasets, std::vector<AnyBatchSampler> samplers,
+                        std::uint64_t seed)
+        : samplers_(std::move(samplers)), seed_(seed) {
+        if (datasets.size() == 0) tandem::detail::throw_error(who, ": the DatasetDict is empty");
+        if (datasets.size() != samplers_.size())
+            tandem::detail::throw_error(who, ": expected one sampler per dataset (", datasets.size(),
+                                        "), found ", samplers_.size());
+        std::size_t offset = 0;
+        for (std::size_t i = 0; i < datasets.size(); ++i) {
+            offsets_.push_back(offset);
+            offset += datasets[i].size();
+        }
+    }
+
+    void set_epoch(std::uint64_t epoch) {
+        epoch_ = epoch;
+        for (auto& s : samplers_) s.set_epoch(epoch);
+    }
+
+protected:
+    std::vector<Batches> child_batches() const {
+        std::vector<Batches> out;
+        for (std::size_t i = 0; i < samplers_.size(); ++i) {
+            out.push_back(samplers_[i].batches());
+            for (auto& batch : out.back())
+                for (auto& row : batch) row += offsets_[i];
+        }
+        return out;
+    }
+
+    std::vector<AnyBatchSampler> samplers_;
+    std::vector<std::size_t> offsets_;
+    std::uint64_t seed_, epoch_ = 0;
+};
+
+}  // namespace detail
+
+class RoundRobinBatchSampler : public detail::MultiDatasetSampler {
+public:
+    RoundRobinBatchSampler(const DatasetDict& datasets, std::vector<AnyBatchSampler> samplers,
+                           std::uint64_t seed = 0)
+        : MultiDatasetSampler("RoundRobinBatchSampler", datasets, std::move(samplers), seed) {}
+
+    std::size_t size() const {
+        std::size_t shortest = samplers_[0].size();
+        for (const auto& s : samplers_) shortest = std::min(shortest, s.size());
+        return shortest * samplers_.size();
+    }
+
+    Batches batches() const {
+        auto children = child_batches();
+        std::size_t rounds = children[0].size();
+        for (const auto& c : children) rounds = std::min(rounds, c.size());
+        Batches out;
+        for (std::size_t r = 0; r < rounds; ++r)
+            for (auto& c : children) out.push_back(std::move(c[r]));
+        return out;
+    }
+};
+
+class ProportionalBatchSampler : public detail::MultiDatasetSampler {
+public:
+    ProportionalBatchSampler(const DatasetDict& datasets, std::vector<AnyBatchSampler> samplers,
+                             std::uint64_t seed = 0)
+        : MultiDatasetSampler("ProportionalBatchSampler", datasets, std::move(samplers), seed) {}
+
+    std::size_t size() const {
+        std::size_t n = 0;
+        for (const auto& s : samplers_) n += s.size();
+        return n;
+    }
+
+    Batches batches() const {
+        auto children = child_batches();
+        // One entry per advertised batch of each dataset, drawn in a seeded random order.
+        std::vector<std::size_t> which;
+        for (std::size_t i = 0; i < samplers_.size(); ++i) which.insert(which.end(), samplers_[i].size(), i);
+        std::vector<std::size_t> next(children.size(), 0);
+        Batches out;
+        for (std::size_t k : permutation(which.size(), seed_, epoch_)) {
+            const std::size_t i = which[k];
+            // A sampler that gives fewer batches than it advertised is skipped when exhausted.
+            if (next[i] < children[i].size()) out.push_back(std::move(children[i][next[i]++]));
+        }
+        return out;
+    }
+};
+
+static_assert(BatchSampler<RoundRobinBatchSampler>);
+static_assert(BatchSampler<ProportionalBatchSampler>);
+
+}  // namespace tandem::data
+// ---- end tandem/data/samplers/multi_dataset.hpp
+// ---- begin tandem/data/samplers/no_duplicates.hpp
+// NoDuplicatesBatchSampler and NoDuplicatesHashedBatchSampler: sentence-transformers v6's
+// NoDuplicatesBatchSampler (without and with `precompute_hashes`). No value appears twice
+// in a batch in any input column, so an in-batch negative is never a copy of the anchor
+// or its positive. Rows are taken in a seeded random order; a row whose values clash with
+// the batch is deferred, not reordered; with drop_last, when one pass gives fewer batches
+// than advertised, up to two reshuffled passes top it up. The label column and
+// `dataset_name` take no part. The plain sampler compares the values themselves (texts,
+// image paths, image bytes); the hashed one their 64-bit xxHash digests, computed once.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <xxhash.h>
+
+namespace tandem::data {
+
+namespace detail {
+
+// The values of row `row` that must not repeat in a batch, one key per input cell.
+inline std::vector<std::string> duplicate_keys(const Dataset& d, std::size_t row) {
+    std::vector<std::string> keys;
+    for (std::size_t c : d.input_columns()) {
+        const Cell cell = d.cell(row, c);
+        std::string key;
+        if (const auto* t = std::get_if<std::string>(&cell))
+            key = *t;
+        else
+            append_identity(std::get<ImageRef>(cell), key);
+        keys.push_back(std::move(key));
+    }
+    return keys;
+}
+
+// One pass of sentence-transformers' `_iter_one_pass`: the shuffled rows as a linked
+// list from which each batch unlinks the rows it takes.
+template <class Values, class Key>
+void no_duplicates_pass(std::size_t rows, const SamplerOptions& o, Shuffler& shuffler, Values values_of,
+                        Batches& out, std::size_t limit) {
+    const auto order = shuffler.permutation(rows);
+    constexpr std::size_t end = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> next(rows);
+    for (std::size_t i = 0; i < rows; ++i) next[i] = i + 1 < rows ? i + 1 : end;
+    std::size_t head = 0;
+    while (head != end && out.size() < limit) {
+        std::unordered_set<Key> seen;
+        std::vector<std::size_t> batch;
+        std::size_t at = head, previous = end;
+        bool full = false;
+        while (at != end) {
+            const std::size_t after = next[at], row = order[at];
+            const auto values = values_of(row);
+            const bool clash =
+                std::any_of(values.begin(), values.end(), [&](const Key& v) { return seen.count(v) > 0; });
+            if (clash) {
+                previous = at;
+                at = after;
+                continue;
+            }
+            batch.push_back(row);
+            if (previous == end)
+                head = after;
+            else
+                next[previous] = after;
+            if (batch.size() == o.batch_size) {
+                full = true;
+                break;
+            }
+            seen.insert(values.begin(), values.end());
+            at = after;
+        }
+        // A short batch still took the first remaining row, so every loop makes progress.
+        if (full || !o.drop_last) out.push_back(std::move(batch));
+    }
+}
+
+template <class Values, class Key>
+Batches no_duplicates_epoch(std::size_t rows, const SamplerOptions& o, std::uint64_t epoch,
+                            Values values_of) {
+    constexpr int max_resample_passes = 2;  // sentence-transformers' _MAX_RESAMPLE_PASSES
+    Shuffler shuffler(o.seed, epoch);
+    Batches out;
+    const std::size_t expected = batch_count(rows, o);
+    // The first pass is never cut short: without drop_last it may give more, smaller batches.
+    no_duplicates_pass<Values, Key>(rows, o, shuffler, values_of, out, static_cast<std::size_t>(-1));
+    if (out.size() >= expected || out.empty()) return out;
+    for (int pass = 0; pass < max_resample_passes && out.size() < expected; ++pass)
+        no_duplicates_pass<Values, Key>(rows, o, shuffler, values_of, out, expected);
+    return out;
+}
+
+}  // namespace detail
+
+class NoDuplicatesBatchSampler {
+public:
+    NoDuplicatesBatchSampler(Dataset dataset, SamplerOptions options) : d_(std::move(dataset)), o_(options) {
+        detail::check_sampler("NoDuplicatesBatchSampler", d_.size(), o_);
+    }
+    void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
+    std::size_t size() const { return detail::batch_count(d_.size(), o_); }
+    Batches batches() const {
+        auto values = [this](std::size_t row) { return detail::duplicate_keys(d_, row); };
+        return detail::no_duplicates_epoch<decltype(values), std::string>(d_.size(), o_, epoch_, values);
+    }
+
+private:
+    Dataset d_;
+    SamplerOptions o_;
+    std::uint64_t epoch_ = 0;
+};
+
+class NoDuplicatesHashedBatchSampler {
+public:
+    NoDuplicatesHashedBatchSampler(const Dataset& dataset, SamplerOptions options) : o_(options) {
+        detail::check_sampler("NoDuplicatesHashedBatchSampler", dataset.size(), o_);
+        rows_ = dataset.size();
+        width_ = dataset.input_columns().size();
+        std::vector<std::uint64_t> hashes;
+        hashes.reserve(rows_ * width_);
+        for (std::size_t r = 0; r < rows_; ++r)
+            for (const auto& key : detail::duplicate_keys(dataset, r))
+                hashes.push_back(XXH64(key.data(), key.size(), 0));
+        hashes_ = std::make_shared<const std::vector<std::uint64_t>>(std::move(hashes));
+    }
+    void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
+    std::size_t size() const { return detail::batch_count(rows_, o_); }
+    Batches batches() const {
+        auto values = [this](std::size_t row) {
+            return std::span<const std::uint64_t>(hashes_->data() + row * width_, width_);
+        };
+        return detail::no_duplicates_epoch<decltype(values), std::uint64_t>(rows_, o_, epoch_, values);
+    }
+    // The digest of input cell `column` of row `row` (XXH64, seed 0).
+    std::uint64_t hash(std::size_t row, std::size_t column) const {
+        return (*hashes_)[row * width_ + column];
+    }
+
+private:
+    SamplerOptions o_;
+    std::size_t rows_ = 0, width_ = 0;
+    std::shared_ptr<const std::vector<std::uint64_t>> hashes_;  // shared by copies: computed once
+    std::uint64_t epoch_ = 0;
+};
+
+static_assert(BatchSampler<NoDuplicatesBatchSampler>);
+static_assert(BatchSampler<NoDuplicatesHashedBatchSampler>);
+
+}  // namespace tandem::data
+// ---- end tandem/data/samplers/no_duplicates.hpp
+// ---- end tandem/data/samplers.hpp
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// What the trainer takes beside the model, the arguments, the data and the loss.
+template <class Model>
+struct TrainerOptions {
+    // Evaluation run every eval_steps (or each epoch): metrics by name; "eval_" is
+    // prepended where missing, as in log_history.
+    std::function<Metrics()> evaluator{};
+    std::vector<std::shared_ptr<TrainerCallback>> callbacks{};
+    // Shell globs over parameter names whose parameters are not trained (LiT: "vision_model.*").
+    std::vector<std::string> frozen{};
+    // Progress and log lines; null for none. `progress_bar` unset: a bar when stderr is a terminal.
+    std::ostream* log_stream = &std::cerr;
+    std::optional<bool> progress_bar{};
+};
+
+struct TrainOutput {
+    std::int64_t global_step = 0;
+    double training_loss = 0;
+    Metrics metrics{};
+};
+
+namespace detail {
+
+enum class TrainerFault { none, not_module, no_parameters, no_save, no_encoder, not_loss };
+
+template <class Model, class L>
+consteval TrainerFault trainer_fault() {
+    if constexpr (!Module<Model>)
+        return TrainerFault::not_module;
+    else if constexpr (!requires(const Model& m) {
+                           {
+                               m.parameters()
+                               } -> std::same_as<
+                                   ParameterStore<typename Model::backend_type, typename Model::value_type>&>;
+                       })
+        return TrainerFault::no_parameters;
+    else if constexpr (!requires(const Model& m, const std::filesystem::path& p) { m.save_pretrained(p); })
+        return TrainerFault::no_save;
+    else if constexpr (!EmbeddingModel<Model>)
+        return TrainerFault::no_encoder;
+    else if constexpr (!Loss<L, typename Model::backend_type, typename Model::value_type>)
+        return TrainerFault::not_loss;
+    else
+        return TrainerFault::none;
+}
+
+// The sampler's batches with the first `skip` of epoch `epoch` left out: where a resumed
+// run picks up. A batch is collated from its rows and epoch alone, so the batches that
+// follow are the ones the interrupted run would have seen.
+class ResumedBatchSampler {
+public:
+    ResumedBatchSampler(data::AnyBatchSampler inner, std::uint64_t epoch, std::size_t skip)
+        : inner_(std::move(inner)), skip_epoch_(epoch), skip_(skip) {}
+    void set_epoch(std::uint64_t epoch) {
+        epoch_ = epoch;
+        inner_.set_epoch(epoch);
+    }
+    data::Batches batches() const {
+        auto all = inner_.batches();
+        if (epoch_ == skip_epoch_)
+            all.erase(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(skip_, all.size())));
+        return all;
+    }
+    std::size_t size() const { return inner_.size(); }
+
+private:
+    data::AnyBatchSampler inner_;
+    std::uint64_t epoch_ = 0, skip_epoch_;
+    std::size_t skip_;
+};
+
+// A 64-bit seed for the graph of micro-batch `micro` of the run, from the run's seed
+// (SplitMix64's finaliser over both), so dropout differs per step and repeats per seed.
+inline std::uint64_t step_seed(std::uint64_t seed, std::uint64_t micro) {
+    std::uint64_t z = seed ^ (0x9E3779B97F4A7C15ull * (micro + 1));
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+inline double round_to(double v, int digits) {
+    const double p = std::pow(10.0, digits);
+    return std::round(v * p) / p;
+}
+
+}  // namespace detail
+
+template <class Model, class L>
+class SentenceTransformerTrainer {
+    static constexpr auto fault = detail::trainer_fault<Model, L>();
+    static_assert(fault != detail::TrainerFault::not_module,
+                  "SentenceTransformerTrainer: the model must be a Module (backend_type, value_type and "
+                  "for_each_parameter yielding Hugging Face names)");
+    static_assert(
+        fault != detail::TrainerFault::no_parameters,
+        "SentenceTransformerTrainer: the model must provide parameters() returning its ParameterStore");
+    static_assert(fault != detail::TrainerFault::no_save,
+                  "SentenceTransformerTrainer: the model must provide save_pretrained(dir) for checkpoints");
+    static_assert(
+        fault != detail::TrainerFault::no_encoder,
+        "SentenceTransformerTrainer: the model must provide encode_text(Graph&, const TextBatch<B>&) "
+        "and/or encode_image(Graph&, const Var<B, T>&) returning embeddings [batch, dim]");
+    static_assert(fault != detail::TrainerFault::not_loss,
+                  "SentenceTransformerTrainer: the loss must be callable as loss(Graph<B, T>&, columns, "
+                  "LossLabels<B, T>) -> Var<B, T>, or be a cached loss with forward_backward(ColumnEncoder, "
+                  "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>");
+
+    using B = typename Model::backend_type;
+    using T = typename Model::value_type;
+    using Args = SentenceTransformerTrainingArguments;
+    using Loader = data::DataLoader<B, detail::ResumedBatchSampler>;
+
+public:
+    SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset, L loss,
+                               data::Collator collator, TrainerOptions<Model> options = {})
+        : model_(model),
+          args_(std::move(args)),
+          train_(std::move(train_dataset)),
+          loss_(std::move(loss)),
+          collator_(std::move(collator)),
+          options_(std::move(options)) {
+        if (train_.size() == 0)
+            detail::throw_error(
+                "SentenceTransformerTrainer: train_dataset is an empty DatasetDict, expected at "
+                "least one dataset");
+        for (std::size_t i = 0; i < train_.size(); ++i)
+            if (train_[i].empty())
+                detail::throw_error("SentenceTransformerTrainer: train_dataset",
+                                    train_.names()[i].empty() ? "" : " '" + train_.names()[i] + "'",
+                                    " is empty, expected at least one row");
+        if (args_.load_best_model_at_end && !options_.evaluator)
+            detail::throw_error("SentenceTransformerTrainer: load_best_model_at_end needs an evaluator");
+        if (args_.eval_strategy != "no" && !options_.evaluator)
+            detail::throw_error("SentenceTransformerTrainer: eval_strategy is \"", args_.eval_strategy,
+                                "\" but no evaluator was given");
+        check_columns();
+        sampler_ = make_sampler();
+        add_trainable(model_.parameters(), "");
+        if constexpr (requires(L & l) { l.parameters(); }) {
+            auto& own = loss_.parameters();
+            if (&own != &model_.parameters()) add_trainable(own, "loss.");
+        }
+    }
+    SentenceTransformerTrainer(Model& model, Args args, data::Dataset train_dataset, L loss,
+                               data::Collator collator, TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args),
+                                     data::DatasetDict{{"", std::move(train_dataset)}}, std::move(loss),
+                                     std::move(collator), std::move(options)) {}
+
+    const Args& args() const { return args_; }
+    const TrainerState& state() const { return state_; }
+    L& loss() { return loss_; }
+    // Batches per epoch and optimizer steps per epoch (the last may take fewer batches).
+    std::size_t batches_per_epoch() const { return sampler_->size(); }
+    std::int64_t steps_per_epoch() const {
+        const auto ga = static_cast<std::size_t>(args_.gradient_accumulation_steps);
+        return static_cast<std::int64_t>(std::max<std::size_t>(1, (batches_per_epoch() + ga - 1) / ga));
+    }
+    // max_steps, or ceil(num_train_epochs * steps_per_epoch) as transformers counts it.
+    std::int64_t total_steps() const {
+        if (args_.max_steps > 0) return args_.max_steps;
+        return static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * double(steps_per_epoch())));
+    }
+
+    // Trains to the end; `resume_from_checkpoint` (a checkpoint folder or "latest", else
+    // args.resume_from_checkpoint) continues from a checkpoint's weights, optimizer,
+    // schedule and data position.
+    TrainOutput train(std::optional<std::string> resume_from_checkpoint = std::nullopt) {
+        if (!resume_from_checkpoint) resume_from_checkpoint = args_.resume_from_checkpoint;
+        const std::int64_t max_steps = total_steps();
+        const std::int64_t warmup =
+            get_warmup_steps(max_steps, double(args_.warmup_steps), args_.warmup_ratio);
+        schedule_ = get_scheduler(args_.lr_scheduler_type, warmup, max_steps,
+                                  LRSchedule{.lr_init = args_.learning_rate});
+        state_ = TrainerState{};
+        state_.max_steps = max_steps;
+        state_.logging_steps = args_.logging_steps;
+        state_.eval_steps = args_.effective_eval_steps();
+        state_.save_steps = args_.save_steps;
+        state_.train_batch_size = args_.per_device_train_batch_size;
+        state_.num_train_epochs = double((max_steps + steps_per_epoch() - 1) / steps_per_epoch());
+        position_ = {};
+        epoch_started_ = false;
+        if (resume_from_checkpoint)
+            load_checkpoint(resolve_checkpoint(args_.output_dir, *resume_from_checkpoint));
+        std::filesystem::create_directories(args_.output_dir);
+        rewrite_jsonl();
+
+        const bool bar = options_.progress_bar.value_or(options_.log_stream == &std::cerr &&
+                                                        ProgressReporter::stderr_is_terminal());
+        ProgressReporter progress(options_.log_stream, bar);
+        TrainerControl control;
+        for (auto& c : options_.callbacks) c->on_train_begin(args_, state_, control);
+
+        const auto started = std::chrono::steady_clock::now();
+        const std::int64_t first_step = state_.global_step;
+        std::int64_t samples = 0;
+        double loss_since_log = 0, loss_total = 0;
+        std::int64_t steps_since_log = 0;
+        std::optional<T> grad_norm;
+
+        loader_ = std::make_unique<Loader>(
+            train_, detail::ResumedBatchSampler(*sampler_, position_.epoch, position_.batches_in_epoch),
+            collator_,
+            data::LoaderOptions{.num_workers = static_cast<std::size_t>(
+                                    std::max<std::int64_t>(1, args_.dataloader_num_workers)),
+                                .prefetch = args_.dataloader_num_workers > 0 ? 2u : 0u});
+        while (state_.global_step < max_steps && !control.should_training_stop) {
+            if (!epoch_started_) start_epoch(control);
+            // One optimizer step: up to gradient_accumulation_steps batches of this epoch.
+            for (auto& t : trainables_) t.store->zero_grad();
+            double step_loss = 0;
+            std::int64_t micro = 0;
+            while (micro < args_.gradient_accumulation_steps) {
+                auto batch = loader_->next();
+                if (!batch) break;
+                const double value = run_batch(*batch, micro);
+                step_loss += value;
+                samples += static_cast<std::int64_t>(batch->size());
+                ++micro;
+                ++position_.batches_in_epoch;
+            }
+            if (micro == 0) {
+                end_epoch(control);
+                continue;
+            }
+            if (micro > 1)
+                for (auto& t : trainables_) {
+                    auto grads = t.store->grads();
+                    B::scale(grads.data(), grads.data(), T(1) / T(micro), grads.numel(), false);
+                }
+            if (args_.max_grad_norm > 0) grad_norm = clip_gradients(T(args_.max_grad_norm));
+            const double lr = args_.learning_rate * schedule_.factor(state_.global_step);
+            for (auto& t : trainables_) {
+                if (args_.learning_rate > 0) t.optimizer->set_lr(T(lr));
+                t.optimizer->step();
+            }
+            if constexpr (requires(L & l) { l.clamp_logit_scale(); }) loss_.clamp_logit_scale();
+            ++state_.global_step;
+            step_loss /= double(micro);
+            loss_since_log += step_loss;
+            loss_total += step_loss;
+            ++steps_since_log;
+            state_.epoch = epoch_progress();
+
+            const double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            const double steps_done = double(state_.global_step - first_step);
+            ProgressInfo info{
+                state_.global_step,
+                max_steps,
+                state_.epoch,
+                step_loss,
+                args_.learning_rate * schedule_.factor(state_.global_step),
+                elapsed > 0 ? double(samples) / elapsed : 0,
+                steps_done > 0 ? elapsed / steps_done * double(max_steps - state_.global_step) : 0};
+            progress.step(info);
+            for (auto& c : options_.callbacks) c->on_step_end(args_, state_, control);
+
+            if (state_.global_step % args_.logging_steps == 0) {
+                info.loss = loss_since_log / double(steps_since_log);
+                nlohmann::json entry = {{"epoch", state_.epoch},
+                                        {"learning_rate", info.learning_rate},
+                                        {"loss", detail::round_to(info.loss, 4)},
+                                        {"step", state_.global_step}};
+                if (grad_norm) entry["grad_norm"] = double(*grad_norm);
+                log(entry, control);
+                progress.log(info);
+                loss_since_log = 0;
+                steps_since_log = 0;
+            }
+            const bool epoch_done = position_.batches_in_epoch >= position_.batches_planned;
+            if (args_.eval_strategy == "steps" && state_.global_step % args_.effective_eval_steps() == 0)
+                evaluate(progress, control);
+            if (epoch_done) end_epoch(control);
+            if (epoch_done && args_.eval_strategy == "epoch") evaluate(progress, control);
+            if ((args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0) ||
+                (epoch_done && args_.save_strategy == "epoch"))
+                save(progress, control);
+        }
+        loader_.reset();
+        progress.finish();
+
+        const double runtime =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double steps_run = double(state_.global_step - first_step);
+        TrainOutput out;
+        out.global_step = state_.global_step;
+        out.training_loss = steps_run > 0 ? loss_total / steps_run : 0;
+        out.metrics = {
+            {"train_runtime", detail::round_to(runtime, 4)},
+            {"train_samples_per_second", detail::round_to(runtime > 0 ? double(samples) / runtime : 0, 3)},
+            {"train_steps_per_second", detail::round_to(runtime > 0 ? steps_run / runtime : 0, 3)},
+            {"train_loss", out.training_loss},
+            {"epoch", state_.epoch}};
+        nlohmann::json summary = {{"step", state_.global_step}, {"total_flos", 0}};
+        for (const auto& [k, v] : out.metrics) summary[k] = v;
+        log(summary, control);
+        if (args_.load_best_model_at_end && state_.best_model_checkpoint) {
+            load_weights(*state_.best_model_checkpoint);
+            if (options_.log_stream)
+                progress.message("Loaded the best model from " + *state_.best_model_checkpoint);
+        }
+        detail::write_json_file(std::filesystem::path(args_.output_dir) / "trainer_state.json",
+                                state_.to_json());
+        for (auto& c : options_.callbacks) c->on_train_end(args_, state_, control);
+        return out;
+    }
+
+private:
+    struct Trainable {
+        ParameterStore<B, T>* store;
+        std::string prefix;  // of its entries in optimizer.safetensors ("", "loss.")
+        std::vector<ParamGroup<T>> groups;
+        std::unique_ptr<ParamLayout<T>> layout;
+        std::unique_ptr<AdamW<B, T>> optimizer;
+    };
+
+    // Where the loop is in the data: the epoch and the batches of it already consumed.
+    struct Position {
+        std::uint64_t epoch = 0;
+        std::size_t batches_in_epoch = 0, batches_planned = 0;
+    };
+
+    static std::string loss_name(const L& loss) {
+        if constexpr (requires {
+                          { loss.name() } -> std::convertible_to<std::string_view>;
+                      })
+            return std::string(loss.name());
+        else if constexpr (requires {
+                               { L::name } -> std::convertible_to<std::string_view>;
+                           })
+            return std::string(L::name);
+        else
+            return "the loss";
+    }
+
+    // Before any work: the columns (and label) each dataset gives against what the loss
+    // declares it reads (LossInputs). A loss that declares nothing checks its first batch.
+    void check_columns() const {
+        if constexpr (requires {
+                          { L::inputs } -> std::convertible_to<LossInputs>;
+                      }) {
+            const LossInputs in = L::inputs;
+            for (std::size_t i = 0; i < train_.size(); ++i) {
+                const data::Dataset& d = train_[i];
+                const auto columns = d.input_columns();
+                const bool label = d.label_column().has_value();
+                if (columns.size() >= in.min_columns &&
+                    (!in.max_columns || columns.size() <= in.max_columns) && (label || !in.needs_labels))
+                    continue;
+                std::string names;
+                for (std::size_t c : columns)
+                    names += (names.empty() ? "'" : ", '") + d.column(c).name() + "'";
+                detail::throw_error("SentenceTransformerTrainer: ", loss_name(loss_), " needs ",
+                                    detail::columns_needed(in),
+                                    in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
+                                    in.needs_labels ? " and a label column" : "", "; train_dataset",
+                                    train_.names()[i].empty() ? "" : " '" + train_.names()[i] + "'", " has ",
+                                    columns.size(), columns.size() == 1 ? " column [" : " columns [", names,
+                                    "]", label ? " and a label column" : " and no label column");
+            }
+        }
+    }
+
+    std::unique_ptr<data::AnyBatchSampler> make_sampler() const {
+        const data::SamplerOptions o{
+            .batch_size = static_cast<std::size_t>(args_.per_device_train_batch_size),
+            .drop_last = args_.dataloader_drop_last,
+            .seed = static_cast<std::uint64_t>(args_.effective_data_seed())};
+        auto one = [&](const data::Dataset& d) -> data::AnyBatchSampler {
+            if (args_.batch_sampler == "no_duplicates") return data::NoDuplicatesBatchSampler(d, o);
+            if (args_.batch_sampler == "no_duplicates_hashed")
+                return data::NoDuplicatesHashedBatchSampler(d, o);
+            if (args_.batch_sampler == "group_by_label") return data::GroupByLabelBatchSampler(d, o);
+            return data::DefaultBatchSampler(d, o);
+        };
+        if (train_.size() == 1) return std::make_unique<data::AnyBatchSampler>(one(train_[0]));
+        std::vector<data::AnyBatchSampler> each;
+        for (std::size_t i = 0; i < train_.size(); ++i) each.push_back(one(train_[i]));
+        if (args_.multi_dataset_batch_sampler == "round_robin")
+            return std::make_unique<data::AnyBatchSampler>(
+                data::RoundRobinBatchSampler(train_, std::move(each), o.seed));
+        return std::make_unique<data::AnyBatchSampler>(
+            data::ProportionalBatchSampler(train_, std::move(each), o.seed));
+    }
+
+    // transformers' decay exclusion (biases and LayerNorm weights) plus the learned
+    // temperature and bias of the contrastive heads, which weight decay would pull
+    // towards a temperature of 1 (open_clip excludes them too).
+    static std::vector<std::string> no_decay_patterns() {
+        return {"*bias", "*norm*", "*Norm*", "*logit_scale", "*logit_bias"};
+    }
+
+    void add_trainable(ParameterStore<B, T>& store, std::string prefix) {
+        std::vector<ParamGroup<T>> groups;
+        for (const auto& pattern : options_.frozen) groups.push_back({.pattern = pattern, .frozen = true});
+        if (!args_.learning_rate_mapping.empty()) {
+            std::vector<std::pair<std::string, T>> mapping;
+            for (const auto& [pattern, lr] : args_.learning_rate_mapping)
+                mapping.emplace_back(pattern, T(lr));
+            // A mapping names the model's parameters; the loss's own may match none of it.
+            if (prefix.empty())
+                for (auto& g : learning_rate_mapping(store, mapping)) groups.push_back(std::move(g));
+        }
+        for (const auto& pattern : no_decay_patterns())
+            groups.push_back({.pattern = pattern, .weight_decay = T(0)});
+        Trainable t;
+        t.store = &store;
+        t.prefix = std::move(prefix);
+        t.layout = std::make_unique<ParamLayout<T>>(store, groups, "SentenceTransformerTrainer");
+        t.optimizer = std::make_unique<AdamW<B, T>>(
+            store,
+            typename AdamW<B, T>::Options{.lr = T(args_.learning_rate),
+                                          .beta1 = T(args_.adam_beta1),
+                                          .beta2 = T(args_.adam_beta2),
+                                          .eps = T(args_.adam_epsilon),
+                                          .weight_decay = T(args_.weight_decay)},
+            groups);
+        t.groups = std::move(groups);
+        trainables_.push_back(std::move(t));
+    }
+
+    LossLabels<B, T> labels_of(const data::Batch<B>& batch) const {
+        LossLabels<B, T> labels;
+        labels.labels = batch.labels;
+        if (batch.scores) {
+            if constexpr (std::same_as<T, float>) {
+                labels.scores = *batch.scores;
+            } else {
+                auto s = Tensor<B, T>::empty(batch.scores->shape());
+                if (s.numel()) B::convert(s.data(), batch.scores->data(), s.numel());
+                labels.scores = s;
+            }
+        }
+        return labels;
+    }
+
+    // Forward and backward of one batch; returns its loss.
+    double run_batch(const data::Batch<B>& batch, std::int64_t micro) {
+        const GraphOptions graph_options{
+            .training = true,
+            .seed = detail::step_seed(
+                static_cast<std::uint64_t>(args_.seed),
+                static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro))};
+        const auto labels = labels_of(batch);
+        double value = 0;
+        if constexpr (EmbeddingLoss<L, B, T>) {
+            Graph<B, T> g(graph_options);
+            std::vector<Var<B, T>> columns;
+            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+            auto loss = loss_(g, columns, labels);
+            value = double(loss.value().item());
+            check_finite(value);
+            g.backward(loss);
+        } else {
+            const ColumnEncoder<B, T> encode = [&](Graph<B, T>& g, int column, index_t begin, index_t end) {
+                return encode_rows(model_, g, batch, column, begin, end);
+            };
+            value = double(loss_
+                               .forward_backward(encode, static_cast<int>(batch.inputs.size()),
+                                                 static_cast<index_t>(batch.size()), labels, graph_options)
+                               .item());
+            check_finite(value);
+        }
+        return value;
+    }
+
+    void check_finite(double value) const {
+        if (!std::isfinite(value))
+            detail::throw_error(
+                "training stopped at step ", state_.global_step + 1, " of ", state_.max_steps,
+                ": the loss is ", value,
+                " (not finite); lower learning_rate or check the data for empty or broken rows");
+    }
+
+    // torch's clip_grad_norm_ over every trained parameter of the model and the loss together.
+    T clip_gradients(T max_norm) {
+        if (trainables_.size() == 1)
+            return clip_grad_norm(*trainables_[0].store, max_norm, *trainables_[0].layout);
+        T squares = T(0);
+        for (auto& t : trainables_) {
+            const T n = clip_grad_norm(*t.store, std::numeric_limits<T>::infinity(), *t.layout);
+            squares += n * n;
+        }
+        const T norm = std::sqrt(squares);
+        const T coef = max_norm / (norm + T(1e-6));
+        if (coef < T(1))
+            for (auto& t : trainables_) {
+                auto grads = t.store->grads();
+                for (const auto& r : t.layout->runs())
+                    if (!r.frozen && r.end > r.begin)
+                        B::scale(grads.data() + r.begin, grads.data() + r.begin, coef, r.end - r.begin,
+                                 false);
+            }
+        return norm;
+    }
+
+    // batches_in_epoch is 0, or after a resume the batches the loader skips in this epoch.
+    void start_epoch(TrainerControl& control) {
+        // The plan's length: a multi-dataset sampler may give fewer batches than it advertises.
+        data::AnyBatchSampler s = *sampler_;
+        s.set_epoch(position_.epoch);
+        position_.batches_planned = s.batches().size();
+        loader_->set_epoch(position_.epoch);
+        epoch_started_ = true;
+        for (auto& c : options_.callbacks) c->on_epoch_begin(args_, state_, control);
+    }
+
+    void end_epoch(TrainerControl& control) {
+        for (auto& c : options_.callbacks) c->on_epoch_end(args_, state_, control);
+        ++position_.epoch;
+        position_.batches_in_epoch = 0;
+        epoch_started_ = false;
+    }
+
+    double epoch_progress() const {
+        const double planned = double(std::max<std::size_t>(1, position_.batches_planned));
+        return double(position_.epoch) + double(position_.batches_in_epoch) / planned;
+    }
+
+    void log(nlohmann::json entry, TrainerControl& control) {
+        state_.log_history.push_back(entry);
+        std::ofstream(std::filesystem::path(args_.output_dir) / "training_log.jsonl", std::ios::app)
+            << entry.dump() << "\n";
+        for (auto& c : options_.callbacks) c->on_log(args_, state_, control, entry);
+    }
+
+    // The JSONL log holds exactly log_history: after a resume, lines the interrupted run
+    // wrote past its checkpoint are dropped.
+    void rewrite_jsonl() const {
+        std::string text;
+        for (const auto& e : state_.log_history) text += e.dump() + "\n";
+        io::atomic_write(std::filesystem::path(args_.output_dir) / "training_log.jsonl", text);
+    }
+
+    void evaluate(ProgressReporter& progress, TrainerControl& control) {
+        const Metrics raw = options_.evaluator();
+        Metrics metrics;
+        for (const auto& [k, v] : raw) metrics[detail::best_metric_key(k)] = v;
+        nlohmann::json entry = {{"epoch", state_.epoch}, {"step", state_.global_step}};
+        std::string line = "eval at step " + std::to_string(state_.global_step) + ":";
+        for (const auto& [k, v] : metrics) {
+            entry[k] = v;
+            line += " " + k + " " + std::to_string(v);
+        }
+        if (args_.metric_for_best_model) {
+            const std::string key = detail::best_metric_key(*args_.metric_for_best_model);
+            const auto it = metrics.find(key);
+            if (it == metrics.end())
+                detail::throw_error("metric_for_best_model '", *args_.metric_for_best_model,
+                                    "': the evaluator returned no metric ", key);
+            const bool greater = detail::greater_is_better(args_);
+            if (!state_.best_metric ||
+                (greater ? it->second > *state_.best_metric : it->second < *state_.best_metric)) {
+                state_.best_metric = it->second;
+                state_.best_global_step = state_.global_step;
+            }
+        }
+        log(entry, control);
+        progress.message(line);
+        for (auto& c : options_.callbacks) c->on_evaluate(args_, state_, control, metrics);
+    }
+
+    void save(ProgressReporter& progress, TrainerControl& control) {
+        namespace fs = std::filesystem;
+        const fs::path out(args_.output_dir);
+        const fs::path folder = out / ("checkpoint-" + std::to_string(state_.global_step));
+        if (state_.best_global_step && *state_.best_global_step == state_.global_step)
+            state_.best_model_checkpoint = folder.string();
+        save_checkpoint(out, state_, [&](const fs::path& dir) { write_checkpoint_files(dir); });
+        if (args_.save_total_limit) {
+            std::optional<fs::path> keep;
+            if (state_.best_model_checkpoint) keep = fs::path(*state_.best_model_checkpoint);
+            rotate_checkpoints(out, *args_.save_total_limit, keep);
+        }
+        progress.message("Saved " + folder.string());
+        for (auto& c : options_.callbacks) c->on_save(args_, state_, control, folder);
+    }
+
+    void write_checkpoint_files(const std::filesystem::path& dir) {
+        model_.save_pretrained(dir);
+        // Optimizer moments and step counts, in T so that they come back exactly.
+        std::vector<std::vector<T>> host;
+        std::vector<std::pair<std::string, std::vector<std::int64_t>>> names;
+        io::SafetensorsMetadata metadata;
+        for (auto& t : trainables_) {
+            const auto numel = static_cast<std::int64_t>(t.optimizer->exp_avg().numel());
+            host.push_back(t.optimizer->exp_avg().to_vector());
+            names.push_back({t.prefix + "exp_avg", {numel}});
+            host.push_back(t.optimizer->exp_avg_sq().to_vector());
+            names.push_back({t.prefix + "exp_avg_sq", {numel}});
+            metadata.emplace_back(t.prefix + "step", std::to_string(t.optimizer->steps()));
+        }
+        write_tensors(dir / "optimizer.safetensors", names, host, metadata);
+        // A loss's own parameters (CLIPLoss's logit_scale), which save_pretrained does not see.
+        for (auto& t : trainables_) {
+            if (t.prefix.empty()) continue;
+            std::vector<std::vector<T>> values;
+            std::vector<std::pair<std::string, std::vector<std::int64_t>>> params;
+            for (std::size_t i = 0; i < t.store->size(); ++i) {
+                const Parameter p{static_cast<int>(i)};
+                const Shape& s = t.store->shape(p);
+                params.push_back({t.store->name(p), std::vector<std::int64_t>(s.begin(), s.end())});
+                values.push_back(t.store->value(p).to_vector());
+            }
+            write_tensors(dir / "loss.safetensors", params, values, {{"format", "pt"}});
+        }
+        detail::write_json_file(dir / "scheduler.json", {{"lr_scheduler_type", args_.lr_scheduler_type},
+                                                         {"num_warmup_steps", schedule_.num_warmup_steps},
+                                                         {"num_training_steps", schedule_.num_training_steps},
+                                                         {"last_step", state_.global_step}});
+        detail::write_json_file(dir / "rng_state.json", {{"seed", args_.seed},
+                                                         {"data_seed", args_.effective_data_seed()},
+                                                         {"epoch", position_.epoch},
+                                                         {"batches_in_epoch", position_.batches_in_epoch},
+                                                         {"num_threads", get_num_threads()}});
+        detail::write_json_file(dir / "training_args.json", args_.to_json());
+    }
+
+    static void write_tensors(const std::filesystem::path& path,
+                              const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& names,
+                              const std::vector<std::vector<T>>& values,
+                              const io::SafetensorsMetadata& metadata) {
+        std::vector<io::TensorToSave> tensors;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            tensors.emplace_back(names[i].first, names[i].second, values[i].data());
+        io::save_safetensors(path, tensors, metadata);
+    }
+
+    void load_weights(const std::filesystem::path& folder) {
+        load_state_dict(model_, model_.parameters(), io::SafetensorsCheckpoint::open(folder));
+        for (auto& t : trainables_) {
+            if (t.prefix.empty()) continue;
+            const auto file = io::SafetensorsFile::open(folder / "loss.safetensors");
+            for (std::size_t i = 0; i < t.store->size(); ++i) {
+                const Parameter p{static_cast<int>(i)};
+                const auto& name = t.store->name(p);
+                if (!file.contains(name))
+                    detail::throw_error((folder / "loss.safetensors").string(), ": no tensor '", name,
+                                        "' for the loss's parameter");
+                t.store->value(p).copy_from(
+                    Tensor<B, T>::from_vector(file.template read_as<T>(name), t.store->shape(p)));
+            }
+        }
+    }
+
+    void load_checkpoint(const std::filesystem::path& folder) {
+        const auto saved = TrainerState::from_file(folder / "trainer_state.json");
+        load_weights(folder);
+        const auto optimizer_file = folder / "optimizer.safetensors";
+        const auto file = io::SafetensorsFile::open(optimizer_file);
+        for (auto& t : trainables_) {
+            auto read = [&](const std::string& name) {
+                if (!file.contains(name))
+                    detail::throw_error(optimizer_file.string(), ": no tensor '", name, "'");
+                return Tensor<B, T>::from_vector(file.template read_as<T>(name),
+                                                 t.optimizer->exp_avg().shape());
+            };
+            std::optional<long> step;
+            for (const auto& [k, v] : file.metadata())
+                if (k == t.prefix + "step") step = std::stol(v);
+            if (!step)
+                detail::throw_error(optimizer_file.string(), ": no '", t.prefix, "step' in the metadata");
+            t.optimizer->load_state(read(t.prefix + "exp_avg"), read(t.prefix + "exp_avg_sq"), *step);
+        }
+        const auto rng = detail::read_json_file(folder / "rng_state.json");
+        const detail::JsonObjectReader r(rng, (folder / "rng_state.json").string());
+        position_.epoch = r.require<std::uint64_t>("epoch");
+        position_.batches_in_epoch = r.require<std::size_t>("batches_in_epoch");
+        const auto max_steps = state_.max_steps;
+        state_ = saved;
+        state_.max_steps = max_steps;
+    }
+
+    Model& model_;
+    Args args_;
+    data::DatasetDict train_;
+    L loss_;
+    data::Collator collator_;
+    TrainerOptions<Model> options_;
+    std::unique_ptr<data::AnyBatchSampler> sampler_;
+    std::vector<Trainable> trainables_;
+    std::unique_ptr<Loader> loader_;
+    LRSchedule schedule_;
+    TrainerState state_;
+    Position position_;
+    bool epoch_started_ = false;
+};
+
+template <class Model, class L>
+SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::DatasetDict, L, data::Collator,
+                           TrainerOptions<Model> = {}) -> SentenceTransformerTrainer<Model, L>;
+template <class Model, class L>
+SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::Dataset, L, data::Collator,
+                           TrainerOptions<Model> = {}) -> SentenceTransformerTrainer<Model, L>;
+
+}  // namespace tandem
+// ---- end tandem/train/trainer.hpp
+// ---- end tandem/train.hpp
 // ---- end tandem/tandem.hpp
