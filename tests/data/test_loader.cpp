@@ -6,9 +6,9 @@
 
 #include <doctest/doctest.h>
 
+#include "../test_data.hpp"
 #include "error_message.hpp"
 #include "temp_dir.hpp"
-#include "../test_data.hpp"
 
 #include <algorithm>
 #include <fstream>

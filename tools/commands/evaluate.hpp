@@ -124,8 +124,7 @@ std::vector<T> list_of(const io::JsonObjectReader& r, const std::string& key, st
     if (!v.is_array())
         detail::throw_error(r.where(key), ": expected a list, found ", detail::describe_json(v));
     std::vector<T> out;
-    for (std::size_t i = 0; i < v.size(); ++i)
-        out.push_back(detail::json_as<T>(v[i], r.path(key)[i]));
+    for (std::size_t i = 0; i < v.size(); ++i) out.push_back(detail::json_as<T>(v[i], r.path(key)[i]));
     return out;
 }
 
