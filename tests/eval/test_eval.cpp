@@ -167,7 +167,8 @@ TEST_CASE("InformationRetrievalEvaluator: bad input names what is wrong") {
     Matrix q = {{1, 0}}, c = {{1, 0}, {0, 1}}, c3 = {{1, 0}};
     CHECK(testing::error_message([&] { ir.evaluate(q, c); }) ==
           "InformationRetrievalEvaluator: truncate_dim: expected 1 to 2, found 3");
-    CHECK(testing::error_message([&] { ir.evaluate(q, c3); }) ==
+    IR plain({"q"}, {"x", "y"}, {{"q", {"x"}}});
+    CHECK(testing::error_message([&] { plain.evaluate(q, c3); }) ==
           "InformationRetrievalEvaluator: corpus (one row per corpus id): expected 2 rows, found 1");
     CHECK(testing::error_message([&] {
               ir(EmbeddingSet{{"queries", q}});

@@ -90,14 +90,13 @@ public:
     Metrics evaluate(const xt::xtensor<T, 2>& queries, const xt::xtensor<T, 2>& corpus,
                      const EvalContext& context = {}) {
         const std::string owner = "InformationRetrievalEvaluator";
-        detail::check_rows(to_matrix(queries), all_query_ids_.size(), "queries (one row per query id)",
-                           owner);
-        detail::check_rows(to_matrix(corpus), corpus_ids_.size(), "corpus (one row per corpus id)", owner);
+        const Matrix q_all = detail::truncate(to_matrix(queries), options_.truncate_dim, owner);
+        const Matrix c = detail::truncate(to_matrix(corpus), options_.truncate_dim, owner);
+        detail::check_rows(q_all, all_query_ids_.size(), "queries (one row per query id)", owner);
+        detail::check_rows(c, corpus_ids_.size(), "corpus (one row per corpus id)", owner);
         if (queries.shape()[1] != corpus.shape()[1])
             tandem::detail::throw_error(owner, ": corpus: expected ", queries.shape()[1],
                                         " columns as the queries, found ", corpus.shape()[1]);
-        const Matrix q_all = detail::truncate(to_matrix(queries), options_.truncate_dim, owner);
-        const Matrix c = detail::truncate(to_matrix(corpus), options_.truncate_dim, owner);
         Matrix q = xt::zeros<double>({kept_.size(), q_all.shape()[1]});
         for (std::size_t i = 0; i < kept_.size(); ++i) xt::row(q, i) = xt::row(q_all, kept_[i]);
 
