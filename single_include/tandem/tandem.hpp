@@ -3276,6 +3276,7 @@ struct TextBatch {
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
@@ -3407,18 +3408,22 @@ inline std::vector<double> pairwise_similarity(Similarity fn, const Matrix& a, c
 }
 
 // Every row of a against every row of b: cos_sim (normalised) or dot_score. [na, nb]
+// Each entry is one vectorised dot product rather than a blocked GEMM, so equal rows
+// score exactly equal and the tie-breaking by id of the retrieval metrics holds.
 inline Matrix all_pairs_similarity(Similarity fn, const Matrix& a, const Matrix& b) {
     if (fn != Similarity::Cosine && fn != Similarity::Dot)
         tandem::detail::throw_error("all_pairs_similarity: expected cosine or dot, found a distance");
     const Matrix x = fn == Similarity::Cosine ? detail::normalize_rows(a) : a;
     const Matrix y = fn == Similarity::Cosine ? detail::normalize_rows(b) : b;
+    using Rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const auto nx = static_cast<Eigen::Index>(x.shape()[0]), ny = static_cast<Eigen::Index>(y.shape()[0]);
+    const auto dim = static_cast<Eigen::Index>(x.shape()[1]);
     Matrix out = xt::zeros<double>({x.shape()[0], y.shape()[0]});
-    for (std::size_t i = 0; i < x.shape()[0]; ++i)
-        for (std::size_t k = 0; k < y.shape()[0]; ++k) {
-            double s = 0;
-            for (std::size_t j = 0; j < x.shape()[1]; ++j) s += x(i, j) * y(k, j);
-            out(i, k) = s;
-        }
+    const Eigen::Map<const Rows> X(x.data(), nx, dim), Y(y.data(), ny, dim);
+    Eigen::Map<Rows> O(out.data(), nx, ny);
+#pragma omp parallel for schedule(static) if (nx * ny * dim > (1 << 20))
+    for (Eigen::Index i = 0; i < nx; ++i)
+        for (Eigen::Index k = 0; k < ny; ++k) O(i, k) = X.row(i).dot(Y.row(k));
     return out;
 }
 
@@ -4006,14 +4011,13 @@ public:
     Metrics evaluate(const xt::xtensor<T, 2>& queries, const xt::xtensor<T, 2>& corpus,
                      const EvalContext& context = {}) {
         const std::string owner = "InformationRetrievalEvaluator";
-        detail::check_rows(to_matrix(queries), all_query_ids_.size(), "queries (one row per query id)",
-                           owner);
-        detail::check_rows(to_matrix(corpus), corpus_ids_.size(), "corpus (one row per corpus id)", owner);
+        const Matrix q_all = detail::truncate(to_matrix(queries), options_.truncate_dim, owner);
+        const Matrix c = detail::truncate(to_matrix(corpus), options_.truncate_dim, owner);
+        detail::check_rows(q_all, all_query_ids_.size(), "queries (one row per query id)", owner);
+        detail::check_rows(c, corpus_ids_.size(), "corpus (one row per corpus id)", owner);
         if (queries.shape()[1] != corpus.shape()[1])
             tandem::detail::throw_error(owner, ": corpus: expected ", queries.shape()[1],
                                         " columns as the queries, found ", corpus.shape()[1]);
-        const Matrix q_all = detail::truncate(to_matrix(queries), options_.truncate_dim, owner);
-        const Matrix c = detail::truncate(to_matrix(corpus), options_.truncate_dim, owner);
         Matrix q = xt::zeros<double>({kept_.size(), q_all.shape()[1]});
         for (std::size_t i = 0; i < kept_.size(); ++i) xt::row(q, i) = xt::row(q_all, kept_[i]);
 
