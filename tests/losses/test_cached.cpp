@@ -13,8 +13,10 @@
 #include <cmath>
 
 #include "random.hpp"
+#include "support/peak_memory.hpp"
 
 using namespace tandem;
+using tandem::testing::peak_growth_mib;
 
 namespace {
 
@@ -73,16 +75,6 @@ ColumnEncoder<Cpu, T> encoder(const Model& model, const Batch<T>& batch) {
     return [&](Graph<Cpu, T>& g, int column, index_t begin, index_t end) {
         return batch.encode(model, g, column, begin, end);
     };
-}
-
-// Peak bytes above what was allocated before f ran, in MiB.
-template <class F>
-double peak_growth_mib(F&& f) {
-    Cpu::empty_cache();
-    const double before = double(Cpu::allocated_bytes());
-    Cpu::reset_peak();
-    f();
-    return (double(Cpu::peak_allocated_bytes()) - before) / (1 << 20);
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 
 #include <doctest/doctest.h>
 
+#include "support/peak_memory.hpp"
+
 using namespace tandem;
+using tandem::testing::peak_growth_mib;
 
 namespace {
 
@@ -21,16 +24,6 @@ constexpr double mib(double elements) { return elements * 4 / (1 << 20); }
 double one_layer_mib(double batch, double tokens, double width, double heads, double intermediate) {
     return mib(batch * heads * tokens * tokens) + mib(2 * batch * tokens * intermediate) +
            mib(8 * batch * tokens * width);
-}
-
-// Peak bytes above what was allocated before f ran, in MiB.
-template <class F>
-double peak_growth_mib(F&& f) {
-    Cpu::empty_cache();
-    const double before = double(Cpu::allocated_bytes());
-    Cpu::reset_peak();
-    f();
-    return (double(Cpu::peak_allocated_bytes()) - before) / (1 << 20);
 }
 
 }  // namespace

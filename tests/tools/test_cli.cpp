@@ -11,46 +11,18 @@
 #include <fstream>
 #include <string>
 
+#include "command.hpp"
 #include "test_data.hpp"
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Runs a shell command; returns its exit status and standard output.
-std::pair<int, std::string> run(const std::string& command) {
-    std::string out;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe);
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    const int status = pclose(pipe);
-    return {WEXITSTATUS(status), out};
-}
-
-double relative_difference(const xt::xarray<double>& a, const xt::xarray<double>& b) {
-    REQUIRE(a.size() == b.size());
-    double diff = 0, norm = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        diff += (a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
-        norm += b.data()[i] * b.data()[i];
-    }
-    return std::sqrt(diff / norm);
-}
-
-fs::path scratch(const std::string& name) {
-    auto dir = fs::temp_directory_path() / ("tandem_cli_" + name);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
-
-}  // namespace
+using tandem::testing::relative_difference;
+using tandem::testing::run;
+using tandem::testing::scratch;
 
 TEST_CASE("tandem forward: CLIP embeddings, logits, loss and every gradient match transformers") {
     auto dir = tandem::testing::test_data("models/clip-tiny");
     if (!dir) return;
-    const auto out = scratch("forward");
+    const auto out = scratch("cli", "forward");
     const auto in = *dir / "inputs";
     const auto [status, text] =
         run(std::string(TANDEM_CLI) + " forward --model " + dir->string() + " --input-ids " +
@@ -98,7 +70,7 @@ TEST_CASE("tandem forward: bad arguments are errors that say what is wrong") {
 TEST_CASE("tandem tokenize: CLIP ids for JSON lines, as the reference file has them") {
     auto dir = tandem::testing::test_data("tokenizers/clip-vit-base-patch32");
     if (!dir) return;
-    const auto input = scratch("tokenize") / "in.jsonl";
+    const auto input = scratch("cli", "tokenize") / "in.jsonl";
     std::ofstream(input) << "\"a photo of a cat\"\n\"<|endoftext|>\"\n";
     const auto [status, text] = run(std::string(TANDEM_CLI) + " tokenize --tokenizer " +
                                     (*dir / "tokenizer.json").string() + " < " + input.string());
@@ -112,7 +84,7 @@ TEST_CASE("tandem preprocess: CLIP pixel values equal the PIL reference") {
     auto config = tandem::testing::test_data("images/configs/clip_preprocessor_config.json");
     auto reference = tandem::testing::test_data("images/reference/coffee.clip.npy");
     if (!image || !config || !reference) return;
-    const auto out = scratch("preprocess") / "px.npy";
+    const auto out = scratch("cli", "preprocess") / "px.npy";
     const auto [status, text] = run(std::string(TANDEM_CLI) + " preprocess --config " + config->string() +
                                     " --out " + out.string() + " " + image->string() + " 2>&1");
     INFO(text);

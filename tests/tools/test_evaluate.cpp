@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "command.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -17,16 +18,9 @@ namespace {
 
 const fs::path fixtures = fs::path(TANDEM_SOURCE_ROOT) / "tests" / "reference" / "fixtures" / "eval";
 
-// Runs `tandem evaluate ARGS` with stderr folded into the output; returns status and output.
+// Runs `tandem evaluate ARGS`; returns status and output (standard error included).
 std::pair<int, std::string> evaluate(const std::string& arguments) {
-    const std::string command = std::string(TANDEM_CLI) + " evaluate " + arguments + " 2>&1";
-    std::string out;
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe);
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    const int status = pclose(pipe);
-    return {WEXITSTATUS(status), out};
+    return tandem::testing::run_tandem("evaluate", arguments);
 }
 
 std::string fixture(const std::string& name) { return (fixtures / name).string(); }

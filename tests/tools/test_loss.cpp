@@ -11,22 +11,15 @@
 #include <fstream>
 #include <string>
 
+#include "command.hpp"
+
 namespace fs = std::filesystem;
+using tandem::testing::run_tandem;
+using tandem::testing::scratch;
 
 namespace {
 
 const fs::path fixtures = fs::path(TANDEM_SOURCE_ROOT) / "tests" / "reference" / "fixtures" / "losses";
-
-// Runs a shell command; returns its exit status and its output (stdout and stderr).
-std::pair<int, std::string> run_loss(const std::string& arguments) {
-    std::string out;
-    FILE* pipe = popen((std::string(TANDEM_CLI) + " loss " + arguments + " 2>&1").c_str(), "r");
-    REQUIRE(pipe);
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-    const int status = pclose(pipe);
-    return {WEXITSTATUS(status), out};
-}
 
 // ||a - b|| / ||b||, with the arrays read in double whatever their stored type.
 double relative_error(const fs::path& got, const fs::path& expected, bool got_float32) {
@@ -34,19 +27,7 @@ double relative_error(const fs::path& got, const fs::path& expected, bool got_fl
                                              : xt::load_npy<double>(got.string());
     const xt::xarray<double> b = xt::load_npy<double>(expected.string());
     REQUIRE(a.shape() == b.shape());
-    double diff = 0, norm = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        diff += (a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
-        norm += b.data()[i] * b.data()[i];
-    }
-    return std::sqrt(diff / norm);
-}
-
-fs::path scratch(const std::string& name) {
-    auto dir = fs::temp_directory_path() / ("tandem_loss_" + name);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
+    return tandem::testing::relative_difference(a, b);
 }
 
 std::string embeddings(const fs::path& dir, int columns) {
@@ -66,13 +47,13 @@ TEST_CASE("tandem loss matches sentence-transformers and open_clip on every fixt
         const std::string name = c["case"];
         const bool float32 = c["dtype"] == "float32";
         const double tolerance = float32 ? 1e-5 : 1e-10;
-        const fs::path dir = fixtures / name, out = scratch(name);
+        const fs::path dir = fixtures / name, out = scratch("loss", name);
         std::string command = "--loss " + c["loss"].get<std::string>() + " --args '" + c["args"].dump() +
                               "'" + embeddings(dir, c["columns"]) + " --out " + out.string();
         for (const auto& p : c["params"])
             command += " --param " + p.get<std::string>() + "=" +
                        (dir / ("param_" + p.get<std::string>() + ".npy")).string();
-        const auto [status, text] = run_loss(command);
+        const auto [status, text] = run_tandem("loss", command);
         INFO(name << ": " << text);
         REQUIRE(status == 0);
         std::vector<std::string> outputs = {"loss"};
@@ -89,10 +70,10 @@ TEST_CASE("tandem loss matches sentence-transformers and open_clip on every fixt
 }
 
 TEST_CASE("tandem loss refuses bad arguments with a message naming them") {
-    const fs::path dir = fixtures / "mnrl_pairs", out = scratch("errors");
+    const fs::path dir = fixtures / "mnrl_pairs", out = scratch("loss", "errors");
     const std::string pairs = embeddings(dir, 2) + " --out " + out.string();
     auto fails_with = [](const std::string& arguments, const std::string& message) {
-        const auto [status, text] = run_loss(arguments);
+        const auto [status, text] = run_tandem("loss", arguments);
         INFO(arguments << "\n" << text);
         CHECK(status == 1);
         CHECK(text.find(message) != std::string::npos);

@@ -16,11 +16,8 @@ namespace tandem {
 // A view: shares x's storage and its gradient buffer.
 template <Backend B, Scalar T>
 Var<B, T> reshape(const Var<B, T>& x, const Shape& shape) {
-    auto& g = detail::graph_of("reshape", x);
-    const auto& xv = x.value();
-    if (shape.numel() != xv.numel())
-        detail::throw_error("reshape: cannot view shape ", xv.shape().str(), " as ", shape.str());
-    return g.view("reshape", xv.reshape(shape), x);
+    // Tensor::reshape rejects a shape with another element count, naming both.
+    return detail::graph_of("reshape", x).view("reshape", x.value().reshape(shape), x);
 }
 
 // out.shape[d] = x.shape[perm[d]], as torch.permute.

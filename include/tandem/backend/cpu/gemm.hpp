@@ -3,6 +3,7 @@
 // reference: torch.addmm / torch.baddbmm (row-major, alpha and beta as there).
 #pragma once
 
+#include <tandem/backend/cpu/index.hpp>
 #include <tandem/core/bfloat16.hpp>
 #include <tandem/core/shape.hpp>
 #include <tandem/core/thread.hpp>
@@ -87,7 +88,7 @@ private:
     template <class T>
     static std::vector<T> widen(const bfloat16* x, index_t n) {
         std::vector<T> out(static_cast<std::size_t>(n));
-        for (index_t i = 0; i < n; ++i) out[i] = T(float(x[i]));
+        Index::convert(out.data(), x, n);
         return out;
     }
 };
