@@ -38,33 +38,44 @@ std::string embeddings(const fs::path& dir, int columns) {
 
 }  // namespace
 
+// Every fixture family: tests/reference/fixtures/losses*/cases.json. A case may add a
+// label column (labels.npy: int64 classes or float scores) and guide embeddings (g<i>.npy).
 TEST_CASE("tandem loss matches sentence-transformers and open_clip on every fixture, value and gradients") {
-    std::ifstream in(fixtures / "cases.json");
-    REQUIRE(in);
-    const auto manifest = nlohmann::json::parse(in);
     int cases = 0;
-    for (const auto& c : manifest["cases"]) {
-        const std::string name = c["case"];
-        const bool float32 = c["dtype"] == "float32";
-        const double tolerance = float32 ? 1e-5 : 1e-10;
-        const fs::path dir = fixtures / name, out = scratch("loss", name);
-        std::string command = "--loss " + c["loss"].get<std::string>() + " --args '" + c["args"].dump() +
-                              "'" + embeddings(dir, c["columns"]) + " --out " + out.string();
-        for (const auto& p : c["params"])
-            command += " --param " + p.get<std::string>() + "=" +
-                       (dir / ("param_" + p.get<std::string>() + ".npy")).string();
-        const auto [status, text] = run_tandem("loss", command);
-        INFO(name << ": " << text);
-        REQUIRE(status == 0);
-        std::vector<std::string> outputs = {"loss"};
-        for (int i = 0; i < c["columns"].get<int>(); ++i) outputs.push_back("grad_" + std::to_string(i));
-        for (const auto& p : c["params"]) outputs.push_back("grad_" + p.get<std::string>());
-        for (const auto& file : outputs) {
-            const double error = relative_error(out / (file + ".npy"), dir / (file + ".npy"), float32);
-            INFO(name << " " << file << ": relative error " << error);
-            CHECK(error < tolerance);
+    for (const auto& family : fs::directory_iterator(fixtures.parent_path())) {
+        if (family.path().filename().string().rfind("losses", 0) != 0) continue;
+        std::ifstream in(family.path() / "cases.json");
+        REQUIRE(in);
+        const auto manifest = nlohmann::json::parse(in);
+        for (const auto& c : manifest["cases"]) {
+            const std::string name = c["case"];
+            const bool float32 = c["dtype"] == "float32";
+            const double tolerance = float32 ? 1e-5 : 1e-10;
+            const fs::path dir = family.path() / name, out = scratch("loss", name);
+            std::string command = "--loss " + c["loss"].get<std::string>() + " --args '" + c["args"].dump() +
+                                  "'" + embeddings(dir, c["columns"]) + " --out " + out.string();
+            if (c.value("labels", false)) command += " --labels " + (dir / "labels.npy").string();
+            if (const int guides = c.value("guides", 0); guides > 0) {
+                command += " --guide";
+                for (int i = 0; i < guides; ++i)
+                    command += " " + (dir / ("g" + std::to_string(i) + ".npy")).string();
+            }
+            for (const auto& p : c["params"])
+                command += " --param " + p.get<std::string>() + "=" +
+                           (dir / ("param_" + p.get<std::string>() + ".npy")).string();
+            const auto [status, text] = run_tandem("loss", command);
+            INFO(name << ": " << text);
+            REQUIRE(status == 0);
+            std::vector<std::string> outputs = {"loss"};
+            for (int i = 0; i < c["columns"].get<int>(); ++i) outputs.push_back("grad_" + std::to_string(i));
+            for (const auto& p : c["params"]) outputs.push_back("grad_" + p.get<std::string>());
+            for (const auto& file : outputs) {
+                const double error = relative_error(out / (file + ".npy"), dir / (file + ".npy"), float32);
+                INFO(name << " " << file << ": relative error " << error);
+                CHECK(error < tolerance);
+            }
+            ++cases;
         }
-        ++cases;
     }
     CHECK(cases >= 16);
 }

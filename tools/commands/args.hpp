@@ -38,6 +38,20 @@ public:
         return *value;
     }
 
+    // Removes `flag` and every value after it up to the next --option: "--embeddings a b c".
+    std::vector<std::string> take_list(const std::string& flag) {
+        std::vector<std::string> values;
+        for (size_t i = 0; i < items_.size(); ++i) {
+            if (items_[i] != flag) continue;
+            size_t end = i + 1;
+            while (end < items_.size() && items_[end].rfind("--", 0) != 0) values.push_back(items_[end++]);
+            if (values.empty()) detail::throw_error("option ", flag, ": expected a value, found none");
+            items_.erase(items_.begin() + i, items_.begin() + end);
+            return values;
+        }
+        return values;
+    }
+
     bool take_flag(const std::string& flag) {
         for (size_t i = 0; i < items_.size(); ++i) {
             if (items_[i] == flag) {

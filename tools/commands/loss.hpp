@@ -35,6 +35,8 @@ struct Options {
     std::string loss;
     json args = json::object();
     std::vector<fs::path> embeddings;
+    // The embeddings of a guide (or teacher) model, column for column.
+    std::vector<fs::path> guides;
     std::optional<fs::path> labels;
     std::vector<std::pair<std::string, fs::path>> params;
     fs::path out;
@@ -159,6 +161,7 @@ const std::set<std::string> mnrl_args = {
 template <class T>
 struct Inputs {
     std::vector<Tensor<Cpu, T>> embeddings;
+    std::vector<Tensor<Cpu, T>> guides;
     LossLabels<Cpu, T> labels;
 };
 
@@ -208,18 +211,13 @@ void set_params(const Options& o, const std::string& loss, ParameterStore<Cpu, T
     }
 }
 
+// The in-batch contrastive losses of the training issue; false when `o.loss` is none of them.
+const std::vector<std::string> in_batch_loss_names = {
+    "MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss",
+    "CachedMultipleNegativesRankingLoss", "CLIPLoss", "SigLIPLoss"};
+
 template <class T>
-int run(const Options& o) {
-    Inputs<T> in;
-    for (const auto& path : o.embeddings) in.embeddings.push_back(load_floats<T>(path));
-    if (o.labels) {
-        if (npy_descr(*o.labels) == "<i8")
-            in.labels.labels =
-                from_xtensor<Cpu, std::int64_t>(xt::load_npy<std::int64_t>(o.labels->string()));
-        else
-            in.labels.scores = load_floats<T>(*o.labels);
-    }
-    fs::create_directories(o.out);
+bool run_in_batch_losses(const Options& o, const Inputs<T>& in) {
     if (o.loss == "MultipleNegativesRankingLoss") {
         const MultipleNegativesRankingLoss<Cpu, T> loss(mnrl_options(JsonArgs(o.loss, o.args, mnrl_args)));
         set_params<T>(o, o.loss, nullptr);
@@ -276,12 +274,30 @@ int run(const Options& o) {
         set_params<T>(o, o.loss, &loss.parameters());
         run_plain(o, in, loss, &loss.parameters());
     } else {
-        detail::throw_error(
-            "option --loss: unknown loss '", o.loss,
-            "'; expected MultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss, "
-            "CachedMultipleNegativesRankingLoss, CLIPLoss or SigLIPLoss");
+        return false;
     }
-    return 0;
+    return true;
+}
+
+template <class T>
+int run(const Options& o) {
+    Inputs<T> in;
+    for (const auto& path : o.embeddings) in.embeddings.push_back(load_floats<T>(path));
+    if (o.labels) {
+        if (npy_descr(*o.labels) == "<i8")
+            in.labels.labels =
+                from_xtensor<Cpu, std::int64_t>(xt::load_npy<std::int64_t>(o.labels->string()));
+        else
+            in.labels.scores = load_floats<T>(*o.labels);
+    }
+    for (const auto& path : o.guides) in.guides.push_back(load_floats<T>(path));
+    fs::create_directories(o.out);
+    // Each family runs the loss when it knows its name.
+    if (run_in_batch_losses<T>(o, in)) return 0;
+    std::string names;
+    for (const auto* family : {&in_batch_loss_names})
+        for (const auto& n : *family) names += (names.empty() ? "" : ", ") + n;
+    detail::throw_error("option --loss: unknown loss '", o.loss, "'; expected one of ", names);
 }
 
 }  // namespace loss_cmd
@@ -314,11 +330,11 @@ inline int loss_main(Args& args) {
             detail::throw_error("option --param: expected NAME=FILE.npy, found '", *param, "'");
         o.params.emplace_back(param->substr(0, eq), param->substr(eq + 1));
     }
-    // --embeddings takes every file after it: the first as its value, the rest positional.
-    const auto first = args.take_optional("--embeddings");
-    if (!first) detail::throw_error("option --embeddings is required");
-    o.embeddings.push_back(*first);
-    for (const auto& rest : args.positional()) o.embeddings.push_back(rest);
+    for (const auto& file : args.take_list("--embeddings")) o.embeddings.push_back(file);
+    for (const auto& file : args.take_list("--guide")) o.guides.push_back(file);
+    if (o.embeddings.empty()) detail::throw_error("option --embeddings is required");
+    if (const auto rest = args.positional(); !rest.empty())
+        detail::throw_error("unexpected argument '", rest[0], "'");
     if (loss_cmd::npy_descr(o.embeddings[0]) == "<f8") return loss_cmd::run<double>(o);
     return loss_cmd::run<float>(o);
 }
