@@ -29,6 +29,18 @@ TEST_CASE("training arguments: sentence-transformers' names and defaults, JSON b
     CHECK(a.to_json().at("metric_for_best_model").is_null());
 }
 
+TEST_CASE("training arguments: learning_rate_mapping keeps the order of the file, first match wins") {
+    testing::TempDir dir("arguments_order");
+    // Written in the order opposite to the keys' sorted order.
+    std::ofstream(dir.path() / "train.json")
+        << R"({"learning_rate_mapping": {"_model\\.": 1e-4, "^text_model\\.": 1e-5, "bias$": 0.1}})";
+    const auto a = SentenceTransformerTrainingArguments::from_file(dir.path() / "train.json");
+    const SentenceTransformerTrainingArguments::LearningRateMapping expected = {
+        {"_model\\.", 1e-4}, {"^text_model\\.", 1e-5}, {"bias$", 0.1}};
+    CHECK(a.learning_rate_mapping == expected);
+    CHECK(a.to_json().at("learning_rate_mapping").at("^text_model\\.") == 1e-5);
+}
+
 TEST_CASE("training arguments: an unknown key, a wrong type or a bad choice names the key") {
     auto error_of = [](const char* text) {
         try {

@@ -314,7 +314,7 @@ TEST_CASE("a run killed right after a checkpoint resumes to the same bits as one
     SentenceTransformerTrainer full(uninterrupted, args_for(dir.path() / "full"), shapes_dataset(80),
                                     CLIPLoss<Cpu, float>(uninterrupted.parameters()), tiny_collator(),
                                     silent());
-    full.train();
+    const auto full_out = full.train();
 
     in_child_killed([&] {
         auto model = tiny_clip();
@@ -329,8 +329,9 @@ TEST_CASE("a run killed right after a checkpoint resumes to the same bits as one
     auto resumed = tiny_clip(99);  // other initial weights: all must come from the checkpoint
     SentenceTransformerTrainer again(resumed, args_for(dir.path() / "killed"), shapes_dataset(80),
                                      CLIPLoss<Cpu, float>(resumed.parameters()), tiny_collator(), silent());
-    again.train("latest");
+    const auto again_out = again.train("latest");
     CHECK(weights(resumed) == weights(uninterrupted));
+    CHECK(again_out.training_loss == full_out.training_loss);
     // The log continues where the checkpoint left it: the same entries but the run summary.
     const auto& a = again.state().log_history;
     const auto& b = full.state().log_history;
@@ -463,4 +464,120 @@ TEST_CASE(
     CHECK(trainer.state().log_history[0].at("eval_recall") == 0.5);
     const auto best = Model::from_pretrained(dir.path() / "checkpoint-4");
     CHECK(weights(model) == best.parameters().values().to_vector());
+}
+
+TEST_CASE("a loss per dataset: each batch goes to its own dataset's loss; a missing one is named") {
+    testing::TempDir dir("trainer_loss_per_dataset");
+    auto model = tiny_clip();
+    auto args = quiet_args(dir.path(), 6);
+    args.multi_dataset_batch_sampler = "round_robin";
+    const data::DatasetDict datasets{{"shapes", shapes_dataset(64)}, {"more", shapes_dataset(64, 8)}};
+    const RecordingClipLoss first{&model}, second{&model};
+    SentenceTransformerTrainer trainer(
+        model, args, datasets, std::map<std::string, RecordingClipLoss>{{"shapes", first}, {"more", second}},
+        tiny_collator(), silent());
+    trainer.train();
+    // Round robin over two datasets of two batches each: three batches from each.
+    CHECK(first.seen->size() == 3);
+    CHECK(second.seen->size() == 3);
+    CHECK(trainer.loss("more").seen == second.seen);
+
+    auto error_of = [&](const std::map<std::string, RecordingClipLoss>& losses) {
+        try {
+            SentenceTransformerTrainer(model, args, datasets, losses, tiny_collator(), silent());
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(error_of({{"shapes", first}}) ==
+          "SentenceTransformerTrainer: no loss for dataset 'more'; a dict of losses needs one for each of "
+          "'shapes', 'more'");
+    CHECK(error_of({{"shapes", first}, {"more", second}, {"other", first}}) ==
+          "SentenceTransformerTrainer: a loss is given for dataset 'other', but train_dataset has only "
+          "'shapes', 'more'");
+}
+
+TEST_CASE("eval_dataset: its loss in eval mode is logged as eval_loss (eval_<name>_loss for a dict)") {
+    testing::TempDir dir("trainer_eval_loss");
+    auto model = tiny_clip();
+    auto args = quiet_args(dir.path(), 4);
+    args.eval_strategy = "steps";
+    args.eval_steps = 4;
+    args.per_device_eval_batch_size = 24;
+    auto options = silent();
+    const auto held_out = shapes_dataset(48, 30);
+    options.eval_dataset = data::DatasetDict{{"", held_out}, {"named", shapes_dataset(16, 50)}};
+    SentenceTransformerTrainer trainer(model, args, shapes_dataset(64),
+                                       CLIPLoss<Cpu, float>(model.parameters()), tiny_collator(), options);
+    trainer.train();
+    const auto& entry = trainer.state().log_history.at(trainer.state().log_history.size() - 2);
+    REQUIRE(entry.contains("eval_loss"));
+    REQUIRE(entry.contains("eval_named_loss"));
+    // By hand on the trained model: two batches of 24, averaged over the 48 rows.
+    const CLIPLoss<Cpu, float> loss(model.parameters());
+    double expected = 0;
+    for (std::size_t begin : {0, 24}) {
+        std::vector<std::size_t> rows;
+        for (std::size_t r = begin; r < begin + 24; ++r) rows.push_back(r);
+        const auto batch = data::Batch<Cpu>::from_host(tiny_collator().collate(held_out, rows, 0));
+        NoGradGuard no_grad;
+        Graph<Cpu, float> g;
+        const std::vector<Var<Cpu, float>> columns = {encode_column(model, g, batch.inputs[0]),
+                                                      encode_column(model, g, batch.inputs[1])};
+        expected += double(loss(g, columns, {}).value().item()) * 24;
+    }
+    CHECK(entry.at("eval_loss").get<double>() == doctest::Approx(expected / 48).epsilon(1e-12));
+}
+
+TEST_CASE("resume: train_loss covers the steps before the checkpoint; early stopping keeps its count") {
+    set_num_threads(1);
+    testing::TempDir dir("trainer_resume_state");
+    // Scripted evaluations every 2 steps: 0.9 at step 4 is the best, 0.7 at step 6 is one
+    // evaluation without improvement, carried by checkpoint-6 into the resumed run.
+    const std::vector<double> scripted = {0.5, 0.9, 0.7, 0.6, 0.95, 0.96};
+    auto args_for = [&](std::int64_t steps) {
+        auto a = quiet_args(dir.path(), steps);
+        a.eval_strategy = "steps";
+        a.eval_steps = 2;
+        a.save_steps = 6;
+        a.logging_steps = 1;
+        a.metric_for_best_model = "recall";
+        return a;
+    };
+    auto options_from = [&](std::size_t first_call) {
+        auto calls = std::make_shared<std::size_t>(first_call);
+        auto o = silent();
+        o.evaluator = [&scripted, calls] { return Metrics{{"recall", scripted.at((*calls)++)}}; };
+        o.callbacks.push_back(std::make_shared<EarlyStoppingCallback>(2));
+        return o;
+    };
+    auto model = tiny_clip();
+    SentenceTransformerTrainer first(model, args_for(6), shapes_dataset(64),
+                                     CLIPLoss<Cpu, float>(model.parameters()), tiny_collator(),
+                                     options_from(0));
+    first.train();
+    const auto saved = TrainerState::from_file(dir.path() / "checkpoint-6" / "trainer_state.json");
+    CHECK(saved.stateful_callbacks.at("EarlyStoppingCallback")
+              .at("attributes")
+              .at("early_stopping_patience_counter") == 1);
+
+    auto resumed = tiny_clip(99);
+    SentenceTransformerTrainer again(resumed, args_for(20), shapes_dataset(64),
+                                     CLIPLoss<Cpu, float>(resumed.parameters()), tiny_collator(),
+                                     options_from(3));
+    const auto out = again.train("latest");
+    // 0.6 at step 8 is the second evaluation without improvement: stopped there, not at 10.
+    CHECK(out.global_step == 8);
+    // The mean of all 8 logged step losses, the 6 before the resume included.
+    double sum = 0;
+    int steps = 0;
+    for (const auto& e : again.state().log_history)
+        if (e.contains("loss")) {
+            sum += e.at("loss").get<double>();
+            ++steps;
+        }
+    CHECK(steps == 8);
+    CHECK(out.training_loss == doctest::Approx(sum / 8).epsilon(1e-3));
+    set_num_threads(2);
 }

@@ -13,10 +13,12 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <map>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tandem {
 
@@ -57,7 +59,9 @@ struct SentenceTransformerTrainingArguments {
     // A prompt for every column, or per dataset and column, as sentence-transformers takes them.
     nlohmann::json prompts = nullptr;
     // Regular expression over parameter names -> learning rate (sentence-transformers v6).
-    std::map<std::string, double> learning_rate_mapping{};
+    // A parameter takes the first pattern that matches it, in the order given.
+    using LearningRateMapping = std::vector<std::pair<std::string, double>>;
+    LearningRateMapping learning_rate_mapping{};
     // A checkpoint folder or "latest", for train() called without one.
     std::optional<std::string> resume_from_checkpoint{};
 
@@ -127,8 +131,19 @@ struct SentenceTransformerTrainingArguments {
         return a;
     }
 
+    // A JSON value keeps an object's keys sorted, so from_json reads learning_rate_mapping
+    // in key order; from a file the patterns keep the order they are written in.
     static SentenceTransformerTrainingArguments from_file(const std::filesystem::path& path) {
-        return from_json(detail::read_json_file(path), path.string());
+        auto a = from_json(detail::read_json_file(path), path.string());
+        if (a.learning_rate_mapping.size() > 1) {
+            std::ifstream in(path);
+            const auto ordered = nlohmann::ordered_json::parse(in);
+            LearningRateMapping mapping;
+            for (const auto& [pattern, lr] : ordered.at("learning_rate_mapping").items())
+                mapping.emplace_back(pattern, lr.get<double>());
+            a.learning_rate_mapping = std::move(mapping);
+        }
+        return a;
     }
 
     nlohmann::json to_json() const {
@@ -143,11 +158,12 @@ private:
     static void read_field(const detail::JsonObjectReader& r, std::string_view key, T& field) {
         if constexpr (std::same_as<T, nlohmann::json>) {
             if (r.contains(key)) field = r.json().at(std::string(key));
-        } else if constexpr (std::same_as<T, std::map<std::string, double>>) {
+        } else if constexpr (std::same_as<T, LearningRateMapping>) {
             if (!r.contains(key)) return;
             const auto inner = r.object(key);
+            field.clear();
             for (const auto& [pattern, value] : inner.json().items())
-                field[pattern] = detail::json_as<double>(value, inner.path(pattern));
+                field.emplace_back(pattern, detail::json_as<double>(value, inner.path(pattern)));
         } else if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string>) {
             field = r.get_optional<typename T::value_type>(key, field);
         } else {
@@ -157,11 +173,16 @@ private:
 
     template <class T>
     static nlohmann::json to_value(const T& field) {
-        if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string> &&
-                      !std::same_as<T, std::map<std::string, double>> && !std::same_as<T, nlohmann::json>)
+        if constexpr (std::same_as<T, LearningRateMapping>) {
+            nlohmann::json j = nlohmann::json::object();
+            for (const auto& [pattern, lr] : field) j[pattern] = lr;
+            return j;
+        } else if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string> &&
+                             !std::same_as<T, nlohmann::json>) {
             return field ? nlohmann::json(*field) : nlohmann::json(nullptr);
-        else
+        } else {
             return nlohmann::json(field);
+        }
     }
 
     template <std::size_t N>

@@ -41,6 +41,14 @@ public:
     virtual void on_save(const Args&, const TrainerState&, TrainerControl&,
                          const std::filesystem::path& /*checkpoint*/) {}
     virtual void on_train_end(const Args&, const TrainerState&, TrainerControl&) {}
+
+    // A callback whose state must survive a resume names it here; the trainer stores
+    // state() under that name in trainer_state.json's stateful_callbacks at each
+    // checkpoint and hands it back to load_state on resume. reference: transformers'
+    // ExportableState.
+    virtual std::string state_name() const { return ""; }
+    virtual nlohmann::json state() const { return nullptr; }
+    virtual void load_state(const nlohmann::json& /*state*/) {}
 };
 
 namespace detail {
@@ -94,6 +102,21 @@ public:
     }
 
     int evaluations_without_improvement() const { return waited_; }
+
+    // transformers' layout, plus the best value so far, which this callback compares against.
+    std::string state_name() const override { return "EarlyStoppingCallback"; }
+    nlohmann::json state() const override {
+        return {{"args", {{"early_stopping_patience", patience_}, {"early_stopping_threshold", threshold_}}},
+                {"attributes",
+                 {{"early_stopping_patience_counter", waited_},
+                  {"best_metric", best_ ? nlohmann::json(*best_) : nlohmann::json(nullptr)}}}};
+    }
+    void load_state(const nlohmann::json& state) override {
+        const detail::JsonObjectReader r(state, "stateful_callbacks: EarlyStoppingCallback");
+        const auto attributes = r.object("attributes");
+        waited_ = attributes.require<int>("early_stopping_patience_counter");
+        best_ = attributes.get_optional<double>("best_metric");
+    }
 
 private:
     int patience_;

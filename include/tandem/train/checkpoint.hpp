@@ -34,6 +34,8 @@ struct TrainerState {
     std::optional<std::int64_t> best_global_step{};
     // One object per logged step or evaluation ({"loss", "learning_rate", "epoch", "step"}).
     nlohmann::json log_history = nlohmann::json::array();
+    // The state of callbacks that must survive a resume, by name (EarlyStoppingCallback).
+    nlohmann::json stateful_callbacks = nlohmann::json::object();
 
     nlohmann::json to_json() const {
         return {{"best_metric", best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr)},
@@ -53,6 +55,7 @@ struct TrainerState {
                 {"num_input_tokens_seen", 0},
                 {"num_train_epochs", num_train_epochs},
                 {"save_steps", save_steps},
+                {"stateful_callbacks", stateful_callbacks},
                 {"total_flos", 0},
                 {"train_batch_size", train_batch_size},
                 {"trial_name", nullptr},
@@ -74,6 +77,7 @@ struct TrainerState {
         s.best_metric = r.get_optional<double>("best_metric");
         s.best_model_checkpoint = r.get_optional<std::string>("best_model_checkpoint");
         s.best_global_step = r.get_optional<std::int64_t>("best_global_step");
+        if (r.contains("stateful_callbacks")) s.stateful_callbacks = r.object("stateful_callbacks").json();
         if (r.contains("log_history")) {
             s.log_history = j.at("log_history");
             if (!s.log_history.is_array()) r.path("log_history").fail("expected an array");

@@ -34,6 +34,7 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ struct TrainerOptions {
     // Evaluation run every eval_steps (or each epoch): metrics by name; "eval_" is
     // prepended where missing, as in log_history.
     std::function<Metrics()> evaluator{};
+    // Its loss is evaluated with the evaluator, in eval mode: "eval_loss", or
+    // "eval_<name>_loss" for each dataset of a dict with named datasets.
+    std::optional<data::DatasetDict> eval_dataset{};
     std::vector<std::shared_ptr<TrainerCallback>> callbacks{};
     // Shell globs over parameter names whose parameters are not trained (LiT: "vision_model.*").
     std::vector<std::string> frozen{};
@@ -154,12 +158,49 @@ class SentenceTransformerTrainer {
     using Loader = data::DataLoader<B, detail::ResumedBatchSampler>;
 
 public:
+    // One loss for every dataset.
     SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset, L loss,
                                data::Collator collator, TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args), std::move(train_dataset),
+                                     one_loss(std::move(loss)), std::move(collator), std::move(options), 0) {}
+    SentenceTransformerTrainer(Model& model, Args args, data::Dataset train_dataset, L loss,
+                               data::Collator collator, TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args),
+                                     data::DatasetDict{{"", std::move(train_dataset)}}, std::move(loss),
+                                     std::move(collator), std::move(options)) {}
+    // A loss per dataset, by the dataset's name, as sentence-transformers takes a dict of losses.
+    SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset,
+                               std::map<std::string, L> losses, data::Collator collator,
+                               TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args), train_dataset,
+                                     losses_by_dataset(train_dataset, std::move(losses)), std::move(collator),
+                                     std::move(options), 0) {}
+
+    const Args& args() const { return args_; }
+    const TrainerState& state() const { return state_; }
+    // The loss of the first dataset (the only one, unless a loss was given per dataset).
+    L& loss() { return losses_[0]; }
+    L& loss(const std::string& dataset) { return losses_[loss_index(dataset)]; }
+    // Batches per epoch and optimizer steps per epoch (the last may take fewer batches).
+    std::size_t batches_per_epoch() const { return sampler_->size(); }
+    std::int64_t steps_per_epoch() const {
+        const auto ga = static_cast<std::size_t>(args_.gradient_accumulation_steps);
+        return static_cast<std::int64_t>(std::max<std::size_t>(1, (batches_per_epoch() + ga - 1) / ga));
+    }
+    // max_steps, or ceil(num_train_epochs * steps_per_epoch) as transformers counts it.
+    std::int64_t total_steps() const {
+        if (args_.max_steps > 0) return args_.max_steps;
+        return static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * double(steps_per_epoch())));
+    }
+
+private:
+    SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset,
+                               std::vector<L> losses, data::Collator collator, TrainerOptions<Model> options,
+                               int)
         : model_(model),
           args_(std::move(args)),
           train_(std::move(train_dataset)),
-          loss_(std::move(loss)),
+          losses_(std::move(losses)),
           collator_(std::move(collator)),
           options_(std::move(options)) {
         if (train_.size() == 0)
@@ -173,38 +214,27 @@ public:
                                     " is empty, expected at least one row");
         if (args_.load_best_model_at_end && !options_.evaluator)
             detail::throw_error("SentenceTransformerTrainer: load_best_model_at_end needs an evaluator");
-        if (args_.eval_strategy != "no" && !options_.evaluator)
+        if (args_.eval_strategy != "no" && !options_.evaluator && !options_.eval_dataset)
             detail::throw_error("SentenceTransformerTrainer: eval_strategy is \"", args_.eval_strategy,
-                                "\" but no evaluator was given");
-        check_columns();
+                                "\" but neither an evaluator nor an eval_dataset was given");
+        check_columns(train_, "train_dataset");
+        if (options_.eval_dataset) {
+            if constexpr (!EmbeddingLoss<L, B, T>)
+                detail::throw_error("SentenceTransformerTrainer: eval_dataset needs a loss over embeddings; ",
+                                    loss_name(losses_[0]), " only trains through its own encoder");
+            check_columns(*options_.eval_dataset, "eval_dataset");
+        }
         sampler_ = make_sampler();
         add_trainable(model_.parameters(), "");
-        if constexpr (requires(L & l) { l.parameters(); }) {
-            auto& own = loss_.parameters();
-            if (&own != &model_.parameters()) add_trainable(own, "loss.");
-        }
-    }
-    SentenceTransformerTrainer(Model& model, Args args, data::Dataset train_dataset, L loss,
-                               data::Collator collator, TrainerOptions<Model> options = {})
-        : SentenceTransformerTrainer(model, std::move(args),
-                                     data::DatasetDict{{"", std::move(train_dataset)}}, std::move(loss),
-                                     std::move(collator), std::move(options)) {}
-
-    const Args& args() const { return args_; }
-    const TrainerState& state() const { return state_; }
-    L& loss() { return loss_; }
-    // Batches per epoch and optimizer steps per epoch (the last may take fewer batches).
-    std::size_t batches_per_epoch() const { return sampler_->size(); }
-    std::int64_t steps_per_epoch() const {
-        const auto ga = static_cast<std::size_t>(args_.gradient_accumulation_steps);
-        return static_cast<std::int64_t>(std::max<std::size_t>(1, (batches_per_epoch() + ga - 1) / ga));
-    }
-    // max_steps, or ceil(num_train_epochs * steps_per_epoch) as transformers counts it.
-    std::int64_t total_steps() const {
-        if (args_.max_steps > 0) return args_.max_steps;
-        return static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * double(steps_per_epoch())));
+        if constexpr (requires(L & l) { l.parameters(); })
+            for (std::size_t i = 0; i < losses_.size(); ++i) {
+                auto& own = losses_[i].parameters();
+                if (&own != &model_.parameters())
+                    add_trainable(own, losses_.size() == 1 ? "loss." : "loss." + train_.names()[i] + ".");
+            }
     }
 
+public:
     // Trains to the end; `resume_from_checkpoint` (a checkpoint folder or "latest", else
     // args.resume_from_checkpoint) continues from a checkpoint's weights, optimizer,
     // schedule and data position.
@@ -223,6 +253,7 @@ public:
         state_.train_batch_size = args_.per_device_train_batch_size;
         state_.num_train_epochs = double((max_steps + steps_per_epoch() - 1) / steps_per_epoch());
         position_ = {};
+        loss_total_ = 0;
         epoch_started_ = false;
         if (resume_from_checkpoint)
             load_checkpoint(resolve_checkpoint(args_.output_dir, *resume_from_checkpoint));
@@ -238,7 +269,7 @@ public:
         const auto started = std::chrono::steady_clock::now();
         const std::int64_t first_step = state_.global_step;
         std::int64_t samples = 0;
-        double loss_since_log = 0, loss_total = 0;
+        double loss_since_log = 0;
         std::int64_t steps_since_log = 0;
         std::optional<T> grad_norm;
 
@@ -278,11 +309,12 @@ public:
                 if (args_.learning_rate > 0) t.optimizer->set_lr(T(lr));
                 t.optimizer->step();
             }
-            if constexpr (requires(L & l) { l.clamp_logit_scale(); }) loss_.clamp_logit_scale();
+            if constexpr (requires(L & l) { l.clamp_logit_scale(); })
+                for (auto& l : losses_) l.clamp_logit_scale();
             ++state_.global_step;
             step_loss /= double(micro);
             loss_since_log += step_loss;
-            loss_total += step_loss;
+            loss_total_ += step_loss;
             ++steps_since_log;
             state_.epoch = epoch_progress();
 
@@ -329,7 +361,8 @@ public:
         const double steps_run = double(state_.global_step - first_step);
         TrainOutput out;
         out.global_step = state_.global_step;
-        out.training_loss = steps_run > 0 ? loss_total / steps_run : 0;
+        // Over every step of the run, those before a resume included.
+        out.training_loss = state_.global_step > 0 ? loss_total_ / double(state_.global_step) : 0;
         out.metrics = {
             {"train_runtime", detail::round_to(runtime, 4)},
             {"train_samples_per_second", detail::round_to(runtime > 0 ? double(samples) / runtime : 0, 3)},
@@ -378,15 +411,53 @@ private:
             return "the loss";
     }
 
+    static std::vector<L> one_loss(L loss) {
+        std::vector<L> v;
+        v.push_back(std::move(loss));
+        return v;
+    }
+
+    static std::vector<L> losses_by_dataset(const data::DatasetDict& datasets,
+                                            std::map<std::string, L> losses) {
+        std::string names;
+        for (const auto& n : datasets.names()) names += (names.empty() ? "'" : ", '") + n + "'";
+        for (const auto& [name, loss] : losses) {
+            const auto& d = datasets.names();
+            if (std::find(d.begin(), d.end(), name) == d.end())
+                detail::throw_error("SentenceTransformerTrainer: a loss is given for dataset '", name,
+                                    "', but train_dataset has only ", names);
+        }
+        std::vector<L> out;
+        for (const auto& name : datasets.names()) {
+            const auto it = losses.find(name);
+            if (it == losses.end())
+                detail::throw_error("SentenceTransformerTrainer: no loss for dataset '", name,
+                                    "'; a dict of losses needs one for each of ", names);
+            out.push_back(std::move(it->second));
+        }
+        return out;
+    }
+
+    // The loss of dataset `name`: its own, or the one loss of every dataset.
+    std::size_t loss_index(const std::string& name) const {
+        if (losses_.size() == 1) return 0;
+        const auto& names = train_.names();
+        const auto it = std::find(names.begin(), names.end(), name);
+        if (it == names.end())
+            detail::throw_error("SentenceTransformerTrainer: no loss for dataset '", name,
+                                "' (losses are given per train_dataset name)");
+        return static_cast<std::size_t>(it - names.begin());
+    }
+
     // Before any work: the columns (and label) each dataset gives against what the loss
     // declares it reads (LossInputs). A loss that declares nothing checks its first batch.
-    void check_columns() const {
+    void check_columns(const data::DatasetDict& datasets, std::string_view role) const {
         if constexpr (requires {
                           { L::inputs } -> std::convertible_to<LossInputs>;
                       }) {
             const LossInputs in = L::inputs;
-            for (std::size_t i = 0; i < train_.size(); ++i) {
-                const data::Dataset& d = train_[i];
+            for (std::size_t i = 0; i < datasets.size(); ++i) {
+                const data::Dataset& d = datasets[i];
                 const auto columns = d.input_columns();
                 const bool label = d.label_column().has_value();
                 if (columns.size() >= in.min_columns &&
@@ -395,13 +466,13 @@ private:
                 std::string names;
                 for (std::size_t c : columns)
                     names += (names.empty() ? "'" : ", '") + d.column(c).name() + "'";
-                detail::throw_error("SentenceTransformerTrainer: ", loss_name(loss_), " needs ",
+                detail::throw_error("SentenceTransformerTrainer: ", loss_name(losses_[0]), " needs ",
                                     detail::columns_needed(in),
                                     in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
-                                    in.needs_labels ? " and a label column" : "", "; train_dataset",
-                                    train_.names()[i].empty() ? "" : " '" + train_.names()[i] + "'", " has ",
-                                    columns.size(), columns.size() == 1 ? " column [" : " columns [", names,
-                                    "]", label ? " and a label column" : " and no label column");
+                                    in.needs_labels ? " and a label column" : "", "; ", role,
+                                    datasets.names()[i].empty() ? "" : " '" + datasets.names()[i] + "'",
+                                    " has ", columns.size(), columns.size() == 1 ? " column [" : " columns [",
+                                    names, "]", label ? " and a label column" : " and no label column");
             }
         }
     }
@@ -479,8 +550,9 @@ private:
         return labels;
     }
 
-    // Forward and backward of one batch; returns its loss.
+    // Forward and backward of one batch with its dataset's loss; returns the loss.
     double run_batch(const data::Batch<B>& batch, std::int64_t micro) {
+        const L& loss_fn = losses_[loss_index(batch.dataset_name)];
         const GraphOptions graph_options{
             .training = true,
             .seed = detail::step_seed(
@@ -488,25 +560,56 @@ private:
                 static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro))};
         const auto labels = labels_of(batch);
         double value = 0;
-        if constexpr (EmbeddingLoss<L, B, T>) {
-            Graph<B, T> g(graph_options);
-            std::vector<Var<B, T>> columns;
-            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
-            auto loss = loss_(g, columns, labels);
-            value = double(loss.value().item());
-            check_finite(value);
-            g.backward(loss);
-        } else {
+        // A cached loss may also take embeddings (for evaluation); training goes through its encoder.
+        if constexpr (CachedLoss<L, B, T>) {
             const ColumnEncoder<B, T> encode = [&](Graph<B, T>& g, int column, index_t begin, index_t end) {
                 return encode_rows(model_, g, batch, column, begin, end);
             };
-            value = double(loss_
+            value = double(loss_fn
                                .forward_backward(encode, static_cast<int>(batch.inputs.size()),
                                                  static_cast<index_t>(batch.size()), labels, graph_options)
                                .item());
             check_finite(value);
+        } else {
+            Graph<B, T> g(graph_options);
+            std::vector<Var<B, T>> columns;
+            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+            auto loss = loss_fn(g, columns, labels);
+            value = double(loss.value().item());
+            check_finite(value);
+            g.backward(loss);
         }
         return value;
+    }
+
+    // The loss over each eval dataset in eval mode, rows in order, batches of
+    // per_device_eval_batch_size, averaged over rows as transformers' eval_loss.
+    Metrics eval_losses() const {
+        Metrics out;
+        if constexpr (EmbeddingLoss<L, B, T>) {
+            const auto& datasets = *options_.eval_dataset;
+            const auto size = static_cast<std::size_t>(args_.per_device_eval_batch_size);
+            for (std::size_t i = 0; i < datasets.size(); ++i) {
+                const auto& name = datasets.names()[i];
+                const L& loss_fn = losses_[losses_.size() == 1 ? 0 : loss_index(name)];
+                double total = 0;
+                for (std::size_t begin = 0; begin < datasets[i].size(); begin += size) {
+                    std::vector<std::size_t> rows;
+                    for (std::size_t r = begin; r < std::min(begin + size, datasets[i].size()); ++r)
+                        rows.push_back(r);
+                    const auto batch = data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0));
+                    NoGradGuard no_grad;
+                    Graph<B, T> g;
+                    std::vector<Var<B, T>> columns;
+                    for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+                    total +=
+                        double(loss_fn(g, columns, labels_of(batch)).value().item()) * double(rows.size());
+                }
+                out[name.empty() ? "eval_loss" : "eval_" + name + "_loss"] =
+                    total / double(datasets[i].size());
+            }
+        }
+        return out;
     }
 
     void check_finite(double value) const {
@@ -578,9 +681,10 @@ private:
     }
 
     void evaluate(ProgressReporter& progress, TrainerControl& control) {
-        const Metrics raw = options_.evaluator();
         Metrics metrics;
-        for (const auto& [k, v] : raw) metrics[detail::best_metric_key(k)] = v;
+        if (options_.eval_dataset) metrics = eval_losses();
+        if (options_.evaluator)
+            for (const auto& [k, v] : options_.evaluator()) metrics[detail::best_metric_key(k)] = v;
         nlohmann::json entry = {{"epoch", state_.epoch}, {"step", state_.global_step}};
         std::string line = "eval at step " + std::to_string(state_.global_step) + ":";
         for (const auto& [k, v] : metrics) {
@@ -611,6 +715,8 @@ private:
         const fs::path folder = out / ("checkpoint-" + std::to_string(state_.global_step));
         if (state_.best_global_step && *state_.best_global_step == state_.global_step)
             state_.best_model_checkpoint = folder.string();
+        for (const auto& c : options_.callbacks)
+            if (auto name = c->state_name(); !name.empty()) state_.stateful_callbacks[name] = c->state();
         save_checkpoint(out, state_, [&](const fs::path& dir) { write_checkpoint_files(dir); });
         if (args_.save_total_limit) {
             std::optional<fs::path> keep;
@@ -657,6 +763,7 @@ private:
                                                          {"data_seed", args_.effective_data_seed()},
                                                          {"epoch", position_.epoch},
                                                          {"batches_in_epoch", position_.batches_in_epoch},
+                                                         {"train_loss_sum", loss_total_},
                                                          {"num_threads", get_num_threads()}});
         detail::write_json_file(dir / "training_args.json", args_.to_json());
     }
@@ -711,15 +818,25 @@ private:
         const detail::JsonObjectReader r(rng, (folder / "rng_state.json").string());
         position_.epoch = r.require<std::uint64_t>("epoch");
         position_.batches_in_epoch = r.require<std::size_t>("batches_in_epoch");
+        loss_total_ = r.require<double>("train_loss_sum");
         const auto max_steps = state_.max_steps;
         state_ = saved;
         state_.max_steps = max_steps;
+        for (auto& c : options_.callbacks) {
+            const auto name = c->state_name();
+            if (name.empty()) continue;
+            if (!state_.stateful_callbacks.contains(name))
+                detail::throw_error((folder / "trainer_state.json").string(), ": stateful_callbacks has no '",
+                                    name, "' to resume the callback from");
+            c->load_state(state_.stateful_callbacks.at(name));
+        }
     }
 
     Model& model_;
     Args args_;
     data::DatasetDict train_;
-    L loss_;
+    // One per train dataset, or one for all.
+    std::vector<L> losses_;
     data::Collator collator_;
     TrainerOptions<Model> options_;
     std::unique_ptr<data::AnyBatchSampler> sampler_;
@@ -728,6 +845,8 @@ private:
     LRSchedule schedule_;
     TrainerState state_;
     Position position_;
+    // The sum of every step's loss so far, for train_loss.
+    double loss_total_ = 0;
     bool epoch_started_ = false;
 };
 
@@ -737,5 +856,9 @@ SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::D
 template <class Model, class L>
 SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::Dataset, L, data::Collator,
                            TrainerOptions<Model> = {}) -> SentenceTransformerTrainer<Model, L>;
+template <class Model, class L>
+SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::DatasetDict,
+                           std::map<std::string, L>, data::Collator, TrainerOptions<Model> = {})
+    -> SentenceTransformerTrainer<Model, L>;
 
 }  // namespace tandem
