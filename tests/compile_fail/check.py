@@ -15,10 +15,18 @@ import sys
 
 
 def expected_sentence(source):
+    """The sentence after `// expect: `, continued on the comment lines that follow it
+    (a long sentence is wrapped at a space)."""
     with open(source, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("// expect: "):
-                return line[len("// expect: "):].strip()
+        lines = f.read().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("// expect: "):
+            words = [line[len("// expect: "):].strip()]
+            for more in lines[i + 1:]:
+                if not more.startswith("// "):
+                    break
+                words.append(more[len("// "):].strip())
+            return " ".join(words)
     sys.exit(f"{source}: no '// expect: <sentence>' line")
 
 

@@ -1,4 +1,5 @@
 // expect: compiles
+
 // The control case: the same compile command accepts correct compositions, so the other
 // cases fail for the reason they name and not for a broken command line.
 #include <tandem/backend/cpu.hpp>

@@ -105,6 +105,14 @@ TEST_CASE(
     const CachedMultipleNegativesRankingLoss<Cpu, double> cached(options, 8);
     const double value = cached.forward_backward(encoder(model, batch), 2, 64).item();
     CHECK(value == doctest::Approx(uncached).epsilon(1e-12));
+    {
+        // Over embeddings (as for an eval_dataset): the uncached loss itself.
+        NoGradGuard no_grad;
+        Graph<Cpu, double> g;
+        CHECK(
+            cached(g, {batch.encode(model, g, 0, 0, 64), batch.encode(model, g, 1, 0, 64)}).value().item() ==
+            uncached);
+    }
 
     int compared = 0;
     store.for_each([&](const std::string& name, const Tensor<Cpu, double>&, const Tensor<Cpu, double>& grad) {

@@ -117,6 +117,40 @@ TEST_CASE("tandem evaluate: similarity with int8 precision, triplets with margin
     }
 }
 
+TEST_CASE("tandem evaluate: SequentialEvaluator runs each evaluator on the same inputs and scores them") {
+    tandem::testing::TempDir dir("evaluate-sequential");
+    const auto triplet = read_json(fixtures / "triplet.json"), binary = read_json(fixtures / "binary.json");
+    std::ofstream(dir / "labels.json") << nlohmann::json({{"labels", binary["labels"]}}).dump();
+    const std::string fns = "\"similarity_fn_names\": [\"cosine\", \"dot\", \"euclidean\", \"manhattan\"]";
+    const auto [status, text] = evaluate(
+        "--evaluator SequentialEvaluator --args '{\"main_score_function\": \"mean\", \"evaluators\": ["
+        "{\"name\": \"TripletEvaluator\", \"args\": {\"margin\": {\"cosine\": 0.1, \"euclidean\": 0.5}, " +
+        fns + "}}, {\"name\": \"BinaryClassificationEvaluator\", \"args\": {" + fns +
+        "}}]}' --embeddings anchors=" + fixture("triplet_anchors.npy") +
+        " positives=" + fixture("triplet_positives.npy") + " negatives=" + fixture("triplet_negatives.npy") +
+        " embeddings1=" + fixture("binary_embeddings1.npy") +
+        " embeddings2=" + fixture("binary_embeddings2.npy") + " --data " + (dir / "labels.json").string() +
+        " --out " + (dir / "out").string());
+    INFO(text);
+    REQUIRE(status == 0);
+    auto expected = triplet["expected"]["margin"]["metrics"];
+    for (const auto& [k, v] : binary["expected"].items()) expected[k] = v;
+    // Both define max_accuracy: the later evaluator's wins, as in Python's dict merge.
+    expected["max_accuracy"] = binary["expected"]["max_accuracy"];
+    // The mean of each one's primary metric: max_accuracy for triplets, max_ap for pairs.
+    expected["sequential_score"] = (triplet["expected"]["margin"]["metrics"]["max_accuracy"].get<double>() +
+                                    binary["expected"]["max_ap"].get<double>()) /
+                                   2;
+    check_metrics(read_json(dir / "out" / "metrics.json"), expected);
+
+    const auto bad = evaluate(
+        "--evaluator SequentialEvaluator --args '{\"evaluators\": [{\"args\": {}}]}' "
+        "--embeddings anchors=" +
+        fixture("triplet_anchors.npy") + " --out " + (dir / "out").string());
+    CHECK(bad.first == 1);
+    CHECK(bad.second.find("--args: key 'evaluators[0].name': required key is missing") != std::string::npos);
+}
+
 TEST_CASE("tandem evaluate: bad arguments fail with a message naming the argument") {
     tandem::testing::TempDir dir("evaluate-bad");
     const std::string out = " --out " + (dir / "out").string();

@@ -161,8 +161,63 @@ inline std::vector<std::string> string_list(const nlohmann::json& data, const st
     return list_of<std::string>(r, key, {});
 }
 
-inline eval::Metrics run(const std::string& name, const nlohmann::json& args_json, const Inputs& in,
-                         const eval::EvalContext& context) {
+// An evaluator's metrics and the name of the one that stands for it (SequentialEvaluator's scores).
+struct Result {
+    eval::Metrics metrics;
+    std::string primary_metric;
+};
+
+template <eval::Evaluator E>
+Result evaluate_with(E& e, const Inputs& in, const eval::EvalContext& context) {
+    auto metrics = e(in.embeddings, context);
+    return {std::move(metrics), e.primary_metric()};
+}
+
+inline Result run(const std::string& name, const nlohmann::json& args_json, const Inputs& in,
+                  const eval::EvalContext& context);
+
+// SequentialEvaluator over evaluators given as [{"name": ..., "args": {...}}, ...]: each
+// reads the same inputs. main_score_function: "last" (Python's default, scores[-1]) or "mean".
+inline Result run_sequential(const nlohmann::json& args_json, const Inputs& in,
+                             const eval::EvalContext& context) {
+    check_args(args_json, "SequentialEvaluator", {"evaluators", "main_score_function"});
+    const io::JsonObjectReader args(args_json, "--args");
+    if (!args.contains("evaluators") || !args.json().at("evaluators").is_array() ||
+        args.json().at("evaluators").empty())
+        args.path("evaluators").fail("expected a non-empty list of {\"name\": ..., \"args\": {...}}");
+    const auto main = args.get<std::string>("main_score_function", "last");
+    if (main != "last" && main != "mean")
+        args.path("main_score_function").fail("expected \"last\" or \"mean\", found \"", main, "\"");
+    Result out;
+    std::vector<double> scores;
+    const auto& list = args.json().at("evaluators");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const io::JsonObjectReader part(list[i], "--args", "evaluators[" + std::to_string(i) + "]");
+        const auto name = part.require<std::string>("name");
+        if (name == "SequentialEvaluator")
+            part.path("name").fail("a SequentialEvaluator cannot nest another");
+        const auto r =
+            run(name, part.contains("args") ? part.json().at("args") : nlohmann::json::object(), in, context);
+        // A metric of the same name from a later evaluator wins, as in Python's dict merge.
+        for (const auto& [k, v] : r.metrics) out.metrics[k] = v;
+        scores.push_back(r.metrics.at(r.primary_metric));
+    }
+    double score = scores.back();
+    if (main == "mean") {
+        score = 0;
+        for (double s : scores) score += s / double(scores.size());
+    }
+    out.metrics["sequential_score"] = score;
+    out.primary_metric = "sequential_score";
+    return out;
+}
+
+inline Result run(const std::string& name, const nlohmann::json& args_json, const Inputs& in,
+                  const eval::EvalContext& context) {
+    if (name == "SequentialEvaluator") return run_sequential(args_json, in, context);
+    if (!args_json.is_object())
+        detail::throw_error(name, " --args: expected a JSON object, found ",
+                            detail::describe_json(args_json));
     const io::JsonObjectReader args(args_json, "--args");
     if (name == "InformationRetrievalEvaluator") {
         check_args(
@@ -203,7 +258,7 @@ inline eval::Metrics run(const std::string& name, const nlohmann::json& args_jso
         }
         eval::InformationRetrievalEvaluator e(string_list(in.data, "query_ids"),
                                               string_list(in.data, "corpus_ids"), relevant, o);
-        return e(in.embeddings, context);
+        return evaluate_with(e, in, context);
     }
     if (name == "EmbeddingSimilarityEvaluator") {
         check_args(
@@ -217,7 +272,7 @@ inline eval::Metrics run(const std::string& name, const nlohmann::json& args_jso
         o.precision = args.get_optional<std::string>("precision");
         o.truncate_dim = truncate_dim(args);
         eval::EmbeddingSimilarityEvaluator e(vector_input(in, "scores", name), o);
-        return e(in.embeddings, context);
+        return evaluate_with(e, in, context);
     }
     if (name == "TripletEvaluator") {
         check_args(args_json, name,
@@ -240,7 +295,7 @@ inline eval::Metrics run(const std::string& name, const nlohmann::json& args_jso
         o.truncate_dim = truncate_dim(args);
         o.similarity_fn_names = list_of<std::string>(args, "similarity_fn_names", {});
         eval::TripletEvaluator e(o);
-        return e(in.embeddings, context);
+        return evaluate_with(e, in, context);
     }
     if (name == "BinaryClassificationEvaluator") {
         check_args(args_json, name, {"name", "write_csv", "truncate_dim", "similarity_fn_names"});
@@ -250,7 +305,7 @@ inline eval::Metrics run(const std::string& name, const nlohmann::json& args_jso
         o.truncate_dim = truncate_dim(args);
         o.similarity_fn_names = list_of<std::string>(args, "similarity_fn_names", {});
         eval::BinaryClassificationEvaluator e(binary_labels(vector_input(in, "labels", name)), o);
-        return e(in.embeddings, context);
+        return evaluate_with(e, in, context);
     }
     if (name == "ZeroShotClassificationEvaluator") {
         check_args(args_json, name, {"top_k", "prompts_per_class", "name", "write_csv", "truncate_dim"});
@@ -263,11 +318,11 @@ inline eval::Metrics run(const std::string& name, const nlohmann::json& args_jso
         std::vector<std::int64_t> labels;
         for (double v : vector_input(in, "labels", name)) labels.push_back(static_cast<std::int64_t>(v));
         eval::ZeroShotClassificationEvaluator e(labels, o);
-        return e(in.embeddings, context);
+        return evaluate_with(e, in, context);
     }
     detail::throw_error("option --evaluator: expected one of InformationRetrievalEvaluator, ",
                         "EmbeddingSimilarityEvaluator, TripletEvaluator, BinaryClassificationEvaluator, ",
-                        "ZeroShotClassificationEvaluator; found '", name, "'");
+                        "ZeroShotClassificationEvaluator, SequentialEvaluator; found '", name, "'");
 }
 
 }  // namespace evaluate_cmd
@@ -299,7 +354,7 @@ inline int evaluate_main(Args& args) {
     for (const auto& extra : args.positional()) add_embeddings(in, extra);
     if (in.embeddings.empty()) detail::throw_error("option --embeddings is required (KEY=FILE.npy)");
     std::filesystem::create_directories(out);
-    const auto metrics = run(evaluator, args_json, in, {.output_path = out});
+    const auto metrics = run(evaluator, args_json, in, {.output_path = out}).metrics;
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [k, v] : metrics) j[k] = v;
     io::write_json_file(out / "metrics.json", j);

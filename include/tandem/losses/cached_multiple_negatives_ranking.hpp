@@ -30,6 +30,13 @@ public:
     }
 
     const MultipleNegativesRankingLossOptions& options() const { return loss_.options(); }
+
+    // The same loss over embeddings already computed, for evaluation (eval_dataset): equal
+    // to what forward_backward returns on the same rows, without the mini-batching.
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        return loss_(g, columns, labels);
+    }
     index_t mini_batch_size() const { return mini_batch_size_; }
 
     // Runs the forward and backward passes of one batch of `rows` rows in each of `columns`
