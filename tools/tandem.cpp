@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "commands/args.hpp"
+#include "commands/demo.hpp"
 #include "commands/evaluate.hpp"
 #include "commands/forward.hpp"
 #include "commands/loss.hpp"
@@ -22,6 +23,8 @@ struct Command {
 };
 
 const Command commands[] = {
+    {"demo", "train a small CLIP on Fashion-MNIST and report zero-shot accuracy (tandem demo fashion-mnist)",
+     tandem::cli::demo_main},
     {"evaluate", "run an evaluator on .npy embeddings: metrics.json and its CSV, as sentence-transformers",
      tandem::cli::evaluate_main},
     {"forward", "run a Hugging Face CLIP/SigLIP folder on .npy inputs: embeddings, logits, loss, gradients",

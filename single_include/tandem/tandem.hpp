@@ -8651,6 +8651,13 @@ public:
     }
 
     const MultipleNegativesRankingLossOptions& options() const { return loss_.options(); }
+
+    // The same loss over embeddings already computed, for evaluation (eval_dataset): equal
+    // to what forward_backward returns on the same rows, without the mini-batching.
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        return loss_(g, columns, labels);
+    }
     index_t mini_batch_size() const { return mini_batch_size_; }
 
     // Runs the forward and backward passes of one batch of `rows` rows in each of `columns`
@@ -15112,10 +15119,12 @@ inline void train(Tokenizer& tokenizer, const BpeTrainer& trainer, const std::ve
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <map>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tandem {
 
@@ -15156,7 +15165,9 @@ struct SentenceTransformerTrainingArguments {
     // A prompt for every column, or per dataset and column, as sentence-transformers takes them.
     nlohmann::json prompts = nullptr;
     // Regular expression over parameter names -> learning rate (sentence-transformers v6).
-    std::map<std::string, double> learning_rate_mapping{};
+    // A parameter takes the first pattern that matches it, in the order given.
+    using LearningRateMapping = std::vector<std::pair<std::string, double>>;
+    LearningRateMapping learning_rate_mapping{};
     // A checkpoint folder or "latest", for train() called without one.
     std::optional<std::string> resume_from_checkpoint{};
 
@@ -15226,8 +15237,19 @@ struct SentenceTransformerTrainingArguments {
         return a;
     }
 
+    // A JSON value keeps an object's keys sorted, so from_json reads learning_rate_mapping
+    // in key order; from a file the patterns keep the order they are written in.
     static SentenceTransformerTrainingArguments from_file(const std::filesystem::path& path) {
-        return from_json(detail::read_json_file(path), path.string());
+        auto a = from_json(detail::read_json_file(path), path.string());
+        if (a.learning_rate_mapping.size() > 1) {
+            std::ifstream in(path);
+            const auto ordered = nlohmann::ordered_json::parse(in);
+            LearningRateMapping mapping;
+            for (const auto& [pattern, lr] : ordered.at("learning_rate_mapping").items())
+                mapping.emplace_back(pattern, lr.get<double>());
+            a.learning_rate_mapping = std::move(mapping);
+        }
+        return a;
     }
 
     nlohmann::json to_json() const {
@@ -15242,11 +15264,12 @@ private:
     static void read_field(const detail::JsonObjectReader& r, std::string_view key, T& field) {
         if constexpr (std::same_as<T, nlohmann::json>) {
             if (r.contains(key)) field = r.json().at(std::string(key));
-        } else if constexpr (std::same_as<T, std::map<std::string, double>>) {
+        } else if constexpr (std::same_as<T, LearningRateMapping>) {
             if (!r.contains(key)) return;
             const auto inner = r.object(key);
+            field.clear();
             for (const auto& [pattern, value] : inner.json().items())
-                field[pattern] = detail::json_as<double>(value, inner.path(pattern));
+                field.emplace_back(pattern, detail::json_as<double>(value, inner.path(pattern)));
         } else if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string>) {
             field = r.get_optional<typename T::value_type>(key, field);
         } else {
@@ -15256,11 +15279,16 @@ private:
 
     template <class T>
     static nlohmann::json to_value(const T& field) {
-        if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string> &&
-                      !std::same_as<T, std::map<std::string, double>> && !std::same_as<T, nlohmann::json>)
+        if constexpr (std::same_as<T, LearningRateMapping>) {
+            nlohmann::json j = nlohmann::json::object();
+            for (const auto& [pattern, lr] : field) j[pattern] = lr;
+            return j;
+        } else if constexpr (requires { typename T::value_type; } && !std::same_as<T, std::string> &&
+                             !std::same_as<T, nlohmann::json>) {
             return field ? nlohmann::json(*field) : nlohmann::json(nullptr);
-        else
+        } else {
             return nlohmann::json(field);
+        }
     }
 
     template <std::size_t N>
@@ -15351,6 +15379,8 @@ struct TrainerState {
     std::optional<std::int64_t> best_global_step{};
     // One object per logged step or evaluation ({"loss", "learning_rate", "epoch", "step"}).
     nlohmann::json log_history = nlohmann::json::array();
+    // The state of callbacks that must survive a resume, by name (EarlyStoppingCallback).
+    nlohmann::json stateful_callbacks = nlohmann::json::object();
 
     nlohmann::json to_json() const {
         return {{"best_metric", best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr)},
@@ -15370,6 +15400,7 @@ struct TrainerState {
                 {"num_input_tokens_seen", 0},
                 {"num_train_epochs", num_train_epochs},
                 {"save_steps", save_steps},
+                {"stateful_callbacks", stateful_callbacks},
                 {"total_flos", 0},
                 {"train_batch_size", train_batch_size},
                 {"trial_name", nullptr},
@@ -15391,6 +15422,7 @@ struct TrainerState {
         s.best_metric = r.get_optional<double>("best_metric");
         s.best_model_checkpoint = r.get_optional<std::string>("best_model_checkpoint");
         s.best_global_step = r.get_optional<std::int64_t>("best_global_step");
+        if (r.contains("stateful_callbacks")) s.stateful_callbacks = r.object("stateful_callbacks").json();
         if (r.contains("log_history")) {
             s.log_history = j.at("log_history");
             if (!s.log_history.is_array()) r.path("log_history").fail("expected an array");
@@ -15526,6 +15558,14 @@ public:
     virtual void on_save(const Args&, const TrainerState&, TrainerControl&,
                          const std::filesystem::path& /*checkpoint*/) {}
     virtual void on_train_end(const Args&, const TrainerState&, TrainerControl&) {}
+
+    // A callback whose state must survive a resume names it here; the trainer stores
+    // state() under that name in trainer_state.json's stateful_callbacks at each
+    // checkpoint and hands it back to load_state on resume. reference: transformers'
+    // ExportableState.
+    virtual std::string state_name() const { return ""; }
+    virtual nlohmann::json state() const { return nullptr; }
+    virtual void load_state(const nlohmann::json& /*state*/) {}
 };
 
 namespace detail {
@@ -15579,6 +15619,21 @@ public:
     }
 
     int evaluations_without_improvement() const { return waited_; }
+
+    // transformers' layout, plus the best value so far, which this callback compares against.
+    std::string state_name() const override { return "EarlyStoppingCallback"; }
+    nlohmann::json state() const override {
+        return {{"args", {{"early_stopping_patience", patience_}, {"early_stopping_threshold", threshold_}}},
+                {"attributes",
+                 {{"early_stopping_patience_counter", waited_},
+                  {"best_metric", best_ ? nlohmann::json(*best_) : nlohmann::json(nullptr)}}}};
+    }
+    void load_state(const nlohmann::json& state) override {
+        const detail::JsonObjectReader r(state, "stateful_callbacks: EarlyStoppingCallback");
+        const auto attributes = r.object("attributes");
+        waited_ = attributes.require<int>("early_stopping_patience_counter");
+        best_ = attributes.get_optional<double>("best_metric");
+    }
 
 private:
     int patience_;
@@ -17656,6 +17711,7 @@ static_assert(BatchSampler<NoDuplicatesHashedBatchSampler>);
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17670,6 +17726,9 @@ struct TrainerOptions {
     // Evaluation run every eval_steps (or each epoch): metrics by name; "eval_" is
     // prepended where missing, as in log_history.
     std::function<Metrics()> evaluator{};
+    // Its loss is evaluated with the evaluator, in eval mode: "eval_loss", or
+    // "eval_<name>_loss" for each dataset of a dict with named datasets.
+    std::optional<data::DatasetDict> eval_dataset{};
     std::vector<std::shared_ptr<TrainerCallback>> callbacks{};
     // Shell globs over parameter names whose parameters are not trained (LiT: "vision_model.*").
     std::vector<std::string> frozen{};
@@ -17776,12 +17835,49 @@ class SentenceTransformerTrainer {
     using Loader = data::DataLoader<B, detail::ResumedBatchSampler>;
 
 public:
+    // One loss for every dataset.
     SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset, L loss,
                                data::Collator collator, TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args), std::move(train_dataset),
+                                     one_loss(std::move(loss)), std::move(collator), std::move(options), 0) {}
+    SentenceTransformerTrainer(Model& model, Args args, data::Dataset train_dataset, L loss,
+                               data::Collator collator, TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args),
+                                     data::DatasetDict{{"", std::move(train_dataset)}}, std::move(loss),
+                                     std::move(collator), std::move(options)) {}
+    // A loss per dataset, by the dataset's name, as sentence-transformers takes a dict of losses.
+    SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset,
+                               std::map<std::string, L> losses, data::Collator collator,
+                               TrainerOptions<Model> options = {})
+        : SentenceTransformerTrainer(model, std::move(args), train_dataset,
+                                     losses_by_dataset(train_dataset, std::move(losses)), std::move(collator),
+                                     std::move(options), 0) {}
+
+    const Args& args() const { return args_; }
+    const TrainerState& state() const { return state_; }
+    // The loss of the first dataset (the only one, unless a loss was given per dataset).
+    L& loss() { return losses_[0]; }
+    L& loss(const std::string& dataset) { return losses_[loss_index(dataset)]; }
+    // Batches per epoch and optimizer steps per epoch (the last may take fewer batches).
+    std::size_t batches_per_epoch() const { return sampler_->size(); }
+    std::int64_t steps_per_epoch() const {
+        const auto ga = static_cast<std::size_t>(args_.gradient_accumulation_steps);
+        return static_cast<std::int64_t>(std::max<std::size_t>(1, (batches_per_epoch() + ga - 1) / ga));
+    }
+    // max_steps, or ceil(num_train_epochs * steps_per_epoch) as transformers counts it.
+    std::int64_t total_steps() const {
+        if (args_.max_steps > 0) return args_.max_steps;
+        return static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * double(steps_per_epoch())));
+    }
+
+private:
+    SentenceTransformerTrainer(Model& model, Args args, data::DatasetDict train_dataset,
+                               std::vector<L> losses, data::Collator collator, TrainerOptions<Model> options,
+                               int)
         : model_(model),
           args_(std::move(args)),
           train_(std::move(train_dataset)),
-          loss_(std::move(loss)),
+          losses_(std::move(losses)),
           collator_(std::move(collator)),
           options_(std::move(options)) {
         if (train_.size() == 0)
@@ -17795,38 +17891,27 @@ public:
                                     " is empty, expected at least one row");
         if (args_.load_best_model_at_end && !options_.evaluator)
             detail::throw_error("SentenceTransformerTrainer: load_best_model_at_end needs an evaluator");
-        if (args_.eval_strategy != "no" && !options_.evaluator)
+        if (args_.eval_strategy != "no" && !options_.evaluator && !options_.eval_dataset)
             detail::throw_error("SentenceTransformerTrainer: eval_strategy is \"", args_.eval_strategy,
-                                "\" but no evaluator was given");
-        check_columns();
+                                "\" but neither an evaluator nor an eval_dataset was given");
+        check_columns(train_, "train_dataset");
+        if (options_.eval_dataset) {
+            if constexpr (!EmbeddingLoss<L, B, T>)
+                detail::throw_error("SentenceTransformerTrainer: eval_dataset needs a loss over embeddings; ",
+                                    loss_name(losses_[0]), " only trains through its own encoder");
+            check_columns(*options_.eval_dataset, "eval_dataset");
+        }
         sampler_ = make_sampler();
         add_trainable(model_.parameters(), "");
-        if constexpr (requires(L & l) { l.parameters(); }) {
-            auto& own = loss_.parameters();
-            if (&own != &model_.parameters()) add_trainable(own, "loss.");
-        }
-    }
-    SentenceTransformerTrainer(Model& model, Args args, data::Dataset train_dataset, L loss,
-                               data::Collator collator, TrainerOptions<Model> options = {})
-        : SentenceTransformerTrainer(model, std::move(args),
-                                     data::DatasetDict{{"", std::move(train_dataset)}}, std::move(loss),
-                                     std::move(collator), std::move(options)) {}
-
-    const Args& args() const { return args_; }
-    const TrainerState& state() const { return state_; }
-    L& loss() { return loss_; }
-    // Batches per epoch and optimizer steps per epoch (the last may take fewer batches).
-    std::size_t batches_per_epoch() const { return sampler_->size(); }
-    std::int64_t steps_per_epoch() const {
-        const auto ga = static_cast<std::size_t>(args_.gradient_accumulation_steps);
-        return static_cast<std::int64_t>(std::max<std::size_t>(1, (batches_per_epoch() + ga - 1) / ga));
-    }
-    // max_steps, or ceil(num_train_epochs * steps_per_epoch) as transformers counts it.
-    std::int64_t total_steps() const {
-        if (args_.max_steps > 0) return args_.max_steps;
-        return static_cast<std::int64_t>(std::ceil(args_.num_train_epochs * double(steps_per_epoch())));
+        if constexpr (requires(L & l) { l.parameters(); })
+            for (std::size_t i = 0; i < losses_.size(); ++i) {
+                auto& own = losses_[i].parameters();
+                if (&own != &model_.parameters())
+                    add_trainable(own, losses_.size() == 1 ? "loss." : "loss." + train_.names()[i] + ".");
+            }
     }
 
+public:
     // Trains to the end; `resume_from_checkpoint` (a checkpoint folder or "latest", else
     // args.resume_from_checkpoint) continues from a checkpoint's weights, optimizer,
     // schedule and data position.
@@ -17845,6 +17930,7 @@ public:
         state_.train_batch_size = args_.per_device_train_batch_size;
         state_.num_train_epochs = double((max_steps + steps_per_epoch() - 1) / steps_per_epoch());
         position_ = {};
+        loss_total_ = 0;
         epoch_started_ = false;
         if (resume_from_checkpoint)
             load_checkpoint(resolve_checkpoint(args_.output_dir, *resume_from_checkpoint));
@@ -17860,7 +17946,7 @@ public:
         const auto started = std::chrono::steady_clock::now();
         const std::int64_t first_step = state_.global_step;
         std::int64_t samples = 0;
-        double loss_since_log = 0, loss_total = 0;
+        double loss_since_log = 0;
         std::int64_t steps_since_log = 0;
         std::optional<T> grad_norm;
 
@@ -17900,11 +17986,12 @@ public:
                 if (args_.learning_rate > 0) t.optimizer->set_lr(T(lr));
                 t.optimizer->step();
             }
-            if constexpr (requires(L & l) { l.clamp_logit_scale(); }) loss_.clamp_logit_scale();
+            if constexpr (requires(L & l) { l.clamp_logit_scale(); })
+                for (auto& l : losses_) l.clamp_logit_scale();
             ++state_.global_step;
             step_loss /= double(micro);
             loss_since_log += step_loss;
-            loss_total += step_loss;
+            loss_total_ += step_loss;
             ++steps_since_log;
             state_.epoch = epoch_progress();
 
@@ -17951,7 +18038,8 @@ public:
         const double steps_run = double(state_.global_step - first_step);
         TrainOutput out;
         out.global_step = state_.global_step;
-        out.training_loss = steps_run > 0 ? loss_total / steps_run : 0;
+        // Over every step of the run, those before a resume included.
+        out.training_loss = state_.global_step > 0 ? loss_total_ / double(state_.global_step) : 0;
         out.metrics = {
             {"train_runtime", detail::round_to(runtime, 4)},
             {"train_samples_per_second", detail::round_to(runtime > 0 ? double(samples) / runtime : 0, 3)},
@@ -18000,15 +18088,53 @@ private:
             return "the loss";
     }
 
+    static std::vector<L> one_loss(L loss) {
+        std::vector<L> v;
+        v.push_back(std::move(loss));
+        return v;
+    }
+
+    static std::vector<L> losses_by_dataset(const data::DatasetDict& datasets,
+                                            std::map<std::string, L> losses) {
+        std::string names;
+        for (const auto& n : datasets.names()) names += (names.empty() ? "'" : ", '") + n + "'";
+        for (const auto& [name, loss] : losses) {
+            const auto& d = datasets.names();
+            if (std::find(d.begin(), d.end(), name) == d.end())
+                detail::throw_error("SentenceTransformerTrainer: a loss is given for dataset '", name,
+                                    "', but train_dataset has only ", names);
+        }
+        std::vector<L> out;
+        for (const auto& name : datasets.names()) {
+            const auto it = losses.find(name);
+            if (it == losses.end())
+                detail::throw_error("SentenceTransformerTrainer: no loss for dataset '", name,
+                                    "'; a dict of losses needs one for each of ", names);
+            out.push_back(std::move(it->second));
+        }
+        return out;
+    }
+
+    // The loss of dataset `name`: its own, or the one loss of every dataset.
+    std::size_t loss_index(const std::string& name) const {
+        if (losses_.size() == 1) return 0;
+        const auto& names = train_.names();
+        const auto it = std::find(names.begin(), names.end(), name);
+        if (it == names.end())
+            detail::throw_error("SentenceTransformerTrainer: no loss for dataset '", name,
+                                "' (losses are given per train_dataset name)");
+        return static_cast<std::size_t>(it - names.begin());
+    }
+
     // Before any work: the columns (and label) each dataset gives against what the loss
     // declares it reads (LossInputs). A loss that declares nothing checks its first batch.
-    void check_columns() const {
+    void check_columns(const data::DatasetDict& datasets, std::string_view role) const {
         if constexpr (requires {
                           { L::inputs } -> std::convertible_to<LossInputs>;
                       }) {
             const LossInputs in = L::inputs;
-            for (std::size_t i = 0; i < train_.size(); ++i) {
-                const data::Dataset& d = train_[i];
+            for (std::size_t i = 0; i < datasets.size(); ++i) {
+                const data::Dataset& d = datasets[i];
                 const auto columns = d.input_columns();
                 const bool label = d.label_column().has_value();
                 if (columns.size() >= in.min_columns &&
@@ -18017,13 +18143,13 @@ private:
                 std::string names;
                 for (std::size_t c : columns)
                     names += (names.empty() ? "'" : ", '") + d.column(c).name() + "'";
-                detail::throw_error("SentenceTransformerTrainer: ", loss_name(loss_), " needs ",
+                detail::throw_error("SentenceTransformerTrainer: ", loss_name(losses_[0]), " needs ",
                                     detail::columns_needed(in),
                                     in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
-                                    in.needs_labels ? " and a label column" : "", "; train_dataset",
-                                    train_.names()[i].empty() ? "" : " '" + train_.names()[i] + "'", " has ",
-                                    columns.size(), columns.size() == 1 ? " column [" : " columns [", names,
-                                    "]", label ? " and a label column" : " and no label column");
+                                    in.needs_labels ? " and a label column" : "", "; ", role,
+                                    datasets.names()[i].empty() ? "" : " '" + datasets.names()[i] + "'",
+                                    " has ", columns.size(), columns.size() == 1 ? " column [" : " columns [",
+                                    names, "]", label ? " and a label column" : " and no label column");
             }
         }
     }
@@ -18101,8 +18227,9 @@ private:
         return labels;
     }
 
-    // Forward and backward of one batch; returns its loss.
+    // Forward and backward of one batch with its dataset's loss; returns the loss.
     double run_batch(const data::Batch<B>& batch, std::int64_t micro) {
+        const L& loss_fn = losses_[loss_index(batch.dataset_name)];
         const GraphOptions graph_options{
             .training = true,
             .seed = detail::step_seed(
@@ -18110,25 +18237,56 @@ private:
                 static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro))};
         const auto labels = labels_of(batch);
         double value = 0;
-        if constexpr (EmbeddingLoss<L, B, T>) {
-            Graph<B, T> g(graph_options);
-            std::vector<Var<B, T>> columns;
-            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
-            auto loss = loss_(g, columns, labels);
-            value = double(loss.value().item());
-            check_finite(value);
-            g.backward(loss);
-        } else {
+        // A cached loss may also take embeddings (for evaluation); training goes through its encoder.
+        if constexpr (CachedLoss<L, B, T>) {
             const ColumnEncoder<B, T> encode = [&](Graph<B, T>& g, int column, index_t begin, index_t end) {
                 return encode_rows(model_, g, batch, column, begin, end);
             };
-            value = double(loss_
+            value = double(loss_fn
                                .forward_backward(encode, static_cast<int>(batch.inputs.size()),
                                                  static_cast<index_t>(batch.size()), labels, graph_options)
                                .item());
             check_finite(value);
+        } else {
+            Graph<B, T> g(graph_options);
+            std::vector<Var<B, T>> columns;
+            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+            auto loss = loss_fn(g, columns, labels);
+            value = double(loss.value().item());
+            check_finite(value);
+            g.backward(loss);
         }
         return value;
+    }
+
+    // The loss over each eval dataset in eval mode, rows in order, batches of
+    // per_device_eval_batch_size, averaged over rows as transformers' eval_loss.
+    Metrics eval_losses() const {
+        Metrics out;
+        if constexpr (EmbeddingLoss<L, B, T>) {
+            const auto& datasets = *options_.eval_dataset;
+            const auto size = static_cast<std::size_t>(args_.per_device_eval_batch_size);
+            for (std::size_t i = 0; i < datasets.size(); ++i) {
+                const auto& name = datasets.names()[i];
+                const L& loss_fn = losses_[losses_.size() == 1 ? 0 : loss_index(name)];
+                double total = 0;
+                for (std::size_t begin = 0; begin < datasets[i].size(); begin += size) {
+                    std::vector<std::size_t> rows;
+                    for (std::size_t r = begin; r < std::min(begin + size, datasets[i].size()); ++r)
+                        rows.push_back(r);
+                    const auto batch = data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0));
+                    NoGradGuard no_grad;
+                    Graph<B, T> g;
+                    std::vector<Var<B, T>> columns;
+                    for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+                    total +=
+                        double(loss_fn(g, columns, labels_of(batch)).value().item()) * double(rows.size());
+                }
+                out[name.empty() ? "eval_loss" : "eval_" + name + "_loss"] =
+                    total / double(datasets[i].size());
+            }
+        }
+        return out;
     }
 
     void check_finite(double value) const {
@@ -18200,9 +18358,10 @@ private:
     }
 
     void evaluate(ProgressReporter& progress, TrainerControl& control) {
-        const Metrics raw = options_.evaluator();
         Metrics metrics;
-        for (const auto& [k, v] : raw) metrics[detail::best_metric_key(k)] = v;
+        if (options_.eval_dataset) metrics = eval_losses();
+        if (options_.evaluator)
+            for (const auto& [k, v] : options_.evaluator()) metrics[detail::best_metric_key(k)] = v;
         nlohmann::json entry = {{"epoch", state_.epoch}, {"step", state_.global_step}};
         std::string line = "eval at step " + std::to_string(state_.global_step) + ":";
         for (const auto& [k, v] : metrics) {
@@ -18233,6 +18392,8 @@ private:
         const fs::path folder = out / ("checkpoint-" + std::to_string(state_.global_step));
         if (state_.best_global_step && *state_.best_global_step == state_.global_step)
             state_.best_model_checkpoint = folder.string();
+        for (const auto& c : options_.callbacks)
+            if (auto name = c->state_name(); !name.empty()) state_.stateful_callbacks[name] = c->state();
         save_checkpoint(out, state_, [&](const fs::path& dir) { write_checkpoint_files(dir); });
         if (args_.save_total_limit) {
             std::optional<fs::path> keep;
@@ -18279,6 +18440,7 @@ private:
                                                          {"data_seed", args_.effective_data_seed()},
                                                          {"epoch", position_.epoch},
                                                          {"batches_in_epoch", position_.batches_in_epoch},
+                                                         {"train_loss_sum", loss_total_},
                                                          {"num_threads", get_num_threads()}});
         detail::write_json_file(dir / "training_args.json", args_.to_json());
     }
@@ -18333,15 +18495,25 @@ private:
         const detail::JsonObjectReader r(rng, (folder / "rng_state.json").string());
         position_.epoch = r.require<std::uint64_t>("epoch");
         position_.batches_in_epoch = r.require<std::size_t>("batches_in_epoch");
+        loss_total_ = r.require<double>("train_loss_sum");
         const auto max_steps = state_.max_steps;
         state_ = saved;
         state_.max_steps = max_steps;
+        for (auto& c : options_.callbacks) {
+            const auto name = c->state_name();
+            if (name.empty()) continue;
+            if (!state_.stateful_callbacks.contains(name))
+                detail::throw_error((folder / "trainer_state.json").string(), ": stateful_callbacks has no '",
+                                    name, "' to resume the callback from");
+            c->load_state(state_.stateful_callbacks.at(name));
+        }
     }
 
     Model& model_;
     Args args_;
     data::DatasetDict train_;
-    L loss_;
+    // One per train dataset, or one for all.
+    std::vector<L> losses_;
     data::Collator collator_;
     TrainerOptions<Model> options_;
     std::unique_ptr<data::AnyBatchSampler> sampler_;
@@ -18350,6 +18522,8 @@ private:
     LRSchedule schedule_;
     TrainerState state_;
     Position position_;
+    // The sum of every step's loss so far, for train_loss.
+    double loss_total_ = 0;
     bool epoch_started_ = false;
 };
 
@@ -18359,6 +18533,10 @@ SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::D
 template <class Model, class L>
 SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::Dataset, L, data::Collator,
                            TrainerOptions<Model> = {}) -> SentenceTransformerTrainer<Model, L>;
+template <class Model, class L>
+SentenceTransformerTrainer(Model&, SentenceTransformerTrainingArguments, data::DatasetDict,
+                           std::map<std::string, L>, data::Collator, TrainerOptions<Model> = {})
+    -> SentenceTransformerTrainer<Model, L>;
 
 }  // namespace tandem
 // ---- end tandem/train/trainer.hpp

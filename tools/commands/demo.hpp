@@ -1,0 +1,349 @@
+// `tandem demo fashion-mnist`: a small CLIP trained from scratch on Fashion-MNIST
+// image-caption pairs (the dataset Debian ships), evaluated zero-shot on the 10k test
+// images, saved as a Hugging Face CLIP folder with its tokenizer and processor, and
+// reported as metrics.json and report.html. Its defaults are the configuration
+// benchmarks/peer/fashion_clip.py runs in PyTorch, so the two compare run for run.
+#pragma once
+
+#include <tandem/backend/cpu.hpp>
+#include <tandem/backend/xtensor.hpp>
+#include <tandem/data/readers/idx.hpp>
+#include <tandem/eval/zero_shot.hpp>
+#include <tandem/losses/clip.hpp>
+#include <tandem/models/clip_init.hpp>
+#include <tandem/text/trainer.hpp>
+#include <tandem/train/trainer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xview.hpp>
+
+#include "args.hpp"
+#include "report.hpp"
+
+namespace tandem::cli {
+
+namespace demo {
+
+namespace fs = std::filesystem;
+
+inline const std::vector<std::string> classes = {"t-shirt", "trouser", "pullover", "dress", "coat",
+                                                 "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
+// {a} is the article of the class name.
+inline const std::vector<std::string> templates = {"a photo of {a} {class}", "a picture of {a} {class}",
+                                                   "an image of {a} {class}", "a photo of the {class}",
+                                                   "a drawing of {a} {class}"};
+
+inline std::string caption(std::size_t t, std::size_t cls) {
+    const std::string& name = classes[cls];
+    std::string s = templates[t];
+    const auto a = s.find("{a}");
+    if (a != std::string::npos)
+        s.replace(a, 3, std::string("aeiou").find(name[0]) != std::string::npos ? "an" : "a");
+    s.replace(s.find("{class}"), 7, name);
+    return s;
+}
+
+// Every caption, template-major: prompt t * 10 + c is template t of class c.
+inline std::vector<std::string> prompts() {
+    std::vector<std::string> out;
+    for (std::size_t t = 0; t < templates.size(); ++t)
+        for (std::size_t c = 0; c < classes.size(); ++c) out.push_back(caption(t, c));
+    return out;
+}
+
+struct Options {
+    fs::path out;
+    fs::path data = "/usr/share/datasets/fashion-mnist";
+    std::int64_t steps = 1000;
+    int threads = 2;
+    std::uint64_t seed = 42;
+    std::size_t train_size = 20000;
+    std::int64_t batch_size = 128;
+};
+
+// Grey 28x28 images and their classes, from the IDX files (gzipped or not).
+struct Images {
+    std::vector<data::ImageRef> images;
+    std::vector<std::int64_t> labels;
+    std::shared_ptr<const std::vector<std::uint8_t>> pixels;
+    std::size_t offset = 0, side = 28;
+};
+
+inline Images read_images(const fs::path& dir, const std::string& split) {
+    auto find = [&](const std::string& stem) {
+        for (const auto& name : {stem, stem + ".gz"})
+            if (fs::exists(dir / name)) return dir / name;
+        detail::throw_error((dir / stem).string(),
+                            "[.gz]: not found; install Debian's dataset-fashion-mnist ",
+                            "or pass --data DIR");
+    };
+    const auto x = data::read_idx_array(find(split + "-images-idx3-ubyte"));
+    const auto y = data::read_idx_array(find(split + "-labels-idx1-ubyte"));
+    if (x.shape.size() != 3 || y.shape.size() != 1 || x.shape[0] != y.shape[0])
+        detail::throw_error(dir.string(), ": ", split, " images and labels do not match (", x.shape.size(),
+                            "-d images, ", y.shape.size(), "-d labels)");
+    Images out{{}, {}, x.data, x.offset, x.shape[1]};
+    const std::size_t n = x.shape[0], h = x.shape[1], w = x.shape[2];
+    for (std::size_t i = 0; i < n; ++i) {
+        out.images.push_back(data::DecodedImage{x.data, x.offset + i * h * w, h, w, 1});
+        const auto label = static_cast<std::int64_t>((*y.data)[y.offset + i]);
+        if (label < 0 || label >= static_cast<std::int64_t>(classes.size()))
+            detail::throw_error(dir.string(), ": ", split, " label ", i, " is ", label, ", expected 0 to 9");
+        out.labels.push_back(label);
+    }
+    return out;
+}
+
+// A word-level vocabulary of the captions, with CLIP's start and end tokens around each.
+inline Tokenizer caption_tokenizer() {
+    auto t = Tokenizer::from_json(nlohmann::json::parse(R"({
+        "version": "1.0", "added_tokens": [], "normalizer": {"type": "Lowercase"}, "decoder": null,
+        "pre_tokenizer": {"type": "WhitespaceSplit"},
+        "post_processor": {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<|startoftext|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 0}}],
+            "special_tokens": {
+                "<|startoftext|>": {"id": "<|startoftext|>", "ids": [0], "tokens": ["<|startoftext|>"]},
+                "<|endoftext|>": {"id": "<|endoftext|>", "ids": [1], "tokens": ["<|endoftext|>"]}}},
+        "model": {"type": "WordLevel", "unk_token": "[UNK]", "vocab": {"[UNK]": 0}}})"));
+    text::train(t, text::WordLevelTrainer{.special_tokens = {"<|startoftext|>", "<|endoftext|>", "[UNK]"}},
+                prompts());
+    return t;
+}
+
+inline image::ImageProcessor processor() {
+    image::ImageProcessor p;
+    p.do_resize = false;
+    p.do_center_crop = false;
+    p.crop_height = p.crop_width = 28;
+    p.normalization.image_mean = {0.2860f, 0.2860f, 0.2860f};
+    p.normalization.image_std = {0.3530f, 0.3530f, 0.3530f};
+    return p;
+}
+
+inline nlohmann::json processor_config(const image::ImageProcessor& p) {
+    return {{"image_processor_type", "CLIPImageProcessor"},
+            {"do_convert_rgb", true},
+            {"do_resize", false},
+            {"size", {{"shortest_edge", 28}}},
+            {"do_center_crop", false},
+            {"crop_size", {{"height", 28}, {"width", 28}}},
+            {"do_rescale", true},
+            {"rescale_factor", p.normalization.rescale_factor},
+            {"do_normalize", true},
+            {"image_mean", p.normalization.image_mean},
+            {"image_std", p.normalization.image_std}};
+}
+
+inline io::CLIPConfig model_config(std::size_t vocab_size) {
+    io::CLIPConfig c;
+    c.projection_dim = 64;
+    c.logit_scale_init_value = 2.6592;
+    c.text_config.vocab_size = static_cast<std::int64_t>(vocab_size);
+    c.text_config.hidden_size = 128;
+    c.text_config.intermediate_size = 512;
+    c.text_config.num_hidden_layers = 2;
+    c.text_config.num_attention_heads = 4;
+    c.text_config.max_position_embeddings = 16;
+    c.text_config.projection_dim = 64;
+    c.text_config.bos_token_id = 0;
+    c.text_config.eos_token_id = 1;
+    c.text_config.pad_token_id = 1;
+    c.vision_config.image_size = 28;
+    c.vision_config.patch_size = 7;
+    c.vision_config.hidden_size = 128;
+    c.vision_config.intermediate_size = 512;
+    c.vision_config.num_hidden_layers = 4;
+    c.vision_config.num_attention_heads = 4;
+    c.vision_config.projection_dim = 64;
+    return c;
+}
+
+// Wall time of each optimizer step, for the median.
+class StepTimer : public TrainerCallback {
+public:
+    void on_step_end(const Args&, const TrainerState&, TrainerControl&) override {
+        const auto now = std::chrono::steady_clock::now();
+        milliseconds.push_back(std::chrono::duration<double, std::milli>(now - last_).count());
+        last_ = now;
+    }
+    void on_epoch_begin(const Args&, const TrainerState&, TrainerControl&) override {
+        if (milliseconds.empty()) last_ = std::chrono::steady_clock::now();
+    }
+    double median() const {
+        if (milliseconds.empty()) return 0;
+        auto v = milliseconds;
+        std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+        return v[v.size() / 2];
+    }
+    std::vector<double> milliseconds;
+
+private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+// L2-normalised embeddings [rows, dim] of one column, in eval mode, `chunk` rows at a time.
+template <class Model>
+xt::xtensor<float, 2> embed(const Model& model, const data::Collator& collator, const data::Dataset& d,
+                            std::size_t chunk) {
+    std::vector<xt::xtensor<float, 2>> parts;
+    for (std::size_t begin = 0; begin < d.size(); begin += chunk) {
+        std::vector<std::size_t> rows;
+        for (std::size_t r = begin; r < std::min(d.size(), begin + chunk); ++r) rows.push_back(r);
+        const auto batch = data::Batch<Cpu>::from_host(collator.collate(d, rows, 0));
+        NoGradGuard no_grad;
+        Graph<Cpu, float> g;
+        parts.push_back(to_xarray(l2_normalize(encode_column(model, g, batch.inputs[0])).value()));
+    }
+    std::size_t rows = 0;
+    for (const auto& p : parts) rows += p.shape(0);
+    xt::xtensor<float, 2> out = xt::empty<float>({rows, parts[0].shape(1)});
+    std::size_t at = 0;
+    for (const auto& p : parts) {
+        xt::view(out, xt::range(at, at + p.shape(0)), xt::all()) = p;
+        at += p.shape(0);
+    }
+    return out;
+}
+
+inline int run(const Options& o) {
+    set_num_threads(o.threads);
+    fs::create_directories(o.out);
+    const auto train_images = read_images(o.data, "train");
+    const auto test = read_images(o.data, "t10k");
+    if (o.train_size == 0 || o.train_size > train_images.images.size())
+        detail::throw_error("option --train-size: expected 1 to ", train_images.images.size(), ", found ",
+                            o.train_size);
+
+    // A fixed subset chosen by the seed, each image with one caption of its class.
+    const auto order = data::permutation(train_images.images.size(), o.seed);
+    const Philox pick(o.seed, 1);
+    std::vector<std::string> captions;
+    std::vector<data::ImageRef> images;
+    for (std::size_t i = 0; i < o.train_size; ++i) {
+        const std::size_t row = order[i];
+        const auto t =
+            std::min(templates.size() - 1, std::size_t(pick.uniform(i) * double(templates.size())));
+        captions.push_back(caption(t, std::size_t(train_images.labels[row])));
+        images.push_back(train_images.images[row]);
+    }
+    const data::Dataset train({data::Column("caption", captions), data::Column("image", images)});
+
+    const auto tokenizer = caption_tokenizer();
+    const auto image_processor = processor();
+    const data::Collator collator(tokenizer, image_processor, {.max_length = 16});
+    CLIPModel<Cpu, float> model(model_config(tokenizer.model().vocab_size()));
+    init_clip_weights(model, o.seed);
+
+    SentenceTransformerTrainingArguments args;
+    args.output_dir = (o.out / "training").string();
+    args.max_steps = o.steps;
+    args.per_device_train_batch_size = o.batch_size;
+    args.learning_rate = 5e-4;
+    args.weight_decay = 0.01;
+    args.warmup_steps = std::min<std::int64_t>(100, o.steps / 10);
+    args.lr_scheduler_type = "linear";
+    args.max_grad_norm = 1.0;
+    args.seed = static_cast<std::int64_t>(o.seed);
+    args.logging_steps = std::max<std::int64_t>(1, o.steps / 100);
+    args.save_strategy = "no";
+    auto timer = std::make_shared<StepTimer>();
+    TrainerOptions<CLIPModel<Cpu, float>> options;
+    options.callbacks.push_back(timer);
+    SentenceTransformerTrainer trainer(model, args, train, CLIPLoss<Cpu, float>(model.parameters()), collator,
+                                       options);
+    const auto trained = trainer.train();
+
+    // Evaluation on the test set: images against the 50 captions.
+    const data::Dataset test_images({data::Column("image", test.images)});
+    const auto all_prompts = prompts();
+    const data::Dataset prompt_texts({data::Column("caption", all_prompts)});
+    const auto image_embeddings = embed(model, collator, test_images, 500);
+    const auto prompt_embeddings = embed(model, collator, prompt_texts, 64);
+    const xt::xtensor<float, 2> class_prompts =
+        xt::view(prompt_embeddings, xt::range(0, classes.size()), xt::all());
+    eval::ZeroShotClassificationEvaluator zero_shot(test.labels, {.top_k = {1}, .name = "fashion_mnist"});
+    const auto zero_shot_metrics =
+        zero_shot.evaluate(image_embeddings, class_prompts, {.output_path = o.out});
+    const auto results = report::retrieval(image_embeddings, prompt_embeddings, test.labels, classes.size());
+
+    nlohmann::json metrics = {{"zero_shot_accuracy", zero_shot_metrics.at("fashion_mnist_top1_accuracy")},
+                              {"i2t_recall@1", results.i2t_recall_at_1},
+                              {"t2i_recall@1", results.t2i_recall.at(0)},
+                              {"t2i_recall@5", results.t2i_recall.at(1)},
+                              {"t2i_recall@10", results.t2i_recall.at(2)},
+                              {"train_seconds", trained.metrics.at("train_runtime")},
+                              {"steps", trained.global_step},
+                              {"step_ms_median", timer->median()},
+                              {"images_per_second", trained.metrics.at("train_samples_per_second")},
+                              {"threads", o.threads},
+                              {"seed", o.seed}};
+    const fs::path folder = o.out / "model";
+    model.save_pretrained(folder);
+    tokenizer.save(folder / "tokenizer.json");
+    detail::write_json_file(folder / "preprocessor_config.json", processor_config(image_processor));
+    detail::write_json_file(o.out / "metrics.json", metrics);
+    report::write_html(o.out / "report.html",
+                       {.title = "tandem: CLIP on Fashion-MNIST",
+                        .metrics = metrics,
+                        .log_history = trainer.state().log_history,
+                        .classes = classes,
+                        .class_prompts = std::vector<std::string>(
+                            all_prompts.begin(), all_prompts.begin() + std::ptrdiff_t(classes.size())),
+                        .results = results,
+                        .test_pixels = test.pixels,
+                        .test_offset = test.offset,
+                        .side = test.side});
+    std::printf("%s\n", metrics.dump(2).c_str());
+    return 0;
+}
+
+}  // namespace demo
+
+inline int demo_main(Args& args) {
+    if (args.take_flag("--help")) {
+        std::printf(
+            "usage: tandem demo fashion-mnist --out DIR [--steps N] [--threads T] [--seed S]\n"
+            "                                 [--data DIR] [--train-size N] [--batch-size N]\n\n"
+            "Trains a small CLIP from scratch on Fashion-MNIST image-caption pairs (Debian's\n"
+            "dataset-fashion-mnist, or the IDX files in --data), evaluates it zero-shot on the 10k test\n"
+            "images and writes DIR/metrics.json, DIR/report.html, DIR/model (a Hugging Face CLIP folder)\n"
+            "and DIR/training (trainer_state.json, the training log).\n");
+        return 0;
+    }
+    demo::Options o;
+    o.out = args.require("--out");
+    auto integer = [&](const std::string& flag, auto fallback, long long least) {
+        const auto value = args.take_optional(flag);
+        if (!value) return fallback;
+        try {
+            std::size_t used = 0;
+            const long long v = std::stoll(*value, &used);
+            if (used != value->size() || v < least) throw std::invalid_argument(*value);
+            return static_cast<decltype(fallback)>(v);
+        } catch (const std::exception&) {
+            detail::throw_error("option ", flag, ": expected an integer of at least ", least, ", found '",
+                                *value, "'");
+        }
+    };
+    o.steps = integer("--steps", o.steps, 1);
+    o.threads = integer("--threads", o.threads, 1);
+    o.seed = integer("--seed", o.seed, 0);
+    o.train_size = integer("--train-size", o.train_size, 1);
+    o.batch_size = integer("--batch-size", o.batch_size, 1);
+    if (auto d = args.take_optional("--data")) o.data = *d;
+    const auto rest = args.positional();
+    if (rest.size() != 1 || rest[0] != "fashion-mnist")
+        detail::throw_error("expected the demo's name: tandem demo fashion-mnist --out DIR");
+    return demo::run(o);
+}
+
+}  // namespace tandem::cli
