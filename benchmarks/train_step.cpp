@@ -11,8 +11,7 @@
 #include <tandem/backend/cpu.hpp>
 #include <tandem/data/collator.hpp>
 #include <tandem/losses/multiple_negatives_ranking.hpp>
-#include <tandem/models/clip.hpp>
-#include <tandem/nn/init.hpp>
+#include <tandem/models/clip_init.hpp>
 #include <tandem/train/trainer.hpp>
 
 #include <chrono>
@@ -27,35 +26,19 @@
 #include <string>
 #include <vector>
 
+#include "../tools/commands/fashion_mnist.hpp"
 #include "gemm_time.hpp"
 
 using namespace tandem;
+namespace fashion_mnist = tandem::cli::fashion_mnist;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const char* const classes[] = {"t-shirt", "trouser", "pullover", "dress", "coat",
-                               "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
-
-// The demo's five templates; row i takes template i % 5 and class (i / 5) % 10, as the
-// Python scripts do, so every side sees the same captions.
-std::string caption(std::size_t row) {
-    const std::string c = classes[row / 5 % 10];
-    const std::string a = c == "ankle boot" ? "an" : "a";
-    switch (row % 5) {
-        case 0:
-            return "a photo of " + a + " " + c;
-        case 1:
-            return "a picture of " + a + " " + c;
-        case 2:
-            return "an image of " + a + " " + c;
-        case 3:
-            return "a photo of the " + c;
-        default:
-            return "a drawing of " + a + " " + c;
-    }
-}
+// Template row % 5 of class (row / 5) % 10, as the Python scripts do, so every side sees
+// the same captions.
+std::string caption(std::size_t row) { return fashion_mnist::caption(row % 5, row / 5 % 10); }
 
 // Pixel k of image `row`: a 32-bit integer hash, the same in the Python scripts.
 std::uint8_t pixel(std::uint32_t row, std::uint32_t pixels_per_image, std::uint32_t k) {
@@ -79,43 +62,9 @@ struct Setup {
 
 void write_file(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
-// A word-level vocabulary of the captions with CLIP's BOS/EOS around each text, padded
-// with EOS, as the demo's tokenizer.json.
+// The demo's tokenizer, with the configuration transformers' PreTrainedTokenizerFast reads.
 void write_tiny_tokenizer(const fs::path& dir) {
-    const std::vector<std::string> words = {
-        "a",        "an",    "the",  "photo",  "picture", "image",   "drawing", "of",    "t-shirt", "trouser",
-        "pullover", "dress", "coat", "sandal", "shirt",   "sneaker", "bag",     "ankle", "boot"};
-    nlohmann::json vocab = nlohmann::json::object();
-    for (std::size_t i = 0; i < words.size(); ++i) vocab[words[i]] = i;
-    const std::size_t unk = words.size(), bos = unk + 1, eos = unk + 2;
-    vocab["[UNK]"] = unk;
-    vocab["<|startoftext|>"] = bos;
-    vocab["<|endoftext|>"] = eos;
-    auto special = [](const std::string& content, std::size_t id) {
-        return nlohmann::json{{"id", id},        {"content", content}, {"single_word", false},
-                              {"lstrip", false}, {"rstrip", false},    {"normalized", false},
-                              {"special", true}};
-    };
-    auto seq = [](const char* id) { return nlohmann::json{{"Sequence", {{"id", id}, {"type_id", 0}}}}; };
-    auto tok = [](const char* id) { return nlohmann::json{{"SpecialToken", {{"id", id}, {"type_id", 0}}}}; };
-    const nlohmann::json tokenizer = {
-        {"version", "1.0"},
-        {"truncation", nullptr},
-        {"padding", nullptr},
-        {"added_tokens",
-         {special("[UNK]", unk), special("<|startoftext|>", bos), special("<|endoftext|>", eos)}},
-        {"normalizer", nullptr},
-        {"pre_tokenizer", {{"type", "WhitespaceSplit"}}},
-        {"post_processor",
-         {{"type", "TemplateProcessing"},
-          {"single", {tok("<|startoftext|>"), seq("A"), tok("<|endoftext|>")}},
-          {"pair", {tok("<|startoftext|>"), seq("A"), seq("B"), tok("<|endoftext|>")}},
-          {"special_tokens",
-           {{"<|startoftext|>", {{"id", "<|startoftext|>"}, {"ids", {bos}}, {"tokens", {"<|startoftext|>"}}}},
-            {"<|endoftext|>", {{"id", "<|endoftext|>"}, {"ids", {eos}}, {"tokens", {"<|endoftext|>"}}}}}}}},
-        {"decoder", nullptr},
-        {"model", {{"type", "WordLevel"}, {"vocab", vocab}, {"unk_token", "[UNK]"}}}};
-    write_file(dir / "tokenizer.json", tokenizer.dump(2));
+    fashion_mnist::caption_tokenizer().save(dir / "tokenizer.json");
     write_file(dir / "tokenizer_config.json", nlohmann::json{{"tokenizer_class", "PreTrainedTokenizerFast"},
                                                              {"model_max_length", 16},
                                                              {"bos_token", "<|startoftext|>"},
@@ -132,39 +81,9 @@ Setup tiny_setup(const fs::path& work, std::int64_t steps) {
             steps};
     fs::create_directories(s.folder);
     write_tiny_tokenizer(s.folder);
-    auto& c = s.config;
-    c.projection_dim = 64;
-    c.text_config = {.vocab_size = 22,
-                     .hidden_size = 128,
-                     .intermediate_size = 512,
-                     .projection_dim = 64,
-                     .num_hidden_layers = 2,
-                     .num_attention_heads = 4,
-                     .max_position_embeddings = 16};
-    c.text_config.bos_token_id = 20;
-    c.text_config.eos_token_id = 21;
-    c.text_config.pad_token_id = 21;
-    c.vision_config = {.hidden_size = 128,
-                       .intermediate_size = 512,
-                       .projection_dim = 64,
-                       .num_hidden_layers = 4,
-                       .num_attention_heads = 4,
-                       .image_size = 28,
-                       .patch_size = 7};
-    const std::vector<double> mean(3, 0.2860), stdev(3, 0.3530);
+    s.config = fashion_mnist::model_config(Tokenizer::from_folder(s.folder).model().vocab_size());
     write_file(s.folder / "preprocessor_config.json",
-               nlohmann::json{{"image_processor_type", "CLIPImageProcessor"},
-                              {"do_convert_rgb", true},
-                              {"do_resize", false},
-                              {"size", {{"shortest_edge", 28}}},
-                              {"do_center_crop", false},
-                              {"crop_size", {{"height", 28}, {"width", 28}}},
-                              {"do_rescale", true},
-                              {"rescale_factor", 1.0 / 255},
-                              {"do_normalize", true},
-                              {"image_mean", mean},
-                              {"image_std", stdev}}
-                   .dump(2));
+               fashion_mnist::processor_config(fashion_mnist::processor()).dump(2));
     return s;
 }
 
@@ -200,20 +119,6 @@ data::Dataset make_dataset(const Setup& s, std::size_t rows) {
 }
 
 // From scratch as transformers' _init_weights: normal(0.02) weights, unit norms, zero biases.
-void init_from_scratch(CLIPModel<Cpu, float>& model) {
-    auto& store = model.parameters();
-    model.for_each_parameter([&](const std::string& name, Parameter p) {
-        if (name == "logit_scale")
-            init_constant(store, p, 2.6592);
-        else if (name.ends_with("bias"))
-            init_constant(store, p, 0);
-        else if (name.find("norm") != std::string::npos)
-            init_constant(store, p, 1);
-        else
-            init_normal(store, p, 0.02, 0);
-    });
-}
-
 // Multiply-adds of one forward pass of both towers at `batch`, texts of `text_tokens`.
 double forward_macs(const io::CLIPConfig& c, double batch, double text_tokens) {
     auto tower = [](double tokens, double d, double mlp, double layers) {
@@ -245,7 +150,7 @@ public:
 double tandem_steps_per_second(const Setup& s, std::int64_t batch, std::int64_t warmup, std::int64_t steps,
                                const fs::path& work) {
     CLIPModel<Cpu, float> model(s.config);
-    init_from_scratch(model);
+    init_clip_weights(model, 0);
     auto tokenizer = Tokenizer::from_folder(s.folder);
     data::Collator collator(std::move(tokenizer),
                             image::ImageProcessor::from_file(s.folder / "preprocessor_config.json"));

@@ -18268,7 +18268,7 @@ private:
             const auto size = static_cast<std::size_t>(args_.per_device_eval_batch_size);
             for (std::size_t i = 0; i < datasets.size(); ++i) {
                 const auto& name = datasets.names()[i];
-                const L& loss_fn = losses_[losses_.size() == 1 ? 0 : loss_index(name)];
+                const L& loss_fn = losses_[loss_index(name)];
                 double total = 0;
                 for (std::size_t begin = 0; begin < datasets[i].size(); begin += size) {
                     std::vector<std::size_t> rows;

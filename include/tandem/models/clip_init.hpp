@@ -34,9 +34,8 @@ void init_clip_weights(CLIPModel<B, T>& model, std::uint64_t seed) {
         else if (name.find("layer_norm") != std::string::npos ||
                  name.find("layernorm") != std::string::npos || name.find("layrnorm") != std::string::npos)
             init_constant(store, p, 1);
-        else if (name.ends_with("token_embedding.weight"))
-            normal(factor * 0.02);
-        else if (name == "text_model.embeddings.position_embedding.weight")
+        else if (name.ends_with("token_embedding.weight") ||
+                 name == "text_model.embeddings.position_embedding.weight")
             normal(factor * 0.02);
         else if (name == "vision_model.embeddings.class_embedding")
             normal(std::pow(width, -0.5) * factor);
