@@ -82,18 +82,21 @@ GradcheckResult gradcheck(
 // The same check for a module's parameters: loss(g) builds a one-element loss from
 // the parameters in `store`. `samples` entries of every parameter (spread over the
 // tensor) are perturbed; the score is max |analytic - numeric| / max |numeric| over them.
+// Frozen parameters get no gradient and are skipped. Graphs are built with `options`,
+// as in gradcheck.
 template <Backend B = Cpu>
 GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
                                      const std::function<Var<B, double>(Graph<B, double>&)>& loss,
-                                     int samples = 3, double step = 1e-6) {
+                                     int samples = 3, double step = 1e-6, const GraphOptions& options = {}) {
     store.zero_grad();
     {
-        Graph<B, double> g;
+        Graph<B, double> g(options);
         g.backward(loss(g));
     }
     double max_diff = 0, max_numeric = 0;
     for (int i = 0; i < static_cast<int>(store.size()); ++i) {
         const Parameter p{i};
+        if (!store.requires_grad(p)) continue;
         auto value = store.value(p);
         const auto analytic = store.grad(p).to_vector();
         const index_t n = value.numel();
@@ -105,7 +108,7 @@ GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
                 v[j] = x;
                 value.copy_from(Tensor<B, double>::from_vector(v, value.shape()));
                 NoGradGuard no_grad;
-                Graph<B, double> g;
+                Graph<B, double> g(options);
                 return loss(g).value().item();
             };
             const double numeric = (eval(original + step) - eval(original - step)) / (2 * step);
