@@ -2784,11 +2784,13 @@ struct Attention {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim, n = attention_saved_numel(s);
         Workspace<T> workspace(n);
         T* dp = workspace.get();
-        // dP = dO V^T through the dropout mask M (dP = M * (dO V^T), with M scaled by
-        // 1 / (1 - p)), then dS = P * (dP - rowsum(dP * P)), zero at masked positions.
+        // dV reads the dropped probabilities M * P, drawn again with the mask applied to dP.
+        Workspace<T> dropped(dv && dropout.p > 0 ? n : 0);
+        // dP = M * (dO V^T), with the dropout mask M scaled by 1 / (1 - p), then
+        // dS = P * (dP - rowsum(dP * P)), zero at masked positions.
         Gemm::gemm_batched(false, true, Tq, Tk, D, T(1), dout, D, Tq * D, v, D, Tk * D, T(0), dp, Tk, Tq * Tk,
                            s.bh());
-        if (dropout.p > 0) apply_dropout(dp, dp, n, dropout);
+        if (dropout.p > 0) apply_dropout(dp, dp, n, dropout, dropped.get(), probs);
 #pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
         for (index_t bh = 0; bh < s.bh(); ++bh)
             for (index_t i = 0; i < Tq; ++i) {
@@ -2800,17 +2802,9 @@ struct Attention {
                     dpr[j] = detail::masked(s, causal, key_mask, bh / s.heads, i, j) ? T(0)
                                                                                      : pr[j] * (dpr[j] - dot);
             }
-        if (dv) {
-            // dV = (M * P)^T dO, with the forward's mask drawn again.
-            const T* weights = probs;
-            Workspace<T> dropped(dropout.p > 0 ? n : 0);
-            if (dropout.p > 0) {
-                apply_dropout(dropped.get(), probs, n, dropout);
-                weights = dropped.get();
-            }
-            Gemm::gemm_batched(true, false, Tk, D, Tq, T(1), weights, Tk, Tq * Tk, dout, D, Tq * D, T(1), dv,
-                               D, Tk * D, s.bh());
-        }
+        if (dv)
+            Gemm::gemm_batched(true, false, Tk, D, Tq, T(1), dropped.get() ? dropped.get() : probs, Tk,
+                               Tq * Tk, dout, D, Tq * D, T(1), dv, D, Tk * D, s.bh());
         if (dq)
             Gemm::gemm_batched(false, false, Tq, D, Tk, scale, dp, Tk, Tq * Tk, k, D, Tk * D, T(1), dq, D,
                                Tq * D, s.bh());
@@ -2840,14 +2834,19 @@ private:
     };
 
     // out[e] = in[e] * M[e], M the dropout mask's element e (the rule of
-    // Index::dropout_mask): a pure function of (seed, stream, e), the same at any thread count.
+    // Index::dropout_mask): a pure function of (seed, stream, e), the same at any thread
+    // count. With `out2`, also out2[e] = in2[e] * M[e] from the same draw.
     template <class T>
-    static void apply_dropout(T* out, const T* in, index_t n, const AttentionDropout& dropout) {
+    static void apply_dropout(T* out, const T* in, index_t n, const AttentionDropout& dropout,
+                              T* out2 = nullptr, const T* in2 = nullptr) {
         const Philox rng(dropout.seed, dropout.stream);
         const T p = T(dropout.p), kept = T(1) / (T(1) - p);
 #pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
-        for (index_t e = 0; e < n; ++e)
-            out[e] = rng.uniform(static_cast<std::uint64_t>(e)) >= double(p) ? in[e] * kept : T(0);
+        for (index_t e = 0; e < n; ++e) {
+            const bool keep = rng.uniform(static_cast<std::uint64_t>(e)) >= double(p);
+            out[e] = keep ? in[e] * kept : T(0);
+            if (out2) out2[e] = keep ? in2[e] * kept : T(0);
+        }
     }
 };
 
