@@ -28,6 +28,9 @@
 // passes read a bf16 copy of the weights (mixed-precision training: bf16 weights, T
 // master weights, gradients and optimizer state). The copy is refreshed from the master
 // weights whenever they may have changed (after any values() or value() access).
+// Freezing (PyTorch's requires_grad_(False)): a parameter that requires no gradient is
+// read by forward passes as a constant, so backward does no work for it, nor for
+// anything computed only from such parameters and constant inputs (a locked tower).
 
 // ---- begin tandem/backend/concepts.hpp
 // The Backend concept: memory (core/memory.hpp) plus every kernel the autograd ops
@@ -155,6 +158,8 @@ private:
 }  // namespace tandem
 // ---- end tandem/core/shape.hpp
 
+#include <cstdint>
+
 namespace tandem {
 
 enum class BinaryOp { Add, Sub, Mul, Div };
@@ -175,6 +180,15 @@ enum class UnaryOp {
 struct AttentionShape {
     index_t batch, heads, q_len, k_len, head_dim;
     index_t bh() const { return batch * heads; }
+};
+
+// Dropout on attention probabilities: element e of [batch, heads, q_len, k_len] is kept
+// and scaled by 1 / (1 - p) where Philox(seed, stream).uniform(e) >= p, the rule of
+// dropout_mask, so the forward's mask is regenerated in the backward instead of stored.
+// p = 0: no dropout.
+struct AttentionDropout {
+    double p = 0;
+    std::uint64_t seed = 0, stream = 0;
 };
 
 }  // namespace tandem
@@ -262,7 +276,8 @@ template <class B, class T>
 concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, std::int64_t* ids_out,
                                   bfloat16* half_out, const bfloat16* half_in, index_t n, T s, bool flag,
                                   std::uint64_t u, std::int64_t i, const Shape& shape,
-                                  const std::array<int, Shape::max_rank>& perm, const AttentionShape& attn) {
+                                  const std::array<int, Shape::max_rank>& perm, const AttentionShape& attn,
+                                  const AttentionDropout& drop) {
     B::gemm(flag, flag, n, n, n, s, in, n, in, n, s, out, n);
     B::gemm_batched(flag, flag, n, n, n, s, in, n, n, in, n, n, s, out, n, n, n);
     B::binary(BinaryOp::Add, out, in, n, in, n);
@@ -290,8 +305,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::gather_rows(out, in, ids, n, n);
     B::scatter_add_rows(out, in, ids, n, n);
     { B::attention_saved_numel(attn) } -> std::same_as<index_t>;
-    B::attention(out, out, in, in, in, attn, s, flag, ids);
-    B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids);
+    B::attention(out, out, in, in, in, attn, s, flag, ids, drop);
+    B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids, drop);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
     B::logsumexp(out, in, n, n);
     B::logsumexp_bwd(out, in, in, in, n, n);
@@ -571,6 +586,8 @@ private:
 }  // namespace tandem
 // ---- end tandem/core/tensor.hpp
 
+#include <fnmatch.h>
+
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -638,6 +655,33 @@ public:
 
     void zero_grad() { grads().zero(); }
 
+    // Whether backward computes p's gradient (true unless frozen). A frozen parameter's
+    // gradient is never written: it keeps whatever it held, zeros after zero_grad().
+    bool requires_grad(Parameter p) const { return entry(p).requires_grad; }
+    void set_requires_grad(Parameter p, bool requires_grad) {
+        entries_[index_of(p)].requires_grad = requires_grad;
+    }
+
+    // Every parameter whose name matches the shell glob `pattern` (matching the whole
+    // name; `*` matches any run of characters, dots included, as ParamGroup's globs);
+    // returns how many matched. A pattern that matches none is an error, as a misspelled
+    // one would otherwise leave a tower silently trained.
+    std::size_t set_requires_grad(std::string_view pattern, bool requires_grad) {
+        const std::string glob(pattern);
+        std::size_t matched = 0;
+        for (auto& e : entries_)
+            if (fnmatch(glob.c_str(), e.name.c_str(), 0) == 0) {
+                e.requires_grad = requires_grad;
+                ++matched;
+            }
+        if (matched == 0)
+            detail::throw_error("ParameterStore::set_requires_grad: pattern '", pattern,
+                                "' matches no parameter name (expected a glob such as 'vision_model.*')");
+        return matched;
+    }
+    // LiT's locked image tower: store.freeze("vision_model.*").
+    std::size_t freeze(std::string_view pattern) { return set_requires_grad(pattern, false); }
+
     // The type forward passes read weights in: T (the default) or DType::BF16.
     // May be set at any time (after loading a checkpoint, say): the copy is made on the
     // next read.
@@ -687,6 +731,7 @@ private:
         std::string name;
         Shape shape;
         index_t offset;
+        bool requires_grad = true;
     };
 
     bool allocated() const { return values_.defined(); }
@@ -695,11 +740,12 @@ private:
         values_ = Tensor::zeros({total_});
         grads_ = Tensor::zeros({total_});
     }
-    const Entry& entry(Parameter p) const {
+    std::size_t index_of(Parameter p) const {
         if (p.index < 0 || p.index >= static_cast<int>(entries_.size()))
             detail::throw_error("ParameterStore: invalid parameter handle ", p.index);
-        return entries_[p.index];
+        return static_cast<std::size_t>(p.index);
     }
+    const Entry& entry(Parameter p) const { return entries_[index_of(p)]; }
     template <class Arena>
     Arena view(const Arena& arena, Parameter p) const {
         const Entry& e = entry(p);
@@ -870,10 +916,11 @@ public:
     }
 
     // A leaf that reads a parameter (in place, or widened from its bf16 storage) and
-    // accumulates into its gradient arena.
+    // accumulates into its gradient arena; a constant when the parameter is frozen
+    // (store.requires_grad(p) false), so no op that reads only constants records a backward.
     Var parameter(ParameterStore<B, T>& store, Parameter p) {
         Tensor value = store.compute_value(p);
-        if (!grad_enabled()) return Var{this, -1, std::move(value)};
+        if (!grad_enabled() || !store.requires_grad(p)) return Var{this, -1, std::move(value)};
         return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, std::move(value),
                     "parameter");
     }
@@ -1032,8 +1079,14 @@ private:
 // hand-written backward on the Graph of its inputs.
 
 // ---- begin tandem/autograd/ops/attention.hpp
-// Differentiable scaled dot-product attention with causal and key-padding masks.
+// Differentiable scaled dot-product attention with causal and key-padding masks and
+// dropout on the attention probabilities.
 // reference: torch.nn.functional.scaled_dot_product_attention; HF eager attention.
+// Dropout is fused into the backend's kernel rather than composed from matmul, softmax,
+// dropout and matmul ops: the kernel draws the mask from the Philox counters of the
+// probability elements and draws it again in the backward, so train mode stores nothing
+// beyond eval mode's state, keeps the one fused op (as flash attention does on GPUs), and
+// with dropout 0 runs exactly the eval-mode path.
 
 // ---- begin tandem/autograd/ops/common.hpp
 // Helpers shared by the op headers: finding an op's graph and shape checks whose
@@ -1123,6 +1176,9 @@ struct AttentionOptions {
     Ids<B> key_mask{};
     // Defaults to 1 / sqrt(head_dim).
     std::optional<T> scale{};
+    // Probability of zeroing each attention weight, in train mode only (the graph's mode),
+    // as HF's attention_dropout / attention_probs_dropout_prob.
+    T dropout = T(0);
 };
 
 // shapes: q [B, H, Tq, D]; k, v [B, H, Tk, D]; out [B, H, Tq, D]
@@ -1147,20 +1203,30 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
     if (mask.defined() && !(mask.shape() == Shape{s.batch, s.k_len}))
         detail::throw_error("scaled_dot_product_attention: shape mismatch, key_mask ", mask.shape().str(),
                             " for keys ", sk.str(), " (expected [", s.batch, ", ", s.k_len, "])");
+    if (!(options.dropout >= T(0) && options.dropout < T(1)))
+        detail::throw_error("scaled_dot_product_attention: dropout probability ", options.dropout,
+                            " is outside [0, 1)");
     const T scale = options.scale.value_or(T(1) / std::sqrt(T(s.head_dim)));
     const bool causal = options.causal;
+    // Like the dropout op, each dropping call takes the graph's next random stream.
+    AttentionDropout dropout{};
+    if (g.training() && options.dropout > T(0)) {
+        const Philox rng = g.next_rng();
+        dropout = {double(options.dropout), rng.seed(), rng.stream()};
+    }
     auto out = Tensor<B, T>::empty(sq);
     // Whatever the backend's backward needs: probabilities on the CPU, row statistics in
     // a fused kernel.
     auto saved = Tensor<B, T>::empty({B::attention_saved_numel(s)});
-    B::attention(out.data(), saved.data(), qv.data(), kv.data(), vv.data(), s, scale, causal, mask.data());
+    B::attention(out.data(), saved.data(), qv.data(), kv.data(), vv.data(), s, scale, causal, mask.data(),
+                 dropout);
     const int iq = q.index, ik = k.index, iv = v.index;
     return g.record("scaled_dot_product_attention", out, {q, k, v}, [=](Graph<B, T>& g, int self) {
         T* dq = g.needs_grad(iq) ? g.grad_buffer(iq).data() : nullptr;
         T* dk = g.needs_grad(ik) ? g.grad_buffer(ik).data() : nullptr;
         T* dv = g.needs_grad(iv) ? g.grad_buffer(iv).data() : nullptr;
         B::attention_bwd(dq, dk, dv, g.grad_buffer(self).data(), qv.data(), kv.data(), vv.data(), out.data(),
-                         saved.data(), s, scale, causal, mask.data());
+                         saved.data(), s, scale, causal, mask.data(), dropout);
     });
 }
 
@@ -1912,11 +1978,13 @@ Var<B, T> log_softmax(const Var<B, T>& x) {
 
 // ---- begin tandem/backend/cpu/attention.hpp
 // Scaled dot-product attention over [batch, heads, tokens, head_dim] with an optional
-// causal mask and key padding mask, forward and backward. What the forward saves for
-// the backward is the backend's choice (attention_saved_numel elements): here the
-// probabilities, from which the backward needs nothing else. reference:
+// causal mask, key padding mask and dropout on the probabilities, forward and backward.
+// What the forward saves for the backward is the backend's choice
+// (attention_saved_numel elements): here the probabilities before dropout; the dropout
+// mask is regenerated from its Philox counters, never stored. reference:
 // torch.nn.functional.scaled_dot_product_attention and HF eager attention (masked scores set to the lowest
-// finite value, so a row with every key masked attends uniformly instead of producing NaN).
+// finite value, so a row with every key masked attends uniformly instead of producing NaN;
+// dropout after the softmax).
 
 // ---- begin tandem/backend/cpu/gemm.hpp
 // Row-major GEMM through Eigen. With the `blas` build option Meson defines
@@ -2661,7 +2729,6 @@ struct Softmax {
 
 #include <cstdint>
 #include <limits>
-#include <memory>
 
 namespace tandem {
 
@@ -2679,12 +2746,13 @@ struct Attention {
     // The size of the forward's saved state: the probabilities [B, H, Tq, Tk].
     static index_t attention_saved_numel(const AttentionShape& s) { return s.bh() * s.q_len * s.k_len; }
 
-    // out = softmax(scale * q k^T + mask) v.
+    // out = dropout(softmax(scale * q k^T + mask)) v.
     // shapes: q, out [B, H, Tq, D]; k, v [B, H, Tk, D]; probs [B, H, Tq, Tk]; key_mask [B, Tk] (non-zero
     // keep, 0 hide) or null
     template <class T>
     static void attention(T* out, T* probs, const T* q, const T* k, const T* v, const AttentionShape& s,
-                          T scale, bool causal, const std::int64_t* key_mask) {
+                          T scale, bool causal, const std::int64_t* key_mask,
+                          const AttentionDropout& dropout) {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim;
         Gemm::gemm_batched(false, true, Tq, Tk, D, scale, q, D, Tq * D, k, D, Tk * D, T(0), probs, Tk,
                            Tq * Tk, s.bh());
@@ -2697,7 +2765,13 @@ struct Attention {
                             probs[(bh * Tq + i) * Tk + j] = std::numeric_limits<T>::lowest();
         }
         Softmax::softmax(probs, probs, s.bh() * Tq, Tk);
-        Gemm::gemm_batched(false, false, Tq, D, Tk, T(1), probs, Tk, Tq * Tk, v, D, Tk * D, T(0), out, D,
+        const T* weights = probs;
+        Workspace<T> dropped(dropout.p > 0 ? attention_saved_numel(s) : 0);
+        if (dropout.p > 0) {
+            apply_dropout(dropped.get(), probs, attention_saved_numel(s), dropout);
+            weights = dropped.get();
+        }
+        Gemm::gemm_batched(false, false, Tq, D, Tk, T(1), weights, Tk, Tq * Tk, v, D, Tk * D, T(0), out, D,
                            Tq * D, s.bh());
     }
 
@@ -2706,14 +2780,17 @@ struct Attention {
     template <class T>
     static void attention_bwd(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
                               [[maybe_unused]] const T* out, const T* probs, const AttentionShape& s, T scale,
-                              bool causal, const std::int64_t* key_mask) {
-        const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim;
-        const std::size_t bytes = static_cast<std::size_t>(attention_saved_numel(s)) * sizeof(T);
-        const std::unique_ptr<void, Release> workspace(Memory::allocate(bytes), Release{bytes});
-        T* dp = static_cast<T*>(workspace.get());
-        // dP = dO V^T, then dS = P * (dP - rowsum(dP * P)), zero at masked positions.
+                              bool causal, const std::int64_t* key_mask, const AttentionDropout& dropout) {
+        const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim, n = attention_saved_numel(s);
+        Workspace<T> workspace(n);
+        T* dp = workspace.get();
+        // dV reads the dropped probabilities M * P, drawn again with the mask applied to dP.
+        Workspace<T> dropped(dv && dropout.p > 0 ? n : 0);
+        // dP = M * (dO V^T), with the dropout mask M scaled by 1 / (1 - p), then
+        // dS = P * (dP - rowsum(dP * P)), zero at masked positions.
         Gemm::gemm_batched(false, true, Tq, Tk, D, T(1), dout, D, Tq * D, v, D, Tk * D, T(0), dp, Tk, Tq * Tk,
                            s.bh());
+        if (dropout.p > 0) apply_dropout(dp, dp, n, dropout, dropped.get(), probs);
 #pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
         for (index_t bh = 0; bh < s.bh(); ++bh)
             for (index_t i = 0; i < Tq; ++i) {
@@ -2726,8 +2803,8 @@ struct Attention {
                                                                                      : pr[j] * (dpr[j] - dot);
             }
         if (dv)
-            Gemm::gemm_batched(true, false, Tk, D, Tq, T(1), probs, Tk, Tq * Tk, dout, D, Tq * D, T(1), dv, D,
-                               Tk * D, s.bh());
+            Gemm::gemm_batched(true, false, Tk, D, Tq, T(1), dropped.get() ? dropped.get() : probs, Tk,
+                               Tq * Tk, dout, D, Tq * D, T(1), dv, D, Tk * D, s.bh());
         if (dq)
             Gemm::gemm_batched(false, false, Tq, D, Tk, scale, dp, Tk, Tq * Tk, k, D, Tk * D, T(1), dq, D,
                                Tq * D, s.bh());
@@ -2737,10 +2814,40 @@ struct Attention {
     }
 
 private:
-    struct Release {
-        std::size_t bytes;
-        void operator()(void* p) const { Memory::deallocate(p, bytes); }
+    // Scratch memory of n elements (none for n = 0), released on scope exit.
+    template <class T>
+    class Workspace {
+    public:
+        explicit Workspace(index_t n)
+            : bytes_(static_cast<std::size_t>(n) * sizeof(T)),
+              data_(n ? Memory::allocate(bytes_) : nullptr) {}
+        ~Workspace() {
+            if (data_) Memory::deallocate(data_, bytes_);
+        }
+        Workspace(const Workspace&) = delete;
+        Workspace& operator=(const Workspace&) = delete;
+        T* get() const { return static_cast<T*>(data_); }
+
+    private:
+        std::size_t bytes_;
+        void* data_;
     };
+
+    // out[e] = in[e] * M[e], M the dropout mask's element e (the rule of
+    // Index::dropout_mask): a pure function of (seed, stream, e), the same at any thread
+    // count. With `out2`, also out2[e] = in2[e] * M[e] from the same draw.
+    template <class T>
+    static void apply_dropout(T* out, const T* in, index_t n, const AttentionDropout& dropout,
+                              T* out2 = nullptr, const T* in2 = nullptr) {
+        const Philox rng(dropout.seed, dropout.stream);
+        const T p = T(dropout.p), kept = T(1) / (T(1) - p);
+#pragma omp parallel for schedule(static) if (n > detail::parallel_threshold)
+        for (index_t e = 0; e < n; ++e) {
+            const bool keep = rng.uniform(static_cast<std::uint64_t>(e)) >= double(p);
+            out[e] = keep ? in[e] * kept : T(0);
+            if (out2) out2[e] = keep ? in2[e] * kept : T(0);
+        }
+    }
 };
 
 }  // namespace cpu
@@ -9457,13 +9564,15 @@ public:
     using value_type = T;
 
     // Queries come from width `dim`; keys and values from width `kv_dim` (cross-attention).
+    // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
     MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
-                       const AttentionNames& names = {}, index_t kv_dim = 0)
+                       const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
         : query_(store, scope / names.query, dim, dim),
           key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
           value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
           output_(store, scope / names.output, dim, dim),
-          heads_(heads) {
+          heads_(heads),
+          dropout_(T(dropout)) {
         if (heads <= 0 || dim % heads != 0)
             detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
     }
@@ -9479,7 +9588,9 @@ public:
         auto q = split_heads(query_.forward(g, x), heads_);
         auto k = split_heads(key_.forward(g, context), heads_);
         auto v = split_heads(value_.forward(g, context), heads_);
-        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, options)));
+        AttentionOptions<B, T> dropping = options;
+        dropping.dropout = dropout_;
+        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
     }
 
     template <class F>
@@ -9497,6 +9608,7 @@ public:
 private:
     Linear<B, T> query_, key_, value_, output_;
     index_t heads_;
+    T dropout_;
 };
 
 }  // namespace tandem
@@ -9510,7 +9622,8 @@ private:
 // ---- begin tandem/nn/transformer.hpp
 // Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
 //   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
+// Post-LN (BERT): h = ln1(x + dropout(attn(x))); y = ln2(h + dropout(ffn(h))).
+// In train mode attention probabilities are dropped in both; eval mode drops nothing.
 // reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
 
 // ---- begin tandem/nn/layer_norm.hpp
@@ -9602,6 +9715,11 @@ struct TransformerSizes {
     index_t hidden, heads, intermediate;
     Activation activation;
     double layer_norm_eps;
+    // Train-mode dropout probabilities: of the attention weights (HF attention_dropout,
+    // BERT's attention_probs_dropout_prob), and of the attention and feed-forward outputs
+    // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
+    double attention_dropout = 0;
+    double hidden_dropout = 0;
 };
 
 template <Backend B, Scalar T>
@@ -9613,7 +9731,7 @@ public:
     // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
     PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
         : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
-          self_attn_(store, scope / "self_attn", s.hidden, s.heads),
+          self_attn_(store, scope / "self_attn", s.hidden, s.heads, AttentionNames{}, 0, s.attention_dropout),
           layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
           mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
 
@@ -9647,17 +9765,20 @@ public:
     // intermediate.dense, output.{dense,LayerNorm}.
     PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
         : attention_(store, scope / "attention", s.hidden, s.heads,
-                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}),
+                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}, 0,
+                     s.attention_dropout),
           attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
           intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
           output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
           output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          activation_(s.activation) {}
+          activation_(s.activation),
+          hidden_dropout_(T(s.hidden_dropout)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto h = attention_norm_.forward(g, add(x, attention_.forward(g, x, options)));
+        auto attended = dropout(attention_.forward(g, x, options), hidden_dropout_);
+        auto h = attention_norm_.forward(g, add(x, attended));
         auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
-        return output_norm_.forward(g, add(h, ffn));
+        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
     }
 
     template <class F>
@@ -9675,6 +9796,7 @@ private:
     Linear<B, T> intermediate_, output_;
     LayerNorm<B, T> output_norm_;
     Activation activation_;
+    T hidden_dropout_;
 };
 
 // `layers` blocks named scope.0, scope.1, ... applied in order.
@@ -10150,7 +10272,8 @@ private:
 
 namespace tandem {
 
-// LayerNorm(word + position(0..L-1) + token_type); absent token_type_ids mean segment 0.
+// dropout(LayerNorm(word + position(0..L-1) + token_type)); absent token_type_ids mean
+// segment 0; dropout (hidden_dropout_prob) in train mode only.
 template <Backend B, Scalar T>
 class BertEmbeddings {
 public:
@@ -10162,7 +10285,8 @@ public:
           position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
                                c.hidden_size),
           token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
-          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps) {}
+          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps),
+          dropout_(T(c.hidden_dropout_prob)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         if (text.length() > position_embeddings_.num_embeddings())
@@ -10174,7 +10298,7 @@ public:
         auto x =
             add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
                 position_embeddings_.first_rows(g, text.length()));
-        return layer_norm_.forward(g, x);
+        return dropout(layer_norm_.forward(g, x), dropout_);
     }
 
     template <class F>
@@ -10188,6 +10312,7 @@ public:
 private:
     Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
     LayerNorm<B, T> layer_norm_;
+    T dropout_;
 };
 
 template <Backend B, Scalar T>
@@ -10198,8 +10323,10 @@ struct BertOutput {
 
 namespace detail {
 inline TransformerSizes bert_sizes(const io::BertConfig& c) {
-    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
-            c.layer_norm_eps};
+    return {c.hidden_size,        c.num_attention_heads,
+            c.intermediate_size,  activation_from_name(c.hidden_act),
+            c.layer_norm_eps,     c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob};
 }
 }  // namespace detail
 
@@ -10280,7 +10407,8 @@ struct SequenceClassifierOutput {
 };
 
 // transformers.BertForSequenceClassification: "bert." + BertModel, then
-// classifier(dropout(pooler_output)); dropout is inactive (eval mode). The loss is the
+// classifier(dropout(pooler_output)), dropping with classifier_dropout (or, unset,
+// hidden_dropout_prob) in train mode only. The loss is the
 // caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
 // A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
 // starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
@@ -10299,7 +10427,8 @@ public:
     explicit BertForSequenceClassification(const io::BertConfig& config)
         : Base(config),
           bert_(*this->store_, Scope(base_model_prefix), config),
-          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
+          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()),
+          dropout_(T(config.classifier_dropout.value_or(config.hidden_dropout_prob))) {}
 
     void reset_head(std::uint64_t seed) {
         classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
@@ -10307,7 +10436,7 @@ public:
 
     SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         auto out = bert_.forward(g, text);
-        return {out, classifier_.forward(g, out.pooler_output)};
+        return {out, classifier_.forward(g, dropout(out.pooler_output, dropout_))};
     }
 
     template <class F>
@@ -10319,6 +10448,7 @@ public:
 private:
     BertTower<B, T> bert_;
     Linear<B, T> classifier_;
+    T dropout_;
 };
 
 }  // namespace tandem
@@ -10460,9 +10590,15 @@ struct EncoderOutput {
 };
 
 namespace detail {
+// CLIP and SigLIP drop only attention probabilities (attention_dropout), in train mode.
 inline TransformerSizes sizes_of(const auto& c) {
-    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
-            c.layer_norm_eps};
+    return {c.hidden_size,
+            c.num_attention_heads,
+            c.intermediate_size,
+            activation_from_name(c.hidden_act),
+            c.layer_norm_eps,
+            c.attention_dropout,
+            0.0};
 }
 
 // HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),
@@ -10955,12 +11091,16 @@ namespace tandem {
 // regular expression found anywhere in the name (Python's re.search). Each setting of a
 // parameter comes from the first group that matches it and sets it; a parameter is frozen
 // when any group that matches it is; what no group sets takes the optimizer's options.
+// Freezing is one flag with the store's: laying out a frozen group marks its parameters
+// as requiring no gradient (ParameterStore::set_requires_grad), so backward skips them,
+// and a parameter the store already holds frozen is frozen in the layout too (its
+// gradient stays zero, and AdamW would otherwise still decay it).
 template <Scalar T>
 struct ParamGroup {
     std::string pattern;
     std::optional<T> lr{};
     std::optional<T> weight_decay{};
-    // Not updated at all (torch's requires_grad=False as far as the optimizer goes).
+    // Not updated at all and given no gradient (torch's requires_grad=False).
     bool frozen = false;
     bool regex = false;
 };
@@ -11001,13 +11141,14 @@ public:
         for (std::size_t i = 0; i < store.size(); ++i) {
             const Parameter p{static_cast<int>(i)};
             const std::string& name = store.name(p);
-            Key key{-1, -1, false};
+            Key key{-1, -1, !store.requires_grad(p)};
             for (std::size_t g = 0; g < groups_.size(); ++g) {
                 if (!matches(g, name)) continue;
                 if (key.lr < 0 && groups_[g].lr) key.lr = static_cast<int>(g);
                 if (key.weight_decay < 0 && groups_[g].weight_decay) key.weight_decay = static_cast<int>(g);
                 key.frozen = key.frozen || groups_[g].frozen;
             }
+            if (key.frozen) store.set_requires_grad(p, false);
             const index_t begin = store.offset(p);
             const index_t end =
                 i + 1 < store.size() ? store.offset(Parameter{static_cast<int>(i + 1)}) : total;
@@ -11446,10 +11587,13 @@ struct GradcheckResult {
 
 // f maps input Vars to an output Var of any shape. The check differentiates
 // sum(f(inputs) * R) for a fixed random R, so every output element contributes.
+// Every graph is built with `options`: in train mode each evaluation draws the same
+// dropout masks, so f is a fixed function of its inputs.
 template <Backend B = Cpu>
 GradcheckResult gradcheck(
     const std::function<Var<B, double>(Graph<B, double>&, const std::vector<Var<B, double>>&)>& f,
-    const std::vector<Tensor<B, double>>& inputs, double step = 1e-6, std::uint64_t seed = 1234) {
+    const std::vector<Tensor<B, double>>& inputs, double step = 1e-6, std::uint64_t seed = 1234,
+    const GraphOptions& options = {}) {
     using TensorD = Tensor<B, double>;
     std::vector<TensorD> projection;
     auto loss_of = [&](Graph<B, double>& g, const std::vector<Var<B, double>>& vars) {
@@ -11463,7 +11607,7 @@ GradcheckResult gradcheck(
         return sum(mul(out, g.input(projection[0])));
     };
 
-    Graph<B, double> g;
+    Graph<B, double> g(options);
     std::vector<Var<B, double>> vars;
     for (const auto& t : inputs) vars.push_back(g.input(t.clone(), true));
     g.backward(loss_of(g, vars));
@@ -11479,7 +11623,7 @@ GradcheckResult gradcheck(
                 std::vector<double> shifted = x;
                 shifted[j] = value;
                 NoGradGuard no_grad;
-                Graph<B, double> h;
+                Graph<B, double> h(options);
                 std::vector<Var<B, double>> vs;
                 for (std::size_t k = 0; k < inputs.size(); ++k)
                     vs.push_back(
@@ -11502,18 +11646,21 @@ GradcheckResult gradcheck(
 // The same check for a module's parameters: loss(g) builds a one-element loss from
 // the parameters in `store`. `samples` entries of every parameter (spread over the
 // tensor) are perturbed; the score is max |analytic - numeric| / max |numeric| over them.
+// Frozen parameters get no gradient and are skipped. Graphs are built with `options`,
+// as in gradcheck.
 template <Backend B = Cpu>
 GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
                                      const std::function<Var<B, double>(Graph<B, double>&)>& loss,
-                                     int samples = 3, double step = 1e-6) {
+                                     int samples = 3, double step = 1e-6, const GraphOptions& options = {}) {
     store.zero_grad();
     {
-        Graph<B, double> g;
+        Graph<B, double> g(options);
         g.backward(loss(g));
     }
     double max_diff = 0, max_numeric = 0;
     for (int i = 0; i < static_cast<int>(store.size()); ++i) {
         const Parameter p{i};
+        if (!store.requires_grad(p)) continue;
         auto value = store.value(p);
         const auto analytic = store.grad(p).to_vector();
         const index_t n = value.numel();
@@ -11525,7 +11672,7 @@ GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
                 v[j] = x;
                 value.copy_from(Tensor<B, double>::from_vector(v, value.shape()));
                 NoGradGuard no_grad;
-                Graph<B, double> g;
+                Graph<B, double> g(options);
                 return loss(g).value().item();
             };
             const double numeric = (eval(original + step) - eval(original - step)) / (2 * step);

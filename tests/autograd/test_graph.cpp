@@ -105,6 +105,53 @@ TEST_CASE("parameters accumulate straight into the store's gradient arena") {
     CHECK_THROWS_WITH_AS(store.find("missing"), "ParameterStore: no parameter named 'missing'", Error);
 }
 
+TEST_CASE("a frozen parameter is a constant leaf: no gradient, and no backward for what only it feeds") {
+    ParameterStore<Cpu, float> store;
+    auto w1 = store.add("tower.fc1.weight", {2, 3});
+    auto w2 = store.add("tower.fc2.weight", {2, 2});
+    auto head = store.add("head.weight", {1, 2});
+    store.value(w1).copy_from(TF::from_vector({1, 0, 1, 0, 1, 1}, {2, 3}));
+    store.value(w2).copy_from(TF::from_vector({1, 2, 3, 4}, {2, 2}));
+    store.value(head).copy_from(TF::from_vector({1, -1}, {1, 2}));
+    auto run = [&] {
+        GF g;
+        auto x = g.input(TF::from_vector({1, 2, 3}, {1, 3}));
+        auto h = linear(linear(x, g.parameter(store, w1)), g.parameter(store, w2));
+        auto loss = sum(linear(h, g.parameter(store, head)));
+        const auto recorded = g.tape_size();
+        g.backward(loss);
+        return std::pair{recorded, h.requires_grad()};
+    };
+    // Unfrozen: three parameters and three linears on the tape, plus the sum.
+    CHECK(store.requires_grad(w1));
+    CHECK(run() == std::pair<std::size_t, bool>{7, true});
+    const auto unfrozen_head = store.grad(head).to_vector();
+
+    store.zero_grad();
+    CHECK(store.freeze("tower.*") == 2);
+    CHECK(!store.requires_grad(w1));
+    CHECK(!store.requires_grad(w2));
+    CHECK(store.requires_grad(head));
+    // The tower's linears read only constants: the tape holds the head's parameter, its
+    // linear and the sum; the tower's output needs no gradient.
+    CHECK(run() == std::pair<std::size_t, bool>{3, false});
+    CHECK(store.grad(w1).to_vector() == std::vector<float>(6, 0.0f));
+    CHECK(store.grad(w2).to_vector() == std::vector<float>(4, 0.0f));
+    CHECK(store.grad(head).to_vector() == unfrozen_head);
+
+    store.set_requires_grad(w2, true);
+    store.zero_grad();
+    CHECK(run().first == 5);
+    CHECK(store.grad(w1).to_vector() == std::vector<float>(6, 0.0f));
+    CHECK(store.set_requires_grad("tower.*", true) == 2);
+    CHECK_THROWS_WITH_AS(store.freeze("vision_model.*"),
+                         "ParameterStore::set_requires_grad: pattern 'vision_model.*' matches no parameter "
+                         "name (expected a glob such as 'vision_model.*')",
+                         Error);
+    CHECK_THROWS_WITH_AS(store.set_requires_grad(Parameter{7}, false),
+                         "ParameterStore: invalid parameter handle 7", Error);
+}
+
 TEST_CASE("NoGradGuard records no backward; backward on such a loss is an error") {
     ParameterStore<Cpu, float> store;
     auto w = store.add("w", {3});

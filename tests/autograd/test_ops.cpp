@@ -172,6 +172,29 @@ TEST_CASE("gradcheck: attention and embedding") {
           {rnd({6, 7}, 10)});
 }
 
+TEST_CASE("gradcheck: attention with dropout on the probabilities, in train mode with a fixed seed") {
+    const Shape q{2, 3, 5, 4}, k{2, 3, 6, 4};
+    const GraphOptions train{.training = true, .seed = 17};
+    auto f = [](G&, const VS& x) {
+        AttentionOptions<Cpu, double> o;
+        o.key_mask = ids({1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, {2, 6});
+        o.dropout = 0.3;
+        return scaled_dot_product_attention(x[0], x[1], x[2], o);
+    };
+    const std::vector<TD> inputs = {rnd(q, 11), rnd(k, 12), rnd(k, 13)};
+    const auto r = gradcheck<Cpu>(f, inputs, 1e-6, 1234, train);
+    INFO("worst input " << r.worst_input << ", relative error " << r.max_relative_error);
+    CHECK(r.max_relative_error < tolerance);
+    // The mask is in effect: the train-mode output differs from eval mode's.
+    G eval, training(train);
+    auto out = [&](G& g) {
+        VS x;
+        for (const auto& t : inputs) x.push_back(g.input(t));
+        return f(g, x).value().to_vector();
+    };
+    CHECK(out(eval) != out(training));
+}
+
 TEST_CASE("gradcheck: max over an axis") {
     check("max axis 1", [](G&, const VS& x) { return max(x[0], 1); }, {rnd({3, 5, 7}, 1)});
     check("max axis -1", [](G&, const VS& x) { return max(x[0], -1); }, {rnd({3, 5, 7}, 2)});

@@ -302,7 +302,7 @@ TEST_CASE("attention with causal and padding masks against a naive double loop")
     const std::vector<std::int64_t> mask = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
     const double scale = 1 / std::sqrt(3.0);
     Cpu::attention(out.data(), probs.data(), qf.data(), kf.data(), vf.data(), s, float(scale), true,
-                   mask.data());
+                   mask.data(), AttentionDropout{});
     VD ref(nq, 0.0);
     for (index_t bh = 0; bh < s.bh(); ++bh)
         for (index_t i = 0; i < 5; ++i) {
@@ -320,6 +320,39 @@ TEST_CASE("attention with causal and padding masks against a naive double loop")
                     ref[(bh * 5 + i) * 3 + d] += w[j] / total * v[(bh * 5 + j) * 3 + d];
         }
     CHECK(rel_error(out, ref) < float_tol);
+}
+
+TEST_CASE(
+    "attention dropout drops probability (b, h, i, j) where Philox(seed, stream).uniform(flat index) < p") {
+    const AttentionShape s{2, 2, 8, 16, 3};
+    const index_t nq = s.bh() * s.q_len * s.head_dim, nk = s.bh() * s.k_len * s.head_dim;
+    const index_t np = s.bh() * s.q_len * s.k_len;
+    VF q = to_float(random_values(nq, 23)), k = to_float(random_values(nk, 24)),
+       v = to_float(random_values(nk, 25));
+    VF out(nq), dropped_out(nq), probs(np), dropped_probs(np);
+    const AttentionDropout dropout{0.4, 11, 3};
+    Cpu::attention(out.data(), probs.data(), q.data(), k.data(), v.data(), s, 0.5f, false, nullptr,
+                   AttentionDropout{});
+    Cpu::attention(dropped_out.data(), dropped_probs.data(), q.data(), k.data(), v.data(), s, 0.5f, false,
+                   nullptr, dropout);
+    // The saved probabilities are those before dropout; the output uses the dropped ones.
+    CHECK(dropped_probs == probs);
+    const Philox rng(11, 3);
+    VD ref(nq, 0.0);
+    int zeros = 0;
+    for (index_t bh = 0; bh < s.bh(); ++bh)
+        for (index_t i = 0; i < s.q_len; ++i)
+            for (index_t j = 0; j < s.k_len; ++j) {
+                const index_t e = (bh * s.q_len + i) * s.k_len + j;
+                const bool kept = rng.uniform(static_cast<std::uint64_t>(e)) >= 0.4;
+                zeros += !kept;
+                for (index_t d = 0; d < 3; ++d)
+                    ref[(bh * s.q_len + i) * 3 + d] +=
+                        kept ? double(probs[e]) / 0.6 * v[(bh * s.k_len + j) * 3 + d] : 0.0;
+            }
+    // 512 Bernoulli(0.4) draws: the count of zeros lies within 4 standard deviations (11).
+    CHECK(std::abs(zeros - 0.4 * double(np)) < 45);
+    CHECK(rel_error(dropped_out, ref) < float_tol);
 }
 
 TEST_CASE("adamw_step matches torch.optim.AdamW's update written out in double") {

@@ -255,3 +255,33 @@ TEST_CASE("parameter groups: each setting from the first group that sets it; lea
     // Neighbours with the same settings are one run: a store without groups is one pass.
     CHECK(ParamLayout<double>(store, {}, "test").runs().size() == 1);
 }
+
+TEST_CASE(
+    "frozen is one flag: a frozen group freezes the store's parameters, a store-frozen one is frozen in "
+    "every layout") {
+    ParameterStore<Cpu, double> store;
+    auto text = store.add("text_model.fc.weight", {2});
+    auto vision = store.add("vision_model.fc.weight", {2});
+    auto scale = store.add("logit_scale", {1});
+    const ParamLayout<double> layout(store, {{.pattern = "vision_model.*", .frozen = true}}, "test");
+    CHECK(store.requires_grad(text));
+    CHECK(!store.requires_grad(vision));
+    CHECK(store.requires_grad(scale));
+    REQUIRE(layout.runs().size() == 3);
+    CHECK(layout.runs()[1].frozen);
+
+    store.freeze("logit_scale");
+    const ParamLayout<double> plain(store, {}, "test");
+    // The vision weight and logit_scale, neighbours and both frozen, make one run.
+    REQUIRE(plain.runs().size() == 2);
+    CHECK(!plain.runs()[0].frozen);
+    CHECK(plain.runs()[1].frozen);
+    // AdamW leaves a store-frozen parameter alone: no weight decay pulls it either.
+    store.value(scale).copy_from(Tensor<Cpu, double>::from_vector({2.5}, {1}));
+    store.value(text).copy_from(Tensor<Cpu, double>::from_vector({1, 1}, {2}));
+    AdamW<Cpu, double> adam(store, {.lr = 0.1, .weight_decay = 0.5});
+    adam.step();
+    CHECK(store.value(scale).to_vector() == std::vector<double>{2.5});
+    // A zero gradient moves an unfrozen parameter by weight decay alone: 1 - lr * wd.
+    CHECK(store.value(text).to_vector()[0] == doctest::Approx(0.95).epsilon(1e-15));
+}

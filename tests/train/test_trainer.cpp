@@ -581,3 +581,54 @@ TEST_CASE("resume: train_loss covers the steps before the checkpoint; early stop
     CHECK(out.training_loss == doctest::Approx(sum / 8).epsilon(1e-3));
     set_num_threads(2);
 }
+
+TEST_CASE(
+    "training steps run in train mode: attention dropout changes the run, and the same seed repeats it") {
+    auto run = [](double attention_dropout) {
+        testing::TempDir dir("trainer_dropout");
+        const auto plain = tiny_clip();
+        auto config = plain.config();
+        config.text_config.attention_dropout = config.vision_config.attention_dropout = attention_dropout;
+        Model model(config);
+        model.parameters().values().copy_from(plain.parameters().values());
+        RecordingClipLoss loss{&model};
+        SentenceTransformerTrainer trainer(model, quiet_args(dir.path(), 3), shapes_dataset(64), loss,
+                                           tiny_collator(), silent());
+        trainer.train();
+        return *loss.seen;
+    };
+    const auto dropped = run(0.3);
+    CHECK(dropped.size() == 3);
+    CHECK(dropped == run(0.3));
+    CHECK(dropped != run(0.0));
+}
+
+TEST_CASE("frozen patterns lock a tower (LiT): no gradient, no update, the other tower trains") {
+    testing::TempDir dir("trainer_frozen");
+    auto model = tiny_clip();
+    const auto before = weights(model);
+    auto options = silent();
+    options.frozen = {"vision_model.*", "visual_projection.*"};
+    RecordingClipLoss loss{&model};
+    SentenceTransformerTrainer trainer(model, quiet_args(dir.path(), 3), shapes_dataset(64), loss,
+                                       tiny_collator(), options);
+    trainer.train();
+    auto& store = model.parameters();
+    const auto after = weights(model);
+    std::size_t frozen = 0, moved = 0;
+    model.for_each_parameter([&](const std::string& name, Parameter p) {
+        const auto begin = before.begin() + store.offset(p), end = begin + store.shape(p).numel();
+        const bool same = std::equal(begin, end, after.begin() + store.offset(p));
+        if (name.starts_with("vision_model.") || name.starts_with("visual_projection.")) {
+            ++frozen;
+            INFO(name);
+            CHECK(!store.requires_grad(p));
+            CHECK(same);
+            CHECK(store.grad(p).to_vector() == std::vector<float>(store.shape(p).numel(), 0.0f));
+        } else {
+            moved += !same;
+        }
+    });
+    CHECK(frozen > 0);
+    CHECK(moved > 0);
+}

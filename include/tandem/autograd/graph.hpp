@@ -86,10 +86,11 @@ public:
     }
 
     // A leaf that reads a parameter (in place, or widened from its bf16 storage) and
-    // accumulates into its gradient arena.
+    // accumulates into its gradient arena; a constant when the parameter is frozen
+    // (store.requires_grad(p) false), so no op that reads only constants records a backward.
     Var parameter(ParameterStore<B, T>& store, Parameter p) {
         Tensor value = store.compute_value(p);
-        if (!grad_enabled()) return Var{this, -1, std::move(value)};
+        if (!grad_enabled() || !store.requires_grad(p)) return Var{this, -1, std::move(value)};
         return push(Slot{store.shape(p), store.grad(p), {}, -1, Kind::Parameter}, std::move(value),
                     "parameter");
     }

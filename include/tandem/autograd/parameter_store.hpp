@@ -7,10 +7,15 @@
 // passes read a bf16 copy of the weights (mixed-precision training: bf16 weights, T
 // master weights, gradients and optimizer state). The copy is refreshed from the master
 // weights whenever they may have changed (after any values() or value() access).
+// Freezing (PyTorch's requires_grad_(False)): a parameter that requires no gradient is
+// read by forward passes as a constant, so backward does no work for it, nor for
+// anything computed only from such parameters and constant inputs (a locked tower).
 #pragma once
 
 #include <tandem/backend/concepts.hpp>
 #include <tandem/core/tensor.hpp>
+
+#include <fnmatch.h>
 
 #include <string>
 #include <string_view>
@@ -79,6 +84,33 @@ public:
 
     void zero_grad() { grads().zero(); }
 
+    // Whether backward computes p's gradient (true unless frozen). A frozen parameter's
+    // gradient is never written: it keeps whatever it held, zeros after zero_grad().
+    bool requires_grad(Parameter p) const { return entry(p).requires_grad; }
+    void set_requires_grad(Parameter p, bool requires_grad) {
+        entries_[index_of(p)].requires_grad = requires_grad;
+    }
+
+    // Every parameter whose name matches the shell glob `pattern` (matching the whole
+    // name; `*` matches any run of characters, dots included, as ParamGroup's globs);
+    // returns how many matched. A pattern that matches none is an error, as a misspelled
+    // one would otherwise leave a tower silently trained.
+    std::size_t set_requires_grad(std::string_view pattern, bool requires_grad) {
+        const std::string glob(pattern);
+        std::size_t matched = 0;
+        for (auto& e : entries_)
+            if (fnmatch(glob.c_str(), e.name.c_str(), 0) == 0) {
+                e.requires_grad = requires_grad;
+                ++matched;
+            }
+        if (matched == 0)
+            detail::throw_error("ParameterStore::set_requires_grad: pattern '", pattern,
+                                "' matches no parameter name (expected a glob such as 'vision_model.*')");
+        return matched;
+    }
+    // LiT's locked image tower: store.freeze("vision_model.*").
+    std::size_t freeze(std::string_view pattern) { return set_requires_grad(pattern, false); }
+
     // The type forward passes read weights in: T (the default) or DType::BF16.
     // May be set at any time (after loading a checkpoint, say): the copy is made on the
     // next read.
@@ -128,6 +160,7 @@ private:
         std::string name;
         Shape shape;
         index_t offset;
+        bool requires_grad = true;
     };
 
     bool allocated() const { return values_.defined(); }
@@ -136,11 +169,12 @@ private:
         values_ = Tensor::zeros({total_});
         grads_ = Tensor::zeros({total_});
     }
-    const Entry& entry(Parameter p) const {
+    std::size_t index_of(Parameter p) const {
         if (p.index < 0 || p.index >= static_cast<int>(entries_.size()))
             detail::throw_error("ParameterStore: invalid parameter handle ", p.index);
-        return entries_[p.index];
+        return static_cast<std::size_t>(p.index);
     }
+    const Entry& entry(Parameter p) const { return entries_[index_of(p)]; }
     template <class Arena>
     Arena view(const Arena& arena, Parameter p) const {
         const Entry& e = entry(p);

@@ -23,7 +23,8 @@ template <class B, class T>
 concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, std::int64_t* ids_out,
                                   bfloat16* half_out, const bfloat16* half_in, index_t n, T s, bool flag,
                                   std::uint64_t u, std::int64_t i, const Shape& shape,
-                                  const std::array<int, Shape::max_rank>& perm, const AttentionShape& attn) {
+                                  const std::array<int, Shape::max_rank>& perm, const AttentionShape& attn,
+                                  const AttentionDropout& drop) {
     B::gemm(flag, flag, n, n, n, s, in, n, in, n, s, out, n);
     B::gemm_batched(flag, flag, n, n, n, s, in, n, n, in, n, n, s, out, n, n, n);
     B::binary(BinaryOp::Add, out, in, n, in, n);
@@ -51,8 +52,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::gather_rows(out, in, ids, n, n);
     B::scatter_add_rows(out, in, ids, n, n);
     { B::attention_saved_numel(attn) } -> std::same_as<index_t>;
-    B::attention(out, out, in, in, in, attn, s, flag, ids);
-    B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids);
+    B::attention(out, out, in, in, in, attn, s, flag, ids, drop);
+    B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids, drop);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
     B::logsumexp(out, in, n, n);
     B::logsumexp_bwd(out, in, in, in, n, n);

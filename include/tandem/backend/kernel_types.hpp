@@ -3,6 +3,8 @@
 
 #include <tandem/core/shape.hpp>
 
+#include <cstdint>
+
 namespace tandem {
 
 enum class BinaryOp { Add, Sub, Mul, Div };
@@ -23,6 +25,15 @@ enum class UnaryOp {
 struct AttentionShape {
     index_t batch, heads, q_len, k_len, head_dim;
     index_t bh() const { return batch * heads; }
+};
+
+// Dropout on attention probabilities: element e of [batch, heads, q_len, k_len] is kept
+// and scaled by 1 / (1 - p) where Philox(seed, stream).uniform(e) >= p, the rule of
+// dropout_mask, so the forward's mask is regenerated in the backward instead of stored.
+// p = 0: no dropout.
+struct AttentionDropout {
+    double p = 0;
+    std::uint64_t seed = 0, stream = 0;
 };
 
 }  // namespace tandem

@@ -12,7 +12,8 @@
 
 namespace tandem {
 
-// LayerNorm(word + position(0..L-1) + token_type); absent token_type_ids mean segment 0.
+// dropout(LayerNorm(word + position(0..L-1) + token_type)); absent token_type_ids mean
+// segment 0; dropout (hidden_dropout_prob) in train mode only.
 template <Backend B, Scalar T>
 class BertEmbeddings {
 public:
@@ -24,7 +25,8 @@ public:
           position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
                                c.hidden_size),
           token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
-          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps) {}
+          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps),
+          dropout_(T(c.hidden_dropout_prob)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         if (text.length() > position_embeddings_.num_embeddings())
@@ -36,7 +38,7 @@ public:
         auto x =
             add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
                 position_embeddings_.first_rows(g, text.length()));
-        return layer_norm_.forward(g, x);
+        return dropout(layer_norm_.forward(g, x), dropout_);
     }
 
     template <class F>
@@ -50,6 +52,7 @@ public:
 private:
     Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
     LayerNorm<B, T> layer_norm_;
+    T dropout_;
 };
 
 template <Backend B, Scalar T>
@@ -60,8 +63,10 @@ struct BertOutput {
 
 namespace detail {
 inline TransformerSizes bert_sizes(const io::BertConfig& c) {
-    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
-            c.layer_norm_eps};
+    return {c.hidden_size,        c.num_attention_heads,
+            c.intermediate_size,  activation_from_name(c.hidden_act),
+            c.layer_norm_eps,     c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob};
 }
 }  // namespace detail
 
@@ -142,7 +147,8 @@ struct SequenceClassifierOutput {
 };
 
 // transformers.BertForSequenceClassification: "bert." + BertModel, then
-// classifier(dropout(pooler_output)); dropout is inactive (eval mode). The loss is the
+// classifier(dropout(pooler_output)), dropping with classifier_dropout (or, unset,
+// hidden_dropout_prob) in train mode only. The loss is the
 // caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
 // A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
 // starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
@@ -161,7 +167,8 @@ public:
     explicit BertForSequenceClassification(const io::BertConfig& config)
         : Base(config),
           bert_(*this->store_, Scope(base_model_prefix), config),
-          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()) {}
+          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()),
+          dropout_(T(config.classifier_dropout.value_or(config.hidden_dropout_prob))) {}
 
     void reset_head(std::uint64_t seed) {
         classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
@@ -169,7 +176,7 @@ public:
 
     SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
         auto out = bert_.forward(g, text);
-        return {out, classifier_.forward(g, out.pooler_output)};
+        return {out, classifier_.forward(g, dropout(out.pooler_output, dropout_))};
     }
 
     template <class F>
@@ -181,6 +188,7 @@ public:
 private:
     BertTower<B, T> bert_;
     Linear<B, T> classifier_;
+    T dropout_;
 };
 
 }  // namespace tandem

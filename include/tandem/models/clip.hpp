@@ -21,9 +21,15 @@ struct EncoderOutput {
 };
 
 namespace detail {
+// CLIP and SigLIP drop only attention probabilities (attention_dropout), in train mode.
 inline TransformerSizes sizes_of(const auto& c) {
-    return {c.hidden_size, c.num_attention_heads, c.intermediate_size, activation_from_name(c.hidden_act),
-            c.layer_norm_eps};
+    return {c.hidden_size,
+            c.num_attention_heads,
+            c.intermediate_size,
+            activation_from_name(c.hidden_act),
+            c.layer_norm_eps,
+            c.attention_dropout,
+            0.0};
 }
 
 // HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),

@@ -45,13 +45,15 @@ public:
     using value_type = T;
 
     // Queries come from width `dim`; keys and values from width `kv_dim` (cross-attention).
+    // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
     MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
-                       const AttentionNames& names = {}, index_t kv_dim = 0)
+                       const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
         : query_(store, scope / names.query, dim, dim),
           key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
           value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
           output_(store, scope / names.output, dim, dim),
-          heads_(heads) {
+          heads_(heads),
+          dropout_(T(dropout)) {
         if (heads <= 0 || dim % heads != 0)
             detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
     }
@@ -67,7 +69,9 @@ public:
         auto q = split_heads(query_.forward(g, x), heads_);
         auto k = split_heads(key_.forward(g, context), heads_);
         auto v = split_heads(value_.forward(g, context), heads_);
-        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, options)));
+        AttentionOptions<B, T> dropping = options;
+        dropping.dropout = dropout_;
+        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
     }
 
     template <class F>
@@ -85,6 +89,7 @@ public:
 private:
     Linear<B, T> query_, key_, value_, output_;
     index_t heads_;
+    T dropout_;
 };
 
 }  // namespace tandem

@@ -1,9 +1,11 @@
 // Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
 //   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + attn(x)); y = ln2(h + ffn(h)).
+// Post-LN (BERT): h = ln1(x + dropout(attn(x))); y = ln2(h + dropout(ffn(h))).
+// In train mode attention probabilities are dropped in both; eval mode drops nothing.
 // reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
 #pragma once
 
+#include <tandem/autograd/ops/embedding.hpp>
 #include <tandem/nn/attention.hpp>
 #include <tandem/nn/layer_norm.hpp>
 #include <tandem/nn/mlp.hpp>
@@ -16,6 +18,11 @@ struct TransformerSizes {
     index_t hidden, heads, intermediate;
     Activation activation;
     double layer_norm_eps;
+    // Train-mode dropout probabilities: of the attention weights (HF attention_dropout,
+    // BERT's attention_probs_dropout_prob), and of the attention and feed-forward outputs
+    // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
+    double attention_dropout = 0;
+    double hidden_dropout = 0;
 };
 
 template <Backend B, Scalar T>
@@ -27,7 +34,7 @@ public:
     // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
     PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
         : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
-          self_attn_(store, scope / "self_attn", s.hidden, s.heads),
+          self_attn_(store, scope / "self_attn", s.hidden, s.heads, AttentionNames{}, 0, s.attention_dropout),
           layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
           mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
 
@@ -61,17 +68,20 @@ public:
     // intermediate.dense, output.{dense,LayerNorm}.
     PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
         : attention_(store, scope / "attention", s.hidden, s.heads,
-                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}),
+                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}, 0,
+                     s.attention_dropout),
           attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
           intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
           output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
           output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          activation_(s.activation) {}
+          activation_(s.activation),
+          hidden_dropout_(T(s.hidden_dropout)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto h = attention_norm_.forward(g, add(x, attention_.forward(g, x, options)));
+        auto attended = dropout(attention_.forward(g, x, options), hidden_dropout_);
+        auto h = attention_norm_.forward(g, add(x, attended));
         auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
-        return output_norm_.forward(g, add(h, ffn));
+        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
     }
 
     template <class F>
@@ -89,6 +99,7 @@ private:
     Linear<B, T> intermediate_, output_;
     LayerNorm<B, T> output_norm_;
     Activation activation_;
+    T hidden_dropout_;
 };
 
 // `layers` blocks named scope.0, scope.1, ... applied in order.

@@ -24,12 +24,16 @@ namespace tandem {
 // regular expression found anywhere in the name (Python's re.search). Each setting of a
 // parameter comes from the first group that matches it and sets it; a parameter is frozen
 // when any group that matches it is; what no group sets takes the optimizer's options.
+// Freezing is one flag with the store's: laying out a frozen group marks its parameters
+// as requiring no gradient (ParameterStore::set_requires_grad), so backward skips them,
+// and a parameter the store already holds frozen is frozen in the layout too (its
+// gradient stays zero, and AdamW would otherwise still decay it).
 template <Scalar T>
 struct ParamGroup {
     std::string pattern;
     std::optional<T> lr{};
     std::optional<T> weight_decay{};
-    // Not updated at all (torch's requires_grad=False as far as the optimizer goes).
+    // Not updated at all and given no gradient (torch's requires_grad=False).
     bool frozen = false;
     bool regex = false;
 };
@@ -70,13 +74,14 @@ public:
         for (std::size_t i = 0; i < store.size(); ++i) {
             const Parameter p{static_cast<int>(i)};
             const std::string& name = store.name(p);
-            Key key{-1, -1, false};
+            Key key{-1, -1, !store.requires_grad(p)};
             for (std::size_t g = 0; g < groups_.size(); ++g) {
                 if (!matches(g, name)) continue;
                 if (key.lr < 0 && groups_[g].lr) key.lr = static_cast<int>(g);
                 if (key.weight_decay < 0 && groups_[g].weight_decay) key.weight_decay = static_cast<int>(g);
                 key.frozen = key.frozen || groups_[g].frozen;
             }
+            if (key.frozen) store.set_requires_grad(p, false);
             const index_t begin = store.offset(p);
             const index_t end =
                 i + 1 < store.size() ? store.offset(Parameter{static_cast<int>(i + 1)}) : total;

@@ -23,10 +23,13 @@ struct GradcheckResult {
 
 // f maps input Vars to an output Var of any shape. The check differentiates
 // sum(f(inputs) * R) for a fixed random R, so every output element contributes.
+// Every graph is built with `options`: in train mode each evaluation draws the same
+// dropout masks, so f is a fixed function of its inputs.
 template <Backend B = Cpu>
 GradcheckResult gradcheck(
     const std::function<Var<B, double>(Graph<B, double>&, const std::vector<Var<B, double>>&)>& f,
-    const std::vector<Tensor<B, double>>& inputs, double step = 1e-6, std::uint64_t seed = 1234) {
+    const std::vector<Tensor<B, double>>& inputs, double step = 1e-6, std::uint64_t seed = 1234,
+    const GraphOptions& options = {}) {
     using TensorD = Tensor<B, double>;
     std::vector<TensorD> projection;
     auto loss_of = [&](Graph<B, double>& g, const std::vector<Var<B, double>>& vars) {
@@ -40,7 +43,7 @@ GradcheckResult gradcheck(
         return sum(mul(out, g.input(projection[0])));
     };
 
-    Graph<B, double> g;
+    Graph<B, double> g(options);
     std::vector<Var<B, double>> vars;
     for (const auto& t : inputs) vars.push_back(g.input(t.clone(), true));
     g.backward(loss_of(g, vars));
@@ -56,7 +59,7 @@ GradcheckResult gradcheck(
                 std::vector<double> shifted = x;
                 shifted[j] = value;
                 NoGradGuard no_grad;
-                Graph<B, double> h;
+                Graph<B, double> h(options);
                 std::vector<Var<B, double>> vs;
                 for (std::size_t k = 0; k < inputs.size(); ++k)
                     vs.push_back(
@@ -79,18 +82,21 @@ GradcheckResult gradcheck(
 // The same check for a module's parameters: loss(g) builds a one-element loss from
 // the parameters in `store`. `samples` entries of every parameter (spread over the
 // tensor) are perturbed; the score is max |analytic - numeric| / max |numeric| over them.
+// Frozen parameters get no gradient and are skipped. Graphs are built with `options`,
+// as in gradcheck.
 template <Backend B = Cpu>
 GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
                                      const std::function<Var<B, double>(Graph<B, double>&)>& loss,
-                                     int samples = 3, double step = 1e-6) {
+                                     int samples = 3, double step = 1e-6, const GraphOptions& options = {}) {
     store.zero_grad();
     {
-        Graph<B, double> g;
+        Graph<B, double> g(options);
         g.backward(loss(g));
     }
     double max_diff = 0, max_numeric = 0;
     for (int i = 0; i < static_cast<int>(store.size()); ++i) {
         const Parameter p{i};
+        if (!store.requires_grad(p)) continue;
         auto value = store.value(p);
         const auto analytic = store.grad(p).to_vector();
         const index_t n = value.numel();
@@ -102,7 +108,7 @@ GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
                 v[j] = x;
                 value.copy_from(Tensor<B, double>::from_vector(v, value.shape()));
                 NoGradGuard no_grad;
-                Graph<B, double> g;
+                Graph<B, double> g(options);
                 return loss(g).value().item();
             };
             const double numeric = (eval(original + step) - eval(original - step)) / (2 * step);

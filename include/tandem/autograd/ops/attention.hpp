@@ -1,5 +1,11 @@
-// Differentiable scaled dot-product attention with causal and key-padding masks.
+// Differentiable scaled dot-product attention with causal and key-padding masks and
+// dropout on the attention probabilities.
 // reference: torch.nn.functional.scaled_dot_product_attention; HF eager attention.
+// Dropout is fused into the backend's kernel rather than composed from matmul, softmax,
+// dropout and matmul ops: the kernel draws the mask from the Philox counters of the
+// probability elements and draws it again in the backward, so train mode stores nothing
+// beyond eval mode's state, keeps the one fused op (as flash attention does on GPUs), and
+// with dropout 0 runs exactly the eval-mode path.
 #pragma once
 
 #include <tandem/autograd/ops/common.hpp>
@@ -16,6 +22,9 @@ struct AttentionOptions {
     Ids<B> key_mask{};
     // Defaults to 1 / sqrt(head_dim).
     std::optional<T> scale{};
+    // Probability of zeroing each attention weight, in train mode only (the graph's mode),
+    // as HF's attention_dropout / attention_probs_dropout_prob.
+    T dropout = T(0);
 };
 
 // shapes: q [B, H, Tq, D]; k, v [B, H, Tk, D]; out [B, H, Tq, D]
@@ -40,20 +49,30 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
     if (mask.defined() && !(mask.shape() == Shape{s.batch, s.k_len}))
         detail::throw_error("scaled_dot_product_attention: shape mismatch, key_mask ", mask.shape().str(),
                             " for keys ", sk.str(), " (expected [", s.batch, ", ", s.k_len, "])");
+    if (!(options.dropout >= T(0) && options.dropout < T(1)))
+        detail::throw_error("scaled_dot_product_attention: dropout probability ", options.dropout,
+                            " is outside [0, 1)");
     const T scale = options.scale.value_or(T(1) / std::sqrt(T(s.head_dim)));
     const bool causal = options.causal;
+    // Like the dropout op, each dropping call takes the graph's next random stream.
+    AttentionDropout dropout{};
+    if (g.training() && options.dropout > T(0)) {
+        const Philox rng = g.next_rng();
+        dropout = {double(options.dropout), rng.seed(), rng.stream()};
+    }
     auto out = Tensor<B, T>::empty(sq);
     // Whatever the backend's backward needs: probabilities on the CPU, row statistics in
     // a fused kernel.
     auto saved = Tensor<B, T>::empty({B::attention_saved_numel(s)});
-    B::attention(out.data(), saved.data(), qv.data(), kv.data(), vv.data(), s, scale, causal, mask.data());
+    B::attention(out.data(), saved.data(), qv.data(), kv.data(), vv.data(), s, scale, causal, mask.data(),
+                 dropout);
     const int iq = q.index, ik = k.index, iv = v.index;
     return g.record("scaled_dot_product_attention", out, {q, k, v}, [=](Graph<B, T>& g, int self) {
         T* dq = g.needs_grad(iq) ? g.grad_buffer(iq).data() : nullptr;
         T* dk = g.needs_grad(ik) ? g.grad_buffer(ik).data() : nullptr;
         T* dv = g.needs_grad(iv) ? g.grad_buffer(iv).data() : nullptr;
         B::attention_bwd(dq, dk, dv, g.grad_buffer(self).data(), qv.data(), kv.data(), vv.data(), out.data(),
-                         saved.data(), s, scale, causal, mask.data());
+                         saved.data(), s, scale, causal, mask.data(), dropout);
     });
 }
 
