@@ -73,6 +73,7 @@ typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input&
         t.input_ids = in.text->input_ids.rows(tb, te);
         if (in.text->attention_mask.defined()) t.attention_mask = in.text->attention_mask.rows(tb, te);
         if (in.text->token_type_ids.defined()) t.token_type_ids = in.text->token_type_ids.rows(tb, te);
+        t.prompt_length = in.text->prompt_length;
         out.text = std::move(t);
     }
     if (!out.image_rows.empty()) out.pixel_values = in.pixel_values->rows(ib, ie);
