@@ -1,8 +1,10 @@
 // tandem/io: Hugging Face file formats: safetensors checkpoints (memory-mapped
 // reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
-// JSON and atomic-file helpers the other readers and writers share.
+// JSON and atomic-file helpers the other readers and writers share, and the config.json
+// of sentence-transformers' Pooling, Dense and Normalize folders.
 #pragma once
 
+#include <tandem/io/config/sentence_transformers.hpp>
 #include <tandem/io/detail/atomic_file.hpp>
 #include <tandem/io/hf_config.hpp>
 #include <tandem/io/json_file.hpp>

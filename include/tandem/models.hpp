@@ -1,11 +1,15 @@
 // Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
-// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling.
+// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
+// SentenceTransformerStack and Router for its module lists, ModelWithStore to own and train one.
 #pragma once
 
 #include <tandem/core/text_batch.hpp>
 #include <tandem/models/bert.hpp>
 #include <tandem/models/clip.hpp>
 #include <tandem/models/dual_encoder.hpp>
+#include <tandem/models/model_with_store.hpp>
 #include <tandem/models/pooled_tower.hpp>
 #include <tandem/models/pretrained.hpp>
+#include <tandem/models/router.hpp>
+#include <tandem/models/sentence_transformer_stack.hpp>
 #include <tandem/models/siglip.hpp>

@@ -176,6 +176,12 @@ enum class UnaryOp {
     QuickGelu  // x * sigmoid(1.702 x) (HF "quick_gelu", OpenAI CLIP)
 };
 
+// The per-token weights of sentence-transformers' Pooling modes that are a weighted sum
+// of token states: one-hot at the first or the last real token, the masked mean, the
+// mean scaled by sqrt(count) instead of count, and weights 1..n counted from the first
+// real token.
+enum class PoolingWeights { FirstToken, Mean, MeanSqrtLen, WeightedMean, LastToken };
+
 // Sizes of one attention call: q [batch, heads, q_len, head_dim], k and v [batch, heads, k_len, head_dim].
 struct AttentionShape {
     index_t batch, heads, q_len, k_len, head_dim;
@@ -323,6 +329,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::flat_index(ids_out, ids, n, n);
     B::mask_fill(out, ids, n, n, s, s);
     B::mean_weights(out, ids, n, n);
+    B::exclude_prompt(ids_out, ids, n, n, i);
+    B::pooling_weights(out, ids, ids, n, n, PoolingWeights::Mean);
     B::fill_diagonal(out, n, s, s);
     B::dropout_mask(out, n, s, u, u);
     // Storage types apart from compute types: bf16 storage, float or double compute,
@@ -3113,6 +3121,80 @@ struct Optim {
 
 }  // namespace tandem::cpu
 // ---- end tandem/backend/cpu/optim.hpp
+// ---- begin tandem/backend/cpu/pooling.hpp
+// Kernels that turn an attention mask into what sentence-transformers' Pooling needs: the
+// mask with a prompt's tokens removed, and the weights [rows, cols] whose product with the
+// token states is the pooled vector of cls, mean, mean_sqrt_len_tokens, weightedmean or
+// lasttoken.
+// reference: sentence_transformers.sentence_transformer.modules.Pooling._forward_padded (v6).
+
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace tandem::cpu {
+
+struct PoolingMasks {
+    // The first column of a row whose mask is set, 0 when none is (torch's argmax of the mask).
+    static index_t first_set(const std::int64_t* row, index_t cols) {
+        const std::int64_t* best = std::max_element(row, row + cols);
+        return cols && *best != 0 ? best - row : 0;
+    }
+
+    // out[r, c] = 0 for c < first_set(r) + prompt_length, else mask[r, c]: the prompt starts
+    // at the first real token, after any left padding (Pooling._exclude_prompt_from_mask).
+    // shapes: mask, out [rows, cols]
+    static void exclude_prompt(std::int64_t* out, const std::int64_t* mask, index_t rows, index_t cols,
+                               std::int64_t prompt_length) {
+        for (index_t r = 0; r < rows; ++r) {
+            const std::int64_t* row = mask + r * cols;
+            const index_t start = first_set(row, cols) + prompt_length;
+            for (index_t c = 0; c < cols; ++c) out[r * cols + c] = c < start ? 0 : row[c];
+        }
+    }
+
+    // out [rows, cols], from mask (prompt excluded) and original (before the exclusion), 0/1:
+    //   FirstToken   1 at first_set(mask) (position 0 for a row without tokens)
+    //   Mean         mask / max(count, 1e-9)
+    //   MeanSqrtLen  mask / sqrt(max(count, 1e-9))
+    //   WeightedMean w / max(sum w, 1e-9), w[c] = mask[c] (c + 1 - first_set(original))
+    //   LastToken    1 at the last set position of mask, none for a row without tokens
+    template <class T>
+    static void pooling_weights(T* out, const std::int64_t* mask, const std::int64_t* original, index_t rows,
+                                index_t cols, PoolingWeights kind) {
+        for (index_t r = 0; r < rows; ++r) {
+            const std::int64_t* m = mask + r * cols;
+            T* w = out + r * cols;
+            std::fill_n(w, cols, T(0));
+            if (kind == PoolingWeights::FirstToken) {
+                if (cols) w[first_set(m, cols)] = T(1);
+            } else if (kind == PoolingWeights::LastToken) {
+                for (index_t c = cols; c-- > 0;)
+                    if (m[c] != 0) {
+                        w[c] = T(1);
+                        break;
+                    }
+            } else {
+                const index_t shift =
+                    kind == PoolingWeights::WeightedMean ? first_set(original + r * cols, cols) : 0;
+                double total = 0;
+                for (index_t c = 0; c < cols; ++c) {
+                    const double weight =
+                        double(m[c]) * (kind == PoolingWeights::WeightedMean ? double(c + 1 - shift) : 1.0);
+                    w[c] = T(weight);
+                    total += weight;
+                }
+                total = std::max(total, 1e-9);
+                const double denominator = kind == PoolingWeights::MeanSqrtLen ? std::sqrt(total) : total;
+                for (index_t c = 0; c < cols; ++c) w[c] = T(double(w[c]) / denominator);
+            }
+        }
+    }
+};
+
+}  // namespace tandem::cpu
+// ---- end tandem/backend/cpu/pooling.hpp
 // ---- begin tandem/backend/cpu/reduce.hpp
 // Reductions and layout kernels: sums over one axis or everything, axis permutation,
 // and block copies along one axis (concat, slice and their gradients).
@@ -3250,6 +3332,7 @@ struct Cpu : cpu::Memory,
              cpu::Norm,
              cpu::Embedding,
              cpu::Index,
+             cpu::PoolingMasks,
              cpu::Attention,
              cpu::Optim,
              cpu::Contrastive {
@@ -3314,6 +3397,9 @@ struct TextBatch {
     Ids attention_mask{};
     // Undefined, or segment ids (BERT sentence pairs).
     Ids token_type_ids{};
+    // The prompt's tokens at the start of every row (after any left padding), which a
+    // Pooling with include_prompt false leaves out: sentence-transformers' prompt_length.
+    index_t prompt_length = 0;
 
     // From host rows of ids (row-major [batch, length]); empty masks or types mean none.
     static TextBatch from_host(const std::vector<std::int64_t>& input_ids, index_t batch, index_t length,
@@ -6696,27 +6782,15 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // ---- begin tandem/io.hpp
 // tandem/io: Hugging Face file formats: safetensors checkpoints (memory-mapped
 // reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
-// JSON and atomic-file helpers the other readers and writers share.
+// JSON and atomic-file helpers the other readers and writers share, and the config.json
+// of sentence-transformers' Pooling, Dense and Normalize folders.
 
-// ---- begin tandem/io/detail/atomic_file.hpp
-// io::atomic_write: the one atomic writer (core/detail/atomic_file.hpp) under the
-// name the io layer and its users have always called it by.
-
-
-namespace tandem::io {
-
-using detail::atomic_write;
-
-}  // namespace tandem::io
-// ---- end tandem/io/detail/atomic_file.hpp
-// ---- begin tandem/io/hf_config.hpp
-// Hugging Face model configurations (config.json) for the towers tandem builds: one
-// header per model family under io/config/, gathered here for the models that include
-// them all.
-
-// ---- begin tandem/io/config/bert.hpp
-// transformers' BertConfig (v4.36) as read from and written to config.json, with the
-// defaults transformers fills in for absent keys and every field validated on load.
+// ---- begin tandem/io/config/sentence_transformers.hpp
+// The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
+// read as v6 reads them (Pooling's legacy word_embedding_dimension and
+// pooling_mode_*_tokens flags included) and written as v6 writes them: the same keys in
+// the same order, indent 4. Every bad value is an error naming the file and the key.
+// reference: sentence_transformers Pooling / Dense / Normalize get_config_dict, load_config (v6).
 
 // ---- begin tandem/io/config/common.hpp
 // What the model-family configs (io/config/clip.hpp, siglip.hpp, bert.hpp) share:
@@ -6730,6 +6804,17 @@ using detail::atomic_write;
 // the io names of the one checked reader and writer in core/detail/json.hpp, whose
 // errors name the file and the dotted key path.
 
+// ---- begin tandem/io/detail/atomic_file.hpp
+// io::atomic_write: the one atomic writer (core/detail/atomic_file.hpp) under the
+// name the io layer and its users have always called it by.
+
+
+namespace tandem::io {
+
+using detail::atomic_write;
+
+}  // namespace tandem::io
+// ---- end tandem/io/detail/atomic_file.hpp
 
 namespace tandem::io {
 
@@ -6935,6 +7020,764 @@ Config config_from_file(const std::filesystem::path& path) {
 
 }  // namespace tandem::detail
 // ---- end tandem/io/config/common.hpp
+// ---- begin tandem/nn/dense.hpp
+// Dense: sentence-transformers' projection of a sentence embedding, activation(x W^T + b)
+// (plus x, or a bias-free projection of x, with use_residual), its weights named
+// "linear.weight" / "linear.bias" under the module's scope as its model.safetensors holds them.
+// reference: sentence_transformers.base.modules.Dense (v6).
+
+// ---- begin tandem/nn/linear.hpp
+// Linear: y = x W^T + b with W stored [out_features, in_features].
+// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
+
+// ---- begin tandem/nn/init.hpp
+// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
+// value depends only on the seed and the parameter's name.
+// reference: torch.nn.init.normal_, uniform_, constant_.
+
+
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T, class Draw>
+void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
+    auto t = store.value(p);
+    std::vector<T> v(static_cast<std::size_t>(t.numel()));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
+    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
+}
+
+template <Backend B, Scalar T>
+void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
+}
+
+template <Backend B, Scalar T>
+void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
+}
+
+template <Backend B, Scalar T>
+void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
+    init_with(store, p, [&](std::size_t) { return value; });
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/init.hpp
+// ---- begin tandem/nn/module.hpp
+// The Module and Layer concepts: what every layer and model provides so that saving,
+// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
+// name, and what a layer that maps states to states provides so Sequential can chain it.
+// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
+
+
+#include <concepts>
+#include <string>
+
+namespace tandem {
+
+namespace detail {
+// A visitor that accepts any (name, parameter) pair; used only to state the concept.
+struct ParameterVisitorArchetype {
+    void operator()(const std::string&, Parameter) const {}
+};
+}  // namespace detail
+
+// Represents: a layer or model whose parameters live in a ParameterStore.
+// Requires: backend_type and value_type, and for_each_parameter(f) calling
+// f(hf_name, Parameter) for every parameter it owns, children included.
+// Ensures: names are unique and equal the keys of the model's model.safetensors.
+template <class M>
+concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
+    typename M::backend_type;
+    typename M::value_type;
+    m.for_each_parameter(f);
+};
+
+// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
+// transformer block does.
+// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
+// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
+// returns several outputs are Modules but not Layers; the towers among them are
+// EncoderTowers (models/dual_encoder.hpp).
+template <class M>
+concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                      const Var<typename M::backend_type, typename M::value_type>& x) {
+    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
+class Scope {
+public:
+    Scope() = default;
+    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
+    Scope(const char* prefix) : prefix_(prefix) {}
+    Scope operator/(const std::string& part) const {
+        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
+    }
+    Scope operator/(int index) const { return *this / std::to_string(index); }
+    const std::string& str() const { return prefix_; }
+
+private:
+    std::string prefix_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/module.hpp
+
+#include <cmath>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Linear {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Linear(ParameterStore<B, T>& store, const Scope& scope, index_t in_features, index_t out_features,
+           bool bias = true)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {out_features, in_features})),
+          has_bias_(bias) {
+        if (bias) bias_ = store.add((scope / "bias").str(), {out_features});
+    }
+
+    index_t in_features() const { return store_->shape(weight_)[1]; }
+    index_t out_features() const { return store_->shape(weight_)[0]; }
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        auto w = g.parameter(*store_, weight_);
+        if (!has_bias_) return linear(x, w);
+        auto b = g.parameter(*store_, bias_);
+        return linear(x, w, &b);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        if (has_bias_) f(store_->name(bias_), bias_);
+    }
+
+    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+    void reset_parameters(std::uint64_t seed) {
+        const double bound = 1.0 / std::sqrt(double(in_features()));
+        for_each_parameter(
+            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
+    }
+
+    // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+    Parameter weight() const { return weight_; }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    bool has_bias_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/linear.hpp
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+// The torch.nn modules sentence-transformers users put in a Dense, by the class path its
+// config.json records (Identity for activation_function=None).
+enum class DenseActivation { Identity, Tanh, ReLU, GELU, Sigmoid };
+
+inline constexpr DenseActivation kDenseActivations[] = {DenseActivation::Identity, DenseActivation::Tanh,
+                                                        DenseActivation::ReLU, DenseActivation::GELU,
+                                                        DenseActivation::Sigmoid};
+
+inline std::string_view dense_activation_name(DenseActivation a) {
+    switch (a) {
+        case DenseActivation::Identity:
+            return "torch.nn.modules.linear.Identity";
+        case DenseActivation::Tanh:
+            return "torch.nn.modules.activation.Tanh";
+        case DenseActivation::ReLU:
+            return "torch.nn.modules.activation.ReLU";
+        case DenseActivation::GELU:
+            return "torch.nn.modules.activation.GELU";
+        case DenseActivation::Sigmoid:
+            return "torch.nn.modules.activation.Sigmoid";
+    }
+    return "";
+}
+
+inline std::optional<DenseActivation> dense_activation_from_name(std::string_view name) {
+    for (DenseActivation a : kDenseActivations)
+        if (dense_activation_name(a) == name) return a;
+    return std::nullopt;
+}
+
+// What {i}_Dense/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct DenseConfig {
+    index_t in_features = 0;
+    index_t out_features = 0;
+    bool bias = true;
+    DenseActivation activation_function = DenseActivation::Tanh;
+    bool use_residual = false;
+};
+
+template <Backend B, Scalar T>
+class Dense {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Parameters "<scope>.linear.weight" [out, in], "<scope>.linear.bias" [out], and with
+    // use_residual between different widths "<scope>.residual.weight" [out, in].
+    Dense(ParameterStore<B, T>& store, const Scope& scope, const DenseConfig& config)
+        : config_(checked(config)),
+          linear_(store, scope / "linear", config.in_features, config.out_features, config.bias) {
+        if (config.use_residual && config.in_features != config.out_features)
+            residual_.emplace(store, scope / "residual", config.in_features, config.out_features, false);
+    }
+
+    const DenseConfig& config() const { return config_; }
+
+    // x [batch, in_features]; out [batch, out_features]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        if (x.shape().rank() != 2 || x.shape()[1] != config_.in_features)
+            detail::throw_error("Dense: expected embeddings [batch, ", config_.in_features, "], found ",
+                                x.shape().str());
+        auto out = activate(linear_.forward(g, x));
+        if (!config_.use_residual) return out;
+        return add(out, residual_ ? residual_->forward(g, x) : x);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        linear_.for_each_parameter(f);
+        if (residual_) residual_->for_each_parameter(f);
+    }
+
+    // torch.nn.Linear's default, as a new Dense starts.
+    void reset_parameters(std::uint64_t seed) {
+        linear_.reset_parameters(seed);
+        if (residual_) residual_->reset_parameters(seed + 1);
+    }
+
+private:
+    static const DenseConfig& checked(const DenseConfig& c) {
+        if (c.in_features < 1 || c.out_features < 1)
+            detail::throw_error("Dense: in_features and out_features must be positive, found ", c.in_features,
+                                " and ", c.out_features);
+        return c;
+    }
+
+    Var<B, T> activate(const Var<B, T>& x) const {
+        switch (config_.activation_function) {
+            case DenseActivation::Identity:
+                return x;
+            case DenseActivation::Tanh:
+                return tanh(x);
+            case DenseActivation::ReLU:
+                return relu(x);
+            case DenseActivation::GELU:
+                return gelu(x);
+            case DenseActivation::Sigmoid:
+                return sigmoid(x);
+        }
+        return x;
+    }
+
+    DenseConfig config_;
+    Linear<B, T> linear_;
+    std::optional<Linear<B, T>> residual_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/dense.hpp
+// ---- begin tandem/nn/normalize.hpp
+// Normalize: sentence-transformers' L2 normalisation of each embedding,
+// x / max(||x||, 1e-12), as torch.nn.functional.normalize(x, p=2, dim=-1). No parameters.
+// reference: sentence_transformers.base.modules.Normalize (v6).
+
+
+namespace tandem {
+
+// {i}_Normalize/config.json holds only the feature names, which tandem's stacks fix to
+// sentence_embedding (io/config/sentence_transformers.hpp reads and writes it).
+struct NormalizeConfig {};
+
+template <Backend B, Scalar T>
+class Normalize {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Normalize(NormalizeConfig = {}) {}
+
+    NormalizeConfig config() const { return {}; }
+
+    // x [batch, dim]; out [batch, dim], unit rows (a zero row stays zero).
+    Var<B, T> forward(Graph<B, T>&, const Var<B, T>& x) const { return l2_normalize(x); }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/normalize.hpp
+// ---- begin tandem/nn/pooling_layer.hpp
+// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
+// modes a sentence-transformers folder names in 1_Pooling/config.json, several of them
+// concatenated in the order given, with the prompt's tokens left out when include_prompt
+// is false. A token-state tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
+// reference: sentence_transformers.sentence_transformer.modules.Pooling (v6).
+
+// ---- begin tandem/nn/pooling.hpp
+// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
+// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
+// tensors on the backend, as a tokenizer's batch provides them.
+// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
+
+
+namespace tandem {
+
+namespace detail {
+template <Backend B, Scalar T>
+void check_states(std::string_view op, const Var<B, T>& x) {
+    if (x.shape().rank() != 3)
+        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
+}
+
+template <Backend B, Scalar T>
+void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
+    check_states(op, x);
+    const Shape& s = x.shape();
+    if (!(mask.shape() == Shape{s[0], s[1]}))
+        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
+                    mask.shape().str());
+}
+
+// x[r / T, r % T] for each flat token index r.
+template <Backend B, Scalar T>
+Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
+    const Shape& s = x.shape();
+    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
+}
+}  // namespace detail
+
+// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
+template <Backend B, Scalar T>
+Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
+    detail::check_states("pool_at", x);
+    const Shape& s = x.shape();
+    if (!(positions.shape() == Shape{s[0]}))
+        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
+                            ", found ", positions.shape().str());
+    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
+    auto flat = Ids<B>::empty({s[0]});
+    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
+    return detail::gather_tokens(x, flat);
+}
+
+// The first token of every row (BERT [CLS], the ViT class token).
+template <Backend B, Scalar T>
+Var<B, T> pool_cls(const Var<B, T>& x) {
+    detail::check_states("pool_cls", x);
+    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
+}
+
+// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
+template <Backend B, Scalar T>
+Var<B, T> pool_last(const Var<B, T>& x) {
+    detail::check_states("pool_last", x);
+    const Shape& s = x.shape();
+    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
+}
+
+// Row b's state at the last position holding a real token, with right or left padding:
+// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
+// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_last_token", x, mask);
+    const Shape& s = x.shape();
+    auto positions = Ids<B>::empty({s[0]});
+    if (positions.numel() && s[1]) {
+        auto steps = Tensor<B, T>::empty({s[1]});
+        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
+        auto scores = Tensor<B, T>::empty({s[0], s[1]});
+        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
+        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
+        auto best = Tensor<B, T>::empty({s[0]});
+        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
+    }
+    return pool_at(x, positions);
+}
+
+// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_mean", x, mask);
+    const Shape& s = x.shape();
+    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
+    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
+    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
+}
+
+// max_t over unmasked tokens: padded positions are set to -1e9 first, as
+// sentence-transformers does, so an all-padding row yields -1e9.
+template <Backend B, Scalar T>
+Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_max", x, mask);
+    const Shape& s = x.shape();
+    // A large negative offset rather than a replacement keeps the op differentiable in x.
+    auto offset = Tensor<B, T>::empty(s);
+    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
+    return max(add(x, g.input(offset)), 1);
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling.hpp
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// In the order of the legacy pooling_mode_*_tokens keys, which is also the order
+// sentence-transformers concatenates them in when a config sets several of those flags.
+enum class PoolingMode { Cls, Max, Mean, MeanSqrtLenTokens, WeightedMean, LastToken };
+
+inline constexpr PoolingMode kPoolingModes[] = {PoolingMode::Cls,          PoolingMode::Max,
+                                                PoolingMode::Mean,         PoolingMode::MeanSqrtLenTokens,
+                                                PoolingMode::WeightedMean, PoolingMode::LastToken};
+
+inline std::string_view pooling_mode_name(PoolingMode mode) {
+    switch (mode) {
+        case PoolingMode::Cls:
+            return "cls";
+        case PoolingMode::Max:
+            return "max";
+        case PoolingMode::Mean:
+            return "mean";
+        case PoolingMode::MeanSqrtLenTokens:
+            return "mean_sqrt_len_tokens";
+        case PoolingMode::WeightedMean:
+            return "weightedmean";
+        case PoolingMode::LastToken:
+            return "lasttoken";
+    }
+    return "";
+}
+
+// sentence-transformers' pooling_mode strings.
+inline PoolingMode pooling_mode_from_name(std::string_view name) {
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    detail::throw_error(
+        "pooling_mode: expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found "
+        "'",
+        name, "'");
+}
+
+// What 1_Pooling/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct PoolingConfig {
+    // The width of the token states; 0 accepts any width.
+    index_t embedding_dimension = 0;
+    // One vector per mode, concatenated in this order.
+    std::vector<PoolingMode> pooling_mode{PoolingMode::Mean};
+    bool include_prompt = true;
+
+    // sentence-transformers' pooling_output_dimension.
+    index_t output_dimension() const { return embedding_dimension * index_t(pooling_mode.size()); }
+};
+
+// No parameters, so it adds no names to a model; with the default (absent) mask every
+// token counts, which also makes it a Layer.
+template <Backend B, Scalar T>
+class Pooling {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : Pooling(PoolingConfig{0, {mode}, true}) {}
+    explicit Pooling(PoolingConfig config) : config_(std::move(config)) {
+        if (config_.pooling_mode.empty()) detail::throw_error("Pooling: pooling_mode names no mode");
+        if (config_.embedding_dimension < 0)
+            detail::throw_error("Pooling: embedding_dimension must be >= 0, found ",
+                                config_.embedding_dimension);
+    }
+
+    const PoolingConfig& config() const { return config_; }
+    // The first mode (the only one, unless several are concatenated).
+    PoolingMode mode() const { return config_.pooling_mode.front(); }
+
+    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
+    // when every token is real; prompt_length: the prompt's tokens at the start of each
+    // row, left out when include_prompt is false. out [batch, dim * modes]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {},
+                      index_t prompt_length = 0) const {
+        detail::check_states("Pooling", states);
+        const Shape& s = states.shape();
+        if (config_.embedding_dimension && s[2] != config_.embedding_dimension)
+            detail::throw_error("Pooling: expected token states of width embedding_dimension ",
+                                config_.embedding_dimension, ", found ", s.str());
+        if (prompt_length < 0)
+            detail::throw_error("Pooling: prompt_length must be >= 0, found ", prompt_length);
+        const bool drop_prompt = !config_.include_prompt && prompt_length > 0;
+        std::vector<Var<B, T>> parts;
+        if (!mask.defined() && !drop_prompt && every_mode_has_unmasked_form()) {
+            for (PoolingMode mode : config_.pooling_mode) parts.push_back(pool_unmasked(mode, states));
+        } else {
+            const Ids<B> original = mask.defined() ? mask : Ids<B>::full({s[0], s[1]}, 1);
+            detail::check_mask("Pooling", states, original);
+            Ids<B> used = original;
+            if (drop_prompt) {
+                used = Ids<B>::empty({s[0], s[1]});
+                if (used.numel()) B::exclude_prompt(used.data(), original.data(), s[0], s[1], prompt_length);
+            }
+            for (PoolingMode mode : config_.pooling_mode)
+                parts.push_back(mode == PoolingMode::Max ? pool_max(g, states, used)
+                                                         : pool_weighted(g, states, used, original, mode));
+        }
+        return parts.size() == 1 ? parts.front() : concat(parts, 1);
+    }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+
+private:
+    bool every_mode_has_unmasked_form() const {
+        for (PoolingMode mode : config_.pooling_mode)
+            if (mode == PoolingMode::MeanSqrtLenTokens || mode == PoolingMode::WeightedMean) return false;
+        return true;
+    }
+
+    static Var<B, T> pool_unmasked(PoolingMode mode, const Var<B, T>& states) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return pool_cls(states);
+            case PoolingMode::Max:
+                return max(states, 1);
+            case PoolingMode::LastToken:
+                return pool_last(states);
+            default:
+                return mean(states, 1);
+        }
+    }
+
+    // Every mode but max is a weighted sum of the token states: [B, 1, T] @ [B, T, D].
+    static Var<B, T> pool_weighted(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& used,
+                                   const Ids<B>& original, PoolingMode mode) {
+        const Shape& s = states.shape();
+        auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+        if (weights.numel())
+            B::pooling_weights(weights.data(), used.data(), original.data(), s[0], s[1], weighting(mode));
+        return reshape(matmul(g.input(weights), states), {s[0], s[2]});
+    }
+
+    static PoolingWeights weighting(PoolingMode mode) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return PoolingWeights::FirstToken;
+            case PoolingMode::MeanSqrtLenTokens:
+                return PoolingWeights::MeanSqrtLen;
+            case PoolingMode::WeightedMean:
+                return PoolingWeights::WeightedMean;
+            case PoolingMode::LastToken:
+                return PoolingWeights::LastToken;
+            default:
+                return PoolingWeights::Mean;
+        }
+    }
+
+    PoolingConfig config_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling_layer.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace tandem::detail {
+
+// The pooling_mode_* flags of configs written before v6, in their concatenation order.
+inline constexpr std::pair<const char*, PoolingMode> kLegacyPoolingFlags[] = {
+    {"pooling_mode_cls_token", PoolingMode::Cls},
+    {"pooling_mode_max_tokens", PoolingMode::Max},
+    {"pooling_mode_mean_tokens", PoolingMode::Mean},
+    {"pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLenTokens},
+    {"pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean},
+    {"pooling_mode_lasttoken", PoolingMode::LastToken}};
+
+inline PoolingMode read_pooling_mode(const nlohmann::json& value, const JsonPath& at) {
+    const auto name = json_as<std::string>(value, at);
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    at.fail("expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found \"", name,
+            "\"");
+}
+
+// module_input_name / module_output_name: tandem's stacks pass the sentence embedding only.
+inline void check_feature_name(const io::JsonObjectReader& r, const char* key) {
+    const auto name = r.get<std::string>(key, "sentence_embedding");
+    if (name != "sentence_embedding")
+        throw_error(r.where(key), ": expected \"sentence_embedding\" (the only feature tandem's ",
+                    "module stacks pass on), found \"", name, "\"");
+}
+
+inline nlohmann::ordered_json feature_names() {
+    return {{"module_input_name", "sentence_embedding"}, {"module_output_name", "sentence_embedding"}};
+}
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+inline PoolingConfig pooling_config_from_json(const nlohmann::json& json,
+                                              const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    PoolingConfig c;
+    const char* dim_key =
+        r.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
+    if (!r.contains(dim_key))
+        tandem::detail::throw_error(r.where("embedding_dimension"), ": required key is missing");
+    c.embedding_dimension = tandem::detail::json_integer<index_t>(json.at(dim_key), r.path(dim_key), 1,
+                                                                  tandem::detail::kWidthLimit.max,
+                                                                  tandem::detail::kWidthLimit.what);
+    if (r.contains("pooling_mode")) {
+        const auto& value = json.at("pooling_mode");
+        const auto at = r.path("pooling_mode");
+        c.pooling_mode.clear();
+        if (value.is_array()) {
+            if (value.empty()) at.fail("expected at least one pooling mode, found an empty list");
+            for (std::size_t i = 0; i < value.size(); ++i)
+                c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value[i], at[i]));
+        } else {
+            c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value, at));
+        }
+    } else {
+        // The legacy flags: every one set, in their order; none set means mean.
+        std::vector<PoolingMode> modes;
+        for (const auto& [key, mode] : tandem::detail::kLegacyPoolingFlags)
+            if (r.get<bool>(key, false)) modes.push_back(mode);
+        if (!modes.empty()) c.pooling_mode = modes;
+    }
+    c.include_prompt = r.get<bool>("include_prompt", true);
+    return c;
+}
+
+// As v6 writes it: pooling_mode a string for one mode, a list for several.
+inline nlohmann::ordered_json to_json(const PoolingConfig& c) {
+    nlohmann::ordered_json out;
+    out["embedding_dimension"] = c.embedding_dimension;
+    if (c.pooling_mode.size() == 1) {
+        out["pooling_mode"] = pooling_mode_name(c.pooling_mode.front());
+    } else {
+        out["pooling_mode"] = nlohmann::ordered_json::array();
+        for (PoolingMode mode : c.pooling_mode) out["pooling_mode"].push_back(pooling_mode_name(mode));
+    }
+    out["include_prompt"] = c.include_prompt;
+    return out;
+}
+
+inline DenseConfig dense_config_from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    DenseConfig c;
+    const auto width = [&](const char* key) {
+        if (!r.contains(key)) tandem::detail::throw_error(r.where(key), ": required key is missing");
+        return tandem::detail::json_integer<index_t>(
+            json.at(key), r.path(key), 1, tandem::detail::kWidthLimit.max, tandem::detail::kWidthLimit.what);
+    };
+    c.in_features = width("in_features");
+    c.out_features = width("out_features");
+    c.bias = r.get<bool>("bias", true);
+    if (r.contains("activation_function")) {
+        const auto name = r.get<std::string>("activation_function", "");
+        const auto activation = dense_activation_from_name(name);
+        if (!activation) {
+            std::string known;
+            for (DenseActivation a : kDenseActivations)
+                known += (known.empty() ? "" : ", ") + std::string(dense_activation_name(a));
+            tandem::detail::throw_error(r.where("activation_function"), ": expected one of ", known,
+                                        "; found \"", name, "\"");
+        }
+        c.activation_function = *activation;
+    }
+    c.use_residual = r.get<bool>("use_residual", false);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return c;
+}
+
+// As v6 writes it: use_residual only when set.
+inline nlohmann::ordered_json to_json(const DenseConfig& c) {
+    nlohmann::ordered_json out;
+    out["in_features"] = c.in_features;
+    out["out_features"] = c.out_features;
+    out["bias"] = c.bias;
+    out["activation_function"] = dense_activation_name(c.activation_function);
+    const auto names = tandem::detail::feature_names();
+    for (const auto& [key, value] : names.items()) out[key] = value;
+    if (c.use_residual) out["use_residual"] = true;
+    return out;
+}
+
+inline NormalizeConfig normalize_config_from_json(const nlohmann::json& json,
+                                                  const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return {};
+}
+
+inline nlohmann::ordered_json to_json(const NormalizeConfig&) { return tandem::detail::feature_names(); }
+
+// dir/config.json of a module folder, read with errors naming the file.
+inline PoolingConfig read_pooling_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return pooling_config_from_json(read_json_file(path), path.string());
+}
+inline DenseConfig read_dense_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return dense_config_from_json(read_json_file(path), path.string());
+}
+inline NormalizeConfig read_normalize_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return normalize_config_from_json(read_json_file(path), path.string());
+}
+
+// dir/config.json as sentence-transformers writes it (json.dump, indent 4), atomically.
+template <class Config>
+void write_module_config(const std::filesystem::path& dir, const Config& config) {
+    std::filesystem::create_directories(dir);
+    tandem::detail::atomic_write(dir / "config.json", to_json(config).dump(4));
+}
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/sentence_transformers.hpp
+// ---- begin tandem/io/hf_config.hpp
+// Hugging Face model configurations (config.json) for the towers tandem builds: one
+// header per model family under io/config/, gathered here for the models that include
+// them all.
+
+// ---- begin tandem/io/config/bert.hpp
+// transformers' BertConfig (v4.36) as read from and written to config.json, with the
+// defaults transformers fills in for absent keys and every field validated on load.
+
 
 #include <nlohmann/json.hpp>
 
@@ -8857,43 +9700,6 @@ private:
 // open_clip ClipLoss / SigLipLoss (loss.py), init_logit_scale / init_logit_bias
 // (model.py), and the logit_scale clamp of open_clip_train's train_one_epoch.
 
-// ---- begin tandem/nn/init.hpp
-// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
-// value depends only on the seed and the parameter's name.
-// reference: torch.nn.init.normal_, uniform_, constant_.
-
-
-#include <vector>
-
-namespace tandem {
-
-template <Backend B, Scalar T, class Draw>
-void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
-    auto t = store.value(p);
-    std::vector<T> v(static_cast<std::size_t>(t.numel()));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
-    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
-}
-
-template <Backend B, Scalar T>
-void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
-}
-
-template <Backend B, Scalar T>
-void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
-}
-
-template <Backend B, Scalar T>
-void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
-    init_with(store, p, [&](std::size_t) { return value; });
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/init.hpp
 
 #include <cmath>
 #include <memory>
@@ -9065,7 +9871,8 @@ private:
 // ---- end tandem/losses.hpp
 // ---- begin tandem/models.hpp
 // Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
-// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling.
+// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
+// SentenceTransformerStack and Router for its module lists, ModelWithStore to own and train one.
 
 // ---- begin tandem/models/bert.hpp
 // Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
@@ -9080,66 +9887,6 @@ private:
 // accessors every model that owns its parameters shares.
 // reference: transformers PreTrainedModel.from_pretrained / save_pretrained.
 
-// ---- begin tandem/nn/module.hpp
-// The Module and Layer concepts: what every layer and model provides so that saving,
-// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
-// name, and what a layer that maps states to states provides so Sequential can chain it.
-// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
-
-
-#include <concepts>
-#include <string>
-
-namespace tandem {
-
-namespace detail {
-// A visitor that accepts any (name, parameter) pair; used only to state the concept.
-struct ParameterVisitorArchetype {
-    void operator()(const std::string&, Parameter) const {}
-};
-}  // namespace detail
-
-// Represents: a layer or model whose parameters live in a ParameterStore.
-// Requires: backend_type and value_type, and for_each_parameter(f) calling
-// f(hf_name, Parameter) for every parameter it owns, children included.
-// Ensures: names are unique and equal the keys of the model's model.safetensors.
-template <class M>
-concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
-    typename M::backend_type;
-    typename M::value_type;
-    m.for_each_parameter(f);
-};
-
-// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
-// transformer block does.
-// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
-// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
-// returns several outputs are Modules but not Layers; the towers among them are
-// EncoderTowers (models/dual_encoder.hpp).
-template <class M>
-concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                      const Var<typename M::backend_type, typename M::value_type>& x) {
-    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
-class Scope {
-public:
-    Scope() = default;
-    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
-    Scope(const char* prefix) : prefix_(prefix) {}
-    Scope operator/(const std::string& part) const {
-        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
-    }
-    Scope operator/(int index) const { return *this / std::to_string(index); }
-    const std::string& str() const { return prefix_; }
-
-private:
-    std::string prefix_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/module.hpp
 
 #include <algorithm>
 #include <concepts>
@@ -9464,68 +10211,6 @@ Var<B, T> activate(Activation a, const Var<B, T>& x) {
 // model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
 // reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
 
-// ---- begin tandem/nn/linear.hpp
-// Linear: y = x W^T + b with W stored [out_features, in_features].
-// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
-
-
-#include <cmath>
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Linear {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Linear(ParameterStore<B, T>& store, const Scope& scope, index_t in_features, index_t out_features,
-           bool bias = true)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {out_features, in_features})),
-          has_bias_(bias) {
-        if (bias) bias_ = store.add((scope / "bias").str(), {out_features});
-    }
-
-    index_t in_features() const { return store_->shape(weight_)[1]; }
-    index_t out_features() const { return store_->shape(weight_)[0]; }
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        auto w = g.parameter(*store_, weight_);
-        if (!has_bias_) return linear(x, w);
-        auto b = g.parameter(*store_, bias_);
-        return linear(x, w, &b);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        if (has_bias_) f(store_->name(bias_), bias_);
-    }
-
-    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
-    void reset_parameters(std::uint64_t seed) {
-        const double bound = 1.0 / std::sqrt(double(in_features()));
-        for_each_parameter(
-            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
-    }
-
-    // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        init_normal(*store_, weight_, std, seed);
-        if (has_bias_) init_constant(*store_, bias_, 0.0);
-    }
-
-    Parameter weight() const { return weight_; }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    bool has_bias_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/linear.hpp
 
 namespace tandem {
 
@@ -10005,188 +10690,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/patch_embedding.hpp
-// ---- begin tandem/nn/pooling.hpp
-// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
-// tensors on the backend, as a tokenizer's batch provides them.
-// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
-
-
-namespace tandem {
-
-namespace detail {
-template <Backend B, Scalar T>
-void check_states(std::string_view op, const Var<B, T>& x) {
-    if (x.shape().rank() != 3)
-        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
-}
-
-template <Backend B, Scalar T>
-void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
-    check_states(op, x);
-    const Shape& s = x.shape();
-    if (!(mask.shape() == Shape{s[0], s[1]}))
-        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
-                    mask.shape().str());
-}
-
-// x[r / T, r % T] for each flat token index r.
-template <Backend B, Scalar T>
-Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
-    const Shape& s = x.shape();
-    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
-}
-}  // namespace detail
-
-// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
-template <Backend B, Scalar T>
-Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
-    detail::check_states("pool_at", x);
-    const Shape& s = x.shape();
-    if (!(positions.shape() == Shape{s[0]}))
-        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
-                            ", found ", positions.shape().str());
-    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
-    auto flat = Ids<B>::empty({s[0]});
-    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
-    return detail::gather_tokens(x, flat);
-}
-
-// The first token of every row (BERT [CLS], the ViT class token).
-template <Backend B, Scalar T>
-Var<B, T> pool_cls(const Var<B, T>& x) {
-    detail::check_states("pool_cls", x);
-    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
-}
-
-// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
-template <Backend B, Scalar T>
-Var<B, T> pool_last(const Var<B, T>& x) {
-    detail::check_states("pool_last", x);
-    const Shape& s = x.shape();
-    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
-}
-
-// Row b's state at the last position holding a real token, with right or left padding:
-// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
-// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_last_token", x, mask);
-    const Shape& s = x.shape();
-    auto positions = Ids<B>::empty({s[0]});
-    if (positions.numel() && s[1]) {
-        auto steps = Tensor<B, T>::empty({s[1]});
-        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
-        auto scores = Tensor<B, T>::empty({s[0], s[1]});
-        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
-        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
-        auto best = Tensor<B, T>::empty({s[0]});
-        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
-    }
-    return pool_at(x, positions);
-}
-
-// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_mean", x, mask);
-    const Shape& s = x.shape();
-    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
-    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
-    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
-    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
-}
-
-// max_t over unmasked tokens: padded positions are set to -1e9 first, as
-// sentence-transformers does, so an all-padding row yields -1e9.
-template <Backend B, Scalar T>
-Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_max", x, mask);
-    const Shape& s = x.shape();
-    // A large negative offset rather than a replacement keeps the op differentiable in x.
-    auto offset = Tensor<B, T>::empty(s);
-    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
-    return max(add(x, g.input(offset)), 1);
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling.hpp
-// ---- begin tandem/nn/pooling_layer.hpp
-// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
-// mode a sentence-transformers folder names in 1_Pooling/config.json, so a token-state
-// tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
-// reference: sentence_transformers.models.Pooling (pooling_mode cls, mean, max, lasttoken).
-
-
-#include <string>
-#include <string_view>
-
-namespace tandem {
-
-enum class PoolingMode { Cls, Mean, Max, LastToken };
-
-// sentence-transformers' pooling_mode strings: "cls", "mean", "max", "lasttoken".
-inline PoolingMode pooling_mode_from_name(std::string_view name) {
-    if (name == "cls") return PoolingMode::Cls;
-    if (name == "mean") return PoolingMode::Mean;
-    if (name == "max") return PoolingMode::Max;
-    if (name == "lasttoken") return PoolingMode::LastToken;
-    detail::throw_error("pooling_mode: expected one of cls, mean, max, lasttoken; found '", name, "'");
-}
-
-inline std::string_view pooling_mode_name(PoolingMode mode) {
-    switch (mode) {
-        case PoolingMode::Cls:
-            return "cls";
-        case PoolingMode::Mean:
-            return "mean";
-        case PoolingMode::Max:
-            return "max";
-        case PoolingMode::LastToken:
-            return "lasttoken";
-    }
-    return "";
-}
-
-// No parameters, so it adds no names to a model; with the default (absent) mask every
-// token counts, which also makes it a Layer.
-template <Backend B, Scalar T>
-class Pooling {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : mode_(mode) {}
-
-    PoolingMode mode() const { return mode_; }
-
-    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
-    // when every token is real. out [batch, dim]
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {}) const {
-        detail::check_states("Pooling", states);
-        switch (mode_) {
-            case PoolingMode::Cls:
-                return pool_cls(states);
-            case PoolingMode::Mean:
-                return mask.defined() ? pool_mean(g, states, mask) : mean(states, 1);
-            case PoolingMode::Max:
-                return mask.defined() ? pool_max(g, states, mask) : max(states, 1);
-            case PoolingMode::LastToken:
-                return mask.defined() ? pool_last_token(states, mask) : pool_last(states);
-        }
-        detail::throw_error("Pooling: unknown mode ", int(mode_));
-    }
-
-    template <class F>
-    void for_each_parameter(F&&) const {}
-
-private:
-    PoolingMode mode_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling_layer.hpp
 // ---- begin tandem/nn/sequential.hpp
 // Sequential: layers applied in order, composed at compile time (the types are the
 // template arguments, so the chain inlines). Each layer's forward(g, x) feeds the next.
@@ -10475,6 +10978,25 @@ concept EncoderTower = Module<Tower> &&
     requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
              const Input& in) {
     { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
+// (the text side of what the trainer trains, train/model_encoder.hpp).
+template <class M>
+concept TextEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
+template <class M>
+concept ImageEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image(g, pixel_values)
+        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
 };
 
 struct LogitHead {
@@ -10811,6 +11333,97 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
+// ---- begin tandem/models/model_with_store.hpp
+// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
+// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
+// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
+// The store sits behind a unique_ptr so that the model moves while its modules keep
+// pointing at the same arena.
+// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
+
+
+#include <filesystem>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace tandem {
+
+template <Module M>
+class ModelWithStore {
+public:
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+    using B = backend_type;
+    using T = value_type;
+    // The description file save_pretrained writes beside model.safetensors.
+    static constexpr const char* modules_file = "tandem_modules.json";
+
+    // build(store) makes the model, every module on `store`.
+    template <class Build>
+    requires std::same_as < std::invoke_result_t < Build, ParameterStore<B, T>
+    & >,
+        M > explicit ModelWithStore(Build&& build)
+        : store_(std::make_unique<ParameterStore<B, T>>()),
+    model_(std::forward<Build>(build)(*store_)) {
+        std::size_t visited = 0;
+        model_.for_each_parameter([&](const std::string& name, Parameter p) {
+            if (store_->name(p) != name)
+                detail::throw_error("ModelWithStore: parameter '", name,
+                                    "' is not in the model's store (was a module built on another store?)");
+            ++visited;
+        });
+        if (visited != store_->size())
+            detail::throw_error("ModelWithStore: the store holds ", store_->size(),
+                                " parameters, the model visits ", visited);
+    }
+
+    const M& model() const { return model_; }
+    ParameterStore<B, T>& parameters() const { return *store_; }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires TextEncoderModel<M> {
+        return model_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g,
+                           const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
+        return model_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model_.for_each_parameter(f);
+    }
+
+    // dir/model.safetensors (every parameter under its prefixed name, float32 unless
+    // `dtype` says otherwise) and, when the model describes itself, dir/tandem_modules.json:
+    // both written atomically.
+    void save_pretrained(const std::filesystem::path& dir,
+                         io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) const {
+        std::filesystem::create_directories(dir);
+        save_state_dict(model_, *store_, dir / "model.safetensors", dtype);
+        if constexpr (requires { model_.describe(); })
+            detail::atomic_write(dir / modules_file, model_.describe().dump(4) + "\n");
+    }
+
+    // Reads dir/model.safetensors into the parameters by name; a missing or mis-shaped
+    // tensor is an error naming it.
+    LoadReport load_weights(const std::filesystem::path& dir) {
+        return load_state_dict(model_, *store_, io::SafetensorsCheckpoint::open(dir));
+    }
+
+private:
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    M model_;
+};
+
+// make_model<B, T>([&](auto& store) { return SentenceTransformerStack(...); })
+template <Backend B, Scalar T, class Build>
+auto make_model(Build&& build) {
+    return ModelWithStore<std::invoke_result_t<Build, ParameterStore<B, T>&>>(std::forward<Build>(build));
+}
+
+}  // namespace tandem
+// ---- end tandem/models/model_with_store.hpp
 // ---- begin tandem/models/pooled_tower.hpp
 // PooledTower: a text tower's token states pooled into one vector per text, as
 // sentence-transformers' [Transformer, Pooling] pair computes an embedding; with it a
@@ -10868,6 +11481,412 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/pooled_tower.hpp
+// ---- begin tandem/models/router.hpp
+// Router: each modality to its own module stack, as sentence-transformers' Router routes
+// by modality: texts through the "text" route, images through the "image" route, so a
+// BERT text tower and a CLIP vision tower, each with a Dense to a shared width, are one
+// model. Parameters of route r are named "r.<i>.<...>" (module i of the route), the
+// sub-folder r_<i>_<Class> that Router.save writes for it.
+// reference: sentence_transformers.base.modules.Router (route by modality; router_config.json).
+
+// ---- begin tandem/models/sentence_transformer_stack.hpp
+// SentenceTransformerStack: sentence-transformers' module list, a transformer tower
+// followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
+// tower gives the stack encode_text, an image tower encode_image. Module i's parameters
+// are named "i.<its own names>" (under a Router, "<route>.i.<...>"), as PyTorch names a
+// SentenceTransformer's state_dict, so each module maps onto its {i}_{Class}/ folder by
+// dropping the prefix.
+// reference: sentence_transformers.SentenceTransformer(modules=[Transformer, Pooling, Dense, Normalize]).
+
+
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace tandem {
+
+// Represents: a transformer tower for one kind of input (a TextBatch, or pixel values as
+// a Var): an EncoderTower whose encode gives its own sentence vector (BERT's pooler
+// output, CLIP's projected embedding), and whose forward(graph, input).last_hidden_state
+// gives the token states [batch, tokens, dim] a Pooling reads.
+template <class Tower, class Input>
+concept StackTower = EncoderTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in).last_hidden_state
+        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+template <class Tower>
+concept TextStackTower = StackTower<Tower, TextBatch<typename Tower::backend_type>>;
+template <class Tower>
+concept ImageStackTower = StackTower<Tower, Var<typename Tower::backend_type, typename Tower::value_type>>;
+
+namespace detail {
+template <class M>
+struct is_pooling : std::false_type {};
+template <Backend B, Scalar T>
+struct is_pooling<Pooling<B, T>> : std::true_type {};
+template <class M>
+struct is_dense : std::false_type {};
+template <Backend B, Scalar T>
+struct is_dense<Dense<B, T>> : std::true_type {};
+template <class M>
+struct is_normalize : std::false_type {};
+template <Backend B, Scalar T>
+struct is_normalize<Normalize<B, T>> : std::true_type {};
+
+enum class StackFault {
+    none,
+    not_tower,
+    not_module,
+    backends_differ,
+    scalars_differ,
+    not_layer,
+    late_pooling
+};
+
+template <class Tower, class... Modules>
+consteval StackFault stack_fault() {
+    if constexpr (!Module<Tower> || !(TextStackTower<Tower> || ImageStackTower<Tower>))
+        return StackFault::not_tower;
+    else if constexpr (!(Module<Modules> && ...))
+        return StackFault::not_module;
+    else if constexpr (!(std::same_as<typename Modules::backend_type, typename Tower::backend_type> && ...))
+        return StackFault::backends_differ;
+    else if constexpr (!(std::same_as<typename Modules::value_type, typename Tower::value_type> && ...))
+        return StackFault::scalars_differ;
+    else if constexpr (!(Layer<Modules> && ...))
+        return StackFault::not_layer;
+    else {
+        // Pooling reads token states, which only the tower gives.
+        constexpr bool poolings[] = {false, is_pooling<Modules>::value...};
+        for (std::size_t i = 2; i < sizeof(poolings); ++i)
+            if (poolings[i]) return StackFault::late_pooling;
+        return StackFault::none;
+    }
+}
+
+// sentence-transformers' class path of a module, as modules.json's "type" names it.
+template <class M>
+constexpr const char* st_module_type() {
+    if constexpr (is_pooling<M>::value)
+        return "sentence_transformers.models.Pooling";
+    else if constexpr (is_dense<M>::value)
+        return "sentence_transformers.models.Dense";
+    else if constexpr (is_normalize<M>::value)
+        return "sentence_transformers.models.Normalize";
+    else
+        return "";
+}
+
+// The name a module's folder takes: the last part of its class path.
+inline std::string st_class_name(const std::string& type) { return type.substr(type.rfind('.') + 1); }
+
+// The text before "0." at a name's start or after a dot: the route prefix of a stack
+// whose tower is module 0 ("" or "text."), or npos when the name has no such part.
+inline std::size_t module_zero_at(const std::string& name) {
+    for (std::size_t p = name.find("0."); p != std::string::npos; p = name.find("0.", p + 1))
+        if (p == 0 || name[p - 1] == '.') return p;
+    return std::string::npos;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class Tower, class... Modules>
+class SentenceTransformerStack {
+    static constexpr auto fault = detail::stack_fault<Tower, Modules...>();
+    static_assert(fault != detail::StackFault::not_tower,
+                  "SentenceTransformerStack: the first module must be a transformer tower, a Module with "
+                  "encode(graph, input) and forward(graph, input).last_hidden_state for a TextBatch or "
+                  "pixel values");
+    static_assert(fault != detail::StackFault::not_module,
+                  "SentenceTransformerStack: every module must be a Module (backend_type, value_type, "
+                  "for_each_parameter)");
+    static_assert(fault != detail::StackFault::backends_differ,
+                  "SentenceTransformerStack: every module must use the tower's backend");
+    static_assert(fault != detail::StackFault::scalars_differ,
+                  "SentenceTransformerStack: every module must use the tower's scalar type");
+    static_assert(fault != detail::StackFault::not_layer,
+                  "SentenceTransformerStack: every module after the tower must be a Layer, with "
+                  "forward(graph, Var) returning a Var");
+    static_assert(fault != detail::StackFault::late_pooling,
+                  "SentenceTransformerStack: Pooling must come right after the tower, which gives the token "
+                  "states it pools");
+
+public:
+    explicit SentenceTransformerStack(Tower, Modules...) {}
+};
+
+template <class Tower, class... Modules>
+requires(detail::stack_fault<Tower, Modules...>() ==
+         detail::StackFault::none) class SentenceTransformerStack<Tower, Modules...> {
+public:
+    using backend_type = typename Tower::backend_type;
+    using value_type = typename Tower::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr bool encodes_text = TextStackTower<Tower>;
+    using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
+    static constexpr std::size_t size = 1 + sizeof...(Modules);
+
+    // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
+    // that no two modules' names can meet and each module is its own folder's checkpoint.
+    explicit SentenceTransformerStack(Tower tower, Modules... modules)
+        : tower_(std::move(tower)), modules_(std::move(modules)...) {
+        check_names();
+    }
+
+    const Tower& tower() const { return tower_; }
+    // Module i of the stack, 1 for the first after the tower.
+    template <std::size_t I>
+    const auto& get() const {
+        if constexpr (I == 0)
+            return tower_;
+        else
+            return std::get<I - 1>(modules_);
+    }
+    // "" or the route prefix ("text.") every parameter name starts with.
+    const std::string& prefix() const { return prefix_; }
+
+    // The sentence embedding [batch, dim]: Pooling over the tower's token states when it
+    // is module 1 (padding and, without include_prompt, the prompt left out), else the
+    // tower's own vector, then every later module in turn.
+    Var<B, T> encode(Graph<B, T>& g, const Input& in) const {
+        return run(g, in, std::index_sequence_for<Modules...>{});
+    }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires encodes_text {
+        return encode(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires(!encodes_text) {
+        return encode(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        tower_.for_each_parameter(f);
+        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
+    }
+
+    // modules.json's entries (idx, name, path, type) with each module's config.json beside
+    // them: what is needed to build the stack again and read its weights back by name.
+    nlohmann::ordered_json describe() const {
+        auto out = nlohmann::ordered_json::array();
+        out.push_back(
+            {{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
+        describe_modules(out, std::index_sequence_for<Modules...>{});
+        return out;
+    }
+
+private:
+    template <std::size_t... I>
+    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...>) const {
+        Var<B, T> x;
+        if constexpr (starts_with_pooling()) {
+            const auto states = tower_.forward(g, in).last_hidden_state;
+            if constexpr (encodes_text)
+                x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
+            else
+                x = std::get<0>(modules_).forward(g, states);
+        } else {
+            x = tower_.encode(g, in);
+        }
+        const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
+            if constexpr (!(starts_with_pooling() && K == 0)) x = std::get<K>(modules_).forward(g, x);
+        };
+        (step(std::integral_constant<std::size_t, I>{}), ...);
+        return x;
+    }
+
+    static constexpr bool starts_with_pooling() {
+        if constexpr (sizeof...(Modules) == 0)
+            return false;
+        else
+            return detail::is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
+    }
+
+    template <std::size_t... I>
+    void describe_modules(nlohmann::ordered_json& out, std::index_sequence<I...>) const {
+        (describe_module(out, I + 1, std::get<I>(modules_)), ...);
+    }
+
+    template <class M>
+    static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
+        const std::string type = detail::st_module_type<M>();
+        nlohmann::ordered_json entry{{"idx", idx},
+                                     {"name", std::to_string(idx)},
+                                     {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
+                                     {"type", type}};
+        if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
+        out.push_back(std::move(entry));
+    }
+
+    void check_names() {
+        std::string first;
+        tower_.for_each_parameter([&](const std::string& name, Parameter) {
+            if (first.empty()) first = name;
+        });
+        const std::size_t at = detail::module_zero_at(first);
+        if (first.empty() || at == std::string::npos)
+            detail::throw_error(
+                "SentenceTransformerStack: the tower's parameters must be named under \"0.\" ",
+                "(or \"<route>.0.\"), found '", first, "'");
+        prefix_ = first.substr(0, at);
+        std::size_t idx = 0;
+        const auto check = [&](const auto& m) {
+            const std::string want = prefix_ + std::to_string(idx) + ".";
+            m.for_each_parameter([&](const std::string& name, Parameter) {
+                if (!name.starts_with(want))
+                    detail::throw_error("SentenceTransformerStack: module ", idx, "'s parameter '", name,
+                                        "' is not named under \"", want, "\"");
+            });
+            ++idx;
+        };
+        check(tower_);
+        std::apply([&](const auto&... m) { (check(m), ...); }, modules_);
+    }
+
+    Tower tower_;
+    std::tuple<Modules...> modules_;
+    std::string prefix_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/sentence_transformer_stack.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <utility>
+
+namespace tandem {
+
+namespace detail {
+enum class RouterFault { none, text_route, image_route, backends_differ, scalars_differ };
+
+template <class TextRoute, class ImageRoute>
+consteval RouterFault router_fault() {
+    if constexpr (!TextEncoderModel<TextRoute>)
+        return RouterFault::text_route;
+    else if constexpr (!ImageEncoderModel<ImageRoute>)
+        return RouterFault::image_route;
+    else if constexpr (!std::same_as<typename TextRoute::backend_type, typename ImageRoute::backend_type>)
+        return RouterFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextRoute::value_type, typename ImageRoute::value_type>)
+        return RouterFault::scalars_differ;
+    else
+        return RouterFault::none;
+}
+
+// router_config.json's "types" and "structure" entries of one route, and its modules'
+// configs under the same ids.
+inline void describe_route(nlohmann::ordered_json& out, const std::string& route,
+                           const nlohmann::ordered_json& modules) {
+    out["structure"][route] = nlohmann::ordered_json::array();
+    for (const auto& m : modules) {
+        const std::string type = m.at("type").get<std::string>();
+        const std::string id = route + "_" + m.at("name").get<std::string>() + "_" + st_class_name(type);
+        out["types"][id] = type;
+        out["structure"][route].push_back(id);
+        if (m.contains("config")) out["configs"][id] = m.at("config");
+    }
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextRoute, class ImageRoute>
+class Router {
+    static constexpr auto fault = detail::router_fault<TextRoute, ImageRoute>();
+    static_assert(fault != detail::RouterFault::text_route,
+                  "Router: the text route must encode texts (a Module with encode_text(graph, TextBatch) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::image_route,
+                  "Router: the image route must encode images (a Module with encode_image(graph, Var) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::backends_differ,
+                  "Router: the text and image routes must use the same backend");
+    static_assert(fault != detail::RouterFault::scalars_differ,
+                  "Router: the text and image routes must use the same scalar type");
+
+public:
+    Router(TextRoute, ImageRoute) {}
+};
+
+template <class TextRoute, class ImageRoute>
+requires(detail::router_fault<TextRoute, ImageRoute>() ==
+         detail::RouterFault::none) class Router<TextRoute, ImageRoute> {
+public:
+    using backend_type = typename TextRoute::backend_type;
+    using value_type = typename TextRoute::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr const char* text_route_name = "text";
+    static constexpr const char* image_route_name = "image";
+
+    // Every parameter of a route must be named under its route ("text." or "image.").
+    Router(TextRoute text, ImageRoute image) : text_(std::move(text)), image_(std::move(image)) {
+        check_route(text_, text_route_name);
+        check_route(image_, image_route_name);
+    }
+
+    const TextRoute& text_route() const { return text_; }
+    const ImageRoute& image_route() const { return image_; }
+
+    // [batch, dim] from the route of the input's modality.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return text_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return image_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+    }
+
+    // router_config.json as sentence-transformers writes it (types, structure, parameters),
+    // plus "configs": the config.json of every module folder that has one, by module id.
+    nlohmann::ordered_json describe() const requires requires(const TextRoute& t, const ImageRoute& i) {
+        t.describe();
+        i.describe();
+    }
+    {
+        nlohmann::ordered_json out;
+        out["types"] = nlohmann::ordered_json::object();
+        out["structure"] = nlohmann::ordered_json::object();
+        out["configs"] = nlohmann::ordered_json::object();
+        detail::describe_route(out, text_route_name, text_.describe());
+        detail::describe_route(out, image_route_name, image_.describe());
+        out["parameters"] = {{"default_route", nullptr},
+                             {"allow_empty_key", true},
+                             {"route_mappings", nlohmann::ordered_json::object()}};
+        return out;
+    }
+
+private:
+    template <class Route>
+    static void check_route(const Route& route, const std::string& name) {
+        route.for_each_parameter([&](const std::string& p, Parameter) {
+            if (!p.starts_with(name + "."))
+                detail::throw_error("Router: the ", name, " route's parameter '", p,
+                                    "' is not named under \"", name, ".\"");
+        });
+    }
+
+    TextRoute text_;
+    ImageRoute image_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/router.hpp
 // ---- begin tandem/models/siglip.hpp
 // Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
 // the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
@@ -15942,22 +16961,6 @@ struct Batch {
 
 namespace tandem {
 
-template <class M>
-concept TextEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-template <class M>
-concept ImageEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image(g, pixel_values)
-        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
 // Represents: a model the trainer can train and checkpoint.
 // Requires: a Module (Hugging Face names), parameters() giving its ParameterStore,
 // save_pretrained(dir), and encode_text and/or encode_image giving [batch, dim].
@@ -15996,6 +16999,7 @@ typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input&
         t.input_ids = in.text->input_ids.rows(tb, te);
         if (in.text->attention_mask.defined()) t.attention_mask = in.text->attention_mask.rows(tb, te);
         if (in.text->token_type_ids.defined()) t.token_type_ids = in.text->token_type_ids.rows(tb, te);
+        t.prompt_length = in.text->prompt_length;
         out.text = std::move(t);
     }
     if (!out.image_rows.empty()) out.pixel_values = in.pixel_values->rows(ib, ie);

@@ -141,6 +141,8 @@ struct Sealed {
     TANDEM_SEALED_KERNEL(flat_index)
     TANDEM_SEALED_KERNEL(mask_fill)
     TANDEM_SEALED_KERNEL(mean_weights)
+    TANDEM_SEALED_KERNEL(exclude_prompt)
+    TANDEM_SEALED_KERNEL(pooling_weights)
     TANDEM_SEALED_KERNEL(fill_diagonal)
     TANDEM_SEALED_KERNEL(dropout_mask)
     TANDEM_SEALED_KERNEL(convert)

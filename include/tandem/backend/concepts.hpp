@@ -70,6 +70,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::flat_index(ids_out, ids, n, n);
     B::mask_fill(out, ids, n, n, s, s);
     B::mean_weights(out, ids, n, n);
+    B::exclude_prompt(ids_out, ids, n, n, i);
+    B::pooling_weights(out, ids, ids, n, n, PoolingWeights::Mean);
     B::fill_diagonal(out, n, s, s);
     B::dropout_mask(out, n, s, u, u);
     // Storage types apart from compute types: bf16 storage, float or double compute,

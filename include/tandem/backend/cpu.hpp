@@ -13,6 +13,7 @@
 #include <tandem/backend/cpu/memory.hpp>
 #include <tandem/backend/cpu/norm.hpp>
 #include <tandem/backend/cpu/optim.hpp>
+#include <tandem/backend/cpu/pooling.hpp>
 #include <tandem/backend/cpu/reduce.hpp>
 #include <tandem/backend/cpu/softmax.hpp>
 
@@ -27,6 +28,7 @@ struct Cpu : cpu::Memory,
              cpu::Norm,
              cpu::Embedding,
              cpu::Index,
+             cpu::PoolingMasks,
              cpu::Attention,
              cpu::Optim,
              cpu::Contrastive {

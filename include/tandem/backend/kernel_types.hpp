@@ -21,6 +21,12 @@ enum class UnaryOp {
     QuickGelu  // x * sigmoid(1.702 x) (HF "quick_gelu", OpenAI CLIP)
 };
 
+// The per-token weights of sentence-transformers' Pooling modes that are a weighted sum
+// of token states: one-hot at the first or the last real token, the masked mean, the
+// mean scaled by sqrt(count) instead of count, and weights 1..n counted from the first
+// real token.
+enum class PoolingWeights { FirstToken, Mean, MeanSqrtLen, WeightedMean, LastToken };
+
 // Sizes of one attention call: q [batch, heads, q_len, head_dim], k and v [batch, heads, k_len, head_dim].
 struct AttentionShape {
     index_t batch, heads, q_len, k_len, head_dim;

@@ -19,6 +19,9 @@ struct TextBatch {
     Ids attention_mask{};
     // Undefined, or segment ids (BERT sentence pairs).
     Ids token_type_ids{};
+    // The prompt's tokens at the start of every row (after any left padding), which a
+    // Pooling with include_prompt false leaves out: sentence-transformers' prompt_length.
+    index_t prompt_length = 0;
 
     // From host rows of ids (row-major [batch, length]); empty masks or types mean none.
     static TextBatch from_host(const std::vector<std::int64_t>& input_ids, index_t batch, index_t length,

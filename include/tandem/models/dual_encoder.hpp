@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tandem/autograd/ops.hpp>
+#include <tandem/core/text_batch.hpp>
 #include <tandem/nn/init.hpp>
 #include <tandem/nn/module.hpp>
 
@@ -17,6 +18,25 @@ concept EncoderTower = Module<Tower> &&
     requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
              const Input& in) {
     { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
+// (the text side of what the trainer trains, train/model_encoder.hpp).
+template <class M>
+concept TextEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
+template <class M>
+concept ImageEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image(g, pixel_values)
+        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
 };
 
 struct LogitHead {

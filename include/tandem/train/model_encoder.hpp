@@ -9,6 +9,7 @@
 #include <tandem/autograd/ops.hpp>
 #include <tandem/core/text_batch.hpp>
 #include <tandem/data/batch.hpp>
+#include <tandem/models/dual_encoder.hpp>
 #include <tandem/nn/module.hpp>
 
 #include <concepts>
@@ -18,22 +19,6 @@
 #include <vector>
 
 namespace tandem {
-
-template <class M>
-concept TextEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-template <class M>
-concept ImageEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image(g, pixel_values)
-        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
 
 // Represents: a model the trainer can train and checkpoint.
 // Requires: a Module (Hugging Face names), parameters() giving its ParameterStore,
@@ -73,6 +58,7 @@ typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input&
         t.input_ids = in.text->input_ids.rows(tb, te);
         if (in.text->attention_mask.defined()) t.attention_mask = in.text->attention_mask.rows(tb, te);
         if (in.text->token_type_ids.defined()) t.token_type_ids = in.text->token_type_ids.rows(tb, te);
+        t.prompt_length = in.text->prompt_length;
         out.text = std::move(t);
     }
     if (!out.image_rows.empty()) out.pixel_values = in.pixel_values->rows(ib, ie);
