@@ -43,7 +43,7 @@ class LayerTransformer(Transformer):
 
     def __init__(self):
         torch.nn.Module.__init__(self)
-        self.auto_model = SimpleNamespace(config=SimpleNamespace(output_hidden_states=False))
+        self.__dict__["model"] = SimpleNamespace(config=SimpleNamespace(output_hidden_states=False))
 
     def forward(self, features):
         return {**features, "token_embeddings": features["all_layer_embeddings"][-1]}

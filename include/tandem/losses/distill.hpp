@@ -190,17 +190,22 @@ public:
                                        .needs_labels = true,
                                        .columns_meaning = "(query, positive, negative_1, ..., negative_n)"};
 
-    explicit DistillKLDivLoss(Options options = {}) : options_(options) {
+    explicit DistillKLDivLoss(Options options = {})
+        : options_(options),
+          student_temperature_(options.student_temperature ? *options.student_temperature
+                                                           : options.temperature),
+          teacher_temperature_(options.teacher_temperature ? *options.teacher_temperature
+                                                           : options.temperature) {
         for (const auto& [label, value] : {std::pair{"temperature", options_.temperature},
-                                           std::pair{"student_temperature", student_temperature()},
-                                           std::pair{"teacher_temperature", teacher_temperature()}})
+                                           std::pair{"student_temperature", student_temperature_},
+                                           std::pair{"teacher_temperature", teacher_temperature_}})
             if (!(value > 0 && value < std::numeric_limits<double>::infinity()))
                 detail::throw_error(name, ": ", label, " must be a positive finite number, got ", value);
     }
 
     const Options& options() const { return options_; }
-    double student_temperature() const { return options_.student_temperature.value_or(options_.temperature); }
-    double teacher_temperature() const { return options_.teacher_temperature.value_or(options_.temperature); }
+    double student_temperature() const { return student_temperature_; }
+    double teacher_temperature() const { return teacher_temperature_; }
 
     Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
                          const LossLabels<B, T>& labels) const {
@@ -232,6 +237,7 @@ public:
 
 private:
     Options options_;
+    double student_temperature_, teacher_temperature_;
 };
 
 }  // namespace tandem
