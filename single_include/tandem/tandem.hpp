@@ -317,6 +317,7 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::logsumexp(out, in, n, n);
     B::logsumexp_bwd(out, in, in, in, n, n);
     B::fill_diagonal_blocks(out, n, n, n, n, s, s);
+    B::mask_above_margin(out, in, in, n, n, s, flag, s, n, s);
     B::clamp(out, in, s, s, n);
     B::clamp_bwd(out, in, in, s, s, n);
     B::sgd_step(out, in, out, n, s, s, s, s, flag, flag);
@@ -2969,6 +2970,36 @@ struct Embedding {
 
 }  // namespace tandem::cpu
 // ---- end tandem/backend/cpu/embedding.hpp
+// ---- begin tandem/backend/cpu/guided.hpp
+// Kernels of the guided losses: the additive mask that removes the in-batch candidates a
+// guide model scores above (or within a margin of) the positive.
+// reference: sentence_transformers losses/gist_embed.py mask_false_negatives.
+
+
+#include <cmath>
+
+namespace tandem::cpu {
+
+struct Guided {
+    // out[r, c] = on_diagonal where c == r + diagonal (diagonal >= 0), else fill where
+    // scores[r, c] > reference[r] - margin * (relative ? |reference[r]| : 1), else 0.
+    // shapes: scores, out [rows, cols]; reference [rows]
+    template <class T>
+    static void mask_above_margin(T* out, const T* scores, const T* reference, index_t rows, index_t cols,
+                                  T margin, bool relative, T fill, index_t diagonal, T on_diagonal) {
+#pragma omp parallel for schedule(static) if (rows * cols > detail::parallel_threshold)
+        for (index_t r = 0; r < rows; ++r) {
+            const T threshold = reference[r] - (relative ? std::abs(reference[r]) * margin : margin);
+            for (index_t c = 0; c < cols; ++c)
+                out[r * cols + c] = diagonal >= 0 && c == r + diagonal ? on_diagonal
+                                    : scores[r * cols + c] > threshold ? fill
+                                                                       : T(0);
+        }
+    }
+};
+
+}  // namespace tandem::cpu
+// ---- end tandem/backend/cpu/guided.hpp
 // ---- begin tandem/backend/cpu/norm.hpp
 // Layer normalisation and row-wise L2 normalisation, forward and backward.
 // reference: torch.nn.functional.layer_norm, torch.nn.functional.normalize(p=2).
@@ -3335,7 +3366,8 @@ struct Cpu : cpu::Memory,
              cpu::PoolingMasks,
              cpu::Attention,
              cpu::Optim,
-             cpu::Contrastive {
+             cpu::Contrastive,
+             cpu::Guided {
     static constexpr const char* name = "cpu";
 };
 static_assert(Backend<Cpu>, "backend::Cpu must satisfy the Backend concept");
@@ -9254,27 +9286,24 @@ inline void save_safetensors(const std::filesystem::path& path, const std::vecto
 // ---- end tandem/io/safetensors.hpp
 // ---- end tandem/io.hpp
 // ---- begin tandem/losses.hpp
-// Training losses: the Loss concept and the contrastive losses of sentence-transformers
-// and open_clip.
+// Training losses: the Loss concepts and the sentence-transformers and open_clip losses:
+// contrastive, distillation, guided, and the wrappers (Matryoshka, adaptive layers).
 
 // ---- begin tandem/losses/cached_multiple_negatives_ranking.hpp
 // CachedMultipleNegativesRankingLoss: MultipleNegativesRankingLoss at any batch size in
-// the memory of one mini-batch (GradCache). Every column is embedded in mini-batches
-// without a tape; the loss and its gradient with respect to those embeddings are computed
-// on the cached embeddings, a few anchors at a time; then each mini-batch is embedded
-// again with the tape and back-propagated from its cached gradient. The result is the
-// uncached loss's value and gradient.
+// the memory of one mini-batch (GradCache, losses/grad_cache.hpp): the uncached loss's
+// value and gradient.
 // reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py; Gao et
 // al. 2021, "Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup".
 
-// ---- begin tandem/losses/multiple_negatives_ranking.hpp
-// MultipleNegativesRankingLoss (InfoNCE with in-batch negatives) and its symmetric form:
-// each anchor must score its own positive above every other document of the batch (the
-// other positives and every hard-negative column), optionally also each document its own
-// query, each query against the other queries and each document against the other
-// documents, under one softmax or one per direction.
-// reference: sentence_transformers v6 losses/multiple_negatives_ranking.py and
-// multiple_negatives_symmetric_ranking.py.
+// ---- begin tandem/losses/grad_cache.hpp
+// GradCache (Gao et al. 2021, "Scaling Deep Contrastive Learning Batch Size under Memory
+// Limited Setup"), for any loss that can be computed a few anchors at a time: every column
+// is embedded in mini-batches without a tape; the loss and its gradient with respect to
+// those embeddings are computed on the cached embeddings, one mini-batch of anchors at a
+// time; then each mini-batch is embedded again with the tape and back-propagated from its
+// cached gradient. The result is the uncached loss's value and gradient.
+// reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py.
 
 // ---- begin tandem/losses/concepts.hpp
 // The Loss concept: what the trainer hands a loss and what it gets back. A loss reads
@@ -9336,6 +9365,45 @@ concept CachedLoss = Backend<B> && Scalar<T> &&
 template <class L, class B, class T>
 concept Loss = EmbeddingLoss<L, B, T> || CachedLoss<L, B, T>;
 
+// Represents: an objective guided by a second, frozen model (GISTEmbedLoss).
+// Requires: loss(graph, columns, guide_columns, labels): the student's embeddings of each
+// column as for an EmbeddingLoss, and the guide model's embeddings of the same rows of the
+// same columns, [batch, guide_dim] each, computed by the caller without a tape (the guide
+// is not trained; any EmbeddingModel may be the guide, its width need not be the student's).
+// Ensures: as EmbeddingLoss; no gradient reaches the guide.
+template <class L, class B, class T>
+concept GuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels) {
+    { loss(g, columns, guide_columns, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// Represents: the GradCache form of a guided objective (CachedGISTEmbedLoss).
+// Requires: loss.forward_backward(encode, columns, rows, guide_columns, labels, options):
+// as CachedLoss, with the guide's embeddings of all `rows` rows of every column.
+template <class L, class B, class T>
+concept CachedGuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels,
+             const GraphOptions& options) {
+    {
+        loss.forward_backward(encode, columns, rows, guide_columns, labels, options)
+        } -> std::same_as<Tensor<B, T>>;
+};
+
+// Represents: an objective over the embeddings after every layer of the model
+// (AdaptiveLayerLoss, Matryoshka2dLoss).
+// Requires: loss(graph, layers, labels), layers[l][c] the embeddings [batch, dim] of column c
+// pooled from hidden state l (0: the embedding layer's output; the last: the model's output,
+// the columns an EmbeddingLoss sees), each recorded on `graph`.
+// Ensures: as EmbeddingLoss, gradients reaching every layer's embeddings.
+template <class L, class B, class T>
+concept LayerwiseLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
+             const LossLabels<B, T>& labels) {
+    { loss(g, layers, labels) } -> std::same_as<Var<B, T>>;
+};
+
 // For entry points that take any loss: the first line of the error says what is missing.
 template <class L, class B, class T>
 consteval bool check_loss() {
@@ -9395,6 +9463,99 @@ void check_loss_inputs(std::string_view loss, const LossInputs& in, const std::v
 
 }  // namespace tandem
 // ---- end tandem/losses/concepts.hpp
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace tandem::detail {
+
+// In training mode each mini-batch's graph takes a seed from (options.seed, column,
+// mini-batch), so both of its passes draw the same dropout masks.
+inline GraphOptions grad_cache_chunk_options(const GraphOptions& options, int column, index_t chunk) {
+    const auto stream = (static_cast<std::uint64_t>(column) << 40) ^ static_cast<std::uint64_t>(chunk);
+    const auto word = Philox(options.seed, stream).block(0);
+    return {.training = options.training,
+            .seed = (static_cast<std::uint64_t>(word[0]) << 32) | static_cast<std::uint64_t>(word[1])};
+}
+
+template <Backend B, Scalar T>
+Var<B, T> grad_cache_embed(std::string_view loss, const ColumnEncoder<B, T>& encode, Graph<B, T>& g,
+                           int column, index_t begin, index_t end) {
+    auto e = encode(g, column, begin, end);
+    if (e.shape().rank() != 2 || e.shape()[0] != end - begin)
+        throw_error(loss, ": the encoder returned shape ", e.shape().str(), " for rows [", begin, ", ", end,
+                    ") of column ", column, "; expected [", end - begin, ", dim]");
+    return e;
+}
+
+// Runs the three passes over `columns` columns of `rows` rows; rows_loss(graph, embeddings,
+// begin, end) is the share of the loss of anchors [begin, end), the loss the sum of the
+// shares. Returns the loss (0-d); the encoder's parameters hold their gradients.
+template <Backend B, Scalar T, class RowsLoss>
+Tensor<B, T> grad_cache(std::string_view loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+                        index_t mini_batch_size, const GraphOptions& options, const RowsLoss& rows_loss) {
+    const index_t chunks = (rows + mini_batch_size - 1) / mini_batch_size;
+    auto chunk_end = [&](index_t i) { return std::min(rows, (i + 1) * mini_batch_size); };
+
+    // 1. Every column's embeddings, one mini-batch at a time, without a tape.
+    std::vector<Tensor<B, T>> cached;
+    for (int c = 0; c < columns; ++c) {
+        NoGradGuard no_grad;
+        Graph<B, T> g;
+        std::vector<Var<B, T>> parts;
+        for (index_t i = 0; i < chunks; ++i) {
+            Graph<B, T> chunk(grad_cache_chunk_options(options, c, i));
+            parts.push_back(
+                g.input(grad_cache_embed(loss, encode, chunk, c, i * mini_batch_size, chunk_end(i)).value()));
+        }
+        cached.push_back(parts.size() == 1 ? parts[0].value() : concat(parts, 0).value());
+    }
+
+    // 2. The loss and its gradient with respect to the cached embeddings; a mini-batch of
+    // anchors at a time, so no [rows, rows] matrix is held.
+    std::vector<Tensor<B, T>> cached_grads;
+    for (const auto& t : cached) cached_grads.push_back(Tensor<B, T>::zeros(t.shape()));
+    auto total = Tensor<B, T>::zeros(Shape{});
+    for (index_t i = 0; i < chunks; ++i) {
+        Graph<B, T> g;
+        std::vector<Var<B, T>> reps;
+        for (const auto& t : cached) reps.push_back(g.input(t, true));
+        auto part = rows_loss(g, reps, i * mini_batch_size, chunk_end(i));
+        B::binary(BinaryOp::Add, total.data(), total.data(), 1, part.value().data(), 1);
+        g.backward(part);
+        for (std::size_t c = 0; c < reps.size(); ++c) {
+            const auto grad = g.grad(reps[c]);
+            B::binary(BinaryOp::Add, cached_grads[c].data(), cached_grads[c].data(), grad.numel(),
+                      grad.data(), grad.numel());
+        }
+    }
+
+    // 3. Each mini-batch again, with the tape, back-propagated from its cached gradient.
+    for (int c = 0; c < columns; ++c) {
+        for (index_t i = 0; i < chunks; ++i) {
+            const index_t begin = i * mini_batch_size, end = chunk_end(i);
+            Graph<B, T> g(grad_cache_chunk_options(options, c, i));
+            auto embeddings = grad_cache_embed(loss, encode, g, c, begin, end);
+            if (!embeddings.requires_grad()) continue;
+            g.backward({embeddings}, {cached_grads[static_cast<std::size_t>(c)].rows(begin, end)});
+        }
+    }
+    return total;
+}
+
+}  // namespace tandem::detail
+// ---- end tandem/losses/grad_cache.hpp
+// ---- begin tandem/losses/multiple_negatives_ranking.hpp
+// MultipleNegativesRankingLoss (InfoNCE with in-batch negatives) and its symmetric form:
+// each anchor must score its own positive above every other document of the batch (the
+// other positives and every hard-negative column), optionally also each document its own
+// query, each query against the other queries and each document against the other
+// documents, under one softmax or one per direction.
+// reference: sentence_transformers v6 losses/multiple_negatives_ranking.py and
+// multiple_negatives_symmetric_ranking.py.
+
 
 #include <algorithm>
 #include <limits>
@@ -9583,7 +9744,6 @@ public:
 // ---- end tandem/losses/multiple_negatives_ranking.hpp
 
 #include <algorithm>
-#include <cstdint>
 #include <vector>
 
 namespace tandem {
@@ -9620,71 +9780,12 @@ public:
                                   const GraphOptions& options = {}) const {
         detail::check_loss_inputs<B, T>(name, MultipleNegativesRankingLoss<B, T>::inputs,
                                         static_cast<std::size_t>(std::max(columns, 0)), rows, labels);
-        const index_t chunks = (rows + mini_batch_size_ - 1) / mini_batch_size_;
-        auto chunk_end = [&](index_t i) { return std::min(rows, (i + 1) * mini_batch_size_); };
-
-        // 1. Every column's embeddings, one mini-batch at a time, without a tape.
-        std::vector<Tensor<B, T>> cached;
-        for (int c = 0; c < columns; ++c) {
-            NoGradGuard no_grad;
-            Graph<B, T> g;
-            std::vector<Var<B, T>> parts;
-            for (index_t i = 0; i < chunks; ++i) {
-                Graph<B, T> chunk(chunk_options(options, c, i));
-                parts.push_back(g.input(embed(encode, chunk, c, i * mini_batch_size_, chunk_end(i)).value()));
-            }
-            cached.push_back(parts.size() == 1 ? parts[0].value() : concat(parts, 0).value());
-        }
-
-        // 2. The loss and its gradient with respect to the cached embeddings; the similarity
-        // rows of a mini-batch of anchors at a time, so no [rows, rows] matrix is held.
-        std::vector<Tensor<B, T>> cached_grads;
-        for (const auto& t : cached) cached_grads.push_back(Tensor<B, T>::zeros(t.shape()));
-        auto total = Tensor<B, T>::zeros(Shape{});
-        for (index_t i = 0; i < chunks; ++i) {
-            Graph<B, T> g;
-            std::vector<Var<B, T>> reps;
-            for (const auto& t : cached) reps.push_back(g.input(t, true));
-            auto part = loss_.rows_loss(g, reps, i * mini_batch_size_, chunk_end(i));
-            B::binary(BinaryOp::Add, total.data(), total.data(), 1, part.value().data(), 1);
-            g.backward(part);
-            for (int c = 0; c < columns; ++c) {
-                const auto grad = g.grad(reps[c]);
-                B::binary(BinaryOp::Add, cached_grads[c].data(), cached_grads[c].data(), grad.numel(),
-                          grad.data(), grad.numel());
-            }
-        }
-
-        // 3. Each mini-batch again, with the tape, back-propagated from its cached gradient.
-        for (int c = 0; c < columns; ++c) {
-            for (index_t i = 0; i < chunks; ++i) {
-                const index_t begin = i * mini_batch_size_, end = chunk_end(i);
-                Graph<B, T> g(chunk_options(options, c, i));
-                auto embeddings = embed(encode, g, c, begin, end);
-                if (!embeddings.requires_grad()) continue;
-                g.backward({embeddings}, {cached_grads[c].rows(begin, end)});
-            }
-        }
-        return total;
+        return detail::grad_cache<B, T>(name, encode, columns, rows, mini_batch_size_, options,
+                                        [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin,
+                                            index_t end) { return loss_.rows_loss(g, reps, begin, end); });
     }
 
 private:
-    static GraphOptions chunk_options(const GraphOptions& options, int column, index_t chunk) {
-        const auto stream = (static_cast<std::uint64_t>(column) << 40) ^ static_cast<std::uint64_t>(chunk);
-        const auto word = Philox(options.seed, stream).block(0);
-        return {.training = options.training,
-                .seed = (static_cast<std::uint64_t>(word[0]) << 32) | static_cast<std::uint64_t>(word[1])};
-    }
-
-    static Var<B, T> embed(const ColumnEncoder<B, T>& encode, Graph<B, T>& g, int column, index_t begin,
-                           index_t end) {
-        auto e = encode(g, column, begin, end);
-        if (e.shape().rank() != 2 || e.shape()[0] != end - begin)
-            detail::throw_error(name, ": the encoder returned shape ", e.shape().str(), " for rows [", begin,
-                                ", ", end, ") of column ", column, "; expected [", end - begin, ", dim]");
-        return e;
-    }
-
     MultipleNegativesRankingLoss<B, T> loss_;
     index_t mini_batch_size_;
 };
@@ -9868,6 +9969,826 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/losses/clip.hpp
+// ---- begin tandem/losses/distill.hpp
+// Distillation losses: a student's embeddings onto a teacher's (EmbedDistillLoss, and
+// MSELoss, its mean-squared-error form), or a student's similarity scores onto a
+// teacher's (MarginMSELoss on margins, DistillKLDivLoss on softmax distributions). The
+// teacher's embeddings or scores arrive as the float label column.
+// reference: sentence_transformers v6.3 losses/embed_distill.py, mse.py, margin_mse.py,
+// distill_kl_div.py.
+
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+namespace detail {
+// sim(a[i], b[i]) for every row: [rows]. reference: util.pairwise_cos_sim, pairwise_dot_score.
+template <Backend B, Scalar T>
+Var<B, T> pairwise_similarity(SimilarityFunction f, const Var<B, T>& a, const Var<B, T>& b) {
+    if (f == SimilarityFunction::cos_sim) return sum(mul(l2_normalize(a), l2_normalize(b)), 1);
+    return sum(mul(a, b), 1);
+}
+
+// The float label column, or an error naming what the loss needs.
+template <Backend B, Scalar T>
+const Tensor<B, T>& teacher_scores(std::string_view loss, const LossLabels<B, T>& labels,
+                                   std::string_view meaning) {
+    if (!labels.scores)
+        throw_error(loss, ": needs a float label column (", meaning, "); got ",
+                    labels.labels ? "integer class labels" : "no label column");
+    return *labels.scores;
+}
+}  // namespace detail
+
+enum class DistanceMetric { mse, l2, cosine };
+
+struct EmbedDistillLossOptions {
+    DistanceMetric distance_metric = DistanceMetric::cosine;
+};
+
+// Every column against the teacher's embeddings: labels [batch, dim] (one teacher
+// embedding for every column) or [batch, columns, dim] (one per column); the mean over
+// columns of each column's mean distance (mse: over every element; l2, cosine: over rows).
+template <Backend B, Scalar T>
+class EmbedDistillLoss {
+public:
+    using Options = EmbedDistillLossOptions;
+    static constexpr LossInputs inputs{
+        .min_columns = 1, .needs_labels = true, .columns_meaning = "(input_1, ...)"};
+
+    explicit EmbedDistillLoss(Options options = {}, std::string_view name = "EmbedDistillLoss")
+        : options_(options), name_(name) {}
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
+        const auto& teacher =
+            detail::teacher_scores(name_, labels, "teacher embeddings [batch, dim] or [batch, columns, dim]");
+        const Shape& s = columns[0].shape();
+        const auto n = static_cast<index_t>(columns.size());
+        const Shape& t = teacher.shape();
+        const bool shared = t.rank() == 2 && t[0] == s[0] && t[1] == s[1];
+        const bool per_column = t.rank() == 3 && t[0] == s[0] && t[1] == n && t[2] == s[1];
+        if (!shared && !per_column)
+            detail::throw_error(name_, ": needs teacher embeddings of shape [", s[0], ", ", s[1], "] or [",
+                                s[0], ", ", n, ", ", s[1], "] for ", n, n == 1 ? " column" : " columns",
+                                " of embeddings ", s.str(), "; got labels of shape ", t.str());
+        const auto all = g.input(shared ? teacher : teacher.reshape({s[0], n * s[1]}));
+        Var<B, T> total;
+        for (index_t c = 0; c < n; ++c) {
+            const auto target = shared ? all : slice(all, 1, c * s[1], (c + 1) * s[1]);
+            const auto d = distance(columns[static_cast<std::size_t>(c)], target);
+            total = c == 0 ? d : add(total, d);
+        }
+        return scale(total, T(1) / T(n));
+    }
+
+private:
+    Var<B, T> distance(const Var<B, T>& student, const Var<B, T>& teacher) const {
+        const auto diff = sub(student, teacher);
+        switch (options_.distance_metric) {
+            case DistanceMetric::mse:
+                return mean(mul(diff, diff));
+            // ||x|| as x . x / ||x||, whose gradient is x / ||x||.
+            case DistanceMetric::l2:
+                return mean(sum(mul(diff, l2_normalize(diff)), 1));
+            case DistanceMetric::cosine:
+                break;
+        }
+        // reference: F.cosine_similarity divides by the product of the norms.
+        const auto cos = detail::pairwise_similarity(SimilarityFunction::cos_sim, student, teacher);
+        auto& g = detail::graph_of(name_, cos);
+        return mean(sub(g.input(Tensor<B, T>::full(cos.shape(), T(1))), cos));
+    }
+
+    Options options_;
+    std::string name_;
+};
+
+// The student's embeddings onto the teacher's by mean squared error: EmbedDistillLoss
+// with distance_metric mse. (Versions before 6 concatenated the columns; with columns of
+// one shape the mean over the concatenation is the mean of the columns' means.)
+template <Backend B, Scalar T>
+class MSELoss : public EmbedDistillLoss<B, T> {
+public:
+    MSELoss() : EmbedDistillLoss<B, T>({.distance_metric = DistanceMetric::mse}, "MSELoss") {}
+};
+
+struct MarginMSELossOptions {
+    // Applied row by row (util.pairwise_dot_score, util.pairwise_cos_sim).
+    SimilarityFunction similarity_fct = SimilarityFunction::dot_score;
+};
+
+// The student's margins sim(query, positive) - sim(query, negative_i) onto the teacher's,
+// by mean squared error. Labels: the margins, [batch] or [batch, negatives], or the
+// teacher's scores [batch, 1 + negatives] (positive first), whose margins are taken.
+template <Backend B, Scalar T>
+class MarginMSELoss {
+public:
+    using Options = MarginMSELossOptions;
+    static constexpr const char* name = "MarginMSELoss";
+    static constexpr LossInputs inputs{.min_columns = 3,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(query, positive, negative_1, ..., negative_n)"};
+
+    explicit MarginMSELoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const auto& teacher = detail::teacher_scores(name, labels, "teacher margins or scores");
+        const index_t batch = columns[0].shape()[0], negatives = static_cast<index_t>(columns.size()) - 2;
+        const Shape& t = teacher.shape();
+        auto target = g.input(teacher);
+        // In sentence-transformers' order: scores first, then a vector of margins.
+        if (t.rank() == 2 && t[0] == batch && t[1] == negatives + 1) {
+            const auto positive = slice(target, 1, 0, 1);
+            target = sub(concat(std::vector<Var<B, T>>(static_cast<std::size_t>(negatives), positive), 1),
+                         slice(target, 1, 1, negatives + 1));
+        } else if (t.rank() == 1 && t[0] == batch) {
+            target = reshape(target, {batch, 1});
+        }
+        if (!(target.shape() == Shape{batch, negatives}))
+            detail::throw_error(name, ": needs labels of shape [", batch, ", ", negatives, "] (margins) or [",
+                                batch, ", ", negatives + 1, "] (scores)", negatives == 1 ? " or [" : "",
+                                negatives == 1 ? std::to_string(batch) + "]" : "", " for ", negatives,
+                                negatives == 1 ? " negative" : " negatives", "; got labels of shape ",
+                                t.str());
+        const auto positive = detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[1]);
+        std::vector<Var<B, T>> margins;
+        for (std::size_t i = 2; i < columns.size(); ++i)
+            margins.push_back(reshape(
+                sub(positive, detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[i])),
+                {batch, 1}));
+        const auto diff = sub(margins.size() == 1 ? margins[0] : concat(margins, 1), target);
+        return mean(mul(diff, diff));
+    }
+
+private:
+    Options options_;
+};
+
+struct DistillKLDivLossOptions {
+    SimilarityFunction similarity_fct = SimilarityFunction::dot_score;
+    double temperature = 1.0;
+    // Each defaults to temperature.
+    std::optional<double> student_temperature{};
+    std::optional<double> teacher_temperature{};
+};
+
+// KL(teacher || student) between softmax distributions over each query's candidates:
+// the student's scores sim(query, candidate_i) / student_temperature, the teacher's
+// (labels [batch, candidates]) / teacher_temperature; batchmean, times
+// student_temperature^2 so gradients keep their scale.
+template <Backend B, Scalar T>
+class DistillKLDivLoss {
+public:
+    using Options = DistillKLDivLossOptions;
+    static constexpr const char* name = "DistillKLDivLoss";
+    // A softmax over one candidate is constant: two at least.
+    static constexpr LossInputs inputs{.min_columns = 3,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(query, positive, negative_1, ..., negative_n)"};
+
+    explicit DistillKLDivLoss(Options options = {})
+        : options_(options),
+          student_temperature_(options.student_temperature ? *options.student_temperature
+                                                           : options.temperature),
+          teacher_temperature_(options.teacher_temperature ? *options.teacher_temperature
+                                                           : options.temperature) {
+        for (const auto& [label, value] : {std::pair{"temperature", options_.temperature},
+                                           std::pair{"student_temperature", student_temperature_},
+                                           std::pair{"teacher_temperature", teacher_temperature_}})
+            if (!(value > 0 && value < std::numeric_limits<double>::infinity()))
+                detail::throw_error(name, ": ", label, " must be a positive finite number, got ", value);
+    }
+
+    const Options& options() const { return options_; }
+    double student_temperature() const { return student_temperature_; }
+    double teacher_temperature() const { return teacher_temperature_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const auto& teacher = detail::teacher_scores(name, labels, "teacher scores [batch, candidates]");
+        const index_t batch = columns[0].shape()[0], ways = static_cast<index_t>(columns.size()) - 1;
+        if (!(teacher.shape() == Shape{batch, ways}))
+            detail::throw_error(name, ": needs teacher scores of shape [", batch, ", ", ways, "] for ", ways,
+                                " candidate columns; got labels of shape ", teacher.shape().str());
+        std::vector<Var<B, T>> scores;
+        for (std::size_t i = 1; i < columns.size(); ++i)
+            scores.push_back(reshape(
+                detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[i]), {batch, 1}));
+        const auto student = log_softmax(scale(concat(scores, 1), T(1) / T(student_temperature())));
+        // The teacher's side is constant: p log p and p, without a tape.
+        Tensor<B, T> p, p_log_p;
+        {
+            NoGradGuard no_grad;
+            const auto t = scale(g.input(teacher), T(1) / T(teacher_temperature()));
+            const auto probabilities = softmax(t);
+            p = probabilities.value();
+            p_log_p = sum(mul(probabilities, log_softmax(t))).value();
+        }
+        // reference: nn.KLDivLoss(reduction="batchmean"): sum p (log p - log q) / batch.
+        const auto kl = sub(g.input(p_log_p), sum(mul(g.input(p), student)));
+        const double st = student_temperature();
+        return scale(kl, T(st * st / double(batch)));
+    }
+
+private:
+    Options options_;
+    double student_temperature_, teacher_temperature_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/distill.hpp
+// ---- begin tandem/losses/guided.hpp
+// GISTEmbedLoss and CachedGISTEmbedLoss: in-batch contrastive learning in which a frozen
+// guide model decides which in-batch candidates are false negatives. Each anchor's softmax
+// runs over its positive, the other positives, (contrast_anchors) the other anchors,
+// (contrast_positives) the positives against its own positive, and the hard negatives;
+// every candidate the guide scores above the guide's anchor-positive similarity (less a
+// margin, absolute or relative to that similarity) is removed. Similarities are cosine,
+// divided by the temperature. The cached form computes the same loss at any batch size
+// in the memory of one mini-batch (GradCache), as CachedMultipleNegativesRankingLoss.
+// reference: sentence_transformers v6.3 losses/gist_embed.py, cached_gist_embed.py;
+// Solatorio 2024, "GISTEmbed: Guided In-sample Selection of Training Negatives".
+
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+enum class MarginStrategy { absolute, relative };
+
+struct GISTEmbedLossOptions {
+    double temperature = 0.01;
+    MarginStrategy margin_strategy = MarginStrategy::absolute;
+    double margin = 0.0;
+    bool contrast_anchors = true;
+    bool contrast_positives = true;
+};
+
+template <Backend B, Scalar T>
+class GISTEmbedLoss {
+public:
+    using Options = GISTEmbedLossOptions;
+    static constexpr LossInputs inputs{
+        .min_columns = 2,
+        .max_columns = 3,
+        .columns_meaning = "(anchor, positive) or (anchor, positive, negative)"};
+
+    explicit GISTEmbedLoss(Options options = {}, std::string_view name = "GISTEmbedLoss",
+                           LossInputs columns = inputs)
+        : options_(options), name_(name), inputs_(columns) {
+        if (!(options_.temperature > 0))
+            detail::throw_error(name_, ": temperature must be positive, found ", options_.temperature);
+    }
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+    const LossInputs& columns_needed() const { return inputs_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const std::vector<Tensor<B, T>>& guide_columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name_, inputs_, columns, labels);
+        check_guides(columns.size(), columns[0].shape()[0], guide_columns);
+        return rows_loss(g, columns, guide_columns, 0, columns[0].shape()[0]);
+    }
+
+    // The guide's embeddings: as many columns as the student's, the same rows each.
+    void check_guides(std::size_t columns, index_t rows, const std::vector<Tensor<B, T>>& guides) const {
+        if (guides.size() != columns)
+            detail::throw_error(name_, ": needs the guide's embeddings of each of the ", columns,
+                                " columns; got ", guides.size(),
+                                guides.size() == 1 ? " guide column" : " guide columns");
+        for (std::size_t i = 0; i < guides.size(); ++i)
+            if (guides[i].shape().rank() != 2 || guides[i].shape()[0] != rows ||
+                !(guides[i].shape() == guides[0].shape()))
+                detail::throw_error(name_, ": the guide's embeddings must be [", rows,
+                                    ", guide_dim], one shape for every column; guide column ", i, " is ",
+                                    guides[i].shape().str());
+    }
+
+    // The share of the loss that anchors [begin, end) contribute (their cross-entropy terms
+    // over the batch size): the loss is the sum of these over any split of the rows.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                        const std::vector<Tensor<B, T>>& guide_columns, index_t begin, index_t end) const {
+        const index_t batch = columns[0].shape()[0], m = end - begin;
+        const T inf = std::numeric_limits<T>::infinity();
+        std::vector<Var<B, T>> student;
+        for (const auto& c : columns) student.push_back(l2_normalize(c));
+        // The guide's cosine similarities, without a tape.
+        std::vector<Tensor<B, T>> guide;
+        {
+            NoGradGuard no_grad;
+            for (const auto& t : guide_columns) guide.push_back(l2_normalize(g.input(t)).value());
+        }
+        const auto local = [&](const Var<B, T>& x) { return slice(x, 0, begin, end); };
+        const auto guide_sim = [&](std::size_t a, std::size_t b) {
+            NoGradGuard no_grad;
+            return matmul(g.input(guide[a].rows(begin, end)), g.input(guide[b]), false, true).value();
+        };
+        const Tensor<B, T> guide_ap = guide_sim(0, 1);
+        // The guide's anchor-positive similarity of each local anchor.
+        Tensor<B, T> guide_positive;
+        {
+            NoGradGuard no_grad;
+            auto flat = Ids<B>::empty({m});
+            const auto positive_columns = arange<B>(m, begin);
+            if (m) B::flat_index(flat.data(), positive_columns.data(), m, batch);
+            guide_positive =
+                gather_rows(reshape(g.input(guide_ap), {m * batch, 1}), flat).value().reshape({m});
+        }
+        // -inf where the guide finds a false negative; the own positive (ap) or the row
+        // itself (aa, pp) at column begin + r.
+        const auto masked = [&](const Var<B, T>& scores, const Tensor<B, T>& guide_scores, bool diagonal,
+                                T on_diagonal) {
+            auto mask = Tensor<B, T>::empty(guide_scores.shape());
+            if (mask.numel())
+                B::mask_above_margin(mask.data(), guide_scores.data(), guide_positive.data(), m, batch,
+                                     T(options_.margin), options_.margin_strategy == MarginStrategy::relative,
+                                     -inf, diagonal ? begin : index_t{-1}, on_diagonal);
+            return add(scores, g.input(mask));
+        };
+        std::vector<Var<B, T>> scores = {
+            masked(matmul(local(student[0]), student[1], false, true), guide_ap, true, T(0))};
+        if (options_.contrast_anchors)
+            scores.push_back(
+                masked(matmul(local(student[0]), student[0], false, true), guide_sim(0, 0), true, -inf));
+        if (options_.contrast_positives)
+            scores.push_back(
+                masked(matmul(local(student[1]), student[1], false, true), guide_sim(1, 1), true, -inf));
+        for (std::size_t i = 2; i < columns.size(); ++i)
+            scores.push_back(
+                masked(matmul(local(student[0]), student[i], false, true), guide_sim(0, i), false, T(0)));
+        const auto logits =
+            scale(scores.size() == 1 ? scores[0] : concat(scores, 1), T(1.0 / options_.temperature));
+        // Cross-entropy with the positive at column begin + r.
+        const index_t width = logits.shape()[1];
+        auto flat = Ids<B>::empty({m});
+        const auto positive_columns = arange<B>(m, begin);
+        if (m) B::flat_index(flat.data(), positive_columns.data(), m, width);
+        const auto positives = reshape(gather_rows(reshape(logits, {m * width, 1}), flat), {m});
+        return scale(sum(sub(logsumexp(logits), positives)), T(1) / T(batch));
+    }
+
+private:
+    Options options_;
+    std::string name_;
+    LossInputs inputs_;
+};
+
+// GISTEmbedLoss at any batch size in the memory of one mini-batch; any number of hard
+// negative columns. The guide's embeddings of the whole batch are given (they hold no tape).
+template <Backend B, Scalar T>
+class CachedGISTEmbedLoss {
+public:
+    static constexpr const char* name = "CachedGISTEmbedLoss";
+    static constexpr LossInputs inputs{.min_columns = 2,
+                                       .columns_meaning = "(anchor, positive, negative_1, ..., negative_n)"};
+
+    explicit CachedGISTEmbedLoss(GISTEmbedLossOptions options = {}, index_t mini_batch_size = 32)
+        : loss_(options, name, inputs), mini_batch_size_(mini_batch_size) {
+        if (mini_batch_size <= 0)
+            detail::throw_error(name, ": mini_batch_size must be positive, found ", mini_batch_size);
+    }
+
+    const GISTEmbedLossOptions& options() const { return loss_.options(); }
+    index_t mini_batch_size() const { return mini_batch_size_; }
+
+    // As CachedMultipleNegativesRankingLoss::forward_backward, with the guide's embeddings.
+    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+                                  const std::vector<Tensor<B, T>>& guide_columns,
+                                  const LossLabels<B, T>& labels = {},
+                                  const GraphOptions& options = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, static_cast<std::size_t>(std::max(columns, 0)), rows,
+                                        labels);
+        loss_.check_guides(static_cast<std::size_t>(columns), rows, guide_columns);
+        return detail::grad_cache<B, T>(
+            name, encode, columns, rows, mini_batch_size_, options,
+            [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin, index_t end) {
+                for (std::size_t c = 1; c < reps.size(); ++c)
+                    if (!(reps[c].shape() == reps[0].shape()))
+                        detail::throw_error(name,
+                                            ": every column must be embeddings [batch, dim] of one shape; "
+                                            "column 0 is ",
+                                            reps[0].shape().str(), ", column ", c, " is ",
+                                            reps[c].shape().str());
+                return loss_.rows_loss(g, reps, guide_columns, begin, end);
+            });
+    }
+
+private:
+    GISTEmbedLoss<B, T> loss_;
+    index_t mini_batch_size_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/guided.hpp
+// ---- begin tandem/losses/wrappers.hpp
+// Losses around other losses, and a regulariser: MatryoshkaLoss (an inner loss over
+// truncated, re-normalised prefixes of the embeddings), AdaptiveLayerLoss (an inner loss
+// over the embeddings after each layer, with a KL term pulling every layer towards the
+// last), Matryoshka2dLoss (both), and GlobalOrthogonalRegularizationLoss (spreads a
+// column's embeddings apart). The inner loss is held type-erased, so any EmbeddingLoss of
+// any family can be wrapped.
+// reference: sentence_transformers v6.3 losses/matryoshka.py, adaptive_layer.py,
+// matryoshka_2d.py, global_orthogonal_regularization.py.
+
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// Any EmbeddingLoss behind one type, with the name its errors use.
+template <Backend B, Scalar T>
+class AnyEmbeddingLoss {
+public:
+    using Function =
+        std::function<Var<B, T>(Graph<B, T>&, const std::vector<Var<B, T>>&, const LossLabels<B, T>&)>;
+
+    AnyEmbeddingLoss(std::string name, Function f) : name_(std::move(name)), f_(std::move(f)) {}
+
+    template <class L>
+    requires(EmbeddingLoss<L, B, T> &&
+             !std::same_as<std::remove_cvref_t<L>, AnyEmbeddingLoss>) explicit AnyEmbeddingLoss(L loss)
+        : name_(name_of(loss)) {
+        auto held = std::make_shared<const L>(std::move(loss));
+        f_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, const LossLabels<B, T>& labels) {
+            return (*held)(g, columns, labels);
+        };
+    }
+
+    std::string_view name() const { return name_; }
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        return f_(g, columns, labels);
+    }
+
+private:
+    template <class L>
+    static std::string name_of(const L& loss) {
+        if constexpr (requires { loss.name(); })
+            return std::string(loss.name());
+        else if constexpr (requires { L::name; })
+            return std::string(L::name);
+        else
+            return "the inner loss";
+    }
+
+    std::string name_;
+    Function f_;
+};
+
+namespace detail {
+// k of the indices [0, n), drawn without replacement from `rng`, in increasing order; all
+// of them when k <= 0 or k >= n. reference: random.sample(range(n), k).
+inline std::vector<std::size_t> sample_indices(Philox rng, std::size_t n, int k) {
+    std::vector<std::size_t> all(n);
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    if (k <= 0 || static_cast<std::size_t>(k) >= n) return all;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(k); ++i)
+        std::swap(all[i], all[i + rng.below(n - i, i)]);
+    all.resize(static_cast<std::size_t>(k));
+    std::sort(all.begin(), all.end());
+    return all;
+}
+}  // namespace detail
+
+struct MatryoshkaLossOptions {
+    std::vector<index_t> matryoshka_dims;
+    // One per dimension; 1 each when empty.
+    std::vector<double> matryoshka_weights{};
+    // How many dimensions each call trains, drawn from the graph's random streams; -1: all.
+    int n_dims_per_step = -1;
+};
+
+// sum over the chosen d in matryoshka_dims of weight_d * inner(columns truncated to their
+// first d values and L2-normalised, labels). Teacher embeddings in the labels ([batch,
+// dim] or [batch, columns, dim], dim the columns' width) are truncated with them.
+template <Backend B, Scalar T>
+class MatryoshkaLoss {
+public:
+    using Options = MatryoshkaLossOptions;
+    static constexpr const char* name = "MatryoshkaLoss";
+
+    MatryoshkaLoss(AnyEmbeddingLoss<B, T> loss, Options options) : loss_(std::move(loss)) {
+        if (options.matryoshka_dims.empty())
+            detail::throw_error(name, ": you must provide at least one dimension in matryoshka_dims");
+        for (index_t d : options.matryoshka_dims)
+            if (d <= 0)
+                detail::throw_error(name, ": every dimension in matryoshka_dims must be > 0, found ", d);
+        if (options.matryoshka_weights.empty())
+            options.matryoshka_weights.assign(options.matryoshka_dims.size(), 1.0);
+        if (options.matryoshka_weights.size() != options.matryoshka_dims.size())
+            detail::throw_error(name, ": matryoshka_weights must be the same length as matryoshka_dims; got ",
+                                options.matryoshka_weights.size(), " weights for ",
+                                options.matryoshka_dims.size(), " dimensions");
+        // Largest first, each weight with its dimension, as sentence-transformers sorts them.
+        std::vector<std::pair<index_t, double>> pairs;
+        for (std::size_t i = 0; i < options.matryoshka_dims.size(); ++i)
+            pairs.emplace_back(options.matryoshka_dims[i], options.matryoshka_weights[i]);
+        std::stable_sort(pairs.begin(), pairs.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
+        options.matryoshka_dims.clear();
+        options.matryoshka_weights.clear();
+        for (const auto& [d, w] : pairs) {
+            options.matryoshka_dims.push_back(d);
+            options.matryoshka_weights.push_back(w);
+        }
+        options_ = std::move(options);
+    }
+
+    const Options& options() const { return options_; }
+    const AnyEmbeddingLoss<B, T>& loss() const { return loss_; }
+
+    // The indices into options().matryoshka_dims that a call drawing from `rng` trains.
+    std::vector<std::size_t> chosen_dims(Philox rng) const {
+        return detail::sample_indices(rng, options_.matryoshka_dims.size(), options_.n_dims_per_step);
+    }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        const index_t width = check_columns(columns);
+        Var<B, T> total;
+        bool first = true;
+        for (std::size_t i : chosen_dims(g.next_rng())) {
+            const index_t d = options_.matryoshka_dims[i];
+            std::vector<Var<B, T>> truncated;
+            for (const auto& c : columns) truncated.push_back(l2_normalize(slice(c, 1, 0, d)));
+            const auto term = scale(loss_(g, truncated, truncated_labels(g, labels, width, d)),
+                                    T(options_.matryoshka_weights[i]));
+            total = first ? term : add(total, term);
+            first = false;
+        }
+        return total;
+    }
+
+private:
+    index_t check_columns(const std::vector<Var<B, T>>& columns) const {
+        if (columns.empty())
+            detail::throw_error(name, ": needs at least 1 column of embeddings; got 0 columns");
+        const Shape& s = columns[0].shape();
+        if (s.rank() != 2) detail::throw_error(name, ": needs embeddings [batch, dim]; got shape ", s.str());
+        for (index_t d : options_.matryoshka_dims)
+            if (d > s[1])
+                detail::throw_error(name, ": dimension ", d,
+                                    " in matryoshka_dims cannot be greater than the embedding dimension ",
+                                    s[1], " (embeddings ", s.str(), ")");
+        return s[1];
+    }
+
+    static LossLabels<B, T> truncated_labels(Graph<B, T>& g, const LossLabels<B, T>& labels, index_t width,
+                                             index_t d) {
+        if (!labels.scores) return labels;
+        const Shape& t = labels.scores->shape();
+        if ((t.rank() != 2 && t.rank() != 3) || t.back() != width) return labels;
+        NoGradGuard no_grad;
+        LossLabels<B, T> out = labels;
+        out.scores = slice(g.input(*labels.scores), -1, 0, d).value();
+        return out;
+    }
+
+    AnyEmbeddingLoss<B, T> loss_;
+    Options options_;
+};
+
+struct GlobalOrthogonalRegularizationLossOptions {
+    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
+    // 0 leaves a term out (None in Python); at least one must be non-zero.
+    double mean_weight = 1.0;
+    double second_moment_weight = 1.0;
+    enum class Aggregation { mean, sum } aggregation = Aggregation::mean;
+};
+
+// For each column's similarity matrix S without its diagonal: the mean term (mean S)^2
+// and the second-moment term relu(mean S^2 - 1/dim), aggregated over the columns (mean or
+// sum), weighted and added (sentence-transformers returns the two terms in a dict, which
+// its trainer adds).
+template <Backend B, Scalar T>
+class GlobalOrthogonalRegularizationLoss {
+public:
+    using Options = GlobalOrthogonalRegularizationLossOptions;
+    static constexpr const char* name = "GlobalOrthogonalRegularizationLoss";
+    static constexpr LossInputs inputs{.min_columns = 1, .columns_meaning = "(input_1, ...)"};
+
+    explicit GlobalOrthogonalRegularizationLoss(Options options = {}) : options_(options) {
+        if (options_.mean_weight == 0 && options_.second_moment_weight == 0)
+            detail::throw_error(name,
+                                ": at least one of mean_weight or second_moment_weight must be non-zero");
+    }
+
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t batch = columns[0].shape()[0], dim = columns[0].shape()[1];
+        // A batch of one has no pairs: both terms are then a differentiable 0.
+        const T pairs = T(std::max<index_t>(batch * (batch - 1), 1));
+        auto off_diagonal = Tensor<B, T>::empty({batch, batch});
+        B::fill_diagonal(off_diagonal.data(), batch, T(0), T(1));
+        const auto keep = g.input(off_diagonal);
+        std::vector<Var<B, T>> means, moments;
+        for (const auto& c : columns) {
+            const auto x = options_.similarity_fct == SimilarityFunction::cos_sim ? l2_normalize(c) : c;
+            const auto s = mul(matmul(x, x, false, true), keep);
+            const auto m = scale(sum(s), T(1) / pairs);
+            means.push_back(reshape(mul(m, m), {1}));
+            const auto second = scale(sum(mul(s, s)), T(1) / pairs);
+            auto shift = g.input(Tensor<B, T>::full(Shape{}, T(1.0 / double(dim))));
+            moments.push_back(reshape(relu(sub(second, shift)), {1}));
+        }
+        const T per_column = options_.aggregation == Options::Aggregation::sum
+                                 ? T(1)
+                                 : T(1) / T(static_cast<double>(columns.size()));
+        Var<B, T> total;
+        bool first = true;
+        for (const auto& [weight, terms] :
+             {std::pair{options_.mean_weight, &means}, std::pair{options_.second_moment_weight, &moments}}) {
+            if (weight == 0) continue;
+            const auto term = scale(scale(sum(concat(*terms, 0)), per_column), T(weight));
+            total = first ? term : add(total, term);
+            first = false;
+        }
+        return total;
+    }
+
+private:
+    Options options_;
+};
+
+enum class LayerWeighting { uniform, log, linear };
+
+struct AdaptiveLayerLossOptions {
+    // How many of the layers before the last each call trains, drawn from the graph's
+    // random streams; -1 (or anything >= their number): all.
+    int n_layers_per_step = 1;
+    double last_layer_weight = 1.0;
+    double prior_layers_weight = 1.0;
+    double kl_div_weight = 1.0;
+    // 0 leaves the KL term out.
+    double kl_temperature = 0.3;
+    // Each prior layer's weight: 1, 1 / (1 + ln(1 + layer)) or 1 / (1 + layer).
+    LayerWeighting layer_weighting = LayerWeighting::uniform;
+};
+
+// inner(last layer) * last_layer_weight
+//   + sum over the chosen prior layers l of inner(layer l) * weight(l) / chosen * prior_layers_weight
+//   + kl_div_weight * kl_temperature * KL(softmax(last / t) || softmax(layer l / t)) for each,
+// the KL over the rows of every column stacked, batchmean, the last layer's side constant.
+// Layers are hidden states in order: 0 is the embedding layer's output, the last is the
+// model's output (the embeddings every other loss sees); each is pooled (and passed through
+// the modules after the transformer) as the last one is.
+template <Backend B, Scalar T>
+class AdaptiveLayerLoss {
+public:
+    using Options = AdaptiveLayerLossOptions;
+
+    AdaptiveLayerLoss(AnyEmbeddingLoss<B, T> loss, Options options,
+                      std::string_view name = "AdaptiveLayerLoss")
+        : loss_(std::move(loss)), options_(options), name_(name) {
+        if (!(options_.kl_temperature >= 0))
+            detail::throw_error(name_, ": kl_temperature must be >= 0, found ", options_.kl_temperature);
+    }
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    double layer_weight(std::size_t layer) const {
+        switch (options_.layer_weighting) {
+            case LayerWeighting::log:
+                return 1.0 / (1.0 + std::log(1.0 + double(layer)));
+            case LayerWeighting::linear:
+                return 1.0 / (1.0 + double(layer));
+            case LayerWeighting::uniform:
+                break;
+        }
+        return 1.0;
+    }
+
+    // The prior layers (indices into [0, layers - 1)) that a call drawing from `rng` trains.
+    std::vector<std::size_t> chosen_layers(Philox rng, std::size_t layers) const {
+        return detail::sample_indices(rng, layers == 0 ? 0 : layers - 1, options_.n_layers_per_step);
+    }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
+                         const LossLabels<B, T>& labels) const {
+        check_layers(layers);
+        const auto& last = layers.back();
+        auto total = scale(loss_(g, last, labels), T(options_.last_layer_weight));
+        const double t = options_.kl_temperature;
+        Tensor<B, T> target;
+        if (t > 0) {
+            NoGradGuard no_grad;
+            target = softmax(scale(stacked(g, last), T(1.0 / t))).value();
+        }
+        const auto chosen = chosen_layers(g.next_rng(), layers.size());
+        for (std::size_t l : chosen) {
+            const double w = layer_weight(l) / double(chosen.size()) * options_.prior_layers_weight;
+            total = add(total, scale(loss_(g, layers[l], labels), T(w)));
+            if (t > 0)
+                total = add(total,
+                            scale(kl_div(g, stacked(g, layers[l]), target), T(t * options_.kl_div_weight)));
+        }
+        return total;
+    }
+
+private:
+    void check_layers(const std::vector<std::vector<Var<B, T>>>& layers) const {
+        if (layers.empty())
+            detail::throw_error(name_, ": needs the embeddings after each layer; got no layers");
+        for (std::size_t l = 0; l < layers.size(); ++l) {
+            if (layers[l].size() != layers.back().size() || layers[l].empty())
+                detail::throw_error(name_, ": every layer needs the same number of columns as the last (",
+                                    layers.back().size(), "); layer ", l, " has ", layers[l].size());
+            for (std::size_t c = 0; c < layers[l].size(); ++c)
+                if (!(layers[l][c].shape() == layers.back()[c].shape()))
+                    detail::throw_error(name_, ": column ", c, " is ", layers.back()[c].shape().str(),
+                                        " after the last layer but ", layers[l][c].shape().str(),
+                                        " after layer ", l);
+        }
+    }
+
+    // Every column's rows, one after another.
+    static Var<B, T> stacked(Graph<B, T>&, const std::vector<Var<B, T>>& columns) {
+        return columns.size() == 1 ? columns[0] : concat(columns, 0);
+    }
+
+    // reference: F.kl_div(F.log_softmax(x / t), target, reduction="batchmean").
+    Var<B, T> kl_div(Graph<B, T>& g, const Var<B, T>& x, const Tensor<B, T>& target) const {
+        const index_t rows = x.shape()[0];
+        const auto log_q = log_softmax(scale(x, T(1.0 / options_.kl_temperature)));
+        Tensor<B, T> p_log_p;
+        {
+            NoGradGuard no_grad;
+            const auto p = g.input(target);
+            p_log_p = sum(mul(p, log(p))).value();
+        }
+        return scale(sub(g.input(p_log_p), sum(mul(g.input(target), log_q))), T(1) / T(rows));
+    }
+
+    AnyEmbeddingLoss<B, T> loss_;
+    Options options_;
+    std::string name_;
+};
+
+struct Matryoshka2dLossOptions {
+    std::vector<index_t> matryoshka_dims;
+    std::vector<double> matryoshka_weights{};
+    int n_layers_per_step = 1;
+    int n_dims_per_step = 1;
+    double last_layer_weight = 1.0;
+    double prior_layers_weight = 1.0;
+    double kl_div_weight = 1.0;
+    double kl_temperature = 0.3;
+    LayerWeighting layer_weighting = LayerWeighting::uniform;
+};
+
+// AdaptiveLayerLoss over MatryoshkaLoss over the inner loss: every chosen layer at every
+// chosen dimension. The KL term compares the layers at their full width.
+template <Backend B, Scalar T>
+class Matryoshka2dLoss : public AdaptiveLayerLoss<B, T> {
+public:
+    using Options = Matryoshka2dLossOptions;
+
+    Matryoshka2dLoss(AnyEmbeddingLoss<B, T> loss, const Options& o)
+        : AdaptiveLayerLoss<B, T>(AnyEmbeddingLoss<B, T>(MatryoshkaLoss<B, T>(
+                                      std::move(loss), {.matryoshka_dims = o.matryoshka_dims,
+                                                        .matryoshka_weights = o.matryoshka_weights,
+                                                        .n_dims_per_step = o.n_dims_per_step})),
+                                  {.n_layers_per_step = o.n_layers_per_step,
+                                   .last_layer_weight = o.last_layer_weight,
+                                   .prior_layers_weight = o.prior_layers_weight,
+                                   .kl_div_weight = o.kl_div_weight,
+                                   .kl_temperature = o.kl_temperature,
+                                   .layer_weighting = o.layer_weighting},
+                                  "Matryoshka2dLoss") {}
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/wrappers.hpp
 // ---- end tandem/losses.hpp
 // ---- begin tandem/models.hpp
 // Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,

@@ -279,6 +279,16 @@ bool run_in_batch_losses(const Options& o, const Inputs<T>& in) {
     return true;
 }
 
+}  // namespace loss_cmd
+}  // namespace tandem::cli
+
+#include "loss_distill.hpp"
+#include "loss_guided.hpp"
+#include "loss_wrappers.hpp"
+
+namespace tandem::cli {
+namespace loss_cmd {
+
 template <class T>
 int run(const Options& o) {
     Inputs<T> in;
@@ -293,9 +303,12 @@ int run(const Options& o) {
     for (const auto& path : o.guides) in.guides.push_back(load_floats<T>(path));
     fs::create_directories(o.out);
     // Each family runs the loss when it knows its name.
-    if (run_in_batch_losses<T>(o, in)) return 0;
+    if (run_in_batch_losses<T>(o, in) || run_distill_losses<T>(o, in) || run_wrapper_losses<T>(o, in) ||
+        run_guided_losses<T>(o, in))
+        return 0;
     std::string names;
-    for (const auto* family : {&in_batch_loss_names})
+    for (const auto* family :
+         {&in_batch_loss_names, &distill_loss_names, &wrapper_loss_names, &guided_loss_names})
         for (const auto& n : *family) names += (names.empty() ? "" : ", ") + n;
     detail::throw_error("option --loss: unknown loss '", o.loss, "'; expected one of ", names);
 }
@@ -306,11 +319,17 @@ inline int loss_main(Args& args) {
     if (args.take_flag("--help")) {
         std::printf(
             "usage: tandem loss --loss NAME [--args JSON] --embeddings E0.npy [E1.npy ...] [--labels L.npy]\n"
-            "                   [--param NAME=FILE.npy ...] --out DIR\n\n"
+            "                   [--guide G0.npy ...] [--param NAME=FILE.npy ...] --out DIR\n\n"
             "NAME is the sentence-transformers class name (CLIPLoss, SigLIPLoss for the CLIP and SigLIP\n"
             "objectives); --args holds its constructor arguments under their Python names. Writes\n"
             "DIR/loss.npy (0-d), DIR/grad_<i>.npy for each embedding file in order, DIR/grad_<NAME>.npy\n"
-            "for each --param. float64 embeddings run in double, float32 in float.\n");
+            "for each --param. float64 embeddings run in double, float32 in float. --labels: int64 class\n"
+            "labels or float scores (teacher scores or embeddings). --guide: a guide model's embeddings of\n"
+            "each column (GISTEmbedLoss). A wrapper takes its inner loss as --args {\"loss\": {\"name\": "
+            "NAME,\n"
+            "\"args\": {...}}}; AdaptiveLayerLoss and Matryoshka2dLoss take every hidden state's "
+            "embeddings,\n"
+            "layer-major, with --args \"num_layers\".\n");
         return 0;
     }
     loss_cmd::Options o;

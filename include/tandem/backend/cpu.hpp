@@ -9,6 +9,7 @@
 #include <tandem/backend/cpu/elementwise.hpp>
 #include <tandem/backend/cpu/embedding.hpp>
 #include <tandem/backend/cpu/gemm.hpp>
+#include <tandem/backend/cpu/guided.hpp>
 #include <tandem/backend/cpu/index.hpp>
 #include <tandem/backend/cpu/memory.hpp>
 #include <tandem/backend/cpu/norm.hpp>
@@ -31,7 +32,8 @@ struct Cpu : cpu::Memory,
              cpu::PoolingMasks,
              cpu::Attention,
              cpu::Optim,
-             cpu::Contrastive {
+             cpu::Contrastive,
+             cpu::Guided {
     static constexpr const char* name = "cpu";
 };
 static_assert(Backend<Cpu>, "backend::Cpu must satisfy the Backend concept");

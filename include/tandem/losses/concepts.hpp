@@ -59,6 +59,45 @@ concept CachedLoss = Backend<B> && Scalar<T> &&
 template <class L, class B, class T>
 concept Loss = EmbeddingLoss<L, B, T> || CachedLoss<L, B, T>;
 
+// Represents: an objective guided by a second, frozen model (GISTEmbedLoss).
+// Requires: loss(graph, columns, guide_columns, labels): the student's embeddings of each
+// column as for an EmbeddingLoss, and the guide model's embeddings of the same rows of the
+// same columns, [batch, guide_dim] each, computed by the caller without a tape (the guide
+// is not trained; any EmbeddingModel may be the guide, its width need not be the student's).
+// Ensures: as EmbeddingLoss; no gradient reaches the guide.
+template <class L, class B, class T>
+concept GuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels) {
+    { loss(g, columns, guide_columns, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// Represents: the GradCache form of a guided objective (CachedGISTEmbedLoss).
+// Requires: loss.forward_backward(encode, columns, rows, guide_columns, labels, options):
+// as CachedLoss, with the guide's embeddings of all `rows` rows of every column.
+template <class L, class B, class T>
+concept CachedGuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels,
+             const GraphOptions& options) {
+    {
+        loss.forward_backward(encode, columns, rows, guide_columns, labels, options)
+        } -> std::same_as<Tensor<B, T>>;
+};
+
+// Represents: an objective over the embeddings after every layer of the model
+// (AdaptiveLayerLoss, Matryoshka2dLoss).
+// Requires: loss(graph, layers, labels), layers[l][c] the embeddings [batch, dim] of column c
+// pooled from hidden state l (0: the embedding layer's output; the last: the model's output,
+// the columns an EmbeddingLoss sees), each recorded on `graph`.
+// Ensures: as EmbeddingLoss, gradients reaching every layer's embeddings.
+template <class L, class B, class T>
+concept LayerwiseLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
+             const LossLabels<B, T>& labels) {
+    { loss(g, layers, labels) } -> std::same_as<Var<B, T>>;
+};
+
 // For entry points that take any loss: the first line of the error says what is missing.
 template <class L, class B, class T>
 consteval bool check_loss() {

@@ -1,0 +1,76 @@
+// `tandem loss` for the guided losses: GISTEmbedLoss and CachedGISTEmbedLoss; the guide
+// model's embeddings of each column come with --guide G0.npy G1.npy ... (no gradient).
+#pragma once
+
+#include "loss.hpp"
+
+#include <string>
+#include <vector>
+
+namespace tandem::cli::loss_cmd {
+
+const std::vector<std::string> guided_loss_names = {"GISTEmbedLoss", "CachedGISTEmbedLoss"};
+
+inline GISTEmbedLossOptions gist_options(const JsonArgs& a) {
+    GISTEmbedLossOptions o;
+    a.single_process("gather_across_devices");
+    o.temperature = a.get("temperature", o.temperature);
+    o.margin_strategy =
+        a.choice("margin_strategy", o.margin_strategy,
+                 {{"absolute", MarginStrategy::absolute}, {"relative", MarginStrategy::relative}});
+    o.margin = a.get("margin", o.margin);
+    o.contrast_anchors = a.get("contrast_anchors", o.contrast_anchors);
+    o.contrast_positives = a.get("contrast_positives", o.contrast_positives);
+    return o;
+}
+
+template <class T>
+bool run_guided_losses(const Options& o, const Inputs<T>& in) {
+    std::set<std::string> known = {"temperature",      "margin_strategy",    "margin",
+                                   "contrast_anchors", "contrast_positives", "gather_across_devices"};
+    if (o.loss == "GISTEmbedLoss") {
+        const GISTEmbedLoss<Cpu, T> loss(gist_options(JsonArgs(o.loss, o.args, known)));
+        set_params<T>(o, o.loss, nullptr);
+        Graph<Cpu, T> g;
+        std::vector<Var<Cpu, T>> vars;
+        for (const auto& e : in.embeddings) vars.push_back(g.input(e, true));
+        auto value = loss(g, vars, in.guides, in.labels);
+        g.backward(value);
+        save_npy(o.out / "loss.npy", value.value());
+        std::vector<Tensor<Cpu, T>> grads;
+        for (const auto& v : vars) grads.push_back(g.grad(v));
+        write_embedding_grads(o, grads);
+    } else if (o.loss == "CachedGISTEmbedLoss") {
+        known.insert({"mini_batch_size", "mini_batch_num_tokens", "show_progress_bar"});
+        const JsonArgs a(o.loss, o.args, known);
+        if (a.get<index_t>("mini_batch_num_tokens", 0) != 0)
+            detail::throw_error(
+                "option --args: CachedGISTEmbedLoss argument 'mini_batch_num_tokens' is not "
+                "supported (mini-batches are counted in rows: mini_batch_size)");
+        const CachedGISTEmbedLoss<Cpu, T> loss(gist_options(a), a.get<index_t>("mini_batch_size", 32));
+        set_params<T>(o, o.loss, nullptr);
+        // The embeddings are the "model": each column a parameter, each mini-batch a slice of it.
+        ParameterStore<Cpu, T> store;
+        std::vector<Parameter> columns;
+        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
+            columns.push_back(store.add("column_" + std::to_string(i), in.embeddings[i].shape()));
+        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
+            store.value(columns[i]).copy_from(in.embeddings[i]);
+        store.zero_grad();
+        const ColumnEncoder<Cpu, T> encode = [&](Graph<Cpu, T>& g, int column, index_t begin, index_t end) {
+            return slice(g.parameter(store, columns[static_cast<std::size_t>(column)]), 0, begin, end);
+        };
+        const index_t rows = in.embeddings.empty() ? 0 : in.embeddings[0].shape()[0];
+        const auto value = loss.forward_backward(encode, static_cast<int>(in.embeddings.size()), rows,
+                                                 in.guides, in.labels, GraphOptions{});
+        save_npy(o.out / "loss.npy", value);
+        std::vector<Tensor<Cpu, T>> grads;
+        for (const auto& p : columns) grads.push_back(store.grad(p));
+        write_embedding_grads(o, grads);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace tandem::cli::loss_cmd
