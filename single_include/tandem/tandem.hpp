@@ -17761,6 +17761,7 @@ namespace tandem::data {
 struct HostText {
     std::vector<std::int64_t> input_ids, attention_mask, token_type_ids;  // [batch, length]
     std::size_t batch = 0, length = 0;
+    std::size_t prompt_length = 0;  // tokens of the column's prompt at the start of each row
 };
 
 struct HostInput {
@@ -17793,6 +17794,8 @@ struct HostBatch {
         for (const auto& in : inputs) {
             add(in.name), add(in.text_rows), add(in.image_rows);
             add(in.text.input_ids), add(in.text.attention_mask), add(in.text.token_type_ids);
+            const std::uint64_t prompt = in.text.prompt_length;
+            XXH64_update(s, &prompt, sizeof prompt);
             add(in.pixel_values);
         }
         if (labels) add(*labels);
@@ -17829,9 +17832,12 @@ struct Batch {
         for (const auto& in : inputs) {
             HostInput out{in.name, in.text_rows, in.image_rows, {}, {}, 0, 0};
             if (in.text) {
-                out.text = {in.text->input_ids.to_vector(), in.text->attention_mask.to_vector(),
-                            in.text->token_type_ids.to_vector(), static_cast<std::size_t>(in.text->batch()),
-                            static_cast<std::size_t>(in.text->length())};
+                out.text = {in.text->input_ids.to_vector(),
+                            in.text->attention_mask.to_vector(),
+                            in.text->token_type_ids.to_vector(),
+                            static_cast<std::size_t>(in.text->batch()),
+                            static_cast<std::size_t>(in.text->length()),
+                            static_cast<std::size_t>(in.text->prompt_length)};
             }
             if (in.pixel_values) {
                 out.pixel_values = in.pixel_values->to_vector();
@@ -17855,9 +17861,11 @@ struct Batch {
         for (const auto& in : h.inputs) {
             Input out{in.name, in.text_rows, in.image_rows, std::nullopt, std::nullopt};
             const auto n = static_cast<index_t>(in.text.batch), len = static_cast<index_t>(in.text.length);
-            if (!in.text_rows.empty())
+            if (!in.text_rows.empty()) {
                 out.text = TextBatch<B>::from_host(in.text.input_ids, n, len, in.text.attention_mask,
                                                    in.text.token_type_ids);
+                out.text->prompt_length = static_cast<index_t>(in.text.prompt_length);
+            }
             if (!in.image_rows.empty())
                 out.pixel_values = Tensor<B, float>::from_vector(
                     in.pixel_values, {static_cast<index_t>(in.image_rows.size()), 3,
@@ -18804,6 +18812,9 @@ inline DatasetDict Dataset::train_test_split(double test_size, std::uint64_t see
 }  // namespace tandem::data
 // ---- end tandem/data/dataset.hpp
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -18831,6 +18842,10 @@ struct CollatorOptions {
     // The loss's needs: how many input columns (0: any) and which label.
     std::size_t inputs = 0;
     LabelKind label = LabelKind::any;
+    // sentence-transformers' `prompts`, put before every text of a column: one string for
+    // every column, {column: prompt}, or {dataset name: string or {column: prompt}} over a
+    // DatasetDict. The prompt's length goes to TextBatch::prompt_length for Pooling.
+    nlohmann::json prompts = nullptr;
 };
 
 class Collator {
@@ -18839,6 +18854,7 @@ public:
              CollatorOptions options = {})
         : processor_(std::move(processor)), o_(std::move(options)) {
         if (tokenizer) default_ = prepare(std::move(*tokenizer));
+        check_prompts(o_.prompts);
     }
 
     // The tokenizer and image processor a model folder holds (tokenizer.json or the
@@ -18866,6 +18882,34 @@ public:
         per_column_.insert_or_assign(column, prepare(std::move(tokenizer)));
     }
     const CollatorOptions& options() const { return o_; }
+    void set_prompts(nlohmann::json prompts) {
+        check_prompts(prompts);
+        o_.prompts = std::move(prompts);
+    }
+
+    // The prompt of `column` in the dataset named `dataset` ("" outside a DatasetDict), as
+    // sentence-transformers' data collator resolves it.
+    std::optional<std::string> prompt_for(const std::string& dataset, const std::string& column) const {
+        const auto& p = o_.prompts;
+        if (p.is_null()) return std::nullopt;
+        const nlohmann::json* level = &p;
+        if (p.is_object()) {
+            if (!dataset.empty() && p.contains(dataset))
+                level = &p.at(dataset);
+            else if (const auto nested =
+                         std::find_if(p.begin(), p.end(), [](const auto& v) { return v.is_object(); });
+                     nested != p.end()) {
+                if (dataset.empty())
+                    tandem::detail::throw_error(
+                        "prompts: a dictionary of dataset names (", nested.key(),
+                        ", ...) to column prompts needs a DatasetDict, found a dataset without a name");
+                return std::nullopt;
+            }
+        }
+        if (level->is_string()) return level->get<std::string>();
+        if (auto it = level->find(column); it != level->end()) return it->get<std::string>();
+        return std::nullopt;
+    }
 
     // Fails, naming what is missing, when `d` cannot feed the loss.
     void check(const Dataset& d, const std::string& name = "dataset") const {
@@ -18904,8 +18948,9 @@ public:
     // Collates rows `rows` of `d` for `epoch`. A row that cannot be read throws an error
     // naming it, or with `skip_bad_rows` is replaced by the next readable row after it
     // (in dataset order, wrapping around) and listed in HostBatch::replaced.
+    // `dataset_name` picks the prompts of a DatasetDict's dataset.
     HostBatch collate(const Dataset& d, const std::vector<std::size_t>& rows, std::uint64_t epoch,
-                      bool skip_bad_rows = false) const {
+                      bool skip_bad_rows = false, const std::string& dataset_name = "") const {
         HostBatch out;
         const auto inputs = d.input_columns();
         std::vector<std::vector<Prepared>> cells(inputs.size());
@@ -18914,7 +18959,7 @@ public:
             std::vector<Prepared> prepared;
             for (std::size_t attempt = 0;; ++attempt) {
                 try {
-                    prepared = prepare_row(d, use, inputs, epoch);
+                    prepared = prepare_row(d, use, inputs, epoch, dataset_name);
                     break;
                 } catch (const Error& e) {
                     if (!skip_bad_rows) throw;
@@ -18929,7 +18974,7 @@ public:
             for (std::size_t k = 0; k < inputs.size(); ++k) cells[k].push_back(std::move(prepared[k]));
         }
         for (std::size_t k = 0; k < inputs.size(); ++k)
-            out.inputs.push_back(assemble(d.column(inputs[k]).name(), cells[k]));
+            out.inputs.push_back(assemble(d.column(inputs[k]).name(), cells[k], dataset_name));
         if (const auto label = d.label_column()) {
             if (d.column(*label).type() == ColumnType::label) {
                 out.labels.emplace();
@@ -18973,8 +19018,34 @@ private:
         return default_ ? &*default_ : nullptr;
     }
 
+    static void check_prompts(const nlohmann::json& p) {
+        auto strings = [](const nlohmann::json& o) {
+            return o.is_object() &&
+                   std::all_of(o.begin(), o.end(), [](const auto& v) { return v.is_string(); });
+        };
+        const bool valid = p.is_null() || p.is_string() || strings(p) ||
+                           (p.is_object() && std::all_of(p.begin(), p.end(), [&](const auto& v) {
+                                return v.is_string() || strings(v);
+                            }));
+        if (!valid)
+            tandem::detail::throw_error(
+                "prompts: expected a string, {column: prompt} or {dataset: string or "
+                "{column: prompt}}, found ",
+                p.dump());
+    }
+
+    // Tokens of the prompt before the text, without a special token the tokenizer puts
+    // after it (sentence-transformers' _get_prompt_length).
+    static std::size_t prompt_length(const TextSide& side, const std::string& prompt) {
+        const auto e = side.tokenizer.encode(prompt);
+        std::size_t n = e.size();
+        if (n > 0 && e.special_tokens_mask.back()) --n;
+        return n;
+    }
+
     std::vector<Prepared> prepare_row(const Dataset& d, std::size_t row,
-                                      const std::vector<std::size_t>& inputs, std::uint64_t epoch) const {
+                                      const std::vector<std::size_t>& inputs, std::uint64_t epoch,
+                                      const std::string& dataset_name) const {
         std::vector<Prepared> out;
         for (std::size_t c : inputs) {
             std::string image;  // the image's path or name, for the message
@@ -18983,7 +19054,8 @@ private:
                 if (const auto* text = std::get_if<std::string>(&cell)) {
                     const TextSide* side = tokenizer_for(d.column(c).name());
                     if (!side) tandem::detail::throw_error("the collator has no tokenizer for texts");
-                    const auto e = side->tokenizer.encode(*text);
+                    const auto prompt = prompt_for(dataset_name, d.column(c).name());
+                    const auto e = side->tokenizer.encode(prompt ? *prompt + *text : *text);
                     out.push_back(Tokens{e.ids, e.type_ids});
                 } else {
                     const auto& ref = std::get<ImageRef>(cell);
@@ -19010,7 +19082,8 @@ private:
         return processor_->resize_and_crop(img);
     }
 
-    HostInput assemble(const std::string& name, const std::vector<Prepared>& cells) const {
+    HostInput assemble(const std::string& name, const std::vector<Prepared>& cells,
+                       const std::string& dataset_name) const {
         HostInput in;
         in.name = name;
         std::size_t length = 0;
@@ -19023,8 +19096,11 @@ private:
             }
         }
         if (!in.text_rows.empty()) {
-            const std::uint32_t pad = tokenizer_for(name)->pad_id;
+            const TextSide& side = *tokenizer_for(name);
+            const std::uint32_t pad = side.pad_id;
             HostText& t = in.text;
+            if (const auto prompt = prompt_for(dataset_name, name))
+                t.prompt_length = prompt_length(side, *prompt);
             t.batch = in.text_rows.size();
             t.length = length;
             t.input_ids.assign(t.batch * length, pad);
@@ -19253,7 +19329,7 @@ private:
         const Dataset& d = data_[which];
         HostBatch out;
         try {
-            out = collator_.collate(d, local, epoch_, o_.skip_bad_rows);
+            out = collator_.collate(d, local, epoch_, o_.skip_bad_rows, data_.names()[which]);
         } catch (const Error& e) {
             const std::string& name = data_.names()[which];
             if (name.empty()) throw;
@@ -19966,6 +20042,12 @@ private:
         if (args_.eval_strategy != "no" && !options_.evaluator && !options_.eval_dataset)
             detail::throw_error("SentenceTransformerTrainer: eval_strategy is \"", args_.eval_strategy,
                                 "\" but neither an evaluator nor an eval_dataset was given");
+        if (!args_.prompts.is_null()) {
+            collator_.set_prompts(args_.prompts);
+            // Resolving once per dataset fails now, not at the first batch, when a mapping by
+            // dataset name meets a dataset without one.
+            for (const auto& name : train_.names()) collator_.prompt_for(name, "");
+        }
         check_columns(train_, "train_dataset");
         if (options_.eval_dataset) {
             if constexpr (!EmbeddingLoss<L, B, T>)
@@ -20346,7 +20428,8 @@ private:
                     std::vector<std::size_t> rows;
                     for (std::size_t r = begin; r < std::min(begin + size, datasets[i].size()); ++r)
                         rows.push_back(r);
-                    const auto batch = data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0));
+                    const auto batch =
+                        data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0, false, name));
                     NoGradGuard no_grad;
                     Graph<B, T> g;
                     std::vector<Var<B, T>> columns;

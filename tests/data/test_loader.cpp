@@ -294,3 +294,53 @@ TEST_CASE("Collator::from_folder: CLIP's tokenizer folder, truncated at 77 and p
               "preprocessor_config.json, "
               "expected a model folder");
 }
+
+TEST_CASE(
+    "Collator: prompts go before each text, and their length, less a trailing special token, to Pooling") {
+    TempDir dir;
+    const Dataset d = captions(dir, 2);
+    auto j = nlohmann::json::parse(R"({
+        "version": "1.0", "added_tokens": [], "normalizer": null, "decoder": null,
+        "pre_tokenizer": {"type": "WhitespaceSplit"},
+        "post_processor": {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [8], "tokens": ["[CLS]"]},
+                               "[SEP]": {"id": "[SEP]", "ids": [9], "tokens": ["[SEP]"]}}},
+        "model": {"type": "WordLevel", "unk_token": "[UNK]",
+                  "vocab": {"[PAD]": 0, "[UNK]": 1, "a": 2, "cat": 3, "dog": 4, "on": 5, "the": 6, "mat": 7,
+                            "[CLS]": 8, "[SEP]": 9}}})");
+    // [CLS] the [SEP] is three tokens; the prompt is [CLS] the, two, as sentence-transformers counts it.
+    const Collator bert(Tokenizer::from_json(j), tiny_processor(), {.prompts = "the "});
+    const auto b = Batch<Cpu>::from_host(bert.collate(d, {0}, 0));
+    CHECK(b.inputs[0].text->input_ids.to_vector() == std::vector<std::int64_t>{8, 6, 2, 3, 9});
+    CHECK(b.inputs[0].text->prompt_length == 2);
+    CHECK(b.to_host().digest() == bert.collate(d, {0}, 0).digest());
+
+    // Without special tokens the whole prompt counts; a column without a prompt has none.
+    const Collator plain(words(), tiny_processor(), {.prompts = {{"caption", "on "}}});
+    const auto h = plain.collate(d, {0, 1}, 0);
+    CHECK(h.inputs[0].text.input_ids == std::vector<std::int64_t>{5, 2, 3, 0, 0, 0, 5, 6, 4, 5, 6, 7});
+    CHECK(h.inputs[0].text.prompt_length == 1);
+    CHECK(h.digest() != Collator(words(), tiny_processor()).collate(d, {0, 1}, 0).digest());
+
+    // By dataset name, as a DatasetDict's batches carry it.
+    const Collator by_dataset(
+        words(), tiny_processor(),
+        {.prompts = nlohmann::json::parse(R"({"queries": {"caption": "the "}, "docs": "a "})")});
+    CHECK(by_dataset.prompt_for("queries", "caption") == "the ");
+    CHECK(by_dataset.prompt_for("docs", "caption") == "a ");
+    CHECK(by_dataset.prompt_for("other", "caption") == std::nullopt);
+    CHECK(by_dataset.collate(d, {0}, 0, false, "docs").inputs[0].text.input_ids ==
+          std::vector<std::int64_t>{2, 2, 3});
+    const auto unnamed = error_message([&] { by_dataset.collate(d, {0}, 0); });
+    CHECK(unnamed.find(
+              "column 'caption': prompts: a dictionary of dataset names (queries, ...) to column prompts "
+              "needs a DatasetDict, found a dataset without a name") != std::string::npos);
+    CHECK(error_message([] {
+              Collator(words(), std::nullopt, {.prompts = nlohmann::json::parse(R"({"caption": 3})")});
+          }) ==
+          "prompts: expected a string, {column: prompt} or {dataset: string or {column: prompt}}, found "
+          "{\"caption\":3}");
+}

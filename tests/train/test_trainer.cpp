@@ -20,6 +20,7 @@
 #include <memory>
 #include <sstream>
 
+#include "error_message.hpp"
 #include "temp_dir.hpp"
 
 using namespace tandem;
@@ -631,4 +632,40 @@ TEST_CASE("frozen patterns lock a tower (LiT): no gradient, no update, the other
     });
     CHECK(frozen > 0);
     CHECK(moved > 0);
+}
+
+TEST_CASE(
+    "prompts: a column's prompt trains as if the dataset held prompted texts; by dataset name needs names") {
+    testing::TempDir dir("trainer_prompts");
+    auto args = quiet_args(dir.path(), 3);
+    auto losses_of = [&](const data::Dataset& data, const SentenceTransformerTrainingArguments& a) {
+        auto model = tiny_clip();
+        const RecordingClipLoss loss{&model};
+        SentenceTransformerTrainer trainer(model, a, data, loss, tiny_collator(), silent());
+        trainer.train();
+        return *loss.seen;
+    };
+    const auto plain = shapes_dataset(64);
+    std::vector<std::string> prompted;
+    for (std::size_t i = 0; i < plain.size(); ++i)
+        prompted.push_back("a " + std::get<std::string>(plain.cell(i, 0)));
+    const data::Dataset by_hand({data::Column("caption", prompted), plain.column("image")});
+
+    auto with_prompt = args;
+    with_prompt.prompts = {{"caption", "a "}};
+    const auto expected = losses_of(by_hand, args);
+    CHECK(expected.size() == 3);
+    CHECK(losses_of(plain, with_prompt) == expected);
+    CHECK(losses_of(plain, args) != expected);
+
+    auto nested = args;
+    nested.prompts = {{"shapes", {{"caption", "a "}}}};
+    auto model = tiny_clip();
+    CHECK(
+        testing::error_message([&] {
+            SentenceTransformerTrainer(model, nested, plain, RecordingClipLoss{&model}, tiny_collator(),
+                                       silent());
+        }) ==
+        "prompts: a dictionary of dataset names (shapes, ...) to column prompts needs a DatasetDict, found a "
+        "dataset without a name");
 }

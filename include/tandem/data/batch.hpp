@@ -23,6 +23,7 @@ namespace tandem::data {
 struct HostText {
     std::vector<std::int64_t> input_ids, attention_mask, token_type_ids;  // [batch, length]
     std::size_t batch = 0, length = 0;
+    std::size_t prompt_length = 0;  // tokens of the column's prompt at the start of each row
 };
 
 struct HostInput {
@@ -55,6 +56,8 @@ struct HostBatch {
         for (const auto& in : inputs) {
             add(in.name), add(in.text_rows), add(in.image_rows);
             add(in.text.input_ids), add(in.text.attention_mask), add(in.text.token_type_ids);
+            const std::uint64_t prompt = in.text.prompt_length;
+            XXH64_update(s, &prompt, sizeof prompt);
             add(in.pixel_values);
         }
         if (labels) add(*labels);
@@ -91,9 +94,12 @@ struct Batch {
         for (const auto& in : inputs) {
             HostInput out{in.name, in.text_rows, in.image_rows, {}, {}, 0, 0};
             if (in.text) {
-                out.text = {in.text->input_ids.to_vector(), in.text->attention_mask.to_vector(),
-                            in.text->token_type_ids.to_vector(), static_cast<std::size_t>(in.text->batch()),
-                            static_cast<std::size_t>(in.text->length())};
+                out.text = {in.text->input_ids.to_vector(),
+                            in.text->attention_mask.to_vector(),
+                            in.text->token_type_ids.to_vector(),
+                            static_cast<std::size_t>(in.text->batch()),
+                            static_cast<std::size_t>(in.text->length()),
+                            static_cast<std::size_t>(in.text->prompt_length)};
             }
             if (in.pixel_values) {
                 out.pixel_values = in.pixel_values->to_vector();
@@ -117,9 +123,11 @@ struct Batch {
         for (const auto& in : h.inputs) {
             Input out{in.name, in.text_rows, in.image_rows, std::nullopt, std::nullopt};
             const auto n = static_cast<index_t>(in.text.batch), len = static_cast<index_t>(in.text.length);
-            if (!in.text_rows.empty())
+            if (!in.text_rows.empty()) {
                 out.text = TextBatch<B>::from_host(in.text.input_ids, n, len, in.text.attention_mask,
                                                    in.text.token_type_ids);
+                out.text->prompt_length = static_cast<index_t>(in.text.prompt_length);
+            }
             if (!in.image_rows.empty())
                 out.pixel_values = Tensor<B, float>::from_vector(
                     in.pixel_values, {static_cast<index_t>(in.image_rows.size()), 3,

@@ -15,6 +15,9 @@
 #include <tandem/image/processor.hpp>
 #include <tandem/text/tokenizer.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -42,6 +45,10 @@ struct CollatorOptions {
     // The loss's needs: how many input columns (0: any) and which label.
     std::size_t inputs = 0;
     LabelKind label = LabelKind::any;
+    // sentence-transformers' `prompts`, put before every text of a column: one string for
+    // every column, {column: prompt}, or {dataset name: string or {column: prompt}} over a
+    // DatasetDict. The prompt's length goes to TextBatch::prompt_length for Pooling.
+    nlohmann::json prompts = nullptr;
 };
 
 class Collator {
@@ -50,6 +57,7 @@ public:
              CollatorOptions options = {})
         : processor_(std::move(processor)), o_(std::move(options)) {
         if (tokenizer) default_ = prepare(std::move(*tokenizer));
+        check_prompts(o_.prompts);
     }
 
     // The tokenizer and image processor a model folder holds (tokenizer.json or the
@@ -77,6 +85,34 @@ public:
         per_column_.insert_or_assign(column, prepare(std::move(tokenizer)));
     }
     const CollatorOptions& options() const { return o_; }
+    void set_prompts(nlohmann::json prompts) {
+        check_prompts(prompts);
+        o_.prompts = std::move(prompts);
+    }
+
+    // The prompt of `column` in the dataset named `dataset` ("" outside a DatasetDict), as
+    // sentence-transformers' data collator resolves it.
+    std::optional<std::string> prompt_for(const std::string& dataset, const std::string& column) const {
+        const auto& p = o_.prompts;
+        if (p.is_null()) return std::nullopt;
+        const nlohmann::json* level = &p;
+        if (p.is_object()) {
+            if (!dataset.empty() && p.contains(dataset))
+                level = &p.at(dataset);
+            else if (const auto nested =
+                         std::find_if(p.begin(), p.end(), [](const auto& v) { return v.is_object(); });
+                     nested != p.end()) {
+                if (dataset.empty())
+                    tandem::detail::throw_error(
+                        "prompts: a dictionary of dataset names (", nested.key(),
+                        ", ...) to column prompts needs a DatasetDict, found a dataset without a name");
+                return std::nullopt;
+            }
+        }
+        if (level->is_string()) return level->get<std::string>();
+        if (auto it = level->find(column); it != level->end()) return it->get<std::string>();
+        return std::nullopt;
+    }
 
     // Fails, naming what is missing, when `d` cannot feed the loss.
     void check(const Dataset& d, const std::string& name = "dataset") const {
@@ -115,8 +151,9 @@ public:
     // Collates rows `rows` of `d` for `epoch`. A row that cannot be read throws an error
     // naming it, or with `skip_bad_rows` is replaced by the next readable row after it
     // (in dataset order, wrapping around) and listed in HostBatch::replaced.
+    // `dataset_name` picks the prompts of a DatasetDict's dataset.
     HostBatch collate(const Dataset& d, const std::vector<std::size_t>& rows, std::uint64_t epoch,
-                      bool skip_bad_rows = false) const {
+                      bool skip_bad_rows = false, const std::string& dataset_name = "") const {
         HostBatch out;
         const auto inputs = d.input_columns();
         std::vector<std::vector<Prepared>> cells(inputs.size());
@@ -125,7 +162,7 @@ public:
             std::vector<Prepared> prepared;
             for (std::size_t attempt = 0;; ++attempt) {
                 try {
-                    prepared = prepare_row(d, use, inputs, epoch);
+                    prepared = prepare_row(d, use, inputs, epoch, dataset_name);
                     break;
                 } catch (const Error& e) {
                     if (!skip_bad_rows) throw;
@@ -140,7 +177,7 @@ public:
             for (std::size_t k = 0; k < inputs.size(); ++k) cells[k].push_back(std::move(prepared[k]));
         }
         for (std::size_t k = 0; k < inputs.size(); ++k)
-            out.inputs.push_back(assemble(d.column(inputs[k]).name(), cells[k]));
+            out.inputs.push_back(assemble(d.column(inputs[k]).name(), cells[k], dataset_name));
         if (const auto label = d.label_column()) {
             if (d.column(*label).type() == ColumnType::label) {
                 out.labels.emplace();
@@ -184,8 +221,34 @@ private:
         return default_ ? &*default_ : nullptr;
     }
 
+    static void check_prompts(const nlohmann::json& p) {
+        auto strings = [](const nlohmann::json& o) {
+            return o.is_object() &&
+                   std::all_of(o.begin(), o.end(), [](const auto& v) { return v.is_string(); });
+        };
+        const bool valid = p.is_null() || p.is_string() || strings(p) ||
+                           (p.is_object() && std::all_of(p.begin(), p.end(), [&](const auto& v) {
+                                return v.is_string() || strings(v);
+                            }));
+        if (!valid)
+            tandem::detail::throw_error(
+                "prompts: expected a string, {column: prompt} or {dataset: string or "
+                "{column: prompt}}, found ",
+                p.dump());
+    }
+
+    // Tokens of the prompt before the text, without a special token the tokenizer puts
+    // after it (sentence-transformers' _get_prompt_length).
+    static std::size_t prompt_length(const TextSide& side, const std::string& prompt) {
+        const auto e = side.tokenizer.encode(prompt);
+        std::size_t n = e.size();
+        if (n > 0 && e.special_tokens_mask.back()) --n;
+        return n;
+    }
+
     std::vector<Prepared> prepare_row(const Dataset& d, std::size_t row,
-                                      const std::vector<std::size_t>& inputs, std::uint64_t epoch) const {
+                                      const std::vector<std::size_t>& inputs, std::uint64_t epoch,
+                                      const std::string& dataset_name) const {
         std::vector<Prepared> out;
         for (std::size_t c : inputs) {
             std::string image;  // the image's path or name, for the message
@@ -194,7 +257,8 @@ private:
                 if (const auto* text = std::get_if<std::string>(&cell)) {
                     const TextSide* side = tokenizer_for(d.column(c).name());
                     if (!side) tandem::detail::throw_error("the collator has no tokenizer for texts");
-                    const auto e = side->tokenizer.encode(*text);
+                    const auto prompt = prompt_for(dataset_name, d.column(c).name());
+                    const auto e = side->tokenizer.encode(prompt ? *prompt + *text : *text);
                     out.push_back(Tokens{e.ids, e.type_ids});
                 } else {
                     const auto& ref = std::get<ImageRef>(cell);
@@ -221,7 +285,8 @@ private:
         return processor_->resize_and_crop(img);
     }
 
-    HostInput assemble(const std::string& name, const std::vector<Prepared>& cells) const {
+    HostInput assemble(const std::string& name, const std::vector<Prepared>& cells,
+                       const std::string& dataset_name) const {
         HostInput in;
         in.name = name;
         std::size_t length = 0;
@@ -234,8 +299,11 @@ private:
             }
         }
         if (!in.text_rows.empty()) {
-            const std::uint32_t pad = tokenizer_for(name)->pad_id;
+            const TextSide& side = *tokenizer_for(name);
+            const std::uint32_t pad = side.pad_id;
             HostText& t = in.text;
+            if (const auto prompt = prompt_for(dataset_name, name))
+                t.prompt_length = prompt_length(side, *prompt);
             t.batch = in.text_rows.size();
             t.length = length;
             t.input_ids.assign(t.batch * length, pad);

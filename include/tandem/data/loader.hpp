@@ -132,7 +132,7 @@ private:
         const Dataset& d = data_[which];
         HostBatch out;
         try {
-            out = collator_.collate(d, local, epoch_, o_.skip_bad_rows);
+            out = collator_.collate(d, local, epoch_, o_.skip_bad_rows, data_.names()[which]);
         } catch (const Error& e) {
             const std::string& name = data_.names()[which];
             if (name.empty()) throw;

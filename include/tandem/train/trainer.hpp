@@ -217,6 +217,12 @@ private:
         if (args_.eval_strategy != "no" && !options_.evaluator && !options_.eval_dataset)
             detail::throw_error("SentenceTransformerTrainer: eval_strategy is \"", args_.eval_strategy,
                                 "\" but neither an evaluator nor an eval_dataset was given");
+        if (!args_.prompts.is_null()) {
+            collator_.set_prompts(args_.prompts);
+            // Resolving once per dataset fails now, not at the first batch, when a mapping by
+            // dataset name meets a dataset without one.
+            for (const auto& name : train_.names()) collator_.prompt_for(name, "");
+        }
         check_columns(train_, "train_dataset");
         if (options_.eval_dataset) {
             if constexpr (!EmbeddingLoss<L, B, T>)
@@ -597,7 +603,8 @@ private:
                     std::vector<std::size_t> rows;
                     for (std::size_t r = begin; r < std::min(begin + size, datasets[i].size()); ++r)
                         rows.push_back(r);
-                    const auto batch = data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0));
+                    const auto batch =
+                        data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0, false, name));
                     NoGradGuard no_grad;
                     Graph<B, T> g;
                     std::vector<Var<B, T>> columns;
