@@ -19883,7 +19883,25 @@ struct TrainerOptions {
     // Progress and log lines; null for none. `progress_bar` unset: a bar when stderr is a terminal.
     std::ostream* log_stream = &std::cerr;
     std::optional<bool> progress_bar{};
+    // The guide's embeddings of a batch column, for a guided loss (GISTEmbedLoss); see guide_encoder.
+    using GuideEncoder = std::function<Tensor<typename Model::backend_type, typename Model::value_type>(
+        const typename data::Batch<typename Model::backend_type>::Input&)>;
+    GuideEncoder guide{};
 };
+
+// A guide model as a guided loss sees it: embeddings in eval mode without gradients, so
+// the guide stays frozen whatever the trainer does (sentence-transformers runs its guide
+// under torch.no_grad). The guide is held by reference and must outlive the trainer.
+template <EmbeddingModel Guide>
+auto guide_encoder(const Guide& guide) {
+    using B = typename Guide::backend_type;
+    using T = typename Guide::value_type;
+    return [&guide](const typename data::Batch<B>::Input& in) -> Tensor<B, T> {
+        NoGradGuard no_grad;
+        Graph<B, T> g;
+        return encode_column(guide, g, in).value();
+    };
+}
 
 struct TrainOutput {
     std::int64_t global_step = 0;
@@ -19910,7 +19928,9 @@ consteval TrainerFault trainer_fault() {
         return TrainerFault::no_save;
     else if constexpr (!EmbeddingModel<Model>)
         return TrainerFault::no_encoder;
-    else if constexpr (!Loss<L, typename Model::backend_type, typename Model::value_type>)
+    else if constexpr (!Loss<L, typename Model::backend_type, typename Model::value_type> &&
+                       !GuidedLoss<L, typename Model::backend_type, typename Model::value_type> &&
+                       !CachedGuidedLoss<L, typename Model::backend_type, typename Model::value_type>)
         return TrainerFault::not_loss;
     else
         return TrainerFault::none;
@@ -19975,7 +19995,8 @@ class SentenceTransformerTrainer {
     static_assert(fault != detail::TrainerFault::not_loss,
                   "SentenceTransformerTrainer: the loss must be callable as loss(Graph<B, T>&, columns, "
                   "LossLabels<B, T>) -> Var<B, T>, or be a cached loss with forward_backward(ColumnEncoder, "
-                  "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>");
+                  "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>, or a guided loss taking the "
+                  "guide's embeddings after the columns");
 
     using B = typename Model::backend_type;
     using T = typename Model::value_type;
@@ -20048,6 +20069,10 @@ private:
             // dataset name meets a dataset without one.
             for (const auto& name : train_.names()) collator_.prompt_for(name, "");
         }
+        if constexpr (GuidedLoss<L, B, T> || CachedGuidedLoss<L, B, T>)
+            if (!options_.guide)
+                detail::throw_error("SentenceTransformerTrainer: ", loss_name(losses_[0]),
+                                    " needs a guide model: set TrainerOptions::guide = guide_encoder(guide)");
         check_columns(train_, "train_dataset");
         if (options_.eval_dataset) {
             if constexpr (!EmbeddingLoss<L, B, T>)
@@ -20391,21 +20416,32 @@ private:
                 static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro))};
         const auto labels = labels_of(batch);
         double value = 0;
+        std::vector<Tensor<B, T>> guides;
+        if constexpr (GuidedLoss<L, B, T> || CachedGuidedLoss<L, B, T>)
+            for (const auto& in : batch.inputs) guides.push_back(options_.guide(in));
         // A cached loss may also take embeddings (for evaluation); training goes through its encoder.
-        if constexpr (CachedLoss<L, B, T>) {
+        if constexpr (CachedLoss<L, B, T> || CachedGuidedLoss<L, B, T>) {
             const ColumnEncoder<B, T> encode = [&](Graph<B, T>& g, int column, index_t begin, index_t end) {
                 return encode_rows(model_, g, batch, column, begin, end);
             };
-            value = double(loss_fn
-                               .forward_backward(encode, static_cast<int>(batch.inputs.size()),
-                                                 static_cast<index_t>(batch.size()), labels, graph_options)
-                               .item());
+            const auto columns = static_cast<int>(batch.inputs.size());
+            const auto rows = static_cast<index_t>(batch.size());
+            if constexpr (CachedGuidedLoss<L, B, T>)
+                value = double(
+                    loss_fn.forward_backward(encode, columns, rows, guides, labels, graph_options).item());
+            else
+                value = double(loss_fn.forward_backward(encode, columns, rows, labels, graph_options).item());
             check_finite(value);
         } else {
             Graph<B, T> g(graph_options);
             std::vector<Var<B, T>> columns;
             for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
-            auto loss = loss_fn(g, columns, labels);
+            auto loss = [&] {
+                if constexpr (GuidedLoss<L, B, T>)
+                    return loss_fn(g, columns, guides, labels);
+                else
+                    return loss_fn(g, columns, labels);
+            }();
             value = double(loss.value().item());
             check_finite(value);
             g.backward(loss);

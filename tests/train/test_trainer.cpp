@@ -6,6 +6,7 @@
 
 #include <tandem/backend/cpu.hpp>
 #include <tandem/losses/clip.hpp>
+#include <tandem/losses/guided.hpp>
 #include <tandem/losses/multiple_negatives_ranking.hpp>
 #include <tandem/models/clip.hpp>
 #include <tandem/nn/init.hpp>
@@ -668,4 +669,51 @@ TEST_CASE(
         }) ==
         "prompts: a dictionary of dataset names (shapes, ...) to column prompts needs a DatasetDict, found a "
         "dataset without a name");
+}
+
+// GISTEmbedLoss that records whether the guide's embeddings equal the student's.
+struct RecordingGist {
+    GISTEmbedLoss<Cpu, float> gist;
+    std::shared_ptr<std::vector<bool>> guide_is_student = std::make_shared<std::vector<bool>>();
+
+    std::string_view name() const { return gist.name(); }
+    Var<Cpu, float> operator()(Graph<Cpu, float>& g, const std::vector<Var<Cpu, float>>& columns,
+                               const std::vector<Tensor<Cpu, float>>& guides,
+                               const LossLabels<Cpu, float>& labels) const {
+        // The guide runs without a tape, so its float sums may round apart from the student's.
+        bool same = guides.size() == columns.size();
+        for (std::size_t c = 0; same && c < columns.size(); ++c) {
+            const auto a = guides[c].to_vector(), b = columns[c].value().to_vector();
+            same = a.size() == b.size();
+            for (std::size_t i = 0; same && i < a.size(); ++i) same = std::abs(a[i] - b[i]) <= 1e-6f;
+        }
+        guide_is_student->push_back(same);
+        return gist(g, columns, guides, labels);
+    }
+};
+
+TEST_CASE("a guided loss: the trainer hands it a frozen guide's embeddings of each column") {
+    testing::TempDir dir("trainer_guided");
+    auto model = tiny_clip();
+    auto guide = tiny_clip();  // the student's starting point, left as it is
+    const auto guide_weights = weights(guide);
+    const RecordingGist loss;
+    auto options = silent();
+    options.guide = guide_encoder(guide);
+    SentenceTransformerTrainer trainer(model, quiet_args(dir.path(), 4), shapes_dataset(64), loss,
+                                       tiny_collator(), options);
+    trainer.train();
+    // The student starts as the guide and stays so through the first step, whose learning rate is 0 (one
+    // warm-up step); after a real update it differs, and the guide has not moved.
+    CHECK(*loss.guide_is_student == std::vector<bool>{true, true, false, false});
+    CHECK(weights(guide) == guide_weights);
+    CHECK(weights(model) != guide_weights);
+
+    auto fresh = tiny_clip();
+    CHECK(testing::error_message([&] {
+              SentenceTransformerTrainer(fresh, quiet_args(dir.path(), 1), shapes_dataset(64),
+                                         RecordingGist{}, tiny_collator(), silent());
+          }) ==
+          "SentenceTransformerTrainer: GISTEmbedLoss needs a guide model: set TrainerOptions::guide = "
+          "guide_encoder(guide)");
 }
