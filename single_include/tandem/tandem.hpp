@@ -318,6 +318,7 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::logsumexp_bwd(out, in, in, in, n, n);
     B::fill_diagonal_blocks(out, n, n, n, n, s, s);
     B::mask_above_margin(out, in, in, n, n, s, flag, s, n, s);
+    B::hard_pairs(out, out, in, in, n);
     B::clamp(out, in, s, s, n);
     B::clamp_bwd(out, in, in, s, s, n);
     B::sgd_step(out, in, out, n, s, s, s, s, flag, flag);
@@ -2864,9 +2865,11 @@ private:
 // ---- end tandem/backend/cpu/attention.hpp
 // ---- begin tandem/backend/cpu/contrastive.hpp
 // Kernels of the contrastive losses: row log-sum-exp (the softmax denominator of
-// InfoNCE), the block-repeated identity that masks a query's own documents, and
-// clamping (open_clip bounds logit_scale after each optimizer step).
-// reference: torch.logsumexp(dim=1), torch.eye(n)[rows].repeat(1, k), torch.clamp.
+// InfoNCE), the block-repeated identity that masks a query's own documents, clamping
+// (open_clip bounds logit_scale after each optimizer step), and the hard pairs of
+// OnlineContrastiveLoss.
+// reference: torch.logsumexp(dim=1), torch.eye(n)[rows].repeat(1, k), torch.clamp,
+// sentence_transformers losses/online_contrastive.py.
 
 
 #include <algorithm>
@@ -2915,6 +2918,36 @@ struct Contrastive {
         for (index_t r = 0; r < rows; ++r)
             for (index_t c = 0; c < cols; ++c)
                 out[r * cols + c] = c % period == r + first_row ? diagonal : off;
+    }
+
+    // The hard pairs among n labelled distances, as 1 (kept) or 0: positive[i] where
+    // labels[i] == 1 and distances[i] exceeds the least negative distance; negative[i]
+    // where labels[i] == 0 and distances[i] is below the greatest positive distance. With
+    // no pair of the other label, a side is held against its own mean. Pairs labelled
+    // neither 0 nor 1 are in neither.
+    template <class T>
+    static void hard_pairs(T* positive, T* negative, const T* distances, const T* labels, index_t n) {
+        T max_positive = -std::numeric_limits<T>::infinity(),
+          min_negative = std::numeric_limits<T>::infinity();
+        T sum_positive = T(0), sum_negative = T(0);
+        index_t positives = 0, negatives = 0;
+        for (index_t i = 0; i < n; ++i) {
+            if (labels[i] == T(1)) {
+                max_positive = std::max(max_positive, distances[i]);
+                sum_positive += distances[i];
+                ++positives;
+            } else if (labels[i] == T(0)) {
+                min_negative = std::min(min_negative, distances[i]);
+                sum_negative += distances[i];
+                ++negatives;
+            }
+        }
+        const T negative_below = positives ? max_positive : sum_negative / T(std::max<index_t>(negatives, 1));
+        const T positive_above = negatives ? min_negative : sum_positive / T(std::max<index_t>(positives, 1));
+        for (index_t i = 0; i < n; ++i) {
+            positive[i] = labels[i] == T(1) && distances[i] > positive_above ? T(1) : T(0);
+            negative[i] = labels[i] == T(0) && distances[i] < negative_below ? T(1) : T(0);
+        }
     }
 
     // y[i] = min(max(x[i], lo), hi); x may be y (in place).
@@ -10452,7 +10485,7 @@ Var<B, T> pairwise(PairwiseSimilarity f, const Var<B, T>& a, const Var<B, T>& b)
 }
 
 // One float label per pair, [batch]: the float label column (any shape of `batch`
-// elements), or, where `integers` allows, integer labels 0 or 1.
+// elements), or, where `integers` allows, integer labels.
 template <Backend B, Scalar T>
 Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B, T>& labels, index_t batch,
                       bool integers) {
@@ -10461,8 +10494,10 @@ Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B,
         if (ids.numel() != batch)
             throw_error(loss, ": expects ", batch, " labels (one per pair), but got ", ids.numel(),
                         " labels with shape ", ids.shape().str());
-        const auto values = g.input(Tensor<B, T>::from_vector({T(0), T(1)}, {2, 1}));
-        return reshape(gather_rows(values, ids.reshape({batch})), {batch});
+        // As the reference's labels.float().
+        auto values = Tensor<B, T>::empty({batch});
+        if (batch) B::convert(values.data(), ids.data(), batch);
+        return g.input(values);
     }
     if (!labels.scores)
         throw_error(loss, ": needs a float label column (one score per pair)",
@@ -10665,6 +10700,46 @@ public:
         const auto other = detail::add_constant(scale(label, T(-1)), T(1));
         const auto losses = add(mul(label, mul(d, d)), mul(other, mul(short_of_margin, short_of_margin)));
         return scale(sum(losses), T(options_.size_average ? 0.5 / double(batch) : 0.5));
+    }
+
+private:
+    Options options_;
+};
+
+struct OnlineContrastiveLossOptions {
+    SiameseDistanceMetric distance_metric = SiameseDistanceMetric::cosine_distance;
+    double margin = 0.5;
+};
+
+// ContrastiveLoss on the hard pairs only: the positives (label 1) farther apart than the
+// nearest negative, and the negatives (label 0) closer than the farthest positive;
+// d^2 + relu(margin - d)^2 over them (no factor 0.5). Pairs labelled neither are ignored.
+template <Backend B, Scalar T>
+class OnlineContrastiveLoss {
+public:
+    using Options = OnlineContrastiveLossOptions;
+    static constexpr const char* name = "OnlineContrastiveLoss";
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(anchor, other)"};
+
+    explicit OnlineContrastiveLoss(Options options = {}) : options_(options) {
+        detail::check_margin<B, T>(name, options_.margin);
+    }
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t batch = columns[0].shape()[0];
+        const Tensor<B, T> label = detail::pair_labels(name, g, labels, batch, true).value();
+        const auto d = detail::siamese_distance(options_.distance_metric, columns[0], columns[1]);
+        auto positive = Tensor<B, T>::empty({batch}), negative = Tensor<B, T>::empty({batch});
+        B::hard_pairs(positive.data(), negative.data(), d.value().data(), label.data(), batch);
+        const auto short_of_margin = relu(detail::add_constant(scale(d, T(-1)), T(options_.margin)));
+        // A sum over the hard pairs, not a mean, as the reference returns
+        // positive_pairs.pow(2).sum() + F.relu(margin - negative_pairs).pow(2).sum().
+        return sum(add(mul(g.input(positive), mul(d, d)),
+                       mul(g.input(negative), mul(short_of_margin, short_of_margin))));
     }
 
 private:

@@ -83,6 +83,18 @@ CASES = [
          inputs=[(B, D)] * 2, labels=fixed(BINARY), label_dtype="int64", dtype="float64"),
     dict(case="contrastive_float32", loss="ContrastiveLoss", args={"margin": 1.2}, inputs=[(B, D)] * 2,
          labels=fixed(BINARY), dtype="float32"),
+    dict(case="online_contrastive", loss="OnlineContrastiveLoss", args={}, inputs=[(B, D)] * 2,
+         labels=fixed(BINARY), label_dtype="int64", dtype="float64"),
+    dict(case="online_contrastive_euclidean", loss="OnlineContrastiveLoss",
+         args={"distance_metric": "EUCLIDEAN", "margin": 4.5}, inputs=[(8, D)] * 2,
+         labels=fixed([1, 0, 0, 1, 1, 0, 0.5, 1]), dtype="float64"),
+    dict(case="online_contrastive_only_positives", loss="OnlineContrastiveLoss",
+         args={"distance_metric": "MANHATTAN"}, inputs=[(B, D)] * 2, labels=fixed([1] * B), label_dtype="int64",
+         dtype="float64"),
+    dict(case="online_contrastive_only_negatives", loss="OnlineContrastiveLoss", args={"margin": 1.5},
+         inputs=[(B, D)] * 2, labels=fixed([0] * B), label_dtype="int64", dtype="float64"),
+    dict(case="online_contrastive_float32", loss="OnlineContrastiveLoss", args={"margin": 1.0},
+         inputs=[(B, D)] * 2, labels=fixed(BINARY), dtype="float32"),
 ]
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 // `tandem loss` for the pair losses: CosineSimilarityLoss, CoSENTLoss, AnglELoss,
-// ContrastiveLoss; the pair's score or 0/1 label comes with --labels.
+// ContrastiveLoss, OnlineContrastiveLoss; the pair's score or 0/1 label comes with
+// --labels.
 #pragma once
 
 #include "loss.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,7 +13,12 @@
 namespace tandem::cli::loss_cmd {
 
 const std::vector<std::string> pair_loss_names = {"CosineSimilarityLoss", "CoSENTLoss", "AnglELoss",
-                                                  "ContrastiveLoss"};
+                                                  "ContrastiveLoss", "OnlineContrastiveLoss"};
+
+inline const std::map<std::string, SiameseDistanceMetric> siamese_distance_names = {
+    {"EUCLIDEAN", SiameseDistanceMetric::euclidean},
+    {"MANHATTAN", SiameseDistanceMetric::manhattan},
+    {"COSINE_DISTANCE", SiameseDistanceMetric::cosine_distance}};
 
 // The loss named `name` with the Python arguments `args`; nullopt when it is not a pair
 // loss.
@@ -43,13 +50,17 @@ std::optional<AnyEmbeddingLoss<Cpu, T>> make_pair_loss(const std::string& name, 
     if (name == "ContrastiveLoss") {
         const JsonArgs a(name, args, {"distance_metric", "margin", "size_average"});
         ContrastiveLossOptions o;
-        o.distance_metric = a.choice("distance_metric", o.distance_metric,
-                                     {{"EUCLIDEAN", SiameseDistanceMetric::euclidean},
-                                      {"MANHATTAN", SiameseDistanceMetric::manhattan},
-                                      {"COSINE_DISTANCE", SiameseDistanceMetric::cosine_distance}});
+        o.distance_metric = a.choice("distance_metric", o.distance_metric, siamese_distance_names);
         o.margin = a.get("margin", o.margin);
         o.size_average = a.get("size_average", o.size_average);
         return AnyEmbeddingLoss<Cpu, T>(ContrastiveLoss<Cpu, T>(o));
+    }
+    if (name == "OnlineContrastiveLoss") {
+        const JsonArgs a(name, args, {"distance_metric", "margin"});
+        OnlineContrastiveLossOptions o;
+        o.distance_metric = a.choice("distance_metric", o.distance_metric, siamese_distance_names);
+        o.margin = a.get("margin", o.margin);
+        return AnyEmbeddingLoss<Cpu, T>(OnlineContrastiveLoss<Cpu, T>(o));
     }
     return std::nullopt;
 }

@@ -54,7 +54,7 @@ Var<B, T> pairwise(PairwiseSimilarity f, const Var<B, T>& a, const Var<B, T>& b)
 }
 
 // One float label per pair, [batch]: the float label column (any shape of `batch`
-// elements), or, where `integers` allows, integer labels 0 or 1.
+// elements), or, where `integers` allows, integer labels.
 template <Backend B, Scalar T>
 Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B, T>& labels, index_t batch,
                       bool integers) {
@@ -63,8 +63,10 @@ Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B,
         if (ids.numel() != batch)
             throw_error(loss, ": expects ", batch, " labels (one per pair), but got ", ids.numel(),
                         " labels with shape ", ids.shape().str());
-        const auto values = g.input(Tensor<B, T>::from_vector({T(0), T(1)}, {2, 1}));
-        return reshape(gather_rows(values, ids.reshape({batch})), {batch});
+        // As the reference's labels.float().
+        auto values = Tensor<B, T>::empty({batch});
+        if (batch) B::convert(values.data(), ids.data(), batch);
+        return g.input(values);
     }
     if (!labels.scores)
         throw_error(loss, ": needs a float label column (one score per pair)",
@@ -267,6 +269,46 @@ public:
         const auto other = detail::add_constant(scale(label, T(-1)), T(1));
         const auto losses = add(mul(label, mul(d, d)), mul(other, mul(short_of_margin, short_of_margin)));
         return scale(sum(losses), T(options_.size_average ? 0.5 / double(batch) : 0.5));
+    }
+
+private:
+    Options options_;
+};
+
+struct OnlineContrastiveLossOptions {
+    SiameseDistanceMetric distance_metric = SiameseDistanceMetric::cosine_distance;
+    double margin = 0.5;
+};
+
+// ContrastiveLoss on the hard pairs only: the positives (label 1) farther apart than the
+// nearest negative, and the negatives (label 0) closer than the farthest positive;
+// d^2 + relu(margin - d)^2 over them (no factor 0.5). Pairs labelled neither are ignored.
+template <Backend B, Scalar T>
+class OnlineContrastiveLoss {
+public:
+    using Options = OnlineContrastiveLossOptions;
+    static constexpr const char* name = "OnlineContrastiveLoss";
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(anchor, other)"};
+
+    explicit OnlineContrastiveLoss(Options options = {}) : options_(options) {
+        detail::check_margin<B, T>(name, options_.margin);
+    }
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t batch = columns[0].shape()[0];
+        const Tensor<B, T> label = detail::pair_labels(name, g, labels, batch, true).value();
+        const auto d = detail::siamese_distance(options_.distance_metric, columns[0], columns[1]);
+        auto positive = Tensor<B, T>::empty({batch}), negative = Tensor<B, T>::empty({batch});
+        B::hard_pairs(positive.data(), negative.data(), d.value().data(), label.data(), batch);
+        const auto short_of_margin = relu(detail::add_constant(scale(d, T(-1)), T(options_.margin)));
+        // A sum over the hard pairs, not a mean, as the reference returns
+        // positive_pairs.pow(2).sum() + F.relu(margin - negative_pairs).pow(2).sum().
+        return sum(add(mul(g.input(positive), mul(d, d)),
+                       mul(g.input(negative), mul(short_of_margin, short_of_margin))));
     }
 
 private:
