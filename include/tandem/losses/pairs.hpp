@@ -70,7 +70,7 @@ Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B,
     }
     if (!labels.scores)
         throw_error(loss, ": needs a float label column (one score per pair)",
-                    integers ? " or labels 0/1" : "", "; got ",
+                    integers ? " or integer labels" : "", "; got ",
                     labels.labels ? "integer class labels" : "no label column");
     const auto& scores = *labels.scores;
     if (scores.numel() != batch)
