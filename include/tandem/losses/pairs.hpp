@@ -80,7 +80,8 @@ Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B,
 }
 
 // The CoSENT objective of scaled similarities s [n] under labels [n]:
-// log(1 + sum over pairs with label_i < label_j of exp(s_i - s_j)).
+// log(1 + sum over pairs with label_i < label_j of exp(s_i - s_j)). The reference sorts
+// the labels and sums suffixes; the [n, n] matrix of pairs gives the same sum.
 template <Backend B, Scalar T>
 Var<B, T> cosent(Graph<B, T>& g, const Var<B, T>& s, const Tensor<B, T>& labels) {
     const index_t n = s.shape()[0];
