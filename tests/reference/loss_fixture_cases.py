@@ -4,7 +4,8 @@ fixture family (fixtures/losses_<family>/cases.json and one folder per case):
 
   <case>/e<i>.npy       input i: the embeddings of a column (or, for the layer-wise
                         losses, of a column after a hidden state, layer-major)
-  <case>/labels.npy     the label column (teacher embeddings or scores), when "labels"
+  <case>/labels.npy     the label column (teacher embeddings or scores), when "labels";
+                        in the case's dtype, or its "label_dtype" (int64 class labels)
   <case>/g<i>.npy       the guide model's embeddings of column i, when "guides"
   <case>/loss.npy       the loss (0-d, float64)
   <case>/grad_<i>.npy   d loss / d input i (float64)
@@ -87,7 +88,8 @@ def write_family(family, cases, run_case):
         labels = None
         if "labels" in c:
             spec = c["labels"]
-            stored_labels = np.asarray(spec(draw) if callable(spec) else draw(spec)).astype(dtype)
+            stored_labels = np.asarray(spec(draw) if callable(spec) else draw(spec)).astype(
+                c.get("label_dtype", dtype))
             np.save(os.path.join(folder, "labels.npy"), stored_labels)
             labels = torch.tensor(stored_labels.astype(np.float64))
         guides = []

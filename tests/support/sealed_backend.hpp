@@ -131,6 +131,7 @@ struct Sealed {
     TANDEM_SEALED_KERNEL(logsumexp_bwd)
     TANDEM_SEALED_KERNEL(fill_diagonal_blocks)
     TANDEM_SEALED_KERNEL(mask_above_margin)
+    TANDEM_SEALED_KERNEL(hard_pairs)
     TANDEM_SEALED_KERNEL(clamp)
     TANDEM_SEALED_KERNEL(clamp_bwd)
     TANDEM_SEALED_KERNEL(sgd_step)

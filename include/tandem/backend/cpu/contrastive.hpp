@@ -1,7 +1,9 @@
 // Kernels of the contrastive losses: row log-sum-exp (the softmax denominator of
-// InfoNCE), the block-repeated identity that masks a query's own documents, and
-// clamping (open_clip bounds logit_scale after each optimizer step).
-// reference: torch.logsumexp(dim=1), torch.eye(n)[rows].repeat(1, k), torch.clamp.
+// InfoNCE), the block-repeated identity that masks a query's own documents, clamping
+// (open_clip bounds logit_scale after each optimizer step), and the hard pairs of
+// OnlineContrastiveLoss.
+// reference: torch.logsumexp(dim=1), torch.eye(n)[rows].repeat(1, k), torch.clamp,
+// sentence_transformers losses/online_contrastive.py.
 #pragma once
 
 #include <tandem/backend/cpu/elementwise.hpp>
@@ -52,6 +54,36 @@ struct Contrastive {
         for (index_t r = 0; r < rows; ++r)
             for (index_t c = 0; c < cols; ++c)
                 out[r * cols + c] = c % period == r + first_row ? diagonal : off;
+    }
+
+    // The hard pairs among n labelled distances, as 1 (kept) or 0: positive[i] where
+    // labels[i] == 1 and distances[i] exceeds the least negative distance; negative[i]
+    // where labels[i] == 0 and distances[i] is below the greatest positive distance. With
+    // no pair of the other label, a side is held against its own mean. Pairs labelled
+    // neither 0 nor 1 are in neither.
+    template <class T>
+    static void hard_pairs(T* positive, T* negative, const T* distances, const T* labels, index_t n) {
+        T max_positive = -std::numeric_limits<T>::infinity(),
+          min_negative = std::numeric_limits<T>::infinity();
+        T sum_positive = T(0), sum_negative = T(0);
+        index_t positives = 0, negatives = 0;
+        for (index_t i = 0; i < n; ++i) {
+            if (labels[i] == T(1)) {
+                max_positive = std::max(max_positive, distances[i]);
+                sum_positive += distances[i];
+                ++positives;
+            } else if (labels[i] == T(0)) {
+                min_negative = std::min(min_negative, distances[i]);
+                sum_negative += distances[i];
+                ++negatives;
+            }
+        }
+        const T negative_below = positives ? max_positive : sum_negative / T(std::max<index_t>(negatives, 1));
+        const T positive_above = negatives ? min_negative : sum_positive / T(std::max<index_t>(positives, 1));
+        for (index_t i = 0; i < n; ++i) {
+            positive[i] = labels[i] == T(1) && distances[i] > positive_above ? T(1) : T(0);
+            negative[i] = labels[i] == T(0) && distances[i] < negative_below ? T(1) : T(0);
+        }
     }
 
     // y[i] = min(max(x[i], lo), hi); x may be y (in place).
