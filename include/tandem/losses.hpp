@@ -9,4 +9,5 @@
 #include <tandem/losses/grad_cache.hpp>
 #include <tandem/losses/guided.hpp>
 #include <tandem/losses/multiple_negatives_ranking.hpp>
+#include <tandem/losses/triplet.hpp>
 #include <tandem/losses/wrappers.hpp>
