@@ -1,22 +1,25 @@
 """The triplet losses' fixtures (fixtures/losses_triplet/), computed with the real
 sentence-transformers v6 classes: TripletLoss over (anchor, positive, negative) columns,
 and BatchAllTripletLoss, BatchHardTripletLoss, BatchSemiHardTripletLoss and
-BatchHardSoftMarginTripletLoss over one column with integer class labels.
+BatchHardSoftMarginTripletLoss over one column with integer class labels; and two of them
+inside MatryoshkaLoss (every dimension trained: n_dims_per_step -1).
 
 usage: python3 tests/reference/make_triplet_loss_fixtures.py
 """
 import numpy as np
+from sentence_transformers.base.losses.merged_forward import column_merging_disabled
 from sentence_transformers.sentence_transformer.losses import (
     BatchAllTripletLoss,
     BatchHardSoftMarginTripletLoss,
     BatchHardTripletLoss,
     BatchHardTripletLossDistanceFunction,
     BatchSemiHardTripletLoss,
+    MatryoshkaLoss,
     TripletDistanceMetric,
     TripletLoss,
 )
 
-from loss_fixture_cases import write_family
+from loss_fixture_cases import LayerModel, write_family
 
 BATCH = {"BatchAllTripletLoss": BatchAllTripletLoss, "BatchHardTripletLoss": BatchHardTripletLoss,
          "BatchSemiHardTripletLoss": BatchSemiHardTripletLoss,
@@ -34,6 +37,14 @@ def kwargs_of(args):
 
 def run_case(c, inputs, labels, guides):
     name, kwargs = c["loss"], kwargs_of(c["args"])
+    if name == "MatryoshkaLoss":
+        model = LayerModel(inputs[0].shape[1])
+        inner = c["args"]["loss"]
+        inner_class = TripletLoss if inner["name"] == "TripletLoss" else BATCH[inner["name"]]
+        loss = MatryoshkaLoss(model, inner_class(model, **kwargs_of(inner.get("args", {}))),
+                              c["args"]["matryoshka_dims"], n_dims_per_step=-1)
+        with column_merging_disabled():
+            return loss([{"all_layer_embeddings": [e]} for e in inputs], labels)
     if name == "TripletLoss":
         return TripletLoss(None, **kwargs).compute_loss_from_embeddings(inputs, None)
     return BATCH[name](None, **kwargs).compute_loss_from_embeddings(inputs, labels)
@@ -79,6 +90,12 @@ CASES = [
          labels=LABELS, dtype="float64"),
     dict(case="batch_hard_soft_margin_cosine", loss="BatchHardSoftMarginTripletLoss",
          args={"distance_metric": "cosine_distance"}, inputs=[(6, D)], labels=LONE, dtype="float64"),
+    dict(case="matryoshka_triplet", loss="MatryoshkaLoss",
+         args={"loss": {"name": "TripletLoss", "args": {"triplet_margin": 2.0}}, "matryoshka_dims": [8, 4]},
+         inputs=[(B, D)] * 3, dtype="float64"),
+    dict(case="matryoshka_batch_hard", loss="MatryoshkaLoss",
+         args={"loss": {"name": "BatchHardTripletLoss", "args": {"margin": 1.0}}, "matryoshka_dims": [8, 4, 2]},
+         inputs=[(7, D)], labels=LABELS, dtype="float64"),
 ]
 
 if __name__ == "__main__":
