@@ -10599,9 +10599,9 @@ Var<B, T> repeat_along_rows(Graph<B, T>& g, const Var<B, T>& v, index_t cols) {
 template <Backend B, Scalar T>
 Var<B, T> pairwise_distances(Graph<B, T>& g, BatchHardTripletLossDistanceFunction f, const Var<B, T>& x) {
     const index_t n = x.shape()[0];
-    auto off_diagonal = Tensor<B, T>::empty({n, n});
-    B::fill_diagonal(off_diagonal.data(), n, T(0), T(1));
     if (f == BatchHardTripletLossDistanceFunction::cosine_distance) {
+        auto off_diagonal = Tensor<B, T>::empty({n, n});
+        B::fill_diagonal(off_diagonal.data(), n, T(0), T(1));
         // (1 - cos_sim).clamp(min=0), then fill_diagonal_(0), which also stops its gradient.
         const auto unit = l2_normalize(x);
         const auto d = sub(constant(g, {n, n}, T(1)), matmul(unit, unit, false, true));
@@ -10650,7 +10650,8 @@ Var<B, T> hardest_gap(Graph<B, T>& g, const Var<B, T>& d, const TripletMasks<B, 
     const index_t n = d.shape()[0];
     const auto hardest_positive = max(mul(d, g.input(masks.anchor_positive)), 1);
     // Non-negatives are pushed past the row's largest distance, so that the minimum is a
-    // negative's (the gradient reaches the row maximum too, as the reference's).
+    // negative's; in a row without negatives it is the row maximum (plus d(i, i) = 0),
+    // which then takes the gradient, as in the reference.
     const auto pushed = add(d, mul(repeat_along_rows(g, max(d, 1), n), g.input(masks.same)));
     const auto hardest_negative = scale(max(scale(pushed, T(-1)), 1), T(-1));
     return sub(hardest_positive, hardest_negative);
