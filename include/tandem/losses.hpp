@@ -10,4 +10,5 @@
 #include <tandem/losses/guided.hpp>
 #include <tandem/losses/multiple_negatives_ranking.hpp>
 #include <tandem/losses/pairs.hpp>
+#include <tandem/losses/triplet.hpp>
 #include <tandem/losses/wrappers.hpp>

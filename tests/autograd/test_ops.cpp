@@ -56,6 +56,8 @@ TEST_CASE("gradcheck: unary ops") {
     check("gelu", [](G&, const VS& x) { return gelu(x[0]); }, {rnd(s, 6, -4, 4)});
     check("gelu_tanh", [](G&, const VS& x) { return gelu_tanh(x[0]); }, {rnd(s, 7, -4, 4)});
     check("quick_gelu", [](G&, const VS& x) { return quick_gelu(x[0]); }, {rnd(s, 8, -4, 4)});
+    check("abs", [](G&, const VS& x) { return abs(x[0]); }, {rnd(s, 9, -4, 4)});
+    check("sqrt", [](G&, const VS& x) { return sqrt(x[0]); }, {rnd(s, 10, 0.2, 3.0)});
 }
 
 TEST_CASE("gradcheck: reductions") {

@@ -71,7 +71,8 @@ class LayerModel(SentenceTransformer):
 
 def write_family(family, cases, run_case):
     """cases: dicts with case, loss, args, inputs (a list of shapes), dtype, and optionally
-    labels (a shape or a function of the generator returning an array) and guides (shapes).
+    labels (a shape or a function of the generator returning an array, integer for class
+    labels) and guides (shapes).
     run_case(case, inputs, labels, guides) returns the loss from float64 tensors."""
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", f"losses_{family}")
     shutil.rmtree(out, ignore_errors=True)
@@ -88,10 +89,13 @@ def write_family(family, cases, run_case):
         labels = None
         if "labels" in c:
             spec = c["labels"]
-            stored_labels = np.asarray(spec(draw) if callable(spec) else draw(spec)).astype(
-                c.get("label_dtype", dtype))
+            stored_labels = np.asarray(spec(draw) if callable(spec) else draw(spec))
+            # Integer arrays are class labels (int64) unless the case names a label_dtype;
+            # anything else is scores in the case's dtype.
+            integer = stored_labels.dtype.kind in "iu"
+            stored_labels = stored_labels.astype(c.get("label_dtype", np.int64 if integer else dtype))
             np.save(os.path.join(folder, "labels.npy"), stored_labels)
-            labels = torch.tensor(stored_labels.astype(np.float64))
+            labels = torch.tensor(stored_labels if integer else stored_labels.astype(np.float64))
         guides = []
         for i, shape in enumerate(c.get("guides", [])):
             g = draw(shape)

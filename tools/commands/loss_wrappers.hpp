@@ -12,6 +12,8 @@
 
 #include "loss.hpp"
 #include "loss_distill.hpp"
+#include "loss_pairs.hpp"
+#include "loss_triplet.hpp"
 
 #include <optional>
 #include <string>
@@ -72,10 +74,12 @@ AnyEmbeddingLoss<Cpu, T> make_inner_loss(const std::string& wrapper, const json&
                             " argument 'loss' must be {\"name\": LOSS, \"args\": {...}}, found ",
                             spec.dump());
     }
-    for (const auto& make : {make_in_batch_loss<T>, make_distill_loss<T>, make_wrapper_loss<T>})
+    for (const auto& make : {make_in_batch_loss<T>, make_distill_loss<T>, make_pair_loss<T>,
+                             make_triplet_loss<T>, make_wrapper_loss<T>})
         if (auto loss = make(name, args)) return std::move(*loss);
     std::string names;
-    for (const auto* family : {&in_batch_loss_names, &distill_loss_names})
+    for (const auto* family :
+         {&in_batch_loss_names, &distill_loss_names, &pair_loss_names, &triplet_loss_names})
         for (const auto& n : *family)
             if (n != "CLIPLoss" && n != "SigLIPLoss") names += (names.empty() ? "" : ", ") + n;
     detail::throw_error("option --args: ", wrapper, " cannot wrap '", name,

@@ -60,6 +60,10 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::fill_diagonal_blocks(out, n, n, n, n, s, s);
     B::mask_above_margin(out, in, in, n, n, s, flag, s, n, s);
     B::hard_pairs(out, out, in, in, n);
+    B::label_equal_mask(out, ids, n, s, s);
+    B::range_mask(out, in, n, s, s, s, s);
+    B::semi_hard_negatives(ids_out, in, ids, n);
+    B::repeat_each(ids_out, n, n);
     B::clamp(out, in, s, s, n);
     B::clamp_bwd(out, in, in, s, s, n);
     B::sgd_step(out, in, out, n, s, s, s, s, flag, flag);

@@ -17,6 +17,7 @@
 #include <tandem/backend/cpu/pooling.hpp>
 #include <tandem/backend/cpu/reduce.hpp>
 #include <tandem/backend/cpu/softmax.hpp>
+#include <tandem/backend/cpu/triplet.hpp>
 
 namespace tandem {
 
@@ -33,7 +34,8 @@ struct Cpu : cpu::Memory,
              cpu::Attention,
              cpu::Optim,
              cpu::Contrastive,
-             cpu::Guided {
+             cpu::Guided,
+             cpu::Triplet {
     static constexpr const char* name = "cpu";
 };
 static_assert(Backend<Cpu>, "backend::Cpu must satisfy the Backend concept");

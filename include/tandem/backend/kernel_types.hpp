@@ -16,9 +16,11 @@ enum class UnaryOp {
     LogSigmoid,
     Relu,
     Tanh,
-    Gelu,      // x * Phi(x), the erf form (torch.nn.functional.gelu)
-    GeluTanh,  // tanh approximation (gelu(approximate="tanh"), HF "gelu_pytorch_tanh")
-    QuickGelu  // x * sigmoid(1.702 x) (HF "quick_gelu", OpenAI CLIP)
+    Gelu,       // x * Phi(x), the erf form (torch.nn.functional.gelu)
+    GeluTanh,   // tanh approximation (gelu(approximate="tanh"), HF "gelu_pytorch_tanh")
+    QuickGelu,  // x * sigmoid(1.702 x) (HF "quick_gelu", OpenAI CLIP)
+    Abs,        // its derivative sign(x), 0 at 0 as torch.abs
+    Sqrt
 };
 
 // The per-token weights of sentence-transformers' Pooling modes that are a weighted sum

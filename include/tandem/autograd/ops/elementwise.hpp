@@ -114,5 +114,13 @@ template <Backend B, Scalar T>
 Var<B, T> quick_gelu(const Var<B, T>& x) {
     return detail::unary_op("quick_gelu", UnaryOp::QuickGelu, x);
 }
+template <Backend B, Scalar T>
+Var<B, T> abs(const Var<B, T>& x) {
+    return detail::unary_op("abs", UnaryOp::Abs, x);
+}
+template <Backend B, Scalar T>
+Var<B, T> sqrt(const Var<B, T>& x) {
+    return detail::unary_op("sqrt", UnaryOp::Sqrt, x);
+}
 
 }  // namespace tandem

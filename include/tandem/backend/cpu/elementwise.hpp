@@ -78,6 +78,8 @@ T unary_value(T x) {
     if constexpr (op == UnaryOp::Gelu) return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
     if constexpr (op == UnaryOp::GeluTanh) return T(0.5) * x * (T(1) + gelu_tanh_parts(x).t);
     if constexpr (op == UnaryOp::QuickGelu) return x * sigmoid(T(1.702) * x);
+    if constexpr (op == UnaryOp::Abs) return std::abs(x);
+    if constexpr (op == UnaryOp::Sqrt) return std::sqrt(x);
 }
 
 // dy/dx given x and y = f(x).
@@ -102,6 +104,8 @@ T unary_derivative(T x, T y) {
         const T s = sigmoid(T(1.702) * x);
         return s + T(1.702) * x * s * (T(1) - s);
     }
+    if constexpr (op == UnaryOp::Abs) return x > 0 ? T(1) : x < 0 ? T(-1) : T(0);
+    if constexpr (op == UnaryOp::Sqrt) return T(0.5) / y;
 }
 
 template <class F>
@@ -125,6 +129,10 @@ void dispatch_unary(UnaryOp op, F&& f) {
             return f.template operator()<UnaryOp::GeluTanh>();
         case UnaryOp::QuickGelu:
             return f.template operator()<UnaryOp::QuickGelu>();
+        case UnaryOp::Abs:
+            return f.template operator()<UnaryOp::Abs>();
+        case UnaryOp::Sqrt:
+            return f.template operator()<UnaryOp::Sqrt>();
     }
 }
 
