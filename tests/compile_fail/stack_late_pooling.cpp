@@ -1,4 +1,5 @@
-// expect: SentenceTransformerStack: Pooling must come right after the tower, which gives the token states it pools
+// expect: SentenceTransformerStack: Pooling must come right after the tower, which gives the token states it
+// pools
 #include <tandem/backend/cpu.hpp>
 #include <tandem/models/bert.hpp>
 #include <tandem/models/sentence_transformer_stack.hpp>
