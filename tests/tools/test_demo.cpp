@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
-#include <sstream>
 #include <vector>
 
 #include "command.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -16,14 +16,6 @@ namespace fs = std::filesystem;
 using namespace tandem::testing;
 
 const fs::path dataset = "/usr/share/datasets/fashion-mnist";
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 std::size_t count(const std::string& text, const std::string& what) {
     std::size_t n = 0;
@@ -45,7 +37,8 @@ TEST_CASE(
     INFO(output);
     REQUIRE(status == 0);
 
-    const auto metrics = nlohmann::json::parse(read_text(out / "metrics.json"));
+    REQUIRE(fs::exists(out / "metrics.json"));
+    const auto metrics = nlohmann::json::parse(read_bytes(out / "metrics.json"));
     for (const auto* key :
          {"zero_shot_accuracy", "i2t_recall@1", "t2i_recall@1", "t2i_recall@5", "t2i_recall@10",
           "train_seconds", "steps", "step_ms_median", "images_per_second", "threads", "seed"})
@@ -74,7 +67,8 @@ TEST_CASE(
     for (const auto* file :
          {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json"})
         CHECK_MESSAGE(fs::exists(out / "model" / file), file);
-    const auto report = read_text(out / "report.html");
+    REQUIRE(fs::exists(out / "report.html"));
+    const auto report = read_bytes(out / "report.html");
     CHECK(count(report, "<svg") >= 3);
     CHECK(count(report, "data:image/png;base64,") >= 10);
 }
