@@ -133,13 +133,19 @@ inline SentenceTransformerTrainingArguments quiet_args(const std::filesystem::pa
 
 inline TrainerOptions<Model> silent() { return {.log_stream = nullptr}; }
 
+// The 64 pairs not trained on (4 per class, row i of class i % 16) that the retrieval
+// checks encode, collated with the columns named.
+inline data::Batch<Cpu> held_out_batch(const std::vector<std::string>& columns) {
+    const auto data = shapes_dataset(64, 40).select_columns(columns);
+    std::vector<std::size_t> rows(64);
+    for (std::size_t i = 0; i < 64; ++i) rows[i] = i;
+    return data::Batch<Cpu>::from_host(tiny_collator().collate(data, rows, 0));
+}
+
 // Text-to-image recall@1 on 64 images not trained on (4 per class): the caption of each
 // class must score an image of its own class above every other image.
 inline double recall_at_1(const Model& model) {
-    const auto data = shapes_dataset(64, 40);
-    std::vector<std::size_t> rows(64);
-    for (std::size_t i = 0; i < 64; ++i) rows[i] = i;
-    auto batch = data::Batch<Cpu>::from_host(tiny_collator().collate(data, rows, 0));
+    const auto batch = held_out_batch({"caption", "image"});
     NoGradGuard no_grad;
     Graph<Cpu, float> g;
     // Rows 0-15 hold one caption per class; image i is of class i % 16.

@@ -15,10 +15,7 @@ namespace {
 // Image-to-image recall@1 on 64 images not trained on (4 per class): the nearest other
 // image of each must be of its class.
 double image_recall_at_1(const Model& model) {
-    const auto images = shapes_dataset(64, 40).select_columns({"image"});
-    std::vector<std::size_t> rows(64);
-    for (std::size_t i = 0; i < 64; ++i) rows[i] = i;
-    auto batch = data::Batch<Cpu>::from_host(tiny_collator().collate(images, rows, 0));
+    const auto batch = held_out_batch({"image"});
     NoGradGuard no_grad;
     Graph<Cpu, float> g;
     const auto e = encode_column(model, g, batch.inputs[0]);
