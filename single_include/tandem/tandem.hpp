@@ -12174,6 +12174,17 @@ public:
         return x;
     }
 
+    // Hugging Face's output_hidden_states: the input, then every block's output; the last
+    // is forward's result. Keeping them all holds every block's activations, so only a
+    // caller that reads them (a layerwise loss) asks.
+    std::vector<Var<B, T>> hidden_states(Graph<B, T>& g, Var<B, T> x,
+                                         const AttentionOptions<B, T>& options = {}) const {
+        std::vector<Var<B, T>> states{x};
+        states.reserve(blocks_.size() + 1);
+        for (const auto& block : blocks_) states.push_back(block.forward(g, states.back(), options));
+        return states;
+    }
+
     template <class F>
     void for_each_parameter(F&& f) const {
         for (const auto& block : blocks_) block.for_each_parameter(f);
@@ -12492,6 +12503,9 @@ template <Backend B, Scalar T>
 struct BertOutput {
     Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
     Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+    // With output_hidden_states: the embedding layer's output, then every layer's; the last
+    // is last_hidden_state.
+    std::vector<Var<B, T>> hidden_states{};
 };
 
 namespace detail {
@@ -12518,11 +12532,15 @@ public:
 
     // The attention mask is a key padding mask: padded keys get no weight, padded queries
     // are still computed (as in HF, whose last_hidden_state includes them).
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
         text.check("BertModel");
         const auto options = attention_options<B, T>(text, false);
-        auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
-        return {last, tanh(pooler_.forward(g, pool_cls(last)))};
+        std::vector<Var<B, T>> states;
+        if (output_hidden_states) states = encoder_.hidden_states(g, embeddings_.forward(g, text), options);
+        auto last =
+            output_hidden_states ? states.back() : encoder_.forward(g, embeddings_.forward(g, text), options);
+        return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
     }
 
     // BertModel's own sentence vector, pooler_output, so the tower alone is an
@@ -13016,8 +13034,22 @@ private:
 #include <memory>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace tandem {
+
+// A composed model that gives its embeddings from every hidden state (a layerwise loss's
+// input), for texts or for images.
+template <class M>
+concept LayerwiseText = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                 const TextBatch<typename M::backend_type>& text) {
+    m.encode_text_layers(g, text);
+};
+template <class M>
+concept LayerwiseImage = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                  const Var<typename M::backend_type, typename M::value_type>& pixels) {
+    m.encode_image_layers(g, pixels);
+};
 
 template <Module M>
 class ModelWithStore {
@@ -13057,6 +13089,15 @@ public:
     Var<B, T> encode_image(Graph<B, T>& g,
                            const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
         return model_.encode_image(g, pixel_values);
+    }
+    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
+                                              const TextBatch<B>& text) const requires LayerwiseText<M> {
+        return model_.encode_text_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
+        LayerwiseImage<M> {
+        return model_.encode_image_layers(g, pixel_values);
     }
 
     template <class F>
@@ -13176,6 +13217,7 @@ private:
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace tandem {
 
@@ -13190,6 +13232,18 @@ concept StackTower = EncoderTower<Tower, Input> &&
     {
         t.forward(g, in).last_hidden_state
         } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
+// forward(graph, input, true).hidden_states, the token states after the embeddings and
+// after every layer, the last being last_hidden_state.
+template <class Tower, class Input>
+concept HiddenStateTower = StackTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in, true).hidden_states
+        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
 };
 
 template <class Tower>
@@ -13210,6 +13264,14 @@ template <class M>
 struct is_normalize : std::false_type {};
 template <Backend B, Scalar T>
 struct is_normalize<Normalize<B, T>> : std::true_type {};
+
+template <class... Modules>
+constexpr bool first_is_pooling() {
+    if constexpr (sizeof...(Modules) == 0)
+        return false;
+    else
+        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
+}
 
 enum class StackFault {
     none,
@@ -13304,6 +13366,9 @@ public:
     static constexpr bool encodes_text = TextStackTower<Tower>;
     using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
     static constexpr std::size_t size = 1 + sizeof...(Modules);
+    // Module 1 pools the tower's token states (else the tower gives its own vector).
+    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
+    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
 
     // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
     // that no two modules' names can meet and each module is its own folder's checkpoint.
@@ -13338,6 +13403,26 @@ public:
         return encode(g, pixel_values);
     }
 
+    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
+    // (0 the embedding layer's), each pooled and passed through the later modules as the
+    // last one is; the last entry is encode's result.
+    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
+    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
+    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
+        std::vector<Var<B, T>> out;
+        for (const auto& states : tower_.forward(g, in, true).hidden_states)
+            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
+        return out;
+    }
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
+        requires(encodes_text&& encodes_layers) {
+        return encode_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
+        requires(!encodes_text && encodes_layers) {
+        return encode_layers(g, pixel_values);
+    }
+
     template <class F>
     void for_each_parameter(F&& f) const {
         tower_.for_each_parameter(f);
@@ -13356,29 +13441,30 @@ public:
 
 private:
     template <std::size_t... I>
-    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...>) const {
-        Var<B, T> x;
-        if constexpr (starts_with_pooling()) {
-            const auto states = tower_.forward(g, in).last_hidden_state;
-            if constexpr (encodes_text)
-                x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
-            else
-                x = std::get<0>(modules_).forward(g, states);
+    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
+        if constexpr (pools_tokens) {
+            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
         } else {
-            x = tower_.encode(g, in);
+            auto x = tower_.encode(g, in);
+            ((x = std::get<I>(modules_).forward(g, x)), ...);
+            return x;
         }
+    }
+
+    // Pooling over token states [batch, tokens, dim], then the modules after it.
+    template <std::size_t... I>
+    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
+                          std::index_sequence<I...>) const {
+        Var<B, T> x;
+        if constexpr (encodes_text)
+            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
+        else
+            x = std::get<0>(modules_).forward(g, states);
         const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
-            if constexpr (!(starts_with_pooling() && K == 0)) x = std::get<K>(modules_).forward(g, x);
+            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
         };
         (step(std::integral_constant<std::size_t, I>{}), ...);
         return x;
-    }
-
-    static constexpr bool starts_with_pooling() {
-        if constexpr (sizeof...(Modules) == 0)
-            return false;
-        else
-            return detail::is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
     }
 
     template <std::size_t... I>
@@ -18686,6 +18772,37 @@ typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input&
 
 }  // namespace detail
 
+namespace detail {
+
+// A column's pixel values in the model's scalar type.
+template <Backend B, Scalar T>
+Tensor<B, T> pixels_as(const Tensor<B, float>& pixel_values) {
+    if constexpr (std::same_as<T, float>) {
+        return pixel_values;
+    } else {
+        auto pixels = Tensor<B, T>::empty(pixel_values.shape());
+        if (pixels.numel()) B::convert(pixels.data(), pixel_values.data(), pixels.numel());
+        return pixels;
+    }
+}
+
+// The column's rows back in batch order from its text part and its image part (either
+// may be absent), texts first in the concatenation.
+template <BackendMemory B, Scalar T>
+Var<B, T> join_parts(const typename data::Batch<B>::Input& in, std::vector<Var<B, T>> parts) {
+    if (parts.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
+    if (parts.size() == 1) return parts[0];
+    const std::size_t n = in.text_rows.size() + in.image_rows.size();
+    std::vector<std::int64_t> order(n);
+    for (std::size_t k = 0; k < in.text_rows.size(); ++k)
+        order[in.text_rows[k]] = static_cast<std::int64_t>(k);
+    for (std::size_t k = 0; k < in.image_rows.size(); ++k)
+        order[in.image_rows[k]] = static_cast<std::int64_t>(in.text_rows.size() + k);
+    return gather_rows(concat(parts, 0), Ids<B>::from_vector(order, {static_cast<index_t>(n)}));
+}
+
+}  // namespace detail
+
 // The embeddings [rows, dim] of one collated column, recorded on `g`.
 template <EmbeddingModel M>
 Var<typename M::backend_type, typename M::value_type> encode_column(
@@ -18701,29 +18818,69 @@ Var<typename M::backend_type, typename M::value_type> encode_column(
             detail::throw_error("column '", in.name, "' holds texts, but the model has no encode_text");
     }
     if (!in.image_rows.empty()) {
-        if constexpr (ImageEncoderModel<M>) {
-            Tensor<B, T> pixels;
-            if constexpr (std::same_as<T, float>) {
-                pixels = *in.pixel_values;
-            } else {
-                pixels = Tensor<B, T>::empty(in.pixel_values->shape());
-                if (pixels.numel()) B::convert(pixels.data(), in.pixel_values->data(), pixels.numel());
-            }
-            parts.push_back(model.encode_image(g, g.input(pixels)));
-        } else {
+        if constexpr (ImageEncoderModel<M>)
+            parts.push_back(model.encode_image(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
+        else
             detail::throw_error("column '", in.name, "' holds images, but the model has no encode_image");
-        }
     }
-    if (parts.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
-    if (parts.size() == 1) return parts[0];
-    // Texts come first in the concatenation; each batch position picks its row back.
-    const std::size_t n = in.text_rows.size() + in.image_rows.size();
-    std::vector<std::int64_t> order(n);
-    for (std::size_t k = 0; k < in.text_rows.size(); ++k)
-        order[in.text_rows[k]] = static_cast<std::int64_t>(k);
-    for (std::size_t k = 0; k < in.image_rows.size(); ++k)
-        order[in.image_rows[k]] = static_cast<std::int64_t>(in.text_rows.size() + k);
-    return gather_rows(concat(parts, 0), Ids<B>::from_vector(order, {static_cast<index_t>(n)}));
+    return detail::join_parts<B, T>(in, std::move(parts));
+}
+
+// Represents: a model that gives one embedding per layer, for a layerwise loss
+// (AdaptiveLayerLoss): encode_text_layers and/or encode_image_layers returning the
+// embeddings [batch, dim] from every hidden state, the last being encode's
+// (SentenceTransformerStack with Pooling after a BERT tower).
+template <class M>
+concept LayerwiseEncoderModel = EmbeddingModel<M> &&(
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+        {
+            m.encode_text_layers(g, text)
+            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+    } ||
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixels) {
+        {
+            m.encode_image_layers(g, pixels)
+            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+    });
+
+// One column's embeddings after every layer, [layers] of [rows, dim], recorded on `g`.
+template <LayerwiseEncoderModel M>
+std::vector<Var<typename M::backend_type, typename M::value_type>> encode_column_layers(
+    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
+    const typename data::Batch<typename M::backend_type>::Input& in) {
+    using B = typename M::backend_type;
+    using T = typename M::value_type;
+    std::vector<std::vector<Var<B, T>>> parts;
+    if (!in.text_rows.empty()) {
+        if constexpr (requires { model.encode_text_layers(g, *in.text); })
+            parts.push_back(model.encode_text_layers(g, *in.text));
+        else
+            detail::throw_error("column '", in.name,
+                                "' holds texts, but the model gives no text embeddings per layer");
+    }
+    if (!in.image_rows.empty()) {
+        if constexpr (requires {
+                          model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values)));
+                      })
+            parts.push_back(model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
+        else
+            detail::throw_error("column '", in.name,
+                                "' holds images, but the model gives no image embeddings per layer");
+    }
+    if (parts.size() == 2 && parts[0].size() != parts[1].size())
+        detail::throw_error("column '", in.name, "' mixes texts and images, whose towers have ",
+                            parts[0].size(), " and ", parts[1].size(),
+                            " hidden states; a layerwise loss needs the same number");
+    std::vector<Var<B, T>> layers;
+    for (std::size_t l = 0; l < (parts.empty() ? 0 : parts[0].size()); ++l) {
+        std::vector<Var<B, T>> at_layer;
+        for (const auto& p : parts) at_layer.push_back(p[l]);
+        layers.push_back(detail::join_parts<B, T>(in, std::move(at_layer)));
+    }
+    if (layers.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
+    return layers;
 }
 
 // Rows [begin, end) of column `column` of `batch`: what a cached loss's ColumnEncoder returns.
@@ -20660,7 +20817,7 @@ struct TrainOutput {
 
 namespace detail {
 
-enum class TrainerFault { none, not_module, no_parameters, no_save, no_encoder, not_loss };
+enum class TrainerFault { none, not_module, no_parameters, no_save, no_encoder, not_loss, no_layers };
 
 template <class Model, class L>
 consteval TrainerFault trainer_fault() {
@@ -20679,8 +20836,12 @@ consteval TrainerFault trainer_fault() {
         return TrainerFault::no_encoder;
     else if constexpr (!Loss<L, typename Model::backend_type, typename Model::value_type> &&
                        !GuidedLoss<L, typename Model::backend_type, typename Model::value_type> &&
-                       !CachedGuidedLoss<L, typename Model::backend_type, typename Model::value_type>)
+                       !CachedGuidedLoss<L, typename Model::backend_type, typename Model::value_type> &&
+                       !LayerwiseLoss<L, typename Model::backend_type, typename Model::value_type>)
         return TrainerFault::not_loss;
+    else if constexpr (LayerwiseLoss<L, typename Model::backend_type, typename Model::value_type> &&
+                       !LayerwiseEncoderModel<Model>)
+        return TrainerFault::no_layers;
     else
         return TrainerFault::none;
 }
@@ -20741,11 +20902,17 @@ class SentenceTransformerTrainer {
         fault != detail::TrainerFault::no_encoder,
         "SentenceTransformerTrainer: the model must provide encode_text(Graph&, const TextBatch<B>&) "
         "and/or encode_image(Graph&, const Var<B, T>&) returning embeddings [batch, dim]");
-    static_assert(fault != detail::TrainerFault::not_loss,
-                  "SentenceTransformerTrainer: the loss must be callable as loss(Graph<B, T>&, columns, "
-                  "LossLabels<B, T>) -> Var<B, T>, or be a cached loss with forward_backward(ColumnEncoder, "
-                  "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>, or a guided loss taking the "
-                  "guide's embeddings after the columns");
+    static_assert(
+        fault != detail::TrainerFault::not_loss,
+        "SentenceTransformerTrainer: the loss must be callable as loss(Graph<B, T>&, columns, "
+        "LossLabels<B, T>) -> Var<B, T>, or be a cached loss with forward_backward(ColumnEncoder, "
+        "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>, or a guided loss taking the "
+        "guide's embeddings after the columns, or a layerwise loss taking every layer's embeddings");
+    static_assert(
+        fault != detail::TrainerFault::no_layers,
+        "SentenceTransformerTrainer: a layerwise loss (AdaptiveLayerLoss, Matryoshka2dLoss) needs a "
+        "model with encode_text_layers or encode_image_layers, such as a SentenceTransformerStack "
+        "with Pooling after a tower that gives its hidden states");
 
     using B = typename Model::backend_type;
     using T = typename Model::value_type;
@@ -20824,7 +20991,7 @@ private:
                                     " needs a guide model: set TrainerOptions::guide = guide_encoder(guide)");
         check_columns(train_, "train_dataset");
         if (options_.eval_dataset) {
-            if constexpr (!EmbeddingLoss<L, B, T>)
+            if constexpr (!EmbeddingLoss<L, B, T> && !LayerwiseLoss<L, B, T>)
                 detail::throw_error("SentenceTransformerTrainer: eval_dataset needs a loss over embeddings; ",
                                     loss_name(losses_[0]), " only trains through its own encoder");
             check_columns(*options_.eval_dataset, "eval_dataset");
@@ -21183,14 +21350,7 @@ private:
             check_finite(value);
         } else {
             Graph<B, T> g(graph_options);
-            std::vector<Var<B, T>> columns;
-            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
-            auto loss = [&] {
-                if constexpr (GuidedLoss<L, B, T>)
-                    return loss_fn(g, columns, guides, labels);
-                else
-                    return loss_fn(g, columns, labels);
-            }();
+            auto loss = loss_on(g, loss_fn, batch, guides, labels);
             value = double(loss.value().item());
             check_finite(value);
             g.backward(loss);
@@ -21198,11 +21358,33 @@ private:
         return value;
     }
 
+    // The loss of a batch over the model's embeddings of its columns (after every layer,
+    // for a layerwise loss), recorded on `g`.
+    Var<B, T> loss_on(Graph<B, T>& g, const L& loss_fn, const data::Batch<B>& batch,
+                      const std::vector<Tensor<B, T>>& guides, const LossLabels<B, T>& labels) const {
+        if constexpr (LayerwiseLoss<L, B, T>) {
+            std::vector<std::vector<Var<B, T>>> layers;
+            for (const auto& in : batch.inputs) {
+                const auto column = encode_column_layers(model_, g, in);
+                layers.resize(column.size());
+                for (std::size_t l = 0; l < column.size(); ++l) layers[l].push_back(column[l]);
+            }
+            return loss_fn(g, layers, labels);
+        } else {
+            std::vector<Var<B, T>> columns;
+            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+            if constexpr (GuidedLoss<L, B, T>)
+                return loss_fn(g, columns, guides, labels);
+            else
+                return loss_fn(g, columns, labels);
+        }
+    }
+
     // The loss over each eval dataset in eval mode, rows in order, batches of
     // per_device_eval_batch_size, averaged over rows as transformers' eval_loss.
     Metrics eval_losses() const {
         Metrics out;
-        if constexpr (EmbeddingLoss<L, B, T>) {
+        if constexpr (EmbeddingLoss<L, B, T> || LayerwiseLoss<L, B, T>) {
             const auto& datasets = *options_.eval_dataset;
             const auto size = static_cast<std::size_t>(args_.per_device_eval_batch_size);
             for (std::size_t i = 0; i < datasets.size(); ++i) {
@@ -21217,10 +21399,8 @@ private:
                         data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0, false, name));
                     NoGradGuard no_grad;
                     Graph<B, T> g;
-                    std::vector<Var<B, T>> columns;
-                    for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
-                    total +=
-                        double(loss_fn(g, columns, labels_of(batch)).value().item()) * double(rows.size());
+                    total += double(loss_on(g, loss_fn, batch, {}, labels_of(batch)).value().item()) *
+                             double(rows.size());
                 }
                 out[name.empty() ? "eval_loss" : "eval_" + name + "_loss"] =
                     total / double(datasets[i].size());

@@ -8,6 +8,8 @@
 #include <tandem/models/sentence_transformer_stack.hpp>
 
 #include <tandem/backend/cpu.hpp>
+#include <tandem/losses/multiple_negatives_ranking.hpp>
+#include <tandem/losses/wrappers.hpp>
 #include <tandem/models/bert.hpp>
 #include <tandem/models/clip.hpp>
 #include <tandem/models/siglip.hpp>
@@ -392,4 +394,39 @@ TEST_CASE("Router: a BERT text route and a CLIP image route to one width train a
           "Router: the image route's parameter 'img.0.vision_model.embeddings.class_embedding' is not named "
           "under "
           "\"image.\"");
+}
+
+TEST_CASE(
+    "SentenceTransformerStack::encode_layers: every hidden state pooled and passed on, gradients to all") {
+    auto model = make_model<Cpu, double>([](auto& store) {
+        return bert_stack(store, PoolingConfig{8, {PoolingMode::Mean}, true}, DenseConfig{8, 4});
+    });
+    static_assert(LayerwiseEncoderModel<decltype(model)>);
+    randomise(model);
+    const auto text = padded_text();
+    Graph<Cpu, double> g;
+    const auto layers = model.encode_text_layers(g, text);
+    // tiny_bert has one layer: the embedding layer's states and that layer's.
+    REQUIRE(layers.size() == 2);
+    CHECK(layers.back().value().to_vector() == model.encode_text(g, text).value().to_vector());
+    const auto& m = model.model();
+    const auto states = m.tower().forward(g, text, true).hidden_states;
+    const auto first =
+        l2_normalize(m.get<2>().forward(g, m.get<1>().forward(g, states[0], text.attention_mask, 0)));
+    CHECK(layers[0].value().to_vector() == first.value().to_vector());
+
+    // AdaptiveLayerLoss over the two columns of every layer, by finite differences; without
+    // the KL term, whose target (the last layer) the reference holds constant.
+    const auto other = TextBatch<Cpu>::from_host({4, 8, 2, 0, 6, 3, 5, 1}, 2, 4, {1, 1, 1, 0, 1, 1, 1, 1});
+    const AdaptiveLayerLoss<Cpu, double> loss(
+        AnyEmbeddingLoss<Cpu, double>(MultipleNegativesRankingLoss<Cpu, double>()),
+        {.n_layers_per_step = -1, .kl_temperature = 0});
+    const auto r = tandem::testing::gradcheck_parameters<Cpu>(
+        model.parameters(),
+        [&](Graph<Cpu, double>& h) {
+            const auto a = model.encode_text_layers(h, text), b = model.encode_text_layers(h, other);
+            return loss(h, {{a[0], b[0]}, {a[1], b[1]}}, {});
+        },
+        2);
+    CHECK(r.max_relative_error < 1e-6);
 }

@@ -59,6 +59,9 @@ template <Backend B, Scalar T>
 struct BertOutput {
     Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
     Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+    // With output_hidden_states: the embedding layer's output, then every layer's; the last
+    // is last_hidden_state.
+    std::vector<Var<B, T>> hidden_states{};
 };
 
 namespace detail {
@@ -85,11 +88,15 @@ public:
 
     // The attention mask is a key padding mask: padded keys get no weight, padded queries
     // are still computed (as in HF, whose last_hidden_state includes them).
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
         text.check("BertModel");
         const auto options = attention_options<B, T>(text, false);
-        auto last = encoder_.forward(g, embeddings_.forward(g, text), options);
-        return {last, tanh(pooler_.forward(g, pool_cls(last)))};
+        std::vector<Var<B, T>> states;
+        if (output_hidden_states) states = encoder_.hidden_states(g, embeddings_.forward(g, text), options);
+        auto last =
+            output_hidden_states ? states.back() : encoder_.forward(g, embeddings_.forward(g, text), options);
+        return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
     }
 
     // BertModel's own sentence vector, pooler_output, so the tower alone is an

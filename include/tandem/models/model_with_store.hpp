@@ -14,8 +14,22 @@
 #include <memory>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace tandem {
+
+// A composed model that gives its embeddings from every hidden state (a layerwise loss's
+// input), for texts or for images.
+template <class M>
+concept LayerwiseText = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                 const TextBatch<typename M::backend_type>& text) {
+    m.encode_text_layers(g, text);
+};
+template <class M>
+concept LayerwiseImage = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                  const Var<typename M::backend_type, typename M::value_type>& pixels) {
+    m.encode_image_layers(g, pixels);
+};
 
 template <Module M>
 class ModelWithStore {
@@ -55,6 +69,15 @@ public:
     Var<B, T> encode_image(Graph<B, T>& g,
                            const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
         return model_.encode_image(g, pixel_values);
+    }
+    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
+                                              const TextBatch<B>& text) const requires LayerwiseText<M> {
+        return model_.encode_text_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
+        LayerwiseImage<M> {
+        return model_.encode_image_layers(g, pixel_values);
     }
 
     template <class F>

@@ -22,6 +22,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace tandem {
 
@@ -36,6 +37,18 @@ concept StackTower = EncoderTower<Tower, Input> &&
     {
         t.forward(g, in).last_hidden_state
         } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
+// forward(graph, input, true).hidden_states, the token states after the embeddings and
+// after every layer, the last being last_hidden_state.
+template <class Tower, class Input>
+concept HiddenStateTower = StackTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in, true).hidden_states
+        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
 };
 
 template <class Tower>
@@ -56,6 +69,14 @@ template <class M>
 struct is_normalize : std::false_type {};
 template <Backend B, Scalar T>
 struct is_normalize<Normalize<B, T>> : std::true_type {};
+
+template <class... Modules>
+constexpr bool first_is_pooling() {
+    if constexpr (sizeof...(Modules) == 0)
+        return false;
+    else
+        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
+}
 
 enum class StackFault {
     none,
@@ -150,6 +171,9 @@ public:
     static constexpr bool encodes_text = TextStackTower<Tower>;
     using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
     static constexpr std::size_t size = 1 + sizeof...(Modules);
+    // Module 1 pools the tower's token states (else the tower gives its own vector).
+    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
+    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
 
     // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
     // that no two modules' names can meet and each module is its own folder's checkpoint.
@@ -184,6 +208,26 @@ public:
         return encode(g, pixel_values);
     }
 
+    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
+    // (0 the embedding layer's), each pooled and passed through the later modules as the
+    // last one is; the last entry is encode's result.
+    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
+    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
+    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
+        std::vector<Var<B, T>> out;
+        for (const auto& states : tower_.forward(g, in, true).hidden_states)
+            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
+        return out;
+    }
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
+        requires(encodes_text&& encodes_layers) {
+        return encode_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
+        requires(!encodes_text && encodes_layers) {
+        return encode_layers(g, pixel_values);
+    }
+
     template <class F>
     void for_each_parameter(F&& f) const {
         tower_.for_each_parameter(f);
@@ -202,29 +246,30 @@ public:
 
 private:
     template <std::size_t... I>
-    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...>) const {
-        Var<B, T> x;
-        if constexpr (starts_with_pooling()) {
-            const auto states = tower_.forward(g, in).last_hidden_state;
-            if constexpr (encodes_text)
-                x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
-            else
-                x = std::get<0>(modules_).forward(g, states);
+    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
+        if constexpr (pools_tokens) {
+            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
         } else {
-            x = tower_.encode(g, in);
+            auto x = tower_.encode(g, in);
+            ((x = std::get<I>(modules_).forward(g, x)), ...);
+            return x;
         }
+    }
+
+    // Pooling over token states [batch, tokens, dim], then the modules after it.
+    template <std::size_t... I>
+    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
+                          std::index_sequence<I...>) const {
+        Var<B, T> x;
+        if constexpr (encodes_text)
+            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
+        else
+            x = std::get<0>(modules_).forward(g, states);
         const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
-            if constexpr (!(starts_with_pooling() && K == 0)) x = std::get<K>(modules_).forward(g, x);
+            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
         };
         (step(std::integral_constant<std::size_t, I>{}), ...);
         return x;
-    }
-
-    static constexpr bool starts_with_pooling() {
-        if constexpr (sizeof...(Modules) == 0)
-            return false;
-        else
-            return detail::is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
     }
 
     template <std::size_t... I>

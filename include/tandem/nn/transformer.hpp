@@ -122,6 +122,17 @@ public:
         return x;
     }
 
+    // Hugging Face's output_hidden_states: the input, then every block's output; the last
+    // is forward's result. Keeping them all holds every block's activations, so only a
+    // caller that reads them (a layerwise loss) asks.
+    std::vector<Var<B, T>> hidden_states(Graph<B, T>& g, Var<B, T> x,
+                                         const AttentionOptions<B, T>& options = {}) const {
+        std::vector<Var<B, T>> states{x};
+        states.reserve(blocks_.size() + 1);
+        for (const auto& block : blocks_) states.push_back(block.forward(g, states.back(), options));
+        return states;
+    }
+
     template <class F>
     void for_each_parameter(F&& f) const {
         for (const auto& block : blocks_) block.for_each_parameter(f);

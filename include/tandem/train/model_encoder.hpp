@@ -67,6 +67,37 @@ typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input&
 
 }  // namespace detail
 
+namespace detail {
+
+// A column's pixel values in the model's scalar type.
+template <Backend B, Scalar T>
+Tensor<B, T> pixels_as(const Tensor<B, float>& pixel_values) {
+    if constexpr (std::same_as<T, float>) {
+        return pixel_values;
+    } else {
+        auto pixels = Tensor<B, T>::empty(pixel_values.shape());
+        if (pixels.numel()) B::convert(pixels.data(), pixel_values.data(), pixels.numel());
+        return pixels;
+    }
+}
+
+// The column's rows back in batch order from its text part and its image part (either
+// may be absent), texts first in the concatenation.
+template <BackendMemory B, Scalar T>
+Var<B, T> join_parts(const typename data::Batch<B>::Input& in, std::vector<Var<B, T>> parts) {
+    if (parts.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
+    if (parts.size() == 1) return parts[0];
+    const std::size_t n = in.text_rows.size() + in.image_rows.size();
+    std::vector<std::int64_t> order(n);
+    for (std::size_t k = 0; k < in.text_rows.size(); ++k)
+        order[in.text_rows[k]] = static_cast<std::int64_t>(k);
+    for (std::size_t k = 0; k < in.image_rows.size(); ++k)
+        order[in.image_rows[k]] = static_cast<std::int64_t>(in.text_rows.size() + k);
+    return gather_rows(concat(parts, 0), Ids<B>::from_vector(order, {static_cast<index_t>(n)}));
+}
+
+}  // namespace detail
+
 // The embeddings [rows, dim] of one collated column, recorded on `g`.
 template <EmbeddingModel M>
 Var<typename M::backend_type, typename M::value_type> encode_column(
@@ -82,29 +113,69 @@ Var<typename M::backend_type, typename M::value_type> encode_column(
             detail::throw_error("column '", in.name, "' holds texts, but the model has no encode_text");
     }
     if (!in.image_rows.empty()) {
-        if constexpr (ImageEncoderModel<M>) {
-            Tensor<B, T> pixels;
-            if constexpr (std::same_as<T, float>) {
-                pixels = *in.pixel_values;
-            } else {
-                pixels = Tensor<B, T>::empty(in.pixel_values->shape());
-                if (pixels.numel()) B::convert(pixels.data(), in.pixel_values->data(), pixels.numel());
-            }
-            parts.push_back(model.encode_image(g, g.input(pixels)));
-        } else {
+        if constexpr (ImageEncoderModel<M>)
+            parts.push_back(model.encode_image(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
+        else
             detail::throw_error("column '", in.name, "' holds images, but the model has no encode_image");
-        }
     }
-    if (parts.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
-    if (parts.size() == 1) return parts[0];
-    // Texts come first in the concatenation; each batch position picks its row back.
-    const std::size_t n = in.text_rows.size() + in.image_rows.size();
-    std::vector<std::int64_t> order(n);
-    for (std::size_t k = 0; k < in.text_rows.size(); ++k)
-        order[in.text_rows[k]] = static_cast<std::int64_t>(k);
-    for (std::size_t k = 0; k < in.image_rows.size(); ++k)
-        order[in.image_rows[k]] = static_cast<std::int64_t>(in.text_rows.size() + k);
-    return gather_rows(concat(parts, 0), Ids<B>::from_vector(order, {static_cast<index_t>(n)}));
+    return detail::join_parts<B, T>(in, std::move(parts));
+}
+
+// Represents: a model that gives one embedding per layer, for a layerwise loss
+// (AdaptiveLayerLoss): encode_text_layers and/or encode_image_layers returning the
+// embeddings [batch, dim] from every hidden state, the last being encode's
+// (SentenceTransformerStack with Pooling after a BERT tower).
+template <class M>
+concept LayerwiseEncoderModel = EmbeddingModel<M> &&(
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+        {
+            m.encode_text_layers(g, text)
+            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+    } ||
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixels) {
+        {
+            m.encode_image_layers(g, pixels)
+            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+    });
+
+// One column's embeddings after every layer, [layers] of [rows, dim], recorded on `g`.
+template <LayerwiseEncoderModel M>
+std::vector<Var<typename M::backend_type, typename M::value_type>> encode_column_layers(
+    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
+    const typename data::Batch<typename M::backend_type>::Input& in) {
+    using B = typename M::backend_type;
+    using T = typename M::value_type;
+    std::vector<std::vector<Var<B, T>>> parts;
+    if (!in.text_rows.empty()) {
+        if constexpr (requires { model.encode_text_layers(g, *in.text); })
+            parts.push_back(model.encode_text_layers(g, *in.text));
+        else
+            detail::throw_error("column '", in.name,
+                                "' holds texts, but the model gives no text embeddings per layer");
+    }
+    if (!in.image_rows.empty()) {
+        if constexpr (requires {
+                          model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values)));
+                      })
+            parts.push_back(model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
+        else
+            detail::throw_error("column '", in.name,
+                                "' holds images, but the model gives no image embeddings per layer");
+    }
+    if (parts.size() == 2 && parts[0].size() != parts[1].size())
+        detail::throw_error("column '", in.name, "' mixes texts and images, whose towers have ",
+                            parts[0].size(), " and ", parts[1].size(),
+                            " hidden states; a layerwise loss needs the same number");
+    std::vector<Var<B, T>> layers;
+    for (std::size_t l = 0; l < (parts.empty() ? 0 : parts[0].size()); ++l) {
+        std::vector<Var<B, T>> at_layer;
+        for (const auto& p : parts) at_layer.push_back(p[l]);
+        layers.push_back(detail::join_parts<B, T>(in, std::move(at_layer)));
+    }
+    if (layers.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
+    return layers;
 }
 
 // Rows [begin, end) of column `column` of `batch`: what a cached loss's ColumnEncoder returns.

@@ -86,7 +86,7 @@ struct TrainOutput {
 
 namespace detail {
 
-enum class TrainerFault { none, not_module, no_parameters, no_save, no_encoder, not_loss };
+enum class TrainerFault { none, not_module, no_parameters, no_save, no_encoder, not_loss, no_layers };
 
 template <class Model, class L>
 consteval TrainerFault trainer_fault() {
@@ -105,8 +105,12 @@ consteval TrainerFault trainer_fault() {
         return TrainerFault::no_encoder;
     else if constexpr (!Loss<L, typename Model::backend_type, typename Model::value_type> &&
                        !GuidedLoss<L, typename Model::backend_type, typename Model::value_type> &&
-                       !CachedGuidedLoss<L, typename Model::backend_type, typename Model::value_type>)
+                       !CachedGuidedLoss<L, typename Model::backend_type, typename Model::value_type> &&
+                       !LayerwiseLoss<L, typename Model::backend_type, typename Model::value_type>)
         return TrainerFault::not_loss;
+    else if constexpr (LayerwiseLoss<L, typename Model::backend_type, typename Model::value_type> &&
+                       !LayerwiseEncoderModel<Model>)
+        return TrainerFault::no_layers;
     else
         return TrainerFault::none;
 }
@@ -167,11 +171,17 @@ class SentenceTransformerTrainer {
         fault != detail::TrainerFault::no_encoder,
         "SentenceTransformerTrainer: the model must provide encode_text(Graph&, const TextBatch<B>&) "
         "and/or encode_image(Graph&, const Var<B, T>&) returning embeddings [batch, dim]");
-    static_assert(fault != detail::TrainerFault::not_loss,
-                  "SentenceTransformerTrainer: the loss must be callable as loss(Graph<B, T>&, columns, "
-                  "LossLabels<B, T>) -> Var<B, T>, or be a cached loss with forward_backward(ColumnEncoder, "
-                  "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>, or a guided loss taking the "
-                  "guide's embeddings after the columns");
+    static_assert(
+        fault != detail::TrainerFault::not_loss,
+        "SentenceTransformerTrainer: the loss must be callable as loss(Graph<B, T>&, columns, "
+        "LossLabels<B, T>) -> Var<B, T>, or be a cached loss with forward_backward(ColumnEncoder, "
+        "columns, rows, LossLabels, GraphOptions) -> Tensor<B, T>, or a guided loss taking the "
+        "guide's embeddings after the columns, or a layerwise loss taking every layer's embeddings");
+    static_assert(
+        fault != detail::TrainerFault::no_layers,
+        "SentenceTransformerTrainer: a layerwise loss (AdaptiveLayerLoss, Matryoshka2dLoss) needs a "
+        "model with encode_text_layers or encode_image_layers, such as a SentenceTransformerStack "
+        "with Pooling after a tower that gives its hidden states");
 
     using B = typename Model::backend_type;
     using T = typename Model::value_type;
@@ -250,7 +260,7 @@ private:
                                     " needs a guide model: set TrainerOptions::guide = guide_encoder(guide)");
         check_columns(train_, "train_dataset");
         if (options_.eval_dataset) {
-            if constexpr (!EmbeddingLoss<L, B, T>)
+            if constexpr (!EmbeddingLoss<L, B, T> && !LayerwiseLoss<L, B, T>)
                 detail::throw_error("SentenceTransformerTrainer: eval_dataset needs a loss over embeddings; ",
                                     loss_name(losses_[0]), " only trains through its own encoder");
             check_columns(*options_.eval_dataset, "eval_dataset");
@@ -609,14 +619,7 @@ private:
             check_finite(value);
         } else {
             Graph<B, T> g(graph_options);
-            std::vector<Var<B, T>> columns;
-            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
-            auto loss = [&] {
-                if constexpr (GuidedLoss<L, B, T>)
-                    return loss_fn(g, columns, guides, labels);
-                else
-                    return loss_fn(g, columns, labels);
-            }();
+            auto loss = loss_on(g, loss_fn, batch, guides, labels);
             value = double(loss.value().item());
             check_finite(value);
             g.backward(loss);
@@ -624,11 +627,33 @@ private:
         return value;
     }
 
+    // The loss of a batch over the model's embeddings of its columns (after every layer,
+    // for a layerwise loss), recorded on `g`.
+    Var<B, T> loss_on(Graph<B, T>& g, const L& loss_fn, const data::Batch<B>& batch,
+                      const std::vector<Tensor<B, T>>& guides, const LossLabels<B, T>& labels) const {
+        if constexpr (LayerwiseLoss<L, B, T>) {
+            std::vector<std::vector<Var<B, T>>> layers;
+            for (const auto& in : batch.inputs) {
+                const auto column = encode_column_layers(model_, g, in);
+                layers.resize(column.size());
+                for (std::size_t l = 0; l < column.size(); ++l) layers[l].push_back(column[l]);
+            }
+            return loss_fn(g, layers, labels);
+        } else {
+            std::vector<Var<B, T>> columns;
+            for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+            if constexpr (GuidedLoss<L, B, T>)
+                return loss_fn(g, columns, guides, labels);
+            else
+                return loss_fn(g, columns, labels);
+        }
+    }
+
     // The loss over each eval dataset in eval mode, rows in order, batches of
     // per_device_eval_batch_size, averaged over rows as transformers' eval_loss.
     Metrics eval_losses() const {
         Metrics out;
-        if constexpr (EmbeddingLoss<L, B, T>) {
+        if constexpr (EmbeddingLoss<L, B, T> || LayerwiseLoss<L, B, T>) {
             const auto& datasets = *options_.eval_dataset;
             const auto size = static_cast<std::size_t>(args_.per_device_eval_batch_size);
             for (std::size_t i = 0; i < datasets.size(); ++i) {
@@ -643,10 +668,8 @@ private:
                         data::Batch<B>::from_host(collator_.collate(datasets[i], rows, 0, false, name));
                     NoGradGuard no_grad;
                     Graph<B, T> g;
-                    std::vector<Var<B, T>> columns;
-                    for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
-                    total +=
-                        double(loss_fn(g, columns, labels_of(batch)).value().item()) * double(rows.size());
+                    total += double(loss_on(g, loss_fn, batch, {}, labels_of(batch)).value().item()) *
+                             double(rows.size());
                 }
                 out[name.empty() ? "eval_loss" : "eval_" + name + "_loss"] =
                     total / double(datasets[i].size());
