@@ -92,10 +92,10 @@ public:
                              bool output_hidden_states = false) const {
         text.check("BertModel");
         const auto options = attention_options<B, T>(text, false);
+        const auto x = embeddings_.forward(g, text);
         std::vector<Var<B, T>> states;
-        if (output_hidden_states) states = encoder_.hidden_states(g, embeddings_.forward(g, text), options);
-        auto last =
-            output_hidden_states ? states.back() : encoder_.forward(g, embeddings_.forward(g, text), options);
+        if (output_hidden_states) states = encoder_.hidden_states(g, x, options);
+        const auto last = output_hidden_states ? states.back() : encoder_.forward(g, x, options);
         return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
     }
 
