@@ -1,10 +1,12 @@
 // Training losses: the Loss concepts and the sentence-transformers and open_clip losses:
-// contrastive, distillation, guided, and the wrappers (Matryoshka, adaptive layers).
+// contrastive, contrastive tension, distillation, guided, pairs, triplets, and the
+// wrappers (Matryoshka, adaptive layers).
 #pragma once
 
 #include <tandem/losses/cached_multiple_negatives_ranking.hpp>
 #include <tandem/losses/clip.hpp>
 #include <tandem/losses/concepts.hpp>
+#include <tandem/losses/contrastive_tension.hpp>
 #include <tandem/losses/distill.hpp>
 #include <tandem/losses/grad_cache.hpp>
 #include <tandem/losses/guided.hpp>
