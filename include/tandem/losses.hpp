@@ -1,5 +1,5 @@
 // Training losses: the Loss concepts and the sentence-transformers and open_clip losses:
-// contrastive, contrastive tension, distillation, guided, pairs, triplets, and the
+// contrastive, contrastive tension, distillation, guided, pairs, SoftmaxLoss, triplets, and the
 // wrappers (Matryoshka, adaptive layers).
 #pragma once
 
@@ -12,5 +12,6 @@
 #include <tandem/losses/guided.hpp>
 #include <tandem/losses/multiple_negatives_ranking.hpp>
 #include <tandem/losses/pairs.hpp>
+#include <tandem/losses/softmax.hpp>
 #include <tandem/losses/triplet.hpp>
 #include <tandem/losses/wrappers.hpp>

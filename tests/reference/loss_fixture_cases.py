@@ -7,6 +7,8 @@ fixture family (fixtures/losses_<family>/cases.json and one folder per case):
   <case>/labels.npy     the label column (teacher embeddings or scores), when "labels";
                         in the case's dtype, or its "label_dtype" (int64 class labels)
   <case>/g<i>.npy       the guide model's embeddings of column i, when "guides"
+  <case>/param_<n>.npy  the loss's own parameter n, when "params" (name -> shape)
+  <case>/grad_<n>.npy   d loss / d parameter n (float64)
   <case>/loss.npy       the loss (0-d, float64)
   <case>/grad_<i>.npy   d loss / d input i (float64)
 
@@ -72,8 +74,9 @@ class LayerModel(SentenceTransformer):
 def write_family(family, cases, run_case):
     """cases: dicts with case, loss, args, inputs (a list of shapes), dtype, and optionally
     labels (a shape or a function of the generator returning an array, integer for class
-    labels) and guides (shapes).
-    run_case(case, inputs, labels, guides) returns the loss from float64 tensors."""
+    labels), guides (shapes) and params (the loss's own parameters, name -> shape).
+    run_case(case, inputs, labels, guides) returns the loss from float64 tensors; a case with
+    params is run as run_case(case, inputs, labels, guides, params), params float64 leaves."""
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", f"losses_{family}")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -101,15 +104,22 @@ def write_family(family, cases, run_case):
             g = draw(shape)
             np.save(os.path.join(folder, f"g{i}.npy"), g)
             guides.append(torch.tensor(g.astype(np.float64)))
-        loss = run_case(c, inputs, labels, guides)
+        params = {}
+        for n, shape in c.get("params", {}).items():
+            p = draw(shape)
+            np.save(os.path.join(folder, f"param_{n}.npy"), p)
+            params[n] = torch.tensor(p.astype(np.float64), requires_grad=True)
+        loss = run_case(c, inputs, labels, guides, params) if params else run_case(c, inputs, labels, guides)
         loss.backward()
+        for n, p in params.items():
+            np.save(os.path.join(folder, f"grad_{n}.npy"), p.grad.numpy())
         for i, e in enumerate(stored):
             np.save(os.path.join(folder, f"e{i}.npy"), e)
             grad = inputs[i].grad
             np.save(os.path.join(folder, f"grad_{i}.npy"),
                     (grad if grad is not None else torch.zeros_like(inputs[i])).numpy())
         np.save(os.path.join(folder, "loss.npy"), loss.detach().numpy().astype(np.float64))
-        entry = {"case": c["case"], "loss": c["loss"], "args": c["args"], "columns": len(stored), "params": [],
+        entry = {"case": c["case"], "loss": c["loss"], "args": c["args"], "columns": len(stored), "params": list(params),
                  "dtype": dtype}
         if labels is not None:
             entry["labels"] = True

@@ -40,8 +40,8 @@ TEST_CASE("tandem loss refuses bad input to the Contrastive Tension losses") {
                "column and a label column");
     fails_with("--loss ContrastiveTensionLossInBatchNegatives --embeddings " + e0 + " " + e1 + " " + e0 + o,
                "ContrastiveTensionLossInBatchNegatives: needs 2 columns");
-    fails_with("--loss ContrastiveTensionLossInBatchNegatives --args '{\"temperature\":2}' --embeddings " + e0 +
-                   " " + e1 + o,
+    fails_with("--loss ContrastiveTensionLossInBatchNegatives --args '{\"temperature\":2}' --embeddings " +
+                   e0 + " " + e1 + o,
                "temperature");
     // logit_scale is a scalar; a [6, 8] file is not.
     fails_with("--loss ContrastiveTensionLossInBatchNegatives --param logit_scale=" + e0 + " --embeddings " +

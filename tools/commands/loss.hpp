@@ -286,6 +286,7 @@ bool run_in_batch_losses(const Options& o, const Inputs<T>& in) {
 #include "loss_distill.hpp"
 #include "loss_guided.hpp"
 #include "loss_pairs.hpp"
+#include "loss_softmax.hpp"
 #include "loss_triplet.hpp"
 #include "loss_wrappers.hpp"
 
@@ -308,12 +309,12 @@ int run(const Options& o) {
     // Each family runs the loss when it knows its name.
     if (run_in_batch_losses<T>(o, in) || run_distill_losses<T>(o, in) || run_wrapper_losses<T>(o, in) ||
         run_guided_losses<T>(o, in) || run_pair_losses<T>(o, in) || run_triplet_losses<T>(o, in) ||
-        run_contrastive_tension_losses<T>(o, in))
+        run_contrastive_tension_losses<T>(o, in) || run_softmax_losses<T>(o, in))
         return 0;
     std::string names;
     for (const auto* family :
          {&in_batch_loss_names, &distill_loss_names, &wrapper_loss_names, &guided_loss_names,
-          &pair_loss_names, &triplet_loss_names, &contrastive_tension_loss_names})
+          &pair_loss_names, &triplet_loss_names, &contrastive_tension_loss_names, &softmax_loss_names})
         for (const auto& n : *family) names += (names.empty() ? "" : ", ") + n;
     detail::throw_error("option --loss: unknown loss '", o.loss, "'; expected one of ", names);
 }
