@@ -211,6 +211,29 @@ void set_params(const Options& o, const std::string& loss, ParameterStore<Cpu, T
     }
 }
 
+// A cached loss (GradCache) run as in training: the embeddings are the "model", each
+// column a parameter, each mini-batch a slice of it.
+template <class T, class L>
+void run_cached(const Options& o, const Inputs<T>& in, const L& loss) {
+    ParameterStore<Cpu, T> store;
+    std::vector<Parameter> columns;
+    for (std::size_t i = 0; i < in.embeddings.size(); ++i)
+        columns.push_back(store.add("column_" + std::to_string(i), in.embeddings[i].shape()));
+    for (std::size_t i = 0; i < in.embeddings.size(); ++i)
+        store.value(columns[i]).copy_from(in.embeddings[i]);
+    store.zero_grad();
+    const ColumnEncoder<Cpu, T> encode = [&](Graph<Cpu, T>& g, int column, index_t begin, index_t end) {
+        return slice(g.parameter(store, columns[static_cast<std::size_t>(column)]), 0, begin, end);
+    };
+    const index_t rows = in.embeddings.empty() ? 0 : in.embeddings[0].shape()[0];
+    const auto value = loss.forward_backward(encode, static_cast<int>(in.embeddings.size()), rows, in.labels,
+                                             GraphOptions{});
+    save_npy(o.out / "loss.npy", value);
+    std::vector<Tensor<Cpu, T>> grads;
+    for (const auto& p : columns) grads.push_back(store.grad(p));
+    write_embedding_grads(o, grads);
+}
+
 // The in-batch contrastive losses of the training issue; false when `o.loss` is none of them.
 const std::vector<std::string> in_batch_loss_names = {
     "MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss",
@@ -238,24 +261,7 @@ bool run_in_batch_losses(const Options& o, const Inputs<T>& in) {
         const CachedMultipleNegativesRankingLoss<Cpu, T> loss(mnrl_options(a),
                                                               a.get<index_t>("mini_batch_size", 32));
         set_params<T>(o, o.loss, nullptr);
-        // The embeddings are the "model": each column a parameter, each mini-batch a slice of it.
-        ParameterStore<Cpu, T> store;
-        std::vector<Parameter> columns;
-        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
-            columns.push_back(store.add("column_" + std::to_string(i), in.embeddings[i].shape()));
-        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
-            store.value(columns[i]).copy_from(in.embeddings[i]);
-        store.zero_grad();
-        const ColumnEncoder<Cpu, T> encode = [&](Graph<Cpu, T>& g, int column, index_t begin, index_t end) {
-            return slice(g.parameter(store, columns[static_cast<std::size_t>(column)]), 0, begin, end);
-        };
-        const index_t rows = in.embeddings.empty() ? 0 : in.embeddings[0].shape()[0];
-        const auto value = loss.forward_backward(encode, static_cast<int>(in.embeddings.size()), rows,
-                                                 in.labels, GraphOptions{});
-        save_npy(o.out / "loss.npy", value);
-        std::vector<Tensor<Cpu, T>> grads;
-        for (const auto& p : columns) grads.push_back(store.grad(p));
-        write_embedding_grads(o, grads);
+        run_cached<T>(o, in, loss);
     } else if (o.loss == "CLIPLoss") {
         const JsonArgs a(o.loss, o.args, {"init_logit_scale", "max_logit_scale"});
         CLIPLossOptions options;
@@ -285,6 +291,7 @@ bool run_in_batch_losses(const Options& o, const Inputs<T>& in) {
 #include "loss_contrastive_tension.hpp"
 #include "loss_distill.hpp"
 #include "loss_guided.hpp"
+#include "loss_mega_batch_margin.hpp"
 #include "loss_pairs.hpp"
 #include "loss_softmax.hpp"
 #include "loss_triplet.hpp"
@@ -309,12 +316,14 @@ int run(const Options& o) {
     // Each family runs the loss when it knows its name.
     if (run_in_batch_losses<T>(o, in) || run_distill_losses<T>(o, in) || run_wrapper_losses<T>(o, in) ||
         run_guided_losses<T>(o, in) || run_pair_losses<T>(o, in) || run_triplet_losses<T>(o, in) ||
-        run_contrastive_tension_losses<T>(o, in) || run_softmax_losses<T>(o, in))
+        run_contrastive_tension_losses<T>(o, in) || run_softmax_losses<T>(o, in) ||
+        run_mega_batch_margin_losses<T>(o, in))
         return 0;
     std::string names;
     for (const auto* family :
          {&in_batch_loss_names, &distill_loss_names, &wrapper_loss_names, &guided_loss_names,
-          &pair_loss_names, &triplet_loss_names, &contrastive_tension_loss_names, &softmax_loss_names})
+          &pair_loss_names, &triplet_loss_names, &contrastive_tension_loss_names, &softmax_loss_names,
+          &mega_batch_margin_loss_names})
         for (const auto& n : *family) names += (names.empty() ? "" : ", ") + n;
     detail::throw_error("option --loss: unknown loss '", o.loss, "'; expected one of ", names);
 }
