@@ -12932,6 +12932,7 @@ private:
 
 
 #include <cmath>
+#include <vector>
 
 namespace tandem {
 
@@ -12960,6 +12961,28 @@ concept ImageEncoderModel = Module<M> &&
     {
         m.encode_image(g, pixel_values)
         } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model that also gives its text embeddings from every hidden state,
+// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
+// (a layerwise loss's input).
+template <class M>
+concept LayerwiseTextModel = TextEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    {
+        m.encode_text_layers(g, text)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+};
+
+// Represents: the same for images, encode_image_layers(graph, pixel_values).
+template <class M>
+concept LayerwiseImageModel = ImageEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image_layers(g, pixel_values)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
 };
 
 struct LogitHead {
@@ -13313,19 +13336,6 @@ private:
 
 namespace tandem {
 
-// A composed model that gives its embeddings from every hidden state (a layerwise loss's
-// input), for texts or for images.
-template <class M>
-concept LayerwiseText = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                 const TextBatch<typename M::backend_type>& text) {
-    m.encode_text_layers(g, text);
-};
-template <class M>
-concept LayerwiseImage = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                  const Var<typename M::backend_type, typename M::value_type>& pixels) {
-    m.encode_image_layers(g, pixels);
-};
-
 template <Module M>
 class ModelWithStore {
 public:
@@ -13367,11 +13377,11 @@ public:
     }
     // The embeddings from every hidden state, where the model gives them (a layerwise loss).
     std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
-                                              const TextBatch<B>& text) const requires LayerwiseText<M> {
+                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
         return model_.encode_text_layers(g, text);
     }
     std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
-        LayerwiseImage<M> {
+        LayerwiseImageModel<M> {
         return model_.encode_image_layers(g, pixel_values);
     }
 
@@ -19106,19 +19116,7 @@ Var<typename M::backend_type, typename M::value_type> encode_column(
 // embeddings [batch, dim] from every hidden state, the last being encode's
 // (SentenceTransformerStack with Pooling after a BERT tower).
 template <class M>
-concept LayerwiseEncoderModel = EmbeddingModel<M> &&(
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-        {
-            m.encode_text_layers(g, text)
-            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-    } ||
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixels) {
-        {
-            m.encode_image_layers(g, pixels)
-            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-    });
+concept LayerwiseEncoderModel = EmbeddingModel<M> &&(LayerwiseTextModel<M> || LayerwiseImageModel<M>);
 
 // One column's embeddings after every layer, [layers] of [rows, dim], recorded on `g`.
 template <LayerwiseEncoderModel M>
@@ -19129,16 +19127,14 @@ std::vector<Var<typename M::backend_type, typename M::value_type>> encode_column
     using T = typename M::value_type;
     std::vector<std::vector<Var<B, T>>> parts;
     if (!in.text_rows.empty()) {
-        if constexpr (requires { model.encode_text_layers(g, *in.text); })
+        if constexpr (LayerwiseTextModel<M>)
             parts.push_back(model.encode_text_layers(g, *in.text));
         else
             detail::throw_error("column '", in.name,
                                 "' holds texts, but the model gives no text embeddings per layer");
     }
     if (!in.image_rows.empty()) {
-        if constexpr (requires {
-                          model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values)));
-                      })
+        if constexpr (LayerwiseImageModel<M>)
             parts.push_back(model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
         else
             detail::throw_error("column '", in.name,

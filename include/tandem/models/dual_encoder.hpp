@@ -9,6 +9,7 @@
 #include <tandem/nn/module.hpp>
 
 #include <cmath>
+#include <vector>
 
 namespace tandem {
 
@@ -37,6 +38,28 @@ concept ImageEncoderModel = Module<M> &&
     {
         m.encode_image(g, pixel_values)
         } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model that also gives its text embeddings from every hidden state,
+// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
+// (a layerwise loss's input).
+template <class M>
+concept LayerwiseTextModel = TextEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    {
+        m.encode_text_layers(g, text)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+};
+
+// Represents: the same for images, encode_image_layers(graph, pixel_values).
+template <class M>
+concept LayerwiseImageModel = ImageEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image_layers(g, pixel_values)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
 };
 
 struct LogitHead {

@@ -18,19 +18,6 @@
 
 namespace tandem {
 
-// A composed model that gives its embeddings from every hidden state (a layerwise loss's
-// input), for texts or for images.
-template <class M>
-concept LayerwiseText = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                 const TextBatch<typename M::backend_type>& text) {
-    m.encode_text_layers(g, text);
-};
-template <class M>
-concept LayerwiseImage = requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                  const Var<typename M::backend_type, typename M::value_type>& pixels) {
-    m.encode_image_layers(g, pixels);
-};
-
 template <Module M>
 class ModelWithStore {
 public:
@@ -72,11 +59,11 @@ public:
     }
     // The embeddings from every hidden state, where the model gives them (a layerwise loss).
     std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
-                                              const TextBatch<B>& text) const requires LayerwiseText<M> {
+                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
         return model_.encode_text_layers(g, text);
     }
     std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
-        LayerwiseImage<M> {
+        LayerwiseImageModel<M> {
         return model_.encode_image_layers(g, pixel_values);
     }
 

@@ -126,19 +126,7 @@ Var<typename M::backend_type, typename M::value_type> encode_column(
 // embeddings [batch, dim] from every hidden state, the last being encode's
 // (SentenceTransformerStack with Pooling after a BERT tower).
 template <class M>
-concept LayerwiseEncoderModel = EmbeddingModel<M> &&(
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-        {
-            m.encode_text_layers(g, text)
-            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-    } ||
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixels) {
-        {
-            m.encode_image_layers(g, pixels)
-            } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-    });
+concept LayerwiseEncoderModel = EmbeddingModel<M> &&(LayerwiseTextModel<M> || LayerwiseImageModel<M>);
 
 // One column's embeddings after every layer, [layers] of [rows, dim], recorded on `g`.
 template <LayerwiseEncoderModel M>
@@ -149,16 +137,14 @@ std::vector<Var<typename M::backend_type, typename M::value_type>> encode_column
     using T = typename M::value_type;
     std::vector<std::vector<Var<B, T>>> parts;
     if (!in.text_rows.empty()) {
-        if constexpr (requires { model.encode_text_layers(g, *in.text); })
+        if constexpr (LayerwiseTextModel<M>)
             parts.push_back(model.encode_text_layers(g, *in.text));
         else
             detail::throw_error("column '", in.name,
                                 "' holds texts, but the model gives no text embeddings per layer");
     }
     if (!in.image_rows.empty()) {
-        if constexpr (requires {
-                          model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values)));
-                      })
+        if constexpr (LayerwiseImageModel<M>)
             parts.push_back(model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
         else
             detail::throw_error("column '", in.name,
