@@ -139,13 +139,19 @@ inline int run(const Options& o) {
     const Philox pick(o.seed, 1);
     std::vector<std::string> captions;
     std::vector<data::ImageRef> images;
+    nlohmann::json subset = {{"rows", nlohmann::json::array()}, {"templates", nlohmann::json::array()}};
     for (std::size_t i = 0; i < o.train_size; ++i) {
         const std::size_t row = order[i];
         const auto t =
             std::min(templates.size() - 1, std::size_t(pick.uniform(i) * double(templates.size())));
         captions.push_back(caption(t, std::size_t(train_images.labels[row])));
         images.push_back(train_images.images[row]);
+        subset["rows"].push_back(row);
+        subset["templates"].push_back(t);
     }
+    // The training rows and caption templates, so a peer implementation trains on the same pairs.
+    fs::create_directories(o.out / "training");
+    detail::write_json_file(o.out / "training" / "train_subset.json", subset);
     const data::Dataset train({data::Column("caption", captions), data::Column("image", images)});
 
     const auto tokenizer = caption_tokenizer();
@@ -227,7 +233,8 @@ inline int demo_main(Args& args) {
             "Trains a small CLIP from scratch on Fashion-MNIST image-caption pairs (Debian's\n"
             "dataset-fashion-mnist, or the IDX files in --data), evaluates it zero-shot on the 10k test\n"
             "images and writes DIR/metrics.json, DIR/report.html, DIR/model (a Hugging Face CLIP folder)\n"
-            "and DIR/training (trainer_state.json, the training log).\n");
+            "and DIR/training (trainer_state.json, the training log, train_subset.json: the training\n"
+            "rows and caption templates).\n");
         return 0;
     }
     demo::Options o;
