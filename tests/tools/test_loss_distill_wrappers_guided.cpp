@@ -2,6 +2,7 @@
 // message that says what the loss needs and what it got. (Their fixtures run with every
 // other family's in test_loss.cpp.)
 #include <doctest/doctest.h>
+#include <xtensor/xnpy.hpp>
 
 #include <filesystem>
 #include <string>
@@ -72,6 +73,12 @@ TEST_CASE("tandem loss refuses bad input to the distillation, wrapper and guided
             three,
         "MatryoshkaLoss cannot wrap 'TripletLos'; the inner loss must be a loss over embeddings: "
         "MultipleNegativesRankingLoss");
+    fails_with("--loss MatryoshkaLoss --args '{\"loss\": \"SoftmaxLoss\", \"matryoshka_dims\": [4]}'" + three,
+               "MatryoshkaLoss cannot wrap SoftmaxLoss: its classifier is sized for the full embedding");
+    fails_with(
+        "--loss AdaptiveLayerLoss --args '{\"loss\": \"ContrastiveTensionLoss\", \"num_layers\": 2}'" + three,
+        "AdaptiveLayerLoss cannot wrap ContrastiveTensionLoss: it encodes one column with a second model "
+        "copy");
     fails_with(
         "--loss MatryoshkaLoss --args '{\"loss\": {\"name\": \"MultipleNegativesRankingLoss\", \"args\": "
         "{\"scael\": 2}}, \"matryoshka_dims\": [4]}'" +
@@ -110,4 +117,21 @@ TEST_CASE("tandem loss refuses bad input to the distillation, wrapper and guided
                "'mini_batch_num_tokens' is not supported");
     fails_with("--loss GISTEmbedLoss --args '{\"gather_across_devices\": true}'" + three,
                "'gather_across_devices' must be false (one process)");
+}
+
+TEST_CASE("MatryoshkaLoss wraps MegaBatchMarginLoss as the whole batch at once") {
+    // At the full width with weight 1 the wrapper only re-normalises, which cosine
+    // similarity ignores: the value is sentence-transformers' for the unwrapped loss.
+    const fs::path out = scratch("loss", "matryoshka_mega_batch");
+    const fs::path case_dir = fixtures / "losses_mega_batch_margin" / "whole_batch";
+    const auto [status, text] =
+        run_tandem("loss",
+                   "--loss MatryoshkaLoss --args '{\"loss\": {\"name\": \"MegaBatchMarginLoss\", \"args\": "
+                   "{\"use_mini_batched_version\": false}}, \"matryoshka_dims\": [8]}'" +
+                       files("--embeddings", case_dir, "e", 2) + " --out " + out.string());
+    INFO(text);
+    REQUIRE(status == 0);
+    const double got = xt::load_npy<double>((out / "loss.npy").string())();
+    const double want = xt::load_npy<double>((case_dir / "loss.npy").string())();
+    CHECK(got == doctest::Approx(want).epsilon(1e-12));
 }

@@ -77,6 +77,15 @@ AnyEmbeddingLoss<Cpu, T> make_inner_loss(const std::string& wrapper, const json&
     for (const auto& make : {make_in_batch_loss<T>, make_distill_loss<T>, make_pair_loss<T>,
                              make_triplet_loss<T>, make_wrapper_loss<T>})
         if (auto loss = make(name, args)) return std::move(*loss);
+    // Its GradCache equals the whole batch at once, which a wrapper over embeddings computes.
+    if (name == "MegaBatchMarginLoss") return AnyEmbeddingLoss<Cpu, T>(mega_batch_margin_loss<T>(args));
+    // Losses that exist but cannot sit under a wrapper over embeddings, and why.
+    const std::map<std::string, std::string> refused = {
+        {"SoftmaxLoss", "its classifier is sized for the full embedding, not a truncated one"},
+        {"ContrastiveTensionLoss", "it encodes one column with a second model copy"},
+        {"ContrastiveTensionLossInBatchNegatives", "it encodes one column with a second model copy"}};
+    if (const auto it = refused.find(name); it != refused.end())
+        detail::throw_error("option --args: ", wrapper, " cannot wrap ", name, ": ", it->second);
     std::string names;
     for (const auto* family :
          {&in_batch_loss_names, &distill_loss_names, &pair_loss_names, &triplet_loss_names})
@@ -84,7 +93,7 @@ AnyEmbeddingLoss<Cpu, T> make_inner_loss(const std::string& wrapper, const json&
             if (n != "CLIPLoss" && n != "SigLIPLoss") names += (names.empty() ? "" : ", ") + n;
     detail::throw_error("option --args: ", wrapper, " cannot wrap '", name,
                         "'; the inner loss must be a loss over embeddings: ", names,
-                        ", MatryoshkaLoss, GlobalOrthogonalRegularizationLoss");
+                        ", MegaBatchMarginLoss, MatryoshkaLoss, GlobalOrthogonalRegularizationLoss");
 }
 
 inline std::vector<double> weights_of(const JsonArgs& a) {
