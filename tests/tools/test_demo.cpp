@@ -1,10 +1,13 @@
-// tandem demo fashion-mnist, shortened: it learns, and writes the files the README promises.
+// tandem demo fashion-mnist, shortened: it learns, writes the files the README promises, and
+// its report.html opens in headless Chromium with every image and chart and no console message.
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "command.hpp"
@@ -21,6 +24,46 @@ std::size_t count(const std::string& text, const std::string& what) {
     std::size_t n = 0;
     for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
     return n;
+}
+
+// A page that opens the report in a frame once it has loaded and writes what it found:
+// every image decoded, every chart drawn.
+const char* report_check = R"(<!doctype html><html><body><iframe id="r" src="REPORT"></iframe>
+<pre id="out">not loaded</pre><script>
+const frame = document.getElementById('r');
+frame.addEventListener('load', () => {
+  const d = frame.contentDocument, images = [...d.images], svgs = [...d.querySelectorAll('svg')];
+  document.getElementById('out').textContent = JSON.stringify({
+    images: images.length, broken: images.filter(i => !i.complete || i.naturalWidth === 0).length,
+    svgs: svgs.length, drawn: svgs.filter(s => s.querySelector('path,polyline,line,rect,circle')).length});
+});
+</script></body></html>)";
+
+// Opens `report` in headless Chromium (Debian's chromium); returns what the check page
+// found, as JSON, and the browser's console lines (each a message the page logged).
+std::pair<nlohmann::json, std::vector<std::string>> open_in_chromium(const fs::path& report,
+                                                                     const fs::path& work) {
+    std::string page = report_check;
+    page.replace(page.find("REPORT"), 6, "file://" + fs::absolute(report).string());
+    std::ofstream(work / "check.html") << page;
+    const auto [status, output] =
+        run("timeout 120 chromium --headless --no-sandbox --disable-gpu --allow-file-access-from-files "
+            "--user-data-dir=" +
+            (work / "profile").string() +
+            " --enable-logging=stderr --v=0 --virtual-time-budget=5000 --dump-dom file://" +
+            (work / "check.html").string() + " 2>" + (work / "console.txt").string());
+    REQUIRE(status == 0);
+    const std::string marker = "<pre id=\"out\">";
+    const auto begin = output.find(marker), end = output.find("</pre>", begin);
+    REQUIRE(begin != std::string::npos);
+    const auto found = output.substr(begin + marker.size(), end - begin - marker.size());
+    INFO("the check page says: " << found);
+    REQUIRE(found != "not loaded");
+    std::vector<std::string> console;
+    std::ifstream log(work / "console.txt");
+    for (std::string line; std::getline(log, line);)
+        if (line.find(":CONSOLE") != std::string::npos) console.push_back(line);
+    return {nlohmann::json::parse(found), console};
 }
 
 }  // namespace
@@ -71,6 +114,18 @@ TEST_CASE(
     const auto report = read_bytes(out / "report.html");
     CHECK(count(report, "<svg") >= 3);
     CHECK(count(report, "data:image/png;base64,") >= 10);
+
+    if (run("command -v chromium").first != 0) {
+        MESSAGE("SKIPPED: opening report.html needs Debian's chromium");
+        return;
+    }
+    const auto [page, console] = open_in_chromium(out / "report.html", scratch("demo", "browser"));
+    INFO("report.html in Chromium: " << page.dump());
+    CHECK(page.at("images").get<int>() >= 10);
+    CHECK(page.at("broken") == 0);
+    CHECK(page.at("svgs").get<int>() >= 3);
+    CHECK(page.at("drawn") == page.at("svgs"));
+    for (const auto& line : console) FAIL_CHECK("report.html logged to the console: " << line);
 }
 
 TEST_CASE("tandem demo fashion-mnist: bad arguments name the option or file") {
