@@ -1,10 +1,14 @@
-// The `tandem` command line: one binary, one subcommand per task. Each command
-// lives in tools/commands/<name>.hpp and takes the arguments after its name.
+// The `tandem` command line: one binary, one subcommand per task, parsed with CLI11. Each
+// command lives in tools/commands/<name>.hpp. Those declared to CLI11 (forward,
+// preprocess, tokenize) register their options with add_<name>(app); the others read the
+// arguments after their name with cli::Args.
 #include <tandem/core/error.hpp>
 
 #include <cstdio>
-#include <cstring>
 #include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "commands/args.hpp"
 #include "commands/demo.hpp"
@@ -16,49 +20,60 @@
 
 namespace {
 
-struct Command {
+struct ArgsCommand {
     const char* name;
     const char* summary;
     int (*run)(tandem::cli::Args&);
 };
 
-const Command commands[] = {
+const ArgsCommand args_commands[] = {
     {"demo", "train a small CLIP on Fashion-MNIST and report zero-shot accuracy (tandem demo fashion-mnist)",
      tandem::cli::demo_main},
     {"evaluate", "run an evaluator on .npy embeddings: metrics.json and its CSV, as sentence-transformers",
      tandem::cli::evaluate_main},
-    {"forward", "run a Hugging Face CLIP/SigLIP folder on .npy inputs: embeddings, logits, loss, gradients",
-     tandem::cli::forward_main},
     {"loss", "run a training loss on .npy embeddings: its value and every gradient", tandem::cli::loss_main},
-    {"preprocess", "run a preprocessor_config.json over images, save pixel_values as .npy",
-     tandem::cli::preprocess_main},
-    {"tokenize", "encode JSON strings from stdin with a Hugging Face tokenizer, one id array per line",
-     tandem::cli::tokenize_main},
 };
-
-int usage(FILE* out) {
-    std::fprintf(out, "usage: tandem <command> [options]\n\ncommands:\n");
-    for (const auto& c : commands) {
-        if (c.name) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
-    }
-    return out == stderr ? 2 : 0;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) return usage(stderr);
-    if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) return usage(stdout);
-    for (const auto& c : commands) {
-        if (!c.name || std::strcmp(c.name, argv[1])) continue;
+    CLI::App app("tandem: train, evaluate and run multimodal embedding models", "tandem");
+    app.require_subcommand(1);
+    int status = 0;
+    tandem::cli::add_forward(app, status);
+    tandem::cli::add_preprocess(app, status);
+    tandem::cli::add_tokenize(app, status);
+    for (const auto& c : args_commands) {
+        CLI::App* sub = app.add_subcommand(c.name, c.summary);
+        // Everything after the name, --help included, goes to the command's own reader.
+        sub->prefix_command();
+        sub->set_help_flag();
+        sub->callback([sub, &c, &status] {
+            tandem::cli::Args args(sub->remaining());
+            status = c.run(args);
+        });
+    }
+    if (argc < 2) {
+        std::fputs(app.help().c_str(), stderr);
+        return 2;
+    }
+    if (argv[1][0] != '-') {
         try {
-            tandem::cli::Args args(argc - 2, argv + 2);
-            return c.run(args);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "tandem %s: %s\n", c.name, e.what());
-            return 1;
+            app.get_subcommand(argv[1]);
+        } catch (const CLI::OptionNotFound&) {
+            std::fprintf(stderr, "tandem: unknown command '%s'\n\n%s", argv[1], app.help().c_str());
+            return 2;
         }
     }
-    std::fprintf(stderr, "tandem: unknown command '%s'\n", argv[1]);
-    return usage(stderr);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        const auto parsed = app.get_subcommands();
+        std::fprintf(stderr, "tandem %s: %s\n", parsed.empty() ? "" : parsed.front()->get_name().c_str(),
+                     e.what());
+        return 1;
+    }
+    return status;
 }

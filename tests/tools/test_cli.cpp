@@ -55,16 +55,39 @@ TEST_CASE("tandem forward: CLIP embeddings, logits, loss and every gradient matc
     fs::remove_all(out);
 }
 
-TEST_CASE("tandem forward: bad arguments are errors that say what is wrong") {
-    const auto [status, text] =
-        run(std::string(TANDEM_CLI) + " forward --model /nonexistent --out /tmp/x 2>&1");
-    CHECK(status == 1);
-    CHECK(text.find("give --input-ids, --pixel-values or both") != std::string::npos);
-    const auto [status2, text2] =
-        run(std::string(TANDEM_CLI) + " forward --model /nonexistent --input-ids a.npy " +
-            "--loss triplet --out /tmp/x 2>&1");
-    CHECK(status2 == 1);
-    CHECK(text2.find("option --loss: expected clip or siglip, found 'triplet'") != std::string::npos);
+TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad arguments say what is wrong") {
+    const std::string cli = std::string(TANDEM_CLI);
+    const auto fails_with = [&](const std::string& arguments, const std::string& message) {
+        const auto [status, text] = run(cli + " " + arguments + " 2>&1 < /dev/null");
+        INFO(arguments << "\n" << text);
+        CHECK(status != 0);
+        CHECK(text.find(message) != std::string::npos);
+    };
+    fails_with("forward --model /nonexistent --out /tmp/x", "give --input-ids, --pixel-values or both");
+    fails_with("forward --model /nonexistent --input-ids a.npy --loss triplet --out /tmp/x",
+               "--loss: triplet not in {clip,siglip}");
+    fails_with("forward --input-ids a.npy --out /tmp/x", "--model is required");
+    fails_with("forward --model /nonexistent --input-ids a.npy --grads --out /tmp/x", "--grads needs --loss");
+    fails_with("preprocess --config c.json --out /tmp/x.npy", "images is required");
+    fails_with("preprocess --config c.json --out /tmp/x.npy --crop-rounding up x.png",
+               "--crop-rounding: up not in {floor,round}");
+    fails_with("preprocess --config /nonexistent.json --out /tmp/x.npy x.png", "/nonexistent.json");
+    fails_with("tokenize --tokenizer x --max-length 0",
+               "--max-length: expected a positive integer, found '0'");
+    fails_with("tokenize --tokenizer x --max-length 2x",
+               "--max-length: expected a positive integer, found '2x'");
+    fails_with("tokenize", "--tokenizer is required");
+    fails_with("tokenize --tokenizer x --bogus", "The following argument was not expected: --bogus");
+    fails_with("tokenize --tokenizer /nonexistent", "tandem tokenize: /nonexistent: cannot open");
+    fails_with("nope", "tandem: unknown command 'nope'");
+    fails_with("", "Subcommands:");
+
+    const auto [status, help] = run(cli + " tokenize --help");
+    CHECK(status == 0);
+    CHECK(help.find("--max-length") != std::string::npos);
+    const auto [demo_status, demo_help] = run(cli + " demo --help");
+    CHECK(demo_status == 0);
+    CHECK(demo_help.find("usage: tandem demo fashion-mnist --out DIR") != std::string::npos);
 }
 
 TEST_CASE("tandem tokenize: CLIP ids for JSON lines, as the reference file has them") {

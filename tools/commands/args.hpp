@@ -1,18 +1,20 @@
-// Small argument reader shared by the `tandem` subcommands: --flag VALUE pairs,
-// boolean --flags and positional arguments, with tandem::Error on misuse.
+// The argument reader of the subcommands not yet declared to CLI11 (demo, evaluate, loss):
+// --flag VALUE pairs, boolean --flags and positional arguments, with tandem::Error on misuse.
+// CLI11 hands such a subcommand everything after its name.
 #pragma once
 
 #include <tandem/core/error.hpp>
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tandem::cli {
 
 class Args {
 public:
-    Args(int argc, char** argv) : items_(argv, argv + argc) {}
+    explicit Args(std::vector<std::string> items) : items_(std::move(items)) {}
 
     // Removes and returns the value after `flag`, if present.
     std::optional<std::string> take_optional(const std::string& flag) {

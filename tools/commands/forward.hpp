@@ -13,12 +13,12 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <xtensor/xnpy.hpp>
-
-#include "args.hpp"
 
 namespace tandem::cli {
 
@@ -26,7 +26,7 @@ struct ForwardOptions {
     std::filesystem::path model, out;
     std::optional<std::filesystem::path> input_ids, attention_mask, pixel_values;
     std::string loss;
-    bool grads = false;
+    bool grads = false, use_double = false;
 };
 
 namespace forward_cmd {
@@ -86,47 +86,41 @@ int run_forward(const ForwardOptions& o) {
 
 }  // namespace forward_cmd
 
-inline int forward_main(Args& args) {
-    if (args.take_flag("--help")) {
-        std::printf(
-            "usage: tandem forward --model DIR [--input-ids IDS.npy] [--attention-mask MASK.npy]\n"
-            "                      [--pixel-values PX.npy] [--loss clip|siglip] [--grads] [--double] --out "
-            "OUTDIR\n\n"
-            "Writes text_embeds.npy, image_embeds.npy (unnormalised projections), logits_per_image.npy,\n"
-            "loss.npy and, with --grads, grads.safetensors (d loss / d parameter, by Hugging Face name).\n"
-            "--double computes in float64 (outputs are still written in the computing type).\n");
-        return 0;
-    }
-    ForwardOptions o;
-    o.model = args.require("--model");
-    o.out = args.require("--out");
-    auto optional_path = [&](const char* flag) -> std::optional<std::filesystem::path> {
-        if (auto v = args.take_optional(flag)) return *v;
-        return std::nullopt;
-    };
-    o.input_ids = optional_path("--input-ids");
-    o.attention_mask = optional_path("--attention-mask");
-    o.pixel_values = optional_path("--pixel-values");
-    o.loss = args.take("--loss");
-    o.grads = args.take_flag("--grads");
-    const bool use_double = args.take_flag("--double");
-    if (!args.positional().empty()) detail::throw_error("unexpected argument ", args.positional()[0]);
+inline int forward_run(const ForwardOptions& o) {
     if (!o.input_ids && !o.pixel_values) detail::throw_error("give --input-ids, --pixel-values or both");
     if (o.attention_mask && !o.input_ids) detail::throw_error("--attention-mask needs --input-ids");
-    if (!o.loss.empty() && o.loss != "clip" && o.loss != "siglip")
-        detail::throw_error("option --loss: expected clip or siglip, found '", o.loss, "'");
     if (o.grads && o.loss.empty()) detail::throw_error("--grads needs --loss");
 
     const auto config = io::read_json_file(o.model / "config.json");
     const std::string type = config.value("model_type", "");
     if (type == "clip")
-        return use_double ? forward_cmd::run_forward<CLIPModel<Cpu, double>>(o)
-                          : forward_cmd::run_forward<CLIPModel<Cpu, float>>(o);
+        return o.use_double ? forward_cmd::run_forward<CLIPModel<Cpu, double>>(o)
+                            : forward_cmd::run_forward<CLIPModel<Cpu, float>>(o);
     if (type == "siglip")
-        return use_double ? forward_cmd::run_forward<SiglipModel<Cpu, double>>(o)
-                          : forward_cmd::run_forward<SiglipModel<Cpu, float>>(o);
+        return o.use_double ? forward_cmd::run_forward<SiglipModel<Cpu, double>>(o)
+                            : forward_cmd::run_forward<SiglipModel<Cpu, float>>(o);
     detail::throw_error((o.model / "config.json").string(),
                         ": key 'model_type': expected clip or siglip, found '", type, "'");
+}
+
+inline void add_forward(CLI::App& app, int& status) {
+    auto o = std::make_shared<ForwardOptions>();
+    CLI::App* sub = app.add_subcommand(
+        "forward",
+        "run a Hugging Face CLIP/SigLIP folder on .npy inputs: embeddings, logits, loss, gradients");
+    sub->footer(
+        "Writes text_embeds.npy, image_embeds.npy (unnormalised projections), logits_per_image.npy,\n"
+        "loss.npy and, with --grads, grads.safetensors (d loss / d parameter, by Hugging Face name).\n");
+    sub->add_option("--model", o->model, "a Hugging Face CLIP or SigLIP folder")->required();
+    sub->add_option("--out", o->out, "the folder to write")->required();
+    sub->add_option("--input-ids", o->input_ids, "int64 token ids [batch, length]");
+    sub->add_option("--attention-mask", o->attention_mask, "int64 mask [batch, length]");
+    sub->add_option("--pixel-values", o->pixel_values, "float32 [batch, 3, H, W]");
+    sub->add_option("--loss", o->loss, "the model's contrastive loss")
+        ->check(CLI::IsMember({"clip", "siglip"}));
+    sub->add_flag("--grads", o->grads, "also write every parameter's gradient of the loss");
+    sub->add_flag("--double", o->use_double, "compute in float64 (outputs in the computing type)");
+    sub->callback([o, &status] { status = forward_run(*o); });
 }
 
 }  // namespace tandem::cli

@@ -8,41 +8,25 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "args.hpp"
+#include <CLI/CLI.hpp>
 
 namespace tandem::cli {
 
-inline int tokenize_main(Args& args) {
-    if (args.take_flag("--help")) {
-        std::printf(
-            "usage: tandem tokenize --tokenizer PATH [--max-length N] [--no-special-tokens] < lines.jsonl\n\n"
-            "  --tokenizer PATH     tokenizer.json, or a folder with tokenizer.json, vocab.json + "
-            "merges.txt\n"
-            "                       (CLIP, GPT-2) or vocab.txt (BERT)\n"
-            "  --max-length N       truncate to N tokens, special tokens included\n"
-            "  --no-special-tokens  leave out the special tokens the post-processor adds\n"
-            "  --replace-invalid    replace bytes that are not UTF-8 by U+FFFD instead of failing\n");
-        return 0;
-    }
-    Tokenizer tokenizer = Tokenizer::from_file(args.require("--tokenizer"));
-    const std::string max_length = args.take("--max-length");
-    const bool add_special = !args.take_flag("--no-special-tokens");
-    if (args.take_flag("--replace-invalid")) tokenizer.set_invalid_utf8(text::InvalidUtf8::Replace);
-    if (!args.positional().empty()) detail::throw_error("unexpected argument '", args.positional()[0], "'");
-    if (!max_length.empty()) {
-        size_t used = 0;
-        long n = -1;
-        try {
-            n = std::stol(max_length, &used);
-        } catch (const std::exception&) {
-        }
-        if (n <= 0 || used != max_length.size())
-            detail::throw_error("option --max-length: expected a positive integer, found '", max_length, "'");
-        tokenizer.enable_truncation({static_cast<size_t>(n)});
-    }
+struct TokenizeOptions {
+    std::string tokenizer;
+    std::size_t max_length = 0;
+    bool no_special_tokens = false, replace_invalid = false;
+};
+
+inline int tokenize_run(const TokenizeOptions& o) {
+    Tokenizer tokenizer = Tokenizer::from_file(o.tokenizer);
+    const bool add_special = !o.no_special_tokens;
+    if (o.replace_invalid) tokenizer.set_invalid_utf8(text::InvalidUtf8::Replace);
+    if (o.max_length) tokenizer.enable_truncation({o.max_length});
 
     // Lines are encoded in blocks so the batch runs in parallel and memory stays bounded.
     constexpr size_t kBlock = 4096;
@@ -78,6 +62,33 @@ inline int tokenize_main(Args& args) {
     }
     flush();
     return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+inline void add_tokenize(CLI::App& app, int& status) {
+    auto o = std::make_shared<TokenizeOptions>();
+    CLI::App* sub = app.add_subcommand(
+        "tokenize", "encode JSON strings from stdin with a Hugging Face tokenizer, one id array per line");
+    sub->footer("Reads one JSON string per line on stdin, writes its token ids as a JSON array per line.\n");
+    sub->add_option("--tokenizer", o->tokenizer,
+                    "tokenizer.json, or a folder with tokenizer.json, vocab.json + merges.txt (CLIP, GPT-2) "
+                    "or vocab.txt (BERT)")
+        ->required();
+    sub->add_option("--max-length", o->max_length, "truncate to N tokens, special tokens included")
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                std::size_t used = 0;
+                try {
+                    if (std::stoll(value, &used) > 0 && used == value.size()) return "";
+                } catch (const std::exception&) {
+                }
+                return "expected a positive integer, found '" + value + "'";
+            },
+            "N"));
+    sub->add_flag("--no-special-tokens", o->no_special_tokens,
+                  "leave out the special tokens the post-processor adds");
+    sub->add_flag("--replace-invalid", o->replace_invalid,
+                  "replace bytes that are not UTF-8 by U+FFFD instead of failing");
+    sub->callback([o, &status] { status = tokenize_run(*o); });
 }
 
 }  // namespace tandem::cli
