@@ -71,6 +71,8 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
     fails_with("preprocess --config c.json --out /tmp/x.npy", "images is required");
     fails_with("preprocess --config c.json --out /tmp/x.npy --crop-rounding up x.png",
                "--crop-rounding: up not in {floor,round}");
+    fails_with("preprocess --config c.json --out /tmp/x.npy --max-pixels -1 x.png",
+               "--max-pixels: expected a non-negative integer, found '-1'");
     fails_with("preprocess --config /nonexistent.json --out /tmp/x.npy x.png", "/nonexistent.json");
     fails_with("tokenize --tokenizer x --max-length 0",
                "--max-length: expected a positive integer, found '0'");

@@ -17,6 +17,8 @@
 #include <CLI/CLI.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "validators.hpp"
+
 namespace tandem::cli {
 
 struct PreprocessOptions {
@@ -52,6 +54,7 @@ inline void add_preprocess(CLI::App& app, int& status) {
         ->check(CLI::IsMember({"floor", "round"}))
         ->capture_default_str();
     sub->add_option("--max-pixels", o->max_pixels, "refuse images larger than N pixels (0: no limit)")
+        ->check(integer_at_least(0))
         ->capture_default_str();
     sub->add_flag("--scale-16bit", o->scale_16bit,
                   "16-bit grey: keep the top 8 bits instead of clamping like PIL");

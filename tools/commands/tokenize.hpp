@@ -14,6 +14,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "validators.hpp"
+
 namespace tandem::cli {
 
 struct TokenizeOptions {
@@ -74,16 +76,7 @@ inline void add_tokenize(CLI::App& app, int& status) {
                     "or vocab.txt (BERT)")
         ->required();
     sub->add_option("--max-length", o->max_length, "truncate to N tokens, special tokens included")
-        ->check(CLI::Validator(
-            [](std::string& value) -> std::string {
-                std::size_t used = 0;
-                try {
-                    if (std::stoll(value, &used) > 0 && used == value.size()) return "";
-                } catch (const std::exception&) {
-                }
-                return "expected a positive integer, found '" + value + "'";
-            },
-            "N"));
+        ->check(integer_at_least(1));
     sub->add_flag("--no-special-tokens", o->no_special_tokens,
                   "leave out the special tokens the post-processor adds");
     sub->add_flag("--replace-invalid", o->replace_invalid,
