@@ -1,7 +1,8 @@
 // tandem/io: Hugging Face file formats: safetensors checkpoints (memory-mapped
 // reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
 // JSON and atomic-file helpers the other readers and writers share, and the config.json
-// of sentence-transformers' Pooling, Dense and Normalize folders.
+// of sentence-transformers' Pooling, Dense and Normalize folders, and which layout a
+// sentence-transformers folder is (st_folder.hpp).
 #pragma once
 
 #include <tandem/io/config/sentence_transformers.hpp>
@@ -9,3 +10,4 @@
 #include <tandem/io/hf_config.hpp>
 #include <tandem/io/json_file.hpp>
 #include <tandem/io/safetensors.hpp>
+#include <tandem/io/st_folder.hpp>

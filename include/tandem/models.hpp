@@ -1,9 +1,11 @@
 // Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
 // with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
-// SentenceTransformerStack and Router for its module lists, ModelWithStore to own and train one.
+// SentenceTransformerStack and Router for its module lists (StackModule for one chosen at run
+// time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses.
 #pragma once
 
 #include <tandem/core/text_batch.hpp>
+#include <tandem/models/any_model.hpp>
 #include <tandem/models/bert.hpp>
 #include <tandem/models/clip.hpp>
 #include <tandem/models/dual_encoder.hpp>
@@ -13,3 +15,4 @@
 #include <tandem/models/router.hpp>
 #include <tandem/models/sentence_transformer_stack.hpp>
 #include <tandem/models/siglip.hpp>
+#include <tandem/models/stack_module.hpp>

@@ -7,6 +7,7 @@
 #include <tandem/core.hpp>
 #include <tandem/eval.hpp>
 #include <tandem/image.hpp>
+#include <tandem/infer.hpp>
 #include <tandem/io.hpp>
 #include <tandem/losses.hpp>
 #include <tandem/models.hpp>

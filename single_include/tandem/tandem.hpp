@@ -6100,6 +6100,9 @@ struct StbFree {
 };
 
 inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
+    // A directory opens as a stream on Linux and then fails to read with an ios_base::failure.
+    if (std::filesystem::is_directory(path))
+        tandem::detail::throw_error(path.string(), ": is a directory, expected an image file");
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         tandem::detail::throw_error(path.string(), ": cannot open image file (", std::strerror(errno), ")");
@@ -6931,7825 +6934,864 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 }  // namespace tandem::image
 // ---- end tandem/image/processor.hpp
 // ---- end tandem/image.hpp
-// ---- begin tandem/io.hpp
-// tandem/io: Hugging Face file formats: safetensors checkpoints (memory-mapped
-// reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
-// JSON and atomic-file helpers the other readers and writers share, and the config.json
-// of sentence-transformers' Pooling, Dense and Normalize folders.
+// ---- begin tandem/infer.hpp
+// tandem/infer: SentenceTransformer, a model with its tokenizer, image processor and
+// folder settings for encoding and similarity, and the loader that builds one from a
+// sentence-transformers or Hugging Face folder.
 
-// ---- begin tandem/io/config/sentence_transformers.hpp
-// The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
-// read as v6 reads them (Pooling's legacy word_embedding_dimension and
-// pooling_mode_*_tokens flags included) and written as v6 writes them: the same keys in
-// the same order, indent 4. Every bad value is an error naming the file and the key.
-// reference: sentence_transformers Pooling / Dense / Normalize get_config_dict, load_config (v6).
+// ---- begin tandem/infer/load.hpp
+// Building the model a sentence-transformers or Hugging Face folder describes, with the
+// tokenizer and image processor it holds: a BERT Transformer followed by Pooling and any
+// Dense / Normalize modules, or a whole CLIPModel (the legacy 0_CLIPModel/ layout, the
+// v6 Transformer in the root, or a bare Hugging Face folder). The folder's settings are
+// applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
+// positions) and the tokenizer's real pad token.
+// reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
+// _load_auto_model for a bare folder: Transformer + mean Pooling).
 
-// ---- begin tandem/io/config/common.hpp
-// What the model-family configs (io/config/clip.hpp, siglip.hpp, bert.hpp) share:
-// reading and writing the fields a config visits, keeping the keys it does not model
-// in `extra`, and the checks that validate a config in full on load, with the limits
-// on every size a config.json can ask a model to allocate.
+// ---- begin tandem/data/collator.hpp
+// Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
+// data collator with the model's tokenizer and image processor: each input column is
+// tokenised (truncated to the model's maximum length, padded to the batch's longest
+// row) or preprocessed into pixel_values, a mixed column both ways by modality; the
+// label column becomes labels or scores. Training augmentations (image/augment.hpp) are
+// keyed by (seed, epoch, row), so a row looks the same whoever decodes it. Everything
+// here is host work; Batch<B>::from_host makes the tensors.
 
-// ---- begin tandem/io/json_file.hpp
-// Reading and writing the JSON files of a Hugging Face model folder (config.json,
-// tokenizer_config.json, preprocessor_config.json, model.safetensors.index.json):
-// the io names of the one checked reader and writer in core/detail/json.hpp, whose
-// errors name the file and the dotted key path.
-
-// ---- begin tandem/io/detail/atomic_file.hpp
-// io::atomic_write: the one atomic writer (core/detail/atomic_file.hpp) under the
-// name the io layer and its users have always called it by.
+// ---- begin tandem/data/batch.hpp
+// The batches the collator makes: first on the host (what worker threads build), then
+// as tensors on the model's backend, converted once per batch. One input per loss
+// column, in column order: a text column gives a TextBatch (padded to the batch's
+// longest row), an image column `pixel_values` [n, 3, H, W], a mixed column both, with
+// the batch positions of each part so that its embeddings can be put back in row order.
+// Labels are int64 (`labels`) or float (`scores`), as the dataset's label column holds.
 
 
-namespace tandem::io {
-
-using detail::atomic_write;
-
-}  // namespace tandem::io
-// ---- end tandem/io/detail/atomic_file.hpp
-
-namespace tandem::io {
-
-using detail::JsonObjectReader;
-using detail::read_json_file;
-using detail::write_json_file;
-
-}  // namespace tandem::io
-// ---- end tandem/io/json_file.hpp
-
-#include <nlohmann/json.hpp>
-
+#include <cstddef>
 #include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <set>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <vector>
-
-namespace tandem::detail {
-
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-
-// Reads one field if present; absent keys keep the default already in `field`.
-template <class T>
-void read_config_field(const io::JsonObjectReader& r, std::string_view key, T& field) {
-    if constexpr (is_optional<T>::value) {
-        field = r.get_optional<typename T::value_type>(key, field);
-    } else {
-        field = r.get<T>(key, field);
-    }
-}
-
-template <class T>
-void write_config_field(nlohmann::json& out, std::string_view key, const T& field) {
-    if constexpr (is_optional<T>::value) {
-        out[std::string(key)] = field ? nlohmann::json(*field) : nlohmann::json(nullptr);
-    } else {
-        out[std::string(key)] = field;
-    }
-}
-
-// The input object less the keys a config models: what `extra` keeps.
-inline nlohmann::json unmodelled_keys(const nlohmann::json& object, const std::set<std::string>& modelled) {
-    nlohmann::json extra = nlohmann::json::object();
-    for (const auto& [key, value] : object.items())
-        if (!modelled.count(key)) extra[key] = value;
-    return extra;
-}
-
-// Reads every field a config visits and keeps the rest of the object in `extra`.
-template <class Config>
-void read_config_fields(Config& cfg, const io::JsonObjectReader& r, std::set<std::string> also_modelled) {
-    Config::visit_fields(cfg, [&](std::string_view key, auto& field) {
-        read_config_field(r, key, field);
-        also_modelled.emplace(key);
-    });
-    cfg.extra = unmodelled_keys(r.json(), also_modelled);
-}
-
-template <class Config>
-nlohmann::json write_config_fields(const Config& cfg) {
-    nlohmann::json out = cfg.extra.is_object() ? cfg.extra : nlohmann::json::object();
-    Config::visit_fields(
-        cfg, [&](std::string_view key, const auto& field) { write_config_field(out, key, field); });
-    out["model_type"] = Config::model_type;
-    return out;
-}
-
-// A config that names another model type is the wrong file, not one to default.
-inline void check_model_type(const io::JsonObjectReader& r, std::string_view expected, bool required) {
-    if (!r.contains("model_type")) {
-        if (required) {
-            throw_error(r.where("model_type"), ": required key is missing (expected \"", expected,
-                        "\"); is this a config.json of a Hugging Face model?");
-        }
-        return;
-    }
-    const auto found = r.get<std::string>("model_type", "");
-    if (found != expected)
-        throw_error(r.where("model_type"), ": expected \"", expected, "\", found \"", found, "\"");
-}
-
-// What a config.json may ask a model to allocate, checked on load, so that a file of a
-// few bytes cannot ask for a 200 GB stack of layers or overflow a shape's element
-// count; each bound is far above every published model.
-struct ConfigLimit {
-    std::int64_t max;
-    const char* what;
-};
-inline constexpr ConfigLimit kWidthLimit{std::int64_t{1} << 16, "tandem's limit on widths"};
-inline constexpr ConfigLimit kLayerLimit{1024, "tandem's limit on layers"};
-inline constexpr ConfigLimit kVocabLimit{std::int64_t{1} << 22, "tandem's limit on vocabulary sizes"};
-inline constexpr ConfigLimit kPositionLimit{std::int64_t{1} << 20, "tandem's limit on positions"};
-inline constexpr ConfigLimit kImageLimit{8192, "tandem's limit on image sizes"};
-inline constexpr ConfigLimit kChannelLimit{64, "tandem's limit on image channels"};
-inline constexpr ConfigLimit kTypeLimit{1024, "tandem's limit on token types"};
-inline constexpr ConfigLimit kLabelLimit{std::int64_t{1} << 16, "tandem's limit on labels"};
-
-inline void check_count(const io::JsonObjectReader& r, std::string_view key, std::int64_t value,
-                        ConfigLimit limit) {
-    if (value < 1 || value > limit.max)
-        throw_error(r.where(key), ": expected an integer from 1 to ", limit.max, " (", limit.what,
-                    "), found ", value);
-}
-
-// layer_norm_eps: zero or less divides by zero or takes the root of a negative variance.
-inline void check_positive(const io::JsonObjectReader& r, std::string_view key, double value) {
-    if (!(value > 0)) throw_error(r.where(key), ": expected a positive number, found ", value);
-}
-
-inline void check_non_negative(const io::JsonObjectReader& r, std::string_view key, double value) {
-    if (!(value >= 0)) throw_error(r.where(key), ": expected a number >= 0, found ", value);
-}
-
-// Dropout 1 would zero every activation and scale the rest by 1 / 0.
-inline void check_dropout(const io::JsonObjectReader& r, std::string_view key, double value) {
-    if (!(value >= 0 && value < 1))
-        throw_error(r.where(key), ": expected a probability in [0, 1), found ", value);
-}
-
-// The ACT2FN names nn/activation.hpp implements, so that a config naming another fails
-// on load, with the file and key, rather than when the model is built.
-inline void check_activation(const io::JsonObjectReader& r, std::string_view key, const std::string& name) {
-    for (const char* known :
-         {"gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "tanh"})
-        if (name == known) return;
-    throw_error(r.where(key),
-                ": expected one of gelu, gelu_new, gelu_fast, gelu_pytorch_tanh, quick_gelu, relu, ",
-                "tanh; found \"", name, "\"");
-}
-
-// Attention splits hidden_size into num_attention_heads equal heads (HF raises the
-// same ValueError later, when it builds the model).
-inline void check_heads(const io::JsonObjectReader& r, std::int64_t hidden_size, std::int64_t num_heads) {
-    check_count(r, "hidden_size", hidden_size, kWidthLimit);
-    check_count(r, "num_attention_heads", num_heads, kWidthLimit);
-    if (hidden_size % num_heads != 0) {
-        throw_error(r.where("num_attention_heads"), ": hidden_size ", hidden_size, " is not a multiple of ",
-                    num_heads, " heads");
-    }
-}
-
-// The fields every transformer tower has.
-template <class Config>
-void check_tower(const io::JsonObjectReader& r, const Config& c) {
-    check_heads(r, c.hidden_size, c.num_attention_heads);
-    check_count(r, "intermediate_size", c.intermediate_size, kWidthLimit);
-    check_count(r, "num_hidden_layers", c.num_hidden_layers, kLayerLimit);
-    check_activation(r, "hidden_act", c.hidden_act);
-    check_positive(r, "layer_norm_eps", c.layer_norm_eps);
-}
-
-// The fields of a ViT image tower.
-template <class Config>
-void check_patches(const io::JsonObjectReader& r, const Config& c) {
-    check_count(r, "num_channels", c.num_channels, kChannelLimit);
-    check_count(r, "image_size", c.image_size, kImageLimit);
-    check_count(r, "patch_size", c.patch_size, kImageLimit);
-    if (c.image_size < c.patch_size) {
-        throw_error(r.where("image_size"), ": image_size ", c.image_size, " is smaller than patch_size ",
-                    c.patch_size);
-    }
-}
-
-inline std::vector<std::string> read_architectures(const io::JsonObjectReader& r,
-                                                   std::vector<std::string> fallback) {
-    if (!r.contains("architectures")) return fallback;
-    const auto& value = r.json().at("architectures");
-    if (value.is_null()) return {};
-    if (!value.is_array())
-        throw_error(r.where("architectures"), ": expected a list of class names, found ",
-                    describe_json(value));
-    std::vector<std::string> out;
-    for (const auto& item : value) out.push_back(json_as<std::string>(item, r.path("architectures")));
-    return out;
-}
-
-// The nested config under `key`, with the legacy `<key>_dict` values taking
-// precedence as in CLIPConfig.__init__ / SiglipConfig.__init__.
-inline nlohmann::json nested_config(const io::JsonObjectReader& r, const std::string& key) {
-    nlohmann::json merged = r.object(key).json();
-    const auto legacy = r.object(key + "_dict");
-    for (const auto& [k, v] : legacy.json().items()) merged[k] = v;
-    return merged;
-}
-
-template <class Tower>
-Tower read_tower(const io::JsonObjectReader& parent, const std::string& key) {
-    const nlohmann::json merged = nested_config(parent, key);
-    return Tower::from_reader(io::JsonObjectReader(merged, parent.file(), key));
-}
-
-template <class Config>
-Config config_from_file(const std::filesystem::path& path) {
-    return Config::from_json(io::read_json_file(path), path.string());
-}
-
-}  // namespace tandem::detail
-// ---- end tandem/io/config/common.hpp
-// ---- begin tandem/nn/dense.hpp
-// Dense: sentence-transformers' projection of a sentence embedding, activation(x W^T + b)
-// (plus x, or a bias-free projection of x, with use_residual), its weights named
-// "linear.weight" / "linear.bias" under the module's scope as its model.safetensors holds them.
-// reference: sentence_transformers.base.modules.Dense (v6).
-
-// ---- begin tandem/nn/linear.hpp
-// Linear: y = x W^T + b with W stored [out_features, in_features].
-// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
-
-// ---- begin tandem/nn/init.hpp
-// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
-// value depends only on the seed and the parameter's name.
-// reference: torch.nn.init.normal_, uniform_, constant_.
-
-
-#include <vector>
-
-namespace tandem {
-
-template <Backend B, Scalar T, class Draw>
-void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
-    auto t = store.value(p);
-    std::vector<T> v(static_cast<std::size_t>(t.numel()));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
-    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
-}
-
-template <Backend B, Scalar T>
-void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
-}
-
-template <Backend B, Scalar T>
-void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
-}
-
-template <Backend B, Scalar T>
-void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
-    init_with(store, p, [&](std::size_t) { return value; });
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/init.hpp
-// ---- begin tandem/nn/module.hpp
-// The Module and Layer concepts: what every layer and model provides so that saving,
-// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
-// name, and what a layer that maps states to states provides so Sequential can chain it.
-// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
-
-
-#include <concepts>
-#include <string>
-
-namespace tandem {
-
-namespace detail {
-// A visitor that accepts any (name, parameter) pair; used only to state the concept.
-struct ParameterVisitorArchetype {
-    void operator()(const std::string&, Parameter) const {}
-};
-}  // namespace detail
-
-// Represents: a layer or model whose parameters live in a ParameterStore.
-// Requires: backend_type and value_type, and for_each_parameter(f) calling
-// f(hf_name, Parameter) for every parameter it owns, children included.
-// Ensures: names are unique and equal the keys of the model's model.safetensors.
-template <class M>
-concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
-    typename M::backend_type;
-    typename M::value_type;
-    m.for_each_parameter(f);
-};
-
-// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
-// transformer block does.
-// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
-// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
-// returns several outputs are Modules but not Layers; the towers among them are
-// EncoderTowers (models/dual_encoder.hpp).
-template <class M>
-concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                      const Var<typename M::backend_type, typename M::value_type>& x) {
-    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
-class Scope {
-public:
-    Scope() = default;
-    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
-    Scope(const char* prefix) : prefix_(prefix) {}
-    Scope operator/(const std::string& part) const {
-        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
-    }
-    Scope operator/(int index) const { return *this / std::to_string(index); }
-    const std::string& str() const { return prefix_; }
-
-private:
-    std::string prefix_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/module.hpp
-
-#include <cmath>
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Linear {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Linear(ParameterStore<B, T>& store, const Scope& scope, index_t in_features, index_t out_features,
-           bool bias = true)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {out_features, in_features})),
-          has_bias_(bias) {
-        if (bias) bias_ = store.add((scope / "bias").str(), {out_features});
-    }
-
-    index_t in_features() const { return store_->shape(weight_)[1]; }
-    index_t out_features() const { return store_->shape(weight_)[0]; }
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        auto w = g.parameter(*store_, weight_);
-        if (!has_bias_) return linear(x, w);
-        auto b = g.parameter(*store_, bias_);
-        return linear(x, w, &b);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        if (has_bias_) f(store_->name(bias_), bias_);
-    }
-
-    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
-    void reset_parameters(std::uint64_t seed) {
-        const double bound = 1.0 / std::sqrt(double(in_features()));
-        for_each_parameter(
-            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
-    }
-
-    // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        init_normal(*store_, weight_, std, seed);
-        if (has_bias_) init_constant(*store_, bias_, 0.0);
-    }
-
-    Parameter weight() const { return weight_; }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    bool has_bias_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/linear.hpp
-
 #include <optional>
 #include <string>
-#include <string_view>
-
-namespace tandem {
-
-// The torch.nn modules sentence-transformers users put in a Dense, by the class path its
-// config.json records (Identity for activation_function=None).
-enum class DenseActivation { Identity, Tanh, ReLU, GELU, Sigmoid };
-
-inline constexpr DenseActivation kDenseActivations[] = {DenseActivation::Identity, DenseActivation::Tanh,
-                                                        DenseActivation::ReLU, DenseActivation::GELU,
-                                                        DenseActivation::Sigmoid};
-
-inline std::string_view dense_activation_name(DenseActivation a) {
-    switch (a) {
-        case DenseActivation::Identity:
-            return "torch.nn.modules.linear.Identity";
-        case DenseActivation::Tanh:
-            return "torch.nn.modules.activation.Tanh";
-        case DenseActivation::ReLU:
-            return "torch.nn.modules.activation.ReLU";
-        case DenseActivation::GELU:
-            return "torch.nn.modules.activation.GELU";
-        case DenseActivation::Sigmoid:
-            return "torch.nn.modules.activation.Sigmoid";
-    }
-    return "";
-}
-
-inline std::optional<DenseActivation> dense_activation_from_name(std::string_view name) {
-    for (DenseActivation a : kDenseActivations)
-        if (dense_activation_name(a) == name) return a;
-    return std::nullopt;
-}
-
-// What {i}_Dense/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
-struct DenseConfig {
-    index_t in_features = 0;
-    index_t out_features = 0;
-    bool bias = true;
-    DenseActivation activation_function = DenseActivation::Tanh;
-    bool use_residual = false;
-};
-
-template <Backend B, Scalar T>
-class Dense {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Parameters "<scope>.linear.weight" [out, in], "<scope>.linear.bias" [out], and with
-    // use_residual between different widths "<scope>.residual.weight" [out, in].
-    Dense(ParameterStore<B, T>& store, const Scope& scope, const DenseConfig& config)
-        : config_(checked(config)),
-          linear_(store, scope / "linear", config.in_features, config.out_features, config.bias) {
-        if (config.use_residual && config.in_features != config.out_features)
-            residual_.emplace(store, scope / "residual", config.in_features, config.out_features, false);
-    }
-
-    const DenseConfig& config() const { return config_; }
-
-    // x [batch, in_features]; out [batch, out_features]
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        if (x.shape().rank() != 2 || x.shape()[1] != config_.in_features)
-            detail::throw_error("Dense: expected embeddings [batch, ", config_.in_features, "], found ",
-                                x.shape().str());
-        auto out = activate(linear_.forward(g, x));
-        if (!config_.use_residual) return out;
-        return add(out, residual_ ? residual_->forward(g, x) : x);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        linear_.for_each_parameter(f);
-        if (residual_) residual_->for_each_parameter(f);
-    }
-
-    // torch.nn.Linear's default, as a new Dense starts.
-    void reset_parameters(std::uint64_t seed) {
-        linear_.reset_parameters(seed);
-        if (residual_) residual_->reset_parameters(seed + 1);
-    }
-
-private:
-    static const DenseConfig& checked(const DenseConfig& c) {
-        if (c.in_features < 1 || c.out_features < 1)
-            detail::throw_error("Dense: in_features and out_features must be positive, found ", c.in_features,
-                                " and ", c.out_features);
-        return c;
-    }
-
-    Var<B, T> activate(const Var<B, T>& x) const {
-        switch (config_.activation_function) {
-            case DenseActivation::Identity:
-                return x;
-            case DenseActivation::Tanh:
-                return tanh(x);
-            case DenseActivation::ReLU:
-                return relu(x);
-            case DenseActivation::GELU:
-                return gelu(x);
-            case DenseActivation::Sigmoid:
-                return sigmoid(x);
-        }
-        return x;
-    }
-
-    DenseConfig config_;
-    Linear<B, T> linear_;
-    std::optional<Linear<B, T>> residual_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/dense.hpp
-// ---- begin tandem/nn/normalize.hpp
-// Normalize: sentence-transformers' L2 normalisation of each embedding,
-// x / max(||x||, 1e-12), as torch.nn.functional.normalize(x, p=2, dim=-1). No parameters.
-// reference: sentence_transformers.base.modules.Normalize (v6).
-
-
-namespace tandem {
-
-// {i}_Normalize/config.json holds only the feature names, which tandem's stacks fix to
-// sentence_embedding (io/config/sentence_transformers.hpp reads and writes it).
-struct NormalizeConfig {};
-
-template <Backend B, Scalar T>
-class Normalize {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    explicit Normalize(NormalizeConfig = {}) {}
-
-    NormalizeConfig config() const { return {}; }
-
-    // x [batch, dim]; out [batch, dim], unit rows (a zero row stays zero).
-    Var<B, T> forward(Graph<B, T>&, const Var<B, T>& x) const { return l2_normalize(x); }
-
-    template <class F>
-    void for_each_parameter(F&&) const {}
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/normalize.hpp
-// ---- begin tandem/nn/pooling_layer.hpp
-// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
-// modes a sentence-transformers folder names in 1_Pooling/config.json, several of them
-// concatenated in the order given, with the prompt's tokens left out when include_prompt
-// is false. A token-state tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
-// reference: sentence_transformers.sentence_transformer.modules.Pooling (v6).
-
-// ---- begin tandem/nn/pooling.hpp
-// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
-// tensors on the backend, as a tokenizer's batch provides them.
-// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
-
-
-namespace tandem {
-
-namespace detail {
-template <Backend B, Scalar T>
-void check_states(std::string_view op, const Var<B, T>& x) {
-    if (x.shape().rank() != 3)
-        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
-}
-
-template <Backend B, Scalar T>
-void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
-    check_states(op, x);
-    const Shape& s = x.shape();
-    if (!(mask.shape() == Shape{s[0], s[1]}))
-        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
-                    mask.shape().str());
-}
-
-// x[r / T, r % T] for each flat token index r.
-template <Backend B, Scalar T>
-Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
-    const Shape& s = x.shape();
-    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
-}
-}  // namespace detail
-
-// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
-template <Backend B, Scalar T>
-Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
-    detail::check_states("pool_at", x);
-    const Shape& s = x.shape();
-    if (!(positions.shape() == Shape{s[0]}))
-        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
-                            ", found ", positions.shape().str());
-    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
-    auto flat = Ids<B>::empty({s[0]});
-    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
-    return detail::gather_tokens(x, flat);
-}
-
-// The first token of every row (BERT [CLS], the ViT class token).
-template <Backend B, Scalar T>
-Var<B, T> pool_cls(const Var<B, T>& x) {
-    detail::check_states("pool_cls", x);
-    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
-}
-
-// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
-template <Backend B, Scalar T>
-Var<B, T> pool_last(const Var<B, T>& x) {
-    detail::check_states("pool_last", x);
-    const Shape& s = x.shape();
-    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
-}
-
-// Row b's state at the last position holding a real token, with right or left padding:
-// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
-// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_last_token", x, mask);
-    const Shape& s = x.shape();
-    auto positions = Ids<B>::empty({s[0]});
-    if (positions.numel() && s[1]) {
-        auto steps = Tensor<B, T>::empty({s[1]});
-        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
-        auto scores = Tensor<B, T>::empty({s[0], s[1]});
-        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
-        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
-        auto best = Tensor<B, T>::empty({s[0]});
-        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
-    }
-    return pool_at(x, positions);
-}
-
-// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_mean", x, mask);
-    const Shape& s = x.shape();
-    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
-    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
-    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
-    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
-}
-
-// max_t over unmasked tokens: padded positions are set to -1e9 first, as
-// sentence-transformers does, so an all-padding row yields -1e9.
-template <Backend B, Scalar T>
-Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_max", x, mask);
-    const Shape& s = x.shape();
-    // A large negative offset rather than a replacement keeps the op differentiable in x.
-    auto offset = Tensor<B, T>::empty(s);
-    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
-    return max(add(x, g.input(offset)), 1);
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling.hpp
-
-#include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
-namespace tandem {
+#include <xxhash.h>
 
-// In the order of the legacy pooling_mode_*_tokens keys, which is also the order
-// sentence-transformers concatenates them in when a config sets several of those flags.
-enum class PoolingMode { Cls, Max, Mean, MeanSqrtLenTokens, WeightedMean, LastToken };
+namespace tandem::data {
 
-inline constexpr PoolingMode kPoolingModes[] = {PoolingMode::Cls,          PoolingMode::Max,
-                                                PoolingMode::Mean,         PoolingMode::MeanSqrtLenTokens,
-                                                PoolingMode::WeightedMean, PoolingMode::LastToken};
-
-inline std::string_view pooling_mode_name(PoolingMode mode) {
-    switch (mode) {
-        case PoolingMode::Cls:
-            return "cls";
-        case PoolingMode::Max:
-            return "max";
-        case PoolingMode::Mean:
-            return "mean";
-        case PoolingMode::MeanSqrtLenTokens:
-            return "mean_sqrt_len_tokens";
-        case PoolingMode::WeightedMean:
-            return "weightedmean";
-        case PoolingMode::LastToken:
-            return "lasttoken";
-    }
-    return "";
-}
-
-// sentence-transformers' pooling_mode strings.
-inline PoolingMode pooling_mode_from_name(std::string_view name) {
-    for (PoolingMode mode : kPoolingModes)
-        if (pooling_mode_name(mode) == name) return mode;
-    detail::throw_error(
-        "pooling_mode: expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found "
-        "'",
-        name, "'");
-}
-
-// What 1_Pooling/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
-struct PoolingConfig {
-    // The width of the token states; 0 accepts any width.
-    index_t embedding_dimension = 0;
-    // One vector per mode, concatenated in this order.
-    std::vector<PoolingMode> pooling_mode{PoolingMode::Mean};
-    bool include_prompt = true;
-
-    // sentence-transformers' pooling_output_dimension.
-    index_t output_dimension() const { return embedding_dimension * index_t(pooling_mode.size()); }
+struct HostText {
+    std::vector<std::int64_t> input_ids, attention_mask, token_type_ids;  // [batch, length]
+    std::size_t batch = 0, length = 0;
+    std::size_t prompt_length = 0;  // tokens of the column's prompt at the start of each row
 };
 
-// No parameters, so it adds no names to a model; with the default (absent) mask every
-// token counts, which also makes it a Layer.
-template <Backend B, Scalar T>
-class Pooling {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : Pooling(PoolingConfig{0, {mode}, true}) {}
-    explicit Pooling(PoolingConfig config) : config_(std::move(config)) {
-        if (config_.pooling_mode.empty()) detail::throw_error("Pooling: pooling_mode names no mode");
-        if (config_.embedding_dimension < 0)
-            detail::throw_error("Pooling: embedding_dimension must be >= 0, found ",
-                                config_.embedding_dimension);
-    }
-
-    const PoolingConfig& config() const { return config_; }
-    // The first mode (the only one, unless several are concatenated).
-    PoolingMode mode() const { return config_.pooling_mode.front(); }
-
-    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
-    // when every token is real; prompt_length: the prompt's tokens at the start of each
-    // row, left out when include_prompt is false. out [batch, dim * modes]
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {},
-                      index_t prompt_length = 0) const {
-        detail::check_states("Pooling", states);
-        const Shape& s = states.shape();
-        if (config_.embedding_dimension && s[2] != config_.embedding_dimension)
-            detail::throw_error("Pooling: expected token states of width embedding_dimension ",
-                                config_.embedding_dimension, ", found ", s.str());
-        if (prompt_length < 0)
-            detail::throw_error("Pooling: prompt_length must be >= 0, found ", prompt_length);
-        const bool drop_prompt = !config_.include_prompt && prompt_length > 0;
-        std::vector<Var<B, T>> parts;
-        if (!mask.defined() && !drop_prompt && every_mode_has_unmasked_form()) {
-            for (PoolingMode mode : config_.pooling_mode) parts.push_back(pool_unmasked(mode, states));
-        } else {
-            const Ids<B> original = mask.defined() ? mask : Ids<B>::full({s[0], s[1]}, 1);
-            detail::check_mask("Pooling", states, original);
-            Ids<B> used = original;
-            if (drop_prompt) {
-                used = Ids<B>::empty({s[0], s[1]});
-                if (used.numel()) B::exclude_prompt(used.data(), original.data(), s[0], s[1], prompt_length);
-            }
-            for (PoolingMode mode : config_.pooling_mode)
-                parts.push_back(mode == PoolingMode::Max ? pool_max(g, states, used)
-                                                         : pool_weighted(g, states, used, original, mode));
-        }
-        return parts.size() == 1 ? parts.front() : concat(parts, 1);
-    }
-
-    template <class F>
-    void for_each_parameter(F&&) const {}
-
-private:
-    bool every_mode_has_unmasked_form() const {
-        for (PoolingMode mode : config_.pooling_mode)
-            if (mode == PoolingMode::MeanSqrtLenTokens || mode == PoolingMode::WeightedMean) return false;
-        return true;
-    }
-
-    static Var<B, T> pool_unmasked(PoolingMode mode, const Var<B, T>& states) {
-        switch (mode) {
-            case PoolingMode::Cls:
-                return pool_cls(states);
-            case PoolingMode::Max:
-                return max(states, 1);
-            case PoolingMode::LastToken:
-                return pool_last(states);
-            default:
-                return mean(states, 1);
-        }
-    }
-
-    // Every mode but max is a weighted sum of the token states: [B, 1, T] @ [B, T, D].
-    static Var<B, T> pool_weighted(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& used,
-                                   const Ids<B>& original, PoolingMode mode) {
-        const Shape& s = states.shape();
-        auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
-        if (weights.numel())
-            B::pooling_weights(weights.data(), used.data(), original.data(), s[0], s[1], weighting(mode));
-        return reshape(matmul(g.input(weights), states), {s[0], s[2]});
-    }
-
-    static PoolingWeights weighting(PoolingMode mode) {
-        switch (mode) {
-            case PoolingMode::Cls:
-                return PoolingWeights::FirstToken;
-            case PoolingMode::MeanSqrtLenTokens:
-                return PoolingWeights::MeanSqrtLen;
-            case PoolingMode::WeightedMean:
-                return PoolingWeights::WeightedMean;
-            case PoolingMode::LastToken:
-                return PoolingWeights::LastToken;
-            default:
-                return PoolingWeights::Mean;
-        }
-    }
-
-    PoolingConfig config_;
+struct HostInput {
+    std::string name;
+    std::vector<std::size_t> text_rows, image_rows;  // positions in the batch of each part
+    HostText text;
+    std::vector<float> pixel_values;  // [image_rows.size(), 3, height, width]
+    std::size_t height = 0, width = 0;
 };
 
-}  // namespace tandem
-// ---- end tandem/nn/pooling_layer.hpp
+struct HostBatch {
+    std::string dataset_name;
+    std::vector<std::size_t> rows;      // dataset rows, after replacing bad ones
+    std::vector<std::size_t> replaced;  // bad rows replaced in this batch (skip_bad_rows)
+    std::vector<HostInput> inputs;
+    std::optional<std::vector<std::int64_t>> labels;
+    std::optional<std::vector<float>> scores;
 
-#include <nlohmann/json.hpp>
-
-#include <filesystem>
-#include <string>
-#include <utility>
-
-namespace tandem::detail {
-
-// The pooling_mode_* flags of configs written before v6, in their concatenation order.
-inline constexpr std::pair<const char*, PoolingMode> kLegacyPoolingFlags[] = {
-    {"pooling_mode_cls_token", PoolingMode::Cls},
-    {"pooling_mode_max_tokens", PoolingMode::Max},
-    {"pooling_mode_mean_tokens", PoolingMode::Mean},
-    {"pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLenTokens},
-    {"pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean},
-    {"pooling_mode_lasttoken", PoolingMode::LastToken}};
-
-inline PoolingMode read_pooling_mode(const nlohmann::json& value, const JsonPath& at) {
-    const auto name = json_as<std::string>(value, at);
-    for (PoolingMode mode : kPoolingModes)
-        if (pooling_mode_name(mode) == name) return mode;
-    at.fail("expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found \"", name,
-            "\"");
-}
-
-// module_input_name / module_output_name: tandem's stacks pass the sentence embedding only.
-inline void check_feature_name(const io::JsonObjectReader& r, const char* key) {
-    const auto name = r.get<std::string>(key, "sentence_embedding");
-    if (name != "sentence_embedding")
-        throw_error(r.where(key), ": expected \"sentence_embedding\" (the only feature tandem's ",
-                    "module stacks pass on), found \"", name, "\"");
-}
-
-inline nlohmann::ordered_json feature_names() {
-    return {{"module_input_name", "sentence_embedding"}, {"module_output_name", "sentence_embedding"}};
-}
-}  // namespace tandem::detail
-
-namespace tandem::io {
-
-inline PoolingConfig pooling_config_from_json(const nlohmann::json& json,
-                                              const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    PoolingConfig c;
-    const char* dim_key =
-        r.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
-    if (!r.contains(dim_key))
-        tandem::detail::throw_error(r.where("embedding_dimension"), ": required key is missing");
-    c.embedding_dimension = tandem::detail::json_integer<index_t>(json.at(dim_key), r.path(dim_key), 1,
-                                                                  tandem::detail::kWidthLimit.max,
-                                                                  tandem::detail::kWidthLimit.what);
-    if (r.contains("pooling_mode")) {
-        const auto& value = json.at("pooling_mode");
-        const auto at = r.path("pooling_mode");
-        c.pooling_mode.clear();
-        if (value.is_array()) {
-            if (value.empty()) at.fail("expected at least one pooling mode, found an empty list");
-            for (std::size_t i = 0; i < value.size(); ++i)
-                c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value[i], at[i]));
-        } else {
-            c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value, at));
+    // A 64-bit digest of everything the model sees, to compare batches cheaply.
+    std::uint64_t digest() const {
+        XXH64_state_t* s = XXH64_createState();
+        XXH64_reset(s, 0);
+        auto add = [&](const auto& v) {
+            const std::uint64_t n = v.size();
+            XXH64_update(s, &n, sizeof n);
+            if (n) XXH64_update(s, v.data(), n * sizeof(v[0]));
+        };
+        add(dataset_name);
+        add(rows);
+        for (const auto& in : inputs) {
+            add(in.name), add(in.text_rows), add(in.image_rows);
+            add(in.text.input_ids), add(in.text.attention_mask), add(in.text.token_type_ids);
+            const std::uint64_t prompt = in.text.prompt_length;
+            XXH64_update(s, &prompt, sizeof prompt);
+            add(in.pixel_values);
         }
-    } else {
-        // The legacy flags: every one set, in their order; none set means mean.
-        std::vector<PoolingMode> modes;
-        for (const auto& [key, mode] : tandem::detail::kLegacyPoolingFlags)
-            if (r.get<bool>(key, false)) modes.push_back(mode);
-        if (!modes.empty()) c.pooling_mode = modes;
+        if (labels) add(*labels);
+        if (scores) add(*scores);
+        const std::uint64_t h = XXH64_digest(s);
+        XXH64_freeState(s);
+        return h;
     }
-    c.include_prompt = r.get<bool>("include_prompt", true);
-    return c;
-}
+};
 
-// As v6 writes it: pooling_mode a string for one mode, a list for several.
-inline nlohmann::ordered_json to_json(const PoolingConfig& c) {
-    nlohmann::ordered_json out;
-    out["embedding_dimension"] = c.embedding_dimension;
-    if (c.pooling_mode.size() == 1) {
-        out["pooling_mode"] = pooling_mode_name(c.pooling_mode.front());
-    } else {
-        out["pooling_mode"] = nlohmann::ordered_json::array();
-        for (PoolingMode mode : c.pooling_mode) out["pooling_mode"].push_back(pooling_mode_name(mode));
-    }
-    out["include_prompt"] = c.include_prompt;
-    return out;
-}
-
-inline DenseConfig dense_config_from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    DenseConfig c;
-    const auto width = [&](const char* key) {
-        if (!r.contains(key)) tandem::detail::throw_error(r.where(key), ": required key is missing");
-        return tandem::detail::json_integer<index_t>(
-            json.at(key), r.path(key), 1, tandem::detail::kWidthLimit.max, tandem::detail::kWidthLimit.what);
+template <BackendMemory B>
+struct Batch {
+    struct Input {
+        std::string name;
+        std::vector<std::size_t> text_rows, image_rows;
+        std::optional<TextBatch<B>> text;
+        std::optional<Tensor<B, float>> pixel_values;
     };
-    c.in_features = width("in_features");
-    c.out_features = width("out_features");
-    c.bias = r.get<bool>("bias", true);
-    if (r.contains("activation_function")) {
-        const auto name = r.get<std::string>("activation_function", "");
-        const auto activation = dense_activation_from_name(name);
-        if (!activation) {
-            std::string known;
-            for (DenseActivation a : kDenseActivations)
-                known += (known.empty() ? "" : ", ") + std::string(dense_activation_name(a));
-            tandem::detail::throw_error(r.where("activation_function"), ": expected one of ", known,
-                                        "; found \"", name, "\"");
-        }
-        c.activation_function = *activation;
-    }
-    c.use_residual = r.get<bool>("use_residual", false);
-    tandem::detail::check_feature_name(r, "module_input_name");
-    tandem::detail::check_feature_name(r, "module_output_name");
-    return c;
-}
 
-// As v6 writes it: use_residual only when set.
-inline nlohmann::ordered_json to_json(const DenseConfig& c) {
-    nlohmann::ordered_json out;
-    out["in_features"] = c.in_features;
-    out["out_features"] = c.out_features;
-    out["bias"] = c.bias;
-    out["activation_function"] = dense_activation_name(c.activation_function);
-    const auto names = tandem::detail::feature_names();
-    for (const auto& [key, value] : names.items()) out[key] = value;
-    if (c.use_residual) out["use_residual"] = true;
-    return out;
-}
+    std::string dataset_name;
+    std::vector<std::size_t> rows, replaced;
+    std::vector<Input> inputs;
+    std::optional<Tensor<B, std::int64_t>> labels;
+    std::optional<Tensor<B, float>> scores;
 
-inline NormalizeConfig normalize_config_from_json(const nlohmann::json& json,
-                                                  const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    tandem::detail::check_feature_name(r, "module_input_name");
-    tandem::detail::check_feature_name(r, "module_output_name");
-    return {};
-}
+    std::size_t size() const { return rows.size(); }
 
-inline nlohmann::ordered_json to_json(const NormalizeConfig&) { return tandem::detail::feature_names(); }
-
-// dir/config.json of a module folder, read with errors naming the file.
-inline PoolingConfig read_pooling_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return pooling_config_from_json(read_json_file(path), path.string());
-}
-inline DenseConfig read_dense_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return dense_config_from_json(read_json_file(path), path.string());
-}
-inline NormalizeConfig read_normalize_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return normalize_config_from_json(read_json_file(path), path.string());
-}
-
-// dir/config.json as sentence-transformers writes it (json.dump, indent 4), atomically.
-template <class Config>
-void write_module_config(const std::filesystem::path& dir, const Config& config) {
-    std::filesystem::create_directories(dir);
-    tandem::detail::atomic_write(dir / "config.json", to_json(config).dump(4));
-}
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/sentence_transformers.hpp
-// ---- begin tandem/io/hf_config.hpp
-// Hugging Face model configurations (config.json) for the towers tandem builds: one
-// header per model family under io/config/, gathered here for the models that include
-// them all.
-
-// ---- begin tandem/io/config/bert.hpp
-// transformers' BertConfig (v4.36) as read from and written to config.json, with the
-// defaults transformers fills in for absent keys and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
-// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
-struct BertConfig {
-    static constexpr const char* model_type = "bert";
-
-    std::int64_t vocab_size = 30522;
-    std::int64_t hidden_size = 768;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    double hidden_dropout_prob = 0.1;
-    double attention_probs_dropout_prob = 0.1;
-    std::int64_t max_position_embeddings = 512;
-    std::int64_t type_vocab_size = 2;
-    double initializer_range = 0.02;
-    double layer_norm_eps = 1e-12;
-    std::optional<std::int64_t> pad_token_id = 0;
-    std::optional<std::int64_t> bos_token_id;
-    std::optional<std::int64_t> eos_token_id;
-    std::string position_embedding_type = "absolute";
-    bool use_cache = true;
-    std::optional<double> classifier_dropout;
-    std::optional<std::string> problem_type;
-    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
-    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
-    std::vector<std::string> architectures{"BertModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("intermediate_size", c.intermediate_size);
-        f("hidden_act", c.hidden_act);
-        f("hidden_dropout_prob", c.hidden_dropout_prob);
-        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("type_vocab_size", c.type_vocab_size);
-        f("initializer_range", c.initializer_range);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-        f("position_embedding_type", c.position_embedding_type);
-        f("use_cache", c.use_cache);
-        f("classifier_dropout", c.classifier_dropout);
-        f("problem_type", c.problem_type);
-    }
-
-    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
-
-    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        BertConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.id2label = read_labels(r);
-        detail::check_tower(r, c);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
-        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        if (c.classifier_dropout) detail::check_dropout(r, "classifier_dropout", *c.classifier_dropout);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        if (c.position_embedding_type != "absolute") {
-            detail::throw_error(r.where("position_embedding_type"),
-                                ": tandem implements \"absolute\", found \"", c.position_embedding_type,
-                                "\"");
-        }
-        return c;
-    }
-    static BertConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<BertConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
-        for (const auto& [id, label] : id2label) {
-            id2[std::to_string(id)] = label;
-            label2[label] = id;
-        }
-        out["id2label"] = id2;
-        out["label2id"] = label2;
-        return out;
-    }
-    bool operator==(const BertConfig&) const = default;
-
-private:
-    // id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
-    // Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
-    static std::map<std::int64_t, std::string> read_labels(const JsonObjectReader& r) {
-        std::map<std::int64_t, std::string> labels;
-        if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
-            const auto id2label = r.object("id2label");
-            for (const auto& [key, value] : id2label.json().items()) {
-                std::int64_t id = 0;
-                try {
-                    std::size_t used = 0;
-                    id = std::stoll(key, &used);
-                    if (used != key.size()) throw std::invalid_argument(key);
-                } catch (const std::logic_error&) {
-                    detail::throw_error(id2label.where(key), ": expected an integer label id");
-                }
-                labels[id] = detail::json_as<std::string>(value, id2label.path(key));
+    // The host batch these tensors hold (copies back from the backend).
+    HostBatch to_host() const {
+        HostBatch h;
+        h.dataset_name = dataset_name;
+        h.rows = rows;
+        h.replaced = replaced;
+        for (const auto& in : inputs) {
+            HostInput out{in.name, in.text_rows, in.image_rows, {}, {}, 0, 0};
+            if (in.text) {
+                out.text = {in.text->input_ids.to_vector(),
+                            in.text->attention_mask.to_vector(),
+                            in.text->token_type_ids.to_vector(),
+                            static_cast<std::size_t>(in.text->batch()),
+                            static_cast<std::size_t>(in.text->length()),
+                            static_cast<std::size_t>(in.text->prompt_length)};
             }
-            if (labels.empty())
-                detail::throw_error(r.where("id2label"), ": expected at least one label, found none");
-            return labels;
+            if (in.pixel_values) {
+                out.pixel_values = in.pixel_values->to_vector();
+                out.height = static_cast<std::size_t>(in.pixel_values->size(2));
+                out.width = static_cast<std::size_t>(in.pixel_values->size(3));
+            }
+            h.inputs.push_back(std::move(out));
         }
-        const auto n = r.get<std::int64_t>("num_labels", 2);
-        detail::check_count(r, "num_labels", n, detail::kLabelLimit);
-        for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
-        return labels;
+        if (labels) h.labels = labels->to_vector();
+        if (scores) h.scores = scores->to_vector();
+        return h;
     }
-};
+    // HostBatch::digest of the batch, to compare batches by hash.
+    std::uint64_t digest() const { return to_host().digest(); }
 
-}  // namespace tandem::io
-// ---- end tandem/io/config/bert.hpp
-// ---- begin tandem/io/config/clip.hpp
-// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
-// and written to config.json, with the defaults transformers fills in for absent keys
-// and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.CLIPTextConfig (v4.36).
-struct CLIPTextConfig {
-    static constexpr const char* model_type = "clip_text_model";
-
-    std::int64_t vocab_size = 49408;
-    std::int64_t hidden_size = 512;
-    std::int64_t intermediate_size = 2048;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 8;
-    std::int64_t max_position_embeddings = 77;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
-    // argmax(input_ids); the model layer needs the value as read.
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    // Accepts the text config itself or a whole CLIP config (uses its text_config),
-    // as CLIPTextConfig.from_pretrained does.
-    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPTextConfig>(root, "text_config");
+    static Batch from_host(const HostBatch& h) {
+        Batch b;
+        b.dataset_name = h.dataset_name;
+        b.rows = h.rows;
+        b.replaced = h.replaced;
+        for (const auto& in : h.inputs) {
+            Input out{in.name, in.text_rows, in.image_rows, std::nullopt, std::nullopt};
+            const auto n = static_cast<index_t>(in.text.batch), len = static_cast<index_t>(in.text.length);
+            if (!in.text_rows.empty()) {
+                out.text = TextBatch<B>::from_host(in.text.input_ids, n, len, in.text.attention_mask,
+                                                   in.text.token_type_ids);
+                out.text->prompt_length = static_cast<index_t>(in.text.prompt_length);
+            }
+            if (!in.image_rows.empty())
+                out.pixel_values = Tensor<B, float>::from_vector(
+                    in.pixel_values, {static_cast<index_t>(in.image_rows.size()), 3,
+                                      static_cast<index_t>(in.height), static_cast<index_t>(in.width)});
+            b.inputs.push_back(std::move(out));
         }
-        return from_reader(root);
+        const auto n = static_cast<index_t>(h.rows.size());
+        if (h.labels) b.labels = Tensor<B, std::int64_t>::from_vector(*h.labels, {n});
+        if (h.scores) b.scores = Tensor<B, float>::from_vector(*h.scores, {n});
+        return b;
     }
-    static CLIPTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPTextConfig>(path);
-    }
-    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPTextConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPTextConfig&) const = default;
 };
 
-// transformers.CLIPVisionConfig (v4.36).
-struct CLIPVisionConfig {
-    static constexpr const char* model_type = "clip_vision_model";
+}  // namespace tandem::data
+// ---- end tandem/data/batch.hpp
+// ---- begin tandem/data/column.hpp
+// Column: one named column of a dataset, holding texts, images, a mix of both (each
+// cell knows its modality, as sentence-transformers v6 allows for models that embed
+// both), int64 labels or float scores. Text and image-path columns of a file read
+// by `readers/` stay in the file: the column holds a FieldSource that reads row i on
+// demand from an index of row offsets, so a file larger than memory still loads.
 
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 32;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    nlohmann::json extra = nlohmann::json::object();
+// ---- begin tandem/data/image_ref.hpp
+// ImageRef: one image cell of a dataset, as a file path, encoded bytes the user holds, a
+// byte range of an open file (a WebDataset member inside its tar shard) or decoded
+// pixels (IDX, an image::ImageU8). The
+// decoding waits until a batch needs the image, so a dataset of a million photos
+// costs a million paths, not a million pictures. Mirrors the `Image` feature of
+// Hugging Face `datasets`, whose cells are {"path", "bytes"} or a PIL image.
 
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPVisionConfig>(path);
-    }
-    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    // Patches per side; the class token makes num_patches() + 1 positions.
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPVisionConfig&) const = default;
-};
-
-// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
-struct CLIPConfig {
-    static constexpr const char* model_type = "clip";
-
-    CLIPTextConfig text_config;
-    CLIPVisionConfig vision_config;
-    std::int64_t projection_dim = 512;
-    double logit_scale_init_value = 2.6592;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"CLIPModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("projection_dim", c.projection_dim);
-        f("logit_scale_init_value", c.logit_scale_init_value);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        CLIPConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static CLIPConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const CLIPConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/clip.hpp
-// ---- begin tandem/io/config/siglip.hpp
-// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
-// from and written to config.json, with the defaults transformers fills in for absent
-// keys and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
-// projection_size); configs before projection_size existed use hidden_size.
-struct SiglipTextConfig {
-    static constexpr const char* model_type = "siglip_text_model";
-
-    std::int64_t vocab_size = 32000;
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t max_position_embeddings = 64;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    std::optional<std::int64_t> projection_size;
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
-
-    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipTextConfig>(path);
-    }
-    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipTextConfig c;
-        detail::read_config_fields(c, r, {"model_type", "projection_size"});
-        // Written only when set, so that a config from before the key existed round-trips unchanged.
-        c.projection_size = r.get_optional<std::int64_t>("projection_size");
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        if (c.projection_size)
-            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
-        return c;
-    }
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (projection_size) out["projection_size"] = *projection_size;
-        return out;
-    }
-    bool operator==(const SiglipTextConfig&) const = default;
-};
-
-// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
-// the attention-pooling (MAP) head).
-struct SiglipVisionConfig {
-    static constexpr const char* model_type = "siglip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 16;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    bool vision_use_head = true;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-    }
-
-    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipVisionConfig>(path);
-    }
-    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
-        c.vision_use_head = r.get<bool>("vision_use_head", true);
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        return c;
-    }
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    // Written only when it departs from the default, which every version reads the same way.
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (!vision_use_head) out["vision_use_head"] = false;
-        return out;
-    }
-    bool operator==(const SiglipVisionConfig&) const = default;
-};
-
-// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
-// No projection: the towers' pooled outputs are the embeddings.
-struct SiglipConfig {
-    static constexpr const char* model_type = "siglip";
-
-    SiglipTextConfig text_config;
-    SiglipVisionConfig vision_config;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"SiglipModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        SiglipConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static SiglipConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const SiglipConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/siglip.hpp
-// ---- end tandem/io/hf_config.hpp
-// ---- begin tandem/io/safetensors.hpp
-// safetensors checkpoints (huggingface/safetensors, the format of model.safetensors):
-// SafetensorsFile reads one file through a memory map after validating its header
-// as strictly as the reference Rust reader; SafetensorsCheckpoint presents a folder
-// (model.safetensors, or model.safetensors.index.json + shards, as save_pretrained
-// writes them) as one name -> tensor view; save_safetensors writes the reference
-// writer's exact bytes, atomically.
-
-// ---- begin tandem/io/detail/float16.hpp
-// IEEE binary16 (F16) and bfloat16 (BF16) <-> float/double conversions, bit exact:
-// decoding is exact (subnormals, signed zeros, inf and NaN included); encoding
-// rounds once, to nearest with ties to even, as torch's .half() / .bfloat16() do.
-
-#include <bit>
-#include <cstdint>
-
-namespace tandem::detail {
-
-inline float f16_to_float(std::uint16_t h) {
-    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
-    const std::uint32_t exp = (h >> 10) & 0x1Fu;
-    const std::uint32_t man = h & 0x3FFu;
-    if (exp == 0x1F) return std::bit_cast<float>(sign | 0x7F800000u | (man << 13));  // inf, NaN payload kept
-    if (exp == 0) {
-        // Zero or subnormal: man * 2^-24, exact in float.
-        const float magnitude = float(man) * 0x1p-24f;
-        return sign ? -magnitude : magnitude;
-    }
-    return std::bit_cast<float>(sign | ((exp + 127 - 15) << 23) | (man << 13));
-}
-
-inline float bf16_to_float(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t(b) << 16); }
-
-// Rounds x to a binary format with `exp_bits` exponent and `man_bits` stored mantissa
-// bits (ties to even) and returns its bit pattern. Working from the double avoids the
-// double rounding of double -> float -> half; every float is a double, so float input
-// rounds exactly as a direct float -> half conversion would.
-inline std::uint16_t round_to_narrow_float(double x, int exp_bits, int man_bits, std::uint16_t quiet_nan) {
-    const auto bits = std::bit_cast<std::uint64_t>(x);
-    const auto sign = std::uint16_t((bits >> 63) << (exp_bits + man_bits));
-    const int e = int((bits >> 52) & 0x7FF);
-    const std::uint64_t m = bits & ((std::uint64_t(1) << 52) - 1);
-    const std::uint32_t exp_all_ones = (1u << exp_bits) - 1;
-    const std::uint32_t inf = exp_all_ones << man_bits;
-    if (e == 0x7FF) return m == 0 ? std::uint16_t(sign | inf) : std::uint16_t(sign | quiet_nan);
-    // Double subnormals lie far below half the smallest F16/BF16 subnormal.
-    if (e == 0) return sign;
-
-    const std::uint64_t sig = m | (std::uint64_t(1) << 52);  // x = sig * 2^(e - 1075)
-    const int bias = (1 << (exp_bits - 1)) - 1;
-    const int target_exp = e - 1023 + bias;  // biased exponent x would have in the target
-    // Normal targets keep man_bits + 1 significant bits; subnormal ones fewer, on the
-    // fixed grid of the smallest subnormal.
-    const int shift = 52 - man_bits + (target_exp >= 1 ? 0 : 1 - target_exp);
-    if (shift >= 64) return sign;
-    std::uint64_t q = sig >> shift;
-    const std::uint64_t rem = sig & ((std::uint64_t(1) << shift) - 1);
-    const std::uint64_t half = std::uint64_t(1) << (shift - 1);
-    if (rem > half || (rem == half && (q & 1))) ++q;
-    // For normals q carries the implicit bit, worth one exponent step; a carry out of
-    // the mantissa moves into the exponent, and past the largest exponent gives inf.
-    const std::uint64_t magnitude = target_exp >= 1 ? (std::uint64_t(target_exp - 1) << man_bits) + q : q;
-    if (magnitude >= inf) return std::uint16_t(sign | inf);
-    return std::uint16_t(sign | magnitude);
-}
-
-inline std::uint16_t double_to_f16(double x) { return round_to_narrow_float(x, 5, 10, 0x7E00); }
-inline std::uint16_t double_to_bf16(double x) { return round_to_narrow_float(x, 8, 7, 0x7FC0); }
-
-}  // namespace tandem::detail
-// ---- end tandem/io/detail/float16.hpp
-// ---- begin tandem/io/detail/mapped_file.hpp
-// MappedFile: a read-only POSIX memory map of a whole file, unmapped when the
-// object dies. safetensors checkpoints are read through it so that opening a
-// multi-gigabyte file costs no copy and only the tensors read are paged in.
+// ---- begin tandem/data/detail/open_file.hpp
+// A file kept open for reading byte ranges back with pread, shared by every cell that
+// lives in it (rows of a CSV or JSONL file, members of a tar shard), so a dataset
+// holds offsets, not copies, and no cell opens the file again.
 
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <span>
+#include <string>
 #include <utility>
 
-namespace tandem::detail {
+namespace tandem::data::detail {
 
-class MappedFile {
+class OpenFile {
 public:
-    MappedFile() = default;
+    // `what` says what the file was expected to be, for the error when it does not exist.
+    OpenFile(std::filesystem::path path, const char* what) : path_(std::move(path)) {
+        if (!std::filesystem::is_regular_file(path_))
+            tandem::detail::throw_error(path_.string(), ": no such file (expected ", what, ")");
+        fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) tandem::detail::throw_error(path_.string(), ": cannot open: ", std::strerror(errno));
+    }
+    OpenFile(const OpenFile&) = delete;
+    OpenFile& operator=(const OpenFile&) = delete;
+    ~OpenFile() { ::close(fd_); }
 
-    explicit MappedFile(const std::filesystem::path& path) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw_error(path.string(), ": cannot open for reading: ", std::strerror(errno));
-        struct stat st {};
-        if (::fstat(fd, &st) != 0) {
-            const int err = errno;
-            ::close(fd);
-            throw_error(path.string(), ": cannot stat: ", std::strerror(err));
-        }
-        if (!S_ISREG(st.st_mode)) {
-            ::close(fd);
-            throw_error(path.string(), ": expected a regular file");
-        }
-        size_ = static_cast<std::size_t>(st.st_size);
-        // mmap rejects a zero length; an empty file is simply an empty span.
-        if (size_ > 0) {
-            void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (p == MAP_FAILED) {
-                const int err = errno;
-                ::close(fd);
-                throw_error(path.string(), ": cannot memory-map ", size_, " bytes: ", std::strerror(err));
-            }
-            data_ = static_cast<const std::byte*>(p);
-        }
-        // The mapping keeps the file's pages alive; the descriptor is no longer needed.
-        ::close(fd);
+    const std::filesystem::path& path() const { return path_; }
+
+    // Up to `size` bytes at `offset` into `out`; the count read (0 at the end of the file).
+    std::size_t read_some(void* out, std::size_t size, std::uint64_t offset) const {
+        const ssize_t n = ::pread(fd_, out, size, static_cast<off_t>(offset));
+        if (n < 0) tandem::detail::throw_error(path_.string(), ": read error: ", std::strerror(errno));
+        return static_cast<std::size_t>(n);
     }
 
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-    MappedFile(MappedFile&& other) noexcept
-        : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-    MappedFile& operator=(MappedFile&& other) noexcept {
-        if (this != &other) {
-            unmap();
-            data_ = std::exchange(other.data_, nullptr);
-            size_ = std::exchange(other.size_, 0);
+    // Exactly `size` bytes at `offset`; `who` names them if the file has become shorter.
+    template <class Bytes>
+    Bytes read(std::uint64_t offset, std::size_t size, const std::string& who) const {
+        Bytes out(size, 0);
+        for (std::size_t done = 0; done < size;) {
+            const std::size_t n = read_some(out.data() + done, size - done, offset + done);
+            if (n == 0)
+                tandem::detail::throw_error(who, ": cannot read ", size, " bytes at offset ", offset, " of ",
+                                            path_.string(), " (the file changed after it was indexed)");
+            done += n;
         }
-        return *this;
+        return out;
     }
-    ~MappedFile() { unmap(); }
-
-    std::span<const std::byte> bytes() const { return {data_, size_}; }
-    std::size_t size() const { return size_; }
 
 private:
-    void unmap() noexcept {
-        if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
-        data_ = nullptr;
-        size_ = 0;
-    }
-
-    const std::byte* data_ = nullptr;
-    std::size_t size_ = 0;
+    std::filesystem::path path_;
+    int fd_ = -1;
 };
 
-}  // namespace tandem::detail
-// ---- end tandem/io/detail/mapped_file.hpp
+}  // namespace tandem::data::detail
+// ---- end tandem/data/detail/open_file.hpp
 
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <limits>
-#include <map>
-#include <optional>
-#include <ostream>
-#include <set>
+#include <memory>
 #include <span>
 #include <string>
-#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tandem::data {
+
+struct ImageFile {
+    std::filesystem::path path;
+};
+
+// `size` bytes at `offset` of a shared buffer; `name` is what errors call them.
+struct EncodedImage {
+    std::shared_ptr<const std::vector<std::uint8_t>> buffer;
+    std::size_t offset = 0, size = 0;
+    std::string name;
+    std::span<const std::uint8_t> bytes() const { return {buffer->data() + offset, size}; }
+};
+
+// HWC uint8 pixels (1 to 4 channels) at `offset` of a shared buffer, so that the
+// 60,000 images of an IDX file share one allocation.
+struct DecodedImage {
+    std::shared_ptr<const std::vector<std::uint8_t>> buffer;
+    std::size_t offset = 0, height = 0, width = 0, channels = 0;
+    std::span<const std::uint8_t> bytes() const {
+        return {buffer->data() + offset, height * width * channels};
+    }
+};
+
+// `size` encoded bytes at `offset` of an open file, read when the image is needed.
+struct FileSlice {
+    std::shared_ptr<const detail::OpenFile> file;
+    std::uint64_t offset = 0;
+    std::size_t size = 0;
+    std::string name;
+    std::vector<std::uint8_t> read() const {
+        return file->read<std::vector<std::uint8_t>>(offset, size, name);
+    }
+};
+
+using ImageRef = std::variant<ImageFile, EncodedImage, DecodedImage, FileSlice>;
+
+inline ImageRef image_file(std::filesystem::path path) { return ImageFile{std::move(path)}; }
+
+inline ImageRef encoded_image(std::vector<std::uint8_t> bytes, std::string name = "<memory>") {
+    const std::size_t n = bytes.size();
+    return EncodedImage{std::make_shared<const std::vector<std::uint8_t>>(std::move(bytes)), 0, n,
+                        std::move(name)};
+}
+
+inline ImageRef decoded_image(const image::ImageU8& pixels) {
+    const auto& s = pixels.shape();
+    if (s[2] < 1 || s[2] > 4)
+        tandem::detail::throw_error("decoded_image: expected 1 to 4 channels, found ", s[2]);
+    return DecodedImage{std::make_shared<const std::vector<std::uint8_t>>(pixels.begin(), pixels.end()), 0,
+                        s[0], s[1], s[2]};
+}
+
+// What an error message calls the image: its path or its name.
+inline std::string describe(const ImageRef& ref) {
+    if (const auto* f = std::get_if<ImageFile>(&ref)) return f->path.string();
+    if (const auto* e = std::get_if<EncodedImage>(&ref)) return e->name;
+    if (const auto* s = std::get_if<FileSlice>(&ref)) return s->name;
+    const auto& d = std::get<DecodedImage>(ref);
+    return "<decoded " + std::to_string(d.height) + "x" + std::to_string(d.width) + "x" +
+           std::to_string(d.channels) + " image>";
+}
+
+// The pixels, as PIL's `Image.open(...).convert("RGB")` gives them.
+inline image::ImageU8 load(const ImageRef& ref, const image::DecodeOptions& options = {}) {
+    if (const auto* f = std::get_if<ImageFile>(&ref)) return image::load_image(f->path, options);
+    if (const auto* e = std::get_if<EncodedImage>(&ref))
+        return image::decode_image(e->bytes(), e->name, options);
+    if (const auto* s = std::get_if<FileSlice>(&ref)) return image::decode_image(s->read(), s->name, options);
+    const auto& d = std::get<DecodedImage>(ref);
+    if (d.height == 0 || d.width == 0) tandem::detail::throw_error(describe(ref), ": image has no pixels");
+    image::ImageU8 pixels({d.height, d.width, d.channels});
+    std::memcpy(pixels.data(), d.bytes().data(), pixels.size());
+    return d.channels == 3 ? pixels : image::convert_rgb(pixels);
+}
+
+// Bytes that are equal exactly when two cells hold the same image as far as a
+// batch sampler can tell without reading files: where a file or file slice is (as
+// sentence-transformers compares path strings), the encoded bytes, or shape and pixels.
+inline void append_identity(const ImageRef& ref, std::string& out) {
+    out += '\x01';  // never equal to a text: texts are not tagged
+    if (const auto* f = std::get_if<ImageFile>(&ref)) {
+        out += 'f';
+        out += f->path.string();
+        return;
+    }
+    if (const auto* s = std::get_if<FileSlice>(&ref)) {
+        out += 's';
+        out += s->file->path().string();
+        out.append(reinterpret_cast<const char*>(&s->offset), sizeof s->offset);
+        return;
+    }
+    std::span<const std::uint8_t> bytes;
+    if (const auto* e = std::get_if<EncodedImage>(&ref)) {
+        out += 'e';
+        bytes = e->bytes();
+    } else {
+        const auto& d = std::get<DecodedImage>(ref);
+        out += 'd';
+        for (std::size_t v : {d.height, d.width, d.channels})
+            out.append(reinterpret_cast<const char*>(&v), sizeof v);
+        bytes = d.bytes();
+    }
+    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+}  // namespace tandem::data
+// ---- end tandem/data/image_ref.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
-namespace tandem::io {
+namespace tandem::data {
 
-static_assert(
-    std::endian::native == std::endian::little,
-    "safetensors data is little-endian; tandem reads it in place and supports little-endian hosts only");
+enum class Modality { text, image };
+enum class ColumnType { text, image, mixed, label, score };
 
-// Declared in the order of the reference implementation's Dtype enum (safetensors
-// 0.4): its writer lays tensors out by descending dtype, then by name, and
-// save_safetensors reproduces that order byte for byte.
-enum class SafetensorsDtype {
-    BOOL,
-    U8,
-    I8,
-    F8_E5M2,
-    F8_E4M3,
-    I16,
-    U16,
-    F16,
-    BF16,
-    I32,
-    U32,
-    F32,
-    F64,
-    I64,
-    U64
+inline const char* column_type_name(ColumnType t) {
+    switch (t) {
+        case ColumnType::text:
+            return "text";
+        case ColumnType::image:
+            return "image";
+        case ColumnType::mixed:
+            return "mixed text/image";
+        case ColumnType::label:
+            return "int64 label";
+        case ColumnType::score:
+            return "float score";
+    }
+    return "unknown";
+}
+
+// A cell of a mixed column.
+using Cell = std::variant<std::string, ImageRef>;
+
+inline Modality modality(const Cell& c) { return c.index() == 0 ? Modality::text : Modality::image; }
+
+// One field of every row of a file, read on demand (CSV, JSONL).
+class FieldSource {
+public:
+    virtual ~FieldSource() = default;
+    virtual std::size_t rows() const = 0;
+    virtual std::string field(std::size_t row) const = 0;
+    // "file.csv line 12": where an error message sends the user.
+    virtual std::string where(std::size_t row) const = 0;
 };
 
-inline constexpr std::pair<SafetensorsDtype, std::string_view> safetensors_dtype_names[] = {
-    {SafetensorsDtype::BOOL, "BOOL"},       {SafetensorsDtype::U8, "U8"},
-    {SafetensorsDtype::I8, "I8"},           {SafetensorsDtype::F8_E5M2, "F8_E5M2"},
-    {SafetensorsDtype::F8_E4M3, "F8_E4M3"}, {SafetensorsDtype::I16, "I16"},
-    {SafetensorsDtype::U16, "U16"},         {SafetensorsDtype::F16, "F16"},
-    {SafetensorsDtype::BF16, "BF16"},       {SafetensorsDtype::I32, "I32"},
-    {SafetensorsDtype::U32, "U32"},         {SafetensorsDtype::F32, "F32"},
-    {SafetensorsDtype::F64, "F64"},         {SafetensorsDtype::I64, "I64"},
-    {SafetensorsDtype::U64, "U64"},
+// A FieldSource read as texts, or as image paths resolved against `base`.
+struct FileField {
+    std::shared_ptr<const FieldSource> source;
+    std::filesystem::path base;
 };
 
-constexpr std::string_view to_string(SafetensorsDtype dtype) {
-    for (const auto& [d, name] : safetensors_dtype_names)
-        if (d == dtype) return name;
-    return "?";
-}
+class Column {
+public:
+    using Storage = std::variant<std::vector<std::string>, std::vector<ImageRef>, std::vector<Cell>,
+                                 std::vector<std::int64_t>, std::vector<float>, FileField>;
 
-constexpr std::optional<SafetensorsDtype> parse_safetensors_dtype(std::string_view name) {
-    for (const auto& [d, n] : safetensors_dtype_names)
-        if (n == name) return d;
-    return std::nullopt;
-}
-
-constexpr std::size_t element_size(SafetensorsDtype dtype) {
-    switch (dtype) {
-        case SafetensorsDtype::BOOL:
-        case SafetensorsDtype::U8:
-        case SafetensorsDtype::I8:
-        case SafetensorsDtype::F8_E5M2:
-        case SafetensorsDtype::F8_E4M3:
-            return 1;
-        case SafetensorsDtype::I16:
-        case SafetensorsDtype::U16:
-        case SafetensorsDtype::F16:
-        case SafetensorsDtype::BF16:
-            return 2;
-        case SafetensorsDtype::I32:
-        case SafetensorsDtype::U32:
-        case SafetensorsDtype::F32:
-            return 4;
-        case SafetensorsDtype::F64:
-        case SafetensorsDtype::I64:
-        case SafetensorsDtype::U64:
-            return 8;
+    Column(std::string name, std::vector<std::string> texts)
+        : name_(std::move(name)), type_(ColumnType::text), data_(std::move(texts)) {}
+    Column(std::string name, std::vector<ImageRef> images)
+        : name_(std::move(name)), type_(ColumnType::image), data_(std::move(images)) {}
+    Column(std::string name, std::vector<Cell> cells)
+        : name_(std::move(name)), type_(ColumnType::mixed), data_(std::move(cells)) {}
+    Column(std::string name, std::vector<std::int64_t> labels)
+        : name_(std::move(name)), type_(ColumnType::label), data_(std::move(labels)) {}
+    Column(std::string name, std::vector<float> scores)
+        : name_(std::move(name)), type_(ColumnType::score), data_(std::move(scores)) {}
+    // `type` is text or image (paths relative to field.base).
+    Column(std::string name, FileField field, ColumnType type)
+        : name_(std::move(name)), type_(type), data_(std::move(field)) {
+        if (type != ColumnType::text && type != ColumnType::image)
+            tandem::detail::throw_error("column '", name_, "': a file field is read as text or image, not ",
+                                        column_type_name(type));
     }
-    return 0;
-}
 
-// The header's "__metadata__" string map, in file order: writers keep their caller's
-// order (Python dict order), and keeping it is what makes a read/write round trip
-// byte-identical.
-using SafetensorsMetadata = std::vector<std::pair<std::string, std::string>>;
+    const std::string& name() const { return name_; }
+    ColumnType type() const { return type_; }
+    bool is_label() const { return type_ == ColumnType::label || type_ == ColumnType::score; }
 
-// One header entry. Offsets are relative to the start of the data area, end exclusive.
-struct TensorInfo {
-    std::string name;
-    SafetensorsDtype dtype = SafetensorsDtype::F32;
-    std::vector<std::int64_t> shape;
-    std::size_t data_begin = 0;
-    std::size_t data_end = 0;
-
-    std::size_t numel() const {
-        std::size_t n = 1;
-        for (auto d : shape) n *= static_cast<std::size_t>(d);
-        return n;
+    std::size_t size() const {
+        return std::visit(
+            [](const auto& v) -> std::size_t {
+                if constexpr (std::is_same_v<std::decay_t<decltype(v)>, FileField>)
+                    return v.source->rows();
+                else
+                    return v.size();
+            },
+            data_);
     }
-    std::size_t nbytes() const { return data_end - data_begin; }
-};
 
-}  // namespace tandem::io
-
-namespace tandem::detail {
-
-// The reference reader refuses larger headers; a corrupt length field must not make
-// us parse gigabytes of tensor data as JSON.
-inline constexpr std::uint64_t max_safetensors_header = 100'000'000;
-
-inline std::string shape_string(const std::vector<std::int64_t>& shape) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
-
-// numel * element size, or nullopt when it overflows size_t.
-inline std::optional<std::size_t> checked_nbytes(const std::vector<std::int64_t>& shape, std::size_t elem) {
-    std::size_t n = elem;
-    for (auto d : shape) {
-        const auto u = static_cast<std::size_t>(d);
-        if (u != 0 && n > std::numeric_limits<std::size_t>::max() / u) return std::nullopt;
-        n *= u;
-    }
-    return n;
-}
-
-template <class T>
-inline constexpr bool is_safetensors_element =
-    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t> ||
-    std::is_same_v<T, std::int32_t>;
-
-template <class Src>
-inline Src load_unaligned(const std::byte* p) {
-    Src v;
-    std::memcpy(&v, p, sizeof(Src));
-    return v;
-}
-
-// Converts `count` stored elements at `src` into out; false when this dtype cannot be read as T.
-template <class T>
-bool convert_elements(io::SafetensorsDtype dtype, const std::byte* src, std::size_t count, T* out) {
-    using io::SafetensorsDtype;
-    if constexpr (std::is_floating_point_v<T>) {
-        switch (dtype) {
-            case SafetensorsDtype::F32:
-                if constexpr (std::is_same_v<T, float>) {
-                    if (count) std::memcpy(out, src, count * sizeof(float));
-                } else {
-                    for (std::size_t i = 0; i < count; ++i) out[i] = load_unaligned<float>(src + 4 * i);
-                }
-                return true;
-            case SafetensorsDtype::F64:
-                if constexpr (std::is_same_v<T, double>) {
-                    if (count) std::memcpy(out, src, count * sizeof(double));
-                } else {
-                    for (std::size_t i = 0; i < count; ++i)
-                        out[i] = static_cast<T>(load_unaligned<double>(src + 8 * i));
-                }
-                return true;
-            case SafetensorsDtype::F16:
-                for (std::size_t i = 0; i < count; ++i)
-                    out[i] = f16_to_float(load_unaligned<std::uint16_t>(src + 2 * i));
-                return true;
-            case SafetensorsDtype::BF16:
-                for (std::size_t i = 0; i < count; ++i)
-                    out[i] = bf16_to_float(load_unaligned<std::uint16_t>(src + 2 * i));
-                return true;
+    // The cell at `row` of a text, image or mixed column.
+    Cell cell(std::size_t row) const {
+        check_row(row);
+        switch (data_.index()) {
+            case 0:
+                return std::get<0>(data_)[row];
+            case 1:
+                return std::get<1>(data_)[row];
+            case 2:
+                return std::get<2>(data_)[row];
+            case 5: {
+                const auto& f = std::get<FileField>(data_);
+                std::string value = f.source->field(row);
+                if (type_ == ColumnType::text) return value;
+                std::filesystem::path p(value);
+                return ImageRef(ImageFile{p.is_absolute() ? p : f.base / p});
+            }
             default:
-                return false;
-        }
-    } else {
-        if (dtype == SafetensorsDtype::I32) {
-            for (std::size_t i = 0; i < count; ++i) out[i] = load_unaligned<std::int32_t>(src + 4 * i);
-            return true;
-        }
-        if (dtype == SafetensorsDtype::I64 && std::is_same_v<T, std::int64_t>) {
-            if (count) std::memcpy(out, src, count * sizeof(std::int64_t));
-            return true;
-        }
-        return false;
-    }
-}
-
-template <class T>
-constexpr const char* readable_dtypes() {
-    if constexpr (std::is_floating_point_v<T>)
-        return "F64, F32, F16 or BF16";
-    else if constexpr (std::is_same_v<T, std::int64_t>)
-        return "I64 or I32";
-    else
-        return "I32";
-}
-
-template <class T>
-constexpr const char* element_type_name() {
-    if constexpr (std::is_same_v<T, float>)
-        return "float";
-    else if constexpr (std::is_same_v<T, double>)
-        return "double";
-    else if constexpr (std::is_same_v<T, std::int64_t>)
-        return "int64_t";
-    else
-        return "int32_t";
-}
-
-}  // namespace tandem::detail
-
-namespace tandem::io {
-
-// A validated, memory-mapped safetensors file. Cheap to move; the tensor bytes are
-// read from the map on demand.
-class SafetensorsFile {
-public:
-    static SafetensorsFile open(const std::filesystem::path& path) {
-        SafetensorsFile f;
-        f.path_ = path;
-        f.map_ = detail::MappedFile(path);
-        f.parse();
-        return f;
-    }
-
-    const std::filesystem::path& path() const { return path_; }
-    const SafetensorsMetadata& metadata() const { return metadata_; }
-    std::size_t size() const { return tensors_.size(); }
-    bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
-
-    // Tensor names, sorted bytewise.
-    std::vector<std::string> names() const {
-        std::vector<std::string> out;
-        out.reserve(tensors_.size());
-        for (const auto& [name, info] : tensors_) out.push_back(name);
-        return out;
-    }
-
-    const TensorInfo& info(std::string_view name) const {
-        const auto it = tensors_.find(name);
-        if (it == tensors_.end()) {
-            detail::throw_error(path_.string(), ": no tensor named '", name, "' (the file holds ",
-                                tensors_.size(), " tensors)");
-        }
-        return it->second;
-    }
-
-    // For loading into a model whose shapes come from config.json: a checkpoint that
-    // does not fit the config fails here, naming the tensor, not inside a kernel.
-    void check_shape(std::string_view name, const std::vector<std::int64_t>& expected) const {
-        const auto& t = info(name);
-        if (t.shape != expected) {
-            detail::throw_error(path_.string(), ": tensor '", name, "' has shape ",
-                                detail::shape_string(t.shape), ", expected ", detail::shape_string(expected));
-        }
-    }
-
-    // The stored little-endian bytes of one tensor, straight from the map.
-    std::span<const std::byte> data(std::string_view name) const {
-        const auto& t = info(name);
-        return map_.bytes().subspan(data_offset_ + t.data_begin, t.nbytes());
-    }
-
-    // Reads a whole tensor into out[0..count), converting F64/F32/F16/BF16 to float
-    // or double and I64/I32 to int64_t (I32 also to int32_t). count must equal numel.
-    template <class T>
-    void read(std::string_view name, T* out, std::size_t count) const {
-        static_assert(detail::is_safetensors_element<T>,
-                      "SafetensorsFile::read<T> reads into float, double, int64_t or int32_t buffers");
-        const auto& t = info(name);
-        if (count != t.numel()) {
-            detail::throw_error(path_.string(), ": tensor '", name, "' has shape ",
-                                detail::shape_string(t.shape), " (", t.numel(),
-                                " elements), but the destination holds ", count);
-        }
-        if (!detail::convert_elements(t.dtype, data(name).data(), count, out)) {
-            detail::throw_error(path_.string(), ": tensor '", name, "' has dtype ", to_string(t.dtype),
-                                ", read as ", detail::element_type_name<T>(), " needs ",
-                                detail::readable_dtypes<T>());
-        }
-    }
-
-    template <class T>
-    void read(std::string_view name, std::span<T> out) const {
-        read(name, out.data(), out.size());
-    }
-
-    template <class T>
-    std::vector<T> read_as(std::string_view name) const {
-        std::vector<T> out(info(name).numel());
-        read(name, out.data(), out.size());
-        return out;
-    }
-
-private:
-    SafetensorsFile() = default;
-
-    [[noreturn]] void fail(const auto&... parts) const {
-        detail::throw_error(path_.string(), ": ", parts...);
-    }
-
-    void parse() {
-        const auto bytes = map_.bytes();
-        if (bytes.size() < 8) {
-            fail("file is ", bytes.size(),
-                 " bytes long; a safetensors file starts with an 8-byte header length (truncated or not "
-                 "safetensors?)");
-        }
-        const auto header_len = detail::load_unaligned<std::uint64_t>(bytes.data());
-        if (header_len > bytes.size() - 8) {
-            fail("header length field says ", header_len, " bytes, but only ", bytes.size() - 8,
-                 " bytes follow it (truncated or not safetensors?)");
-        }
-        if (header_len > detail::max_safetensors_header) {
-            fail("header length ", header_len, " exceeds the ", detail::max_safetensors_header,
-                 "-byte limit");
-        }
-        const std::string_view header(reinterpret_cast<const char*>(bytes.data() + 8), header_len);
-        if (header.empty() || header.front() != '{') {
-            fail("header should be a JSON object starting with '{', found ",
-                 header.empty() ? std::string("an empty header")
-                                : "'" + std::string(header.substr(0, 16)) + "'");
-        }
-        data_offset_ = 8 + header_len;
-        const std::size_t data_size = bytes.size() - data_offset_;
-
-        // nlohmann keeps the last of duplicate keys silently; two entries for one name
-        // would make the file mean different things to different readers.
-        std::set<std::string> seen;
-        const nlohmann::ordered_json::parser_callback_t reject_duplicates =
-            [&](int depth, nlohmann::ordered_json::parse_event_t event, nlohmann::ordered_json& parsed) {
-                if (depth == 1 && event == nlohmann::ordered_json::parse_event_t::key) {
-                    auto key = parsed.get<std::string>();
-                    if (!seen.insert(key).second) fail("header has the key '", key, "' twice");
-                }
-                return true;
-            };
-        nlohmann::ordered_json json;
-        try {
-            json = nlohmann::ordered_json::parse(header, reject_duplicates);
-        } catch (const nlohmann::ordered_json::exception& e) {
-            fail("header is not valid JSON: ", e.what());
-        }
-        if (!json.is_object()) fail("header should be a JSON object, found ", detail::describe_json(json));
-
-        for (const auto& [key, value] : json.items()) {
-            if (key == "__metadata__") {
-                parse_metadata(value);
-            } else {
-                auto t = parse_entry(key, value, data_size);
-                tensors_.emplace(key, std::move(t));
-            }
-        }
-        check_layout(data_size);
-    }
-
-    void parse_metadata(const nlohmann::ordered_json& value) {
-        if (!value.is_object())
-            fail("'__metadata__' should map strings to strings, found ", detail::describe_json(value));
-        for (const auto& [k, v] : value.items()) {
-            if (!v.is_string()) {
-                fail("'__metadata__' key '", k, "' should hold a string, found ", detail::describe_json(v));
-            }
-            metadata_.emplace_back(k, v.get<std::string>());
-        }
-    }
-
-    TensorInfo parse_entry(const std::string& name, const nlohmann::ordered_json& value,
-                           std::size_t data_size) const {
-        const auto where = [&] { return "tensor '" + name + "'"; };
-        if (!value.is_object())
-            fail(where(), ": expected an object with dtype, shape and data_offsets, found ",
-                 detail::describe_json(value));
-        TensorInfo t;
-        t.name = name;
-
-        const auto dtype_it = value.find("dtype");
-        if (dtype_it == value.end()) fail(where(), ": key 'dtype' is missing");
-        if (!dtype_it->is_string())
-            fail(where(), ": 'dtype' should be a string, found ", detail::describe_json(*dtype_it));
-        const auto dtype_name = dtype_it->get<std::string>();
-        const auto dtype = parse_safetensors_dtype(dtype_name);
-        if (!dtype) {
-            std::string known;
-            for (const auto& [d, n] : safetensors_dtype_names)
-                known += (known.empty() ? "" : ", ") + std::string(n);
-            fail(where(), ": unknown dtype \"", dtype_name, "\" (expected one of ", known, ")");
-        }
-        t.dtype = *dtype;
-
-        const auto shape_it = value.find("shape");
-        if (shape_it == value.end()) fail(where(), ": key 'shape' is missing");
-        if (!shape_it->is_array())
-            fail(where(), ": 'shape' should be an array, found ", detail::describe_json(*shape_it));
-        for (const auto& d : *shape_it) {
-            if (!d.is_number_unsigned() ||
-                d.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())) {
-                fail(where(), ": 'shape' should hold non-negative integers, found ",
-                     detail::describe_json(d));
-            }
-            t.shape.push_back(d.get<std::int64_t>());
-        }
-
-        const auto off_it = value.find("data_offsets");
-        if (off_it == value.end()) fail(where(), ": key 'data_offsets' is missing");
-        if (!off_it->is_array() || off_it->size() != 2 || !(*off_it)[0].is_number_unsigned() ||
-            !(*off_it)[1].is_number_unsigned()) {
-            fail(where(), ": 'data_offsets' should be [begin, end] with non-negative integers, found ",
-                 off_it->dump());
-        }
-        const auto begin = (*off_it)[0].get<std::uint64_t>();
-        const auto end = (*off_it)[1].get<std::uint64_t>();
-        if (begin > end) fail(where(), ": data_offsets [", begin, ", ", end, "] end before they begin");
-        if (end > data_size) {
-            fail(where(), ": data_offsets [", begin, ", ", end, "] run past the end of the data area (",
-                 data_size, " bytes)");
-        }
-        t.data_begin = static_cast<std::size_t>(begin);
-        t.data_end = static_cast<std::size_t>(end);
-
-        const auto nbytes = detail::checked_nbytes(t.shape, element_size(t.dtype));
-        if (!nbytes || *nbytes != t.nbytes()) {
-            fail(where(), ": dtype ", dtype_name, " and shape ", detail::shape_string(t.shape), " need ",
-                 nbytes ? std::to_string(*nbytes) : std::string("more than 2^64"),
-                 " bytes, but data_offsets [", begin, ", ", end, "] span ", t.nbytes());
-        }
-        return t;
-    }
-
-    // Like the reference reader: tensors tile the data area exactly, without overlap
-    // (one tensor's bytes read as another's), gaps or trailing bytes.
-    void check_layout(std::size_t data_size) const {
-        std::vector<const TensorInfo*> order;
-        order.reserve(tensors_.size());
-        for (const auto& [name, t] : tensors_) order.push_back(&t);
-        std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
-            return std::pair(a->data_begin, a->data_end) < std::pair(b->data_begin, b->data_end);
-        });
-        std::size_t expected = 0;
-        const TensorInfo* previous = nullptr;
-        for (const auto* t : order) {
-            if (t->data_begin < expected) {
-                fail("tensor '", t->name, "': data_offsets [", t->data_begin, ", ", t->data_end,
-                     "] overlap tensor '", previous->name, "' [", previous->data_begin, ", ",
-                     previous->data_end, "]");
-            }
-            if (t->data_begin > expected) {
-                fail("tensor '", t->name, "': data_offsets begin at ", t->data_begin, ", leaving a gap of ",
-                     t->data_begin - expected, " unused bytes after offset ", expected);
-            }
-            expected = t->data_end;
-            previous = t;
-        }
-        if (expected != data_size) {
-            fail("tensors cover ", expected, " bytes of data, but the data area after the header is ",
-                 data_size, " bytes");
-        }
-    }
-
-    std::filesystem::path path_;
-    detail::MappedFile map_;
-    std::size_t data_offset_ = 0;
-    SafetensorsMetadata metadata_;
-    std::map<std::string, TensorInfo, std::less<>> tensors_;
-};
-
-// A Hugging Face checkpoint folder, single file or sharded, as one name -> tensor
-// view. Mirrors how from_pretrained finds weights: model.safetensors first, else
-// model.safetensors.index.json and the shards its weight_map names.
-class SafetensorsCheckpoint {
-public:
-    static constexpr std::string_view single_file_name = "model.safetensors";
-    static constexpr std::string_view index_file_name = "model.safetensors.index.json";
-
-    // `path` is a folder, a .safetensors file, or a *.safetensors.index.json file.
-    static SafetensorsCheckpoint open(const std::filesystem::path& path) {
-        namespace fs = std::filesystem;
-        SafetensorsCheckpoint c;
-        if (fs::is_directory(path)) {
-            if (fs::exists(path / single_file_name)) {
-                c.open_single(path / single_file_name);
-            } else if (fs::exists(path / index_file_name)) {
-                c.open_index(path / index_file_name);
-            } else {
-                detail::throw_error(path.string(), ": no ", single_file_name, " or ", index_file_name,
-                                    " in this folder");
-            }
-        } else if (path.filename().string().ends_with(".index.json")) {
-            c.open_index(path);
-        } else {
-            c.open_single(path);
-        }
-        return c;
-    }
-
-    // The index file for a sharded checkpoint, otherwise the one safetensors file.
-    const std::filesystem::path& path() const { return path_; }
-    const std::vector<SafetensorsFile>& files() const { return files_; }
-    std::size_t size() const { return where_.size(); }
-    bool contains(std::string_view name) const { return where_.find(name) != where_.end(); }
-
-    std::vector<std::string> names() const {
-        std::vector<std::string> out;
-        out.reserve(where_.size());
-        for (const auto& [name, index] : where_) out.push_back(name);
-        return out;
-    }
-
-    const SafetensorsFile& file_of(std::string_view name) const {
-        const auto it = where_.find(name);
-        if (it == where_.end()) {
-            detail::throw_error(path_.string(), ": no tensor named '", name, "' (the checkpoint holds ",
-                                where_.size(), " tensors)");
-        }
-        return files_[it->second];
-    }
-
-    const TensorInfo& info(std::string_view name) const { return file_of(name).info(name); }
-    void check_shape(std::string_view name, const std::vector<std::int64_t>& expected) const {
-        file_of(name).check_shape(name, expected);
-    }
-    std::span<const std::byte> data(std::string_view name) const { return file_of(name).data(name); }
-
-    template <class T>
-    void read(std::string_view name, T* out, std::size_t count) const {
-        file_of(name).read(name, out, count);
-    }
-    template <class T>
-    void read(std::string_view name, std::span<T> out) const {
-        file_of(name).read(name, out.data(), out.size());
-    }
-    template <class T>
-    std::vector<T> read_as(std::string_view name) const {
-        return file_of(name).template read_as<T>(name);
-    }
-
-private:
-    SafetensorsCheckpoint() = default;
-
-    void open_single(const std::filesystem::path& file) {
-        path_ = file;
-        files_.push_back(SafetensorsFile::open(file));
-        for (const auto& name : files_.front().names()) where_.emplace(name, 0);
-    }
-
-    void open_index(const std::filesystem::path& index) {
-        path_ = index;
-        const auto json = read_json_file(index);
-        const JsonObjectReader root(json, index.string());
-        if (!root.contains("weight_map"))
-            detail::throw_error(root.where("weight_map"), ": required key is missing");
-        const auto weight_map = root.object("weight_map");
-
-        std::map<std::string, std::vector<std::string>> by_shard;
-        for (const auto& [name, shard] : weight_map.json().items()) {
-            auto file = detail::json_as<std::string>(shard, weight_map.path(name));
-            const std::filesystem::path rel(file);
-            // Shards live beside the index; a name that climbs out is corrupt or hostile.
-            if (rel.empty() || rel.is_absolute() ||
-                std::any_of(rel.begin(), rel.end(), [](const auto& part) { return part == ".."; })) {
-                detail::throw_error(weight_map.where(name), ": shard file name \"", file,
-                                    "\" should be a file in the checkpoint folder");
-            }
-            by_shard[file].push_back(name);
-        }
-        for (const auto& [file, names] : by_shard) {
-            const auto shard_path = index.parent_path() / file;
-            if (!std::filesystem::exists(shard_path)) {
-                detail::throw_error(
-                    index.string(), ": shard '", file, "' (holding '", names.front(), "'",
-                    names.size() > 1 ? " and " + std::to_string(names.size() - 1) + " more" : "",
-                    ") is missing: ", shard_path.string(), " does not exist");
-            }
-            files_.push_back(SafetensorsFile::open(shard_path));
-            for (const auto& name : names) {
-                if (!files_.back().contains(name)) {
-                    detail::throw_error(index.string(), ": weight_map puts '", name, "' in shard '", file,
-                                        "', which has no such tensor");
-                }
-                where_.emplace(name, files_.size() - 1);
-            }
-        }
-    }
-
-    std::filesystem::path path_;
-    std::vector<SafetensorsFile> files_;
-    std::map<std::string, std::size_t, std::less<>> where_;
-};
-
-// One tensor to write: a name, a shape, host data (float, double, int64_t or int32_t)
-// and the dtype to store. Floating data may be stored as F64, F32, F16 or BF16
-// (rounded to nearest even; the default is the data's own type); integer data only
-// as its own dtype. The data must stay alive until save_safetensors returns.
-struct TensorToSave {
-    std::string name;
-    std::vector<std::int64_t> shape;
-    std::variant<const float*, const double*, const std::int64_t*, const std::int32_t*> data;
-    SafetensorsDtype dtype;
-
-    TensorToSave(std::string n, std::vector<std::int64_t> s, const float* d,
-                 SafetensorsDtype t = SafetensorsDtype::F32)
-        : name(std::move(n)), shape(std::move(s)), data(d), dtype(t) {}
-    TensorToSave(std::string n, std::vector<std::int64_t> s, const double* d,
-                 SafetensorsDtype t = SafetensorsDtype::F64)
-        : name(std::move(n)), shape(std::move(s)), data(d), dtype(t) {}
-    TensorToSave(std::string n, std::vector<std::int64_t> s, const std::int64_t* d)
-        : name(std::move(n)), shape(std::move(s)), data(d), dtype(SafetensorsDtype::I64) {}
-    TensorToSave(std::string n, std::vector<std::int64_t> s, const std::int32_t* d)
-        : name(std::move(n)), shape(std::move(s)), data(d), dtype(SafetensorsDtype::I32) {}
-};
-
-}  // namespace tandem::io
-
-namespace tandem::detail {
-
-// Streams one tensor's data in its stored dtype, a block at a time.
-inline void write_tensor_data(std::ostream& out, const io::TensorToSave& t, std::size_t numel) {
-    using io::SafetensorsDtype;
-    constexpr std::size_t block = 1 << 14;
-    std::vector<std::byte> buffer;
-    std::visit(
-        [&](const auto* src) {
-            using Src = std::remove_const_t<std::remove_pointer_t<decltype(src)>>;
-            const std::size_t esize = io::element_size(t.dtype);
-            buffer.resize(std::min(numel, block) * esize);
-            for (std::size_t start = 0; start < numel; start += block) {
-                const std::size_t n = std::min(block, numel - start);
-                std::byte* dst = buffer.data();
-                for (std::size_t i = 0; i < n; ++i) {
-                    const Src v = src[start + i];
-                    if constexpr (std::is_floating_point_v<Src>) {
-                        switch (t.dtype) {
-                            case SafetensorsDtype::F64: {
-                                const double d = v;
-                                std::memcpy(dst + 8 * i, &d, 8);
-                                break;
-                            }
-                            case SafetensorsDtype::F32: {
-                                const float f = static_cast<float>(v);
-                                std::memcpy(dst + 4 * i, &f, 4);
-                                break;
-                            }
-                            case SafetensorsDtype::F16: {
-                                const auto h = double_to_f16(v);
-                                std::memcpy(dst + 2 * i, &h, 2);
-                                break;
-                            }
-                            default: {
-                                const auto b = double_to_bf16(v);
-                                std::memcpy(dst + 2 * i, &b, 2);
-                                break;
-                            }
-                        }
-                    } else {
-                        std::memcpy(dst + sizeof(Src) * i, &v, sizeof(Src));
-                    }
-                }
-                out.write(reinterpret_cast<const char*>(buffer.data()), std::streamsize(n * esize));
-            }
-        },
-        t.data);
-}
-
-inline bool can_store(const io::TensorToSave& t) {
-    using io::SafetensorsDtype;
-    if (std::holds_alternative<const std::int64_t*>(t.data)) return t.dtype == SafetensorsDtype::I64;
-    if (std::holds_alternative<const std::int32_t*>(t.data)) return t.dtype == SafetensorsDtype::I32;
-    return t.dtype == SafetensorsDtype::F64 || t.dtype == SafetensorsDtype::F32 ||
-           t.dtype == SafetensorsDtype::F16 || t.dtype == SafetensorsDtype::BF16;
-}
-
-}  // namespace tandem::detail
-
-namespace tandem::io {
-
-// Writes a safetensors file exactly as the reference writer (safetensors 0.4,
-// save_file / save_pretrained) does: tensors ordered by descending dtype then name,
-// compact JSON header {"__metadata__":{...},"name":{"dtype","shape","data_offsets"}}
-// (metadata in the order given) padded with spaces to a multiple of 8 bytes, data
-// packed without gaps. Every entry
-// is checked before anything is written, and the file is replaced atomically: on
-// any error the previous file at `path` is untouched.
-inline void save_safetensors(const std::filesystem::path& path, const std::vector<TensorToSave>& tensors,
-                             const SafetensorsMetadata& metadata = {}) {
-    const auto fail = [&](const auto&... parts) { detail::throw_error(path.string(), ": ", parts...); };
-    const auto quoted = [&](const std::string& s, const std::string& what) -> std::string {
-        try {
-            return nlohmann::json(s).dump();
-        } catch (const nlohmann::json::type_error&) {
-            detail::throw_error(path.string(), ": ", what, " is not valid UTF-8");
-        }
-    };
-
-    std::vector<const TensorToSave*> order;
-    std::vector<std::size_t> numel(tensors.size());
-    std::set<std::string_view> names;
-    for (std::size_t i = 0; i < tensors.size(); ++i) {
-        const auto& t = tensors[i];
-        if (t.name.empty()) fail("tensor #", i, " has an empty name");
-        if (t.name == "__metadata__")
-            fail("'__metadata__' is reserved for the metadata and cannot name a tensor");
-        if (!names.insert(t.name).second) fail("tensor '", t.name, "' is given twice");
-        for (auto d : t.shape)
-            if (d < 0)
-                fail("tensor '", t.name, "': shape ", detail::shape_string(t.shape),
-                     " has a negative dimension");
-        const auto bytes = detail::checked_nbytes(t.shape, element_size(t.dtype));
-        if (!bytes) fail("tensor '", t.name, "': shape ", detail::shape_string(t.shape), " is too large");
-        numel[i] = *bytes / element_size(t.dtype);
-        if (!detail::can_store(t)) {
-            fail("tensor '", t.name, "': cannot store ",
-                 std::visit(
-                     [](const auto* p) {
-                         return detail::element_type_name<std::remove_cvref_t<decltype(*p)>>();
-                     },
-                     t.data),
-                 " data as ", to_string(t.dtype));
-        }
-        if (numel[i] > 0 && std::visit([](const auto* p) { return p == nullptr; }, t.data)) {
-            fail("tensor '", t.name, "': data pointer is null for ", numel[i], " elements");
-        }
-        order.push_back(&t);
-    }
-    std::sort(order.begin(), order.end(), [](const TensorToSave* a, const TensorToSave* b) {
-        if (a->dtype != b->dtype) return a->dtype > b->dtype;
-        return a->name < b->name;
-    });
-
-    std::string header = "{";
-    std::set<std::string_view> metadata_keys;
-    for (const auto& [k, v] : metadata)
-        if (!metadata_keys.insert(k).second) fail("metadata key '", k, "' is given twice");
-    if (!metadata.empty()) {
-        header += "\"__metadata__\":{";
-        bool first = true;
-        for (const auto& [k, v] : metadata) {
-            header += (first ? "" : ",") + quoted(k, "metadata key") + ":" +
-                      quoted(v, "metadata value of '" + k + "'");
-            first = false;
-        }
-        header += "},";
-    }
-    std::size_t offset = 0;
-    for (const auto* t : order) {
-        const std::size_t i = static_cast<std::size_t>(t - tensors.data());
-        const std::size_t nbytes = numel[i] * element_size(t->dtype);
-        header += quoted(t->name, "tensor name '" + t->name + "'") + ":{\"dtype\":\"" +
-                  std::string(to_string(t->dtype)) + "\",\"shape\":[";
-        for (std::size_t d = 0; d < t->shape.size(); ++d) {
-            // Appended piece by piece: GCC 12 flags `(d ? "," : "") + std::to_string(...)`
-            // with a false -Wrestrict at -O3 (GCC bug 105329).
-            if (d) header += ',';
-            header += std::to_string(t->shape[d]);
-        }
-        header +=
-            "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + nbytes) + "]},";
-        offset += nbytes;
-    }
-    if (header.back() == ',') header.pop_back();
-    header += "}";
-    header.append((8 - header.size() % 8) % 8, ' ');
-
-    atomic_write(path, [&](std::ostream& out) {
-        const std::uint64_t len = header.size();
-        out.write(reinterpret_cast<const char*>(&len), 8);
-        out.write(header.data(), std::streamsize(header.size()));
-        for (const auto* t : order)
-            detail::write_tensor_data(out, *t, numel[static_cast<std::size_t>(t - tensors.data())]);
-    });
-}
-
-}  // namespace tandem::io
-// ---- end tandem/io/safetensors.hpp
-// ---- end tandem/io.hpp
-// ---- begin tandem/losses.hpp
-// Training losses: the Loss concepts and the sentence-transformers and open_clip losses:
-// contrastive, contrastive tension, distillation, guided, MegaBatchMargin, pairs, SoftmaxLoss,
-// triplets, and the wrappers (Matryoshka, adaptive layers).
-
-// ---- begin tandem/losses/cached_multiple_negatives_ranking.hpp
-// CachedMultipleNegativesRankingLoss: MultipleNegativesRankingLoss at any batch size in
-// the memory of one mini-batch (GradCache, losses/grad_cache.hpp): the uncached loss's
-// value and gradient.
-// reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py; Gao et
-// al. 2021, "Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup".
-
-// ---- begin tandem/losses/grad_cache.hpp
-// GradCache (Gao et al. 2021, "Scaling Deep Contrastive Learning Batch Size under Memory
-// Limited Setup"), for any loss that can be computed a few anchors at a time: every column
-// is embedded in mini-batches without a tape; the loss and its gradient with respect to
-// those embeddings are computed on the cached embeddings, one mini-batch of anchors at a
-// time; then each mini-batch is embedded again with the tape and back-propagated from its
-// cached gradient. The result is the uncached loss's value and gradient.
-// reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py.
-
-// ---- begin tandem/losses/concepts.hpp
-// The Loss concept: what the trainer hands a loss and what it gets back. A loss reads
-// the embeddings of each dataset column in order (anchor, positive, negatives...), plus
-// the label column when the dataset has one, and returns a scalar to backpropagate.
-// A cached loss (GradCache) needs the model itself: it is handed a column encoder and
-// runs its own forward and backward passes.
-// reference: sentence_transformers losses' forward(sentence_features, labels) and
-// compute_loss_from_embeddings(embeddings, labels).
-
-
-#include <concepts>
-#include <cstddef>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace tandem {
-
-// The label column of a batch: integer class labels, float scores, or neither.
-template <Backend B, Scalar T>
-struct LossLabels {
-    std::optional<Ids<B>> labels;
-    std::optional<Tensor<B, T>> scores;
-
-    bool empty() const { return !labels && !scores; }
-};
-
-// Represents: an objective over the embeddings of one batch.
-// Requires: loss(graph, columns, labels) with one Var [batch, dim] per dataset column.
-// Ensures: a one-element Var on `graph`; backward() on it fills every gradient the
-// embeddings (and the loss's own parameters, if any) need.
-template <class L, class B, class T>
-concept EmbeddingLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-             const LossLabels<B, T>& labels) {
-    { loss(g, columns, labels) } -> std::same_as<Var<B, T>>;
-};
-
-// encode(graph, column, begin_row, end_row): embeddings [end_row - begin_row, dim] of
-// rows [begin_row, end_row) of one dataset column, recorded on `graph`.
-template <Backend B, Scalar T>
-using ColumnEncoder = std::function<Var<B, T>(Graph<B, T>&, int column, index_t begin, index_t end)>;
-
-// Represents: an objective that encodes the batch itself, in pieces (GradCache).
-// Requires: loss.forward_backward(encode, columns, rows, labels, options), with `columns`
-// dataset columns of `rows` rows each.
-// Ensures: the loss value (0-d); the gradient of the loss with respect to every parameter
-// the encoder reads has been accumulated into its ParameterStore.
-template <class L, class B, class T>
-concept CachedLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-             const LossLabels<B, T>& labels, const GraphOptions& options) {
-    { loss.forward_backward(encode, columns, rows, labels, options) } -> std::same_as<Tensor<B, T>>;
-};
-
-template <class L, class B, class T>
-concept Loss = EmbeddingLoss<L, B, T> || CachedLoss<L, B, T>;
-
-// Represents: an objective guided by a second, frozen model (GISTEmbedLoss).
-// Requires: loss(graph, columns, guide_columns, labels): the student's embeddings of each
-// column as for an EmbeddingLoss, and the guide model's embeddings of the same rows of the
-// same columns, [batch, guide_dim] each, computed by the caller without a tape (the guide
-// is not trained; any EmbeddingModel may be the guide, its width need not be the student's).
-// Ensures: as EmbeddingLoss; no gradient reaches the guide.
-template <class L, class B, class T>
-concept GuidedLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels) {
-    { loss(g, columns, guide_columns, labels) } -> std::same_as<Var<B, T>>;
-};
-
-// Represents: the GradCache form of a guided objective (CachedGISTEmbedLoss).
-// Requires: loss.forward_backward(encode, columns, rows, guide_columns, labels, options):
-// as CachedLoss, with the guide's embeddings of all `rows` rows of every column.
-template <class L, class B, class T>
-concept CachedGuidedLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels,
-             const GraphOptions& options) {
-    {
-        loss.forward_backward(encode, columns, rows, guide_columns, labels, options)
-        } -> std::same_as<Tensor<B, T>>;
-};
-
-// Represents: an objective over the embeddings after every layer of the model
-// (AdaptiveLayerLoss, Matryoshka2dLoss).
-// Requires: loss(graph, layers, labels), layers[l][c] the embeddings [batch, dim] of column c
-// pooled from hidden state l (0: the embedding layer's output; the last: the model's output,
-// the columns an EmbeddingLoss sees), each recorded on `graph`.
-// Ensures: as EmbeddingLoss, gradients reaching every layer's embeddings.
-template <class L, class B, class T>
-concept LayerwiseLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
-             const LossLabels<B, T>& labels) {
-    { loss(g, layers, labels) } -> std::same_as<Var<B, T>>;
-};
-
-// For entry points that take any loss: the first line of the error says what is missing.
-template <class L, class B, class T>
-consteval bool check_loss() {
-    static_assert(Loss<L, B, T>,
-                  "a loss must be callable as loss(Graph<B, T>&, const std::vector<Var<B, T>>& columns, "
-                  "const LossLabels<B, T>&) -> Var<B, T>, or provide forward_backward(ColumnEncoder<B, T>, "
-                  "columns, rows, LossLabels<B, T>, GraphOptions) -> Tensor<B, T> (a cached loss)");
-    return true;
-}
-
-// What a loss reads from a batch, for the checks that name both what it needs and what
-// it got.
-struct LossInputs {
-    std::size_t min_columns = 2;
-    // 0: any number of columns from min_columns on.
-    std::size_t max_columns = 0;
-    bool needs_labels = false;
-    // How the columns are read, for the error message ("(anchor, positive, negative_1, ...)").
-    std::string_view columns_meaning = "";
-};
-
-namespace detail {
-inline std::string columns_needed(const LossInputs& in) {
-    std::string s = std::to_string(in.min_columns);
-    if (in.max_columns == 0)
-        s += " or more";
-    else if (in.max_columns != in.min_columns)
-        s += " to " + std::to_string(in.max_columns);
-    return s + (in.min_columns == 1 && in.max_columns == 1 ? " column" : " columns");
-}
-
-// Fails with one message naming the loss, what it needs and what it was given.
-template <Backend B, Scalar T>
-void check_loss_inputs(std::string_view loss, const LossInputs& in, std::size_t columns, index_t rows,
-                       const LossLabels<B, T>& labels) {
-    const bool too_few = columns < in.min_columns, too_many = in.max_columns && columns > in.max_columns;
-    if (too_few || too_many || (in.needs_labels && labels.empty()))
-        throw_error(loss, ": needs ", columns_needed(in),
-                    in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
-                    in.needs_labels ? " and a label column" : "", "; got ", columns,
-                    columns == 1 ? " column" : " columns",
-                    labels.empty() ? " and no label column" : " and a label column");
-    if (rows == 0) throw_error(loss, ": the batch is empty (0 rows)");
-}
-
-template <Backend B, Scalar T>
-void check_loss_inputs(std::string_view loss, const LossInputs& in, const std::vector<Var<B, T>>& columns,
-                       const LossLabels<B, T>& labels) {
-    check_loss_inputs<B, T>(loss, in, columns.size(), columns.empty() ? 0 : columns[0].shape()[0], labels);
-    const Shape& first = columns[0].shape();
-    for (std::size_t i = 0; i < columns.size(); ++i)
-        if (columns[i].shape().rank() != 2 || !(columns[i].shape() == first))
-            throw_error(loss, ": every column must be embeddings [batch, dim] of one shape; column 0 is ",
-                        first.str(), ", column ", i, " is ", columns[i].shape().str());
-}
-}  // namespace detail
-
-}  // namespace tandem
-// ---- end tandem/losses/concepts.hpp
-
-#include <algorithm>
-#include <cstdint>
-#include <string_view>
-#include <vector>
-
-namespace tandem::detail {
-
-// In training mode each mini-batch's graph takes a seed from (options.seed, column,
-// mini-batch), so both of its passes draw the same dropout masks.
-inline GraphOptions grad_cache_chunk_options(const GraphOptions& options, int column, index_t chunk) {
-    const auto stream = (static_cast<std::uint64_t>(column) << 40) ^ static_cast<std::uint64_t>(chunk);
-    const auto word = Philox(options.seed, stream).block(0);
-    return {.training = options.training,
-            .seed = (static_cast<std::uint64_t>(word[0]) << 32) | static_cast<std::uint64_t>(word[1])};
-}
-
-template <Backend B, Scalar T>
-Var<B, T> grad_cache_embed(std::string_view loss, const ColumnEncoder<B, T>& encode, Graph<B, T>& g,
-                           int column, index_t begin, index_t end) {
-    auto e = encode(g, column, begin, end);
-    if (e.shape().rank() != 2 || e.shape()[0] != end - begin)
-        throw_error(loss, ": the encoder returned shape ", e.shape().str(), " for rows [", begin, ", ", end,
-                    ") of column ", column, "; expected [", end - begin, ", dim]");
-    return e;
-}
-
-// Runs the three passes over `columns` columns of `rows` rows; rows_loss(graph, embeddings,
-// begin, end) is the share of the loss of anchors [begin, end), the loss the sum of the
-// shares. Returns the loss (0-d); the encoder's parameters hold their gradients.
-template <Backend B, Scalar T, class RowsLoss>
-Tensor<B, T> grad_cache(std::string_view loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-                        index_t mini_batch_size, const GraphOptions& options, const RowsLoss& rows_loss) {
-    const index_t chunks = (rows + mini_batch_size - 1) / mini_batch_size;
-    auto chunk_end = [&](index_t i) { return std::min(rows, (i + 1) * mini_batch_size); };
-
-    // 1. Every column's embeddings, one mini-batch at a time, without a tape.
-    std::vector<Tensor<B, T>> cached;
-    for (int c = 0; c < columns; ++c) {
-        NoGradGuard no_grad;
-        Graph<B, T> g;
-        std::vector<Var<B, T>> parts;
-        for (index_t i = 0; i < chunks; ++i) {
-            Graph<B, T> chunk(grad_cache_chunk_options(options, c, i));
-            parts.push_back(
-                g.input(grad_cache_embed(loss, encode, chunk, c, i * mini_batch_size, chunk_end(i)).value()));
-        }
-        cached.push_back(parts.size() == 1 ? parts[0].value() : concat(parts, 0).value());
-    }
-
-    // 2. The loss and its gradient with respect to the cached embeddings; a mini-batch of
-    // anchors at a time, so no [rows, rows] matrix is held.
-    std::vector<Tensor<B, T>> cached_grads;
-    for (const auto& t : cached) cached_grads.push_back(Tensor<B, T>::zeros(t.shape()));
-    auto total = Tensor<B, T>::zeros(Shape{});
-    for (index_t i = 0; i < chunks; ++i) {
-        Graph<B, T> g;
-        std::vector<Var<B, T>> reps;
-        for (const auto& t : cached) reps.push_back(g.input(t, true));
-        auto part = rows_loss(g, reps, i * mini_batch_size, chunk_end(i));
-        B::binary(BinaryOp::Add, total.data(), total.data(), 1, part.value().data(), 1);
-        g.backward(part);
-        for (std::size_t c = 0; c < reps.size(); ++c) {
-            const auto grad = g.grad(reps[c]);
-            B::binary(BinaryOp::Add, cached_grads[c].data(), cached_grads[c].data(), grad.numel(),
-                      grad.data(), grad.numel());
-        }
-    }
-
-    // 3. Each mini-batch again, with the tape, back-propagated from its cached gradient.
-    for (int c = 0; c < columns; ++c) {
-        for (index_t i = 0; i < chunks; ++i) {
-            const index_t begin = i * mini_batch_size, end = chunk_end(i);
-            Graph<B, T> g(grad_cache_chunk_options(options, c, i));
-            auto embeddings = grad_cache_embed(loss, encode, g, c, begin, end);
-            if (!embeddings.requires_grad()) continue;
-            g.backward({embeddings}, {cached_grads[static_cast<std::size_t>(c)].rows(begin, end)});
-        }
-    }
-    return total;
-}
-
-}  // namespace tandem::detail
-// ---- end tandem/losses/grad_cache.hpp
-// ---- begin tandem/losses/multiple_negatives_ranking.hpp
-// MultipleNegativesRankingLoss (InfoNCE with in-batch negatives) and its symmetric form:
-// each anchor must score its own positive above every other document of the batch (the
-// other positives and every hard-negative column), optionally also each document its own
-// query, each query against the other queries and each document against the other
-// documents, under one softmax or one per direction.
-// reference: sentence_transformers v6 losses/multiple_negatives_ranking.py and
-// multiple_negatives_symmetric_ranking.py.
-
-
-#include <algorithm>
-#include <limits>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace tandem {
-
-// reference: sentence_transformers.util.cos_sim, util.dot_score.
-enum class SimilarityFunction { cos_sim, dot_score };
-
-enum class Direction { query_to_doc, query_to_query, doc_to_query, doc_to_doc };
-enum class PartitionMode { joint, per_direction };
-enum class HardnessMode { none, in_batch_negatives, hard_negatives, all_negatives };
-
-struct MultipleNegativesRankingLossOptions {
-    // Similarities are multiplied by scale (1 / temperature).
-    double scale = 20.0;
-    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
-    // Which interaction terms form the softmax; query_to_doc holds the positive and is required.
-    std::vector<Direction> directions = {Direction::query_to_doc};
-    // joint: one softmax over every direction; per_direction: one each, log-partitions averaged.
-    PartitionMode partition_mode = PartitionMode::joint;
-    // Adds hardness_strength * stop_gradient(similarity) to the chosen negatives' logits.
-    HardnessMode hardness_mode = HardnessMode::none;
-    double hardness_strength = 0.0;
-};
-
-// The loss over embeddings: column 0 holds the anchors (queries), column 1 their
-// positives, any further column one hard negative per anchor.
-template <Backend B, Scalar T>
-class MultipleNegativesRankingLoss {
-public:
-    using Options = MultipleNegativesRankingLossOptions;
-    static constexpr LossInputs inputs{.min_columns = 2,
-                                       .columns_meaning = "(anchor, positive, negative_1, ..., negative_n)"};
-
-    explicit MultipleNegativesRankingLoss(Options options = {},
-                                          std::string_view name = "MultipleNegativesRankingLoss")
-        : options_(std::move(options)), name_(name) {
-        validate();
-    }
-
-    const Options& options() const { return options_; }
-    std::string_view name() const { return name_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
-        const index_t rows = columns[0].shape()[0];
-        return rows_loss(g, columns, 0, rows);
-    }
-
-    // The share of the loss that anchors [begin, end) contribute (their summed terms over
-    // the batch size), against the whole batch's documents: the batch's loss is the sum of
-    // these over any split of the rows. GradCache computes it a few rows at a time.
-    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
-                        index_t end) const {
-        const index_t batch = columns[0].shape()[0], m = end - begin;
-        const index_t docs = batch * static_cast<index_t>(columns.size() - 1);
-        const bool cos = options_.similarity_fct == SimilarityFunction::cos_sim;
-        // cos_sim normalises each side of every product; normalising each column once is the same.
-        auto prepare = [&](const Var<B, T>& x) { return cos ? l2_normalize(x) : x; };
-        const auto queries = prepare(columns[0]);
-        const auto docs_all = prepare(
-            columns.size() == 2 ? columns[1]
-                                : concat(std::vector<Var<B, T>>(columns.begin() + 1, columns.end()), 0));
-        const auto local_queries = slice(queries, 0, begin, end);
-        const auto local_docs = slice(docs_all, 0, begin, end);
-        const T inf = std::numeric_limits<T>::infinity();
-        // Rows [begin, end) of the identity, repeated across the column blocks.
-        auto own = [&](index_t cols, T diagonal, T off) {
-            auto t = Tensor<B, T>::empty({m, cols});
-            if (t.numel()) B::fill_diagonal_blocks(t.data(), m, cols, begin, batch, diagonal, off);
-            return g.input(t);
-        };
-
-        auto query_to_doc = matmul(local_queries, docs_all, false, true);  // [m, docs]
-        const Tensor<B, T> raw_query_to_doc = query_to_doc.value();
-        query_to_doc = scale(query_to_doc, T(options_.scale));
-        if (options_.hardness_mode != HardnessMode::none && options_.hardness_strength > 0)
-            query_to_doc = add(query_to_doc, hardness_penalty(g, raw_query_to_doc, own, batch, docs));
-        // In sentence-transformers' order, whatever the order of `directions`.
-        std::vector<Var<B, T>> scores = {query_to_doc};
-        const auto scaled = [&](const Var<B, T>& x) { return scale(x, T(options_.scale)); };
-        if (has(Direction::query_to_query))
-            // Each query's similarity to itself is removed.
-            scores.push_back(
-                add(scaled(matmul(local_queries, queries, false, true)), own(batch, -inf, T(0))));
-        if (has(Direction::doc_to_query)) scores.push_back(scaled(matmul(local_docs, queries, false, true)));
-        if (has(Direction::doc_to_doc))
-            // A document is not compared with the documents of its own query (itself included).
-            scores.push_back(add(scaled(matmul(local_docs, docs_all, false, true)), own(docs, -inf, T(0))));
-
-        // The positive of anchor begin + r sits at column begin + r of query_to_doc.
-        auto flat = Ids<B>::empty({m});
-        const auto positive_columns = arange<B>(m, begin);
-        if (m) B::flat_index(flat.data(), positive_columns.data(), m, docs);
-        const auto positives = reshape(gather_rows(reshape(query_to_doc, {m * docs, 1}), flat), {m});
-
-        Var<B, T> log_z;
-        if (options_.partition_mode == PartitionMode::joint) {
-            log_z = logsumexp(scores.size() == 1 ? scores[0] : concat(scores, 1));
-        } else {
-            log_z = logsumexp(scores[0]);
-            for (std::size_t k = 1; k < scores.size(); ++k) log_z = add(log_z, logsumexp(scores[k]));
-            log_z = scale(log_z, T(1) / T(scores.size()));
-        }
-        return scale(sum(sub(log_z, positives)), T(1) / T(batch));
-    }
-
-private:
-    bool has(Direction x) const {
-        const auto& d = options_.directions;
-        return std::find(d.begin(), d.end(), x) != d.end();
-    }
-
-    void validate() const {
-        const auto& d = options_.directions;
-        if (!(options_.scale > 0))
-            detail::throw_error(name_, ": scale must be a positive value, found ", options_.scale);
-        if (d.empty()) detail::throw_error(name_, ": at least one direction must be specified");
-        if (!has(Direction::query_to_doc))
-            detail::throw_error(name_,
-                                ": the 'query_to_doc' direction is required (it holds the positive pair)");
-        for (std::size_t i = 0; i < d.size(); ++i)
-            for (std::size_t j = 0; j < i; ++j)
-                if (d[i] == d[j]) detail::throw_error(name_, ": a direction is listed twice");
-        if (options_.partition_mode == PartitionMode::per_direction &&
-            (has(Direction::query_to_query) || has(Direction::doc_to_doc)))
-            detail::throw_error(name_,
-                                ": partition_mode 'per_direction' requires every direction's candidates to "
-                                "include the positive pair; 'query_to_query' and 'doc_to_doc' never do (use "
-                                "partition_mode 'joint')");
-        if (options_.hardness_strength < 0)
-            detail::throw_error(name_, ": hardness_strength must be non-negative, found ",
-                                options_.hardness_strength);
-    }
-
-    // hardness_strength * stop_gradient(raw query_to_doc) on the chosen negatives, 0 elsewhere.
-    template <class Own>
-    Var<B, T> hardness_penalty(Graph<B, T>& g, const Tensor<B, T>& raw, Own& own, index_t batch,
-                               index_t docs) const {
-        Var<B, T> keep;
-        if (options_.hardness_mode == HardnessMode::in_batch_negatives) {
-            // Everything but the query's own positive and hard negatives.
-            keep = own(docs, T(0), T(1));
-        } else {
-            // The positives' block: nothing (hard_negatives) or the other queries' positives
-            // (all_negatives); the hard-negative blocks: the own ones, or all of them.
-            const bool all = options_.hardness_mode == HardnessMode::all_negatives;
-            std::vector<Var<B, T>> blocks = {own(batch, T(0), all ? T(1) : T(0))};
-            if (docs > batch) blocks.push_back(own(docs - batch, T(1), all ? T(1) : T(0)));
-            keep = blocks.size() == 1 ? blocks[0] : concat(blocks, 1);
-        }
-        return scale(mul(g.input(raw), keep), T(options_.hardness_strength));
-    }
-
-    Options options_;
-    std::string name_;
-};
-
-// Query to doc and doc to query, one softmax each: (forward + backward) / 2.
-// reference: sentence_transformers MultipleNegativesSymmetricRankingLoss (deprecated in v6
-// for MultipleNegativesRankingLoss with these options, which it is).
-struct MultipleNegativesSymmetricRankingLossOptions {
-    double scale = 20.0;
-    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
-};
-
-template <Backend B, Scalar T>
-class MultipleNegativesSymmetricRankingLoss : public MultipleNegativesRankingLoss<B, T> {
-public:
-    using Options = MultipleNegativesSymmetricRankingLossOptions;
-    explicit MultipleNegativesSymmetricRankingLoss(Options options = {})
-        : MultipleNegativesRankingLoss<B, T>(
-              {.scale = options.scale,
-               .similarity_fct = options.similarity_fct,
-               .directions = {Direction::query_to_doc, Direction::doc_to_query},
-               .partition_mode = PartitionMode::per_direction},
-              "MultipleNegativesSymmetricRankingLoss") {}
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/multiple_negatives_ranking.hpp
-
-#include <algorithm>
-#include <vector>
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class CachedMultipleNegativesRankingLoss {
-public:
-    static constexpr const char* name = "CachedMultipleNegativesRankingLoss";
-
-    explicit CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLossOptions options = {},
-                                                index_t mini_batch_size = 32)
-        : loss_(std::move(options), name), mini_batch_size_(mini_batch_size) {
-        if (mini_batch_size <= 0)
-            detail::throw_error(name, ": mini_batch_size must be positive, found ", mini_batch_size);
-    }
-
-    const MultipleNegativesRankingLossOptions& options() const { return loss_.options(); }
-
-    // The same loss over embeddings already computed, for evaluation (eval_dataset): equal
-    // to what forward_backward returns on the same rows, without the mini-batching.
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        return loss_(g, columns, labels);
-    }
-    index_t mini_batch_size() const { return mini_batch_size_; }
-
-    // Runs the forward and backward passes of one batch of `rows` rows in each of `columns`
-    // columns and returns the loss (0-d). The gradients of every parameter `encode` reads
-    // are accumulated into its ParameterStore, as g.backward(loss) would. In training mode
-    // each mini-batch's graph takes a seed from (options.seed, column, mini-batch), so both
-    // of its passes draw the same dropout masks.
-    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-                                  const LossLabels<B, T>& labels = {},
-                                  const GraphOptions& options = {}) const {
-        detail::check_loss_inputs<B, T>(name, MultipleNegativesRankingLoss<B, T>::inputs,
-                                        static_cast<std::size_t>(std::max(columns, 0)), rows, labels);
-        return detail::grad_cache<B, T>(name, encode, columns, rows, mini_batch_size_, options,
-                                        [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin,
-                                            index_t end) { return loss_.rows_loss(g, reps, begin, end); });
-    }
-
-private:
-    MultipleNegativesRankingLoss<B, T> loss_;
-    index_t mini_batch_size_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/cached_multiple_negatives_ranking.hpp
-// ---- begin tandem/losses/clip.hpp
-// The contrastive losses CLIP and SigLIP train with: on logits_per_text [n, n] whose
-// diagonal holds the matching pairs (clip_loss, siglip_loss), and as losses over two
-// embedding columns with their learned temperature (and bias) as parameters named as
-// open_clip and transformers name them: CLIPLoss, SigLIPLoss.
-// reference: transformers clip_loss (modeling_clip), SiglipModel.forward's loss (v4.43);
-// open_clip ClipLoss / SigLipLoss (loss.py), init_logit_scale / init_logit_bias
-// (model.py), and the logit_scale clamp of open_clip_train's train_one_epoch.
-
-
-#include <cmath>
-#include <memory>
-#include <string_view>
-
-namespace tandem {
-
-// (CE(logits_per_text, arange) + CE(logits_per_image, arange)) / 2.
-template <Backend B, Scalar T>
-Var<B, T> clip_loss(const Var<B, T>& logits_per_text) {
-    const Shape& s = logits_per_text.shape();
-    if (s.rank() != 2 || s[0] != s[1])
-        detail::throw_error("clip_loss: expected square logits [n, n] (pair i matches pair i), found ",
-                            s.str());
-    const auto labels = arange<B>(s[0]);
-    auto text_loss = cross_entropy(logits_per_text, labels);
-    auto image_loss = cross_entropy(permute(logits_per_text, {1, 0}), labels);
-    return scale(add(text_loss, image_loss), T(0.5));
-}
-
-// mean over texts of sum over images of -log sigmoid(z * logits), z = +1 on the diagonal, -1 elsewhere.
-template <Backend B, Scalar T>
-Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
-    const Shape& s = logits_per_text.shape();
-    if (s.rank() != 2 || s[0] != s[1])
-        detail::throw_error("siglip_loss: expected square logits [n, n] (pair i matches pair i), found ",
-                            s.str());
-    auto z = Tensor<B, T>::empty(s);
-    if (z.numel()) B::fill_diagonal(z.data(), s[0], T(1), T(-1));
-    auto signed_logits = mul(logits_per_text, g.input(z));
-    return scale(sum(log_sigmoid(signed_logits)), T(-1) / T(s[0]));
-}
-
-namespace detail {
-// The learned scalars of a dual-encoder loss: the model's own (CLIPModel and SiglipModel
-// hold logit_scale and logit_bias) or, for towers without them, a store the loss owns,
-// initialised as open_clip initialises a model trained from scratch.
-template <Backend B, Scalar T>
-class LogitParameters {
-public:
-    LogitParameters(bool with_bias, double init_scale, double init_bias)
-        : owned_(std::make_unique<ParameterStore<B, T>>()), store_(owned_.get()) {
-        scale_ = store_->add("logit_scale", {});
-        if (with_bias) bias_ = store_->add("logit_bias", {});
-        init_constant(*store_, scale_, init_scale);
-        if (with_bias) init_constant(*store_, bias_, init_bias);
-    }
-
-    LogitParameters(std::string_view loss, bool with_bias, ParameterStore<B, T>& store) : store_(&store) {
-        for (std::string_view name : {std::string_view("logit_scale"), std::string_view("logit_bias")}) {
-            if (name == "logit_bias" && !with_bias) break;
-            if (!store.contains(name))
-                throw_error(loss, ": the model's parameters have no '", name,
-                            "' (a CLIPModel or SiglipModel has it); construct the loss without a store to ",
-                            "let it own one");
-            if (store.shape(store.find(name)).numel() != 1)
-                throw_error(loss, ": parameter '", name, "' must hold one value, found shape ",
-                            store.shape(store.find(name)).str());
-        }
-        scale_ = store.find("logit_scale");
-        if (with_bias) bias_ = store.find("logit_bias");
-    }
-
-    ParameterStore<B, T>& store() const { return *store_; }
-    Parameter logit_scale() const { return scale_; }
-    Parameter logit_bias() const { return bias_; }
-
-    // exp(logit_scale) cos(a, b) (+ logit_bias).   shapes: a [n, d]; b [n, d]; out [n, n]
-    Var<B, T> logits(Graph<B, T>& g, const Var<B, T>& a, const Var<B, T>& b) const {
-        auto logits = mul(cosine_similarity(a, b), exp(g.parameter(*store_, scale_)));
-        return bias_.index >= 0 ? add(logits, g.parameter(*store_, bias_)) : logits;
-    }
-
-    // logit_scale = min(max(logit_scale, 0), max_logit_scale), in place.
-    void clamp_logit_scale(double max_logit_scale) const {
-        auto v = store_->value(scale_);
-        B::clamp(v.data(), v.data(), T(0), T(max_logit_scale), v.numel());
-    }
-
-private:
-    std::unique_ptr<ParameterStore<B, T>> owned_;
-    ParameterStore<B, T>* store_;
-    Parameter scale_, bias_;
-};
-
-inline constexpr LossInputs pair_columns{
-    .min_columns = 2, .max_columns = 2, .columns_meaning = "(text, image)"};
-}  // namespace detail
-
-struct CLIPLossOptions {
-    // open_clip's init_logit_scale: log(1 / 0.07).
-    double init_logit_scale = std::log(1 / 0.07);
-    // clamp_logit_scale() bounds logit_scale to [0, log(100)], as open_clip does after each step.
-    double max_logit_scale = std::log(100.0);
-};
-
-// The symmetric InfoNCE of CLIP over two columns (text, image) of embeddings, normalised
-// here as CLIPModel.forward normalises them, at temperature exp(logit_scale).
-template <Backend B, Scalar T>
-class CLIPLoss {
-public:
-    static constexpr const char* name = "CLIPLoss";
-
-    // The loss owns logit_scale (shape [], as open_clip's), set to options.init_logit_scale.
-    explicit CLIPLoss(CLIPLossOptions options = {})
-        : options_(options), params_(false, options.init_logit_scale, 0) {}
-    // The model's own logit_scale (CLIPModel's) is read and trained.
-    explicit CLIPLoss(ParameterStore<B, T>& model_parameters, CLIPLossOptions options = {})
-        : options_(options), params_(name, false, model_parameters) {}
-
-    // Where logit_scale lives: the optimizer steps this store too.
-    ParameterStore<B, T>& parameters() const { return params_.store(); }
-    Parameter logit_scale() const { return params_.logit_scale(); }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
-        return clip_loss(params_.logits(g, columns[0], columns[1]));
-    }
-
-    // Call after each optimizer step, as open_clip's training loop does.
-    void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
-
-private:
-    CLIPLossOptions options_;
-    detail::LogitParameters<B, T> params_;
-};
-
-struct SigLIPLossOptions {
-    // open_clip's SigLIP initialisation from scratch: logit_scale log(10), logit_bias -10.
-    double init_logit_scale = std::log(10.0);
-    double init_logit_bias = -10.0;
-    double max_logit_scale = std::log(100.0);
-};
-
-// The pairwise sigmoid loss of SigLIP over two columns (text, image): every pair a binary
-// classification, matching on the diagonal, at exp(logit_scale) cos + logit_bias.
-template <Backend B, Scalar T>
-class SigLIPLoss {
-public:
-    static constexpr const char* name = "SigLIPLoss";
-
-    // The loss owns logit_scale and logit_bias (shape [], as open_clip's).
-    explicit SigLIPLoss(SigLIPLossOptions options = {})
-        : options_(options), params_(true, options.init_logit_scale, options.init_logit_bias) {}
-    // The model's own logit_scale and logit_bias (SiglipModel's) are read and trained.
-    explicit SigLIPLoss(ParameterStore<B, T>& model_parameters, SigLIPLossOptions options = {})
-        : options_(options), params_(name, true, model_parameters) {}
-
-    ParameterStore<B, T>& parameters() const { return params_.store(); }
-    Parameter logit_scale() const { return params_.logit_scale(); }
-    Parameter logit_bias() const { return params_.logit_bias(); }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
-        return siglip_loss(g, params_.logits(g, columns[0], columns[1]));
-    }
-
-    void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
-
-private:
-    SigLIPLossOptions options_;
-    detail::LogitParameters<B, T> params_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/clip.hpp
-// ---- begin tandem/losses/contrastive_tension.hpp
-// The Contrastive Tension losses (Carlsson et al. 2021, "Semantic Re-Tuning with
-// Contrastive Tension"). The reference trains two encoders: column 0 is embedded by a deep
-// copy of the model made when the loss is built (model1), column 1 by the model itself
-// (model2, the one kept for inference). Over embeddings both are just columns: a trainer
-// gives column 0 the copy's embeddings and column 1 the model's.
-// reference: sentence_transformers v6.3 sentence_transformer/losses/contrastive_tension.py.
-
-// ---- begin tandem/losses/pairs.hpp
-// Losses over (sentence1, sentence2) pairs with a label for each pair: a similarity score
-// to regress (CosineSimilarityLoss) or to rank (CoSENTLoss, AnglELoss), or 1 for similar
-// and 0 for dissimilar pairs (ContrastiveLoss, OnlineContrastiveLoss).
-// reference: sentence_transformers v6.3 sentence_transformer/losses/cosine_similarity.py,
-// cosent.py, angle.py, contrastive.py, online_contrastive.py; util/similarity.py.
-
-
-#include <cmath>
-#include <limits>
-#include <string>
-#include <vector>
-
-namespace tandem {
-
-// The row-by-row similarities of sentence-transformers' util (pairwise_cos_sim,
-// pairwise_dot_score, pairwise_angle_sim).
-enum class PairwiseSimilarity { cos_sim, dot_score, angle_sim };
-
-// The distances of SiameseDistanceMetric.
-enum class SiameseDistanceMetric { euclidean, manhattan, cosine_distance };
-
-namespace detail {
-// |x| as relu(x) + relu(-x), whose gradient at 0 is 0 as torch.abs's is.
-template <Backend B, Scalar T>
-Var<B, T> absolute(const Var<B, T>& x) {
-    return add(relu(x), relu(scale(x, T(-1))));
-}
-
-// alpha + x for a constant alpha.
-template <Backend B, Scalar T>
-Var<B, T> add_constant(const Var<B, T>& x, T alpha) {
-    auto& g = graph_of("add_constant", x);
-    return add(x, g.input(Tensor<B, T>::full({1}, alpha)));
-}
-
-// sim(a[i], b[i]) for every row: [rows].
-template <Backend B, Scalar T>
-Var<B, T> pairwise(PairwiseSimilarity f, const Var<B, T>& a, const Var<B, T>& b) {
-    if (f == PairwiseSimilarity::dot_score) return sum(mul(a, b), 1);
-    const auto x = l2_normalize(a), y = l2_normalize(b);
-    const auto cosines = sum(mul(x, y), 1);
-    if (f == PairwiseSimilarity::cos_sim) return cosines;
-    // AnglE: |cos + sin|, pairing dimension k with k + ceil(d / 2). The reference pads an
-    // odd width with a zero column, whose products vanish: the pairs stop at the width.
-    const index_t d = a.shape()[1], half = (d + 1) / 2, paired = d - half;
-    if (paired == 0) return absolute(cosines);
-    const auto first = [&](const Var<B, T>& v) { return slice(v, 1, 0, paired); };
-    const auto last = [&](const Var<B, T>& v) { return slice(v, 1, half, d); };
-    const auto sines = sum(sub(mul(last(x), first(y)), mul(first(x), last(y))), 1);
-    return absolute(add(cosines, sines));
-}
-
-// One float label per pair, [batch]: the float label column (any shape of `batch`
-// elements), or, where `integers` allows, integer labels.
-template <Backend B, Scalar T>
-Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B, T>& labels, index_t batch,
-                      bool integers) {
-    if (labels.labels && integers) {
-        const Ids<B>& ids = *labels.labels;
-        if (ids.numel() != batch)
-            throw_error(loss, ": expects ", batch, " labels (one per pair), but got ", ids.numel(),
-                        " labels with shape ", ids.shape().str());
-        // As the reference's labels.float().
-        auto values = Tensor<B, T>::empty({batch});
-        if (batch) B::convert(values.data(), ids.data(), batch);
-        return g.input(values);
-    }
-    if (!labels.scores)
-        throw_error(loss, ": needs a float label column (one score per pair)",
-                    integers ? " or integer labels" : "", "; got ",
-                    labels.labels ? "integer class labels" : "no label column");
-    const auto& scores = *labels.scores;
-    if (scores.numel() != batch)
-        throw_error(loss, ": expects ", batch, " labels (one per pair), but got ", scores.numel(),
-                    " labels with shape ", scores.shape().str());
-    return g.input(scores.reshape({batch}));
-}
-
-// The CoSENT objective of scaled similarities s [n] under labels [n]:
-// log(1 + sum over pairs with label_i < label_j of exp(s_i - s_j)). The reference sorts
-// the labels and sums suffixes; the [n, n] matrix of pairs gives the same sum.
-template <Backend B, Scalar T>
-Var<B, T> cosent(Graph<B, T>& g, const Var<B, T>& s, const Tensor<B, T>& labels) {
-    const index_t n = s.shape()[0];
-    const auto ones = Tensor<B, T>::full({1, n}, T(1));
-    // s_i - s_j at [i, j].
-    const auto differences = sub(matmul(reshape(s, {n, 1}), g.input(ones)), s);
-    // The pairs the reference ranks (label_j > label_i) as log 1 = 0, the others as log 0 = -inf.
-    Tensor<B, T> mask;
-    {
-        NoGradGuard no_grad;
-        const auto rows = matmul(g.input(Tensor<B, T>::full({n, 1}, T(1))), g.input(labels.reshape({1, n})));
-        const Tensor<B, T> label_j = rows.value();
-        auto ranked = Tensor<B, T>::empty({n, n});
-        B::mask_above_margin(ranked.data(), label_j.data(), labels.data(), n, n, T(0), false, T(1),
-                             index_t{-1}, T(0));
-        mask = log(g.input(ranked)).value();
-    }
-    const auto pairs = reshape(add(differences, g.input(mask)), {1, n * n});
-    const auto all = concat(std::vector<Var<B, T>>{g.input(Tensor<B, T>::zeros({1, 1})), pairs}, 1);
-    return sum(logsumexp(all));
-}
-}  // namespace detail
-
-struct CosineSimilarityLossOptions {};
-
-// The mean squared error between cos(u, v) and the pair's score.
-// (loss_fct is nn.MSELoss and cos_score_transformation nn.Identity, their defaults.)
-template <Backend B, Scalar T>
-class CosineSimilarityLoss {
-public:
-    using Options = CosineSimilarityLossOptions;
-    static constexpr const char* name = "CosineSimilarityLoss";
-    static constexpr LossInputs inputs{.min_columns = 2,
-                                       .max_columns = 2,
-                                       .needs_labels = true,
-                                       .columns_meaning = "(sentence1, sentence2)"};
-
-    explicit CosineSimilarityLoss(Options options = {}) : options_(options) {}
-    const Options& options() const { return options_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const auto target = detail::pair_labels(name, g, labels, columns[0].shape()[0], false);
-        const auto diff = sub(detail::pairwise(PairwiseSimilarity::cos_sim, columns[0], columns[1]), target);
-        return mean(mul(diff, diff));
-    }
-
-private:
-    Options options_;
-};
-
-struct CoSENTLossOptions {
-    double scale = 20.0;
-    PairwiseSimilarity similarity_fct = PairwiseSimilarity::cos_sim;
-};
-
-// Ranks the pairs by similarity as their scores rank them: every pair (i, j) whose score
-// is lower for i than for j adds exp(scale (sim_i - sim_j)); tied scores add nothing.
-template <Backend B, Scalar T>
-class CoSENTLoss {
-public:
-    using Options = CoSENTLossOptions;
-    static constexpr LossInputs inputs{.min_columns = 2,
-                                       .max_columns = 2,
-                                       .needs_labels = true,
-                                       .columns_meaning = "(sentence1, sentence2)"};
-
-    explicit CoSENTLoss(Options options = {}, std::string_view name = "CoSENTLoss")
-        : options_(options), name_(name) {
-        if (!std::isfinite(options_.scale))
-            detail::throw_error(name_, ": scale must be a finite number, got ", options_.scale);
-    }
-    const Options& options() const { return options_; }
-    std::string_view name() const { return name_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
-        return ranked(g, columns[0], columns[1],
-                      detail::pair_labels(name_, g, labels, columns[0].shape()[0], true).value());
-    }
-
-protected:
-    Var<B, T> ranked(Graph<B, T>& g, const Var<B, T>& a, const Var<B, T>& b,
-                     const Tensor<B, T>& labels) const {
-        const auto s = scale(detail::pairwise(options_.similarity_fct, a, b), T(options_.scale));
-        return detail::cosent(g, s, labels);
-    }
-
-    Options options_;
-    std::string name_;
-};
-
-// CoSENT on the angle similarity. With more than two columns (anchor, positive,
-// negative_1, ...), every column after the first is paired with the anchor: the
-// positives with the labels (1 when there are none), each negative with 1 - label.
-template <Backend B, Scalar T>
-class AnglELoss : public CoSENTLoss<B, T> {
-public:
-    struct Options {
-        double scale = 20.0;
-    };
-    static constexpr LossInputs inputs{
-        .min_columns = 2, .columns_meaning = "(sentence1, sentence2) or (anchor, positive, negative_1, ...)"};
-
-    explicit AnglELoss(Options options = {})
-        : CoSENTLoss<B, T>({.scale = options.scale, .similarity_fct = PairwiseSimilarity::angle_sim},
-                           "AnglELoss") {}
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        const std::string_view name = this->name();
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const index_t batch = columns[0].shape()[0];
-        if (columns.size() == 2) {
-            if (labels.empty()) detail::throw_error(name, ": needs a label column for pairs; got none");
-            return this->ranked(g, columns[0], columns[1],
-                                detail::pair_labels(name, g, labels, batch, true).value());
-        }
-        const std::size_t others = columns.size() - 1;
-        Tensor<B, T> combined;
-        {
-            NoGradGuard no_grad;
-            const auto positive = labels.empty() ? g.input(Tensor<B, T>::full({batch}, T(1)))
-                                                 : detail::pair_labels(name, g, labels, batch, true);
-            std::vector<Var<B, T>> parts{positive};
-            const auto negative = sub(g.input(Tensor<B, T>::full({batch}, T(1))), positive);
-            for (std::size_t i = 1; i < others; ++i) parts.push_back(negative);
-            combined = concat(parts, 0).value();
-        }
-        const auto anchors = concat(std::vector<Var<B, T>>(others, columns[0]), 0);
-        const auto candidates = concat(std::vector<Var<B, T>>(columns.begin() + 1, columns.end()), 0);
-        return this->ranked(g, anchors, candidates, combined);
-    }
-};
-
-struct ContrastiveLossOptions {
-    SiameseDistanceMetric distance_metric = SiameseDistanceMetric::cosine_distance;
-    double margin = 0.5;
-    bool size_average = true;
-};
-
-namespace detail {
-// d(a[i], b[i]) for every row: [rows]. reference: F.pairwise_distance(x, y, p) adds its
-// eps (1e-6) to the difference, ||x - y + eps||_p, not to the distance; matched here.
-template <Backend B, Scalar T>
-Var<B, T> siamese_distance(SiameseDistanceMetric metric, const Var<B, T>& a, const Var<B, T>& b) {
-    if (metric == SiameseDistanceMetric::cosine_distance)
-        return add_constant(scale(pairwise(PairwiseSimilarity::cos_sim, a, b), T(-1)), T(1));
-    const auto diff = add_constant(sub(a, b), T(1e-6));
-    if (metric == SiameseDistanceMetric::manhattan) return sum(absolute(diff), 1);
-    // ||x|| as x . x / ||x||, whose gradient is x / ||x||.
-    return sum(mul(diff, l2_normalize(diff)), 1);
-}
-
-template <Backend B, Scalar T>
-void check_margin(std::string_view loss, double margin) {
-    if (!std::isfinite(margin)) throw_error(loss, ": margin must be a finite number, got ", margin);
-}
-}  // namespace detail
-
-// Pulls similar pairs (label 1) together and pushes dissimilar ones (label 0) to a
-// distance of at least the margin: 0.5 (label d^2 + (1 - label) relu(margin - d)^2),
-// the mean over pairs (size_average) or their sum.
-template <Backend B, Scalar T>
-class ContrastiveLoss {
-public:
-    using Options = ContrastiveLossOptions;
-    static constexpr const char* name = "ContrastiveLoss";
-    static constexpr LossInputs inputs{
-        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(anchor, other)"};
-
-    explicit ContrastiveLoss(Options options = {}) : options_(options) {
-        detail::check_margin<B, T>(name, options_.margin);
-    }
-    const Options& options() const { return options_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const index_t batch = columns[0].shape()[0];
-        const auto label = detail::pair_labels(name, g, labels, batch, true);
-        const auto d = detail::siamese_distance(options_.distance_metric, columns[0], columns[1]);
-        const auto short_of_margin = relu(detail::add_constant(scale(d, T(-1)), T(options_.margin)));
-        const auto other = detail::add_constant(scale(label, T(-1)), T(1));
-        const auto losses = add(mul(label, mul(d, d)), mul(other, mul(short_of_margin, short_of_margin)));
-        return scale(sum(losses), T(options_.size_average ? 0.5 / double(batch) : 0.5));
-    }
-
-private:
-    Options options_;
-};
-
-struct OnlineContrastiveLossOptions {
-    SiameseDistanceMetric distance_metric = SiameseDistanceMetric::cosine_distance;
-    double margin = 0.5;
-};
-
-// ContrastiveLoss on the hard pairs only: the positives (label 1) farther apart than the
-// nearest negative, and the negatives (label 0) closer than the farthest positive;
-// d^2 + relu(margin - d)^2 over them (no factor 0.5). Pairs labelled neither are ignored.
-template <Backend B, Scalar T>
-class OnlineContrastiveLoss {
-public:
-    using Options = OnlineContrastiveLossOptions;
-    static constexpr const char* name = "OnlineContrastiveLoss";
-    static constexpr LossInputs inputs{
-        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(anchor, other)"};
-
-    explicit OnlineContrastiveLoss(Options options = {}) : options_(options) {
-        detail::check_margin<B, T>(name, options_.margin);
-    }
-    const Options& options() const { return options_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const index_t batch = columns[0].shape()[0];
-        const Tensor<B, T> label = detail::pair_labels(name, g, labels, batch, true).value();
-        const auto d = detail::siamese_distance(options_.distance_metric, columns[0], columns[1]);
-        auto positive = Tensor<B, T>::empty({batch}), negative = Tensor<B, T>::empty({batch});
-        B::hard_pairs(positive.data(), negative.data(), d.value().data(), label.data(), batch);
-        const auto short_of_margin = relu(detail::add_constant(scale(d, T(-1)), T(options_.margin)));
-        // A sum over the hard pairs, not a mean, as the reference returns
-        // positive_pairs.pow(2).sum() + F.relu(margin - negative_pairs).pow(2).sum().
-        return sum(add(mul(g.input(positive), mul(d, d)),
-                       mul(g.input(negative), mul(short_of_margin, short_of_margin))));
-    }
-
-private:
-    Options options_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/pairs.hpp
-
-#include <cmath>
-#include <memory>
-#include <vector>
-
-namespace tandem {
-
-struct ContrastiveTensionLossOptions {};
-
-// The summed binary cross-entropy of each pair's dot product as a logit against its label:
-// 1 where both columns hold the same input, 0 otherwise. The reference derives the label
-// from identical token ids when none is given; over embeddings it must be the label column.
-template <Backend B, Scalar T>
-class ContrastiveTensionLoss {
-public:
-    using Options = ContrastiveTensionLossOptions;
-    static constexpr const char* name = "ContrastiveTensionLoss";
-    static constexpr LossInputs inputs{.min_columns = 2,
-                                       .max_columns = 2,
-                                       .needs_labels = true,
-                                       .columns_meaning = "(sentence_A, sentence_B)"};
-
-    explicit ContrastiveTensionLoss(Options options = {}) : options_(options) {}
-    const Options& options() const { return options_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        if (!labels.labels && !labels.scores)
-            detail::throw_error(name, ": needs a label column (1 where both columns hold the same input, 0 ",
-                                "otherwise); got ", columns.size(), " columns and no label column");
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const index_t n = columns[0].shape()[0];
-        const auto target = detail::pair_labels(name, g, labels, n, true);
-        const auto logits = detail::pairwise(PairwiseSimilarity::dot_score, columns[0], columns[1]);
-        // BCEWithLogitsLoss(reduction="sum"): the mean over the n pairs, times n.
-        return scale(binary_cross_entropy_with_logits(logits, target), T(n));
-    }
-
-private:
-    Options options_;
-};
-
-struct ContrastiveTensionLossInBatchNegativesOptions {
-    // The initial temperature: logit_scale starts at log(scale).
-    double scale = 20.0;
-    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
-};
-
-// The symmetric in-batch cross-entropy (CE(S, arange) + CE(S^T, arange)) / 2 of
-// S = sim(column 0, column 1) exp(logit_scale). The reference's dataset has one column,
-// embedded by both encoders: row i of each column is the same input, and every other row
-// is a negative.
-template <Backend B, Scalar T>
-class ContrastiveTensionLossInBatchNegatives {
-public:
-    using Options = ContrastiveTensionLossInBatchNegativesOptions;
-    static constexpr const char* name = "ContrastiveTensionLossInBatchNegatives";
-    static constexpr LossInputs inputs{
-        .min_columns = 2, .max_columns = 2, .columns_meaning = "(copy's embeddings, model's embeddings)"};
-
-    // The loss owns logit_scale (shape [], as the reference's nn.Parameter), set to log(scale).
-    explicit ContrastiveTensionLossInBatchNegatives(Options options = {})
-        : options_(options), store_(std::make_unique<ParameterStore<B, T>>()) {
-        if (!(options.scale > 0))
-            detail::throw_error(name, ": scale must be positive (logit_scale = log(scale)), found ",
-                                options.scale);
-        logit_scale_ = store_->add("logit_scale", {});
-        init_constant(*store_, logit_scale_, std::log(options.scale));
-    }
-    const Options& options() const { return options_; }
-
-    // Where logit_scale lives: the optimizer steps this store too.
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    Parameter logit_scale() const { return logit_scale_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const auto& a = columns[0];
-        const auto& b = columns[1];
-        const auto sim = options_.similarity_fct == SimilarityFunction::cos_sim
-                             ? cosine_similarity(a, b)
-                             : matmul(a, permute(b, {1, 0}));
-        return clip_loss(mul(sim, exp(g.parameter(*store_, logit_scale_))));
-    }
-
-private:
-    Options options_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
-    Parameter logit_scale_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/contrastive_tension.hpp
-// ---- begin tandem/losses/distill.hpp
-// Distillation losses: a student's embeddings onto a teacher's (EmbedDistillLoss, and
-// MSELoss, its mean-squared-error form), or a student's similarity scores onto a
-// teacher's (MarginMSELoss on margins, DistillKLDivLoss on softmax distributions). The
-// teacher's embeddings or scores arrive as the float label column.
-// reference: sentence_transformers v6.3 losses/embed_distill.py, mse.py, margin_mse.py,
-// distill_kl_div.py.
-
-
-#include <cmath>
-#include <limits>
-#include <string>
-#include <vector>
-
-namespace tandem {
-
-namespace detail {
-// sim(a[i], b[i]) for every row: [rows]. reference: util.pairwise_cos_sim, pairwise_dot_score.
-template <Backend B, Scalar T>
-Var<B, T> pairwise_similarity(SimilarityFunction f, const Var<B, T>& a, const Var<B, T>& b) {
-    if (f == SimilarityFunction::cos_sim) return sum(mul(l2_normalize(a), l2_normalize(b)), 1);
-    return sum(mul(a, b), 1);
-}
-
-// The float label column, or an error naming what the loss needs.
-template <Backend B, Scalar T>
-const Tensor<B, T>& teacher_scores(std::string_view loss, const LossLabels<B, T>& labels,
-                                   std::string_view meaning) {
-    if (!labels.scores)
-        throw_error(loss, ": needs a float label column (", meaning, "); got ",
-                    labels.labels ? "integer class labels" : "no label column");
-    return *labels.scores;
-}
-}  // namespace detail
-
-enum class DistanceMetric { mse, l2, cosine };
-
-struct EmbedDistillLossOptions {
-    DistanceMetric distance_metric = DistanceMetric::cosine;
-};
-
-// Every column against the teacher's embeddings: labels [batch, dim] (one teacher
-// embedding for every column) or [batch, columns, dim] (one per column); the mean over
-// columns of each column's mean distance (mse: over every element; l2, cosine: over rows).
-template <Backend B, Scalar T>
-class EmbedDistillLoss {
-public:
-    using Options = EmbedDistillLossOptions;
-    static constexpr LossInputs inputs{
-        .min_columns = 1, .needs_labels = true, .columns_meaning = "(input_1, ...)"};
-
-    explicit EmbedDistillLoss(Options options = {}, std::string_view name = "EmbedDistillLoss")
-        : options_(options), name_(name) {}
-
-    const Options& options() const { return options_; }
-    std::string_view name() const { return name_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
-        const auto& teacher =
-            detail::teacher_scores(name_, labels, "teacher embeddings [batch, dim] or [batch, columns, dim]");
-        const Shape& s = columns[0].shape();
-        const auto n = static_cast<index_t>(columns.size());
-        const Shape& t = teacher.shape();
-        const bool shared = t.rank() == 2 && t[0] == s[0] && t[1] == s[1];
-        const bool per_column = t.rank() == 3 && t[0] == s[0] && t[1] == n && t[2] == s[1];
-        if (!shared && !per_column)
-            detail::throw_error(name_, ": needs teacher embeddings of shape [", s[0], ", ", s[1], "] or [",
-                                s[0], ", ", n, ", ", s[1], "] for ", n, n == 1 ? " column" : " columns",
-                                " of embeddings ", s.str(), "; got labels of shape ", t.str());
-        const auto all = g.input(shared ? teacher : teacher.reshape({s[0], n * s[1]}));
-        Var<B, T> total;
-        for (index_t c = 0; c < n; ++c) {
-            const auto target = shared ? all : slice(all, 1, c * s[1], (c + 1) * s[1]);
-            const auto d = distance(columns[static_cast<std::size_t>(c)], target);
-            total = c == 0 ? d : add(total, d);
-        }
-        return scale(total, T(1) / T(n));
-    }
-
-private:
-    Var<B, T> distance(const Var<B, T>& student, const Var<B, T>& teacher) const {
-        const auto diff = sub(student, teacher);
-        switch (options_.distance_metric) {
-            case DistanceMetric::mse:
-                return mean(mul(diff, diff));
-            // ||x|| as x . x / ||x||, whose gradient is x / ||x||.
-            case DistanceMetric::l2:
-                return mean(sum(mul(diff, l2_normalize(diff)), 1));
-            case DistanceMetric::cosine:
-                break;
-        }
-        // reference: F.cosine_similarity divides by the product of the norms.
-        const auto cos = detail::pairwise_similarity(SimilarityFunction::cos_sim, student, teacher);
-        auto& g = detail::graph_of(name_, cos);
-        return mean(sub(g.input(Tensor<B, T>::full(cos.shape(), T(1))), cos));
-    }
-
-    Options options_;
-    std::string name_;
-};
-
-// The student's embeddings onto the teacher's by mean squared error: EmbedDistillLoss
-// with distance_metric mse. (Versions before 6 concatenated the columns; with columns of
-// one shape the mean over the concatenation is the mean of the columns' means.)
-template <Backend B, Scalar T>
-class MSELoss : public EmbedDistillLoss<B, T> {
-public:
-    MSELoss() : EmbedDistillLoss<B, T>({.distance_metric = DistanceMetric::mse}, "MSELoss") {}
-};
-
-struct MarginMSELossOptions {
-    // Applied row by row (util.pairwise_dot_score, util.pairwise_cos_sim).
-    SimilarityFunction similarity_fct = SimilarityFunction::dot_score;
-};
-
-// The student's margins sim(query, positive) - sim(query, negative_i) onto the teacher's,
-// by mean squared error. Labels: the margins, [batch] or [batch, negatives], or the
-// teacher's scores [batch, 1 + negatives] (positive first), whose margins are taken.
-template <Backend B, Scalar T>
-class MarginMSELoss {
-public:
-    using Options = MarginMSELossOptions;
-    static constexpr const char* name = "MarginMSELoss";
-    static constexpr LossInputs inputs{.min_columns = 3,
-                                       .needs_labels = true,
-                                       .columns_meaning = "(query, positive, negative_1, ..., negative_n)"};
-
-    explicit MarginMSELoss(Options options = {}) : options_(options) {}
-    const Options& options() const { return options_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const auto& teacher = detail::teacher_scores(name, labels, "teacher margins or scores");
-        const index_t batch = columns[0].shape()[0], negatives = static_cast<index_t>(columns.size()) - 2;
-        const Shape& t = teacher.shape();
-        auto target = g.input(teacher);
-        // In sentence-transformers' order: scores first, then a vector of margins.
-        if (t.rank() == 2 && t[0] == batch && t[1] == negatives + 1) {
-            const auto positive = slice(target, 1, 0, 1);
-            target = sub(concat(std::vector<Var<B, T>>(static_cast<std::size_t>(negatives), positive), 1),
-                         slice(target, 1, 1, negatives + 1));
-        } else if (t.rank() == 1 && t[0] == batch) {
-            target = reshape(target, {batch, 1});
-        }
-        if (!(target.shape() == Shape{batch, negatives}))
-            detail::throw_error(name, ": needs labels of shape [", batch, ", ", negatives, "] (margins) or [",
-                                batch, ", ", negatives + 1, "] (scores)", negatives == 1 ? " or [" : "",
-                                negatives == 1 ? std::to_string(batch) + "]" : "", " for ", negatives,
-                                negatives == 1 ? " negative" : " negatives", "; got labels of shape ",
-                                t.str());
-        const auto positive = detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[1]);
-        std::vector<Var<B, T>> margins;
-        for (std::size_t i = 2; i < columns.size(); ++i)
-            margins.push_back(reshape(
-                sub(positive, detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[i])),
-                {batch, 1}));
-        const auto diff = sub(margins.size() == 1 ? margins[0] : concat(margins, 1), target);
-        return mean(mul(diff, diff));
-    }
-
-private:
-    Options options_;
-};
-
-struct DistillKLDivLossOptions {
-    SimilarityFunction similarity_fct = SimilarityFunction::dot_score;
-    double temperature = 1.0;
-    // Each defaults to temperature.
-    std::optional<double> student_temperature{};
-    std::optional<double> teacher_temperature{};
-};
-
-// KL(teacher || student) between softmax distributions over each query's candidates:
-// the student's scores sim(query, candidate_i) / student_temperature, the teacher's
-// (labels [batch, candidates]) / teacher_temperature; batchmean, times
-// student_temperature^2 so gradients keep their scale.
-template <Backend B, Scalar T>
-class DistillKLDivLoss {
-public:
-    using Options = DistillKLDivLossOptions;
-    static constexpr const char* name = "DistillKLDivLoss";
-    // A softmax over one candidate is constant: two at least.
-    static constexpr LossInputs inputs{.min_columns = 3,
-                                       .needs_labels = true,
-                                       .columns_meaning = "(query, positive, negative_1, ..., negative_n)"};
-
-    explicit DistillKLDivLoss(Options options = {})
-        : options_(options),
-          student_temperature_(options.student_temperature ? *options.student_temperature
-                                                           : options.temperature),
-          teacher_temperature_(options.teacher_temperature ? *options.teacher_temperature
-                                                           : options.temperature) {
-        for (const auto& [label, value] : {std::pair{"temperature", options_.temperature},
-                                           std::pair{"student_temperature", student_temperature_},
-                                           std::pair{"teacher_temperature", teacher_temperature_}})
-            if (!(value > 0 && value < std::numeric_limits<double>::infinity()))
-                detail::throw_error(name, ": ", label, " must be a positive finite number, got ", value);
-    }
-
-    const Options& options() const { return options_; }
-    double student_temperature() const { return student_temperature_; }
-    double teacher_temperature() const { return teacher_temperature_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const auto& teacher = detail::teacher_scores(name, labels, "teacher scores [batch, candidates]");
-        const index_t batch = columns[0].shape()[0], ways = static_cast<index_t>(columns.size()) - 1;
-        if (!(teacher.shape() == Shape{batch, ways}))
-            detail::throw_error(name, ": needs teacher scores of shape [", batch, ", ", ways, "] for ", ways,
-                                " candidate columns; got labels of shape ", teacher.shape().str());
-        std::vector<Var<B, T>> scores;
-        for (std::size_t i = 1; i < columns.size(); ++i)
-            scores.push_back(reshape(
-                detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[i]), {batch, 1}));
-        const auto student = log_softmax(scale(concat(scores, 1), T(1) / T(student_temperature())));
-        // The teacher's side is constant: p log p and p, without a tape.
-        Tensor<B, T> p, p_log_p;
-        {
-            NoGradGuard no_grad;
-            const auto t = scale(g.input(teacher), T(1) / T(teacher_temperature()));
-            const auto probabilities = softmax(t);
-            p = probabilities.value();
-            p_log_p = sum(mul(probabilities, log_softmax(t))).value();
-        }
-        // reference: nn.KLDivLoss(reduction="batchmean"): sum p (log p - log q) / batch.
-        const auto kl = sub(g.input(p_log_p), sum(mul(g.input(p), student)));
-        const double st = student_temperature();
-        return scale(kl, T(st * st / double(batch)));
-    }
-
-private:
-    Options options_;
-    double student_temperature_, teacher_temperature_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/distill.hpp
-// ---- begin tandem/losses/guided.hpp
-// GISTEmbedLoss and CachedGISTEmbedLoss: in-batch contrastive learning in which a frozen
-// guide model decides which in-batch candidates are false negatives. Each anchor's softmax
-// runs over its positive, the other positives, (contrast_anchors) the other anchors,
-// (contrast_positives) the positives against its own positive, and the hard negatives;
-// every candidate the guide scores above the guide's anchor-positive similarity (less a
-// margin, absolute or relative to that similarity) is removed. Similarities are cosine,
-// divided by the temperature. The cached form computes the same loss at any batch size
-// in the memory of one mini-batch (GradCache), as CachedMultipleNegativesRankingLoss.
-// reference: sentence_transformers v6.3 losses/gist_embed.py, cached_gist_embed.py;
-// Solatorio 2024, "GISTEmbed: Guided In-sample Selection of Training Negatives".
-
-
-#include <algorithm>
-#include <limits>
-#include <string>
-#include <vector>
-
-namespace tandem {
-
-enum class MarginStrategy { absolute, relative };
-
-struct GISTEmbedLossOptions {
-    double temperature = 0.01;
-    MarginStrategy margin_strategy = MarginStrategy::absolute;
-    double margin = 0.0;
-    bool contrast_anchors = true;
-    bool contrast_positives = true;
-};
-
-template <Backend B, Scalar T>
-class GISTEmbedLoss {
-public:
-    using Options = GISTEmbedLossOptions;
-    static constexpr LossInputs inputs{
-        .min_columns = 2,
-        .max_columns = 3,
-        .columns_meaning = "(anchor, positive) or (anchor, positive, negative)"};
-
-    explicit GISTEmbedLoss(Options options = {}, std::string_view name = "GISTEmbedLoss",
-                           LossInputs columns = inputs)
-        : options_(options), name_(name), inputs_(columns) {
-        if (!(options_.temperature > 0))
-            detail::throw_error(name_, ": temperature must be positive, found ", options_.temperature);
-    }
-
-    const Options& options() const { return options_; }
-    std::string_view name() const { return name_; }
-    const LossInputs& columns_needed() const { return inputs_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const std::vector<Tensor<B, T>>& guide_columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name_, inputs_, columns, labels);
-        check_guides(columns.size(), columns[0].shape()[0], guide_columns);
-        return rows_loss(g, columns, guide_columns, 0, columns[0].shape()[0]);
-    }
-
-    // The guide's embeddings: as many columns as the student's, the same rows each.
-    void check_guides(std::size_t columns, index_t rows, const std::vector<Tensor<B, T>>& guides) const {
-        if (guides.size() != columns)
-            detail::throw_error(name_, ": needs the guide's embeddings of each of the ", columns,
-                                " columns; got ", guides.size(),
-                                guides.size() == 1 ? " guide column" : " guide columns");
-        for (std::size_t i = 0; i < guides.size(); ++i)
-            if (guides[i].shape().rank() != 2 || guides[i].shape()[0] != rows ||
-                !(guides[i].shape() == guides[0].shape()))
-                detail::throw_error(name_, ": the guide's embeddings must be [", rows,
-                                    ", guide_dim], one shape for every column; guide column ", i, " is ",
-                                    guides[i].shape().str());
-    }
-
-    // The share of the loss that anchors [begin, end) contribute (their cross-entropy terms
-    // over the batch size): the loss is the sum of these over any split of the rows.
-    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                        const std::vector<Tensor<B, T>>& guide_columns, index_t begin, index_t end) const {
-        const index_t batch = columns[0].shape()[0], m = end - begin;
-        const T inf = std::numeric_limits<T>::infinity();
-        std::vector<Var<B, T>> student;
-        for (const auto& c : columns) student.push_back(l2_normalize(c));
-        // The guide's cosine similarities, without a tape.
-        std::vector<Tensor<B, T>> guide;
-        {
-            NoGradGuard no_grad;
-            for (const auto& t : guide_columns) guide.push_back(l2_normalize(g.input(t)).value());
-        }
-        const auto local = [&](const Var<B, T>& x) { return slice(x, 0, begin, end); };
-        const auto guide_sim = [&](std::size_t a, std::size_t b) {
-            NoGradGuard no_grad;
-            return matmul(g.input(guide[a].rows(begin, end)), g.input(guide[b]), false, true).value();
-        };
-        const Tensor<B, T> guide_ap = guide_sim(0, 1);
-        // The guide's anchor-positive similarity of each local anchor.
-        Tensor<B, T> guide_positive;
-        {
-            NoGradGuard no_grad;
-            auto flat = Ids<B>::empty({m});
-            const auto positive_columns = arange<B>(m, begin);
-            if (m) B::flat_index(flat.data(), positive_columns.data(), m, batch);
-            guide_positive =
-                gather_rows(reshape(g.input(guide_ap), {m * batch, 1}), flat).value().reshape({m});
-        }
-        // -inf where the guide finds a false negative; the own positive (ap) or the row
-        // itself (aa, pp) at column begin + r.
-        const auto masked = [&](const Var<B, T>& scores, const Tensor<B, T>& guide_scores, bool diagonal,
-                                T on_diagonal) {
-            auto mask = Tensor<B, T>::empty(guide_scores.shape());
-            if (mask.numel())
-                B::mask_above_margin(mask.data(), guide_scores.data(), guide_positive.data(), m, batch,
-                                     T(options_.margin), options_.margin_strategy == MarginStrategy::relative,
-                                     -inf, diagonal ? begin : index_t{-1}, on_diagonal);
-            return add(scores, g.input(mask));
-        };
-        std::vector<Var<B, T>> scores = {
-            masked(matmul(local(student[0]), student[1], false, true), guide_ap, true, T(0))};
-        if (options_.contrast_anchors)
-            scores.push_back(
-                masked(matmul(local(student[0]), student[0], false, true), guide_sim(0, 0), true, -inf));
-        if (options_.contrast_positives)
-            scores.push_back(
-                masked(matmul(local(student[1]), student[1], false, true), guide_sim(1, 1), true, -inf));
-        for (std::size_t i = 2; i < columns.size(); ++i)
-            scores.push_back(
-                masked(matmul(local(student[0]), student[i], false, true), guide_sim(0, i), false, T(0)));
-        const auto logits =
-            scale(scores.size() == 1 ? scores[0] : concat(scores, 1), T(1.0 / options_.temperature));
-        // Cross-entropy with the positive at column begin + r.
-        const index_t width = logits.shape()[1];
-        auto flat = Ids<B>::empty({m});
-        const auto positive_columns = arange<B>(m, begin);
-        if (m) B::flat_index(flat.data(), positive_columns.data(), m, width);
-        const auto positives = reshape(gather_rows(reshape(logits, {m * width, 1}), flat), {m});
-        return scale(sum(sub(logsumexp(logits), positives)), T(1) / T(batch));
-    }
-
-private:
-    Options options_;
-    std::string name_;
-    LossInputs inputs_;
-};
-
-// GISTEmbedLoss at any batch size in the memory of one mini-batch; any number of hard
-// negative columns. The guide's embeddings of the whole batch are given (they hold no tape).
-template <Backend B, Scalar T>
-class CachedGISTEmbedLoss {
-public:
-    static constexpr const char* name = "CachedGISTEmbedLoss";
-    static constexpr LossInputs inputs{.min_columns = 2,
-                                       .columns_meaning = "(anchor, positive, negative_1, ..., negative_n)"};
-
-    explicit CachedGISTEmbedLoss(GISTEmbedLossOptions options = {}, index_t mini_batch_size = 32)
-        : loss_(options, name, inputs), mini_batch_size_(mini_batch_size) {
-        if (mini_batch_size <= 0)
-            detail::throw_error(name, ": mini_batch_size must be positive, found ", mini_batch_size);
-    }
-
-    const GISTEmbedLossOptions& options() const { return loss_.options(); }
-    index_t mini_batch_size() const { return mini_batch_size_; }
-
-    // As CachedMultipleNegativesRankingLoss::forward_backward, with the guide's embeddings.
-    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-                                  const std::vector<Tensor<B, T>>& guide_columns,
-                                  const LossLabels<B, T>& labels = {},
-                                  const GraphOptions& options = {}) const {
-        detail::check_loss_inputs<B, T>(name, inputs, static_cast<std::size_t>(std::max(columns, 0)), rows,
-                                        labels);
-        loss_.check_guides(static_cast<std::size_t>(columns), rows, guide_columns);
-        return detail::grad_cache<B, T>(
-            name, encode, columns, rows, mini_batch_size_, options,
-            [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin, index_t end) {
-                for (std::size_t c = 1; c < reps.size(); ++c)
-                    if (!(reps[c].shape() == reps[0].shape()))
-                        detail::throw_error(name,
-                                            ": every column must be embeddings [batch, dim] of one shape; "
-                                            "column 0 is ",
-                                            reps[0].shape().str(), ", column ", c, " is ",
-                                            reps[c].shape().str());
-                return loss_.rows_loss(g, reps, guide_columns, begin, end);
-            });
-    }
-
-private:
-    GISTEmbedLoss<B, T> loss_;
-    index_t mini_batch_size_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/guided.hpp
-// ---- begin tandem/losses/mega_batch_margin.hpp
-// MegaBatchMarginLoss: each anchor's positive pushed above positive_margin in cosine, and
-// its hardest in-batch negative (the most similar other positive) below negative_margin.
-// The reference's mini-batched version is GradCache over the same loss (sentence-transformers
-// v6), so both versions give the same value and gradients; the mini-batched one holds only
-// mini_batch_size rows of the similarity matrix and of the model's activations at a time.
-// reference: sentence_transformers v6.3 sentence_transformer/losses/mega_batch_margin.py;
-// Wieting and Gimpel 2018, "ParaNMT-50M".
-
-
-#include <algorithm>
-#include <limits>
-#include <vector>
-
-namespace tandem {
-
-struct MegaBatchMarginLossOptions {
-    double positive_margin = 0.8;
-    double negative_margin = 0.3;
-    bool use_mini_batched_version = true;
-    index_t mini_batch_size = 50;
-};
-
-template <Backend B, Scalar T>
-class MegaBatchMarginLoss {
-public:
-    using Options = MegaBatchMarginLossOptions;
-    static constexpr const char* name = "MegaBatchMarginLoss";
-    static constexpr LossInputs inputs{
-        .min_columns = 2, .max_columns = 2, .columns_meaning = "(anchor, positive)"};
-
-    explicit MegaBatchMarginLoss(Options options = {}) : options_(options) {
-        if (options.mini_batch_size <= 0)
-            detail::throw_error(name, ": mini_batch_size must be positive, found ", options.mini_batch_size);
-    }
-
-    const Options& options() const { return options_; }
-
-    // Over embeddings already computed (evaluation, `tandem loss`): the whole batch at once.
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        return rows_loss(g, columns, 0, columns[0].shape()[0]);
-    }
-
-    // Training: GradCache over chunks of mini_batch_size anchors, or the whole batch as one
-    // chunk without the mini-batched version.
-    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-                                  const LossLabels<B, T>& labels = {},
-                                  const GraphOptions& options = {}) const {
-        detail::check_loss_inputs<B, T>(name, inputs, static_cast<std::size_t>(std::max(columns, 0)), rows,
-                                        labels);
-        const index_t chunk = options_.use_mini_batched_version ? options_.mini_batch_size : rows;
-        return detail::grad_cache<B, T>(name, encode, columns, rows, chunk, options,
-                                        [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin,
-                                            index_t end) { return rows_loss(g, reps, begin, end); });
-    }
-
-    // Anchors [begin, end) against every positive: sum of relu(positive_margin - cos(a_i, p_i))
-    // + relu(max_{j != i} cos(a_i, p_j) - negative_margin), over the whole batch's size.
-    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin,
-                        index_t end) const {
-        const index_t n = reps[1].shape()[0];
-        const auto anchors = slice(reps[0], 0, begin, end);
-        const auto positive =
-            detail::pairwise(PairwiseSimilarity::cos_sim, anchors, slice(reps[1], 0, begin, end));
-        // Each anchor's own positive is no negative: -inf before the max, as the reference.
-        auto own = Tensor<B, T>::empty({end - begin, n});
-        B::fill_diagonal_blocks(own.data(), end - begin, n, begin, n, -std::numeric_limits<T>::infinity(),
-                                T(0));
-        const auto hardest = max(add(cosine_similarity(anchors, reps[1]), g.input(own)), 1);
-        const auto m = end - begin;
-        const auto pull = relu(sub(g.input(Tensor<B, T>::full({m}, T(options_.positive_margin))), positive));
-        const auto push = relu(sub(hardest, g.input(Tensor<B, T>::full({m}, T(options_.negative_margin)))));
-        return scale(sum(add(pull, push)), T(1) / T(n));
-    }
-
-private:
-    Options options_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/mega_batch_margin.hpp
-// ---- begin tandem/losses/softmax.hpp
-// SoftmaxLoss: a linear classifier over the pair's features (u, v, |u - v|, u * v as
-// configured, concatenated in that order) trained with cross-entropy against the class
-// label, as SBERT trained on NLI. The classifier belongs to the loss; the trainer steps it
-// with the model (parameters()), under PyTorch's names classifier.weight and classifier.bias.
-// reference: sentence_transformers v6.3 sentence_transformer/losses/softmax.py.
-
-
-#include <cstdint>
-#include <memory>
-#include <vector>
-
-namespace tandem {
-
-struct SoftmaxLossOptions {
-    index_t embedding_dimension = 0;
-    index_t num_labels = 0;
-    bool concatenation_sent_rep = true;
-    bool concatenation_sent_difference = true;
-    bool concatenation_sent_multiplication = false;
-    // The classifier's nn.Linear default initialisation, U(+-1/sqrt(in)), from this seed.
-    std::uint64_t seed = 0;
-};
-
-template <Backend B, Scalar T>
-class SoftmaxLoss {
-public:
-    using Options = SoftmaxLossOptions;
-    static constexpr const char* name = "SoftmaxLoss";
-    static constexpr LossInputs inputs{
-        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(input_A, input_B)"};
-
-    explicit SoftmaxLoss(const Options& options)
-        : options_(options), store_(std::make_unique<ParameterStore<B, T>>()) {
-        if (options.embedding_dimension <= 0 || options.num_labels <= 0)
-            detail::throw_error(name, ": embedding_dimension and num_labels must be positive, found ",
-                                options.embedding_dimension, " and ", options.num_labels);
-        const index_t vectors = 2 * options.concatenation_sent_rep + options.concatenation_sent_difference +
-                                options.concatenation_sent_multiplication;
-        if (vectors == 0)
-            detail::throw_error(name,
-                                ": at least one of concatenation_sent_rep, concatenation_sent_difference or "
-                                "concatenation_sent_multiplication must be true");
-        classifier_ = std::make_unique<Linear<B, T>>(
-            *store_, Scope("classifier"), vectors * options.embedding_dimension, options.num_labels);
-        classifier_->reset_parameters(options.seed);
-    }
-
-    const Options& options() const { return options_; }
-    ParameterStore<B, T>& parameters() const { return *store_; }
-
-    // The classifier's logits [batch, num_labels] for the pair's embeddings.
-    Var<B, T> logits(Graph<B, T>& g, const Var<B, T>& u, const Var<B, T>& v) const {
-        const index_t dim = u.shape().rank() == 2 ? u.shape()[1] : 0;
-        if (dim != options_.embedding_dimension || !(v.shape() == u.shape()))
-            detail::throw_error(name, ": expected two columns of embeddings [batch, ",
-                                options_.embedding_dimension, "] (embedding_dimension); got ",
-                                u.shape().str(), " and ", v.shape().str());
-        std::vector<Var<B, T>> features;
-        if (options_.concatenation_sent_rep) {
-            features.push_back(u);
-            features.push_back(v);
-        }
-        if (options_.concatenation_sent_difference) features.push_back(abs(sub(u, v)));
-        if (options_.concatenation_sent_multiplication) features.push_back(mul(u, v));
-        return classifier_->forward(g, features.size() == 1 ? features[0] : concat(features, 1));
-    }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        if (!labels.labels)
-            detail::throw_error(name, ": needs integer class labels in [0, ", options_.num_labels,
-                                "); got float scores");
-        const auto out = logits(g, columns[0], columns[1]);
-        if (!(labels.labels->shape() == Shape{out.shape()[0]}))
-            detail::throw_error(name, ": needs one class label per pair (", out.shape()[0], "); got ",
-                                labels.labels->shape().str());
-        return cross_entropy(out, *labels.labels);
-    }
-
-private:
-    Options options_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
-    std::unique_ptr<Linear<B, T>> classifier_;
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/softmax.hpp
-// ---- begin tandem/losses/triplet.hpp
-// The triplet losses: an anchor must lie closer to its positive than to its negative by
-// a margin. TripletLoss reads explicit (anchor, positive, negative) columns; the batch
-// forms read one column and integer class labels and mine the triplets in the batch:
-// every valid one (BatchAll), each anchor's hardest positive and negative (BatchHard, and
-// BatchHardSoftMargin with a softplus instead of the margin), or each anchor-positive
-// pair's semi-hard negative (BatchSemiHard).
-// reference: sentence_transformers v6.3 sentence_transformer/losses/triplet.py,
-// batch_hard_triplet.py, batch_all_triplet.py, batch_semi_hard_triplet.py,
-// batch_hard_soft_margin_triplet.py.
-
-
-#include <limits>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace tandem {
-
-// reference: TripletDistanceMetric: 1 - util.pairwise_cos_sim, -util.pairwise_euclidean_sim,
-// -util.pairwise_manhattan_sim.
-enum class TripletDistanceMetric { cosine, euclidean, manhattan };
-
-struct TripletLossOptions {
-    TripletDistanceMetric distance_metric = TripletDistanceMetric::euclidean;
-    double triplet_margin = 5.0;
-};
-
-// mean(relu(d(anchor, positive) - d(anchor, negative) + triplet_margin)).
-template <Backend B, Scalar T>
-class TripletLoss {
-public:
-    using Options = TripletLossOptions;
-    static constexpr const char* name = "TripletLoss";
-    static constexpr LossInputs inputs{
-        .min_columns = 3, .max_columns = 3, .columns_meaning = "(anchor, positive, negative)"};
-
-    explicit TripletLoss(Options options = {}) : options_(options) {}
-    const Options& options() const { return options_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const auto gap = sub(distance(columns[0], columns[1]), distance(columns[0], columns[2]));
-        const auto margin = g.input(Tensor<B, T>::full({1}, T(options_.triplet_margin)));
-        return mean(relu(add(gap, margin)));
-    }
-
-private:
-    // [rows]: the distance of each row of a to the same row of b.
-    Var<B, T> distance(const Var<B, T>& a, const Var<B, T>& b) const {
-        switch (options_.distance_metric) {
-            case TripletDistanceMetric::cosine: {
-                const auto cos = sum(mul(l2_normalize(a), l2_normalize(b)), 1);
-                auto& g = detail::graph_of(name, cos);
-                return sub(g.input(Tensor<B, T>::full(cos.shape(), T(1))), cos);
-            }
-            case TripletDistanceMetric::euclidean: {
-                // v6's pairwise_euclidean_sim is torch.linalg.vector_norm(a - b), with no
-                // epsilon (F.pairwise_distance, used before, adds 1e-6 to the difference).
-                // ||x|| as x . x / ||x||: its gradient x / ||x|| is 0 at x = 0, as torch's.
-                const auto diff = sub(a, b);
-                return sum(mul(diff, l2_normalize(diff)), 1);
-            }
-            case TripletDistanceMetric::manhattan:
-                break;
-        }
-        return sum(abs(sub(a, b)), 1);
-    }
-
-    Options options_;
-};
-
-// reference: BatchHardTripletLossDistanceFunction.cosine_distance, euclidean_distance
-// (also spelled eucledian_distance). v6 has no manhattan form.
-enum class BatchHardTripletLossDistanceFunction { cosine_distance, euclidean_distance };
-
-struct BatchTripletLossOptions {
-    BatchHardTripletLossDistanceFunction distance_metric =
-        BatchHardTripletLossDistanceFunction::euclidean_distance;
-    double margin = 5.0;
-};
-
-namespace detail {
-// The class labels of a batch of `rows`, or an error naming what the loss needs.
-template <Backend B, Scalar T>
-const Ids<B>& class_labels(std::string_view loss, const LossLabels<B, T>& labels, index_t rows) {
-    if (!labels.labels)
-        throw_error(loss, ": needs integer class labels (one per row); got ",
-                    labels.scores ? "float labels" : "no label column");
-    const auto& ids = *labels.labels;
-    if (ids.numel() != rows)
-        throw_error(loss, ": expects ", rows, " labels (one per example), but got ", ids.numel(),
-                    " labels with shape ", ids.shape().str());
-    return ids;
-}
-
-template <Backend B, Scalar T>
-Var<B, T> constant(Graph<B, T>& g, const Shape& shape, T value) {
-    return g.input(Tensor<B, T>::full(shape, value));
-}
-
-// out[i, j] = v[i] for j < cols: each element of v [n] repeated along a row.
-template <Backend B, Scalar T>
-Var<B, T> repeat_along_rows(Graph<B, T>& g, const Var<B, T>& v, index_t cols) {
-    const index_t n = v.shape()[0];
-    return matmul(reshape(v, {n, 1}), constant(g, {1, cols}, T(1)));
-}
-
-// The distances between every two rows of x [n, dim]: [n, n].
-// reference: BatchHardTripletLossDistanceFunction.
-template <Backend B, Scalar T>
-Var<B, T> pairwise_distances(Graph<B, T>& g, BatchHardTripletLossDistanceFunction f, const Var<B, T>& x) {
-    const index_t n = x.shape()[0];
-    if (f == BatchHardTripletLossDistanceFunction::cosine_distance) {
-        auto off_diagonal = Tensor<B, T>::empty({n, n});
-        B::fill_diagonal(off_diagonal.data(), n, T(0), T(1));
-        // (1 - cos_sim).clamp(min=0), then fill_diagonal_(0), which also stops its gradient.
-        const auto unit = l2_normalize(x);
-        const auto d = sub(constant(g, {n, n}, T(1)), matmul(unit, unit, false, true));
-        return mul(clamp(d, T(0), std::numeric_limits<T>::infinity()), g.input(off_diagonal));
-    }
-    // |x_i|^2 - 2 x_i . x_j + |x_j|^2, the squared norms read off the Gram matrix's
-    // diagonal so that each distance to itself is exactly 0.
-    const auto dot = matmul(x, x, false, true);
-    const auto square_norm = reshape(gather_rows(reshape(dot, {n * n, 1}), arange<B>(n, 0, n + 1)), {n});
-    const auto rows_term = add(scale(dot, T(-2)), square_norm);
-    // Negative rounding residues become 0 (torch's distances[distances < 0] = 0, whose
-    // gradient passes at 0 and stops below it, as clamp's).
-    const auto squared = clamp(permute(add(permute(rows_term, {1, 0}), square_norm), {1, 0}), T(0),
-                               std::numeric_limits<T>::infinity());
-    // sqrt has an infinite gradient at 0: where the distance is 0 it is taken of 1e-16
-    // and multiplied by 0, as the reference does.
-    auto zero = Tensor<B, T>::empty({n, n});
-    B::range_mask(zero.data(), squared.value().data(), n * n, T(0), T(0), T(1), T(0));
-    auto nonzero = Tensor<B, T>::empty({n, n});
-    B::range_mask(nonzero.data(), squared.value().data(), n * n, T(0), T(0), T(0), T(1));
-    return mul(g.input(nonzero), sqrt(add(squared, scale(g.input(zero), T(1e-16)))));
-}
-
-// The label masks of a batch: [n, n] of 1 and 0.
-template <Backend B, Scalar T>
-struct TripletMasks {
-    // same: labels[i] == labels[j]; anchor_positive: the same, i != j; anchor_negative: not the same.
-    Tensor<B, T> same, anchor_positive, anchor_negative;
-
-    TripletMasks(const Ids<B>& labels, index_t n)
-        : same(Tensor<B, T>::empty({n, n})),
-          anchor_positive(Tensor<B, T>::empty({n, n})),
-          anchor_negative(Tensor<B, T>::empty({n, n})) {
-        auto diagonal = Tensor<B, T>::empty({n, n});
-        B::label_equal_mask(same.data(), labels.data(), n, T(1), T(0));
-        B::label_equal_mask(anchor_negative.data(), labels.data(), n, T(0), T(1));
-        B::fill_diagonal(diagonal.data(), n, T(1), T(0));
-        B::binary(BinaryOp::Sub, anchor_positive.data(), same.data(), n * n, diagonal.data(), n * n);
-    }
-};
-
-// Each anchor's hardest positive distance minus its hardest negative distance: [n].
-// reference: BatchHardTripletLoss.batch_hard_triplet_loss.
-template <Backend B, Scalar T>
-Var<B, T> hardest_gap(Graph<B, T>& g, const Var<B, T>& d, const TripletMasks<B, T>& masks) {
-    const index_t n = d.shape()[0];
-    const auto hardest_positive = max(mul(d, g.input(masks.anchor_positive)), 1);
-    // Non-negatives are pushed past the row's largest distance, so that the minimum is a
-    // negative's; in a row without negatives it is the row maximum (plus d(i, i) = 0),
-    // which then takes the gradient, as in the reference.
-    const auto pushed = add(d, mul(repeat_along_rows(g, max(d, 1), n), g.input(masks.same)));
-    const auto hardest_negative = scale(max(scale(pushed, T(-1)), 1), T(-1));
-    return sub(hardest_positive, hardest_negative);
-}
-}  // namespace detail
-
-// The batch losses' shared shape: one column, class labels, a distance and a margin.
-template <Backend B, Scalar T>
-class BatchTripletLossBase {
-public:
-    using Options = BatchTripletLossOptions;
-    static constexpr LossInputs inputs{.min_columns = 1,
-                                       .max_columns = 1,
-                                       .needs_labels = true,
-                                       .columns_meaning = "(the embeddings to mine triplets from)"};
-
-    const Options& options() const { return options_; }
-    std::string_view name() const { return name_; }
-
-protected:
-    BatchTripletLossBase(Options options, std::string_view name) : options_(options), name_(name) {}
-
-    // The distances [n, n] and label masks of a checked batch.
-    struct Batch {
-        Var<B, T> distances;
-        detail::TripletMasks<B, T> masks;
-        const Ids<B>& labels;
-    };
-
-    Batch prepare(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                  const LossLabels<B, T>& labels) const {
-        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
-        const index_t n = columns[0].shape()[0];
-        const auto& ids = detail::class_labels(name_, labels, n);
-        return {detail::pairwise_distances(g, options_.distance_metric, columns[0]),
-                detail::TripletMasks<B, T>(ids, n), ids};
-    }
-
-    Options options_;
-    std::string name_;
-};
-
-// The mean of clamp(d(a, p) - d(a, n) + margin, min=0) over every valid triplet (a != p
-// of one class, n of another) whose value is positive (more than 1e-16).
-template <Backend B, Scalar T>
-class BatchAllTripletLoss : public BatchTripletLossBase<B, T> {
-public:
-    explicit BatchAllTripletLoss(BatchTripletLossOptions options = {})
-        : BatchTripletLossBase<B, T>(options, "BatchAllTripletLoss") {}
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        const auto batch = this->prepare(g, columns, labels);
-        const auto& d = batch.distances;
-        const index_t n = d.shape()[0];
-        // Row (a, p) of [n * n, n]: d(a, p) against d(a, k) for every k.
-        auto anchor_rows = Ids<B>::empty({n * n});
-        B::repeat_each(anchor_rows.data(), n, n);
-        const auto positive = detail::repeat_along_rows(g, reshape(d, {n * n}), n);
-        const auto negative = gather_rows(d, anchor_rows);
-        const auto valid =
-            mul(detail::repeat_along_rows(g, g.input(batch.masks.anchor_positive.reshape({n * n})), n),
-                gather_rows(g.input(batch.masks.anchor_negative), anchor_rows));
-        const auto margin = detail::constant(g, {1}, T(this->options_.margin));
-        const auto losses =
-            clamp(mul(add(sub(positive, negative), margin), valid), T(0), std::numeric_limits<T>::infinity());
-        auto counted = Tensor<B, T>::empty(losses.shape());
-        B::range_mask(counted.data(), losses.value().data(), losses.value().numel(),
-                      -std::numeric_limits<T>::infinity(), T(1e-16), T(0), T(1));
-        const auto count = add(sum(g.input(counted)), detail::constant(g, {1}, T(1e-16)));
-        return div(sum(losses), count);
-    }
-};
-
-// The mean over anchors of clamp(hardest positive - hardest negative + margin, min=0).
-template <Backend B, Scalar T>
-class BatchHardTripletLoss : public BatchTripletLossBase<B, T> {
-public:
-    explicit BatchHardTripletLoss(BatchTripletLossOptions options = {})
-        : BatchTripletLossBase<B, T>(options, "BatchHardTripletLoss") {}
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        const auto batch = this->prepare(g, columns, labels);
-        const auto gap = detail::hardest_gap(g, batch.distances, batch.masks);
-        const auto margin = detail::constant(g, {1}, T(this->options_.margin));
-        return mean(clamp(add(gap, margin), T(0), std::numeric_limits<T>::infinity()));
-    }
-};
-
-struct BatchHardSoftMarginTripletLossOptions {
-    BatchHardTripletLossDistanceFunction distance_metric =
-        BatchHardTripletLossDistanceFunction::euclidean_distance;
-};
-
-// The mean over anchors of softplus(hardest positive - hardest negative): no margin.
-template <Backend B, Scalar T>
-class BatchHardSoftMarginTripletLoss : public BatchTripletLossBase<B, T> {
-public:
-    using Options = BatchHardSoftMarginTripletLossOptions;
-    explicit BatchHardSoftMarginTripletLoss(Options options = {})
-        : BatchTripletLossBase<B, T>({.distance_metric = options.distance_metric},
-                                     "BatchHardSoftMarginTripletLoss") {}
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        const auto batch = this->prepare(g, columns, labels);
-        const auto gap = detail::hardest_gap(g, batch.distances, batch.masks);
-        // softplus(x) = -log_sigmoid(-x); torch's softplus returns x itself above 20,
-        // where the two differ by less than 3e-9.
-        return mean(scale(log_sigmoid(scale(gap, T(-1))), T(-1)));
-    }
-};
-
-// The sum over anchor-positive pairs of max(d(a, p) - d(a, n) + margin, 0), n the pair's
-// semi-hard negative (the closest negative farther than p; without one, the farthest
-// negative), over the number of anchor-positive pairs.
-template <Backend B, Scalar T>
-class BatchSemiHardTripletLoss : public BatchTripletLossBase<B, T> {
-public:
-    explicit BatchSemiHardTripletLoss(BatchTripletLossOptions options = {})
-        : BatchTripletLossBase<B, T>(options, "BatchSemiHardTripletLoss") {}
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        const auto batch = this->prepare(g, columns, labels);
-        const auto& d = batch.distances;
-        const index_t n = d.shape()[0];
-        auto chosen = Ids<B>::empty({n * n});
-        B::semi_hard_negatives(chosen.data(), d.value().data(), batch.labels.data(), n);
-        const auto negative = reshape(gather_rows(reshape(d, {n * n, 1}), chosen), {n, n});
-        const auto margin = detail::constant(g, {1}, T(this->options_.margin));
-        const auto positives = g.input(batch.masks.anchor_positive);
-        const auto losses = mul(add(sub(d, negative), margin), positives);
-        // torch.max(x, 0) splits the gradient of a tie at 0 between its two sides.
-        const auto kept =
-            scale(add(relu(losses), clamp(losses, T(0), std::numeric_limits<T>::infinity())), T(0.5));
-        const auto count = clamp(sum(positives), T(1e-16), std::numeric_limits<T>::infinity());
-        return div(sum(kept), count);
-    }
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/triplet.hpp
-// ---- begin tandem/losses/wrappers.hpp
-// Losses around other losses, and a regulariser: MatryoshkaLoss (an inner loss over
-// truncated, re-normalised prefixes of the embeddings), AdaptiveLayerLoss (an inner loss
-// over the embeddings after each layer, with a KL term pulling every layer towards the
-// last), Matryoshka2dLoss (both), and GlobalOrthogonalRegularizationLoss (spreads a
-// column's embeddings apart). The inner loss is held type-erased, so any EmbeddingLoss of
-// any family can be wrapped.
-// reference: sentence_transformers v6.3 losses/matryoshka.py, adaptive_layer.py,
-// matryoshka_2d.py, global_orthogonal_regularization.py.
-
-
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
-#include <functional>
-#include <memory>
-#include <numeric>
-#include <string>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-// Any EmbeddingLoss behind one type, with the name its errors use.
-template <Backend B, Scalar T>
-class AnyEmbeddingLoss {
-public:
-    using Function =
-        std::function<Var<B, T>(Graph<B, T>&, const std::vector<Var<B, T>>&, const LossLabels<B, T>&)>;
-
-    AnyEmbeddingLoss(std::string name, Function f) : name_(std::move(name)), f_(std::move(f)) {}
-
-    template <class L>
-    requires(EmbeddingLoss<L, B, T> &&
-             !std::same_as<std::remove_cvref_t<L>, AnyEmbeddingLoss>) explicit AnyEmbeddingLoss(L loss)
-        : name_(name_of(loss)) {
-        auto held = std::make_shared<const L>(std::move(loss));
-        f_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, const LossLabels<B, T>& labels) {
-            return (*held)(g, columns, labels);
-        };
-    }
-
-    std::string_view name() const { return name_; }
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        return f_(g, columns, labels);
-    }
-
-private:
-    template <class L>
-    static std::string name_of(const L& loss) {
-        if constexpr (requires { loss.name(); })
-            return std::string(loss.name());
-        else if constexpr (requires { L::name; })
-            return std::string(L::name);
-        else
-            return "the inner loss";
-    }
-
-    std::string name_;
-    Function f_;
-};
-
-namespace detail {
-// k of the indices [0, n), drawn without replacement from `rng`, in increasing order; all
-// of them when k <= 0 or k >= n. reference: random.sample(range(n), k).
-inline std::vector<std::size_t> sample_indices(Philox rng, std::size_t n, int k) {
-    std::vector<std::size_t> all(n);
-    std::iota(all.begin(), all.end(), std::size_t{0});
-    if (k <= 0 || static_cast<std::size_t>(k) >= n) return all;
-    for (std::size_t i = 0; i < static_cast<std::size_t>(k); ++i)
-        std::swap(all[i], all[i + rng.below(n - i, i)]);
-    all.resize(static_cast<std::size_t>(k));
-    std::sort(all.begin(), all.end());
-    return all;
-}
-}  // namespace detail
-
-struct MatryoshkaLossOptions {
-    std::vector<index_t> matryoshka_dims;
-    // One per dimension; 1 each when empty.
-    std::vector<double> matryoshka_weights{};
-    // How many dimensions each call trains, drawn from the graph's random streams; -1: all.
-    int n_dims_per_step = -1;
-};
-
-// sum over the chosen d in matryoshka_dims of weight_d * inner(columns truncated to their
-// first d values and L2-normalised, labels). Teacher embeddings in the labels ([batch,
-// dim] or [batch, columns, dim], dim the columns' width) are truncated with them.
-template <Backend B, Scalar T>
-class MatryoshkaLoss {
-public:
-    using Options = MatryoshkaLossOptions;
-    static constexpr const char* name = "MatryoshkaLoss";
-
-    MatryoshkaLoss(AnyEmbeddingLoss<B, T> loss, Options options) : loss_(std::move(loss)) {
-        if (options.matryoshka_dims.empty())
-            detail::throw_error(name, ": you must provide at least one dimension in matryoshka_dims");
-        for (index_t d : options.matryoshka_dims)
-            if (d <= 0)
-                detail::throw_error(name, ": every dimension in matryoshka_dims must be > 0, found ", d);
-        if (options.matryoshka_weights.empty())
-            options.matryoshka_weights.assign(options.matryoshka_dims.size(), 1.0);
-        if (options.matryoshka_weights.size() != options.matryoshka_dims.size())
-            detail::throw_error(name, ": matryoshka_weights must be the same length as matryoshka_dims; got ",
-                                options.matryoshka_weights.size(), " weights for ",
-                                options.matryoshka_dims.size(), " dimensions");
-        // Largest first, each weight with its dimension, as sentence-transformers sorts them.
-        std::vector<std::pair<index_t, double>> pairs;
-        for (std::size_t i = 0; i < options.matryoshka_dims.size(); ++i)
-            pairs.emplace_back(options.matryoshka_dims[i], options.matryoshka_weights[i]);
-        std::stable_sort(pairs.begin(), pairs.end(),
-                         [](const auto& a, const auto& b) { return a.first > b.first; });
-        options.matryoshka_dims.clear();
-        options.matryoshka_weights.clear();
-        for (const auto& [d, w] : pairs) {
-            options.matryoshka_dims.push_back(d);
-            options.matryoshka_weights.push_back(w);
-        }
-        options_ = std::move(options);
-    }
-
-    const Options& options() const { return options_; }
-    const AnyEmbeddingLoss<B, T>& loss() const { return loss_; }
-
-    // The indices into options().matryoshka_dims that a call drawing from `rng` trains.
-    std::vector<std::size_t> chosen_dims(Philox rng) const {
-        return detail::sample_indices(rng, options_.matryoshka_dims.size(), options_.n_dims_per_step);
-    }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels) const {
-        const index_t width = check_columns(columns);
-        Var<B, T> total;
-        bool first = true;
-        for (std::size_t i : chosen_dims(g.next_rng())) {
-            const index_t d = options_.matryoshka_dims[i];
-            std::vector<Var<B, T>> truncated;
-            for (const auto& c : columns) truncated.push_back(l2_normalize(slice(c, 1, 0, d)));
-            const auto term = scale(loss_(g, truncated, truncated_labels(g, labels, width, d)),
-                                    T(options_.matryoshka_weights[i]));
-            total = first ? term : add(total, term);
-            first = false;
-        }
-        return total;
-    }
-
-private:
-    index_t check_columns(const std::vector<Var<B, T>>& columns) const {
-        if (columns.empty())
-            detail::throw_error(name, ": needs at least 1 column of embeddings; got 0 columns");
-        const Shape& s = columns[0].shape();
-        if (s.rank() != 2) detail::throw_error(name, ": needs embeddings [batch, dim]; got shape ", s.str());
-        for (index_t d : options_.matryoshka_dims)
-            if (d > s[1])
-                detail::throw_error(name, ": dimension ", d,
-                                    " in matryoshka_dims cannot be greater than the embedding dimension ",
-                                    s[1], " (embeddings ", s.str(), ")");
-        return s[1];
-    }
-
-    static LossLabels<B, T> truncated_labels(Graph<B, T>& g, const LossLabels<B, T>& labels, index_t width,
-                                             index_t d) {
-        if (!labels.scores) return labels;
-        const Shape& t = labels.scores->shape();
-        if ((t.rank() != 2 && t.rank() != 3) || t.back() != width) return labels;
-        NoGradGuard no_grad;
-        LossLabels<B, T> out = labels;
-        out.scores = slice(g.input(*labels.scores), -1, 0, d).value();
-        return out;
-    }
-
-    AnyEmbeddingLoss<B, T> loss_;
-    Options options_;
-};
-
-struct GlobalOrthogonalRegularizationLossOptions {
-    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
-    // 0 leaves a term out (None in Python); at least one must be non-zero.
-    double mean_weight = 1.0;
-    double second_moment_weight = 1.0;
-    enum class Aggregation { mean, sum } aggregation = Aggregation::mean;
-};
-
-// For each column's similarity matrix S without its diagonal: the mean term (mean S)^2
-// and the second-moment term relu(mean S^2 - 1/dim), aggregated over the columns (mean or
-// sum), weighted and added (sentence-transformers returns the two terms in a dict, which
-// its trainer adds).
-template <Backend B, Scalar T>
-class GlobalOrthogonalRegularizationLoss {
-public:
-    using Options = GlobalOrthogonalRegularizationLossOptions;
-    static constexpr const char* name = "GlobalOrthogonalRegularizationLoss";
-    static constexpr LossInputs inputs{.min_columns = 1, .columns_meaning = "(input_1, ...)"};
-
-    explicit GlobalOrthogonalRegularizationLoss(Options options = {}) : options_(options) {
-        if (options_.mean_weight == 0 && options_.second_moment_weight == 0)
-            detail::throw_error(name,
-                                ": at least one of mean_weight or second_moment_weight must be non-zero");
-    }
-
-    const Options& options() const { return options_; }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-                         const LossLabels<B, T>& labels = {}) const {
-        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
-        const index_t batch = columns[0].shape()[0], dim = columns[0].shape()[1];
-        // A batch of one has no pairs: both terms are then a differentiable 0.
-        const T pairs = T(std::max<index_t>(batch * (batch - 1), 1));
-        auto off_diagonal = Tensor<B, T>::empty({batch, batch});
-        B::fill_diagonal(off_diagonal.data(), batch, T(0), T(1));
-        const auto keep = g.input(off_diagonal);
-        std::vector<Var<B, T>> means, moments;
-        for (const auto& c : columns) {
-            const auto x = options_.similarity_fct == SimilarityFunction::cos_sim ? l2_normalize(c) : c;
-            const auto s = mul(matmul(x, x, false, true), keep);
-            const auto m = scale(sum(s), T(1) / pairs);
-            means.push_back(reshape(mul(m, m), {1}));
-            const auto second = scale(sum(mul(s, s)), T(1) / pairs);
-            auto shift = g.input(Tensor<B, T>::full(Shape{}, T(1.0 / double(dim))));
-            moments.push_back(reshape(relu(sub(second, shift)), {1}));
-        }
-        const T per_column = options_.aggregation == Options::Aggregation::sum
-                                 ? T(1)
-                                 : T(1) / T(static_cast<double>(columns.size()));
-        Var<B, T> total;
-        bool first = true;
-        for (const auto& [weight, terms] :
-             {std::pair{options_.mean_weight, &means}, std::pair{options_.second_moment_weight, &moments}}) {
-            if (weight == 0) continue;
-            const auto term = scale(scale(sum(concat(*terms, 0)), per_column), T(weight));
-            total = first ? term : add(total, term);
-            first = false;
-        }
-        return total;
-    }
-
-private:
-    Options options_;
-};
-
-enum class LayerWeighting { uniform, log, linear };
-
-struct AdaptiveLayerLossOptions {
-    // How many of the layers before the last each call trains, drawn from the graph's
-    // random streams; -1 (or anything >= their number): all.
-    int n_layers_per_step = 1;
-    double last_layer_weight = 1.0;
-    double prior_layers_weight = 1.0;
-    double kl_div_weight = 1.0;
-    // 0 leaves the KL term out.
-    double kl_temperature = 0.3;
-    // Each prior layer's weight: 1, 1 / (1 + ln(1 + layer)) or 1 / (1 + layer).
-    LayerWeighting layer_weighting = LayerWeighting::uniform;
-};
-
-// inner(last layer) * last_layer_weight
-//   + sum over the chosen prior layers l of inner(layer l) * weight(l) / chosen * prior_layers_weight
-//   + kl_div_weight * kl_temperature * KL(softmax(last / t) || softmax(layer l / t)) for each,
-// the KL over the rows of every column stacked, batchmean, the last layer's side constant.
-// Layers are hidden states in order: 0 is the embedding layer's output, the last is the
-// model's output (the embeddings every other loss sees); each is pooled (and passed through
-// the modules after the transformer) as the last one is.
-template <Backend B, Scalar T>
-class AdaptiveLayerLoss {
-public:
-    using Options = AdaptiveLayerLossOptions;
-
-    AdaptiveLayerLoss(AnyEmbeddingLoss<B, T> loss, Options options,
-                      std::string_view name = "AdaptiveLayerLoss")
-        : loss_(std::move(loss)), options_(options), name_(name) {
-        if (!(options_.kl_temperature >= 0))
-            detail::throw_error(name_, ": kl_temperature must be >= 0, found ", options_.kl_temperature);
-    }
-
-    const Options& options() const { return options_; }
-    std::string_view name() const { return name_; }
-
-    double layer_weight(std::size_t layer) const {
-        switch (options_.layer_weighting) {
-            case LayerWeighting::log:
-                return 1.0 / (1.0 + std::log(1.0 + double(layer)));
-            case LayerWeighting::linear:
-                return 1.0 / (1.0 + double(layer));
-            case LayerWeighting::uniform:
-                break;
-        }
-        return 1.0;
-    }
-
-    // The prior layers (indices into [0, layers - 1)) that a call drawing from `rng` trains.
-    std::vector<std::size_t> chosen_layers(Philox rng, std::size_t layers) const {
-        return detail::sample_indices(rng, layers == 0 ? 0 : layers - 1, options_.n_layers_per_step);
-    }
-
-    Var<B, T> operator()(Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
-                         const LossLabels<B, T>& labels) const {
-        check_layers(layers);
-        const auto& last = layers.back();
-        auto total = scale(loss_(g, last, labels), T(options_.last_layer_weight));
-        const double t = options_.kl_temperature;
-        Tensor<B, T> target;
-        if (t > 0) {
-            NoGradGuard no_grad;
-            target = softmax(scale(stacked(g, last), T(1.0 / t))).value();
-        }
-        const auto chosen = chosen_layers(g.next_rng(), layers.size());
-        for (std::size_t l : chosen) {
-            const double w = layer_weight(l) / double(chosen.size()) * options_.prior_layers_weight;
-            total = add(total, scale(loss_(g, layers[l], labels), T(w)));
-            if (t > 0)
-                total = add(total,
-                            scale(kl_div(g, stacked(g, layers[l]), target), T(t * options_.kl_div_weight)));
-        }
-        return total;
-    }
-
-private:
-    void check_layers(const std::vector<std::vector<Var<B, T>>>& layers) const {
-        if (layers.empty())
-            detail::throw_error(name_, ": needs the embeddings after each layer; got no layers");
-        for (std::size_t l = 0; l < layers.size(); ++l) {
-            if (layers[l].size() != layers.back().size() || layers[l].empty())
-                detail::throw_error(name_, ": every layer needs the same number of columns as the last (",
-                                    layers.back().size(), "); layer ", l, " has ", layers[l].size());
-            for (std::size_t c = 0; c < layers[l].size(); ++c)
-                if (!(layers[l][c].shape() == layers.back()[c].shape()))
-                    detail::throw_error(name_, ": column ", c, " is ", layers.back()[c].shape().str(),
-                                        " after the last layer but ", layers[l][c].shape().str(),
-                                        " after layer ", l);
-        }
-    }
-
-    // Every column's rows, one after another.
-    static Var<B, T> stacked(Graph<B, T>&, const std::vector<Var<B, T>>& columns) {
-        return columns.size() == 1 ? columns[0] : concat(columns, 0);
-    }
-
-    // reference: F.kl_div(F.log_softmax(x / t), target, reduction="batchmean").
-    Var<B, T> kl_div(Graph<B, T>& g, const Var<B, T>& x, const Tensor<B, T>& target) const {
-        const index_t rows = x.shape()[0];
-        const auto log_q = log_softmax(scale(x, T(1.0 / options_.kl_temperature)));
-        Tensor<B, T> p_log_p;
-        {
-            NoGradGuard no_grad;
-            const auto p = g.input(target);
-            p_log_p = sum(mul(p, log(p))).value();
-        }
-        return scale(sub(g.input(p_log_p), sum(mul(g.input(target), log_q))), T(1) / T(rows));
-    }
-
-    AnyEmbeddingLoss<B, T> loss_;
-    Options options_;
-    std::string name_;
-};
-
-struct Matryoshka2dLossOptions {
-    std::vector<index_t> matryoshka_dims;
-    std::vector<double> matryoshka_weights{};
-    int n_layers_per_step = 1;
-    int n_dims_per_step = 1;
-    double last_layer_weight = 1.0;
-    double prior_layers_weight = 1.0;
-    double kl_div_weight = 1.0;
-    double kl_temperature = 0.3;
-    LayerWeighting layer_weighting = LayerWeighting::uniform;
-};
-
-// AdaptiveLayerLoss over MatryoshkaLoss over the inner loss: every chosen layer at every
-// chosen dimension. The KL term compares the layers at their full width.
-template <Backend B, Scalar T>
-class Matryoshka2dLoss : public AdaptiveLayerLoss<B, T> {
-public:
-    using Options = Matryoshka2dLossOptions;
-
-    Matryoshka2dLoss(AnyEmbeddingLoss<B, T> loss, const Options& o)
-        : AdaptiveLayerLoss<B, T>(AnyEmbeddingLoss<B, T>(MatryoshkaLoss<B, T>(
-                                      std::move(loss), {.matryoshka_dims = o.matryoshka_dims,
-                                                        .matryoshka_weights = o.matryoshka_weights,
-                                                        .n_dims_per_step = o.n_dims_per_step})),
-                                  {.n_layers_per_step = o.n_layers_per_step,
-                                   .last_layer_weight = o.last_layer_weight,
-                                   .prior_layers_weight = o.prior_layers_weight,
-                                   .kl_div_weight = o.kl_div_weight,
-                                   .kl_temperature = o.kl_temperature,
-                                   .layer_weighting = o.layer_weighting},
-                                  "Matryoshka2dLoss") {}
-};
-
-}  // namespace tandem
-// ---- end tandem/losses/wrappers.hpp
-// ---- end tandem/losses.hpp
-// ---- begin tandem/models.hpp
-// Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
-// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
-// SentenceTransformerStack and Router for its module lists, ModelWithStore to own and train one.
-
-// ---- begin tandem/models/bert.hpp
-// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
-// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
-// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
-// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
-
-// ---- begin tandem/models/pretrained.hpp
-// Moving parameters between a model's ParameterStore and Hugging Face checkpoint
-// files, by the names the model's for_each_parameter yields (or a RenamedParameters
-// view of them), and PretrainedModel, the from_pretrained / save_pretrained and
-// accessors every model that owns its parameters shares.
-// reference: transformers PreTrainedModel.from_pretrained / save_pretrained.
-
-
-#include <algorithm>
-#include <concepts>
-#include <cstdint>
-#include <filesystem>
-#include <memory>
-#include <set>
-#include <sstream>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace tandem {
-
-struct LoadReport {
-    // Checkpoint tensors the model has no parameter for (buffers such as position_ids
-    // excluded, as Hugging Face ignores them).
-    std::vector<std::string> unexpected;
-    // Model parameters the checkpoint does not hold and that were initialised instead
-    // (a new classification head on a base checkpoint).
-    std::vector<std::string> newly_initialized;
-};
-
-namespace detail {
-inline bool is_ignored_buffer(const std::string& name) {
-    return name.ends_with("position_ids") || name.ends_with("num_batches_tracked");
-}
-}  // namespace detail
-
-// Copies every parameter of `model` from the checkpoint, converting F16/BF16/F64/F32 to T.
-// Missing and mis-shaped tensors are a tandem::Error listing every offending name.
-template <Module M>
-LoadReport load_state_dict(const M& model,
-                           ParameterStore<typename M::backend_type, typename M::value_type>& store,
-                           const io::SafetensorsCheckpoint& checkpoint) {
-    using B = typename M::backend_type;
-    using T = typename M::value_type;
-    std::vector<std::string> missing, misshaped;
-    std::set<std::string> used;
-    model.for_each_parameter([&](const std::string& name, Parameter p) {
-        if (!checkpoint.contains(name)) {
-            missing.push_back(name);
-            return;
-        }
-        used.insert(name);
-        const auto& info = checkpoint.info(name);
-        const Shape& shape = store.shape(p);
-        if (info.shape != std::vector<std::int64_t>(shape.begin(), shape.end())) {
-            misshaped.push_back(name + " (checkpoint " + detail::shape_string(info.shape) + ", model " +
-                                shape.str() + ")");
-            return;
-        }
-        store.value(p).copy_from(Tensor<B, T>::from_vector(checkpoint.template read_as<T>(name), shape));
-    });
-    if (!missing.empty() || !misshaped.empty()) {
-        std::ostringstream msg;
-        msg << checkpoint.path().string() << ": cannot load the model:";
-        if (!missing.empty()) {
-            msg << " " << missing.size() << " missing tensor(s):";
-            for (const auto& n : missing) msg << " " << n;
-            msg << ";";
-        }
-        if (!misshaped.empty()) {
-            msg << " " << misshaped.size() << " tensor(s) of the wrong shape:";
-            for (const auto& n : misshaped) msg << " " << n;
-        }
-        throw Error(msg.str());
-    }
-    LoadReport report;
-    for (const auto& name : checkpoint.names())
-        if (!used.count(name) && !detail::is_ignored_buffer(name)) report.unexpected.push_back(name);
-    return report;
-}
-
-namespace detail {
-// Writes one tensor per parameter of `model`, named as for_each_parameter names it, taken
-// from `arena_view(p)` (the value or the gradient), atomically, header {"format": "pt"}.
-template <Module M, class ArenaView>
-void save_per_parameter(const M& model,
-                        ParameterStore<typename M::backend_type, typename M::value_type>& store,
-                        const std::filesystem::path& path, io::SafetensorsDtype dtype, ArenaView arena_view) {
-    using T = typename M::value_type;
-    std::vector<std::string> names;
-    std::vector<Shape> shapes;
-    std::vector<std::vector<T>> host;
-    model.for_each_parameter([&](const std::string& name, Parameter p) {
-        names.push_back(name);
-        shapes.push_back(store.shape(p));
-        host.push_back(arena_view(p).to_vector());
-    });
-    std::vector<io::TensorToSave> tensors;
-    for (std::size_t i = 0; i < names.size(); ++i)
-        tensors.emplace_back(names[i], std::vector<std::int64_t>(shapes[i].begin(), shapes[i].end()),
-                             static_cast<const T*>(host[i].data()), dtype);
-    io::save_safetensors(path, tensors, {{"format", "pt"}});
-}
-}  // namespace detail
-
-// Writes every parameter of `model` as a safetensors file with header {"format": "pt"},
-// atomically, in `dtype` (F32 by default, as save_pretrained writes float32 models).
-template <Module M>
-void save_state_dict(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
-                     const std::filesystem::path& path,
-                     io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
-    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.value(p); });
-}
-
-// The same file layout for the gradients now in the store, one tensor per parameter
-// under its Hugging Face name (what `tandem forward --grads` writes).
-template <Module M>
-void save_gradients(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
-                    const std::filesystem::path& path,
-                    io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
-    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.grad(p); });
-}
-
-namespace detail {
-struct KeepEveryName {
-    bool operator()(const std::string&) const { return true; }
-};
-
-inline bool any_starts_with(const std::vector<std::string>& names, std::string_view prefix) {
-    return std::any_of(names.begin(), names.end(),
-                       [&](const std::string& n) { return n.starts_with(prefix); });
-}
-
-template <Module M>
-std::vector<std::string> parameter_names(const M& model) {
-    std::vector<std::string> names;
-    model.for_each_parameter([&](const std::string& name, Parameter) { names.push_back(name); });
-    return names;
-}
-}  // namespace detail
-
-// A module's parameters presented under other names, for loading and saving files whose
-// names differ from the model's by a prefix: names starting with `prefix` have it
-// replaced by `file_prefix` (a bare BertModel reading "bert.*", a tower nested under
-// "text." saved as its own sentence-transformers module folder), others keep their
-// name, and names `keep` rejects are not visited. It is a Module, so load_state_dict
-// and save_state_dict take it in place of the model.
-template <Module M, class Keep = detail::KeepEveryName>
-class RenamedParameters {
-public:
-    using backend_type = typename M::backend_type;
-    using value_type = typename M::value_type;
-
-    RenamedParameters(const M& model, std::string prefix, std::string file_prefix, Keep keep = {})
-        : model_(&model),
-          prefix_(std::move(prefix)),
-          file_prefix_(std::move(file_prefix)),
-          keep_(std::move(keep)) {}
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        model_->for_each_parameter([&](const std::string& name, Parameter p) {
-            if (!keep_(name)) return;
-            if (name.starts_with(prefix_))
-                f(file_prefix_ + name.substr(prefix_.size()), p);
-            else
-                f(name, p);
-        });
-    }
-
-private:
-    const M* model_;
-    std::string prefix_, file_prefix_;
-    Keep keep_;
-};
-
-// The parameters of `model` under `prefix` only, without it: one nested tower as the
-// checkpoint of its own Hugging Face class.
-template <Module M>
-auto parameters_under(const M& model, const std::string& prefix) {
-    return RenamedParameters(model, prefix, "",
-                             [prefix](const std::string& n) { return n.starts_with(prefix); });
-}
-
-namespace detail {
-// Hooks a PretrainedModel's Derived may declare. base_model_prefix ("bert"): the prefix
-// transformers adds or strips when a base model and a model with a head read each
-// other's checkpoints. head_prefix ("classifier.") with reset_head(seed): a head that a
-// checkpoint without it leaves to be initialised.
-template <class M>
-concept HasBaseModelPrefix = requires {
-    { M::base_model_prefix } -> std::convertible_to<std::string_view>;
-};
-template <class M>
-concept HasNewableHead = requires(M& m, std::uint64_t seed) {
-    { M::head_prefix } -> std::convertible_to<std::string_view>;
-    m.reset_head(seed);
-};
-}  // namespace detail
-
-// What every model that owns its parameters shares with transformers' PreTrainedModel:
-// it owns its ParameterStore through a unique_ptr (so the model moves while its modules
-// keep pointing at the same arena), reads and writes a Hugging Face folder
-// (config.json + model.safetensors) and reports what loading left over.
-// Derived (CRTP) provides a constructor from Config, for_each_parameter, the class name
-// `static constexpr const char* architecture` that save_pretrained records, and
-// optionally the hooks above.
-template <class Derived, Backend B, Scalar T, class Config>
-class PretrainedModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-    using config_type = Config;
-
-    // Reads dir/config.json and the checkpoint in dir (single file or sharded). A head
-    // the checkpoint lacks is drawn from `seed` and listed in load_report().newly_initialized.
-    static Derived from_pretrained(const std::filesystem::path& dir, std::uint64_t seed = 0) {
-        Derived model(Config::from_file(dir / "config.json"));
-        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
-        auto& base = static_cast<PretrainedModel&>(model);
-        base.report_ = base.load_checkpoint(checkpoint, seed);
-        return model;
-    }
-
-    // As transformers' save_pretrained: config.json naming this class in `architectures`,
-    // and model.safetensors in float32, both written atomically.
-    void save_pretrained(const std::filesystem::path& dir) const {
-        std::filesystem::create_directories(dir);
-        Config config = config_;
-        config.architectures = {Derived::architecture};
-        io::atomic_write(dir / "config.json", config.to_json().dump(2) + "\n");
-        save_state_dict(derived(), *store_, dir / "model.safetensors");
-    }
-
-    ParameterStore<B, T>& parameters() const { return *store_; }
-    const Config& config() const { return config_; }
-    // Checkpoint tensors the last from_pretrained did not use, and parameters it initialised.
-    const LoadReport& load_report() const { return report_; }
-
-protected:
-    explicit PretrainedModel(const Config& config)
-        : config_(config), store_(std::make_unique<ParameterStore<B, T>>()) {}
-
-    Config config_;
-    std::unique_ptr<ParameterStore<B, T>> store_;
-    LoadReport report_;
-
-private:
-    const Derived& derived() const { return static_cast<const Derived&>(*this); }
-    Derived& derived() { return static_cast<Derived&>(*this); }
-
-    // The model's names are mapped to the checkpoint's before load_state_dict, so missing
-    // and mis-shaped tensors are reported under the checkpoint's own names.
-    LoadReport load_checkpoint(const io::SafetensorsCheckpoint& checkpoint, std::uint64_t seed) {
-        const auto file_names = checkpoint.names();
-        std::string prefix, file_prefix;
-        if constexpr (detail::HasBaseModelPrefix<Derived>) {
-            const std::string base = std::string(Derived::base_model_prefix) + ".";
-            if (detail::any_starts_with(detail::parameter_names(derived()), base)) prefix = base;
-            if (detail::any_starts_with(file_names, base)) file_prefix = base;
-        }
-        std::string head;
-        if constexpr (detail::HasNewableHead<Derived>)
-            if (!detail::any_starts_with(file_names, Derived::head_prefix)) head = Derived::head_prefix;
-        const RenamedParameters view(derived(), prefix, file_prefix, [&head](const std::string& name) {
-            return head.empty() || !name.starts_with(head);
-        });
-        LoadReport report = load_state_dict(view, *store_, checkpoint);
-        if constexpr (detail::HasNewableHead<Derived>) {
-            if (!head.empty()) {
-                derived().reset_head(seed);
-                for (const auto& name : detail::parameter_names(derived()))
-                    if (name.starts_with(head)) report.newly_initialized.push_back(name);
-            }
-        }
-        return report;
-    }
-};
-
-}  // namespace tandem
-// ---- end tandem/models/pretrained.hpp
-// ---- begin tandem/nn.hpp
-// Neural-network modules composed from autograd ops.
-
-// ---- begin tandem/nn/activation.hpp
-// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
-// reference: transformers.activations.ACT2FN.
-
-
-#include <string>
-
-namespace tandem {
-
-enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
-
-// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
-inline Activation activation_from_name(const std::string& name) {
-    if (name == "gelu") return Activation::Gelu;
-    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
-    if (name == "quick_gelu") return Activation::QuickGelu;
-    if (name == "relu") return Activation::Relu;
-    if (name == "tanh") return Activation::Tanh;
-    detail::throw_error(
-        "hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ", "found '",
-        name, "'");
-}
-
-template <Backend B, Scalar T>
-Var<B, T> activate(Activation a, const Var<B, T>& x) {
-    switch (a) {
-        case Activation::Gelu:
-            return gelu(x);
-        case Activation::GeluTanh:
-            return gelu_tanh(x);
-        case Activation::QuickGelu:
-            return quick_gelu(x);
-        case Activation::Relu:
-            return relu(x);
-        case Activation::Tanh:
-            return tanh(x);
-    }
-    return x;
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/activation.hpp
-// ---- begin tandem/nn/attention.hpp
-// Multi-head attention with separate q/k/v/output projections whose names follow the
-// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
-// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
-
-
-namespace tandem {
-
-// The attention options a text tower runs with: the attention mask as a key padding
-// mask (padded keys get no weight; padded queries are still computed, as in HF).
-template <Backend B, Scalar T>
-AttentionOptions<B, T> attention_options(const TextBatch<B>& text, bool causal) {
-    AttentionOptions<B, T> options;
-    options.causal = causal;
-    options.key_mask = text.attention_mask;
-    return options;
-}
-
-struct AttentionNames {
-    std::string query = "q_proj", key = "k_proj", value = "v_proj", output = "out_proj";
-};
-
-// [B, T, H * Dh] -> [B, H, T, Dh]
-template <Backend B, Scalar T>
-Var<B, T> split_heads(const Var<B, T>& x, index_t heads) {
-    const Shape& s = x.shape();
-    return permute(reshape(x, {s[0], s[1], heads, s[2] / heads}), {0, 2, 1, 3});
-}
-
-// [B, H, T, Dh] -> [B, T, H * Dh]
-template <Backend B, Scalar T>
-Var<B, T> merge_heads(const Var<B, T>& x) {
-    const Shape& s = x.shape();
-    return reshape(permute(x, {0, 2, 1, 3}), {s[0], s[2], s[1] * s[3]});
-}
-
-template <Backend B, Scalar T>
-class MultiHeadAttention {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Queries come from width `dim`; keys and values from width `kv_dim` (cross-attention).
-    // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
-    MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
-                       const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
-        : query_(store, scope / names.query, dim, dim),
-          key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
-          value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
-          output_(store, scope / names.output, dim, dim),
-          heads_(heads),
-          dropout_(T(dropout)) {
-        if (heads <= 0 || dim % heads != 0)
-            detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
-    }
-
-    // Self-attention over x [B, T, D].
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        return forward(g, x, x, options);
-    }
-
-    // Queries from x [B, Tq, D], keys and values from context [B, Tk, kv_dim].
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const Var<B, T>& context,
-                      const AttentionOptions<B, T>& options) const {
-        auto q = split_heads(query_.forward(g, x), heads_);
-        auto k = split_heads(key_.forward(g, context), heads_);
-        auto v = split_heads(value_.forward(g, context), heads_);
-        AttentionOptions<B, T> dropping = options;
-        dropping.dropout = dropout_;
-        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        query_.for_each_parameter(f);
-        key_.for_each_parameter(f);
-        value_.for_each_parameter(f);
-        output_.for_each_parameter(f);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        for (auto* l : {&query_, &key_, &value_, &output_}) l->reset_parameters_normal(std, seed);
-    }
-
-private:
-    Linear<B, T> query_, key_, value_, output_;
-    index_t heads_;
-    T dropout_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/attention.hpp
-// ---- begin tandem/nn/attention_pooling.hpp
-// Attention-probe pooling (MAP): a learned probe token attends over all tokens, then a
-// pre-LN MLP residual; the probe's output is the pooled vector.
-// reference: transformers SiglipMultiheadAttentionPoolingHead (torch.nn.MultiheadAttention
-// with packed in_proj_weight / in_proj_bias, then x + mlp(layernorm(x))).
-
-// ---- begin tandem/nn/transformer.hpp
-// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
-//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + dropout(attn(x))); y = ln2(h + dropout(ffn(h))).
-// In train mode attention probabilities are dropped in both; eval mode drops nothing.
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
-
-// ---- begin tandem/nn/layer_norm.hpp
-// LayerNorm over the last axis with learned weight and bias.
-// reference: torch.nn.LayerNorm (names "weight", "bias"; init 1 and 0).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class LayerNorm {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    LayerNorm(ParameterStore<B, T>& store, const Scope& scope, index_t dim, double eps)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {dim})),
-          bias_(store.add((scope / "bias").str(), {dim})),
-          eps_(eps) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        return layer_norm(x, g.parameter(*store_, weight_), g.parameter(*store_, bias_), T(eps_));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        f(store_->name(bias_), bias_);
-    }
-
-    void reset_parameters() {
-        init_constant(*store_, weight_, 1.0);
-        init_constant(*store_, bias_, 0.0);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    double eps_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/layer_norm.hpp
-// ---- begin tandem/nn/mlp.hpp
-// The transformer feed-forward block: fc2(act(fc1(x))).
-// reference: transformers CLIPMLP / SiglipMLP (names "fc1", "fc2").
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Mlp {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Mlp(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t hidden, Activation act)
-        : fc1_(store, scope / "fc1", dim, hidden), fc2_(store, scope / "fc2", hidden, dim), act_(act) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        return fc2_.forward(g, activate(act_, fc1_.forward(g, x)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        fc1_.for_each_parameter(f);
-        fc2_.for_each_parameter(f);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        fc1_.reset_parameters_normal(std, seed);
-        fc2_.reset_parameters_normal(std, seed);
-    }
-
-private:
-    Linear<B, T> fc1_, fc2_;
-    Activation act_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/mlp.hpp
-
-#include <vector>
-
-namespace tandem {
-
-struct TransformerSizes {
-    index_t hidden, heads, intermediate;
-    Activation activation;
-    double layer_norm_eps;
-    // Train-mode dropout probabilities: of the attention weights (HF attention_dropout,
-    // BERT's attention_probs_dropout_prob), and of the attention and feed-forward outputs
-    // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
-    double attention_dropout = 0;
-    double hidden_dropout = 0;
-};
-
-template <Backend B, Scalar T>
-class PreLNBlock {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
-    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
-          self_attn_(store, scope / "self_attn", s.hidden, s.heads, AttentionNames{}, 0, s.attention_dropout),
-          layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
-          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto h = add(x, self_attn_.forward(g, layer_norm1_.forward(g, x), options));
-        return add(h, mlp_.forward(g, layer_norm2_.forward(g, h)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        self_attn_.for_each_parameter(f);
-        layer_norm1_.for_each_parameter(f);
-        mlp_.for_each_parameter(f);
-        layer_norm2_.for_each_parameter(f);
-    }
-
-private:
-    LayerNorm<B, T> layer_norm1_;
-    MultiHeadAttention<B, T> self_attn_;
-    LayerNorm<B, T> layer_norm2_;
-    Mlp<B, T> mlp_;
-};
-
-template <Backend B, Scalar T>
-class PostLNBlock {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Names as BERT: attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
-    // intermediate.dense, output.{dense,LayerNorm}.
-    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : attention_(store, scope / "attention", s.hidden, s.heads,
-                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}, 0,
-                     s.attention_dropout),
-          attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
-          output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
-          output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          activation_(s.activation),
-          hidden_dropout_(T(s.hidden_dropout)) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto attended = dropout(attention_.forward(g, x, options), hidden_dropout_);
-        auto h = attention_norm_.forward(g, add(x, attended));
-        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
-        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        attention_.for_each_parameter(f);
-        attention_norm_.for_each_parameter(f);
-        intermediate_.for_each_parameter(f);
-        output_.for_each_parameter(f);
-        output_norm_.for_each_parameter(f);
-    }
-
-private:
-    MultiHeadAttention<B, T> attention_;
-    LayerNorm<B, T> attention_norm_;
-    Linear<B, T> intermediate_, output_;
-    LayerNorm<B, T> output_norm_;
-    Activation activation_;
-    T hidden_dropout_;
-};
-
-// `layers` blocks named scope.0, scope.1, ... applied in order.
-template <class Block>
-class TransformerStack {
-public:
-    using backend_type = typename Block::backend_type;
-    using value_type = typename Block::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
-                     const TransformerSizes& s) {
-        blocks_.reserve(static_cast<std::size_t>(layers));
-        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
-    }
-
-    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
-        for (const auto& block : blocks_) x = block.forward(g, x, options);
-        return x;
-    }
-
-    // Hugging Face's output_hidden_states: the input, then every block's output; the last
-    // is forward's result. Keeping them all holds every block's activations, so only a
-    // caller that reads them (a layerwise loss) asks.
-    std::vector<Var<B, T>> hidden_states(Graph<B, T>& g, Var<B, T> x,
-                                         const AttentionOptions<B, T>& options = {}) const {
-        std::vector<Var<B, T>> states{x};
-        states.reserve(blocks_.size() + 1);
-        for (const auto& block : blocks_) states.push_back(block.forward(g, states.back(), options));
-        return states;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        for (const auto& block : blocks_) block.for_each_parameter(f);
-    }
-
-private:
-    std::vector<Block> blocks_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/transformer.hpp
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class MultiheadAttentionPoolingHead {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Names as SigLIP: probe, attention.{in_proj_weight, in_proj_bias, out_proj}, layernorm, mlp.
-    MultiheadAttentionPoolingHead(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : store_(&store),
-          probe_(store.add((scope / "probe").str(), {1, 1, s.hidden})),
-          in_proj_weight_(
-              store.add((scope / "attention" / "in_proj_weight").str(), {3 * s.hidden, s.hidden})),
-          in_proj_bias_(store.add((scope / "attention" / "in_proj_bias").str(), {3 * s.hidden})),
-          out_proj_(store, scope / "attention" / "out_proj", s.hidden, s.hidden),
-          layernorm_(store, scope / "layernorm", s.hidden, s.layer_norm_eps),
-          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation),
-          hidden_(s.hidden),
-          heads_(s.heads) {
-        if (s.heads <= 0 || s.hidden % s.heads != 0)
-            detail::throw_error(scope.str(), ": hidden size ", s.hidden, " is not divisible by ", s.heads,
-                                " heads");
-    }
-
-    // x [batch, tokens, hidden] -> [batch, hidden].
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        const Shape& s = x.shape();
-        if (s.rank() != 3 || s[2] != hidden_)
-            detail::throw_error("MultiheadAttentionPoolingHead: expected states [batch, tokens, ", hidden_,
-                                "], found ", s.str());
-        // The probe repeated over the batch (HF: probe.repeat(batch, 1, 1)).
-        auto probe = add(g.input(Tensor<B, T>::zeros({s[0], 1, hidden_})),
-                         reshape(g.parameter(*store_, probe_), {hidden_}));
-        // Slices of the packed Var, so the gradients of all three land in in_proj_weight / in_proj_bias.
-        auto w = g.parameter(*store_, in_proj_weight_);
-        auto b = g.parameter(*store_, in_proj_bias_);
-        auto project = [&](const Var<B, T>& input, index_t part) {
-            auto bias = slice(b, 0, part * hidden_, (part + 1) * hidden_);
-            return split_heads(linear(input, slice(w, 0, part * hidden_, (part + 1) * hidden_), &bias),
-                               heads_);
-        };
-        auto attended = scaled_dot_product_attention(project(probe, 0), project(x, 1), project(x, 2));
-        auto h = out_proj_.forward(g, merge_heads(attended));
-        h = add(h, mlp_.forward(g, layernorm_.forward(g, h)));
-        // One probe token, so h[:, 0] is h without its token axis.
-        return reshape(h, {s[0], hidden_});
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(probe_), probe_);
-        f(store_->name(in_proj_weight_), in_proj_weight_);
-        f(store_->name(in_proj_bias_), in_proj_bias_);
-        out_proj_.for_each_parameter(f);
-        layernorm_.for_each_parameter(f);
-        mlp_.for_each_parameter(f);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter probe_, in_proj_weight_, in_proj_bias_;
-    Linear<B, T> out_proj_;
-    LayerNorm<B, T> layernorm_;
-    Mlp<B, T> mlp_;
-    index_t hidden_, heads_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/attention_pooling.hpp
-// ---- begin tandem/nn/embedding.hpp
-// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
-// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Embedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
-        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
-
-    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
-
-    // Rows at `ids`, shaped [ids.shape..., dim]. Ids outside the table are a tandem::Error.
-    Var<B, T> forward(Graph<B, T>& g, const Ids<B>& ids) const {
-        return embedding(g.parameter(*store_, weight_), ids);
-    }
-    // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
-    Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
-        if (n > num_embeddings())
-            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ",
-                                num_embeddings(), " rows");
-        return slice(g.parameter(*store_, weight_), 0, 0, n);
-    }
-    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-    }
-
-    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/embedding.hpp
-// ---- begin tandem/nn/patch_embedding.hpp
-// Patch embedding: a convolution with stride equal to its kernel, done as unfold
-// (reshape + permute) followed by one GEMM.
-// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class PatchEmbedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
-                   index_t dim, bool bias)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
-          has_bias_(bias),
-          patch_(patch) {
-        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
-    }
-
-    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
-        const Shape& s = pixels.shape();
-        const Shape& w = store_->shape(weight_);
-        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
-            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
-                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
-        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
-        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
-                            {s[0], gh * gw, c * p * p});
-        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
-        if (!has_bias_) return linear(cols, weight);
-        auto bias = g.parameter(*store_, bias_);
-        return linear(cols, weight, &bias);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        if (has_bias_) f(store_->name(bias_), bias_);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        init_normal(*store_, weight_, std, seed);
-        if (has_bias_) init_constant(*store_, bias_, 0.0);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    bool has_bias_;
-    index_t patch_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/patch_embedding.hpp
-// ---- begin tandem/nn/sequential.hpp
-// Sequential: layers applied in order, composed at compile time (the types are the
-// template arguments, so the chain inlines). Each layer's forward(g, x) feeds the next.
-// reference: torch.nn.Sequential.
-
-
-#include <tuple>
-#include <utility>
-
-namespace tandem {
-
-namespace detail {
-enum class SequentialFault { none, not_module, backends_differ, scalars_differ, not_layer };
-
-// The first rule a Sequential of these types breaks, so that exactly one static_assert fires.
-template <class First, class... Rest>
-consteval SequentialFault sequential_fault() {
-    if constexpr (!(Module<First> && (Module<Rest> && ...)))
-        return SequentialFault::not_module;
-    else if constexpr (!(std::same_as<typename Rest::backend_type, typename First::backend_type> && ...))
-        return SequentialFault::backends_differ;
-    else if constexpr (!(std::same_as<typename Rest::value_type, typename First::value_type> && ...))
-        return SequentialFault::scalars_differ;
-    else if constexpr (!(Layer<First> && (Layer<Rest> && ...)))
-        return SequentialFault::not_layer;
-    else
-        return SequentialFault::none;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence instead of the
-// error a fold over std::apply would print deep inside forward. Its constructor lets
-// class template argument deduction reach the assertions.
-template <class First, class... Rest>
-class Sequential {
-    static constexpr auto fault = detail::sequential_fault<First, Rest...>();
-    static_assert(
-        fault != detail::SequentialFault::not_module,
-        "Sequential: every element must be a Module (backend_type, value_type, for_each_parameter)");
-    static_assert(fault != detail::SequentialFault::backends_differ,
-                  "Sequential: every module must use the same backend");
-    static_assert(fault != detail::SequentialFault::scalars_differ,
-                  "Sequential: every module must use the same scalar type");
-    static_assert(fault != detail::SequentialFault::not_layer,
-                  "Sequential: every module must be a Layer, with forward(graph, Var) returning a Var");
-
-public:
-    explicit Sequential(First, Rest...) {}
-};
-
-template <class First, class... Rest>
-requires(detail::sequential_fault<First, Rest...>() ==
-         detail::SequentialFault::none) class Sequential<First, Rest...> {
-public:
-    using backend_type = typename First::backend_type;
-    using value_type = typename First::value_type;
-
-    explicit Sequential(First first, Rest... rest) : modules_(std::move(first), std::move(rest)...) {}
-
-    Var<backend_type, value_type> forward(Graph<backend_type, value_type>& g,
-                                          Var<backend_type, value_type> x) const {
-        std::apply([&](const auto&... m) { ((x = m.forward(g, x)), ...); }, modules_);
-        return x;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
-    }
-
-    template <std::size_t I>
-    const auto& get() const {
-        return std::get<I>(modules_);
-    }
-
-private:
-    std::tuple<First, Rest...> modules_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/sequential.hpp
-// ---- end tandem/nn.hpp
-
-namespace tandem {
-
-// dropout(LayerNorm(word + position(0..L-1) + token_type)); absent token_type_ids mean
-// segment 0; dropout (hidden_dropout_prob) in train mode only.
-template <Backend B, Scalar T>
-class BertEmbeddings {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : word_embeddings_(store, scope / "word_embeddings", c.vocab_size, c.hidden_size),
-          position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
-                               c.hidden_size),
-          token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
-          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps),
-          dropout_(T(c.hidden_dropout_prob)) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        if (text.length() > position_embeddings_.num_embeddings())
-            detail::throw_error("BertModel: sequence length ", text.length(),
-                                " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
-        // Without token types every token is segment 0, as HF's default.
-        const Ids<B> types =
-            text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
-        auto x =
-            add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
-                position_embeddings_.first_rows(g, text.length()));
-        return dropout(layer_norm_.forward(g, x), dropout_);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        word_embeddings_.for_each_parameter(f);
-        position_embeddings_.for_each_parameter(f);
-        token_type_embeddings_.for_each_parameter(f);
-        layer_norm_.for_each_parameter(f);
-    }
-
-private:
-    Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
-    LayerNorm<B, T> layer_norm_;
-    T dropout_;
-};
-
-template <Backend B, Scalar T>
-struct BertOutput {
-    Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
-    Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
-    // With output_hidden_states: the embedding layer's output, then every layer's; the last
-    // is last_hidden_state.
-    std::vector<Var<B, T>> hidden_states{};
-};
-
-namespace detail {
-inline TransformerSizes bert_sizes(const io::BertConfig& c) {
-    return {c.hidden_size,        c.num_attention_heads,
-            c.intermediate_size,  activation_from_name(c.hidden_act),
-            c.layer_norm_eps,     c.attention_probs_dropout_prob,
-            c.hidden_dropout_prob};
-}
-}  // namespace detail
-
-// BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
-// "bert" inside BertForSequenceClassification, any prefix inside another model).
-template <Backend B, Scalar T>
-class BertTower {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : embeddings_(store, scope / "embeddings", c),
-          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
-          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
-
-    // The attention mask is a key padding mask: padded keys get no weight, padded queries
-    // are still computed (as in HF, whose last_hidden_state includes them).
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
-                             bool output_hidden_states = false) const {
-        text.check("BertModel");
-        const auto options = attention_options<B, T>(text, false);
-        const auto x = embeddings_.forward(g, text);
-        std::vector<Var<B, T>> states;
-        if (output_hidden_states) states = encoder_.hidden_states(g, x, options);
-        const auto last = output_hidden_states ? states.back() : encoder_.forward(g, x, options);
-        return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
-    }
-
-    // BertModel's own sentence vector, pooler_output, so the tower alone is an
-    // EncoderTower; PooledTower(tower, Pooling(...)) pools last_hidden_state instead, as
-    // sentence-transformers does.
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return forward(g, text).pooler_output;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        embeddings_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        pooler_.for_each_parameter(f);
-    }
-
-private:
-    BertEmbeddings<B, T> embeddings_;
-    TransformerStack<PostLNBlock<B, T>> encoder_;
-    Linear<B, T> pooler_;
-};
-
-// transformers.BertModel (with its pooler): owns its parameters, named without prefix.
-// from_pretrained also reads checkpoints whose names carry "bert." (a classification or
-// pre-training checkpoint); their heads are reported as unexpected.
-template <Backend B, Scalar T>
-class BertModel : public PretrainedModel<BertModel<B, T>, B, T, io::BertConfig> {
-    using Base = PretrainedModel<BertModel<B, T>, B, T, io::BertConfig>;
-
-public:
-    static constexpr const char* architecture = "BertModel";
-    static constexpr const char* base_model_prefix = "bert";
-
-    explicit BertModel(const io::BertConfig& config) : Base(config), bert_(*this->store_, Scope(), config) {}
-
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return bert_.forward(g, text);
-    }
-    // pooler_output [batch, hidden].
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.encode(g, text); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        bert_.for_each_parameter(f);
-    }
-
-private:
-    BertTower<B, T> bert_;
-};
-
-template <Backend B, Scalar T>
-struct SequenceClassifierOutput {
-    BertOutput<B, T> bert;
-    Var<B, T> logits;  // [batch, num_labels]
-};
-
-// transformers.BertForSequenceClassification: "bert." + BertModel, then
-// classifier(dropout(pooler_output)), dropping with classifier_dropout (or, unset,
-// hidden_dropout_prob) in train mode only. The loss is the
-// caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
-// A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
-// starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
-// from_pretrained's seed, bias 0; the head's names are then listed in
-// load_report().newly_initialized.
-template <Backend B, Scalar T>
-class BertForSequenceClassification
-    : public PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig> {
-    using Base = PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig>;
-
-public:
-    static constexpr const char* architecture = "BertForSequenceClassification";
-    static constexpr const char* base_model_prefix = "bert";
-    static constexpr const char* head_prefix = "classifier.";
-
-    explicit BertForSequenceClassification(const io::BertConfig& config)
-        : Base(config),
-          bert_(*this->store_, Scope(base_model_prefix), config),
-          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()),
-          dropout_(T(config.classifier_dropout.value_or(config.hidden_dropout_prob))) {}
-
-    void reset_head(std::uint64_t seed) {
-        classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
-    }
-
-    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        auto out = bert_.forward(g, text);
-        return {out, classifier_.forward(g, dropout(out.pooler_output, dropout_))};
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        bert_.for_each_parameter(f);
-        classifier_.for_each_parameter(f);
-    }
-
-private:
-    BertTower<B, T> bert_;
-    Linear<B, T> classifier_;
-    T dropout_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/bert.hpp
-// ---- begin tandem/models/clip.hpp
-// Hugging Face CLIP: the text and vision transformers, their projections, and
-// CLIPModel joining them with a learned temperature. Parameter names, pooling rules
-// and masks follow transformers 4.36 (see shared/data/models/README.md).
-// reference: transformers CLIPTextTransformer, CLIPVisionTransformer, CLIPModel.
-
-// ---- begin tandem/models/dual_encoder.hpp
-// DualEncoder: any text tower and any image tower, composed at compile time, scored
-// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
-// reference: transformers CLIPModel / SiglipModel forward (logits part).
-
-
-#include <cmath>
-#include <vector>
-
-namespace tandem {
-
-// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
-template <class Tower, class Input>
-concept EncoderTower = Module<Tower> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
-
-// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
-// (the text side of what the trainer trains, train/model_encoder.hpp).
-template <class M>
-concept TextEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
-template <class M>
-concept ImageEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image(g, pixel_values)
-        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Represents: a model that also gives its text embeddings from every hidden state,
-// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
-// (a layerwise loss's input).
-template <class M>
-concept LayerwiseTextModel = TextEncoderModel<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    {
-        m.encode_text_layers(g, text)
-        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-};
-
-// Represents: the same for images, encode_image_layers(graph, pixel_values).
-template <class M>
-concept LayerwiseImageModel = ImageEncoderModel<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image_layers(g, pixel_values)
-        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-};
-
-struct LogitHead {
-    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
-    bool scale_is_scalar = true;
-    double scale_init = std::log(1 / 0.07);
-    bool has_bias = false;
-    double bias_init = 0;
-};
-
-namespace detail {
-enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
-
-// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-consteval DualEncoderFault dual_encoder_fault() {
-    if constexpr (!EncoderTower<TextTower, TextInput>)
-        return DualEncoderFault::text_not_tower;
-    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
-        return DualEncoderFault::image_not_tower;
-    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
-        return DualEncoderFault::backends_differ;
-    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
-        return DualEncoderFault::scalars_differ;
-    else
-        return DualEncoderFault::none;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-class DualEncoder {
-    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
-    static_assert(
-        fault != detail::DualEncoderFault::text_not_tower,
-        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
-    static_assert(
-        fault != detail::DualEncoderFault::image_not_tower,
-        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
-        "Var)");
-    static_assert(fault != detail::DualEncoderFault::backends_differ,
-                  "DualEncoder: the text and image towers must use the same backend");
-    static_assert(fault != detail::DualEncoderFault::scalars_differ,
-                  "DualEncoder: the text and image towers must use the same scalar type");
-};
-
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
-         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
-public:
-    using backend_type = typename TextTower::backend_type;
-    using value_type = typename TextTower::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
-        : store_(&store),
-          text_(std::move(text)),
-          image_(std::move(image)),
-          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
-          has_bias_(head.has_bias),
-          head_(head) {
-        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
-    }
-
-    const TextTower& text_tower() const { return text_; }
-    const ImageTower& image_tower() const { return image_; }
-
-    // Unnormalised embeddings [batch, dim].
-    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
-    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
-
-    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
-    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
-                              const Var<B, T>& image_embeds) const {
-        auto logits =
-            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
-        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_.for_each_parameter(f);
-        image_.for_each_parameter(f);
-        f(store_->name(logit_scale_), logit_scale_);
-        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
-    }
-
-    void reset_logit_head() {
-        init_constant(*store_, logit_scale_, head_.scale_init);
-        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    TextTower text_;
-    ImageTower image_;
-    Parameter logit_scale_, logit_bias_;
-    bool has_bias_;
-    LogitHead head_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/dual_encoder.hpp
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-struct EncoderOutput {
-    Var<B, T> last_hidden_state;  // [batch, tokens, hidden]
-    Var<B, T> pooled;             // [batch, hidden]
-    Var<B, T> embeds;             // [batch, projection_dim], unnormalised
-};
-
-namespace detail {
-// CLIP and SigLIP drop only attention probabilities (attention_dropout), in train mode.
-inline TransformerSizes sizes_of(const auto& c) {
-    return {c.hidden_size,
-            c.num_attention_heads,
-            c.intermediate_size,
-            activation_from_name(c.hidden_act),
-            c.layer_norm_eps,
-            c.attention_dropout,
-            0.0};
-}
-
-// HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),
-// otherwise the first position holding eos_token_id.
-template <Backend B>
-Ids<B> clip_eos_positions(const TextBatch<B>& text, std::int64_t eos_token_id) {
-    auto positions = Ids<B>::empty({text.batch()});
-    if (eos_token_id == 2) {
-        B::argmax_rows(positions.data(), text.input_ids.data(), text.batch(), text.length());
-    } else {
-        B::find_in_rows(positions.data(), text.input_ids.data(), text.batch(), text.length(), eos_token_id);
-        if (index_range<B>(positions).min < 0)
-            throw_error("CLIP text pooling: a row of input_ids holds no eos_token_id ", eos_token_id);
-    }
-    return positions;
-}
-}  // namespace detail
-
-// Token embedding plus learned absolute positions 0..length-1, as HF's
-// CLIPTextEmbeddings (SigLIP's text embeddings are the same, with the same names).
-template <Backend B, Scalar T>
-class CLIPTextEmbeddings {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    CLIPTextEmbeddings(ParameterStore<B, T>& store, const Scope& scope, index_t vocab_size,
-                       index_t max_positions, index_t hidden_size)
-        : token_embedding_(store, scope / "token_embedding", vocab_size, hidden_size),
-          position_embedding_(store, scope / "position_embedding", max_positions, hidden_size) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        const index_t max_positions = position_embedding_.num_embeddings();
-        if (text.length() > max_positions)
-            detail::throw_error("text embeddings: sequence length ", text.length(),
-                                " exceeds max_position_embeddings ", max_positions);
-        return add(token_embedding_.forward(g, text.input_ids),
-                   position_embedding_.first_rows(g, text.length()));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        token_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
-    }
-
-private:
-    Embedding<B, T> token_embedding_, position_embedding_;
-};
-
-// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection, under `scope`
-// (none by default; another model nests the tower under its own prefix).
-template <Backend B, Scalar T>
-class CLIPTextModelWithProjection {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
-                                std::int64_t projection_dim, const Scope& scope = {})
-        : config_(c),
-          embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
-                      c.hidden_size),
-          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
-                   detail::sizes_of(c)),
-          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
-                            c.layer_norm_eps),
-          text_projection_(store, scope / "text_projection", c.hidden_size, projection_dim, false) {}
-
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        text.check("CLIPTextModel");
-        auto x = embeddings_.forward(g, text);
-        const auto options = attention_options<B, T>(text, true);
-        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
-        auto pooled = pool_at(last, detail::clip_eos_positions(text, config_.eos_token_id.value_or(2)));
-        return {last, pooled, text_projection_.forward(g, pooled)};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        embeddings_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        final_layer_norm_.for_each_parameter(f);
-        text_projection_.for_each_parameter(f);
-    }
-
-private:
-    io::CLIPTextConfig config_;
-    CLIPTextEmbeddings<B, T> embeddings_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> final_layer_norm_;
-    Linear<B, T> text_projection_;
-};
-
-// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection, under
-// `scope` (none by default).
-template <Backend B, Scalar T>
-class CLIPVisionModelWithProjection {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    CLIPVisionModelWithProjection(ParameterStore<B, T>& store, const io::CLIPVisionConfig& c,
-                                  std::int64_t projection_dim, const Scope& scope = {})
-        : store_(&store),
-          class_embedding_(
-              store.add((scope / "vision_model" / "embeddings" / "class_embedding").str(), {c.hidden_size})),
-          patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
-                           c.patch_size, c.hidden_size, false),
-          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
-                              c.num_patches() + 1, c.hidden_size),
-          pre_layrnorm_(store, scope / "vision_model" / "pre_layrnorm", c.hidden_size, c.layer_norm_eps),
-          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
-                   detail::sizes_of(c)),
-          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps),
-          visual_projection_(store, scope / "visual_projection", c.hidden_size, projection_dim, false) {}
-
-    // pixel_values [batch, channels, image_size, image_size]. last_hidden_state is the
-    // encoder output before post_layernorm; pooled = post_layernorm(class token).
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        auto patches = patch_embedding_.forward(g, pixel_values);
-        const Shape& s = patches.shape();
-        if (s[1] + 1 != position_embedding_.num_embeddings())
-            detail::throw_error("CLIPVisionModel: ", s[1], " patches do not match ",
-                                position_embedding_.num_embeddings() - 1,
-                                " positions (is image_size right?)");
-        auto cls = add(g.input(Tensor<B, T>::zeros({s[0], 1, s[2]})), g.parameter(*store_, class_embedding_));
-        auto x = add(concat<B, T>({cls, patches}, 1), position_embedding_.weight(g));
-        auto last = encoder_.forward(g, pre_layrnorm_.forward(g, x));
-        auto pooled = post_layernorm_.forward(g, pool_cls(last));
-        return {last, pooled, visual_projection_.forward(g, pooled)};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return forward(g, pixel_values).embeds;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(class_embedding_), class_embedding_);
-        patch_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
-        pre_layrnorm_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        post_layernorm_.for_each_parameter(f);
-        visual_projection_.for_each_parameter(f);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter class_embedding_;
-    PatchEmbedding<B, T> patch_embedding_;
-    Embedding<B, T> position_embedding_;
-    LayerNorm<B, T> pre_layrnorm_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> post_layernorm_;
-    Linear<B, T> visual_projection_;
-};
-
-template <Backend B, Scalar T>
-struct CLIPOutput {
-    EncoderOutput<B, T> text, vision;
-    Var<B, T> logits_per_text;   // [texts, images]
-    Var<B, T> logits_per_image;  // [images, texts]
-};
-
-// transformers.CLIPModel: owns its parameters; from_pretrained / save_pretrained read
-// and write a Hugging Face folder (config.json + model.safetensors).
-template <Backend B, Scalar T>
-class CLIPModel : public PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig> {
-    using Base = PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig>;
-
-public:
-    using TextTower = CLIPTextModelWithProjection<B, T>;
-    using VisionTower = CLIPVisionModelWithProjection<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
-    static constexpr const char* architecture = "CLIPModel";
-
-    explicit CLIPModel(const io::CLIPConfig& config)
-        : Base(config),
-          encoder_(*this->store_, TextTower(*this->store_, config.text_config, config.projection_dim),
-                   VisionTower(*this->store_, config.vision_config, config.projection_dim),
-                   LogitHead{.scale_is_scalar = true, .scale_init = config.logit_scale_init_value}) {}
-
-    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
-        auto t = encoder_.text_tower().forward(g, text);
-        auto v = encoder_.image_tower().forward(g, pixel_values);
-        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
-        return {t, v, logits, permute(logits, {1, 0})};
-    }
-
-    // CLIPModel.get_text_features / get_image_features: unnormalised embeddings.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return encoder_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return encoder_.encode_image(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        encoder_.for_each_parameter(f);
-    }
-
-private:
-    Encoder encoder_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/clip.hpp
-// ---- begin tandem/models/model_with_store.hpp
-// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
-// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
-// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
-// The store sits behind a unique_ptr so that the model moves while its modules keep
-// pointing at the same arena.
-// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
-
-
-#include <filesystem>
-#include <memory>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-template <Module M>
-class ModelWithStore {
-public:
-    using backend_type = typename M::backend_type;
-    using value_type = typename M::value_type;
-    using B = backend_type;
-    using T = value_type;
-    // The description file save_pretrained writes beside model.safetensors.
-    static constexpr const char* modules_file = "tandem_modules.json";
-
-    // build(store) makes the model, every module on `store`.
-    template <class Build>
-    requires std::same_as < std::invoke_result_t < Build, ParameterStore<B, T>
-    & >,
-        M > explicit ModelWithStore(Build&& build)
-        : store_(std::make_unique<ParameterStore<B, T>>()),
-    model_(std::forward<Build>(build)(*store_)) {
-        std::size_t visited = 0;
-        model_.for_each_parameter([&](const std::string& name, Parameter p) {
-            if (store_->name(p) != name)
-                detail::throw_error("ModelWithStore: parameter '", name,
-                                    "' is not in the model's store (was a module built on another store?)");
-            ++visited;
-        });
-        if (visited != store_->size())
-            detail::throw_error("ModelWithStore: the store holds ", store_->size(),
-                                " parameters, the model visits ", visited);
-    }
-
-    const M& model() const { return model_; }
-    ParameterStore<B, T>& parameters() const { return *store_; }
-
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires TextEncoderModel<M> {
-        return model_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g,
-                           const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
-        return model_.encode_image(g, pixel_values);
-    }
-    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
-    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
-                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
-        return model_.encode_text_layers(g, text);
-    }
-    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
-        LayerwiseImageModel<M> {
-        return model_.encode_image_layers(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        model_.for_each_parameter(f);
-    }
-
-    // dir/model.safetensors (every parameter under its prefixed name, float32 unless
-    // `dtype` says otherwise) and, when the model describes itself, dir/tandem_modules.json:
-    // both written atomically.
-    void save_pretrained(const std::filesystem::path& dir,
-                         io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) const {
-        std::filesystem::create_directories(dir);
-        save_state_dict(model_, *store_, dir / "model.safetensors", dtype);
-        if constexpr (requires { model_.describe(); })
-            detail::atomic_write(dir / modules_file, model_.describe().dump(4) + "\n");
-    }
-
-    // Reads dir/model.safetensors into the parameters by name; a missing or mis-shaped
-    // tensor is an error naming it.
-    LoadReport load_weights(const std::filesystem::path& dir) {
-        return load_state_dict(model_, *store_, io::SafetensorsCheckpoint::open(dir));
-    }
-
-private:
-    std::unique_ptr<ParameterStore<B, T>> store_;
-    M model_;
-};
-
-// make_model<B, T>([&](auto& store) { return SentenceTransformerStack(...); })
-template <Backend B, Scalar T, class Build>
-auto make_model(Build&& build) {
-    return ModelWithStore<std::invoke_result_t<Build, ParameterStore<B, T>&>>(std::forward<Build>(build));
-}
-
-}  // namespace tandem
-// ---- end tandem/models/model_with_store.hpp
-// ---- begin tandem/models/pooled_tower.hpp
-// PooledTower: a text tower's token states pooled into one vector per text, as
-// sentence-transformers' [Transformer, Pooling] pair computes an embedding; with it a
-// BertTower (or a CLIP / SigLIP text tower) plus any Pooling mode is an EncoderTower.
-// reference: sentence_transformers.SentenceTransformer([models.Transformer, models.Pooling]).
-
-
-#include <concepts>
-#include <utility>
-
-namespace tandem {
-
-// Represents: a text tower whose forward(graph, TextBatch) output holds the token
-// states [batch, tokens, dim] as last_hidden_state (BertTower, the CLIP and SigLIP text towers).
-template <class Tower>
-concept TokenStateTower = Module<Tower> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const TextBatch<typename Tower::backend_type>& text) {
-    {
-        t.forward(g, text).last_hidden_state
-        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
-
-template <class Tower>
-class PooledTower {
-    static_assert(TokenStateTower<Tower>,
-                  "PooledTower: the tower must be a Module whose forward(graph, TextBatch) returns "
-                  "last_hidden_state");
-
-public:
-    using backend_type = typename Tower::backend_type;
-    using value_type = typename Tower::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    PooledTower(Tower tower, Pooling<B, T> pooling) : tower_(std::move(tower)), pooling_(pooling) {}
-
-    const Tower& tower() const { return tower_; }
-    const Pooling<B, T>& pooling() const { return pooling_; }
-
-    // [batch, dim]; padding (attention_mask 0) takes no part in mean, max and lasttoken.
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return pooling_.forward(g, tower_.forward(g, text).last_hidden_state, text.attention_mask);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        tower_.for_each_parameter(f);
-    }
-
-private:
-    Tower tower_;
-    Pooling<B, T> pooling_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/pooled_tower.hpp
-// ---- begin tandem/models/router.hpp
-// Router: each modality to its own module stack, as sentence-transformers' Router routes
-// by modality: texts through the "text" route, images through the "image" route, so a
-// BERT text tower and a CLIP vision tower, each with a Dense to a shared width, are one
-// model. Parameters of route r are named "r.<i>.<...>" (module i of the route), the
-// sub-folder r_<i>_<Class> that Router.save writes for it.
-// reference: sentence_transformers.base.modules.Router (route by modality; router_config.json).
-
-// ---- begin tandem/models/sentence_transformer_stack.hpp
-// SentenceTransformerStack: sentence-transformers' module list, a transformer tower
-// followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
-// tower gives the stack encode_text, an image tower encode_image. Module i's parameters
-// are named "i.<its own names>" (under a Router, "<route>.i.<...>"), as PyTorch names a
-// SentenceTransformer's state_dict, so each module maps onto its {i}_{Class}/ folder by
-// dropping the prefix.
-// reference: sentence_transformers.SentenceTransformer(modules=[Transformer, Pooling, Dense, Normalize]).
-
-
-#include <nlohmann/json.hpp>
-
-#include <concepts>
-#include <string>
-#include <tuple>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-// Represents: a transformer tower for one kind of input (a TextBatch, or pixel values as
-// a Var): an EncoderTower whose encode gives its own sentence vector (BERT's pooler
-// output, CLIP's projected embedding), and whose forward(graph, input).last_hidden_state
-// gives the token states [batch, tokens, dim] a Pooling reads.
-template <class Tower, class Input>
-concept StackTower = EncoderTower<Tower, Input> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    {
-        t.forward(g, in).last_hidden_state
-        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
-
-// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
-// forward(graph, input, true).hidden_states, the token states after the embeddings and
-// after every layer, the last being last_hidden_state.
-template <class Tower, class Input>
-concept HiddenStateTower = StackTower<Tower, Input> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    {
-        t.forward(g, in, true).hidden_states
-        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
-};
-
-template <class Tower>
-concept TextStackTower = StackTower<Tower, TextBatch<typename Tower::backend_type>>;
-template <class Tower>
-concept ImageStackTower = StackTower<Tower, Var<typename Tower::backend_type, typename Tower::value_type>>;
-
-namespace detail {
-template <class M>
-struct is_pooling : std::false_type {};
-template <Backend B, Scalar T>
-struct is_pooling<Pooling<B, T>> : std::true_type {};
-template <class M>
-struct is_dense : std::false_type {};
-template <Backend B, Scalar T>
-struct is_dense<Dense<B, T>> : std::true_type {};
-template <class M>
-struct is_normalize : std::false_type {};
-template <Backend B, Scalar T>
-struct is_normalize<Normalize<B, T>> : std::true_type {};
-
-template <class... Modules>
-constexpr bool first_is_pooling() {
-    if constexpr (sizeof...(Modules) == 0)
-        return false;
-    else
-        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
-}
-
-enum class StackFault {
-    none,
-    not_tower,
-    not_module,
-    backends_differ,
-    scalars_differ,
-    not_layer,
-    late_pooling
-};
-
-template <class Tower, class... Modules>
-consteval StackFault stack_fault() {
-    if constexpr (!Module<Tower> || !(TextStackTower<Tower> || ImageStackTower<Tower>))
-        return StackFault::not_tower;
-    else if constexpr (!(Module<Modules> && ...))
-        return StackFault::not_module;
-    else if constexpr (!(std::same_as<typename Modules::backend_type, typename Tower::backend_type> && ...))
-        return StackFault::backends_differ;
-    else if constexpr (!(std::same_as<typename Modules::value_type, typename Tower::value_type> && ...))
-        return StackFault::scalars_differ;
-    else if constexpr (!(Layer<Modules> && ...))
-        return StackFault::not_layer;
-    else {
-        // Pooling reads token states, which only the tower gives.
-        constexpr bool poolings[] = {false, is_pooling<Modules>::value...};
-        for (std::size_t i = 2; i < sizeof(poolings); ++i)
-            if (poolings[i]) return StackFault::late_pooling;
-        return StackFault::none;
-    }
-}
-
-// sentence-transformers' class path of a module, as modules.json's "type" names it.
-template <class M>
-constexpr const char* st_module_type() {
-    if constexpr (is_pooling<M>::value)
-        return "sentence_transformers.models.Pooling";
-    else if constexpr (is_dense<M>::value)
-        return "sentence_transformers.models.Dense";
-    else if constexpr (is_normalize<M>::value)
-        return "sentence_transformers.models.Normalize";
-    else
-        return "";
-}
-
-// The name a module's folder takes: the last part of its class path.
-inline std::string st_class_name(const std::string& type) { return type.substr(type.rfind('.') + 1); }
-
-// The text before "0." at a name's start or after a dot: the route prefix of a stack
-// whose tower is module 0 ("" or "text."), or npos when the name has no such part.
-inline std::size_t module_zero_at(const std::string& name) {
-    for (std::size_t p = name.find("0."); p != std::string::npos; p = name.find("0.", p + 1))
-        if (p == 0 || name[p - 1] == '.') return p;
-    return std::string::npos;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class Tower, class... Modules>
-class SentenceTransformerStack {
-    static constexpr auto fault = detail::stack_fault<Tower, Modules...>();
-    static_assert(fault != detail::StackFault::not_tower,
-                  "SentenceTransformerStack: the first module must be a transformer tower, a Module with "
-                  "encode(graph, input) and forward(graph, input).last_hidden_state for a TextBatch or "
-                  "pixel values");
-    static_assert(fault != detail::StackFault::not_module,
-                  "SentenceTransformerStack: every module must be a Module (backend_type, value_type, "
-                  "for_each_parameter)");
-    static_assert(fault != detail::StackFault::backends_differ,
-                  "SentenceTransformerStack: every module must use the tower's backend");
-    static_assert(fault != detail::StackFault::scalars_differ,
-                  "SentenceTransformerStack: every module must use the tower's scalar type");
-    static_assert(fault != detail::StackFault::not_layer,
-                  "SentenceTransformerStack: every module after the tower must be a Layer, with "
-                  "forward(graph, Var) returning a Var");
-    static_assert(fault != detail::StackFault::late_pooling,
-                  "SentenceTransformerStack: Pooling must come right after the tower, which gives the token "
-                  "states it pools");
-
-public:
-    explicit SentenceTransformerStack(Tower, Modules...) {}
-};
-
-template <class Tower, class... Modules>
-requires(detail::stack_fault<Tower, Modules...>() ==
-         detail::StackFault::none) class SentenceTransformerStack<Tower, Modules...> {
-public:
-    using backend_type = typename Tower::backend_type;
-    using value_type = typename Tower::value_type;
-    using B = backend_type;
-    using T = value_type;
-    static constexpr bool encodes_text = TextStackTower<Tower>;
-    using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
-    static constexpr std::size_t size = 1 + sizeof...(Modules);
-    // Module 1 pools the tower's token states (else the tower gives its own vector).
-    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
-    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
-
-    // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
-    // that no two modules' names can meet and each module is its own folder's checkpoint.
-    explicit SentenceTransformerStack(Tower tower, Modules... modules)
-        : tower_(std::move(tower)), modules_(std::move(modules)...) {
-        check_names();
-    }
-
-    const Tower& tower() const { return tower_; }
-    // Module i of the stack, 1 for the first after the tower.
-    template <std::size_t I>
-    const auto& get() const {
-        if constexpr (I == 0)
-            return tower_;
-        else
-            return std::get<I - 1>(modules_);
-    }
-    // "" or the route prefix ("text.") every parameter name starts with.
-    const std::string& prefix() const { return prefix_; }
-
-    // The sentence embedding [batch, dim]: Pooling over the tower's token states when it
-    // is module 1 (padding and, without include_prompt, the prompt left out), else the
-    // tower's own vector, then every later module in turn.
-    Var<B, T> encode(Graph<B, T>& g, const Input& in) const {
-        return run(g, in, std::index_sequence_for<Modules...>{});
-    }
-
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires encodes_text {
-        return encode(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires(!encodes_text) {
-        return encode(g, pixel_values);
-    }
-
-    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
-    // (0 the embedding layer's), each pooled and passed through the later modules as the
-    // last one is; the last entry is encode's result.
-    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
-    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
-    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
-        std::vector<Var<B, T>> out;
-        for (const auto& states : tower_.forward(g, in, true).hidden_states)
-            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
-        return out;
-    }
-    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
-        requires(encodes_text&& encodes_layers) {
-        return encode_layers(g, text);
-    }
-    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
-        requires(!encodes_text && encodes_layers) {
-        return encode_layers(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        tower_.for_each_parameter(f);
-        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
-    }
-
-    // modules.json's entries (idx, name, path, type) with each module's config.json beside
-    // them: what is needed to build the stack again and read its weights back by name.
-    nlohmann::ordered_json describe() const {
-        auto out = nlohmann::ordered_json::array();
-        out.push_back(
-            {{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
-        describe_modules(out, std::index_sequence_for<Modules...>{});
-        return out;
-    }
-
-private:
-    template <std::size_t... I>
-    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
-        if constexpr (pools_tokens) {
-            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
-        } else {
-            auto x = tower_.encode(g, in);
-            ((x = std::get<I>(modules_).forward(g, x)), ...);
-            return x;
-        }
-    }
-
-    // Pooling over token states [batch, tokens, dim], then the modules after it.
-    template <std::size_t... I>
-    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
-                          std::index_sequence<I...>) const {
-        Var<B, T> x;
-        if constexpr (encodes_text)
-            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
-        else
-            x = std::get<0>(modules_).forward(g, states);
-        const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
-            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
-        };
-        (step(std::integral_constant<std::size_t, I>{}), ...);
-        return x;
-    }
-
-    template <std::size_t... I>
-    void describe_modules(nlohmann::ordered_json& out, std::index_sequence<I...>) const {
-        (describe_module(out, I + 1, std::get<I>(modules_)), ...);
-    }
-
-    template <class M>
-    static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
-        const std::string type = detail::st_module_type<M>();
-        nlohmann::ordered_json entry{{"idx", idx},
-                                     {"name", std::to_string(idx)},
-                                     {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
-                                     {"type", type}};
-        if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
-        out.push_back(std::move(entry));
-    }
-
-    void check_names() {
-        std::string first;
-        tower_.for_each_parameter([&](const std::string& name, Parameter) {
-            if (first.empty()) first = name;
-        });
-        const std::size_t at = detail::module_zero_at(first);
-        if (first.empty() || at == std::string::npos)
-            detail::throw_error(
-                "SentenceTransformerStack: the tower's parameters must be named under \"0.\" ",
-                "(or \"<route>.0.\"), found '", first, "'");
-        prefix_ = first.substr(0, at);
-        std::size_t idx = 0;
-        const auto check = [&](const auto& m) {
-            const std::string want = prefix_ + std::to_string(idx) + ".";
-            m.for_each_parameter([&](const std::string& name, Parameter) {
-                if (!name.starts_with(want))
-                    detail::throw_error("SentenceTransformerStack: module ", idx, "'s parameter '", name,
-                                        "' is not named under \"", want, "\"");
-            });
-            ++idx;
-        };
-        check(tower_);
-        std::apply([&](const auto&... m) { (check(m), ...); }, modules_);
-    }
-
-    Tower tower_;
-    std::tuple<Modules...> modules_;
-    std::string prefix_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/sentence_transformer_stack.hpp
-
-#include <nlohmann/json.hpp>
-
-#include <string>
-#include <utility>
-
-namespace tandem {
-
-namespace detail {
-enum class RouterFault { none, text_route, image_route, backends_differ, scalars_differ };
-
-template <class TextRoute, class ImageRoute>
-consteval RouterFault router_fault() {
-    if constexpr (!TextEncoderModel<TextRoute>)
-        return RouterFault::text_route;
-    else if constexpr (!ImageEncoderModel<ImageRoute>)
-        return RouterFault::image_route;
-    else if constexpr (!std::same_as<typename TextRoute::backend_type, typename ImageRoute::backend_type>)
-        return RouterFault::backends_differ;
-    else if constexpr (!std::same_as<typename TextRoute::value_type, typename ImageRoute::value_type>)
-        return RouterFault::scalars_differ;
-    else
-        return RouterFault::none;
-}
-
-// router_config.json's "types" and "structure" entries of one route, and its modules'
-// configs under the same ids.
-inline void describe_route(nlohmann::ordered_json& out, const std::string& route,
-                           const nlohmann::ordered_json& modules) {
-    out["structure"][route] = nlohmann::ordered_json::array();
-    for (const auto& m : modules) {
-        const std::string type = m.at("type").get<std::string>();
-        const std::string id = route + "_" + m.at("name").get<std::string>() + "_" + st_class_name(type);
-        out["types"][id] = type;
-        out["structure"][route].push_back(id);
-        if (m.contains("config")) out["configs"][id] = m.at("config");
-    }
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class TextRoute, class ImageRoute>
-class Router {
-    static constexpr auto fault = detail::router_fault<TextRoute, ImageRoute>();
-    static_assert(fault != detail::RouterFault::text_route,
-                  "Router: the text route must encode texts (a Module with encode_text(graph, TextBatch) "
-                  "returning a Var)");
-    static_assert(fault != detail::RouterFault::image_route,
-                  "Router: the image route must encode images (a Module with encode_image(graph, Var) "
-                  "returning a Var)");
-    static_assert(fault != detail::RouterFault::backends_differ,
-                  "Router: the text and image routes must use the same backend");
-    static_assert(fault != detail::RouterFault::scalars_differ,
-                  "Router: the text and image routes must use the same scalar type");
-
-public:
-    Router(TextRoute, ImageRoute) {}
-};
-
-template <class TextRoute, class ImageRoute>
-requires(detail::router_fault<TextRoute, ImageRoute>() ==
-         detail::RouterFault::none) class Router<TextRoute, ImageRoute> {
-public:
-    using backend_type = typename TextRoute::backend_type;
-    using value_type = typename TextRoute::value_type;
-    using B = backend_type;
-    using T = value_type;
-    static constexpr const char* text_route_name = "text";
-    static constexpr const char* image_route_name = "image";
-
-    // Every parameter of a route must be named under its route ("text." or "image.").
-    Router(TextRoute text, ImageRoute image) : text_(std::move(text)), image_(std::move(image)) {
-        check_route(text_, text_route_name);
-        check_route(image_, image_route_name);
-    }
-
-    const TextRoute& text_route() const { return text_; }
-    const ImageRoute& image_route() const { return image_; }
-
-    // [batch, dim] from the route of the input's modality.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return text_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return image_.encode_image(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_.for_each_parameter(f);
-        image_.for_each_parameter(f);
-    }
-
-    // router_config.json as sentence-transformers writes it (types, structure, parameters),
-    // plus "configs": the config.json of every module folder that has one, by module id.
-    nlohmann::ordered_json describe() const requires requires(const TextRoute& t, const ImageRoute& i) {
-        t.describe();
-        i.describe();
-    }
-    {
-        nlohmann::ordered_json out;
-        out["types"] = nlohmann::ordered_json::object();
-        out["structure"] = nlohmann::ordered_json::object();
-        out["configs"] = nlohmann::ordered_json::object();
-        detail::describe_route(out, text_route_name, text_.describe());
-        detail::describe_route(out, image_route_name, image_.describe());
-        out["parameters"] = {{"default_route", nullptr},
-                             {"allow_empty_key", true},
-                             {"route_mappings", nlohmann::ordered_json::object()}};
-        return out;
-    }
-
-private:
-    template <class Route>
-    static void check_route(const Route& route, const std::string& name) {
-        route.for_each_parameter([&](const std::string& p, Parameter) {
-            if (!p.starts_with(name + "."))
-                detail::throw_error("Router: the ", name, " route's parameter '", p,
-                                    "' is not named under \"", name, ".\"");
-        });
-    }
-
-    TextRoute text_;
-    ImageRoute image_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/router.hpp
-// ---- begin tandem/models/siglip.hpp
-// Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
-// the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
-// joining them with a learned scale and bias for the sigmoid loss (transformers 4.43).
-// reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
-
-
-#include <optional>
-
-namespace tandem {
-
-// "text_model.*" under `scope` (none by default): SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]),
-// which is get_text_features; SigLIP has no separate projection, so embeds is the same Var.
-template <Backend B, Scalar T>
-class SiglipTextModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c, const Scope& scope = {})
-        : embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
-                      c.hidden_size),
-          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
-                   detail::sizes_of(c)),
-          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
-                            c.layer_norm_eps),
-          head_(store, scope / "text_model" / "head", c.hidden_size, c.head_size()) {}
-
-    // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
-    // full context without a mask; a mask, when given, hides padded keys but pooling
-    // still reads the last position, as in HF.
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        text.check("SiglipTextModel");
-        auto x = embeddings_.forward(g, text);
-        const auto options = attention_options<B, T>(text, false);
-        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
-        auto pooled = head_.forward(g, pool_last(last));
-        return {last, pooled, pooled};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        embeddings_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        final_layer_norm_.for_each_parameter(f);
-        head_.for_each_parameter(f);
-    }
-
-private:
-    CLIPTextEmbeddings<B, T> embeddings_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> final_layer_norm_;
-    Linear<B, T> head_;
-};
-
-// "vision_model.*" under `scope` (none by default): SiglipVisionModel. Patch tokens only (no class token, no
-// pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
-// is the MAP head over it (get_image_features), again with no projection after it.
-template <Backend B, Scalar T>
-class SiglipVisionModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c, const Scope& scope = {})
-        : patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
-                           c.patch_size, c.hidden_size, true),
-          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
-                              c.num_patches(), c.hidden_size),
-          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
-                   detail::sizes_of(c)),
-          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps) {
-        // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
-        // head parameters in the checkpoint, so none are registered.
-        if (c.vision_use_head) head_.emplace(store, scope / "vision_model" / "head", detail::sizes_of(c));
-    }
-
-    bool has_head() const { return head_.has_value(); }
-
-    // pixel_values [batch, channels, image_size, image_size]. Without a head, pooled and
-    // embeds are left empty (HF returns pooler_output None).
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        auto patches = patch_embedding_.forward(g, pixel_values);
-        if (patches.shape()[1] != position_embedding_.num_embeddings())
-            detail::throw_error("SiglipVisionModel: ", patches.shape()[1], " patches do not match ",
-                                position_embedding_.num_embeddings(), " positions (is image_size right?)");
-        auto last =
-            post_layernorm_.forward(g, encoder_.forward(g, add(patches, position_embedding_.weight(g))));
-        if (!head_) return {last, {}, {}};
-        auto pooled = head_->forward(g, last);
-        return {last, pooled, pooled};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        if (!head_)
-            detail::throw_error("SiglipVisionModel::encode: the config sets vision_use_head = false, so ",
-                                "there is no pooled embedding; use forward(...).last_hidden_state");
-        return forward(g, pixel_values).embeds;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        patch_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        post_layernorm_.for_each_parameter(f);
-        if (head_) head_->for_each_parameter(f);
-    }
-
-private:
-    PatchEmbedding<B, T> patch_embedding_;
-    Embedding<B, T> position_embedding_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> post_layernorm_;
-    std::optional<MultiheadAttentionPoolingHead<B, T>> head_;
-};
-
-template <Backend B, Scalar T>
-struct SiglipOutput {
-    EncoderOutput<B, T> text, vision;
-    // L2-normalised pooled outputs, as HF's SiglipOutput text_embeds / image_embeds.
-    Var<B, T> text_embeds, image_embeds;
-    Var<B, T> logits_per_text;   // [texts, images]
-    Var<B, T> logits_per_image;  // [images, texts]
-};
-
-// transformers.SiglipModel: owns its parameters; from_pretrained / save_pretrained read
-// and write a Hugging Face folder (config.json + model.safetensors). Train it with
-// siglip_loss(g, output.logits_per_text).
-template <Backend B, Scalar T>
-class SiglipModel : public PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig> {
-    using Base = PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig>;
-
-public:
-    using TextTower = SiglipTextModel<B, T>;
-    using VisionTower = SiglipVisionModel<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
-    static constexpr const char* architecture = "SiglipModel";
-
-    // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
-    explicit SiglipModel(const io::SiglipConfig& config)
-        : Base(checked(config)),
-          encoder_(*this->store_, TextTower(*this->store_, config.text_config),
-                   VisionTower(*this->store_, config.vision_config),
-                   LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
-
-    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
-                               const Var<B, T>& pixel_values) const {
-        auto t = encoder_.text_tower().forward(g, text);
-        auto v = encoder_.image_tower().forward(g, pixel_values);
-        // logits_per_text normalises the pooled outputs itself; the normalised copies are
-        // returned for callers (HF's outputs) and stay off the loss's gradient path.
-        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
-        return {t, v, l2_normalize(t.embeds), l2_normalize(v.embeds), logits, permute(logits, {1, 0})};
-    }
-
-    // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return encoder_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return encoder_.encode_image(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        encoder_.for_each_parameter(f);
-    }
-
-private:
-    // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
-    static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
-        if (!config.vision_config.vision_use_head)
-            detail::throw_error("SiglipModel: vision_config.vision_use_head is false, but the model ",
-                                "needs the attention-pooling head for its image embeddings");
-        return config;
-    }
-
-    Encoder encoder_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/siglip.hpp
-// ---- end tandem/models.hpp
-// ---- begin tandem/optim.hpp
-// Optimizers, learning-rate schedules and gradient clipping.
-
-// ---- begin tandem/optim/adamw.hpp
-// AdamW over a ParameterStore, with parameter groups chosen by name pattern
-// (optim/param_groups.hpp): each group may set its own learning rate and weight decay,
-// or be frozen. Parameters that lie next to each other in the arena and share their
-// settings are updated in one kernel call, so a store without groups is a single pass.
-// reference: torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8,
-// weight_decay 1e-2) and its param_groups; transformers' Trainer puts biases and
-// LayerNorm weights in a group without weight decay.
-
-// ---- begin tandem/optim/param_groups.hpp
-// Parameter groups of an optimizer: name patterns over a ParameterStore's Hugging Face
-// names that set a learning rate, a weight decay or freeze, and the layout of the arena
-// into runs of neighbouring parameters that share their settings, so an optimizer step
-// is one kernel call per run. learning_rate_mapping builds regex groups as
-// sentence-transformers' `learning_rate_mapping` training argument does.
-// reference: torch.optim param_groups; sentence_transformers.base.trainer
-// (create_optimizer: re.search over named_parameters, later patterns win).
-
-
-#include <fnmatch.h>
-
-#include <optional>
-#include <regex>
-#include <string>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-// Parameters whose Hugging Face name matches `pattern`: a shell glob (`*` matches any run
-// of characters, dots included) matching the whole name, or, with `regex`, an ECMAScript
-// regular expression found anywhere in the name (Python's re.search). Each setting of a
-// parameter comes from the first group that matches it and sets it; a parameter is frozen
-// when any group that matches it is; what no group sets takes the optimizer's options.
-// Freezing is one flag with the store's: laying out a frozen group marks its parameters
-// as requiring no gradient (ParameterStore::set_requires_grad), so backward skips them,
-// and a parameter the store already holds frozen is frozen in the layout too (its
-// gradient stays zero, and AdamW would otherwise still decay it).
-template <Scalar T>
-struct ParamGroup {
-    std::string pattern;
-    std::optional<T> lr{};
-    std::optional<T> weight_decay{};
-    // Not updated at all and given no gradient (torch's requires_grad=False).
-    bool frozen = false;
-    bool regex = false;
-};
-
-// The arena split into runs [begin, end) of neighbouring parameters with the same
-// settings; padding between parameters goes with the run before it.
-template <Scalar T>
-class ParamLayout {
-public:
-    struct Run {
-        index_t begin, end;
-        std::optional<T> lr, weight_decay;
-        bool frozen;
-    };
-
-    // `owner` names the optimizer in error messages.
-    template <Backend B>
-    ParamLayout(ParameterStore<B, T>& store, std::vector<ParamGroup<T>> groups, const std::string& owner)
-        : groups_(std::move(groups)) {
-        for (const auto& g : groups_) {
-            if (g.pattern.empty())
-                detail::throw_error(owner, ": a parameter group has an empty name pattern");
-            try {
-                regexes_.push_back(g.regex ? std::regex(g.pattern) : std::regex());
-            } catch (const std::regex_error& e) {
-                detail::throw_error(owner, ": parameter group pattern '", g.pattern,
-                                    "': expected a regular expression, found an invalid one (", e.what(),
-                                    ")");
-            }
-        }
-        const index_t total = store.values().numel();
-        struct Key {
-            int lr, weight_decay;
-            bool frozen;
-            bool operator==(const Key&) const = default;
-        };
-        Key previous{};
-        for (std::size_t i = 0; i < store.size(); ++i) {
-            const Parameter p{static_cast<int>(i)};
-            const std::string& name = store.name(p);
-            Key key{-1, -1, !store.requires_grad(p)};
-            for (std::size_t g = 0; g < groups_.size(); ++g) {
-                if (!matches(g, name)) continue;
-                if (key.lr < 0 && groups_[g].lr) key.lr = static_cast<int>(g);
-                if (key.weight_decay < 0 && groups_[g].weight_decay) key.weight_decay = static_cast<int>(g);
-                key.frozen = key.frozen || groups_[g].frozen;
-            }
-            if (key.frozen) store.set_requires_grad(p, false);
-            const index_t begin = store.offset(p);
-            const index_t end =
-                i + 1 < store.size() ? store.offset(Parameter{static_cast<int>(i + 1)}) : total;
-            if (!runs_.empty() && key == previous) {
-                runs_.back().end = end;
-                continue;
-            }
-            runs_.push_back({begin, end, key.lr < 0 ? std::nullopt : groups_[key.lr].lr,
-                             key.weight_decay < 0 ? std::nullopt : groups_[key.weight_decay].weight_decay,
-                             key.frozen});
-            previous = key;
-        }
-    }
-
-    const std::vector<Run>& runs() const { return runs_; }
-    const std::vector<ParamGroup<T>>& groups() const { return groups_; }
-
-    // The pattern of the first group that matches `name` ("" for none), for logs and tests.
-    std::string group_of(const std::string& name) const {
-        for (std::size_t g = 0; g < groups_.size(); ++g)
-            if (matches(g, name)) return groups_[g].pattern;
+                tandem::detail::throw_error("column '", name_, "' holds ", column_type_name(type_),
+                                            "s, expected texts or images");
+        }
+    }
+    std::int64_t label(std::size_t row) const {
+        check_row(row);
+        if (type_ != ColumnType::label)
+            tandem::detail::throw_error("column '", name_, "': expected int64 labels, found ",
+                                        column_type_name(type_));
+        return std::get<3>(data_)[row];
+    }
+    float score(std::size_t row) const {
+        check_row(row);
+        if (type_ == ColumnType::label) return static_cast<float>(std::get<3>(data_)[row]);
+        if (type_ != ColumnType::score)
+            tandem::detail::throw_error("column '", name_, "': expected float scores, found ",
+                                        column_type_name(type_));
+        return std::get<4>(data_)[row];
+    }
+    // Where row `row` came from, for error messages; empty for in-memory columns.
+    std::string where(std::size_t row) const {
+        if (const auto* f = std::get_if<FileField>(&data_)) return f->source->where(row);
         return {};
     }
 
-private:
-    bool matches(std::size_t g, const std::string& name) const {
-        return groups_[g].regex ? std::regex_search(name, regexes_[g])
-                                : fnmatch(groups_[g].pattern.c_str(), name.c_str(), 0) == 0;
+    // The same cells under another name.
+    Column renamed(std::string name) const {
+        Column c = *this;
+        c.name_ = std::move(name);
+        return c;
+    }
+    // A copy of rows `rows` held in memory (file fields are read).
+    Column gather(const std::vector<std::size_t>& rows) const {
+        switch (type_) {
+            case ColumnType::label:
+                return Column(name_, pick<std::int64_t>(rows, [&](std::size_t r) { return label(r); }));
+            case ColumnType::score:
+                return Column(name_, pick<float>(rows, [&](std::size_t r) { return score(r); }));
+            case ColumnType::text:
+                return Column(name_,
+                              pick<std::string>(rows, [&](std::size_t r) { return std::get<0>(cell(r)); }));
+            case ColumnType::image:
+                return Column(name_,
+                              pick<ImageRef>(rows, [&](std::size_t r) { return std::get<1>(cell(r)); }));
+            case ColumnType::mixed:
+                break;
+        }
+        return Column(name_, pick<Cell>(rows, [&](std::size_t r) { return cell(r); }));
     }
 
-    std::vector<ParamGroup<T>> groups_;
-    std::vector<std::regex> regexes_;
-    std::vector<Run> runs_;
+private:
+    template <class T, class F>
+    static std::vector<T> pick(const std::vector<std::size_t>& rows, F get) {
+        std::vector<T> out;
+        out.reserve(rows.size());
+        for (std::size_t r : rows) out.push_back(get(r));
+        return out;
+    }
+    void check_row(std::size_t row) const {
+        if (row >= size())
+            tandem::detail::throw_error("column '", name_, "': row ", row, " is out of range (", size(),
+                                        " rows)");
+    }
+
+    std::string name_;
+    ColumnType type_;
+    Storage data_;
 };
 
-// sentence-transformers' `learning_rate_mapping`: (regular expression over parameter
-// names, learning rate) pairs in order, a later pattern winning where two match. The
-// groups set only the learning rate, so weight-decay groups (biases, norms) still apply
-// to the parameters they match, as the trainer keeps decay and no-decay parameters apart.
-// A pattern that matches no parameter is an error, as it is there.
-template <Backend B, Scalar T>
-std::vector<ParamGroup<T>> learning_rate_mapping(ParameterStore<B, T>& store,
-                                                 const std::vector<std::pair<std::string, T>>& mapping) {
-    std::vector<ParamGroup<T>> groups;
-    for (auto it = mapping.rbegin(); it != mapping.rend(); ++it)
-        groups.push_back({.pattern = it->first, .lr = it->second, .regex = true});
-    // Laying the groups out checks every pattern is a valid regular expression.
-    const ParamLayout<T> layout(store, groups, "learning_rate_mapping");
-    for (const auto& [pattern, lr] : mapping) {
-        const std::regex re(pattern);
-        bool found = false;
-        for (std::size_t i = 0; i < store.size() && !found; ++i)
-            found = std::regex_search(store.name(Parameter{static_cast<int>(i)}), re);
-        if (!found)
-            detail::throw_error("learning_rate_mapping: pattern '", pattern,
-                                "': expected it to match some parameter name, found none that it matches");
-    }
-    return groups;
-}
+}  // namespace tandem::data
+// ---- end tandem/data/column.hpp
+// ---- begin tandem/data/dataset.hpp
+// Dataset: named columns of equal length, as Hugging Face `datasets.Dataset` holds the
+// pairs, triplets and n-tuples sentence-transformers trains on. Inputs are matched to
+// the loss by position; the label column is the first of `label`, `labels`, `score`,
+// `scores` present (sentence-transformers' rule), wherever it stands. `select`,
+// `shuffle` and splits share the columns and keep a row mapping, as `datasets` keeps
+// an indices mapping, so they copy no cell.
 
-}  // namespace tandem
-// ---- end tandem/optim/param_groups.hpp
+// ---- begin tandem/data/permutation.hpp
+// Seeded permutations for shuffling and samplers: Fisher-Yates over Philox draws keyed
+// by (seed, stream) and a counter, so an order depends on the seed and the stream (an
+// epoch) and on nothing else, on any machine and thread count. Like a seeded
+// `torch.Generator`, one Shuffler gives a fresh permutation on each call.
 
-#include <string>
+
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <utility>
 #include <vector>
 
-namespace tandem {
+namespace tandem::data {
 
-template <Backend B, Scalar T>
-class AdamW {
+class Shuffler {
 public:
-    struct Options {
-        T lr = T(1e-3);
-        T beta1 = T(0.9);
-        T beta2 = T(0.999);
-        T eps = T(1e-8);
-        T weight_decay = T(1e-2);
-    };
+    Shuffler(std::uint64_t seed, std::uint64_t stream) : gen_(seed, stream) {}
 
-    explicit AdamW(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
-        : store_(store),
-          options_(options),
-          layout_(store, std::move(groups), "AdamW"),
-          m_(Tensor<B, T>::zeros(store.values().shape())),
-          v_(Tensor<B, T>::zeros(store.values().shape())) {}
-
-    // Applies the gradients now in the store's gradient arena.
-    void step() {
-        ++step_;
-        auto values = store_.values();
-        auto grads = store_.grads();
-        for (const auto& r : layout_.runs()) {
-            if (r.frozen) continue;
-            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
-            const T wd = r.weight_decay.value_or(options_.weight_decay);
-            B::adamw_step(values.data() + r.begin, grads.data() + r.begin, m_.data() + r.begin,
-                          v_.data() + r.begin, r.end - r.begin, lr, options_.beta1, options_.beta2,
-                          options_.eps, wd, step_);
-        }
+    // A uniformly random order of 0..n-1.
+    std::vector<std::size_t> permutation(std::size_t n) {
+        std::vector<std::size_t> order(n);
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[gen_.below(i, next_++)]);
+        return order;
     }
-
-    void zero_grad() { store_.zero_grad(); }
-    // Sets the default group's learning rate; groups with their own keep their ratio to
-    // it, as a schedule scales every param_group of a torch optimizer.
-    void set_lr(T lr) {
-        if (options_.lr == T(0))
-            detail::throw_error(
-                "AdamW::set_lr: the default learning rate is 0, so there is no ratio to keep");
-        lr_scale_ = lr / options_.lr;
-    }
-    T lr() const { return lr_scale_ * options_.lr; }
-    long steps() const { return step_; }
-    // The moments (torch's exp_avg, exp_avg_sq), laid out as the parameter arena, and the
-    // step count: what a checkpoint saves so that a resumed run takes the same steps.
-    const Tensor<B, T>& exp_avg() const { return m_; }
-    const Tensor<B, T>& exp_avg_sq() const { return v_; }
-    void load_state(const Tensor<B, T>& exp_avg, const Tensor<B, T>& exp_avg_sq, long step) {
-        if (!(exp_avg.shape() == m_.shape()) || !(exp_avg_sq.shape() == v_.shape()))
-            detail::throw_error("AdamW::load_state: expected moments of shape ", m_.shape().str(),
-                                " (the parameter arena), found ", exp_avg.shape().str(), " and ",
-                                exp_avg_sq.shape().str());
-        if (step < 0) detail::throw_error("AdamW::load_state: expected a step count >= 0, found ", step);
-        m_.copy_from(exp_avg);
-        v_.copy_from(exp_avg_sq);
-        step_ = step;
-    }
-
-    // The group of each parameter by name ("" for the default group), for logs and tests.
-    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
-    // The runs of the arena and their settings, which gradient clipping also walks.
-    const ParamLayout<T>& layout() const { return layout_; }
 
 private:
-    ParameterStore<B, T>& store_;
-    Options options_;
-    ParamLayout<T> layout_;
-    Tensor<B, T> m_, v_;
-    T lr_scale_ = T(1);
-    long step_ = 0;
+    Philox gen_;
+    std::uint64_t next_ = 0;
 };
 
-}  // namespace tandem
-// ---- end tandem/optim/adamw.hpp
-// ---- begin tandem/optim/clip_grad.hpp
-// Global-norm gradient clipping over the gradient arena: one kernel pass for the squared
-// norm of each run, one to scale, as the Trainer's max_grad_norm does before each step.
-// reference: torch.nn.utils.clip_grad_norm_ (norm_type 2: the 2-norm of all gradients
-// together; each is multiplied by max_norm / (norm + 1e-6) when that is below 1).
-
-
-#include <cmath>
-#include <vector>
-
-namespace tandem {
-
-// Clips the gradients of the runs of `layout` that are not frozen (torch clips only the
-// parameters given, and a frozen one has no gradient); returns the norm before clipping.
-template <Backend B, Scalar T>
-T clip_grad_norm(ParameterStore<B, T>& store, T max_norm, const ParamLayout<T>& layout) {
-    if (!(max_norm > T(0)))
-        detail::throw_error("clip_grad_norm: max_norm: expected a value > 0, found ", max_norm);
-    std::vector<const typename ParamLayout<T>::Run*> active;
-    for (const auto& r : layout.runs())
-        if (!r.frozen && r.end > r.begin) active.push_back(&r);
-    auto grads = store.grads();
-    if (active.empty()) return T(0);
-    // One squared norm per run, added on the host in order: deterministic at any thread count.
-    auto partial = Tensor<B, T>::empty({static_cast<index_t>(active.size())});
-    for (std::size_t i = 0; i < active.size(); ++i)
-        B::sum_squares(partial.data() + i, grads.data() + active[i]->begin,
-                       active[i]->end - active[i]->begin);
-    T sum = T(0);
-    for (const T v : partial.to_vector()) sum += v;
-    const T norm = std::sqrt(sum);
-    const T coef = max_norm / (norm + T(1e-6));
-    if (coef < T(1))
-        for (const auto* r : active) {
-            T* g = grads.data() + r->begin;
-            B::scale(g, g, coef, r->end - r->begin, false);
-        }
-    return norm;
+inline std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed, std::uint64_t stream = 0) {
+    return Shuffler(seed, stream).permutation(n);
 }
 
-// The whole arena, for a store without frozen parameters.
-template <Backend B, Scalar T>
-T clip_grad_norm(ParameterStore<B, T>& store, T max_norm) {
-    return clip_grad_norm(store, max_norm, ParamLayout<T>(store, {}, "clip_grad_norm"));
-}
-
-}  // namespace tandem
-// ---- end tandem/optim/clip_grad.hpp
-// ---- begin tandem/optim/schedule.hpp
-// Learning-rate schedules as transformers defines them: the multiplier of the base
-// learning rate at each optimizer step (torch's LambdaLR: step k, counted from 0, runs
-// with base_lr * factor(k)), and the warmup length from a ratio or a step count.
-// reference: transformers.optimization (get_scheduler and the _lr_lambda of each
-// schedule), transformers.TrainingArguments.get_warmup_steps.
-
+}  // namespace tandem::data
+// ---- end tandem/data/permutation.hpp
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
-
-namespace tandem {
-
-enum class SchedulerType {
-    Constant,
-    ConstantWithWarmup,
-    Linear,
-    Cosine,
-    CosineWithRestarts,
-    Polynomial,
-    InverseSqrt
-};
-
-// transformers' SchedulerType values: "linear", "cosine", ...
-inline SchedulerType scheduler_type_from_name(std::string_view name) {
-    if (name == "constant") return SchedulerType::Constant;
-    if (name == "constant_with_warmup") return SchedulerType::ConstantWithWarmup;
-    if (name == "linear") return SchedulerType::Linear;
-    if (name == "cosine") return SchedulerType::Cosine;
-    if (name == "cosine_with_restarts") return SchedulerType::CosineWithRestarts;
-    if (name == "polynomial") return SchedulerType::Polynomial;
-    if (name == "inverse_sqrt") return SchedulerType::InverseSqrt;
-    detail::throw_error("lr_scheduler_type: expected one of constant, constant_with_warmup, linear, cosine, ",
-                        "cosine_with_restarts, polynomial, inverse_sqrt; found '", name, "'");
-}
-
-// The warmup length: `warmup_steps` when it is at least 1, otherwise a ratio of the
-// training steps rounded up, `ceil(ratio * total)`, where the ratio is `warmup_steps`
-// itself when it lies in (0, 1) (transformers 5) or else `warmup_ratio` (transformers 4).
-inline long get_warmup_steps(long num_training_steps, double warmup_steps, double warmup_ratio = 0) {
-    if (warmup_steps < 0) detail::throw_error("warmup_steps: expected a value >= 0, found ", warmup_steps);
-    if (warmup_ratio < 0 || warmup_ratio > 1)
-        detail::throw_error("warmup_ratio: expected a value in [0, 1], found ", warmup_ratio);
-    if (warmup_steps >= 1) return static_cast<long>(warmup_steps);
-    const double ratio = warmup_steps > 0 ? warmup_steps : warmup_ratio;
-    return static_cast<long>(std::ceil(static_cast<double>(num_training_steps) * ratio));
-}
-
-struct LRSchedule {
-    SchedulerType type = SchedulerType::Linear;
-    long num_warmup_steps = 0;
-    long num_training_steps = 0;
-    // cosine: 0.5 (half a cosine down to 0); cosine_with_restarts: the number of restarts,
-    // 1 when unset.
-    std::optional<double> num_cycles{};
-    // polynomial: lr_end is an absolute rate, so the base rate (lr_init) must be known.
-    double lr_end = 1e-7;
-    double power = 1.0;
-    double lr_init = 0;
-    // inverse_sqrt: defaults to num_warmup_steps, or 10000 without warmup.
-    std::optional<long> timescale{};
-
-    // The multiplier of the base learning rate at 0-based optimizer step `step`.
-    double factor(long step) const {
-        const double s = static_cast<double>(step);
-        const double warmup = static_cast<double>(num_warmup_steps);
-        if (type == SchedulerType::Constant) return 1.0;
-        if (type == SchedulerType::ConstantWithWarmup)
-            return step < num_warmup_steps ? s / std::max(1.0, warmup) : 1.0;
-        if (step < num_warmup_steps) return s / static_cast<double>(std::max(1L, num_warmup_steps));
-        const double decay_steps = static_cast<double>(std::max(1L, num_training_steps - num_warmup_steps));
-        const double pi = 3.14159265358979323846;
-        switch (type) {
-            case SchedulerType::Linear:
-                return std::max(0.0, static_cast<double>(num_training_steps - step) / decay_steps);
-            case SchedulerType::Cosine: {
-                const double progress = (s - warmup) / decay_steps;
-                return std::max(0.0, 0.5 * (1.0 + std::cos(pi * num_cycles.value_or(0.5) * 2.0 * progress)));
-            }
-            case SchedulerType::CosineWithRestarts: {
-                const double progress = (s - warmup) / decay_steps;
-                if (progress >= 1.0) return 0.0;
-                // Python's % of non-negative operands is fmod.
-                return std::max(
-                    0.0, 0.5 * (1.0 + std::cos(pi * std::fmod(num_cycles.value_or(1.0) * progress, 1.0))));
-            }
-            case SchedulerType::Polynomial: {
-                if (step > num_training_steps) return lr_end / lr_init;
-                const double pct_remaining =
-                    1.0 - (s - warmup) / static_cast<double>(num_training_steps - num_warmup_steps);
-                return ((lr_init - lr_end) * std::pow(pct_remaining, power) + lr_end) / lr_init;
-            }
-            case SchedulerType::InverseSqrt: {
-                const double t = static_cast<double>(timescale_or_default());
-                return 1.0 / std::sqrt((s + (t - warmup)) / t);
-            }
-            case SchedulerType::Constant:
-            case SchedulerType::ConstantWithWarmup:
-                break;  // returned above, before the warmup every other schedule shares
-        }
-        return 1.0;
-    }
-
-    // The learning rate at step `step` for base rate `base_lr`.
-    double lr(double base_lr, long step) const { return base_lr * factor(step); }
-
-    long timescale_or_default() const {
-        if (timescale) return *timescale;
-        return num_warmup_steps ? num_warmup_steps : 10000;
-    }
-};
-
-// transformers' get_scheduler: the schedule by name, with the checks its functions make.
-// `lr_init` is the optimizer's base rate, which only polynomial reads.
-inline LRSchedule get_scheduler(std::string_view name, long num_warmup_steps, long num_training_steps,
-                                LRSchedule extra = {}) {
-    LRSchedule s = extra;
-    s.type = scheduler_type_from_name(name);
-    s.num_warmup_steps = num_warmup_steps;
-    s.num_training_steps = num_training_steps;
-    if (num_warmup_steps < 0)
-        detail::throw_error("get_scheduler(", name, "): num_warmup_steps: expected >= 0, found ",
-                            num_warmup_steps);
-    const bool needs_total = s.type == SchedulerType::Linear || s.type == SchedulerType::Cosine ||
-                             s.type == SchedulerType::CosineWithRestarts ||
-                             s.type == SchedulerType::Polynomial;
-    if (needs_total && num_training_steps <= 0)
-        detail::throw_error("get_scheduler(", name, "): num_training_steps: expected > 0, found ",
-                            num_training_steps);
-    if (s.type == SchedulerType::Polynomial) {
-        if (!(s.lr_init > s.lr_end))
-            detail::throw_error("get_scheduler(polynomial): lr_end (", s.lr_end,
-                                ") must be smaller than the initial lr (", s.lr_init, ")");
-        if (num_training_steps <= num_warmup_steps)
-            detail::throw_error("get_scheduler(polynomial): num_training_steps (", num_training_steps,
-                                ") must exceed num_warmup_steps (", num_warmup_steps, ")");
-    }
-    if (s.type == SchedulerType::InverseSqrt && s.timescale && *s.timescale <= 0)
-        detail::throw_error("get_scheduler(inverse_sqrt): timescale: expected > 0, found ", *s.timescale);
-    return s;
-}
-
-}  // namespace tandem
-// ---- end tandem/optim/schedule.hpp
-// ---- begin tandem/optim/sgd.hpp
-// SGD with momentum over a ParameterStore, with the parameter groups of AdamW (learning
-// rate, weight decay or frozen by name pattern), one kernel call per run of the arena.
-// reference: torch.optim.SGD (lr 1e-3, momentum 0, dampening 0, weight_decay 0 added to
-// the gradient as L2, nesterov False; the momentum buffer starts as the first gradient).
-
-
-#include <string>
+#include <utility>
 #include <vector>
 
-namespace tandem {
+namespace tandem::data {
 
-template <Backend B, Scalar T>
-class SGD {
+// sentence-transformers' DEFAULT_LABEL_COLUMNS, in the order it looks for them.
+inline const std::vector<std::string>& label_column_names() {
+    static const std::vector<std::string> names = {"label", "labels", "score", "scores"};
+    return names;
+}
+
+class DatasetDict;
+
+class Dataset {
 public:
-    struct Options {
-        T lr = T(1e-3);
-        T momentum = T(0);
-        T dampening = T(0);
-        T weight_decay = T(0);
-        bool nesterov = false;
-    };
+    Dataset() = default;
 
-    explicit SGD(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
-        : store_(store), options_(options), layout_(store, std::move(groups), "SGD") {
-        // torch.optim.SGD's own checks, with its reasons.
-        if (options_.lr < T(0)) detail::throw_error("SGD: lr: expected a value >= 0, found ", options_.lr);
-        if (options_.momentum < T(0))
-            detail::throw_error("SGD: momentum: expected a value >= 0, found ", options_.momentum);
-        if (options_.weight_decay < T(0))
-            detail::throw_error("SGD: weight_decay: expected a value >= 0, found ", options_.weight_decay);
-        if (options_.nesterov && (options_.momentum <= T(0) || options_.dampening != T(0)))
-            detail::throw_error("SGD: nesterov: expected momentum > 0 and dampening 0, found momentum ",
-                                options_.momentum, " and dampening ", options_.dampening);
-        // Without momentum there is no buffer to keep.
-        if (options_.momentum != T(0)) momentum_buffer_ = Tensor<B, T>::zeros(store.values().shape());
-    }
-
-    // Applies the gradients now in the store's gradient arena.
-    void step() {
-        ++step_;
-        auto values = store_.values();
-        auto grads = store_.grads();
-        for (const auto& r : layout_.runs()) {
-            if (r.frozen) continue;
-            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
-            const T wd = r.weight_decay.value_or(options_.weight_decay);
-            T* buffer = momentum_buffer_.defined() ? momentum_buffer_.data() + r.begin : nullptr;
-            B::sgd_step(values.data() + r.begin, grads.data() + r.begin, buffer, r.end - r.begin, lr,
-                        options_.momentum, options_.dampening, wd, options_.nesterov, step_ == 1);
+    explicit Dataset(std::vector<Column> columns) {
+        for (auto& c : columns) {
+            if (find(c.name())) tandem::detail::throw_error("Dataset: column '", c.name(), "' appears twice");
+            if (!columns_.empty() && c.size() != columns_[0]->size())
+                tandem::detail::throw_error("Dataset: column '", c.name(), "' has ", c.size(),
+                                            " rows, expected ", columns_[0]->size(), " as column '",
+                                            columns_[0]->name(), "'");
+            columns_.push_back(std::make_shared<const Column>(std::move(c)));
         }
+        size_ = columns_.empty() ? 0 : columns_[0]->size();
     }
 
-    void zero_grad() { store_.zero_grad(); }
-    // Sets the default group's learning rate; groups with their own keep their ratio to
-    // it, as a schedule scales every param_group of a torch optimizer.
-    void set_lr(T lr) {
-        if (options_.lr == T(0))
-            detail::throw_error("SGD::set_lr: the default learning rate is 0, so there is no ratio to keep");
-        lr_scale_ = lr / options_.lr;
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    std::size_t num_columns() const { return columns_.size(); }
+    std::vector<std::string> column_names() const {
+        std::vector<std::string> names;
+        for (const auto& c : columns_) names.push_back(c->name());
+        return names;
     }
-    T lr() const { return lr_scale_ * options_.lr; }
-    long steps() const { return step_; }
+    bool has_column(const std::string& name) const { return find(name).has_value(); }
+    const Column& column(std::size_t i) const {
+        if (i >= columns_.size())
+            tandem::detail::throw_error("Dataset: column ", i, " is out of range (", columns_.size(),
+                                        " columns)");
+        return *columns_[i];
+    }
+    const Column& column(const std::string& name) const { return *columns_[index_of(name)]; }
+    std::size_t index_of(const std::string& name) const {
+        if (auto i = find(name)) return *i;
+        tandem::detail::throw_error("Dataset: no column named '", name, "'; the columns are ", names_list());
+    }
 
-    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
-    const ParamLayout<T>& layout() const { return layout_; }
+    // The row of the columns behind dataset row `row` (after select / shuffle).
+    std::size_t source_row(std::size_t row) const {
+        if (row >= size_)
+            tandem::detail::throw_error("Dataset: row ", row, " is out of range (", size_, " rows)");
+        return rows_ ? (*rows_)[row] : row;
+    }
+    Cell cell(std::size_t row, std::size_t col) const { return column(col).cell(source_row(row)); }
+    std::int64_t label(std::size_t row, std::size_t col) const { return column(col).label(source_row(row)); }
+    float score(std::size_t row, std::size_t col) const { return column(col).score(source_row(row)); }
+    std::string where(std::size_t row, std::size_t col) const { return column(col).where(source_row(row)); }
+
+    // The label column by sentence-transformers' rule, if there is one.
+    std::optional<std::size_t> label_column() const {
+        for (const auto& name : label_column_names())
+            if (auto i = find(name)) return i;
+        return std::nullopt;
+    }
+    // The columns a loss receives, in order: all but the label column and `dataset_name`.
+    std::vector<std::size_t> input_columns() const {
+        std::vector<std::size_t> out;
+        const auto label = label_column();
+        for (std::size_t i = 0; i < columns_.size(); ++i)
+            if (i != label && columns_[i]->name() != "dataset_name") out.push_back(i);
+        return out;
+    }
+
+    Dataset select_columns(const std::vector<std::string>& names) const {
+        Dataset out = with_columns({});
+        for (const auto& n : names) {
+            if (out.find(n)) tandem::detail::throw_error("select_columns: column '", n, "' is named twice");
+            out.columns_.push_back(columns_[index_of(n)]);
+        }
+        return out;
+    }
+    Dataset remove_columns(const std::vector<std::string>& names) const {
+        for (const auto& n : names) index_of(n);
+        Dataset out = with_columns({});
+        for (const auto& c : columns_)
+            if (std::find(names.begin(), names.end(), c->name()) == names.end()) out.columns_.push_back(c);
+        return out;
+    }
+    Dataset rename_column(const std::string& from, const std::string& to) const {
+        const std::size_t i = index_of(from);
+        if (from != to && find(to))
+            tandem::detail::throw_error("rename_column: a column named '", to, "' already exists");
+        Dataset out = *this;
+        out.columns_[i] = std::make_shared<const Column>(columns_[i]->renamed(to));
+        return out;
+    }
+
+    // The rows `rows`, in that order (repeats allowed), as `datasets.Dataset.select`.
+    Dataset select(const std::vector<std::size_t>& rows) const {
+        auto mapped = std::make_shared<std::vector<std::size_t>>();
+        mapped->reserve(rows.size());
+        for (std::size_t r : rows) mapped->push_back(source_row(r));
+        Dataset out = *this;
+        out.rows_ = std::move(mapped);
+        out.size_ = rows.size();
+        return out;
+    }
+    Dataset shuffle(std::uint64_t seed) const { return select(permutation(size_, seed)); }
+
+    // `test_size` in (0, 1) is a fraction (ceil, as `datasets`), >= 1 a row count. The
+    // test rows are the first ones of a seeded permutation, the train rows the rest.
+    DatasetDict train_test_split(double test_size, std::uint64_t seed) const;
 
 private:
-    ParameterStore<B, T>& store_;
-    Options options_;
-    ParamLayout<T> layout_;
-    Tensor<B, T> momentum_buffer_;
-    T lr_scale_ = T(1);
-    long step_ = 0;
+    std::optional<std::size_t> find(const std::string& name) const {
+        for (std::size_t i = 0; i < columns_.size(); ++i)
+            if (columns_[i]->name() == name) return i;
+        return std::nullopt;
+    }
+    std::string names_list() const {
+        std::string s = "[";
+        for (const auto& c : columns_) s += (s.size() > 1 ? ", '" : "'") + c->name() + "'";
+        return s + "]";
+    }
+    Dataset with_columns(std::vector<std::shared_ptr<const Column>> columns) const {
+        Dataset out = *this;
+        out.columns_ = std::move(columns);
+        return out;
+    }
+
+    std::vector<std::shared_ptr<const Column>> columns_;
+    std::shared_ptr<const std::vector<std::size_t>> rows_;  // null: row i is column row i
+    std::size_t size_ = 0;
 };
 
-}  // namespace tandem
-// ---- end tandem/optim/sgd.hpp
-// ---- end tandem/optim.hpp
-// ---- begin tandem/testing/gradcheck.hpp
-// Finite-difference gradient check for ops and modules built on the autograd, in
-// double precision. Public so users can check their own ops the way tandem's tests do.
-// reference: torch.autograd.gradcheck (central differences), scored per input tensor.
+// Datasets one after another, as `datasets.concatenate_datasets`: the same column names
+// and types in the same order. The cells are copied into memory.
+inline Dataset concatenate(const std::vector<Dataset>& parts) {
+    if (parts.empty()) tandem::detail::throw_error("concatenate: expected at least one dataset, found none");
+    const auto names = parts[0].column_names();
+    for (std::size_t p = 1; p < parts.size(); ++p) {
+        if (parts[p].column_names() != names)
+            tandem::detail::throw_error("concatenate: dataset ", p, " has other columns than dataset 0");
+        for (std::size_t c = 0; c < names.size(); ++c)
+            if (parts[p].column(c).type() != parts[0].column(c).type())
+                tandem::detail::throw_error("concatenate: column '", names[c], "' holds ",
+                                            column_type_name(parts[p].column(c).type()), "s in dataset ", p,
+                                            " but ", column_type_name(parts[0].column(c).type()),
+                                            "s in dataset 0");
+    }
+    std::vector<Column> columns;
+    for (std::size_t c = 0; c < names.size(); ++c) {
+        std::vector<Column> pieces;
+        for (const auto& d : parts) {
+            std::vector<std::size_t> rows(d.size());
+            for (std::size_t r = 0; r < d.size(); ++r) rows[r] = d.source_row(r);
+            pieces.push_back(d.column(c).gather(rows));
+        }
+        // Cells of one type from every piece, in order.
+        std::vector<Cell> cells;
+        std::vector<std::int64_t> labels;
+        std::vector<float> scores;
+        const ColumnType type = pieces[0].type();
+        for (const auto& piece : pieces)
+            for (std::size_t r = 0; r < piece.size(); ++r) {
+                if (type == ColumnType::label)
+                    labels.push_back(piece.label(r));
+                else if (type == ColumnType::score)
+                    scores.push_back(piece.score(r));
+                else
+                    cells.push_back(piece.cell(r));
+            }
+        if (type == ColumnType::label) {
+            columns.emplace_back(names[c], std::move(labels));
+        } else if (type == ColumnType::score) {
+            columns.emplace_back(names[c], std::move(scores));
+        } else if (type == ColumnType::mixed) {
+            columns.emplace_back(names[c], std::move(cells));
+        } else if (type == ColumnType::text) {
+            std::vector<std::string> texts;
+            for (auto& cell : cells) texts.push_back(std::move(std::get<std::string>(cell)));
+            columns.emplace_back(names[c], std::move(texts));
+        } else {
+            std::vector<ImageRef> images;
+            for (auto& cell : cells) images.push_back(std::move(std::get<ImageRef>(cell)));
+            columns.emplace_back(names[c], std::move(images));
+        }
+    }
+    return Dataset(std::move(columns));
+}
 
+// Named datasets for multi-dataset training (sentence-transformers' dict of datasets),
+// in insertion order; samplers address their rows as one concatenated range.
+class DatasetDict {
+public:
+    DatasetDict() = default;
+    DatasetDict(std::initializer_list<std::pair<std::string, Dataset>> items) {
+        for (const auto& [name, d] : items) insert(name, d);
+    }
 
-#include <algorithm>
-#include <cmath>
-#include <functional>
-#include <vector>
+    void insert(const std::string& name, Dataset d) {
+        if (find(name))
+            tandem::detail::throw_error("DatasetDict: a dataset named '", name, "' already exists");
+        names_.push_back(name);
+        datasets_.push_back(std::move(d));
+    }
+    std::size_t size() const { return datasets_.size(); }
+    const std::vector<std::string>& names() const { return names_; }
+    const Dataset& operator[](std::size_t i) const {
+        if (i >= datasets_.size())
+            tandem::detail::throw_error("DatasetDict: dataset ", i, " is out of range (", datasets_.size(),
+                                        ")");
+        return datasets_[i];
+    }
+    const Dataset& operator[](const std::string& name) const {
+        if (auto i = find(name)) return datasets_[*i];
+        tandem::detail::throw_error("DatasetDict: no dataset named '", name, "'");
+    }
+    // Rows of all datasets together, and where global row `row` lives.
+    std::size_t total_rows() const {
+        std::size_t n = 0;
+        for (const auto& d : datasets_) n += d.size();
+        return n;
+    }
+    std::pair<std::size_t, std::size_t> locate(std::size_t row) const {
+        for (std::size_t i = 0; i < datasets_.size(); ++i) {
+            if (row < datasets_[i].size()) return {i, row};
+            row -= datasets_[i].size();
+        }
+        tandem::detail::throw_error("DatasetDict: row is out of range (", total_rows(), " rows in all)");
+    }
 
-namespace tandem::testing {
-
-struct GradcheckResult {
-    // max |analytic - numeric| / max |numeric| over the elements of the worst input.
-    double max_relative_error = 0;
-    int worst_input = -1;
+private:
+    std::optional<std::size_t> find(const std::string& name) const {
+        for (std::size_t i = 0; i < names_.size(); ++i)
+            if (names_[i] == name) return i;
+        return std::nullopt;
+    }
+    std::vector<std::string> names_;
+    std::vector<Dataset> datasets_;
 };
 
-// f maps input Vars to an output Var of any shape. The check differentiates
-// sum(f(inputs) * R) for a fixed random R, so every output element contributes.
-// Every graph is built with `options`: in train mode each evaluation draws the same
-// dropout masks, so f is a fixed function of its inputs.
-template <Backend B = Cpu>
-GradcheckResult gradcheck(
-    const std::function<Var<B, double>(Graph<B, double>&, const std::vector<Var<B, double>>&)>& f,
-    const std::vector<Tensor<B, double>>& inputs, double step = 1e-6, std::uint64_t seed = 1234,
-    const GraphOptions& options = {}) {
-    using TensorD = Tensor<B, double>;
-    std::vector<TensorD> projection;
-    auto loss_of = [&](Graph<B, double>& g, const std::vector<Var<B, double>>& vars) {
-        auto out = f(g, vars);
-        if (projection.empty()) {
-            std::vector<double> r(static_cast<std::size_t>(out.value().numel()));
-            Philox rng(seed, 99);
-            for (std::size_t i = 0; i < r.size(); ++i) r[i] = rng.uniform(i) * 2 - 1;
-            projection.push_back(TensorD::from_vector(r, out.shape()));
-        }
-        return sum(mul(out, g.input(projection[0])));
-    };
-
-    Graph<B, double> g(options);
-    std::vector<Var<B, double>> vars;
-    for (const auto& t : inputs) vars.push_back(g.input(t.clone(), true));
-    g.backward(loss_of(g, vars));
-
-    GradcheckResult result;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        // Zeros when no gradient reached this input.
-        const std::vector<double> analytic = g.grad_buffer(vars[i].index).to_vector();
-        std::vector<double> x = inputs[i].to_vector();
-        double max_diff = 0, max_numeric = 0;
-        for (std::size_t j = 0; j < x.size(); ++j) {
-            auto eval = [&](double value) {
-                std::vector<double> shifted = x;
-                shifted[j] = value;
-                NoGradGuard no_grad;
-                Graph<B, double> h(options);
-                std::vector<Var<B, double>> vs;
-                for (std::size_t k = 0; k < inputs.size(); ++k)
-                    vs.push_back(
-                        h.input(k == i ? TensorD::from_vector(shifted, inputs[i].shape()) : inputs[k]));
-                return loss_of(h, vs).value().item();
-            };
-            const double numeric = (eval(x[j] + step) - eval(x[j] - step)) / (2 * step);
-            max_diff = std::max(max_diff, std::abs(numeric - analytic[j]));
-            max_numeric = std::max(max_numeric, std::abs(numeric));
-        }
-        const double rel = max_diff / std::max(max_numeric, 1e-12);
-        if (rel >= result.max_relative_error) {
-            result.max_relative_error = rel;
-            result.worst_input = static_cast<int>(i);
-        }
-    }
-    return result;
+inline DatasetDict Dataset::train_test_split(double test_size, std::uint64_t seed) const {
+    if (!(test_size > 0))
+        tandem::detail::throw_error("train_test_split: test_size must be positive, found ", test_size);
+    const auto n_test = static_cast<std::size_t>(
+        test_size < 1 ? std::ceil(test_size * static_cast<double>(size_)) : std::floor(test_size));
+    if (n_test >= size_)
+        tandem::detail::throw_error("train_test_split: test_size ", test_size, " leaves no training rows of ",
+                                    size_);
+    const auto order = permutation(size_, seed);
+    return DatasetDict{
+        {"train", select({order.begin() + static_cast<std::ptrdiff_t>(n_test), order.end()})},
+        {"test", select({order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_test)})}};
 }
 
-// The same check for a module's parameters: loss(g) builds a one-element loss from
-// the parameters in `store`. `samples` entries of every parameter (spread over the
-// tensor) are perturbed; the score is max |analytic - numeric| / max |numeric| over them.
-// Frozen parameters get no gradient and are skipped. Graphs are built with `options`,
-// as in gradcheck.
-template <Backend B = Cpu>
-GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
-                                     const std::function<Var<B, double>(Graph<B, double>&)>& loss,
-                                     int samples = 3, double step = 1e-6, const GraphOptions& options = {}) {
-    store.zero_grad();
-    {
-        Graph<B, double> g(options);
-        g.backward(loss(g));
-    }
-    double max_diff = 0, max_numeric = 0;
-    for (int i = 0; i < static_cast<int>(store.size()); ++i) {
-        const Parameter p{i};
-        if (!store.requires_grad(p)) continue;
-        auto value = store.value(p);
-        const auto analytic = store.grad(p).to_vector();
-        const index_t n = value.numel();
-        for (int s = 0; s < samples && s < n; ++s) {
-            const index_t j = (n - 1) * s / std::max(samples - 1, 1);
-            std::vector<double> v = value.to_vector();
-            const double original = v[j];
-            auto eval = [&](double x) {
-                v[j] = x;
-                value.copy_from(Tensor<B, double>::from_vector(v, value.shape()));
-                NoGradGuard no_grad;
-                Graph<B, double> g(options);
-                return loss(g).value().item();
-            };
-            const double numeric = (eval(original + step) - eval(original - step)) / (2 * step);
-            eval(original);
-            max_diff = std::max(max_diff, std::abs(numeric - analytic[j]));
-            max_numeric = std::max(max_numeric, std::abs(numeric));
-        }
-    }
-    return {max_diff / std::max(max_numeric, 1e-12), -1};
-}
-
-}  // namespace tandem::testing
-// ---- end tandem/testing/gradcheck.hpp
-// ---- begin tandem/text.hpp
-// Text tokenizers: Hugging Face tokenizer.json loading and encoding (BPE,
-// WordPiece, Unigram, WordLevel), decoding and vocabulary training.
-
+}  // namespace tandem::data
+// ---- end tandem/data/dataset.hpp
 // ---- begin tandem/text/tokenizer.hpp
 // tandem::Tokenizer: loads a Hugging Face tokenizer.json (or a folder with one,
 // or the older vocab.json + merges.txt / vocab.txt layouts) and runs the HF
@@ -18101,6 +11143,9071 @@ inline Tokenizer Tokenizer::from_folder(const std::filesystem::path& dir) {
 
 }  // namespace tandem
 // ---- end tandem/text/tokenizer.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tandem::data {
+
+// What the loss expects of a dataset's label column.
+enum class LabelKind { any, none, label, score };
+
+struct CollatorOptions {
+    // Tokens per text, special tokens included; default: the tokenizer's model_max_length.
+    std::optional<std::size_t> max_length;
+    // Padding id; default: the tokenizer's [PAD], <pad> or <|endoftext|> (CLIP pads with it).
+    std::optional<std::uint32_t> pad_id;
+    // Random augmentations of training images instead of the processor's deterministic path.
+    std::optional<image::TrainTransform> augment;
+    std::uint64_t seed = 0;
+    image::DecodeOptions decode;
+    // The loss's needs: how many input columns (0: any) and which label.
+    std::size_t inputs = 0;
+    LabelKind label = LabelKind::any;
+    // sentence-transformers' `prompts`, put before every text of a column: one string for
+    // every column, {column: prompt}, or {dataset name: string or {column: prompt}} over a
+    // DatasetDict. The prompt's length goes to TextBatch::prompt_length for Pooling.
+    nlohmann::json prompts = nullptr;
+};
+
+class Collator {
+public:
+    Collator(std::optional<Tokenizer> tokenizer, std::optional<image::ImageProcessor> processor,
+             CollatorOptions options = {})
+        : processor_(std::move(processor)), o_(std::move(options)) {
+        if (tokenizer) default_ = prepare(std::move(*tokenizer));
+        check_prompts(o_.prompts);
+    }
+
+    // The tokenizer and image processor a model folder holds (tokenizer.json or the
+    // older vocabulary files, preprocessor_config.json), either of them optional.
+    static Collator from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
+        namespace fs = std::filesystem;
+        if (!fs::is_directory(dir)) tandem::detail::throw_error(dir.string(), ": no such model folder");
+        std::optional<Tokenizer> tokenizer;
+        if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt") ||
+            (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")))
+            tokenizer = Tokenizer::from_folder(dir);
+        // The folder's own pad token before the usual names: what transformers pads with.
+        if (tokenizer && !options.pad_id)
+            if (const auto pad =
+                    tandem::detail::config_token(tandem::detail::read_tokenizer_config(dir),
+                                                 tandem::detail::tokenizer_config_path(dir), "pad_token"))
+                options.pad_id = tokenizer->token_to_id(pad->content);
+        std::optional<image::ImageProcessor> processor;
+        if (fs::exists(dir / "preprocessor_config.json"))
+            processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
+        if (!tokenizer && !processor)
+            tandem::detail::throw_error(
+                dir.string(),
+                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
+                "preprocessor_config.json, expected a model folder");
+        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
+    }
+
+    // A tokenizer for one column only (a query encoder and a document encoder).
+    void set_tokenizer(const std::string& column, Tokenizer tokenizer) {
+        per_column_.insert_or_assign(column, prepare(std::move(tokenizer)));
+    }
+    const CollatorOptions& options() const { return o_; }
+    void set_prompts(nlohmann::json prompts) {
+        check_prompts(prompts);
+        o_.prompts = std::move(prompts);
+    }
+
+    // The prompt of `column` in the dataset named `dataset` ("" outside a DatasetDict), as
+    // sentence-transformers' data collator resolves it.
+    std::optional<std::string> prompt_for(const std::string& dataset, const std::string& column) const {
+        const auto& p = o_.prompts;
+        if (p.is_null()) return std::nullopt;
+        const nlohmann::json* level = &p;
+        if (p.is_object()) {
+            if (!dataset.empty() && p.contains(dataset))
+                level = &p.at(dataset);
+            else if (const auto nested =
+                         std::find_if(p.begin(), p.end(), [](const auto& v) { return v.is_object(); });
+                     nested != p.end()) {
+                if (dataset.empty())
+                    tandem::detail::throw_error(
+                        "prompts: a dictionary of dataset names (", nested.key(),
+                        ", ...) to column prompts needs a DatasetDict, found a dataset without a name");
+                return std::nullopt;
+            }
+        }
+        if (level->is_string()) return level->get<std::string>();
+        if (auto it = level->find(column); it != level->end()) return it->get<std::string>();
+        return std::nullopt;
+    }
+
+    // Fails, naming what is missing, when `d` cannot feed the loss.
+    void check(const Dataset& d, const std::string& name = "dataset") const {
+        using tandem::detail::throw_error;
+        if (d.empty()) throw_error(name, " is empty, expected at least one row");
+        const auto inputs = d.input_columns();
+        if (o_.inputs && inputs.size() != o_.inputs) {
+            std::string names;
+            for (std::size_t c : inputs) names += (names.empty() ? "'" : ", '") + d.column(c).name() + "'";
+            throw_error(name, ": the loss takes ", o_.inputs, " input columns, found ", inputs.size(), " [",
+                        names, "]");
+        }
+        const auto label = d.label_column();
+        if ((o_.label == LabelKind::label || o_.label == LabelKind::score) && !label)
+            throw_error(name, ": the loss needs a label column (label, labels, score or scores), found none");
+        if (o_.label == LabelKind::none && label)
+            throw_error(name, ": the loss takes no labels, found label column '", d.column(*label).name(),
+                        "'");
+        if (label && o_.label == LabelKind::label && d.column(*label).type() != ColumnType::label)
+            throw_error(name, ": label column '", d.column(*label).name(), "' must hold int64 labels, found ",
+                        column_type_name(d.column(*label).type()), "s");
+        for (std::size_t c : inputs) {
+            const auto t = d.column(c).type();
+            if (t == ColumnType::label || t == ColumnType::score)
+                throw_error(name, ": input column '", d.column(c).name(), "' holds ", column_type_name(t),
+                            "s, expected texts or images");
+            if (t == ColumnType::text && !tokenizer_for(d.column(c).name()))
+                throw_error(name, ": column '", d.column(c).name(),
+                            "' holds texts but the collator has no tokenizer");
+            if (t == ColumnType::image && !processor_ && !o_.augment)
+                throw_error(name, ": column '", d.column(c).name(),
+                            "' holds images but the collator has no image processor");
+        }
+    }
+
+    // Collates rows `rows` of `d` for `epoch`. A row that cannot be read throws an error
+    // naming it, or with `skip_bad_rows` is replaced by the next readable row after it
+    // (in dataset order, wrapping around) and listed in HostBatch::replaced.
+    // `dataset_name` picks the prompts of a DatasetDict's dataset.
+    HostBatch collate(const Dataset& d, const std::vector<std::size_t>& rows, std::uint64_t epoch,
+                      bool skip_bad_rows = false, const std::string& dataset_name = "") const {
+        HostBatch out;
+        const auto inputs = d.input_columns();
+        std::vector<std::vector<Prepared>> cells(inputs.size());
+        for (std::size_t row : rows) {
+            std::size_t use = row;
+            std::vector<Prepared> prepared;
+            for (std::size_t attempt = 0;; ++attempt) {
+                try {
+                    prepared = prepare_row(d, use, inputs, epoch, dataset_name);
+                    break;
+                } catch (const Error& e) {
+                    if (!skip_bad_rows) throw;
+                    if (attempt == 0) out.replaced.push_back(row);
+                    if (attempt + 1 >= d.size())
+                        tandem::detail::throw_error("no readable row left to replace row ", row, " (",
+                                                    e.what(), ")");
+                    use = (use + 1) % d.size();
+                }
+            }
+            out.rows.push_back(use);
+            for (std::size_t k = 0; k < inputs.size(); ++k) cells[k].push_back(std::move(prepared[k]));
+        }
+        for (std::size_t k = 0; k < inputs.size(); ++k)
+            out.inputs.push_back(assemble(d.column(inputs[k]).name(), cells[k], dataset_name));
+        if (const auto label = d.label_column()) {
+            if (d.column(*label).type() == ColumnType::label) {
+                out.labels.emplace();
+                for (std::size_t r : out.rows) out.labels->push_back(d.label(r, *label));
+            } else {
+                out.scores.emplace();
+                for (std::size_t r : out.rows) out.scores->push_back(d.score(r, *label));
+            }
+        }
+        return out;
+    }
+
+private:
+    struct Tokens {
+        std::vector<std::uint32_t> ids, types;
+    };
+    // Images wait in uint8 HWC (a quarter of float CHW) and are normalised straight into
+    // the batch's pixel_values.
+    using Prepared = std::variant<Tokens, image::ImageU8>;
+    struct TextSide {
+        Tokenizer tokenizer;
+        std::uint32_t pad_id;
+    };
+
+    TextSide prepare(Tokenizer t) const {
+        t.no_padding();
+        if (const auto n = o_.max_length ? o_.max_length : t.model_max_length())
+            t.enable_truncation({.max_length = *n});
+        std::optional<std::uint32_t> pad = o_.pad_id;
+        for (const char* token : {"[PAD]", "<pad>", "<|endoftext|>"})
+            if (!pad) pad = t.token_to_id(token);
+        if (!pad)
+            tandem::detail::throw_error(
+                "Collator: the tokenizer has no [PAD], <pad> or <|endoftext|> token; set "
+                "CollatorOptions::pad_id");
+        return {std::move(t), *pad};
+    }
+
+    const TextSide* tokenizer_for(const std::string& column) const {
+        if (auto it = per_column_.find(column); it != per_column_.end()) return &it->second;
+        return default_ ? &*default_ : nullptr;
+    }
+
+    static void check_prompts(const nlohmann::json& p) {
+        auto strings = [](const nlohmann::json& o) {
+            return o.is_object() &&
+                   std::all_of(o.begin(), o.end(), [](const auto& v) { return v.is_string(); });
+        };
+        const bool valid = p.is_null() || p.is_string() || strings(p) ||
+                           (p.is_object() && std::all_of(p.begin(), p.end(), [&](const auto& v) {
+                                return v.is_string() || strings(v);
+                            }));
+        if (!valid)
+            tandem::detail::throw_error(
+                "prompts: expected a string, {column: prompt} or {dataset: string or "
+                "{column: prompt}}, found ",
+                p.dump());
+    }
+
+    // Tokens of the prompt before the text, without a special token the tokenizer puts
+    // after it (sentence-transformers' _get_prompt_length).
+    static std::size_t prompt_length(const TextSide& side, const std::string& prompt) {
+        const auto e = side.tokenizer.encode(prompt);
+        std::size_t n = e.size();
+        if (n > 0 && e.special_tokens_mask.back()) --n;
+        return n;
+    }
+
+    std::vector<Prepared> prepare_row(const Dataset& d, std::size_t row,
+                                      const std::vector<std::size_t>& inputs, std::uint64_t epoch,
+                                      const std::string& dataset_name) const {
+        std::vector<Prepared> out;
+        for (std::size_t c : inputs) {
+            std::string image;  // the image's path or name, for the message
+            try {
+                const Cell cell = d.cell(row, c);
+                if (const auto* text = std::get_if<std::string>(&cell)) {
+                    const TextSide* side = tokenizer_for(d.column(c).name());
+                    if (!side) tandem::detail::throw_error("the collator has no tokenizer for texts");
+                    const auto prompt = prompt_for(dataset_name, d.column(c).name());
+                    const auto e = side->tokenizer.encode(prompt ? *prompt + *text : *text);
+                    out.push_back(Tokens{e.ids, e.type_ids});
+                } else {
+                    const auto& ref = std::get<ImageRef>(cell);
+                    image = describe(ref);
+                    out.push_back(pixels(load(ref, o_.decode), d.source_row(row), epoch));
+                }
+            } catch (const Error& e) {
+                const std::string where = d.where(row, c);
+                tandem::detail::throw_error("row ", row, where.empty() ? "" : " (" + where + ")",
+                                            ", column '", d.column(c).name(), "'",
+                                            image.empty() ? "" : " (" + image + ")", ": ", e.what());
+            }
+        }
+        return out;
+    }
+
+    image::ImageU8 pixels(const image::ImageU8& img, std::size_t row, std::uint64_t epoch) const {
+        if (o_.augment) {
+            // One key per (seed, epoch): the augmentation's own stream is the row.
+            const std::uint64_t key = o_.seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1));
+            return o_.augment->augment(img, key, row);
+        }
+        if (!processor_) tandem::detail::throw_error("the collator has no image processor");
+        return processor_->resize_and_crop(img);
+    }
+
+    HostInput assemble(const std::string& name, const std::vector<Prepared>& cells,
+                       const std::string& dataset_name) const {
+        HostInput in;
+        in.name = name;
+        std::size_t length = 0;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            if (const auto* t = std::get_if<Tokens>(&cells[i])) {
+                in.text_rows.push_back(i);
+                length = std::max(length, t->ids.size());
+            } else {
+                in.image_rows.push_back(i);
+            }
+        }
+        if (!in.text_rows.empty()) {
+            const TextSide& side = *tokenizer_for(name);
+            const std::uint32_t pad = side.pad_id;
+            HostText& t = in.text;
+            if (const auto prompt = prompt_for(dataset_name, name))
+                t.prompt_length = prompt_length(side, *prompt);
+            t.batch = in.text_rows.size();
+            t.length = length;
+            t.input_ids.assign(t.batch * length, pad);
+            t.attention_mask.assign(t.batch * length, 0);
+            t.token_type_ids.assign(t.batch * length, 0);
+            for (std::size_t k = 0; k < t.batch; ++k) {
+                const auto& tok = std::get<Tokens>(cells[in.text_rows[k]]);
+                for (std::size_t j = 0; j < tok.ids.size(); ++j) {
+                    t.input_ids[k * length + j] = tok.ids[j];
+                    t.attention_mask[k * length + j] = 1;
+                    t.token_type_ids[k * length + j] = tok.types[j];
+                }
+            }
+        }
+        const auto& norm = o_.augment ? o_.augment->normalization : processor_->normalization;
+        for (std::size_t k = 0; k < in.image_rows.size(); ++k) {
+            const auto& p = std::get<image::ImageU8>(cells[in.image_rows[k]]);
+            const std::size_t h = p.shape()[0], w = p.shape()[1];
+            if (k == 0) {
+                in.height = h;
+                in.width = w;
+                in.pixel_values.resize(in.image_rows.size() * 3 * h * w);
+            } else if (h != in.height || w != in.width) {
+                tandem::detail::throw_error("column '", name, "': image at batch position ", in.image_rows[k],
+                                            " is ", h, "x", w, " after preprocessing, the first is ",
+                                            in.height, "x", in.width,
+                                            "; a batch needs one size (center crop or an exact size)");
+            }
+            image::to_pixel_values(p, norm, in.pixel_values.data() + k * 3 * h * w);
+        }
+        return in;
+    }
+
+    std::optional<TextSide> default_;
+    std::map<std::string, TextSide> per_column_;
+    std::optional<image::ImageProcessor> processor_;
+    CollatorOptions o_;
+};
+
+}  // namespace tandem::data
+// ---- end tandem/data/collator.hpp
+// ---- begin tandem/io/config/sentence_transformers.hpp
+// The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
+// read as v6 reads them (Pooling's legacy word_embedding_dimension and
+// pooling_mode_*_tokens flags included) and written as v6 writes them: the same keys in
+// the same order, indent 4. Every bad value is an error naming the file and the key.
+// reference: sentence_transformers Pooling / Dense / Normalize get_config_dict, load_config (v6).
+
+// ---- begin tandem/io/config/common.hpp
+// What the model-family configs (io/config/clip.hpp, siglip.hpp, bert.hpp) share:
+// reading and writing the fields a config visits, keeping the keys it does not model
+// in `extra`, and the checks that validate a config in full on load, with the limits
+// on every size a config.json can ask a model to allocate.
+
+// ---- begin tandem/io/json_file.hpp
+// Reading and writing the JSON files of a Hugging Face model folder (config.json,
+// tokenizer_config.json, preprocessor_config.json, model.safetensors.index.json):
+// the io names of the one checked reader and writer in core/detail/json.hpp, whose
+// errors name the file and the dotted key path.
+
+// ---- begin tandem/io/detail/atomic_file.hpp
+// io::atomic_write: the one atomic writer (core/detail/atomic_file.hpp) under the
+// name the io layer and its users have always called it by.
+
+
+namespace tandem::io {
+
+using detail::atomic_write;
+
+}  // namespace tandem::io
+// ---- end tandem/io/detail/atomic_file.hpp
+
+namespace tandem::io {
+
+using detail::JsonObjectReader;
+using detail::read_json_file;
+using detail::write_json_file;
+
+}  // namespace tandem::io
+// ---- end tandem/io/json_file.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace tandem::detail {
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+// Reads one field if present; absent keys keep the default already in `field`.
+template <class T>
+void read_config_field(const io::JsonObjectReader& r, std::string_view key, T& field) {
+    if constexpr (is_optional<T>::value) {
+        field = r.get_optional<typename T::value_type>(key, field);
+    } else {
+        field = r.get<T>(key, field);
+    }
+}
+
+template <class T>
+void write_config_field(nlohmann::json& out, std::string_view key, const T& field) {
+    if constexpr (is_optional<T>::value) {
+        out[std::string(key)] = field ? nlohmann::json(*field) : nlohmann::json(nullptr);
+    } else {
+        out[std::string(key)] = field;
+    }
+}
+
+// The input object less the keys a config models: what `extra` keeps.
+inline nlohmann::json unmodelled_keys(const nlohmann::json& object, const std::set<std::string>& modelled) {
+    nlohmann::json extra = nlohmann::json::object();
+    for (const auto& [key, value] : object.items())
+        if (!modelled.count(key)) extra[key] = value;
+    return extra;
+}
+
+// Reads every field a config visits and keeps the rest of the object in `extra`.
+template <class Config>
+void read_config_fields(Config& cfg, const io::JsonObjectReader& r, std::set<std::string> also_modelled) {
+    Config::visit_fields(cfg, [&](std::string_view key, auto& field) {
+        read_config_field(r, key, field);
+        also_modelled.emplace(key);
+    });
+    cfg.extra = unmodelled_keys(r.json(), also_modelled);
+}
+
+template <class Config>
+nlohmann::json write_config_fields(const Config& cfg) {
+    nlohmann::json out = cfg.extra.is_object() ? cfg.extra : nlohmann::json::object();
+    Config::visit_fields(
+        cfg, [&](std::string_view key, const auto& field) { write_config_field(out, key, field); });
+    out["model_type"] = Config::model_type;
+    return out;
+}
+
+// A config that names another model type is the wrong file, not one to default.
+inline void check_model_type(const io::JsonObjectReader& r, std::string_view expected, bool required) {
+    if (!r.contains("model_type")) {
+        if (required) {
+            throw_error(r.where("model_type"), ": required key is missing (expected \"", expected,
+                        "\"); is this a config.json of a Hugging Face model?");
+        }
+        return;
+    }
+    const auto found = r.get<std::string>("model_type", "");
+    if (found != expected)
+        throw_error(r.where("model_type"), ": expected \"", expected, "\", found \"", found, "\"");
+}
+
+// What a config.json may ask a model to allocate, checked on load, so that a file of a
+// few bytes cannot ask for a 200 GB stack of layers or overflow a shape's element
+// count; each bound is far above every published model.
+struct ConfigLimit {
+    std::int64_t max;
+    const char* what;
+};
+inline constexpr ConfigLimit kWidthLimit{std::int64_t{1} << 16, "tandem's limit on widths"};
+inline constexpr ConfigLimit kLayerLimit{1024, "tandem's limit on layers"};
+inline constexpr ConfigLimit kVocabLimit{std::int64_t{1} << 22, "tandem's limit on vocabulary sizes"};
+inline constexpr ConfigLimit kPositionLimit{std::int64_t{1} << 20, "tandem's limit on positions"};
+inline constexpr ConfigLimit kImageLimit{8192, "tandem's limit on image sizes"};
+inline constexpr ConfigLimit kChannelLimit{64, "tandem's limit on image channels"};
+inline constexpr ConfigLimit kTypeLimit{1024, "tandem's limit on token types"};
+inline constexpr ConfigLimit kLabelLimit{std::int64_t{1} << 16, "tandem's limit on labels"};
+
+inline void check_count(const io::JsonObjectReader& r, std::string_view key, std::int64_t value,
+                        ConfigLimit limit) {
+    if (value < 1 || value > limit.max)
+        throw_error(r.where(key), ": expected an integer from 1 to ", limit.max, " (", limit.what,
+                    "), found ", value);
+}
+
+// layer_norm_eps: zero or less divides by zero or takes the root of a negative variance.
+inline void check_positive(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value > 0)) throw_error(r.where(key), ": expected a positive number, found ", value);
+}
+
+inline void check_non_negative(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value >= 0)) throw_error(r.where(key), ": expected a number >= 0, found ", value);
+}
+
+// Dropout 1 would zero every activation and scale the rest by 1 / 0.
+inline void check_dropout(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value >= 0 && value < 1))
+        throw_error(r.where(key), ": expected a probability in [0, 1), found ", value);
+}
+
+// The ACT2FN names nn/activation.hpp implements, so that a config naming another fails
+// on load, with the file and key, rather than when the model is built.
+inline void check_activation(const io::JsonObjectReader& r, std::string_view key, const std::string& name) {
+    for (const char* known :
+         {"gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "tanh"})
+        if (name == known) return;
+    throw_error(r.where(key),
+                ": expected one of gelu, gelu_new, gelu_fast, gelu_pytorch_tanh, quick_gelu, relu, ",
+                "tanh; found \"", name, "\"");
+}
+
+// Attention splits hidden_size into num_attention_heads equal heads (HF raises the
+// same ValueError later, when it builds the model).
+inline void check_heads(const io::JsonObjectReader& r, std::int64_t hidden_size, std::int64_t num_heads) {
+    check_count(r, "hidden_size", hidden_size, kWidthLimit);
+    check_count(r, "num_attention_heads", num_heads, kWidthLimit);
+    if (hidden_size % num_heads != 0) {
+        throw_error(r.where("num_attention_heads"), ": hidden_size ", hidden_size, " is not a multiple of ",
+                    num_heads, " heads");
+    }
+}
+
+// The fields every transformer tower has.
+template <class Config>
+void check_tower(const io::JsonObjectReader& r, const Config& c) {
+    check_heads(r, c.hidden_size, c.num_attention_heads);
+    check_count(r, "intermediate_size", c.intermediate_size, kWidthLimit);
+    check_count(r, "num_hidden_layers", c.num_hidden_layers, kLayerLimit);
+    check_activation(r, "hidden_act", c.hidden_act);
+    check_positive(r, "layer_norm_eps", c.layer_norm_eps);
+}
+
+// The fields of a ViT image tower.
+template <class Config>
+void check_patches(const io::JsonObjectReader& r, const Config& c) {
+    check_count(r, "num_channels", c.num_channels, kChannelLimit);
+    check_count(r, "image_size", c.image_size, kImageLimit);
+    check_count(r, "patch_size", c.patch_size, kImageLimit);
+    if (c.image_size < c.patch_size) {
+        throw_error(r.where("image_size"), ": image_size ", c.image_size, " is smaller than patch_size ",
+                    c.patch_size);
+    }
+}
+
+inline std::vector<std::string> read_architectures(const io::JsonObjectReader& r,
+                                                   std::vector<std::string> fallback) {
+    if (!r.contains("architectures")) return fallback;
+    const auto& value = r.json().at("architectures");
+    if (value.is_null()) return {};
+    if (!value.is_array())
+        throw_error(r.where("architectures"), ": expected a list of class names, found ",
+                    describe_json(value));
+    std::vector<std::string> out;
+    for (const auto& item : value) out.push_back(json_as<std::string>(item, r.path("architectures")));
+    return out;
+}
+
+// The nested config under `key`, with the legacy `<key>_dict` values taking
+// precedence as in CLIPConfig.__init__ / SiglipConfig.__init__.
+inline nlohmann::json nested_config(const io::JsonObjectReader& r, const std::string& key) {
+    nlohmann::json merged = r.object(key).json();
+    const auto legacy = r.object(key + "_dict");
+    for (const auto& [k, v] : legacy.json().items()) merged[k] = v;
+    return merged;
+}
+
+template <class Tower>
+Tower read_tower(const io::JsonObjectReader& parent, const std::string& key) {
+    const nlohmann::json merged = nested_config(parent, key);
+    return Tower::from_reader(io::JsonObjectReader(merged, parent.file(), key));
+}
+
+template <class Config>
+Config config_from_file(const std::filesystem::path& path) {
+    return Config::from_json(io::read_json_file(path), path.string());
+}
+
+}  // namespace tandem::detail
+// ---- end tandem/io/config/common.hpp
+// ---- begin tandem/nn/dense.hpp
+// Dense: sentence-transformers' projection of a sentence embedding, activation(x W^T + b)
+// (plus x, or a bias-free projection of x, with use_residual), its weights named
+// "linear.weight" / "linear.bias" under the module's scope as its model.safetensors holds them.
+// reference: sentence_transformers.base.modules.Dense (v6).
+
+// ---- begin tandem/nn/linear.hpp
+// Linear: y = x W^T + b with W stored [out_features, in_features].
+// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
+
+// ---- begin tandem/nn/init.hpp
+// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
+// value depends only on the seed and the parameter's name.
+// reference: torch.nn.init.normal_, uniform_, constant_.
+
+
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T, class Draw>
+void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
+    auto t = store.value(p);
+    std::vector<T> v(static_cast<std::size_t>(t.numel()));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
+    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
+}
+
+template <Backend B, Scalar T>
+void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
+}
+
+template <Backend B, Scalar T>
+void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
+}
+
+template <Backend B, Scalar T>
+void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
+    init_with(store, p, [&](std::size_t) { return value; });
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/init.hpp
+// ---- begin tandem/nn/module.hpp
+// The Module and Layer concepts: what every layer and model provides so that saving,
+// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
+// name, and what a layer that maps states to states provides so Sequential can chain it.
+// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
+
+
+#include <concepts>
+#include <string>
+
+namespace tandem {
+
+namespace detail {
+// A visitor that accepts any (name, parameter) pair; used only to state the concept.
+struct ParameterVisitorArchetype {
+    void operator()(const std::string&, Parameter) const {}
+};
+}  // namespace detail
+
+// Represents: a layer or model whose parameters live in a ParameterStore.
+// Requires: backend_type and value_type, and for_each_parameter(f) calling
+// f(hf_name, Parameter) for every parameter it owns, children included.
+// Ensures: names are unique and equal the keys of the model's model.safetensors.
+template <class M>
+concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
+    typename M::backend_type;
+    typename M::value_type;
+    m.for_each_parameter(f);
+};
+
+// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
+// transformer block does.
+// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
+// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
+// returns several outputs are Modules but not Layers; the towers among them are
+// EncoderTowers (models/dual_encoder.hpp).
+template <class M>
+concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                      const Var<typename M::backend_type, typename M::value_type>& x) {
+    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
+class Scope {
+public:
+    Scope() = default;
+    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
+    Scope(const char* prefix) : prefix_(prefix) {}
+    Scope operator/(const std::string& part) const {
+        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
+    }
+    Scope operator/(int index) const { return *this / std::to_string(index); }
+    const std::string& str() const { return prefix_; }
+
+private:
+    std::string prefix_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/module.hpp
+
+#include <cmath>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Linear {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Linear(ParameterStore<B, T>& store, const Scope& scope, index_t in_features, index_t out_features,
+           bool bias = true)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {out_features, in_features})),
+          has_bias_(bias) {
+        if (bias) bias_ = store.add((scope / "bias").str(), {out_features});
+    }
+
+    index_t in_features() const { return store_->shape(weight_)[1]; }
+    index_t out_features() const { return store_->shape(weight_)[0]; }
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        auto w = g.parameter(*store_, weight_);
+        if (!has_bias_) return linear(x, w);
+        auto b = g.parameter(*store_, bias_);
+        return linear(x, w, &b);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        if (has_bias_) f(store_->name(bias_), bias_);
+    }
+
+    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+    void reset_parameters(std::uint64_t seed) {
+        const double bound = 1.0 / std::sqrt(double(in_features()));
+        for_each_parameter(
+            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
+    }
+
+    // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+    Parameter weight() const { return weight_; }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    bool has_bias_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/linear.hpp
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+// The torch.nn modules sentence-transformers users put in a Dense, by the class path its
+// config.json records (Identity for activation_function=None).
+enum class DenseActivation { Identity, Tanh, ReLU, GELU, Sigmoid };
+
+inline constexpr DenseActivation kDenseActivations[] = {DenseActivation::Identity, DenseActivation::Tanh,
+                                                        DenseActivation::ReLU, DenseActivation::GELU,
+                                                        DenseActivation::Sigmoid};
+
+inline std::string_view dense_activation_name(DenseActivation a) {
+    switch (a) {
+        case DenseActivation::Identity:
+            return "torch.nn.modules.linear.Identity";
+        case DenseActivation::Tanh:
+            return "torch.nn.modules.activation.Tanh";
+        case DenseActivation::ReLU:
+            return "torch.nn.modules.activation.ReLU";
+        case DenseActivation::GELU:
+            return "torch.nn.modules.activation.GELU";
+        case DenseActivation::Sigmoid:
+            return "torch.nn.modules.activation.Sigmoid";
+    }
+    return "";
+}
+
+inline std::optional<DenseActivation> dense_activation_from_name(std::string_view name) {
+    for (DenseActivation a : kDenseActivations)
+        if (dense_activation_name(a) == name) return a;
+    return std::nullopt;
+}
+
+// What {i}_Dense/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct DenseConfig {
+    index_t in_features = 0;
+    index_t out_features = 0;
+    bool bias = true;
+    DenseActivation activation_function = DenseActivation::Tanh;
+    bool use_residual = false;
+};
+
+template <Backend B, Scalar T>
+class Dense {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Parameters "<scope>.linear.weight" [out, in], "<scope>.linear.bias" [out], and with
+    // use_residual between different widths "<scope>.residual.weight" [out, in].
+    Dense(ParameterStore<B, T>& store, const Scope& scope, const DenseConfig& config)
+        : config_(checked(config)),
+          linear_(store, scope / "linear", config.in_features, config.out_features, config.bias) {
+        if (config.use_residual && config.in_features != config.out_features)
+            residual_.emplace(store, scope / "residual", config.in_features, config.out_features, false);
+    }
+
+    const DenseConfig& config() const { return config_; }
+
+    // x [batch, in_features]; out [batch, out_features]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        if (x.shape().rank() != 2 || x.shape()[1] != config_.in_features)
+            detail::throw_error("Dense: expected embeddings [batch, ", config_.in_features, "], found ",
+                                x.shape().str());
+        auto out = activate(linear_.forward(g, x));
+        if (!config_.use_residual) return out;
+        return add(out, residual_ ? residual_->forward(g, x) : x);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        linear_.for_each_parameter(f);
+        if (residual_) residual_->for_each_parameter(f);
+    }
+
+    // torch.nn.Linear's default, as a new Dense starts.
+    void reset_parameters(std::uint64_t seed) {
+        linear_.reset_parameters(seed);
+        if (residual_) residual_->reset_parameters(seed + 1);
+    }
+
+private:
+    static const DenseConfig& checked(const DenseConfig& c) {
+        if (c.in_features < 1 || c.out_features < 1)
+            detail::throw_error("Dense: in_features and out_features must be positive, found ", c.in_features,
+                                " and ", c.out_features);
+        return c;
+    }
+
+    Var<B, T> activate(const Var<B, T>& x) const {
+        switch (config_.activation_function) {
+            case DenseActivation::Identity:
+                return x;
+            case DenseActivation::Tanh:
+                return tanh(x);
+            case DenseActivation::ReLU:
+                return relu(x);
+            case DenseActivation::GELU:
+                return gelu(x);
+            case DenseActivation::Sigmoid:
+                return sigmoid(x);
+        }
+        return x;
+    }
+
+    DenseConfig config_;
+    Linear<B, T> linear_;
+    std::optional<Linear<B, T>> residual_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/dense.hpp
+// ---- begin tandem/nn/normalize.hpp
+// Normalize: sentence-transformers' L2 normalisation of each embedding,
+// x / max(||x||, 1e-12), as torch.nn.functional.normalize(x, p=2, dim=-1). No parameters.
+// reference: sentence_transformers.base.modules.Normalize (v6).
+
+
+namespace tandem {
+
+// {i}_Normalize/config.json holds only the feature names, which tandem's stacks fix to
+// sentence_embedding (io/config/sentence_transformers.hpp reads and writes it).
+struct NormalizeConfig {};
+
+template <Backend B, Scalar T>
+class Normalize {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Normalize(NormalizeConfig = {}) {}
+
+    NormalizeConfig config() const { return {}; }
+
+    // x [batch, dim]; out [batch, dim], unit rows (a zero row stays zero).
+    Var<B, T> forward(Graph<B, T>&, const Var<B, T>& x) const { return l2_normalize(x); }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/normalize.hpp
+// ---- begin tandem/nn/pooling_layer.hpp
+// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
+// modes a sentence-transformers folder names in 1_Pooling/config.json, several of them
+// concatenated in the order given, with the prompt's tokens left out when include_prompt
+// is false. A token-state tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
+// reference: sentence_transformers.sentence_transformer.modules.Pooling (v6).
+
+// ---- begin tandem/nn/pooling.hpp
+// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
+// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
+// tensors on the backend, as a tokenizer's batch provides them.
+// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
+
+
+namespace tandem {
+
+namespace detail {
+template <Backend B, Scalar T>
+void check_states(std::string_view op, const Var<B, T>& x) {
+    if (x.shape().rank() != 3)
+        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
+}
+
+template <Backend B, Scalar T>
+void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
+    check_states(op, x);
+    const Shape& s = x.shape();
+    if (!(mask.shape() == Shape{s[0], s[1]}))
+        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
+                    mask.shape().str());
+}
+
+// x[r / T, r % T] for each flat token index r.
+template <Backend B, Scalar T>
+Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
+    const Shape& s = x.shape();
+    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
+}
+}  // namespace detail
+
+// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
+template <Backend B, Scalar T>
+Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
+    detail::check_states("pool_at", x);
+    const Shape& s = x.shape();
+    if (!(positions.shape() == Shape{s[0]}))
+        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
+                            ", found ", positions.shape().str());
+    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
+    auto flat = Ids<B>::empty({s[0]});
+    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
+    return detail::gather_tokens(x, flat);
+}
+
+// The first token of every row (BERT [CLS], the ViT class token).
+template <Backend B, Scalar T>
+Var<B, T> pool_cls(const Var<B, T>& x) {
+    detail::check_states("pool_cls", x);
+    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
+}
+
+// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
+template <Backend B, Scalar T>
+Var<B, T> pool_last(const Var<B, T>& x) {
+    detail::check_states("pool_last", x);
+    const Shape& s = x.shape();
+    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
+}
+
+// Row b's state at the last position holding a real token, with right or left padding:
+// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
+// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_last_token", x, mask);
+    const Shape& s = x.shape();
+    auto positions = Ids<B>::empty({s[0]});
+    if (positions.numel() && s[1]) {
+        auto steps = Tensor<B, T>::empty({s[1]});
+        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
+        auto scores = Tensor<B, T>::empty({s[0], s[1]});
+        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
+        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
+        auto best = Tensor<B, T>::empty({s[0]});
+        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
+    }
+    return pool_at(x, positions);
+}
+
+// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_mean", x, mask);
+    const Shape& s = x.shape();
+    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
+    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
+    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
+}
+
+// max_t over unmasked tokens: padded positions are set to -1e9 first, as
+// sentence-transformers does, so an all-padding row yields -1e9.
+template <Backend B, Scalar T>
+Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_max", x, mask);
+    const Shape& s = x.shape();
+    // A large negative offset rather than a replacement keeps the op differentiable in x.
+    auto offset = Tensor<B, T>::empty(s);
+    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
+    return max(add(x, g.input(offset)), 1);
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling.hpp
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// In the order of the legacy pooling_mode_*_tokens keys, which is also the order
+// sentence-transformers concatenates them in when a config sets several of those flags.
+enum class PoolingMode { Cls, Max, Mean, MeanSqrtLenTokens, WeightedMean, LastToken };
+
+inline constexpr PoolingMode kPoolingModes[] = {PoolingMode::Cls,          PoolingMode::Max,
+                                                PoolingMode::Mean,         PoolingMode::MeanSqrtLenTokens,
+                                                PoolingMode::WeightedMean, PoolingMode::LastToken};
+
+inline std::string_view pooling_mode_name(PoolingMode mode) {
+    switch (mode) {
+        case PoolingMode::Cls:
+            return "cls";
+        case PoolingMode::Max:
+            return "max";
+        case PoolingMode::Mean:
+            return "mean";
+        case PoolingMode::MeanSqrtLenTokens:
+            return "mean_sqrt_len_tokens";
+        case PoolingMode::WeightedMean:
+            return "weightedmean";
+        case PoolingMode::LastToken:
+            return "lasttoken";
+    }
+    return "";
+}
+
+// sentence-transformers' pooling_mode strings.
+inline PoolingMode pooling_mode_from_name(std::string_view name) {
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    detail::throw_error(
+        "pooling_mode: expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found "
+        "'",
+        name, "'");
+}
+
+// What 1_Pooling/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct PoolingConfig {
+    // The width of the token states; 0 accepts any width.
+    index_t embedding_dimension = 0;
+    // One vector per mode, concatenated in this order.
+    std::vector<PoolingMode> pooling_mode{PoolingMode::Mean};
+    bool include_prompt = true;
+
+    // sentence-transformers' pooling_output_dimension.
+    index_t output_dimension() const { return embedding_dimension * index_t(pooling_mode.size()); }
+};
+
+// No parameters, so it adds no names to a model; with the default (absent) mask every
+// token counts, which also makes it a Layer.
+template <Backend B, Scalar T>
+class Pooling {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : Pooling(PoolingConfig{0, {mode}, true}) {}
+    explicit Pooling(PoolingConfig config) : config_(std::move(config)) {
+        if (config_.pooling_mode.empty()) detail::throw_error("Pooling: pooling_mode names no mode");
+        if (config_.embedding_dimension < 0)
+            detail::throw_error("Pooling: embedding_dimension must be >= 0, found ",
+                                config_.embedding_dimension);
+    }
+
+    const PoolingConfig& config() const { return config_; }
+    // The first mode (the only one, unless several are concatenated).
+    PoolingMode mode() const { return config_.pooling_mode.front(); }
+
+    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
+    // when every token is real; prompt_length: the prompt's tokens at the start of each
+    // row, left out when include_prompt is false. out [batch, dim * modes]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {},
+                      index_t prompt_length = 0) const {
+        detail::check_states("Pooling", states);
+        const Shape& s = states.shape();
+        if (config_.embedding_dimension && s[2] != config_.embedding_dimension)
+            detail::throw_error("Pooling: expected token states of width embedding_dimension ",
+                                config_.embedding_dimension, ", found ", s.str());
+        if (prompt_length < 0)
+            detail::throw_error("Pooling: prompt_length must be >= 0, found ", prompt_length);
+        const bool drop_prompt = !config_.include_prompt && prompt_length > 0;
+        std::vector<Var<B, T>> parts;
+        if (!mask.defined() && !drop_prompt && every_mode_has_unmasked_form()) {
+            for (PoolingMode mode : config_.pooling_mode) parts.push_back(pool_unmasked(mode, states));
+        } else {
+            const Ids<B> original = mask.defined() ? mask : Ids<B>::full({s[0], s[1]}, 1);
+            detail::check_mask("Pooling", states, original);
+            Ids<B> used = original;
+            if (drop_prompt) {
+                used = Ids<B>::empty({s[0], s[1]});
+                if (used.numel()) B::exclude_prompt(used.data(), original.data(), s[0], s[1], prompt_length);
+            }
+            for (PoolingMode mode : config_.pooling_mode)
+                parts.push_back(mode == PoolingMode::Max ? pool_max(g, states, used)
+                                                         : pool_weighted(g, states, used, original, mode));
+        }
+        return parts.size() == 1 ? parts.front() : concat(parts, 1);
+    }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+
+private:
+    bool every_mode_has_unmasked_form() const {
+        for (PoolingMode mode : config_.pooling_mode)
+            if (mode == PoolingMode::MeanSqrtLenTokens || mode == PoolingMode::WeightedMean) return false;
+        return true;
+    }
+
+    static Var<B, T> pool_unmasked(PoolingMode mode, const Var<B, T>& states) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return pool_cls(states);
+            case PoolingMode::Max:
+                return max(states, 1);
+            case PoolingMode::LastToken:
+                return pool_last(states);
+            default:
+                return mean(states, 1);
+        }
+    }
+
+    // Every mode but max is a weighted sum of the token states: [B, 1, T] @ [B, T, D].
+    static Var<B, T> pool_weighted(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& used,
+                                   const Ids<B>& original, PoolingMode mode) {
+        const Shape& s = states.shape();
+        auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+        if (weights.numel())
+            B::pooling_weights(weights.data(), used.data(), original.data(), s[0], s[1], weighting(mode));
+        return reshape(matmul(g.input(weights), states), {s[0], s[2]});
+    }
+
+    static PoolingWeights weighting(PoolingMode mode) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return PoolingWeights::FirstToken;
+            case PoolingMode::MeanSqrtLenTokens:
+                return PoolingWeights::MeanSqrtLen;
+            case PoolingMode::WeightedMean:
+                return PoolingWeights::WeightedMean;
+            case PoolingMode::LastToken:
+                return PoolingWeights::LastToken;
+            default:
+                return PoolingWeights::Mean;
+        }
+    }
+
+    PoolingConfig config_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling_layer.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace tandem::detail {
+
+// The pooling_mode_* flags of configs written before v6, in their concatenation order.
+inline constexpr std::pair<const char*, PoolingMode> kLegacyPoolingFlags[] = {
+    {"pooling_mode_cls_token", PoolingMode::Cls},
+    {"pooling_mode_max_tokens", PoolingMode::Max},
+    {"pooling_mode_mean_tokens", PoolingMode::Mean},
+    {"pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLenTokens},
+    {"pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean},
+    {"pooling_mode_lasttoken", PoolingMode::LastToken}};
+
+inline PoolingMode read_pooling_mode(const nlohmann::json& value, const JsonPath& at) {
+    const auto name = json_as<std::string>(value, at);
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    at.fail("expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found \"", name,
+            "\"");
+}
+
+// module_input_name / module_output_name: tandem's stacks pass the sentence embedding only.
+inline void check_feature_name(const io::JsonObjectReader& r, const char* key) {
+    const auto name = r.get<std::string>(key, "sentence_embedding");
+    if (name != "sentence_embedding")
+        throw_error(r.where(key), ": expected \"sentence_embedding\" (the only feature tandem's ",
+                    "module stacks pass on), found \"", name, "\"");
+}
+
+inline nlohmann::ordered_json feature_names() {
+    return {{"module_input_name", "sentence_embedding"}, {"module_output_name", "sentence_embedding"}};
+}
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+inline PoolingConfig pooling_config_from_json(const nlohmann::json& json,
+                                              const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    PoolingConfig c;
+    const char* dim_key =
+        r.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
+    if (!r.contains(dim_key))
+        tandem::detail::throw_error(r.where("embedding_dimension"), ": required key is missing");
+    c.embedding_dimension = tandem::detail::json_integer<index_t>(json.at(dim_key), r.path(dim_key), 1,
+                                                                  tandem::detail::kWidthLimit.max,
+                                                                  tandem::detail::kWidthLimit.what);
+    if (r.contains("pooling_mode")) {
+        const auto& value = json.at("pooling_mode");
+        const auto at = r.path("pooling_mode");
+        c.pooling_mode.clear();
+        if (value.is_array()) {
+            if (value.empty()) at.fail("expected at least one pooling mode, found an empty list");
+            for (std::size_t i = 0; i < value.size(); ++i)
+                c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value[i], at[i]));
+        } else {
+            c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value, at));
+        }
+    } else {
+        // The legacy flags: every one set, in their order; none set means mean.
+        std::vector<PoolingMode> modes;
+        for (const auto& [key, mode] : tandem::detail::kLegacyPoolingFlags)
+            if (r.get<bool>(key, false)) modes.push_back(mode);
+        if (!modes.empty()) c.pooling_mode = modes;
+    }
+    c.include_prompt = r.get<bool>("include_prompt", true);
+    return c;
+}
+
+// As v6 writes it: pooling_mode a string for one mode, a list for several.
+inline nlohmann::ordered_json to_json(const PoolingConfig& c) {
+    nlohmann::ordered_json out;
+    out["embedding_dimension"] = c.embedding_dimension;
+    if (c.pooling_mode.size() == 1) {
+        out["pooling_mode"] = pooling_mode_name(c.pooling_mode.front());
+    } else {
+        out["pooling_mode"] = nlohmann::ordered_json::array();
+        for (PoolingMode mode : c.pooling_mode) out["pooling_mode"].push_back(pooling_mode_name(mode));
+    }
+    out["include_prompt"] = c.include_prompt;
+    return out;
+}
+
+inline DenseConfig dense_config_from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    DenseConfig c;
+    const auto width = [&](const char* key) {
+        if (!r.contains(key)) tandem::detail::throw_error(r.where(key), ": required key is missing");
+        return tandem::detail::json_integer<index_t>(
+            json.at(key), r.path(key), 1, tandem::detail::kWidthLimit.max, tandem::detail::kWidthLimit.what);
+    };
+    c.in_features = width("in_features");
+    c.out_features = width("out_features");
+    c.bias = r.get<bool>("bias", true);
+    if (r.contains("activation_function")) {
+        const auto name = r.get<std::string>("activation_function", "");
+        const auto activation = dense_activation_from_name(name);
+        if (!activation) {
+            std::string known;
+            for (DenseActivation a : kDenseActivations)
+                known += (known.empty() ? "" : ", ") + std::string(dense_activation_name(a));
+            tandem::detail::throw_error(r.where("activation_function"), ": expected one of ", known,
+                                        "; found \"", name, "\"");
+        }
+        c.activation_function = *activation;
+    }
+    c.use_residual = r.get<bool>("use_residual", false);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return c;
+}
+
+// As v6 writes it: use_residual only when set.
+inline nlohmann::ordered_json to_json(const DenseConfig& c) {
+    nlohmann::ordered_json out;
+    out["in_features"] = c.in_features;
+    out["out_features"] = c.out_features;
+    out["bias"] = c.bias;
+    out["activation_function"] = dense_activation_name(c.activation_function);
+    const auto names = tandem::detail::feature_names();
+    for (const auto& [key, value] : names.items()) out[key] = value;
+    if (c.use_residual) out["use_residual"] = true;
+    return out;
+}
+
+inline NormalizeConfig normalize_config_from_json(const nlohmann::json& json,
+                                                  const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return {};
+}
+
+inline nlohmann::ordered_json to_json(const NormalizeConfig&) { return tandem::detail::feature_names(); }
+
+// dir/config.json of a module folder, read with errors naming the file.
+inline PoolingConfig read_pooling_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return pooling_config_from_json(read_json_file(path), path.string());
+}
+inline DenseConfig read_dense_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return dense_config_from_json(read_json_file(path), path.string());
+}
+inline NormalizeConfig read_normalize_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return normalize_config_from_json(read_json_file(path), path.string());
+}
+
+// dir/config.json as sentence-transformers writes it (json.dump, indent 4), atomically.
+template <class Config>
+void write_module_config(const std::filesystem::path& dir, const Config& config) {
+    std::filesystem::create_directories(dir);
+    tandem::detail::atomic_write(dir / "config.json", to_json(config).dump(4));
+}
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/sentence_transformers.hpp
+// ---- begin tandem/io/st_folder.hpp
+// The sentence-transformers folder layout, read: which of the layouts a folder is
+// (modules.json, v6 or an older one; a bare Hugging Face folder), its module list with
+// each module's folder, and the model-wide settings of config_sentence_transformers.json
+// and sentence_bert_config.json. What the modules are built into is the models' and
+// infer's business; this header only says what the folder holds, with errors naming the
+// file and key.
+// reference: sentence_transformers.SentenceTransformer._load_sbert_model / _load_auto_model.
+
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// The module classes tandem builds, by the last part of their Python class path: the path
+// itself moved between versions (sentence_transformers.models.Pooling in v2,
+// sentence_transformers.base.modules... in v6) while the class name stayed.
+inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Pooling", "Dense",
+                                                   "Normalize"};
+
+struct StModuleEntry {
+    std::size_t idx = 0;
+    std::string name, type;
+    std::filesystem::path dir;  // the module's folder: the root for path ""
+    // The class name ending `type` ("Pooling").
+    std::string class_name() const { return type.substr(type.rfind('.') + 1); }
+};
+
+// config_sentence_transformers.json: what encode and similarity take from the folder.
+struct StModelConfig {
+    std::map<std::string, std::string> prompts;
+    std::optional<std::string> default_prompt_name;
+    std::string similarity_fn_name = "cosine";
+    std::optional<std::size_t> truncate_dim;
+};
+
+// sentence_bert_config.json of a Transformer module (or of the legacy CLIPModel folder).
+struct StTransformerConfig {
+    std::optional<std::size_t> max_seq_length;
+    bool do_lower_case = false;
+};
+
+struct StFolder {
+    std::filesystem::path root;
+    // Empty for a bare Hugging Face folder, which sentence-transformers loads as a
+    // Transformer (its mean Pooling is the loader's choice, not the folder's).
+    std::vector<StModuleEntry> modules;
+    StModelConfig config;
+
+    bool is_bare() const { return modules.empty(); }
+    // The folder of the Hugging Face model: module 0's, or the root of a bare folder.
+    std::filesystem::path transformer_dir() const { return modules.empty() ? root : modules.front().dir; }
+
+    static StFolder open(const std::filesystem::path& root) {
+        namespace fs = std::filesystem;
+        using tandem::detail::throw_error;
+        if (!fs::is_directory(root)) throw_error(root.string(), ": no such model folder");
+        StFolder f;
+        f.root = root;
+        if (fs::exists(root / "modules.json")) {
+            f.modules = read_modules(root);
+        } else if (!fs::exists(root / "config.json")) {
+            throw_error(root.string(),
+                        ": not a model folder: found neither modules.json (a sentence-transformers "
+                        "folder) nor config.json (a Hugging Face folder)",
+                        fs::is_directory(root / "0_CLIPModel")
+                            ? "; 0_CLIPModel/ needs the modules.json beside it"
+                            : "");
+        }
+        if (const auto path = root / "config_sentence_transformers.json"; fs::exists(path))
+            f.config = read_model_config(path);
+        return f;
+    }
+
+    StTransformerConfig transformer_config() const {
+        const auto path = transformer_dir() / "sentence_bert_config.json";
+        StTransformerConfig c;
+        if (!std::filesystem::exists(path)) return c;
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        c.max_seq_length = r.get_optional<std::size_t>("max_seq_length");
+        c.do_lower_case = r.get<bool>("do_lower_case", false);
+        return c;
+    }
+
+private:
+    static std::vector<StModuleEntry> read_modules(const std::filesystem::path& root) {
+        namespace fs = std::filesystem;
+        using tandem::detail::throw_error;
+        const auto path = root / "modules.json";
+        const auto json = read_json_file(path);
+        if (!json.is_array() || json.empty())
+            throw_error(path.string(), ": expected a non-empty list of modules, found ", json.dump());
+        std::vector<StModuleEntry> out;
+        for (std::size_t i = 0; i < json.size(); ++i) {
+            const JsonObjectReader r(json[i], path.string(), "[" + std::to_string(i) + "]");
+            StModuleEntry m;
+            m.idx = r.get<std::size_t>("idx", i);
+            m.name = r.get<std::string>("name", std::to_string(i));
+            m.type = r.require<std::string>("type");
+            const auto sub = r.require<std::string>("path");
+            m.dir = sub.empty() ? root : root / sub;
+            const auto cls = m.class_name();
+            if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
+                std::end(kStModuleClasses)) {
+                std::string known;
+                for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
+                throw_error(r.where("type"), ": unknown module type '", m.type, "', expected one of ", known);
+            }
+            // Normalize has no weights and sentence-transformers may not write its folder.
+            if (cls != "Normalize" && !fs::is_directory(m.dir))
+                throw_error(r.where("path"), ": module folder '", m.dir.string(), "' does not exist");
+            out.push_back(std::move(m));
+        }
+        const auto first = out.front().class_name();
+        if (first != "Transformer" && first != "CLIPModel")
+            throw_error(path.string(), ": module 0 is a ", first, ", expected a Transformer or CLIPModel");
+        return out;
+    }
+
+    static StModelConfig read_model_config(const std::filesystem::path& path) {
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        StModelConfig c;
+        if (const auto it = json.find("prompts"); it != json.end() && !it->is_null()) {
+            if (!it->is_object()) r.path("prompts").fail("expected {name: prompt}, found ", it->dump());
+            for (const auto& [name, prompt] : it->items()) {
+                if (!prompt.is_string())
+                    r.path("prompts").fail("prompt '", name, "': expected a string, found ", prompt.dump());
+                c.prompts[name] = prompt.get<std::string>();
+            }
+        }
+        c.default_prompt_name = r.get_optional<std::string>("default_prompt_name");
+        if (c.default_prompt_name && !c.prompts.count(*c.default_prompt_name))
+            r.path("default_prompt_name")
+                .fail("names prompt '", *c.default_prompt_name, "', which 'prompts' lacks");
+        c.similarity_fn_name = r.get_optional<std::string>("similarity_fn_name").value_or("cosine");
+        c.truncate_dim = r.get_optional<std::size_t>("truncate_dim");
+        return c;
+    }
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/st_folder.hpp
+// ---- begin tandem/models/any_model.hpp
+// AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
+// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters and
+// save_pretrained. Models composed at compile time keep their own types; this is what a
+// loader returns. Copies share the model.
+
+// ---- begin tandem/models/dual_encoder.hpp
+// DualEncoder: any text tower and any image tower, composed at compile time, scored
+// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
+// reference: transformers CLIPModel / SiglipModel forward (logits part).
+
+
+#include <cmath>
+#include <vector>
+
+namespace tandem {
+
+// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
+template <class Tower, class Input>
+concept EncoderTower = Module<Tower> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
+// (the text side of what the trainer trains, train/model_encoder.hpp).
+template <class M>
+concept TextEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
+template <class M>
+concept ImageEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image(g, pixel_values)
+        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model that also gives its text embeddings from every hidden state,
+// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
+// (a layerwise loss's input).
+template <class M>
+concept LayerwiseTextModel = TextEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    {
+        m.encode_text_layers(g, text)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+};
+
+// Represents: the same for images, encode_image_layers(graph, pixel_values).
+template <class M>
+concept LayerwiseImageModel = ImageEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image_layers(g, pixel_values)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+};
+
+struct LogitHead {
+    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
+    bool scale_is_scalar = true;
+    double scale_init = std::log(1 / 0.07);
+    bool has_bias = false;
+    double bias_init = 0;
+};
+
+namespace detail {
+enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
+
+// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+consteval DualEncoderFault dual_encoder_fault() {
+    if constexpr (!EncoderTower<TextTower, TextInput>)
+        return DualEncoderFault::text_not_tower;
+    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
+        return DualEncoderFault::image_not_tower;
+    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
+        return DualEncoderFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
+        return DualEncoderFault::scalars_differ;
+    else
+        return DualEncoderFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+class DualEncoder {
+    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
+    static_assert(
+        fault != detail::DualEncoderFault::text_not_tower,
+        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
+    static_assert(
+        fault != detail::DualEncoderFault::image_not_tower,
+        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
+        "Var)");
+    static_assert(fault != detail::DualEncoderFault::backends_differ,
+                  "DualEncoder: the text and image towers must use the same backend");
+    static_assert(fault != detail::DualEncoderFault::scalars_differ,
+                  "DualEncoder: the text and image towers must use the same scalar type");
+};
+
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
+         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
+public:
+    using backend_type = typename TextTower::backend_type;
+    using value_type = typename TextTower::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
+        : store_(&store),
+          text_(std::move(text)),
+          image_(std::move(image)),
+          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
+          has_bias_(head.has_bias),
+          head_(head) {
+        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
+    }
+
+    const TextTower& text_tower() const { return text_; }
+    const ImageTower& image_tower() const { return image_; }
+
+    // Unnormalised embeddings [batch, dim].
+    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
+    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
+
+    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
+    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
+                              const Var<B, T>& image_embeds) const {
+        auto logits =
+            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
+        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+        f(store_->name(logit_scale_), logit_scale_);
+        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
+    }
+
+    void reset_logit_head() {
+        init_constant(*store_, logit_scale_, head_.scale_init);
+        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    TextTower text_;
+    ImageTower image_;
+    Parameter logit_scale_, logit_bias_;
+    bool has_bias_;
+    LogitHead head_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/dual_encoder.hpp
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace tandem {
+
+// Represents: what AnyEmbeddingModel holds: a Module with encode_text and/or
+// encode_image, its ParameterStore as parameters(), and save_pretrained(dir).
+template <class M, class B, class T>
+concept ErasableEmbeddingModel = Module<M> && std::same_as<typename M::backend_type, B> &&
+    std::same_as<typename M::value_type, T> &&
+    (TextEncoderModel<M> || ImageEncoderModel<M>)&&requires(const M& m, const std::filesystem::path& dir) {
+    { m.parameters() } -> std::same_as<ParameterStore<B, T>&>;
+    m.save_pretrained(dir);
+};
+
+template <Backend B, Scalar T>
+class AnyEmbeddingModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using ParameterVisitor = std::function<void(const std::string&, Parameter)>;
+
+    // `name` says what the model is ("BERT + Pooling + Normalize", "CLIPModel") in messages.
+    template <ErasableEmbeddingModel<B, T> M>
+    AnyEmbeddingModel(M model, std::string name)
+        : impl_(std::make_shared<const Held<M>>(std::move(model))), name_(std::move(name)) {}
+
+    const std::string& name() const { return name_; }
+    bool encodes_text() const { return impl_->encodes_text(); }
+    bool encodes_image() const { return impl_->encodes_image(); }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        if (!encodes_text()) detail::throw_error(name_, ": the model encodes images only, found texts");
+        return impl_->encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        if (!encodes_image()) detail::throw_error(name_, ": the model encodes texts only, found images");
+        return impl_->encode_image(g, pixel_values);
+    }
+
+    ParameterStore<B, T>& parameters() const { return impl_->parameters(); }
+    void save_pretrained(const std::filesystem::path& dir) const { impl_->save_pretrained(dir); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        impl_->for_each_parameter(ParameterVisitor(std::ref(f)));
+    }
+
+    // The held model, when it is an M.
+    template <class M>
+    const M* target() const {
+        const auto* held = dynamic_cast<const Held<M>*>(impl_.get());
+        return held ? &held->model : nullptr;
+    }
+
+private:
+    struct Interface {
+        virtual ~Interface() = default;
+        virtual bool encodes_text() const = 0;
+        virtual bool encodes_image() const = 0;
+        virtual Var<B, T> encode_text(Graph<B, T>&, const TextBatch<B>&) const = 0;
+        virtual Var<B, T> encode_image(Graph<B, T>&, const Var<B, T>&) const = 0;
+        virtual ParameterStore<B, T>& parameters() const = 0;
+        virtual void save_pretrained(const std::filesystem::path&) const = 0;
+        virtual void for_each_parameter(const ParameterVisitor&) const = 0;
+    };
+
+    template <class M>
+    struct Held final : Interface {
+        explicit Held(M m) : model(std::move(m)) {}
+        bool encodes_text() const override { return TextEncoderModel<M>; }
+        bool encodes_image() const override { return ImageEncoderModel<M>; }
+        Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const override {
+            if constexpr (TextEncoderModel<M>)
+                return model.encode_text(g, text);
+            else
+                detail::throw_error("AnyEmbeddingModel: the model has no encode_text");
+        }
+        Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const override {
+            if constexpr (ImageEncoderModel<M>)
+                return model.encode_image(g, pixel_values);
+            else
+                detail::throw_error("AnyEmbeddingModel: the model has no encode_image");
+        }
+        ParameterStore<B, T>& parameters() const override { return model.parameters(); }
+        void save_pretrained(const std::filesystem::path& dir) const override { model.save_pretrained(dir); }
+        void for_each_parameter(const ParameterVisitor& f) const override { model.for_each_parameter(f); }
+        M model;
+    };
+
+    std::shared_ptr<const Interface> impl_;
+    std::string name_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/any_model.hpp
+// ---- begin tandem/models/bert.hpp
+// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
+// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
+
+// ---- begin tandem/io/hf_config.hpp
+// Hugging Face model configurations (config.json) for the towers tandem builds: one
+// header per model family under io/config/, gathered here for the models that include
+// them all.
+
+// ---- begin tandem/io/config/bert.hpp
+// transformers' BertConfig (v4.36) as read from and written to config.json, with the
+// defaults transformers fills in for absent keys and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
+// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
+struct BertConfig {
+    static constexpr const char* model_type = "bert";
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.1;
+    double attention_probs_dropout_prob = 0.1;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::optional<std::int64_t> pad_token_id = 0;
+    std::optional<std::int64_t> bos_token_id;
+    std::optional<std::int64_t> eos_token_id;
+    std::string position_embedding_type = "absolute";
+    bool use_cache = true;
+    std::optional<double> classifier_dropout;
+    std::optional<std::string> problem_type;
+    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
+    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
+    std::vector<std::string> architectures{"BertModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("type_vocab_size", c.type_vocab_size);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+        f("position_embedding_type", c.position_embedding_type);
+        f("use_cache", c.use_cache);
+        f("classifier_dropout", c.classifier_dropout);
+        f("problem_type", c.problem_type);
+    }
+
+    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
+
+    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        BertConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.id2label = read_labels(r);
+        detail::check_tower(r, c);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        if (c.classifier_dropout) detail::check_dropout(r, "classifier_dropout", *c.classifier_dropout);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        if (c.position_embedding_type != "absolute") {
+            detail::throw_error(r.where("position_embedding_type"),
+                                ": tandem implements \"absolute\", found \"", c.position_embedding_type,
+                                "\"");
+        }
+        return c;
+    }
+    static BertConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<BertConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
+        for (const auto& [id, label] : id2label) {
+            id2[std::to_string(id)] = label;
+            label2[label] = id;
+        }
+        out["id2label"] = id2;
+        out["label2id"] = label2;
+        return out;
+    }
+    bool operator==(const BertConfig&) const = default;
+
+private:
+    // id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
+    // Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
+    static std::map<std::int64_t, std::string> read_labels(const JsonObjectReader& r) {
+        std::map<std::int64_t, std::string> labels;
+        if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
+            const auto id2label = r.object("id2label");
+            for (const auto& [key, value] : id2label.json().items()) {
+                std::int64_t id = 0;
+                try {
+                    std::size_t used = 0;
+                    id = std::stoll(key, &used);
+                    if (used != key.size()) throw std::invalid_argument(key);
+                } catch (const std::logic_error&) {
+                    detail::throw_error(id2label.where(key), ": expected an integer label id");
+                }
+                labels[id] = detail::json_as<std::string>(value, id2label.path(key));
+            }
+            if (labels.empty())
+                detail::throw_error(r.where("id2label"), ": expected at least one label, found none");
+            return labels;
+        }
+        const auto n = r.get<std::int64_t>("num_labels", 2);
+        detail::check_count(r, "num_labels", n, detail::kLabelLimit);
+        for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
+        return labels;
+    }
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/bert.hpp
+// ---- begin tandem/io/config/clip.hpp
+// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
+// and written to config.json, with the defaults transformers fills in for absent keys
+// and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.CLIPTextConfig (v4.36).
+struct CLIPTextConfig {
+    static constexpr const char* model_type = "clip_text_model";
+
+    std::int64_t vocab_size = 49408;
+    std::int64_t hidden_size = 512;
+    std::int64_t intermediate_size = 2048;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 8;
+    std::int64_t max_position_embeddings = 77;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
+    // argmax(input_ids); the model layer needs the value as read.
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    // Accepts the text config itself or a whole CLIP config (uses its text_config),
+    // as CLIPTextConfig.from_pretrained does.
+    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPTextConfig>(path);
+    }
+    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPTextConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPTextConfig&) const = default;
+};
+
+// transformers.CLIPVisionConfig (v4.36).
+struct CLIPVisionConfig {
+    static constexpr const char* model_type = "clip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 32;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPVisionConfig>(path);
+    }
+    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    // Patches per side; the class token makes num_patches() + 1 positions.
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPVisionConfig&) const = default;
+};
+
+// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
+struct CLIPConfig {
+    static constexpr const char* model_type = "clip";
+
+    CLIPTextConfig text_config;
+    CLIPVisionConfig vision_config;
+    std::int64_t projection_dim = 512;
+    double logit_scale_init_value = 2.6592;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"CLIPModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("projection_dim", c.projection_dim);
+        f("logit_scale_init_value", c.logit_scale_init_value);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        CLIPConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static CLIPConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const CLIPConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/clip.hpp
+// ---- begin tandem/io/config/siglip.hpp
+// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
+// from and written to config.json, with the defaults transformers fills in for absent
+// keys and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
+// projection_size); configs before projection_size existed use hidden_size.
+struct SiglipTextConfig {
+    static constexpr const char* model_type = "siglip_text_model";
+
+    std::int64_t vocab_size = 32000;
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t max_position_embeddings = 64;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    std::optional<std::int64_t> projection_size;
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
+
+    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipTextConfig>(path);
+    }
+    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipTextConfig c;
+        detail::read_config_fields(c, r, {"model_type", "projection_size"});
+        // Written only when set, so that a config from before the key existed round-trips unchanged.
+        c.projection_size = r.get_optional<std::int64_t>("projection_size");
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        if (c.projection_size)
+            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
+        return c;
+    }
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (projection_size) out["projection_size"] = *projection_size;
+        return out;
+    }
+    bool operator==(const SiglipTextConfig&) const = default;
+};
+
+// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
+// the attention-pooling (MAP) head).
+struct SiglipVisionConfig {
+    static constexpr const char* model_type = "siglip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 16;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    bool vision_use_head = true;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+    }
+
+    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipVisionConfig>(path);
+    }
+    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
+        c.vision_use_head = r.get<bool>("vision_use_head", true);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        return c;
+    }
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    // Written only when it departs from the default, which every version reads the same way.
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (!vision_use_head) out["vision_use_head"] = false;
+        return out;
+    }
+    bool operator==(const SiglipVisionConfig&) const = default;
+};
+
+// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
+// No projection: the towers' pooled outputs are the embeddings.
+struct SiglipConfig {
+    static constexpr const char* model_type = "siglip";
+
+    SiglipTextConfig text_config;
+    SiglipVisionConfig vision_config;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"SiglipModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        SiglipConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static SiglipConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const SiglipConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/siglip.hpp
+// ---- end tandem/io/hf_config.hpp
+// ---- begin tandem/models/pretrained.hpp
+// Moving parameters between a model's ParameterStore and Hugging Face checkpoint
+// files, by the names the model's for_each_parameter yields (or a RenamedParameters
+// view of them), and PretrainedModel, the from_pretrained / save_pretrained and
+// accessors every model that owns its parameters shares.
+// reference: transformers PreTrainedModel.from_pretrained / save_pretrained.
+
+// ---- begin tandem/io/safetensors.hpp
+// safetensors checkpoints (huggingface/safetensors, the format of model.safetensors):
+// SafetensorsFile reads one file through a memory map after validating its header
+// as strictly as the reference Rust reader; SafetensorsCheckpoint presents a folder
+// (model.safetensors, or model.safetensors.index.json + shards, as save_pretrained
+// writes them) as one name -> tensor view; save_safetensors writes the reference
+// writer's exact bytes, atomically.
+
+// ---- begin tandem/io/detail/float16.hpp
+// IEEE binary16 (F16) and bfloat16 (BF16) <-> float/double conversions, bit exact:
+// decoding is exact (subnormals, signed zeros, inf and NaN included); encoding
+// rounds once, to nearest with ties to even, as torch's .half() / .bfloat16() do.
+
+#include <bit>
+#include <cstdint>
+
+namespace tandem::detail {
+
+inline float f16_to_float(std::uint16_t h) {
+    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
+    const std::uint32_t exp = (h >> 10) & 0x1Fu;
+    const std::uint32_t man = h & 0x3FFu;
+    if (exp == 0x1F) return std::bit_cast<float>(sign | 0x7F800000u | (man << 13));  // inf, NaN payload kept
+    if (exp == 0) {
+        // Zero or subnormal: man * 2^-24, exact in float.
+        const float magnitude = float(man) * 0x1p-24f;
+        return sign ? -magnitude : magnitude;
+    }
+    return std::bit_cast<float>(sign | ((exp + 127 - 15) << 23) | (man << 13));
+}
+
+inline float bf16_to_float(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t(b) << 16); }
+
+// Rounds x to a binary format with `exp_bits` exponent and `man_bits` stored mantissa
+// bits (ties to even) and returns its bit pattern. Working from the double avoids the
+// double rounding of double -> float -> half; every float is a double, so float input
+// rounds exactly as a direct float -> half conversion would.
+inline std::uint16_t round_to_narrow_float(double x, int exp_bits, int man_bits, std::uint16_t quiet_nan) {
+    const auto bits = std::bit_cast<std::uint64_t>(x);
+    const auto sign = std::uint16_t((bits >> 63) << (exp_bits + man_bits));
+    const int e = int((bits >> 52) & 0x7FF);
+    const std::uint64_t m = bits & ((std::uint64_t(1) << 52) - 1);
+    const std::uint32_t exp_all_ones = (1u << exp_bits) - 1;
+    const std::uint32_t inf = exp_all_ones << man_bits;
+    if (e == 0x7FF) return m == 0 ? std::uint16_t(sign | inf) : std::uint16_t(sign | quiet_nan);
+    // Double subnormals lie far below half the smallest F16/BF16 subnormal.
+    if (e == 0) return sign;
+
+    const std::uint64_t sig = m | (std::uint64_t(1) << 52);  // x = sig * 2^(e - 1075)
+    const int bias = (1 << (exp_bits - 1)) - 1;
+    const int target_exp = e - 1023 + bias;  // biased exponent x would have in the target
+    // Normal targets keep man_bits + 1 significant bits; subnormal ones fewer, on the
+    // fixed grid of the smallest subnormal.
+    const int shift = 52 - man_bits + (target_exp >= 1 ? 0 : 1 - target_exp);
+    if (shift >= 64) return sign;
+    std::uint64_t q = sig >> shift;
+    const std::uint64_t rem = sig & ((std::uint64_t(1) << shift) - 1);
+    const std::uint64_t half = std::uint64_t(1) << (shift - 1);
+    if (rem > half || (rem == half && (q & 1))) ++q;
+    // For normals q carries the implicit bit, worth one exponent step; a carry out of
+    // the mantissa moves into the exponent, and past the largest exponent gives inf.
+    const std::uint64_t magnitude = target_exp >= 1 ? (std::uint64_t(target_exp - 1) << man_bits) + q : q;
+    if (magnitude >= inf) return std::uint16_t(sign | inf);
+    return std::uint16_t(sign | magnitude);
+}
+
+inline std::uint16_t double_to_f16(double x) { return round_to_narrow_float(x, 5, 10, 0x7E00); }
+inline std::uint16_t double_to_bf16(double x) { return round_to_narrow_float(x, 8, 7, 0x7FC0); }
+
+}  // namespace tandem::detail
+// ---- end tandem/io/detail/float16.hpp
+// ---- begin tandem/io/detail/mapped_file.hpp
+// MappedFile: a read-only POSIX memory map of a whole file, unmapped when the
+// object dies. safetensors checkpoints are read through it so that opening a
+// multi-gigabyte file costs no copy and only the tensors read are paged in.
+
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <utility>
+
+namespace tandem::detail {
+
+class MappedFile {
+public:
+    MappedFile() = default;
+
+    explicit MappedFile(const std::filesystem::path& path) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw_error(path.string(), ": cannot open for reading: ", std::strerror(errno));
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            const int err = errno;
+            ::close(fd);
+            throw_error(path.string(), ": cannot stat: ", std::strerror(err));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            ::close(fd);
+            throw_error(path.string(), ": expected a regular file");
+        }
+        size_ = static_cast<std::size_t>(st.st_size);
+        // mmap rejects a zero length; an empty file is simply an empty span.
+        if (size_ > 0) {
+            void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p == MAP_FAILED) {
+                const int err = errno;
+                ::close(fd);
+                throw_error(path.string(), ": cannot memory-map ", size_, " bytes: ", std::strerror(err));
+            }
+            data_ = static_cast<const std::byte*>(p);
+        }
+        // The mapping keeps the file's pages alive; the descriptor is no longer needed.
+        ::close(fd);
+    }
+
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    MappedFile(MappedFile&& other) noexcept
+        : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    MappedFile& operator=(MappedFile&& other) noexcept {
+        if (this != &other) {
+            unmap();
+            data_ = std::exchange(other.data_, nullptr);
+            size_ = std::exchange(other.size_, 0);
+        }
+        return *this;
+    }
+    ~MappedFile() { unmap(); }
+
+    std::span<const std::byte> bytes() const { return {data_, size_}; }
+    std::size_t size() const { return size_; }
+
+private:
+    void unmap() noexcept {
+        if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+        data_ = nullptr;
+        size_ = 0;
+    }
+
+    const std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace tandem::detail
+// ---- end tandem/io/detail/mapped_file.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tandem::io {
+
+static_assert(
+    std::endian::native == std::endian::little,
+    "safetensors data is little-endian; tandem reads it in place and supports little-endian hosts only");
+
+// Declared in the order of the reference implementation's Dtype enum (safetensors
+// 0.4): its writer lays tensors out by descending dtype, then by name, and
+// save_safetensors reproduces that order byte for byte.
+enum class SafetensorsDtype {
+    BOOL,
+    U8,
+    I8,
+    F8_E5M2,
+    F8_E4M3,
+    I16,
+    U16,
+    F16,
+    BF16,
+    I32,
+    U32,
+    F32,
+    F64,
+    I64,
+    U64
+};
+
+inline constexpr std::pair<SafetensorsDtype, std::string_view> safetensors_dtype_names[] = {
+    {SafetensorsDtype::BOOL, "BOOL"},       {SafetensorsDtype::U8, "U8"},
+    {SafetensorsDtype::I8, "I8"},           {SafetensorsDtype::F8_E5M2, "F8_E5M2"},
+    {SafetensorsDtype::F8_E4M3, "F8_E4M3"}, {SafetensorsDtype::I16, "I16"},
+    {SafetensorsDtype::U16, "U16"},         {SafetensorsDtype::F16, "F16"},
+    {SafetensorsDtype::BF16, "BF16"},       {SafetensorsDtype::I32, "I32"},
+    {SafetensorsDtype::U32, "U32"},         {SafetensorsDtype::F32, "F32"},
+    {SafetensorsDtype::F64, "F64"},         {SafetensorsDtype::I64, "I64"},
+    {SafetensorsDtype::U64, "U64"},
+};
+
+constexpr std::string_view to_string(SafetensorsDtype dtype) {
+    for (const auto& [d, name] : safetensors_dtype_names)
+        if (d == dtype) return name;
+    return "?";
+}
+
+constexpr std::optional<SafetensorsDtype> parse_safetensors_dtype(std::string_view name) {
+    for (const auto& [d, n] : safetensors_dtype_names)
+        if (n == name) return d;
+    return std::nullopt;
+}
+
+constexpr std::size_t element_size(SafetensorsDtype dtype) {
+    switch (dtype) {
+        case SafetensorsDtype::BOOL:
+        case SafetensorsDtype::U8:
+        case SafetensorsDtype::I8:
+        case SafetensorsDtype::F8_E5M2:
+        case SafetensorsDtype::F8_E4M3:
+            return 1;
+        case SafetensorsDtype::I16:
+        case SafetensorsDtype::U16:
+        case SafetensorsDtype::F16:
+        case SafetensorsDtype::BF16:
+            return 2;
+        case SafetensorsDtype::I32:
+        case SafetensorsDtype::U32:
+        case SafetensorsDtype::F32:
+            return 4;
+        case SafetensorsDtype::F64:
+        case SafetensorsDtype::I64:
+        case SafetensorsDtype::U64:
+            return 8;
+    }
+    return 0;
+}
+
+// The header's "__metadata__" string map, in file order: writers keep their caller's
+// order (Python dict order), and keeping it is what makes a read/write round trip
+// byte-identical.
+using SafetensorsMetadata = std::vector<std::pair<std::string, std::string>>;
+
+// One header entry. Offsets are relative to the start of the data area, end exclusive.
+struct TensorInfo {
+    std::string name;
+    SafetensorsDtype dtype = SafetensorsDtype::F32;
+    std::vector<std::int64_t> shape;
+    std::size_t data_begin = 0;
+    std::size_t data_end = 0;
+
+    std::size_t numel() const {
+        std::size_t n = 1;
+        for (auto d : shape) n *= static_cast<std::size_t>(d);
+        return n;
+    }
+    std::size_t nbytes() const { return data_end - data_begin; }
+};
+
+}  // namespace tandem::io
+
+namespace tandem::detail {
+
+// The reference reader refuses larger headers; a corrupt length field must not make
+// us parse gigabytes of tensor data as JSON.
+inline constexpr std::uint64_t max_safetensors_header = 100'000'000;
+
+inline std::string shape_string(const std::vector<std::int64_t>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+// numel * element size, or nullopt when it overflows size_t.
+inline std::optional<std::size_t> checked_nbytes(const std::vector<std::int64_t>& shape, std::size_t elem) {
+    std::size_t n = elem;
+    for (auto d : shape) {
+        const auto u = static_cast<std::size_t>(d);
+        if (u != 0 && n > std::numeric_limits<std::size_t>::max() / u) return std::nullopt;
+        n *= u;
+    }
+    return n;
+}
+
+template <class T>
+inline constexpr bool is_safetensors_element =
+    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t> ||
+    std::is_same_v<T, std::int32_t>;
+
+template <class Src>
+inline Src load_unaligned(const std::byte* p) {
+    Src v;
+    std::memcpy(&v, p, sizeof(Src));
+    return v;
+}
+
+// Converts `count` stored elements at `src` into out; false when this dtype cannot be read as T.
+template <class T>
+bool convert_elements(io::SafetensorsDtype dtype, const std::byte* src, std::size_t count, T* out) {
+    using io::SafetensorsDtype;
+    if constexpr (std::is_floating_point_v<T>) {
+        switch (dtype) {
+            case SafetensorsDtype::F32:
+                if constexpr (std::is_same_v<T, float>) {
+                    if (count) std::memcpy(out, src, count * sizeof(float));
+                } else {
+                    for (std::size_t i = 0; i < count; ++i) out[i] = load_unaligned<float>(src + 4 * i);
+                }
+                return true;
+            case SafetensorsDtype::F64:
+                if constexpr (std::is_same_v<T, double>) {
+                    if (count) std::memcpy(out, src, count * sizeof(double));
+                } else {
+                    for (std::size_t i = 0; i < count; ++i)
+                        out[i] = static_cast<T>(load_unaligned<double>(src + 8 * i));
+                }
+                return true;
+            case SafetensorsDtype::F16:
+                for (std::size_t i = 0; i < count; ++i)
+                    out[i] = f16_to_float(load_unaligned<std::uint16_t>(src + 2 * i));
+                return true;
+            case SafetensorsDtype::BF16:
+                for (std::size_t i = 0; i < count; ++i)
+                    out[i] = bf16_to_float(load_unaligned<std::uint16_t>(src + 2 * i));
+                return true;
+            default:
+                return false;
+        }
+    } else {
+        if (dtype == SafetensorsDtype::I32) {
+            for (std::size_t i = 0; i < count; ++i) out[i] = load_unaligned<std::int32_t>(src + 4 * i);
+            return true;
+        }
+        if (dtype == SafetensorsDtype::I64 && std::is_same_v<T, std::int64_t>) {
+            if (count) std::memcpy(out, src, count * sizeof(std::int64_t));
+            return true;
+        }
+        return false;
+    }
+}
+
+template <class T>
+constexpr const char* readable_dtypes() {
+    if constexpr (std::is_floating_point_v<T>)
+        return "F64, F32, F16 or BF16";
+    else if constexpr (std::is_same_v<T, std::int64_t>)
+        return "I64 or I32";
+    else
+        return "I32";
+}
+
+template <class T>
+constexpr const char* element_type_name() {
+    if constexpr (std::is_same_v<T, float>)
+        return "float";
+    else if constexpr (std::is_same_v<T, double>)
+        return "double";
+    else if constexpr (std::is_same_v<T, std::int64_t>)
+        return "int64_t";
+    else
+        return "int32_t";
+}
+
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+// A validated, memory-mapped safetensors file. Cheap to move; the tensor bytes are
+// read from the map on demand.
+class SafetensorsFile {
+public:
+    static SafetensorsFile open(const std::filesystem::path& path) {
+        SafetensorsFile f;
+        f.path_ = path;
+        f.map_ = detail::MappedFile(path);
+        f.parse();
+        return f;
+    }
+
+    const std::filesystem::path& path() const { return path_; }
+    const SafetensorsMetadata& metadata() const { return metadata_; }
+    std::size_t size() const { return tensors_.size(); }
+    bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
+
+    // Tensor names, sorted bytewise.
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        out.reserve(tensors_.size());
+        for (const auto& [name, info] : tensors_) out.push_back(name);
+        return out;
+    }
+
+    const TensorInfo& info(std::string_view name) const {
+        const auto it = tensors_.find(name);
+        if (it == tensors_.end()) {
+            detail::throw_error(path_.string(), ": no tensor named '", name, "' (the file holds ",
+                                tensors_.size(), " tensors)");
+        }
+        return it->second;
+    }
+
+    // For loading into a model whose shapes come from config.json: a checkpoint that
+    // does not fit the config fails here, naming the tensor, not inside a kernel.
+    void check_shape(std::string_view name, const std::vector<std::int64_t>& expected) const {
+        const auto& t = info(name);
+        if (t.shape != expected) {
+            detail::throw_error(path_.string(), ": tensor '", name, "' has shape ",
+                                detail::shape_string(t.shape), ", expected ", detail::shape_string(expected));
+        }
+    }
+
+    // The stored little-endian bytes of one tensor, straight from the map.
+    std::span<const std::byte> data(std::string_view name) const {
+        const auto& t = info(name);
+        return map_.bytes().subspan(data_offset_ + t.data_begin, t.nbytes());
+    }
+
+    // Reads a whole tensor into out[0..count), converting F64/F32/F16/BF16 to float
+    // or double and I64/I32 to int64_t (I32 also to int32_t). count must equal numel.
+    template <class T>
+    void read(std::string_view name, T* out, std::size_t count) const {
+        static_assert(detail::is_safetensors_element<T>,
+                      "SafetensorsFile::read<T> reads into float, double, int64_t or int32_t buffers");
+        const auto& t = info(name);
+        if (count != t.numel()) {
+            detail::throw_error(path_.string(), ": tensor '", name, "' has shape ",
+                                detail::shape_string(t.shape), " (", t.numel(),
+                                " elements), but the destination holds ", count);
+        }
+        if (!detail::convert_elements(t.dtype, data(name).data(), count, out)) {
+            detail::throw_error(path_.string(), ": tensor '", name, "' has dtype ", to_string(t.dtype),
+                                ", read as ", detail::element_type_name<T>(), " needs ",
+                                detail::readable_dtypes<T>());
+        }
+    }
+
+    template <class T>
+    void read(std::string_view name, std::span<T> out) const {
+        read(name, out.data(), out.size());
+    }
+
+    template <class T>
+    std::vector<T> read_as(std::string_view name) const {
+        std::vector<T> out(info(name).numel());
+        read(name, out.data(), out.size());
+        return out;
+    }
+
+private:
+    SafetensorsFile() = default;
+
+    [[noreturn]] void fail(const auto&... parts) const {
+        detail::throw_error(path_.string(), ": ", parts...);
+    }
+
+    void parse() {
+        const auto bytes = map_.bytes();
+        if (bytes.size() < 8) {
+            fail("file is ", bytes.size(),
+                 " bytes long; a safetensors file starts with an 8-byte header length (truncated or not "
+                 "safetensors?)");
+        }
+        const auto header_len = detail::load_unaligned<std::uint64_t>(bytes.data());
+        if (header_len > bytes.size() - 8) {
+            fail("header length field says ", header_len, " bytes, but only ", bytes.size() - 8,
+                 " bytes follow it (truncated or not safetensors?)");
+        }
+        if (header_len > detail::max_safetensors_header) {
+            fail("header length ", header_len, " exceeds the ", detail::max_safetensors_header,
+                 "-byte limit");
+        }
+        const std::string_view header(reinterpret_cast<const char*>(bytes.data() + 8), header_len);
+        if (header.empty() || header.front() != '{') {
+            fail("header should be a JSON object starting with '{', found ",
+                 header.empty() ? std::string("an empty header")
+                                : "'" + std::string(header.substr(0, 16)) + "'");
+        }
+        data_offset_ = 8 + header_len;
+        const std::size_t data_size = bytes.size() - data_offset_;
+
+        // nlohmann keeps the last of duplicate keys silently; two entries for one name
+        // would make the file mean different things to different readers.
+        std::set<std::string> seen;
+        const nlohmann::ordered_json::parser_callback_t reject_duplicates =
+            [&](int depth, nlohmann::ordered_json::parse_event_t event, nlohmann::ordered_json& parsed) {
+                if (depth == 1 && event == nlohmann::ordered_json::parse_event_t::key) {
+                    auto key = parsed.get<std::string>();
+                    if (!seen.insert(key).second) fail("header has the key '", key, "' twice");
+                }
+                return true;
+            };
+        nlohmann::ordered_json json;
+        try {
+            json = nlohmann::ordered_json::parse(header, reject_duplicates);
+        } catch (const nlohmann::ordered_json::exception& e) {
+            fail("header is not valid JSON: ", e.what());
+        }
+        if (!json.is_object()) fail("header should be a JSON object, found ", detail::describe_json(json));
+
+        for (const auto& [key, value] : json.items()) {
+            if (key == "__metadata__") {
+                parse_metadata(value);
+            } else {
+                auto t = parse_entry(key, value, data_size);
+                tensors_.emplace(key, std::move(t));
+            }
+        }
+        check_layout(data_size);
+    }
+
+    void parse_metadata(const nlohmann::ordered_json& value) {
+        if (!value.is_object())
+            fail("'__metadata__' should map strings to strings, found ", detail::describe_json(value));
+        for (const auto& [k, v] : value.items()) {
+            if (!v.is_string()) {
+                fail("'__metadata__' key '", k, "' should hold a string, found ", detail::describe_json(v));
+            }
+            metadata_.emplace_back(k, v.get<std::string>());
+        }
+    }
+
+    TensorInfo parse_entry(const std::string& name, const nlohmann::ordered_json& value,
+                           std::size_t data_size) const {
+        const auto where = [&] { return "tensor '" + name + "'"; };
+        if (!value.is_object())
+            fail(where(), ": expected an object with dtype, shape and data_offsets, found ",
+                 detail::describe_json(value));
+        TensorInfo t;
+        t.name = name;
+
+        const auto dtype_it = value.find("dtype");
+        if (dtype_it == value.end()) fail(where(), ": key 'dtype' is missing");
+        if (!dtype_it->is_string())
+            fail(where(), ": 'dtype' should be a string, found ", detail::describe_json(*dtype_it));
+        const auto dtype_name = dtype_it->get<std::string>();
+        const auto dtype = parse_safetensors_dtype(dtype_name);
+        if (!dtype) {
+            std::string known;
+            for (const auto& [d, n] : safetensors_dtype_names)
+                known += (known.empty() ? "" : ", ") + std::string(n);
+            fail(where(), ": unknown dtype \"", dtype_name, "\" (expected one of ", known, ")");
+        }
+        t.dtype = *dtype;
+
+        const auto shape_it = value.find("shape");
+        if (shape_it == value.end()) fail(where(), ": key 'shape' is missing");
+        if (!shape_it->is_array())
+            fail(where(), ": 'shape' should be an array, found ", detail::describe_json(*shape_it));
+        for (const auto& d : *shape_it) {
+            if (!d.is_number_unsigned() ||
+                d.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())) {
+                fail(where(), ": 'shape' should hold non-negative integers, found ",
+                     detail::describe_json(d));
+            }
+            t.shape.push_back(d.get<std::int64_t>());
+        }
+
+        const auto off_it = value.find("data_offsets");
+        if (off_it == value.end()) fail(where(), ": key 'data_offsets' is missing");
+        if (!off_it->is_array() || off_it->size() != 2 || !(*off_it)[0].is_number_unsigned() ||
+            !(*off_it)[1].is_number_unsigned()) {
+            fail(where(), ": 'data_offsets' should be [begin, end] with non-negative integers, found ",
+                 off_it->dump());
+        }
+        const auto begin = (*off_it)[0].get<std::uint64_t>();
+        const auto end = (*off_it)[1].get<std::uint64_t>();
+        if (begin > end) fail(where(), ": data_offsets [", begin, ", ", end, "] end before they begin");
+        if (end > data_size) {
+            fail(where(), ": data_offsets [", begin, ", ", end, "] run past the end of the data area (",
+                 data_size, " bytes)");
+        }
+        t.data_begin = static_cast<std::size_t>(begin);
+        t.data_end = static_cast<std::size_t>(end);
+
+        const auto nbytes = detail::checked_nbytes(t.shape, element_size(t.dtype));
+        if (!nbytes || *nbytes != t.nbytes()) {
+            fail(where(), ": dtype ", dtype_name, " and shape ", detail::shape_string(t.shape), " need ",
+                 nbytes ? std::to_string(*nbytes) : std::string("more than 2^64"),
+                 " bytes, but data_offsets [", begin, ", ", end, "] span ", t.nbytes());
+        }
+        return t;
+    }
+
+    // Like the reference reader: tensors tile the data area exactly, without overlap
+    // (one tensor's bytes read as another's), gaps or trailing bytes.
+    void check_layout(std::size_t data_size) const {
+        std::vector<const TensorInfo*> order;
+        order.reserve(tensors_.size());
+        for (const auto& [name, t] : tensors_) order.push_back(&t);
+        std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
+            return std::pair(a->data_begin, a->data_end) < std::pair(b->data_begin, b->data_end);
+        });
+        std::size_t expected = 0;
+        const TensorInfo* previous = nullptr;
+        for (const auto* t : order) {
+            if (t->data_begin < expected) {
+                fail("tensor '", t->name, "': data_offsets [", t->data_begin, ", ", t->data_end,
+                     "] overlap tensor '", previous->name, "' [", previous->data_begin, ", ",
+                     previous->data_end, "]");
+            }
+            if (t->data_begin > expected) {
+                fail("tensor '", t->name, "': data_offsets begin at ", t->data_begin, ", leaving a gap of ",
+                     t->data_begin - expected, " unused bytes after offset ", expected);
+            }
+            expected = t->data_end;
+            previous = t;
+        }
+        if (expected != data_size) {
+            fail("tensors cover ", expected, " bytes of data, but the data area after the header is ",
+                 data_size, " bytes");
+        }
+    }
+
+    std::filesystem::path path_;
+    detail::MappedFile map_;
+    std::size_t data_offset_ = 0;
+    SafetensorsMetadata metadata_;
+    std::map<std::string, TensorInfo, std::less<>> tensors_;
+};
+
+// A Hugging Face checkpoint folder, single file or sharded, as one name -> tensor
+// view. Mirrors how from_pretrained finds weights: model.safetensors first, else
+// model.safetensors.index.json and the shards its weight_map names.
+class SafetensorsCheckpoint {
+public:
+    static constexpr std::string_view single_file_name = "model.safetensors";
+    static constexpr std::string_view index_file_name = "model.safetensors.index.json";
+
+    // `path` is a folder, a .safetensors file, or a *.safetensors.index.json file.
+    static SafetensorsCheckpoint open(const std::filesystem::path& path) {
+        namespace fs = std::filesystem;
+        SafetensorsCheckpoint c;
+        if (fs::is_directory(path)) {
+            if (fs::exists(path / single_file_name)) {
+                c.open_single(path / single_file_name);
+            } else if (fs::exists(path / index_file_name)) {
+                c.open_index(path / index_file_name);
+            } else {
+                detail::throw_error(path.string(), ": no ", single_file_name, " or ", index_file_name,
+                                    " in this folder");
+            }
+        } else if (path.filename().string().ends_with(".index.json")) {
+            c.open_index(path);
+        } else {
+            c.open_single(path);
+        }
+        return c;
+    }
+
+    // The index file for a sharded checkpoint, otherwise the one safetensors file.
+    const std::filesystem::path& path() const { return path_; }
+    const std::vector<SafetensorsFile>& files() const { return files_; }
+    std::size_t size() const { return where_.size(); }
+    bool contains(std::string_view name) const { return where_.find(name) != where_.end(); }
+
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        out.reserve(where_.size());
+        for (const auto& [name, index] : where_) out.push_back(name);
+        return out;
+    }
+
+    const SafetensorsFile& file_of(std::string_view name) const {
+        const auto it = where_.find(name);
+        if (it == where_.end()) {
+            detail::throw_error(path_.string(), ": no tensor named '", name, "' (the checkpoint holds ",
+                                where_.size(), " tensors)");
+        }
+        return files_[it->second];
+    }
+
+    const TensorInfo& info(std::string_view name) const { return file_of(name).info(name); }
+    void check_shape(std::string_view name, const std::vector<std::int64_t>& expected) const {
+        file_of(name).check_shape(name, expected);
+    }
+    std::span<const std::byte> data(std::string_view name) const { return file_of(name).data(name); }
+
+    template <class T>
+    void read(std::string_view name, T* out, std::size_t count) const {
+        file_of(name).read(name, out, count);
+    }
+    template <class T>
+    void read(std::string_view name, std::span<T> out) const {
+        file_of(name).read(name, out.data(), out.size());
+    }
+    template <class T>
+    std::vector<T> read_as(std::string_view name) const {
+        return file_of(name).template read_as<T>(name);
+    }
+
+private:
+    SafetensorsCheckpoint() = default;
+
+    void open_single(const std::filesystem::path& file) {
+        path_ = file;
+        files_.push_back(SafetensorsFile::open(file));
+        for (const auto& name : files_.front().names()) where_.emplace(name, 0);
+    }
+
+    void open_index(const std::filesystem::path& index) {
+        path_ = index;
+        const auto json = read_json_file(index);
+        const JsonObjectReader root(json, index.string());
+        if (!root.contains("weight_map"))
+            detail::throw_error(root.where("weight_map"), ": required key is missing");
+        const auto weight_map = root.object("weight_map");
+
+        std::map<std::string, std::vector<std::string>> by_shard;
+        for (const auto& [name, shard] : weight_map.json().items()) {
+            auto file = detail::json_as<std::string>(shard, weight_map.path(name));
+            const std::filesystem::path rel(file);
+            // Shards live beside the index; a name that climbs out is corrupt or hostile.
+            if (rel.empty() || rel.is_absolute() ||
+                std::any_of(rel.begin(), rel.end(), [](const auto& part) { return part == ".."; })) {
+                detail::throw_error(weight_map.where(name), ": shard file name \"", file,
+                                    "\" should be a file in the checkpoint folder");
+            }
+            by_shard[file].push_back(name);
+        }
+        for (const auto& [file, names] : by_shard) {
+            const auto shard_path = index.parent_path() / file;
+            if (!std::filesystem::exists(shard_path)) {
+                detail::throw_error(
+                    index.string(), ": shard '", file, "' (holding '", names.front(), "'",
+                    names.size() > 1 ? " and " + std::to_string(names.size() - 1) + " more" : "",
+                    ") is missing: ", shard_path.string(), " does not exist");
+            }
+            files_.push_back(SafetensorsFile::open(shard_path));
+            for (const auto& name : names) {
+                if (!files_.back().contains(name)) {
+                    detail::throw_error(index.string(), ": weight_map puts '", name, "' in shard '", file,
+                                        "', which has no such tensor");
+                }
+                where_.emplace(name, files_.size() - 1);
+            }
+        }
+    }
+
+    std::filesystem::path path_;
+    std::vector<SafetensorsFile> files_;
+    std::map<std::string, std::size_t, std::less<>> where_;
+};
+
+// One tensor to write: a name, a shape, host data (float, double, int64_t or int32_t)
+// and the dtype to store. Floating data may be stored as F64, F32, F16 or BF16
+// (rounded to nearest even; the default is the data's own type); integer data only
+// as its own dtype. The data must stay alive until save_safetensors returns.
+struct TensorToSave {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    std::variant<const float*, const double*, const std::int64_t*, const std::int32_t*> data;
+    SafetensorsDtype dtype;
+
+    TensorToSave(std::string n, std::vector<std::int64_t> s, const float* d,
+                 SafetensorsDtype t = SafetensorsDtype::F32)
+        : name(std::move(n)), shape(std::move(s)), data(d), dtype(t) {}
+    TensorToSave(std::string n, std::vector<std::int64_t> s, const double* d,
+                 SafetensorsDtype t = SafetensorsDtype::F64)
+        : name(std::move(n)), shape(std::move(s)), data(d), dtype(t) {}
+    TensorToSave(std::string n, std::vector<std::int64_t> s, const std::int64_t* d)
+        : name(std::move(n)), shape(std::move(s)), data(d), dtype(SafetensorsDtype::I64) {}
+    TensorToSave(std::string n, std::vector<std::int64_t> s, const std::int32_t* d)
+        : name(std::move(n)), shape(std::move(s)), data(d), dtype(SafetensorsDtype::I32) {}
+};
+
+}  // namespace tandem::io
+
+namespace tandem::detail {
+
+// Streams one tensor's data in its stored dtype, a block at a time.
+inline void write_tensor_data(std::ostream& out, const io::TensorToSave& t, std::size_t numel) {
+    using io::SafetensorsDtype;
+    constexpr std::size_t block = 1 << 14;
+    std::vector<std::byte> buffer;
+    std::visit(
+        [&](const auto* src) {
+            using Src = std::remove_const_t<std::remove_pointer_t<decltype(src)>>;
+            const std::size_t esize = io::element_size(t.dtype);
+            buffer.resize(std::min(numel, block) * esize);
+            for (std::size_t start = 0; start < numel; start += block) {
+                const std::size_t n = std::min(block, numel - start);
+                std::byte* dst = buffer.data();
+                for (std::size_t i = 0; i < n; ++i) {
+                    const Src v = src[start + i];
+                    if constexpr (std::is_floating_point_v<Src>) {
+                        switch (t.dtype) {
+                            case SafetensorsDtype::F64: {
+                                const double d = v;
+                                std::memcpy(dst + 8 * i, &d, 8);
+                                break;
+                            }
+                            case SafetensorsDtype::F32: {
+                                const float f = static_cast<float>(v);
+                                std::memcpy(dst + 4 * i, &f, 4);
+                                break;
+                            }
+                            case SafetensorsDtype::F16: {
+                                const auto h = double_to_f16(v);
+                                std::memcpy(dst + 2 * i, &h, 2);
+                                break;
+                            }
+                            default: {
+                                const auto b = double_to_bf16(v);
+                                std::memcpy(dst + 2 * i, &b, 2);
+                                break;
+                            }
+                        }
+                    } else {
+                        std::memcpy(dst + sizeof(Src) * i, &v, sizeof(Src));
+                    }
+                }
+                out.write(reinterpret_cast<const char*>(buffer.data()), std::streamsize(n * esize));
+            }
+        },
+        t.data);
+}
+
+inline bool can_store(const io::TensorToSave& t) {
+    using io::SafetensorsDtype;
+    if (std::holds_alternative<const std::int64_t*>(t.data)) return t.dtype == SafetensorsDtype::I64;
+    if (std::holds_alternative<const std::int32_t*>(t.data)) return t.dtype == SafetensorsDtype::I32;
+    return t.dtype == SafetensorsDtype::F64 || t.dtype == SafetensorsDtype::F32 ||
+           t.dtype == SafetensorsDtype::F16 || t.dtype == SafetensorsDtype::BF16;
+}
+
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+// Writes a safetensors file exactly as the reference writer (safetensors 0.4,
+// save_file / save_pretrained) does: tensors ordered by descending dtype then name,
+// compact JSON header {"__metadata__":{...},"name":{"dtype","shape","data_offsets"}}
+// (metadata in the order given) padded with spaces to a multiple of 8 bytes, data
+// packed without gaps. Every entry
+// is checked before anything is written, and the file is replaced atomically: on
+// any error the previous file at `path` is untouched.
+inline void save_safetensors(const std::filesystem::path& path, const std::vector<TensorToSave>& tensors,
+                             const SafetensorsMetadata& metadata = {}) {
+    const auto fail = [&](const auto&... parts) { detail::throw_error(path.string(), ": ", parts...); };
+    const auto quoted = [&](const std::string& s, const std::string& what) -> std::string {
+        try {
+            return nlohmann::json(s).dump();
+        } catch (const nlohmann::json::type_error&) {
+            detail::throw_error(path.string(), ": ", what, " is not valid UTF-8");
+        }
+    };
+
+    std::vector<const TensorToSave*> order;
+    std::vector<std::size_t> numel(tensors.size());
+    std::set<std::string_view> names;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto& t = tensors[i];
+        if (t.name.empty()) fail("tensor #", i, " has an empty name");
+        if (t.name == "__metadata__")
+            fail("'__metadata__' is reserved for the metadata and cannot name a tensor");
+        if (!names.insert(t.name).second) fail("tensor '", t.name, "' is given twice");
+        for (auto d : t.shape)
+            if (d < 0)
+                fail("tensor '", t.name, "': shape ", detail::shape_string(t.shape),
+                     " has a negative dimension");
+        const auto bytes = detail::checked_nbytes(t.shape, element_size(t.dtype));
+        if (!bytes) fail("tensor '", t.name, "': shape ", detail::shape_string(t.shape), " is too large");
+        numel[i] = *bytes / element_size(t.dtype);
+        if (!detail::can_store(t)) {
+            fail("tensor '", t.name, "': cannot store ",
+                 std::visit(
+                     [](const auto* p) {
+                         return detail::element_type_name<std::remove_cvref_t<decltype(*p)>>();
+                     },
+                     t.data),
+                 " data as ", to_string(t.dtype));
+        }
+        if (numel[i] > 0 && std::visit([](const auto* p) { return p == nullptr; }, t.data)) {
+            fail("tensor '", t.name, "': data pointer is null for ", numel[i], " elements");
+        }
+        order.push_back(&t);
+    }
+    std::sort(order.begin(), order.end(), [](const TensorToSave* a, const TensorToSave* b) {
+        if (a->dtype != b->dtype) return a->dtype > b->dtype;
+        return a->name < b->name;
+    });
+
+    std::string header = "{";
+    std::set<std::string_view> metadata_keys;
+    for (const auto& [k, v] : metadata)
+        if (!metadata_keys.insert(k).second) fail("metadata key '", k, "' is given twice");
+    if (!metadata.empty()) {
+        header += "\"__metadata__\":{";
+        bool first = true;
+        for (const auto& [k, v] : metadata) {
+            header += (first ? "" : ",") + quoted(k, "metadata key") + ":" +
+                      quoted(v, "metadata value of '" + k + "'");
+            first = false;
+        }
+        header += "},";
+    }
+    std::size_t offset = 0;
+    for (const auto* t : order) {
+        const std::size_t i = static_cast<std::size_t>(t - tensors.data());
+        const std::size_t nbytes = numel[i] * element_size(t->dtype);
+        header += quoted(t->name, "tensor name '" + t->name + "'") + ":{\"dtype\":\"" +
+                  std::string(to_string(t->dtype)) + "\",\"shape\":[";
+        for (std::size_t d = 0; d < t->shape.size(); ++d) {
+            // Appended piece by piece: GCC 12 flags `(d ? "," : "") + std::to_string(...)`
+            // with a false -Wrestrict at -O3 (GCC bug 105329).
+            if (d) header += ',';
+            header += std::to_string(t->shape[d]);
+        }
+        header +=
+            "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + nbytes) + "]},";
+        offset += nbytes;
+    }
+    if (header.back() == ',') header.pop_back();
+    header += "}";
+    header.append((8 - header.size() % 8) % 8, ' ');
+
+    atomic_write(path, [&](std::ostream& out) {
+        const std::uint64_t len = header.size();
+        out.write(reinterpret_cast<const char*>(&len), 8);
+        out.write(header.data(), std::streamsize(header.size()));
+        for (const auto* t : order)
+            detail::write_tensor_data(out, *t, numel[static_cast<std::size_t>(t - tensors.data())]);
+    });
+}
+
+}  // namespace tandem::io
+// ---- end tandem/io/safetensors.hpp
+
+#include <algorithm>
+#include <concepts>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+struct LoadReport {
+    // Checkpoint tensors the model has no parameter for (buffers such as position_ids
+    // excluded, as Hugging Face ignores them).
+    std::vector<std::string> unexpected;
+    // Model parameters the checkpoint does not hold and that were initialised instead
+    // (a new classification head on a base checkpoint).
+    std::vector<std::string> newly_initialized;
+};
+
+namespace detail {
+inline bool is_ignored_buffer(const std::string& name) {
+    return name.ends_with("position_ids") || name.ends_with("num_batches_tracked");
+}
+}  // namespace detail
+
+// Copies every parameter of `model` from the checkpoint, converting F16/BF16/F64/F32 to T.
+// Missing and mis-shaped tensors are a tandem::Error listing every offending name.
+template <Module M>
+LoadReport load_state_dict(const M& model,
+                           ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                           const io::SafetensorsCheckpoint& checkpoint) {
+    using B = typename M::backend_type;
+    using T = typename M::value_type;
+    std::vector<std::string> missing, misshaped;
+    std::set<std::string> used;
+    model.for_each_parameter([&](const std::string& name, Parameter p) {
+        if (!checkpoint.contains(name)) {
+            missing.push_back(name);
+            return;
+        }
+        used.insert(name);
+        const auto& info = checkpoint.info(name);
+        const Shape& shape = store.shape(p);
+        if (info.shape != std::vector<std::int64_t>(shape.begin(), shape.end())) {
+            misshaped.push_back(name + " (checkpoint " + detail::shape_string(info.shape) + ", model " +
+                                shape.str() + ")");
+            return;
+        }
+        store.value(p).copy_from(Tensor<B, T>::from_vector(checkpoint.template read_as<T>(name), shape));
+    });
+    if (!missing.empty() || !misshaped.empty()) {
+        std::ostringstream msg;
+        msg << checkpoint.path().string() << ": cannot load the model:";
+        if (!missing.empty()) {
+            msg << " " << missing.size() << " missing tensor(s):";
+            for (const auto& n : missing) msg << " " << n;
+            msg << ";";
+        }
+        if (!misshaped.empty()) {
+            msg << " " << misshaped.size() << " tensor(s) of the wrong shape:";
+            for (const auto& n : misshaped) msg << " " << n;
+        }
+        throw Error(msg.str());
+    }
+    LoadReport report;
+    for (const auto& name : checkpoint.names())
+        if (!used.count(name) && !detail::is_ignored_buffer(name)) report.unexpected.push_back(name);
+    return report;
+}
+
+namespace detail {
+// Writes one tensor per parameter of `model`, named as for_each_parameter names it, taken
+// from `arena_view(p)` (the value or the gradient), atomically, header {"format": "pt"}.
+template <Module M, class ArenaView>
+void save_per_parameter(const M& model,
+                        ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                        const std::filesystem::path& path, io::SafetensorsDtype dtype, ArenaView arena_view) {
+    using T = typename M::value_type;
+    std::vector<std::string> names;
+    std::vector<Shape> shapes;
+    std::vector<std::vector<T>> host;
+    model.for_each_parameter([&](const std::string& name, Parameter p) {
+        names.push_back(name);
+        shapes.push_back(store.shape(p));
+        host.push_back(arena_view(p).to_vector());
+    });
+    std::vector<io::TensorToSave> tensors;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        tensors.emplace_back(names[i], std::vector<std::int64_t>(shapes[i].begin(), shapes[i].end()),
+                             static_cast<const T*>(host[i].data()), dtype);
+    io::save_safetensors(path, tensors, {{"format", "pt"}});
+}
+}  // namespace detail
+
+// Writes every parameter of `model` as a safetensors file with header {"format": "pt"},
+// atomically, in `dtype` (F32 by default, as save_pretrained writes float32 models).
+template <Module M>
+void save_state_dict(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                     const std::filesystem::path& path,
+                     io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.value(p); });
+}
+
+// The same file layout for the gradients now in the store, one tensor per parameter
+// under its Hugging Face name (what `tandem forward --grads` writes).
+template <Module M>
+void save_gradients(const M& model, ParameterStore<typename M::backend_type, typename M::value_type>& store,
+                    const std::filesystem::path& path,
+                    io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) {
+    detail::save_per_parameter(model, store, path, dtype, [&](Parameter p) { return store.grad(p); });
+}
+
+namespace detail {
+struct KeepEveryName {
+    bool operator()(const std::string&) const { return true; }
+};
+
+inline bool any_starts_with(const std::vector<std::string>& names, std::string_view prefix) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return n.starts_with(prefix); });
+}
+
+template <Module M>
+std::vector<std::string> parameter_names(const M& model) {
+    std::vector<std::string> names;
+    model.for_each_parameter([&](const std::string& name, Parameter) { names.push_back(name); });
+    return names;
+}
+}  // namespace detail
+
+// A module's parameters presented under other names, for loading and saving files whose
+// names differ from the model's by a prefix: names starting with `prefix` have it
+// replaced by `file_prefix` (a bare BertModel reading "bert.*", a tower nested under
+// "text." saved as its own sentence-transformers module folder), others keep their
+// name, and names `keep` rejects are not visited. It is a Module, so load_state_dict
+// and save_state_dict take it in place of the model.
+template <Module M, class Keep = detail::KeepEveryName>
+class RenamedParameters {
+public:
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+
+    RenamedParameters(const M& model, std::string prefix, std::string file_prefix, Keep keep = {})
+        : model_(&model),
+          prefix_(std::move(prefix)),
+          file_prefix_(std::move(file_prefix)),
+          keep_(std::move(keep)) {}
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model_->for_each_parameter([&](const std::string& name, Parameter p) {
+            if (!keep_(name)) return;
+            if (name.starts_with(prefix_))
+                f(file_prefix_ + name.substr(prefix_.size()), p);
+            else
+                f(name, p);
+        });
+    }
+
+private:
+    const M* model_;
+    std::string prefix_, file_prefix_;
+    Keep keep_;
+};
+
+// The parameters of `model` under `prefix` only, without it: one nested tower as the
+// checkpoint of its own Hugging Face class.
+template <Module M>
+auto parameters_under(const M& model, const std::string& prefix) {
+    return RenamedParameters(model, prefix, "",
+                             [prefix](const std::string& n) { return n.starts_with(prefix); });
+}
+
+namespace detail {
+// Hooks a PretrainedModel's Derived may declare. base_model_prefix ("bert"): the prefix
+// transformers adds or strips when a base model and a model with a head read each
+// other's checkpoints. head_prefix ("classifier.") with reset_head(seed): a head that a
+// checkpoint without it leaves to be initialised.
+template <class M>
+concept HasBaseModelPrefix = requires {
+    { M::base_model_prefix } -> std::convertible_to<std::string_view>;
+};
+template <class M>
+concept HasNewableHead = requires(M& m, std::uint64_t seed) {
+    { M::head_prefix } -> std::convertible_to<std::string_view>;
+    m.reset_head(seed);
+};
+}  // namespace detail
+
+// What every model that owns its parameters shares with transformers' PreTrainedModel:
+// it owns its ParameterStore through a unique_ptr (so the model moves while its modules
+// keep pointing at the same arena), reads and writes a Hugging Face folder
+// (config.json + model.safetensors) and reports what loading left over.
+// Derived (CRTP) provides a constructor from Config, for_each_parameter, the class name
+// `static constexpr const char* architecture` that save_pretrained records, and
+// optionally the hooks above.
+template <class Derived, Backend B, Scalar T, class Config>
+class PretrainedModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using config_type = Config;
+
+    // Reads dir/config.json and the checkpoint in dir (single file or sharded). A head
+    // the checkpoint lacks is drawn from `seed` and listed in load_report().newly_initialized.
+    static Derived from_pretrained(const std::filesystem::path& dir, std::uint64_t seed = 0) {
+        Derived model(Config::from_file(dir / "config.json"));
+        const auto checkpoint = io::SafetensorsCheckpoint::open(dir);
+        auto& base = static_cast<PretrainedModel&>(model);
+        base.report_ = base.load_checkpoint(checkpoint, seed);
+        return model;
+    }
+
+    // As transformers' save_pretrained: config.json naming this class in `architectures`,
+    // and model.safetensors in float32, both written atomically.
+    void save_pretrained(const std::filesystem::path& dir) const {
+        std::filesystem::create_directories(dir);
+        Config config = config_;
+        config.architectures = {Derived::architecture};
+        io::atomic_write(dir / "config.json", config.to_json().dump(2) + "\n");
+        save_state_dict(derived(), *store_, dir / "model.safetensors");
+    }
+
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    const Config& config() const { return config_; }
+    // Checkpoint tensors the last from_pretrained did not use, and parameters it initialised.
+    const LoadReport& load_report() const { return report_; }
+
+protected:
+    explicit PretrainedModel(const Config& config)
+        : config_(config), store_(std::make_unique<ParameterStore<B, T>>()) {}
+
+    Config config_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    LoadReport report_;
+
+private:
+    const Derived& derived() const { return static_cast<const Derived&>(*this); }
+    Derived& derived() { return static_cast<Derived&>(*this); }
+
+    // The model's names are mapped to the checkpoint's before load_state_dict, so missing
+    // and mis-shaped tensors are reported under the checkpoint's own names.
+    LoadReport load_checkpoint(const io::SafetensorsCheckpoint& checkpoint, std::uint64_t seed) {
+        const auto file_names = checkpoint.names();
+        std::string prefix, file_prefix;
+        if constexpr (detail::HasBaseModelPrefix<Derived>) {
+            const std::string base = std::string(Derived::base_model_prefix) + ".";
+            if (detail::any_starts_with(detail::parameter_names(derived()), base)) prefix = base;
+            if (detail::any_starts_with(file_names, base)) file_prefix = base;
+        }
+        std::string head;
+        if constexpr (detail::HasNewableHead<Derived>)
+            if (!detail::any_starts_with(file_names, Derived::head_prefix)) head = Derived::head_prefix;
+        const RenamedParameters view(derived(), prefix, file_prefix, [&head](const std::string& name) {
+            return head.empty() || !name.starts_with(head);
+        });
+        LoadReport report = load_state_dict(view, *store_, checkpoint);
+        if constexpr (detail::HasNewableHead<Derived>) {
+            if (!head.empty()) {
+                derived().reset_head(seed);
+                for (const auto& name : detail::parameter_names(derived()))
+                    if (name.starts_with(head)) report.newly_initialized.push_back(name);
+            }
+        }
+        return report;
+    }
+};
+
+}  // namespace tandem
+// ---- end tandem/models/pretrained.hpp
+// ---- begin tandem/nn.hpp
+// Neural-network modules composed from autograd ops.
+
+// ---- begin tandem/nn/activation.hpp
+// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
+// reference: transformers.activations.ACT2FN.
+
+
+#include <string>
+
+namespace tandem {
+
+enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
+
+// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
+inline Activation activation_from_name(const std::string& name) {
+    if (name == "gelu") return Activation::Gelu;
+    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
+    if (name == "quick_gelu") return Activation::QuickGelu;
+    if (name == "relu") return Activation::Relu;
+    if (name == "tanh") return Activation::Tanh;
+    detail::throw_error(
+        "hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ", "found '",
+        name, "'");
+}
+
+template <Backend B, Scalar T>
+Var<B, T> activate(Activation a, const Var<B, T>& x) {
+    switch (a) {
+        case Activation::Gelu:
+            return gelu(x);
+        case Activation::GeluTanh:
+            return gelu_tanh(x);
+        case Activation::QuickGelu:
+            return quick_gelu(x);
+        case Activation::Relu:
+            return relu(x);
+        case Activation::Tanh:
+            return tanh(x);
+    }
+    return x;
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/activation.hpp
+// ---- begin tandem/nn/attention.hpp
+// Multi-head attention with separate q/k/v/output projections whose names follow the
+// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
+// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+
+
+namespace tandem {
+
+// The attention options a text tower runs with: the attention mask as a key padding
+// mask (padded keys get no weight; padded queries are still computed, as in HF).
+template <Backend B, Scalar T>
+AttentionOptions<B, T> attention_options(const TextBatch<B>& text, bool causal) {
+    AttentionOptions<B, T> options;
+    options.causal = causal;
+    options.key_mask = text.attention_mask;
+    return options;
+}
+
+struct AttentionNames {
+    std::string query = "q_proj", key = "k_proj", value = "v_proj", output = "out_proj";
+};
+
+// [B, T, H * Dh] -> [B, H, T, Dh]
+template <Backend B, Scalar T>
+Var<B, T> split_heads(const Var<B, T>& x, index_t heads) {
+    const Shape& s = x.shape();
+    return permute(reshape(x, {s[0], s[1], heads, s[2] / heads}), {0, 2, 1, 3});
+}
+
+// [B, H, T, Dh] -> [B, T, H * Dh]
+template <Backend B, Scalar T>
+Var<B, T> merge_heads(const Var<B, T>& x) {
+    const Shape& s = x.shape();
+    return reshape(permute(x, {0, 2, 1, 3}), {s[0], s[2], s[1] * s[3]});
+}
+
+template <Backend B, Scalar T>
+class MultiHeadAttention {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Queries come from width `dim`; keys and values from width `kv_dim` (cross-attention).
+    // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
+    MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
+                       const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
+        : query_(store, scope / names.query, dim, dim),
+          key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
+          value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
+          output_(store, scope / names.output, dim, dim),
+          heads_(heads),
+          dropout_(T(dropout)) {
+        if (heads <= 0 || dim % heads != 0)
+            detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
+    }
+
+    // Self-attention over x [B, T, D].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        return forward(g, x, x, options);
+    }
+
+    // Queries from x [B, Tq, D], keys and values from context [B, Tk, kv_dim].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const Var<B, T>& context,
+                      const AttentionOptions<B, T>& options) const {
+        auto q = split_heads(query_.forward(g, x), heads_);
+        auto k = split_heads(key_.forward(g, context), heads_);
+        auto v = split_heads(value_.forward(g, context), heads_);
+        AttentionOptions<B, T> dropping = options;
+        dropping.dropout = dropout_;
+        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        query_.for_each_parameter(f);
+        key_.for_each_parameter(f);
+        value_.for_each_parameter(f);
+        output_.for_each_parameter(f);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        for (auto* l : {&query_, &key_, &value_, &output_}) l->reset_parameters_normal(std, seed);
+    }
+
+private:
+    Linear<B, T> query_, key_, value_, output_;
+    index_t heads_;
+    T dropout_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/attention.hpp
+// ---- begin tandem/nn/attention_pooling.hpp
+// Attention-probe pooling (MAP): a learned probe token attends over all tokens, then a
+// pre-LN MLP residual; the probe's output is the pooled vector.
+// reference: transformers SiglipMultiheadAttentionPoolingHead (torch.nn.MultiheadAttention
+// with packed in_proj_weight / in_proj_bias, then x + mlp(layernorm(x))).
+
+// ---- begin tandem/nn/transformer.hpp
+// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
+//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
+// Post-LN (BERT): h = ln1(x + dropout(attn(x))); y = ln2(h + dropout(ffn(h))).
+// In train mode attention probabilities are dropped in both; eval mode drops nothing.
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
+
+// ---- begin tandem/nn/layer_norm.hpp
+// LayerNorm over the last axis with learned weight and bias.
+// reference: torch.nn.LayerNorm (names "weight", "bias"; init 1 and 0).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class LayerNorm {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    LayerNorm(ParameterStore<B, T>& store, const Scope& scope, index_t dim, double eps)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {dim})),
+          bias_(store.add((scope / "bias").str(), {dim})),
+          eps_(eps) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        return layer_norm(x, g.parameter(*store_, weight_), g.parameter(*store_, bias_), T(eps_));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        f(store_->name(bias_), bias_);
+    }
+
+    void reset_parameters() {
+        init_constant(*store_, weight_, 1.0);
+        init_constant(*store_, bias_, 0.0);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    double eps_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/layer_norm.hpp
+// ---- begin tandem/nn/mlp.hpp
+// The transformer feed-forward block: fc2(act(fc1(x))).
+// reference: transformers CLIPMLP / SiglipMLP (names "fc1", "fc2").
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Mlp {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Mlp(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t hidden, Activation act)
+        : fc1_(store, scope / "fc1", dim, hidden), fc2_(store, scope / "fc2", hidden, dim), act_(act) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        return fc2_.forward(g, activate(act_, fc1_.forward(g, x)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        fc1_.for_each_parameter(f);
+        fc2_.for_each_parameter(f);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        fc1_.reset_parameters_normal(std, seed);
+        fc2_.reset_parameters_normal(std, seed);
+    }
+
+private:
+    Linear<B, T> fc1_, fc2_;
+    Activation act_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/mlp.hpp
+
+#include <vector>
+
+namespace tandem {
+
+struct TransformerSizes {
+    index_t hidden, heads, intermediate;
+    Activation activation;
+    double layer_norm_eps;
+    // Train-mode dropout probabilities: of the attention weights (HF attention_dropout,
+    // BERT's attention_probs_dropout_prob), and of the attention and feed-forward outputs
+    // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
+    double attention_dropout = 0;
+    double hidden_dropout = 0;
+};
+
+template <Backend B, Scalar T>
+class PreLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
+    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
+          self_attn_(store, scope / "self_attn", s.hidden, s.heads, AttentionNames{}, 0, s.attention_dropout),
+          layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
+          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto h = add(x, self_attn_.forward(g, layer_norm1_.forward(g, x), options));
+        return add(h, mlp_.forward(g, layer_norm2_.forward(g, h)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        self_attn_.for_each_parameter(f);
+        layer_norm1_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+        layer_norm2_.for_each_parameter(f);
+    }
+
+private:
+    LayerNorm<B, T> layer_norm1_;
+    MultiHeadAttention<B, T> self_attn_;
+    LayerNorm<B, T> layer_norm2_;
+    Mlp<B, T> mlp_;
+};
+
+template <Backend B, Scalar T>
+class PostLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as BERT: attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+    // intermediate.dense, output.{dense,LayerNorm}.
+    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : attention_(store, scope / "attention", s.hidden, s.heads,
+                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}, 0,
+                     s.attention_dropout),
+          attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
+          output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
+          output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          activation_(s.activation),
+          hidden_dropout_(T(s.hidden_dropout)) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto attended = dropout(attention_.forward(g, x, options), hidden_dropout_);
+        auto h = attention_norm_.forward(g, add(x, attended));
+        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
+        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        attention_.for_each_parameter(f);
+        attention_norm_.for_each_parameter(f);
+        intermediate_.for_each_parameter(f);
+        output_.for_each_parameter(f);
+        output_norm_.for_each_parameter(f);
+    }
+
+private:
+    MultiHeadAttention<B, T> attention_;
+    LayerNorm<B, T> attention_norm_;
+    Linear<B, T> intermediate_, output_;
+    LayerNorm<B, T> output_norm_;
+    Activation activation_;
+    T hidden_dropout_;
+};
+
+// `layers` blocks named scope.0, scope.1, ... applied in order.
+template <class Block>
+class TransformerStack {
+public:
+    using backend_type = typename Block::backend_type;
+    using value_type = typename Block::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
+                     const TransformerSizes& s) {
+        blocks_.reserve(static_cast<std::size_t>(layers));
+        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
+    }
+
+    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
+        for (const auto& block : blocks_) x = block.forward(g, x, options);
+        return x;
+    }
+
+    // Hugging Face's output_hidden_states: the input, then every block's output; the last
+    // is forward's result. Keeping them all holds every block's activations, so only a
+    // caller that reads them (a layerwise loss) asks.
+    std::vector<Var<B, T>> hidden_states(Graph<B, T>& g, Var<B, T> x,
+                                         const AttentionOptions<B, T>& options = {}) const {
+        std::vector<Var<B, T>> states{x};
+        states.reserve(blocks_.size() + 1);
+        for (const auto& block : blocks_) states.push_back(block.forward(g, states.back(), options));
+        return states;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        for (const auto& block : blocks_) block.for_each_parameter(f);
+    }
+
+private:
+    std::vector<Block> blocks_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/transformer.hpp
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class MultiheadAttentionPoolingHead {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as SigLIP: probe, attention.{in_proj_weight, in_proj_bias, out_proj}, layernorm, mlp.
+    MultiheadAttentionPoolingHead(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : store_(&store),
+          probe_(store.add((scope / "probe").str(), {1, 1, s.hidden})),
+          in_proj_weight_(
+              store.add((scope / "attention" / "in_proj_weight").str(), {3 * s.hidden, s.hidden})),
+          in_proj_bias_(store.add((scope / "attention" / "in_proj_bias").str(), {3 * s.hidden})),
+          out_proj_(store, scope / "attention" / "out_proj", s.hidden, s.hidden),
+          layernorm_(store, scope / "layernorm", s.hidden, s.layer_norm_eps),
+          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation),
+          hidden_(s.hidden),
+          heads_(s.heads) {
+        if (s.heads <= 0 || s.hidden % s.heads != 0)
+            detail::throw_error(scope.str(), ": hidden size ", s.hidden, " is not divisible by ", s.heads,
+                                " heads");
+    }
+
+    // x [batch, tokens, hidden] -> [batch, hidden].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        const Shape& s = x.shape();
+        if (s.rank() != 3 || s[2] != hidden_)
+            detail::throw_error("MultiheadAttentionPoolingHead: expected states [batch, tokens, ", hidden_,
+                                "], found ", s.str());
+        // The probe repeated over the batch (HF: probe.repeat(batch, 1, 1)).
+        auto probe = add(g.input(Tensor<B, T>::zeros({s[0], 1, hidden_})),
+                         reshape(g.parameter(*store_, probe_), {hidden_}));
+        // Slices of the packed Var, so the gradients of all three land in in_proj_weight / in_proj_bias.
+        auto w = g.parameter(*store_, in_proj_weight_);
+        auto b = g.parameter(*store_, in_proj_bias_);
+        auto project = [&](const Var<B, T>& input, index_t part) {
+            auto bias = slice(b, 0, part * hidden_, (part + 1) * hidden_);
+            return split_heads(linear(input, slice(w, 0, part * hidden_, (part + 1) * hidden_), &bias),
+                               heads_);
+        };
+        auto attended = scaled_dot_product_attention(project(probe, 0), project(x, 1), project(x, 2));
+        auto h = out_proj_.forward(g, merge_heads(attended));
+        h = add(h, mlp_.forward(g, layernorm_.forward(g, h)));
+        // One probe token, so h[:, 0] is h without its token axis.
+        return reshape(h, {s[0], hidden_});
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(probe_), probe_);
+        f(store_->name(in_proj_weight_), in_proj_weight_);
+        f(store_->name(in_proj_bias_), in_proj_bias_);
+        out_proj_.for_each_parameter(f);
+        layernorm_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter probe_, in_proj_weight_, in_proj_bias_;
+    Linear<B, T> out_proj_;
+    LayerNorm<B, T> layernorm_;
+    Mlp<B, T> mlp_;
+    index_t hidden_, heads_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/attention_pooling.hpp
+// ---- begin tandem/nn/embedding.hpp
+// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
+// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Embedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
+        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
+
+    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
+
+    // Rows at `ids`, shaped [ids.shape..., dim]. Ids outside the table are a tandem::Error.
+    Var<B, T> forward(Graph<B, T>& g, const Ids<B>& ids) const {
+        return embedding(g.parameter(*store_, weight_), ids);
+    }
+    // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
+    Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
+        if (n > num_embeddings())
+            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ",
+                                num_embeddings(), " rows");
+        return slice(g.parameter(*store_, weight_), 0, 0, n);
+    }
+    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+    }
+
+    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/embedding.hpp
+// ---- begin tandem/nn/patch_embedding.hpp
+// Patch embedding: a convolution with stride equal to its kernel, done as unfold
+// (reshape + permute) followed by one GEMM.
+// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class PatchEmbedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
+                   index_t dim, bool bias)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
+          has_bias_(bias),
+          patch_(patch) {
+        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
+    }
+
+    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
+        const Shape& s = pixels.shape();
+        const Shape& w = store_->shape(weight_);
+        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
+            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
+                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
+        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
+        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
+                            {s[0], gh * gw, c * p * p});
+        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
+        if (!has_bias_) return linear(cols, weight);
+        auto bias = g.parameter(*store_, bias_);
+        return linear(cols, weight, &bias);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        if (has_bias_) f(store_->name(bias_), bias_);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    bool has_bias_;
+    index_t patch_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/patch_embedding.hpp
+// ---- begin tandem/nn/sequential.hpp
+// Sequential: layers applied in order, composed at compile time (the types are the
+// template arguments, so the chain inlines). Each layer's forward(g, x) feeds the next.
+// reference: torch.nn.Sequential.
+
+
+#include <tuple>
+#include <utility>
+
+namespace tandem {
+
+namespace detail {
+enum class SequentialFault { none, not_module, backends_differ, scalars_differ, not_layer };
+
+// The first rule a Sequential of these types breaks, so that exactly one static_assert fires.
+template <class First, class... Rest>
+consteval SequentialFault sequential_fault() {
+    if constexpr (!(Module<First> && (Module<Rest> && ...)))
+        return SequentialFault::not_module;
+    else if constexpr (!(std::same_as<typename Rest::backend_type, typename First::backend_type> && ...))
+        return SequentialFault::backends_differ;
+    else if constexpr (!(std::same_as<typename Rest::value_type, typename First::value_type> && ...))
+        return SequentialFault::scalars_differ;
+    else if constexpr (!(Layer<First> && (Layer<Rest> && ...)))
+        return SequentialFault::not_layer;
+    else
+        return SequentialFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence instead of the
+// error a fold over std::apply would print deep inside forward. Its constructor lets
+// class template argument deduction reach the assertions.
+template <class First, class... Rest>
+class Sequential {
+    static constexpr auto fault = detail::sequential_fault<First, Rest...>();
+    static_assert(
+        fault != detail::SequentialFault::not_module,
+        "Sequential: every element must be a Module (backend_type, value_type, for_each_parameter)");
+    static_assert(fault != detail::SequentialFault::backends_differ,
+                  "Sequential: every module must use the same backend");
+    static_assert(fault != detail::SequentialFault::scalars_differ,
+                  "Sequential: every module must use the same scalar type");
+    static_assert(fault != detail::SequentialFault::not_layer,
+                  "Sequential: every module must be a Layer, with forward(graph, Var) returning a Var");
+
+public:
+    explicit Sequential(First, Rest...) {}
+};
+
+template <class First, class... Rest>
+requires(detail::sequential_fault<First, Rest...>() ==
+         detail::SequentialFault::none) class Sequential<First, Rest...> {
+public:
+    using backend_type = typename First::backend_type;
+    using value_type = typename First::value_type;
+
+    explicit Sequential(First first, Rest... rest) : modules_(std::move(first), std::move(rest)...) {}
+
+    Var<backend_type, value_type> forward(Graph<backend_type, value_type>& g,
+                                          Var<backend_type, value_type> x) const {
+        std::apply([&](const auto&... m) { ((x = m.forward(g, x)), ...); }, modules_);
+        return x;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
+    }
+
+    template <std::size_t I>
+    const auto& get() const {
+        return std::get<I>(modules_);
+    }
+
+private:
+    std::tuple<First, Rest...> modules_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/sequential.hpp
+// ---- end tandem/nn.hpp
+
+namespace tandem {
+
+// dropout(LayerNorm(word + position(0..L-1) + token_type)); absent token_type_ids mean
+// segment 0; dropout (hidden_dropout_prob) in train mode only.
+template <Backend B, Scalar T>
+class BertEmbeddings {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : word_embeddings_(store, scope / "word_embeddings", c.vocab_size, c.hidden_size),
+          position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
+                               c.hidden_size),
+          token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
+          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps),
+          dropout_(T(c.hidden_dropout_prob)) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        if (text.length() > position_embeddings_.num_embeddings())
+            detail::throw_error("BertModel: sequence length ", text.length(),
+                                " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
+        // Without token types every token is segment 0, as HF's default.
+        const Ids<B> types =
+            text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
+        auto x =
+            add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
+                position_embeddings_.first_rows(g, text.length()));
+        return dropout(layer_norm_.forward(g, x), dropout_);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        word_embeddings_.for_each_parameter(f);
+        position_embeddings_.for_each_parameter(f);
+        token_type_embeddings_.for_each_parameter(f);
+        layer_norm_.for_each_parameter(f);
+    }
+
+private:
+    Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
+    LayerNorm<B, T> layer_norm_;
+    T dropout_;
+};
+
+template <Backend B, Scalar T>
+struct BertOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
+    Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+    // With output_hidden_states: the embedding layer's output, then every layer's; the last
+    // is last_hidden_state.
+    std::vector<Var<B, T>> hidden_states{};
+};
+
+namespace detail {
+inline TransformerSizes bert_sizes(const io::BertConfig& c) {
+    return {c.hidden_size,        c.num_attention_heads,
+            c.intermediate_size,  activation_from_name(c.hidden_act),
+            c.layer_norm_eps,     c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob};
+}
+}  // namespace detail
+
+// BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
+// "bert" inside BertForSequenceClassification, any prefix inside another model).
+template <Backend B, Scalar T>
+class BertTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : embeddings_(store, scope / "embeddings", c),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
+          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
+
+    // The attention mask is a key padding mask: padded keys get no weight, padded queries
+    // are still computed (as in HF, whose last_hidden_state includes them).
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
+        text.check("BertModel");
+        const auto options = attention_options<B, T>(text, false);
+        const auto x = embeddings_.forward(g, text);
+        std::vector<Var<B, T>> states;
+        if (output_hidden_states) states = encoder_.hidden_states(g, x, options);
+        const auto last = output_hidden_states ? states.back() : encoder_.forward(g, x, options);
+        return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
+    }
+
+    // BertModel's own sentence vector, pooler_output, so the tower alone is an
+    // EncoderTower; PooledTower(tower, Pooling(...)) pools last_hidden_state instead, as
+    // sentence-transformers does.
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return forward(g, text).pooler_output;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        pooler_.for_each_parameter(f);
+    }
+
+private:
+    BertEmbeddings<B, T> embeddings_;
+    TransformerStack<PostLNBlock<B, T>> encoder_;
+    Linear<B, T> pooler_;
+};
+
+// transformers.BertModel (with its pooler): owns its parameters, named without prefix.
+// from_pretrained also reads checkpoints whose names carry "bert." (a classification or
+// pre-training checkpoint); their heads are reported as unexpected.
+template <Backend B, Scalar T>
+class BertModel : public PretrainedModel<BertModel<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertModel<B, T>, B, T, io::BertConfig>;
+
+public:
+    static constexpr const char* architecture = "BertModel";
+    static constexpr const char* base_model_prefix = "bert";
+
+    explicit BertModel(const io::BertConfig& config) : Base(config), bert_(*this->store_, Scope(), config) {}
+
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return bert_.forward(g, text);
+    }
+    // pooler_output [batch, hidden].
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.encode(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+    }
+
+private:
+    BertTower<B, T> bert_;
+};
+
+template <Backend B, Scalar T>
+struct SequenceClassifierOutput {
+    BertOutput<B, T> bert;
+    Var<B, T> logits;  // [batch, num_labels]
+};
+
+// transformers.BertForSequenceClassification: "bert." + BertModel, then
+// classifier(dropout(pooler_output)), dropping with classifier_dropout (or, unset,
+// hidden_dropout_prob) in train mode only. The loss is the
+// caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
+// A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
+// starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
+// from_pretrained's seed, bias 0; the head's names are then listed in
+// load_report().newly_initialized.
+template <Backend B, Scalar T>
+class BertForSequenceClassification
+    : public PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig>;
+
+public:
+    static constexpr const char* architecture = "BertForSequenceClassification";
+    static constexpr const char* base_model_prefix = "bert";
+    static constexpr const char* head_prefix = "classifier.";
+
+    explicit BertForSequenceClassification(const io::BertConfig& config)
+        : Base(config),
+          bert_(*this->store_, Scope(base_model_prefix), config),
+          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()),
+          dropout_(T(config.classifier_dropout.value_or(config.hidden_dropout_prob))) {}
+
+    void reset_head(std::uint64_t seed) {
+        classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
+    }
+
+    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        auto out = bert_.forward(g, text);
+        return {out, classifier_.forward(g, dropout(out.pooler_output, dropout_))};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+        classifier_.for_each_parameter(f);
+    }
+
+private:
+    BertTower<B, T> bert_;
+    Linear<B, T> classifier_;
+    T dropout_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/bert.hpp
+// ---- begin tandem/models/clip.hpp
+// Hugging Face CLIP: the text and vision transformers, their projections, and
+// CLIPModel joining them with a learned temperature. Parameter names, pooling rules
+// and masks follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers CLIPTextTransformer, CLIPVisionTransformer, CLIPModel.
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+struct EncoderOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, hidden]
+    Var<B, T> pooled;             // [batch, hidden]
+    Var<B, T> embeds;             // [batch, projection_dim], unnormalised
+};
+
+namespace detail {
+// CLIP and SigLIP drop only attention probabilities (attention_dropout), in train mode.
+inline TransformerSizes sizes_of(const auto& c) {
+    return {c.hidden_size,
+            c.num_attention_heads,
+            c.intermediate_size,
+            activation_from_name(c.hidden_act),
+            c.layer_norm_eps,
+            c.attention_dropout,
+            0.0};
+}
+
+// HF CLIP text pooling: argmax(input_ids) when eos_token_id == 2 (old configs),
+// otherwise the first position holding eos_token_id.
+template <Backend B>
+Ids<B> clip_eos_positions(const TextBatch<B>& text, std::int64_t eos_token_id) {
+    auto positions = Ids<B>::empty({text.batch()});
+    if (eos_token_id == 2) {
+        B::argmax_rows(positions.data(), text.input_ids.data(), text.batch(), text.length());
+    } else {
+        B::find_in_rows(positions.data(), text.input_ids.data(), text.batch(), text.length(), eos_token_id);
+        if (index_range<B>(positions).min < 0)
+            throw_error("CLIP text pooling: a row of input_ids holds no eos_token_id ", eos_token_id);
+    }
+    return positions;
+}
+}  // namespace detail
+
+// Token embedding plus learned absolute positions 0..length-1, as HF's
+// CLIPTextEmbeddings (SigLIP's text embeddings are the same, with the same names).
+template <Backend B, Scalar T>
+class CLIPTextEmbeddings {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPTextEmbeddings(ParameterStore<B, T>& store, const Scope& scope, index_t vocab_size,
+                       index_t max_positions, index_t hidden_size)
+        : token_embedding_(store, scope / "token_embedding", vocab_size, hidden_size),
+          position_embedding_(store, scope / "position_embedding", max_positions, hidden_size) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        const index_t max_positions = position_embedding_.num_embeddings();
+        if (text.length() > max_positions)
+            detail::throw_error("text embeddings: sequence length ", text.length(),
+                                " exceeds max_position_embeddings ", max_positions);
+        return add(token_embedding_.forward(g, text.input_ids),
+                   position_embedding_.first_rows(g, text.length()));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        token_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+    }
+
+private:
+    Embedding<B, T> token_embedding_, position_embedding_;
+};
+
+// "text_model.*" + "text_projection.weight": CLIPTextModelWithProjection, under `scope`
+// (none by default; another model nests the tower under its own prefix).
+template <Backend B, Scalar T>
+class CLIPTextModelWithProjection {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPTextModelWithProjection(ParameterStore<B, T>& store, const io::CLIPTextConfig& c,
+                                std::int64_t projection_dim, const Scope& scope = {})
+        : config_(c),
+          embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          text_projection_(store, scope / "text_projection", c.hidden_size, projection_dim, false) {}
+
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        text.check("CLIPTextModel");
+        auto x = embeddings_.forward(g, text);
+        const auto options = attention_options<B, T>(text, true);
+        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
+        auto pooled = pool_at(last, detail::clip_eos_positions(text, config_.eos_token_id.value_or(2)));
+        return {last, pooled, text_projection_.forward(g, pooled)};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        final_layer_norm_.for_each_parameter(f);
+        text_projection_.for_each_parameter(f);
+    }
+
+private:
+    io::CLIPTextConfig config_;
+    CLIPTextEmbeddings<B, T> embeddings_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> final_layer_norm_;
+    Linear<B, T> text_projection_;
+};
+
+// "vision_model.*" + "visual_projection.weight": CLIPVisionModelWithProjection, under
+// `scope` (none by default).
+template <Backend B, Scalar T>
+class CLIPVisionModelWithProjection {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    CLIPVisionModelWithProjection(ParameterStore<B, T>& store, const io::CLIPVisionConfig& c,
+                                  std::int64_t projection_dim, const Scope& scope = {})
+        : store_(&store),
+          class_embedding_(
+              store.add((scope / "vision_model" / "embeddings" / "class_embedding").str(), {c.hidden_size})),
+          patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, false),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches() + 1, c.hidden_size),
+          pre_layrnorm_(store, scope / "vision_model" / "pre_layrnorm", c.hidden_size, c.layer_norm_eps),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps),
+          visual_projection_(store, scope / "visual_projection", c.hidden_size, projection_dim, false) {}
+
+    // pixel_values [batch, channels, image_size, image_size]. last_hidden_state is the
+    // encoder output before post_layernorm; pooled = post_layernorm(class token).
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        const Shape& s = patches.shape();
+        if (s[1] + 1 != position_embedding_.num_embeddings())
+            detail::throw_error("CLIPVisionModel: ", s[1], " patches do not match ",
+                                position_embedding_.num_embeddings() - 1,
+                                " positions (is image_size right?)");
+        auto cls = add(g.input(Tensor<B, T>::zeros({s[0], 1, s[2]})), g.parameter(*store_, class_embedding_));
+        auto x = add(concat<B, T>({cls, patches}, 1), position_embedding_.weight(g));
+        auto last = encoder_.forward(g, pre_layrnorm_.forward(g, x));
+        auto pooled = post_layernorm_.forward(g, pool_cls(last));
+        return {last, pooled, visual_projection_.forward(g, pooled)};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return forward(g, pixel_values).embeds;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(class_embedding_), class_embedding_);
+        patch_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        pre_layrnorm_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+        visual_projection_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter class_embedding_;
+    PatchEmbedding<B, T> patch_embedding_;
+    Embedding<B, T> position_embedding_;
+    LayerNorm<B, T> pre_layrnorm_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+    Linear<B, T> visual_projection_;
+};
+
+template <Backend B, Scalar T>
+struct CLIPOutput {
+    EncoderOutput<B, T> text, vision;
+    Var<B, T> logits_per_text;   // [texts, images]
+    Var<B, T> logits_per_image;  // [images, texts]
+};
+
+// transformers.CLIPModel: owns its parameters; from_pretrained / save_pretrained read
+// and write a Hugging Face folder (config.json + model.safetensors).
+template <Backend B, Scalar T>
+class CLIPModel : public PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig> {
+    using Base = PretrainedModel<CLIPModel<B, T>, B, T, io::CLIPConfig>;
+
+public:
+    using TextTower = CLIPTextModelWithProjection<B, T>;
+    using VisionTower = CLIPVisionModelWithProjection<B, T>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "CLIPModel";
+
+    explicit CLIPModel(const io::CLIPConfig& config)
+        : Base(config),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config, config.projection_dim),
+                   VisionTower(*this->store_, config.vision_config, config.projection_dim),
+                   LogitHead{.scale_is_scalar = true, .scale_init = config.logit_scale_init_value}) {}
+
+    CLIPOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
+        auto t = encoder_.text_tower().forward(g, text);
+        auto v = encoder_.image_tower().forward(g, pixel_values);
+        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
+        return {t, v, logits, permute(logits, {1, 0})};
+    }
+
+    // CLIPModel.get_text_features / get_image_features: unnormalised embeddings.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return encoder_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return encoder_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        encoder_.for_each_parameter(f);
+    }
+
+private:
+    Encoder encoder_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/clip.hpp
+// ---- begin tandem/models/model_with_store.hpp
+// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
+// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
+// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
+// The store sits behind a unique_ptr so that the model moves while its modules keep
+// pointing at the same arena.
+// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
+
+
+#include <filesystem>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+template <Module M>
+class ModelWithStore {
+public:
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+    using B = backend_type;
+    using T = value_type;
+    // The description file save_pretrained writes beside model.safetensors.
+    static constexpr const char* modules_file = "tandem_modules.json";
+
+    // build(store) makes the model, every module on `store`.
+    template <class Build>
+    requires std::same_as < std::invoke_result_t < Build, ParameterStore<B, T>
+    & >,
+        M > explicit ModelWithStore(Build&& build)
+        : store_(std::make_unique<ParameterStore<B, T>>()),
+    model_(std::forward<Build>(build)(*store_)) {
+        std::size_t visited = 0;
+        model_.for_each_parameter([&](const std::string& name, Parameter p) {
+            if (store_->name(p) != name)
+                detail::throw_error("ModelWithStore: parameter '", name,
+                                    "' is not in the model's store (was a module built on another store?)");
+            ++visited;
+        });
+        if (visited != store_->size())
+            detail::throw_error("ModelWithStore: the store holds ", store_->size(),
+                                " parameters, the model visits ", visited);
+    }
+
+    const M& model() const { return model_; }
+    ParameterStore<B, T>& parameters() const { return *store_; }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires TextEncoderModel<M> {
+        return model_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g,
+                           const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
+        return model_.encode_image(g, pixel_values);
+    }
+    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
+                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
+        return model_.encode_text_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
+        LayerwiseImageModel<M> {
+        return model_.encode_image_layers(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model_.for_each_parameter(f);
+    }
+
+    // dir/model.safetensors (every parameter under its prefixed name, float32 unless
+    // `dtype` says otherwise) and, when the model describes itself, dir/tandem_modules.json:
+    // both written atomically.
+    void save_pretrained(const std::filesystem::path& dir,
+                         io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) const {
+        std::filesystem::create_directories(dir);
+        save_state_dict(model_, *store_, dir / "model.safetensors", dtype);
+        if constexpr (requires { model_.describe(); })
+            detail::atomic_write(dir / modules_file, model_.describe().dump(4) + "\n");
+    }
+
+    // Reads dir/model.safetensors into the parameters by name; a missing or mis-shaped
+    // tensor is an error naming it.
+    LoadReport load_weights(const std::filesystem::path& dir) {
+        return load_state_dict(model_, *store_, io::SafetensorsCheckpoint::open(dir));
+    }
+
+private:
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    M model_;
+};
+
+// make_model<B, T>([&](auto& store) { return SentenceTransformerStack(...); })
+template <Backend B, Scalar T, class Build>
+auto make_model(Build&& build) {
+    return ModelWithStore<std::invoke_result_t<Build, ParameterStore<B, T>&>>(std::forward<Build>(build));
+}
+
+}  // namespace tandem
+// ---- end tandem/models/model_with_store.hpp
+// ---- begin tandem/models/sentence_transformer_stack.hpp
+// SentenceTransformerStack: sentence-transformers' module list, a transformer tower
+// followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
+// tower gives the stack encode_text, an image tower encode_image. Module i's parameters
+// are named "i.<its own names>" (under a Router, "<route>.i.<...>"), as PyTorch names a
+// SentenceTransformer's state_dict, so each module maps onto its {i}_{Class}/ folder by
+// dropping the prefix.
+// reference: sentence_transformers.SentenceTransformer(modules=[Transformer, Pooling, Dense, Normalize]).
+
+
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// Represents: a transformer tower for one kind of input (a TextBatch, or pixel values as
+// a Var): an EncoderTower whose encode gives its own sentence vector (BERT's pooler
+// output, CLIP's projected embedding), and whose forward(graph, input).last_hidden_state
+// gives the token states [batch, tokens, dim] a Pooling reads.
+template <class Tower, class Input>
+concept StackTower = EncoderTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in).last_hidden_state
+        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
+// forward(graph, input, true).hidden_states, the token states after the embeddings and
+// after every layer, the last being last_hidden_state.
+template <class Tower, class Input>
+concept HiddenStateTower = StackTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in, true).hidden_states
+        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
+};
+
+template <class Tower>
+concept TextStackTower = StackTower<Tower, TextBatch<typename Tower::backend_type>>;
+template <class Tower>
+concept ImageStackTower = StackTower<Tower, Var<typename Tower::backend_type, typename Tower::value_type>>;
+
+namespace detail {
+template <class M>
+struct is_pooling : std::false_type {};
+template <Backend B, Scalar T>
+struct is_pooling<Pooling<B, T>> : std::true_type {};
+template <class M>
+struct is_dense : std::false_type {};
+template <Backend B, Scalar T>
+struct is_dense<Dense<B, T>> : std::true_type {};
+template <class M>
+struct is_normalize : std::false_type {};
+template <Backend B, Scalar T>
+struct is_normalize<Normalize<B, T>> : std::true_type {};
+
+template <class... Modules>
+constexpr bool first_is_pooling() {
+    if constexpr (sizeof...(Modules) == 0)
+        return false;
+    else
+        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
+}
+
+enum class StackFault {
+    none,
+    not_tower,
+    not_module,
+    backends_differ,
+    scalars_differ,
+    not_layer,
+    late_pooling
+};
+
+template <class Tower, class... Modules>
+consteval StackFault stack_fault() {
+    if constexpr (!Module<Tower> || !(TextStackTower<Tower> || ImageStackTower<Tower>))
+        return StackFault::not_tower;
+    else if constexpr (!(Module<Modules> && ...))
+        return StackFault::not_module;
+    else if constexpr (!(std::same_as<typename Modules::backend_type, typename Tower::backend_type> && ...))
+        return StackFault::backends_differ;
+    else if constexpr (!(std::same_as<typename Modules::value_type, typename Tower::value_type> && ...))
+        return StackFault::scalars_differ;
+    else if constexpr (!(Layer<Modules> && ...))
+        return StackFault::not_layer;
+    else {
+        // Pooling reads token states, which only the tower gives.
+        constexpr bool poolings[] = {false, is_pooling<Modules>::value...};
+        for (std::size_t i = 2; i < sizeof(poolings); ++i)
+            if (poolings[i]) return StackFault::late_pooling;
+        return StackFault::none;
+    }
+}
+
+// sentence-transformers' class path of a module, as modules.json's "type" names it.
+template <class M>
+constexpr const char* st_module_type() {
+    if constexpr (is_pooling<M>::value)
+        return "sentence_transformers.models.Pooling";
+    else if constexpr (is_dense<M>::value)
+        return "sentence_transformers.models.Dense";
+    else if constexpr (is_normalize<M>::value)
+        return "sentence_transformers.models.Normalize";
+    else
+        return "";
+}
+
+// The name a module's folder takes: the last part of its class path.
+inline std::string st_class_name(const std::string& type) { return type.substr(type.rfind('.') + 1); }
+
+// The text before "0." at a name's start or after a dot: the route prefix of a stack
+// whose tower is module 0 ("" or "text."), or npos when the name has no such part.
+inline std::size_t module_zero_at(const std::string& name) {
+    for (std::size_t p = name.find("0."); p != std::string::npos; p = name.find("0.", p + 1))
+        if (p == 0 || name[p - 1] == '.') return p;
+    return std::string::npos;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class Tower, class... Modules>
+class SentenceTransformerStack {
+    static constexpr auto fault = detail::stack_fault<Tower, Modules...>();
+    static_assert(fault != detail::StackFault::not_tower,
+                  "SentenceTransformerStack: the first module must be a transformer tower, a Module with "
+                  "encode(graph, input) and forward(graph, input).last_hidden_state for a TextBatch or "
+                  "pixel values");
+    static_assert(fault != detail::StackFault::not_module,
+                  "SentenceTransformerStack: every module must be a Module (backend_type, value_type, "
+                  "for_each_parameter)");
+    static_assert(fault != detail::StackFault::backends_differ,
+                  "SentenceTransformerStack: every module must use the tower's backend");
+    static_assert(fault != detail::StackFault::scalars_differ,
+                  "SentenceTransformerStack: every module must use the tower's scalar type");
+    static_assert(fault != detail::StackFault::not_layer,
+                  "SentenceTransformerStack: every module after the tower must be a Layer, with "
+                  "forward(graph, Var) returning a Var");
+    static_assert(fault != detail::StackFault::late_pooling,
+                  "SentenceTransformerStack: Pooling must come right after the tower, which gives the token "
+                  "states it pools");
+
+public:
+    explicit SentenceTransformerStack(Tower, Modules...) {}
+};
+
+template <class Tower, class... Modules>
+requires(detail::stack_fault<Tower, Modules...>() ==
+         detail::StackFault::none) class SentenceTransformerStack<Tower, Modules...> {
+public:
+    using backend_type = typename Tower::backend_type;
+    using value_type = typename Tower::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr bool encodes_text = TextStackTower<Tower>;
+    using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
+    static constexpr std::size_t size = 1 + sizeof...(Modules);
+    // Module 1 pools the tower's token states (else the tower gives its own vector).
+    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
+    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
+
+    // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
+    // that no two modules' names can meet and each module is its own folder's checkpoint.
+    explicit SentenceTransformerStack(Tower tower, Modules... modules)
+        : tower_(std::move(tower)), modules_(std::move(modules)...) {
+        check_names();
+    }
+
+    const Tower& tower() const { return tower_; }
+    // Module i of the stack, 1 for the first after the tower.
+    template <std::size_t I>
+    const auto& get() const {
+        if constexpr (I == 0)
+            return tower_;
+        else
+            return std::get<I - 1>(modules_);
+    }
+    // "" or the route prefix ("text.") every parameter name starts with.
+    const std::string& prefix() const { return prefix_; }
+
+    // The sentence embedding [batch, dim]: Pooling over the tower's token states when it
+    // is module 1 (padding and, without include_prompt, the prompt left out), else the
+    // tower's own vector, then every later module in turn.
+    Var<B, T> encode(Graph<B, T>& g, const Input& in) const {
+        return run(g, in, std::index_sequence_for<Modules...>{});
+    }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires encodes_text {
+        return encode(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires(!encodes_text) {
+        return encode(g, pixel_values);
+    }
+
+    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
+    // (0 the embedding layer's), each pooled and passed through the later modules as the
+    // last one is; the last entry is encode's result.
+    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
+    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
+    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
+        std::vector<Var<B, T>> out;
+        for (const auto& states : tower_.forward(g, in, true).hidden_states)
+            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
+        return out;
+    }
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
+        requires(encodes_text&& encodes_layers) {
+        return encode_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
+        requires(!encodes_text && encodes_layers) {
+        return encode_layers(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        tower_.for_each_parameter(f);
+        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
+    }
+
+    // modules.json's entries (idx, name, path, type) with each module's config.json beside
+    // them: what is needed to build the stack again and read its weights back by name.
+    nlohmann::ordered_json describe() const {
+        auto out = nlohmann::ordered_json::array();
+        out.push_back(
+            {{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
+        describe_modules(out, std::index_sequence_for<Modules...>{});
+        return out;
+    }
+
+private:
+    template <std::size_t... I>
+    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
+        if constexpr (pools_tokens) {
+            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
+        } else {
+            auto x = tower_.encode(g, in);
+            ((x = std::get<I>(modules_).forward(g, x)), ...);
+            return x;
+        }
+    }
+
+    // Pooling over token states [batch, tokens, dim], then the modules after it.
+    template <std::size_t... I>
+    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
+                          std::index_sequence<I...>) const {
+        Var<B, T> x;
+        if constexpr (encodes_text)
+            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
+        else
+            x = std::get<0>(modules_).forward(g, states);
+        const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
+            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
+        };
+        (step(std::integral_constant<std::size_t, I>{}), ...);
+        return x;
+    }
+
+    template <std::size_t... I>
+    void describe_modules(nlohmann::ordered_json& out, std::index_sequence<I...>) const {
+        (describe_module(out, I + 1, std::get<I>(modules_)), ...);
+    }
+
+    // A StackModule is described as the module it holds.
+    template <class M>
+    static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
+        if constexpr (requires { m.visit([](const auto&) {}); }) {
+            m.visit([&](const auto& held) { describe_module(out, idx, held); });
+        } else {
+            const std::string type = detail::st_module_type<M>();
+            nlohmann::ordered_json entry{{"idx", idx},
+                                         {"name", std::to_string(idx)},
+                                         {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
+                                         {"type", type}};
+            if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
+            out.push_back(std::move(entry));
+        }
+    }
+
+    void check_names() {
+        std::string first;
+        tower_.for_each_parameter([&](const std::string& name, Parameter) {
+            if (first.empty()) first = name;
+        });
+        const std::size_t at = detail::module_zero_at(first);
+        if (first.empty() || at == std::string::npos)
+            detail::throw_error(
+                "SentenceTransformerStack: the tower's parameters must be named under \"0.\" ",
+                "(or \"<route>.0.\"), found '", first, "'");
+        prefix_ = first.substr(0, at);
+        std::size_t idx = 0;
+        const auto check = [&](const auto& m) {
+            const std::string want = prefix_ + std::to_string(idx) + ".";
+            m.for_each_parameter([&](const std::string& name, Parameter) {
+                if (!name.starts_with(want))
+                    detail::throw_error("SentenceTransformerStack: module ", idx, "'s parameter '", name,
+                                        "' is not named under \"", want, "\"");
+            });
+            ++idx;
+        };
+        check(tower_);
+        std::apply([&](const auto&... m) { (check(m), ...); }, modules_);
+    }
+
+    Tower tower_;
+    std::tuple<Modules...> modules_;
+    std::string prefix_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/sentence_transformer_stack.hpp
+// ---- begin tandem/models/stack_module.hpp
+// StackModule: one module after Pooling, Dense or Normalize, chosen at run time, so that
+// a folder's modules.json decides the stack without one stack type per combination.
+// Compiled stacks name their modules' types; a loaded one holds StackModules.
+
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class StackModule {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit StackModule(Dense<B, T> dense) : m_(std::move(dense)) {}
+    explicit StackModule(Normalize<B, T> normalize) : m_(std::move(normalize)) {}
+
+    // f(the held module), as its own type.
+    template <class F>
+    decltype(auto) visit(F&& f) const {
+        return std::visit(std::forward<F>(f), m_);
+    }
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        return std::visit([&](const auto& m) { return m.forward(g, x); }, m_);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        std::visit([&](const auto& m) { m.for_each_parameter(f); }, m_);
+    }
+
+private:
+    std::variant<Dense<B, T>, Normalize<B, T>> m_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/stack_module.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// A folder's model and the collator that makes its inputs.
+template <Backend B, Scalar T>
+struct LoadedModel {
+    AnyEmbeddingModel<B, T> model;
+    data::Collator collator;
+};
+
+namespace detail {
+
+inline std::string model_type_of(const std::filesystem::path& hf_dir) {
+    const auto path = hf_dir / "config.json";
+    const auto config = io::read_json_file(path);
+    const io::JsonObjectReader r(config, path.string());
+    return r.require<std::string>("model_type");
+}
+
+// Tokens per text: max_seq_length when the folder sets it, else the tokenizer's
+// model_max_length, never more than the model has positions for.
+inline data::CollatorOptions collator_options(const io::StFolder& f, std::size_t positions) {
+    const auto t = f.transformer_config();
+    if (t.do_lower_case)
+        throw_error((f.transformer_dir() / "sentence_bert_config.json").string(),
+                    ": do_lower_case true is not supported; lower-case the texts before encoding");
+    data::CollatorOptions o;
+    std::size_t n = positions;
+    if (t.max_seq_length) n = std::min(n, *t.max_seq_length);
+    o.max_length = n;
+    return o;
+}
+
+template <Backend B, Scalar T>
+LoadedModel<B, T> load_clip(const io::StFolder& f) {
+    const auto dir = f.transformer_dir();
+    if (f.modules.size() > 1)
+        throw_error((f.root / "modules.json").string(), ": a CLIPModel followed by a ",
+                    f.modules[1].class_name(), " is not supported; expected the CLIPModel alone");
+    auto clip = CLIPModel<B, T>::from_pretrained(dir);
+    auto collator = data::Collator::from_folder(
+        dir,
+        collator_options(f, static_cast<std::size_t>(clip.config().text_config.max_position_embeddings)));
+    return {AnyEmbeddingModel<B, T>(std::move(clip), "CLIPModel (" + dir.string() + ")"),
+            std::move(collator)};
+}
+
+// The modules after Pooling, built on `store` under their index.
+template <Backend B, Scalar T>
+std::vector<StackModule<B, T>> stack_modules(const io::StFolder& f, ParameterStore<B, T>& store,
+                                             index_t width) {
+    std::vector<StackModule<B, T>> out;
+    for (std::size_t i = 2; i < f.modules.size(); ++i) {
+        const auto& m = f.modules[i];
+        const auto cls = m.class_name();
+        if (cls == "Dense") {
+            const auto config = io::read_dense_config(m.dir);
+            if (config.in_features != width)
+                throw_error((m.dir / "config.json").string(), ": in_features ", config.in_features,
+                            " does not fit the ", width, "-wide embeddings module ", i - 1, " gives");
+            out.emplace_back(Dense<B, T>(store, Scope(std::to_string(i)), config));
+            width = config.out_features;
+        } else if (cls == "Normalize") {
+            if (std::filesystem::exists(m.dir / "config.json")) io::read_normalize_config(m.dir);
+            out.emplace_back(Normalize<B, T>());
+        } else {
+            throw_error((f.root / "modules.json").string(), ": module ", i, " is a ", cls,
+                        ", expected Dense or Normalize after Pooling");
+        }
+    }
+    return out;
+}
+
+template <Backend B, Scalar T, std::size_t... I>
+auto bert_stack(BertTower<B, T> tower, Pooling<B, T> pooling, std::vector<StackModule<B, T>>& modules,
+                std::index_sequence<I...>) {
+    return SentenceTransformerStack(std::move(tower), std::move(pooling), std::move(modules[I])...);
+}
+
+template <Backend B, Scalar T, std::size_t N>
+LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& config,
+                                 const PoolingConfig& pooling, data::Collator collator) {
+    auto model = make_model<B, T>([&](ParameterStore<B, T>& store) {
+        auto modules = stack_modules<B, T>(f, store, pooling.output_dimension());
+        return bert_stack(BertTower<B, T>(store, Scope("0"), config), Pooling<B, T>(pooling), modules,
+                          std::make_index_sequence<N>{});
+    });
+    load_state_dict(parameters_under(model, "0."), model.parameters(),
+                    io::SafetensorsCheckpoint::open(f.transformer_dir()));
+    for (std::size_t i = 2; i < f.modules.size(); ++i)
+        if (f.modules[i].class_name() == "Dense")
+            load_state_dict(parameters_under(model, std::to_string(i) + "."), model.parameters(),
+                            io::SafetensorsCheckpoint::open(f.modules[i].dir));
+    std::string name = "BertModel + Pooling";
+    for (std::size_t i = 2; i < f.modules.size(); ++i) name += " + " + f.modules[i].class_name();
+    return {AnyEmbeddingModel<B, T>(std::move(model), name), std::move(collator)};
+}
+
+// The longest stack a folder may describe: Transformer, Pooling and three more modules.
+inline constexpr std::size_t kMaxModulesAfterPooling = 3;
+
+template <Backend B, Scalar T>
+LoadedModel<B, T> load_bert(const io::StFolder& f) {
+    const auto dir = f.transformer_dir();
+    const auto config = io::BertConfig::from_file(dir / "config.json");
+    PoolingConfig pooling{config.hidden_size, {PoolingMode::Mean}, true};
+    if (!f.is_bare()) {
+        if (f.modules.size() < 2 || f.modules[1].class_name() != "Pooling")
+            throw_error(
+                (f.root / "modules.json").string(),
+                ": module 1 must be a Pooling after a BERT Transformer, which gives token embeddings");
+        pooling = io::read_pooling_config(f.modules[1].dir);
+        if (pooling.embedding_dimension != config.hidden_size)
+            throw_error((f.modules[1].dir / "config.json").string(), ": embedding_dimension ",
+                        pooling.embedding_dimension, " does not fit the model's hidden_size ",
+                        config.hidden_size);
+    }
+    auto collator = data::Collator::from_folder(
+        dir, collator_options(f, static_cast<std::size_t>(config.max_position_embeddings)));
+    const std::size_t after = f.is_bare() ? 0 : f.modules.size() - 2;
+    if (after > kMaxModulesAfterPooling)
+        throw_error((f.root / "modules.json").string(), ": ", after, " modules after Pooling, at most ",
+                    kMaxModulesAfterPooling, " are supported");
+    switch (after) {
+        case 0:
+            return load_bert_with<B, T, 0>(f, config, pooling, std::move(collator));
+        case 1:
+            return load_bert_with<B, T, 1>(f, config, pooling, std::move(collator));
+        case 2:
+            return load_bert_with<B, T, 2>(f, config, pooling, std::move(collator));
+        default:
+            return load_bert_with<B, T, 3>(f, config, pooling, std::move(collator));
+    }
+}
+
+}  // namespace detail
+
+// The model in `dir` (a sentence-transformers folder of any layout, or a bare Hugging
+// Face folder) with its collator.
+template <Backend B, Scalar T = float>
+LoadedModel<B, T> load_model(const io::StFolder& f) {
+    const auto dir = f.transformer_dir();
+    const auto first = f.is_bare() ? std::string("Transformer") : f.modules.front().class_name();
+    const auto type = detail::model_type_of(dir);
+    if (type == "clip") return detail::load_clip<B, T>(f);
+    if (first == "CLIPModel")
+        detail::throw_error((dir / "config.json").string(),
+                            ": key 'model_type': a CLIPModel module needs clip, found '", type, "'");
+    if (type == "bert") return detail::load_bert<B, T>(f);
+    detail::throw_error((dir / "config.json").string(), ": key 'model_type': expected bert or clip, found '",
+                        type, "'");
+}
+
+}  // namespace tandem
+// ---- end tandem/infer/load.hpp
+// ---- begin tandem/infer/sentence_transformer.hpp
+// SentenceTransformer: a model with its tokenizer, image processor and folder settings,
+// for inference: encode texts, images (paths, bytes or decoded pixels) or a mix of both,
+// in batches sorted by length (less padding) with results in input order, without
+// keeping activations; and the similarity the model was trained with. encode is const
+// and keeps its state on the stack, so threads may call it at once.
+// reference: sentence_transformers.SentenceTransformer.encode / similarity (v6).
+
+// ---- begin tandem/train/model_encoder.hpp
+// What the trainer asks of a model, and the adapter that turns one collated column of a
+// batch into embeddings [batch, dim]: texts through encode_text, images through
+// encode_image, and a mixed column through both, re-joined in row order. The same
+// adapter serves a cached loss a few rows at a time (losses/concepts.hpp's ColumnEncoder).
+// reference: sentence_transformers SentenceTransformer.forward on the features of one
+// column (v6 routes each modality to its own module).
+
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace tandem {
+
+// Represents: a model the trainer can train and checkpoint.
+// Requires: a Module (Hugging Face names), parameters() giving its ParameterStore,
+// save_pretrained(dir), and encode_text and/or encode_image giving [batch, dim].
+// Ensures: training touches only parameters(); save_pretrained writes what a checkpoint
+// folder needs to load the weights back by name.
+template <class M>
+concept EmbeddingModel = Module<M> &&
+    (TextEncoderModel<M> || ImageEncoderModel<M>)&&requires(const M& m, const std::filesystem::path& dir) {
+    { m.parameters() } -> std::same_as<ParameterStore<typename M::backend_type, typename M::value_type>&>;
+    m.save_pretrained(dir);
+};
+
+namespace detail {
+
+// Rows [begin, end) of a collated column, as a column of its own.
+template <BackendMemory B>
+typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input& in, std::size_t begin,
+                                           std::size_t end) {
+    typename data::Batch<B>::Input out{in.name, {}, {}, std::nullopt, std::nullopt};
+    // Positions of each part ascend, so the rows of [begin, end) are one run of each part.
+    auto run = [&](const std::vector<std::size_t>& rows, std::vector<std::size_t>& kept) {
+        std::size_t first = rows.size(), last = 0;
+        for (std::size_t k = 0; k < rows.size(); ++k)
+            if (rows[k] >= begin && rows[k] < end) {
+                first = std::min(first, k);
+                last = k + 1;
+                kept.push_back(rows[k] - begin);
+            }
+        return std::pair<index_t, index_t>(static_cast<index_t>(kept.empty() ? 0 : first),
+                                           static_cast<index_t>(kept.empty() ? 0 : last));
+    };
+    const auto [tb, te] = run(in.text_rows, out.text_rows);
+    const auto [ib, ie] = run(in.image_rows, out.image_rows);
+    if (!out.text_rows.empty()) {
+        TextBatch<B> t;
+        t.input_ids = in.text->input_ids.rows(tb, te);
+        if (in.text->attention_mask.defined()) t.attention_mask = in.text->attention_mask.rows(tb, te);
+        if (in.text->token_type_ids.defined()) t.token_type_ids = in.text->token_type_ids.rows(tb, te);
+        t.prompt_length = in.text->prompt_length;
+        out.text = std::move(t);
+    }
+    if (!out.image_rows.empty()) out.pixel_values = in.pixel_values->rows(ib, ie);
+    return out;
+}
+
+}  // namespace detail
+
+namespace detail {
+
+// A column's pixel values in the model's scalar type.
+template <Backend B, Scalar T>
+Tensor<B, T> pixels_as(const Tensor<B, float>& pixel_values) {
+    if constexpr (std::same_as<T, float>) {
+        return pixel_values;
+    } else {
+        auto pixels = Tensor<B, T>::empty(pixel_values.shape());
+        if (pixels.numel()) B::convert(pixels.data(), pixel_values.data(), pixels.numel());
+        return pixels;
+    }
+}
+
+// The column's rows back in batch order from its text part and its image part (either
+// may be absent), texts first in the concatenation.
+template <BackendMemory B, Scalar T>
+Var<B, T> join_parts(const typename data::Batch<B>::Input& in, std::vector<Var<B, T>> parts) {
+    if (parts.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
+    if (parts.size() == 1) return parts[0];
+    const std::size_t n = in.text_rows.size() + in.image_rows.size();
+    std::vector<std::int64_t> order(n);
+    for (std::size_t k = 0; k < in.text_rows.size(); ++k)
+        order[in.text_rows[k]] = static_cast<std::int64_t>(k);
+    for (std::size_t k = 0; k < in.image_rows.size(); ++k)
+        order[in.image_rows[k]] = static_cast<std::int64_t>(in.text_rows.size() + k);
+    return gather_rows(concat(parts, 0), Ids<B>::from_vector(order, {static_cast<index_t>(n)}));
+}
+
+}  // namespace detail
+
+// The embeddings [rows, dim] of one collated column, recorded on `g`.
+template <EmbeddingModel M>
+Var<typename M::backend_type, typename M::value_type> encode_column(
+    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
+    const typename data::Batch<typename M::backend_type>::Input& in) {
+    using B = typename M::backend_type;
+    using T = typename M::value_type;
+    std::vector<Var<B, T>> parts;
+    if (!in.text_rows.empty()) {
+        if constexpr (TextEncoderModel<M>)
+            parts.push_back(model.encode_text(g, *in.text));
+        else
+            detail::throw_error("column '", in.name, "' holds texts, but the model has no encode_text");
+    }
+    if (!in.image_rows.empty()) {
+        if constexpr (ImageEncoderModel<M>)
+            parts.push_back(model.encode_image(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
+        else
+            detail::throw_error("column '", in.name, "' holds images, but the model has no encode_image");
+    }
+    return detail::join_parts<B, T>(in, std::move(parts));
+}
+
+// Represents: a model that gives one embedding per layer, for a layerwise loss
+// (AdaptiveLayerLoss): encode_text_layers and/or encode_image_layers returning the
+// embeddings [batch, dim] from every hidden state, the last being encode's
+// (SentenceTransformerStack with Pooling after a BERT tower).
+template <class M>
+concept LayerwiseEncoderModel = EmbeddingModel<M> &&(LayerwiseTextModel<M> || LayerwiseImageModel<M>);
+
+// One column's embeddings after every layer, [layers] of [rows, dim], recorded on `g`.
+template <LayerwiseEncoderModel M>
+std::vector<Var<typename M::backend_type, typename M::value_type>> encode_column_layers(
+    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
+    const typename data::Batch<typename M::backend_type>::Input& in) {
+    using B = typename M::backend_type;
+    using T = typename M::value_type;
+    std::vector<std::vector<Var<B, T>>> parts;
+    if (!in.text_rows.empty()) {
+        if constexpr (LayerwiseTextModel<M>)
+            parts.push_back(model.encode_text_layers(g, *in.text));
+        else
+            detail::throw_error("column '", in.name,
+                                "' holds texts, but the model gives no text embeddings per layer");
+    }
+    if (!in.image_rows.empty()) {
+        if constexpr (LayerwiseImageModel<M>)
+            parts.push_back(model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
+        else
+            detail::throw_error("column '", in.name,
+                                "' holds images, but the model gives no image embeddings per layer");
+    }
+    if (parts.size() == 2 && parts[0].size() != parts[1].size())
+        detail::throw_error("column '", in.name, "' mixes texts and images, whose towers have ",
+                            parts[0].size(), " and ", parts[1].size(),
+                            " hidden states; a layerwise loss needs the same number");
+    std::vector<Var<B, T>> layers;
+    for (std::size_t l = 0; l < (parts.empty() ? 0 : parts[0].size()); ++l) {
+        std::vector<Var<B, T>> at_layer;
+        for (const auto& p : parts) at_layer.push_back(p[l]);
+        layers.push_back(detail::join_parts<B, T>(in, std::move(at_layer)));
+    }
+    if (layers.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
+    return layers;
+}
+
+// Rows [begin, end) of column `column` of `batch`: what a cached loss's ColumnEncoder returns.
+template <EmbeddingModel M>
+Var<typename M::backend_type, typename M::value_type> encode_rows(
+    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
+    const data::Batch<typename M::backend_type>& batch, int column, index_t begin, index_t end) {
+    if (column < 0 || static_cast<std::size_t>(column) >= batch.inputs.size())
+        detail::throw_error("encode_rows: column ", column, " is outside the batch's ", batch.inputs.size(),
+                            " columns");
+    if (begin < 0 || end <= begin || static_cast<std::size_t>(end) > batch.size())
+        detail::throw_error("encode_rows: rows [", begin, ", ", end, ") are outside the batch's ",
+                            batch.size(), " rows");
+    const auto& in = batch.inputs[static_cast<std::size_t>(column)];
+    if (begin == 0 && static_cast<std::size_t>(end) == batch.size()) return encode_column(model, g, in);
+    return encode_column(model, g,
+                         detail::slice_input<typename M::backend_type>(in, static_cast<std::size_t>(begin),
+                                                                       static_cast<std::size_t>(end)));
+}
+
+}  // namespace tandem
+// ---- end tandem/train/model_encoder.hpp
+
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+struct EncodeOptions {
+    std::size_t batch_size = 32;
+    // Each embedding divided by max(||x||, 1e-12), after truncation.
+    bool normalize_embeddings = false;
+    // Keep the first dimensions only (a Matryoshka model); default: the folder's truncate_dim.
+    std::optional<std::size_t> truncate_dim;
+    // Text put before every text: `prompt` itself, or the folder's prompt named
+    // `prompt_name`; neither: the folder's default_prompt_name, if any.
+    std::optional<std::string> prompt;
+    std::optional<std::string> prompt_name;
+    // "Batches k/n" on stderr.
+    bool show_progress_bar = false;
+};
+
+// An input of an encode call failed (an image that does not decode): which one, and the
+// embeddings of the batches encoded before it, so that nothing computed is lost.
+class EncodeError : public Error {
+public:
+    EncodeError(const std::string& message, std::size_t index, xt::xtensor<float, 2> partial,
+                std::vector<bool> computed)
+        : Error(message), index_(index), partial_(std::move(partial)), computed_(std::move(computed)) {}
+
+    // The failing input's position in the call.
+    std::size_t index() const { return index_; }
+    // [inputs, dim] (empty when no batch was encoded); row i is valid where computed()[i].
+    const xt::xtensor<float, 2>& partial() const { return partial_; }
+    const std::vector<bool>& computed() const { return computed_; }
+
+private:
+    std::size_t index_;
+    xt::xtensor<float, 2> partial_;
+    std::vector<bool> computed_;
+};
+
+template <Backend B, class M = AnyEmbeddingModel<B, float>>
+requires EmbeddingModel<M> && std::same_as<typename M::backend_type, B>
+class SentenceTransformer {
+public:
+    using T = typename M::value_type;
+
+    SentenceTransformer(M model, data::Collator collator, io::StModelConfig config = {})
+        : model_(std::move(model)), collator_(std::move(collator)), config_(std::move(config)) {
+        similarity_ = eval::similarity_from_name(config_.similarity_fn_name, "similarity_fn_name");
+    }
+
+    // SentenceTransformer(path): any sentence-transformers layout, or a bare Hugging Face folder.
+    static SentenceTransformer load(
+        const std::filesystem::path& dir) requires std::same_as<M, AnyEmbeddingModel<B, T>> {
+        const auto folder = io::StFolder::open(dir);
+        auto loaded = load_model<B, T>(folder);
+        return SentenceTransformer(std::move(loaded.model), std::move(loaded.collator), folder.config);
+    }
+
+    const M& model() const { return model_; }
+    const data::Collator& collator() const { return collator_; }
+    const io::StModelConfig& config() const { return config_; }
+    const std::string& similarity_fn_name() const { return config_.similarity_fn_name; }
+
+    // Embeddings [inputs, dim], float32, in input order.
+    xt::xtensor<float, 2> encode(const std::vector<std::string>& texts, const EncodeOptions& o = {}) const {
+        return encode(data::Column("inputs", texts), o);
+    }
+    xt::xtensor<float, 2> encode(const std::vector<data::ImageRef>& images,
+                                 const EncodeOptions& o = {}) const {
+        return encode(data::Column("inputs", images), o);
+    }
+    // Image files by path (a string is a text, as in sentence-transformers).
+    xt::xtensor<float, 2> encode(const std::vector<std::filesystem::path>& images,
+                                 const EncodeOptions& o = {}) const {
+        std::vector<data::ImageRef> refs;
+        for (const auto& p : images) refs.emplace_back(data::ImageFile{p});
+        return encode(refs, o);
+    }
+    // Texts and images mixed, each through its own tower.
+    xt::xtensor<float, 2> encode(const std::vector<data::Cell>& inputs, const EncodeOptions& o = {}) const {
+        return encode(data::Column("inputs", inputs), o);
+    }
+    xt::xtensor<float, 2> encode(const data::Column& inputs, const EncodeOptions& o = {}) const {
+        if (o.batch_size == 0) detail::throw_error("encode: batch_size must be at least 1, found 0");
+        const std::size_t n = inputs.size();
+        if (n == 0) return xt::xtensor<float, 2>::from_shape({0, 0});
+        const data::Collator collator = with_prompt(o);
+        const data::Dataset d({inputs});
+        const auto order = longest_first(inputs);
+        const auto truncate = o.truncate_dim ? o.truncate_dim : config_.truncate_dim;
+        xt::xtensor<float, 2> out;
+        std::vector<bool> computed(n, false);
+        const std::size_t batches = (n + o.batch_size - 1) / o.batch_size;
+        for (std::size_t b = 0; b < batches; ++b) {
+            const std::vector<std::size_t> rows(
+                order.begin() + std::ptrdiff_t(b * o.batch_size),
+                order.begin() + std::ptrdiff_t(std::min(n, (b + 1) * o.batch_size)));
+            const auto host = collate(collator, d, rows, out, computed);
+            auto e = embed(data::Batch<B>::from_host(host).inputs[0], truncate, o.normalize_embeddings);
+            if (out.size() == 0) out = xt::zeros<float>({n, e.shape(1)});
+            for (std::size_t k = 0; k < rows.size(); ++k) {
+                xt::view(out, rows[k], xt::all()) = xt::view(e, k, xt::all());
+                computed[rows[k]] = true;
+            }
+            if (o.show_progress_bar) std::fprintf(stderr, "\rBatches %zu/%zu", b + 1, batches);
+        }
+        if (o.show_progress_bar) std::fprintf(stderr, "\n");
+        return out;
+    }
+
+    // encode with the folder's "query" / "document" prompt when it has one.
+    xt::xtensor<float, 2> encode_query(const std::vector<std::string>& texts, EncodeOptions o = {}) const {
+        return encode(texts, with_task_prompt(std::move(o), {"query"}));
+    }
+    xt::xtensor<float, 2> encode_document(const std::vector<std::string>& texts, EncodeOptions o = {}) const {
+        return encode(texts, with_task_prompt(std::move(o), {"document", "passage", "corpus"}));
+    }
+
+    // [a rows, b rows] by the model's similarity_fn_name (cosine, dot, euclidean as minus
+    // the distance, manhattan likewise).
+    xt::xtensor<float, 2> similarity(const xt::xtensor<float, 2>& a, const xt::xtensor<float, 2>& b) const {
+        check_widths(a, b, "similarity");
+        return xt::cast<float>(
+            eval::all_pairs_similarity(similarity_, eval::to_matrix(a), eval::to_matrix(b)));
+    }
+    // [rows]: row i of a against row i of b.
+    xt::xtensor<float, 1> similarity_pairwise(const xt::xtensor<float, 2>& a,
+                                              const xt::xtensor<float, 2>& b) const {
+        check_widths(a, b, "similarity_pairwise");
+        if (a.shape(0) != b.shape(0))
+            detail::throw_error("similarity_pairwise: expected as many rows in both, found ", a.shape(0),
+                                " and ", b.shape(0));
+        const auto s = eval::pairwise_similarity(similarity_, eval::to_matrix(a), eval::to_matrix(b));
+        xt::xtensor<float, 1> out = xt::empty<float>({s.size()});
+        std::copy(s.begin(), s.end(), out.begin());
+        return out;
+    }
+
+private:
+    // sentence-transformers' order: longest text first (by characters), images after.
+    static std::vector<std::size_t> longest_first(const data::Column& inputs) {
+        std::vector<std::size_t> length(inputs.size());
+        for (std::size_t i = 0; i < inputs.size(); ++i) {
+            const auto cell = inputs.cell(i);
+            const auto* text = std::get_if<std::string>(&cell);
+            length[i] = text ? text->size() : 0;
+        }
+        std::vector<std::size_t> order(inputs.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::size_t a, std::size_t b) { return length[a] > length[b]; });
+        return order;
+    }
+
+    std::optional<std::string> prompt_of(const EncodeOptions& o) const {
+        if (o.prompt && o.prompt_name) detail::throw_error("encode: give prompt or prompt_name, not both");
+        if (o.prompt) return o.prompt;
+        const auto name = o.prompt_name ? o.prompt_name : config_.default_prompt_name;
+        if (!name) return std::nullopt;
+        const auto it = config_.prompts.find(*name);
+        if (it == config_.prompts.end()) {
+            std::string known;
+            for (const auto& [k, v] : config_.prompts) known += (known.empty() ? "" : ", ") + k;
+            detail::throw_error("encode: prompt_name '", *name, "' is not one of the model's prompts [",
+                                known, "]");
+        }
+        return it->second;
+    }
+
+    data::Collator with_prompt(const EncodeOptions& o) const {
+        data::Collator c = collator_;
+        if (const auto prompt = prompt_of(o)) c.set_prompts(*prompt);
+        return c;
+    }
+
+    EncodeOptions with_task_prompt(EncodeOptions o, std::initializer_list<const char*> names) const {
+        if (o.prompt || o.prompt_name) return o;
+        for (const char* name : names)
+            if (config_.prompts.count(name)) {
+                o.prompt_name = name;
+                break;
+            }
+        return o;
+    }
+
+    // The batch's inputs, or an EncodeError naming the first that cannot be read.
+    static data::HostBatch collate(const data::Collator& c, const data::Dataset& d,
+                                   const std::vector<std::size_t>& rows, const xt::xtensor<float, 2>& done,
+                                   const std::vector<bool>& computed) {
+        try {
+            return c.collate(d, rows, 0);
+        } catch (const Error&) {
+            for (std::size_t row : rows) {
+                try {
+                    c.collate(d, {row}, 0);
+                } catch (const Error& e) {
+                    throw EncodeError(std::string("encode: input ") + std::to_string(row) + ": " + e.what(),
+                                      row, done, computed);
+                }
+            }
+            throw;
+        }
+    }
+
+    xt::xtensor<float, 2> embed(const typename data::Batch<B>::Input& in, std::optional<std::size_t> truncate,
+                                bool normalize) const {
+        xt::xtensor<double, 2> e;
+        {
+            NoGradGuard no_grad;
+            Graph<B, T> g;
+            e = xt::cast<double>(to_xarray(encode_column(model_, g, in).value()));
+        }
+        if (truncate) {
+            if (*truncate == 0 || *truncate > e.shape(1))
+                detail::throw_error("encode: truncate_dim ", *truncate, " is outside the embeddings' 1..",
+                                    e.shape(1));
+            e = xt::view(e, xt::all(), xt::range(0, *truncate));
+        }
+        if (normalize) e = eval::detail::normalize_rows(e);
+        return xt::cast<float>(e);
+    }
+
+    static void check_widths(const xt::xtensor<float, 2>& a, const xt::xtensor<float, 2>& b,
+                             const char* what) {
+        if (a.shape(1) != b.shape(1))
+            detail::throw_error(what, ": the embeddings are ", a.shape(1), " and ", b.shape(1),
+                                " wide, expected the same width");
+    }
+
+    M model_;
+    data::Collator collator_;
+    io::StModelConfig config_;
+    eval::Similarity similarity_;
+};
+
+}  // namespace tandem
+// ---- end tandem/infer/sentence_transformer.hpp
+// ---- end tandem/infer.hpp
+// ---- begin tandem/io.hpp
+// tandem/io: Hugging Face file formats: safetensors checkpoints (memory-mapped
+// reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
+// JSON and atomic-file helpers the other readers and writers share, and the config.json
+// of sentence-transformers' Pooling, Dense and Normalize folders, and which layout a
+// sentence-transformers folder is (st_folder.hpp).
+
+// ---- end tandem/io.hpp
+// ---- begin tandem/losses.hpp
+// Training losses: the Loss concepts and the sentence-transformers and open_clip losses:
+// contrastive, contrastive tension, distillation, guided, MegaBatchMargin, pairs, SoftmaxLoss,
+// triplets, and the wrappers (Matryoshka, adaptive layers).
+
+// ---- begin tandem/losses/cached_multiple_negatives_ranking.hpp
+// CachedMultipleNegativesRankingLoss: MultipleNegativesRankingLoss at any batch size in
+// the memory of one mini-batch (GradCache, losses/grad_cache.hpp): the uncached loss's
+// value and gradient.
+// reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py; Gao et
+// al. 2021, "Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup".
+
+// ---- begin tandem/losses/grad_cache.hpp
+// GradCache (Gao et al. 2021, "Scaling Deep Contrastive Learning Batch Size under Memory
+// Limited Setup"), for any loss that can be computed a few anchors at a time: every column
+// is embedded in mini-batches without a tape; the loss and its gradient with respect to
+// those embeddings are computed on the cached embeddings, one mini-batch of anchors at a
+// time; then each mini-batch is embedded again with the tape and back-propagated from its
+// cached gradient. The result is the uncached loss's value and gradient.
+// reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py.
+
+// ---- begin tandem/losses/concepts.hpp
+// The Loss concept: what the trainer hands a loss and what it gets back. A loss reads
+// the embeddings of each dataset column in order (anchor, positive, negatives...), plus
+// the label column when the dataset has one, and returns a scalar to backpropagate.
+// A cached loss (GradCache) needs the model itself: it is handed a column encoder and
+// runs its own forward and backward passes.
+// reference: sentence_transformers losses' forward(sentence_features, labels) and
+// compute_loss_from_embeddings(embeddings, labels).
+
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+// The label column of a batch: integer class labels, float scores, or neither.
+template <Backend B, Scalar T>
+struct LossLabels {
+    std::optional<Ids<B>> labels;
+    std::optional<Tensor<B, T>> scores;
+
+    bool empty() const { return !labels && !scores; }
+};
+
+// Represents: an objective over the embeddings of one batch.
+// Requires: loss(graph, columns, labels) with one Var [batch, dim] per dataset column.
+// Ensures: a one-element Var on `graph`; backward() on it fills every gradient the
+// embeddings (and the loss's own parameters, if any) need.
+template <class L, class B, class T>
+concept EmbeddingLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+             const LossLabels<B, T>& labels) {
+    { loss(g, columns, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// encode(graph, column, begin_row, end_row): embeddings [end_row - begin_row, dim] of
+// rows [begin_row, end_row) of one dataset column, recorded on `graph`.
+template <Backend B, Scalar T>
+using ColumnEncoder = std::function<Var<B, T>(Graph<B, T>&, int column, index_t begin, index_t end)>;
+
+// Represents: an objective that encodes the batch itself, in pieces (GradCache).
+// Requires: loss.forward_backward(encode, columns, rows, labels, options), with `columns`
+// dataset columns of `rows` rows each.
+// Ensures: the loss value (0-d); the gradient of the loss with respect to every parameter
+// the encoder reads has been accumulated into its ParameterStore.
+template <class L, class B, class T>
+concept CachedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+             const LossLabels<B, T>& labels, const GraphOptions& options) {
+    { loss.forward_backward(encode, columns, rows, labels, options) } -> std::same_as<Tensor<B, T>>;
+};
+
+template <class L, class B, class T>
+concept Loss = EmbeddingLoss<L, B, T> || CachedLoss<L, B, T>;
+
+// Represents: an objective guided by a second, frozen model (GISTEmbedLoss).
+// Requires: loss(graph, columns, guide_columns, labels): the student's embeddings of each
+// column as for an EmbeddingLoss, and the guide model's embeddings of the same rows of the
+// same columns, [batch, guide_dim] each, computed by the caller without a tape (the guide
+// is not trained; any EmbeddingModel may be the guide, its width need not be the student's).
+// Ensures: as EmbeddingLoss; no gradient reaches the guide.
+template <class L, class B, class T>
+concept GuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels) {
+    { loss(g, columns, guide_columns, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// Represents: the GradCache form of a guided objective (CachedGISTEmbedLoss).
+// Requires: loss.forward_backward(encode, columns, rows, guide_columns, labels, options):
+// as CachedLoss, with the guide's embeddings of all `rows` rows of every column.
+template <class L, class B, class T>
+concept CachedGuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels,
+             const GraphOptions& options) {
+    {
+        loss.forward_backward(encode, columns, rows, guide_columns, labels, options)
+        } -> std::same_as<Tensor<B, T>>;
+};
+
+// Represents: an objective over the embeddings after every layer of the model
+// (AdaptiveLayerLoss, Matryoshka2dLoss).
+// Requires: loss(graph, layers, labels), layers[l][c] the embeddings [batch, dim] of column c
+// pooled from hidden state l (0: the embedding layer's output; the last: the model's output,
+// the columns an EmbeddingLoss sees), each recorded on `graph`.
+// Ensures: as EmbeddingLoss, gradients reaching every layer's embeddings.
+template <class L, class B, class T>
+concept LayerwiseLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
+             const LossLabels<B, T>& labels) {
+    { loss(g, layers, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// For entry points that take any loss: the first line of the error says what is missing.
+template <class L, class B, class T>
+consteval bool check_loss() {
+    static_assert(Loss<L, B, T>,
+                  "a loss must be callable as loss(Graph<B, T>&, const std::vector<Var<B, T>>& columns, "
+                  "const LossLabels<B, T>&) -> Var<B, T>, or provide forward_backward(ColumnEncoder<B, T>, "
+                  "columns, rows, LossLabels<B, T>, GraphOptions) -> Tensor<B, T> (a cached loss)");
+    return true;
+}
+
+// What a loss reads from a batch, for the checks that name both what it needs and what
+// it got.
+struct LossInputs {
+    std::size_t min_columns = 2;
+    // 0: any number of columns from min_columns on.
+    std::size_t max_columns = 0;
+    bool needs_labels = false;
+    // How the columns are read, for the error message ("(anchor, positive, negative_1, ...)").
+    std::string_view columns_meaning = "";
+};
+
+namespace detail {
+inline std::string columns_needed(const LossInputs& in) {
+    std::string s = std::to_string(in.min_columns);
+    if (in.max_columns == 0)
+        s += " or more";
+    else if (in.max_columns != in.min_columns)
+        s += " to " + std::to_string(in.max_columns);
+    return s + (in.min_columns == 1 && in.max_columns == 1 ? " column" : " columns");
+}
+
+// Fails with one message naming the loss, what it needs and what it was given.
+template <Backend B, Scalar T>
+void check_loss_inputs(std::string_view loss, const LossInputs& in, std::size_t columns, index_t rows,
+                       const LossLabels<B, T>& labels) {
+    const bool too_few = columns < in.min_columns, too_many = in.max_columns && columns > in.max_columns;
+    if (too_few || too_many || (in.needs_labels && labels.empty()))
+        throw_error(loss, ": needs ", columns_needed(in),
+                    in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
+                    in.needs_labels ? " and a label column" : "", "; got ", columns,
+                    columns == 1 ? " column" : " columns",
+                    labels.empty() ? " and no label column" : " and a label column");
+    if (rows == 0) throw_error(loss, ": the batch is empty (0 rows)");
+}
+
+template <Backend B, Scalar T>
+void check_loss_inputs(std::string_view loss, const LossInputs& in, const std::vector<Var<B, T>>& columns,
+                       const LossLabels<B, T>& labels) {
+    check_loss_inputs<B, T>(loss, in, columns.size(), columns.empty() ? 0 : columns[0].shape()[0], labels);
+    const Shape& first = columns[0].shape();
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        if (columns[i].shape().rank() != 2 || !(columns[i].shape() == first))
+            throw_error(loss, ": every column must be embeddings [batch, dim] of one shape; column 0 is ",
+                        first.str(), ", column ", i, " is ", columns[i].shape().str());
+}
+}  // namespace detail
+
+}  // namespace tandem
+// ---- end tandem/losses/concepts.hpp
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace tandem::detail {
+
+// In training mode each mini-batch's graph takes a seed from (options.seed, column,
+// mini-batch), so both of its passes draw the same dropout masks.
+inline GraphOptions grad_cache_chunk_options(const GraphOptions& options, int column, index_t chunk) {
+    const auto stream = (static_cast<std::uint64_t>(column) << 40) ^ static_cast<std::uint64_t>(chunk);
+    const auto word = Philox(options.seed, stream).block(0);
+    return {.training = options.training,
+            .seed = (static_cast<std::uint64_t>(word[0]) << 32) | static_cast<std::uint64_t>(word[1])};
+}
+
+template <Backend B, Scalar T>
+Var<B, T> grad_cache_embed(std::string_view loss, const ColumnEncoder<B, T>& encode, Graph<B, T>& g,
+                           int column, index_t begin, index_t end) {
+    auto e = encode(g, column, begin, end);
+    if (e.shape().rank() != 2 || e.shape()[0] != end - begin)
+        throw_error(loss, ": the encoder returned shape ", e.shape().str(), " for rows [", begin, ", ", end,
+                    ") of column ", column, "; expected [", end - begin, ", dim]");
+    return e;
+}
+
+// Runs the three passes over `columns` columns of `rows` rows; rows_loss(graph, embeddings,
+// begin, end) is the share of the loss of anchors [begin, end), the loss the sum of the
+// shares. Returns the loss (0-d); the encoder's parameters hold their gradients.
+template <Backend B, Scalar T, class RowsLoss>
+Tensor<B, T> grad_cache(std::string_view loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+                        index_t mini_batch_size, const GraphOptions& options, const RowsLoss& rows_loss) {
+    const index_t chunks = (rows + mini_batch_size - 1) / mini_batch_size;
+    auto chunk_end = [&](index_t i) { return std::min(rows, (i + 1) * mini_batch_size); };
+
+    // 1. Every column's embeddings, one mini-batch at a time, without a tape.
+    std::vector<Tensor<B, T>> cached;
+    for (int c = 0; c < columns; ++c) {
+        NoGradGuard no_grad;
+        Graph<B, T> g;
+        std::vector<Var<B, T>> parts;
+        for (index_t i = 0; i < chunks; ++i) {
+            Graph<B, T> chunk(grad_cache_chunk_options(options, c, i));
+            parts.push_back(
+                g.input(grad_cache_embed(loss, encode, chunk, c, i * mini_batch_size, chunk_end(i)).value()));
+        }
+        cached.push_back(parts.size() == 1 ? parts[0].value() : concat(parts, 0).value());
+    }
+
+    // 2. The loss and its gradient with respect to the cached embeddings; a mini-batch of
+    // anchors at a time, so no [rows, rows] matrix is held.
+    std::vector<Tensor<B, T>> cached_grads;
+    for (const auto& t : cached) cached_grads.push_back(Tensor<B, T>::zeros(t.shape()));
+    auto total = Tensor<B, T>::zeros(Shape{});
+    for (index_t i = 0; i < chunks; ++i) {
+        Graph<B, T> g;
+        std::vector<Var<B, T>> reps;
+        for (const auto& t : cached) reps.push_back(g.input(t, true));
+        auto part = rows_loss(g, reps, i * mini_batch_size, chunk_end(i));
+        B::binary(BinaryOp::Add, total.data(), total.data(), 1, part.value().data(), 1);
+        g.backward(part);
+        for (std::size_t c = 0; c < reps.size(); ++c) {
+            const auto grad = g.grad(reps[c]);
+            B::binary(BinaryOp::Add, cached_grads[c].data(), cached_grads[c].data(), grad.numel(),
+                      grad.data(), grad.numel());
+        }
+    }
+
+    // 3. Each mini-batch again, with the tape, back-propagated from its cached gradient.
+    for (int c = 0; c < columns; ++c) {
+        for (index_t i = 0; i < chunks; ++i) {
+            const index_t begin = i * mini_batch_size, end = chunk_end(i);
+            Graph<B, T> g(grad_cache_chunk_options(options, c, i));
+            auto embeddings = grad_cache_embed(loss, encode, g, c, begin, end);
+            if (!embeddings.requires_grad()) continue;
+            g.backward({embeddings}, {cached_grads[static_cast<std::size_t>(c)].rows(begin, end)});
+        }
+    }
+    return total;
+}
+
+}  // namespace tandem::detail
+// ---- end tandem/losses/grad_cache.hpp
+// ---- begin tandem/losses/multiple_negatives_ranking.hpp
+// MultipleNegativesRankingLoss (InfoNCE with in-batch negatives) and its symmetric form:
+// each anchor must score its own positive above every other document of the batch (the
+// other positives and every hard-negative column), optionally also each document its own
+// query, each query against the other queries and each document against the other
+// documents, under one softmax or one per direction.
+// reference: sentence_transformers v6 losses/multiple_negatives_ranking.py and
+// multiple_negatives_symmetric_ranking.py.
+
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+// reference: sentence_transformers.util.cos_sim, util.dot_score.
+enum class SimilarityFunction { cos_sim, dot_score };
+
+enum class Direction { query_to_doc, query_to_query, doc_to_query, doc_to_doc };
+enum class PartitionMode { joint, per_direction };
+enum class HardnessMode { none, in_batch_negatives, hard_negatives, all_negatives };
+
+struct MultipleNegativesRankingLossOptions {
+    // Similarities are multiplied by scale (1 / temperature).
+    double scale = 20.0;
+    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
+    // Which interaction terms form the softmax; query_to_doc holds the positive and is required.
+    std::vector<Direction> directions = {Direction::query_to_doc};
+    // joint: one softmax over every direction; per_direction: one each, log-partitions averaged.
+    PartitionMode partition_mode = PartitionMode::joint;
+    // Adds hardness_strength * stop_gradient(similarity) to the chosen negatives' logits.
+    HardnessMode hardness_mode = HardnessMode::none;
+    double hardness_strength = 0.0;
+};
+
+// The loss over embeddings: column 0 holds the anchors (queries), column 1 their
+// positives, any further column one hard negative per anchor.
+template <Backend B, Scalar T>
+class MultipleNegativesRankingLoss {
+public:
+    using Options = MultipleNegativesRankingLossOptions;
+    static constexpr LossInputs inputs{.min_columns = 2,
+                                       .columns_meaning = "(anchor, positive, negative_1, ..., negative_n)"};
+
+    explicit MultipleNegativesRankingLoss(Options options = {},
+                                          std::string_view name = "MultipleNegativesRankingLoss")
+        : options_(std::move(options)), name_(name) {
+        validate();
+    }
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
+        const index_t rows = columns[0].shape()[0];
+        return rows_loss(g, columns, 0, rows);
+    }
+
+    // The share of the loss that anchors [begin, end) contribute (their summed terms over
+    // the batch size), against the whole batch's documents: the batch's loss is the sum of
+    // these over any split of the rows. GradCache computes it a few rows at a time.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        const index_t batch = columns[0].shape()[0], m = end - begin;
+        const index_t docs = batch * static_cast<index_t>(columns.size() - 1);
+        const bool cos = options_.similarity_fct == SimilarityFunction::cos_sim;
+        // cos_sim normalises each side of every product; normalising each column once is the same.
+        auto prepare = [&](const Var<B, T>& x) { return cos ? l2_normalize(x) : x; };
+        const auto queries = prepare(columns[0]);
+        const auto docs_all = prepare(
+            columns.size() == 2 ? columns[1]
+                                : concat(std::vector<Var<B, T>>(columns.begin() + 1, columns.end()), 0));
+        const auto local_queries = slice(queries, 0, begin, end);
+        const auto local_docs = slice(docs_all, 0, begin, end);
+        const T inf = std::numeric_limits<T>::infinity();
+        // Rows [begin, end) of the identity, repeated across the column blocks.
+        auto own = [&](index_t cols, T diagonal, T off) {
+            auto t = Tensor<B, T>::empty({m, cols});
+            if (t.numel()) B::fill_diagonal_blocks(t.data(), m, cols, begin, batch, diagonal, off);
+            return g.input(t);
+        };
+
+        auto query_to_doc = matmul(local_queries, docs_all, false, true);  // [m, docs]
+        const Tensor<B, T> raw_query_to_doc = query_to_doc.value();
+        query_to_doc = scale(query_to_doc, T(options_.scale));
+        if (options_.hardness_mode != HardnessMode::none && options_.hardness_strength > 0)
+            query_to_doc = add(query_to_doc, hardness_penalty(g, raw_query_to_doc, own, batch, docs));
+        // In sentence-transformers' order, whatever the order of `directions`.
+        std::vector<Var<B, T>> scores = {query_to_doc};
+        const auto scaled = [&](const Var<B, T>& x) { return scale(x, T(options_.scale)); };
+        if (has(Direction::query_to_query))
+            // Each query's similarity to itself is removed.
+            scores.push_back(
+                add(scaled(matmul(local_queries, queries, false, true)), own(batch, -inf, T(0))));
+        if (has(Direction::doc_to_query)) scores.push_back(scaled(matmul(local_docs, queries, false, true)));
+        if (has(Direction::doc_to_doc))
+            // A document is not compared with the documents of its own query (itself included).
+            scores.push_back(add(scaled(matmul(local_docs, docs_all, false, true)), own(docs, -inf, T(0))));
+
+        // The positive of anchor begin + r sits at column begin + r of query_to_doc.
+        auto flat = Ids<B>::empty({m});
+        const auto positive_columns = arange<B>(m, begin);
+        if (m) B::flat_index(flat.data(), positive_columns.data(), m, docs);
+        const auto positives = reshape(gather_rows(reshape(query_to_doc, {m * docs, 1}), flat), {m});
+
+        Var<B, T> log_z;
+        if (options_.partition_mode == PartitionMode::joint) {
+            log_z = logsumexp(scores.size() == 1 ? scores[0] : concat(scores, 1));
+        } else {
+            log_z = logsumexp(scores[0]);
+            for (std::size_t k = 1; k < scores.size(); ++k) log_z = add(log_z, logsumexp(scores[k]));
+            log_z = scale(log_z, T(1) / T(scores.size()));
+        }
+        return scale(sum(sub(log_z, positives)), T(1) / T(batch));
+    }
+
+private:
+    bool has(Direction x) const {
+        const auto& d = options_.directions;
+        return std::find(d.begin(), d.end(), x) != d.end();
+    }
+
+    void validate() const {
+        const auto& d = options_.directions;
+        if (!(options_.scale > 0))
+            detail::throw_error(name_, ": scale must be a positive value, found ", options_.scale);
+        if (d.empty()) detail::throw_error(name_, ": at least one direction must be specified");
+        if (!has(Direction::query_to_doc))
+            detail::throw_error(name_,
+                                ": the 'query_to_doc' direction is required (it holds the positive pair)");
+        for (std::size_t i = 0; i < d.size(); ++i)
+            for (std::size_t j = 0; j < i; ++j)
+                if (d[i] == d[j]) detail::throw_error(name_, ": a direction is listed twice");
+        if (options_.partition_mode == PartitionMode::per_direction &&
+            (has(Direction::query_to_query) || has(Direction::doc_to_doc)))
+            detail::throw_error(name_,
+                                ": partition_mode 'per_direction' requires every direction's candidates to "
+                                "include the positive pair; 'query_to_query' and 'doc_to_doc' never do (use "
+                                "partition_mode 'joint')");
+        if (options_.hardness_strength < 0)
+            detail::throw_error(name_, ": hardness_strength must be non-negative, found ",
+                                options_.hardness_strength);
+    }
+
+    // hardness_strength * stop_gradient(raw query_to_doc) on the chosen negatives, 0 elsewhere.
+    template <class Own>
+    Var<B, T> hardness_penalty(Graph<B, T>& g, const Tensor<B, T>& raw, Own& own, index_t batch,
+                               index_t docs) const {
+        Var<B, T> keep;
+        if (options_.hardness_mode == HardnessMode::in_batch_negatives) {
+            // Everything but the query's own positive and hard negatives.
+            keep = own(docs, T(0), T(1));
+        } else {
+            // The positives' block: nothing (hard_negatives) or the other queries' positives
+            // (all_negatives); the hard-negative blocks: the own ones, or all of them.
+            const bool all = options_.hardness_mode == HardnessMode::all_negatives;
+            std::vector<Var<B, T>> blocks = {own(batch, T(0), all ? T(1) : T(0))};
+            if (docs > batch) blocks.push_back(own(docs - batch, T(1), all ? T(1) : T(0)));
+            keep = blocks.size() == 1 ? blocks[0] : concat(blocks, 1);
+        }
+        return scale(mul(g.input(raw), keep), T(options_.hardness_strength));
+    }
+
+    Options options_;
+    std::string name_;
+};
+
+// Query to doc and doc to query, one softmax each: (forward + backward) / 2.
+// reference: sentence_transformers MultipleNegativesSymmetricRankingLoss (deprecated in v6
+// for MultipleNegativesRankingLoss with these options, which it is).
+struct MultipleNegativesSymmetricRankingLossOptions {
+    double scale = 20.0;
+    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
+};
+
+template <Backend B, Scalar T>
+class MultipleNegativesSymmetricRankingLoss : public MultipleNegativesRankingLoss<B, T> {
+public:
+    using Options = MultipleNegativesSymmetricRankingLossOptions;
+    explicit MultipleNegativesSymmetricRankingLoss(Options options = {})
+        : MultipleNegativesRankingLoss<B, T>(
+              {.scale = options.scale,
+               .similarity_fct = options.similarity_fct,
+               .directions = {Direction::query_to_doc, Direction::doc_to_query},
+               .partition_mode = PartitionMode::per_direction},
+              "MultipleNegativesSymmetricRankingLoss") {}
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/multiple_negatives_ranking.hpp
+
+#include <algorithm>
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class CachedMultipleNegativesRankingLoss {
+public:
+    static constexpr const char* name = "CachedMultipleNegativesRankingLoss";
+
+    explicit CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLossOptions options = {},
+                                                index_t mini_batch_size = 32)
+        : loss_(std::move(options), name), mini_batch_size_(mini_batch_size) {
+        if (mini_batch_size <= 0)
+            detail::throw_error(name, ": mini_batch_size must be positive, found ", mini_batch_size);
+    }
+
+    const MultipleNegativesRankingLossOptions& options() const { return loss_.options(); }
+
+    // The same loss over embeddings already computed, for evaluation (eval_dataset): equal
+    // to what forward_backward returns on the same rows, without the mini-batching.
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        return loss_(g, columns, labels);
+    }
+    index_t mini_batch_size() const { return mini_batch_size_; }
+
+    // Runs the forward and backward passes of one batch of `rows` rows in each of `columns`
+    // columns and returns the loss (0-d). The gradients of every parameter `encode` reads
+    // are accumulated into its ParameterStore, as g.backward(loss) would. In training mode
+    // each mini-batch's graph takes a seed from (options.seed, column, mini-batch), so both
+    // of its passes draw the same dropout masks.
+    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+                                  const LossLabels<B, T>& labels = {},
+                                  const GraphOptions& options = {}) const {
+        detail::check_loss_inputs<B, T>(name, MultipleNegativesRankingLoss<B, T>::inputs,
+                                        static_cast<std::size_t>(std::max(columns, 0)), rows, labels);
+        return detail::grad_cache<B, T>(name, encode, columns, rows, mini_batch_size_, options,
+                                        [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin,
+                                            index_t end) { return loss_.rows_loss(g, reps, begin, end); });
+    }
+
+private:
+    MultipleNegativesRankingLoss<B, T> loss_;
+    index_t mini_batch_size_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/cached_multiple_negatives_ranking.hpp
+// ---- begin tandem/losses/clip.hpp
+// The contrastive losses CLIP and SigLIP train with: on logits_per_text [n, n] whose
+// diagonal holds the matching pairs (clip_loss, siglip_loss), and as losses over two
+// embedding columns with their learned temperature (and bias) as parameters named as
+// open_clip and transformers name them: CLIPLoss, SigLIPLoss.
+// reference: transformers clip_loss (modeling_clip), SiglipModel.forward's loss (v4.43);
+// open_clip ClipLoss / SigLipLoss (loss.py), init_logit_scale / init_logit_bias
+// (model.py), and the logit_scale clamp of open_clip_train's train_one_epoch.
+
+
+#include <cmath>
+#include <memory>
+#include <string_view>
+
+namespace tandem {
+
+// (CE(logits_per_text, arange) + CE(logits_per_image, arange)) / 2.
+template <Backend B, Scalar T>
+Var<B, T> clip_loss(const Var<B, T>& logits_per_text) {
+    const Shape& s = logits_per_text.shape();
+    if (s.rank() != 2 || s[0] != s[1])
+        detail::throw_error("clip_loss: expected square logits [n, n] (pair i matches pair i), found ",
+                            s.str());
+    const auto labels = arange<B>(s[0]);
+    auto text_loss = cross_entropy(logits_per_text, labels);
+    auto image_loss = cross_entropy(permute(logits_per_text, {1, 0}), labels);
+    return scale(add(text_loss, image_loss), T(0.5));
+}
+
+// mean over texts of sum over images of -log sigmoid(z * logits), z = +1 on the diagonal, -1 elsewhere.
+template <Backend B, Scalar T>
+Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
+    const Shape& s = logits_per_text.shape();
+    if (s.rank() != 2 || s[0] != s[1])
+        detail::throw_error("siglip_loss: expected square logits [n, n] (pair i matches pair i), found ",
+                            s.str());
+    auto z = Tensor<B, T>::empty(s);
+    if (z.numel()) B::fill_diagonal(z.data(), s[0], T(1), T(-1));
+    auto signed_logits = mul(logits_per_text, g.input(z));
+    return scale(sum(log_sigmoid(signed_logits)), T(-1) / T(s[0]));
+}
+
+namespace detail {
+// The learned scalars of a dual-encoder loss: the model's own (CLIPModel and SiglipModel
+// hold logit_scale and logit_bias) or, for towers without them, a store the loss owns,
+// initialised as open_clip initialises a model trained from scratch.
+template <Backend B, Scalar T>
+class LogitParameters {
+public:
+    LogitParameters(bool with_bias, double init_scale, double init_bias)
+        : owned_(std::make_unique<ParameterStore<B, T>>()), store_(owned_.get()) {
+        scale_ = store_->add("logit_scale", {});
+        if (with_bias) bias_ = store_->add("logit_bias", {});
+        init_constant(*store_, scale_, init_scale);
+        if (with_bias) init_constant(*store_, bias_, init_bias);
+    }
+
+    LogitParameters(std::string_view loss, bool with_bias, ParameterStore<B, T>& store) : store_(&store) {
+        for (std::string_view name : {std::string_view("logit_scale"), std::string_view("logit_bias")}) {
+            if (name == "logit_bias" && !with_bias) break;
+            if (!store.contains(name))
+                throw_error(loss, ": the model's parameters have no '", name,
+                            "' (a CLIPModel or SiglipModel has it); construct the loss without a store to ",
+                            "let it own one");
+            if (store.shape(store.find(name)).numel() != 1)
+                throw_error(loss, ": parameter '", name, "' must hold one value, found shape ",
+                            store.shape(store.find(name)).str());
+        }
+        scale_ = store.find("logit_scale");
+        if (with_bias) bias_ = store.find("logit_bias");
+    }
+
+    ParameterStore<B, T>& store() const { return *store_; }
+    Parameter logit_scale() const { return scale_; }
+    Parameter logit_bias() const { return bias_; }
+
+    // exp(logit_scale) cos(a, b) (+ logit_bias).   shapes: a [n, d]; b [n, d]; out [n, n]
+    Var<B, T> logits(Graph<B, T>& g, const Var<B, T>& a, const Var<B, T>& b) const {
+        auto logits = mul(cosine_similarity(a, b), exp(g.parameter(*store_, scale_)));
+        return bias_.index >= 0 ? add(logits, g.parameter(*store_, bias_)) : logits;
+    }
+
+    // logit_scale = min(max(logit_scale, 0), max_logit_scale), in place.
+    void clamp_logit_scale(double max_logit_scale) const {
+        auto v = store_->value(scale_);
+        B::clamp(v.data(), v.data(), T(0), T(max_logit_scale), v.numel());
+    }
+
+private:
+    std::unique_ptr<ParameterStore<B, T>> owned_;
+    ParameterStore<B, T>* store_;
+    Parameter scale_, bias_;
+};
+
+inline constexpr LossInputs pair_columns{
+    .min_columns = 2, .max_columns = 2, .columns_meaning = "(text, image)"};
+}  // namespace detail
+
+struct CLIPLossOptions {
+    // open_clip's init_logit_scale: log(1 / 0.07).
+    double init_logit_scale = std::log(1 / 0.07);
+    // clamp_logit_scale() bounds logit_scale to [0, log(100)], as open_clip does after each step.
+    double max_logit_scale = std::log(100.0);
+};
+
+// The symmetric InfoNCE of CLIP over two columns (text, image) of embeddings, normalised
+// here as CLIPModel.forward normalises them, at temperature exp(logit_scale).
+template <Backend B, Scalar T>
+class CLIPLoss {
+public:
+    static constexpr const char* name = "CLIPLoss";
+
+    // The loss owns logit_scale (shape [], as open_clip's), set to options.init_logit_scale.
+    explicit CLIPLoss(CLIPLossOptions options = {})
+        : options_(options), params_(false, options.init_logit_scale, 0) {}
+    // The model's own logit_scale (CLIPModel's) is read and trained.
+    explicit CLIPLoss(ParameterStore<B, T>& model_parameters, CLIPLossOptions options = {})
+        : options_(options), params_(name, false, model_parameters) {}
+
+    // Where logit_scale lives: the optimizer steps this store too.
+    ParameterStore<B, T>& parameters() const { return params_.store(); }
+    Parameter logit_scale() const { return params_.logit_scale(); }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
+        return clip_loss(params_.logits(g, columns[0], columns[1]));
+    }
+
+    // Call after each optimizer step, as open_clip's training loop does.
+    void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
+
+private:
+    CLIPLossOptions options_;
+    detail::LogitParameters<B, T> params_;
+};
+
+struct SigLIPLossOptions {
+    // open_clip's SigLIP initialisation from scratch: logit_scale log(10), logit_bias -10.
+    double init_logit_scale = std::log(10.0);
+    double init_logit_bias = -10.0;
+    double max_logit_scale = std::log(100.0);
+};
+
+// The pairwise sigmoid loss of SigLIP over two columns (text, image): every pair a binary
+// classification, matching on the diagonal, at exp(logit_scale) cos + logit_bias.
+template <Backend B, Scalar T>
+class SigLIPLoss {
+public:
+    static constexpr const char* name = "SigLIPLoss";
+
+    // The loss owns logit_scale and logit_bias (shape [], as open_clip's).
+    explicit SigLIPLoss(SigLIPLossOptions options = {})
+        : options_(options), params_(true, options.init_logit_scale, options.init_logit_bias) {}
+    // The model's own logit_scale and logit_bias (SiglipModel's) are read and trained.
+    explicit SigLIPLoss(ParameterStore<B, T>& model_parameters, SigLIPLossOptions options = {})
+        : options_(options), params_(name, true, model_parameters) {}
+
+    ParameterStore<B, T>& parameters() const { return params_.store(); }
+    Parameter logit_scale() const { return params_.logit_scale(); }
+    Parameter logit_bias() const { return params_.logit_bias(); }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
+        return siglip_loss(g, params_.logits(g, columns[0], columns[1]));
+    }
+
+    void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
+
+private:
+    SigLIPLossOptions options_;
+    detail::LogitParameters<B, T> params_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/clip.hpp
+// ---- begin tandem/losses/contrastive_tension.hpp
+// The Contrastive Tension losses (Carlsson et al. 2021, "Semantic Re-Tuning with
+// Contrastive Tension"). The reference trains two encoders: column 0 is embedded by a deep
+// copy of the model made when the loss is built (model1), column 1 by the model itself
+// (model2, the one kept for inference). Over embeddings both are just columns: a trainer
+// gives column 0 the copy's embeddings and column 1 the model's.
+// reference: sentence_transformers v6.3 sentence_transformer/losses/contrastive_tension.py.
+
+// ---- begin tandem/losses/pairs.hpp
+// Losses over (sentence1, sentence2) pairs with a label for each pair: a similarity score
+// to regress (CosineSimilarityLoss) or to rank (CoSENTLoss, AnglELoss), or 1 for similar
+// and 0 for dissimilar pairs (ContrastiveLoss, OnlineContrastiveLoss).
+// reference: sentence_transformers v6.3 sentence_transformer/losses/cosine_similarity.py,
+// cosent.py, angle.py, contrastive.py, online_contrastive.py; util/similarity.py.
+
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+// The row-by-row similarities of sentence-transformers' util (pairwise_cos_sim,
+// pairwise_dot_score, pairwise_angle_sim).
+enum class PairwiseSimilarity { cos_sim, dot_score, angle_sim };
+
+// The distances of SiameseDistanceMetric.
+enum class SiameseDistanceMetric { euclidean, manhattan, cosine_distance };
+
+namespace detail {
+// |x| as relu(x) + relu(-x), whose gradient at 0 is 0 as torch.abs's is.
+template <Backend B, Scalar T>
+Var<B, T> absolute(const Var<B, T>& x) {
+    return add(relu(x), relu(scale(x, T(-1))));
+}
+
+// alpha + x for a constant alpha.
+template <Backend B, Scalar T>
+Var<B, T> add_constant(const Var<B, T>& x, T alpha) {
+    auto& g = graph_of("add_constant", x);
+    return add(x, g.input(Tensor<B, T>::full({1}, alpha)));
+}
+
+// sim(a[i], b[i]) for every row: [rows].
+template <Backend B, Scalar T>
+Var<B, T> pairwise(PairwiseSimilarity f, const Var<B, T>& a, const Var<B, T>& b) {
+    if (f == PairwiseSimilarity::dot_score) return sum(mul(a, b), 1);
+    const auto x = l2_normalize(a), y = l2_normalize(b);
+    const auto cosines = sum(mul(x, y), 1);
+    if (f == PairwiseSimilarity::cos_sim) return cosines;
+    // AnglE: |cos + sin|, pairing dimension k with k + ceil(d / 2). The reference pads an
+    // odd width with a zero column, whose products vanish: the pairs stop at the width.
+    const index_t d = a.shape()[1], half = (d + 1) / 2, paired = d - half;
+    if (paired == 0) return absolute(cosines);
+    const auto first = [&](const Var<B, T>& v) { return slice(v, 1, 0, paired); };
+    const auto last = [&](const Var<B, T>& v) { return slice(v, 1, half, d); };
+    const auto sines = sum(sub(mul(last(x), first(y)), mul(first(x), last(y))), 1);
+    return absolute(add(cosines, sines));
+}
+
+// One float label per pair, [batch]: the float label column (any shape of `batch`
+// elements), or, where `integers` allows, integer labels.
+template <Backend B, Scalar T>
+Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B, T>& labels, index_t batch,
+                      bool integers) {
+    if (labels.labels && integers) {
+        const Ids<B>& ids = *labels.labels;
+        if (ids.numel() != batch)
+            throw_error(loss, ": expects ", batch, " labels (one per pair), but got ", ids.numel(),
+                        " labels with shape ", ids.shape().str());
+        // As the reference's labels.float().
+        auto values = Tensor<B, T>::empty({batch});
+        if (batch) B::convert(values.data(), ids.data(), batch);
+        return g.input(values);
+    }
+    if (!labels.scores)
+        throw_error(loss, ": needs a float label column (one score per pair)",
+                    integers ? " or integer labels" : "", "; got ",
+                    labels.labels ? "integer class labels" : "no label column");
+    const auto& scores = *labels.scores;
+    if (scores.numel() != batch)
+        throw_error(loss, ": expects ", batch, " labels (one per pair), but got ", scores.numel(),
+                    " labels with shape ", scores.shape().str());
+    return g.input(scores.reshape({batch}));
+}
+
+// The CoSENT objective of scaled similarities s [n] under labels [n]:
+// log(1 + sum over pairs with label_i < label_j of exp(s_i - s_j)). The reference sorts
+// the labels and sums suffixes; the [n, n] matrix of pairs gives the same sum.
+template <Backend B, Scalar T>
+Var<B, T> cosent(Graph<B, T>& g, const Var<B, T>& s, const Tensor<B, T>& labels) {
+    const index_t n = s.shape()[0];
+    const auto ones = Tensor<B, T>::full({1, n}, T(1));
+    // s_i - s_j at [i, j].
+    const auto differences = sub(matmul(reshape(s, {n, 1}), g.input(ones)), s);
+    // The pairs the reference ranks (label_j > label_i) as log 1 = 0, the others as log 0 = -inf.
+    Tensor<B, T> mask;
+    {
+        NoGradGuard no_grad;
+        const auto rows = matmul(g.input(Tensor<B, T>::full({n, 1}, T(1))), g.input(labels.reshape({1, n})));
+        const Tensor<B, T> label_j = rows.value();
+        auto ranked = Tensor<B, T>::empty({n, n});
+        B::mask_above_margin(ranked.data(), label_j.data(), labels.data(), n, n, T(0), false, T(1),
+                             index_t{-1}, T(0));
+        mask = log(g.input(ranked)).value();
+    }
+    const auto pairs = reshape(add(differences, g.input(mask)), {1, n * n});
+    const auto all = concat(std::vector<Var<B, T>>{g.input(Tensor<B, T>::zeros({1, 1})), pairs}, 1);
+    return sum(logsumexp(all));
+}
+}  // namespace detail
+
+struct CosineSimilarityLossOptions {};
+
+// The mean squared error between cos(u, v) and the pair's score.
+// (loss_fct is nn.MSELoss and cos_score_transformation nn.Identity, their defaults.)
+template <Backend B, Scalar T>
+class CosineSimilarityLoss {
+public:
+    using Options = CosineSimilarityLossOptions;
+    static constexpr const char* name = "CosineSimilarityLoss";
+    static constexpr LossInputs inputs{.min_columns = 2,
+                                       .max_columns = 2,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(sentence1, sentence2)"};
+
+    explicit CosineSimilarityLoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const auto target = detail::pair_labels(name, g, labels, columns[0].shape()[0], false);
+        const auto diff = sub(detail::pairwise(PairwiseSimilarity::cos_sim, columns[0], columns[1]), target);
+        return mean(mul(diff, diff));
+    }
+
+private:
+    Options options_;
+};
+
+struct CoSENTLossOptions {
+    double scale = 20.0;
+    PairwiseSimilarity similarity_fct = PairwiseSimilarity::cos_sim;
+};
+
+// Ranks the pairs by similarity as their scores rank them: every pair (i, j) whose score
+// is lower for i than for j adds exp(scale (sim_i - sim_j)); tied scores add nothing.
+template <Backend B, Scalar T>
+class CoSENTLoss {
+public:
+    using Options = CoSENTLossOptions;
+    static constexpr LossInputs inputs{.min_columns = 2,
+                                       .max_columns = 2,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(sentence1, sentence2)"};
+
+    explicit CoSENTLoss(Options options = {}, std::string_view name = "CoSENTLoss")
+        : options_(options), name_(name) {
+        if (!std::isfinite(options_.scale))
+            detail::throw_error(name_, ": scale must be a finite number, got ", options_.scale);
+    }
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
+        return ranked(g, columns[0], columns[1],
+                      detail::pair_labels(name_, g, labels, columns[0].shape()[0], true).value());
+    }
+
+protected:
+    Var<B, T> ranked(Graph<B, T>& g, const Var<B, T>& a, const Var<B, T>& b,
+                     const Tensor<B, T>& labels) const {
+        const auto s = scale(detail::pairwise(options_.similarity_fct, a, b), T(options_.scale));
+        return detail::cosent(g, s, labels);
+    }
+
+    Options options_;
+    std::string name_;
+};
+
+// CoSENT on the angle similarity. With more than two columns (anchor, positive,
+// negative_1, ...), every column after the first is paired with the anchor: the
+// positives with the labels (1 when there are none), each negative with 1 - label.
+template <Backend B, Scalar T>
+class AnglELoss : public CoSENTLoss<B, T> {
+public:
+    struct Options {
+        double scale = 20.0;
+    };
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .columns_meaning = "(sentence1, sentence2) or (anchor, positive, negative_1, ...)"};
+
+    explicit AnglELoss(Options options = {})
+        : CoSENTLoss<B, T>({.scale = options.scale, .similarity_fct = PairwiseSimilarity::angle_sim},
+                           "AnglELoss") {}
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        const std::string_view name = this->name();
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t batch = columns[0].shape()[0];
+        if (columns.size() == 2) {
+            if (labels.empty()) detail::throw_error(name, ": needs a label column for pairs; got none");
+            return this->ranked(g, columns[0], columns[1],
+                                detail::pair_labels(name, g, labels, batch, true).value());
+        }
+        const std::size_t others = columns.size() - 1;
+        Tensor<B, T> combined;
+        {
+            NoGradGuard no_grad;
+            const auto positive = labels.empty() ? g.input(Tensor<B, T>::full({batch}, T(1)))
+                                                 : detail::pair_labels(name, g, labels, batch, true);
+            std::vector<Var<B, T>> parts{positive};
+            const auto negative = sub(g.input(Tensor<B, T>::full({batch}, T(1))), positive);
+            for (std::size_t i = 1; i < others; ++i) parts.push_back(negative);
+            combined = concat(parts, 0).value();
+        }
+        const auto anchors = concat(std::vector<Var<B, T>>(others, columns[0]), 0);
+        const auto candidates = concat(std::vector<Var<B, T>>(columns.begin() + 1, columns.end()), 0);
+        return this->ranked(g, anchors, candidates, combined);
+    }
+};
+
+struct ContrastiveLossOptions {
+    SiameseDistanceMetric distance_metric = SiameseDistanceMetric::cosine_distance;
+    double margin = 0.5;
+    bool size_average = true;
+};
+
+namespace detail {
+// d(a[i], b[i]) for every row: [rows]. reference: F.pairwise_distance(x, y, p) adds its
+// eps (1e-6) to the difference, ||x - y + eps||_p, not to the distance; matched here.
+template <Backend B, Scalar T>
+Var<B, T> siamese_distance(SiameseDistanceMetric metric, const Var<B, T>& a, const Var<B, T>& b) {
+    if (metric == SiameseDistanceMetric::cosine_distance)
+        return add_constant(scale(pairwise(PairwiseSimilarity::cos_sim, a, b), T(-1)), T(1));
+    const auto diff = add_constant(sub(a, b), T(1e-6));
+    if (metric == SiameseDistanceMetric::manhattan) return sum(absolute(diff), 1);
+    // ||x|| as x . x / ||x||, whose gradient is x / ||x||.
+    return sum(mul(diff, l2_normalize(diff)), 1);
+}
+
+template <Backend B, Scalar T>
+void check_margin(std::string_view loss, double margin) {
+    if (!std::isfinite(margin)) throw_error(loss, ": margin must be a finite number, got ", margin);
+}
+}  // namespace detail
+
+// Pulls similar pairs (label 1) together and pushes dissimilar ones (label 0) to a
+// distance of at least the margin: 0.5 (label d^2 + (1 - label) relu(margin - d)^2),
+// the mean over pairs (size_average) or their sum.
+template <Backend B, Scalar T>
+class ContrastiveLoss {
+public:
+    using Options = ContrastiveLossOptions;
+    static constexpr const char* name = "ContrastiveLoss";
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(anchor, other)"};
+
+    explicit ContrastiveLoss(Options options = {}) : options_(options) {
+        detail::check_margin<B, T>(name, options_.margin);
+    }
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t batch = columns[0].shape()[0];
+        const auto label = detail::pair_labels(name, g, labels, batch, true);
+        const auto d = detail::siamese_distance(options_.distance_metric, columns[0], columns[1]);
+        const auto short_of_margin = relu(detail::add_constant(scale(d, T(-1)), T(options_.margin)));
+        const auto other = detail::add_constant(scale(label, T(-1)), T(1));
+        const auto losses = add(mul(label, mul(d, d)), mul(other, mul(short_of_margin, short_of_margin)));
+        return scale(sum(losses), T(options_.size_average ? 0.5 / double(batch) : 0.5));
+    }
+
+private:
+    Options options_;
+};
+
+struct OnlineContrastiveLossOptions {
+    SiameseDistanceMetric distance_metric = SiameseDistanceMetric::cosine_distance;
+    double margin = 0.5;
+};
+
+// ContrastiveLoss on the hard pairs only: the positives (label 1) farther apart than the
+// nearest negative, and the negatives (label 0) closer than the farthest positive;
+// d^2 + relu(margin - d)^2 over them (no factor 0.5). Pairs labelled neither are ignored.
+template <Backend B, Scalar T>
+class OnlineContrastiveLoss {
+public:
+    using Options = OnlineContrastiveLossOptions;
+    static constexpr const char* name = "OnlineContrastiveLoss";
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(anchor, other)"};
+
+    explicit OnlineContrastiveLoss(Options options = {}) : options_(options) {
+        detail::check_margin<B, T>(name, options_.margin);
+    }
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t batch = columns[0].shape()[0];
+        const Tensor<B, T> label = detail::pair_labels(name, g, labels, batch, true).value();
+        const auto d = detail::siamese_distance(options_.distance_metric, columns[0], columns[1]);
+        auto positive = Tensor<B, T>::empty({batch}), negative = Tensor<B, T>::empty({batch});
+        B::hard_pairs(positive.data(), negative.data(), d.value().data(), label.data(), batch);
+        const auto short_of_margin = relu(detail::add_constant(scale(d, T(-1)), T(options_.margin)));
+        // A sum over the hard pairs, not a mean, as the reference returns
+        // positive_pairs.pow(2).sum() + F.relu(margin - negative_pairs).pow(2).sum().
+        return sum(add(mul(g.input(positive), mul(d, d)),
+                       mul(g.input(negative), mul(short_of_margin, short_of_margin))));
+    }
+
+private:
+    Options options_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/pairs.hpp
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+namespace tandem {
+
+struct ContrastiveTensionLossOptions {};
+
+// The summed binary cross-entropy of each pair's dot product as a logit against its label:
+// 1 where both columns hold the same input, 0 otherwise. The reference derives the label
+// from identical token ids when none is given; over embeddings it must be the label column.
+template <Backend B, Scalar T>
+class ContrastiveTensionLoss {
+public:
+    using Options = ContrastiveTensionLossOptions;
+    static constexpr const char* name = "ContrastiveTensionLoss";
+    static constexpr LossInputs inputs{.min_columns = 2,
+                                       .max_columns = 2,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(sentence_A, sentence_B)"};
+
+    explicit ContrastiveTensionLoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        if (!labels.labels && !labels.scores)
+            detail::throw_error(name, ": needs a label column (1 where both columns hold the same input, 0 ",
+                                "otherwise); got ", columns.size(), " columns and no label column");
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t n = columns[0].shape()[0];
+        const auto target = detail::pair_labels(name, g, labels, n, true);
+        const auto logits = detail::pairwise(PairwiseSimilarity::dot_score, columns[0], columns[1]);
+        // BCEWithLogitsLoss(reduction="sum"): the mean over the n pairs, times n.
+        return scale(binary_cross_entropy_with_logits(logits, target), T(n));
+    }
+
+private:
+    Options options_;
+};
+
+struct ContrastiveTensionLossInBatchNegativesOptions {
+    // The initial temperature: logit_scale starts at log(scale).
+    double scale = 20.0;
+    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
+};
+
+// The symmetric in-batch cross-entropy (CE(S, arange) + CE(S^T, arange)) / 2 of
+// S = sim(column 0, column 1) exp(logit_scale). The reference's dataset has one column,
+// embedded by both encoders: row i of each column is the same input, and every other row
+// is a negative.
+template <Backend B, Scalar T>
+class ContrastiveTensionLossInBatchNegatives {
+public:
+    using Options = ContrastiveTensionLossInBatchNegativesOptions;
+    static constexpr const char* name = "ContrastiveTensionLossInBatchNegatives";
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .max_columns = 2, .columns_meaning = "(copy's embeddings, model's embeddings)"};
+
+    // The loss owns logit_scale (shape [], as the reference's nn.Parameter), set to log(scale).
+    explicit ContrastiveTensionLossInBatchNegatives(Options options = {})
+        : options_(options), store_(std::make_unique<ParameterStore<B, T>>()) {
+        if (!(options.scale > 0))
+            detail::throw_error(name, ": scale must be positive (logit_scale = log(scale)), found ",
+                                options.scale);
+        logit_scale_ = store_->add("logit_scale", {});
+        init_constant(*store_, logit_scale_, std::log(options.scale));
+    }
+    const Options& options() const { return options_; }
+
+    // Where logit_scale lives: the optimizer steps this store too.
+    ParameterStore<B, T>& parameters() const { return *store_; }
+    Parameter logit_scale() const { return logit_scale_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const auto& a = columns[0];
+        const auto& b = columns[1];
+        const auto sim = options_.similarity_fct == SimilarityFunction::cos_sim
+                             ? cosine_similarity(a, b)
+                             : matmul(a, permute(b, {1, 0}));
+        return clip_loss(mul(sim, exp(g.parameter(*store_, logit_scale_))));
+    }
+
+private:
+    Options options_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    Parameter logit_scale_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/contrastive_tension.hpp
+// ---- begin tandem/losses/distill.hpp
+// Distillation losses: a student's embeddings onto a teacher's (EmbedDistillLoss, and
+// MSELoss, its mean-squared-error form), or a student's similarity scores onto a
+// teacher's (MarginMSELoss on margins, DistillKLDivLoss on softmax distributions). The
+// teacher's embeddings or scores arrive as the float label column.
+// reference: sentence_transformers v6.3 losses/embed_distill.py, mse.py, margin_mse.py,
+// distill_kl_div.py.
+
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+namespace detail {
+// sim(a[i], b[i]) for every row: [rows]. reference: util.pairwise_cos_sim, pairwise_dot_score.
+template <Backend B, Scalar T>
+Var<B, T> pairwise_similarity(SimilarityFunction f, const Var<B, T>& a, const Var<B, T>& b) {
+    if (f == SimilarityFunction::cos_sim) return sum(mul(l2_normalize(a), l2_normalize(b)), 1);
+    return sum(mul(a, b), 1);
+}
+
+// The float label column, or an error naming what the loss needs.
+template <Backend B, Scalar T>
+const Tensor<B, T>& teacher_scores(std::string_view loss, const LossLabels<B, T>& labels,
+                                   std::string_view meaning) {
+    if (!labels.scores)
+        throw_error(loss, ": needs a float label column (", meaning, "); got ",
+                    labels.labels ? "integer class labels" : "no label column");
+    return *labels.scores;
+}
+}  // namespace detail
+
+enum class DistanceMetric { mse, l2, cosine };
+
+struct EmbedDistillLossOptions {
+    DistanceMetric distance_metric = DistanceMetric::cosine;
+};
+
+// Every column against the teacher's embeddings: labels [batch, dim] (one teacher
+// embedding for every column) or [batch, columns, dim] (one per column); the mean over
+// columns of each column's mean distance (mse: over every element; l2, cosine: over rows).
+template <Backend B, Scalar T>
+class EmbedDistillLoss {
+public:
+    using Options = EmbedDistillLossOptions;
+    static constexpr LossInputs inputs{
+        .min_columns = 1, .needs_labels = true, .columns_meaning = "(input_1, ...)"};
+
+    explicit EmbedDistillLoss(Options options = {}, std::string_view name = "EmbedDistillLoss")
+        : options_(options), name_(name) {}
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
+        const auto& teacher =
+            detail::teacher_scores(name_, labels, "teacher embeddings [batch, dim] or [batch, columns, dim]");
+        const Shape& s = columns[0].shape();
+        const auto n = static_cast<index_t>(columns.size());
+        const Shape& t = teacher.shape();
+        const bool shared = t.rank() == 2 && t[0] == s[0] && t[1] == s[1];
+        const bool per_column = t.rank() == 3 && t[0] == s[0] && t[1] == n && t[2] == s[1];
+        if (!shared && !per_column)
+            detail::throw_error(name_, ": needs teacher embeddings of shape [", s[0], ", ", s[1], "] or [",
+                                s[0], ", ", n, ", ", s[1], "] for ", n, n == 1 ? " column" : " columns",
+                                " of embeddings ", s.str(), "; got labels of shape ", t.str());
+        const auto all = g.input(shared ? teacher : teacher.reshape({s[0], n * s[1]}));
+        Var<B, T> total;
+        for (index_t c = 0; c < n; ++c) {
+            const auto target = shared ? all : slice(all, 1, c * s[1], (c + 1) * s[1]);
+            const auto d = distance(columns[static_cast<std::size_t>(c)], target);
+            total = c == 0 ? d : add(total, d);
+        }
+        return scale(total, T(1) / T(n));
+    }
+
+private:
+    Var<B, T> distance(const Var<B, T>& student, const Var<B, T>& teacher) const {
+        const auto diff = sub(student, teacher);
+        switch (options_.distance_metric) {
+            case DistanceMetric::mse:
+                return mean(mul(diff, diff));
+            // ||x|| as x . x / ||x||, whose gradient is x / ||x||.
+            case DistanceMetric::l2:
+                return mean(sum(mul(diff, l2_normalize(diff)), 1));
+            case DistanceMetric::cosine:
+                break;
+        }
+        // reference: F.cosine_similarity divides by the product of the norms.
+        const auto cos = detail::pairwise_similarity(SimilarityFunction::cos_sim, student, teacher);
+        auto& g = detail::graph_of(name_, cos);
+        return mean(sub(g.input(Tensor<B, T>::full(cos.shape(), T(1))), cos));
+    }
+
+    Options options_;
+    std::string name_;
+};
+
+// The student's embeddings onto the teacher's by mean squared error: EmbedDistillLoss
+// with distance_metric mse. (Versions before 6 concatenated the columns; with columns of
+// one shape the mean over the concatenation is the mean of the columns' means.)
+template <Backend B, Scalar T>
+class MSELoss : public EmbedDistillLoss<B, T> {
+public:
+    MSELoss() : EmbedDistillLoss<B, T>({.distance_metric = DistanceMetric::mse}, "MSELoss") {}
+};
+
+struct MarginMSELossOptions {
+    // Applied row by row (util.pairwise_dot_score, util.pairwise_cos_sim).
+    SimilarityFunction similarity_fct = SimilarityFunction::dot_score;
+};
+
+// The student's margins sim(query, positive) - sim(query, negative_i) onto the teacher's,
+// by mean squared error. Labels: the margins, [batch] or [batch, negatives], or the
+// teacher's scores [batch, 1 + negatives] (positive first), whose margins are taken.
+template <Backend B, Scalar T>
+class MarginMSELoss {
+public:
+    using Options = MarginMSELossOptions;
+    static constexpr const char* name = "MarginMSELoss";
+    static constexpr LossInputs inputs{.min_columns = 3,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(query, positive, negative_1, ..., negative_n)"};
+
+    explicit MarginMSELoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const auto& teacher = detail::teacher_scores(name, labels, "teacher margins or scores");
+        const index_t batch = columns[0].shape()[0], negatives = static_cast<index_t>(columns.size()) - 2;
+        const Shape& t = teacher.shape();
+        auto target = g.input(teacher);
+        // In sentence-transformers' order: scores first, then a vector of margins.
+        if (t.rank() == 2 && t[0] == batch && t[1] == negatives + 1) {
+            const auto positive = slice(target, 1, 0, 1);
+            target = sub(concat(std::vector<Var<B, T>>(static_cast<std::size_t>(negatives), positive), 1),
+                         slice(target, 1, 1, negatives + 1));
+        } else if (t.rank() == 1 && t[0] == batch) {
+            target = reshape(target, {batch, 1});
+        }
+        if (!(target.shape() == Shape{batch, negatives}))
+            detail::throw_error(name, ": needs labels of shape [", batch, ", ", negatives, "] (margins) or [",
+                                batch, ", ", negatives + 1, "] (scores)", negatives == 1 ? " or [" : "",
+                                negatives == 1 ? std::to_string(batch) + "]" : "", " for ", negatives,
+                                negatives == 1 ? " negative" : " negatives", "; got labels of shape ",
+                                t.str());
+        const auto positive = detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[1]);
+        std::vector<Var<B, T>> margins;
+        for (std::size_t i = 2; i < columns.size(); ++i)
+            margins.push_back(reshape(
+                sub(positive, detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[i])),
+                {batch, 1}));
+        const auto diff = sub(margins.size() == 1 ? margins[0] : concat(margins, 1), target);
+        return mean(mul(diff, diff));
+    }
+
+private:
+    Options options_;
+};
+
+struct DistillKLDivLossOptions {
+    SimilarityFunction similarity_fct = SimilarityFunction::dot_score;
+    double temperature = 1.0;
+    // Each defaults to temperature.
+    std::optional<double> student_temperature{};
+    std::optional<double> teacher_temperature{};
+};
+
+// KL(teacher || student) between softmax distributions over each query's candidates:
+// the student's scores sim(query, candidate_i) / student_temperature, the teacher's
+// (labels [batch, candidates]) / teacher_temperature; batchmean, times
+// student_temperature^2 so gradients keep their scale.
+template <Backend B, Scalar T>
+class DistillKLDivLoss {
+public:
+    using Options = DistillKLDivLossOptions;
+    static constexpr const char* name = "DistillKLDivLoss";
+    // A softmax over one candidate is constant: two at least.
+    static constexpr LossInputs inputs{.min_columns = 3,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(query, positive, negative_1, ..., negative_n)"};
+
+    explicit DistillKLDivLoss(Options options = {})
+        : options_(options),
+          student_temperature_(options.student_temperature ? *options.student_temperature
+                                                           : options.temperature),
+          teacher_temperature_(options.teacher_temperature ? *options.teacher_temperature
+                                                           : options.temperature) {
+        for (const auto& [label, value] : {std::pair{"temperature", options_.temperature},
+                                           std::pair{"student_temperature", student_temperature_},
+                                           std::pair{"teacher_temperature", teacher_temperature_}})
+            if (!(value > 0 && value < std::numeric_limits<double>::infinity()))
+                detail::throw_error(name, ": ", label, " must be a positive finite number, got ", value);
+    }
+
+    const Options& options() const { return options_; }
+    double student_temperature() const { return student_temperature_; }
+    double teacher_temperature() const { return teacher_temperature_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const auto& teacher = detail::teacher_scores(name, labels, "teacher scores [batch, candidates]");
+        const index_t batch = columns[0].shape()[0], ways = static_cast<index_t>(columns.size()) - 1;
+        if (!(teacher.shape() == Shape{batch, ways}))
+            detail::throw_error(name, ": needs teacher scores of shape [", batch, ", ", ways, "] for ", ways,
+                                " candidate columns; got labels of shape ", teacher.shape().str());
+        std::vector<Var<B, T>> scores;
+        for (std::size_t i = 1; i < columns.size(); ++i)
+            scores.push_back(reshape(
+                detail::pairwise_similarity(options_.similarity_fct, columns[0], columns[i]), {batch, 1}));
+        const auto student = log_softmax(scale(concat(scores, 1), T(1) / T(student_temperature())));
+        // The teacher's side is constant: p log p and p, without a tape.
+        Tensor<B, T> p, p_log_p;
+        {
+            NoGradGuard no_grad;
+            const auto t = scale(g.input(teacher), T(1) / T(teacher_temperature()));
+            const auto probabilities = softmax(t);
+            p = probabilities.value();
+            p_log_p = sum(mul(probabilities, log_softmax(t))).value();
+        }
+        // reference: nn.KLDivLoss(reduction="batchmean"): sum p (log p - log q) / batch.
+        const auto kl = sub(g.input(p_log_p), sum(mul(g.input(p), student)));
+        const double st = student_temperature();
+        return scale(kl, T(st * st / double(batch)));
+    }
+
+private:
+    Options options_;
+    double student_temperature_, teacher_temperature_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/distill.hpp
+// ---- begin tandem/losses/guided.hpp
+// GISTEmbedLoss and CachedGISTEmbedLoss: in-batch contrastive learning in which a frozen
+// guide model decides which in-batch candidates are false negatives. Each anchor's softmax
+// runs over its positive, the other positives, (contrast_anchors) the other anchors,
+// (contrast_positives) the positives against its own positive, and the hard negatives;
+// every candidate the guide scores above the guide's anchor-positive similarity (less a
+// margin, absolute or relative to that similarity) is removed. Similarities are cosine,
+// divided by the temperature. The cached form computes the same loss at any batch size
+// in the memory of one mini-batch (GradCache), as CachedMultipleNegativesRankingLoss.
+// reference: sentence_transformers v6.3 losses/gist_embed.py, cached_gist_embed.py;
+// Solatorio 2024, "GISTEmbed: Guided In-sample Selection of Training Negatives".
+
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+enum class MarginStrategy { absolute, relative };
+
+struct GISTEmbedLossOptions {
+    double temperature = 0.01;
+    MarginStrategy margin_strategy = MarginStrategy::absolute;
+    double margin = 0.0;
+    bool contrast_anchors = true;
+    bool contrast_positives = true;
+};
+
+template <Backend B, Scalar T>
+class GISTEmbedLoss {
+public:
+    using Options = GISTEmbedLossOptions;
+    static constexpr LossInputs inputs{
+        .min_columns = 2,
+        .max_columns = 3,
+        .columns_meaning = "(anchor, positive) or (anchor, positive, negative)"};
+
+    explicit GISTEmbedLoss(Options options = {}, std::string_view name = "GISTEmbedLoss",
+                           LossInputs columns = inputs)
+        : options_(options), name_(name), inputs_(columns) {
+        if (!(options_.temperature > 0))
+            detail::throw_error(name_, ": temperature must be positive, found ", options_.temperature);
+    }
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+    const LossInputs& columns_needed() const { return inputs_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const std::vector<Tensor<B, T>>& guide_columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name_, inputs_, columns, labels);
+        check_guides(columns.size(), columns[0].shape()[0], guide_columns);
+        return rows_loss(g, columns, guide_columns, 0, columns[0].shape()[0]);
+    }
+
+    // The guide's embeddings: as many columns as the student's, the same rows each.
+    void check_guides(std::size_t columns, index_t rows, const std::vector<Tensor<B, T>>& guides) const {
+        if (guides.size() != columns)
+            detail::throw_error(name_, ": needs the guide's embeddings of each of the ", columns,
+                                " columns; got ", guides.size(),
+                                guides.size() == 1 ? " guide column" : " guide columns");
+        for (std::size_t i = 0; i < guides.size(); ++i)
+            if (guides[i].shape().rank() != 2 || guides[i].shape()[0] != rows ||
+                !(guides[i].shape() == guides[0].shape()))
+                detail::throw_error(name_, ": the guide's embeddings must be [", rows,
+                                    ", guide_dim], one shape for every column; guide column ", i, " is ",
+                                    guides[i].shape().str());
+    }
+
+    // The share of the loss that anchors [begin, end) contribute (their cross-entropy terms
+    // over the batch size): the loss is the sum of these over any split of the rows.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                        const std::vector<Tensor<B, T>>& guide_columns, index_t begin, index_t end) const {
+        const index_t batch = columns[0].shape()[0], m = end - begin;
+        const T inf = std::numeric_limits<T>::infinity();
+        std::vector<Var<B, T>> student;
+        for (const auto& c : columns) student.push_back(l2_normalize(c));
+        // The guide's cosine similarities, without a tape.
+        std::vector<Tensor<B, T>> guide;
+        {
+            NoGradGuard no_grad;
+            for (const auto& t : guide_columns) guide.push_back(l2_normalize(g.input(t)).value());
+        }
+        const auto local = [&](const Var<B, T>& x) { return slice(x, 0, begin, end); };
+        const auto guide_sim = [&](std::size_t a, std::size_t b) {
+            NoGradGuard no_grad;
+            return matmul(g.input(guide[a].rows(begin, end)), g.input(guide[b]), false, true).value();
+        };
+        const Tensor<B, T> guide_ap = guide_sim(0, 1);
+        // The guide's anchor-positive similarity of each local anchor.
+        Tensor<B, T> guide_positive;
+        {
+            NoGradGuard no_grad;
+            auto flat = Ids<B>::empty({m});
+            const auto positive_columns = arange<B>(m, begin);
+            if (m) B::flat_index(flat.data(), positive_columns.data(), m, batch);
+            guide_positive =
+                gather_rows(reshape(g.input(guide_ap), {m * batch, 1}), flat).value().reshape({m});
+        }
+        // -inf where the guide finds a false negative; the own positive (ap) or the row
+        // itself (aa, pp) at column begin + r.
+        const auto masked = [&](const Var<B, T>& scores, const Tensor<B, T>& guide_scores, bool diagonal,
+                                T on_diagonal) {
+            auto mask = Tensor<B, T>::empty(guide_scores.shape());
+            if (mask.numel())
+                B::mask_above_margin(mask.data(), guide_scores.data(), guide_positive.data(), m, batch,
+                                     T(options_.margin), options_.margin_strategy == MarginStrategy::relative,
+                                     -inf, diagonal ? begin : index_t{-1}, on_diagonal);
+            return add(scores, g.input(mask));
+        };
+        std::vector<Var<B, T>> scores = {
+            masked(matmul(local(student[0]), student[1], false, true), guide_ap, true, T(0))};
+        if (options_.contrast_anchors)
+            scores.push_back(
+                masked(matmul(local(student[0]), student[0], false, true), guide_sim(0, 0), true, -inf));
+        if (options_.contrast_positives)
+            scores.push_back(
+                masked(matmul(local(student[1]), student[1], false, true), guide_sim(1, 1), true, -inf));
+        for (std::size_t i = 2; i < columns.size(); ++i)
+            scores.push_back(
+                masked(matmul(local(student[0]), student[i], false, true), guide_sim(0, i), false, T(0)));
+        const auto logits =
+            scale(scores.size() == 1 ? scores[0] : concat(scores, 1), T(1.0 / options_.temperature));
+        // Cross-entropy with the positive at column begin + r.
+        const index_t width = logits.shape()[1];
+        auto flat = Ids<B>::empty({m});
+        const auto positive_columns = arange<B>(m, begin);
+        if (m) B::flat_index(flat.data(), positive_columns.data(), m, width);
+        const auto positives = reshape(gather_rows(reshape(logits, {m * width, 1}), flat), {m});
+        return scale(sum(sub(logsumexp(logits), positives)), T(1) / T(batch));
+    }
+
+private:
+    Options options_;
+    std::string name_;
+    LossInputs inputs_;
+};
+
+// GISTEmbedLoss at any batch size in the memory of one mini-batch; any number of hard
+// negative columns. The guide's embeddings of the whole batch are given (they hold no tape).
+template <Backend B, Scalar T>
+class CachedGISTEmbedLoss {
+public:
+    static constexpr const char* name = "CachedGISTEmbedLoss";
+    static constexpr LossInputs inputs{.min_columns = 2,
+                                       .columns_meaning = "(anchor, positive, negative_1, ..., negative_n)"};
+
+    explicit CachedGISTEmbedLoss(GISTEmbedLossOptions options = {}, index_t mini_batch_size = 32)
+        : loss_(options, name, inputs), mini_batch_size_(mini_batch_size) {
+        if (mini_batch_size <= 0)
+            detail::throw_error(name, ": mini_batch_size must be positive, found ", mini_batch_size);
+    }
+
+    const GISTEmbedLossOptions& options() const { return loss_.options(); }
+    index_t mini_batch_size() const { return mini_batch_size_; }
+
+    // As CachedMultipleNegativesRankingLoss::forward_backward, with the guide's embeddings.
+    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+                                  const std::vector<Tensor<B, T>>& guide_columns,
+                                  const LossLabels<B, T>& labels = {},
+                                  const GraphOptions& options = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, static_cast<std::size_t>(std::max(columns, 0)), rows,
+                                        labels);
+        loss_.check_guides(static_cast<std::size_t>(columns), rows, guide_columns);
+        return detail::grad_cache<B, T>(
+            name, encode, columns, rows, mini_batch_size_, options,
+            [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin, index_t end) {
+                for (std::size_t c = 1; c < reps.size(); ++c)
+                    if (!(reps[c].shape() == reps[0].shape()))
+                        detail::throw_error(name,
+                                            ": every column must be embeddings [batch, dim] of one shape; "
+                                            "column 0 is ",
+                                            reps[0].shape().str(), ", column ", c, " is ",
+                                            reps[c].shape().str());
+                return loss_.rows_loss(g, reps, guide_columns, begin, end);
+            });
+    }
+
+private:
+    GISTEmbedLoss<B, T> loss_;
+    index_t mini_batch_size_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/guided.hpp
+// ---- begin tandem/losses/mega_batch_margin.hpp
+// MegaBatchMarginLoss: each anchor's positive pushed above positive_margin in cosine, and
+// its hardest in-batch negative (the most similar other positive) below negative_margin.
+// The reference's mini-batched version is GradCache over the same loss (sentence-transformers
+// v6), so both versions give the same value and gradients; the mini-batched one holds only
+// mini_batch_size rows of the similarity matrix and of the model's activations at a time.
+// reference: sentence_transformers v6.3 sentence_transformer/losses/mega_batch_margin.py;
+// Wieting and Gimpel 2018, "ParaNMT-50M".
+
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+namespace tandem {
+
+struct MegaBatchMarginLossOptions {
+    double positive_margin = 0.8;
+    double negative_margin = 0.3;
+    bool use_mini_batched_version = true;
+    index_t mini_batch_size = 50;
+};
+
+template <Backend B, Scalar T>
+class MegaBatchMarginLoss {
+public:
+    using Options = MegaBatchMarginLossOptions;
+    static constexpr const char* name = "MegaBatchMarginLoss";
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .max_columns = 2, .columns_meaning = "(anchor, positive)"};
+
+    explicit MegaBatchMarginLoss(Options options = {}) : options_(options) {
+        if (options.mini_batch_size <= 0)
+            detail::throw_error(name, ": mini_batch_size must be positive, found ", options.mini_batch_size);
+    }
+
+    const Options& options() const { return options_; }
+
+    // Over embeddings already computed (evaluation, `tandem loss`): the whole batch at once.
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        return rows_loss(g, columns, 0, columns[0].shape()[0]);
+    }
+
+    // Training: GradCache over chunks of mini_batch_size anchors, or the whole batch as one
+    // chunk without the mini-batched version.
+    Tensor<B, T> forward_backward(const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+                                  const LossLabels<B, T>& labels = {},
+                                  const GraphOptions& options = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, static_cast<std::size_t>(std::max(columns, 0)), rows,
+                                        labels);
+        const index_t chunk = options_.use_mini_batched_version ? options_.mini_batch_size : rows;
+        return detail::grad_cache<B, T>(name, encode, columns, rows, chunk, options,
+                                        [&](Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin,
+                                            index_t end) { return rows_loss(g, reps, begin, end); });
+    }
+
+    // Anchors [begin, end) against every positive: sum of relu(positive_margin - cos(a_i, p_i))
+    // + relu(max_{j != i} cos(a_i, p_j) - negative_margin), over the whole batch's size.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& reps, index_t begin,
+                        index_t end) const {
+        const index_t n = reps[1].shape()[0];
+        const auto anchors = slice(reps[0], 0, begin, end);
+        const auto positive =
+            detail::pairwise(PairwiseSimilarity::cos_sim, anchors, slice(reps[1], 0, begin, end));
+        // Each anchor's own positive is no negative: -inf before the max, as the reference.
+        auto own = Tensor<B, T>::empty({end - begin, n});
+        B::fill_diagonal_blocks(own.data(), end - begin, n, begin, n, -std::numeric_limits<T>::infinity(),
+                                T(0));
+        const auto hardest = max(add(cosine_similarity(anchors, reps[1]), g.input(own)), 1);
+        const auto m = end - begin;
+        const auto pull = relu(sub(g.input(Tensor<B, T>::full({m}, T(options_.positive_margin))), positive));
+        const auto push = relu(sub(hardest, g.input(Tensor<B, T>::full({m}, T(options_.negative_margin)))));
+        return scale(sum(add(pull, push)), T(1) / T(n));
+    }
+
+private:
+    Options options_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/mega_batch_margin.hpp
+// ---- begin tandem/losses/softmax.hpp
+// SoftmaxLoss: a linear classifier over the pair's features (u, v, |u - v|, u * v as
+// configured, concatenated in that order) trained with cross-entropy against the class
+// label, as SBERT trained on NLI. The classifier belongs to the loss; the trainer steps it
+// with the model (parameters()), under PyTorch's names classifier.weight and classifier.bias.
+// reference: sentence_transformers v6.3 sentence_transformer/losses/softmax.py.
+
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace tandem {
+
+struct SoftmaxLossOptions {
+    index_t embedding_dimension = 0;
+    index_t num_labels = 0;
+    bool concatenation_sent_rep = true;
+    bool concatenation_sent_difference = true;
+    bool concatenation_sent_multiplication = false;
+    // The classifier's nn.Linear default initialisation, U(+-1/sqrt(in)), from this seed.
+    std::uint64_t seed = 0;
+};
+
+template <Backend B, Scalar T>
+class SoftmaxLoss {
+public:
+    using Options = SoftmaxLossOptions;
+    static constexpr const char* name = "SoftmaxLoss";
+    static constexpr LossInputs inputs{
+        .min_columns = 2, .max_columns = 2, .needs_labels = true, .columns_meaning = "(input_A, input_B)"};
+
+    explicit SoftmaxLoss(const Options& options)
+        : options_(options), store_(std::make_unique<ParameterStore<B, T>>()) {
+        if (options.embedding_dimension <= 0 || options.num_labels <= 0)
+            detail::throw_error(name, ": embedding_dimension and num_labels must be positive, found ",
+                                options.embedding_dimension, " and ", options.num_labels);
+        const index_t vectors = 2 * options.concatenation_sent_rep + options.concatenation_sent_difference +
+                                options.concatenation_sent_multiplication;
+        if (vectors == 0)
+            detail::throw_error(name,
+                                ": at least one of concatenation_sent_rep, concatenation_sent_difference or "
+                                "concatenation_sent_multiplication must be true");
+        classifier_ = std::make_unique<Linear<B, T>>(
+            *store_, Scope("classifier"), vectors * options.embedding_dimension, options.num_labels);
+        classifier_->reset_parameters(options.seed);
+    }
+
+    const Options& options() const { return options_; }
+    ParameterStore<B, T>& parameters() const { return *store_; }
+
+    // The classifier's logits [batch, num_labels] for the pair's embeddings.
+    Var<B, T> logits(Graph<B, T>& g, const Var<B, T>& u, const Var<B, T>& v) const {
+        const index_t dim = u.shape().rank() == 2 ? u.shape()[1] : 0;
+        if (dim != options_.embedding_dimension || !(v.shape() == u.shape()))
+            detail::throw_error(name, ": expected two columns of embeddings [batch, ",
+                                options_.embedding_dimension, "] (embedding_dimension); got ",
+                                u.shape().str(), " and ", v.shape().str());
+        std::vector<Var<B, T>> features;
+        if (options_.concatenation_sent_rep) {
+            features.push_back(u);
+            features.push_back(v);
+        }
+        if (options_.concatenation_sent_difference) features.push_back(abs(sub(u, v)));
+        if (options_.concatenation_sent_multiplication) features.push_back(mul(u, v));
+        return classifier_->forward(g, features.size() == 1 ? features[0] : concat(features, 1));
+    }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        if (!labels.labels)
+            detail::throw_error(name, ": needs integer class labels in [0, ", options_.num_labels,
+                                "); got float scores");
+        const auto out = logits(g, columns[0], columns[1]);
+        if (!(labels.labels->shape() == Shape{out.shape()[0]}))
+            detail::throw_error(name, ": needs one class label per pair (", out.shape()[0], "); got ",
+                                labels.labels->shape().str());
+        return cross_entropy(out, *labels.labels);
+    }
+
+private:
+    Options options_;
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    std::unique_ptr<Linear<B, T>> classifier_;
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/softmax.hpp
+// ---- begin tandem/losses/triplet.hpp
+// The triplet losses: an anchor must lie closer to its positive than to its negative by
+// a margin. TripletLoss reads explicit (anchor, positive, negative) columns; the batch
+// forms read one column and integer class labels and mine the triplets in the batch:
+// every valid one (BatchAll), each anchor's hardest positive and negative (BatchHard, and
+// BatchHardSoftMargin with a softplus instead of the margin), or each anchor-positive
+// pair's semi-hard negative (BatchSemiHard).
+// reference: sentence_transformers v6.3 sentence_transformer/losses/triplet.py,
+// batch_hard_triplet.py, batch_all_triplet.py, batch_semi_hard_triplet.py,
+// batch_hard_soft_margin_triplet.py.
+
+
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+// reference: TripletDistanceMetric: 1 - util.pairwise_cos_sim, -util.pairwise_euclidean_sim,
+// -util.pairwise_manhattan_sim.
+enum class TripletDistanceMetric { cosine, euclidean, manhattan };
+
+struct TripletLossOptions {
+    TripletDistanceMetric distance_metric = TripletDistanceMetric::euclidean;
+    double triplet_margin = 5.0;
+};
+
+// mean(relu(d(anchor, positive) - d(anchor, negative) + triplet_margin)).
+template <Backend B, Scalar T>
+class TripletLoss {
+public:
+    using Options = TripletLossOptions;
+    static constexpr const char* name = "TripletLoss";
+    static constexpr LossInputs inputs{
+        .min_columns = 3, .max_columns = 3, .columns_meaning = "(anchor, positive, negative)"};
+
+    explicit TripletLoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const auto gap = sub(distance(columns[0], columns[1]), distance(columns[0], columns[2]));
+        const auto margin = g.input(Tensor<B, T>::full({1}, T(options_.triplet_margin)));
+        return mean(relu(add(gap, margin)));
+    }
+
+private:
+    // [rows]: the distance of each row of a to the same row of b.
+    Var<B, T> distance(const Var<B, T>& a, const Var<B, T>& b) const {
+        switch (options_.distance_metric) {
+            case TripletDistanceMetric::cosine: {
+                const auto cos = sum(mul(l2_normalize(a), l2_normalize(b)), 1);
+                auto& g = detail::graph_of(name, cos);
+                return sub(g.input(Tensor<B, T>::full(cos.shape(), T(1))), cos);
+            }
+            case TripletDistanceMetric::euclidean: {
+                // v6's pairwise_euclidean_sim is torch.linalg.vector_norm(a - b), with no
+                // epsilon (F.pairwise_distance, used before, adds 1e-6 to the difference).
+                // ||x|| as x . x / ||x||: its gradient x / ||x|| is 0 at x = 0, as torch's.
+                const auto diff = sub(a, b);
+                return sum(mul(diff, l2_normalize(diff)), 1);
+            }
+            case TripletDistanceMetric::manhattan:
+                break;
+        }
+        return sum(abs(sub(a, b)), 1);
+    }
+
+    Options options_;
+};
+
+// reference: BatchHardTripletLossDistanceFunction.cosine_distance, euclidean_distance
+// (also spelled eucledian_distance). v6 has no manhattan form.
+enum class BatchHardTripletLossDistanceFunction { cosine_distance, euclidean_distance };
+
+struct BatchTripletLossOptions {
+    BatchHardTripletLossDistanceFunction distance_metric =
+        BatchHardTripletLossDistanceFunction::euclidean_distance;
+    double margin = 5.0;
+};
+
+namespace detail {
+// The class labels of a batch of `rows`, or an error naming what the loss needs.
+template <Backend B, Scalar T>
+const Ids<B>& class_labels(std::string_view loss, const LossLabels<B, T>& labels, index_t rows) {
+    if (!labels.labels)
+        throw_error(loss, ": needs integer class labels (one per row); got ",
+                    labels.scores ? "float labels" : "no label column");
+    const auto& ids = *labels.labels;
+    if (ids.numel() != rows)
+        throw_error(loss, ": expects ", rows, " labels (one per example), but got ", ids.numel(),
+                    " labels with shape ", ids.shape().str());
+    return ids;
+}
+
+template <Backend B, Scalar T>
+Var<B, T> constant(Graph<B, T>& g, const Shape& shape, T value) {
+    return g.input(Tensor<B, T>::full(shape, value));
+}
+
+// out[i, j] = v[i] for j < cols: each element of v [n] repeated along a row.
+template <Backend B, Scalar T>
+Var<B, T> repeat_along_rows(Graph<B, T>& g, const Var<B, T>& v, index_t cols) {
+    const index_t n = v.shape()[0];
+    return matmul(reshape(v, {n, 1}), constant(g, {1, cols}, T(1)));
+}
+
+// The distances between every two rows of x [n, dim]: [n, n].
+// reference: BatchHardTripletLossDistanceFunction.
+template <Backend B, Scalar T>
+Var<B, T> pairwise_distances(Graph<B, T>& g, BatchHardTripletLossDistanceFunction f, const Var<B, T>& x) {
+    const index_t n = x.shape()[0];
+    if (f == BatchHardTripletLossDistanceFunction::cosine_distance) {
+        auto off_diagonal = Tensor<B, T>::empty({n, n});
+        B::fill_diagonal(off_diagonal.data(), n, T(0), T(1));
+        // (1 - cos_sim).clamp(min=0), then fill_diagonal_(0), which also stops its gradient.
+        const auto unit = l2_normalize(x);
+        const auto d = sub(constant(g, {n, n}, T(1)), matmul(unit, unit, false, true));
+        return mul(clamp(d, T(0), std::numeric_limits<T>::infinity()), g.input(off_diagonal));
+    }
+    // |x_i|^2 - 2 x_i . x_j + |x_j|^2, the squared norms read off the Gram matrix's
+    // diagonal so that each distance to itself is exactly 0.
+    const auto dot = matmul(x, x, false, true);
+    const auto square_norm = reshape(gather_rows(reshape(dot, {n * n, 1}), arange<B>(n, 0, n + 1)), {n});
+    const auto rows_term = add(scale(dot, T(-2)), square_norm);
+    // Negative rounding residues become 0 (torch's distances[distances < 0] = 0, whose
+    // gradient passes at 0 and stops below it, as clamp's).
+    const auto squared = clamp(permute(add(permute(rows_term, {1, 0}), square_norm), {1, 0}), T(0),
+                               std::numeric_limits<T>::infinity());
+    // sqrt has an infinite gradient at 0: where the distance is 0 it is taken of 1e-16
+    // and multiplied by 0, as the reference does.
+    auto zero = Tensor<B, T>::empty({n, n});
+    B::range_mask(zero.data(), squared.value().data(), n * n, T(0), T(0), T(1), T(0));
+    auto nonzero = Tensor<B, T>::empty({n, n});
+    B::range_mask(nonzero.data(), squared.value().data(), n * n, T(0), T(0), T(0), T(1));
+    return mul(g.input(nonzero), sqrt(add(squared, scale(g.input(zero), T(1e-16)))));
+}
+
+// The label masks of a batch: [n, n] of 1 and 0.
+template <Backend B, Scalar T>
+struct TripletMasks {
+    // same: labels[i] == labels[j]; anchor_positive: the same, i != j; anchor_negative: not the same.
+    Tensor<B, T> same, anchor_positive, anchor_negative;
+
+    TripletMasks(const Ids<B>& labels, index_t n)
+        : same(Tensor<B, T>::empty({n, n})),
+          anchor_positive(Tensor<B, T>::empty({n, n})),
+          anchor_negative(Tensor<B, T>::empty({n, n})) {
+        auto diagonal = Tensor<B, T>::empty({n, n});
+        B::label_equal_mask(same.data(), labels.data(), n, T(1), T(0));
+        B::label_equal_mask(anchor_negative.data(), labels.data(), n, T(0), T(1));
+        B::fill_diagonal(diagonal.data(), n, T(1), T(0));
+        B::binary(BinaryOp::Sub, anchor_positive.data(), same.data(), n * n, diagonal.data(), n * n);
+    }
+};
+
+// Each anchor's hardest positive distance minus its hardest negative distance: [n].
+// reference: BatchHardTripletLoss.batch_hard_triplet_loss.
+template <Backend B, Scalar T>
+Var<B, T> hardest_gap(Graph<B, T>& g, const Var<B, T>& d, const TripletMasks<B, T>& masks) {
+    const index_t n = d.shape()[0];
+    const auto hardest_positive = max(mul(d, g.input(masks.anchor_positive)), 1);
+    // Non-negatives are pushed past the row's largest distance, so that the minimum is a
+    // negative's; in a row without negatives it is the row maximum (plus d(i, i) = 0),
+    // which then takes the gradient, as in the reference.
+    const auto pushed = add(d, mul(repeat_along_rows(g, max(d, 1), n), g.input(masks.same)));
+    const auto hardest_negative = scale(max(scale(pushed, T(-1)), 1), T(-1));
+    return sub(hardest_positive, hardest_negative);
+}
+}  // namespace detail
+
+// The batch losses' shared shape: one column, class labels, a distance and a margin.
+template <Backend B, Scalar T>
+class BatchTripletLossBase {
+public:
+    using Options = BatchTripletLossOptions;
+    static constexpr LossInputs inputs{.min_columns = 1,
+                                       .max_columns = 1,
+                                       .needs_labels = true,
+                                       .columns_meaning = "(the embeddings to mine triplets from)"};
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+protected:
+    BatchTripletLossBase(Options options, std::string_view name) : options_(options), name_(name) {}
+
+    // The distances [n, n] and label masks of a checked batch.
+    struct Batch {
+        Var<B, T> distances;
+        detail::TripletMasks<B, T> masks;
+        const Ids<B>& labels;
+    };
+
+    Batch prepare(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                  const LossLabels<B, T>& labels) const {
+        detail::check_loss_inputs<B, T>(name_, inputs, columns, labels);
+        const index_t n = columns[0].shape()[0];
+        const auto& ids = detail::class_labels(name_, labels, n);
+        return {detail::pairwise_distances(g, options_.distance_metric, columns[0]),
+                detail::TripletMasks<B, T>(ids, n), ids};
+    }
+
+    Options options_;
+    std::string name_;
+};
+
+// The mean of clamp(d(a, p) - d(a, n) + margin, min=0) over every valid triplet (a != p
+// of one class, n of another) whose value is positive (more than 1e-16).
+template <Backend B, Scalar T>
+class BatchAllTripletLoss : public BatchTripletLossBase<B, T> {
+public:
+    explicit BatchAllTripletLoss(BatchTripletLossOptions options = {})
+        : BatchTripletLossBase<B, T>(options, "BatchAllTripletLoss") {}
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        const auto batch = this->prepare(g, columns, labels);
+        const auto& d = batch.distances;
+        const index_t n = d.shape()[0];
+        // Row (a, p) of [n * n, n]: d(a, p) against d(a, k) for every k.
+        auto anchor_rows = Ids<B>::empty({n * n});
+        B::repeat_each(anchor_rows.data(), n, n);
+        const auto positive = detail::repeat_along_rows(g, reshape(d, {n * n}), n);
+        const auto negative = gather_rows(d, anchor_rows);
+        const auto valid =
+            mul(detail::repeat_along_rows(g, g.input(batch.masks.anchor_positive.reshape({n * n})), n),
+                gather_rows(g.input(batch.masks.anchor_negative), anchor_rows));
+        const auto margin = detail::constant(g, {1}, T(this->options_.margin));
+        const auto losses =
+            clamp(mul(add(sub(positive, negative), margin), valid), T(0), std::numeric_limits<T>::infinity());
+        auto counted = Tensor<B, T>::empty(losses.shape());
+        B::range_mask(counted.data(), losses.value().data(), losses.value().numel(),
+                      -std::numeric_limits<T>::infinity(), T(1e-16), T(0), T(1));
+        const auto count = add(sum(g.input(counted)), detail::constant(g, {1}, T(1e-16)));
+        return div(sum(losses), count);
+    }
+};
+
+// The mean over anchors of clamp(hardest positive - hardest negative + margin, min=0).
+template <Backend B, Scalar T>
+class BatchHardTripletLoss : public BatchTripletLossBase<B, T> {
+public:
+    explicit BatchHardTripletLoss(BatchTripletLossOptions options = {})
+        : BatchTripletLossBase<B, T>(options, "BatchHardTripletLoss") {}
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        const auto batch = this->prepare(g, columns, labels);
+        const auto gap = detail::hardest_gap(g, batch.distances, batch.masks);
+        const auto margin = detail::constant(g, {1}, T(this->options_.margin));
+        return mean(clamp(add(gap, margin), T(0), std::numeric_limits<T>::infinity()));
+    }
+};
+
+struct BatchHardSoftMarginTripletLossOptions {
+    BatchHardTripletLossDistanceFunction distance_metric =
+        BatchHardTripletLossDistanceFunction::euclidean_distance;
+};
+
+// The mean over anchors of softplus(hardest positive - hardest negative): no margin.
+template <Backend B, Scalar T>
+class BatchHardSoftMarginTripletLoss : public BatchTripletLossBase<B, T> {
+public:
+    using Options = BatchHardSoftMarginTripletLossOptions;
+    explicit BatchHardSoftMarginTripletLoss(Options options = {})
+        : BatchTripletLossBase<B, T>({.distance_metric = options.distance_metric},
+                                     "BatchHardSoftMarginTripletLoss") {}
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        const auto batch = this->prepare(g, columns, labels);
+        const auto gap = detail::hardest_gap(g, batch.distances, batch.masks);
+        // softplus(x) = -log_sigmoid(-x); torch's softplus returns x itself above 20,
+        // where the two differ by less than 3e-9.
+        return mean(scale(log_sigmoid(scale(gap, T(-1))), T(-1)));
+    }
+};
+
+// The sum over anchor-positive pairs of max(d(a, p) - d(a, n) + margin, 0), n the pair's
+// semi-hard negative (the closest negative farther than p; without one, the farthest
+// negative), over the number of anchor-positive pairs.
+template <Backend B, Scalar T>
+class BatchSemiHardTripletLoss : public BatchTripletLossBase<B, T> {
+public:
+    explicit BatchSemiHardTripletLoss(BatchTripletLossOptions options = {})
+        : BatchTripletLossBase<B, T>(options, "BatchSemiHardTripletLoss") {}
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        const auto batch = this->prepare(g, columns, labels);
+        const auto& d = batch.distances;
+        const index_t n = d.shape()[0];
+        auto chosen = Ids<B>::empty({n * n});
+        B::semi_hard_negatives(chosen.data(), d.value().data(), batch.labels.data(), n);
+        const auto negative = reshape(gather_rows(reshape(d, {n * n, 1}), chosen), {n, n});
+        const auto margin = detail::constant(g, {1}, T(this->options_.margin));
+        const auto positives = g.input(batch.masks.anchor_positive);
+        const auto losses = mul(add(sub(d, negative), margin), positives);
+        // torch.max(x, 0) splits the gradient of a tie at 0 between its two sides.
+        const auto kept =
+            scale(add(relu(losses), clamp(losses, T(0), std::numeric_limits<T>::infinity())), T(0.5));
+        const auto count = clamp(sum(positives), T(1e-16), std::numeric_limits<T>::infinity());
+        return div(sum(kept), count);
+    }
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/triplet.hpp
+// ---- begin tandem/losses/wrappers.hpp
+// Losses around other losses, and a regulariser: MatryoshkaLoss (an inner loss over
+// truncated, re-normalised prefixes of the embeddings), AdaptiveLayerLoss (an inner loss
+// over the embeddings after each layer, with a KL term pulling every layer towards the
+// last), Matryoshka2dLoss (both), and GlobalOrthogonalRegularizationLoss (spreads a
+// column's embeddings apart). The inner loss is held type-erased, so any EmbeddingLoss of
+// any family can be wrapped.
+// reference: sentence_transformers v6.3 losses/matryoshka.py, adaptive_layer.py,
+// matryoshka_2d.py, global_orthogonal_regularization.py.
+
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// Any EmbeddingLoss behind one type, with the name its errors use.
+template <Backend B, Scalar T>
+class AnyEmbeddingLoss {
+public:
+    using Function =
+        std::function<Var<B, T>(Graph<B, T>&, const std::vector<Var<B, T>>&, const LossLabels<B, T>&)>;
+
+    AnyEmbeddingLoss(std::string name, Function f) : name_(std::move(name)), f_(std::move(f)) {}
+
+    template <class L>
+    requires(EmbeddingLoss<L, B, T> &&
+             !std::same_as<std::remove_cvref_t<L>, AnyEmbeddingLoss>) explicit AnyEmbeddingLoss(L loss)
+        : name_(name_of(loss)) {
+        auto held = std::make_shared<const L>(std::move(loss));
+        f_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, const LossLabels<B, T>& labels) {
+            return (*held)(g, columns, labels);
+        };
+    }
+
+    std::string_view name() const { return name_; }
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        return f_(g, columns, labels);
+    }
+
+private:
+    template <class L>
+    static std::string name_of(const L& loss) {
+        if constexpr (requires { loss.name(); })
+            return std::string(loss.name());
+        else if constexpr (requires { L::name; })
+            return std::string(L::name);
+        else
+            return "the inner loss";
+    }
+
+    std::string name_;
+    Function f_;
+};
+
+namespace detail {
+// k of the indices [0, n), drawn without replacement from `rng`, in increasing order; all
+// of them when k <= 0 or k >= n. reference: random.sample(range(n), k).
+inline std::vector<std::size_t> sample_indices(Philox rng, std::size_t n, int k) {
+    std::vector<std::size_t> all(n);
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    if (k <= 0 || static_cast<std::size_t>(k) >= n) return all;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(k); ++i)
+        std::swap(all[i], all[i + rng.below(n - i, i)]);
+    all.resize(static_cast<std::size_t>(k));
+    std::sort(all.begin(), all.end());
+    return all;
+}
+}  // namespace detail
+
+struct MatryoshkaLossOptions {
+    std::vector<index_t> matryoshka_dims;
+    // One per dimension; 1 each when empty.
+    std::vector<double> matryoshka_weights{};
+    // How many dimensions each call trains, drawn from the graph's random streams; -1: all.
+    int n_dims_per_step = -1;
+};
+
+// sum over the chosen d in matryoshka_dims of weight_d * inner(columns truncated to their
+// first d values and L2-normalised, labels). Teacher embeddings in the labels ([batch,
+// dim] or [batch, columns, dim], dim the columns' width) are truncated with them.
+template <Backend B, Scalar T>
+class MatryoshkaLoss {
+public:
+    using Options = MatryoshkaLossOptions;
+    static constexpr const char* name = "MatryoshkaLoss";
+
+    MatryoshkaLoss(AnyEmbeddingLoss<B, T> loss, Options options) : loss_(std::move(loss)) {
+        if (options.matryoshka_dims.empty())
+            detail::throw_error(name, ": you must provide at least one dimension in matryoshka_dims");
+        for (index_t d : options.matryoshka_dims)
+            if (d <= 0)
+                detail::throw_error(name, ": every dimension in matryoshka_dims must be > 0, found ", d);
+        if (options.matryoshka_weights.empty())
+            options.matryoshka_weights.assign(options.matryoshka_dims.size(), 1.0);
+        if (options.matryoshka_weights.size() != options.matryoshka_dims.size())
+            detail::throw_error(name, ": matryoshka_weights must be the same length as matryoshka_dims; got ",
+                                options.matryoshka_weights.size(), " weights for ",
+                                options.matryoshka_dims.size(), " dimensions");
+        // Largest first, each weight with its dimension, as sentence-transformers sorts them.
+        std::vector<std::pair<index_t, double>> pairs;
+        for (std::size_t i = 0; i < options.matryoshka_dims.size(); ++i)
+            pairs.emplace_back(options.matryoshka_dims[i], options.matryoshka_weights[i]);
+        std::stable_sort(pairs.begin(), pairs.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
+        options.matryoshka_dims.clear();
+        options.matryoshka_weights.clear();
+        for (const auto& [d, w] : pairs) {
+            options.matryoshka_dims.push_back(d);
+            options.matryoshka_weights.push_back(w);
+        }
+        options_ = std::move(options);
+    }
+
+    const Options& options() const { return options_; }
+    const AnyEmbeddingLoss<B, T>& loss() const { return loss_; }
+
+    // The indices into options().matryoshka_dims that a call drawing from `rng` trains.
+    std::vector<std::size_t> chosen_dims(Philox rng) const {
+        return detail::sample_indices(rng, options_.matryoshka_dims.size(), options_.n_dims_per_step);
+    }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels) const {
+        const index_t width = check_columns(columns);
+        Var<B, T> total;
+        bool first = true;
+        for (std::size_t i : chosen_dims(g.next_rng())) {
+            const index_t d = options_.matryoshka_dims[i];
+            std::vector<Var<B, T>> truncated;
+            for (const auto& c : columns) truncated.push_back(l2_normalize(slice(c, 1, 0, d)));
+            const auto term = scale(loss_(g, truncated, truncated_labels(g, labels, width, d)),
+                                    T(options_.matryoshka_weights[i]));
+            total = first ? term : add(total, term);
+            first = false;
+        }
+        return total;
+    }
+
+private:
+    index_t check_columns(const std::vector<Var<B, T>>& columns) const {
+        if (columns.empty())
+            detail::throw_error(name, ": needs at least 1 column of embeddings; got 0 columns");
+        const Shape& s = columns[0].shape();
+        if (s.rank() != 2) detail::throw_error(name, ": needs embeddings [batch, dim]; got shape ", s.str());
+        for (index_t d : options_.matryoshka_dims)
+            if (d > s[1])
+                detail::throw_error(name, ": dimension ", d,
+                                    " in matryoshka_dims cannot be greater than the embedding dimension ",
+                                    s[1], " (embeddings ", s.str(), ")");
+        return s[1];
+    }
+
+    static LossLabels<B, T> truncated_labels(Graph<B, T>& g, const LossLabels<B, T>& labels, index_t width,
+                                             index_t d) {
+        if (!labels.scores) return labels;
+        const Shape& t = labels.scores->shape();
+        if ((t.rank() != 2 && t.rank() != 3) || t.back() != width) return labels;
+        NoGradGuard no_grad;
+        LossLabels<B, T> out = labels;
+        out.scores = slice(g.input(*labels.scores), -1, 0, d).value();
+        return out;
+    }
+
+    AnyEmbeddingLoss<B, T> loss_;
+    Options options_;
+};
+
+struct GlobalOrthogonalRegularizationLossOptions {
+    SimilarityFunction similarity_fct = SimilarityFunction::cos_sim;
+    // 0 leaves a term out (None in Python); at least one must be non-zero.
+    double mean_weight = 1.0;
+    double second_moment_weight = 1.0;
+    enum class Aggregation { mean, sum } aggregation = Aggregation::mean;
+};
+
+// For each column's similarity matrix S without its diagonal: the mean term (mean S)^2
+// and the second-moment term relu(mean S^2 - 1/dim), aggregated over the columns (mean or
+// sum), weighted and added (sentence-transformers returns the two terms in a dict, which
+// its trainer adds).
+template <Backend B, Scalar T>
+class GlobalOrthogonalRegularizationLoss {
+public:
+    using Options = GlobalOrthogonalRegularizationLossOptions;
+    static constexpr const char* name = "GlobalOrthogonalRegularizationLoss";
+    static constexpr LossInputs inputs{.min_columns = 1, .columns_meaning = "(input_1, ...)"};
+
+    explicit GlobalOrthogonalRegularizationLoss(Options options = {}) : options_(options) {
+        if (options_.mean_weight == 0 && options_.second_moment_weight == 0)
+            detail::throw_error(name,
+                                ": at least one of mean_weight or second_moment_weight must be non-zero");
+    }
+
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+                         const LossLabels<B, T>& labels = {}) const {
+        detail::check_loss_inputs<B, T>(name, inputs, columns, labels);
+        const index_t batch = columns[0].shape()[0], dim = columns[0].shape()[1];
+        // A batch of one has no pairs: both terms are then a differentiable 0.
+        const T pairs = T(std::max<index_t>(batch * (batch - 1), 1));
+        auto off_diagonal = Tensor<B, T>::empty({batch, batch});
+        B::fill_diagonal(off_diagonal.data(), batch, T(0), T(1));
+        const auto keep = g.input(off_diagonal);
+        std::vector<Var<B, T>> means, moments;
+        for (const auto& c : columns) {
+            const auto x = options_.similarity_fct == SimilarityFunction::cos_sim ? l2_normalize(c) : c;
+            const auto s = mul(matmul(x, x, false, true), keep);
+            const auto m = scale(sum(s), T(1) / pairs);
+            means.push_back(reshape(mul(m, m), {1}));
+            const auto second = scale(sum(mul(s, s)), T(1) / pairs);
+            auto shift = g.input(Tensor<B, T>::full(Shape{}, T(1.0 / double(dim))));
+            moments.push_back(reshape(relu(sub(second, shift)), {1}));
+        }
+        const T per_column = options_.aggregation == Options::Aggregation::sum
+                                 ? T(1)
+                                 : T(1) / T(static_cast<double>(columns.size()));
+        Var<B, T> total;
+        bool first = true;
+        for (const auto& [weight, terms] :
+             {std::pair{options_.mean_weight, &means}, std::pair{options_.second_moment_weight, &moments}}) {
+            if (weight == 0) continue;
+            const auto term = scale(scale(sum(concat(*terms, 0)), per_column), T(weight));
+            total = first ? term : add(total, term);
+            first = false;
+        }
+        return total;
+    }
+
+private:
+    Options options_;
+};
+
+enum class LayerWeighting { uniform, log, linear };
+
+struct AdaptiveLayerLossOptions {
+    // How many of the layers before the last each call trains, drawn from the graph's
+    // random streams; -1 (or anything >= their number): all.
+    int n_layers_per_step = 1;
+    double last_layer_weight = 1.0;
+    double prior_layers_weight = 1.0;
+    double kl_div_weight = 1.0;
+    // 0 leaves the KL term out.
+    double kl_temperature = 0.3;
+    // Each prior layer's weight: 1, 1 / (1 + ln(1 + layer)) or 1 / (1 + layer).
+    LayerWeighting layer_weighting = LayerWeighting::uniform;
+};
+
+// inner(last layer) * last_layer_weight
+//   + sum over the chosen prior layers l of inner(layer l) * weight(l) / chosen * prior_layers_weight
+//   + kl_div_weight * kl_temperature * KL(softmax(last / t) || softmax(layer l / t)) for each,
+// the KL over the rows of every column stacked, batchmean, the last layer's side constant.
+// Layers are hidden states in order: 0 is the embedding layer's output, the last is the
+// model's output (the embeddings every other loss sees); each is pooled (and passed through
+// the modules after the transformer) as the last one is.
+template <Backend B, Scalar T>
+class AdaptiveLayerLoss {
+public:
+    using Options = AdaptiveLayerLossOptions;
+
+    AdaptiveLayerLoss(AnyEmbeddingLoss<B, T> loss, Options options,
+                      std::string_view name = "AdaptiveLayerLoss")
+        : loss_(std::move(loss)), options_(options), name_(name) {
+        if (!(options_.kl_temperature >= 0))
+            detail::throw_error(name_, ": kl_temperature must be >= 0, found ", options_.kl_temperature);
+    }
+
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    double layer_weight(std::size_t layer) const {
+        switch (options_.layer_weighting) {
+            case LayerWeighting::log:
+                return 1.0 / (1.0 + std::log(1.0 + double(layer)));
+            case LayerWeighting::linear:
+                return 1.0 / (1.0 + double(layer));
+            case LayerWeighting::uniform:
+                break;
+        }
+        return 1.0;
+    }
+
+    // The prior layers (indices into [0, layers - 1)) that a call drawing from `rng` trains.
+    std::vector<std::size_t> chosen_layers(Philox rng, std::size_t layers) const {
+        return detail::sample_indices(rng, layers == 0 ? 0 : layers - 1, options_.n_layers_per_step);
+    }
+
+    Var<B, T> operator()(Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
+                         const LossLabels<B, T>& labels) const {
+        check_layers(layers);
+        const auto& last = layers.back();
+        auto total = scale(loss_(g, last, labels), T(options_.last_layer_weight));
+        const double t = options_.kl_temperature;
+        Tensor<B, T> target;
+        if (t > 0) {
+            NoGradGuard no_grad;
+            target = softmax(scale(stacked(g, last), T(1.0 / t))).value();
+        }
+        const auto chosen = chosen_layers(g.next_rng(), layers.size());
+        for (std::size_t l : chosen) {
+            const double w = layer_weight(l) / double(chosen.size()) * options_.prior_layers_weight;
+            total = add(total, scale(loss_(g, layers[l], labels), T(w)));
+            if (t > 0)
+                total = add(total,
+                            scale(kl_div(g, stacked(g, layers[l]), target), T(t * options_.kl_div_weight)));
+        }
+        return total;
+    }
+
+private:
+    void check_layers(const std::vector<std::vector<Var<B, T>>>& layers) const {
+        if (layers.empty())
+            detail::throw_error(name_, ": needs the embeddings after each layer; got no layers");
+        for (std::size_t l = 0; l < layers.size(); ++l) {
+            if (layers[l].size() != layers.back().size() || layers[l].empty())
+                detail::throw_error(name_, ": every layer needs the same number of columns as the last (",
+                                    layers.back().size(), "); layer ", l, " has ", layers[l].size());
+            for (std::size_t c = 0; c < layers[l].size(); ++c)
+                if (!(layers[l][c].shape() == layers.back()[c].shape()))
+                    detail::throw_error(name_, ": column ", c, " is ", layers.back()[c].shape().str(),
+                                        " after the last layer but ", layers[l][c].shape().str(),
+                                        " after layer ", l);
+        }
+    }
+
+    // Every column's rows, one after another.
+    static Var<B, T> stacked(Graph<B, T>&, const std::vector<Var<B, T>>& columns) {
+        return columns.size() == 1 ? columns[0] : concat(columns, 0);
+    }
+
+    // reference: F.kl_div(F.log_softmax(x / t), target, reduction="batchmean").
+    Var<B, T> kl_div(Graph<B, T>& g, const Var<B, T>& x, const Tensor<B, T>& target) const {
+        const index_t rows = x.shape()[0];
+        const auto log_q = log_softmax(scale(x, T(1.0 / options_.kl_temperature)));
+        Tensor<B, T> p_log_p;
+        {
+            NoGradGuard no_grad;
+            const auto p = g.input(target);
+            p_log_p = sum(mul(p, log(p))).value();
+        }
+        return scale(sub(g.input(p_log_p), sum(mul(g.input(target), log_q))), T(1) / T(rows));
+    }
+
+    AnyEmbeddingLoss<B, T> loss_;
+    Options options_;
+    std::string name_;
+};
+
+struct Matryoshka2dLossOptions {
+    std::vector<index_t> matryoshka_dims;
+    std::vector<double> matryoshka_weights{};
+    int n_layers_per_step = 1;
+    int n_dims_per_step = 1;
+    double last_layer_weight = 1.0;
+    double prior_layers_weight = 1.0;
+    double kl_div_weight = 1.0;
+    double kl_temperature = 0.3;
+    LayerWeighting layer_weighting = LayerWeighting::uniform;
+};
+
+// AdaptiveLayerLoss over MatryoshkaLoss over the inner loss: every chosen layer at every
+// chosen dimension. The KL term compares the layers at their full width.
+template <Backend B, Scalar T>
+class Matryoshka2dLoss : public AdaptiveLayerLoss<B, T> {
+public:
+    using Options = Matryoshka2dLossOptions;
+
+    Matryoshka2dLoss(AnyEmbeddingLoss<B, T> loss, const Options& o)
+        : AdaptiveLayerLoss<B, T>(AnyEmbeddingLoss<B, T>(MatryoshkaLoss<B, T>(
+                                      std::move(loss), {.matryoshka_dims = o.matryoshka_dims,
+                                                        .matryoshka_weights = o.matryoshka_weights,
+                                                        .n_dims_per_step = o.n_dims_per_step})),
+                                  {.n_layers_per_step = o.n_layers_per_step,
+                                   .last_layer_weight = o.last_layer_weight,
+                                   .prior_layers_weight = o.prior_layers_weight,
+                                   .kl_div_weight = o.kl_div_weight,
+                                   .kl_temperature = o.kl_temperature,
+                                   .layer_weighting = o.layer_weighting},
+                                  "Matryoshka2dLoss") {}
+};
+
+}  // namespace tandem
+// ---- end tandem/losses/wrappers.hpp
+// ---- end tandem/losses.hpp
+// ---- begin tandem/models.hpp
+// Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
+// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
+// SentenceTransformerStack and Router for its module lists (StackModule for one chosen at run
+// time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses.
+
+// ---- begin tandem/models/pooled_tower.hpp
+// PooledTower: a text tower's token states pooled into one vector per text, as
+// sentence-transformers' [Transformer, Pooling] pair computes an embedding; with it a
+// BertTower (or a CLIP / SigLIP text tower) plus any Pooling mode is an EncoderTower.
+// reference: sentence_transformers.SentenceTransformer([models.Transformer, models.Pooling]).
+
+
+#include <concepts>
+#include <utility>
+
+namespace tandem {
+
+// Represents: a text tower whose forward(graph, TextBatch) output holds the token
+// states [batch, tokens, dim] as last_hidden_state (BertTower, the CLIP and SigLIP text towers).
+template <class Tower>
+concept TokenStateTower = Module<Tower> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const TextBatch<typename Tower::backend_type>& text) {
+    {
+        t.forward(g, text).last_hidden_state
+        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+template <class Tower>
+class PooledTower {
+    static_assert(TokenStateTower<Tower>,
+                  "PooledTower: the tower must be a Module whose forward(graph, TextBatch) returns "
+                  "last_hidden_state");
+
+public:
+    using backend_type = typename Tower::backend_type;
+    using value_type = typename Tower::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    PooledTower(Tower tower, Pooling<B, T> pooling) : tower_(std::move(tower)), pooling_(pooling) {}
+
+    const Tower& tower() const { return tower_; }
+    const Pooling<B, T>& pooling() const { return pooling_; }
+
+    // [batch, dim]; padding (attention_mask 0) takes no part in mean, max and lasttoken.
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return pooling_.forward(g, tower_.forward(g, text).last_hidden_state, text.attention_mask);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        tower_.for_each_parameter(f);
+    }
+
+private:
+    Tower tower_;
+    Pooling<B, T> pooling_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/pooled_tower.hpp
+// ---- begin tandem/models/router.hpp
+// Router: each modality to its own module stack, as sentence-transformers' Router routes
+// by modality: texts through the "text" route, images through the "image" route, so a
+// BERT text tower and a CLIP vision tower, each with a Dense to a shared width, are one
+// model. Parameters of route r are named "r.<i>.<...>" (module i of the route), the
+// sub-folder r_<i>_<Class> that Router.save writes for it.
+// reference: sentence_transformers.base.modules.Router (route by modality; router_config.json).
+
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <utility>
+
+namespace tandem {
+
+namespace detail {
+enum class RouterFault { none, text_route, image_route, backends_differ, scalars_differ };
+
+template <class TextRoute, class ImageRoute>
+consteval RouterFault router_fault() {
+    if constexpr (!TextEncoderModel<TextRoute>)
+        return RouterFault::text_route;
+    else if constexpr (!ImageEncoderModel<ImageRoute>)
+        return RouterFault::image_route;
+    else if constexpr (!std::same_as<typename TextRoute::backend_type, typename ImageRoute::backend_type>)
+        return RouterFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextRoute::value_type, typename ImageRoute::value_type>)
+        return RouterFault::scalars_differ;
+    else
+        return RouterFault::none;
+}
+
+// router_config.json's "types" and "structure" entries of one route, and its modules'
+// configs under the same ids.
+inline void describe_route(nlohmann::ordered_json& out, const std::string& route,
+                           const nlohmann::ordered_json& modules) {
+    out["structure"][route] = nlohmann::ordered_json::array();
+    for (const auto& m : modules) {
+        const std::string type = m.at("type").get<std::string>();
+        const std::string id = route + "_" + m.at("name").get<std::string>() + "_" + st_class_name(type);
+        out["types"][id] = type;
+        out["structure"][route].push_back(id);
+        if (m.contains("config")) out["configs"][id] = m.at("config");
+    }
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextRoute, class ImageRoute>
+class Router {
+    static constexpr auto fault = detail::router_fault<TextRoute, ImageRoute>();
+    static_assert(fault != detail::RouterFault::text_route,
+                  "Router: the text route must encode texts (a Module with encode_text(graph, TextBatch) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::image_route,
+                  "Router: the image route must encode images (a Module with encode_image(graph, Var) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::backends_differ,
+                  "Router: the text and image routes must use the same backend");
+    static_assert(fault != detail::RouterFault::scalars_differ,
+                  "Router: the text and image routes must use the same scalar type");
+
+public:
+    Router(TextRoute, ImageRoute) {}
+};
+
+template <class TextRoute, class ImageRoute>
+requires(detail::router_fault<TextRoute, ImageRoute>() ==
+         detail::RouterFault::none) class Router<TextRoute, ImageRoute> {
+public:
+    using backend_type = typename TextRoute::backend_type;
+    using value_type = typename TextRoute::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr const char* text_route_name = "text";
+    static constexpr const char* image_route_name = "image";
+
+    // Every parameter of a route must be named under its route ("text." or "image.").
+    Router(TextRoute text, ImageRoute image) : text_(std::move(text)), image_(std::move(image)) {
+        check_route(text_, text_route_name);
+        check_route(image_, image_route_name);
+    }
+
+    const TextRoute& text_route() const { return text_; }
+    const ImageRoute& image_route() const { return image_; }
+
+    // [batch, dim] from the route of the input's modality.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return text_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return image_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+    }
+
+    // router_config.json as sentence-transformers writes it (types, structure, parameters),
+    // plus "configs": the config.json of every module folder that has one, by module id.
+    nlohmann::ordered_json describe() const requires requires(const TextRoute& t, const ImageRoute& i) {
+        t.describe();
+        i.describe();
+    }
+    {
+        nlohmann::ordered_json out;
+        out["types"] = nlohmann::ordered_json::object();
+        out["structure"] = nlohmann::ordered_json::object();
+        out["configs"] = nlohmann::ordered_json::object();
+        detail::describe_route(out, text_route_name, text_.describe());
+        detail::describe_route(out, image_route_name, image_.describe());
+        out["parameters"] = {{"default_route", nullptr},
+                             {"allow_empty_key", true},
+                             {"route_mappings", nlohmann::ordered_json::object()}};
+        return out;
+    }
+
+private:
+    template <class Route>
+    static void check_route(const Route& route, const std::string& name) {
+        route.for_each_parameter([&](const std::string& p, Parameter) {
+            if (!p.starts_with(name + "."))
+                detail::throw_error("Router: the ", name, " route's parameter '", p,
+                                    "' is not named under \"", name, ".\"");
+        });
+    }
+
+    TextRoute text_;
+    ImageRoute image_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/router.hpp
+// ---- begin tandem/models/siglip.hpp
+// Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
+// the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
+// joining them with a learned scale and bias for the sigmoid loss (transformers 4.43).
+// reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
+
+
+#include <optional>
+
+namespace tandem {
+
+// "text_model.*" under `scope` (none by default): SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]),
+// which is get_text_features; SigLIP has no separate projection, so embeds is the same Var.
+template <Backend B, Scalar T>
+class SiglipTextModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c, const Scope& scope = {})
+        : embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          head_(store, scope / "text_model" / "head", c.hidden_size, c.head_size()) {}
+
+    // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
+    // full context without a mask; a mask, when given, hides padded keys but pooling
+    // still reads the last position, as in HF.
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        text.check("SiglipTextModel");
+        auto x = embeddings_.forward(g, text);
+        const auto options = attention_options<B, T>(text, false);
+        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
+        auto pooled = head_.forward(g, pool_last(last));
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        final_layer_norm_.for_each_parameter(f);
+        head_.for_each_parameter(f);
+    }
+
+private:
+    CLIPTextEmbeddings<B, T> embeddings_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> final_layer_norm_;
+    Linear<B, T> head_;
+};
+
+// "vision_model.*" under `scope` (none by default): SiglipVisionModel. Patch tokens only (no class token, no
+// pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
+// is the MAP head over it (get_image_features), again with no projection after it.
+template <Backend B, Scalar T>
+class SiglipVisionModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c, const Scope& scope = {})
+        : patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, true),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches(), c.hidden_size),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps) {
+        // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
+        // head parameters in the checkpoint, so none are registered.
+        if (c.vision_use_head) head_.emplace(store, scope / "vision_model" / "head", detail::sizes_of(c));
+    }
+
+    bool has_head() const { return head_.has_value(); }
+
+    // pixel_values [batch, channels, image_size, image_size]. Without a head, pooled and
+    // embeds are left empty (HF returns pooler_output None).
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        if (patches.shape()[1] != position_embedding_.num_embeddings())
+            detail::throw_error("SiglipVisionModel: ", patches.shape()[1], " patches do not match ",
+                                position_embedding_.num_embeddings(), " positions (is image_size right?)");
+        auto last =
+            post_layernorm_.forward(g, encoder_.forward(g, add(patches, position_embedding_.weight(g))));
+        if (!head_) return {last, {}, {}};
+        auto pooled = head_->forward(g, last);
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        if (!head_)
+            detail::throw_error("SiglipVisionModel::encode: the config sets vision_use_head = false, so ",
+                                "there is no pooled embedding; use forward(...).last_hidden_state");
+        return forward(g, pixel_values).embeds;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        patch_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+        if (head_) head_->for_each_parameter(f);
+    }
+
+private:
+    PatchEmbedding<B, T> patch_embedding_;
+    Embedding<B, T> position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+    std::optional<MultiheadAttentionPoolingHead<B, T>> head_;
+};
+
+template <Backend B, Scalar T>
+struct SiglipOutput {
+    EncoderOutput<B, T> text, vision;
+    // L2-normalised pooled outputs, as HF's SiglipOutput text_embeds / image_embeds.
+    Var<B, T> text_embeds, image_embeds;
+    Var<B, T> logits_per_text;   // [texts, images]
+    Var<B, T> logits_per_image;  // [images, texts]
+};
+
+// transformers.SiglipModel: owns its parameters; from_pretrained / save_pretrained read
+// and write a Hugging Face folder (config.json + model.safetensors). Train it with
+// siglip_loss(g, output.logits_per_text).
+template <Backend B, Scalar T>
+class SiglipModel : public PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig> {
+    using Base = PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig>;
+
+public:
+    using TextTower = SiglipTextModel<B, T>;
+    using VisionTower = SiglipVisionModel<B, T>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "SiglipModel";
+
+    // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
+    explicit SiglipModel(const io::SiglipConfig& config)
+        : Base(checked(config)),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config),
+                   VisionTower(*this->store_, config.vision_config),
+                   LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
+
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                               const Var<B, T>& pixel_values) const {
+        auto t = encoder_.text_tower().forward(g, text);
+        auto v = encoder_.image_tower().forward(g, pixel_values);
+        // logits_per_text normalises the pooled outputs itself; the normalised copies are
+        // returned for callers (HF's outputs) and stay off the loss's gradient path.
+        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
+        return {t, v, l2_normalize(t.embeds), l2_normalize(v.embeds), logits, permute(logits, {1, 0})};
+    }
+
+    // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return encoder_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return encoder_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        encoder_.for_each_parameter(f);
+    }
+
+private:
+    // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
+    static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
+        if (!config.vision_config.vision_use_head)
+            detail::throw_error("SiglipModel: vision_config.vision_use_head is false, but the model ",
+                                "needs the attention-pooling head for its image embeddings");
+        return config;
+    }
+
+    Encoder encoder_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/siglip.hpp
+// ---- end tandem/models.hpp
+// ---- begin tandem/optim.hpp
+// Optimizers, learning-rate schedules and gradient clipping.
+
+// ---- begin tandem/optim/adamw.hpp
+// AdamW over a ParameterStore, with parameter groups chosen by name pattern
+// (optim/param_groups.hpp): each group may set its own learning rate and weight decay,
+// or be frozen. Parameters that lie next to each other in the arena and share their
+// settings are updated in one kernel call, so a store without groups is a single pass.
+// reference: torch.optim.AdamW (defaults lr 1e-3, betas (0.9, 0.999), eps 1e-8,
+// weight_decay 1e-2) and its param_groups; transformers' Trainer puts biases and
+// LayerNorm weights in a group without weight decay.
+
+// ---- begin tandem/optim/param_groups.hpp
+// Parameter groups of an optimizer: name patterns over a ParameterStore's Hugging Face
+// names that set a learning rate, a weight decay or freeze, and the layout of the arena
+// into runs of neighbouring parameters that share their settings, so an optimizer step
+// is one kernel call per run. learning_rate_mapping builds regex groups as
+// sentence-transformers' `learning_rate_mapping` training argument does.
+// reference: torch.optim param_groups; sentence_transformers.base.trainer
+// (create_optimizer: re.search over named_parameters, later patterns win).
+
+
+#include <fnmatch.h>
+
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// Parameters whose Hugging Face name matches `pattern`: a shell glob (`*` matches any run
+// of characters, dots included) matching the whole name, or, with `regex`, an ECMAScript
+// regular expression found anywhere in the name (Python's re.search). Each setting of a
+// parameter comes from the first group that matches it and sets it; a parameter is frozen
+// when any group that matches it is; what no group sets takes the optimizer's options.
+// Freezing is one flag with the store's: laying out a frozen group marks its parameters
+// as requiring no gradient (ParameterStore::set_requires_grad), so backward skips them,
+// and a parameter the store already holds frozen is frozen in the layout too (its
+// gradient stays zero, and AdamW would otherwise still decay it).
+template <Scalar T>
+struct ParamGroup {
+    std::string pattern;
+    std::optional<T> lr{};
+    std::optional<T> weight_decay{};
+    // Not updated at all and given no gradient (torch's requires_grad=False).
+    bool frozen = false;
+    bool regex = false;
+};
+
+// The arena split into runs [begin, end) of neighbouring parameters with the same
+// settings; padding between parameters goes with the run before it.
+template <Scalar T>
+class ParamLayout {
+public:
+    struct Run {
+        index_t begin, end;
+        std::optional<T> lr, weight_decay;
+        bool frozen;
+    };
+
+    // `owner` names the optimizer in error messages.
+    template <Backend B>
+    ParamLayout(ParameterStore<B, T>& store, std::vector<ParamGroup<T>> groups, const std::string& owner)
+        : groups_(std::move(groups)) {
+        for (const auto& g : groups_) {
+            if (g.pattern.empty())
+                detail::throw_error(owner, ": a parameter group has an empty name pattern");
+            try {
+                regexes_.push_back(g.regex ? std::regex(g.pattern) : std::regex());
+            } catch (const std::regex_error& e) {
+                detail::throw_error(owner, ": parameter group pattern '", g.pattern,
+                                    "': expected a regular expression, found an invalid one (", e.what(),
+                                    ")");
+            }
+        }
+        const index_t total = store.values().numel();
+        struct Key {
+            int lr, weight_decay;
+            bool frozen;
+            bool operator==(const Key&) const = default;
+        };
+        Key previous{};
+        for (std::size_t i = 0; i < store.size(); ++i) {
+            const Parameter p{static_cast<int>(i)};
+            const std::string& name = store.name(p);
+            Key key{-1, -1, !store.requires_grad(p)};
+            for (std::size_t g = 0; g < groups_.size(); ++g) {
+                if (!matches(g, name)) continue;
+                if (key.lr < 0 && groups_[g].lr) key.lr = static_cast<int>(g);
+                if (key.weight_decay < 0 && groups_[g].weight_decay) key.weight_decay = static_cast<int>(g);
+                key.frozen = key.frozen || groups_[g].frozen;
+            }
+            if (key.frozen) store.set_requires_grad(p, false);
+            const index_t begin = store.offset(p);
+            const index_t end =
+                i + 1 < store.size() ? store.offset(Parameter{static_cast<int>(i + 1)}) : total;
+            if (!runs_.empty() && key == previous) {
+                runs_.back().end = end;
+                continue;
+            }
+            runs_.push_back({begin, end, key.lr < 0 ? std::nullopt : groups_[key.lr].lr,
+                             key.weight_decay < 0 ? std::nullopt : groups_[key.weight_decay].weight_decay,
+                             key.frozen});
+            previous = key;
+        }
+    }
+
+    const std::vector<Run>& runs() const { return runs_; }
+    const std::vector<ParamGroup<T>>& groups() const { return groups_; }
+
+    // The pattern of the first group that matches `name` ("" for none), for logs and tests.
+    std::string group_of(const std::string& name) const {
+        for (std::size_t g = 0; g < groups_.size(); ++g)
+            if (matches(g, name)) return groups_[g].pattern;
+        return {};
+    }
+
+private:
+    bool matches(std::size_t g, const std::string& name) const {
+        return groups_[g].regex ? std::regex_search(name, regexes_[g])
+                                : fnmatch(groups_[g].pattern.c_str(), name.c_str(), 0) == 0;
+    }
+
+    std::vector<ParamGroup<T>> groups_;
+    std::vector<std::regex> regexes_;
+    std::vector<Run> runs_;
+};
+
+// sentence-transformers' `learning_rate_mapping`: (regular expression over parameter
+// names, learning rate) pairs in order, a later pattern winning where two match. The
+// groups set only the learning rate, so weight-decay groups (biases, norms) still apply
+// to the parameters they match, as the trainer keeps decay and no-decay parameters apart.
+// A pattern that matches no parameter is an error, as it is there.
+template <Backend B, Scalar T>
+std::vector<ParamGroup<T>> learning_rate_mapping(ParameterStore<B, T>& store,
+                                                 const std::vector<std::pair<std::string, T>>& mapping) {
+    std::vector<ParamGroup<T>> groups;
+    for (auto it = mapping.rbegin(); it != mapping.rend(); ++it)
+        groups.push_back({.pattern = it->first, .lr = it->second, .regex = true});
+    // Laying the groups out checks every pattern is a valid regular expression.
+    const ParamLayout<T> layout(store, groups, "learning_rate_mapping");
+    for (const auto& [pattern, lr] : mapping) {
+        const std::regex re(pattern);
+        bool found = false;
+        for (std::size_t i = 0; i < store.size() && !found; ++i)
+            found = std::regex_search(store.name(Parameter{static_cast<int>(i)}), re);
+        if (!found)
+            detail::throw_error("learning_rate_mapping: pattern '", pattern,
+                                "': expected it to match some parameter name, found none that it matches");
+    }
+    return groups;
+}
+
+}  // namespace tandem
+// ---- end tandem/optim/param_groups.hpp
+
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class AdamW {
+public:
+    struct Options {
+        T lr = T(1e-3);
+        T beta1 = T(0.9);
+        T beta2 = T(0.999);
+        T eps = T(1e-8);
+        T weight_decay = T(1e-2);
+    };
+
+    explicit AdamW(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
+        : store_(store),
+          options_(options),
+          layout_(store, std::move(groups), "AdamW"),
+          m_(Tensor<B, T>::zeros(store.values().shape())),
+          v_(Tensor<B, T>::zeros(store.values().shape())) {}
+
+    // Applies the gradients now in the store's gradient arena.
+    void step() {
+        ++step_;
+        auto values = store_.values();
+        auto grads = store_.grads();
+        for (const auto& r : layout_.runs()) {
+            if (r.frozen) continue;
+            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
+            const T wd = r.weight_decay.value_or(options_.weight_decay);
+            B::adamw_step(values.data() + r.begin, grads.data() + r.begin, m_.data() + r.begin,
+                          v_.data() + r.begin, r.end - r.begin, lr, options_.beta1, options_.beta2,
+                          options_.eps, wd, step_);
+        }
+    }
+
+    void zero_grad() { store_.zero_grad(); }
+    // Sets the default group's learning rate; groups with their own keep their ratio to
+    // it, as a schedule scales every param_group of a torch optimizer.
+    void set_lr(T lr) {
+        if (options_.lr == T(0))
+            detail::throw_error(
+                "AdamW::set_lr: the default learning rate is 0, so there is no ratio to keep");
+        lr_scale_ = lr / options_.lr;
+    }
+    T lr() const { return lr_scale_ * options_.lr; }
+    long steps() const { return step_; }
+    // The moments (torch's exp_avg, exp_avg_sq), laid out as the parameter arena, and the
+    // step count: what a checkpoint saves so that a resumed run takes the same steps.
+    const Tensor<B, T>& exp_avg() const { return m_; }
+    const Tensor<B, T>& exp_avg_sq() const { return v_; }
+    void load_state(const Tensor<B, T>& exp_avg, const Tensor<B, T>& exp_avg_sq, long step) {
+        if (!(exp_avg.shape() == m_.shape()) || !(exp_avg_sq.shape() == v_.shape()))
+            detail::throw_error("AdamW::load_state: expected moments of shape ", m_.shape().str(),
+                                " (the parameter arena), found ", exp_avg.shape().str(), " and ",
+                                exp_avg_sq.shape().str());
+        if (step < 0) detail::throw_error("AdamW::load_state: expected a step count >= 0, found ", step);
+        m_.copy_from(exp_avg);
+        v_.copy_from(exp_avg_sq);
+        step_ = step;
+    }
+
+    // The group of each parameter by name ("" for the default group), for logs and tests.
+    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
+    // The runs of the arena and their settings, which gradient clipping also walks.
+    const ParamLayout<T>& layout() const { return layout_; }
+
+private:
+    ParameterStore<B, T>& store_;
+    Options options_;
+    ParamLayout<T> layout_;
+    Tensor<B, T> m_, v_;
+    T lr_scale_ = T(1);
+    long step_ = 0;
+};
+
+}  // namespace tandem
+// ---- end tandem/optim/adamw.hpp
+// ---- begin tandem/optim/clip_grad.hpp
+// Global-norm gradient clipping over the gradient arena: one kernel pass for the squared
+// norm of each run, one to scale, as the Trainer's max_grad_norm does before each step.
+// reference: torch.nn.utils.clip_grad_norm_ (norm_type 2: the 2-norm of all gradients
+// together; each is multiplied by max_norm / (norm + 1e-6) when that is below 1).
+
+
+#include <cmath>
+#include <vector>
+
+namespace tandem {
+
+// Clips the gradients of the runs of `layout` that are not frozen (torch clips only the
+// parameters given, and a frozen one has no gradient); returns the norm before clipping.
+template <Backend B, Scalar T>
+T clip_grad_norm(ParameterStore<B, T>& store, T max_norm, const ParamLayout<T>& layout) {
+    if (!(max_norm > T(0)))
+        detail::throw_error("clip_grad_norm: max_norm: expected a value > 0, found ", max_norm);
+    std::vector<const typename ParamLayout<T>::Run*> active;
+    for (const auto& r : layout.runs())
+        if (!r.frozen && r.end > r.begin) active.push_back(&r);
+    auto grads = store.grads();
+    if (active.empty()) return T(0);
+    // One squared norm per run, added on the host in order: deterministic at any thread count.
+    auto partial = Tensor<B, T>::empty({static_cast<index_t>(active.size())});
+    for (std::size_t i = 0; i < active.size(); ++i)
+        B::sum_squares(partial.data() + i, grads.data() + active[i]->begin,
+                       active[i]->end - active[i]->begin);
+    T sum = T(0);
+    for (const T v : partial.to_vector()) sum += v;
+    const T norm = std::sqrt(sum);
+    const T coef = max_norm / (norm + T(1e-6));
+    if (coef < T(1))
+        for (const auto* r : active) {
+            T* g = grads.data() + r->begin;
+            B::scale(g, g, coef, r->end - r->begin, false);
+        }
+    return norm;
+}
+
+// The whole arena, for a store without frozen parameters.
+template <Backend B, Scalar T>
+T clip_grad_norm(ParameterStore<B, T>& store, T max_norm) {
+    return clip_grad_norm(store, max_norm, ParamLayout<T>(store, {}, "clip_grad_norm"));
+}
+
+}  // namespace tandem
+// ---- end tandem/optim/clip_grad.hpp
+// ---- begin tandem/optim/schedule.hpp
+// Learning-rate schedules as transformers defines them: the multiplier of the base
+// learning rate at each optimizer step (torch's LambdaLR: step k, counted from 0, runs
+// with base_lr * factor(k)), and the warmup length from a ratio or a step count.
+// reference: transformers.optimization (get_scheduler and the _lr_lambda of each
+// schedule), transformers.TrainingArguments.get_warmup_steps.
+
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+enum class SchedulerType {
+    Constant,
+    ConstantWithWarmup,
+    Linear,
+    Cosine,
+    CosineWithRestarts,
+    Polynomial,
+    InverseSqrt
+};
+
+// transformers' SchedulerType values: "linear", "cosine", ...
+inline SchedulerType scheduler_type_from_name(std::string_view name) {
+    if (name == "constant") return SchedulerType::Constant;
+    if (name == "constant_with_warmup") return SchedulerType::ConstantWithWarmup;
+    if (name == "linear") return SchedulerType::Linear;
+    if (name == "cosine") return SchedulerType::Cosine;
+    if (name == "cosine_with_restarts") return SchedulerType::CosineWithRestarts;
+    if (name == "polynomial") return SchedulerType::Polynomial;
+    if (name == "inverse_sqrt") return SchedulerType::InverseSqrt;
+    detail::throw_error("lr_scheduler_type: expected one of constant, constant_with_warmup, linear, cosine, ",
+                        "cosine_with_restarts, polynomial, inverse_sqrt; found '", name, "'");
+}
+
+// The warmup length: `warmup_steps` when it is at least 1, otherwise a ratio of the
+// training steps rounded up, `ceil(ratio * total)`, where the ratio is `warmup_steps`
+// itself when it lies in (0, 1) (transformers 5) or else `warmup_ratio` (transformers 4).
+inline long get_warmup_steps(long num_training_steps, double warmup_steps, double warmup_ratio = 0) {
+    if (warmup_steps < 0) detail::throw_error("warmup_steps: expected a value >= 0, found ", warmup_steps);
+    if (warmup_ratio < 0 || warmup_ratio > 1)
+        detail::throw_error("warmup_ratio: expected a value in [0, 1], found ", warmup_ratio);
+    if (warmup_steps >= 1) return static_cast<long>(warmup_steps);
+    const double ratio = warmup_steps > 0 ? warmup_steps : warmup_ratio;
+    return static_cast<long>(std::ceil(static_cast<double>(num_training_steps) * ratio));
+}
+
+struct LRSchedule {
+    SchedulerType type = SchedulerType::Linear;
+    long num_warmup_steps = 0;
+    long num_training_steps = 0;
+    // cosine: 0.5 (half a cosine down to 0); cosine_with_restarts: the number of restarts,
+    // 1 when unset.
+    std::optional<double> num_cycles{};
+    // polynomial: lr_end is an absolute rate, so the base rate (lr_init) must be known.
+    double lr_end = 1e-7;
+    double power = 1.0;
+    double lr_init = 0;
+    // inverse_sqrt: defaults to num_warmup_steps, or 10000 without warmup.
+    std::optional<long> timescale{};
+
+    // The multiplier of the base learning rate at 0-based optimizer step `step`.
+    double factor(long step) const {
+        const double s = static_cast<double>(step);
+        const double warmup = static_cast<double>(num_warmup_steps);
+        if (type == SchedulerType::Constant) return 1.0;
+        if (type == SchedulerType::ConstantWithWarmup)
+            return step < num_warmup_steps ? s / std::max(1.0, warmup) : 1.0;
+        if (step < num_warmup_steps) return s / static_cast<double>(std::max(1L, num_warmup_steps));
+        const double decay_steps = static_cast<double>(std::max(1L, num_training_steps - num_warmup_steps));
+        const double pi = 3.14159265358979323846;
+        switch (type) {
+            case SchedulerType::Linear:
+                return std::max(0.0, static_cast<double>(num_training_steps - step) / decay_steps);
+            case SchedulerType::Cosine: {
+                const double progress = (s - warmup) / decay_steps;
+                return std::max(0.0, 0.5 * (1.0 + std::cos(pi * num_cycles.value_or(0.5) * 2.0 * progress)));
+            }
+            case SchedulerType::CosineWithRestarts: {
+                const double progress = (s - warmup) / decay_steps;
+                if (progress >= 1.0) return 0.0;
+                // Python's % of non-negative operands is fmod.
+                return std::max(
+                    0.0, 0.5 * (1.0 + std::cos(pi * std::fmod(num_cycles.value_or(1.0) * progress, 1.0))));
+            }
+            case SchedulerType::Polynomial: {
+                if (step > num_training_steps) return lr_end / lr_init;
+                const double pct_remaining =
+                    1.0 - (s - warmup) / static_cast<double>(num_training_steps - num_warmup_steps);
+                return ((lr_init - lr_end) * std::pow(pct_remaining, power) + lr_end) / lr_init;
+            }
+            case SchedulerType::InverseSqrt: {
+                const double t = static_cast<double>(timescale_or_default());
+                return 1.0 / std::sqrt((s + (t - warmup)) / t);
+            }
+            case SchedulerType::Constant:
+            case SchedulerType::ConstantWithWarmup:
+                break;  // returned above, before the warmup every other schedule shares
+        }
+        return 1.0;
+    }
+
+    // The learning rate at step `step` for base rate `base_lr`.
+    double lr(double base_lr, long step) const { return base_lr * factor(step); }
+
+    long timescale_or_default() const {
+        if (timescale) return *timescale;
+        return num_warmup_steps ? num_warmup_steps : 10000;
+    }
+};
+
+// transformers' get_scheduler: the schedule by name, with the checks its functions make.
+// `lr_init` is the optimizer's base rate, which only polynomial reads.
+inline LRSchedule get_scheduler(std::string_view name, long num_warmup_steps, long num_training_steps,
+                                LRSchedule extra = {}) {
+    LRSchedule s = extra;
+    s.type = scheduler_type_from_name(name);
+    s.num_warmup_steps = num_warmup_steps;
+    s.num_training_steps = num_training_steps;
+    if (num_warmup_steps < 0)
+        detail::throw_error("get_scheduler(", name, "): num_warmup_steps: expected >= 0, found ",
+                            num_warmup_steps);
+    const bool needs_total = s.type == SchedulerType::Linear || s.type == SchedulerType::Cosine ||
+                             s.type == SchedulerType::CosineWithRestarts ||
+                             s.type == SchedulerType::Polynomial;
+    if (needs_total && num_training_steps <= 0)
+        detail::throw_error("get_scheduler(", name, "): num_training_steps: expected > 0, found ",
+                            num_training_steps);
+    if (s.type == SchedulerType::Polynomial) {
+        if (!(s.lr_init > s.lr_end))
+            detail::throw_error("get_scheduler(polynomial): lr_end (", s.lr_end,
+                                ") must be smaller than the initial lr (", s.lr_init, ")");
+        if (num_training_steps <= num_warmup_steps)
+            detail::throw_error("get_scheduler(polynomial): num_training_steps (", num_training_steps,
+                                ") must exceed num_warmup_steps (", num_warmup_steps, ")");
+    }
+    if (s.type == SchedulerType::InverseSqrt && s.timescale && *s.timescale <= 0)
+        detail::throw_error("get_scheduler(inverse_sqrt): timescale: expected > 0, found ", *s.timescale);
+    return s;
+}
+
+}  // namespace tandem
+// ---- end tandem/optim/schedule.hpp
+// ---- begin tandem/optim/sgd.hpp
+// SGD with momentum over a ParameterStore, with the parameter groups of AdamW (learning
+// rate, weight decay or frozen by name pattern), one kernel call per run of the arena.
+// reference: torch.optim.SGD (lr 1e-3, momentum 0, dampening 0, weight_decay 0 added to
+// the gradient as L2, nesterov False; the momentum buffer starts as the first gradient).
+
+
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class SGD {
+public:
+    struct Options {
+        T lr = T(1e-3);
+        T momentum = T(0);
+        T dampening = T(0);
+        T weight_decay = T(0);
+        bool nesterov = false;
+    };
+
+    explicit SGD(ParameterStore<B, T>& store, Options options = {}, std::vector<ParamGroup<T>> groups = {})
+        : store_(store), options_(options), layout_(store, std::move(groups), "SGD") {
+        // torch.optim.SGD's own checks, with its reasons.
+        if (options_.lr < T(0)) detail::throw_error("SGD: lr: expected a value >= 0, found ", options_.lr);
+        if (options_.momentum < T(0))
+            detail::throw_error("SGD: momentum: expected a value >= 0, found ", options_.momentum);
+        if (options_.weight_decay < T(0))
+            detail::throw_error("SGD: weight_decay: expected a value >= 0, found ", options_.weight_decay);
+        if (options_.nesterov && (options_.momentum <= T(0) || options_.dampening != T(0)))
+            detail::throw_error("SGD: nesterov: expected momentum > 0 and dampening 0, found momentum ",
+                                options_.momentum, " and dampening ", options_.dampening);
+        // Without momentum there is no buffer to keep.
+        if (options_.momentum != T(0)) momentum_buffer_ = Tensor<B, T>::zeros(store.values().shape());
+    }
+
+    // Applies the gradients now in the store's gradient arena.
+    void step() {
+        ++step_;
+        auto values = store_.values();
+        auto grads = store_.grads();
+        for (const auto& r : layout_.runs()) {
+            if (r.frozen) continue;
+            const T lr = lr_scale_ * r.lr.value_or(options_.lr);
+            const T wd = r.weight_decay.value_or(options_.weight_decay);
+            T* buffer = momentum_buffer_.defined() ? momentum_buffer_.data() + r.begin : nullptr;
+            B::sgd_step(values.data() + r.begin, grads.data() + r.begin, buffer, r.end - r.begin, lr,
+                        options_.momentum, options_.dampening, wd, options_.nesterov, step_ == 1);
+        }
+    }
+
+    void zero_grad() { store_.zero_grad(); }
+    // Sets the default group's learning rate; groups with their own keep their ratio to
+    // it, as a schedule scales every param_group of a torch optimizer.
+    void set_lr(T lr) {
+        if (options_.lr == T(0))
+            detail::throw_error("SGD::set_lr: the default learning rate is 0, so there is no ratio to keep");
+        lr_scale_ = lr / options_.lr;
+    }
+    T lr() const { return lr_scale_ * options_.lr; }
+    long steps() const { return step_; }
+
+    std::string group_of(const std::string& name) const { return layout_.group_of(name); }
+    const ParamLayout<T>& layout() const { return layout_; }
+
+private:
+    ParameterStore<B, T>& store_;
+    Options options_;
+    ParamLayout<T> layout_;
+    Tensor<B, T> momentum_buffer_;
+    T lr_scale_ = T(1);
+    long step_ = 0;
+};
+
+}  // namespace tandem
+// ---- end tandem/optim/sgd.hpp
+// ---- end tandem/optim.hpp
+// ---- begin tandem/testing/gradcheck.hpp
+// Finite-difference gradient check for ops and modules built on the autograd, in
+// double precision. Public so users can check their own ops the way tandem's tests do.
+// reference: torch.autograd.gradcheck (central differences), scored per input tensor.
+
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+namespace tandem::testing {
+
+struct GradcheckResult {
+    // max |analytic - numeric| / max |numeric| over the elements of the worst input.
+    double max_relative_error = 0;
+    int worst_input = -1;
+};
+
+// f maps input Vars to an output Var of any shape. The check differentiates
+// sum(f(inputs) * R) for a fixed random R, so every output element contributes.
+// Every graph is built with `options`: in train mode each evaluation draws the same
+// dropout masks, so f is a fixed function of its inputs.
+template <Backend B = Cpu>
+GradcheckResult gradcheck(
+    const std::function<Var<B, double>(Graph<B, double>&, const std::vector<Var<B, double>>&)>& f,
+    const std::vector<Tensor<B, double>>& inputs, double step = 1e-6, std::uint64_t seed = 1234,
+    const GraphOptions& options = {}) {
+    using TensorD = Tensor<B, double>;
+    std::vector<TensorD> projection;
+    auto loss_of = [&](Graph<B, double>& g, const std::vector<Var<B, double>>& vars) {
+        auto out = f(g, vars);
+        if (projection.empty()) {
+            std::vector<double> r(static_cast<std::size_t>(out.value().numel()));
+            Philox rng(seed, 99);
+            for (std::size_t i = 0; i < r.size(); ++i) r[i] = rng.uniform(i) * 2 - 1;
+            projection.push_back(TensorD::from_vector(r, out.shape()));
+        }
+        return sum(mul(out, g.input(projection[0])));
+    };
+
+    Graph<B, double> g(options);
+    std::vector<Var<B, double>> vars;
+    for (const auto& t : inputs) vars.push_back(g.input(t.clone(), true));
+    g.backward(loss_of(g, vars));
+
+    GradcheckResult result;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        // Zeros when no gradient reached this input.
+        const std::vector<double> analytic = g.grad_buffer(vars[i].index).to_vector();
+        std::vector<double> x = inputs[i].to_vector();
+        double max_diff = 0, max_numeric = 0;
+        for (std::size_t j = 0; j < x.size(); ++j) {
+            auto eval = [&](double value) {
+                std::vector<double> shifted = x;
+                shifted[j] = value;
+                NoGradGuard no_grad;
+                Graph<B, double> h(options);
+                std::vector<Var<B, double>> vs;
+                for (std::size_t k = 0; k < inputs.size(); ++k)
+                    vs.push_back(
+                        h.input(k == i ? TensorD::from_vector(shifted, inputs[i].shape()) : inputs[k]));
+                return loss_of(h, vs).value().item();
+            };
+            const double numeric = (eval(x[j] + step) - eval(x[j] - step)) / (2 * step);
+            max_diff = std::max(max_diff, std::abs(numeric - analytic[j]));
+            max_numeric = std::max(max_numeric, std::abs(numeric));
+        }
+        const double rel = max_diff / std::max(max_numeric, 1e-12);
+        if (rel >= result.max_relative_error) {
+            result.max_relative_error = rel;
+            result.worst_input = static_cast<int>(i);
+        }
+    }
+    return result;
+}
+
+// The same check for a module's parameters: loss(g) builds a one-element loss from
+// the parameters in `store`. `samples` entries of every parameter (spread over the
+// tensor) are perturbed; the score is max |analytic - numeric| / max |numeric| over them.
+// Frozen parameters get no gradient and are skipped. Graphs are built with `options`,
+// as in gradcheck.
+template <Backend B = Cpu>
+GradcheckResult gradcheck_parameters(ParameterStore<B, double>& store,
+                                     const std::function<Var<B, double>(Graph<B, double>&)>& loss,
+                                     int samples = 3, double step = 1e-6, const GraphOptions& options = {}) {
+    store.zero_grad();
+    {
+        Graph<B, double> g(options);
+        g.backward(loss(g));
+    }
+    double max_diff = 0, max_numeric = 0;
+    for (int i = 0; i < static_cast<int>(store.size()); ++i) {
+        const Parameter p{i};
+        if (!store.requires_grad(p)) continue;
+        auto value = store.value(p);
+        const auto analytic = store.grad(p).to_vector();
+        const index_t n = value.numel();
+        for (int s = 0; s < samples && s < n; ++s) {
+            const index_t j = (n - 1) * s / std::max(samples - 1, 1);
+            std::vector<double> v = value.to_vector();
+            const double original = v[j];
+            auto eval = [&](double x) {
+                v[j] = x;
+                value.copy_from(Tensor<B, double>::from_vector(v, value.shape()));
+                NoGradGuard no_grad;
+                Graph<B, double> g(options);
+                return loss(g).value().item();
+            };
+            const double numeric = (eval(original + step) - eval(original - step)) / (2 * step);
+            eval(original);
+            max_diff = std::max(max_diff, std::abs(numeric - analytic[j]));
+            max_numeric = std::max(max_numeric, std::abs(numeric));
+        }
+    }
+    return {max_diff / std::max(max_numeric, 1e-12), -1};
+}
+
+}  // namespace tandem::testing
+// ---- end tandem/testing/gradcheck.hpp
+// ---- begin tandem/text.hpp
+// Text tokenizers: Hugging Face tokenizer.json loading and encoding (BPE,
+// WordPiece, Unigram, WordLevel), decoding and vocabulary training.
+
 // ---- begin tandem/text/trainer.hpp
 // Trainers: learn a new vocabulary from a corpus, as HF `tokenizers.trainers`
 // WordLevelTrainer and BpeTrainer do, then install it in a Tokenizer whose
@@ -18851,329 +20958,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/train/callbacks.hpp
-// ---- begin tandem/train/model_encoder.hpp
-// What the trainer asks of a model, and the adapter that turns one collated column of a
-// batch into embeddings [batch, dim]: texts through encode_text, images through
-// encode_image, and a mixed column through both, re-joined in row order. The same
-// adapter serves a cached loss a few rows at a time (losses/concepts.hpp's ColumnEncoder).
-// reference: sentence_transformers SentenceTransformer.forward on the features of one
-// column (v6 routes each modality to its own module).
-
-// ---- begin tandem/data/batch.hpp
-// The batches the collator makes: first on the host (what worker threads build), then
-// as tensors on the model's backend, converted once per batch. One input per loss
-// column, in column order: a text column gives a TextBatch (padded to the batch's
-// longest row), an image column `pixel_values` [n, 3, H, W], a mixed column both, with
-// the batch positions of each part so that its embeddings can be put back in row order.
-// Labels are int64 (`labels`) or float (`scores`), as the dataset's label column holds.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include <xxhash.h>
-
-namespace tandem::data {
-
-struct HostText {
-    std::vector<std::int64_t> input_ids, attention_mask, token_type_ids;  // [batch, length]
-    std::size_t batch = 0, length = 0;
-    std::size_t prompt_length = 0;  // tokens of the column's prompt at the start of each row
-};
-
-struct HostInput {
-    std::string name;
-    std::vector<std::size_t> text_rows, image_rows;  // positions in the batch of each part
-    HostText text;
-    std::vector<float> pixel_values;  // [image_rows.size(), 3, height, width]
-    std::size_t height = 0, width = 0;
-};
-
-struct HostBatch {
-    std::string dataset_name;
-    std::vector<std::size_t> rows;      // dataset rows, after replacing bad ones
-    std::vector<std::size_t> replaced;  // bad rows replaced in this batch (skip_bad_rows)
-    std::vector<HostInput> inputs;
-    std::optional<std::vector<std::int64_t>> labels;
-    std::optional<std::vector<float>> scores;
-
-    // A 64-bit digest of everything the model sees, to compare batches cheaply.
-    std::uint64_t digest() const {
-        XXH64_state_t* s = XXH64_createState();
-        XXH64_reset(s, 0);
-        auto add = [&](const auto& v) {
-            const std::uint64_t n = v.size();
-            XXH64_update(s, &n, sizeof n);
-            if (n) XXH64_update(s, v.data(), n * sizeof(v[0]));
-        };
-        add(dataset_name);
-        add(rows);
-        for (const auto& in : inputs) {
-            add(in.name), add(in.text_rows), add(in.image_rows);
-            add(in.text.input_ids), add(in.text.attention_mask), add(in.text.token_type_ids);
-            const std::uint64_t prompt = in.text.prompt_length;
-            XXH64_update(s, &prompt, sizeof prompt);
-            add(in.pixel_values);
-        }
-        if (labels) add(*labels);
-        if (scores) add(*scores);
-        const std::uint64_t h = XXH64_digest(s);
-        XXH64_freeState(s);
-        return h;
-    }
-};
-
-template <BackendMemory B>
-struct Batch {
-    struct Input {
-        std::string name;
-        std::vector<std::size_t> text_rows, image_rows;
-        std::optional<TextBatch<B>> text;
-        std::optional<Tensor<B, float>> pixel_values;
-    };
-
-    std::string dataset_name;
-    std::vector<std::size_t> rows, replaced;
-    std::vector<Input> inputs;
-    std::optional<Tensor<B, std::int64_t>> labels;
-    std::optional<Tensor<B, float>> scores;
-
-    std::size_t size() const { return rows.size(); }
-
-    // The host batch these tensors hold (copies back from the backend).
-    HostBatch to_host() const {
-        HostBatch h;
-        h.dataset_name = dataset_name;
-        h.rows = rows;
-        h.replaced = replaced;
-        for (const auto& in : inputs) {
-            HostInput out{in.name, in.text_rows, in.image_rows, {}, {}, 0, 0};
-            if (in.text) {
-                out.text = {in.text->input_ids.to_vector(),
-                            in.text->attention_mask.to_vector(),
-                            in.text->token_type_ids.to_vector(),
-                            static_cast<std::size_t>(in.text->batch()),
-                            static_cast<std::size_t>(in.text->length()),
-                            static_cast<std::size_t>(in.text->prompt_length)};
-            }
-            if (in.pixel_values) {
-                out.pixel_values = in.pixel_values->to_vector();
-                out.height = static_cast<std::size_t>(in.pixel_values->size(2));
-                out.width = static_cast<std::size_t>(in.pixel_values->size(3));
-            }
-            h.inputs.push_back(std::move(out));
-        }
-        if (labels) h.labels = labels->to_vector();
-        if (scores) h.scores = scores->to_vector();
-        return h;
-    }
-    // HostBatch::digest of the batch, to compare batches by hash.
-    std::uint64_t digest() const { return to_host().digest(); }
-
-    static Batch from_host(const HostBatch& h) {
-        Batch b;
-        b.dataset_name = h.dataset_name;
-        b.rows = h.rows;
-        b.replaced = h.replaced;
-        for (const auto& in : h.inputs) {
-            Input out{in.name, in.text_rows, in.image_rows, std::nullopt, std::nullopt};
-            const auto n = static_cast<index_t>(in.text.batch), len = static_cast<index_t>(in.text.length);
-            if (!in.text_rows.empty()) {
-                out.text = TextBatch<B>::from_host(in.text.input_ids, n, len, in.text.attention_mask,
-                                                   in.text.token_type_ids);
-                out.text->prompt_length = static_cast<index_t>(in.text.prompt_length);
-            }
-            if (!in.image_rows.empty())
-                out.pixel_values = Tensor<B, float>::from_vector(
-                    in.pixel_values, {static_cast<index_t>(in.image_rows.size()), 3,
-                                      static_cast<index_t>(in.height), static_cast<index_t>(in.width)});
-            b.inputs.push_back(std::move(out));
-        }
-        const auto n = static_cast<index_t>(h.rows.size());
-        if (h.labels) b.labels = Tensor<B, std::int64_t>::from_vector(*h.labels, {n});
-        if (h.scores) b.scores = Tensor<B, float>::from_vector(*h.scores, {n});
-        return b;
-    }
-};
-
-}  // namespace tandem::data
-// ---- end tandem/data/batch.hpp
-
-#include <concepts>
-#include <cstddef>
-#include <cstdint>
-#include <filesystem>
-#include <vector>
-
-namespace tandem {
-
-// Represents: a model the trainer can train and checkpoint.
-// Requires: a Module (Hugging Face names), parameters() giving its ParameterStore,
-// save_pretrained(dir), and encode_text and/or encode_image giving [batch, dim].
-// Ensures: training touches only parameters(); save_pretrained writes what a checkpoint
-// folder needs to load the weights back by name.
-template <class M>
-concept EmbeddingModel = Module<M> &&
-    (TextEncoderModel<M> || ImageEncoderModel<M>)&&requires(const M& m, const std::filesystem::path& dir) {
-    { m.parameters() } -> std::same_as<ParameterStore<typename M::backend_type, typename M::value_type>&>;
-    m.save_pretrained(dir);
-};
-
-namespace detail {
-
-// Rows [begin, end) of a collated column, as a column of its own.
-template <BackendMemory B>
-typename data::Batch<B>::Input slice_input(const typename data::Batch<B>::Input& in, std::size_t begin,
-                                           std::size_t end) {
-    typename data::Batch<B>::Input out{in.name, {}, {}, std::nullopt, std::nullopt};
-    // Positions of each part ascend, so the rows of [begin, end) are one run of each part.
-    auto run = [&](const std::vector<std::size_t>& rows, std::vector<std::size_t>& kept) {
-        std::size_t first = rows.size(), last = 0;
-        for (std::size_t k = 0; k < rows.size(); ++k)
-            if (rows[k] >= begin && rows[k] < end) {
-                first = std::min(first, k);
-                last = k + 1;
-                kept.push_back(rows[k] - begin);
-            }
-        return std::pair<index_t, index_t>(static_cast<index_t>(kept.empty() ? 0 : first),
-                                           static_cast<index_t>(kept.empty() ? 0 : last));
-    };
-    const auto [tb, te] = run(in.text_rows, out.text_rows);
-    const auto [ib, ie] = run(in.image_rows, out.image_rows);
-    if (!out.text_rows.empty()) {
-        TextBatch<B> t;
-        t.input_ids = in.text->input_ids.rows(tb, te);
-        if (in.text->attention_mask.defined()) t.attention_mask = in.text->attention_mask.rows(tb, te);
-        if (in.text->token_type_ids.defined()) t.token_type_ids = in.text->token_type_ids.rows(tb, te);
-        t.prompt_length = in.text->prompt_length;
-        out.text = std::move(t);
-    }
-    if (!out.image_rows.empty()) out.pixel_values = in.pixel_values->rows(ib, ie);
-    return out;
-}
-
-}  // namespace detail
-
-namespace detail {
-
-// A column's pixel values in the model's scalar type.
-template <Backend B, Scalar T>
-Tensor<B, T> pixels_as(const Tensor<B, float>& pixel_values) {
-    if constexpr (std::same_as<T, float>) {
-        return pixel_values;
-    } else {
-        auto pixels = Tensor<B, T>::empty(pixel_values.shape());
-        if (pixels.numel()) B::convert(pixels.data(), pixel_values.data(), pixels.numel());
-        return pixels;
-    }
-}
-
-// The column's rows back in batch order from its text part and its image part (either
-// may be absent), texts first in the concatenation.
-template <BackendMemory B, Scalar T>
-Var<B, T> join_parts(const typename data::Batch<B>::Input& in, std::vector<Var<B, T>> parts) {
-    if (parts.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
-    if (parts.size() == 1) return parts[0];
-    const std::size_t n = in.text_rows.size() + in.image_rows.size();
-    std::vector<std::int64_t> order(n);
-    for (std::size_t k = 0; k < in.text_rows.size(); ++k)
-        order[in.text_rows[k]] = static_cast<std::int64_t>(k);
-    for (std::size_t k = 0; k < in.image_rows.size(); ++k)
-        order[in.image_rows[k]] = static_cast<std::int64_t>(in.text_rows.size() + k);
-    return gather_rows(concat(parts, 0), Ids<B>::from_vector(order, {static_cast<index_t>(n)}));
-}
-
-}  // namespace detail
-
-// The embeddings [rows, dim] of one collated column, recorded on `g`.
-template <EmbeddingModel M>
-Var<typename M::backend_type, typename M::value_type> encode_column(
-    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
-    const typename data::Batch<typename M::backend_type>::Input& in) {
-    using B = typename M::backend_type;
-    using T = typename M::value_type;
-    std::vector<Var<B, T>> parts;
-    if (!in.text_rows.empty()) {
-        if constexpr (TextEncoderModel<M>)
-            parts.push_back(model.encode_text(g, *in.text));
-        else
-            detail::throw_error("column '", in.name, "' holds texts, but the model has no encode_text");
-    }
-    if (!in.image_rows.empty()) {
-        if constexpr (ImageEncoderModel<M>)
-            parts.push_back(model.encode_image(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
-        else
-            detail::throw_error("column '", in.name, "' holds images, but the model has no encode_image");
-    }
-    return detail::join_parts<B, T>(in, std::move(parts));
-}
-
-// Represents: a model that gives one embedding per layer, for a layerwise loss
-// (AdaptiveLayerLoss): encode_text_layers and/or encode_image_layers returning the
-// embeddings [batch, dim] from every hidden state, the last being encode's
-// (SentenceTransformerStack with Pooling after a BERT tower).
-template <class M>
-concept LayerwiseEncoderModel = EmbeddingModel<M> &&(LayerwiseTextModel<M> || LayerwiseImageModel<M>);
-
-// One column's embeddings after every layer, [layers] of [rows, dim], recorded on `g`.
-template <LayerwiseEncoderModel M>
-std::vector<Var<typename M::backend_type, typename M::value_type>> encode_column_layers(
-    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
-    const typename data::Batch<typename M::backend_type>::Input& in) {
-    using B = typename M::backend_type;
-    using T = typename M::value_type;
-    std::vector<std::vector<Var<B, T>>> parts;
-    if (!in.text_rows.empty()) {
-        if constexpr (LayerwiseTextModel<M>)
-            parts.push_back(model.encode_text_layers(g, *in.text));
-        else
-            detail::throw_error("column '", in.name,
-                                "' holds texts, but the model gives no text embeddings per layer");
-    }
-    if (!in.image_rows.empty()) {
-        if constexpr (LayerwiseImageModel<M>)
-            parts.push_back(model.encode_image_layers(g, g.input(detail::pixels_as<B, T>(*in.pixel_values))));
-        else
-            detail::throw_error("column '", in.name,
-                                "' holds images, but the model gives no image embeddings per layer");
-    }
-    if (parts.size() == 2 && parts[0].size() != parts[1].size())
-        detail::throw_error("column '", in.name, "' mixes texts and images, whose towers have ",
-                            parts[0].size(), " and ", parts[1].size(),
-                            " hidden states; a layerwise loss needs the same number");
-    std::vector<Var<B, T>> layers;
-    for (std::size_t l = 0; l < (parts.empty() ? 0 : parts[0].size()); ++l) {
-        std::vector<Var<B, T>> at_layer;
-        for (const auto& p : parts) at_layer.push_back(p[l]);
-        layers.push_back(detail::join_parts<B, T>(in, std::move(at_layer)));
-    }
-    if (layers.empty()) detail::throw_error("column '", in.name, "' of the batch has no rows");
-    return layers;
-}
-
-// Rows [begin, end) of column `column` of `batch`: what a cached loss's ColumnEncoder returns.
-template <EmbeddingModel M>
-Var<typename M::backend_type, typename M::value_type> encode_rows(
-    const M& model, Graph<typename M::backend_type, typename M::value_type>& g,
-    const data::Batch<typename M::backend_type>& batch, int column, index_t begin, index_t end) {
-    if (column < 0 || static_cast<std::size_t>(column) >= batch.inputs.size())
-        detail::throw_error("encode_rows: column ", column, " is outside the batch's ", batch.inputs.size(),
-                            " columns");
-    if (begin < 0 || end <= begin || static_cast<std::size_t>(end) > batch.size())
-        detail::throw_error("encode_rows: rows [", begin, ", ", end, ") are outside the batch's ",
-                            batch.size(), " rows");
-    const auto& in = batch.inputs[static_cast<std::size_t>(column)];
-    if (begin == 0 && static_cast<std::size_t>(end) == batch.size()) return encode_column(model, g, in);
-    return encode_column(model, g,
-                         detail::slice_input<typename M::backend_type>(in, static_cast<std::size_t>(begin),
-                                                                       static_cast<std::size_t>(end)));
-}
-
-}  // namespace tandem
-// ---- end tandem/train/model_encoder.hpp
 // ---- begin tandem/train/progress.hpp
 // Training progress for people: on a terminal one bar redrawn in place (step, loss,
 // learning rate, samples per second, time left), as the tqdm bar of transformers'
@@ -19287,1038 +21071,6 @@ private:
 // on thread timing or thread count. At most `prefetch` batches are made ahead of the
 // consumer (a bounded queue); prefetch 0 makes each batch in next() on the caller's thread.
 
-// ---- begin tandem/data/collator.hpp
-// Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
-// data collator with the model's tokenizer and image processor: each input column is
-// tokenised (truncated to the model's maximum length, padded to the batch's longest
-// row) or preprocessed into pixel_values, a mixed column both ways by modality; the
-// label column becomes labels or scores. Training augmentations (image/augment.hpp) are
-// keyed by (seed, epoch, row), so a row looks the same whoever decodes it. Everything
-// here is host work; Batch<B>::from_host makes the tensors.
-
-// ---- begin tandem/data/column.hpp
-// Column: one named column of a dataset, holding texts, images, a mix of both (each
-// cell knows its modality, as sentence-transformers v6 allows for models that embed
-// both), int64 labels or float scores. Text and image-path columns of a file read
-// by `readers/` stay in the file: the column holds a FieldSource that reads row i on
-// demand from an index of row offsets, so a file larger than memory still loads.
-
-// ---- begin tandem/data/image_ref.hpp
-// ImageRef: one image cell of a dataset, as a file path, encoded bytes the user holds, a
-// byte range of an open file (a WebDataset member inside its tar shard) or decoded
-// pixels (IDX, an image::ImageU8). The
-// decoding waits until a batch needs the image, so a dataset of a million photos
-// costs a million paths, not a million pictures. Mirrors the `Image` feature of
-// Hugging Face `datasets`, whose cells are {"path", "bytes"} or a PIL image.
-
-// ---- begin tandem/data/detail/open_file.hpp
-// A file kept open for reading byte ranges back with pread, shared by every cell that
-// lives in it (rows of a CSV or JSONL file, members of a tar shard), so a dataset
-// holds offsets, not copies, and no cell opens the file again.
-
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <string>
-#include <utility>
-
-namespace tandem::data::detail {
-
-class OpenFile {
-public:
-    // `what` says what the file was expected to be, for the error when it does not exist.
-    OpenFile(std::filesystem::path path, const char* what) : path_(std::move(path)) {
-        if (!std::filesystem::is_regular_file(path_))
-            tandem::detail::throw_error(path_.string(), ": no such file (expected ", what, ")");
-        fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0) tandem::detail::throw_error(path_.string(), ": cannot open: ", std::strerror(errno));
-    }
-    OpenFile(const OpenFile&) = delete;
-    OpenFile& operator=(const OpenFile&) = delete;
-    ~OpenFile() { ::close(fd_); }
-
-    const std::filesystem::path& path() const { return path_; }
-
-    // Up to `size` bytes at `offset` into `out`; the count read (0 at the end of the file).
-    std::size_t read_some(void* out, std::size_t size, std::uint64_t offset) const {
-        const ssize_t n = ::pread(fd_, out, size, static_cast<off_t>(offset));
-        if (n < 0) tandem::detail::throw_error(path_.string(), ": read error: ", std::strerror(errno));
-        return static_cast<std::size_t>(n);
-    }
-
-    // Exactly `size` bytes at `offset`; `who` names them if the file has become shorter.
-    template <class Bytes>
-    Bytes read(std::uint64_t offset, std::size_t size, const std::string& who) const {
-        Bytes out(size, 0);
-        for (std::size_t done = 0; done < size;) {
-            const std::size_t n = read_some(out.data() + done, size - done, offset + done);
-            if (n == 0)
-                tandem::detail::throw_error(who, ": cannot read ", size, " bytes at offset ", offset, " of ",
-                                            path_.string(), " (the file changed after it was indexed)");
-            done += n;
-        }
-        return out;
-    }
-
-private:
-    std::filesystem::path path_;
-    int fd_ = -1;
-};
-
-}  // namespace tandem::data::detail
-// ---- end tandem/data/detail/open_file.hpp
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <memory>
-#include <span>
-#include <string>
-#include <utility>
-#include <variant>
-#include <vector>
-
-namespace tandem::data {
-
-struct ImageFile {
-    std::filesystem::path path;
-};
-
-// `size` bytes at `offset` of a shared buffer; `name` is what errors call them.
-struct EncodedImage {
-    std::shared_ptr<const std::vector<std::uint8_t>> buffer;
-    std::size_t offset = 0, size = 0;
-    std::string name;
-    std::span<const std::uint8_t> bytes() const { return {buffer->data() + offset, size}; }
-};
-
-// HWC uint8 pixels (1 to 4 channels) at `offset` of a shared buffer, so that the
-// 60,000 images of an IDX file share one allocation.
-struct DecodedImage {
-    std::shared_ptr<const std::vector<std::uint8_t>> buffer;
-    std::size_t offset = 0, height = 0, width = 0, channels = 0;
-    std::span<const std::uint8_t> bytes() const {
-        return {buffer->data() + offset, height * width * channels};
-    }
-};
-
-// `size` encoded bytes at `offset` of an open file, read when the image is needed.
-struct FileSlice {
-    std::shared_ptr<const detail::OpenFile> file;
-    std::uint64_t offset = 0;
-    std::size_t size = 0;
-    std::string name;
-    std::vector<std::uint8_t> read() const {
-        return file->read<std::vector<std::uint8_t>>(offset, size, name);
-    }
-};
-
-using ImageRef = std::variant<ImageFile, EncodedImage, DecodedImage, FileSlice>;
-
-inline ImageRef image_file(std::filesystem::path path) { return ImageFile{std::move(path)}; }
-
-inline ImageRef encoded_image(std::vector<std::uint8_t> bytes, std::string name = "<memory>") {
-    const std::size_t n = bytes.size();
-    return EncodedImage{std::make_shared<const std::vector<std::uint8_t>>(std::move(bytes)), 0, n,
-                        std::move(name)};
-}
-
-inline ImageRef decoded_image(const image::ImageU8& pixels) {
-    const auto& s = pixels.shape();
-    if (s[2] < 1 || s[2] > 4)
-        tandem::detail::throw_error("decoded_image: expected 1 to 4 channels, found ", s[2]);
-    return DecodedImage{std::make_shared<const std::vector<std::uint8_t>>(pixels.begin(), pixels.end()), 0,
-                        s[0], s[1], s[2]};
-}
-
-// What an error message calls the image: its path or its name.
-inline std::string describe(const ImageRef& ref) {
-    if (const auto* f = std::get_if<ImageFile>(&ref)) return f->path.string();
-    if (const auto* e = std::get_if<EncodedImage>(&ref)) return e->name;
-    if (const auto* s = std::get_if<FileSlice>(&ref)) return s->name;
-    const auto& d = std::get<DecodedImage>(ref);
-    return "<decoded " + std::to_string(d.height) + "x" + std::to_string(d.width) + "x" +
-           std::to_string(d.channels) + " image>";
-}
-
-// The pixels, as PIL's `Image.open(...).convert("RGB")` gives them.
-inline image::ImageU8 load(const ImageRef& ref, const image::DecodeOptions& options = {}) {
-    if (const auto* f = std::get_if<ImageFile>(&ref)) return image::load_image(f->path, options);
-    if (const auto* e = std::get_if<EncodedImage>(&ref))
-        return image::decode_image(e->bytes(), e->name, options);
-    if (const auto* s = std::get_if<FileSlice>(&ref)) return image::decode_image(s->read(), s->name, options);
-    const auto& d = std::get<DecodedImage>(ref);
-    if (d.height == 0 || d.width == 0) tandem::detail::throw_error(describe(ref), ": image has no pixels");
-    image::ImageU8 pixels({d.height, d.width, d.channels});
-    std::memcpy(pixels.data(), d.bytes().data(), pixels.size());
-    return d.channels == 3 ? pixels : image::convert_rgb(pixels);
-}
-
-// Bytes that are equal exactly when two cells hold the same image as far as a
-// batch sampler can tell without reading files: where a file or file slice is (as
-// sentence-transformers compares path strings), the encoded bytes, or shape and pixels.
-inline void append_identity(const ImageRef& ref, std::string& out) {
-    out += '\x01';  // never equal to a text: texts are not tagged
-    if (const auto* f = std::get_if<ImageFile>(&ref)) {
-        out += 'f';
-        out += f->path.string();
-        return;
-    }
-    if (const auto* s = std::get_if<FileSlice>(&ref)) {
-        out += 's';
-        out += s->file->path().string();
-        out.append(reinterpret_cast<const char*>(&s->offset), sizeof s->offset);
-        return;
-    }
-    std::span<const std::uint8_t> bytes;
-    if (const auto* e = std::get_if<EncodedImage>(&ref)) {
-        out += 'e';
-        bytes = e->bytes();
-    } else {
-        const auto& d = std::get<DecodedImage>(ref);
-        out += 'd';
-        for (std::size_t v : {d.height, d.width, d.channels})
-            out.append(reinterpret_cast<const char*>(&v), sizeof v);
-        bytes = d.bytes();
-    }
-    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-}  // namespace tandem::data
-// ---- end tandem/data/image_ref.hpp
-
-#include <cstddef>
-#include <cstdint>
-#include <filesystem>
-#include <memory>
-#include <string>
-#include <type_traits>
-#include <utility>
-#include <variant>
-#include <vector>
-
-namespace tandem::data {
-
-enum class Modality { text, image };
-enum class ColumnType { text, image, mixed, label, score };
-
-inline const char* column_type_name(ColumnType t) {
-    switch (t) {
-        case ColumnType::text:
-            return "text";
-        case ColumnType::image:
-            return "image";
-        case ColumnType::mixed:
-            return "mixed text/image";
-        case ColumnType::label:
-            return "int64 label";
-        case ColumnType::score:
-            return "float score";
-    }
-    return "unknown";
-}
-
-// A cell of a mixed column.
-using Cell = std::variant<std::string, ImageRef>;
-
-inline Modality modality(const Cell& c) { return c.index() == 0 ? Modality::text : Modality::image; }
-
-// One field of every row of a file, read on demand (CSV, JSONL).
-class FieldSource {
-public:
-    virtual ~FieldSource() = default;
-    virtual std::size_t rows() const = 0;
-    virtual std::string field(std::size_t row) const = 0;
-    // "file.csv line 12": where an error message sends the user.
-    virtual std::string where(std::size_t row) const = 0;
-};
-
-// A FieldSource read as texts, or as image paths resolved against `base`.
-struct FileField {
-    std::shared_ptr<const FieldSource> source;
-    std::filesystem::path base;
-};
-
-class Column {
-public:
-    using Storage = std::variant<std::vector<std::string>, std::vector<ImageRef>, std::vector<Cell>,
-                                 std::vector<std::int64_t>, std::vector<float>, FileField>;
-
-    Column(std::string name, std::vector<std::string> texts)
-        : name_(std::move(name)), type_(ColumnType::text), data_(std::move(texts)) {}
-    Column(std::string name, std::vector<ImageRef> images)
-        : name_(std::move(name)), type_(ColumnType::image), data_(std::move(images)) {}
-    Column(std::string name, std::vector<Cell> cells)
-        : name_(std::move(name)), type_(ColumnType::mixed), data_(std::move(cells)) {}
-    Column(std::string name, std::vector<std::int64_t> labels)
-        : name_(std::move(name)), type_(ColumnType::label), data_(std::move(labels)) {}
-    Column(std::string name, std::vector<float> scores)
-        : name_(std::move(name)), type_(ColumnType::score), data_(std::move(scores)) {}
-    // `type` is text or image (paths relative to field.base).
-    Column(std::string name, FileField field, ColumnType type)
-        : name_(std::move(name)), type_(type), data_(std::move(field)) {
-        if (type != ColumnType::text && type != ColumnType::image)
-            tandem::detail::throw_error("column '", name_, "': a file field is read as text or image, not ",
-                                        column_type_name(type));
-    }
-
-    const std::string& name() const { return name_; }
-    ColumnType type() const { return type_; }
-    bool is_label() const { return type_ == ColumnType::label || type_ == ColumnType::score; }
-
-    std::size_t size() const {
-        return std::visit(
-            [](const auto& v) -> std::size_t {
-                if constexpr (std::is_same_v<std::decay_t<decltype(v)>, FileField>)
-                    return v.source->rows();
-                else
-                    return v.size();
-            },
-            data_);
-    }
-
-    // The cell at `row` of a text, image or mixed column.
-    Cell cell(std::size_t row) const {
-        check_row(row);
-        switch (data_.index()) {
-            case 0:
-                return std::get<0>(data_)[row];
-            case 1:
-                return std::get<1>(data_)[row];
-            case 2:
-                return std::get<2>(data_)[row];
-            case 5: {
-                const auto& f = std::get<FileField>(data_);
-                std::string value = f.source->field(row);
-                if (type_ == ColumnType::text) return value;
-                std::filesystem::path p(value);
-                return ImageRef(ImageFile{p.is_absolute() ? p : f.base / p});
-            }
-            default:
-                tandem::detail::throw_error("column '", name_, "' holds ", column_type_name(type_),
-                                            "s, expected texts or images");
-        }
-    }
-    std::int64_t label(std::size_t row) const {
-        check_row(row);
-        if (type_ != ColumnType::label)
-            tandem::detail::throw_error("column '", name_, "': expected int64 labels, found ",
-                                        column_type_name(type_));
-        return std::get<3>(data_)[row];
-    }
-    float score(std::size_t row) const {
-        check_row(row);
-        if (type_ == ColumnType::label) return static_cast<float>(std::get<3>(data_)[row]);
-        if (type_ != ColumnType::score)
-            tandem::detail::throw_error("column '", name_, "': expected float scores, found ",
-                                        column_type_name(type_));
-        return std::get<4>(data_)[row];
-    }
-    // Where row `row` came from, for error messages; empty for in-memory columns.
-    std::string where(std::size_t row) const {
-        if (const auto* f = std::get_if<FileField>(&data_)) return f->source->where(row);
-        return {};
-    }
-
-    // The same cells under another name.
-    Column renamed(std::string name) const {
-        Column c = *this;
-        c.name_ = std::move(name);
-        return c;
-    }
-    // A copy of rows `rows` held in memory (file fields are read).
-    Column gather(const std::vector<std::size_t>& rows) const {
-        switch (type_) {
-            case ColumnType::label:
-                return Column(name_, pick<std::int64_t>(rows, [&](std::size_t r) { return label(r); }));
-            case ColumnType::score:
-                return Column(name_, pick<float>(rows, [&](std::size_t r) { return score(r); }));
-            case ColumnType::text:
-                return Column(name_,
-                              pick<std::string>(rows, [&](std::size_t r) { return std::get<0>(cell(r)); }));
-            case ColumnType::image:
-                return Column(name_,
-                              pick<ImageRef>(rows, [&](std::size_t r) { return std::get<1>(cell(r)); }));
-            case ColumnType::mixed:
-                break;
-        }
-        return Column(name_, pick<Cell>(rows, [&](std::size_t r) { return cell(r); }));
-    }
-
-private:
-    template <class T, class F>
-    static std::vector<T> pick(const std::vector<std::size_t>& rows, F get) {
-        std::vector<T> out;
-        out.reserve(rows.size());
-        for (std::size_t r : rows) out.push_back(get(r));
-        return out;
-    }
-    void check_row(std::size_t row) const {
-        if (row >= size())
-            tandem::detail::throw_error("column '", name_, "': row ", row, " is out of range (", size(),
-                                        " rows)");
-    }
-
-    std::string name_;
-    ColumnType type_;
-    Storage data_;
-};
-
-}  // namespace tandem::data
-// ---- end tandem/data/column.hpp
-// ---- begin tandem/data/dataset.hpp
-// Dataset: named columns of equal length, as Hugging Face `datasets.Dataset` holds the
-// pairs, triplets and n-tuples sentence-transformers trains on. Inputs are matched to
-// the loss by position; the label column is the first of `label`, `labels`, `score`,
-// `scores` present (sentence-transformers' rule), wherever it stands. `select`,
-// `shuffle` and splits share the columns and keep a row mapping, as `datasets` keeps
-// an indices mapping, so they copy no cell.
-
-// ---- begin tandem/data/permutation.hpp
-// Seeded permutations for shuffling and samplers: Fisher-Yates over Philox draws keyed
-// by (seed, stream) and a counter, so an order depends on the seed and the stream (an
-// epoch) and on nothing else, on any machine and thread count. Like a seeded
-// `torch.Generator`, one Shuffler gives a fresh permutation on each call.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <numeric>
-#include <utility>
-#include <vector>
-
-namespace tandem::data {
-
-class Shuffler {
-public:
-    Shuffler(std::uint64_t seed, std::uint64_t stream) : gen_(seed, stream) {}
-
-    // A uniformly random order of 0..n-1.
-    std::vector<std::size_t> permutation(std::size_t n) {
-        std::vector<std::size_t> order(n);
-        std::iota(order.begin(), order.end(), std::size_t{0});
-        for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[gen_.below(i, next_++)]);
-        return order;
-    }
-
-private:
-    Philox gen_;
-    std::uint64_t next_ = 0;
-};
-
-inline std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed, std::uint64_t stream = 0) {
-    return Shuffler(seed, stream).permutation(n);
-}
-
-}  // namespace tandem::data
-// ---- end tandem/data/permutation.hpp
-
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <optional>
-#include <string>
-#include <utility>
-#include <vector>
-
-namespace tandem::data {
-
-// sentence-transformers' DEFAULT_LABEL_COLUMNS, in the order it looks for them.
-inline const std::vector<std::string>& label_column_names() {
-    static const std::vector<std::string> names = {"label", "labels", "score", "scores"};
-    return names;
-}
-
-class DatasetDict;
-
-class Dataset {
-public:
-    Dataset() = default;
-
-    explicit Dataset(std::vector<Column> columns) {
-        for (auto& c : columns) {
-            if (find(c.name())) tandem::detail::throw_error("Dataset: column '", c.name(), "' appears twice");
-            if (!columns_.empty() && c.size() != columns_[0]->size())
-                tandem::detail::throw_error("Dataset: column '", c.name(), "' has ", c.size(),
-                                            " rows, expected ", columns_[0]->size(), " as column '",
-                                            columns_[0]->name(), "'");
-            columns_.push_back(std::make_shared<const Column>(std::move(c)));
-        }
-        size_ = columns_.empty() ? 0 : columns_[0]->size();
-    }
-
-    std::size_t size() const { return size_; }
-    bool empty() const { return size_ == 0; }
-    std::size_t num_columns() const { return columns_.size(); }
-    std::vector<std::string> column_names() const {
-        std::vector<std::string> names;
-        for (const auto& c : columns_) names.push_back(c->name());
-        return names;
-    }
-    bool has_column(const std::string& name) const { return find(name).has_value(); }
-    const Column& column(std::size_t i) const {
-        if (i >= columns_.size())
-            tandem::detail::throw_error("Dataset: column ", i, " is out of range (", columns_.size(),
-                                        " columns)");
-        return *columns_[i];
-    }
-    const Column& column(const std::string& name) const { return *columns_[index_of(name)]; }
-    std::size_t index_of(const std::string& name) const {
-        if (auto i = find(name)) return *i;
-        tandem::detail::throw_error("Dataset: no column named '", name, "'; the columns are ", names_list());
-    }
-
-    // The row of the columns behind dataset row `row` (after select / shuffle).
-    std::size_t source_row(std::size_t row) const {
-        if (row >= size_)
-            tandem::detail::throw_error("Dataset: row ", row, " is out of range (", size_, " rows)");
-        return rows_ ? (*rows_)[row] : row;
-    }
-    Cell cell(std::size_t row, std::size_t col) const { return column(col).cell(source_row(row)); }
-    std::int64_t label(std::size_t row, std::size_t col) const { return column(col).label(source_row(row)); }
-    float score(std::size_t row, std::size_t col) const { return column(col).score(source_row(row)); }
-    std::string where(std::size_t row, std::size_t col) const { return column(col).where(source_row(row)); }
-
-    // The label column by sentence-transformers' rule, if there is one.
-    std::optional<std::size_t> label_column() const {
-        for (const auto& name : label_column_names())
-            if (auto i = find(name)) return i;
-        return std::nullopt;
-    }
-    // The columns a loss receives, in order: all but the label column and `dataset_name`.
-    std::vector<std::size_t> input_columns() const {
-        std::vector<std::size_t> out;
-        const auto label = label_column();
-        for (std::size_t i = 0; i < columns_.size(); ++i)
-            if (i != label && columns_[i]->name() != "dataset_name") out.push_back(i);
-        return out;
-    }
-
-    Dataset select_columns(const std::vector<std::string>& names) const {
-        Dataset out = with_columns({});
-        for (const auto& n : names) {
-            if (out.find(n)) tandem::detail::throw_error("select_columns: column '", n, "' is named twice");
-            out.columns_.push_back(columns_[index_of(n)]);
-        }
-        return out;
-    }
-    Dataset remove_columns(const std::vector<std::string>& names) const {
-        for (const auto& n : names) index_of(n);
-        Dataset out = with_columns({});
-        for (const auto& c : columns_)
-            if (std::find(names.begin(), names.end(), c->name()) == names.end()) out.columns_.push_back(c);
-        return out;
-    }
-    Dataset rename_column(const std::string& from, const std::string& to) const {
-        const std::size_t i = index_of(from);
-        if (from != to && find(to))
-            tandem::detail::throw_error("rename_column: a column named '", to, "' already exists");
-        Dataset out = *this;
-        out.columns_[i] = std::make_shared<const Column>(columns_[i]->renamed(to));
-        return out;
-    }
-
-    // The rows `rows`, in that order (repeats allowed), as `datasets.Dataset.select`.
-    Dataset select(const std::vector<std::size_t>& rows) const {
-        auto mapped = std::make_shared<std::vector<std::size_t>>();
-        mapped->reserve(rows.size());
-        for (std::size_t r : rows) mapped->push_back(source_row(r));
-        Dataset out = *this;
-        out.rows_ = std::move(mapped);
-        out.size_ = rows.size();
-        return out;
-    }
-    Dataset shuffle(std::uint64_t seed) const { return select(permutation(size_, seed)); }
-
-    // `test_size` in (0, 1) is a fraction (ceil, as `datasets`), >= 1 a row count. The
-    // test rows are the first ones of a seeded permutation, the train rows the rest.
-    DatasetDict train_test_split(double test_size, std::uint64_t seed) const;
-
-private:
-    std::optional<std::size_t> find(const std::string& name) const {
-        for (std::size_t i = 0; i < columns_.size(); ++i)
-            if (columns_[i]->name() == name) return i;
-        return std::nullopt;
-    }
-    std::string names_list() const {
-        std::string s = "[";
-        for (const auto& c : columns_) s += (s.size() > 1 ? ", '" : "'") + c->name() + "'";
-        return s + "]";
-    }
-    Dataset with_columns(std::vector<std::shared_ptr<const Column>> columns) const {
-        Dataset out = *this;
-        out.columns_ = std::move(columns);
-        return out;
-    }
-
-    std::vector<std::shared_ptr<const Column>> columns_;
-    std::shared_ptr<const std::vector<std::size_t>> rows_;  // null: row i is column row i
-    std::size_t size_ = 0;
-};
-
-// Datasets one after another, as `datasets.concatenate_datasets`: the same column names
-// and types in the same order. The cells are copied into memory.
-inline Dataset concatenate(const std::vector<Dataset>& parts) {
-    if (parts.empty()) tandem::detail::throw_error("concatenate: expected at least one dataset, found none");
-    const auto names = parts[0].column_names();
-    for (std::size_t p = 1; p < parts.size(); ++p) {
-        if (parts[p].column_names() != names)
-            tandem::detail::throw_error("concatenate: dataset ", p, " has other columns than dataset 0");
-        for (std::size_t c = 0; c < names.size(); ++c)
-            if (parts[p].column(c).type() != parts[0].column(c).type())
-                tandem::detail::throw_error("concatenate: column '", names[c], "' holds ",
-                                            column_type_name(parts[p].column(c).type()), "s in dataset ", p,
-                                            " but ", column_type_name(parts[0].column(c).type()),
-                                            "s in dataset 0");
-    }
-    std::vector<Column> columns;
-    for (std::size_t c = 0; c < names.size(); ++c) {
-        std::vector<Column> pieces;
-        for (const auto& d : parts) {
-            std::vector<std::size_t> rows(d.size());
-            for (std::size_t r = 0; r < d.size(); ++r) rows[r] = d.source_row(r);
-            pieces.push_back(d.column(c).gather(rows));
-        }
-        // Cells of one type from every piece, in order.
-        std::vector<Cell> cells;
-        std::vector<std::int64_t> labels;
-        std::vector<float> scores;
-        const ColumnType type = pieces[0].type();
-        for (const auto& piece : pieces)
-            for (std::size_t r = 0; r < piece.size(); ++r) {
-                if (type == ColumnType::label)
-                    labels.push_back(piece.label(r));
-                else if (type == ColumnType::score)
-                    scores.push_back(piece.score(r));
-                else
-                    cells.push_back(piece.cell(r));
-            }
-        if (type == ColumnType::label) {
-            columns.emplace_back(names[c], std::move(labels));
-        } else if (type == ColumnType::score) {
-            columns.emplace_back(names[c], std::move(scores));
-        } else if (type == ColumnType::mixed) {
-            columns.emplace_back(names[c], std::move(cells));
-        } else if (type == ColumnType::text) {
-            std::vector<std::string> texts;
-            for (auto& cell : cells) texts.push_back(std::move(std::get<std::string>(cell)));
-            columns.emplace_back(names[c], std::move(texts));
-        } else {
-            std::vector<ImageRef> images;
-            for (auto& cell : cells) images.push_back(std::move(std::get<ImageRef>(cell)));
-            columns.emplace_back(names[c], std::move(images));
-        }
-    }
-    return Dataset(std::move(columns));
-}
-
-// Named datasets for multi-dataset training (sentence-transformers' dict of datasets),
-// in insertion order; samplers address their rows as one concatenated range.
-class DatasetDict {
-public:
-    DatasetDict() = default;
-    DatasetDict(std::initializer_list<std::pair<std::string, Dataset>> items) {
-        for (const auto& [name, d] : items) insert(name, d);
-    }
-
-    void insert(const std::string& name, Dataset d) {
-        if (find(name))
-            tandem::detail::throw_error("DatasetDict: a dataset named '", name, "' already exists");
-        names_.push_back(name);
-        datasets_.push_back(std::move(d));
-    }
-    std::size_t size() const { return datasets_.size(); }
-    const std::vector<std::string>& names() const { return names_; }
-    const Dataset& operator[](std::size_t i) const {
-        if (i >= datasets_.size())
-            tandem::detail::throw_error("DatasetDict: dataset ", i, " is out of range (", datasets_.size(),
-                                        ")");
-        return datasets_[i];
-    }
-    const Dataset& operator[](const std::string& name) const {
-        if (auto i = find(name)) return datasets_[*i];
-        tandem::detail::throw_error("DatasetDict: no dataset named '", name, "'");
-    }
-    // Rows of all datasets together, and where global row `row` lives.
-    std::size_t total_rows() const {
-        std::size_t n = 0;
-        for (const auto& d : datasets_) n += d.size();
-        return n;
-    }
-    std::pair<std::size_t, std::size_t> locate(std::size_t row) const {
-        for (std::size_t i = 0; i < datasets_.size(); ++i) {
-            if (row < datasets_[i].size()) return {i, row};
-            row -= datasets_[i].size();
-        }
-        tandem::detail::throw_error("DatasetDict: row is out of range (", total_rows(), " rows in all)");
-    }
-
-private:
-    std::optional<std::size_t> find(const std::string& name) const {
-        for (std::size_t i = 0; i < names_.size(); ++i)
-            if (names_[i] == name) return i;
-        return std::nullopt;
-    }
-    std::vector<std::string> names_;
-    std::vector<Dataset> datasets_;
-};
-
-inline DatasetDict Dataset::train_test_split(double test_size, std::uint64_t seed) const {
-    if (!(test_size > 0))
-        tandem::detail::throw_error("train_test_split: test_size must be positive, found ", test_size);
-    const auto n_test = static_cast<std::size_t>(
-        test_size < 1 ? std::ceil(test_size * static_cast<double>(size_)) : std::floor(test_size));
-    if (n_test >= size_)
-        tandem::detail::throw_error("train_test_split: test_size ", test_size, " leaves no training rows of ",
-                                    size_);
-    const auto order = permutation(size_, seed);
-    return DatasetDict{
-        {"train", select({order.begin() + static_cast<std::ptrdiff_t>(n_test), order.end()})},
-        {"test", select({order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_test)})}};
-}
-
-}  // namespace tandem::data
-// ---- end tandem/data/dataset.hpp
-
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <string>
-#include <utility>
-#include <variant>
-#include <vector>
-
-namespace tandem::data {
-
-// What the loss expects of a dataset's label column.
-enum class LabelKind { any, none, label, score };
-
-struct CollatorOptions {
-    // Tokens per text, special tokens included; default: the tokenizer's model_max_length.
-    std::optional<std::size_t> max_length;
-    // Padding id; default: the tokenizer's [PAD], <pad> or <|endoftext|> (CLIP pads with it).
-    std::optional<std::uint32_t> pad_id;
-    // Random augmentations of training images instead of the processor's deterministic path.
-    std::optional<image::TrainTransform> augment;
-    std::uint64_t seed = 0;
-    image::DecodeOptions decode;
-    // The loss's needs: how many input columns (0: any) and which label.
-    std::size_t inputs = 0;
-    LabelKind label = LabelKind::any;
-    // sentence-transformers' `prompts`, put before every text of a column: one string for
-    // every column, {column: prompt}, or {dataset name: string or {column: prompt}} over a
-    // DatasetDict. The prompt's length goes to TextBatch::prompt_length for Pooling.
-    nlohmann::json prompts = nullptr;
-};
-
-class Collator {
-public:
-    Collator(std::optional<Tokenizer> tokenizer, std::optional<image::ImageProcessor> processor,
-             CollatorOptions options = {})
-        : processor_(std::move(processor)), o_(std::move(options)) {
-        if (tokenizer) default_ = prepare(std::move(*tokenizer));
-        check_prompts(o_.prompts);
-    }
-
-    // The tokenizer and image processor a model folder holds (tokenizer.json or the
-    // older vocabulary files, preprocessor_config.json), either of them optional.
-    static Collator from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
-        namespace fs = std::filesystem;
-        if (!fs::is_directory(dir)) tandem::detail::throw_error(dir.string(), ": no such model folder");
-        std::optional<Tokenizer> tokenizer;
-        if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt") ||
-            (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")))
-            tokenizer = Tokenizer::from_folder(dir);
-        std::optional<image::ImageProcessor> processor;
-        if (fs::exists(dir / "preprocessor_config.json"))
-            processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
-        if (!tokenizer && !processor)
-            tandem::detail::throw_error(
-                dir.string(),
-                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
-                "preprocessor_config.json, expected a model folder");
-        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
-    }
-
-    // A tokenizer for one column only (a query encoder and a document encoder).
-    void set_tokenizer(const std::string& column, Tokenizer tokenizer) {
-        per_column_.insert_or_assign(column, prepare(std::move(tokenizer)));
-    }
-    const CollatorOptions& options() const { return o_; }
-    void set_prompts(nlohmann::json prompts) {
-        check_prompts(prompts);
-        o_.prompts = std::move(prompts);
-    }
-
-    // The prompt of `column` in the dataset named `dataset` ("" outside a DatasetDict), as
-    // sentence-transformers' data collator resolves it.
-    std::optional<std::string> prompt_for(const std::string& dataset, const std::string& column) const {
-        const auto& p = o_.prompts;
-        if (p.is_null()) return std::nullopt;
-        const nlohmann::json* level = &p;
-        if (p.is_object()) {
-            if (!dataset.empty() && p.contains(dataset))
-                level = &p.at(dataset);
-            else if (const auto nested =
-                         std::find_if(p.begin(), p.end(), [](const auto& v) { return v.is_object(); });
-                     nested != p.end()) {
-                if (dataset.empty())
-                    tandem::detail::throw_error(
-                        "prompts: a dictionary of dataset names (", nested.key(),
-                        ", ...) to column prompts needs a DatasetDict, found a dataset without a name");
-                return std::nullopt;
-            }
-        }
-        if (level->is_string()) return level->get<std::string>();
-        if (auto it = level->find(column); it != level->end()) return it->get<std::string>();
-        return std::nullopt;
-    }
-
-    // Fails, naming what is missing, when `d` cannot feed the loss.
-    void check(const Dataset& d, const std::string& name = "dataset") const {
-        using tandem::detail::throw_error;
-        if (d.empty()) throw_error(name, " is empty, expected at least one row");
-        const auto inputs = d.input_columns();
-        if (o_.inputs && inputs.size() != o_.inputs) {
-            std::string names;
-            for (std::size_t c : inputs) names += (names.empty() ? "'" : ", '") + d.column(c).name() + "'";
-            throw_error(name, ": the loss takes ", o_.inputs, " input columns, found ", inputs.size(), " [",
-                        names, "]");
-        }
-        const auto label = d.label_column();
-        if ((o_.label == LabelKind::label || o_.label == LabelKind::score) && !label)
-            throw_error(name, ": the loss needs a label column (label, labels, score or scores), found none");
-        if (o_.label == LabelKind::none && label)
-            throw_error(name, ": the loss takes no labels, found label column '", d.column(*label).name(),
-                        "'");
-        if (label && o_.label == LabelKind::label && d.column(*label).type() != ColumnType::label)
-            throw_error(name, ": label column '", d.column(*label).name(), "' must hold int64 labels, found ",
-                        column_type_name(d.column(*label).type()), "s");
-        for (std::size_t c : inputs) {
-            const auto t = d.column(c).type();
-            if (t == ColumnType::label || t == ColumnType::score)
-                throw_error(name, ": input column '", d.column(c).name(), "' holds ", column_type_name(t),
-                            "s, expected texts or images");
-            if (t == ColumnType::text && !tokenizer_for(d.column(c).name()))
-                throw_error(name, ": column '", d.column(c).name(),
-                            "' holds texts but the collator has no tokenizer");
-            if (t == ColumnType::image && !processor_ && !o_.augment)
-                throw_error(name, ": column '", d.column(c).name(),
-                            "' holds images but the collator has no image processor");
-        }
-    }
-
-    // Collates rows `rows` of `d` for `epoch`. A row that cannot be read throws an error
-    // naming it, or with `skip_bad_rows` is replaced by the next readable row after it
-    // (in dataset order, wrapping around) and listed in HostBatch::replaced.
-    // `dataset_name` picks the prompts of a DatasetDict's dataset.
-    HostBatch collate(const Dataset& d, const std::vector<std::size_t>& rows, std::uint64_t epoch,
-                      bool skip_bad_rows = false, const std::string& dataset_name = "") const {
-        HostBatch out;
-        const auto inputs = d.input_columns();
-        std::vector<std::vector<Prepared>> cells(inputs.size());
-        for (std::size_t row : rows) {
-            std::size_t use = row;
-            std::vector<Prepared> prepared;
-            for (std::size_t attempt = 0;; ++attempt) {
-                try {
-                    prepared = prepare_row(d, use, inputs, epoch, dataset_name);
-                    break;
-                } catch (const Error& e) {
-                    if (!skip_bad_rows) throw;
-                    if (attempt == 0) out.replaced.push_back(row);
-                    if (attempt + 1 >= d.size())
-                        tandem::detail::throw_error("no readable row left to replace row ", row, " (",
-                                                    e.what(), ")");
-                    use = (use + 1) % d.size();
-                }
-            }
-            out.rows.push_back(use);
-            for (std::size_t k = 0; k < inputs.size(); ++k) cells[k].push_back(std::move(prepared[k]));
-        }
-        for (std::size_t k = 0; k < inputs.size(); ++k)
-            out.inputs.push_back(assemble(d.column(inputs[k]).name(), cells[k], dataset_name));
-        if (const auto label = d.label_column()) {
-            if (d.column(*label).type() == ColumnType::label) {
-                out.labels.emplace();
-                for (std::size_t r : out.rows) out.labels->push_back(d.label(r, *label));
-            } else {
-                out.scores.emplace();
-                for (std::size_t r : out.rows) out.scores->push_back(d.score(r, *label));
-            }
-        }
-        return out;
-    }
-
-private:
-    struct Tokens {
-        std::vector<std::uint32_t> ids, types;
-    };
-    // Images wait in uint8 HWC (a quarter of float CHW) and are normalised straight into
-    // the batch's pixel_values.
-    using Prepared = std::variant<Tokens, image::ImageU8>;
-    struct TextSide {
-        Tokenizer tokenizer;
-        std::uint32_t pad_id;
-    };
-
-    TextSide prepare(Tokenizer t) const {
-        t.no_padding();
-        if (const auto n = o_.max_length ? o_.max_length : t.model_max_length())
-            t.enable_truncation({.max_length = *n});
-        std::optional<std::uint32_t> pad = o_.pad_id;
-        for (const char* token : {"[PAD]", "<pad>", "<|endoftext|>"})
-            if (!pad) pad = t.token_to_id(token);
-        if (!pad)
-            tandem::detail::throw_error(
-                "Collator: the tokenizer has no [PAD], <pad> or <|endoftext|> token; set "
-                "CollatorOptions::pad_id");
-        return {std::move(t), *pad};
-    }
-
-    const TextSide* tokenizer_for(const std::string& column) const {
-        if (auto it = per_column_.find(column); it != per_column_.end()) return &it->second;
-        return default_ ? &*default_ : nullptr;
-    }
-
-    static void check_prompts(const nlohmann::json& p) {
-        auto strings = [](const nlohmann::json& o) {
-            return o.is_object() &&
-                   std::all_of(o.begin(), o.end(), [](const auto& v) { return v.is_string(); });
-        };
-        const bool valid = p.is_null() || p.is_string() || strings(p) ||
-                           (p.is_object() && std::all_of(p.begin(), p.end(), [&](const auto& v) {
-                                return v.is_string() || strings(v);
-                            }));
-        if (!valid)
-            tandem::detail::throw_error(
-                "prompts: expected a string, {column: prompt} or {dataset: string or "
-                "{column: prompt}}, found ",
-                p.dump());
-    }
-
-    // Tokens of the prompt before the text, without a special token the tokenizer puts
-    // after it (sentence-transformers' _get_prompt_length).
-    static std::size_t prompt_length(const TextSide& side, const std::string& prompt) {
-        const auto e = side.tokenizer.encode(prompt);
-        std::size_t n = e.size();
-        if (n > 0 && e.special_tokens_mask.back()) --n;
-        return n;
-    }
-
-    std::vector<Prepared> prepare_row(const Dataset& d, std::size_t row,
-                                      const std::vector<std::size_t>& inputs, std::uint64_t epoch,
-                                      const std::string& dataset_name) const {
-        std::vector<Prepared> out;
-        for (std::size_t c : inputs) {
-            std::string image;  // the image's path or name, for the message
-            try {
-                const Cell cell = d.cell(row, c);
-                if (const auto* text = std::get_if<std::string>(&cell)) {
-                    const TextSide* side = tokenizer_for(d.column(c).name());
-                    if (!side) tandem::detail::throw_error("the collator has no tokenizer for texts");
-                    const auto prompt = prompt_for(dataset_name, d.column(c).name());
-                    const auto e = side->tokenizer.encode(prompt ? *prompt + *text : *text);
-                    out.push_back(Tokens{e.ids, e.type_ids});
-                } else {
-                    const auto& ref = std::get<ImageRef>(cell);
-                    image = describe(ref);
-                    out.push_back(pixels(load(ref, o_.decode), d.source_row(row), epoch));
-                }
-            } catch (const Error& e) {
-                const std::string where = d.where(row, c);
-                tandem::detail::throw_error("row ", row, where.empty() ? "" : " (" + where + ")",
-                                            ", column '", d.column(c).name(), "'",
-                                            image.empty() ? "" : " (" + image + ")", ": ", e.what());
-            }
-        }
-        return out;
-    }
-
-    image::ImageU8 pixels(const image::ImageU8& img, std::size_t row, std::uint64_t epoch) const {
-        if (o_.augment) {
-            // One key per (seed, epoch): the augmentation's own stream is the row.
-            const std::uint64_t key = o_.seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1));
-            return o_.augment->augment(img, key, row);
-        }
-        if (!processor_) tandem::detail::throw_error("the collator has no image processor");
-        return processor_->resize_and_crop(img);
-    }
-
-    HostInput assemble(const std::string& name, const std::vector<Prepared>& cells,
-                       const std::string& dataset_name) const {
-        HostInput in;
-        in.name = name;
-        std::size_t length = 0;
-        for (std::size_t i = 0; i < cells.size(); ++i) {
-            if (const auto* t = std::get_if<Tokens>(&cells[i])) {
-                in.text_rows.push_back(i);
-                length = std::max(length, t->ids.size());
-            } else {
-                in.image_rows.push_back(i);
-            }
-        }
-        if (!in.text_rows.empty()) {
-            const TextSide& side = *tokenizer_for(name);
-            const std::uint32_t pad = side.pad_id;
-            HostText& t = in.text;
-            if (const auto prompt = prompt_for(dataset_name, name))
-                t.prompt_length = prompt_length(side, *prompt);
-            t.batch = in.text_rows.size();
-            t.length = length;
-            t.input_ids.assign(t.batch * length, pad);
-            t.attention_mask.assign(t.batch * length, 0);
-            t.token_type_ids.assign(t.batch * length, 0);
-            for (std::size_t k = 0; k < t.batch; ++k) {
-                const auto& tok = std::get<Tokens>(cells[in.text_rows[k]]);
-                for (std::size_t j = 0; j < tok.ids.size(); ++j) {
-                    t.input_ids[k * length + j] = tok.ids[j];
-                    t.attention_mask[k * length + j] = 1;
-                    t.token_type_ids[k * length + j] = tok.types[j];
-                }
-            }
-        }
-        const auto& norm = o_.augment ? o_.augment->normalization : processor_->normalization;
-        for (std::size_t k = 0; k < in.image_rows.size(); ++k) {
-            const auto& p = std::get<image::ImageU8>(cells[in.image_rows[k]]);
-            const std::size_t h = p.shape()[0], w = p.shape()[1];
-            if (k == 0) {
-                in.height = h;
-                in.width = w;
-                in.pixel_values.resize(in.image_rows.size() * 3 * h * w);
-            } else if (h != in.height || w != in.width) {
-                tandem::detail::throw_error("column '", name, "': image at batch position ", in.image_rows[k],
-                                            " is ", h, "x", w, " after preprocessing, the first is ",
-                                            in.height, "x", in.width,
-                                            "; a batch needs one size (center crop or an exact size)");
-            }
-            image::to_pixel_values(p, norm, in.pixel_values.data() + k * 3 * h * w);
-        }
-        return in;
-    }
-
-    std::optional<TextSide> default_;
-    std::map<std::string, TextSide> per_column_;
-    std::optional<image::ImageProcessor> processor_;
-    CollatorOptions o_;
-};
-
-}  // namespace tandem::data
-// ---- end tandem/data/collator.hpp
 // ---- begin tandem/data/concepts.hpp
 // The BatchSampler concept: what the DataLoader asks of a sampler, so a user can write
 // their own. Represents: an epoch's batches of dataset rows, reseeded per epoch as

@@ -69,6 +69,12 @@ public:
         if (fs::exists(dir / "tokenizer.json") || fs::exists(dir / "vocab.txt") ||
             (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")))
             tokenizer = Tokenizer::from_folder(dir);
+        // The folder's own pad token before the usual names: what transformers pads with.
+        if (tokenizer && !options.pad_id)
+            if (const auto pad =
+                    tandem::detail::config_token(tandem::detail::read_tokenizer_config(dir),
+                                                 tandem::detail::tokenizer_config_path(dir), "pad_token"))
+                options.pad_id = tokenizer->token_to_id(pad->content);
         std::optional<image::ImageProcessor> processor;
         if (fs::exists(dir / "preprocessor_config.json"))
             processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");

@@ -142,6 +142,9 @@ struct StbFree {
 };
 
 inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
+    // A directory opens as a stream on Linux and then fails to read with an ios_base::failure.
+    if (std::filesystem::is_directory(path))
+        tandem::detail::throw_error(path.string(), ": is a directory, expected an image file");
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         tandem::detail::throw_error(path.string(), ": cannot open image file (", std::strerror(errno), ")");

@@ -277,15 +277,20 @@ private:
         (describe_module(out, I + 1, std::get<I>(modules_)), ...);
     }
 
+    // A StackModule is described as the module it holds.
     template <class M>
     static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
-        const std::string type = detail::st_module_type<M>();
-        nlohmann::ordered_json entry{{"idx", idx},
-                                     {"name", std::to_string(idx)},
-                                     {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
-                                     {"type", type}};
-        if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
-        out.push_back(std::move(entry));
+        if constexpr (requires { m.visit([](const auto&) {}); }) {
+            m.visit([&](const auto& held) { describe_module(out, idx, held); });
+        } else {
+            const std::string type = detail::st_module_type<M>();
+            nlohmann::ordered_json entry{{"idx", idx},
+                                         {"name", std::to_string(idx)},
+                                         {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
+                                         {"type", type}};
+            if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
+            out.push_back(std::move(entry));
+        }
     }
 
     void check_names() {

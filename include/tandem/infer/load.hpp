@@ -1,0 +1,182 @@
+// Building the model a sentence-transformers or Hugging Face folder describes, with the
+// tokenizer and image processor it holds: a BERT Transformer followed by Pooling and any
+// Dense / Normalize modules, or a whole CLIPModel (the legacy 0_CLIPModel/ layout, the
+// v6 Transformer in the root, or a bare Hugging Face folder). The folder's settings are
+// applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
+// positions) and the tokenizer's real pad token.
+// reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
+// _load_auto_model for a bare folder: Transformer + mean Pooling).
+#pragma once
+
+#include <tandem/data/collator.hpp>
+#include <tandem/io/config/sentence_transformers.hpp>
+#include <tandem/io/st_folder.hpp>
+#include <tandem/models/any_model.hpp>
+#include <tandem/models/bert.hpp>
+#include <tandem/models/clip.hpp>
+#include <tandem/models/model_with_store.hpp>
+#include <tandem/models/pretrained.hpp>
+#include <tandem/models/sentence_transformer_stack.hpp>
+#include <tandem/models/stack_module.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// A folder's model and the collator that makes its inputs.
+template <Backend B, Scalar T>
+struct LoadedModel {
+    AnyEmbeddingModel<B, T> model;
+    data::Collator collator;
+};
+
+namespace detail {
+
+inline std::string model_type_of(const std::filesystem::path& hf_dir) {
+    const auto path = hf_dir / "config.json";
+    const auto config = io::read_json_file(path);
+    const io::JsonObjectReader r(config, path.string());
+    return r.require<std::string>("model_type");
+}
+
+// Tokens per text: max_seq_length when the folder sets it, else the tokenizer's
+// model_max_length, never more than the model has positions for.
+inline data::CollatorOptions collator_options(const io::StFolder& f, std::size_t positions) {
+    const auto t = f.transformer_config();
+    if (t.do_lower_case)
+        throw_error((f.transformer_dir() / "sentence_bert_config.json").string(),
+                    ": do_lower_case true is not supported; lower-case the texts before encoding");
+    data::CollatorOptions o;
+    std::size_t n = positions;
+    if (t.max_seq_length) n = std::min(n, *t.max_seq_length);
+    o.max_length = n;
+    return o;
+}
+
+template <Backend B, Scalar T>
+LoadedModel<B, T> load_clip(const io::StFolder& f) {
+    const auto dir = f.transformer_dir();
+    if (f.modules.size() > 1)
+        throw_error((f.root / "modules.json").string(), ": a CLIPModel followed by a ",
+                    f.modules[1].class_name(), " is not supported; expected the CLIPModel alone");
+    auto clip = CLIPModel<B, T>::from_pretrained(dir);
+    auto collator = data::Collator::from_folder(
+        dir,
+        collator_options(f, static_cast<std::size_t>(clip.config().text_config.max_position_embeddings)));
+    return {AnyEmbeddingModel<B, T>(std::move(clip), "CLIPModel (" + dir.string() + ")"),
+            std::move(collator)};
+}
+
+// The modules after Pooling, built on `store` under their index.
+template <Backend B, Scalar T>
+std::vector<StackModule<B, T>> stack_modules(const io::StFolder& f, ParameterStore<B, T>& store,
+                                             index_t width) {
+    std::vector<StackModule<B, T>> out;
+    for (std::size_t i = 2; i < f.modules.size(); ++i) {
+        const auto& m = f.modules[i];
+        const auto cls = m.class_name();
+        if (cls == "Dense") {
+            const auto config = io::read_dense_config(m.dir);
+            if (config.in_features != width)
+                throw_error((m.dir / "config.json").string(), ": in_features ", config.in_features,
+                            " does not fit the ", width, "-wide embeddings module ", i - 1, " gives");
+            out.emplace_back(Dense<B, T>(store, Scope(std::to_string(i)), config));
+            width = config.out_features;
+        } else if (cls == "Normalize") {
+            if (std::filesystem::exists(m.dir / "config.json")) io::read_normalize_config(m.dir);
+            out.emplace_back(Normalize<B, T>());
+        } else {
+            throw_error((f.root / "modules.json").string(), ": module ", i, " is a ", cls,
+                        ", expected Dense or Normalize after Pooling");
+        }
+    }
+    return out;
+}
+
+template <Backend B, Scalar T, std::size_t... I>
+auto bert_stack(BertTower<B, T> tower, Pooling<B, T> pooling, std::vector<StackModule<B, T>>& modules,
+                std::index_sequence<I...>) {
+    return SentenceTransformerStack(std::move(tower), std::move(pooling), std::move(modules[I])...);
+}
+
+template <Backend B, Scalar T, std::size_t N>
+LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& config,
+                                 const PoolingConfig& pooling, data::Collator collator) {
+    auto model = make_model<B, T>([&](ParameterStore<B, T>& store) {
+        auto modules = stack_modules<B, T>(f, store, pooling.output_dimension());
+        return bert_stack(BertTower<B, T>(store, Scope("0"), config), Pooling<B, T>(pooling), modules,
+                          std::make_index_sequence<N>{});
+    });
+    load_state_dict(parameters_under(model, "0."), model.parameters(),
+                    io::SafetensorsCheckpoint::open(f.transformer_dir()));
+    for (std::size_t i = 2; i < f.modules.size(); ++i)
+        if (f.modules[i].class_name() == "Dense")
+            load_state_dict(parameters_under(model, std::to_string(i) + "."), model.parameters(),
+                            io::SafetensorsCheckpoint::open(f.modules[i].dir));
+    std::string name = "BertModel + Pooling";
+    for (std::size_t i = 2; i < f.modules.size(); ++i) name += " + " + f.modules[i].class_name();
+    return {AnyEmbeddingModel<B, T>(std::move(model), name), std::move(collator)};
+}
+
+// The longest stack a folder may describe: Transformer, Pooling and three more modules.
+inline constexpr std::size_t kMaxModulesAfterPooling = 3;
+
+template <Backend B, Scalar T>
+LoadedModel<B, T> load_bert(const io::StFolder& f) {
+    const auto dir = f.transformer_dir();
+    const auto config = io::BertConfig::from_file(dir / "config.json");
+    PoolingConfig pooling{config.hidden_size, {PoolingMode::Mean}, true};
+    if (!f.is_bare()) {
+        if (f.modules.size() < 2 || f.modules[1].class_name() != "Pooling")
+            throw_error(
+                (f.root / "modules.json").string(),
+                ": module 1 must be a Pooling after a BERT Transformer, which gives token embeddings");
+        pooling = io::read_pooling_config(f.modules[1].dir);
+        if (pooling.embedding_dimension != config.hidden_size)
+            throw_error((f.modules[1].dir / "config.json").string(), ": embedding_dimension ",
+                        pooling.embedding_dimension, " does not fit the model's hidden_size ",
+                        config.hidden_size);
+    }
+    auto collator = data::Collator::from_folder(
+        dir, collator_options(f, static_cast<std::size_t>(config.max_position_embeddings)));
+    const std::size_t after = f.is_bare() ? 0 : f.modules.size() - 2;
+    if (after > kMaxModulesAfterPooling)
+        throw_error((f.root / "modules.json").string(), ": ", after, " modules after Pooling, at most ",
+                    kMaxModulesAfterPooling, " are supported");
+    switch (after) {
+        case 0:
+            return load_bert_with<B, T, 0>(f, config, pooling, std::move(collator));
+        case 1:
+            return load_bert_with<B, T, 1>(f, config, pooling, std::move(collator));
+        case 2:
+            return load_bert_with<B, T, 2>(f, config, pooling, std::move(collator));
+        default:
+            return load_bert_with<B, T, 3>(f, config, pooling, std::move(collator));
+    }
+}
+
+}  // namespace detail
+
+// The model in `dir` (a sentence-transformers folder of any layout, or a bare Hugging
+// Face folder) with its collator.
+template <Backend B, Scalar T = float>
+LoadedModel<B, T> load_model(const io::StFolder& f) {
+    const auto dir = f.transformer_dir();
+    const auto first = f.is_bare() ? std::string("Transformer") : f.modules.front().class_name();
+    const auto type = detail::model_type_of(dir);
+    if (type == "clip") return detail::load_clip<B, T>(f);
+    if (first == "CLIPModel")
+        detail::throw_error((dir / "config.json").string(),
+                            ": key 'model_type': a CLIPModel module needs clip, found '", type, "'");
+    if (type == "bert") return detail::load_bert<B, T>(f);
+    detail::throw_error((dir / "config.json").string(), ": key 'model_type': expected bert or clip, found '",
+                        type, "'");
+}
+
+}  // namespace tandem

@@ -1,0 +1,109 @@
+// AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
+// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters and
+// save_pretrained. Models composed at compile time keep their own types; this is what a
+// loader returns. Copies share the model.
+#pragma once
+
+#include <tandem/autograd/graph.hpp>
+#include <tandem/core/error.hpp>
+#include <tandem/core/text_batch.hpp>
+#include <tandem/models/dual_encoder.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace tandem {
+
+// Represents: what AnyEmbeddingModel holds: a Module with encode_text and/or
+// encode_image, its ParameterStore as parameters(), and save_pretrained(dir).
+template <class M, class B, class T>
+concept ErasableEmbeddingModel = Module<M> && std::same_as<typename M::backend_type, B> &&
+    std::same_as<typename M::value_type, T> &&
+    (TextEncoderModel<M> || ImageEncoderModel<M>)&&requires(const M& m, const std::filesystem::path& dir) {
+    { m.parameters() } -> std::same_as<ParameterStore<B, T>&>;
+    m.save_pretrained(dir);
+};
+
+template <Backend B, Scalar T>
+class AnyEmbeddingModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using ParameterVisitor = std::function<void(const std::string&, Parameter)>;
+
+    // `name` says what the model is ("BERT + Pooling + Normalize", "CLIPModel") in messages.
+    template <ErasableEmbeddingModel<B, T> M>
+    AnyEmbeddingModel(M model, std::string name)
+        : impl_(std::make_shared<const Held<M>>(std::move(model))), name_(std::move(name)) {}
+
+    const std::string& name() const { return name_; }
+    bool encodes_text() const { return impl_->encodes_text(); }
+    bool encodes_image() const { return impl_->encodes_image(); }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        if (!encodes_text()) detail::throw_error(name_, ": the model encodes images only, found texts");
+        return impl_->encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        if (!encodes_image()) detail::throw_error(name_, ": the model encodes texts only, found images");
+        return impl_->encode_image(g, pixel_values);
+    }
+
+    ParameterStore<B, T>& parameters() const { return impl_->parameters(); }
+    void save_pretrained(const std::filesystem::path& dir) const { impl_->save_pretrained(dir); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        impl_->for_each_parameter(ParameterVisitor(std::ref(f)));
+    }
+
+    // The held model, when it is an M.
+    template <class M>
+    const M* target() const {
+        const auto* held = dynamic_cast<const Held<M>*>(impl_.get());
+        return held ? &held->model : nullptr;
+    }
+
+private:
+    struct Interface {
+        virtual ~Interface() = default;
+        virtual bool encodes_text() const = 0;
+        virtual bool encodes_image() const = 0;
+        virtual Var<B, T> encode_text(Graph<B, T>&, const TextBatch<B>&) const = 0;
+        virtual Var<B, T> encode_image(Graph<B, T>&, const Var<B, T>&) const = 0;
+        virtual ParameterStore<B, T>& parameters() const = 0;
+        virtual void save_pretrained(const std::filesystem::path&) const = 0;
+        virtual void for_each_parameter(const ParameterVisitor&) const = 0;
+    };
+
+    template <class M>
+    struct Held final : Interface {
+        explicit Held(M m) : model(std::move(m)) {}
+        bool encodes_text() const override { return TextEncoderModel<M>; }
+        bool encodes_image() const override { return ImageEncoderModel<M>; }
+        Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const override {
+            if constexpr (TextEncoderModel<M>)
+                return model.encode_text(g, text);
+            else
+                detail::throw_error("AnyEmbeddingModel: the model has no encode_text");
+        }
+        Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const override {
+            if constexpr (ImageEncoderModel<M>)
+                return model.encode_image(g, pixel_values);
+            else
+                detail::throw_error("AnyEmbeddingModel: the model has no encode_image");
+        }
+        ParameterStore<B, T>& parameters() const override { return model.parameters(); }
+        void save_pretrained(const std::filesystem::path& dir) const override { model.save_pretrained(dir); }
+        void for_each_parameter(const ParameterVisitor& f) const override { model.for_each_parameter(f); }
+        M model;
+    };
+
+    std::shared_ptr<const Interface> impl_;
+    std::string name_;
+};
+
+}  // namespace tandem

@@ -1,0 +1,267 @@
+// SentenceTransformer::load and encode against the embeddings the real
+// sentence-transformers computed for the folders in shared/data/models, and the errors
+// a bad folder or a bad input gives.
+#include "error_message.hpp"
+#include "temp_dir.hpp"
+#include "test_data.hpp"
+
+#include <tandem/backend/cpu.hpp>
+#include <tandem/infer/sentence_transformer.hpp>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <xtensor/xnpy.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace tandem;
+namespace fs = std::filesystem;
+using testing::error_message;
+
+namespace {
+
+// max |a - b| / max |b|
+double relative_error(const xt::xtensor<float, 2>& a, const fs::path& expected_npy) {
+    const auto b = xt::load_npy<float>(expected_npy.string());
+    REQUIRE(a.dimension() == b.dimension());
+    REQUIRE(a.shape(0) == b.shape(0));
+    REQUIRE(a.shape(1) == b.shape(1));
+    double diff = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff = std::max(diff, std::abs(double(a.flat(i)) - double(b.flat(i))));
+        scale = std::max(scale, std::abs(double(b.flat(i))));
+    }
+    return diff / scale;
+}
+
+std::vector<std::string> manifest_strings(const fs::path& dir, const char* key) {
+    std::ifstream in(dir / "manifest.json");
+    return nlohmann::json::parse(in).at(key).get<std::vector<std::string>>();
+}
+
+void copy_folder(const fs::path& from, const fs::path& to) {
+    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
+void write_json(const fs::path& path, const nlohmann::json& j) {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << j.dump(2);
+}
+
+}  // namespace
+
+TEST_CASE("st-bert-tiny: Transformer + Pooling + Normalize loads and encodes as sentence-transformers") {
+    const auto dir = testing::test_data("models/st-bert-tiny");
+    if (!dir) return;
+    const auto model = SentenceTransformer<Cpu>::load(*dir);
+    CHECK(model.model().name() == "BertModel + Pooling + Normalize");
+    const auto texts = manifest_strings(*dir, "texts");
+    // The folder's max_seq_length (16) truncates texts 1 and 4, and Normalize is a module.
+    const auto e = model.encode(texts);
+    CHECK(relative_error(e, *dir / "expected/f32/embeddings.npy") < 1e-5);
+    CHECK(relative_error(e, *dir / "expected/f32/embeddings_normalized.npy") < 1e-5);
+
+    SUBCASE("batches of any size give the same rows in input order") {
+        EncodeOptions o;
+        o.batch_size = 4;
+        CHECK(relative_error(model.encode(texts, o), *dir / "expected/f32/embeddings.npy") < 1e-5);
+        o.batch_size = 1;
+        CHECK(relative_error(model.encode(texts, o), *dir / "expected/f32/embeddings.npy") < 1e-5);
+    }
+    SUBCASE("a prompt is text before every text (Pooling includes it here)") {
+        EncodeOptions o;
+        o.prompt = "photo of ";
+        const auto with_prompt = model.encode(std::vector<std::string>{"a dog", "a car"}, o);
+        const auto by_hand = model.encode(std::vector<std::string>{"photo of a dog", "photo of a car"});
+        CHECK(xt::allclose(with_prompt, by_hand, 0, 1e-7));
+        o.prompt.reset();
+        o.prompt_name = "query";
+        CHECK(error_message([&] { model.encode(texts, o); }) ==
+              "encode: prompt_name 'query' is not one of the model's prompts []");
+    }
+    SUBCASE("truncate_dim keeps the first dimensions, normalised after truncation") {
+        EncodeOptions o;
+        o.truncate_dim = 8;
+        o.normalize_embeddings = true;
+        const auto t = model.encode(texts, o);
+        REQUIRE(t.shape(1) == 8);
+        const auto full = model.encode(texts);
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            double sq = 0;
+            for (std::size_t j = 0; j < 8; ++j) sq += double(full(i, j)) * full(i, j);
+            for (std::size_t j = 0; j < 8; ++j)
+                CHECK(t(i, j) == doctest::Approx(full(i, j) / std::sqrt(sq)).epsilon(1e-6));
+        }
+        o.truncate_dim = 33;
+        CHECK(error_message([&] { model.encode(texts, o); }) ==
+              "encode: truncate_dim 33 is outside the embeddings' 1..32");
+    }
+    SUBCASE("similarity is the folder's cosine, computed in double") {
+        const auto s = model.similarity(e, e);
+        REQUIRE(s.shape(0) == texts.size());
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            for (std::size_t j = 0; j < texts.size(); ++j) {
+                double dot = 0, ni = 0, nj = 0;
+                for (std::size_t k = 0; k < e.shape(1); ++k) {
+                    dot += double(e(i, k)) * e(j, k);
+                    ni += double(e(i, k)) * e(i, k);
+                    nj += double(e(j, k)) * e(j, k);
+                }
+                CHECK(s(i, j) == doctest::Approx(dot / std::sqrt(ni * nj)).epsilon(1e-6));
+            }
+        }
+        const auto p = model.similarity_pairwise(e, e);
+        for (std::size_t i = 0; i < texts.size(); ++i) CHECK(p(i) == doctest::Approx(1.0).epsilon(1e-6));
+    }
+}
+
+TEST_CASE("st-clip-tiny: the legacy 0_CLIPModel layout encodes texts, image files and a mixed list") {
+    const auto dir = testing::test_data("models/st-clip-tiny");
+    if (!dir) return;
+    const auto model = SentenceTransformer<Cpu>::load(*dir);
+    const auto texts = manifest_strings(*dir, "texts");
+    std::vector<fs::path> images;
+    for (const auto& p : manifest_strings(*dir, "images")) images.push_back(*dir / p);
+    const auto expected = *dir / "expected/f32";
+    CHECK(relative_error(model.encode(texts), expected / "text_embeddings.npy") < 1e-5);
+    EncodeOptions normalized;
+    normalized.normalize_embeddings = true;
+    CHECK(relative_error(model.encode(texts, normalized), expected / "text_embeddings_normalized.npy") <
+          1e-5);
+    CHECK(relative_error(model.encode(images), expected / "image_embeddings.npy") < 1e-5);
+    CHECK(relative_error(model.encode(images, normalized), expected / "image_embeddings_normalized.npy") <
+          1e-5);
+
+    const std::vector<data::Cell> mixed{texts[0], data::ImageRef(data::ImageFile{images[1]}), texts[1],
+                                        data::ImageRef(data::ImageFile{images[0]})};
+    CHECK(relative_error(model.encode(mixed), expected / "mixed_embeddings.npy") < 1e-5);
+    EncodeOptions small = normalized;
+    small.batch_size = 3;
+    CHECK(relative_error(model.encode(mixed, small), expected / "mixed_embeddings_normalized.npy") < 1e-5);
+
+    SUBCASE("an image that fails to decode names its index and path; earlier batches are kept") {
+        testing::TempDir tmp("encode_bad_image");
+        testing::write_bytes(tmp / "broken.png", "not a png");
+        std::vector<fs::path> paths{images[0], images[1], tmp / "broken.png", images[2]};
+        EncodeOptions o;
+        o.batch_size = 2;
+        try {
+            model.encode(paths, o);
+            FAIL("expected an EncodeError");
+        } catch (const EncodeError& e) {
+            CHECK(e.index() == 2);
+            CHECK(std::string(e.what()).starts_with("encode: input 2: row 2, column 'inputs' (" +
+                                                    (tmp / "broken.png").string() + "): "));
+            // Images sort after texts in input order, so inputs 0 and 1 were the first batch.
+            CHECK(e.computed() == std::vector<bool>{true, true, false, false});
+            const auto first = model.encode(std::vector<fs::path>{images[0], images[1]});
+            CHECK(xt::view(e.partial(), xt::range(0, 2), xt::all()) == first);
+        }
+        CHECK(error_message([&] { model.encode(std::vector<fs::path>{tmp.path()}); }) ==
+              "encode: input 0: row 0, column 'inputs' (" + tmp.path().string() +
+                  "): " + tmp.path().string() + ": is a directory, expected an image file");
+    }
+}
+
+TEST_CASE("a bare Hugging Face BERT folder loads as sentence-transformers does: Transformer + mean Pooling") {
+    const auto dir = testing::test_data("models/st-bert-tiny");
+    if (!dir) return;
+    testing::TempDir tmp("bare_bert");
+    for (const char* f : {"config.json", "model.safetensors", "special_tokens_map.json",
+                          "tokenizer_config.json", "vocab.txt"})
+        fs::copy_file(*dir / f, tmp / f);
+    const auto bare = SentenceTransformer<Cpu>::load(tmp.path());
+    CHECK(bare.model().name() == "BertModel + Pooling");
+    // Mean pooling without Normalize; the tokenizer's model_max_length (40) instead of
+    // max_seq_length, so only the texts sentence-transformers did not truncate compare.
+    const auto texts = manifest_strings(*dir, "texts");
+    const std::vector<std::string> short_texts{texts[0], texts[2], texts[3], texts[5]};
+    const auto e = bare.encode(short_texts);
+    const auto mean = xt::load_npy<float>((*dir / "expected/f32/mean_pooled.npy").string());
+    for (std::size_t k = 0; const std::size_t row : {0, 2, 3, 5}) {
+        for (std::size_t j = 0; j < e.shape(1); ++j)
+            CHECK(e(k, j) == doctest::Approx(mean(row, j)).epsilon(1e-5));
+        ++k;
+    }
+}
+
+TEST_CASE("load: folders that are not models, and modules that do not fit, are errors naming the file") {
+    testing::TempDir tmp("st_bad_folders");
+    CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp / "missing"); }) ==
+          (tmp / "missing").string() + ": no such model folder");
+    CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); }) ==
+          tmp.path().string() +
+              ": not a model folder: found neither modules.json (a sentence-transformers folder) nor "
+              "config.json "
+              "(a Hugging Face folder)");
+
+    const auto dir = testing::test_data("models/st-bert-tiny");
+    if (!dir) return;
+    SUBCASE("an unknown module type lists the known ones") {
+        copy_folder(*dir, tmp / "m");
+        write_json(
+            tmp / "m/modules.json",
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}},
+             {{"idx", 1}, {"name", "1"}, {"path", "1_LSTM"}, {"type", "sentence_transformers.models.LSTM"}}});
+        CHECK(
+            error_message([&] { SentenceTransformer<Cpu>::load(tmp / "m"); }) ==
+            (tmp / "m/modules.json").string() +
+                ": key '[1].type': unknown module type 'sentence_transformers.models.LSTM', expected one of "
+                "Transformer, CLIPModel, Pooling, Dense, Normalize");
+    }
+    SUBCASE("a Dense whose in_features does not fit the pooled width") {
+        copy_folder(*dir, tmp / "d");
+        write_json(
+            tmp / "d/modules.json",
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}},
+             {{"idx", 1},
+              {"name", "1"},
+              {"path", "1_Pooling"},
+              {"type", "sentence_transformers.models.Pooling"}},
+             {{"idx", 2},
+              {"name", "2"},
+              {"path", "2_Dense"},
+              {"type", "sentence_transformers.models.Dense"}}});
+        write_json(tmp / "d/2_Dense/config.json", {{"in_features", 16}, {"out_features", 4}});
+        CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp / "d"); }) ==
+              (tmp / "d/2_Dense/config.json").string() +
+                  ": in_features 16 does not fit the 32-wide embeddings module 1 gives");
+
+        SUBCASE("and one whose weights do not fit its config") {
+            write_json(tmp / "d/2_Dense/config.json", {{"in_features", 32}, {"out_features", 4}});
+            // A 32 -> 5 Dense saved where the config says 32 -> 4.
+            auto wrong = make_model<Cpu, float>([](ParameterStore<Cpu, float>& store) {
+                return SentenceTransformerStack(
+                    BertTower<Cpu, float>(store, Scope("0"),
+                                          io::BertConfig::from_file(
+                                              *testing::test_data("models/st-bert-tiny") / "config.json")),
+                    Pooling<Cpu, float>(PoolingMode::Mean),
+                    Dense<Cpu, float>(store, Scope("2"), DenseConfig{32, 5}));
+            });
+            save_state_dict(parameters_under(wrong, "2."), wrong.parameters(),
+                            tmp / "d/2_Dense/model.safetensors");
+            CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp / "d"); }) ==
+                  (tmp / "d/2_Dense/model.safetensors").string() +
+                      ": cannot load the model: 2 tensor(s) of the wrong shape: linear.weight (checkpoint "
+                      "[5, 32], "
+                      "model [4, 32]) linear.bias (checkpoint [5], model [4])");
+        }
+    }
+    SUBCASE("a folder whose module 1 is not Pooling") {
+        copy_folder(*dir, tmp / "p");
+        write_json(
+            tmp / "p/modules.json",
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}},
+             {{"idx", 1},
+              {"name", "1"},
+              {"path", "2_Normalize"},
+              {"type", "sentence_transformers.models.Normalize"}}});
+        CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp / "p"); }) ==
+              (tmp / "p/modules.json").string() +
+                  ": module 1 must be a Pooling after a BERT Transformer, which gives token embeddings");
+    }
+}
