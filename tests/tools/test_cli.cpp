@@ -3,6 +3,8 @@
 #include <tandem/io/safetensors.hpp>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <xtensor/xmath.hpp>
 #include <xtensor/xnpy.hpp>
 
 #include <cmath>
@@ -81,6 +83,11 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
     fails_with("tokenize", "--tokenizer is required");
     fails_with("tokenize --tokenizer x --bogus", "The following argument was not expected: --bogus");
     fails_with("tokenize --tokenizer /nonexistent", "tandem tokenize: /nonexistent: cannot open");
+    fails_with("encode --model m --out /tmp/x.npy", "give --texts or --images, one of them");
+    fails_with("encode --model m --out /tmp/x.npy --texts t.txt --batch-size 0",
+               "--batch-size: expected a positive integer, found '0'");
+    fails_with("encode --model /nonexistent --out /tmp/x.npy --texts t.txt",
+               "tandem encode: /nonexistent: no such model folder");
     fails_with("nope", "tandem: unknown command 'nope'");
     fails_with("", "Subcommands:");
 
@@ -122,4 +129,24 @@ TEST_CASE("tandem preprocess: CLIP pixel values equal the PIL reference") {
         worst = std::max(worst, double(std::abs(ours.data()[i] - theirs.data()[i])));
     // One uint8 level after normalisation by the smallest std.
     CHECK(worst <= 1.0 / 255 / 0.26130258 + 1e-6);
+}
+
+TEST_CASE("tandem encode: a sentence-transformers folder's embeddings of a text file") {
+    auto dir = tandem::testing::test_data("models/st-bert-tiny");
+    if (!dir) return;
+    const auto tmp = scratch("cli", "encode");
+    std::ifstream in(*dir / "manifest.json");
+    const auto manifest = nlohmann::json::parse(in);
+    std::string texts;
+    for (const auto& t : manifest.at("texts")) texts += t.get<std::string>() + "\n";
+    std::ofstream(tmp / "texts.txt") << texts;
+    const auto [status, text] =
+        run(std::string(TANDEM_CLI) + " encode --model " + dir->string() + " --texts " +
+            (tmp / "texts.txt").string() + " --batch-size 4 --out " + (tmp / "e.npy").string() + " 2>&1");
+    INFO(text);
+    REQUIRE(status == 0);
+    const auto e = xt::load_npy<float>((tmp / "e.npy").string());
+    const auto expected = xt::load_npy<float>((*dir / "expected/f32/embeddings.npy").string());
+    REQUIRE(e.shape() == expected.shape());
+    CHECK(xt::amax(xt::abs(e - expected))() < 1e-5);
 }
