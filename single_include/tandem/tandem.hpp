@@ -16171,6 +16171,7 @@ private:
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -16202,9 +16203,15 @@ inline data::CollatorOptions collator_options(const io::StFolder& f, std::size_t
     if (t.do_lower_case)
         throw_error((f.transformer_dir() / "sentence_bert_config.json").string(),
                     ": do_lower_case true is not supported; lower-case the texts before encoding");
-    data::CollatorOptions o;
     std::size_t n = positions;
-    if (t.max_seq_length) n = std::min(n, *t.max_seq_length);
+    if (t.max_seq_length) {
+        n = std::min(n, *t.max_seq_length);
+    } else {
+        const auto config = read_tokenizer_config(f.transformer_dir());
+        if (const auto it = config.find("model_max_length"); it != config.end() && it->is_number_unsigned())
+            n = std::min<std::uint64_t>(n, it->get<std::uint64_t>());
+    }
+    data::CollatorOptions o;
     o.max_length = n;
     return o;
 }

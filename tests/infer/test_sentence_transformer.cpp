@@ -189,6 +189,15 @@ TEST_CASE("a bare Hugging Face BERT folder loads as sentence-transformers does: 
             CHECK(e(k, j) == doctest::Approx(mean(row, j)).epsilon(1e-5));
         ++k;
     }
+
+    // Without max_seq_length the tokenizer's model_max_length cuts texts, if it is below
+    // the model's 40 positions.
+    auto config = nlohmann::json::parse(testing::read_bytes(tmp / "tokenizer_config.json"));
+    config["model_max_length"] = 8;
+    write_json(tmp / "tokenizer_config.json", config);
+    const auto cut = SentenceTransformer<Cpu>::load(tmp.path());
+    const data::Dataset d({data::Column("inputs", std::vector<std::string>{texts[4]})});
+    CHECK(data::Batch<Cpu>::from_host(cut.collator().collate(d, {0}, 0)).inputs[0].text->length() == 8);
 }
 
 TEST_CASE("load: folders that are not models, and modules that do not fit, are errors naming the file") {
