@@ -1,6 +1,6 @@
 // The `tandem` command line: one binary, one subcommand per task, parsed with CLI11. Each
-// command lives in tools/commands/<name>.hpp. Those declared to CLI11 (encode, forward,
-// preprocess, tokenize) register their options with add_<name>(app); the others read the
+// command lives in tools/commands/<name>.hpp. Those declared to CLI11 (convert, encode,
+// forward, preprocess, tokenize) register their options with add_<name>(app); the others read the
 // arguments after their name with cli::Args.
 #include <tandem/core/error.hpp>
 
@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands/args.hpp"
+#include "commands/convert.hpp"
 #include "commands/demo.hpp"
 #include "commands/encode.hpp"
 #include "commands/evaluate.hpp"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     CLI::App app("tandem: train, evaluate and run multimodal embedding models", "tandem");
     app.require_subcommand(1);
     int status = 0;
+    tandem::cli::add_convert(app, status);
     tandem::cli::add_encode(app, status);
     tandem::cli::add_forward(app, status);
     tandem::cli::add_preprocess(app, status);

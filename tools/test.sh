@@ -7,7 +7,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/install_deps.sh" || exit 1
 build=${TANDEM_BUILD_DIR:-$root/build}
 if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" "$root" ${MESON_ARGS:-} || exit 1
+    meson setup "$build" "$root" -Dtests=true ${MESON_ARGS:-} || exit 1
+elif ! meson introspect "$build" --buildoptions |
+    python3 -c 'import json, sys; sys.exit(not any(o["name"] == "tests" and o["value"] for o in json.load(sys.stdin)))'; then
+    meson configure "$build" -Dtests=true || exit 1
 fi
 ninja -C "$build" || { echo "0 passed, 1 failed"; exit 1; }
 meson test -C "$build" --print-errorlogs --timeout-multiplier 4

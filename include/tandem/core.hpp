@@ -10,3 +10,4 @@
 #include <tandem/core/tensor.hpp>
 #include <tandem/core/text_batch.hpp>
 #include <tandem/core/thread.hpp>
+#include <tandem/core/version.hpp>

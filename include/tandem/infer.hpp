@@ -1,7 +1,11 @@
 // tandem/infer: SentenceTransformer, a model with its tokenizer, image processor and
 // folder settings for encoding and similarity, and the loader that builds one from a
-// sentence-transformers or Hugging Face folder.
+// sentence-transformers or Hugging Face folder and the writer of its v6 layout;
+// semantic_search, paraphrase_mining and quantize_embeddings over embeddings.
 #pragma once
 
 #include <tandem/infer/load.hpp>
+#include <tandem/infer/quantize.hpp>
+#include <tandem/infer/save.hpp>
+#include <tandem/infer/search.hpp>
 #include <tandem/infer/sentence_transformer.hpp>

@@ -1,7 +1,8 @@
 // Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
 // with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
 // SentenceTransformerStack and Router for its module lists (StackModule for one chosen at run
-// time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses.
+// time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses,
+// save_st_modules to write one as sentence-transformers modules.
 #pragma once
 
 #include <tandem/core/text_batch.hpp>
@@ -15,4 +16,5 @@
 #include <tandem/models/router.hpp>
 #include <tandem/models/sentence_transformer_stack.hpp>
 #include <tandem/models/siglip.hpp>
+#include <tandem/models/st_modules.hpp>
 #include <tandem/models/stack_module.hpp>

@@ -3583,6 +3583,16 @@ struct TextBatch {
 
 }  // namespace tandem
 // ---- end tandem/core/text_batch.hpp
+// ---- begin tandem/core/version.hpp
+// The library's version, as meson.build's project() states it (a test checks they agree);
+// saved folders record it.
+
+namespace tandem {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+}  // namespace tandem
+// ---- end tandem/core/version.hpp
 // ---- end tandem/core.hpp
 // ---- begin tandem/eval.hpp
 // Evaluators over embeddings, with sentence-transformers' definitions and metric names.
@@ -6678,6 +6688,9 @@ struct ImageProcessor {
 
     static ImageProcessor from_json(const nlohmann::json& config, const std::string& file);
     static ImageProcessor from_file(const std::filesystem::path& path);
+    // preprocessor_config.json as transformers writes it, read back by from_json unchanged
+    // (crop_rounding, which no Hugging Face processor has, is not written).
+    nlohmann::ordered_json to_json() const;
 
     // Height and width of the resized image before cropping.
     std::array<std::size_t, 2> resized_size(std::size_t height, std::size_t width) const {
@@ -6927,6 +6940,26 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
     return p;
 }
 
+inline nlohmann::ordered_json ImageProcessor::to_json() const {
+    nlohmann::ordered_json j;
+    j["image_processor_type"] = image_processor_type;
+    j["do_convert_rgb"] = do_convert_rgb;
+    j["do_resize"] = do_resize;
+    if (size_height)
+        j["size"] = {{"height", size_height}, {"width", size_width}};
+    else
+        j["size"] = {{"shortest_edge", shortest_edge}};
+    j["resample"] = static_cast<int>(resample);
+    j["do_center_crop"] = do_center_crop;
+    j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
+    j["do_rescale"] = normalization.do_rescale;
+    j["rescale_factor"] = normalization.rescale_factor;
+    j["do_normalize"] = normalization.do_normalize;
+    j["image_mean"] = normalization.image_mean;
+    j["image_std"] = normalization.image_std;
+    return j;
+}
+
 inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& path) {
     return from_json(tandem::detail::read_json_file(path), path.string());
 }
@@ -6937,7 +6970,8 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // ---- begin tandem/infer.hpp
 // tandem/infer: SentenceTransformer, a model with its tokenizer, image processor and
 // folder settings for encoding and similarity, and the loader that builds one from a
-// sentence-transformers or Hugging Face folder.
+// sentence-transformers or Hugging Face folder and the writer of its v6 layout;
+// semantic_search, paraphrase_mining and quantize_embeddings over embeddings.
 
 // ---- begin tandem/infer/load.hpp
 // Building the model a sentence-transformers or Hugging Face folder describes, with the
@@ -11205,13 +11239,20 @@ public:
                                                  tandem::detail::tokenizer_config_path(dir), "pad_token"))
                 options.pad_id = tokenizer->token_to_id(pad->content);
         std::optional<image::ImageProcessor> processor;
-        if (fs::exists(dir / "preprocessor_config.json"))
+        if (fs::exists(dir / "preprocessor_config.json")) {
             processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
+        } else if (const auto path = dir / "processor_config.json"; fs::exists(path)) {
+            // transformers 5 saves a processor's parts in one file, the image processor's
+            // settings under "image_processor".
+            const auto config = tandem::detail::read_json_file(path);
+            if (const auto it = config.find("image_processor"); it != config.end())
+                processor = image::ImageProcessor::from_json(*it, path.string() + ": key 'image_processor'");
+        }
         if (!tokenizer && !processor)
             tandem::detail::throw_error(
                 dir.string(),
                 ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
-                "preprocessor_config.json, expected a model folder");
+                "preprocessor_config.json or processor_config.json, expected a model folder");
         return Collator(std::move(tokenizer), std::move(processor), std::move(options));
     }
 
@@ -11220,6 +11261,18 @@ public:
         per_column_.insert_or_assign(column, prepare(std::move(tokenizer)));
     }
     const CollatorOptions& options() const { return o_; }
+    // The tokenizer of columns without their own (truncation set to the collator's
+    // max_length, no padding), and the id it pads with; null without a tokenizer.
+    const Tokenizer* tokenizer() const { return default_ ? &default_->tokenizer : nullptr; }
+    std::optional<std::uint32_t> pad_id() const {
+        return default_ ? std::optional<std::uint32_t>(default_->pad_id) : std::nullopt;
+    }
+    const std::optional<image::ImageProcessor>& processor() const { return processor_; }
+    // Tokens per text the default tokenizer keeps, where it truncates.
+    std::optional<std::size_t> max_length() const {
+        if (!default_ || !default_->tokenizer.truncation()) return std::nullopt;
+        return default_->tokenizer.truncation()->max_length;
+    }
     void set_prompts(nlohmann::json prompts) {
         check_prompts(prompts);
         o_.prompts = std::move(prompts);
@@ -12618,9 +12671,10 @@ private:
 // ---- end tandem/io/st_folder.hpp
 // ---- begin tandem/models/any_model.hpp
 // AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
-// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters and
-// save_pretrained. Models composed at compile time keep their own types; this is what a
-// loader returns. Copies share the model.
+// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters,
+// save_pretrained and, where the model has that layout, save_st_modules. Models composed
+// at compile time keep their own types; this is what a loader returns. Copies share the
+// model.
 
 // ---- begin tandem/models/dual_encoder.hpp
 // DualEncoder: any text tower and any image tower, composed at compile time, scored
@@ -12784,656 +12838,24 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/dual_encoder.hpp
+// ---- begin tandem/models/st_modules.hpp
+// Saving a model as the modules of a sentence-transformers folder, v6 layout: module 0,
+// the Hugging Face model, in the folder's root (config.json + model.safetensors), every
+// later module in its own {idx}_{Class}/ folder (config.json, and model.safetensors when
+// it has weights). The result says what modules.json and sentence_bert_config.json
+// record; the tokenizer, the processor and the model-wide files are the caller's
+// (SentenceTransformer::save).
+// reference: sentence_transformers.base.model.BaseModel.save and
+// base.modules.transformer.Transformer.save (v6).
+
+// ---- begin tandem/models/model_with_store.hpp
+// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
+// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
+// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
+// The store sits behind a unique_ptr so that the model moves while its modules keep
+// pointing at the same arena.
+// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
 
-#include <filesystem>
-#include <functional>
-#include <memory>
-#include <string>
-#include <utility>
-
-namespace tandem {
-
-// Represents: what AnyEmbeddingModel holds: a Module with encode_text and/or
-// encode_image, its ParameterStore as parameters(), and save_pretrained(dir).
-template <class M, class B, class T>
-concept ErasableEmbeddingModel = Module<M> && std::same_as<typename M::backend_type, B> &&
-    std::same_as<typename M::value_type, T> &&
-    (TextEncoderModel<M> || ImageEncoderModel<M>)&&requires(const M& m, const std::filesystem::path& dir) {
-    { m.parameters() } -> std::same_as<ParameterStore<B, T>&>;
-    m.save_pretrained(dir);
-};
-
-template <Backend B, Scalar T>
-class AnyEmbeddingModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-    using ParameterVisitor = std::function<void(const std::string&, Parameter)>;
-
-    // `name` says what the model is ("BERT + Pooling + Normalize", "CLIPModel") in messages.
-    template <ErasableEmbeddingModel<B, T> M>
-    AnyEmbeddingModel(M model, std::string name)
-        : impl_(std::make_shared<const Held<M>>(std::move(model))), name_(std::move(name)) {}
-
-    const std::string& name() const { return name_; }
-    bool encodes_text() const { return impl_->encodes_text(); }
-    bool encodes_image() const { return impl_->encodes_image(); }
-
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
-        if (!encodes_text()) detail::throw_error(name_, ": the model encodes images only, found texts");
-        return impl_->encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        if (!encodes_image()) detail::throw_error(name_, ": the model encodes texts only, found images");
-        return impl_->encode_image(g, pixel_values);
-    }
-
-    ParameterStore<B, T>& parameters() const { return impl_->parameters(); }
-    void save_pretrained(const std::filesystem::path& dir) const { impl_->save_pretrained(dir); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        impl_->for_each_parameter(ParameterVisitor(std::ref(f)));
-    }
-
-    // The held model, when it is an M.
-    template <class M>
-    const M* target() const {
-        const auto* held = dynamic_cast<const Held<M>*>(impl_.get());
-        return held ? &held->model : nullptr;
-    }
-
-private:
-    struct Interface {
-        virtual ~Interface() = default;
-        virtual bool encodes_text() const = 0;
-        virtual bool encodes_image() const = 0;
-        virtual Var<B, T> encode_text(Graph<B, T>&, const TextBatch<B>&) const = 0;
-        virtual Var<B, T> encode_image(Graph<B, T>&, const Var<B, T>&) const = 0;
-        virtual ParameterStore<B, T>& parameters() const = 0;
-        virtual void save_pretrained(const std::filesystem::path&) const = 0;
-        virtual void for_each_parameter(const ParameterVisitor&) const = 0;
-    };
-
-    template <class M>
-    struct Held final : Interface {
-        explicit Held(M m) : model(std::move(m)) {}
-        bool encodes_text() const override { return TextEncoderModel<M>; }
-        bool encodes_image() const override { return ImageEncoderModel<M>; }
-        Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const override {
-            if constexpr (TextEncoderModel<M>)
-                return model.encode_text(g, text);
-            else
-                detail::throw_error("AnyEmbeddingModel: the model has no encode_text");
-        }
-        Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const override {
-            if constexpr (ImageEncoderModel<M>)
-                return model.encode_image(g, pixel_values);
-            else
-                detail::throw_error("AnyEmbeddingModel: the model has no encode_image");
-        }
-        ParameterStore<B, T>& parameters() const override { return model.parameters(); }
-        void save_pretrained(const std::filesystem::path& dir) const override { model.save_pretrained(dir); }
-        void for_each_parameter(const ParameterVisitor& f) const override { model.for_each_parameter(f); }
-        M model;
-    };
-
-    std::shared_ptr<const Interface> impl_;
-    std::string name_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/any_model.hpp
-// ---- begin tandem/models/bert.hpp
-// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
-// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
-// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
-// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
-
-// ---- begin tandem/io/hf_config.hpp
-// Hugging Face model configurations (config.json) for the towers tandem builds: one
-// header per model family under io/config/, gathered here for the models that include
-// them all.
-
-// ---- begin tandem/io/config/bert.hpp
-// transformers' BertConfig (v4.36) as read from and written to config.json, with the
-// defaults transformers fills in for absent keys and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
-// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
-struct BertConfig {
-    static constexpr const char* model_type = "bert";
-
-    std::int64_t vocab_size = 30522;
-    std::int64_t hidden_size = 768;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    double hidden_dropout_prob = 0.1;
-    double attention_probs_dropout_prob = 0.1;
-    std::int64_t max_position_embeddings = 512;
-    std::int64_t type_vocab_size = 2;
-    double initializer_range = 0.02;
-    double layer_norm_eps = 1e-12;
-    std::optional<std::int64_t> pad_token_id = 0;
-    std::optional<std::int64_t> bos_token_id;
-    std::optional<std::int64_t> eos_token_id;
-    std::string position_embedding_type = "absolute";
-    bool use_cache = true;
-    std::optional<double> classifier_dropout;
-    std::optional<std::string> problem_type;
-    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
-    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
-    std::vector<std::string> architectures{"BertModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("intermediate_size", c.intermediate_size);
-        f("hidden_act", c.hidden_act);
-        f("hidden_dropout_prob", c.hidden_dropout_prob);
-        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("type_vocab_size", c.type_vocab_size);
-        f("initializer_range", c.initializer_range);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-        f("position_embedding_type", c.position_embedding_type);
-        f("use_cache", c.use_cache);
-        f("classifier_dropout", c.classifier_dropout);
-        f("problem_type", c.problem_type);
-    }
-
-    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
-
-    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        BertConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.id2label = read_labels(r);
-        detail::check_tower(r, c);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
-        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        if (c.classifier_dropout) detail::check_dropout(r, "classifier_dropout", *c.classifier_dropout);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        if (c.position_embedding_type != "absolute") {
-            detail::throw_error(r.where("position_embedding_type"),
-                                ": tandem implements \"absolute\", found \"", c.position_embedding_type,
-                                "\"");
-        }
-        return c;
-    }
-    static BertConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<BertConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
-        for (const auto& [id, label] : id2label) {
-            id2[std::to_string(id)] = label;
-            label2[label] = id;
-        }
-        out["id2label"] = id2;
-        out["label2id"] = label2;
-        return out;
-    }
-    bool operator==(const BertConfig&) const = default;
-
-private:
-    // id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
-    // Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
-    static std::map<std::int64_t, std::string> read_labels(const JsonObjectReader& r) {
-        std::map<std::int64_t, std::string> labels;
-        if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
-            const auto id2label = r.object("id2label");
-            for (const auto& [key, value] : id2label.json().items()) {
-                std::int64_t id = 0;
-                try {
-                    std::size_t used = 0;
-                    id = std::stoll(key, &used);
-                    if (used != key.size()) throw std::invalid_argument(key);
-                } catch (const std::logic_error&) {
-                    detail::throw_error(id2label.where(key), ": expected an integer label id");
-                }
-                labels[id] = detail::json_as<std::string>(value, id2label.path(key));
-            }
-            if (labels.empty())
-                detail::throw_error(r.where("id2label"), ": expected at least one label, found none");
-            return labels;
-        }
-        const auto n = r.get<std::int64_t>("num_labels", 2);
-        detail::check_count(r, "num_labels", n, detail::kLabelLimit);
-        for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
-        return labels;
-    }
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/bert.hpp
-// ---- begin tandem/io/config/clip.hpp
-// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
-// and written to config.json, with the defaults transformers fills in for absent keys
-// and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.CLIPTextConfig (v4.36).
-struct CLIPTextConfig {
-    static constexpr const char* model_type = "clip_text_model";
-
-    std::int64_t vocab_size = 49408;
-    std::int64_t hidden_size = 512;
-    std::int64_t intermediate_size = 2048;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 8;
-    std::int64_t max_position_embeddings = 77;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
-    // argmax(input_ids); the model layer needs the value as read.
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    // Accepts the text config itself or a whole CLIP config (uses its text_config),
-    // as CLIPTextConfig.from_pretrained does.
-    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPTextConfig>(path);
-    }
-    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPTextConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPTextConfig&) const = default;
-};
-
-// transformers.CLIPVisionConfig (v4.36).
-struct CLIPVisionConfig {
-    static constexpr const char* model_type = "clip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 32;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPVisionConfig>(path);
-    }
-    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    // Patches per side; the class token makes num_patches() + 1 positions.
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPVisionConfig&) const = default;
-};
-
-// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
-struct CLIPConfig {
-    static constexpr const char* model_type = "clip";
-
-    CLIPTextConfig text_config;
-    CLIPVisionConfig vision_config;
-    std::int64_t projection_dim = 512;
-    double logit_scale_init_value = 2.6592;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"CLIPModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("projection_dim", c.projection_dim);
-        f("logit_scale_init_value", c.logit_scale_init_value);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        CLIPConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static CLIPConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const CLIPConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/clip.hpp
-// ---- begin tandem/io/config/siglip.hpp
-// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
-// from and written to config.json, with the defaults transformers fills in for absent
-// keys and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
-// projection_size); configs before projection_size existed use hidden_size.
-struct SiglipTextConfig {
-    static constexpr const char* model_type = "siglip_text_model";
-
-    std::int64_t vocab_size = 32000;
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t max_position_embeddings = 64;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    std::optional<std::int64_t> projection_size;
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
-
-    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipTextConfig>(path);
-    }
-    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipTextConfig c;
-        detail::read_config_fields(c, r, {"model_type", "projection_size"});
-        // Written only when set, so that a config from before the key existed round-trips unchanged.
-        c.projection_size = r.get_optional<std::int64_t>("projection_size");
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        if (c.projection_size)
-            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
-        return c;
-    }
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (projection_size) out["projection_size"] = *projection_size;
-        return out;
-    }
-    bool operator==(const SiglipTextConfig&) const = default;
-};
-
-// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
-// the attention-pooling (MAP) head).
-struct SiglipVisionConfig {
-    static constexpr const char* model_type = "siglip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 16;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    bool vision_use_head = true;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-    }
-
-    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipVisionConfig>(path);
-    }
-    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
-        c.vision_use_head = r.get<bool>("vision_use_head", true);
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        return c;
-    }
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    // Written only when it departs from the default, which every version reads the same way.
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (!vision_use_head) out["vision_use_head"] = false;
-        return out;
-    }
-    bool operator==(const SiglipVisionConfig&) const = default;
-};
-
-// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
-// No projection: the towers' pooled outputs are the embeddings.
-struct SiglipConfig {
-    static constexpr const char* model_type = "siglip";
-
-    SiglipTextConfig text_config;
-    SiglipVisionConfig vision_config;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"SiglipModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        SiglipConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static SiglipConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const SiglipConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/siglip.hpp
-// ---- end tandem/io/hf_config.hpp
 // ---- begin tandem/models/pretrained.hpp
 // Moving parameters between a model's ParameterStore and Hugging Face checkpoint
 // files, by the names the model's for_each_parameter yields (or a RenamedParameters
@@ -14654,6 +14076,1183 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/pretrained.hpp
+
+#include <filesystem>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+template <Module M>
+class ModelWithStore {
+public:
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+    using B = backend_type;
+    using T = value_type;
+    // The description file save_pretrained writes beside model.safetensors.
+    static constexpr const char* modules_file = "tandem_modules.json";
+
+    // build(store) makes the model, every module on `store`.
+    template <class Build>
+    requires std::same_as < std::invoke_result_t < Build, ParameterStore<B, T>
+    & >,
+        M > explicit ModelWithStore(Build&& build)
+        : store_(std::make_unique<ParameterStore<B, T>>()),
+    model_(std::forward<Build>(build)(*store_)) {
+        std::size_t visited = 0;
+        model_.for_each_parameter([&](const std::string& name, Parameter p) {
+            if (store_->name(p) != name)
+                detail::throw_error("ModelWithStore: parameter '", name,
+                                    "' is not in the model's store (was a module built on another store?)");
+            ++visited;
+        });
+        if (visited != store_->size())
+            detail::throw_error("ModelWithStore: the store holds ", store_->size(),
+                                " parameters, the model visits ", visited);
+    }
+
+    const M& model() const { return model_; }
+    ParameterStore<B, T>& parameters() const { return *store_; }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires TextEncoderModel<M> {
+        return model_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g,
+                           const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
+        return model_.encode_image(g, pixel_values);
+    }
+    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
+                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
+        return model_.encode_text_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
+        LayerwiseImageModel<M> {
+        return model_.encode_image_layers(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model_.for_each_parameter(f);
+    }
+
+    // dir/model.safetensors (every parameter under its prefixed name, float32 unless
+    // `dtype` says otherwise) and, when the model describes itself, dir/tandem_modules.json:
+    // both written atomically.
+    void save_pretrained(const std::filesystem::path& dir,
+                         io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) const {
+        std::filesystem::create_directories(dir);
+        save_state_dict(model_, *store_, dir / "model.safetensors", dtype);
+        if constexpr (requires { model_.describe(); })
+            detail::atomic_write(dir / modules_file, model_.describe().dump(4) + "\n");
+    }
+
+    // Reads dir/model.safetensors into the parameters by name; a missing or mis-shaped
+    // tensor is an error naming it.
+    LoadReport load_weights(const std::filesystem::path& dir) {
+        return load_state_dict(model_, *store_, io::SafetensorsCheckpoint::open(dir));
+    }
+
+private:
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    M model_;
+};
+
+// make_model<B, T>([&](auto& store) { return SentenceTransformerStack(...); })
+template <Backend B, Scalar T, class Build>
+auto make_model(Build&& build) {
+    return ModelWithStore<std::invoke_result_t<Build, ParameterStore<B, T>&>>(std::forward<Build>(build));
+}
+
+}  // namespace tandem
+// ---- end tandem/models/model_with_store.hpp
+// ---- begin tandem/models/sentence_transformer_stack.hpp
+// SentenceTransformerStack: sentence-transformers' module list, a transformer tower
+// followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
+// tower gives the stack encode_text, an image tower encode_image. Module i's parameters
+// are named "i.<its own names>" (under a Router, "<route>.i.<...>"), as PyTorch names a
+// SentenceTransformer's state_dict, so each module maps onto its {i}_{Class}/ folder by
+// dropping the prefix.
+// reference: sentence_transformers.SentenceTransformer(modules=[Transformer, Pooling, Dense, Normalize]).
+
+
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// Represents: a transformer tower for one kind of input (a TextBatch, or pixel values as
+// a Var): an EncoderTower whose encode gives its own sentence vector (BERT's pooler
+// output, CLIP's projected embedding), and whose forward(graph, input).last_hidden_state
+// gives the token states [batch, tokens, dim] a Pooling reads.
+template <class Tower, class Input>
+concept StackTower = EncoderTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in).last_hidden_state
+        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
+// forward(graph, input, true).hidden_states, the token states after the embeddings and
+// after every layer, the last being last_hidden_state.
+template <class Tower, class Input>
+concept HiddenStateTower = StackTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in, true).hidden_states
+        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
+};
+
+template <class Tower>
+concept TextStackTower = StackTower<Tower, TextBatch<typename Tower::backend_type>>;
+template <class Tower>
+concept ImageStackTower = StackTower<Tower, Var<typename Tower::backend_type, typename Tower::value_type>>;
+
+namespace detail {
+template <class M>
+struct is_pooling : std::false_type {};
+template <Backend B, Scalar T>
+struct is_pooling<Pooling<B, T>> : std::true_type {};
+template <class M>
+struct is_dense : std::false_type {};
+template <Backend B, Scalar T>
+struct is_dense<Dense<B, T>> : std::true_type {};
+template <class M>
+struct is_normalize : std::false_type {};
+template <Backend B, Scalar T>
+struct is_normalize<Normalize<B, T>> : std::true_type {};
+
+template <class... Modules>
+constexpr bool first_is_pooling() {
+    if constexpr (sizeof...(Modules) == 0)
+        return false;
+    else
+        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
+}
+
+enum class StackFault {
+    none,
+    not_tower,
+    not_module,
+    backends_differ,
+    scalars_differ,
+    not_layer,
+    late_pooling
+};
+
+template <class Tower, class... Modules>
+consteval StackFault stack_fault() {
+    if constexpr (!Module<Tower> || !(TextStackTower<Tower> || ImageStackTower<Tower>))
+        return StackFault::not_tower;
+    else if constexpr (!(Module<Modules> && ...))
+        return StackFault::not_module;
+    else if constexpr (!(std::same_as<typename Modules::backend_type, typename Tower::backend_type> && ...))
+        return StackFault::backends_differ;
+    else if constexpr (!(std::same_as<typename Modules::value_type, typename Tower::value_type> && ...))
+        return StackFault::scalars_differ;
+    else if constexpr (!(Layer<Modules> && ...))
+        return StackFault::not_layer;
+    else {
+        // Pooling reads token states, which only the tower gives.
+        constexpr bool poolings[] = {false, is_pooling<Modules>::value...};
+        for (std::size_t i = 2; i < sizeof(poolings); ++i)
+            if (poolings[i]) return StackFault::late_pooling;
+        return StackFault::none;
+    }
+}
+
+// sentence-transformers' class path of a module, as v6 writes it into modules.json
+// (older paths such as sentence_transformers.models.Pooling are read too).
+inline constexpr const char* kStTransformerType =
+    "sentence_transformers.base.modules.transformer.Transformer";
+template <class M>
+constexpr const char* st_module_type() {
+    if constexpr (is_pooling<M>::value)
+        return "sentence_transformers.sentence_transformer.modules.pooling.Pooling";
+    else if constexpr (is_dense<M>::value)
+        return "sentence_transformers.base.modules.dense.Dense";
+    else if constexpr (is_normalize<M>::value)
+        return "sentence_transformers.base.modules.normalize.Normalize";
+    else
+        return "";
+}
+
+// The name a module's folder takes: the last part of its class path.
+inline std::string st_class_name(const std::string& type) { return type.substr(type.rfind('.') + 1); }
+
+// The text before "0." at a name's start or after a dot: the route prefix of a stack
+// whose tower is module 0 ("" or "text."), or npos when the name has no such part.
+inline std::size_t module_zero_at(const std::string& name) {
+    for (std::size_t p = name.find("0."); p != std::string::npos; p = name.find("0.", p + 1))
+        if (p == 0 || name[p - 1] == '.') return p;
+    return std::string::npos;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class Tower, class... Modules>
+class SentenceTransformerStack {
+    static constexpr auto fault = detail::stack_fault<Tower, Modules...>();
+    static_assert(fault != detail::StackFault::not_tower,
+                  "SentenceTransformerStack: the first module must be a transformer tower, a Module with "
+                  "encode(graph, input) and forward(graph, input).last_hidden_state for a TextBatch or "
+                  "pixel values");
+    static_assert(fault != detail::StackFault::not_module,
+                  "SentenceTransformerStack: every module must be a Module (backend_type, value_type, "
+                  "for_each_parameter)");
+    static_assert(fault != detail::StackFault::backends_differ,
+                  "SentenceTransformerStack: every module must use the tower's backend");
+    static_assert(fault != detail::StackFault::scalars_differ,
+                  "SentenceTransformerStack: every module must use the tower's scalar type");
+    static_assert(fault != detail::StackFault::not_layer,
+                  "SentenceTransformerStack: every module after the tower must be a Layer, with "
+                  "forward(graph, Var) returning a Var");
+    static_assert(fault != detail::StackFault::late_pooling,
+                  "SentenceTransformerStack: Pooling must come right after the tower, which gives the token "
+                  "states it pools");
+
+public:
+    explicit SentenceTransformerStack(Tower, Modules...) {}
+};
+
+template <class Tower, class... Modules>
+requires(detail::stack_fault<Tower, Modules...>() ==
+         detail::StackFault::none) class SentenceTransformerStack<Tower, Modules...> {
+public:
+    using backend_type = typename Tower::backend_type;
+    using value_type = typename Tower::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr bool encodes_text = TextStackTower<Tower>;
+    using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
+    static constexpr std::size_t size = 1 + sizeof...(Modules);
+    // Module 1 pools the tower's token states (else the tower gives its own vector).
+    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
+    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
+
+    // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
+    // that no two modules' names can meet and each module is its own folder's checkpoint.
+    explicit SentenceTransformerStack(Tower tower, Modules... modules)
+        : tower_(std::move(tower)), modules_(std::move(modules)...) {
+        check_names();
+    }
+
+    const Tower& tower() const { return tower_; }
+    // Module i of the stack, 1 for the first after the tower.
+    template <std::size_t I>
+    const auto& get() const {
+        if constexpr (I == 0)
+            return tower_;
+        else
+            return std::get<I - 1>(modules_);
+    }
+    // "" or the route prefix ("text.") every parameter name starts with.
+    const std::string& prefix() const { return prefix_; }
+
+    // The sentence embedding [batch, dim]: Pooling over the tower's token states when it
+    // is module 1 (padding and, without include_prompt, the prompt left out), else the
+    // tower's own vector, then every later module in turn.
+    Var<B, T> encode(Graph<B, T>& g, const Input& in) const {
+        return run(g, in, std::index_sequence_for<Modules...>{});
+    }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires encodes_text {
+        return encode(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires(!encodes_text) {
+        return encode(g, pixel_values);
+    }
+
+    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
+    // (0 the embedding layer's), each pooled and passed through the later modules as the
+    // last one is; the last entry is encode's result.
+    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
+    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
+    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
+        std::vector<Var<B, T>> out;
+        for (const auto& states : tower_.forward(g, in, true).hidden_states)
+            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
+        return out;
+    }
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
+        requires(encodes_text&& encodes_layers) {
+        return encode_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
+        requires(!encodes_text && encodes_layers) {
+        return encode_layers(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        tower_.for_each_parameter(f);
+        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
+    }
+
+    // modules.json's entries (idx, name, path, type) with each module's config.json beside
+    // them: what is needed to build the stack again and read its weights back by name.
+    nlohmann::ordered_json describe() const {
+        auto out = nlohmann::ordered_json::array();
+        out.push_back({{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}});
+        describe_modules(out, std::index_sequence_for<Modules...>{});
+        return out;
+    }
+
+private:
+    template <std::size_t... I>
+    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
+        if constexpr (pools_tokens) {
+            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
+        } else {
+            auto x = tower_.encode(g, in);
+            ((x = std::get<I>(modules_).forward(g, x)), ...);
+            return x;
+        }
+    }
+
+    // Pooling over token states [batch, tokens, dim], then the modules after it.
+    template <std::size_t... I>
+    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
+                          std::index_sequence<I...>) const {
+        Var<B, T> x;
+        if constexpr (encodes_text)
+            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
+        else
+            x = std::get<0>(modules_).forward(g, states);
+        const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
+            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
+        };
+        (step(std::integral_constant<std::size_t, I>{}), ...);
+        return x;
+    }
+
+    template <std::size_t... I>
+    void describe_modules(nlohmann::ordered_json& out, std::index_sequence<I...>) const {
+        (describe_module(out, I + 1, std::get<I>(modules_)), ...);
+    }
+
+    // A StackModule is described as the module it holds.
+    template <class M>
+    static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
+        if constexpr (requires { m.visit([](const auto&) {}); }) {
+            m.visit([&](const auto& held) { describe_module(out, idx, held); });
+        } else {
+            const std::string type = detail::st_module_type<M>();
+            nlohmann::ordered_json entry{{"idx", idx},
+                                         {"name", std::to_string(idx)},
+                                         {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
+                                         {"type", type}};
+            if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
+            out.push_back(std::move(entry));
+        }
+    }
+
+    void check_names() {
+        std::string first;
+        tower_.for_each_parameter([&](const std::string& name, Parameter) {
+            if (first.empty()) first = name;
+        });
+        const std::size_t at = detail::module_zero_at(first);
+        if (first.empty() || at == std::string::npos)
+            detail::throw_error(
+                "SentenceTransformerStack: the tower's parameters must be named under \"0.\" ",
+                "(or \"<route>.0.\"), found '", first, "'");
+        prefix_ = first.substr(0, at);
+        std::size_t idx = 0;
+        const auto check = [&](const auto& m) {
+            const std::string want = prefix_ + std::to_string(idx) + ".";
+            m.for_each_parameter([&](const std::string& name, Parameter) {
+                if (!name.starts_with(want))
+                    detail::throw_error("SentenceTransformerStack: module ", idx, "'s parameter '", name,
+                                        "' is not named under \"", want, "\"");
+            });
+            ++idx;
+        };
+        check(tower_);
+        std::apply([&](const auto&... m) { (check(m), ...); }, modules_);
+    }
+
+    Tower tower_;
+    std::tuple<Modules...> modules_;
+    std::string prefix_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/sentence_transformer_stack.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace tandem {
+
+struct StModules {
+    // modules.json: [{idx, name, path, type}].
+    nlohmann::ordered_json modules;
+    // sentence_bert_config.json of module 0: which method of the Hugging Face model each
+    // modality calls, and what the module outputs.
+    nlohmann::ordered_json transformer_config;
+};
+
+namespace detail {
+inline nlohmann::ordered_json st_transformer_config(nlohmann::ordered_json modality_config,
+                                                    const char* module_output_name) {
+    return {{"transformer_task", "feature-extraction"},
+            {"modality_config", std::move(modality_config)},
+            {"module_output_name", module_output_name}};
+}
+
+// config.json naming `architecture` and model.safetensors of `weights`, as save_pretrained.
+template <class Config, Module W, class Store>
+void save_hf_folder(const std::filesystem::path& dir, Config config, const char* architecture,
+                    const W& weights, Store& store) {
+    config.architectures = {architecture};
+    atomic_write(dir / "config.json", config.to_json().dump(2) + "\n");
+    save_state_dict(weights, store, dir / "model.safetensors");
+}
+}  // namespace detail
+
+// Represents: a whole dual model that is one Hugging Face class (CLIPModel, SiglipModel):
+// sentence-transformers keeps it as module 0 alone and calls get_text_features /
+// get_image_features.
+template <class M>
+concept HfDualModel = TextEncoderModel<M> && ImageEncoderModel<M> &&
+    requires(const M& m, const std::filesystem::path& dir) {
+    { M::architecture } -> std::convertible_to<const char*>;
+    m.save_pretrained(dir);
+};
+
+template <HfDualModel M>
+StModules save_st_modules(const M& model, const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    model.save_pretrained(dir);
+    const nlohmann::ordered_json method{{"method", "get_text_features"},
+                                        {"method_output_name", "pooler_output"}};
+    nlohmann::ordered_json image = method;
+    image["method"] = "get_image_features";
+    return {nlohmann::ordered_json::array(
+                {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}}}),
+            detail::st_transformer_config({{"text", method}, {"image", image}}, "sentence_embedding")};
+}
+
+// A text tower (its Hugging Face config and class) followed by Pooling and later modules.
+template <class Tower, class... Modules>
+requires SentenceTransformerStack<Tower, Modules...>::pools_tokens && TextStackTower<Tower> &&
+    requires(const Tower& t) {
+    { Tower::architecture } -> std::convertible_to<const char*>;
+    t.config().to_json();
+    t.config().hidden_size;
+}
+StModules save_st_modules(const ModelWithStore<SentenceTransformerStack<Tower, Modules...>>& model,
+                          const std::filesystem::path& dir) {
+    namespace fs = std::filesystem;
+    const auto& stack = model.model();
+    if (!stack.prefix().empty())
+        detail::throw_error("save: a stack under route '", stack.prefix(),
+                            "' is saved by its Router, not as a folder of its own");
+    fs::create_directories(dir);
+    detail::save_hf_folder(dir, stack.tower().config(), Tower::architecture, parameters_under(stack, "0."),
+                           model.parameters());
+    auto modules = stack.describe();
+    // A Pooling built without its width (0: whatever the tower gives) is saved with it,
+    // as sentence-transformers needs it to build the module.
+    auto& pooling = modules[1]["config"];
+    if (pooling["embedding_dimension"] == 0)
+        pooling["embedding_dimension"] = stack.tower().config().hidden_size;
+    for (std::size_t i = 1; i < modules.size(); ++i) {
+        auto& entry = modules[i];
+        const fs::path sub = dir / entry["path"].template get<std::string>();
+        fs::create_directories(sub);
+        if (entry.contains("config")) {
+            detail::atomic_write(sub / "config.json", entry["config"].dump(4));
+            entry.erase("config");
+        }
+        const auto weights = parameters_under(stack, std::to_string(i) + ".");
+        if (!detail::parameter_names(weights).empty())
+            save_state_dict(weights, model.parameters(), sub / "model.safetensors");
+    }
+    const nlohmann::ordered_json text{{"method", "forward"}, {"method_output_name", "last_hidden_state"}};
+    return {std::move(modules), detail::st_transformer_config({{"text", text}}, "token_embeddings")};
+}
+
+}  // namespace tandem
+// ---- end tandem/models/st_modules.hpp
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace tandem {
+
+// Represents: what AnyEmbeddingModel holds: a Module with encode_text and/or
+// encode_image, its ParameterStore as parameters(), and save_pretrained(dir).
+template <class M, class B, class T>
+concept ErasableEmbeddingModel = Module<M> && std::same_as<typename M::backend_type, B> &&
+    std::same_as<typename M::value_type, T> &&
+    (TextEncoderModel<M> || ImageEncoderModel<M>)&&requires(const M& m, const std::filesystem::path& dir) {
+    { m.parameters() } -> std::same_as<ParameterStore<B, T>&>;
+    m.save_pretrained(dir);
+};
+
+template <Backend B, Scalar T>
+class AnyEmbeddingModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+    using ParameterVisitor = std::function<void(const std::string&, Parameter)>;
+
+    // `name` says what the model is ("BERT + Pooling + Normalize", "CLIPModel") in messages.
+    template <ErasableEmbeddingModel<B, T> M>
+    AnyEmbeddingModel(M model, std::string name)
+        : impl_(std::make_shared<const Held<M>>(std::move(model))), name_(std::move(name)) {}
+
+    const std::string& name() const { return name_; }
+    bool encodes_text() const { return impl_->encodes_text(); }
+    bool encodes_image() const { return impl_->encodes_image(); }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        if (!encodes_text()) detail::throw_error(name_, ": the model encodes images only, found texts");
+        return impl_->encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        if (!encodes_image()) detail::throw_error(name_, ": the model encodes texts only, found images");
+        return impl_->encode_image(g, pixel_values);
+    }
+
+    ParameterStore<B, T>& parameters() const { return impl_->parameters(); }
+    void save_pretrained(const std::filesystem::path& dir) const { impl_->save_pretrained(dir); }
+    // The model as sentence-transformers modules in `dir` (models/st_modules.hpp).
+    StModules save_st_modules(const std::filesystem::path& dir) const {
+        return impl_->save_st_modules(dir, name_);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        impl_->for_each_parameter(ParameterVisitor(std::ref(f)));
+    }
+
+    // The held model, when it is an M.
+    template <class M>
+    const M* target() const {
+        const auto* held = dynamic_cast<const Held<M>*>(impl_.get());
+        return held ? &held->model : nullptr;
+    }
+
+private:
+    struct Interface {
+        virtual ~Interface() = default;
+        virtual bool encodes_text() const = 0;
+        virtual bool encodes_image() const = 0;
+        virtual Var<B, T> encode_text(Graph<B, T>&, const TextBatch<B>&) const = 0;
+        virtual Var<B, T> encode_image(Graph<B, T>&, const Var<B, T>&) const = 0;
+        virtual ParameterStore<B, T>& parameters() const = 0;
+        virtual void save_pretrained(const std::filesystem::path&) const = 0;
+        virtual StModules save_st_modules(const std::filesystem::path&, const std::string& name) const = 0;
+        virtual void for_each_parameter(const ParameterVisitor&) const = 0;
+    };
+
+    template <class M>
+    struct Held final : Interface {
+        explicit Held(M m) : model(std::move(m)) {}
+        bool encodes_text() const override { return TextEncoderModel<M>; }
+        bool encodes_image() const override { return ImageEncoderModel<M>; }
+        Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const override {
+            if constexpr (TextEncoderModel<M>)
+                return model.encode_text(g, text);
+            else
+                detail::throw_error("AnyEmbeddingModel: the model has no encode_text");
+        }
+        Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const override {
+            if constexpr (ImageEncoderModel<M>)
+                return model.encode_image(g, pixel_values);
+            else
+                detail::throw_error("AnyEmbeddingModel: the model has no encode_image");
+        }
+        ParameterStore<B, T>& parameters() const override { return model.parameters(); }
+        void save_pretrained(const std::filesystem::path& dir) const override { model.save_pretrained(dir); }
+        StModules save_st_modules(const std::filesystem::path& dir, const std::string& name) const override {
+            if constexpr (requires { tandem::save_st_modules(model, dir); })
+                return tandem::save_st_modules(model, dir);
+            else
+                detail::throw_error(
+                    name, ": has no sentence-transformers folder layout tandem writes ",
+                    "(a CLIP or SigLIP model, or a BERT tower with Pooling); use save_pretrained");
+        }
+        void for_each_parameter(const ParameterVisitor& f) const override { model.for_each_parameter(f); }
+        M model;
+    };
+
+    std::shared_ptr<const Interface> impl_;
+    std::string name_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/any_model.hpp
+// ---- begin tandem/models/bert.hpp
+// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
+// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
+// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
+
+// ---- begin tandem/io/hf_config.hpp
+// Hugging Face model configurations (config.json) for the towers tandem builds: one
+// header per model family under io/config/, gathered here for the models that include
+// them all.
+
+// ---- begin tandem/io/config/bert.hpp
+// transformers' BertConfig (v4.36) as read from and written to config.json, with the
+// defaults transformers fills in for absent keys and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
+// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
+struct BertConfig {
+    static constexpr const char* model_type = "bert";
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.1;
+    double attention_probs_dropout_prob = 0.1;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::optional<std::int64_t> pad_token_id = 0;
+    std::optional<std::int64_t> bos_token_id;
+    std::optional<std::int64_t> eos_token_id;
+    std::string position_embedding_type = "absolute";
+    bool use_cache = true;
+    std::optional<double> classifier_dropout;
+    std::optional<std::string> problem_type;
+    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
+    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
+    std::vector<std::string> architectures{"BertModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("type_vocab_size", c.type_vocab_size);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+        f("position_embedding_type", c.position_embedding_type);
+        f("use_cache", c.use_cache);
+        f("classifier_dropout", c.classifier_dropout);
+        f("problem_type", c.problem_type);
+    }
+
+    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
+
+    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        BertConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.id2label = read_labels(r);
+        detail::check_tower(r, c);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        if (c.classifier_dropout) detail::check_dropout(r, "classifier_dropout", *c.classifier_dropout);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        if (c.position_embedding_type != "absolute") {
+            detail::throw_error(r.where("position_embedding_type"),
+                                ": tandem implements \"absolute\", found \"", c.position_embedding_type,
+                                "\"");
+        }
+        return c;
+    }
+    static BertConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<BertConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
+        for (const auto& [id, label] : id2label) {
+            id2[std::to_string(id)] = label;
+            label2[label] = id;
+        }
+        out["id2label"] = id2;
+        out["label2id"] = label2;
+        return out;
+    }
+    bool operator==(const BertConfig&) const = default;
+
+private:
+    // id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
+    // Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
+    static std::map<std::int64_t, std::string> read_labels(const JsonObjectReader& r) {
+        std::map<std::int64_t, std::string> labels;
+        if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
+            const auto id2label = r.object("id2label");
+            for (const auto& [key, value] : id2label.json().items()) {
+                std::int64_t id = 0;
+                try {
+                    std::size_t used = 0;
+                    id = std::stoll(key, &used);
+                    if (used != key.size()) throw std::invalid_argument(key);
+                } catch (const std::logic_error&) {
+                    detail::throw_error(id2label.where(key), ": expected an integer label id");
+                }
+                labels[id] = detail::json_as<std::string>(value, id2label.path(key));
+            }
+            if (labels.empty())
+                detail::throw_error(r.where("id2label"), ": expected at least one label, found none");
+            return labels;
+        }
+        const auto n = r.get<std::int64_t>("num_labels", 2);
+        detail::check_count(r, "num_labels", n, detail::kLabelLimit);
+        for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
+        return labels;
+    }
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/bert.hpp
+// ---- begin tandem/io/config/clip.hpp
+// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
+// and written to config.json, with the defaults transformers fills in for absent keys
+// and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.CLIPTextConfig (v4.36).
+struct CLIPTextConfig {
+    static constexpr const char* model_type = "clip_text_model";
+
+    std::int64_t vocab_size = 49408;
+    std::int64_t hidden_size = 512;
+    std::int64_t intermediate_size = 2048;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 8;
+    std::int64_t max_position_embeddings = 77;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
+    // argmax(input_ids); the model layer needs the value as read.
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    // Accepts the text config itself or a whole CLIP config (uses its text_config),
+    // as CLIPTextConfig.from_pretrained does.
+    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPTextConfig>(path);
+    }
+    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPTextConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPTextConfig&) const = default;
+};
+
+// transformers.CLIPVisionConfig (v4.36).
+struct CLIPVisionConfig {
+    static constexpr const char* model_type = "clip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 32;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPVisionConfig>(path);
+    }
+    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    // Patches per side; the class token makes num_patches() + 1 positions.
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPVisionConfig&) const = default;
+};
+
+// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
+struct CLIPConfig {
+    static constexpr const char* model_type = "clip";
+
+    CLIPTextConfig text_config;
+    CLIPVisionConfig vision_config;
+    std::int64_t projection_dim = 512;
+    double logit_scale_init_value = 2.6592;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"CLIPModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("projection_dim", c.projection_dim);
+        f("logit_scale_init_value", c.logit_scale_init_value);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        CLIPConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static CLIPConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const CLIPConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/clip.hpp
+// ---- begin tandem/io/config/siglip.hpp
+// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
+// from and written to config.json, with the defaults transformers fills in for absent
+// keys and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
+// projection_size); configs before projection_size existed use hidden_size.
+struct SiglipTextConfig {
+    static constexpr const char* model_type = "siglip_text_model";
+
+    std::int64_t vocab_size = 32000;
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t max_position_embeddings = 64;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    std::optional<std::int64_t> projection_size;
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
+
+    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipTextConfig>(path);
+    }
+    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipTextConfig c;
+        detail::read_config_fields(c, r, {"model_type", "projection_size"});
+        // Written only when set, so that a config from before the key existed round-trips unchanged.
+        c.projection_size = r.get_optional<std::int64_t>("projection_size");
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        if (c.projection_size)
+            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
+        return c;
+    }
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (projection_size) out["projection_size"] = *projection_size;
+        return out;
+    }
+    bool operator==(const SiglipTextConfig&) const = default;
+};
+
+// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
+// the attention-pooling (MAP) head).
+struct SiglipVisionConfig {
+    static constexpr const char* model_type = "siglip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 16;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    bool vision_use_head = true;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+    }
+
+    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipVisionConfig>(path);
+    }
+    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
+        c.vision_use_head = r.get<bool>("vision_use_head", true);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        return c;
+    }
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    // Written only when it departs from the default, which every version reads the same way.
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (!vision_use_head) out["vision_use_head"] = false;
+        return out;
+    }
+    bool operator==(const SiglipVisionConfig&) const = default;
+};
+
+// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
+// No projection: the towers' pooled outputs are the embeddings.
+struct SiglipConfig {
+    static constexpr const char* model_type = "siglip";
+
+    SiglipTextConfig text_config;
+    SiglipVisionConfig vision_config;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"SiglipModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        SiglipConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static SiglipConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const SiglipConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/siglip.hpp
+// ---- end tandem/io/hf_config.hpp
 // ---- begin tandem/nn.hpp
 // Neural-network modules composed from autograd ops.
 
@@ -15348,8 +15947,12 @@ public:
     using backend_type = B;
     using value_type = T;
 
+    // The Hugging Face class a tower alone is saved as.
+    static constexpr const char* architecture = "BertModel";
+
     BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : embeddings_(store, scope / "embeddings", c),
+        : config_(c),
+          embeddings_(store, scope / "embeddings", c),
           encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
           pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
 
@@ -15380,7 +15983,10 @@ public:
         pooler_.for_each_parameter(f);
     }
 
+    const io::BertConfig& config() const { return config_; }
+
 private:
+    io::BertConfig config_;
     BertEmbeddings<B, T> embeddings_;
     TransformerStack<PostLNBlock<B, T>> encoder_;
     Linear<B, T> pooler_;
@@ -15705,427 +16311,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
-// ---- begin tandem/models/model_with_store.hpp
-// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
-// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
-// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
-// The store sits behind a unique_ptr so that the model moves while its modules keep
-// pointing at the same arena.
-// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
-
-
-#include <filesystem>
-#include <memory>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-template <Module M>
-class ModelWithStore {
-public:
-    using backend_type = typename M::backend_type;
-    using value_type = typename M::value_type;
-    using B = backend_type;
-    using T = value_type;
-    // The description file save_pretrained writes beside model.safetensors.
-    static constexpr const char* modules_file = "tandem_modules.json";
-
-    // build(store) makes the model, every module on `store`.
-    template <class Build>
-    requires std::same_as < std::invoke_result_t < Build, ParameterStore<B, T>
-    & >,
-        M > explicit ModelWithStore(Build&& build)
-        : store_(std::make_unique<ParameterStore<B, T>>()),
-    model_(std::forward<Build>(build)(*store_)) {
-        std::size_t visited = 0;
-        model_.for_each_parameter([&](const std::string& name, Parameter p) {
-            if (store_->name(p) != name)
-                detail::throw_error("ModelWithStore: parameter '", name,
-                                    "' is not in the model's store (was a module built on another store?)");
-            ++visited;
-        });
-        if (visited != store_->size())
-            detail::throw_error("ModelWithStore: the store holds ", store_->size(),
-                                " parameters, the model visits ", visited);
-    }
-
-    const M& model() const { return model_; }
-    ParameterStore<B, T>& parameters() const { return *store_; }
-
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires TextEncoderModel<M> {
-        return model_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g,
-                           const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
-        return model_.encode_image(g, pixel_values);
-    }
-    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
-    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
-                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
-        return model_.encode_text_layers(g, text);
-    }
-    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
-        LayerwiseImageModel<M> {
-        return model_.encode_image_layers(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        model_.for_each_parameter(f);
-    }
-
-    // dir/model.safetensors (every parameter under its prefixed name, float32 unless
-    // `dtype` says otherwise) and, when the model describes itself, dir/tandem_modules.json:
-    // both written atomically.
-    void save_pretrained(const std::filesystem::path& dir,
-                         io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) const {
-        std::filesystem::create_directories(dir);
-        save_state_dict(model_, *store_, dir / "model.safetensors", dtype);
-        if constexpr (requires { model_.describe(); })
-            detail::atomic_write(dir / modules_file, model_.describe().dump(4) + "\n");
-    }
-
-    // Reads dir/model.safetensors into the parameters by name; a missing or mis-shaped
-    // tensor is an error naming it.
-    LoadReport load_weights(const std::filesystem::path& dir) {
-        return load_state_dict(model_, *store_, io::SafetensorsCheckpoint::open(dir));
-    }
-
-private:
-    std::unique_ptr<ParameterStore<B, T>> store_;
-    M model_;
-};
-
-// make_model<B, T>([&](auto& store) { return SentenceTransformerStack(...); })
-template <Backend B, Scalar T, class Build>
-auto make_model(Build&& build) {
-    return ModelWithStore<std::invoke_result_t<Build, ParameterStore<B, T>&>>(std::forward<Build>(build));
-}
-
-}  // namespace tandem
-// ---- end tandem/models/model_with_store.hpp
-// ---- begin tandem/models/sentence_transformer_stack.hpp
-// SentenceTransformerStack: sentence-transformers' module list, a transformer tower
-// followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
-// tower gives the stack encode_text, an image tower encode_image. Module i's parameters
-// are named "i.<its own names>" (under a Router, "<route>.i.<...>"), as PyTorch names a
-// SentenceTransformer's state_dict, so each module maps onto its {i}_{Class}/ folder by
-// dropping the prefix.
-// reference: sentence_transformers.SentenceTransformer(modules=[Transformer, Pooling, Dense, Normalize]).
-
-
-#include <nlohmann/json.hpp>
-
-#include <concepts>
-#include <string>
-#include <tuple>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-// Represents: a transformer tower for one kind of input (a TextBatch, or pixel values as
-// a Var): an EncoderTower whose encode gives its own sentence vector (BERT's pooler
-// output, CLIP's projected embedding), and whose forward(graph, input).last_hidden_state
-// gives the token states [batch, tokens, dim] a Pooling reads.
-template <class Tower, class Input>
-concept StackTower = EncoderTower<Tower, Input> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    {
-        t.forward(g, in).last_hidden_state
-        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
-
-// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
-// forward(graph, input, true).hidden_states, the token states after the embeddings and
-// after every layer, the last being last_hidden_state.
-template <class Tower, class Input>
-concept HiddenStateTower = StackTower<Tower, Input> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    {
-        t.forward(g, in, true).hidden_states
-        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
-};
-
-template <class Tower>
-concept TextStackTower = StackTower<Tower, TextBatch<typename Tower::backend_type>>;
-template <class Tower>
-concept ImageStackTower = StackTower<Tower, Var<typename Tower::backend_type, typename Tower::value_type>>;
-
-namespace detail {
-template <class M>
-struct is_pooling : std::false_type {};
-template <Backend B, Scalar T>
-struct is_pooling<Pooling<B, T>> : std::true_type {};
-template <class M>
-struct is_dense : std::false_type {};
-template <Backend B, Scalar T>
-struct is_dense<Dense<B, T>> : std::true_type {};
-template <class M>
-struct is_normalize : std::false_type {};
-template <Backend B, Scalar T>
-struct is_normalize<Normalize<B, T>> : std::true_type {};
-
-template <class... Modules>
-constexpr bool first_is_pooling() {
-    if constexpr (sizeof...(Modules) == 0)
-        return false;
-    else
-        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
-}
-
-enum class StackFault {
-    none,
-    not_tower,
-    not_module,
-    backends_differ,
-    scalars_differ,
-    not_layer,
-    late_pooling
-};
-
-template <class Tower, class... Modules>
-consteval StackFault stack_fault() {
-    if constexpr (!Module<Tower> || !(TextStackTower<Tower> || ImageStackTower<Tower>))
-        return StackFault::not_tower;
-    else if constexpr (!(Module<Modules> && ...))
-        return StackFault::not_module;
-    else if constexpr (!(std::same_as<typename Modules::backend_type, typename Tower::backend_type> && ...))
-        return StackFault::backends_differ;
-    else if constexpr (!(std::same_as<typename Modules::value_type, typename Tower::value_type> && ...))
-        return StackFault::scalars_differ;
-    else if constexpr (!(Layer<Modules> && ...))
-        return StackFault::not_layer;
-    else {
-        // Pooling reads token states, which only the tower gives.
-        constexpr bool poolings[] = {false, is_pooling<Modules>::value...};
-        for (std::size_t i = 2; i < sizeof(poolings); ++i)
-            if (poolings[i]) return StackFault::late_pooling;
-        return StackFault::none;
-    }
-}
-
-// sentence-transformers' class path of a module, as modules.json's "type" names it.
-template <class M>
-constexpr const char* st_module_type() {
-    if constexpr (is_pooling<M>::value)
-        return "sentence_transformers.models.Pooling";
-    else if constexpr (is_dense<M>::value)
-        return "sentence_transformers.models.Dense";
-    else if constexpr (is_normalize<M>::value)
-        return "sentence_transformers.models.Normalize";
-    else
-        return "";
-}
-
-// The name a module's folder takes: the last part of its class path.
-inline std::string st_class_name(const std::string& type) { return type.substr(type.rfind('.') + 1); }
-
-// The text before "0." at a name's start or after a dot: the route prefix of a stack
-// whose tower is module 0 ("" or "text."), or npos when the name has no such part.
-inline std::size_t module_zero_at(const std::string& name) {
-    for (std::size_t p = name.find("0."); p != std::string::npos; p = name.find("0.", p + 1))
-        if (p == 0 || name[p - 1] == '.') return p;
-    return std::string::npos;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class Tower, class... Modules>
-class SentenceTransformerStack {
-    static constexpr auto fault = detail::stack_fault<Tower, Modules...>();
-    static_assert(fault != detail::StackFault::not_tower,
-                  "SentenceTransformerStack: the first module must be a transformer tower, a Module with "
-                  "encode(graph, input) and forward(graph, input).last_hidden_state for a TextBatch or "
-                  "pixel values");
-    static_assert(fault != detail::StackFault::not_module,
-                  "SentenceTransformerStack: every module must be a Module (backend_type, value_type, "
-                  "for_each_parameter)");
-    static_assert(fault != detail::StackFault::backends_differ,
-                  "SentenceTransformerStack: every module must use the tower's backend");
-    static_assert(fault != detail::StackFault::scalars_differ,
-                  "SentenceTransformerStack: every module must use the tower's scalar type");
-    static_assert(fault != detail::StackFault::not_layer,
-                  "SentenceTransformerStack: every module after the tower must be a Layer, with "
-                  "forward(graph, Var) returning a Var");
-    static_assert(fault != detail::StackFault::late_pooling,
-                  "SentenceTransformerStack: Pooling must come right after the tower, which gives the token "
-                  "states it pools");
-
-public:
-    explicit SentenceTransformerStack(Tower, Modules...) {}
-};
-
-template <class Tower, class... Modules>
-requires(detail::stack_fault<Tower, Modules...>() ==
-         detail::StackFault::none) class SentenceTransformerStack<Tower, Modules...> {
-public:
-    using backend_type = typename Tower::backend_type;
-    using value_type = typename Tower::value_type;
-    using B = backend_type;
-    using T = value_type;
-    static constexpr bool encodes_text = TextStackTower<Tower>;
-    using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
-    static constexpr std::size_t size = 1 + sizeof...(Modules);
-    // Module 1 pools the tower's token states (else the tower gives its own vector).
-    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
-    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
-
-    // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
-    // that no two modules' names can meet and each module is its own folder's checkpoint.
-    explicit SentenceTransformerStack(Tower tower, Modules... modules)
-        : tower_(std::move(tower)), modules_(std::move(modules)...) {
-        check_names();
-    }
-
-    const Tower& tower() const { return tower_; }
-    // Module i of the stack, 1 for the first after the tower.
-    template <std::size_t I>
-    const auto& get() const {
-        if constexpr (I == 0)
-            return tower_;
-        else
-            return std::get<I - 1>(modules_);
-    }
-    // "" or the route prefix ("text.") every parameter name starts with.
-    const std::string& prefix() const { return prefix_; }
-
-    // The sentence embedding [batch, dim]: Pooling over the tower's token states when it
-    // is module 1 (padding and, without include_prompt, the prompt left out), else the
-    // tower's own vector, then every later module in turn.
-    Var<B, T> encode(Graph<B, T>& g, const Input& in) const {
-        return run(g, in, std::index_sequence_for<Modules...>{});
-    }
-
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires encodes_text {
-        return encode(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires(!encodes_text) {
-        return encode(g, pixel_values);
-    }
-
-    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
-    // (0 the embedding layer's), each pooled and passed through the later modules as the
-    // last one is; the last entry is encode's result.
-    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
-    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
-    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
-        std::vector<Var<B, T>> out;
-        for (const auto& states : tower_.forward(g, in, true).hidden_states)
-            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
-        return out;
-    }
-    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
-        requires(encodes_text&& encodes_layers) {
-        return encode_layers(g, text);
-    }
-    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
-        requires(!encodes_text && encodes_layers) {
-        return encode_layers(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        tower_.for_each_parameter(f);
-        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
-    }
-
-    // modules.json's entries (idx, name, path, type) with each module's config.json beside
-    // them: what is needed to build the stack again and read its weights back by name.
-    nlohmann::ordered_json describe() const {
-        auto out = nlohmann::ordered_json::array();
-        out.push_back(
-            {{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
-        describe_modules(out, std::index_sequence_for<Modules...>{});
-        return out;
-    }
-
-private:
-    template <std::size_t... I>
-    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
-        if constexpr (pools_tokens) {
-            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
-        } else {
-            auto x = tower_.encode(g, in);
-            ((x = std::get<I>(modules_).forward(g, x)), ...);
-            return x;
-        }
-    }
-
-    // Pooling over token states [batch, tokens, dim], then the modules after it.
-    template <std::size_t... I>
-    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
-                          std::index_sequence<I...>) const {
-        Var<B, T> x;
-        if constexpr (encodes_text)
-            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
-        else
-            x = std::get<0>(modules_).forward(g, states);
-        const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
-            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
-        };
-        (step(std::integral_constant<std::size_t, I>{}), ...);
-        return x;
-    }
-
-    template <std::size_t... I>
-    void describe_modules(nlohmann::ordered_json& out, std::index_sequence<I...>) const {
-        (describe_module(out, I + 1, std::get<I>(modules_)), ...);
-    }
-
-    // A StackModule is described as the module it holds.
-    template <class M>
-    static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
-        if constexpr (requires { m.visit([](const auto&) {}); }) {
-            m.visit([&](const auto& held) { describe_module(out, idx, held); });
-        } else {
-            const std::string type = detail::st_module_type<M>();
-            nlohmann::ordered_json entry{{"idx", idx},
-                                         {"name", std::to_string(idx)},
-                                         {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
-                                         {"type", type}};
-            if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
-            out.push_back(std::move(entry));
-        }
-    }
-
-    void check_names() {
-        std::string first;
-        tower_.for_each_parameter([&](const std::string& name, Parameter) {
-            if (first.empty()) first = name;
-        });
-        const std::size_t at = detail::module_zero_at(first);
-        if (first.empty() || at == std::string::npos)
-            detail::throw_error(
-                "SentenceTransformerStack: the tower's parameters must be named under \"0.\" ",
-                "(or \"<route>.0.\"), found '", first, "'");
-        prefix_ = first.substr(0, at);
-        std::size_t idx = 0;
-        const auto check = [&](const auto& m) {
-            const std::string want = prefix_ + std::to_string(idx) + ".";
-            m.for_each_parameter([&](const std::string& name, Parameter) {
-                if (!name.starts_with(want))
-                    detail::throw_error("SentenceTransformerStack: module ", idx, "'s parameter '", name,
-                                        "' is not named under \"", want, "\"");
-            });
-            ++idx;
-        };
-        check(tower_);
-        std::apply([&](const auto&... m) { (check(m), ...); }, modules_);
-    }
-
-    Tower tower_;
-    std::tuple<Modules...> modules_;
-    std::string prefix_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/sentence_transformer_stack.hpp
 // ---- begin tandem/models/stack_module.hpp
 // StackModule: one module after Pooling, Dense or Normalize, chosen at run time, so that
 // a folder's modules.json decides the stack without one stack type per combination.
@@ -16338,6 +16523,1048 @@ LoadedModel<B, T> load_model(const io::StFolder& f) {
 
 }  // namespace tandem
 // ---- end tandem/infer/load.hpp
+// ---- begin tandem/infer/quantize.hpp
+// quantize_embeddings under sentence-transformers' name and arguments: float32, int8, uint8,
+// binary or ubinary embeddings of float32 ones, int8/uint8 bucketed by ranges that are given,
+// taken from calibration embeddings, or taken from the embeddings themselves. The arithmetic
+// is eval/quantize.hpp's (float32, as numpy computes it on float32 embeddings).
+// reference: sentence_transformers.util.quantization.quantize_embeddings.
+
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xtensor.hpp>
+
+namespace tandem {
+
+// The result in numpy's dtype: float32, int8 (int8 and binary) or uint8 (uint8 and ubinary).
+using QuantizedEmbeddings =
+    std::variant<xt::xtensor<float, 2>, xt::xtensor<std::int8_t, 2>, xt::xtensor<std::uint8_t, 2>>;
+
+// The keyword arguments of quantize_embeddings after the precision; int8 and uint8 only.
+struct QuantizeOptions {
+    // [2, dim]: each dimension's minimum (row 0) and maximum (row 1); used before calibration_embeddings.
+    std::optional<xt::xtensor<float, 2>> ranges{};
+    // [rows, dim]: embeddings the ranges are taken from; neither given: the embeddings themselves.
+    std::optional<xt::xtensor<float, 2>> calibration_embeddings{};
+};
+
+namespace detail {
+
+inline eval::Matrix quantization_ranges_for(const eval::Matrix& embeddings, const QuantizeOptions& o) {
+    if (o.ranges) return eval::to_matrix(*o.ranges);
+    if (!o.calibration_embeddings) return eval::quantization_ranges(embeddings);
+    const eval::Matrix c = eval::to_matrix(*o.calibration_embeddings);
+    if (c.shape()[1] != embeddings.shape()[1])
+        throw_error("quantize_embeddings: calibration_embeddings: expected ", embeddings.shape()[1],
+                    " columns as the embeddings, found ", c.shape()[1]);
+    if (c.shape()[0] == 0)
+        throw_error("quantize_embeddings: calibration_embeddings: expected at least one row, found none");
+    // Python takes a single calibration row as both minimum and maximum (every step is then 1),
+    // where eval::quantization_ranges, written for the embeddings themselves, wants two rows.
+    if (c.shape()[0] == 1) return xt::concatenate(xt::xtuple(c, c), 0);
+    return eval::quantization_ranges(c);
+}
+
+}  // namespace detail
+
+// precision: "float32", "int8", "uint8", "binary" or "ubinary". As in Python, an empty
+// [0, dim] input gives an empty result of the precision's shape without computing ranges.
+inline QuantizedEmbeddings quantize_embeddings(const xt::xtensor<float, 2>& embeddings,
+                                               const std::string& precision,
+                                               const QuantizeOptions& options = {}) {
+    const eval::Precision p = eval::precision_from_name(precision, "quantize_embeddings");
+    const eval::Matrix e = eval::to_matrix(embeddings);
+    const std::size_t rows = e.shape()[0], dim = e.shape()[1];
+    if (p == eval::Precision::Float32) return embeddings;
+    if (p == eval::Precision::Binary) return eval::quantize_binary(e);
+    if (p == eval::Precision::Ubinary) return eval::quantize_ubinary(e);
+    if (rows == 0) {
+        if (p == eval::Precision::Int8)
+            return xt::xtensor<std::int8_t, 2>(xt::zeros<std::int8_t>({rows, dim}));
+        return xt::xtensor<std::uint8_t, 2>(xt::zeros<std::uint8_t>({rows, dim}));
+    }
+    const eval::Matrix ranges = detail::quantization_ranges_for(e, options);
+    if (p == eval::Precision::Int8) return eval::quantize_int8(e, ranges);
+    return eval::quantize_uint8(e, ranges);
+}
+
+}  // namespace tandem
+// ---- end tandem/infer/quantize.hpp
+// ---- begin tandem/infer/save.hpp
+// Writing a model with its tokenizer, image processor and settings as a
+// sentence-transformers folder in the v6 layout, which sentence-transformers and tandem
+// both load: the modules (models/st_modules.hpp), tokenizer.json with the
+// tokenizer_config.json that carries the model's maximum length and pad token,
+// processor_config.json, sentence_bert_config.json, config_sentence_transformers.json,
+// modules.json (written last: a folder without it is not yet a model) and a README.md
+// model card. Every file is written to a temporary name and renamed.
+// reference: sentence_transformers.base.model.BaseModel.save (v6);
+// transformers.ProcessorMixin.save_pretrained (processor_config.json).
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+// What the model card says beyond the model itself, as SentenceTransformerModelCardData.
+struct ModelCardData {
+    std::optional<std::string> model_name;
+    std::vector<std::string> train_datasets;
+    std::optional<std::size_t> train_samples;
+    std::optional<std::string> loss;
+    // Evaluation results by name ("cosine_accuracy").
+    std::map<std::string, double> metrics;
+};
+
+namespace detail {
+
+// The tokenizer class transformers builds from tokenizer.json for a model type.
+inline std::optional<std::string> tokenizer_class_for(const std::string& model_type) {
+    if (model_type == "bert") return "BertTokenizer";
+    if (model_type == "clip") return "CLIPTokenizer";
+    if (model_type == "siglip") return "SiglipTokenizer";
+    return std::nullopt;
+}
+
+inline std::string model_type_in(const std::filesystem::path& dir) {
+    return read_json_file(dir / "config.json").value("model_type", "");
+}
+
+inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator,
+                           const std::string& model_type) {
+    const Tokenizer* tokenizer = collator.tokenizer();
+    if (!tokenizer) return;
+    // Truncation is the model's setting, kept in tokenizer_config.json as transformers does.
+    Tokenizer plain = *tokenizer;
+    plain.no_truncation();
+    plain.save(dir / "tokenizer.json");
+    nlohmann::ordered_json config{{"backend", "tokenizers"}};
+    if (const auto n = collator.max_length()) config["model_max_length"] = *n;
+    if (const auto pad = tokenizer->id_to_token(*collator.pad_id())) config["pad_token"] = *pad;
+    if (const auto cls = tokenizer_class_for(model_type)) config["tokenizer_class"] = *cls;
+    atomic_write(dir / "tokenizer_config.json", config.dump(2) + "\n");
+}
+
+inline void save_processor(const std::filesystem::path& dir, const data::Collator& collator) {
+    const auto& processor = collator.processor();
+    if (!processor) return;
+    const bool siglip = processor->image_processor_type.starts_with("Siglip");
+    const nlohmann::ordered_json config{{"image_processor", processor->to_json()},
+                                        {"processor_class", siglip ? "SiglipProcessor" : "CLIPProcessor"}};
+    atomic_write(dir / "processor_config.json", config.dump(2) + "\n");
+}
+
+inline nlohmann::ordered_json model_config_json(const io::StModelConfig& c) {
+    nlohmann::ordered_json prompts = nlohmann::ordered_json::object();
+    for (const auto& [name, prompt] : c.prompts) prompts[name] = prompt;
+    nlohmann::ordered_json out{{"__version__", {{"tandem", kVersion}}},
+                               {"model_type", "SentenceTransformer"},
+                               {"prompts", std::move(prompts)},
+                               {"default_prompt_name", nullptr},
+                               {"similarity_fn_name", c.similarity_fn_name}};
+    if (c.default_prompt_name) out["default_prompt_name"] = *c.default_prompt_name;
+    if (c.truncate_dim) out["truncate_dim"] = *c.truncate_dim;
+    return out;
+}
+
+inline std::string model_card(const StModules& modules, const io::StModelConfig& config,
+                              const ModelCardData& card, std::optional<std::size_t> max_length, bool text,
+                              bool image) {
+    std::ostringstream out;
+    out << "---\ntags:\n- sentence-transformers\n- sentence-similarity\n- feature-extraction\n"
+        << "library_name: sentence-transformers\npipeline_tag: sentence-similarity\n---\n\n"
+        << "# " << card.model_name.value_or("SentenceTransformer") << "\n\n"
+        << "A sentence-transformers model trained with tandem. It maps "
+        << (text && image ? "texts and images"
+            : image       ? "images"
+                          : "texts")
+        << " to dense vectors in one space.\n\n## Model Details\n\n";
+    out << "- **Model Type:** Sentence Transformer\n";
+    if (max_length) out << "- **Maximum Sequence Length:** " << *max_length << " tokens\n";
+    out << "- **Similarity Function:** " << config.similarity_fn_name << "\n"
+        << "- **Supported Modality:** "
+        << (text && image ? "Text, Image"
+            : image       ? "Image"
+                          : "Text")
+        << "\n";
+    out << "\n### Full Model Architecture\n\n```\nSentenceTransformer(\n";
+    for (const auto& m : modules.modules)
+        out << "  (" << m["idx"].get<std::size_t>() << "): " << st_class_name(m["type"].get<std::string>())
+            << "\n";
+    out << ")\n```\n\n## Training Details\n\n";
+    if (!card.train_datasets.empty()) {
+        out << "- **Training datasets:**";
+        for (const auto& d : card.train_datasets) out << " " << d;
+        out << "\n";
+    }
+    if (card.train_samples) out << "- **Training samples:** " << *card.train_samples << "\n";
+    if (card.loss) out << "- **Loss:** " << *card.loss << "\n";
+    if (!card.metrics.empty()) {
+        out << "\n## Evaluation\n\n| Metric | Value |\n|:--|--:|\n";
+        for (const auto& [name, value] : card.metrics) out << "| " << name << " | " << value << " |\n";
+    }
+    out << "\n### Framework Versions\n\n- tandem: " << kVersion << "\n";
+    return out.str();
+}
+
+// Everything but the weights, around the modules `save_modules(dir)` writes.
+template <class SaveModules>
+void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& save_modules,
+                               const data::Collator& collator, const io::StModelConfig& config,
+                               const ModelCardData& card, bool text, bool image) {
+    std::filesystem::create_directories(dir);
+    const StModules modules = save_modules(dir);
+    const auto model_type = model_type_in(dir);
+    save_tokenizer(dir, collator, model_type);
+    save_processor(dir, collator);
+    atomic_write(dir / "sentence_bert_config.json", modules.transformer_config.dump(4));
+    atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
+    atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
+    atomic_write(dir / "modules.json", modules.modules.dump(2));
+}
+
+}  // namespace detail
+}  // namespace tandem
+// ---- end tandem/infer/save.hpp
+// ---- begin tandem/infer/search.hpp
+// Search over embeddings as sentence-transformers' util functions do it: semantic_search
+// (each query's top_k corpus entries by cosine or dot score, the corpus a chunk at a time,
+// from memory or streamed from a .npy file) and paraphrase_mining (the best-scoring pairs
+// within one set of embeddings, or of sentences a model encodes).
+// reference: sentence_transformers.util.retrieval.semantic_search, paraphrase_mining_embeddings
+// and paraphrase_mining (sentence-transformers 6.3).
+
+// ---- begin tandem/io/npy.hpp
+// NumPy .npy files, the format embeddings travel in: the header (dtype, shape, order and
+// where the data starts), whole arrays of any numeric dtype converted to the type asked
+// for, 2-D float embeddings whole or a range of rows at a time (a corpus streamed in
+// chunks), and save_npy, which writes np.save's exact bytes to a temporary name and renames.
+// reference: numpy.lib.format (format versions 1.0 to 3.0), numpy.load and numpy.save.
+
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xcontainer.hpp>
+#include <xtensor/xtensor.hpp>
+
+namespace tandem::io {
+
+static_assert(
+    std::endian::native == std::endian::little,
+    "np.save writes little-endian data; tandem reads and writes it in place on little-endian hosts");
+
+// What the header of a .npy file says.
+struct NpyHeader {
+    std::string descr;  // the numpy dtype as written: "<f4", "<f8", "<i8", "|b1", ...
+    bool fortran_order = false;
+    std::vector<std::size_t> shape;  // empty for a 0-d array
+    std::size_t data_offset = 0;     // bytes from the start of the file to the first element
+
+    std::size_t size() const {
+        std::size_t n = 1;
+        for (std::size_t d : shape) n *= d;
+        return n;
+    }
+};
+
+// The dtype np.save writes for T.
+template <class T>
+constexpr std::string_view npy_descr() {
+    using U = std::remove_cv_t<T>;
+    if constexpr (std::is_same_v<U, bool>)
+        return "|b1";
+    else if constexpr (std::is_same_v<U, float>)
+        return "<f4";
+    else if constexpr (std::is_same_v<U, double>)
+        return "<f8";
+    else if constexpr (std::is_same_v<U, std::int8_t>)
+        return "|i1";
+    else if constexpr (std::is_same_v<U, std::uint8_t>)
+        return "|u1";
+    else if constexpr (std::is_integral_v<U> && std::is_signed_v<U> && sizeof(U) == 2)
+        return "<i2";
+    else if constexpr (std::is_integral_v<U> && std::is_signed_v<U> && sizeof(U) == 4)
+        return "<i4";
+    else if constexpr (std::is_integral_v<U> && std::is_signed_v<U> && sizeof(U) == 8)
+        return "<i8";
+    else if constexpr (std::is_integral_v<U> && std::is_unsigned_v<U> && sizeof(U) == 2)
+        return "<u2";
+    else if constexpr (std::is_integral_v<U> && std::is_unsigned_v<U> && sizeof(U) == 4)
+        return "<u4";
+    else if constexpr (std::is_integral_v<U> && std::is_unsigned_v<U> && sizeof(U) == 8)
+        return "<u8";
+    else
+        static_assert(sizeof(U) == 0, "npy_descr: no numpy dtype for this element type");
+}
+
+}  // namespace tandem::io
+
+namespace tandem::detail {
+
+// A dtype tandem reads: float16/32/64, signed and unsigned integers, bool, in either byte order.
+struct NpyDtype {
+    char kind;  // 'f', 'i', 'u' or 'b'
+    std::size_t size;
+    bool big_endian;
+};
+
+inline std::optional<NpyDtype> parse_npy_dtype(std::string_view descr) {
+    if (descr.size() < 3 || std::string_view("<>|=").find(descr[0]) == std::string_view::npos)
+        return std::nullopt;
+    std::size_t size = 0;
+    const auto digits = descr.substr(2);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+    const char kind = descr[1];
+    const bool ok = (kind == 'f' && (size == 2 || size == 4 || size == 8)) ||
+                    ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
+                    (kind == 'b' && size == 1);
+    if (!ok) return std::nullopt;
+    return NpyDtype{kind, size, descr[0] == '>' && size > 1};
+}
+
+// "float32", "int64", "bool": the numpy name of a descr, for messages.
+inline std::string npy_dtype_name(std::string_view descr) {
+    const auto d = parse_npy_dtype(descr);
+    if (!d) return "'" + std::string(descr) + "'";
+    const std::string base = d->kind == 'f'   ? "float"
+                             : d->kind == 'i' ? "int"
+                             : d->kind == 'u' ? "uint"
+                                              : "bool";
+    return d->kind == 'b' ? base : base + std::to_string(8 * d->size);
+}
+
+inline std::string npy_shape_string(const std::vector<std::size_t>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+// The dictionary literal of a .npy header as numpy's safe_eval accepts it: the three keys
+// in any order, either quote character, optional trailing commas, and the 'L' of Python 2
+// integers, followed by nothing but padding.
+class NpyDictParser {
+public:
+    // Trailing spaces and the final newline are np.save's padding.
+    NpyDictParser(std::string_view text, const std::filesystem::path& path) : text_(text), path_(path) {
+        while (!text_.empty() && (text_.back() == ' ' || text_.back() == '\n')) text_.remove_suffix(1);
+    }
+
+    io::NpyHeader parse() {
+        io::NpyHeader h;
+        bool seen_descr = false, seen_order = false, seen_shape = false;
+        expect('{', "'{'");
+        while (!consume('}')) {
+            const std::string key = string_literal("a quoted key");
+            expect(':', "':' after '" + key + "'");
+            if (key == "descr" && !seen_descr) {
+                skip_space();
+                if (pos_ < text_.size() && text_[pos_] == '[')
+                    fail("a dtype string such as '<f4' (structured dtypes are not supported)");
+                h.descr = string_literal("a dtype string such as '<f4'");
+                seen_descr = true;
+            } else if (key == "fortran_order" && !seen_order) {
+                h.fortran_order = boolean();
+                seen_order = true;
+            } else if (key == "shape" && !seen_shape) {
+                h.shape = tuple();
+                seen_shape = true;
+            } else {
+                fail("one each of the keys 'descr', 'fortran_order', 'shape', not '" + key + "'");
+            }
+            if (!consume(',')) {
+                expect('}', "',' or '}'");
+                break;
+            }
+        }
+        skip_space();
+        if (pos_ != text_.size()) fail("nothing but padding after the closing '}'");
+        if (!seen_descr || !seen_order || !seen_shape)
+            throw_error(path_.string(), ": .npy header ", text_,
+                        ": expected the keys 'descr', 'fortran_order' and 'shape', missing '",
+                        !seen_descr   ? "descr"
+                        : !seen_order ? "fortran_order"
+                                      : "shape",
+                        "'");
+        return h;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& expected) const {
+        const std::string found =
+            pos_ < text_.size() ? "'" + std::string(text_.substr(pos_, 16)) + "'" : "the end";
+        throw_error(path_.string(), ": .npy header ", text_, ": expected ", expected, " at character ", pos_,
+                    ", found ", found);
+    }
+
+    void skip_space() {
+        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t'))
+            ++pos_;
+    }
+
+    bool consume(char c) {
+        skip_space();
+        if (pos_ < text_.size() && text_[pos_] == c) {
+            ++pos_;
+            return true;
+        }
+        return false;
+    }
+
+    void expect(char c, const std::string& what) {
+        if (!consume(c)) fail(what);
+    }
+
+    std::string string_literal(const std::string& what) {
+        skip_space();
+        if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"')) fail(what);
+        const char quote = text_[pos_];
+        const std::size_t close = text_.find(quote, pos_ + 1);
+        if (close == std::string_view::npos) fail("a closing quote");
+        std::string s(text_.substr(pos_ + 1, close - pos_ - 1));
+        pos_ = close + 1;
+        return s;
+    }
+
+    bool boolean() {
+        skip_space();
+        for (const bool value : {true, false}) {
+            const std::string_view word = value ? "True" : "False";
+            if (text_.substr(pos_, word.size()) == word) {
+                pos_ += word.size();
+                return value;
+            }
+        }
+        fail("True or False for 'fortran_order'");
+    }
+
+    std::vector<std::size_t> tuple() {
+        expect('(', "a tuple of integers for 'shape'");
+        std::vector<std::size_t> shape;
+        std::size_t elements = 1;
+        while (!consume(')')) {
+            skip_space();
+            std::size_t d = 0;
+            const auto [end, ec] = std::from_chars(text_.data() + pos_, text_.data() + text_.size(), d);
+            if (ec != std::errc{} || end == text_.data() + pos_) fail("a non-negative integer in 'shape'");
+            pos_ = static_cast<std::size_t>(end - text_.data());
+            if (pos_ < text_.size() && text_[pos_] == 'L') ++pos_;
+            if (d != 0 && elements > std::numeric_limits<std::size_t>::max() / d)
+                fail("a shape whose element count fits in memory");
+            elements *= d;
+            shape.push_back(d);
+            if (!consume(',')) {
+                expect(')', "',' or ')' in 'shape'");
+                break;
+            }
+        }
+        return shape;
+    }
+
+    std::string_view text_;
+    const std::filesystem::path& path_;
+    std::size_t pos_ = 0;
+};
+
+inline io::NpyHeader read_npy_header(std::istream& in, const std::filesystem::path& path) {
+    char magic[8];
+    in.read(magic, 8);
+    if (in.gcount() != 8 || std::string_view(magic, 6) != "\x93NUMPY")
+        throw_error(path.string(), ": expected a .npy file (starting with \\x93NUMPY), ",
+                    "found other bytes");
+    const int major = static_cast<unsigned char>(magic[6]), minor = static_cast<unsigned char>(magic[7]);
+    if (major < 1 || major > 3 || minor != 0)
+        throw_error(path.string(), ": expected .npy format version 1.0, 2.0 or 3.0, found ", major, ".",
+                    minor);
+    const std::size_t field = major == 1 ? 2 : 4;
+    unsigned char length_bytes[4] = {0, 0, 0, 0};
+    in.read(reinterpret_cast<char*>(length_bytes), static_cast<std::streamsize>(field));
+    if (static_cast<std::size_t>(in.gcount()) != field)
+        throw_error(path.string(), ": truncated .npy header: the file ends inside its length");
+    std::size_t length = 0;
+    for (std::size_t i = 0; i < field; ++i) length |= std::size_t(length_bytes[i]) << (8 * i);
+    std::string text(length, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(length));
+    if (static_cast<std::size_t>(in.gcount()) != length)
+        throw_error(path.string(), ": truncated .npy header: expected ", length, " bytes, found ",
+                    in.gcount());
+    io::NpyHeader h = NpyDictParser(text, path).parse();
+    h.data_offset = 8 + field + length;
+    return h;
+}
+
+inline std::ifstream open_npy(const std::filesystem::path& path) {
+    if (std::filesystem::is_directory(path))
+        throw_error(path.string(), ": is a directory, expected a .npy file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw_error(path.string(), ": cannot open the file");
+    return in;
+}
+
+// The dtype of a header, or an error naming the file when tandem cannot read it.
+inline NpyDtype npy_readable_dtype(const io::NpyHeader& h, const std::filesystem::path& path) {
+    const auto d = parse_npy_dtype(h.descr);
+    if (!d)
+        throw_error(path.string(), ": expected a numeric numpy dtype (float16/32/64, ",
+                    "int8 to int64, uint8 to uint64 or bool), found '", h.descr, "'");
+    return *d;
+}
+
+// The file holds every byte its header promises (numpy ignores what follows, and so does tandem).
+inline void check_npy_complete(const io::NpyHeader& h, const NpyDtype& d, const std::filesystem::path& path) {
+    const std::size_t elements = h.size();
+    if (elements != 0 && d.size > std::numeric_limits<std::size_t>::max() / elements)
+        throw_error(path.string(), ": shape ", npy_shape_string(h.shape), " is too large");
+    std::error_code ec;
+    const auto file_size = std::filesystem::file_size(path, ec);
+    if (ec) throw_error(path.string(), ": cannot read the file size: ", ec.message());
+    const std::size_t needed = elements * d.size;
+    const std::size_t found =
+        file_size > h.data_offset ? static_cast<std::size_t>(file_size) - h.data_offset : 0;
+    if (found < needed)
+        throw_error(path.string(), ": truncated .npy data: shape ", npy_shape_string(h.shape), " of ",
+                    npy_dtype_name(h.descr), " needs ", needed, " bytes after the ", h.data_offset,
+                    "-byte header, found ", found);
+}
+
+// The bits of an IEEE binary16 value, as stored.
+struct NpyFloat16 {
+    std::uint16_t bits;
+};
+
+template <class Source, class T>
+void convert_npy_elements(const char* bytes, std::size_t count, bool big_endian, T* out) {
+    for (std::size_t i = 0; i < count; ++i) {
+        char raw[sizeof(Source)];
+        std::memcpy(raw, bytes + i * sizeof(Source), sizeof(Source));
+        if (big_endian) std::reverse(raw, raw + sizeof(Source));
+        Source v;
+        std::memcpy(&v, raw, sizeof(Source));
+        if constexpr (std::is_same_v<Source, NpyFloat16>)
+            out[i] = static_cast<T>(f16_to_float(v.bits));
+        else
+            out[i] = static_cast<T>(v);
+    }
+}
+
+template <class T>
+void convert_npy(const NpyDtype& d, const char* bytes, std::size_t count, T* out) {
+    const bool be = d.big_endian;
+    switch (d.kind) {
+        case 'f':
+            if constexpr (std::is_floating_point_v<T>) {
+                if (d.size == 2) return convert_npy_elements<NpyFloat16>(bytes, count, be, out);
+                if (d.size == 4) return convert_npy_elements<float>(bytes, count, be, out);
+                return convert_npy_elements<double>(bytes, count, be, out);
+            }
+            break;
+        case 'i':
+            if (d.size == 1) return convert_npy_elements<std::int8_t>(bytes, count, be, out);
+            if (d.size == 2) return convert_npy_elements<std::int16_t>(bytes, count, be, out);
+            if (d.size == 4) return convert_npy_elements<std::int32_t>(bytes, count, be, out);
+            return convert_npy_elements<std::int64_t>(bytes, count, be, out);
+        case 'u':
+            if (d.size == 1) return convert_npy_elements<std::uint8_t>(bytes, count, be, out);
+            if (d.size == 2) return convert_npy_elements<std::uint16_t>(bytes, count, be, out);
+            if (d.size == 4) return convert_npy_elements<std::uint32_t>(bytes, count, be, out);
+            return convert_npy_elements<std::uint64_t>(bytes, count, be, out);
+        case 'b':
+            for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(bytes[i] != 0);
+            return;
+    }
+}
+
+// Reads `count` elements at the stream's position into `out`, a block at a time so that a
+// conversion never holds a second copy of a large array.
+template <class T>
+void read_npy_elements(std::istream& in, const NpyDtype& d, std::size_t count, T* out,
+                       const std::filesystem::path& path) {
+    constexpr std::size_t block = std::size_t{1} << 16;
+    std::vector<char> buffer(std::min(count, block) * d.size);
+    for (std::size_t done = 0; done < count;) {
+        const std::size_t n = std::min(block, count - done);
+        in.read(buffer.data(), static_cast<std::streamsize>(n * d.size));
+        if (static_cast<std::size_t>(in.gcount()) != n * d.size)
+            throw_error(path.string(), ": truncated .npy data: the file ended while reading");
+        convert_npy(d, buffer.data(), n, out + done);
+        done += n;
+    }
+}
+
+template <class T>
+constexpr void check_npy_element_type() {
+    static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>,
+                  "tandem::io reads .npy arrays as a floating-point or integer element type");
+}
+
+// np.save's header: the dict in sorted key order, room for the first axis to grow to 21
+// digits, spaces up to a multiple of 64 bytes and a newline, in format 1.0.
+inline std::string npy_header_bytes(std::string_view descr, const std::vector<std::size_t>& shape) {
+    std::string shape_repr = "(";
+    for (std::size_t i = 0; i < shape.size(); ++i) shape_repr += (i ? ", " : "") + std::to_string(shape[i]);
+    shape_repr += shape.size() == 1 ? ",)" : ")";
+    std::string dict =
+        "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': " + shape_repr + ", }";
+    if (!shape.empty()) dict.append(21 - std::min<std::size_t>(21, std::to_string(shape[0]).size()), ' ');
+    const std::size_t hlen = dict.size() + 1;
+    const std::size_t pad = 64 - (10 + hlen) % 64;
+    if (hlen + pad > 0xFFFF)
+        throw_error("save_npy: a header of ", hlen + pad, " bytes for shape ", npy_shape_string(shape),
+                    " does not fit format 1.0 (at most 65535)");
+    std::string out = "\x93NUMPY";
+    out += '\x01';
+    out += '\x00';
+    out += static_cast<char>((hlen + pad) & 0xFF);
+    out += static_cast<char>((hlen + pad) >> 8);
+    return out + dict + std::string(pad, ' ') + "\n";
+}
+
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+// The header of a .npy file: dtype, order, shape and where the data begins. A file that is
+// not a .npy file, or whose header does not parse, is a tandem::Error naming it.
+inline NpyHeader read_npy_header(const std::filesystem::path& path) {
+    auto in = detail::open_npy(path);
+    return detail::read_npy_header(in, path);
+}
+
+// A whole array of any rank in either order, converted to T as numpy's astype(T) converts
+// (float16/32/64, integers and bool into a floating T; integers and bool into an integral T).
+template <class T>
+xt::xarray<T> load_npy(const std::filesystem::path& path) {
+    detail::check_npy_element_type<T>();
+    auto in = detail::open_npy(path);
+    const NpyHeader h = detail::read_npy_header(in, path);
+    const detail::NpyDtype d = detail::npy_readable_dtype(h, path);
+    if (std::is_integral_v<T> && d.kind == 'f')
+        detail::throw_error(path.string(), ": expected integer values, found ",
+                            detail::npy_dtype_name(h.descr));
+    detail::check_npy_complete(h, d, path);
+    if (h.fortran_order) {
+        xt::xarray<T, xt::layout_type::column_major> column_major(h.shape);
+        detail::read_npy_elements(in, d, h.size(), column_major.data(), path);
+        return column_major;
+    }
+    xt::xarray<T> out(h.shape);
+    detail::read_npy_elements(in, d, h.size(), out.data(), path);
+    return out;
+}
+
+// A 2-D float16/32/64 array in C order, read a range of rows at a time; the file stays
+// open between reads, so a corpus larger than memory streams through in chunks.
+class NpyMatrixReader {
+public:
+    explicit NpyMatrixReader(std::filesystem::path path)
+        : path_(std::move(path)), in_(detail::open_npy(path_)), header_(detail::read_npy_header(in_, path_)) {
+        dtype_ = detail::npy_readable_dtype(header_, path_);
+        if (dtype_.kind != 'f')
+            detail::throw_error(path_.string(),
+                                ": expected float embeddings (float16, float32 or float64), found ",
+                                detail::npy_dtype_name(header_.descr));
+        if (header_.shape.size() != 2)
+            detail::throw_error(path_.string(), ": expected a 2-D array [rows, dim], found shape ",
+                                detail::npy_shape_string(header_.shape), " (", header_.shape.size(),
+                                " dimensions)");
+        if (header_.fortran_order && rows() > 1 && cols() > 1)
+            detail::throw_error(path_.string(),
+                                ": expected rows stored one after another (C order), found "
+                                "fortran_order True; save np.ascontiguousarray(embeddings)");
+        detail::check_npy_complete(header_, dtype_, path_);
+    }
+
+    const std::filesystem::path& path() const { return path_; }
+    const NpyHeader& header() const { return header_; }
+    std::size_t rows() const { return header_.shape[0]; }
+    std::size_t cols() const { return header_.shape[1]; }
+
+    // Rows [begin, end). [end - begin, cols]
+    template <class T>
+    xt::xtensor<T, 2> read_rows(std::size_t begin, std::size_t end) {
+        static_assert(std::is_floating_point_v<T>, "NpyMatrixReader reads embeddings as float or double");
+        if (begin > end || end > rows())
+            detail::throw_error(path_.string(), ": rows [", begin, ", ", end,
+                                "): expected 0 <= begin <= end <= ", rows());
+        xt::xtensor<T, 2> out = xt::zeros<T>({end - begin, cols()});
+        in_.clear();
+        in_.seekg(static_cast<std::streamoff>(header_.data_offset + begin * cols() * dtype_.size));
+        if (!in_) detail::throw_error(path_.string(), ": cannot seek to row ", begin);
+        detail::read_npy_elements(in_, dtype_, out.size(), out.data(), path_);
+        return out;
+    }
+
+private:
+    std::filesystem::path path_;
+    std::ifstream in_;
+    NpyHeader header_;
+    detail::NpyDtype dtype_{};
+};
+
+// A whole 2-D float array (embeddings [rows, dim]) as T.
+template <class T>
+xt::xtensor<T, 2> load_npy_matrix(const std::filesystem::path& path) {
+    NpyMatrixReader reader(path);
+    return reader.read_rows<T>(0, reader.rows());
+}
+
+// Rows [begin, end) of a 2-D float array, reading only those rows from disk.
+template <class T>
+xt::xtensor<T, 2> load_npy_rows(const std::filesystem::path& path, std::size_t begin, std::size_t end) {
+    return NpyMatrixReader(path).read_rows<T>(begin, end);
+}
+
+// Writes the array as np.save writes it (byte for byte: format 1.0, C order, the same
+// padding), to a temporary file renamed over `path` once complete.
+template <class E>
+void save_npy(const std::filesystem::path& path, const xt::xexpression<E>& expression) {
+    using T = std::remove_cv_t<typename E::value_type>;
+    const auto& e = expression.derived_cast();
+    auto write = [&](const auto& a) {
+        const std::vector<std::size_t> shape(a.shape().begin(), a.shape().end());
+        const std::string header = detail::npy_header_bytes(npy_descr<T>(), shape);
+        detail::atomic_write(path, [&](std::ostream& out) {
+            out.write(header.data(), static_cast<std::streamsize>(header.size()));
+            if constexpr (std::is_same_v<T, bool>) {
+                for (const bool b : a) out.put(b ? '\x01' : '\x00');
+            } else {
+                out.write(reinterpret_cast<const char*>(a.data()),
+                          static_cast<std::streamsize>(a.size() * sizeof(T)));
+            }
+        });
+    };
+    // A row-major container is written from its own memory; anything else is evaluated first.
+    if constexpr (std::is_base_of_v<xt::xcontainer<E>, E> && E::static_layout == xt::layout_type::row_major)
+        write(e);
+    else
+        write(xt::xarray<T, xt::layout_type::row_major>(e));
+}
+
+}  // namespace tandem::io
+// ---- end tandem/io/npy.hpp
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
+
+namespace tandem {
+
+// The keyword arguments of semantic_search after its embeddings, under their Python names
+// and defaults. Results never depend on the chunk sizes. corpus_chunk_size bounds the corpus
+// rows held in double (read from the file, when streaming) at once; query_chunk_size, which
+// bounds Python's [queries, corpus] score block, changes nothing here, where no block exists.
+struct SemanticSearchOptions {
+    std::size_t query_chunk_size = 100;
+    std::size_t corpus_chunk_size = 500000;
+    std::size_t top_k = 10;
+    // "cosine" (cos_sim) or "dot" (dot_score).
+    std::string score_function = "cosine";
+};
+
+// One entry of a query's results: {"corpus_id": ..., "score": ...}.
+struct SearchHit {
+    std::size_t corpus_id;
+    double score;
+    bool operator==(const SearchHit&) const = default;
+};
+
+// The keyword arguments of paraphrase_mining_embeddings, under their Python names and defaults.
+// query_chunk_size bounds the rows whose candidates are held at once; corpus_chunk_size, which
+// bounds Python's score block, changes nothing here. Neither changes the result.
+struct ParaphraseMiningOptions {
+    std::size_t query_chunk_size = 5000;
+    std::size_t corpus_chunk_size = 100000;
+    std::size_t max_pairs = 500000;
+    std::size_t top_k = 100;
+    std::string score_function = "cosine";
+};
+
+// One mined pair [score, i, j], i < j.
+struct ParaphrasePair {
+    double score;
+    std::size_t i;
+    std::size_t j;
+    bool operator==(const ParaphrasePair&) const = default;
+};
+
+namespace detail {
+
+// Python keeps each query's hits in a heap of (score, corpus_id) tuples, so among equal
+// scores the larger corpus id outranks the smaller; tandem ranks every candidate by that
+// tuple, which makes the results independent of chunking and of torch.topk's unspecified
+// order among ties. Python lists tied hits in heap order; tandem lists them by that rank.
+inline bool ranks_before(const SearchHit& a, const SearchHit& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.corpus_id > b.corpus_id;
+}
+
+// The k best hits offered so far, the worst on top of the heap so a better one replaces it.
+class BoundedTopK {
+public:
+    explicit BoundedTopK(std::size_t k) : k_(k) {}
+
+    void offer(const SearchHit& hit) {
+        if (heap_.size() < k_) {
+            heap_.push_back(hit);
+            std::push_heap(heap_.begin(), heap_.end(), ranks_before);
+        } else if (ranks_before(hit, heap_.front())) {
+            std::pop_heap(heap_.begin(), heap_.end(), ranks_before);
+            heap_.back() = hit;
+            std::push_heap(heap_.begin(), heap_.end(), ranks_before);
+        }
+    }
+
+    // Best first.
+    std::vector<SearchHit> take_sorted() {
+        std::sort_heap(heap_.begin(), heap_.end(), ranks_before);
+        return std::move(heap_);
+    }
+
+private:
+    std::size_t k_;
+    std::vector<SearchHit> heap_;
+};
+
+inline eval::Similarity search_score_function(const std::string& name, const std::string& owner) {
+    const auto fn = eval::similarity_from_name(name, owner);
+    if (fn != eval::Similarity::Cosine && fn != eval::Similarity::Dot)
+        throw_error(owner, ": score_function: expected cosine or dot (cos_sim, dot_score), found '", name,
+                    "'");
+    return fn;
+}
+
+inline void check_option_positive(std::size_t value, const char* name, const std::string& owner) {
+    if (value == 0) throw_error(owner, ": ", name, ": expected > 0, found 0");
+}
+
+// The embeddings in double, unit rows for cosine (cos_sim normalises both sides); a NaN or
+// infinity would make the ranking meaningless, so it is refused with its row.
+inline eval::Matrix scoring_rows(eval::Matrix m, eval::Similarity fn, const std::string& what,
+                                 std::size_t first_row, const std::string& owner) {
+    for (std::size_t i = 0; i < m.shape()[0]; ++i)
+        for (std::size_t j = 0; j < m.shape()[1]; ++j)
+            if (!std::isfinite(m(i, j)))
+                throw_error(owner, ": ", what, " row ", first_row + i, ", column ", j,
+                            ": expected a finite value, found ", m(i, j));
+    return fn == eval::Similarity::Cosine ? eval::detail::normalize_rows(m) : m;
+}
+
+// Row i of a against row k of b as one vectorised dot product, which sums in an order
+// independent of where the rows lie: equal rows score exactly equal, and within one matrix
+// score(i, k) == score(k, i), as paraphrase mining assumes.
+inline double row_dot(const eval::Matrix& a, std::size_t i, const eval::Matrix& b, std::size_t k) {
+    using Row = Eigen::Map<const Eigen::Matrix<double, 1, Eigen::Dynamic>>;
+    const std::size_t dim = a.shape()[1];
+    return Row(a.data() + i * dim, static_cast<Eigen::Index>(dim))
+        .dot(Row(b.data() + k * dim, static_cast<Eigen::Index>(dim)));
+}
+
+// Offers every row of `corpus` (ids from `first_id`) to the heaps of query rows [begin, end),
+// best[0] being row begin's. Each pair is one dot product, so no [queries, corpus] block of
+// scores exists; queries run in parallel, each on its own heap.
+inline void offer_rows(const eval::Matrix& queries, std::size_t begin, std::size_t end,
+                       const eval::Matrix& corpus, std::size_t first_id, BoundedTopK* best) {
+    const std::size_t rows = corpus.shape()[0];
+    const bool parallel = (end - begin) * rows * corpus.shape()[1] > (std::size_t{1} << 20);
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::ptrdiff_t q = static_cast<std::ptrdiff_t>(begin); q < static_cast<std::ptrdiff_t>(end); ++q) {
+        const auto i = static_cast<std::size_t>(q);
+        for (std::size_t k = 0; k < rows; ++k)
+            best[i - begin].offer({first_id + k, row_dot(queries, i, corpus, k)});
+    }
+}
+
+// semantic_search over a corpus of `corpus_rows` rows that read_chunk(begin, end) returns as
+// a double matrix, corpus_chunk_size rows at a time: every query meets the chunks in order.
+template <class ReadChunk>
+std::vector<std::vector<SearchHit>> semantic_search_chunks(const eval::Matrix& query_embeddings,
+                                                           std::size_t corpus_rows, std::size_t corpus_cols,
+                                                           const std::string& corpus_name,
+                                                           ReadChunk&& read_chunk,
+                                                           const SemanticSearchOptions& o) {
+    const std::string owner = "semantic_search";
+    check_option_positive(o.top_k, "top_k", owner);
+    check_option_positive(o.query_chunk_size, "query_chunk_size", owner);
+    check_option_positive(o.corpus_chunk_size, "corpus_chunk_size", owner);
+    const auto fn = search_score_function(o.score_function, owner);
+    if (corpus_cols != query_embeddings.shape()[1])
+        throw_error(owner, ": ", corpus_name, ": expected ", query_embeddings.shape()[1],
+                    " columns as the query embeddings, found ", corpus_cols);
+    const eval::Matrix queries = scoring_rows(query_embeddings, fn, "query_embeddings", 0, owner);
+    const std::size_t n = queries.shape()[0];
+    std::vector<BoundedTopK> best(n, BoundedTopK(o.top_k));
+    for (std::size_t c = 0; c < corpus_rows; c += o.corpus_chunk_size) {
+        const std::size_t c_end = std::min(corpus_rows, c + o.corpus_chunk_size);
+        offer_rows(queries, 0, n, scoring_rows(read_chunk(c, c_end), fn, corpus_name, c, owner), c,
+                   best.data());
+    }
+    std::vector<std::vector<SearchHit>> results;
+    results.reserve(n);
+    for (auto& b : best) results.push_back(b.take_sorted());
+    return results;
+}
+
+}  // namespace detail
+
+// For each query, its top_k corpus entries by score, best first (fewer when the corpus is
+// smaller). Scores are computed in double; ties rank the larger corpus id first (see
+// detail::ranks_before). Queries and corpus must have the same width.
+template <std::floating_point T>
+std::vector<std::vector<SearchHit>> semantic_search(const xt::xtensor<T, 2>& query_embeddings,
+                                                    const xt::xtensor<T, 2>& corpus_embeddings,
+                                                    const SemanticSearchOptions& options = {}) {
+    return detail::semantic_search_chunks(
+        eval::to_matrix(query_embeddings), corpus_embeddings.shape()[0], corpus_embeddings.shape()[1],
+        "corpus_embeddings",
+        [&](std::size_t begin, std::size_t end) {
+            return eval::Matrix(
+                xt::cast<double>(xt::view(corpus_embeddings, xt::range(begin, end), xt::all())));
+        },
+        options);
+}
+
+// The same search with the corpus read from a 2-D float .npy file corpus_chunk_size rows at
+// a time, so the corpus never has to fit in memory; the results equal the in-memory search's.
+template <std::floating_point T>
+std::vector<std::vector<SearchHit>> semantic_search(const xt::xtensor<T, 2>& query_embeddings,
+                                                    const std::filesystem::path& corpus_npy,
+                                                    const SemanticSearchOptions& options = {}) {
+    io::NpyMatrixReader reader(corpus_npy);
+    return detail::semantic_search_chunks(
+        eval::to_matrix(query_embeddings), reader.rows(), reader.cols(), corpus_npy.string(),
+        [&](std::size_t begin, std::size_t end) { return reader.read_rows<double>(begin, end); }, options);
+}
+
+// The pairs of rows with the highest scores, [score, i, j] with i < j and no row paired with
+// itself, best first. As in Python, each row proposes its top_k best other rows, and a pair
+// enters a min-heap of at most max_pairs entries unless it is already there or scores no
+// higher than the last pair evicted. Candidates and ties rank as in semantic_search: by
+// (score, id) and (score, i, j), larger first.
+template <std::floating_point T>
+std::vector<ParaphrasePair> paraphrase_mining_embeddings(const xt::xtensor<T, 2>& embeddings,
+                                                         const ParaphraseMiningOptions& o = {}) {
+    const std::string owner = "paraphrase_mining";
+    detail::check_option_positive(o.top_k, "top_k", owner);
+    detail::check_option_positive(o.max_pairs, "max_pairs", owner);
+    detail::check_option_positive(o.query_chunk_size, "query_chunk_size", owner);
+    detail::check_option_positive(o.corpus_chunk_size, "corpus_chunk_size", owner);
+    const auto fn = detail::search_score_function(o.score_function, owner);
+    const eval::Matrix e = detail::scoring_rows(eval::to_matrix(embeddings), fn, "embeddings", 0, owner);
+    const std::size_t n = e.shape()[0];
+
+    // Python's heapq: the smallest (score, i, j) on top.
+    const auto tuple_greater = [](const ParaphrasePair& a, const ParaphrasePair& b) {
+        return std::tie(a.score, a.i, a.j) > std::tie(b.score, b.i, b.j);
+    };
+    std::vector<ParaphrasePair> pairs;
+    std::set<std::pair<std::size_t, std::size_t>> queued;
+    double min_score = -std::numeric_limits<double>::infinity();
+    for (std::size_t q = 0; q < n; q += o.query_chunk_size) {
+        const std::size_t q_end = std::min(n, q + o.query_chunk_size);
+        // top_k + 1, so that top_k remain once the row itself is dropped.
+        std::vector<detail::BoundedTopK> best(q_end - q, detail::BoundedTopK(o.top_k + 1));
+        detail::offer_rows(e, q, q_end, e, 0, best.data());
+        for (std::size_t i = q; i < q_end; ++i) {
+            std::size_t neighbours = 0;
+            for (const SearchHit& hit : best[i - q].take_sorted()) {
+                if (hit.corpus_id == i) continue;
+                if (neighbours++ == o.top_k) break;
+                if (hit.score <= min_score) continue;
+                const ParaphrasePair pair{hit.score, std::min(i, hit.corpus_id), std::max(i, hit.corpus_id)};
+                if (!queued.insert({pair.i, pair.j}).second) continue;
+                if (pairs.size() < o.max_pairs) {
+                    pairs.push_back(pair);
+                    std::push_heap(pairs.begin(), pairs.end(), tuple_greater);
+                    continue;
+                }
+                // heappushpop: the smallest of the heap and the new pair leaves.
+                ParaphrasePair evicted = pair;
+                if (tuple_greater(pair, pairs.front())) {
+                    std::pop_heap(pairs.begin(), pairs.end(), tuple_greater);
+                    evicted = pairs.back();
+                    pairs.back() = pair;
+                    std::push_heap(pairs.begin(), pairs.end(), tuple_greater);
+                }
+                queued.erase({evicted.i, evicted.j});
+                min_score = evicted.score;
+            }
+        }
+    }
+    std::sort(pairs.begin(), pairs.end(), tuple_greater);
+    return pairs;
+}
+
+// paraphrase_mining(model, sentences): encodes the sentences (a SentenceTransformer, or any
+// model with encode(texts, options) returning [texts, dim] floats), then mines them. The
+// encode options carry Python's batch_size, truncate_dim, prompt and prompt_name.
+template <class Model, class EncodeOptions>
+std::vector<ParaphrasePair> paraphrase_mining(const Model& model, const std::vector<std::string>& sentences,
+                                              const ParaphraseMiningOptions& options,
+                                              const EncodeOptions& encode_options) {
+    static_assert(
+        requires {
+            { model.encode(sentences, encode_options) } -> std::convertible_to<xt::xtensor<float, 2>>;
+        },
+        "paraphrase_mining: the model needs encode(const std::vector<std::string>&, const EncodeOptions&) "
+        "returning xt::xtensor<float, 2>, as SentenceTransformer has");
+    return paraphrase_mining_embeddings(xt::xtensor<float, 2>(model.encode(sentences, encode_options)),
+                                        options);
+}
+
+template <class Model>
+std::vector<ParaphrasePair> paraphrase_mining(const Model& model, const std::vector<std::string>& sentences,
+                                              const ParaphraseMiningOptions& options = {}) {
+    static_assert(
+        requires {
+            { model.encode(sentences) } -> std::convertible_to<xt::xtensor<float, 2>>;
+        },
+        "paraphrase_mining: the model needs encode(const std::vector<std::string>&) returning "
+        "xt::xtensor<float, 2>, as SentenceTransformer has");
+    return paraphrase_mining_embeddings(xt::xtensor<float, 2>(model.encode(sentences)), options);
+}
+
+}  // namespace tandem
+// ---- end tandem/infer/search.hpp
 // ---- begin tandem/infer/sentence_transformer.hpp
 // SentenceTransformer: a model with its tokenizer, image processor and folder settings,
 // for inference: encode texts, images (paths, bytes or decoded pixels) or a mix of both,
@@ -16597,6 +17824,20 @@ public:
         return SentenceTransformer(std::move(loaded.model), std::move(loaded.collator), folder.config);
     }
 
+    // The model as a sentence-transformers folder (v6 layout) that sentence-transformers
+    // and load() read back: weights, tokenizer, processor, settings and a model card.
+    void save(const std::filesystem::path& dir, const ModelCardData& card = {}) const {
+        detail::save_sentence_transformer(
+            dir,
+            [&](const std::filesystem::path& d) {
+                if constexpr (std::same_as<M, AnyEmbeddingModel<B, T>>)
+                    return model_.save_st_modules(d);
+                else
+                    return save_st_modules(model_, d);
+            },
+            collator_, config_, card, encodes_text(), encodes_image());
+    }
+
     const M& model() const { return model_; }
     const data::Collator& collator() const { return collator_; }
     const io::StModelConfig& config() const { return config_; }
@@ -16678,6 +17919,19 @@ public:
     }
 
 private:
+    bool encodes_text() const {
+        if constexpr (requires { model_.encodes_text(); })
+            return model_.encodes_text();
+        else
+            return TextEncoderModel<M>;
+    }
+    bool encodes_image() const {
+        if constexpr (requires { model_.encodes_image(); })
+            return model_.encodes_image();
+        else
+            return ImageEncoderModel<M>;
+    }
+
     // sentence-transformers' order: longest text first (by characters), images after.
     static std::vector<std::size_t> longest_first(const data::Column& inputs) {
         std::vector<std::size_t> length(inputs.size());
@@ -16782,7 +18036,7 @@ private:
 // reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
 // JSON and atomic-file helpers the other readers and writers share, and the config.json
 // of sentence-transformers' Pooling, Dense and Normalize folders, and which layout a
-// sentence-transformers folder is (st_folder.hpp).
+// sentence-transformers folder is (st_folder.hpp), and NumPy .npy arrays (npy.hpp).
 
 // ---- end tandem/io.hpp
 // ---- begin tandem/losses.hpp
@@ -19198,7 +20452,8 @@ public:
 // Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
 // with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
 // SentenceTransformerStack and Router for its module lists (StackModule for one chosen at run
-// time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses.
+// time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses,
+// save_st_modules to write one as sentence-transformers modules.
 
 // ---- begin tandem/models/pooled_tower.hpp
 // PooledTower: a text tower's token states pooled into one vector per text, as

@@ -291,8 +291,7 @@ TEST_CASE("Collator::from_folder: CLIP's tokenizer folder, truncated at 77 and p
     CHECK(error_message([&] { Collator::from_folder(empty.path()); }) ==
           empty.path().string() +
               ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
-              "preprocessor_config.json, "
-              "expected a model folder");
+              "preprocessor_config.json or processor_config.json, expected a model folder");
 }
 
 TEST_CASE(

@@ -292,3 +292,98 @@ TEST_CASE("all-MiniLM-L6-v2: the real weights give sentence-transformers' embedd
     const auto e = model.encode(manifest_strings(data / "all_minilm_l6_v2.json", "sentences"));
     CHECK(relative_error(e, data / "all_minilm_l6_v2.npy") < 1e-5);
 }
+
+namespace {
+nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(testing::read_bytes(path)); }
+}  // namespace
+
+TEST_CASE("save writes the v6 sentence-transformers layout; load reads it back to the same bits") {
+    const auto dir = testing::test_data("models/st-bert-tiny");
+    if (!dir) return;
+    testing::TempDir tmp("save_bert");
+    const auto texts = manifest_strings(*dir, "texts");
+    const auto model = SentenceTransformer<Cpu>::load(*dir);
+    ModelCardData card;
+    card.train_samples = 1000;
+    card.loss = "MultipleNegativesRankingLoss";
+    model.save(tmp / "out", card);
+
+    const auto modules = read_json(tmp / "out/modules.json");
+    REQUIRE(modules.size() == 3);
+    CHECK(modules[0] ==
+          nlohmann::json{{"idx", 0},
+                         {"name", "0"},
+                         {"path", ""},
+                         {"type", "sentence_transformers.base.modules.transformer.Transformer"}});
+    CHECK(modules[1]["path"] == "1_Pooling");
+    CHECK(modules[1]["type"] == "sentence_transformers.sentence_transformer.modules.pooling.Pooling");
+    CHECK(modules[2]["type"] == "sentence_transformers.base.modules.normalize.Normalize");
+    CHECK(read_json(tmp / "out/1_Pooling/config.json") ==
+          nlohmann::json{{"embedding_dimension", 32}, {"pooling_mode", "mean"}, {"include_prompt", true}});
+    CHECK(read_json(tmp / "out/2_Normalize/config.json") ==
+          nlohmann::json{{"module_input_name", "sentence_embedding"},
+                         {"module_output_name", "sentence_embedding"}});
+    CHECK(read_json(tmp / "out/sentence_bert_config.json")["modality_config"] ==
+          nlohmann::json{{"text", {{"method", "forward"}, {"method_output_name", "last_hidden_state"}}}});
+    // max_seq_length moves to the tokenizer's model_max_length, as v6 keeps it.
+    const auto tokenizer_config = read_json(tmp / "out/tokenizer_config.json");
+    CHECK(tokenizer_config["model_max_length"] == 16);
+    CHECK(tokenizer_config["pad_token"] == "[PAD]");
+    CHECK(tokenizer_config["tokenizer_class"] == "BertTokenizer");
+    CHECK(read_json(tmp / "out/config.json")["architectures"] == nlohmann::json{"BertModel"});
+    CHECK(read_json(tmp / "out/config_sentence_transformers.json")["__version__"]["tandem"] ==
+          TANDEM_MESON_VERSION);
+    const auto readme = testing::read_bytes(tmp / "out/README.md");
+    CHECK(readme.find("- **Training samples:** 1000") != std::string::npos);
+    CHECK(readme.find("  (1): Pooling") != std::string::npos);
+
+    const auto reloaded = SentenceTransformer<Cpu>::load(tmp / "out");
+    CHECK(reloaded.model().name() == "BertModel + Pooling + Normalize");
+    CHECK(reloaded.encode(texts) == model.encode(texts));
+
+    SUBCASE("a Dense module keeps its weights in its folder; saving again replaces the files") {
+        const auto base = io::BertConfig::from_file(*dir / "config.json");
+        auto stack = make_model<Cpu, float>([&](ParameterStore<Cpu, float>& store) {
+            return SentenceTransformerStack(
+                BertTower<Cpu, float>(store, Scope("0"), base), Pooling<Cpu, float>(PoolingMode::Cls),
+                Dense<Cpu, float>(store, Scope("2"), DenseConfig{32, 8}), Normalize<Cpu, float>());
+        });
+        load_state_dict(parameters_under(stack, "0."), stack.parameters(),
+                        io::SafetensorsCheckpoint::open(*dir));
+        const SentenceTransformer<Cpu, decltype(stack)> with_dense(std::move(stack), model.collator());
+        with_dense.save(tmp / "out");
+        CHECK(fs::exists(tmp / "out/2_Dense/model.safetensors"));
+        CHECK(read_json(tmp / "out/2_Dense/config.json")["out_features"] == 8);
+        CHECK(read_json(tmp / "out/modules.json")[2]["type"] ==
+              "sentence_transformers.base.modules.dense.Dense");
+        const auto again = SentenceTransformer<Cpu>::load(tmp / "out");
+        CHECK(again.model().name() == "BertModel + Pooling + Dense + Normalize");
+        const auto e = again.encode(texts);
+        CHECK(e.shape(1) == 8);
+        CHECK(e == with_dense.encode(texts));
+    }
+}
+
+TEST_CASE("save: a CLIP model writes processor_config.json and reads back to the same bits") {
+    const auto dir = testing::test_data("models/st-clip-tiny");
+    if (!dir) return;
+    testing::TempDir tmp("save_clip");
+    const auto model = SentenceTransformer<Cpu>::load(*dir);
+    model.save(tmp.path());
+    const auto modules = read_json(tmp / "modules.json");
+    REQUIRE(modules.size() == 1);
+    CHECK(modules[0]["type"] == "sentence_transformers.base.modules.transformer.Transformer");
+    CHECK(read_json(tmp / "sentence_bert_config.json")["modality_config"]["image"]["method"] ==
+          "get_image_features");
+    const auto processor = read_json(tmp / "processor_config.json");
+    CHECK(processor["processor_class"] == "CLIPProcessor");
+    CHECK(processor["image_processor"]["crop_size"] == nlohmann::json{{"height", 30}, {"width", 30}});
+    CHECK(read_json(tmp / "tokenizer_config.json")["pad_token"] == "<|endoftext|>");
+
+    const auto reloaded = SentenceTransformer<Cpu>::load(tmp.path());
+    const auto texts = manifest_strings(*dir, "texts");
+    std::vector<fs::path> images;
+    for (const auto& p : manifest_strings(*dir, "images")) images.push_back(*dir / p);
+    CHECK(reloaded.encode(texts) == model.encode(texts));
+    CHECK(reloaded.encode(images) == model.encode(images));
+}

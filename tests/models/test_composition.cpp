@@ -284,10 +284,10 @@ TEST_CASE("SentenceTransformerStack: BERT + Pooling + Dense + Normalize is an Em
 
     const auto described = m.describe();
     CHECK(described.size() == 4);
-    CHECK(described[0]["type"] == "sentence_transformers.models.Transformer");
+    CHECK(described[0]["type"] == "sentence_transformers.base.modules.transformer.Transformer");
     CHECK(described[1]["path"] == "1_Pooling");
     CHECK(described[1]["config"]["include_prompt"] == false);
-    CHECK(described[2]["type"] == "sentence_transformers.models.Dense");
+    CHECK(described[2]["type"] == "sentence_transformers.base.modules.dense.Dense");
     CHECK(described[2]["config"]["out_features"] == 4);
     CHECK(described[3]["path"] == "3_Normalize");
 
@@ -367,7 +367,8 @@ TEST_CASE("Router: a BERT text route and a CLIP image route to one width train a
     tandem::testing::TempDir dir("st_router_save");
     model.save_pretrained(dir.path(), io::SafetensorsDtype::F64);
     const auto described = io::read_json_file(dir / "tandem_modules.json");
-    CHECK(described["types"]["text_1_Pooling"] == "sentence_transformers.models.Pooling");
+    CHECK(described["types"]["text_1_Pooling"] ==
+          "sentence_transformers.sentence_transformer.modules.pooling.Pooling");
     CHECK(described["structure"]["image"] == nlohmann::json::array({"image_0_Transformer", "image_1_Dense"}));
     CHECK(described["parameters"]["default_route"].is_null());
     auto again = make_model<Cpu, double>([&](auto& store) {

@@ -88,6 +88,9 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
                "--batch-size: expected a positive integer, found '0'");
     fails_with("encode --model /nonexistent --out /tmp/x.npy --texts t.txt",
                "tandem encode: /nonexistent: no such model folder");
+    fails_with("convert --model /nonexistent --out /tmp/x",
+               "tandem convert: /nonexistent: no such model folder");
+    fails_with("convert --model m", "--out is required");
     fails_with("nope", "tandem: unknown command 'nope'");
     fails_with("", "Subcommands:");
 
@@ -147,6 +150,31 @@ TEST_CASE("tandem encode: a sentence-transformers folder's embeddings of a text 
     REQUIRE(status == 0);
     const auto e = xt::load_npy<float>((tmp / "e.npy").string());
     const auto expected = xt::load_npy<float>((*dir / "expected/f32/embeddings.npy").string());
+    REQUIRE(e.shape() == expected.shape());
+    CHECK(xt::amax(xt::abs(e - expected))() < 1e-5);
+}
+
+TEST_CASE("tandem convert: the legacy 0_CLIPModel folder rewritten in the v6 layout encodes the same") {
+    auto dir = tandem::testing::test_data("models/st-clip-tiny");
+    if (!dir) return;
+    const auto tmp = scratch("cli", "convert");
+    const auto [status, text] = run(std::string(TANDEM_CLI) + " convert --model " + dir->string() +
+                                    " --out " + (tmp / "v6").string() + " 2>&1");
+    INFO(text);
+    REQUIRE(status == 0);
+    CHECK(std::filesystem::exists(tmp / "v6/processor_config.json"));
+    std::ifstream in(*dir / "manifest.json");
+    const auto manifest = nlohmann::json::parse(in);
+    std::string texts;
+    for (const auto& t : manifest.at("texts")) texts += t.get<std::string>() + "\n";
+    std::ofstream(tmp / "texts.txt") << texts;
+    const auto [encoded, log] =
+        run(std::string(TANDEM_CLI) + " encode --model " + (tmp / "v6").string() + " --texts " +
+            (tmp / "texts.txt").string() + " --out " + (tmp / "e.npy").string() + " 2>&1");
+    INFO(log);
+    REQUIRE(encoded == 0);
+    const auto e = xt::load_npy<float>((tmp / "e.npy").string());
+    const auto expected = xt::load_npy<float>((*dir / "expected/f32/text_embeddings.npy").string());
     REQUIRE(e.shape() == expected.shape());
     CHECK(xt::amax(xt::abs(e - expected))() < 1e-5);
 }

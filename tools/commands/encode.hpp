@@ -6,7 +6,7 @@
 #include <tandem/backend/cpu.hpp>
 #include <tandem/core/error.hpp>
 #include <tandem/infer/sentence_transformer.hpp>
-#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/io/npy.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -17,7 +17,6 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <xtensor/xnpy.hpp>
 
 #include "validators.hpp"
 
@@ -54,7 +53,7 @@ inline int encode_run(const EncodeCommandOptions& o) {
     const auto model = SentenceTransformer<Cpu>::load(o.model);
     const auto embeddings =
         o.texts ? model.encode(read_lines(*o.texts), o.encode) : model.encode(o.images, o.encode);
-    io::atomic_write(o.out, [&](std::ostream& s) { s << xt::dump_npy(embeddings); });
+    io::save_npy(o.out, embeddings);
     return 0;
 }
 

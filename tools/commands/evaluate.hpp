@@ -7,11 +7,11 @@
 
 #include <tandem/eval.hpp>
 #include <tandem/io/json_file.hpp>
+#include <tandem/io/npy.hpp>
 
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -19,50 +19,12 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <xtensor/xnpy.hpp>
 
 #include "args.hpp"
 
 namespace tandem::cli {
 
 namespace evaluate_cmd {
-
-// The numpy dtype of a .npy file ("<f8", "<f4", "<i8", ...), read from its header.
-inline std::string npy_descr(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) detail::throw_error(path.string(), ": cannot open the file");
-    char head[10];
-    in.read(head, 10);
-    if (!in || std::string(head, 6) != "\x93NUMPY")
-        detail::throw_error(path.string(), ": expected a .npy file (\\x93NUMPY), found other bytes");
-    std::size_t length = static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8);
-    if (head[6] >= 2) {
-        char more[2];
-        in.read(more, 2);
-        length |= (static_cast<std::size_t>(static_cast<unsigned char>(more[0])) << 16) |
-                  (static_cast<std::size_t>(static_cast<unsigned char>(more[1])) << 24);
-    }
-    std::string header(length, '\0');
-    in.read(header.data(), static_cast<std::streamsize>(length));
-    const auto key = header.find("'descr'");
-    const auto open = header.find('\'', header.find(':', key) + 1);
-    const auto close = header.find('\'', open + 1);
-    if (key == std::string::npos || open == std::string::npos || close == std::string::npos)
-        detail::throw_error(path.string(), ": .npy header without a 'descr' entry");
-    return header.substr(open + 1, close - open - 1);
-}
-
-// Any float or integer .npy widened to double.
-inline xt::xarray<double> load_as_double(const std::filesystem::path& path) {
-    const std::string d = npy_descr(path);
-    const std::string file = path.string();
-    if (d == "<f8") return xt::load_npy<double>(file);
-    if (d == "<f4") return xt::load_npy<float>(file);
-    if (d == "<i8") return xt::load_npy<std::int64_t>(file);
-    if (d == "<i4") return xt::load_npy<std::int32_t>(file);
-    if (d == "|b1") return xt::load_npy<bool>(file);
-    detail::throw_error(file, ": expected float32, float64 or integer values, found numpy dtype '", d, "'");
-}
 
 const std::set<std::string> matrix_keys = {"queries",   "corpus",    "embeddings1", "embeddings2", "anchors",
                                            "positives", "negatives", "images",      "prompts"};
@@ -87,7 +49,8 @@ inline void add_embeddings(Inputs& in, const std::string& spec) {
     const std::filesystem::path file = spec.substr(eq + 1);
     if (in.embeddings.count(key) || in.vectors.count(key))
         detail::throw_error("option --embeddings: key '", key, "' given twice");
-    const auto array = load_as_double(file);
+    // Any float, integer or bool .npy, widened to double.
+    const auto array = io::load_npy<double>(file);
     if (key == "scores" || key == "labels") {
         if (array.dimension() != 1)
             detail::throw_error(file.string(), ": ", key, ": expected a 1-D array, found ", array.dimension(),

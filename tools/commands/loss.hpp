@@ -7,12 +7,11 @@
 
 #include <tandem/backend/cpu.hpp>
 #include <tandem/backend/xtensor.hpp>
-#include <tandem/io/detail/atomic_file.hpp>
+#include <tandem/io/npy.hpp>
 #include <tandem/losses.hpp>
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,7 +19,6 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <xtensor/xnpy.hpp>
 
 #include "args.hpp"
 
@@ -42,33 +40,18 @@ struct Options {
     fs::path out;
 };
 
-// The element type an .npy file declares ('<f8', '<f4', '<i8', ...).
-inline std::string npy_descr(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) detail::throw_error(path.string(), ": cannot open the file");
-    std::string header(256, '\0');
-    in.read(header.data(), static_cast<std::streamsize>(header.size()));
-    header.resize(static_cast<std::size_t>(in.gcount()));
-    if (header.rfind("\x93NUMPY", 0) != 0) detail::throw_error(path.string(), ": not an .npy file");
-    const auto key = header.find("'descr'");
-    const auto begin = header.find('\'', header.find(':', key) + 1), end = header.find('\'', begin + 1);
-    if (key == std::string::npos || begin == std::string::npos || end == std::string::npos)
-        detail::throw_error(path.string(), ": the .npy header has no 'descr'");
-    return header.substr(begin + 1, end - begin - 1);
-}
-
 // A float array in T, from a float32 or float64 file.
 template <class T>
 Tensor<Cpu, T> load_floats(const fs::path& path) {
-    const std::string descr = npy_descr(path);
-    if (descr == "<f8") return from_xtensor<Cpu, T>(xt::cast<T>(xt::load_npy<double>(path.string())));
-    if (descr == "<f4") return from_xtensor<Cpu, T>(xt::cast<T>(xt::load_npy<float>(path.string())));
-    detail::throw_error(path.string(), ": expected float32 or float64 values, found dtype '", descr, "'");
+    const std::string descr = io::read_npy_header(path).descr;
+    if (descr != "<f8" && descr != "<f4")
+        detail::throw_error(path.string(), ": expected float32 or float64 values, found dtype '", descr, "'");
+    return from_xtensor<Cpu, T>(io::load_npy<T>(path));
 }
 
 template <class T>
 void save_npy(const fs::path& path, const Tensor<Cpu, T>& t) {
-    io::atomic_write(path, [&](std::ostream& s) { s << xt::dump_npy(to_xarray(t)); });
+    io::save_npy(path, to_xarray(t));
 }
 
 // Reads --args for one loss: every key must be one it knows.
@@ -305,9 +288,8 @@ int run(const Options& o) {
     Inputs<T> in;
     for (const auto& path : o.embeddings) in.embeddings.push_back(load_floats<T>(path));
     if (o.labels) {
-        if (npy_descr(*o.labels) == "<i8")
-            in.labels.labels =
-                from_xtensor<Cpu, std::int64_t>(xt::load_npy<std::int64_t>(o.labels->string()));
+        if (io::read_npy_header(*o.labels).descr == "<i8")
+            in.labels.labels = from_xtensor<Cpu, std::int64_t>(io::load_npy<std::int64_t>(*o.labels));
         else
             in.labels.scores = load_floats<T>(*o.labels);
     }
@@ -369,7 +351,7 @@ inline int loss_main(Args& args) {
     if (o.embeddings.empty()) detail::throw_error("option --embeddings is required");
     if (const auto rest = args.positional(); !rest.empty())
         detail::throw_error("unexpected argument '", rest[0], "'");
-    if (loss_cmd::npy_descr(o.embeddings[0]) == "<f8") return loss_cmd::run<double>(o);
+    if (io::read_npy_header(o.embeddings[0]).descr == "<f8") return loss_cmd::run<double>(o);
     return loss_cmd::run<float>(o);
 }
 

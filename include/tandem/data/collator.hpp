@@ -7,6 +7,7 @@
 // here is host work; Batch<B>::from_host makes the tensors.
 #pragma once
 
+#include <tandem/core/detail/json.hpp>
 #include <tandem/core/error.hpp>
 #include <tandem/data/batch.hpp>
 #include <tandem/data/column.hpp>
@@ -76,13 +77,20 @@ public:
                                                  tandem::detail::tokenizer_config_path(dir), "pad_token"))
                 options.pad_id = tokenizer->token_to_id(pad->content);
         std::optional<image::ImageProcessor> processor;
-        if (fs::exists(dir / "preprocessor_config.json"))
+        if (fs::exists(dir / "preprocessor_config.json")) {
             processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
+        } else if (const auto path = dir / "processor_config.json"; fs::exists(path)) {
+            // transformers 5 saves a processor's parts in one file, the image processor's
+            // settings under "image_processor".
+            const auto config = tandem::detail::read_json_file(path);
+            if (const auto it = config.find("image_processor"); it != config.end())
+                processor = image::ImageProcessor::from_json(*it, path.string() + ": key 'image_processor'");
+        }
         if (!tokenizer && !processor)
             tandem::detail::throw_error(
                 dir.string(),
                 ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
-                "preprocessor_config.json, expected a model folder");
+                "preprocessor_config.json or processor_config.json, expected a model folder");
         return Collator(std::move(tokenizer), std::move(processor), std::move(options));
     }
 
@@ -91,6 +99,18 @@ public:
         per_column_.insert_or_assign(column, prepare(std::move(tokenizer)));
     }
     const CollatorOptions& options() const { return o_; }
+    // The tokenizer of columns without their own (truncation set to the collator's
+    // max_length, no padding), and the id it pads with; null without a tokenizer.
+    const Tokenizer* tokenizer() const { return default_ ? &default_->tokenizer : nullptr; }
+    std::optional<std::uint32_t> pad_id() const {
+        return default_ ? std::optional<std::uint32_t>(default_->pad_id) : std::nullopt;
+    }
+    const std::optional<image::ImageProcessor>& processor() const { return processor_; }
+    // Tokens per text the default tokenizer keeps, where it truncates.
+    std::optional<std::size_t> max_length() const {
+        if (!default_ || !default_->tokenizer.truncation()) return std::nullopt;
+        return default_->tokenizer.truncation()->max_length;
+    }
     void set_prompts(nlohmann::json prompts) {
         check_prompts(prompts);
         o_.prompts = std::move(prompts);

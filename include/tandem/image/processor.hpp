@@ -53,6 +53,9 @@ struct ImageProcessor {
 
     static ImageProcessor from_json(const nlohmann::json& config, const std::string& file);
     static ImageProcessor from_file(const std::filesystem::path& path);
+    // preprocessor_config.json as transformers writes it, read back by from_json unchanged
+    // (crop_rounding, which no Hugging Face processor has, is not written).
+    nlohmann::ordered_json to_json() const;
 
     // Height and width of the resized image before cropping.
     std::array<std::size_t, 2> resized_size(std::size_t height, std::size_t width) const {
@@ -300,6 +303,26 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
         p.resample = static_cast<Resample>(filter);
     }
     return p;
+}
+
+inline nlohmann::ordered_json ImageProcessor::to_json() const {
+    nlohmann::ordered_json j;
+    j["image_processor_type"] = image_processor_type;
+    j["do_convert_rgb"] = do_convert_rgb;
+    j["do_resize"] = do_resize;
+    if (size_height)
+        j["size"] = {{"height", size_height}, {"width", size_width}};
+    else
+        j["size"] = {{"shortest_edge", shortest_edge}};
+    j["resample"] = static_cast<int>(resample);
+    j["do_center_crop"] = do_center_crop;
+    j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
+    j["do_rescale"] = normalization.do_rescale;
+    j["rescale_factor"] = normalization.rescale_factor;
+    j["do_normalize"] = normalization.do_normalize;
+    j["image_mean"] = normalization.image_mean;
+    j["image_std"] = normalization.image_std;
+    return j;
 }
 
 inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& path) {

@@ -13,6 +13,7 @@
 #include <tandem/data/dataset.hpp>
 #include <tandem/eval/metrics.hpp>
 #include <tandem/infer/load.hpp>
+#include <tandem/infer/save.hpp>
 #include <tandem/io/st_folder.hpp>
 #include <tandem/models/any_model.hpp>
 #include <tandem/train/model_encoder.hpp>
@@ -84,6 +85,20 @@ public:
         const auto folder = io::StFolder::open(dir);
         auto loaded = load_model<B, T>(folder);
         return SentenceTransformer(std::move(loaded.model), std::move(loaded.collator), folder.config);
+    }
+
+    // The model as a sentence-transformers folder (v6 layout) that sentence-transformers
+    // and load() read back: weights, tokenizer, processor, settings and a model card.
+    void save(const std::filesystem::path& dir, const ModelCardData& card = {}) const {
+        detail::save_sentence_transformer(
+            dir,
+            [&](const std::filesystem::path& d) {
+                if constexpr (std::same_as<M, AnyEmbeddingModel<B, T>>)
+                    return model_.save_st_modules(d);
+                else
+                    return save_st_modules(model_, d);
+            },
+            collator_, config_, card, encodes_text(), encodes_image());
     }
 
     const M& model() const { return model_; }
@@ -167,6 +182,19 @@ public:
     }
 
 private:
+    bool encodes_text() const {
+        if constexpr (requires { model_.encodes_text(); })
+            return model_.encodes_text();
+        else
+            return TextEncoderModel<M>;
+    }
+    bool encodes_image() const {
+        if constexpr (requires { model_.encodes_image(); })
+            return model_.encodes_image();
+        else
+            return ImageEncoderModel<M>;
+    }
+
     // sentence-transformers' order: longest text first (by characters), images after.
     static std::vector<std::size_t> longest_first(const data::Column& inputs) {
         std::vector<std::size_t> length(inputs.size());

@@ -1,13 +1,15 @@
 // AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
-// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters and
-// save_pretrained. Models composed at compile time keep their own types; this is what a
-// loader returns. Copies share the model.
+// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters,
+// save_pretrained and, where the model has that layout, save_st_modules. Models composed
+// at compile time keep their own types; this is what a loader returns. Copies share the
+// model.
 #pragma once
 
 #include <tandem/autograd/graph.hpp>
 #include <tandem/core/error.hpp>
 #include <tandem/core/text_batch.hpp>
 #include <tandem/models/dual_encoder.hpp>
+#include <tandem/models/st_modules.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -54,6 +56,10 @@ public:
 
     ParameterStore<B, T>& parameters() const { return impl_->parameters(); }
     void save_pretrained(const std::filesystem::path& dir) const { impl_->save_pretrained(dir); }
+    // The model as sentence-transformers modules in `dir` (models/st_modules.hpp).
+    StModules save_st_modules(const std::filesystem::path& dir) const {
+        return impl_->save_st_modules(dir, name_);
+    }
 
     template <class F>
     void for_each_parameter(F&& f) const {
@@ -76,6 +82,7 @@ private:
         virtual Var<B, T> encode_image(Graph<B, T>&, const Var<B, T>&) const = 0;
         virtual ParameterStore<B, T>& parameters() const = 0;
         virtual void save_pretrained(const std::filesystem::path&) const = 0;
+        virtual StModules save_st_modules(const std::filesystem::path&, const std::string& name) const = 0;
         virtual void for_each_parameter(const ParameterVisitor&) const = 0;
     };
 
@@ -98,6 +105,14 @@ private:
         }
         ParameterStore<B, T>& parameters() const override { return model.parameters(); }
         void save_pretrained(const std::filesystem::path& dir) const override { model.save_pretrained(dir); }
+        StModules save_st_modules(const std::filesystem::path& dir, const std::string& name) const override {
+            if constexpr (requires { tandem::save_st_modules(model, dir); })
+                return tandem::save_st_modules(model, dir);
+            else
+                detail::throw_error(
+                    name, ": has no sentence-transformers folder layout tandem writes ",
+                    "(a CLIP or SigLIP model, or a BERT tower with Pooling); use save_pretrained");
+        }
         void for_each_parameter(const ParameterVisitor& f) const override { model.for_each_parameter(f); }
         M model;
     };

