@@ -86,6 +86,8 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
     fails_with("encode --model m --out /tmp/x.npy", "give --texts or --images, one of them");
     fails_with("encode --model m --out /tmp/x.npy --texts t.txt --batch-size 0",
                "--batch-size: expected a positive integer, found '0'");
+    fails_with("encode --model m --out /tmp/x.npy --texts t.txt --precision int4",
+               "--precision: int4 not in {float32,int8,uint8,binary,ubinary}");
     fails_with("encode --model /nonexistent --out /tmp/x.npy --texts t.txt",
                "tandem encode: /nonexistent: no such model folder");
     fails_with("convert --model /nonexistent --out /tmp/x",
@@ -152,6 +154,19 @@ TEST_CASE("tandem encode: a sentence-transformers folder's embeddings of a text 
     const auto expected = xt::load_npy<float>((*dir / "expected/f32/embeddings.npy").string());
     REQUIRE(e.shape() == expected.shape());
     CHECK(xt::amax(xt::abs(e - expected))() < 1e-5);
+
+    // ubinary: the sign bits of each row, eight to a byte, the first the most significant.
+    const auto [packed_status, packed_log] = run(
+        std::string(TANDEM_CLI) + " encode --model " + dir->string() + " --texts " +
+        (tmp / "texts.txt").string() + " --precision ubinary --out " + (tmp / "b.npy").string() + " 2>&1");
+    INFO(packed_log);
+    REQUIRE(packed_status == 0);
+    const auto bits = xt::load_npy<std::uint8_t>((tmp / "b.npy").string());
+    REQUIRE(bits.shape(0) == e.shape(0));
+    REQUIRE(bits.shape(1) * 8 == e.shape(1));
+    for (std::size_t i = 0; i < e.shape(0); ++i)
+        for (std::size_t j = 0; j < e.shape(1); ++j)
+            CHECK(((bits(i, j / 8) >> (7 - j % 8)) & 1) == (e(i, j) > 0 ? 1 : 0));
 }
 
 TEST_CASE("tandem convert: the legacy 0_CLIPModel folder rewritten in the v6 layout encodes the same") {

@@ -1,6 +1,7 @@
 // `tandem encode --model DIR --out FILE.npy (--texts FILE | --images IMAGE...)`: the
-// embeddings a sentence-transformers (or bare Hugging Face) folder gives, float32
-// [inputs, dim] in input order, as SentenceTransformer.encode returns them.
+// embeddings a sentence-transformers (or bare Hugging Face) folder gives, [inputs, dim]
+// in input order, float32 or quantised by --precision, as SentenceTransformer.encode
+// returns them.
 #pragma once
 
 #include <tandem/backend/cpu.hpp>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +29,7 @@ struct EncodeCommandOptions {
     std::optional<std::filesystem::path> texts;
     std::vector<std::filesystem::path> images;
     EncodeOptions encode;
+    std::string precision = "float32";
 };
 
 // One text per line of `path` ("-": stdin).
@@ -51,9 +54,9 @@ inline int encode_run(const EncodeCommandOptions& o) {
     if (o.texts.has_value() == !o.images.empty())
         detail::throw_error("give --texts or --images, one of them");
     const auto model = SentenceTransformer<Cpu>::load(o.model);
-    const auto embeddings =
-        o.texts ? model.encode(read_lines(*o.texts), o.encode) : model.encode(o.images, o.encode);
-    io::save_npy(o.out, embeddings);
+    const auto embeddings = o.texts ? model.encode_quantized(read_lines(*o.texts), o.precision, o.encode)
+                                    : model.encode_quantized(o.images, o.precision, o.encode);
+    std::visit([&](const auto& e) { io::save_npy(o.out, e); }, embeddings);
     return 0;
 }
 
@@ -72,6 +75,10 @@ inline void add_encode(CLI::App& app, int& status) {
     sub->add_flag("--normalize", o->encode.normalize_embeddings, "unit-length embeddings");
     sub->add_option("--truncate-dim", o->encode.truncate_dim, "keep the first N dimensions")
         ->check(integer_at_least(1));
+    sub->add_option("--precision", o->precision,
+                    "float32, or int8 / uint8 (ranges from these embeddings), binary / ubinary (packed "
+                    "sign bits), as quantize_embeddings")
+        ->check(CLI::IsMember({"float32", "int8", "uint8", "binary", "ubinary"}));
     sub->add_option("--prompt", o->encode.prompt, "text put before every text");
     sub->add_option("--prompt-name", o->encode.prompt_name, "one of the folder's prompts");
     sub->callback([o, &status] { status = encode_run(*o); });

@@ -13,6 +13,7 @@
 #include <tandem/data/dataset.hpp>
 #include <tandem/eval/metrics.hpp>
 #include <tandem/infer/load.hpp>
+#include <tandem/infer/quantize.hpp>
 #include <tandem/infer/save.hpp>
 #include <tandem/io/st_folder.hpp>
 #include <tandem/models/any_model.hpp>
@@ -151,6 +152,15 @@ public:
         }
         if (o.show_progress_bar) std::fprintf(stderr, "\n");
         return out;
+    }
+
+    // encode(..., precision=...): the embeddings quantised as quantize_embeddings does,
+    // int8 and uint8 by the ranges of this call's own embeddings unless `q` gives some.
+    template <class Inputs>
+    requires requires(const SentenceTransformer& m, const Inputs& in) { m.encode(in); }
+    QuantizedEmbeddings encode_quantized(const Inputs& inputs, const std::string& precision,
+                                         const EncodeOptions& o = {}, const QuantizeOptions& q = {}) const {
+        return quantize_embeddings(encode(inputs, o), precision, q);
     }
 
     // encode with the folder's "query" / "document" prompt when it has one.
