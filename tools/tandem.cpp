@@ -1,6 +1,6 @@
 // The `tandem` command line: one binary, one subcommand per task, parsed with CLI11. Each
 // command lives in tools/commands/<name>.hpp. Those declared to CLI11 (convert, encode,
-// forward, preprocess, tokenize) register their options with add_<name>(app); the others read the
+// forward, preprocess, search, tokenize) register their options with add_<name>(app); the others read the
 // arguments after their name with cli::Args.
 #include <tandem/core/error.hpp>
 
@@ -18,6 +18,7 @@
 #include "commands/forward.hpp"
 #include "commands/loss.hpp"
 #include "commands/preprocess.hpp"
+#include "commands/search.hpp"
 #include "commands/tokenize.hpp"
 
 namespace {
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     tandem::cli::add_encode(app, status);
     tandem::cli::add_forward(app, status);
     tandem::cli::add_preprocess(app, status);
+    tandem::cli::add_search(app, status);
     tandem::cli::add_tokenize(app, status);
     for (const auto& c : args_commands) {
         CLI::App* sub = app.add_subcommand(c.name, c.summary);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "command.hpp"
@@ -93,6 +94,9 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
     fails_with("convert --model /nonexistent --out /tmp/x",
                "tandem convert: /nonexistent: no such model folder");
     fails_with("convert --model m", "--out is required");
+    fails_with("search --model m --queries q.txt", "give --corpus or --corpus-images, one of them");
+    fails_with("search --model m --queries q.txt --corpus c.txt --top-k 0",
+               "--top-k: expected a positive integer, found '0'");
     fails_with("nope", "tandem: unknown command 'nope'");
     fails_with("", "Subcommands:");
 
@@ -192,4 +196,63 @@ TEST_CASE("tandem convert: the legacy 0_CLIPModel folder rewritten in the v6 lay
     const auto expected = xt::load_npy<float>((*dir / "expected/f32/text_embeddings.npy").string());
     REQUIRE(e.shape() == expected.shape());
     CHECK(xt::amax(xt::abs(e - expected))() < 1e-5);
+}
+
+TEST_CASE("tandem search: each query's best corpus texts by cosine, as JSON lines") {
+    auto dir = tandem::testing::test_data("models/st-bert-tiny");
+    if (!dir) return;
+    const auto tmp = scratch("cli", "search");
+    std::ifstream in(*dir / "manifest.json");
+    const auto texts = nlohmann::json::parse(in).at("texts").get<std::vector<std::string>>();
+    std::ofstream(tmp / "queries.txt") << texts[1] << "\n" << texts[4] << "\n";
+    {
+        std::ofstream corpus(tmp / "corpus.txt");
+        for (const auto& t : texts) corpus << t << "\n";
+    }
+    const auto [status, out] = run(std::string(TANDEM_CLI) + " search --model " + dir->string() +
+                                   " --queries " + (tmp / "queries.txt").string() + " --corpus " +
+                                   (tmp / "corpus.txt").string() + " --top-k 3 --jsonl");
+    INFO(out);
+    REQUIRE(status == 0);
+    // The folder's embeddings are unit rows, so cosine is their dot product, here in double.
+    const auto e = xt::load_npy<float>((*dir / "expected/f32/embeddings.npy").string());
+    const auto cosine = [&](std::size_t a, std::size_t b) {
+        double dot = 0;
+        for (std::size_t k = 0; k < e.shape(1); ++k) dot += double(e(a, k)) * e(b, k);
+        return dot;
+    };
+    std::istringstream lines(out);
+    std::string line;
+    for (const std::size_t query : {1, 4}) {
+        REQUIRE(std::getline(lines, line));
+        const auto j = nlohmann::json::parse(line);
+        CHECK(j["query"] == texts[query]);
+        REQUIRE(j["hits"].size() == 3);
+        CHECK(j["hits"][0]["corpus_id"] == query);
+        double previous = 2;
+        for (const auto& hit : j["hits"]) {
+            const auto id = hit["corpus_id"].get<std::size_t>();
+            CHECK(hit["corpus"] == texts[id]);
+            CHECK(hit["score"].get<double>() == doctest::Approx(cosine(query, id)).epsilon(1e-5));
+            CHECK(hit["score"].get<double>() <= previous);
+            previous = hit["score"].get<double>();
+        }
+        // No corpus entry left out scores above the last hit.
+        for (std::size_t id = 0; id < texts.size(); ++id) {
+            bool listed = false;
+            for (const auto& hit : j["hits"]) listed = listed || hit["corpus_id"] == id;
+            if (!listed) CHECK(cosine(query, id) <= previous + 1e-6);
+        }
+    }
+
+    // The corpus encoded beforehand and streamed from its .npy file gives the same lines.
+    REQUIRE(run(std::string(TANDEM_CLI) + " encode --model " + dir->string() + " --texts " +
+                (tmp / "corpus.txt").string() + " --out " + (tmp / "corpus.npy").string())
+                .first == 0);
+    const auto [streamed_status, streamed] =
+        run(std::string(TANDEM_CLI) + " search --model " + dir->string() + " --queries " +
+            (tmp / "queries.txt").string() + " --corpus " + (tmp / "corpus.txt").string() +
+            " --corpus-embeddings " + (tmp / "corpus.npy").string() + " --top-k 3 --jsonl");
+    CHECK(streamed_status == 0);
+    CHECK(streamed == out);
 }
