@@ -82,8 +82,7 @@ Setup tiny_setup(const fs::path& work, std::int64_t steps) {
     fs::create_directories(s.folder);
     write_tiny_tokenizer(s.folder);
     s.config = fashion_mnist::model_config(Tokenizer::from_folder(s.folder).model().vocab_size());
-    write_file(s.folder / "preprocessor_config.json",
-               fashion_mnist::processor_config(fashion_mnist::processor()).dump(2));
+    write_file(s.folder / "preprocessor_config.json", fashion_mnist::processor().to_json().dump(2));
     return s;
 }
 

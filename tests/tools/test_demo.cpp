@@ -2,6 +2,7 @@
 // its report.html opens in headless Chromium with every image and chart and no console message.
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <xtensor/xnpy.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -108,8 +109,22 @@ TEST_CASE(
     CHECK(mean(losses.end() - 10, losses.end()) < 0.8 * mean(losses.begin(), losses.begin() + 5));
 
     for (const auto* file :
-         {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json"})
+         {"config.json", "model.safetensors", "tokenizer.json", "processor_config.json", "modules.json"})
         CHECK_MESSAGE(fs::exists(out / "model" / file), file);
+    // The folder is a sentence-transformers model that encodes captions into the 64-wide
+    // space, with a model card stating the loss and the metrics.
+    std::ofstream(out / "captions.txt") << "a photo of a sneaker\nan image of a bag\n";
+    const auto [encoded, encode_log] = run_tandem(
+        "encode", "--model " + (out / "model").string() + " --texts " + (out / "captions.txt").string() +
+                      " --out " + (out / "captions.npy").string());
+    INFO(encode_log);
+    REQUIRE(encoded == 0);
+    const auto captions = xt::load_npy<float>((out / "captions.npy").string());
+    CHECK(captions.shape(0) == 2);
+    CHECK(captions.shape(1) == 64);
+    const auto card = read_bytes(out / "model" / "README.md");
+    CHECK(card.find("- **Loss:** CLIPLoss") != std::string::npos);
+    CHECK(card.find("| zero_shot_accuracy | ") != std::string::npos);
     REQUIRE(fs::exists(out / "report.html"));
     const auto report = read_bytes(out / "report.html");
     CHECK(count(report, "<svg") >= 3);

@@ -1,6 +1,7 @@
 // `tandem demo fashion-mnist`: a small CLIP trained from scratch on Fashion-MNIST
 // image-caption pairs (the dataset Debian ships), evaluated zero-shot on the 10k test
-// images, saved as a Hugging Face CLIP folder with its tokenizer and processor, and
+// images, saved as a sentence-transformers folder (the CLIPModel with its tokenizer and
+// processor, which Python's SentenceTransformer opens), and
 // reported as metrics.json and report.html. The data and model are fashion_mnist.hpp's,
 // which benchmarks/train_step times.
 #pragma once
@@ -9,6 +10,7 @@
 #include <tandem/backend/xtensor.hpp>
 #include <tandem/data/readers/idx.hpp>
 #include <tandem/eval/zero_shot.hpp>
+#include <tandem/infer/sentence_transformer.hpp>
 #include <tandem/losses/clip.hpp>
 #include <tandem/models/clip_init.hpp>
 #include <tandem/train/trainer.hpp>
@@ -203,10 +205,6 @@ inline int run(const Options& o) {
                               {"images_per_second", trained.metrics.at("train_samples_per_second")},
                               {"threads", o.threads},
                               {"seed", o.seed}};
-    const fs::path folder = o.out / "model";
-    model.save_pretrained(folder);
-    tokenizer.save(folder / "tokenizer.json");
-    detail::write_json_file(folder / "preprocessor_config.json", processor_config(image_processor));
     detail::write_json_file(o.out / "metrics.json", metrics);
     report::write_html(o.out / "report.html",
                        {.title = "tandem: CLIP on Fashion-MNIST",
@@ -219,6 +217,16 @@ inline int run(const Options& o) {
                         .test_pixels = test.pixels,
                         .test_offset = test.offset,
                         .side = test.side});
+    ModelCardData card;
+    card.model_name = "CLIP trained on Fashion-MNIST";
+    card.train_datasets = {"fashion-mnist"};
+    card.train_samples = train.size();
+    card.loss = "CLIPLoss";
+    for (const auto& [name, value] : metrics.items())
+        if (name.find("accuracy") != std::string::npos || name.find("recall") != std::string::npos)
+            card.metrics[name] = value.get<double>();
+    // Last: the trainer holds the model until here.
+    SentenceTransformer<Cpu, CLIPModel<Cpu, float>>(std::move(model), collator).save(o.out / "model", card);
     std::printf("%s\n", metrics.dump(2).c_str());
     return 0;
 }
@@ -232,7 +240,8 @@ inline int demo_main(Args& args) {
             "                                 [--data DIR] [--train-size N] [--batch-size N]\n\n"
             "Trains a small CLIP from scratch on Fashion-MNIST image-caption pairs (Debian's\n"
             "dataset-fashion-mnist, or the IDX files in --data), evaluates it zero-shot on the 10k test\n"
-            "images and writes DIR/metrics.json, DIR/report.html, DIR/model (a Hugging Face CLIP folder)\n"
+            "images and writes DIR/metrics.json, DIR/report.html, DIR/model (a sentence-transformers "
+            "folder)\n"
             "and DIR/training (trainer_state.json, the training log, train_subset.json: the training\n"
             "rows and caption templates).\n");
         return 0;

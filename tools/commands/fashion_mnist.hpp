@@ -68,20 +68,6 @@ inline image::ImageProcessor processor() {
     return p;
 }
 
-inline nlohmann::json processor_config(const image::ImageProcessor& p) {
-    return {{"image_processor_type", "CLIPImageProcessor"},
-            {"do_convert_rgb", true},
-            {"do_resize", false},
-            {"size", {{"shortest_edge", 28}}},
-            {"do_center_crop", false},
-            {"crop_size", {{"height", 28}, {"width", 28}}},
-            {"do_rescale", true},
-            {"rescale_factor", p.normalization.rescale_factor},
-            {"do_normalize", true},
-            {"image_mean", p.normalization.image_mean},
-            {"image_std", p.normalization.image_std}};
-}
-
 inline io::CLIPConfig model_config(std::size_t vocab_size) {
     io::CLIPConfig c;
     c.projection_dim = 64;

@@ -40,20 +40,7 @@ struct ModelCardData {
 
 namespace detail {
 
-// The tokenizer class transformers builds from tokenizer.json for a model type.
-inline std::optional<std::string> tokenizer_class_for(const std::string& model_type) {
-    if (model_type == "bert") return "BertTokenizer";
-    if (model_type == "clip") return "CLIPTokenizer";
-    if (model_type == "siglip") return "SiglipTokenizer";
-    return std::nullopt;
-}
-
-inline std::string model_type_in(const std::filesystem::path& dir) {
-    return read_json_file(dir / "config.json").value("model_type", "");
-}
-
-inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator,
-                           const std::string& model_type) {
+inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator) {
     const Tokenizer* tokenizer = collator.tokenizer();
     if (!tokenizer) return;
     // Truncation is the model's setting, kept in tokenizer_config.json as transformers does.
@@ -63,7 +50,10 @@ inline void save_tokenizer(const std::filesystem::path& dir, const data::Collato
     nlohmann::ordered_json config{{"backend", "tokenizers"}};
     if (const auto n = collator.max_length()) config["model_max_length"] = *n;
     if (const auto pad = tokenizer->id_to_token(*collator.pad_id())) config["pad_token"] = *pad;
-    if (const auto cls = tokenizer_class_for(model_type)) config["tokenizer_class"] = *cls;
+    // The class that runs tokenizer.json as it is: a model's own class (CLIPTokenizer,
+    // BertTokenizer) rebuilds its usual pipeline around the vocabulary, which is wrong for
+    // a tokenizer of another kind (the Fashion-MNIST demo's word-level one).
+    config["tokenizer_class"] = "PreTrainedTokenizerFast";
     atomic_write(dir / "tokenizer_config.json", config.dump(2) + "\n");
 }
 
@@ -136,8 +126,7 @@ void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& s
                                const ModelCardData& card, bool text, bool image) {
     std::filesystem::create_directories(dir);
     const StModules modules = save_modules(dir);
-    const auto model_type = model_type_in(dir);
-    save_tokenizer(dir, collator, model_type);
+    save_tokenizer(dir, collator);
     save_processor(dir, collator);
     atomic_write(dir / "sentence_bert_config.json", modules.transformer_config.dump(4));
     atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
