@@ -1,7 +1,7 @@
 // The `tandem` command line: one binary, one subcommand per task, parsed with CLI11. Each
 // command lives in tools/commands/<name>.hpp. Those declared to CLI11 (convert, encode,
-// forward, preprocess, search, tokenize) register their options with add_<name>(app); the others read the
-// arguments after their name with cli::Args.
+// forward, mine, preprocess, search, tokenize) register their options with add_<name>(app); the others read
+// the arguments after their name with cli::Args.
 #include <tandem/core/error.hpp>
 
 #include <cstdio>
@@ -17,6 +17,7 @@
 #include "commands/evaluate.hpp"
 #include "commands/forward.hpp"
 #include "commands/loss.hpp"
+#include "commands/mine.hpp"
 #include "commands/preprocess.hpp"
 #include "commands/search.hpp"
 #include "commands/tokenize.hpp"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     tandem::cli::add_convert(app, status);
     tandem::cli::add_encode(app, status);
     tandem::cli::add_forward(app, status);
+    tandem::cli::add_mine(app, status);
     tandem::cli::add_preprocess(app, status);
     tandem::cli::add_search(app, status);
     tandem::cli::add_tokenize(app, status);

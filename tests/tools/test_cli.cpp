@@ -7,6 +7,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -97,6 +98,10 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
     fails_with("search --model m --queries q.txt", "give --corpus or --corpus-images, one of them");
     fails_with("search --model m --queries q.txt --corpus c.txt --top-k 0",
                "--top-k: expected a positive integer, found '0'");
+    fails_with("mine --model m --data d.txt --out /tmp/x.jsonl",
+               "d.txt: expected a .jsonl, .csv or .tsv file");
+    fails_with("mine --model m --data d.jsonl --out /tmp/x.jsonl --output-format pairs",
+               "--output-format: pairs not in {triplet,n-tuple,labeled-pair,labeled-list}");
     fails_with("nope", "tandem: unknown command 'nope'");
     fails_with("", "Subcommands:");
 
@@ -255,4 +260,75 @@ TEST_CASE("tandem search: each query's best corpus texts by cosine, as JSON line
             " --corpus-embeddings " + (tmp / "corpus.npy").string() + " --top-k 3 --jsonl");
     CHECK(streamed_status == 0);
     CHECK(streamed == out);
+}
+
+namespace {
+// Scores to 1e-5 (tandem's embeddings match sentence-transformers' to that), all else exactly.
+void check_same_json(const nlohmann::json& ours, const nlohmann::json& theirs) {
+    if (theirs.is_number_float()) {
+        CHECK(ours.get<double>() == doctest::Approx(theirs.get<double>()).epsilon(1e-5));
+    } else if (theirs.is_array()) {
+        REQUIRE(ours.is_array());
+        REQUIRE(ours.size() == theirs.size());
+        for (std::size_t i = 0; i < theirs.size(); ++i) check_same_json(ours[i], theirs[i]);
+    } else {
+        CHECK(ours == theirs);
+    }
+}
+}  // namespace
+
+TEST_CASE("tandem mine: the rows sentence-transformers' mine_hard_negatives gives, as JSON lines") {
+    auto dir = tandem::testing::test_data("models/st-bert-tiny");
+    if (!dir) return;
+    const auto tmp = scratch("cli", "mine");
+    std::ifstream in(std::filesystem::path(TANDEM_SOURCE_ROOT) / "tests/infer/data/mine/mine_reference.json");
+    const auto reference = nlohmann::json::parse(in);
+    const auto columns = reference["columns"];
+    {
+        std::ofstream data(tmp / "pairs.jsonl");
+        for (const auto& pair : reference["pairs"])
+            data << nlohmann::ordered_json{{columns[0], pair[0]}, {columns[1], pair[1]}}.dump() << "\n";
+        std::ofstream corpus(tmp / "corpus.txt");
+        for (const auto& text : reference["extra_corpus"]) corpus << text.get<std::string>() << "\n";
+    }
+    for (const auto& c : reference["cases"]) {
+        const std::string name = c["name"];
+        INFO(name);
+        std::string flags = name == "extra_corpus" ? " --corpus " + (tmp / "corpus.txt").string() : "";
+        for (const auto& [key, value] : c["options"].items()) {
+            if (key == "as_triplets") {
+                flags += value.get<bool>() ? "" : " --output-format n-tuple";
+                continue;
+            }
+            std::string flag = key == "anchor_column_name"     ? "anchor-column"
+                               : key == "positive_column_name" ? "positive-column"
+                                                               : key;
+            std::replace(flag.begin(), flag.end(), '_', '-');
+            if (value.is_boolean())
+                flags += value.get<bool>() ? " --" + flag : "";
+            else
+                flags += " --" + flag + " " + (value.is_string() ? value.get<std::string>() : value.dump());
+        }
+        const auto out = tmp / (name + ".jsonl");
+        const auto [status, log] =
+            run(std::string(TANDEM_CLI) + " mine --model " + dir->string() + " --data " +
+                (tmp / "pairs.jsonl").string() + " --out " + out.string() + flags + " 2>&1");
+        INFO(flags << "\n" << log);
+        REQUIRE(status == 0);
+        std::ifstream lines(out);
+        std::vector<nlohmann::json> rows;
+        std::vector<std::vector<std::string>> keys;
+        for (std::string line; std::getline(lines, line);) {
+            rows.push_back(nlohmann::json::parse(line));
+            keys.emplace_back();
+            const auto ordered = nlohmann::ordered_json::parse(line);
+            for (const auto& [key, value] : ordered.items()) keys.back().push_back(key);
+        }
+        REQUIRE(rows.size() == c["rows"].size());
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            CHECK(keys[r] == c["columns"].get<std::vector<std::string>>());
+            for (const auto& key : c["columns"])
+                check_same_json(rows[r][key.get<std::string>()], c["rows"][r][key.get<std::string>()]);
+        }
+    }
 }
