@@ -11,6 +11,7 @@
 
 #include "command.hpp"
 #include "temp_dir.hpp"
+#include "test_data.hpp"
 
 namespace fs = std::filesystem;
 
@@ -193,6 +194,42 @@ TEST_CASE("tandem evaluate: bad arguments fail with a message naming the argumen
     fails_with(evaluate("--evaluator InformationRetrievalEvaluator --embeddings queries=" +
                         fixture("ir_queries.npy") + " corpus=" + fixture("ir_corpus.npy") + out),
                "--data: key 'relevant_docs': required key is missing");
+    fails_with(evaluate("--evaluator TripletEvaluator --texts anchors=a.txt" + out),
+               "option --texts needs --model DIR to encode with");
     fails_with(evaluate("--evaluator TripletEvaluator --frobnicate" + triplet + out),
                "unknown option --frobnicate");
+}
+
+TEST_CASE("tandem evaluate --model: texts encoded by the model give sentence-transformers' metrics") {
+    const auto model = tandem::testing::test_data("models/st-bert-tiny");
+    if (!model) return;
+    const auto reference =
+        read_json(fs::path(TANDEM_SOURCE_ROOT) / "tests/tools/data/evaluate_model_reference.json");
+    const auto dir = tandem::testing::scratch("evaluate", "model");
+    const auto lines = [&](const char* key) {
+        const auto path = dir / (std::string(key) + ".txt");
+        std::ofstream file(path);
+        for (const auto& t : reference[key]) file << t.get<std::string>() << "\n";
+        return path.string();
+    };
+    std::ofstream(dir / "data.json") << nlohmann::json{{"scores", reference["scores"]}}.dump();
+    const auto [status, output] =
+        evaluate("--evaluator EmbeddingSimilarityEvaluator --model " + model->string() +
+                 " --texts embeddings1=" + lines("sentences1") +
+                 " --texts embeddings2=" + lines("sentences2") + " --data " + (dir / "data.json").string() +
+                 " --args '{\"write_csv\": false}' --out " + (dir / "s").string());
+    INFO(output);
+    REQUIRE(status == 0);
+    const auto metrics = read_json(dir / "s" / "metrics.json");
+    for (const auto& [key, value] : reference["EmbeddingSimilarityEvaluator"].items())
+        CHECK(metrics.at(key).get<double>() == doctest::Approx(value.get<double>()).epsilon(1e-6));
+
+    const auto [triplet_status, triplet_output] = evaluate(
+        "--evaluator TripletEvaluator --model " + model->string() + " --texts anchors=" + lines("anchors") +
+        " --texts positives=" + lines("positives") + " --texts negatives=" + lines("negatives") +
+        " --args '{\"write_csv\": false}' --out " + (dir / "t").string());
+    INFO(triplet_output);
+    REQUIRE(triplet_status == 0);
+    CHECK(read_json(dir / "t" / "metrics.json").at("cosine_accuracy") ==
+          reference["TripletEvaluator"]["cosine_accuracy"]);
 }

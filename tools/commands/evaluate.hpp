@@ -2,10 +2,15 @@
 // [--data FILE.json] --out DIR`: runs one evaluator of include/tandem/eval/ on embeddings
 // saved as .npy (float32 or float64; scores and labels as 1-D arrays) and writes
 // DIR/metrics.json (sentence-transformers v6 names) and the evaluator's CSV, so any
-// evaluator can be checked against the Python original on the same embeddings.
+// evaluator can be checked against the Python original on the same embeddings. With
+// --model DIR, inputs may be texts or image paths instead (--texts KEY=FILE,
+// --images KEY=FILE, one per line), encoded by the model as evaluator(model) encodes
+// them: queries with encode_query, the corpus with encode_document.
 #pragma once
 
+#include <tandem/backend/cpu.hpp>
 #include <tandem/eval.hpp>
+#include <tandem/infer/sentence_transformer.hpp>
 #include <tandem/io/json_file.hpp>
 #include <tandem/io/npy.hpp>
 
@@ -21,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
+#include "encode.hpp"
 
 namespace tandem::cli {
 
@@ -41,14 +47,20 @@ inline std::string known_keys() {
     return s + "scores, labels";
 }
 
-inline void add_embeddings(Inputs& in, const std::string& spec) {
+// KEY and FILE of an option's KEY=FILE, the key not given before.
+inline std::pair<std::string, std::filesystem::path> key_and_file(const Inputs& in, const std::string& option,
+                                                                  const std::string& spec, const char* file) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-        detail::throw_error("option --embeddings: expected KEY=FILE.npy, found '", spec, "'");
+        detail::throw_error("option ", option, ": expected KEY=", file, ", found '", spec, "'");
     const std::string key = spec.substr(0, eq);
-    const std::filesystem::path file = spec.substr(eq + 1);
     if (in.embeddings.count(key) || in.vectors.count(key))
-        detail::throw_error("option --embeddings: key '", key, "' given twice");
+        detail::throw_error("option ", option, ": key '", key, "' given twice");
+    return {key, spec.substr(eq + 1)};
+}
+
+inline void add_embeddings(Inputs& in, const std::string& spec) {
+    const auto [key, file] = key_and_file(in, "--embeddings", spec, "FILE.npy");
     // Any float, integer or bool .npy, widened to double.
     const auto array = io::load_npy<double>(file);
     if (key == "scores" || key == "labels") {
@@ -64,6 +76,25 @@ inline void add_embeddings(Inputs& in, const std::string& spec) {
     } else {
         detail::throw_error("option --embeddings: unknown key '", key, "', expected one of ", known_keys());
     }
+}
+
+// --texts / --images KEY=FILE: the file's lines (texts, or image paths) encoded by `model`.
+inline void add_encoded(Inputs& in, const SentenceTransformer<Cpu>& model, const std::string& option,
+                        const std::string& spec) {
+    const auto [key, file] = key_and_file(in, option, spec, "FILE");
+    if (!matrix_keys.count(key))
+        detail::throw_error("option ", option, ": unknown key '", key, "', expected one of ", known_keys());
+    const auto lines = read_lines(file);
+    xt::xtensor<float, 2> e;
+    if (option == "--images")
+        e = model.encode(std::vector<std::filesystem::path>(lines.begin(), lines.end()));
+    else if (key == "queries")
+        e = model.encode_query(lines);
+    else if (key == "corpus")
+        e = model.encode_document(lines);
+    else
+        e = model.encode(lines);
+    in.embeddings[key] = xt::cast<double>(e);
 }
 
 // The constructor arguments an evaluator reads from --args, by their Python names;
@@ -307,6 +338,15 @@ inline int evaluate_main(Args& args) {
     }
     Inputs in;
     while (auto spec = args.take_optional("--embeddings")) add_embeddings(in, *spec);
+    std::vector<std::pair<std::string, std::string>> encoded;
+    for (const char* option : {"--texts", "--images"})
+        while (auto spec = args.take_optional(option)) encoded.emplace_back(option, *spec);
+    if (const auto model_dir = args.take_optional("--model")) {
+        const auto model = SentenceTransformer<Cpu>::load(*model_dir);
+        for (const auto& [option, spec] : encoded) add_encoded(in, model, option, spec);
+    } else if (!encoded.empty()) {
+        detail::throw_error("option ", encoded.front().first, " needs --model DIR to encode with");
+    }
     if (auto data = args.take_optional("--data")) {
         in.data = io::read_json_file(*data);
         if (!in.data.is_object())
@@ -315,7 +355,9 @@ inline int evaluate_main(Args& args) {
     const std::filesystem::path out = args.require("--out");
     // KEY=FILE.npy after one --embeddings, as the usage line writes several.
     for (const auto& extra : args.positional()) add_embeddings(in, extra);
-    if (in.embeddings.empty()) detail::throw_error("option --embeddings is required (KEY=FILE.npy)");
+    if (in.embeddings.empty())
+        detail::throw_error(
+            "option --embeddings is required (KEY=FILE.npy), or --model with --texts or --images");
     std::filesystem::create_directories(out);
     const auto metrics = run(evaluator, args_json, in, {.output_path = out}).metrics;
     nlohmann::json j = nlohmann::json::object();
