@@ -44,18 +44,6 @@ Macs forward_macs(const io::CLIPConfig& c, double batch) {
     return {batch * text, batch * vision};
 }
 
-template <class F>
-double best_seconds(F&& f, int repeats) {
-    f();
-    double best = 1e30;
-    for (int i = 0; i < repeats; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        f();
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-}
-
 TextBatch<Cpu> make_text(index_t batch) {
     std::vector<std::int64_t> ids;
     Philox rng(1, 1);
@@ -120,7 +108,7 @@ int main(int argc, char** argv) {
     for (index_t batch : {8, 32}) {
         const auto text = make_text(batch);
         const auto pixels = make_pixels(batch);
-        const double seconds = best_seconds(
+        const double seconds = bench::best_seconds(
             [&] {
                 Graph<Cpu, float> g;
                 auto loss = clip_loss(model.forward(g, text, g.input(pixels)).logits_per_text);
@@ -135,13 +123,13 @@ int main(int argc, char** argv) {
     const auto text = make_text(32);
     const auto pixels = make_pixels(32);
     NoGradGuard no_grad;
-    const double image_seconds = best_seconds(
+    const double image_seconds = bench::best_seconds(
         [&] {
             Graph<Cpu, float> g;
             model.encode_image(g, g.input(pixels));
         },
         3);
-    const double text_seconds = best_seconds(
+    const double text_seconds = bench::best_seconds(
         [&] {
             Graph<Cpu, float> g;
             model.encode_text(g, text);

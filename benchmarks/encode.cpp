@@ -28,18 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <class F>
-double best_seconds(F&& f, int repeats) {
-    f();
-    double best = 1e30;
-    for (int i = 0; i < repeats; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        f();
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-}
-
 // Captions of 4 to 20 words, the same every run.
 std::vector<std::string> captions(std::size_t n) {
     const char* words[] = {"a",   "photo", "of",     "the",  "small", "red",    "dog",    "running", "on",
@@ -163,8 +151,8 @@ int main(int argc, char** argv) {
     for (const int threads : thread_counts) {
         const double ceiling = bench::gemm_gflops(bench::clip_step_shapes[0], threads);
         set_num_threads(threads);
-        const double text_s = best_seconds([&] { model.encode(texts, o); }, repeats);
-        const double image_s = best_seconds([&] { model.encode(images, o); }, repeats);
+        const double text_s = bench::best_seconds([&] { model.encode(texts, o); }, repeats);
+        const double image_s = bench::best_seconds([&] { model.encode(images, o); }, repeats);
         const auto theirs = python_seconds(source / "benchmarks/encode_st.py", folder, threads, repeats,
                                            work / "texts.txt", images, versions);
         const auto rate = [](double n, const std::map<std::string, double>& m, const char* key) {

@@ -1,5 +1,5 @@
-// Times tandem's Cpu::gemm on one shape: the best of repeated runs after a warm-up,
-// repeated until at least `min_seconds` have passed.
+// Timing for the benchmarks: best_seconds (the best of repeated runs after a warm-up),
+// and tandem's Cpu::gemm on one shape, repeated until at least `min_seconds` have passed.
 #pragma once
 
 #include <tandem/backend/cpu.hpp>
@@ -13,6 +13,18 @@
 #include "gemm_shapes.hpp"
 
 namespace bench {
+
+template <class F>
+double best_seconds(F&& f, int repeats) {
+    f();
+    double best = 1e30;
+    for (int i = 0; i < repeats; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+}
 
 inline double gemm_gflops(const GemmShape& s, int threads, double min_seconds = 0.4) {
     tandem::set_num_threads(threads);

@@ -311,10 +311,10 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::l2_normalize(out, out, in, n, n, s);
     B::l2_normalize_bwd(out, in, in, in, n, n, s);
     B::gather_rows(out, in, ids, n, n);
-    B::scatter_add_rows(out, in, ids, n, n);
+    B::scatter_add_rows(out, in, ids, n, n, i);
     { B::attention_saved_numel(attn) } -> std::same_as<index_t>;
-    B::attention(out, out, in, in, in, attn, s, flag, ids, drop);
-    B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids, drop);
+    B::attention(out, out, in, in, in, attn, s, flag, ids, in, drop);
+    B::attention_bwd(out, out, out, out, in, in, in, in, in, in, attn, s, flag, ids, in, drop);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
     B::logsumexp(out, in, n, n);
     B::logsumexp_bwd(out, in, in, in, n, n);
@@ -338,6 +338,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::mask_fill(out, ids, n, n, s, s);
     B::mean_weights(out, ids, n, n);
     B::exclude_prompt(ids_out, ids, n, n, i);
+    B::position_ids_from_input_ids(ids_out, ids, n, n, i);
+    B::relative_position_buckets(ids_out, n, n, i, i);
     B::pooling_weights(out, ids, ids, n, n, PoolingWeights::Mean);
     B::fill_diagonal(out, n, s, s);
     B::dropout_mask(out, n, s, u, u);
@@ -1095,8 +1097,9 @@ private:
 // hand-written backward on the Graph of its inputs.
 
 // ---- begin tandem/autograd/ops/attention.hpp
-// Differentiable scaled dot-product attention with causal and key-padding masks and
-// dropout on the attention probabilities.
+// Differentiable scaled dot-product attention with causal and key-padding masks, an
+// additive bias on the scores (MPNet's relative position bias) and dropout on the
+// attention probabilities.
 // reference: torch.nn.functional.scaled_dot_product_attention; HF eager attention.
 // Dropout is fused into the backend's kernel rather than composed from matmul, softmax,
 // dropout and matmul ops: the kernel draws the mask from the Philox counters of the
@@ -1124,6 +1127,21 @@ template <Backend B>
 Ids<B> arange(index_t n, std::int64_t start = 0, std::int64_t step = 1) {
     auto out = Ids<B>::empty({n});
     if (n) B::iota(out.data(), n, start, step);
+    return out;
+}
+
+// The positions of `input_ids` [batch, length] counted from padding_idx + 1 over the
+// tokens other than padding_idx, padding itself at padding_idx, made on the backend.
+// reference: RobertaEmbeddings.create_position_ids_from_input_ids
+template <Backend B>
+Ids<B> position_ids_from_input_ids(const Ids<B>& input_ids, std::int64_t padding_idx) {
+    if (input_ids.rank() != 2)
+        detail::throw_error("position_ids_from_input_ids: expected input_ids [batch, length], found shape ",
+                            input_ids.shape().str());
+    auto out = Ids<B>::empty(input_ids.shape());
+    if (out.numel())
+        B::position_ids_from_input_ids(out.data(), input_ids.data(), input_ids.size(0), input_ids.size(1),
+                                       padding_idx);
     return out;
 }
 
@@ -1182,6 +1200,7 @@ inline bool broadcasts_over(const Shape& a, const Shape& b) {
 
 #include <cmath>
 #include <optional>
+#include <vector>
 
 namespace tandem {
 
@@ -1192,6 +1211,9 @@ struct AttentionOptions {
     Ids<B> key_mask{};
     // Defaults to 1 / sqrt(head_dim).
     std::optional<T> scale{};
+    // Undefined, or [heads, q_len, k_len] added to the scaled scores of every row of the
+    // batch before masking (HF's position_bias), with its gradient summed over the batch.
+    Var<B, T> bias{};
     // Probability of zeroing each attention weight, in train mode only (the graph's mode),
     // as HF's attention_dropout / attention_probs_dropout_prob.
     T dropout = T(0);
@@ -1219,6 +1241,12 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
     if (mask.defined() && !(mask.shape() == Shape{s.batch, s.k_len}))
         detail::throw_error("scaled_dot_product_attention: shape mismatch, key_mask ", mask.shape().str(),
                             " for keys ", sk.str(), " (expected [", s.batch, ", ", s.k_len, "])");
+    const Var<B, T>& bias = options.bias;
+    const bool biased = bias.value().defined();
+    if (biased && !(bias.shape() == Shape{s.heads, s.q_len, s.k_len}))
+        detail::throw_error("scaled_dot_product_attention: shape mismatch, bias ", bias.shape().str(),
+                            " for scores of q ", sq.str(), " and k ", sk.str(), " (expected [", s.heads, ", ",
+                            s.q_len, ", ", s.k_len, "])");
     if (!(options.dropout >= T(0) && options.dropout < T(1)))
         detail::throw_error("scaled_dot_product_attention: dropout probability ", options.dropout,
                             " is outside [0, 1)");
@@ -1234,15 +1262,19 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
     // Whatever the backend's backward needs: probabilities on the CPU, row statistics in
     // a fused kernel.
     auto saved = Tensor<B, T>::empty({B::attention_saved_numel(s)});
+    const Tensor<B, T> bv = bias.value();
     B::attention(out.data(), saved.data(), qv.data(), kv.data(), vv.data(), s, scale, causal, mask.data(),
-                 dropout);
-    const int iq = q.index, ik = k.index, iv = v.index;
-    return g.record("scaled_dot_product_attention", out, {q, k, v}, [=](Graph<B, T>& g, int self) {
+                 bv.data(), dropout);
+    const int iq = q.index, ik = k.index, iv = v.index, ib = biased ? bias.index : -1;
+    std::vector<Var<B, T>> inputs{q, k, v};
+    if (biased) inputs.push_back(bias);
+    return g.record("scaled_dot_product_attention", out, inputs, [=](Graph<B, T>& g, int self) {
         T* dq = g.needs_grad(iq) ? g.grad_buffer(iq).data() : nullptr;
         T* dk = g.needs_grad(ik) ? g.grad_buffer(ik).data() : nullptr;
         T* dv = g.needs_grad(iv) ? g.grad_buffer(iv).data() : nullptr;
-        B::attention_bwd(dq, dk, dv, g.grad_buffer(self).data(), qv.data(), kv.data(), vv.data(), out.data(),
-                         saved.data(), s, scale, causal, mask.data(), dropout);
+        T* db = g.needs_grad(ib) ? g.grad_buffer(ib).data() : nullptr;
+        B::attention_bwd(dq, dk, dv, db, g.grad_buffer(self).data(), qv.data(), kv.data(), vv.data(),
+                         out.data(), saved.data(), s, scale, causal, mask.data(), bv.data(), dropout);
     });
 }
 
@@ -1399,7 +1431,7 @@ Var<B, T> sqrt(const Var<B, T>& x) {
 // ---- end tandem/autograd/ops/elementwise.hpp
 // ---- begin tandem/autograd/ops/embedding.hpp
 // Differentiable embedding lookup and dropout.
-// reference: torch.nn.functional.embedding, torch.nn.functional.dropout.
+// reference: torch.nn.functional.embedding (padding_idx), torch.nn.functional.dropout.
 
 // ---- begin tandem/autograd/ops/shape.hpp
 // Differentiable changes of shape and layout: reshape, permute (head split and merge),
@@ -1528,9 +1560,11 @@ Var<B, T> concat(const std::vector<Var<B, T>>& xs, int axis) {
     });
 }
 
-// out[i] = x[ids[i]] along the first axis.   shapes: x [rows, ...]; ids [n]; out [n, ...]
+// out[i] = x[ids[i]] along the first axis; rows gathered for ids equal to `no_grad_id`
+// pass no gradient back (nn.Embedding's padding_idx; -1, the default, is no id).
+// shapes: x [rows, ...]; ids [n]; out [n, ...]
 template <Backend B, Scalar T>
-Var<B, T> gather_rows(const Var<B, T>& x, const Ids<B>& ids) {
+Var<B, T> gather_rows(const Var<B, T>& x, const Ids<B>& ids, std::int64_t no_grad_id = -1) {
     auto& g = detail::graph_of("gather_rows", x);
     const auto& xv = x.value();
     detail::check_rank_at_least("gather_rows", xv.shape(), 1);
@@ -1544,23 +1578,32 @@ Var<B, T> gather_rows(const Var<B, T>& x, const Ids<B>& ids) {
     if (n) B::gather_rows(y.data(), xv.data(), ids.data(), n, dim);
     const int ix = x.index;
     return g.record("gather_rows", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::scatter_add_rows(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), ids.data(), n, dim);
+        B::scatter_add_rows(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), ids.data(), n, dim,
+                            no_grad_id);
     });
 }
 
 }  // namespace tandem
 // ---- end tandem/autograd/ops/shape.hpp
 
+#include <cstdint>
+#include <optional>
+
 namespace tandem {
 
-// Rows of `table` [vocab, dim] at `ids` (any shape), shaped [ids.shape..., dim].
+// Rows of `table` [vocab, dim] at `ids` (any shape), shaped [ids.shape..., dim]. With
+// `padding_idx`, that row is read like any other but never gets a gradient, as
+// nn.Embedding(padding_idx=...) keeps it fixed in training.
 template <Backend B, Scalar T>
-Var<B, T> embedding(const Var<B, T>& table, const Ids<B>& ids) {
+Var<B, T> embedding(const Var<B, T>& table, const Ids<B>& ids, std::optional<std::int64_t> padding_idx = {}) {
     if (table.shape().rank() != 2)
         detail::throw_error("embedding: expected a table [vocab, dim], found shape ", table.shape().str());
+    if (padding_idx && (*padding_idx < 0 || *padding_idx >= table.shape()[0]))
+        detail::throw_error("embedding: padding_idx ", *padding_idx, " is outside the table's ",
+                            table.shape()[0], " rows");
     Shape out_shape = ids.shape();
     out_shape.push_back(table.shape()[1]);
-    return reshape(gather_rows(table, ids.reshape({ids.numel()})), out_shape);
+    return reshape(gather_rows(table, ids.reshape({ids.numel()}), padding_idx.value_or(-1)), out_shape);
 }
 
 // Zeroes each element with probability p and scales the rest by 1 / (1 - p), in train
@@ -2002,13 +2045,14 @@ Var<B, T> log_softmax(const Var<B, T>& x) {
 
 // ---- begin tandem/backend/cpu/attention.hpp
 // Scaled dot-product attention over [batch, heads, tokens, head_dim] with an optional
-// causal mask, key padding mask and dropout on the probabilities, forward and backward.
+// causal mask, key padding mask, additive score bias (relative position biases, shared by
+// every row of the batch) and dropout on the probabilities, forward and backward.
 // What the forward saves for the backward is the backend's choice
 // (attention_saved_numel elements): here the probabilities before dropout; the dropout
 // mask is regenerated from its Philox counters, never stored. reference:
 // torch.nn.functional.scaled_dot_product_attention and HF eager attention (masked scores set to the lowest
 // finite value, so a row with every key masked attends uniformly instead of producing NaN;
-// dropout after the softmax).
+// dropout after the softmax; MPNetSelfAttention's position_bias added to the scaled scores).
 
 // ---- begin tandem/backend/cpu/gemm.hpp
 // Row-major GEMM through Eigen. With the `blas` build option Meson defines
@@ -2017,7 +2061,8 @@ Var<B, T> log_softmax(const Var<B, T>& x) {
 
 // ---- begin tandem/backend/cpu/index.hpp
 // Kernels over integer tensors (ids, targets, masks) and the small tensors that used to
-// be built on the host each step: positions, label ranges, masks turned into weights or
+// be built on the host each step: positions (RoBERTa's, counted past the padding, and
+// MPNet's relative position buckets), label ranges, masks turned into weights or
 // offsets, the sign matrix of SigLIP, dropout masks and storage-type conversions.
 // reference: torch.arange, torch.argmax, torch.eye, torch.nn.functional.dropout, Tensor.to(dtype).
 
@@ -2305,6 +2350,7 @@ struct Elementwise {
 // ---- end tandem/backend/cpu/elementwise.hpp
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -2325,6 +2371,46 @@ struct Index {
         out[0] = count;
         out[1] = lo;
         out[2] = hi;
+    }
+
+    // out[r, c] = padding_idx + (how many of ids[r, 0..c] differ from padding_idx) where
+    // ids[r, c] differs from it, else padding_idx: positions counted from padding_idx + 1
+    // over the tokens that are not padding, wherever the padding lies.
+    // shapes: ids, out [rows, cols]   reference: RobertaEmbeddings.create_position_ids_from_input_ids
+    static void position_ids_from_input_ids(std::int64_t* out, const std::int64_t* ids, index_t rows,
+                                            index_t cols, std::int64_t padding_idx) {
+        for (index_t r = 0; r < rows; ++r) {
+            std::int64_t count = 0;
+            for (index_t c = 0; c < cols; ++c) {
+                const bool real = ids[r * cols + c] != padding_idx;
+                count += real;
+                out[r * cols + c] = real ? padding_idx + count : padding_idx;
+            }
+        }
+    }
+
+    // out[i, j] = the bucket of the relative position j - i: the first half of the buckets
+    // for keys at or before the query, the second for keys after it; exact distances below
+    // num_buckets / 4, then logarithmic up to max_distance, the last bucket beyond. The
+    // logarithm is taken in float, as transformers computes it for any model dtype.
+    // shapes: out [q_len, k_len]   reference: MPNetEncoder.relative_position_bucket (T5's, bidirectional)
+    static void relative_position_buckets(std::int64_t* out, index_t q_len, index_t k_len,
+                                          std::int64_t num_buckets, std::int64_t max_distance) {
+        const std::int64_t half = num_buckets / 2, max_exact = half / 2;
+        const float log_range = float(std::log(double(max_distance) / double(max_exact)));
+        for (index_t i = 0; i < q_len; ++i)
+            for (index_t j = 0; j < k_len; ++j) {
+                const std::int64_t n = i - j, distance = n < 0 ? -n : n;
+                std::int64_t bucket = n < 0 ? half : 0;
+                if (distance < max_exact) {
+                    bucket += distance;
+                } else {
+                    const float scaled =
+                        std::log(float(distance) / float(max_exact)) / log_range * float(half - max_exact);
+                    bucket += std::min(max_exact + static_cast<std::int64_t>(scaled), half - 1);
+                }
+                out[i * k_len + j] = bucket;
+            }
     }
 
     // out[i] = start + i * step.
@@ -2778,16 +2864,24 @@ struct Attention {
     // The size of the forward's saved state: the probabilities [B, H, Tq, Tk].
     static index_t attention_saved_numel(const AttentionShape& s) { return s.bh() * s.q_len * s.k_len; }
 
-    // out = dropout(softmax(scale * q k^T + mask)) v.
+    // out = dropout(softmax(scale * q k^T + bias + mask)) v.
     // shapes: q, out [B, H, Tq, D]; k, v [B, H, Tk, D]; probs [B, H, Tq, Tk]; key_mask [B, Tk] (non-zero
-    // keep, 0 hide) or null
+    // keep, 0 hide) or null; bias [H, Tq, Tk] or null
     template <class T>
     static void attention(T* out, T* probs, const T* q, const T* k, const T* v, const AttentionShape& s,
-                          T scale, bool causal, const std::int64_t* key_mask,
+                          T scale, bool causal, const std::int64_t* key_mask, const T* bias,
                           const AttentionDropout& dropout) {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim;
         Gemm::gemm_batched(false, true, Tq, Tk, D, scale, q, D, Tq * D, k, D, Tk * D, T(0), probs, Tk,
                            Tq * Tk, s.bh());
+        if (bias) {
+#pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
+            for (index_t bh = 0; bh < s.bh(); ++bh) {
+                const T* b = bias + (bh % s.heads) * Tq * Tk;
+                T* p = probs + bh * Tq * Tk;
+                for (index_t e = 0; e < Tq * Tk; ++e) p[e] += b[e];
+            }
+        }
         if (causal || key_mask) {
 #pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
             for (index_t bh = 0; bh < s.bh(); ++bh)
@@ -2807,12 +2901,14 @@ struct Attention {
                            Tq * D, s.bh());
     }
 
-    // Accumulates dq, dk, dv (each may be null). `out` is unused here: a fused kernel that
-    // saves only row statistics needs it.
+    // Accumulates dq, dk, dv and dbias [H, Tq, Tk] (summed over the batch; each may be
+    // null). `out` and `bias` are unused here: a fused kernel that saves only row statistics
+    // needs them to recompute the probabilities.
     template <class T>
-    static void attention_bwd(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
-                              [[maybe_unused]] const T* out, const T* probs, const AttentionShape& s, T scale,
-                              bool causal, const std::int64_t* key_mask, const AttentionDropout& dropout) {
+    static void attention_bwd(T* dq, T* dk, T* dv, T* dbias, const T* dout, const T* q, const T* k,
+                              const T* v, [[maybe_unused]] const T* out, const T* probs,
+                              const AttentionShape& s, T scale, bool causal, const std::int64_t* key_mask,
+                              [[maybe_unused]] const T* bias, const AttentionDropout& dropout) {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim, n = attention_saved_numel(s);
         Workspace<T> workspace(n);
         T* dp = workspace.get();
@@ -2834,6 +2930,17 @@ struct Attention {
                     dpr[j] = detail::masked(s, causal, key_mask, bh / s.heads, i, j) ? T(0)
                                                                                      : pr[j] * (dpr[j] - dot);
             }
+        // The bias adds to the scores unscaled, so its gradient is dS summed over the batch,
+        // each element in batch order at any thread count.
+        if (dbias) {
+#pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
+            for (index_t h = 0; h < s.heads; ++h)
+                for (index_t b = 0; b < s.batch; ++b) {
+                    const T* ds = dp + (b * s.heads + h) * Tq * Tk;
+                    T* db = dbias + h * Tq * Tk;
+                    for (index_t e = 0; e < Tq * Tk; ++e) db[e] += ds[e];
+                }
+        }
         if (dv)
             Gemm::gemm_batched(true, false, Tk, D, Tq, T(1), dropped.get() ? dropped.get() : probs, Tk,
                                Tq * Tk, dout, D, Tq * D, T(1), dv, D, Tk * D, s.bh());
@@ -2992,7 +3099,7 @@ struct Contrastive {
 // ---- end tandem/backend/cpu/contrastive.hpp
 // ---- begin tandem/backend/cpu/embedding.hpp
 // Row gather and its gradient, scatter-add: embedding lookup, EOS/CLS pooling.
-// reference: torch.nn.functional.embedding, torch.index_select(dim=0).
+// reference: torch.nn.functional.embedding (with padding_idx), torch.index_select(dim=0).
 
 
 #include <cstdint>
@@ -3008,17 +3115,22 @@ struct Embedding {
             for (index_t c = 0; c < dim; ++c) out[i * dim + c] = table[ids[i] * dim + c];
     }
 
-    // dtable[ids[i]] += dout[i]. Threads split the columns, and each walks i in order, so
-    // repeated ids accumulate in the same order at any thread count.
+    // dtable[ids[i]] += dout[i], except for ids equal to `skip` (nn.Embedding's padding_idx,
+    // whose row never gets a gradient; -1 skips nothing, ids being non-negative). Threads
+    // split the columns, and each walks i in order, so repeated ids accumulate in the same
+    // order at any thread count.
     template <class T>
-    static void scatter_add_rows(T* dtable, const T* dout, const std::int64_t* ids, index_t n, index_t dim) {
+    static void scatter_add_rows(T* dtable, const T* dout, const std::int64_t* ids, index_t n, index_t dim,
+                                 std::int64_t skip) {
         constexpr index_t block = 16;
         const index_t blocks = (dim + block - 1) / block;
 #pragma omp parallel for schedule(static) if (n * dim > detail::parallel_threshold)
         for (index_t b = 0; b < blocks; ++b) {
             const index_t c0 = b * block, c1 = std::min(dim, c0 + block);
-            for (index_t i = 0; i < n; ++i)
+            for (index_t i = 0; i < n; ++i) {
+                if (ids[i] == skip) continue;
                 for (index_t c = c0; c < c1; ++c) dtable[ids[i] * dim + c] += dout[i * dim + c];
+            }
         }
     }
 };
@@ -6971,14 +7083,14 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // tandem/infer: SentenceTransformer, a model with its tokenizer, image processor and
 // folder settings for encoding and similarity, and the loader that builds one from a
 // sentence-transformers or Hugging Face folder and the writer of its v6 layout;
-// semantic_search, paraphrase_mining and quantize_embeddings over embeddings.
+// semantic_search, paraphrase_mining, mine_hard_negatives and quantize_embeddings.
 
 // ---- begin tandem/infer/load.hpp
 // Building the model a sentence-transformers or Hugging Face folder describes, with the
-// tokenizer and image processor it holds: a BERT Transformer followed by Pooling and any
-// Dense / Normalize modules, or a whole CLIPModel (the legacy 0_CLIPModel/ layout, the
-// v6 Transformer in the root, or a bare Hugging Face folder). The folder's settings are
-// applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
+// tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
+// XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
+// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder). The folder's
+// settings are applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
 // positions) and the tokenizer's real pad token.
 // reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
 // _load_auto_model for a bare folder: Transformer + mean Pooling).
@@ -10567,6 +10679,7 @@ private:
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -11044,7 +11157,18 @@ inline void set_max_length(Tokenizer& t, const text::json& config) {
         t.set_model_max_length(it->get<size_t>());
 }
 
-// vocab.txt (BERT WordPiece): the pipeline HF's BertTokenizerFast converter builds.
+// The tokenizer classes whose legacy files transformers turns into RoBERTa's
+// post-processor, `<s> A </s>` / `<s> A </s></s> B </s>` (its RobertaConverter, and
+// MPNetTokenizer's own), given as tokenizer_config.json's tokenizer_class.
+inline bool roberta_style_class(const std::string& tokenizer_class,
+                                std::initializer_list<const char*> classes) {
+    for (const char* name : classes)
+        if (tokenizer_class == name || tokenizer_class == std::string(name) + "Fast") return true;
+    return false;
+}
+
+// vocab.txt (BERT WordPiece): the pipeline HF's BertTokenizerFast converter builds, or
+// for MPNetTokenizer the same with MPNet's special tokens and RoBERTa's post-processor.
 inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const auto path = dir / "vocab.txt";
     const text::json config = read_tokenizer_config(dir);
@@ -11059,13 +11183,16 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         vocab.add(line, id);
     }
-    const auto name = [&](const char* key, const char* fallback) {
+    const bool mpnet =
+        roberta_style_class(json_optional_string(config, cfg, "tokenizer_class"), {"MPNetTokenizer"});
+    const auto name = [&](const char* key, const char* bert, const char* mpnet_default) {
         auto t = config_token(config, cfg, key);
-        return t ? t->content : std::string(fallback);
+        return t ? t->content : std::string(mpnet ? mpnet_default : bert);
     };
-    const std::string unk = name("unk_token", "[UNK]"), cls = name("cls_token", "[CLS]"),
-                      sep = name("sep_token", "[SEP]");
-    const std::string pad = name("pad_token", "[PAD]"), mask = name("mask_token", "[MASK]");
+    const std::string unk = name("unk_token", "[UNK]", "[UNK]"), cls = name("cls_token", "[CLS]", "<s>"),
+                      sep = name("sep_token", "[SEP]", "</s>");
+    const std::string pad = name("pad_token", "[PAD]", "<pad>"),
+                      mask = name("mask_token", "[MASK]", "<mask>");
     for (const auto& s : {cls, sep})
         if (!vocab.id(s)) JsonPath{path.string(), s}.fail("special token is missing from the vocabulary");
     const bool lower = json_bool(config, cfg, "do_lower_case", true);
@@ -11078,19 +11205,27 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     t.set_normalizer(std::make_shared<text::BertNormalizer>(
         true, json_bool(config, cfg, "tokenize_chinese_chars", true), accents, lower));
     t.set_pre_tokenizer(std::make_shared<text::BertPreTokenizer>());
-    t.set_post_processor(std::make_shared<text::TemplateProcessing>(
-        std::vector<text::TemplateProcessing::Piece>{{true, cls, 0}, {false, "A", 0}, {true, sep, 0}},
-        std::vector<text::TemplateProcessing::Piece>{
-            {true, cls, 0}, {false, "A", 0}, {true, sep, 0}, {false, "B", 1}, {true, sep, 1}},
-        std::vector<text::TemplateProcessing::SpecialToken>{{cls, {cls_id}, {cls}}, {sep, {sep_id}, {sep}}}));
+    if (mpnet)
+        t.set_post_processor(std::make_shared<text::ClsSepProcessing>(
+            true, text::ClsSepProcessing::Token{cls, cls_id}, text::ClsSepProcessing::Token{sep, sep_id}));
+    else
+        t.set_post_processor(std::make_shared<text::TemplateProcessing>(
+            std::vector<text::TemplateProcessing::Piece>{{true, cls, 0}, {false, "A", 0}, {true, sep, 0}},
+            std::vector<text::TemplateProcessing::Piece>{
+                {true, cls, 0}, {false, "A", 0}, {true, sep, 0}, {false, "B", 1}, {true, sep, 1}},
+            std::vector<text::TemplateProcessing::SpecialToken>{{cls, {cls_id}, {cls}},
+                                                                {sep, {sep_id}, {sep}}}));
     t.set_decoder(std::make_shared<text::WordPieceDecoder>("##", true));
+    // MPNetTokenizer's mask token takes the space before it (lstrip), as RoBERTa's.
     for (const auto& s : {pad, unk, cls, sep, mask})
-        if (auto id = vocab.id(s)) t.add_token({s, *id, true, false, false, false, false});
+        if (auto id = vocab.id(s)) t.add_token({s, *id, true, false, mpnet && s == mask, false, false});
     set_max_length(t, config);
     return t;
 }
 
-// vocab.json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level BPE.
+// vocab.json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level BPE;
+// the RoBERTa family (by tokenizer_class) adds `<s>` and `</s>` as RobertaConverter does,
+// GPT-2 adds nothing.
 inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
     const auto vocab_path = dir / "vocab.json", merges_path = dir / "merges.txt";
     const text::json config = read_tokenizer_config(dir);
@@ -11146,7 +11281,15 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
     } else {
         t.set_pre_tokenizer(
             std::make_shared<text::ByteLevel>(json_bool(config, cfg, "add_prefix_space", false), true, true));
-        t.set_post_processor(std::make_shared<text::ByteLevelProcessing>());
+        if (roberta_style_class(
+                cls, {"RobertaTokenizer", "BartTokenizer", "LongformerTokenizer", "LEDTokenizer"})) {
+            const auto first = special("cls_token", "<s>", false), last = special("sep_token", "</s>", false);
+            t.set_post_processor(std::make_shared<text::ClsSepProcessing>(
+                true, text::ClsSepProcessing::Token{first.content, first.id},
+                text::ClsSepProcessing::Token{last.content, last.id}));
+        } else {
+            t.set_post_processor(std::make_shared<text::ByteLevelProcessing>());
+        }
         t.set_decoder(std::make_shared<text::ByteLevelDecoder>());
         for (const char* key :
              {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"})
@@ -14706,7 +14849,8 @@ private:
 // ---- begin tandem/models/bert.hpp
 // Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
 // one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
-// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md);
+// the embeddings also take the variations of RoBERTa, DistilBERT and MPNet.
 // reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
 
 // ---- begin tandem/io/hf_config.hpp
@@ -14716,7 +14860,8 @@ private:
 
 // ---- begin tandem/io/config/bert.hpp
 // transformers' BertConfig (v4.36) as read from and written to config.json, with the
-// defaults transformers fills in for absent keys and every field validated on load.
+// defaults transformers fills in for absent keys and every field validated on load; its
+// reader and writer also serve the configs that keep BERT's keys (io/config/roberta.hpp).
 
 
 #include <nlohmann/json.hpp>
@@ -14728,6 +14873,80 @@ private:
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace tandem::detail {
+
+// id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
+// Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
+inline std::map<std::int64_t, std::string> read_labels(const io::JsonObjectReader& r) {
+    std::map<std::int64_t, std::string> labels;
+    if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
+        const auto id2label = r.object("id2label");
+        for (const auto& [key, value] : id2label.json().items()) {
+            std::int64_t id = 0;
+            try {
+                std::size_t used = 0;
+                id = std::stoll(key, &used);
+                if (used != key.size()) throw std::invalid_argument(key);
+            } catch (const std::logic_error&) {
+                throw_error(id2label.where(key), ": expected an integer label id");
+            }
+            labels[id] = json_as<std::string>(value, id2label.path(key));
+        }
+        if (labels.empty()) throw_error(r.where("id2label"), ": expected at least one label, found none");
+        return labels;
+    }
+    const auto n = r.get<std::int64_t>("num_labels", 2);
+    check_count(r, "num_labels", n, kLabelLimit);
+    for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
+    return labels;
+}
+
+// BertConfig's reading and writing, for it and for the configs that keep its keys with
+// their own model_type and defaults (RobertaConfig, XLMRobertaConfig): `Config` is
+// default-constructed with its family's defaults, then read and validated in full.
+template <class Config>
+Config bert_config_from_json(const nlohmann::json& json, const std::string& source) {
+    const io::JsonObjectReader r(json, source);
+    check_model_type(r, Config::model_type, true);
+    Config c;
+    read_config_fields(c, r, {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+    c.architectures = read_architectures(r, c.architectures);
+    c.id2label = read_labels(r);
+    check_tower(r, c);
+    check_count(r, "vocab_size", c.vocab_size, kVocabLimit);
+    check_count(r, "max_position_embeddings", c.max_position_embeddings, kPositionLimit);
+    check_count(r, "type_vocab_size", c.type_vocab_size, kTypeLimit);
+    check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+    check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+    if (c.classifier_dropout) check_dropout(r, "classifier_dropout", *c.classifier_dropout);
+    check_non_negative(r, "initializer_range", c.initializer_range);
+    // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) refuses a row outside the table.
+    if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+        throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size, ", found ",
+                    *c.pad_token_id);
+    if (c.position_embedding_type != "absolute") {
+        throw_error(r.where("position_embedding_type"), ": tandem implements \"absolute\", found \"",
+                    c.position_embedding_type, "\"");
+    }
+    return c;
+}
+
+template <class Config>
+nlohmann::json bert_config_to_json(const Config& c) {
+    auto out = write_config_fields(c);
+    out["architectures"] = c.architectures;
+    nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
+    for (const auto& [id, label] : c.id2label) {
+        id2[std::to_string(id)] = label;
+        label2[label] = id;
+    }
+    out["id2label"] = id2;
+    out["label2id"] = label2;
+    return out;
+}
+
+}  // namespace tandem::detail
 
 namespace tandem::io {
 
@@ -14786,73 +15005,14 @@ struct BertConfig {
     std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
 
     static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        BertConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.id2label = read_labels(r);
-        detail::check_tower(r, c);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
-        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        if (c.classifier_dropout) detail::check_dropout(r, "classifier_dropout", *c.classifier_dropout);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        if (c.position_embedding_type != "absolute") {
-            detail::throw_error(r.where("position_embedding_type"),
-                                ": tandem implements \"absolute\", found \"", c.position_embedding_type,
-                                "\"");
-        }
-        return c;
+        return detail::bert_config_from_json<BertConfig>(json, source);
     }
     static BertConfig from_file(const std::filesystem::path& path) {
         return detail::config_from_file<BertConfig>(path);
     }
 
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
-        for (const auto& [id, label] : id2label) {
-            id2[std::to_string(id)] = label;
-            label2[label] = id;
-        }
-        out["id2label"] = id2;
-        out["label2id"] = label2;
-        return out;
-    }
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
     bool operator==(const BertConfig&) const = default;
-
-private:
-    // id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
-    // Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
-    static std::map<std::int64_t, std::string> read_labels(const JsonObjectReader& r) {
-        std::map<std::int64_t, std::string> labels;
-        if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
-            const auto id2label = r.object("id2label");
-            for (const auto& [key, value] : id2label.json().items()) {
-                std::int64_t id = 0;
-                try {
-                    std::size_t used = 0;
-                    id = std::stoll(key, &used);
-                    if (used != key.size()) throw std::invalid_argument(key);
-                } catch (const std::logic_error&) {
-                    detail::throw_error(id2label.where(key), ": expected an integer label id");
-                }
-                labels[id] = detail::json_as<std::string>(value, id2label.path(key));
-            }
-            if (labels.empty())
-                detail::throw_error(r.where("id2label"), ": expected at least one label, found none");
-            return labels;
-        }
-        const auto n = r.get<std::int64_t>("num_labels", 2);
-        detail::check_count(r, "num_labels", n, detail::kLabelLimit);
-        for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
-        return labels;
-    }
 };
 
 }  // namespace tandem::io
@@ -15399,9 +15559,11 @@ private:
 // ---- begin tandem/nn/transformer.hpp
 // Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
 //   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + dropout(attn(x))); y = ln2(h + dropout(ffn(h))).
-// In train mode attention probabilities are dropped in both; eval mode drops nothing.
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
+// Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
+// y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
+// both; eval mode drops nothing.
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer, DistilBERT's
+// TransformerBlock, MPNetLayer.
 
 // ---- begin tandem/nn/layer_norm.hpp
 // LayerNorm over the last axis with learned weight and bias.
@@ -15484,6 +15646,7 @@ private:
 }  // namespace tandem
 // ---- end tandem/nn/mlp.hpp
 
+#include <string>
 #include <vector>
 
 namespace tandem {
@@ -15532,27 +15695,41 @@ private:
     Mlp<B, T> mlp_;
 };
 
+// Where a post-LN block's parameters live under its scope, and whether the attention
+// output is dropped before its residual add. The defaults are BERT's (RoBERTa's and
+// XLM-R's too): attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+// intermediate.dense, output.{dense,LayerNorm}; DistilBERT and MPNet name the same
+// pieces otherwise, and DistilBERT drops only the feed-forward output.
+struct PostLNLayout {
+    std::string attention = "attention";
+    AttentionNames attention_names{"self.query", "self.key", "self.value", "output.dense"};
+    std::string attention_norm = "attention.output.LayerNorm";
+    std::string intermediate = "intermediate.dense";
+    std::string output = "output.dense";
+    std::string output_norm = "output.LayerNorm";
+    bool drop_attention_output = true;
+};
+
 template <Backend B, Scalar T>
 class PostLNBlock {
 public:
     using backend_type = B;
     using value_type = T;
 
-    // Names as BERT: attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
-    // intermediate.dense, output.{dense,LayerNorm}.
-    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : attention_(store, scope / "attention", s.hidden, s.heads,
-                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}, 0,
+    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
+                const PostLNLayout& layout = {})
+        : attention_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
                      s.attention_dropout),
-          attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
-          output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
-          output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          attention_norm_(store, scope / layout.attention_norm, s.hidden, s.layer_norm_eps),
+          intermediate_(store, scope / layout.intermediate, s.hidden, s.intermediate),
+          output_(store, scope / layout.output, s.intermediate, s.hidden),
+          output_norm_(store, scope / layout.output_norm, s.hidden, s.layer_norm_eps),
           activation_(s.activation),
+          attention_output_dropout_(T(layout.drop_attention_output ? s.hidden_dropout : 0)),
           hidden_dropout_(T(s.hidden_dropout)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto attended = dropout(attention_.forward(g, x, options), hidden_dropout_);
+        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
         auto h = attention_norm_.forward(g, add(x, attended));
         auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
         return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
@@ -15573,10 +15750,12 @@ private:
     Linear<B, T> intermediate_, output_;
     LayerNorm<B, T> output_norm_;
     Activation activation_;
-    T hidden_dropout_;
+    // Of the attention output (0 where the layout keeps it) and of the feed-forward output.
+    T attention_output_dropout_, hidden_dropout_;
 };
 
-// `layers` blocks named scope.0, scope.1, ... applied in order.
+// `layers` blocks named scope.0, scope.1, ... applied in order; `args` (a block's
+// layout) go to every block.
 template <class Block>
 class TransformerStack {
 public:
@@ -15585,10 +15764,11 @@ public:
     using B = backend_type;
     using T = value_type;
 
+    template <class... Args>
     TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
-                     const TransformerSizes& s) {
+                     const TransformerSizes& s, const Args&... args) {
         blocks_.reserve(static_cast<std::size_t>(layers));
-        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
+        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s, args...);
     }
 
     Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
@@ -15691,8 +15871,11 @@ private:
 // ---- end tandem/nn/attention_pooling.hpp
 // ---- begin tandem/nn/embedding.hpp
 // Embedding: a lookup table of `num_embeddings` rows of width `dim`.
-// reference: torch.nn.Embedding (name "weight"; init N(0, 1)).
+// reference: torch.nn.Embedding (name "weight"; init N(0, 1); padding_idx).
 
+
+#include <cstdint>
+#include <optional>
 
 namespace tandem {
 
@@ -15702,14 +15885,23 @@ public:
     using backend_type = B;
     using value_type = T;
 
-    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim)
-        : store_(&store), weight_(store.add((scope / "weight").str(), {num_embeddings, dim})) {}
+    // With `padding_idx`, forward never sends a gradient to that row (nn.Embedding's
+    // padding_idx: the padding token's vector stays as loaded).
+    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim,
+              std::optional<std::int64_t> padding_idx = {})
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {num_embeddings, dim})),
+          padding_idx_(padding_idx) {
+        if (padding_idx && (*padding_idx < 0 || *padding_idx >= num_embeddings))
+            detail::throw_error(scope.str(), ": padding_idx ", *padding_idx, " is outside the table's ",
+                                num_embeddings, " rows");
+    }
 
     index_t num_embeddings() const { return store_->shape(weight_)[0]; }
 
     // Rows at `ids`, shaped [ids.shape..., dim]. Ids outside the table are a tandem::Error.
     Var<B, T> forward(Graph<B, T>& g, const Ids<B>& ids) const {
-        return embedding(g.parameter(*store_, weight_), ids);
+        return embedding(g.parameter(*store_, weight_), ids, padding_idx_);
     }
     // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
     Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
@@ -15730,6 +15922,7 @@ public:
 private:
     ParameterStore<B, T>* store_;
     Parameter weight_;
+    std::optional<std::int64_t> padding_idx_;
 };
 
 }  // namespace tandem
@@ -15876,49 +16069,112 @@ private:
 // ---- end tandem/nn/sequential.hpp
 // ---- end tandem/nn.hpp
 
+#include <cstdint>
+#include <optional>
+#include <utility>
+
 namespace tandem {
 
-// dropout(LayerNorm(word + position(0..L-1) + token_type)); absent token_type_ids mean
-// segment 0; dropout (hidden_dropout_prob) in train mode only.
+// What a BERT-family embedding layer is made of, as BertEmbeddings reads it from a
+// config: the tables' sizes, whether there are token types, and how positions are
+// numbered.
+struct BertEmbeddingOptions {
+    index_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;
+    // 0: no token_type_embeddings (DistilBERT, MPNet).
+    index_t type_vocab_size = 0;
+    double layer_norm_eps = 1e-12, dropout = 0;
+    // word_embeddings' padding_idx (nn.Embedding's: that row gets no gradient).
+    std::optional<std::int64_t> pad_token_id{};
+    // Unset: BERT's positions, the columns 0..L-1. Set: RoBERTa's, counted from
+    // position_padding_idx + 1 over the tokens other than it, padding itself at
+    // position_padding_idx (also the position table's padding_idx).
+    std::optional<std::int64_t> position_padding_idx{};
+    // The Hugging Face class errors name.
+    const char* model = "BertModel";
+};
+
+namespace detail {
+inline BertEmbeddingOptions bert_embedding_options(const io::BertConfig& c) {
+    return {.vocab_size = c.vocab_size,
+            .hidden_size = c.hidden_size,
+            .max_position_embeddings = c.max_position_embeddings,
+            .type_vocab_size = c.type_vocab_size,
+            .layer_norm_eps = c.layer_norm_eps,
+            .dropout = c.hidden_dropout_prob,
+            .pad_token_id = c.pad_token_id,
+            .model = "BertModel"};
+}
+}  // namespace detail
+
+// dropout(LayerNorm(word + token_type + position)); absent token_type_ids mean segment 0;
+// dropout in train mode only. One class for BERT and the families that keep its
+// embeddings but drop the token types or number positions past the padding.
 template <Backend B, Scalar T>
 class BertEmbeddings {
 public:
     using backend_type = B;
     using value_type = T;
 
+    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const BertEmbeddingOptions& o)
+        : word_embeddings_(store, scope / "word_embeddings", o.vocab_size, o.hidden_size, o.pad_token_id),
+          position_embeddings_(store, scope / "position_embeddings", o.max_position_embeddings, o.hidden_size,
+                               o.position_padding_idx),
+          token_type_embeddings_(o.type_vocab_size > 0
+                                     ? std::optional<Embedding<B, T>>(std::in_place, store,
+                                                                      scope / "token_type_embeddings",
+                                                                      o.type_vocab_size, o.hidden_size)
+                                     : std::nullopt),
+          layer_norm_(store, scope / "LayerNorm", o.hidden_size, o.layer_norm_eps),
+          dropout_(T(o.dropout)),
+          position_padding_idx_(o.position_padding_idx),
+          model_(o.model) {}
+
     BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : word_embeddings_(store, scope / "word_embeddings", c.vocab_size, c.hidden_size),
-          position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
-                               c.hidden_size),
-          token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
-          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps),
-          dropout_(T(c.hidden_dropout_prob)) {}
+        : BertEmbeddings(store, scope, detail::bert_embedding_options(c)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        if (text.length() > position_embeddings_.num_embeddings())
-            detail::throw_error("BertModel: sequence length ", text.length(),
-                                " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
-        // Without token types every token is segment 0, as HF's default.
-        const Ids<B> types =
-            text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
-        auto x =
-            add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
-                position_embeddings_.first_rows(g, text.length()));
-        return dropout(layer_norm_.forward(g, x), dropout_);
+        auto x = word_embeddings_.forward(g, text.input_ids);
+        if (token_type_embeddings_) {
+            // Without token types every token is segment 0, as HF's default.
+            const Ids<B> types =
+                text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
+            x = add(x, token_type_embeddings_->forward(g, types));
+        }
+        return dropout(layer_norm_.forward(g, add(x, positions(g, text))), dropout_);
     }
 
     template <class F>
     void for_each_parameter(F&& f) const {
         word_embeddings_.for_each_parameter(f);
         position_embeddings_.for_each_parameter(f);
-        token_type_embeddings_.for_each_parameter(f);
+        if (token_type_embeddings_) token_type_embeddings_->for_each_parameter(f);
         layer_norm_.for_each_parameter(f);
     }
 
 private:
-    Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
+    Var<B, T> positions(Graph<B, T>& g, const TextBatch<B>& text) const {
+        const index_t rows = position_embeddings_.num_embeddings();
+        if (!position_padding_idx_) {
+            if (text.length() > rows)
+                detail::throw_error(model_, ": sequence length ", text.length(),
+                                    " exceeds max_position_embeddings ", rows);
+            return position_embeddings_.first_rows(g, text.length());
+        }
+        // The last real token of a full row sits at padding_idx + length.
+        const std::int64_t padding_idx = *position_padding_idx_;
+        if (padding_idx + text.length() >= rows)
+            detail::throw_error(model_, ": sequence length ", text.length(), " exceeds the ",
+                                rows - padding_idx - 1, " positions max_position_embeddings ", rows,
+                                " leaves after padding_idx ", padding_idx);
+        return position_embeddings_.forward(g, position_ids_from_input_ids(text.input_ids, padding_idx));
+    }
+
+    Embedding<B, T> word_embeddings_, position_embeddings_;
+    std::optional<Embedding<B, T>> token_type_embeddings_;
     LayerNorm<B, T> layer_norm_;
     T dropout_;
+    std::optional<std::int64_t> position_padding_idx_;
+    const char* model_;
 };
 
 template <Backend B, Scalar T>
@@ -15951,8 +16207,14 @@ public:
     static constexpr const char* architecture = "BertModel";
 
     BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : BertTower(store, scope, c, detail::bert_embedding_options(c)) {}
+
+    // BERT's layers with other embeddings: RoBERTa's positions (models/roberta.hpp).
+    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c,
+              const BertEmbeddingOptions& embeddings)
         : config_(c),
-          embeddings_(store, scope / "embeddings", c),
+          model_(embeddings.model),
+          embeddings_(store, scope / "embeddings", embeddings),
           encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
           pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
 
@@ -15960,7 +16222,7 @@ public:
     // are still computed (as in HF, whose last_hidden_state includes them).
     BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
                              bool output_hidden_states = false) const {
-        text.check("BertModel");
+        text.check(model_);
         const auto options = attention_options<B, T>(text, false);
         const auto x = embeddings_.forward(g, text);
         std::vector<Var<B, T>> states;
@@ -15987,6 +16249,7 @@ public:
 
 private:
     io::BertConfig config_;
+    const char* model_;
     BertEmbeddings<B, T> embeddings_;
     TransformerStack<PostLNBlock<B, T>> encoder_;
     Linear<B, T> pooler_;
@@ -16311,6 +16574,674 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
+// ---- begin tandem/models/distilbert.hpp
+// Hugging Face DistilBERT: BERT's embeddings without token types (LayerNorm eps 1e-12)
+// and a post-LN encoder named transformer.layer.N.{attention.{q,k,v,out}_lin,
+// sa_layer_norm, ffn.lin1, ffn.lin2, output_layer_norm}, without a pooler; the attention
+// output is not dropped, the feed-forward output is.
+// reference: transformers DistilBertModel (Embeddings, TransformerBlock, Transformer).
+
+// ---- begin tandem/io/config/distilbert.hpp
+// transformers' DistilBertConfig (v5.25) as read from and written to config.json, with
+// the defaults transformers fills in for absent keys and every field validated on load.
+// reference: transformers DistilBertConfig.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.DistilBertConfig. The JSON keys are DistilBERT's own ("dim", "n_layers",
+// "n_heads"); the members carrying them take the names PretrainedConfig's attribute_map
+// gives them (hidden_size, num_hidden_layers, num_attention_heads), so code that reads
+// any text tower's config reads one set of names.
+struct DistilBertConfig {
+    static constexpr const char* model_type = "distilbert";
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t max_position_embeddings = 512;
+    // Only how transformers initialises the position table; a checkpoint holds the table.
+    bool sinusoidal_pos_embds = false;
+    std::int64_t num_hidden_layers = 6;     // "n_layers"
+    std::int64_t num_attention_heads = 12;  // "n_heads"
+    std::int64_t hidden_size = 768;         // "dim"
+    std::int64_t hidden_dim = 3072;         // the feed-forward width
+    double dropout = 0.1;
+    double attention_dropout = 0.1;
+    std::string activation = "gelu";
+    double initializer_range = 0.02;
+    double qa_dropout = 0.1;
+    double seq_classif_dropout = 0.2;
+    std::optional<std::int64_t> pad_token_id = 0;
+    std::optional<std::int64_t> eos_token_id;
+    std::optional<std::int64_t> bos_token_id;
+    std::vector<std::string> architectures{"DistilBertModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    // DistilBERT's LayerNorms use this fixed epsilon; it is not a config key.
+    static constexpr double layer_norm_eps = 1e-12;
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("sinusoidal_pos_embds", c.sinusoidal_pos_embds);
+        f("n_layers", c.num_hidden_layers);
+        f("n_heads", c.num_attention_heads);
+        f("dim", c.hidden_size);
+        f("hidden_dim", c.hidden_dim);
+        f("dropout", c.dropout);
+        f("attention_dropout", c.attention_dropout);
+        f("activation", c.activation);
+        f("initializer_range", c.initializer_range);
+        f("qa_dropout", c.qa_dropout);
+        f("seq_classif_dropout", c.seq_classif_dropout);
+        f("pad_token_id", c.pad_token_id);
+        f("eos_token_id", c.eos_token_id);
+        f("bos_token_id", c.bos_token_id);
+    }
+
+    static DistilBertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        DistilBertConfig c;
+        detail::read_config_fields(c, r, {"model_type", "architectures"});
+        c.architectures = detail::read_architectures(r, c.architectures);
+        detail::check_count(r, "dim", c.hidden_size, detail::kWidthLimit);
+        detail::check_count(r, "n_heads", c.num_attention_heads, detail::kWidthLimit);
+        if (c.hidden_size % c.num_attention_heads != 0)
+            detail::throw_error(r.where("n_heads"), ": dim ", c.hidden_size, " is not a multiple of ",
+                                c.num_attention_heads, " heads");
+        detail::check_count(r, "n_layers", c.num_hidden_layers, detail::kLayerLimit);
+        detail::check_count(r, "hidden_dim", c.hidden_dim, detail::kWidthLimit);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_activation(r, "activation", c.activation);
+        detail::check_dropout(r, "dropout", c.dropout);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_dropout(r, "qa_dropout", c.qa_dropout);
+        detail::check_dropout(r, "seq_classif_dropout", c.seq_classif_dropout);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+            detail::throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size,
+                                ", found ", *c.pad_token_id);
+        return c;
+    }
+    static DistilBertConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<DistilBertConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        return out;
+    }
+    bool operator==(const DistilBertConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/distilbert.hpp
+
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+struct DistilBertOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, dim], padded positions included
+    // With output_hidden_states: the embedding layer's output, then every layer's; the last
+    // is last_hidden_state.
+    std::vector<Var<B, T>> hidden_states{};
+};
+
+namespace detail {
+inline PostLNLayout distilbert_layout() {
+    PostLNLayout layout;
+    layout.attention_names = {"q_lin", "k_lin", "v_lin", "out_lin"};
+    layout.attention_norm = "sa_layer_norm";
+    layout.intermediate = "ffn.lin1";
+    layout.output = "ffn.lin2";
+    layout.output_norm = "output_layer_norm";
+    layout.drop_attention_output = false;
+    return layout;
+}
+
+inline TransformerSizes distilbert_sizes(const io::DistilBertConfig& c) {
+    return {c.hidden_size,    c.num_attention_heads, c.hidden_dim, activation_from_name(c.activation),
+            c.layer_norm_eps, c.attention_dropout,   c.dropout};
+}
+
+inline BertEmbeddingOptions distilbert_embedding_options(const io::DistilBertConfig& c) {
+    return {.vocab_size = c.vocab_size,
+            .hidden_size = c.hidden_size,
+            .max_position_embeddings = c.max_position_embeddings,
+            .layer_norm_eps = c.layer_norm_eps,
+            .dropout = c.dropout,
+            .pad_token_id = c.pad_token_id,
+            .model = "DistilBertModel"};
+}
+}  // namespace detail
+
+// DistilBertModel's layers on a shared ParameterStore under `scope` ("" for
+// DistilBertModel itself, "distilbert" inside its task models).
+template <Backend B, Scalar T>
+class DistilBertTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // The Hugging Face class a tower alone is saved as.
+    static constexpr const char* architecture = "DistilBertModel";
+
+    DistilBertTower(ParameterStore<B, T>& store, const Scope& scope, const io::DistilBertConfig& c)
+        : config_(c),
+          embeddings_(store, scope / "embeddings", detail::distilbert_embedding_options(c)),
+          transformer_(store, scope / "transformer" / "layer", c.num_hidden_layers,
+                       detail::distilbert_sizes(c), detail::distilbert_layout()) {}
+
+    // The attention mask is a key padding mask; padded queries are still computed.
+    DistilBertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                                   bool output_hidden_states = false) const {
+        text.check(architecture);
+        const auto options = attention_options<B, T>(text, false);
+        const auto x = embeddings_.forward(g, text);
+        if (!output_hidden_states) return {transformer_.forward(g, x, options)};
+        auto states = transformer_.hidden_states(g, x, options);
+        const auto last = states.back();
+        return {last, std::move(states)};
+    }
+
+    // DistilBertModel has no pooler; its sequence-classification head reads the first
+    // token's state, which is the tower's own sentence vector here.
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return pool_cls(forward(g, text).last_hidden_state);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        transformer_.for_each_parameter(f);
+    }
+
+    const io::DistilBertConfig& config() const { return config_; }
+
+private:
+    io::DistilBertConfig config_;
+    BertEmbeddings<B, T> embeddings_;
+    TransformerStack<PostLNBlock<B, T>> transformer_;
+};
+
+// transformers.DistilBertModel: owns its parameters, named without prefix; from_pretrained
+// also reads checkpoints whose names carry "distilbert." (a task model's), reporting
+// their heads as unexpected.
+template <Backend B, Scalar T>
+class DistilBertModel : public PretrainedModel<DistilBertModel<B, T>, B, T, io::DistilBertConfig> {
+    using Base = PretrainedModel<DistilBertModel<B, T>, B, T, io::DistilBertConfig>;
+
+public:
+    static constexpr const char* architecture = "DistilBertModel";
+    static constexpr const char* base_model_prefix = "distilbert";
+
+    explicit DistilBertModel(const io::DistilBertConfig& config)
+        : Base(config), distilbert_(*this->store_, Scope(), config) {}
+
+    DistilBertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                                   bool output_hidden_states = false) const {
+        return distilbert_.forward(g, text, output_hidden_states);
+    }
+    // The first token's state [batch, dim].
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return distilbert_.encode(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        distilbert_.for_each_parameter(f);
+    }
+
+private:
+    DistilBertTower<B, T> distilbert_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/distilbert.hpp
+// ---- begin tandem/models/mpnet.hpp
+// Hugging Face MPNet: RoBERTa-style embeddings without token types (padding id 1,
+// positions counted past it), a post-LN encoder whose attention adds a learned bias per
+// head and relative-position bucket (encoder.relative_attention_bias, shared by every
+// layer) to the scaled scores, and BERT's [CLS] pooler. Names: embeddings.*,
+// encoder.layer.N.attention.{attn.{q,k,v,o},LayerNorm}, intermediate.dense,
+// output.{dense,LayerNorm}, pooler.dense.
+// reference: transformers MPNetModel, MPNetEncoder.compute_position_bias, MPNetEmbeddings.
+
+// ---- begin tandem/io/config/mpnet.hpp
+// transformers' MPNetConfig (v5.25) as read from and written to config.json, with the
+// defaults transformers fills in for absent keys and every field validated on load.
+// reference: transformers MPNetConfig.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.MPNetConfig: BERT's sizes without token types, plus the relative
+// position buckets of MPNetEncoder.
+struct MPNetConfig {
+    static constexpr const char* model_type = "mpnet";
+    // MPNetEncoder.compute_position_bias buckets relative positions into 32 (its default
+    // argument, whatever the config says) up to a distance of 128.
+    static constexpr std::int64_t position_buckets = 32;
+    static constexpr std::int64_t max_bucket_distance = 128;
+    // MPNetEmbeddings pads with id 1 (its padding_idx) whatever pad_token_id says.
+    static constexpr std::int64_t padding_idx = 1;
+
+    std::int64_t vocab_size = 30527;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.1;
+    double attention_probs_dropout_prob = 0.1;
+    std::int64_t max_position_embeddings = 512;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::int64_t relative_attention_num_buckets = 32;
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 0;
+    std::optional<std::int64_t> eos_token_id = 2;
+    std::vector<std::string> architectures{"MPNetModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("relative_attention_num_buckets", c.relative_attention_num_buckets);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    static MPNetConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        MPNetConfig c;
+        detail::read_config_fields(c, r, {"model_type", "architectures"});
+        c.architectures = detail::read_architectures(r, c.architectures);
+        detail::check_tower(r, c);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        // Smaller tables would be indexed past their end, as transformers' would.
+        if (c.relative_attention_num_buckets < position_buckets ||
+            c.relative_attention_num_buckets > detail::kPositionLimit.max)
+            detail::throw_error(r.where("relative_attention_num_buckets"), ": expected ", position_buckets,
+                                " to ", detail::kPositionLimit.max, " (MPNetEncoder uses ", position_buckets,
+                                " buckets), found ", c.relative_attention_num_buckets);
+        if (c.vocab_size <= padding_idx || c.max_position_embeddings <= padding_idx + 1)
+            detail::throw_error(
+                r.where(c.vocab_size <= padding_idx ? "vocab_size" : "max_position_embeddings"),
+                ": MPNet pads with id ", padding_idx, " and numbers positions from ", padding_idx + 1,
+                ", so vocab_size must exceed ", padding_idx, " and max_position_embeddings ",
+                padding_idx + 1);
+        return c;
+    }
+    static MPNetConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<MPNetConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        return out;
+    }
+    bool operator==(const MPNetConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/mpnet.hpp
+
+namespace tandem {
+
+namespace detail {
+inline PostLNLayout mpnet_layout() {
+    PostLNLayout layout;
+    layout.attention_names = {"attn.q", "attn.k", "attn.v", "attn.o"};
+    layout.attention_norm = "attention.LayerNorm";
+    return layout;
+}
+
+inline TransformerSizes mpnet_sizes(const io::MPNetConfig& c) {
+    return {c.hidden_size,        c.num_attention_heads,
+            c.intermediate_size,  activation_from_name(c.hidden_act),
+            c.layer_norm_eps,     c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob};
+}
+
+inline BertEmbeddingOptions mpnet_embedding_options(const io::MPNetConfig& c) {
+    return {.vocab_size = c.vocab_size,
+            .hidden_size = c.hidden_size,
+            .max_position_embeddings = c.max_position_embeddings,
+            .layer_norm_eps = c.layer_norm_eps,
+            .dropout = c.hidden_dropout_prob,
+            .pad_token_id = io::MPNetConfig::padding_idx,
+            .position_padding_idx = io::MPNetConfig::padding_idx,
+            .model = "MPNetModel"};
+}
+
+// The bucket of every (query, key) pair of an L-token sequence [L, L], made on the backend.
+template <Backend B>
+Ids<B> mpnet_relative_buckets(index_t length) {
+    auto out = Ids<B>::empty({length, length});
+    B::relative_position_buckets(out.data(), length, length, io::MPNetConfig::position_buckets,
+                                 io::MPNetConfig::max_bucket_distance);
+    return out;
+}
+}  // namespace detail
+
+// MPNetModel's layers on a shared ParameterStore under `scope` ("" for MPNetModel itself,
+// "mpnet" inside its task models).
+template <Backend B, Scalar T>
+class MPNetTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // The Hugging Face class a tower alone is saved as.
+    static constexpr const char* architecture = "MPNetModel";
+
+    MPNetTower(ParameterStore<B, T>& store, const Scope& scope, const io::MPNetConfig& c)
+        : config_(c),
+          embeddings_(store, scope / "embeddings", detail::mpnet_embedding_options(c)),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::mpnet_sizes(c),
+                   detail::mpnet_layout()),
+          relative_attention_bias_(store, scope / "encoder" / "relative_attention_bias",
+                                   c.relative_attention_num_buckets, c.num_attention_heads),
+          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
+
+    // The attention mask is a key padding mask; padded queries are still computed. The
+    // relative positions are the columns' (as compute_position_bias without
+    // position_ids), the same for every row whatever its padding.
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
+        text.check(architecture);
+        auto options = attention_options<B, T>(text, false);
+        // [L, L, heads] -> [heads, L, L], the bias attention adds to every row's scores.
+        options.bias = permute(
+            relative_attention_bias_.forward(g, detail::mpnet_relative_buckets<B>(text.length())), {2, 0, 1});
+        const auto x = embeddings_.forward(g, text);
+        std::vector<Var<B, T>> states;
+        if (output_hidden_states) states = encoder_.hidden_states(g, x, options);
+        const auto last = output_hidden_states ? states.back() : encoder_.forward(g, x, options);
+        return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
+    }
+
+    // pooler_output, the model's own sentence vector (sentence-transformers pools
+    // last_hidden_state instead).
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return forward(g, text).pooler_output;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        relative_attention_bias_.for_each_parameter(f);
+        pooler_.for_each_parameter(f);
+    }
+
+    const io::MPNetConfig& config() const { return config_; }
+
+private:
+    io::MPNetConfig config_;
+    BertEmbeddings<B, T> embeddings_;
+    TransformerStack<PostLNBlock<B, T>> encoder_;
+    Embedding<B, T> relative_attention_bias_;
+    Linear<B, T> pooler_;
+};
+
+// transformers.MPNetModel (with its pooler): owns its parameters, named without prefix;
+// from_pretrained also reads checkpoints whose names carry "mpnet." (a task model's),
+// reporting their heads as unexpected.
+template <Backend B, Scalar T>
+class MPNetModel : public PretrainedModel<MPNetModel<B, T>, B, T, io::MPNetConfig> {
+    using Base = PretrainedModel<MPNetModel<B, T>, B, T, io::MPNetConfig>;
+
+public:
+    static constexpr const char* architecture = "MPNetModel";
+    static constexpr const char* base_model_prefix = "mpnet";
+
+    explicit MPNetModel(const io::MPNetConfig& config)
+        : Base(config), mpnet_(*this->store_, Scope(), config) {}
+
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
+        return mpnet_.forward(g, text, output_hidden_states);
+    }
+    // pooler_output [batch, hidden].
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return mpnet_.encode(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        mpnet_.for_each_parameter(f);
+    }
+
+private:
+    MPNetTower<B, T> mpnet_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/mpnet.hpp
+// ---- begin tandem/models/roberta.hpp
+// Hugging Face RoBERTa and XLM-RoBERTa: BERT's layers and names (embeddings, post-LN
+// encoder, [CLS] pooler) with one difference, the positions, which count the tokens that
+// are not padding from pad_token_id + 1 and leave padding at pad_token_id. XLM-R is the
+// same model under its own config and class name.
+// reference: transformers RobertaModel, RobertaEmbeddings.create_position_ids_from_input_ids,
+// XLMRobertaModel.
+
+// ---- begin tandem/io/config/roberta.hpp
+// transformers' RobertaConfig and XLMRobertaConfig (v5.25) as read from and written to
+// config.json: BertConfig's keys, with RoBERTa's defaults (pad 1, bos 0, eos 2) and the
+// checks RoBERTa's position numbering needs on load.
+// reference: transformers RobertaConfig, XLMRobertaConfig.
+
+
+#include <filesystem>
+#include <string>
+
+namespace tandem::detail {
+
+// RobertaEmbeddings numbers positions from pad_token_id + 1, so it needs a pad token and
+// a table of more than pad_token_id + 1 rows.
+template <class Config>
+Config roberta_config_from_json(const nlohmann::json& json, const std::string& source) {
+    Config c = bert_config_from_json<Config>(json, source);
+    const io::JsonObjectReader r(json, source);
+    if (!c.pad_token_id)
+        throw_error(r.where("pad_token_id"), ": expected the padding id RoBERTa's positions count from, ",
+                    "found null");
+    if (*c.pad_token_id + 1 >= c.max_position_embeddings)
+        throw_error(r.where("max_position_embeddings"),
+                    ": positions start at pad_token_id + 1 = ", *c.pad_token_id + 1,
+                    ", so the table needs more rows, found ", c.max_position_embeddings);
+    return c;
+}
+
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+// transformers.RobertaConfig: BertConfig's fields and checks under model_type "roberta".
+struct RobertaConfig : BertConfig {
+    static constexpr const char* model_type = "roberta";
+
+    RobertaConfig() {
+        vocab_size = 50265;
+        pad_token_id = 1;
+        bos_token_id = 0;
+        eos_token_id = 2;
+        architectures = {"RobertaModel"};
+    }
+
+    static RobertaConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        return detail::roberta_config_from_json<RobertaConfig>(json, source);
+    }
+    static RobertaConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<RobertaConfig>(path);
+    }
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
+    bool operator==(const RobertaConfig&) const = default;
+};
+
+// transformers.XLMRobertaConfig: RobertaConfig's fields under model_type "xlm-roberta",
+// with BERT's default vocabulary size.
+struct XLMRobertaConfig : BertConfig {
+    static constexpr const char* model_type = "xlm-roberta";
+
+    XLMRobertaConfig() {
+        pad_token_id = 1;
+        bos_token_id = 0;
+        eos_token_id = 2;
+        architectures = {"XLMRobertaModel"};
+    }
+
+    static XLMRobertaConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        return detail::roberta_config_from_json<XLMRobertaConfig>(json, source);
+    }
+    static XLMRobertaConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<XLMRobertaConfig>(path);
+    }
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
+    bool operator==(const XLMRobertaConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/roberta.hpp
+
+namespace tandem {
+
+namespace detail {
+template <class Config>
+struct RobertaFamily;
+template <>
+struct RobertaFamily<io::RobertaConfig> {
+    static constexpr const char* architecture = "RobertaModel";
+};
+template <>
+struct RobertaFamily<io::XLMRobertaConfig> {
+    static constexpr const char* architecture = "XLMRobertaModel";
+};
+
+inline BertEmbeddingOptions roberta_embedding_options(const io::BertConfig& c, const char* model) {
+    auto o = bert_embedding_options(c);
+    o.position_padding_idx = c.pad_token_id;
+    o.model = model;
+    return o;
+}
+}  // namespace detail
+
+// The layers of RobertaModel (Config io::RobertaConfig) or XLMRobertaModel
+// (io::XLMRobertaConfig) on a shared ParameterStore under `scope`, named as BertTower's.
+template <Backend B, Scalar T, class Config>
+class BasicRobertaTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // The Hugging Face class a tower alone is saved as.
+    static constexpr const char* architecture = detail::RobertaFamily<Config>::architecture;
+
+    BasicRobertaTower(ParameterStore<B, T>& store, const Scope& scope, const Config& c)
+        : config_(c), bert_(store, scope, c, detail::roberta_embedding_options(c, architecture)) {}
+
+    // last_hidden_state (padded positions included), pooler_output and, when asked, the
+    // hidden states after the embeddings and after every layer.
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
+        return bert_.forward(g, text, output_hidden_states);
+    }
+
+    // pooler_output, the model's own sentence vector (sentence-transformers pools
+    // last_hidden_state instead).
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.encode(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+    }
+
+    const Config& config() const { return config_; }
+
+private:
+    Config config_;
+    BertTower<B, T> bert_;
+};
+
+template <Backend B, Scalar T>
+using RobertaTower = BasicRobertaTower<B, T, io::RobertaConfig>;
+template <Backend B, Scalar T>
+using XLMRobertaTower = BasicRobertaTower<B, T, io::XLMRobertaConfig>;
+
+// transformers.RobertaModel / XLMRobertaModel (with the pooler): owns its parameters,
+// named without prefix; from_pretrained also reads checkpoints whose names carry
+// "roberta." (both families' base_model_prefix), reporting their heads as unexpected.
+template <Backend B, Scalar T, class Config>
+class BasicRobertaModel : public PretrainedModel<BasicRobertaModel<B, T, Config>, B, T, Config> {
+    using Base = PretrainedModel<BasicRobertaModel<B, T, Config>, B, T, Config>;
+
+public:
+    static constexpr const char* architecture = detail::RobertaFamily<Config>::architecture;
+    static constexpr const char* base_model_prefix = "roberta";
+
+    explicit BasicRobertaModel(const Config& config)
+        : Base(config), roberta_(*this->store_, Scope(), config) {}
+
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
+        return roberta_.forward(g, text, output_hidden_states);
+    }
+    // pooler_output [batch, hidden].
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return roberta_.encode(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        roberta_.for_each_parameter(f);
+    }
+
+private:
+    BasicRobertaTower<B, T, Config> roberta_;
+};
+
+template <Backend B, Scalar T>
+using RobertaModel = BasicRobertaModel<B, T, io::RobertaConfig>;
+template <Backend B, Scalar T>
+using XLMRobertaModel = BasicRobertaModel<B, T, io::XLMRobertaConfig>;
+
+}  // namespace tandem
+// ---- end tandem/models/roberta.hpp
 // ---- begin tandem/models/stack_module.hpp
 // StackModule: one module after Pooling, Dense or Normalize, chosen at run time, so that
 // a folder's modules.json decides the stack without one stack type per combination.
@@ -16355,6 +17286,7 @@ private:
 // ---- end tandem/models/stack_module.hpp
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -16441,18 +17373,33 @@ std::vector<StackModule<B, T>> stack_modules(const io::StFolder& f, ParameterSto
     return out;
 }
 
-template <Backend B, Scalar T, std::size_t... I>
-auto bert_stack(BertTower<B, T> tower, Pooling<B, T> pooling, std::vector<StackModule<B, T>>& modules,
-                std::index_sequence<I...>) {
+template <class Tower, class Modules, std::size_t... I>
+auto text_stack(Tower tower, Pooling<typename Tower::backend_type, typename Tower::value_type> pooling,
+                Modules& modules, std::index_sequence<I...>) {
     return SentenceTransformerStack(std::move(tower), std::move(pooling), std::move(modules[I])...);
 }
 
-template <Backend B, Scalar T, std::size_t N>
-LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& config,
-                                 const PoolingConfig& pooling, data::Collator collator) {
+// Tokens a tower has positions for: RoBERTa's family and MPNet number positions from
+// padding_idx + 1 (MPNet's padding_idx is always 1), so the first rows of their
+// max_position_embeddings (514 for 512 tokens) are never a token's.
+template <class Config>
+std::size_t token_positions(const Config& c) {
+    if constexpr (std::same_as<Config, io::MPNetConfig>)
+        return static_cast<std::size_t>(c.max_position_embeddings - 2);
+    else if constexpr (std::same_as<Config, io::RobertaConfig> || std::same_as<Config, io::XLMRobertaConfig>)
+        return static_cast<std::size_t>(c.max_position_embeddings - *c.pad_token_id - 1);
+    else
+        return static_cast<std::size_t>(c.max_position_embeddings);
+}
+
+template <class Tower, std::size_t N, class Config>
+LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text_with(
+    const io::StFolder& f, const Config& config, const PoolingConfig& pooling, data::Collator collator) {
+    using B = typename Tower::backend_type;
+    using T = typename Tower::value_type;
     auto model = make_model<B, T>([&](ParameterStore<B, T>& store) {
         auto modules = stack_modules<B, T>(f, store, pooling.output_dimension());
-        return bert_stack(BertTower<B, T>(store, Scope("0"), config), Pooling<B, T>(pooling), modules,
+        return text_stack(Tower(store, Scope("0"), config), Pooling<B, T>(pooling), modules,
                           std::make_index_sequence<N>{});
     });
     load_state_dict(parameters_under(model, "0."), model.parameters(),
@@ -16461,7 +17408,7 @@ LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& co
         if (f.modules[i].class_name() == "Dense")
             load_state_dict(parameters_under(model, std::to_string(i) + "."), model.parameters(),
                             io::SafetensorsCheckpoint::open(f.modules[i].dir));
-    std::string name = "BertModel + Pooling";
+    std::string name = std::string(Tower::architecture) + " + Pooling";
     for (std::size_t i = 2; i < f.modules.size(); ++i) name += " + " + f.modules[i].class_name();
     return {AnyEmbeddingModel<B, T>(std::move(model), name), std::move(collator)};
 }
@@ -16469,37 +17416,37 @@ LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& co
 // The longest stack a folder may describe: Transformer, Pooling and three more modules.
 inline constexpr std::size_t kMaxModulesAfterPooling = 3;
 
-template <Backend B, Scalar T>
-LoadedModel<B, T> load_bert(const io::StFolder& f) {
+// A text Transformer (BERT or a tower built like it) followed by Pooling and up to three
+// Dense / Normalize modules; a bare folder gets mean Pooling.
+template <class Tower, class Config>
+LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
-    const auto config = io::BertConfig::from_file(dir / "config.json");
+    const auto config = Config::from_file(dir / "config.json");
     PoolingConfig pooling{config.hidden_size, {PoolingMode::Mean}, true};
     if (!f.is_bare()) {
         if (f.modules.size() < 2 || f.modules[1].class_name() != "Pooling")
-            throw_error(
-                (f.root / "modules.json").string(),
-                ": module 1 must be a Pooling after a BERT Transformer, which gives token embeddings");
+            throw_error((f.root / "modules.json").string(), ": module 1 must be a Pooling after a ",
+                        Tower::architecture, " Transformer, which gives token embeddings");
         pooling = io::read_pooling_config(f.modules[1].dir);
         if (pooling.embedding_dimension != config.hidden_size)
             throw_error((f.modules[1].dir / "config.json").string(), ": embedding_dimension ",
                         pooling.embedding_dimension, " does not fit the model's hidden_size ",
                         config.hidden_size);
     }
-    auto collator = data::Collator::from_folder(
-        dir, collator_options(f, static_cast<std::size_t>(config.max_position_embeddings)));
+    auto collator = data::Collator::from_folder(dir, collator_options(f, token_positions(config)));
     const std::size_t after = f.is_bare() ? 0 : f.modules.size() - 2;
     if (after > kMaxModulesAfterPooling)
         throw_error((f.root / "modules.json").string(), ": ", after, " modules after Pooling, at most ",
                     kMaxModulesAfterPooling, " are supported");
     switch (after) {
         case 0:
-            return load_bert_with<B, T, 0>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 0>(f, config, pooling, std::move(collator));
         case 1:
-            return load_bert_with<B, T, 1>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 1>(f, config, pooling, std::move(collator));
         case 2:
-            return load_bert_with<B, T, 2>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 2>(f, config, pooling, std::move(collator));
         default:
-            return load_bert_with<B, T, 3>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 3>(f, config, pooling, std::move(collator));
     }
 }
 
@@ -16516,229 +17463,28 @@ LoadedModel<B, T> load_model(const io::StFolder& f) {
     if (first == "CLIPModel")
         detail::throw_error((dir / "config.json").string(),
                             ": key 'model_type': a CLIPModel module needs clip, found '", type, "'");
-    if (type == "bert") return detail::load_bert<B, T>(f);
-    detail::throw_error((dir / "config.json").string(), ": key 'model_type': expected bert or clip, found '",
+    if (type == "bert") return detail::load_text<BertTower<B, T>, io::BertConfig>(f);
+    if (type == "distilbert") return detail::load_text<DistilBertTower<B, T>, io::DistilBertConfig>(f);
+    if (type == "roberta") return detail::load_text<RobertaTower<B, T>, io::RobertaConfig>(f);
+    if (type == "xlm-roberta") return detail::load_text<XLMRobertaTower<B, T>, io::XLMRobertaConfig>(f);
+    if (type == "mpnet") return detail::load_text<MPNetTower<B, T>, io::MPNetConfig>(f);
+    detail::throw_error((dir / "config.json").string(),
+                        ": key 'model_type': expected bert, distilbert, roberta, xlm-roberta, mpnet or clip, "
+                        "found '",
                         type, "'");
 }
 
 }  // namespace tandem
 // ---- end tandem/infer/load.hpp
-// ---- begin tandem/infer/quantize.hpp
-// quantize_embeddings under sentence-transformers' name and arguments: float32, int8, uint8,
-// binary or ubinary embeddings of float32 ones, int8/uint8 bucketed by ranges that are given,
-// taken from calibration embeddings, or taken from the embeddings themselves. The arithmetic
-// is eval/quantize.hpp's (float32, as numpy computes it on float32 embeddings).
-// reference: sentence_transformers.util.quantization.quantize_embeddings.
+// ---- begin tandem/infer/mine.hpp
+// Hard negative mining as sentence-transformers' util.mine_hard_negatives: each anchor's
+// closest corpus entries by embedding, less the anchor itself and its positives, kept by
+// rank window, score bounds and margins to the positive's score, sampled "top" or
+// "random", and written as triplets, n-tuples, labeled pairs or labeled lists. Texts and
+// images alike (the model encodes either). Not here: the cross_encoder rescoring, FAISS
+// (use_faiss, faiss_batch_size), use_multi_process, cache_folder and verbose's statistics.
+// reference: sentence_transformers.util.hard_negatives.mine_hard_negatives (sentence-transformers 6.3).
 
-
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <variant>
-
-#include <xtensor/xbuilder.hpp>
-#include <xtensor/xtensor.hpp>
-
-namespace tandem {
-
-// The result in numpy's dtype: float32, int8 (int8 and binary) or uint8 (uint8 and ubinary).
-using QuantizedEmbeddings =
-    std::variant<xt::xtensor<float, 2>, xt::xtensor<std::int8_t, 2>, xt::xtensor<std::uint8_t, 2>>;
-
-// The keyword arguments of quantize_embeddings after the precision; int8 and uint8 only.
-struct QuantizeOptions {
-    // [2, dim]: each dimension's minimum (row 0) and maximum (row 1); used before calibration_embeddings.
-    std::optional<xt::xtensor<float, 2>> ranges{};
-    // [rows, dim]: embeddings the ranges are taken from; neither given: the embeddings themselves.
-    std::optional<xt::xtensor<float, 2>> calibration_embeddings{};
-};
-
-namespace detail {
-
-inline eval::Matrix quantization_ranges_for(const eval::Matrix& embeddings, const QuantizeOptions& o) {
-    if (o.ranges) return eval::to_matrix(*o.ranges);
-    if (!o.calibration_embeddings) return eval::quantization_ranges(embeddings);
-    const eval::Matrix c = eval::to_matrix(*o.calibration_embeddings);
-    if (c.shape()[1] != embeddings.shape()[1])
-        throw_error("quantize_embeddings: calibration_embeddings: expected ", embeddings.shape()[1],
-                    " columns as the embeddings, found ", c.shape()[1]);
-    if (c.shape()[0] == 0)
-        throw_error("quantize_embeddings: calibration_embeddings: expected at least one row, found none");
-    // Python takes a single calibration row as both minimum and maximum (every step is then 1),
-    // where eval::quantization_ranges, written for the embeddings themselves, wants two rows.
-    if (c.shape()[0] == 1) return xt::concatenate(xt::xtuple(c, c), 0);
-    return eval::quantization_ranges(c);
-}
-
-}  // namespace detail
-
-// precision: "float32", "int8", "uint8", "binary" or "ubinary". As in Python, an empty
-// [0, dim] input gives an empty result of the precision's shape without computing ranges.
-inline QuantizedEmbeddings quantize_embeddings(const xt::xtensor<float, 2>& embeddings,
-                                               const std::string& precision,
-                                               const QuantizeOptions& options = {}) {
-    const eval::Precision p = eval::precision_from_name(precision, "quantize_embeddings");
-    const eval::Matrix e = eval::to_matrix(embeddings);
-    const std::size_t rows = e.shape()[0], dim = e.shape()[1];
-    if (p == eval::Precision::Float32) return embeddings;
-    if (p == eval::Precision::Binary) return eval::quantize_binary(e);
-    if (p == eval::Precision::Ubinary) return eval::quantize_ubinary(e);
-    if (rows == 0) {
-        if (p == eval::Precision::Int8)
-            return xt::xtensor<std::int8_t, 2>(xt::zeros<std::int8_t>({rows, dim}));
-        return xt::xtensor<std::uint8_t, 2>(xt::zeros<std::uint8_t>({rows, dim}));
-    }
-    const eval::Matrix ranges = detail::quantization_ranges_for(e, options);
-    if (p == eval::Precision::Int8) return eval::quantize_int8(e, ranges);
-    return eval::quantize_uint8(e, ranges);
-}
-
-}  // namespace tandem
-// ---- end tandem/infer/quantize.hpp
-// ---- begin tandem/infer/save.hpp
-// Writing a model with its tokenizer, image processor and settings as a
-// sentence-transformers folder in the v6 layout, which sentence-transformers and tandem
-// both load: the modules (models/st_modules.hpp), tokenizer.json with the
-// tokenizer_config.json that carries the model's maximum length and pad token,
-// processor_config.json, sentence_bert_config.json, config_sentence_transformers.json,
-// modules.json (written last: a folder without it is not yet a model) and a README.md
-// model card. Every file is written to a temporary name and renamed.
-// reference: sentence_transformers.base.model.BaseModel.save (v6);
-// transformers.ProcessorMixin.save_pretrained (processor_config.json).
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstddef>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <sstream>
-#include <string>
-#include <vector>
-
-namespace tandem {
-
-// What the model card says beyond the model itself, as SentenceTransformerModelCardData.
-struct ModelCardData {
-    std::optional<std::string> model_name;
-    std::vector<std::string> train_datasets;
-    std::optional<std::size_t> train_samples;
-    std::optional<std::string> loss;
-    // Evaluation results by name ("cosine_accuracy").
-    std::map<std::string, double> metrics;
-};
-
-namespace detail {
-
-// The tokenizer class transformers builds from tokenizer.json for a model type.
-inline std::optional<std::string> tokenizer_class_for(const std::string& model_type) {
-    if (model_type == "bert") return "BertTokenizer";
-    if (model_type == "clip") return "CLIPTokenizer";
-    if (model_type == "siglip") return "SiglipTokenizer";
-    return std::nullopt;
-}
-
-inline std::string model_type_in(const std::filesystem::path& dir) {
-    return read_json_file(dir / "config.json").value("model_type", "");
-}
-
-inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator,
-                           const std::string& model_type) {
-    const Tokenizer* tokenizer = collator.tokenizer();
-    if (!tokenizer) return;
-    // Truncation is the model's setting, kept in tokenizer_config.json as transformers does.
-    Tokenizer plain = *tokenizer;
-    plain.no_truncation();
-    plain.save(dir / "tokenizer.json");
-    nlohmann::ordered_json config{{"backend", "tokenizers"}};
-    if (const auto n = collator.max_length()) config["model_max_length"] = *n;
-    if (const auto pad = tokenizer->id_to_token(*collator.pad_id())) config["pad_token"] = *pad;
-    if (const auto cls = tokenizer_class_for(model_type)) config["tokenizer_class"] = *cls;
-    atomic_write(dir / "tokenizer_config.json", config.dump(2) + "\n");
-}
-
-inline void save_processor(const std::filesystem::path& dir, const data::Collator& collator) {
-    const auto& processor = collator.processor();
-    if (!processor) return;
-    const bool siglip = processor->image_processor_type.starts_with("Siglip");
-    const nlohmann::ordered_json config{{"image_processor", processor->to_json()},
-                                        {"processor_class", siglip ? "SiglipProcessor" : "CLIPProcessor"}};
-    atomic_write(dir / "processor_config.json", config.dump(2) + "\n");
-}
-
-inline nlohmann::ordered_json model_config_json(const io::StModelConfig& c) {
-    nlohmann::ordered_json prompts = nlohmann::ordered_json::object();
-    for (const auto& [name, prompt] : c.prompts) prompts[name] = prompt;
-    nlohmann::ordered_json out{{"__version__", {{"tandem", kVersion}}},
-                               {"model_type", "SentenceTransformer"},
-                               {"prompts", std::move(prompts)},
-                               {"default_prompt_name", nullptr},
-                               {"similarity_fn_name", c.similarity_fn_name}};
-    if (c.default_prompt_name) out["default_prompt_name"] = *c.default_prompt_name;
-    if (c.truncate_dim) out["truncate_dim"] = *c.truncate_dim;
-    return out;
-}
-
-inline std::string model_card(const StModules& modules, const io::StModelConfig& config,
-                              const ModelCardData& card, std::optional<std::size_t> max_length, bool text,
-                              bool image) {
-    std::ostringstream out;
-    out << "---\ntags:\n- sentence-transformers\n- sentence-similarity\n- feature-extraction\n"
-        << "library_name: sentence-transformers\npipeline_tag: sentence-similarity\n---\n\n"
-        << "# " << card.model_name.value_or("SentenceTransformer") << "\n\n"
-        << "A sentence-transformers model trained with tandem. It maps "
-        << (text && image ? "texts and images"
-            : image       ? "images"
-                          : "texts")
-        << " to dense vectors in one space.\n\n## Model Details\n\n";
-    out << "- **Model Type:** Sentence Transformer\n";
-    if (max_length) out << "- **Maximum Sequence Length:** " << *max_length << " tokens\n";
-    out << "- **Similarity Function:** " << config.similarity_fn_name << "\n"
-        << "- **Supported Modality:** "
-        << (text && image ? "Text, Image"
-            : image       ? "Image"
-                          : "Text")
-        << "\n";
-    out << "\n### Full Model Architecture\n\n```\nSentenceTransformer(\n";
-    for (const auto& m : modules.modules)
-        out << "  (" << m["idx"].get<std::size_t>() << "): " << st_class_name(m["type"].get<std::string>())
-            << "\n";
-    out << ")\n```\n\n## Training Details\n\n";
-    if (!card.train_datasets.empty()) {
-        out << "- **Training datasets:**";
-        for (const auto& d : card.train_datasets) out << " " << d;
-        out << "\n";
-    }
-    if (card.train_samples) out << "- **Training samples:** " << *card.train_samples << "\n";
-    if (card.loss) out << "- **Loss:** " << *card.loss << "\n";
-    if (!card.metrics.empty()) {
-        out << "\n## Evaluation\n\n| Metric | Value |\n|:--|--:|\n";
-        for (const auto& [name, value] : card.metrics) out << "| " << name << " | " << value << " |\n";
-    }
-    out << "\n### Framework Versions\n\n- tandem: " << kVersion << "\n";
-    return out.str();
-}
-
-// Everything but the weights, around the modules `save_modules(dir)` writes.
-template <class SaveModules>
-void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& save_modules,
-                               const data::Collator& collator, const io::StModelConfig& config,
-                               const ModelCardData& card, bool text, bool image) {
-    std::filesystem::create_directories(dir);
-    const StModules modules = save_modules(dir);
-    const auto model_type = model_type_in(dir);
-    save_tokenizer(dir, collator, model_type);
-    save_processor(dir, collator);
-    atomic_write(dir / "sentence_bert_config.json", modules.transformer_config.dump(4));
-    atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
-    atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
-    atomic_write(dir / "modules.json", modules.modules.dump(2));
-}
-
-}  // namespace detail
-}  // namespace tandem
-// ---- end tandem/infer/save.hpp
 // ---- begin tandem/infer/search.hpp
 // Search over embeddings as sentence-transformers' util functions do it: semantic_search
 // (each query's top_k corpus entries by cosine or dot score, the corpus a chunk at a time,
@@ -17573,6 +18319,211 @@ std::vector<ParaphrasePair> paraphrase_mining(const Model& model, const std::vec
 // and keeps its state on the stack, so threads may call it at once.
 // reference: sentence_transformers.SentenceTransformer.encode / similarity (v6).
 
+// ---- begin tandem/infer/quantize.hpp
+// quantize_embeddings under sentence-transformers' name and arguments: float32, int8, uint8,
+// binary or ubinary embeddings of float32 ones, int8/uint8 bucketed by ranges that are given,
+// taken from calibration embeddings, or taken from the embeddings themselves. The arithmetic
+// is eval/quantize.hpp's (float32, as numpy computes it on float32 embeddings).
+// reference: sentence_transformers.util.quantization.quantize_embeddings.
+
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xtensor.hpp>
+
+namespace tandem {
+
+// The result in numpy's dtype: float32, int8 (int8 and binary) or uint8 (uint8 and ubinary).
+using QuantizedEmbeddings =
+    std::variant<xt::xtensor<float, 2>, xt::xtensor<std::int8_t, 2>, xt::xtensor<std::uint8_t, 2>>;
+
+// The keyword arguments of quantize_embeddings after the precision; int8 and uint8 only.
+struct QuantizeOptions {
+    // [2, dim]: each dimension's minimum (row 0) and maximum (row 1); used before calibration_embeddings.
+    std::optional<xt::xtensor<float, 2>> ranges{};
+    // [rows, dim]: embeddings the ranges are taken from; neither given: the embeddings themselves.
+    std::optional<xt::xtensor<float, 2>> calibration_embeddings{};
+};
+
+namespace detail {
+
+inline eval::Matrix quantization_ranges_for(const eval::Matrix& embeddings, const QuantizeOptions& o) {
+    if (o.ranges) return eval::to_matrix(*o.ranges);
+    if (!o.calibration_embeddings) return eval::quantization_ranges(embeddings);
+    const eval::Matrix c = eval::to_matrix(*o.calibration_embeddings);
+    if (c.shape()[1] != embeddings.shape()[1])
+        throw_error("quantize_embeddings: calibration_embeddings: expected ", embeddings.shape()[1],
+                    " columns as the embeddings, found ", c.shape()[1]);
+    if (c.shape()[0] == 0)
+        throw_error("quantize_embeddings: calibration_embeddings: expected at least one row, found none");
+    // Python takes a single calibration row as both minimum and maximum (every step is then 1),
+    // where eval::quantization_ranges, written for the embeddings themselves, wants two rows.
+    if (c.shape()[0] == 1) return xt::concatenate(xt::xtuple(c, c), 0);
+    return eval::quantization_ranges(c);
+}
+
+}  // namespace detail
+
+// precision: "float32", "int8", "uint8", "binary" or "ubinary". As in Python, an empty
+// [0, dim] input gives an empty result of the precision's shape without computing ranges.
+inline QuantizedEmbeddings quantize_embeddings(const xt::xtensor<float, 2>& embeddings,
+                                               const std::string& precision,
+                                               const QuantizeOptions& options = {}) {
+    const eval::Precision p = eval::precision_from_name(precision, "quantize_embeddings");
+    const eval::Matrix e = eval::to_matrix(embeddings);
+    const std::size_t rows = e.shape()[0], dim = e.shape()[1];
+    if (p == eval::Precision::Float32) return embeddings;
+    if (p == eval::Precision::Binary) return eval::quantize_binary(e);
+    if (p == eval::Precision::Ubinary) return eval::quantize_ubinary(e);
+    if (rows == 0) {
+        if (p == eval::Precision::Int8)
+            return xt::xtensor<std::int8_t, 2>(xt::zeros<std::int8_t>({rows, dim}));
+        return xt::xtensor<std::uint8_t, 2>(xt::zeros<std::uint8_t>({rows, dim}));
+    }
+    const eval::Matrix ranges = detail::quantization_ranges_for(e, options);
+    if (p == eval::Precision::Int8) return eval::quantize_int8(e, ranges);
+    return eval::quantize_uint8(e, ranges);
+}
+
+}  // namespace tandem
+// ---- end tandem/infer/quantize.hpp
+// ---- begin tandem/infer/save.hpp
+// Writing a model with its tokenizer, image processor and settings as a
+// sentence-transformers folder in the v6 layout, which sentence-transformers and tandem
+// both load: the modules (models/st_modules.hpp), tokenizer.json with the
+// tokenizer_config.json that carries the model's maximum length and pad token,
+// processor_config.json, sentence_bert_config.json, config_sentence_transformers.json,
+// modules.json (written last: a folder without it is not yet a model) and a README.md
+// model card. Every file is written to a temporary name and renamed.
+// reference: sentence_transformers.base.model.BaseModel.save (v6);
+// transformers.ProcessorMixin.save_pretrained (processor_config.json).
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+// What the model card says beyond the model itself, as SentenceTransformerModelCardData.
+struct ModelCardData {
+    std::optional<std::string> model_name;
+    std::vector<std::string> train_datasets;
+    std::optional<std::size_t> train_samples;
+    std::optional<std::string> loss;
+    // Evaluation results by name ("cosine_accuracy").
+    std::map<std::string, double> metrics;
+};
+
+namespace detail {
+
+inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator) {
+    const Tokenizer* tokenizer = collator.tokenizer();
+    if (!tokenizer) return;
+    // Truncation is the model's setting, kept in tokenizer_config.json as transformers does.
+    Tokenizer plain = *tokenizer;
+    plain.no_truncation();
+    plain.save(dir / "tokenizer.json");
+    nlohmann::ordered_json config{{"backend", "tokenizers"}};
+    if (const auto n = collator.max_length()) config["model_max_length"] = *n;
+    if (const auto pad = tokenizer->id_to_token(*collator.pad_id())) config["pad_token"] = *pad;
+    // The class that runs tokenizer.json as it is: a model's own class (CLIPTokenizer,
+    // BertTokenizer) rebuilds its usual pipeline around the vocabulary, which is wrong for
+    // a tokenizer of another kind (the Fashion-MNIST demo's word-level one).
+    config["tokenizer_class"] = "PreTrainedTokenizerFast";
+    atomic_write(dir / "tokenizer_config.json", config.dump(2) + "\n");
+}
+
+inline void save_processor(const std::filesystem::path& dir, const data::Collator& collator) {
+    const auto& processor = collator.processor();
+    if (!processor) return;
+    const bool siglip = processor->image_processor_type.starts_with("Siglip");
+    const nlohmann::ordered_json config{{"image_processor", processor->to_json()},
+                                        {"processor_class", siglip ? "SiglipProcessor" : "CLIPProcessor"}};
+    atomic_write(dir / "processor_config.json", config.dump(2) + "\n");
+}
+
+inline nlohmann::ordered_json model_config_json(const io::StModelConfig& c) {
+    nlohmann::ordered_json prompts = nlohmann::ordered_json::object();
+    for (const auto& [name, prompt] : c.prompts) prompts[name] = prompt;
+    nlohmann::ordered_json out{{"__version__", {{"tandem", kVersion}}},
+                               {"model_type", "SentenceTransformer"},
+                               {"prompts", std::move(prompts)},
+                               {"default_prompt_name", nullptr},
+                               {"similarity_fn_name", c.similarity_fn_name}};
+    if (c.default_prompt_name) out["default_prompt_name"] = *c.default_prompt_name;
+    if (c.truncate_dim) out["truncate_dim"] = *c.truncate_dim;
+    return out;
+}
+
+inline std::string model_card(const StModules& modules, const io::StModelConfig& config,
+                              const ModelCardData& card, std::optional<std::size_t> max_length, bool text,
+                              bool image) {
+    std::ostringstream out;
+    out << "---\ntags:\n- sentence-transformers\n- sentence-similarity\n- feature-extraction\n"
+        << "library_name: sentence-transformers\npipeline_tag: sentence-similarity\n---\n\n"
+        << "# " << card.model_name.value_or("SentenceTransformer") << "\n\n"
+        << "A sentence-transformers model trained with tandem. It maps "
+        << (text && image ? "texts and images"
+            : image       ? "images"
+                          : "texts")
+        << " to dense vectors in one space.\n\n## Model Details\n\n";
+    out << "- **Model Type:** Sentence Transformer\n";
+    if (max_length) out << "- **Maximum Sequence Length:** " << *max_length << " tokens\n";
+    out << "- **Similarity Function:** " << config.similarity_fn_name << "\n"
+        << "- **Supported Modality:** "
+        << (text && image ? "Text, Image"
+            : image       ? "Image"
+                          : "Text")
+        << "\n";
+    out << "\n### Full Model Architecture\n\n```\nSentenceTransformer(\n";
+    for (const auto& m : modules.modules)
+        out << "  (" << m["idx"].get<std::size_t>() << "): " << st_class_name(m["type"].get<std::string>())
+            << "\n";
+    out << ")\n```\n\n## Training Details\n\n";
+    if (!card.train_datasets.empty()) {
+        out << "- **Training datasets:**";
+        for (const auto& d : card.train_datasets) out << " " << d;
+        out << "\n";
+    }
+    if (card.train_samples) out << "- **Training samples:** " << *card.train_samples << "\n";
+    if (card.loss) out << "- **Loss:** " << *card.loss << "\n";
+    if (!card.metrics.empty()) {
+        out << "\n## Evaluation\n\n| Metric | Value |\n|:--|--:|\n";
+        for (const auto& [name, value] : card.metrics) out << "| " << name << " | " << value << " |\n";
+    }
+    out << "\n### Framework Versions\n\n- tandem: " << kVersion << "\n";
+    return out.str();
+}
+
+// Everything but the weights, around the modules `save_modules(dir)` writes.
+template <class SaveModules>
+void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& save_modules,
+                               const data::Collator& collator, const io::StModelConfig& config,
+                               const ModelCardData& card, bool text, bool image) {
+    std::filesystem::create_directories(dir);
+    const StModules modules = save_modules(dir);
+    save_tokenizer(dir, collator);
+    save_processor(dir, collator);
+    atomic_write(dir / "sentence_bert_config.json", modules.transformer_config.dump(4));
+    atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
+    atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
+    atomic_write(dir / "modules.json", modules.modules.dump(2));
+}
+
+}  // namespace detail
+}  // namespace tandem
+// ---- end tandem/infer/save.hpp
 // ---- begin tandem/train/model_encoder.hpp
 // What the trainer asks of a model, and the adapter that turns one collated column of a
 // batch into embeddings [batch, dim]: texts through encode_text, images through
@@ -17890,6 +18841,15 @@ public:
         return out;
     }
 
+    // encode(..., precision=...): the embeddings quantised as quantize_embeddings does,
+    // int8 and uint8 by the ranges of this call's own embeddings unless `q` gives some.
+    template <class Inputs>
+    requires requires(const SentenceTransformer& m, const Inputs& in) { m.encode(in); }
+    QuantizedEmbeddings encode_quantized(const Inputs& inputs, const std::string& precision,
+                                         const EncodeOptions& o = {}, const QuantizeOptions& q = {}) const {
+        return quantize_embeddings(encode(inputs, o), precision, q);
+    }
+
     // encode with the folder's "query" / "document" prompt when it has one.
     xt::xtensor<float, 2> encode_query(const std::vector<std::string>& texts, EncodeOptions o = {}) const {
         return encode(texts, with_task_prompt(std::move(o), {"query"}));
@@ -18030,13 +18990,651 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/infer/sentence_transformer.hpp
+
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tandem {
+
+// The keyword arguments of mine_hard_negatives after the dataset and model, under their
+// Python names and defaults.
+struct MineHardNegativesOptions {
+    // Default: the dataset's first and second columns. A name the dataset lacks is an error
+    // (Python quietly takes the default column instead).
+    std::optional<std::string> anchor_column_name;
+    std::optional<std::string> positive_column_name;
+    // Candidate negatives besides the positive column: texts, images or both.
+    std::optional<data::Column> corpus;
+    // As in Python, an anchor's candidates are its range_max + m + 1 best-scoring corpus
+    // entries (m: the most rows one anchor has); of those the exclusions below leave, ranks
+    // [range_min, range_max) remain, so exclusions can leave fewer than num_negatives.
+    std::size_t range_min = 0;
+    // Default: range_min + num_negatives + m, with 10 * num_negatives in place of
+    // num_negatives when a margin or max_score filters candidates.
+    std::optional<std::size_t> range_max;
+    std::optional<double> max_score;
+    std::optional<double> min_score;
+    // A candidate is dropped when score + absolute_margin > the positive's score, or when
+    // score > positive - |positive| * relative_margin; an anchor with several positives is
+    // held against the lowest-scoring one.
+    std::optional<double> absolute_margin;
+    std::optional<double> relative_margin;
+    std::size_t num_negatives = 3;
+    // "top": the best num_negatives candidates; "random": num_negatives of them drawn
+    // uniformly, listed best first.
+    std::string sampling_strategy = "top";
+    // Anchors go through encode_query, the corpus through encode_document (which pick the
+    // folder's "query" and "document" prompts); a prompt takes precedence over a prompt name.
+    std::optional<std::string> query_prompt_name;
+    std::optional<std::string> query_prompt;
+    std::optional<std::string> corpus_prompt_name;
+    std::optional<std::string> corpus_prompt;
+    // Keep each anchor's positives among its candidates (and an anchor that is its own
+    // positive); forces output_format "n-tuple", as Python does.
+    bool include_positives = false;
+    // "triplet", "n-tuple", "labeled-pair" or "labeled-list" ("n-tuple-scores", deprecated:
+    // "n-tuple" with output_scores).
+    std::string output_format = "triplet";
+    bool output_scores = false;
+    std::size_t batch_size = 32;
+    // Deprecated in Python too: as_triplets sets output_format to "triplet" (true) or
+    // "n-tuple" (false); margin sets absolute_margin.
+    std::optional<bool> as_triplets;
+    std::optional<double> margin;
+    // tandem's own: Python draws "random" samples from its global `random` state, which no
+    // C++ program can reproduce; here the sample of the i-th distinct anchor depends on
+    // (seed, i) only.
+    std::uint64_t seed = 0;
+};
+
+// A column whose cells are lists, which data::Column (one value a cell) does not hold.
+template <class T>
+struct ListColumn {
+    std::string name;
+    std::vector<std::vector<T>> rows;
+};
+
+// The rows mine_hard_negatives returns: Python's single-valued columns as a Dataset, and its
+// list-valued columns beside it, which come after those in Python's column order.
+struct MinedHardNegatives {
+    // "triplet": anchor, positive, negative; "n-tuple": anchor, positive, negative_1 ..
+    // negative_n; "labeled-pair": anchor, positive (positives and negatives), label (int64)
+    // or, with output_scores, score (float); "labeled-list": anchor. The anchor and positive
+    // columns keep the dataset's names.
+    data::Dataset dataset;
+    // "labeled-list": each row's positive and then its negatives, under the positive
+    // column's name.
+    std::optional<ListColumn<data::Cell>> documents;
+    // "labeled-list" without output_scores: "labels", 1 for the positive, 0 for each negative.
+    std::optional<ListColumn<std::int64_t>> labels;
+    // output_scores with "triplet", "n-tuple" or "labeled-list": "scores", the positive's
+    // score and then each negative's.
+    std::optional<ListColumn<double>> scores;
+
+    std::size_t size() const { return dataset.size(); }
+    // Every column, in Python's order.
+    std::vector<std::string> column_names() const {
+        auto names = dataset.column_names();
+        if (documents) names.push_back(documents->name);
+        if (labels) names.push_back(labels->name);
+        if (scores) names.push_back(scores->name);
+        return names;
+    }
+};
+
+namespace detail {
+
+// What makes two cells one input, as Python's dict.fromkeys compares texts: equal texts, one
+// image path, equal encoded bytes, equal pixels of one shape, or one slice of one open file.
+// A text never equals an image.
+struct CellIdentity {
+    enum Kind { text, image_file, encoded, decoded, slice } kind;
+    std::string_view bytes;
+    std::array<std::uint64_t, 3> extra{};
+    bool operator==(const CellIdentity&) const = default;
+};
+
+inline CellIdentity cell_identity(const data::Cell& cell) {
+    if (const auto* text = std::get_if<std::string>(&cell)) return {CellIdentity::text, *text};
+    const auto& image = std::get<data::ImageRef>(cell);
+    const auto as_chars = [](std::span<const std::uint8_t> b) {
+        return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+    };
+    if (const auto* f = std::get_if<data::ImageFile>(&image))
+        return {CellIdentity::image_file, f->path.native()};
+    if (const auto* e = std::get_if<data::EncodedImage>(&image))
+        return {CellIdentity::encoded, as_chars(e->bytes())};
+    if (const auto* d = std::get_if<data::DecodedImage>(&image))
+        return {CellIdentity::decoded, as_chars(d->bytes()), {d->height, d->width, d->channels}};
+    const auto& s = std::get<data::FileSlice>(image);
+    return {CellIdentity::slice, {}, {reinterpret_cast<std::uintptr_t>(s.file.get()), s.offset, s.size}};
+}
+
+// Distinct cells in the order first seen, as list(dict.fromkeys(cells)).
+class UniqueCells {
+public:
+    // The id of `cell`: that of an equal cell seen before, else the next one.
+    std::size_t insert(const data::Cell& cell) {
+        const auto key = cell_identity(cell);
+        const std::size_t h = hash(key);
+        if (const auto id = find(key, h)) return *id;
+        ids_.emplace(h, cells_.size());
+        cells_.push_back(cell);
+        return cells_.size() - 1;
+    }
+    std::optional<std::size_t> find(const data::Cell& cell) const {
+        const auto key = cell_identity(cell);
+        return find(key, hash(key));
+    }
+    std::size_t size() const { return cells_.size(); }
+    const std::vector<data::Cell>& cells() const { return cells_; }
+
+private:
+    static std::size_t hash(const CellIdentity& key) {
+        std::size_t h = std::hash<std::string_view>{}(key.bytes) ^ static_cast<std::size_t>(key.kind);
+        for (std::uint64_t x : key.extra) h = h * 0x100000001b3ull ^ static_cast<std::size_t>(x);
+        return h;
+    }
+    std::optional<std::size_t> find(const CellIdentity& key, std::size_t h) const {
+        const auto [first, last] = ids_.equal_range(h);
+        for (auto it = first; it != last; ++it)
+            if (cell_identity(cells_[it->second]) == key) return it->second;
+        return std::nullopt;
+    }
+
+    std::vector<data::Cell> cells_;
+    std::unordered_multimap<std::size_t, std::size_t> ids_;
+};
+
+enum class MineFormat { triplet, n_tuple, labeled_pair, labeled_list };
+
+// Where a corpus entry was first seen: a row of options.corpus or of the positive column.
+struct CorpusSource {
+    bool extra_corpus;
+    std::size_t row;
+};
+
+// The dataset read and the options checked and resolved as Python resolves them (as_triplets,
+// include_positives and margin applied, range_max defaulted), before anything is encoded.
+struct MiningPlan {
+    MineFormat format = MineFormat::triplet;
+    bool output_scores = false, include_positives = false, random = false;
+    std::uint64_t seed = 0;
+    std::size_t num_negatives = 0, range_min = 0, range_max = 0, max_positives = 0;
+    std::optional<double> absolute_margin, relative_margin, max_score, min_score;
+    std::string anchor_name, positive_name;
+    data::ColumnType anchor_type = data::ColumnType::text, positive_type = data::ColumnType::text,
+                     corpus_type = data::ColumnType::text;
+    // Distinct anchors and the corpus: options.corpus, then positives not in it.
+    UniqueCells queries, corpus;
+    std::vector<std::size_t> query_row;  // the first dataset row of each anchor
+    std::vector<CorpusSource> corpus_source;
+    // Each anchor's own corpus id, when its text is in the corpus: never its own negative.
+    std::vector<std::optional<std::size_t>> query_in_corpus;
+    // Each anchor's distinct positives, first seen first.
+    std::vector<std::vector<std::size_t>> positives;
+};
+
+inline std::string column_list(const data::Dataset& d) {
+    std::string s = "[";
+    for (const auto& n : d.column_names()) s += (s.size() > 1 ? ", '" : "'") + n + "'";
+    return s + "]";
+}
+
+inline void check_input_column(const data::Column& c, const char* role) {
+    if (c.is_label())
+        throw_error("mine_hard_negatives: ", role, " column '", c.name(), "' holds ",
+                    data::column_type_name(c.type()), "s, expected texts or images");
+}
+
+inline data::ColumnType combined_type(data::ColumnType a, data::ColumnType b) {
+    return a == b ? a : data::ColumnType::mixed;
+}
+
+inline std::size_t mining_column(const data::Dataset& d, const std::optional<std::string>& name,
+                                 std::size_t fallback, const char* option) {
+    if (name) {
+        if (!d.has_column(*name))
+            throw_error("mine_hard_negatives: ", option, ": no column named '", *name, "'; the columns are ",
+                        column_list(d));
+        return d.index_of(*name);
+    }
+    if (fallback >= d.num_columns())
+        throw_error("mine_hard_negatives: ", option,
+                    ": expected a dataset of at least two columns to take column ", fallback,
+                    " by default, found ", d.num_columns(), " ", column_list(d));
+    return fallback;
+}
+
+inline MiningPlan plan_mining(const data::Dataset& d, const MineHardNegativesOptions& o) {
+    MiningPlan p;
+    if (d.empty()) throw_error("mine_hard_negatives: the dataset is empty, expected (anchor, positive) rows");
+    const std::size_t anchor = mining_column(d, o.anchor_column_name, 0, "anchor_column_name");
+    const std::size_t positive = mining_column(d, o.positive_column_name, 1, "positive_column_name");
+    if (anchor == positive)
+        throw_error("mine_hard_negatives: the anchor and positive columns are both '",
+                    d.column(anchor).name(), "', expected two different columns");
+    check_input_column(d.column(anchor), "anchor");
+    check_input_column(d.column(positive), "positive");
+    if (o.corpus) check_input_column(*o.corpus, "corpus");
+    p.anchor_name = d.column(anchor).name();
+    p.positive_name = d.column(positive).name();
+    p.anchor_type = d.column(anchor).type();
+    p.positive_type = d.column(positive).type();
+    p.corpus_type = o.corpus ? combined_type(o.corpus->type(), p.positive_type) : p.positive_type;
+
+    std::string format = o.output_format;
+    p.output_scores = o.output_scores;
+    if (o.as_triplets) format = *o.as_triplets ? "triplet" : "n-tuple";
+    if (o.include_positives) format = "n-tuple";
+    if (format == "n-tuple-scores") {
+        format = "n-tuple";
+        p.output_scores = true;
+    }
+    if (format == "triplet")
+        p.format = MineFormat::triplet;
+    else if (format == "n-tuple")
+        p.format = MineFormat::n_tuple;
+    else if (format == "labeled-pair")
+        p.format = MineFormat::labeled_pair;
+    else if (format == "labeled-list")
+        p.format = MineFormat::labeled_list;
+    else
+        throw_error(
+            "mine_hard_negatives: output_format: expected triplet, n-tuple, labeled-pair or labeled-list, "
+            "found '",
+            format, "'");
+    if (o.sampling_strategy != "top" && o.sampling_strategy != "random")
+        throw_error("mine_hard_negatives: sampling_strategy: expected top or random, found '",
+                    o.sampling_strategy, "'");
+    p.random = o.sampling_strategy == "random";
+    p.seed = o.seed;
+    p.include_positives = o.include_positives;
+    p.absolute_margin = o.margin ? o.margin : o.absolute_margin;
+    p.relative_margin = o.relative_margin;
+    p.max_score = o.max_score;
+    p.min_score = o.min_score;
+    if (o.num_negatives == 0) throw_error("mine_hard_negatives: num_negatives: expected at least 1, found 0");
+    p.num_negatives = o.num_negatives;
+    p.range_min = o.range_min;
+
+    // The rows per anchor, repeated rows included, as Python counts them with pandas.
+    std::vector<std::size_t> rows_per_query;
+    std::vector<std::pair<std::size_t, data::Cell>> row_positives;
+    for (std::size_t r = 0; r < d.size(); ++r) {
+        const std::size_t q = p.queries.insert(d.cell(r, anchor));
+        if (q == rows_per_query.size()) {
+            rows_per_query.push_back(0);
+            p.query_row.push_back(r);
+        }
+        p.max_positives = std::max(p.max_positives, ++rows_per_query[q]);
+        row_positives.emplace_back(q, d.cell(r, positive));
+    }
+    const bool filtered = p.absolute_margin || p.relative_margin || p.max_score;
+    p.range_max =
+        o.range_max ? *o.range_max : p.range_min + p.num_negatives * (filtered ? 10 : 1) + p.max_positives;
+    if (p.range_min >= p.range_max)
+        throw_error("mine_hard_negatives: range_min: expected less than range_max (", p.range_max,
+                    "), found ", p.range_min);
+    if (p.num_negatives > p.range_max - p.range_min)
+        throw_error("mine_hard_negatives: num_negatives: expected at most the ", p.range_max - p.range_min,
+                    " candidates that range_min ", p.range_min, " and range_max ", p.range_max,
+                    " leave, found ", p.num_negatives);
+
+    const auto add_to_corpus = [&](const data::Cell& cell, CorpusSource source) {
+        const std::size_t id = p.corpus.insert(cell);
+        if (id == p.corpus_source.size()) p.corpus_source.push_back(source);
+        return id;
+    };
+    if (o.corpus)
+        for (std::size_t r = 0; r < o.corpus->size(); ++r) add_to_corpus(o.corpus->cell(r), {true, r});
+    p.positives.resize(p.queries.size());
+    for (std::size_t r = 0; r < row_positives.size(); ++r) {
+        const auto& [q, cell] = row_positives[r];
+        const std::size_t id = add_to_corpus(cell, {false, r});
+        if (std::find(p.positives[q].begin(), p.positives[q].end(), id) == p.positives[q].end())
+            p.positives[q].push_back(id);
+    }
+    for (const auto& query : p.queries.cells()) p.query_in_corpus.push_back(p.corpus.find(query));
+    // An anchor that is its own positive may be its own candidate when positives are.
+    if (p.include_positives)
+        for (std::size_t q = 0; q < p.queries.size(); ++q)
+            if (const auto self = p.query_in_corpus[q];
+                self &&
+                std::find(p.positives[q].begin(), p.positives[q].end(), *self) != p.positives[q].end())
+                p.query_in_corpus[q].reset();
+    return p;
+}
+
+inline data::Column cells_column(std::string name, std::vector<data::Cell> cells, data::ColumnType type) {
+    if (type == data::ColumnType::mixed) return data::Column(std::move(name), std::move(cells));
+    if (type == data::ColumnType::text) {
+        std::vector<std::string> texts;
+        for (auto& c : cells) texts.push_back(std::move(std::get<std::string>(c)));
+        return data::Column(std::move(name), std::move(texts));
+    }
+    std::vector<data::ImageRef> images;
+    for (auto& c : cells) images.push_back(std::move(std::get<data::ImageRef>(c)));
+    return data::Column(std::move(name), std::move(images));
+}
+
+// Each anchor's negatives, best first: of its range_max + max_positives + 1 best corpus
+// entries (Python's top-k window), those no exclusion drops, ranks [range_min, range_max) of
+// them, then the top num_negatives or a random num_negatives.
+inline std::vector<std::vector<SearchHit>> select_negatives(
+    const MiningPlan& p, const eval::Matrix& queries, const eval::Matrix& corpus,
+    const std::vector<std::vector<double>>& positive_scores) {
+    const std::size_t n = p.queries.size();
+    std::vector<BoundedTopK> best(n, BoundedTopK(p.range_max + p.max_positives + 1));
+    offer_rows(queries, 0, n, corpus, 0, best.data());
+    std::vector<std::vector<SearchHit>> negatives(n);
+    for (std::size_t q = 0; q < n; ++q) {
+        const auto& own = p.positives[q];
+        const double positive = *std::min_element(positive_scores[q].begin(), positive_scores[q].end());
+        std::vector<SearchHit> kept;
+        for (const SearchHit& hit : best[q].take_sorted()) {
+            const double s = hit.score;
+            if (hit.corpus_id == p.query_in_corpus[q]) continue;
+            if (!p.include_positives && std::find(own.begin(), own.end(), hit.corpus_id) != own.end())
+                continue;
+            if (p.absolute_margin && s + *p.absolute_margin > positive) continue;
+            if (p.relative_margin && s > positive - std::abs(positive) * *p.relative_margin) continue;
+            if (p.max_score && s > *p.max_score) continue;
+            if (p.min_score && s < *p.min_score) continue;
+            kept.push_back(hit);
+            if (kept.size() == p.range_max) break;
+        }
+        kept.erase(kept.begin(), kept.begin() + std::ptrdiff_t(std::min(p.range_min, kept.size())));
+        if (kept.size() > p.num_negatives && p.random) {
+            // A uniform subset, as random.sample over the candidates, kept in rank order.
+            auto picks = data::Shuffler(p.seed, q).permutation(kept.size());
+            picks.resize(p.num_negatives);
+            std::sort(picks.begin(), picks.end());
+            std::vector<SearchHit> sampled;
+            for (std::size_t i : picks) sampled.push_back(kept[i]);
+            kept = std::move(sampled);
+        }
+        kept.resize(std::min(kept.size(), p.num_negatives));
+        negatives[q] = std::move(kept);
+    }
+    return negatives;
+}
+
+// The rows in Python's order: by anchor as first seen, each anchor's positives as first seen.
+inline MinedHardNegatives mine(const MiningPlan& p, const eval::Matrix& queries, const eval::Matrix& corpus) {
+    const std::size_t n = p.queries.size();
+    std::vector<std::vector<double>> positive_scores(n);
+    for (std::size_t q = 0; q < n; ++q)
+        for (std::size_t id : p.positives[q]) positive_scores[q].push_back(row_dot(queries, q, corpus, id));
+    const auto negatives = select_negatives(p, queries, corpus, positive_scores);
+
+    const auto& query_cells = p.queries.cells();
+    const auto& corpus_cells = p.corpus.cells();
+    MinedHardNegatives out;
+    std::vector<data::Cell> anchors, positives;
+    std::vector<std::vector<data::Cell>> negative_columns(p.format == MineFormat::n_tuple ? p.num_negatives
+                                                                                          : 1);
+    std::vector<std::vector<double>> score_lists;
+    std::vector<std::int64_t> labels;
+    std::vector<float> scores;
+    if (p.format == MineFormat::labeled_list) {
+        out.documents = ListColumn<data::Cell>{p.positive_name, {}};
+        if (!p.output_scores) out.labels = ListColumn<std::int64_t>{"labels", {}};
+    }
+    const auto labeled_pair = [&](std::size_t q, std::size_t id, int label, double score) {
+        anchors.push_back(query_cells[q]);
+        positives.push_back(corpus_cells[id]);
+        if (p.output_scores)
+            scores.push_back(static_cast<float>(score));
+        else
+            labels.push_back(label);
+    };
+    for (std::size_t q = 0; q < n; ++q) {
+        const auto& negs = negatives[q];
+        if (p.format == MineFormat::labeled_pair) {
+            for (std::size_t k = 0; k < p.positives[q].size(); ++k)
+                labeled_pair(q, p.positives[q][k], 1, positive_scores[q][k]);
+            for (const auto& hit : negs) labeled_pair(q, hit.corpus_id, 0, hit.score);
+            continue;
+        }
+        for (std::size_t k = 0; k < p.positives[q].size(); ++k) {
+            const auto& positive = corpus_cells[p.positives[q][k]];
+            const double positive_score = positive_scores[q][k];
+            if (p.format == MineFormat::triplet) {
+                for (const auto& hit : negs) {
+                    anchors.push_back(query_cells[q]);
+                    positives.push_back(positive);
+                    negative_columns[0].push_back(corpus_cells[hit.corpus_id]);
+                    score_lists.push_back({positive_score, hit.score});
+                }
+                continue;
+            }
+            // n-tuple rows need every negative, labeled-list rows one.
+            if (p.format == MineFormat::n_tuple ? negs.size() < p.num_negatives : negs.empty()) continue;
+            anchors.push_back(query_cells[q]);
+            std::vector<double> row_scores = {positive_score};
+            for (const auto& hit : negs) row_scores.push_back(hit.score);
+            score_lists.push_back(std::move(row_scores));
+            if (p.format == MineFormat::n_tuple) {
+                positives.push_back(positive);
+                for (std::size_t i = 0; i < negs.size(); ++i)
+                    negative_columns[i].push_back(corpus_cells[negs[i].corpus_id]);
+                continue;
+            }
+            std::vector<data::Cell> documents = {positive};
+            for (const auto& hit : negs) documents.push_back(corpus_cells[hit.corpus_id]);
+            out.documents->rows.push_back(std::move(documents));
+            if (out.labels) {
+                std::vector<std::int64_t> row_labels(negs.size() + 1, 0);
+                row_labels[0] = 1;
+                out.labels->rows.push_back(std::move(row_labels));
+            }
+        }
+    }
+
+    std::vector<data::Column> columns;
+    columns.push_back(cells_column(p.anchor_name, std::move(anchors), p.anchor_type));
+    switch (p.format) {
+        case MineFormat::triplet:
+            columns.push_back(cells_column(p.positive_name, std::move(positives), p.positive_type));
+            columns.push_back(cells_column("negative", std::move(negative_columns[0]), p.corpus_type));
+            break;
+        case MineFormat::n_tuple:
+            columns.push_back(cells_column(p.positive_name, std::move(positives), p.positive_type));
+            for (std::size_t i = 0; i < negative_columns.size(); ++i)
+                columns.push_back(cells_column("negative_" + std::to_string(i + 1),
+                                               std::move(negative_columns[i]), p.corpus_type));
+            break;
+        case MineFormat::labeled_pair:
+            columns.push_back(cells_column(p.positive_name, std::move(positives), p.corpus_type));
+            if (p.output_scores)
+                columns.emplace_back("score", std::move(scores));
+            else
+                columns.emplace_back("label", std::move(labels));
+            break;
+        case MineFormat::labeled_list:
+            break;
+    }
+    if (p.output_scores && p.format != MineFormat::labeled_pair)
+        out.scores = ListColumn<double>{"scores", std::move(score_lists)};
+    out.dataset = data::Dataset(std::move(columns));
+    return out;
+}
+
+template <class Model>
+eval::Similarity mining_similarity(const Model& model) {
+    if constexpr (requires { model.similarity_fn_name(); }) {
+        const std::string name = model.similarity_fn_name();
+        const auto fn = eval::similarity_from_name(name, "mine_hard_negatives");
+        if (fn != eval::Similarity::Cosine && fn != eval::Similarity::Dot)
+            throw_error(
+                "mine_hard_negatives: the model's similarity_fn_name: expected cosine or dot, found '", name,
+                "'");
+        return fn;
+    } else {
+        return eval::Similarity::Cosine;
+    }
+}
+
+// Unit-length embeddings of `cells` in double: texts by encode_query or encode_document,
+// images by encode, each modality in one call.
+template <class Model>
+eval::Matrix encode_for_mining(const Model& model, const std::vector<data::Cell>& cells, bool queries,
+                               const std::optional<std::string>& prompt,
+                               const std::optional<std::string>& prompt_name, std::size_t batch_size) {
+    EncodeOptions o;
+    o.batch_size = batch_size;
+    o.normalize_embeddings = true;
+    if (prompt)
+        o.prompt = prompt;
+    else
+        o.prompt_name = prompt_name;
+    std::vector<std::string> texts;
+    std::vector<data::ImageRef> images;
+    std::vector<std::size_t> text_rows, image_rows;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (const auto* t = std::get_if<std::string>(&cells[i])) {
+            texts.push_back(*t);
+            text_rows.push_back(i);
+        } else {
+            images.push_back(std::get<data::ImageRef>(cells[i]));
+            image_rows.push_back(i);
+        }
+    }
+    xt::xtensor<float, 2> text_embeddings, image_embeddings;
+    if (!texts.empty())
+        text_embeddings = queries ? model.encode_query(texts, o) : model.encode_document(texts, o);
+    if (!images.empty()) image_embeddings = model.encode(images, o);
+    const std::size_t dim = texts.empty() ? image_embeddings.shape(1) : text_embeddings.shape(1);
+    if (!texts.empty() && !images.empty() && image_embeddings.shape(1) != dim)
+        throw_error("mine_hard_negatives: the model's text embeddings are ", dim,
+                    " wide and its image embeddings ", image_embeddings.shape(1), ", expected one width");
+    eval::Matrix out = xt::zeros<double>({cells.size(), dim});
+    const auto scatter = [&](const xt::xtensor<float, 2>& e, const std::vector<std::size_t>& rows) {
+        for (std::size_t k = 0; k < rows.size(); ++k)
+            for (std::size_t j = 0; j < dim; ++j) out(rows[k], j) = e(k, j);
+    };
+    scatter(text_embeddings, text_rows);
+    scatter(image_embeddings, image_rows);
+    return out;
+}
+
+inline void check_embedding_rows(const eval::Matrix& m, std::size_t rows, std::size_t dim, const char* what,
+                                 const char* per) {
+    if (m.shape()[0] != rows)
+        throw_error("mine_hard_negatives: ", what, ": expected ", rows, " rows, one per ", per, ", found ",
+                    m.shape()[0]);
+    if (rows && m.shape()[1] != dim)
+        throw_error("mine_hard_negatives: ", what, ": expected ", dim,
+                    " columns as the anchor embeddings, found ", m.shape()[1]);
+}
+
+}  // namespace detail
+
+// Mines hard negatives for the (anchor, positive) rows of `dataset` with `model` (a
+// SentenceTransformer, or any model with its encode_query, encode_document and encode of
+// images): the corpus (options.corpus, then the positives, each distinct cell once) and the
+// distinct anchors are encoded to unit length and scored in double by the model's
+// similarity (cosine or dot, equal on unit vectors). Repeated rows and repeated anchors
+// collapse as in Python: rows come by anchor as first seen, then its positives as first
+// seen. Ties between candidates rank the larger corpus id first (detail::ranks_before).
+template <class Model>
+MinedHardNegatives mine_hard_negatives(const data::Dataset& dataset, const Model& model,
+                                       const MineHardNegativesOptions& options = {}) {
+    static_assert(
+        requires(const std::vector<std::string>& texts, const std::vector<data::ImageRef>& images,
+                 const EncodeOptions& o) {
+            { model.encode_query(texts, o) } -> std::convertible_to<xt::xtensor<float, 2>>;
+            { model.encode_document(texts, o) } -> std::convertible_to<xt::xtensor<float, 2>>;
+            { model.encode(images, o) } -> std::convertible_to<xt::xtensor<float, 2>>;
+        },
+        "mine_hard_negatives: the model needs encode_query and encode_document of texts and encode of "
+        "images (std::vector<data::ImageRef>), each taking EncodeOptions and returning xt::xtensor<float, "
+        "2>, "
+        "as SentenceTransformer has");
+    const auto plan = detail::plan_mining(dataset, options);
+    const auto fn = detail::mining_similarity(model);
+    const auto corpus = detail::encode_for_mining(model, plan.corpus.cells(), false, options.corpus_prompt,
+                                                  options.corpus_prompt_name, options.batch_size);
+    const auto queries = detail::encode_for_mining(model, plan.queries.cells(), true, options.query_prompt,
+                                                   options.query_prompt_name, options.batch_size);
+    const std::string owner = "mine_hard_negatives";
+    return detail::mine(plan, detail::scoring_rows(queries, fn, "the anchor embeddings", 0, owner),
+                        detail::scoring_rows(corpus, fn, "the corpus embeddings", 0, owner));
+}
+
+// The same mining on embeddings computed beforehand: row i of anchor_embeddings and
+// positive_embeddings embeds row i of `dataset`'s anchor and positive columns, row i of
+// corpus_embeddings row i of options.corpus. A cell seen several times keeps the embedding
+// of its first row (options.corpus before the positives). They are scored by cosine, as
+// Python scores the unit-length embeddings it encodes.
+template <std::floating_point T>
+MinedHardNegatives mine_hard_negatives(const data::Dataset& dataset,
+                                       const xt::xtensor<T, 2>& anchor_embeddings,
+                                       const xt::xtensor<T, 2>& positive_embeddings,
+                                       const xt::xtensor<T, 2>& corpus_embeddings,
+                                       const MineHardNegativesOptions& options) {
+    const auto plan = detail::plan_mining(dataset, options);
+    const std::string owner = "mine_hard_negatives";
+    const auto rows = [&](const xt::xtensor<T, 2>& e, const char* what) {
+        return detail::scoring_rows(eval::to_matrix(e), eval::Similarity::Cosine, what, 0, owner);
+    };
+    const auto anchors = rows(anchor_embeddings, "anchor_embeddings");
+    const auto positives = rows(positive_embeddings, "positive_embeddings");
+    const auto extra = rows(corpus_embeddings, "corpus_embeddings");
+    const std::size_t dim = anchors.shape()[1];
+    detail::check_embedding_rows(anchors, dataset.size(), dim, "anchor_embeddings", "dataset row");
+    detail::check_embedding_rows(positives, dataset.size(), dim, "positive_embeddings", "dataset row");
+    detail::check_embedding_rows(extra, options.corpus ? options.corpus->size() : 0, dim, "corpus_embeddings",
+                                 "row of options.corpus");
+    eval::Matrix queries = xt::zeros<double>({plan.queries.size(), dim});
+    eval::Matrix corpus = xt::zeros<double>({plan.corpus.size(), dim});
+    for (std::size_t q = 0; q < plan.queries.size(); ++q)
+        xt::view(queries, q, xt::all()) = xt::view(anchors, plan.query_row[q], xt::all());
+    for (std::size_t c = 0; c < plan.corpus.size(); ++c) {
+        const auto& source = plan.corpus_source[c];
+        xt::view(corpus, c, xt::all()) =
+            xt::view(source.extra_corpus ? extra : positives, source.row, xt::all());
+    }
+    return detail::mine(plan, queries, corpus);
+}
+
+// Without options.corpus: the positives are the whole corpus.
+template <std::floating_point T>
+MinedHardNegatives mine_hard_negatives(const data::Dataset& dataset,
+                                       const xt::xtensor<T, 2>& anchor_embeddings,
+                                       const xt::xtensor<T, 2>& positive_embeddings,
+                                       const MineHardNegativesOptions& options = {}) {
+    const xt::xtensor<T, 2> no_corpus = xt::zeros<T>({std::size_t{0}, anchor_embeddings.shape(1)});
+    return mine_hard_negatives(dataset, anchor_embeddings, positive_embeddings, no_corpus, options);
+}
+
+}  // namespace tandem
+// ---- end tandem/infer/mine.hpp
 // ---- end tandem/infer.hpp
 // ---- begin tandem/io.hpp
 // tandem/io: Hugging Face file formats: safetensors checkpoints (memory-mapped
-// reads, atomic writes, shards), config.json for CLIP, SigLIP and BERT, and the
-// JSON and atomic-file helpers the other readers and writers share, and the config.json
-// of sentence-transformers' Pooling, Dense and Normalize folders, and which layout a
-// sentence-transformers folder is (st_folder.hpp), and NumPy .npy arrays (npy.hpp).
+// reads, atomic writes, shards), config.json for CLIP, SigLIP, BERT, DistilBERT,
+// RoBERTa, XLM-RoBERTa and MPNet, and the JSON and atomic-file helpers the other
+// readers and writers share, and the config.json of sentence-transformers' Pooling,
+// Dense and Normalize folders, and which layout a sentence-transformers folder is
+// (st_folder.hpp), and NumPy .npy arrays (npy.hpp).
 
 // ---- end tandem/io.hpp
 // ---- begin tandem/losses.hpp
@@ -20449,8 +22047,9 @@ public:
 // ---- end tandem/losses/wrappers.hpp
 // ---- end tandem/losses.hpp
 // ---- begin tandem/models.hpp
-// Model families: CLIP and SigLIP (and the DualEncoder they are built from) and BERT,
-// with Hugging Face checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
+// Model families: CLIP and SigLIP (and the DualEncoder they are built from), BERT and the
+// text towers built like it (DistilBERT, RoBERTa, XLM-RoBERTa, MPNet), with Hugging Face
+// checkpoint loading and saving; PooledTower for sentence-transformers' pooling,
 // SentenceTransformerStack and Router for its module lists (StackModule for one chosen at run
 // time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses,
 // save_st_modules to write one as sentence-transformers modules.

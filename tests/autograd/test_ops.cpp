@@ -167,11 +167,32 @@ TEST_CASE("gradcheck: attention and embedding") {
               return scaled_dot_product_attention(x[0], x[1], x[2], o);
           },
           {rnd(k, 7), rnd(k, 8), rnd(k, 9)});
+    check("attention + score bias + padding",
+          [](G&, const VS& x) {
+              AttentionOptions<Cpu, double> o;
+              o.key_mask = ids({1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, {2, 6});
+              o.bias = x[3];
+              return scaled_dot_product_attention(x[0], x[1], x[2], o);
+          },
+          {rnd(q, 14), rnd(k, 15), rnd(k, 16), rnd({3, 5, 6}, 17, -2, 2)});
     check("embedding",
           [](G&, const VS& x) {
               return embedding(x[0], ids({1, 3, 3, 0, 5, 1}, {2, 3}));
           },
           {rnd({6, 7}, 10)});
+}
+
+TEST_CASE("embedding with padding_idx reads that row but sends it no gradient") {
+    G g;
+    const auto table = g.input(rnd({6, 4}, 20), true);
+    const auto ids_used = ids({1, 3, 3, 0, 5, 1}, {2, 3});
+    const auto out = embedding(table, ids_used, std::int64_t{3});
+    CHECK(out.value().to_vector() == embedding(table, ids_used).value().to_vector());
+    g.backward(sum(out));
+    const auto grad = table.grad().to_vector();
+    const double counts[6] = {1, 2, 0, 0, 0, 1};
+    for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 4; ++c) CHECK(grad[r * 4 + c] == counts[r]);
 }
 
 TEST_CASE("gradcheck: attention with dropout on the probabilities, in train mode with a fixed seed") {

@@ -287,11 +287,84 @@ TEST_CASE("gather_rows and scatter_add_rows with repeated ids") {
     VF tf = to_float(table), out(4 * dim), dtable(5 * dim, 0.f), ones(4 * dim, 1.f);
     std::vector<std::int64_t> ids = {4, 0, 4, 2};
     Cpu::gather_rows(out.data(), tf.data(), ids.data(), 4, dim);
-    Cpu::scatter_add_rows(dtable.data(), ones.data(), ids.data(), 4, dim);
+    Cpu::scatter_add_rows(dtable.data(), ones.data(), ids.data(), 4, dim, -1);
     for (index_t i = 0; i < 4; ++i)
         for (index_t c = 0; c < dim; ++c) CHECK(out[i * dim + c] == tf[ids[i] * dim + c]);
     const float counts[5] = {1, 0, 1, 0, 2};
     for (index_t r = 0; r < 5; ++r) CHECK(dtable[r * dim + 7] == counts[r]);
+    // A skipped id (nn.Embedding's padding_idx) adds nothing to its row.
+    VF skipped(5 * dim, 0.f);
+    Cpu::scatter_add_rows(skipped.data(), ones.data(), ids.data(), 4, dim, 4);
+    const float without_four[5] = {1, 0, 1, 0, 0};
+    for (index_t r = 0; r < 5; ++r) CHECK(skipped[r * dim + 7] == without_four[r]);
+}
+
+TEST_CASE("position_ids_from_input_ids counts real tokens from padding_idx + 1, wherever padding lies") {
+    const std::vector<std::int64_t> ids = {0, 7, 9, 2, 1, 1, 1, 1, 0, 5, 2, 1, 0, 1, 5, 2};
+    std::vector<std::int64_t> out(16);
+    Cpu::position_ids_from_input_ids(out.data(), ids.data(), 4, 4, 1);
+    CHECK(out == std::vector<std::int64_t>{2, 3, 4, 5, 1, 1, 1, 1, 2, 3, 4, 1, 2, 1, 3, 4});
+}
+
+TEST_CASE("relative_position_buckets: exact below 8, logarithmic to 128, keys after the query from 16") {
+    std::vector<std::int64_t> out(200 * 200);
+    Cpu::relative_position_buckets(out.data(), 200, 200, 32, 128);
+    const auto bucket = [&](index_t i, index_t j) { return out[i * 200 + j]; };
+    CHECK(bucket(5, 5) == 0);
+    CHECK(bucket(7, 0) == 7);
+    CHECK(bucket(0, 7) == 23);
+    // Thresholds 8 * 16^(k / 8): 12, 16, 23, 32, 46, 64, 91; the last bucket beyond.
+    const std::pair<index_t, std::int64_t> distances[] = {{8, 8},   {11, 8},  {12, 9},  {16, 10}, {22, 10},
+                                                          {23, 11}, {32, 12}, {45, 12}, {46, 13}, {64, 14},
+                                                          {90, 14}, {91, 15}, {199, 15}};
+    for (const auto& [d, b] : distances) {
+        CHECK(bucket(d, 0) == b);
+        CHECK(bucket(0, d) == b + 16);
+    }
+}
+
+TEST_CASE("attention with a per-head score bias against a naive double loop, and its batch-summed gradient") {
+    const AttentionShape s{2, 2, 3, 4, 3};
+    const index_t nq = s.bh() * s.q_len * s.head_dim, nk = s.bh() * s.k_len * s.head_dim;
+    const index_t nb = s.heads * s.q_len * s.k_len;
+    VD q = random_values(nq, 31), k = random_values(nk, 32), v = random_values(nk, 33),
+       bias = random_values(nb, 34), dout = random_values(nq, 35);
+    const std::vector<std::int64_t> mask = {1, 1, 1, 0, 1, 1, 1, 1};
+    const double scale = 0.6;
+    VF qf = to_float(q), kf = to_float(k), vf = to_float(v), bf = to_float(bias), df = to_float(dout);
+    VF out(nq), probs(s.bh() * s.q_len * s.k_len), dbias(nb, 0.f);
+    Cpu::attention(out.data(), probs.data(), qf.data(), kf.data(), vf.data(), s, float(scale), false,
+                   mask.data(), bf.data(), AttentionDropout{});
+    VD ref(nq, 0.0), ref_dbias(nb, 0.0);
+    for (index_t bh = 0; bh < s.bh(); ++bh)
+        for (index_t i = 0; i < s.q_len; ++i) {
+            double w[4], total = 0;
+            for (index_t j = 0; j < s.k_len; ++j) {
+                double dot = 0;
+                for (index_t d = 0; d < 3; ++d)
+                    dot += q[(bh * s.q_len + i) * 3 + d] * k[(bh * s.k_len + j) * 3 + d];
+                const double score = dot * scale + bias[((bh % s.heads) * s.q_len + i) * s.k_len + j];
+                total += (w[j] = mask[(bh / s.heads) * s.k_len + j] ? std::exp(score) : 0.0);
+            }
+            // dS = P * (dP - sum(dP * P)) with dP = dO . V.
+            double dp[4], dot = 0;
+            for (index_t j = 0; j < s.k_len; ++j) {
+                w[j] /= total;
+                dp[j] = 0;
+                for (index_t d = 0; d < 3; ++d) {
+                    ref[(bh * s.q_len + i) * 3 + d] += w[j] * v[(bh * s.k_len + j) * 3 + d];
+                    dp[j] += dout[(bh * s.q_len + i) * 3 + d] * v[(bh * s.k_len + j) * 3 + d];
+                }
+                dot += dp[j] * w[j];
+            }
+            for (index_t j = 0; j < s.k_len; ++j)
+                ref_dbias[((bh % s.heads) * s.q_len + i) * s.k_len + j] += w[j] * (dp[j] - dot);
+        }
+    CHECK(rel_error(out, ref) < float_tol);
+    Cpu::attention_bwd<float>(nullptr, nullptr, nullptr, dbias.data(), df.data(), qf.data(), kf.data(),
+                              vf.data(), out.data(), probs.data(), s, float(scale), false, mask.data(),
+                              bf.data(), AttentionDropout{});
+    CHECK(rel_error(dbias, ref_dbias) < 1e-5);
 }
 
 TEST_CASE("attention with causal and padding masks against a naive double loop") {
@@ -301,8 +374,8 @@ TEST_CASE("attention with causal and padding masks against a naive double loop")
     VF qf = to_float(q), kf = to_float(k), vf = to_float(v), out(nq), probs(s.bh() * 25);
     const std::vector<std::int64_t> mask = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
     const double scale = 1 / std::sqrt(3.0);
-    Cpu::attention(out.data(), probs.data(), qf.data(), kf.data(), vf.data(), s, float(scale), true,
-                   mask.data(), AttentionDropout{});
+    Cpu::attention<float>(out.data(), probs.data(), qf.data(), kf.data(), vf.data(), s, float(scale), true,
+                          mask.data(), nullptr, AttentionDropout{});
     VD ref(nq, 0.0);
     for (index_t bh = 0; bh < s.bh(); ++bh)
         for (index_t i = 0; i < 5; ++i) {
@@ -331,10 +404,10 @@ TEST_CASE(
        v = to_float(random_values(nk, 25));
     VF out(nq), dropped_out(nq), probs(np), dropped_probs(np);
     const AttentionDropout dropout{0.4, 11, 3};
-    Cpu::attention(out.data(), probs.data(), q.data(), k.data(), v.data(), s, 0.5f, false, nullptr,
-                   AttentionDropout{});
-    Cpu::attention(dropped_out.data(), dropped_probs.data(), q.data(), k.data(), v.data(), s, 0.5f, false,
-                   nullptr, dropout);
+    Cpu::attention<float>(out.data(), probs.data(), q.data(), k.data(), v.data(), s, 0.5f, false, nullptr,
+                          nullptr, AttentionDropout{});
+    Cpu::attention<float>(dropped_out.data(), dropped_probs.data(), q.data(), k.data(), v.data(), s, 0.5f,
+                          false, nullptr, nullptr, dropout);
     // The saved probabilities are those before dropout; the output uses the dropped ones.
     CHECK(dropped_probs == probs);
     const Philox rng(11, 3);

@@ -273,7 +273,7 @@ TEST_CASE("load: folders that are not models, and modules that do not fit, are e
               {"type", "sentence_transformers.models.Normalize"}}});
         CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp / "p"); }) ==
               (tmp / "p/modules.json").string() +
-                  ": module 1 must be a Pooling after a BERT Transformer, which gives token embeddings");
+                  ": module 1 must be a Pooling after a BertModel Transformer, which gives token embeddings");
     }
 }
 
@@ -386,4 +386,29 @@ TEST_CASE("save: a CLIP model writes processor_config.json and reads back to the
     for (const auto& p : manifest_strings(*dir, "images")) images.push_back(*dir / p);
     CHECK(reloaded.encode(texts) == model.encode(texts));
     CHECK(reloaded.encode(images) == model.encode(images));
+}
+
+TEST_CASE(
+    "DistilBERT, RoBERTa, XLM-RoBERTa and MPNet folders load with mean Pooling and save to the same bits") {
+    const fs::path fixtures = fs::path(TANDEM_SOURCE_ROOT) / "tests/reference/fixtures";
+    const std::vector<std::string> texts{"the lazy fox", "Towers ENCODE texts, quickly!",
+                                         "caf\u00e9 r\u00e9sum\u00e9"};
+    for (const auto& [tower, name] :
+         std::vector<std::pair<const char*, const char*>>{{"distilbert-tiny", "DistilBertModel + Pooling"},
+                                                          {"roberta-tiny", "RobertaModel + Pooling"},
+                                                          {"xlm-roberta-tiny", "XLMRobertaModel + Pooling"},
+                                                          {"mpnet-tiny", "MPNetModel + Pooling"}}) {
+        INFO(tower);
+        const auto model = SentenceTransformer<Cpu>::load(fixtures / tower);
+        CHECK(model.model().name() == name);
+        testing::TempDir tmp(std::string("save_") + tower);
+        model.save(tmp.path());
+        const auto reloaded = SentenceTransformer<Cpu>::load(tmp.path());
+        CHECK(reloaded.model().name() == name);
+        const auto e = model.encode(texts);
+        CHECK(e.shape(1) ==
+              read_json(fixtures / tower / "config.json")
+                  .value("hidden_size", read_json(fixtures / tower / "config.json").value("dim", 0)));
+        CHECK(reloaded.encode(texts) == e);
+    }
 }

@@ -5,7 +5,8 @@ all-MiniLM-L6-v2 where its package is installed, and the Fashion-MNIST demo's mo
 Debian's dataset is) open with SentenceTransformer(path) and give
 tandem's embeddings. Python -> tandem: folders sentence-transformers saves (the same models,
 and a Transformer + Pooling + Dense + Normalize stack built here) load in tandem with the same
-embeddings. Both to 1e-5 relative (max |a - b| / max |b|).
+embeddings. Both to 1e-5 relative (max |a - b| / max |b|). DistilBERT, RoBERTa, XLM-RoBERTa
+and MPNet towers go both ways too, from tiny random checkpoints in tests/reference/fixtures.
 
 tandem's image processor is the PIL one (transformers' CLIPImageProcessorPil, the "slow"
 processor of transformers 4); transformers 5 builds the torchvision one by default, whose
@@ -115,6 +116,20 @@ def main():
     compare("Python-saved Transformer + Pooling(cls) + Dense(tanh) + Normalize", work / "p-dense", ["texts"], stack)
     compare("tandem-saved Transformer + Pooling(cls) + Dense(tanh) + Normalize",
             convert(work / "p-dense", "t-dense"), ["texts"])
+
+    # The other text towers: tiny random checkpoints made with transformers
+    # (tests/reference/make_text_tower_fixtures.py) under Transformer + mean Pooling.
+    fixtures = pathlib.Path(__file__).resolve().parents[1] / "reference/fixtures"
+    for tower in ("distilbert-tiny", "roberta-tiny", "xlm-roberta-tiny", "mpnet-tiny"):
+        transformer = models.Transformer(str(fixtures / tower))
+        # The tiny checkpoints have 48 positions and tokenizers without a model_max_length.
+        transformer.max_seq_length = 32
+        model = SentenceTransformer(
+            modules=[transformer, models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")],
+            device="cpu")
+        model.save(str(work / f"p-{tower}"))
+        compare(f"Python-saved {tower} + Pooling(mean)", work / f"p-{tower}", ["texts"], model)
+        compare(f"tandem-saved {tower} + Pooling(mean)", convert(work / f"p-{tower}", f"t-{tower}"), ["texts"])
 
     if failures:
         print(f"{len(failures)} failed: {', '.join(failures)}")

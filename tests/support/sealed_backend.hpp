@@ -148,6 +148,8 @@ struct Sealed {
     TANDEM_SEALED_KERNEL(mask_fill)
     TANDEM_SEALED_KERNEL(mean_weights)
     TANDEM_SEALED_KERNEL(exclude_prompt)
+    TANDEM_SEALED_KERNEL(position_ids_from_input_ids)
+    TANDEM_SEALED_KERNEL(relative_position_buckets)
     TANDEM_SEALED_KERNEL(pooling_weights)
     TANDEM_SEALED_KERNEL(fill_diagonal)
     TANDEM_SEALED_KERNEL(dropout_mask)

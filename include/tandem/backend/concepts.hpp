@@ -50,10 +50,10 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::l2_normalize(out, out, in, n, n, s);
     B::l2_normalize_bwd(out, in, in, in, n, n, s);
     B::gather_rows(out, in, ids, n, n);
-    B::scatter_add_rows(out, in, ids, n, n);
+    B::scatter_add_rows(out, in, ids, n, n, i);
     { B::attention_saved_numel(attn) } -> std::same_as<index_t>;
-    B::attention(out, out, in, in, in, attn, s, flag, ids, drop);
-    B::attention_bwd(out, out, out, in, in, in, in, in, in, attn, s, flag, ids, drop);
+    B::attention(out, out, in, in, in, attn, s, flag, ids, in, drop);
+    B::attention_bwd(out, out, out, out, in, in, in, in, in, in, attn, s, flag, ids, in, drop);
     B::adamw_step(out, in, out, out, n, s, s, s, s, s, long{});
     B::logsumexp(out, in, n, n);
     B::logsumexp_bwd(out, in, in, in, n, n);
@@ -77,6 +77,8 @@ concept BackendKernels = requires(T* out, const T* in, const std::int64_t* ids, 
     B::mask_fill(out, ids, n, n, s, s);
     B::mean_weights(out, ids, n, n);
     B::exclude_prompt(ids_out, ids, n, n, i);
+    B::position_ids_from_input_ids(ids_out, ids, n, n, i);
+    B::relative_position_buckets(ids_out, n, n, i, i);
     B::pooling_weights(out, ids, ids, n, n, PoolingWeights::Mean);
     B::fill_diagonal(out, n, s, s);
     B::dropout_mask(out, n, s, u, u);

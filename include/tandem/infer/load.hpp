@@ -1,8 +1,8 @@
 // Building the model a sentence-transformers or Hugging Face folder describes, with the
-// tokenizer and image processor it holds: a BERT Transformer followed by Pooling and any
-// Dense / Normalize modules, or a whole CLIPModel (the legacy 0_CLIPModel/ layout, the
-// v6 Transformer in the root, or a bare Hugging Face folder). The folder's settings are
-// applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
+// tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
+// XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
+// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder). The folder's
+// settings are applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
 // positions) and the tokenizer's real pad token.
 // reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
 // _load_auto_model for a bare folder: Transformer + mean Pooling).
@@ -14,12 +14,16 @@
 #include <tandem/models/any_model.hpp>
 #include <tandem/models/bert.hpp>
 #include <tandem/models/clip.hpp>
+#include <tandem/models/distilbert.hpp>
 #include <tandem/models/model_with_store.hpp>
+#include <tandem/models/mpnet.hpp>
 #include <tandem/models/pretrained.hpp>
+#include <tandem/models/roberta.hpp>
 #include <tandem/models/sentence_transformer_stack.hpp>
 #include <tandem/models/stack_module.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -106,18 +110,33 @@ std::vector<StackModule<B, T>> stack_modules(const io::StFolder& f, ParameterSto
     return out;
 }
 
-template <Backend B, Scalar T, std::size_t... I>
-auto bert_stack(BertTower<B, T> tower, Pooling<B, T> pooling, std::vector<StackModule<B, T>>& modules,
-                std::index_sequence<I...>) {
+template <class Tower, class Modules, std::size_t... I>
+auto text_stack(Tower tower, Pooling<typename Tower::backend_type, typename Tower::value_type> pooling,
+                Modules& modules, std::index_sequence<I...>) {
     return SentenceTransformerStack(std::move(tower), std::move(pooling), std::move(modules[I])...);
 }
 
-template <Backend B, Scalar T, std::size_t N>
-LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& config,
-                                 const PoolingConfig& pooling, data::Collator collator) {
+// Tokens a tower has positions for: RoBERTa's family and MPNet number positions from
+// padding_idx + 1 (MPNet's padding_idx is always 1), so the first rows of their
+// max_position_embeddings (514 for 512 tokens) are never a token's.
+template <class Config>
+std::size_t token_positions(const Config& c) {
+    if constexpr (std::same_as<Config, io::MPNetConfig>)
+        return static_cast<std::size_t>(c.max_position_embeddings - 2);
+    else if constexpr (std::same_as<Config, io::RobertaConfig> || std::same_as<Config, io::XLMRobertaConfig>)
+        return static_cast<std::size_t>(c.max_position_embeddings - *c.pad_token_id - 1);
+    else
+        return static_cast<std::size_t>(c.max_position_embeddings);
+}
+
+template <class Tower, std::size_t N, class Config>
+LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text_with(
+    const io::StFolder& f, const Config& config, const PoolingConfig& pooling, data::Collator collator) {
+    using B = typename Tower::backend_type;
+    using T = typename Tower::value_type;
     auto model = make_model<B, T>([&](ParameterStore<B, T>& store) {
         auto modules = stack_modules<B, T>(f, store, pooling.output_dimension());
-        return bert_stack(BertTower<B, T>(store, Scope("0"), config), Pooling<B, T>(pooling), modules,
+        return text_stack(Tower(store, Scope("0"), config), Pooling<B, T>(pooling), modules,
                           std::make_index_sequence<N>{});
     });
     load_state_dict(parameters_under(model, "0."), model.parameters(),
@@ -126,7 +145,7 @@ LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& co
         if (f.modules[i].class_name() == "Dense")
             load_state_dict(parameters_under(model, std::to_string(i) + "."), model.parameters(),
                             io::SafetensorsCheckpoint::open(f.modules[i].dir));
-    std::string name = "BertModel + Pooling";
+    std::string name = std::string(Tower::architecture) + " + Pooling";
     for (std::size_t i = 2; i < f.modules.size(); ++i) name += " + " + f.modules[i].class_name();
     return {AnyEmbeddingModel<B, T>(std::move(model), name), std::move(collator)};
 }
@@ -134,37 +153,37 @@ LoadedModel<B, T> load_bert_with(const io::StFolder& f, const io::BertConfig& co
 // The longest stack a folder may describe: Transformer, Pooling and three more modules.
 inline constexpr std::size_t kMaxModulesAfterPooling = 3;
 
-template <Backend B, Scalar T>
-LoadedModel<B, T> load_bert(const io::StFolder& f) {
+// A text Transformer (BERT or a tower built like it) followed by Pooling and up to three
+// Dense / Normalize modules; a bare folder gets mean Pooling.
+template <class Tower, class Config>
+LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
-    const auto config = io::BertConfig::from_file(dir / "config.json");
+    const auto config = Config::from_file(dir / "config.json");
     PoolingConfig pooling{config.hidden_size, {PoolingMode::Mean}, true};
     if (!f.is_bare()) {
         if (f.modules.size() < 2 || f.modules[1].class_name() != "Pooling")
-            throw_error(
-                (f.root / "modules.json").string(),
-                ": module 1 must be a Pooling after a BERT Transformer, which gives token embeddings");
+            throw_error((f.root / "modules.json").string(), ": module 1 must be a Pooling after a ",
+                        Tower::architecture, " Transformer, which gives token embeddings");
         pooling = io::read_pooling_config(f.modules[1].dir);
         if (pooling.embedding_dimension != config.hidden_size)
             throw_error((f.modules[1].dir / "config.json").string(), ": embedding_dimension ",
                         pooling.embedding_dimension, " does not fit the model's hidden_size ",
                         config.hidden_size);
     }
-    auto collator = data::Collator::from_folder(
-        dir, collator_options(f, static_cast<std::size_t>(config.max_position_embeddings)));
+    auto collator = data::Collator::from_folder(dir, collator_options(f, token_positions(config)));
     const std::size_t after = f.is_bare() ? 0 : f.modules.size() - 2;
     if (after > kMaxModulesAfterPooling)
         throw_error((f.root / "modules.json").string(), ": ", after, " modules after Pooling, at most ",
                     kMaxModulesAfterPooling, " are supported");
     switch (after) {
         case 0:
-            return load_bert_with<B, T, 0>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 0>(f, config, pooling, std::move(collator));
         case 1:
-            return load_bert_with<B, T, 1>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 1>(f, config, pooling, std::move(collator));
         case 2:
-            return load_bert_with<B, T, 2>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 2>(f, config, pooling, std::move(collator));
         default:
-            return load_bert_with<B, T, 3>(f, config, pooling, std::move(collator));
+            return load_text_with<Tower, 3>(f, config, pooling, std::move(collator));
     }
 }
 
@@ -181,8 +200,14 @@ LoadedModel<B, T> load_model(const io::StFolder& f) {
     if (first == "CLIPModel")
         detail::throw_error((dir / "config.json").string(),
                             ": key 'model_type': a CLIPModel module needs clip, found '", type, "'");
-    if (type == "bert") return detail::load_bert<B, T>(f);
-    detail::throw_error((dir / "config.json").string(), ": key 'model_type': expected bert or clip, found '",
+    if (type == "bert") return detail::load_text<BertTower<B, T>, io::BertConfig>(f);
+    if (type == "distilbert") return detail::load_text<DistilBertTower<B, T>, io::DistilBertConfig>(f);
+    if (type == "roberta") return detail::load_text<RobertaTower<B, T>, io::RobertaConfig>(f);
+    if (type == "xlm-roberta") return detail::load_text<XLMRobertaTower<B, T>, io::XLMRobertaConfig>(f);
+    if (type == "mpnet") return detail::load_text<MPNetTower<B, T>, io::MPNetConfig>(f);
+    detail::throw_error((dir / "config.json").string(),
+                        ": key 'model_type': expected bert, distilbert, roberta, xlm-roberta, mpnet or clip, "
+                        "found '",
                         type, "'");
 }
 

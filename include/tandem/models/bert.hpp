@@ -1,6 +1,7 @@
 // Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
 // one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
-// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md);
+// the embeddings also take the variations of RoBERTa, DistilBERT and MPNet.
 // reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
 #pragma once
 
@@ -10,49 +11,112 @@
 #include <tandem/models/pretrained.hpp>
 #include <tandem/nn.hpp>
 
+#include <cstdint>
+#include <optional>
+#include <utility>
+
 namespace tandem {
 
-// dropout(LayerNorm(word + position(0..L-1) + token_type)); absent token_type_ids mean
-// segment 0; dropout (hidden_dropout_prob) in train mode only.
+// What a BERT-family embedding layer is made of, as BertEmbeddings reads it from a
+// config: the tables' sizes, whether there are token types, and how positions are
+// numbered.
+struct BertEmbeddingOptions {
+    index_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;
+    // 0: no token_type_embeddings (DistilBERT, MPNet).
+    index_t type_vocab_size = 0;
+    double layer_norm_eps = 1e-12, dropout = 0;
+    // word_embeddings' padding_idx (nn.Embedding's: that row gets no gradient).
+    std::optional<std::int64_t> pad_token_id{};
+    // Unset: BERT's positions, the columns 0..L-1. Set: RoBERTa's, counted from
+    // position_padding_idx + 1 over the tokens other than it, padding itself at
+    // position_padding_idx (also the position table's padding_idx).
+    std::optional<std::int64_t> position_padding_idx{};
+    // The Hugging Face class errors name.
+    const char* model = "BertModel";
+};
+
+namespace detail {
+inline BertEmbeddingOptions bert_embedding_options(const io::BertConfig& c) {
+    return {.vocab_size = c.vocab_size,
+            .hidden_size = c.hidden_size,
+            .max_position_embeddings = c.max_position_embeddings,
+            .type_vocab_size = c.type_vocab_size,
+            .layer_norm_eps = c.layer_norm_eps,
+            .dropout = c.hidden_dropout_prob,
+            .pad_token_id = c.pad_token_id,
+            .model = "BertModel"};
+}
+}  // namespace detail
+
+// dropout(LayerNorm(word + token_type + position)); absent token_type_ids mean segment 0;
+// dropout in train mode only. One class for BERT and the families that keep its
+// embeddings but drop the token types or number positions past the padding.
 template <Backend B, Scalar T>
 class BertEmbeddings {
 public:
     using backend_type = B;
     using value_type = T;
 
+    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const BertEmbeddingOptions& o)
+        : word_embeddings_(store, scope / "word_embeddings", o.vocab_size, o.hidden_size, o.pad_token_id),
+          position_embeddings_(store, scope / "position_embeddings", o.max_position_embeddings, o.hidden_size,
+                               o.position_padding_idx),
+          token_type_embeddings_(o.type_vocab_size > 0
+                                     ? std::optional<Embedding<B, T>>(std::in_place, store,
+                                                                      scope / "token_type_embeddings",
+                                                                      o.type_vocab_size, o.hidden_size)
+                                     : std::nullopt),
+          layer_norm_(store, scope / "LayerNorm", o.hidden_size, o.layer_norm_eps),
+          dropout_(T(o.dropout)),
+          position_padding_idx_(o.position_padding_idx),
+          model_(o.model) {}
+
     BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : word_embeddings_(store, scope / "word_embeddings", c.vocab_size, c.hidden_size),
-          position_embeddings_(store, scope / "position_embeddings", c.max_position_embeddings,
-                               c.hidden_size),
-          token_type_embeddings_(store, scope / "token_type_embeddings", c.type_vocab_size, c.hidden_size),
-          layer_norm_(store, scope / "LayerNorm", c.hidden_size, c.layer_norm_eps),
-          dropout_(T(c.hidden_dropout_prob)) {}
+        : BertEmbeddings(store, scope, detail::bert_embedding_options(c)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        if (text.length() > position_embeddings_.num_embeddings())
-            detail::throw_error("BertModel: sequence length ", text.length(),
-                                " exceeds max_position_embeddings ", position_embeddings_.num_embeddings());
-        // Without token types every token is segment 0, as HF's default.
-        const Ids<B> types =
-            text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
-        auto x =
-            add(add(word_embeddings_.forward(g, text.input_ids), token_type_embeddings_.forward(g, types)),
-                position_embeddings_.first_rows(g, text.length()));
-        return dropout(layer_norm_.forward(g, x), dropout_);
+        auto x = word_embeddings_.forward(g, text.input_ids);
+        if (token_type_embeddings_) {
+            // Without token types every token is segment 0, as HF's default.
+            const Ids<B> types =
+                text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
+            x = add(x, token_type_embeddings_->forward(g, types));
+        }
+        return dropout(layer_norm_.forward(g, add(x, positions(g, text))), dropout_);
     }
 
     template <class F>
     void for_each_parameter(F&& f) const {
         word_embeddings_.for_each_parameter(f);
         position_embeddings_.for_each_parameter(f);
-        token_type_embeddings_.for_each_parameter(f);
+        if (token_type_embeddings_) token_type_embeddings_->for_each_parameter(f);
         layer_norm_.for_each_parameter(f);
     }
 
 private:
-    Embedding<B, T> word_embeddings_, position_embeddings_, token_type_embeddings_;
+    Var<B, T> positions(Graph<B, T>& g, const TextBatch<B>& text) const {
+        const index_t rows = position_embeddings_.num_embeddings();
+        if (!position_padding_idx_) {
+            if (text.length() > rows)
+                detail::throw_error(model_, ": sequence length ", text.length(),
+                                    " exceeds max_position_embeddings ", rows);
+            return position_embeddings_.first_rows(g, text.length());
+        }
+        // The last real token of a full row sits at padding_idx + length.
+        const std::int64_t padding_idx = *position_padding_idx_;
+        if (padding_idx + text.length() >= rows)
+            detail::throw_error(model_, ": sequence length ", text.length(), " exceeds the ",
+                                rows - padding_idx - 1, " positions max_position_embeddings ", rows,
+                                " leaves after padding_idx ", padding_idx);
+        return position_embeddings_.forward(g, position_ids_from_input_ids(text.input_ids, padding_idx));
+    }
+
+    Embedding<B, T> word_embeddings_, position_embeddings_;
+    std::optional<Embedding<B, T>> token_type_embeddings_;
     LayerNorm<B, T> layer_norm_;
     T dropout_;
+    std::optional<std::int64_t> position_padding_idx_;
+    const char* model_;
 };
 
 template <Backend B, Scalar T>
@@ -85,8 +149,14 @@ public:
     static constexpr const char* architecture = "BertModel";
 
     BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : BertTower(store, scope, c, detail::bert_embedding_options(c)) {}
+
+    // BERT's layers with other embeddings: RoBERTa's positions (models/roberta.hpp).
+    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c,
+              const BertEmbeddingOptions& embeddings)
         : config_(c),
-          embeddings_(store, scope / "embeddings", c),
+          model_(embeddings.model),
+          embeddings_(store, scope / "embeddings", embeddings),
           encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
           pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
 
@@ -94,7 +164,7 @@ public:
     // are still computed (as in HF, whose last_hidden_state includes them).
     BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
                              bool output_hidden_states = false) const {
-        text.check("BertModel");
+        text.check(model_);
         const auto options = attention_options<B, T>(text, false);
         const auto x = embeddings_.forward(g, text);
         std::vector<Var<B, T>> states;
@@ -121,6 +191,7 @@ public:
 
 private:
     io::BertConfig config_;
+    const char* model_;
     BertEmbeddings<B, T> embeddings_;
     TransformerStack<PostLNBlock<B, T>> encoder_;
     Linear<B, T> pooler_;

@@ -1,8 +1,10 @@
 // Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
 //   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT): h = ln1(x + dropout(attn(x))); y = ln2(h + dropout(ffn(h))).
-// In train mode attention probabilities are dropped in both; eval mode drops nothing.
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer.
+// Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
+// y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
+// both; eval mode drops nothing.
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer, DistilBERT's
+// TransformerBlock, MPNetLayer.
 #pragma once
 
 #include <tandem/autograd/ops/embedding.hpp>
@@ -10,6 +12,7 @@
 #include <tandem/nn/layer_norm.hpp>
 #include <tandem/nn/mlp.hpp>
 
+#include <string>
 #include <vector>
 
 namespace tandem {
@@ -58,27 +61,41 @@ private:
     Mlp<B, T> mlp_;
 };
 
+// Where a post-LN block's parameters live under its scope, and whether the attention
+// output is dropped before its residual add. The defaults are BERT's (RoBERTa's and
+// XLM-R's too): attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+// intermediate.dense, output.{dense,LayerNorm}; DistilBERT and MPNet name the same
+// pieces otherwise, and DistilBERT drops only the feed-forward output.
+struct PostLNLayout {
+    std::string attention = "attention";
+    AttentionNames attention_names{"self.query", "self.key", "self.value", "output.dense"};
+    std::string attention_norm = "attention.output.LayerNorm";
+    std::string intermediate = "intermediate.dense";
+    std::string output = "output.dense";
+    std::string output_norm = "output.LayerNorm";
+    bool drop_attention_output = true;
+};
+
 template <Backend B, Scalar T>
 class PostLNBlock {
 public:
     using backend_type = B;
     using value_type = T;
 
-    // Names as BERT: attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
-    // intermediate.dense, output.{dense,LayerNorm}.
-    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : attention_(store, scope / "attention", s.hidden, s.heads,
-                     AttentionNames{"self.query", "self.key", "self.value", "output.dense"}, 0,
+    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
+                const PostLNLayout& layout = {})
+        : attention_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
                      s.attention_dropout),
-          attention_norm_(store, scope / "attention" / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
-          intermediate_(store, scope / "intermediate" / "dense", s.hidden, s.intermediate),
-          output_(store, scope / "output" / "dense", s.intermediate, s.hidden),
-          output_norm_(store, scope / "output" / "LayerNorm", s.hidden, s.layer_norm_eps),
+          attention_norm_(store, scope / layout.attention_norm, s.hidden, s.layer_norm_eps),
+          intermediate_(store, scope / layout.intermediate, s.hidden, s.intermediate),
+          output_(store, scope / layout.output, s.intermediate, s.hidden),
+          output_norm_(store, scope / layout.output_norm, s.hidden, s.layer_norm_eps),
           activation_(s.activation),
+          attention_output_dropout_(T(layout.drop_attention_output ? s.hidden_dropout : 0)),
           hidden_dropout_(T(s.hidden_dropout)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto attended = dropout(attention_.forward(g, x, options), hidden_dropout_);
+        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
         auto h = attention_norm_.forward(g, add(x, attended));
         auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
         return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
@@ -99,10 +116,12 @@ private:
     Linear<B, T> intermediate_, output_;
     LayerNorm<B, T> output_norm_;
     Activation activation_;
-    T hidden_dropout_;
+    // Of the attention output (0 where the layout keeps it) and of the feed-forward output.
+    T attention_output_dropout_, hidden_dropout_;
 };
 
-// `layers` blocks named scope.0, scope.1, ... applied in order.
+// `layers` blocks named scope.0, scope.1, ... applied in order; `args` (a block's
+// layout) go to every block.
 template <class Block>
 class TransformerStack {
 public:
@@ -111,10 +130,11 @@ public:
     using B = backend_type;
     using T = value_type;
 
+    template <class... Args>
     TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
-                     const TransformerSizes& s) {
+                     const TransformerSizes& s, const Args&... args) {
         blocks_.reserve(static_cast<std::size_t>(layers));
-        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s);
+        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s, args...);
     }
 
     Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {

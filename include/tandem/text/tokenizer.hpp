@@ -23,6 +23,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -500,7 +501,18 @@ inline void set_max_length(Tokenizer& t, const text::json& config) {
         t.set_model_max_length(it->get<size_t>());
 }
 
-// vocab.txt (BERT WordPiece): the pipeline HF's BertTokenizerFast converter builds.
+// The tokenizer classes whose legacy files transformers turns into RoBERTa's
+// post-processor, `<s> A </s>` / `<s> A </s></s> B </s>` (its RobertaConverter, and
+// MPNetTokenizer's own), given as tokenizer_config.json's tokenizer_class.
+inline bool roberta_style_class(const std::string& tokenizer_class,
+                                std::initializer_list<const char*> classes) {
+    for (const char* name : classes)
+        if (tokenizer_class == name || tokenizer_class == std::string(name) + "Fast") return true;
+    return false;
+}
+
+// vocab.txt (BERT WordPiece): the pipeline HF's BertTokenizerFast converter builds, or
+// for MPNetTokenizer the same with MPNet's special tokens and RoBERTa's post-processor.
 inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     const auto path = dir / "vocab.txt";
     const text::json config = read_tokenizer_config(dir);
@@ -515,13 +527,16 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         vocab.add(line, id);
     }
-    const auto name = [&](const char* key, const char* fallback) {
+    const bool mpnet =
+        roberta_style_class(json_optional_string(config, cfg, "tokenizer_class"), {"MPNetTokenizer"});
+    const auto name = [&](const char* key, const char* bert, const char* mpnet_default) {
         auto t = config_token(config, cfg, key);
-        return t ? t->content : std::string(fallback);
+        return t ? t->content : std::string(mpnet ? mpnet_default : bert);
     };
-    const std::string unk = name("unk_token", "[UNK]"), cls = name("cls_token", "[CLS]"),
-                      sep = name("sep_token", "[SEP]");
-    const std::string pad = name("pad_token", "[PAD]"), mask = name("mask_token", "[MASK]");
+    const std::string unk = name("unk_token", "[UNK]", "[UNK]"), cls = name("cls_token", "[CLS]", "<s>"),
+                      sep = name("sep_token", "[SEP]", "</s>");
+    const std::string pad = name("pad_token", "[PAD]", "<pad>"),
+                      mask = name("mask_token", "[MASK]", "<mask>");
     for (const auto& s : {cls, sep})
         if (!vocab.id(s)) JsonPath{path.string(), s}.fail("special token is missing from the vocabulary");
     const bool lower = json_bool(config, cfg, "do_lower_case", true);
@@ -534,19 +549,27 @@ inline Tokenizer bert_from_vocab_txt(const std::filesystem::path& dir) {
     t.set_normalizer(std::make_shared<text::BertNormalizer>(
         true, json_bool(config, cfg, "tokenize_chinese_chars", true), accents, lower));
     t.set_pre_tokenizer(std::make_shared<text::BertPreTokenizer>());
-    t.set_post_processor(std::make_shared<text::TemplateProcessing>(
-        std::vector<text::TemplateProcessing::Piece>{{true, cls, 0}, {false, "A", 0}, {true, sep, 0}},
-        std::vector<text::TemplateProcessing::Piece>{
-            {true, cls, 0}, {false, "A", 0}, {true, sep, 0}, {false, "B", 1}, {true, sep, 1}},
-        std::vector<text::TemplateProcessing::SpecialToken>{{cls, {cls_id}, {cls}}, {sep, {sep_id}, {sep}}}));
+    if (mpnet)
+        t.set_post_processor(std::make_shared<text::ClsSepProcessing>(
+            true, text::ClsSepProcessing::Token{cls, cls_id}, text::ClsSepProcessing::Token{sep, sep_id}));
+    else
+        t.set_post_processor(std::make_shared<text::TemplateProcessing>(
+            std::vector<text::TemplateProcessing::Piece>{{true, cls, 0}, {false, "A", 0}, {true, sep, 0}},
+            std::vector<text::TemplateProcessing::Piece>{
+                {true, cls, 0}, {false, "A", 0}, {true, sep, 0}, {false, "B", 1}, {true, sep, 1}},
+            std::vector<text::TemplateProcessing::SpecialToken>{{cls, {cls_id}, {cls}},
+                                                                {sep, {sep_id}, {sep}}}));
     t.set_decoder(std::make_shared<text::WordPieceDecoder>("##", true));
+    // MPNetTokenizer's mask token takes the space before it (lstrip), as RoBERTa's.
     for (const auto& s : {pad, unk, cls, sep, mask})
-        if (auto id = vocab.id(s)) t.add_token({s, *id, true, false, false, false, false});
+        if (auto id = vocab.id(s)) t.add_token({s, *id, true, false, mpnet && s == mask, false, false});
     set_max_length(t, config);
     return t;
 }
 
-// vocab.json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level BPE.
+// vocab.json + merges.txt: CLIP (words end in `</w>`) or GPT-2/RoBERTa byte-level BPE;
+// the RoBERTa family (by tokenizer_class) adds `<s>` and `</s>` as RobertaConverter does,
+// GPT-2 adds nothing.
 inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
     const auto vocab_path = dir / "vocab.json", merges_path = dir / "merges.txt";
     const text::json config = read_tokenizer_config(dir);
@@ -602,7 +625,15 @@ inline Tokenizer bpe_from_vocab_merges(const std::filesystem::path& dir) {
     } else {
         t.set_pre_tokenizer(
             std::make_shared<text::ByteLevel>(json_bool(config, cfg, "add_prefix_space", false), true, true));
-        t.set_post_processor(std::make_shared<text::ByteLevelProcessing>());
+        if (roberta_style_class(
+                cls, {"RobertaTokenizer", "BartTokenizer", "LongformerTokenizer", "LEDTokenizer"})) {
+            const auto first = special("cls_token", "<s>", false), last = special("sep_token", "</s>", false);
+            t.set_post_processor(std::make_shared<text::ClsSepProcessing>(
+                true, text::ClsSepProcessing::Token{first.content, first.id},
+                text::ClsSepProcessing::Token{last.content, last.id}));
+        } else {
+            t.set_post_processor(std::make_shared<text::ByteLevelProcessing>());
+        }
         t.set_decoder(std::make_shared<text::ByteLevelDecoder>());
         for (const char* key :
              {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"})

@@ -1,5 +1,6 @@
-// Differentiable scaled dot-product attention with causal and key-padding masks and
-// dropout on the attention probabilities.
+// Differentiable scaled dot-product attention with causal and key-padding masks, an
+// additive bias on the scores (MPNet's relative position bias) and dropout on the
+// attention probabilities.
 // reference: torch.nn.functional.scaled_dot_product_attention; HF eager attention.
 // Dropout is fused into the backend's kernel rather than composed from matmul, softmax,
 // dropout and matmul ops: the kernel draws the mask from the Philox counters of the
@@ -12,6 +13,7 @@
 
 #include <cmath>
 #include <optional>
+#include <vector>
 
 namespace tandem {
 
@@ -22,6 +24,9 @@ struct AttentionOptions {
     Ids<B> key_mask{};
     // Defaults to 1 / sqrt(head_dim).
     std::optional<T> scale{};
+    // Undefined, or [heads, q_len, k_len] added to the scaled scores of every row of the
+    // batch before masking (HF's position_bias), with its gradient summed over the batch.
+    Var<B, T> bias{};
     // Probability of zeroing each attention weight, in train mode only (the graph's mode),
     // as HF's attention_dropout / attention_probs_dropout_prob.
     T dropout = T(0);
@@ -49,6 +54,12 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
     if (mask.defined() && !(mask.shape() == Shape{s.batch, s.k_len}))
         detail::throw_error("scaled_dot_product_attention: shape mismatch, key_mask ", mask.shape().str(),
                             " for keys ", sk.str(), " (expected [", s.batch, ", ", s.k_len, "])");
+    const Var<B, T>& bias = options.bias;
+    const bool biased = bias.value().defined();
+    if (biased && !(bias.shape() == Shape{s.heads, s.q_len, s.k_len}))
+        detail::throw_error("scaled_dot_product_attention: shape mismatch, bias ", bias.shape().str(),
+                            " for scores of q ", sq.str(), " and k ", sk.str(), " (expected [", s.heads, ", ",
+                            s.q_len, ", ", s.k_len, "])");
     if (!(options.dropout >= T(0) && options.dropout < T(1)))
         detail::throw_error("scaled_dot_product_attention: dropout probability ", options.dropout,
                             " is outside [0, 1)");
@@ -64,15 +75,19 @@ Var<B, T> scaled_dot_product_attention(const Var<B, T>& q, const Var<B, T>& k, c
     // Whatever the backend's backward needs: probabilities on the CPU, row statistics in
     // a fused kernel.
     auto saved = Tensor<B, T>::empty({B::attention_saved_numel(s)});
+    const Tensor<B, T> bv = bias.value();
     B::attention(out.data(), saved.data(), qv.data(), kv.data(), vv.data(), s, scale, causal, mask.data(),
-                 dropout);
-    const int iq = q.index, ik = k.index, iv = v.index;
-    return g.record("scaled_dot_product_attention", out, {q, k, v}, [=](Graph<B, T>& g, int self) {
+                 bv.data(), dropout);
+    const int iq = q.index, ik = k.index, iv = v.index, ib = biased ? bias.index : -1;
+    std::vector<Var<B, T>> inputs{q, k, v};
+    if (biased) inputs.push_back(bias);
+    return g.record("scaled_dot_product_attention", out, inputs, [=](Graph<B, T>& g, int self) {
         T* dq = g.needs_grad(iq) ? g.grad_buffer(iq).data() : nullptr;
         T* dk = g.needs_grad(ik) ? g.grad_buffer(ik).data() : nullptr;
         T* dv = g.needs_grad(iv) ? g.grad_buffer(iv).data() : nullptr;
-        B::attention_bwd(dq, dk, dv, g.grad_buffer(self).data(), qv.data(), kv.data(), vv.data(), out.data(),
-                         saved.data(), s, scale, causal, mask.data(), dropout);
+        T* db = g.needs_grad(ib) ? g.grad_buffer(ib).data() : nullptr;
+        B::attention_bwd(dq, dk, dv, db, g.grad_buffer(self).data(), qv.data(), kv.data(), vv.data(),
+                         out.data(), saved.data(), s, scale, causal, mask.data(), bv.data(), dropout);
     });
 }
 

@@ -22,6 +22,21 @@ Ids<B> arange(index_t n, std::int64_t start = 0, std::int64_t step = 1) {
     return out;
 }
 
+// The positions of `input_ids` [batch, length] counted from padding_idx + 1 over the
+// tokens other than padding_idx, padding itself at padding_idx, made on the backend.
+// reference: RobertaEmbeddings.create_position_ids_from_input_ids
+template <Backend B>
+Ids<B> position_ids_from_input_ids(const Ids<B>& input_ids, std::int64_t padding_idx) {
+    if (input_ids.rank() != 2)
+        detail::throw_error("position_ids_from_input_ids: expected input_ids [batch, length], found shape ",
+                            input_ids.shape().str());
+    auto out = Ids<B>::empty(input_ids.shape());
+    if (out.numel())
+        B::position_ids_from_input_ids(out.data(), input_ids.data(), input_ids.size(0), input_ids.size(1),
+                                       padding_idx);
+    return out;
+}
+
 }  // namespace tandem
 
 namespace tandem::detail {

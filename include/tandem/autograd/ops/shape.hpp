@@ -126,9 +126,11 @@ Var<B, T> concat(const std::vector<Var<B, T>>& xs, int axis) {
     });
 }
 
-// out[i] = x[ids[i]] along the first axis.   shapes: x [rows, ...]; ids [n]; out [n, ...]
+// out[i] = x[ids[i]] along the first axis; rows gathered for ids equal to `no_grad_id`
+// pass no gradient back (nn.Embedding's padding_idx; -1, the default, is no id).
+// shapes: x [rows, ...]; ids [n]; out [n, ...]
 template <Backend B, Scalar T>
-Var<B, T> gather_rows(const Var<B, T>& x, const Ids<B>& ids) {
+Var<B, T> gather_rows(const Var<B, T>& x, const Ids<B>& ids, std::int64_t no_grad_id = -1) {
     auto& g = detail::graph_of("gather_rows", x);
     const auto& xv = x.value();
     detail::check_rank_at_least("gather_rows", xv.shape(), 1);
@@ -142,7 +144,8 @@ Var<B, T> gather_rows(const Var<B, T>& x, const Ids<B>& ids) {
     if (n) B::gather_rows(y.data(), xv.data(), ids.data(), n, dim);
     const int ix = x.index;
     return g.record("gather_rows", y, {x}, [=](Graph<B, T>& g, int self) {
-        B::scatter_add_rows(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), ids.data(), n, dim);
+        B::scatter_add_rows(g.grad_buffer(ix).data(), g.grad_buffer(self).data(), ids.data(), n, dim,
+                            no_grad_id);
     });
 }
 

@@ -1,11 +1,12 @@
 // Scaled dot-product attention over [batch, heads, tokens, head_dim] with an optional
-// causal mask, key padding mask and dropout on the probabilities, forward and backward.
+// causal mask, key padding mask, additive score bias (relative position biases, shared by
+// every row of the batch) and dropout on the probabilities, forward and backward.
 // What the forward saves for the backward is the backend's choice
 // (attention_saved_numel elements): here the probabilities before dropout; the dropout
 // mask is regenerated from its Philox counters, never stored. reference:
 // torch.nn.functional.scaled_dot_product_attention and HF eager attention (masked scores set to the lowest
 // finite value, so a row with every key masked attends uniformly instead of producing NaN;
-// dropout after the softmax).
+// dropout after the softmax; MPNetSelfAttention's position_bias added to the scaled scores).
 #pragma once
 
 #include <tandem/backend/cpu/gemm.hpp>
@@ -32,16 +33,24 @@ struct Attention {
     // The size of the forward's saved state: the probabilities [B, H, Tq, Tk].
     static index_t attention_saved_numel(const AttentionShape& s) { return s.bh() * s.q_len * s.k_len; }
 
-    // out = dropout(softmax(scale * q k^T + mask)) v.
+    // out = dropout(softmax(scale * q k^T + bias + mask)) v.
     // shapes: q, out [B, H, Tq, D]; k, v [B, H, Tk, D]; probs [B, H, Tq, Tk]; key_mask [B, Tk] (non-zero
-    // keep, 0 hide) or null
+    // keep, 0 hide) or null; bias [H, Tq, Tk] or null
     template <class T>
     static void attention(T* out, T* probs, const T* q, const T* k, const T* v, const AttentionShape& s,
-                          T scale, bool causal, const std::int64_t* key_mask,
+                          T scale, bool causal, const std::int64_t* key_mask, const T* bias,
                           const AttentionDropout& dropout) {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim;
         Gemm::gemm_batched(false, true, Tq, Tk, D, scale, q, D, Tq * D, k, D, Tk * D, T(0), probs, Tk,
                            Tq * Tk, s.bh());
+        if (bias) {
+#pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
+            for (index_t bh = 0; bh < s.bh(); ++bh) {
+                const T* b = bias + (bh % s.heads) * Tq * Tk;
+                T* p = probs + bh * Tq * Tk;
+                for (index_t e = 0; e < Tq * Tk; ++e) p[e] += b[e];
+            }
+        }
         if (causal || key_mask) {
 #pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
             for (index_t bh = 0; bh < s.bh(); ++bh)
@@ -61,12 +70,14 @@ struct Attention {
                            Tq * D, s.bh());
     }
 
-    // Accumulates dq, dk, dv (each may be null). `out` is unused here: a fused kernel that
-    // saves only row statistics needs it.
+    // Accumulates dq, dk, dv and dbias [H, Tq, Tk] (summed over the batch; each may be
+    // null). `out` and `bias` are unused here: a fused kernel that saves only row statistics
+    // needs them to recompute the probabilities.
     template <class T>
-    static void attention_bwd(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
-                              [[maybe_unused]] const T* out, const T* probs, const AttentionShape& s, T scale,
-                              bool causal, const std::int64_t* key_mask, const AttentionDropout& dropout) {
+    static void attention_bwd(T* dq, T* dk, T* dv, T* dbias, const T* dout, const T* q, const T* k,
+                              const T* v, [[maybe_unused]] const T* out, const T* probs,
+                              const AttentionShape& s, T scale, bool causal, const std::int64_t* key_mask,
+                              [[maybe_unused]] const T* bias, const AttentionDropout& dropout) {
         const index_t Tq = s.q_len, Tk = s.k_len, D = s.head_dim, n = attention_saved_numel(s);
         Workspace<T> workspace(n);
         T* dp = workspace.get();
@@ -88,6 +99,17 @@ struct Attention {
                     dpr[j] = detail::masked(s, causal, key_mask, bh / s.heads, i, j) ? T(0)
                                                                                      : pr[j] * (dpr[j] - dot);
             }
+        // The bias adds to the scores unscaled, so its gradient is dS summed over the batch,
+        // each element in batch order at any thread count.
+        if (dbias) {
+#pragma omp parallel for schedule(static) if (s.bh() * Tq * Tk > detail::parallel_threshold)
+            for (index_t h = 0; h < s.heads; ++h)
+                for (index_t b = 0; b < s.batch; ++b) {
+                    const T* ds = dp + (b * s.heads + h) * Tq * Tk;
+                    T* db = dbias + h * Tq * Tk;
+                    for (index_t e = 0; e < Tq * Tk; ++e) db[e] += ds[e];
+                }
+        }
         if (dv)
             Gemm::gemm_batched(true, false, Tk, D, Tq, T(1), dropped.get() ? dropped.get() : probs, Tk,
                                Tq * Tk, dout, D, Tq * D, T(1), dv, D, Tk * D, s.bh());

@@ -1,5 +1,6 @@
 // Kernels over integer tensors (ids, targets, masks) and the small tensors that used to
-// be built on the host each step: positions, label ranges, masks turned into weights or
+// be built on the host each step: positions (RoBERTa's, counted past the padding, and
+// MPNet's relative position buckets), label ranges, masks turned into weights or
 // offsets, the sign matrix of SigLIP, dropout masks and storage-type conversions.
 // reference: torch.arange, torch.argmax, torch.eye, torch.nn.functional.dropout, Tensor.to(dtype).
 #pragma once
@@ -9,6 +10,7 @@
 #include <tandem/core/rng.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -29,6 +31,46 @@ struct Index {
         out[0] = count;
         out[1] = lo;
         out[2] = hi;
+    }
+
+    // out[r, c] = padding_idx + (how many of ids[r, 0..c] differ from padding_idx) where
+    // ids[r, c] differs from it, else padding_idx: positions counted from padding_idx + 1
+    // over the tokens that are not padding, wherever the padding lies.
+    // shapes: ids, out [rows, cols]   reference: RobertaEmbeddings.create_position_ids_from_input_ids
+    static void position_ids_from_input_ids(std::int64_t* out, const std::int64_t* ids, index_t rows,
+                                            index_t cols, std::int64_t padding_idx) {
+        for (index_t r = 0; r < rows; ++r) {
+            std::int64_t count = 0;
+            for (index_t c = 0; c < cols; ++c) {
+                const bool real = ids[r * cols + c] != padding_idx;
+                count += real;
+                out[r * cols + c] = real ? padding_idx + count : padding_idx;
+            }
+        }
+    }
+
+    // out[i, j] = the bucket of the relative position j - i: the first half of the buckets
+    // for keys at or before the query, the second for keys after it; exact distances below
+    // num_buckets / 4, then logarithmic up to max_distance, the last bucket beyond. The
+    // logarithm is taken in float, as transformers computes it for any model dtype.
+    // shapes: out [q_len, k_len]   reference: MPNetEncoder.relative_position_bucket (T5's, bidirectional)
+    static void relative_position_buckets(std::int64_t* out, index_t q_len, index_t k_len,
+                                          std::int64_t num_buckets, std::int64_t max_distance) {
+        const std::int64_t half = num_buckets / 2, max_exact = half / 2;
+        const float log_range = float(std::log(double(max_distance) / double(max_exact)));
+        for (index_t i = 0; i < q_len; ++i)
+            for (index_t j = 0; j < k_len; ++j) {
+                const std::int64_t n = i - j, distance = n < 0 ? -n : n;
+                std::int64_t bucket = n < 0 ? half : 0;
+                if (distance < max_exact) {
+                    bucket += distance;
+                } else {
+                    const float scaled =
+                        std::log(float(distance) / float(max_exact)) / log_range * float(half - max_exact);
+                    bucket += std::min(max_exact + static_cast<std::int64_t>(scaled), half - 1);
+                }
+                out[i * k_len + j] = bucket;
+            }
     }
 
     // out[i] = start + i * step.

@@ -1,5 +1,6 @@
 // transformers' BertConfig (v4.36) as read from and written to config.json, with the
-// defaults transformers fills in for absent keys and every field validated on load.
+// defaults transformers fills in for absent keys and every field validated on load; its
+// reader and writer also serve the configs that keep BERT's keys (io/config/roberta.hpp).
 #pragma once
 
 #include <tandem/core/error.hpp>
@@ -15,6 +16,80 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+namespace tandem::detail {
+
+// id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
+// Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
+inline std::map<std::int64_t, std::string> read_labels(const io::JsonObjectReader& r) {
+    std::map<std::int64_t, std::string> labels;
+    if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
+        const auto id2label = r.object("id2label");
+        for (const auto& [key, value] : id2label.json().items()) {
+            std::int64_t id = 0;
+            try {
+                std::size_t used = 0;
+                id = std::stoll(key, &used);
+                if (used != key.size()) throw std::invalid_argument(key);
+            } catch (const std::logic_error&) {
+                throw_error(id2label.where(key), ": expected an integer label id");
+            }
+            labels[id] = json_as<std::string>(value, id2label.path(key));
+        }
+        if (labels.empty()) throw_error(r.where("id2label"), ": expected at least one label, found none");
+        return labels;
+    }
+    const auto n = r.get<std::int64_t>("num_labels", 2);
+    check_count(r, "num_labels", n, kLabelLimit);
+    for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
+    return labels;
+}
+
+// BertConfig's reading and writing, for it and for the configs that keep its keys with
+// their own model_type and defaults (RobertaConfig, XLMRobertaConfig): `Config` is
+// default-constructed with its family's defaults, then read and validated in full.
+template <class Config>
+Config bert_config_from_json(const nlohmann::json& json, const std::string& source) {
+    const io::JsonObjectReader r(json, source);
+    check_model_type(r, Config::model_type, true);
+    Config c;
+    read_config_fields(c, r, {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+    c.architectures = read_architectures(r, c.architectures);
+    c.id2label = read_labels(r);
+    check_tower(r, c);
+    check_count(r, "vocab_size", c.vocab_size, kVocabLimit);
+    check_count(r, "max_position_embeddings", c.max_position_embeddings, kPositionLimit);
+    check_count(r, "type_vocab_size", c.type_vocab_size, kTypeLimit);
+    check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+    check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+    if (c.classifier_dropout) check_dropout(r, "classifier_dropout", *c.classifier_dropout);
+    check_non_negative(r, "initializer_range", c.initializer_range);
+    // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) refuses a row outside the table.
+    if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+        throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size, ", found ",
+                    *c.pad_token_id);
+    if (c.position_embedding_type != "absolute") {
+        throw_error(r.where("position_embedding_type"), ": tandem implements \"absolute\", found \"",
+                    c.position_embedding_type, "\"");
+    }
+    return c;
+}
+
+template <class Config>
+nlohmann::json bert_config_to_json(const Config& c) {
+    auto out = write_config_fields(c);
+    out["architectures"] = c.architectures;
+    nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
+    for (const auto& [id, label] : c.id2label) {
+        id2[std::to_string(id)] = label;
+        label2[label] = id;
+    }
+    out["id2label"] = id2;
+    out["label2id"] = label2;
+    return out;
+}
+
+}  // namespace tandem::detail
 
 namespace tandem::io {
 
@@ -73,73 +148,14 @@ struct BertConfig {
     std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
 
     static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        BertConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.id2label = read_labels(r);
-        detail::check_tower(r, c);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
-        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        if (c.classifier_dropout) detail::check_dropout(r, "classifier_dropout", *c.classifier_dropout);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        if (c.position_embedding_type != "absolute") {
-            detail::throw_error(r.where("position_embedding_type"),
-                                ": tandem implements \"absolute\", found \"", c.position_embedding_type,
-                                "\"");
-        }
-        return c;
+        return detail::bert_config_from_json<BertConfig>(json, source);
     }
     static BertConfig from_file(const std::filesystem::path& path) {
         return detail::config_from_file<BertConfig>(path);
     }
 
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
-        for (const auto& [id, label] : id2label) {
-            id2[std::to_string(id)] = label;
-            label2[label] = id;
-        }
-        out["id2label"] = id2;
-        out["label2id"] = label2;
-        return out;
-    }
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
     bool operator==(const BertConfig&) const = default;
-
-private:
-    // id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
-    // Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
-    static std::map<std::int64_t, std::string> read_labels(const JsonObjectReader& r) {
-        std::map<std::int64_t, std::string> labels;
-        if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
-            const auto id2label = r.object("id2label");
-            for (const auto& [key, value] : id2label.json().items()) {
-                std::int64_t id = 0;
-                try {
-                    std::size_t used = 0;
-                    id = std::stoll(key, &used);
-                    if (used != key.size()) throw std::invalid_argument(key);
-                } catch (const std::logic_error&) {
-                    detail::throw_error(id2label.where(key), ": expected an integer label id");
-                }
-                labels[id] = detail::json_as<std::string>(value, id2label.path(key));
-            }
-            if (labels.empty())
-                detail::throw_error(r.where("id2label"), ": expected at least one label, found none");
-            return labels;
-        }
-        const auto n = r.get<std::int64_t>("num_labels", 2);
-        detail::check_count(r, "num_labels", n, detail::kLabelLimit);
-        for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
-        return labels;
-    }
 };
 
 }  // namespace tandem::io
