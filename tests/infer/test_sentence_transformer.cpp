@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace tandem;
@@ -410,5 +411,41 @@ TEST_CASE(
               read_json(fixtures / tower / "config.json")
                   .value("hidden_size", read_json(fixtures / tower / "config.json").value("dim", 0)));
         CHECK(reloaded.encode(texts) == e);
+    }
+}
+
+TEST_CASE("encode from several threads at once gives each thread the result of the same call alone") {
+    const auto dir = testing::test_data("models/st-clip-tiny");
+    if (!dir) return;
+    const auto model = SentenceTransformer<Cpu>::load(*dir);
+    const auto texts = manifest_strings(*dir, "texts");
+    std::vector<fs::path> images;
+    for (const auto& p : manifest_strings(*dir, "images")) images.push_back(*dir / p);
+    // Each thread its own batch size, and so its own padding: compared with the same call made alone.
+    const auto options = [](std::size_t t) {
+        EncodeOptions o;
+        o.batch_size = 1 + t;
+        return o;
+    };
+    std::vector<xt::xtensor<float, 2>> text_alone, image_alone;
+    for (std::size_t t = 0; t < 4; ++t) {
+        text_alone.push_back(model.encode(texts, options(t)));
+        image_alone.push_back(model.encode(images, options(t)));
+    }
+    std::vector<xt::xtensor<float, 2>> text_results(4), image_results(4);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int repeat = 0; repeat < 5; ++repeat) {
+                text_results[t] = model.encode(texts, options(t));
+                image_results[t] = model.encode(images, options(t));
+            }
+        });
+    for (auto& thread : threads) thread.join();
+    for (std::size_t t = 0; t < 4; ++t) {
+        INFO("thread " << t);
+        CHECK(relative_error(text_results[t], *dir / "expected/f32/text_embeddings.npy") < 1e-5);
+        CHECK(xt::allclose(text_results[t], text_alone[t], 1e-6, 1e-7));
+        CHECK(xt::allclose(image_results[t], image_alone[t], 1e-6, 1e-7));
     }
 }
