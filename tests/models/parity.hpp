@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tandem/autograd/graph.hpp>
+#include <tandem/autograd/parameter_store.hpp>
 #include <tandem/backend/xtensor.hpp>
 #include <tandem/core/text_batch.hpp>
 #include <tandem/io/safetensors.hpp>
@@ -10,6 +11,7 @@
 #include <doctest/doctest.h>
 #include <xtensor/xnpy.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +21,24 @@
 #include "test_data.hpp"
 
 namespace tandem::testing {
+
+// Largest |ours| over the entries of the embedding tables whose reference gradient is
+// exactly 0: the padding_idx rows (which PyTorch never updates) and the rows no id uses.
+// (Other tensors, such as the key biases, hold rounding noise that may hit 0 exactly;
+// the gradient comparisons bound those.)
+template <class B, class T>
+double largest_in_unused_embedding_rows(ParameterStore<B, T>& store, const std::filesystem::path& grads) {
+    const auto ref = io::SafetensorsFile::open(grads);
+    double largest = 0;
+    for (const auto& name : ref.names()) {
+        if (!name.ends_with("_embeddings.weight")) continue;
+        const auto expect = ref.read_as<double>(name);
+        const auto ours = store.grad(store.find(name)).to_vector();
+        for (std::size_t i = 0; i < expect.size(); ++i)
+            if (expect[i] == 0) largest = std::max(largest, std::abs(double(ours[i])));
+    }
+    return largest;
+}
 
 // ||a - b|| / ||b||, with a taken from a tensor of any type and b from a .npy file of doubles.
 template <class B, class T>

@@ -11,6 +11,7 @@
 #include <fstream>
 
 using namespace tandem;
+using tandem::testing::largest_in_unused_embedding_rows;
 using tandem::testing::relative_error;
 
 namespace {
@@ -18,24 +19,6 @@ namespace {
 template <class T>
 std::string type_name() {
     return sizeof(T) == 8 ? "double" : "float";
-}
-
-// Largest |ours| over the embedding-table entries whose reference gradient is exactly
-// 0: the [PAD] row and the rows of ids and positions the batch does not use, which get
-// no gradient at all. (Other tensors, such as the key biases, hold rounding noise that
-// may hit 0 exactly; compare_gradients bounds those.)
-template <class T>
-double largest_in_unused_embedding_rows(ParameterStore<Cpu, T>& store, const std::filesystem::path& grads) {
-    const auto ref = io::SafetensorsFile::open(grads);
-    double largest = 0;
-    for (const auto& name : ref.names()) {
-        if (!name.ends_with("_embeddings.weight")) continue;
-        const auto expect = ref.read_as<double>(name);
-        const auto ours = store.grad(store.find(name)).to_vector();
-        for (std::size_t i = 0; i < expect.size(); ++i)
-            if (expect[i] == 0) largest = std::max(largest, std::abs(double(ours[i])));
-    }
-    return largest;
 }
 
 template <class T>

@@ -26,6 +26,7 @@
 #include "temp_dir.hpp"
 
 using namespace tandem;
+using tandem::testing::largest_in_unused_embedding_rows;
 using tandem::testing::relative_error;
 
 namespace {
@@ -49,22 +50,6 @@ Var<B, T> stacked(const std::vector<Var<B, T>>& states) {
         rows.push_back(reshape(s, one));
     }
     return concat(rows, 0);
-}
-
-// Largest |ours| over the entries of the embedding tables whose reference gradient is
-// exactly 0: the padding_idx rows (which PyTorch never updates) and the rows no id uses.
-template <Backend B, Scalar T>
-double largest_in_unused_embedding_rows(ParameterStore<B, T>& store, const std::filesystem::path& grads) {
-    const auto ref = io::SafetensorsFile::open(grads);
-    double largest = 0;
-    for (const auto& name : ref.names()) {
-        if (!name.ends_with("_embeddings.weight")) continue;
-        const auto expect = ref.read_as<double>(name);
-        const auto ours = store.grad(store.find(name)).to_vector();
-        for (std::size_t i = 0; i < expect.size(); ++i)
-            if (expect[i] == 0) largest = std::max(largest, std::abs(double(ours[i])));
-    }
-    return largest;
 }
 
 // Forward with hidden states, loss = sum(last_hidden_state * probe) (+ sum(pooler_output *

@@ -23,6 +23,17 @@ using tandem::testing::relative_difference;
 using tandem::testing::run;
 using tandem::testing::scratch;
 
+namespace {
+// The texts of a shared model folder's manifest.json, also written one per line to `path`.
+std::vector<std::string> write_manifest_texts(const fs::path& model, const fs::path& path) {
+    std::ifstream in(model / "manifest.json");
+    const auto texts = nlohmann::json::parse(in).at("texts").get<std::vector<std::string>>();
+    std::ofstream out(path);
+    for (const auto& t : texts) out << t << "\n";
+    return texts;
+}
+}  // namespace
+
 TEST_CASE("tandem forward: CLIP embeddings, logits, loss and every gradient match transformers") {
     auto dir = tandem::testing::test_data("models/clip-tiny");
     if (!dir) return;
@@ -149,11 +160,7 @@ TEST_CASE("tandem encode: a sentence-transformers folder's embeddings of a text 
     auto dir = tandem::testing::test_data("models/st-bert-tiny");
     if (!dir) return;
     const auto tmp = scratch("cli", "encode");
-    std::ifstream in(*dir / "manifest.json");
-    const auto manifest = nlohmann::json::parse(in);
-    std::string texts;
-    for (const auto& t : manifest.at("texts")) texts += t.get<std::string>() + "\n";
-    std::ofstream(tmp / "texts.txt") << texts;
+    write_manifest_texts(*dir, tmp / "texts.txt");
     const auto [status, text] =
         run(std::string(TANDEM_CLI) + " encode --model " + dir->string() + " --texts " +
             (tmp / "texts.txt").string() + " --batch-size 4 --out " + (tmp / "e.npy").string() + " 2>&1");
@@ -187,11 +194,7 @@ TEST_CASE("tandem convert: the legacy 0_CLIPModel folder rewritten in the v6 lay
     INFO(text);
     REQUIRE(status == 0);
     CHECK(std::filesystem::exists(tmp / "v6/processor_config.json"));
-    std::ifstream in(*dir / "manifest.json");
-    const auto manifest = nlohmann::json::parse(in);
-    std::string texts;
-    for (const auto& t : manifest.at("texts")) texts += t.get<std::string>() + "\n";
-    std::ofstream(tmp / "texts.txt") << texts;
+    write_manifest_texts(*dir, tmp / "texts.txt");
     const auto [encoded, log] =
         run(std::string(TANDEM_CLI) + " encode --model " + (tmp / "v6").string() + " --texts " +
             (tmp / "texts.txt").string() + " --out " + (tmp / "e.npy").string() + " 2>&1");
@@ -207,13 +210,8 @@ TEST_CASE("tandem search: each query's best corpus texts by cosine, as JSON line
     auto dir = tandem::testing::test_data("models/st-bert-tiny");
     if (!dir) return;
     const auto tmp = scratch("cli", "search");
-    std::ifstream in(*dir / "manifest.json");
-    const auto texts = nlohmann::json::parse(in).at("texts").get<std::vector<std::string>>();
+    const auto texts = write_manifest_texts(*dir, tmp / "corpus.txt");
     std::ofstream(tmp / "queries.txt") << texts[1] << "\n" << texts[4] << "\n";
-    {
-        std::ofstream corpus(tmp / "corpus.txt");
-        for (const auto& t : texts) corpus << t << "\n";
-    }
     const auto [status, out] = run(std::string(TANDEM_CLI) + " search --model " + dir->string() +
                                    " --queries " + (tmp / "queries.txt").string() + " --corpus " +
                                    (tmp / "corpus.txt").string() + " --top-k 3 --jsonl");
