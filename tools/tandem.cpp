@@ -1,7 +1,6 @@
 // The `tandem` command line: one binary, one subcommand per task, parsed with CLI11. Each
-// command lives in tools/commands/<name>.hpp. Those declared to CLI11 (convert, encode,
-// forward, mine, preprocess, search, tokenize) register their options with add_<name>(app); the others read
-// the arguments after their name with cli::Args.
+// command lives in tools/commands/<name>.hpp and registers its options with
+// add_<name>(app, status); its callback runs the command and sets the exit status.
 #include <tandem/core/error.hpp>
 
 #include <cstdio>
@@ -10,7 +9,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "commands/args.hpp"
 #include "commands/convert.hpp"
 #include "commands/demo.hpp"
 #include "commands/encode.hpp"
@@ -21,46 +19,23 @@
 #include "commands/preprocess.hpp"
 #include "commands/search.hpp"
 #include "commands/tokenize.hpp"
-
-namespace {
-
-struct ArgsCommand {
-    const char* name;
-    const char* summary;
-    int (*run)(tandem::cli::Args&);
-};
-
-const ArgsCommand args_commands[] = {
-    {"demo", "train a small CLIP on Fashion-MNIST and report zero-shot accuracy (tandem demo fashion-mnist)",
-     tandem::cli::demo_main},
-    {"evaluate", "run an evaluator on .npy embeddings: metrics.json and its CSV, as sentence-transformers",
-     tandem::cli::evaluate_main},
-    {"loss", "run a training loss on .npy embeddings: its value and every gradient", tandem::cli::loss_main},
-};
-
-}  // namespace
+#include "commands/train.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app("tandem: train, evaluate and run multimodal embedding models", "tandem");
     app.require_subcommand(1);
     int status = 0;
     tandem::cli::add_convert(app, status);
+    tandem::cli::add_demo(app, status);
     tandem::cli::add_encode(app, status);
+    tandem::cli::add_evaluate(app, status);
     tandem::cli::add_forward(app, status);
+    tandem::cli::add_loss(app, status);
     tandem::cli::add_mine(app, status);
     tandem::cli::add_preprocess(app, status);
     tandem::cli::add_search(app, status);
     tandem::cli::add_tokenize(app, status);
-    for (const auto& c : args_commands) {
-        CLI::App* sub = app.add_subcommand(c.name, c.summary);
-        // Everything after the name, --help included, goes to the command's own reader.
-        sub->prefix_command();
-        sub->set_help_flag();
-        sub->callback([sub, &c, &status] {
-            tandem::cli::Args args(sub->remaining());
-            status = c.run(args);
-        });
-    }
+    tandem::cli::add_train(app, status);
     if (argc < 2) {
         std::fputs(app.help().c_str(), stderr);
         return 2;

@@ -12815,7 +12815,8 @@ private:
 // ---- begin tandem/models/any_model.hpp
 // AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
 // stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters,
-// save_pretrained and, where the model has that layout, save_st_modules. Models composed
+// save_pretrained, where the model has them the embeddings per layer and the
+// sentence-transformers layout (save_st_modules). Models composed
 // at compile time keep their own types; this is what a loader returns. Copies share the
 // model.
 
@@ -14777,6 +14778,15 @@ public:
         return impl_->encode_image(g, pixel_values);
     }
 
+    // The embeddings pooled from every hidden state, for a layerwise loss (AdaptiveLayerLoss);
+    // an error for a model that does not give them.
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return impl_->encode_text_layers(g, text, name_);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return impl_->encode_image_layers(g, pixel_values, name_);
+    }
+
     ParameterStore<B, T>& parameters() const { return impl_->parameters(); }
     void save_pretrained(const std::filesystem::path& dir) const { impl_->save_pretrained(dir); }
     // The model as sentence-transformers modules in `dir` (models/st_modules.hpp).
@@ -14803,6 +14813,10 @@ private:
         virtual bool encodes_image() const = 0;
         virtual Var<B, T> encode_text(Graph<B, T>&, const TextBatch<B>&) const = 0;
         virtual Var<B, T> encode_image(Graph<B, T>&, const Var<B, T>&) const = 0;
+        virtual std::vector<Var<B, T>> encode_text_layers(Graph<B, T>&, const TextBatch<B>&,
+                                                          const std::string& name) const = 0;
+        virtual std::vector<Var<B, T>> encode_image_layers(Graph<B, T>&, const Var<B, T>&,
+                                                           const std::string& name) const = 0;
         virtual ParameterStore<B, T>& parameters() const = 0;
         virtual void save_pretrained(const std::filesystem::path&) const = 0;
         virtual StModules save_st_modules(const std::filesystem::path&, const std::string& name) const = 0;
@@ -14825,6 +14839,21 @@ private:
                 return model.encode_image(g, pixel_values);
             else
                 detail::throw_error("AnyEmbeddingModel: the model has no encode_image");
+        }
+        std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text,
+                                                  const std::string& name) const override {
+            if constexpr (LayerwiseTextModel<M>)
+                return model.encode_text_layers(g, text);
+            else
+                detail::throw_error(name, ": gives no text embeddings per layer (a BERT-family Transformer ",
+                                    "followed by Pooling does)");
+        }
+        std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values,
+                                                   const std::string& name) const override {
+            if constexpr (LayerwiseImageModel<M>)
+                return model.encode_image_layers(g, pixel_values);
+            else
+                detail::throw_error(name, ": gives no image embeddings per layer");
         }
         ParameterStore<B, T>& parameters() const override { return model.parameters(); }
         void save_pretrained(const std::filesystem::path& dir) const override { model.save_pretrained(dir); }
@@ -21677,7 +21706,10 @@ public:
 
 namespace tandem {
 
-// Any EmbeddingLoss behind one type, with the name its errors use.
+// Any EmbeddingLoss behind one type, with the name its errors use. A held loss with
+// learned parameters of its own (CLIPLoss's logit_scale, SoftmaxLoss's classifier) keeps
+// them: own_parameters() points at them and clamp_logit_scale() reaches the held loss, so
+// a trainer over the erased type trains them as it would the loss itself.
 template <Backend B, Scalar T>
 class AnyEmbeddingLoss {
 public:
@@ -21694,12 +21726,20 @@ public:
         f_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, const LossLabels<B, T>& labels) {
             return (*held)(g, columns, labels);
         };
+        if constexpr (requires { held->parameters(); }) parameters_ = &held->parameters();
+        if constexpr (requires { held->clamp_logit_scale(); }) clamp_ = [held] { held->clamp_logit_scale(); };
     }
 
     std::string_view name() const { return name_; }
     Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
                          const LossLabels<B, T>& labels) const {
         return f_(g, columns, labels);
+    }
+
+    // The held loss's own parameters, or null when it has none.
+    ParameterStore<B, T>* own_parameters() const { return parameters_; }
+    void clamp_logit_scale() const {
+        if (clamp_) clamp_();
     }
 
 private:
@@ -21715,6 +21755,8 @@ private:
 
     std::string name_;
     Function f_;
+    ParameterStore<B, T>* parameters_ = nullptr;
+    std::function<void()> clamp_;
 };
 
 namespace detail {
@@ -24882,12 +24924,24 @@ private:
         }
         sampler_ = make_sampler();
         add_trainable(model_.parameters(), "");
-        if constexpr (requires(L & l) { l.parameters(); })
-            for (std::size_t i = 0; i < losses_.size(); ++i) {
-                auto& own = losses_[i].parameters();
-                if (&own != &model_.parameters())
-                    add_trainable(own, losses_.size() == 1 ? "loss." : "loss." + train_.names()[i] + ".");
-            }
+        for (std::size_t i = 0; i < losses_.size(); ++i) {
+            auto* own = own_parameters(losses_[i]);
+            if (own && own != &model_.parameters())
+                add_trainable(*own, losses_.size() == 1 ? "loss." : "loss." + train_.names()[i] + ".");
+        }
+    }
+
+    // The parameters a loss trains beside the model's, or null: a loss type with
+    // parameters() has them; a type-erased one (AnyEmbeddingLoss) says at run time.
+    static ParameterStore<B, T>* own_parameters(const L& loss) {
+        if constexpr (requires {
+                          { loss.own_parameters() } -> std::same_as<ParameterStore<B, T>*>;
+                      })
+            return loss.own_parameters();
+        else if constexpr (requires(L & l) { l.parameters(); })
+            return &loss.parameters();
+        else
+            return nullptr;
     }
 
 public:

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "command.hpp"
 #include "test_data.hpp"
@@ -113,15 +115,35 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
                "d.txt: expected a .jsonl, .csv or .tsv file");
     fails_with("mine --model m --data d.jsonl --out /tmp/x.jsonl --output-format pairs",
                "--output-format: pairs not in {triplet,n-tuple,labeled-pair,labeled-list}");
+    fails_with("demo fashion-mnist --out /tmp/x --steps 0",
+               "--steps: expected a positive integer, found '0'");
+    fails_with("evaluate --embeddings anchors=a.npy --out /tmp/x", "--evaluator is required");
+    fails_with("loss --loss CLIPLoss --out /tmp/x", "--embeddings is required");
     fails_with("nope", "tandem: unknown command 'nope'");
     fails_with("", "Subcommands:");
 
     const auto [status, help] = run(cli + " tokenize --help");
     CHECK(status == 0);
     CHECK(help.find("--max-length") != std::string::npos);
-    const auto [demo_status, demo_help] = run(cli + " demo --help");
-    CHECK(demo_status == 0);
-    CHECK(demo_help.find("usage: tandem demo fashion-mnist --out DIR") != std::string::npos);
+}
+
+TEST_CASE("tandem demo, evaluate and loss --help: every option and what the command writes") {
+    const std::pair<std::string, std::vector<std::string>> commands[] = {
+        {"demo",
+         {"fashion-mnist", "--out", "--steps", "--threads", "--seed", "--data", "--train-size",
+          "--batch-size", "DIR/report.html"}},
+        {"evaluate",
+         {"--evaluator", "--args", "--embeddings", "--model", "--texts", "--images", "--data", "--out",
+          "DIR/metrics.json"}},
+        {"loss",
+         {"--loss", "--args", "--embeddings", "--labels", "--guide", "--param", "--out", "DIR/grad_<i>.npy"}},
+    };
+    for (const auto& [command, mentions] : commands) {
+        const auto [status, help] = run(std::string(TANDEM_CLI) + " " + command + " --help 2>&1");
+        INFO(command << " --help\n" << help);
+        CHECK(status == 0);
+        for (const auto& text : mentions) CHECK_MESSAGE(help.find(text) != std::string::npos, text);
+    }
 }
 
 TEST_CASE("tandem tokenize: CLIP ids for JSON lines, as the reference file has them") {

@@ -146,10 +146,10 @@ TEST_CASE(
 TEST_CASE("tandem demo fashion-mnist: bad arguments name the option or file") {
     const auto out = scratch("demo", "bad").string();
     const std::pair<std::string, std::string> cases[] = {
-        {"--out " + out + " --steps 0", "option --steps: expected an integer of at least 1, found '0'"},
+        {"--out " + out + " --steps 0", "--steps: expected a positive integer, found '0'"},
         {"--out " + out + " --data /nonexistent", "/nonexistent/train-images-idx3-ubyte[.gz]: not found"},
-        {"--out " + out + " --bogus 1", "unknown option --bogus"},
-        {"", "option --out is required"},
+        {"--out " + out + " --bogus 1", "The following arguments were not expected: 1 --bogus"},
+        {"", "--out is required"},
     };
     for (const auto& [arguments, expected] : cases) {
         const auto [status, output] = run_tandem("demo fashion-mnist", arguments);

@@ -163,9 +163,15 @@ TEST_CASE("tandem evaluate: bad arguments fail with a message naming the argumen
         CHECK(result.first == 1);
         CHECK(result.second.find(message) != std::string::npos);
     };
+    // What CLI11 refuses before the command runs exits with its own codes, above 1.
+    auto refused_with = [](const std::pair<int, std::string>& result, const std::string& message) {
+        INFO(result.second);
+        CHECK(result.first > 1);
+        CHECK(result.second.find(message) != std::string::npos);
+    };
     fails_with(evaluate("--evaluator NoSuchEvaluator" + triplet + out),
                "option --evaluator: expected one of InformationRetrievalEvaluator");
-    fails_with(evaluate(triplet + out), "option --evaluator is required");
+    refused_with(evaluate(triplet + out), "--evaluator is required");
     fails_with(
         evaluate("--evaluator TripletEvaluator --args '{\"margins\": 1}'" + triplet + out),
         "--args: TripletEvaluator has no argument 'margins'; it takes batch_size, main_similarity_function, "
@@ -184,7 +190,7 @@ TEST_CASE("tandem evaluate: bad arguments fail with a message naming the argumen
         "TripletEvaluator: expected embeddings 'negatives', found anchors");
     fails_with(evaluate("--evaluator TripletEvaluator --embeddings anchors=" + fixture("triplet.json") + out),
                "triplet.json: expected a .npy file");
-    fails_with(evaluate("--evaluator TripletEvaluator" + triplet), "option --out is required");
+    refused_with(evaluate("--evaluator TripletEvaluator" + triplet), "--out is required");
     fails_with(evaluate("--evaluator BinaryClassificationEvaluator --embeddings embeddings1=" +
                         fixture("binary_embeddings1.npy") +
                         " embeddings2=" + fixture("binary_embeddings2.npy") + out),
@@ -196,8 +202,8 @@ TEST_CASE("tandem evaluate: bad arguments fail with a message naming the argumen
                "--data: key 'relevant_docs': required key is missing");
     fails_with(evaluate("--evaluator TripletEvaluator --texts anchors=a.txt" + out),
                "option --texts needs --model DIR to encode with");
-    fails_with(evaluate("--evaluator TripletEvaluator --frobnicate" + triplet + out),
-               "unknown option --frobnicate");
+    refused_with(evaluate("--evaluator TripletEvaluator --frobnicate" + triplet + out),
+                 "The following argument was not expected: --frobnicate");
 }
 
 TEST_CASE("tandem evaluate --model: texts encoded by the model give sentence-transformers' metrics") {

@@ -23,11 +23,12 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <xtensor/xview.hpp>
 
-#include "args.hpp"
 #include "fashion_mnist.hpp"
 #include "report.hpp"
+#include "validators.hpp"
 
 namespace tandem::cli {
 
@@ -233,44 +234,34 @@ inline int run(const Options& o) {
 
 }  // namespace demo
 
-inline int demo_main(Args& args) {
-    if (args.take_flag("--help")) {
-        std::printf(
-            "usage: tandem demo fashion-mnist --out DIR [--steps N] [--threads T] [--seed S]\n"
-            "                                 [--data DIR] [--train-size N] [--batch-size N]\n\n"
-            "Trains a small CLIP from scratch on Fashion-MNIST image-caption pairs (Debian's\n"
-            "dataset-fashion-mnist, or the IDX files in --data), evaluates it zero-shot on the 10k test\n"
-            "images and writes DIR/metrics.json, DIR/report.html, DIR/model (a sentence-transformers "
-            "folder)\n"
-            "and DIR/training (trainer_state.json, the training log, train_subset.json: the training\n"
-            "rows and caption templates).\n");
-        return 0;
-    }
-    demo::Options o;
-    o.out = args.require("--out");
-    auto integer = [&](const std::string& flag, auto fallback, long long least) {
-        const auto value = args.take_optional(flag);
-        if (!value) return fallback;
-        try {
-            std::size_t used = 0;
-            const long long v = std::stoll(*value, &used);
-            if (used != value->size() || v < least) throw std::invalid_argument(*value);
-            return static_cast<decltype(fallback)>(v);
-        } catch (const std::exception&) {
-            detail::throw_error("option ", flag, ": expected an integer of at least ", least, ", found '",
-                                *value, "'");
-        }
-    };
-    o.steps = integer("--steps", o.steps, 1);
-    o.threads = integer("--threads", o.threads, 1);
-    o.seed = integer("--seed", o.seed, 0);
-    o.train_size = integer("--train-size", o.train_size, 1);
-    o.batch_size = integer("--batch-size", o.batch_size, 1);
-    if (auto d = args.take_optional("--data")) o.data = *d;
-    const auto rest = args.positional();
-    if (rest.size() != 1 || rest[0] != "fashion-mnist")
-        detail::throw_error("expected the demo's name: tandem demo fashion-mnist --out DIR");
-    return demo::run(o);
+inline void add_demo(CLI::App& app, int& status) {
+    auto o = std::make_shared<demo::Options>();
+    CLI::App* sub = app.add_subcommand(
+        "demo",
+        "train a small CLIP on Fashion-MNIST and report zero-shot accuracy (tandem demo fashion-mnist)");
+    sub->footer(
+        "Trains a small CLIP from scratch on Fashion-MNIST image-caption pairs (Debian's\n"
+        "dataset-fashion-mnist, or the IDX files in --data), evaluates it zero-shot on the 10k test\n"
+        "images and writes DIR/metrics.json, DIR/report.html, DIR/model (a sentence-transformers folder)\n"
+        "and DIR/training (trainer_state.json, the training log, train_subset.json: the training\n"
+        "rows and caption templates).\n");
+    // Named on the command line (`tandem demo fashion-mnist`) so that other demos can join it.
+    sub->add_option("name", "the demo to run: fashion-mnist")
+        ->required()
+        ->check(CLI::IsMember({"fashion-mnist"}));
+    sub->add_option("--out", o->out, "the folder to write (DIR)")->required();
+    sub->add_option("--steps", o->steps, "optimizer steps (default 1000)")->check(integer_at_least(1));
+    sub->add_option("--threads", o->threads, "CPU threads (default 2)")->check(integer_at_least(1));
+    sub->add_option("--seed", o->seed, "the seed of the training subset, captions and weights (default 42)")
+        ->check(integer_at_least(0));
+    sub->add_option(
+        "--data", o->data,
+        "the folder of the IDX files, gzipped or not (default /usr/share/datasets/fashion-mnist)");
+    sub->add_option("--train-size", o->train_size, "training images drawn from the 60k (default 20000)")
+        ->check(integer_at_least(1));
+    sub->add_option("--batch-size", o->batch_size, "pairs per step (default 128)")
+        ->check(integer_at_least(1));
+    sub->callback([o, &status] { status = demo::run(*o); });
 }
 
 }  // namespace tandem::cli

@@ -18,14 +18,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "args.hpp"
 #include "encode.hpp"
 
 namespace tandem::cli {
@@ -321,13 +323,22 @@ inline Result run(const std::string& name, const nlohmann::json& args_json, cons
 
 }  // namespace evaluate_cmd
 
-inline int evaluate_main(Args& args) {
+// What `tandem evaluate` reads from its command line.
+struct EvaluateCommandOptions {
+    std::string evaluator;
+    std::optional<std::string> args;
+    // KEY=FILE each: .npy arrays, and (with --model) text files and files of image paths.
+    std::vector<std::string> embeddings, texts, images;
+    std::optional<std::filesystem::path> model, data;
+    std::filesystem::path out;
+};
+
+inline int evaluate_run(const EvaluateCommandOptions& o) {
     using namespace evaluate_cmd;
-    const std::string evaluator = args.require("--evaluator");
     nlohmann::json args_json = nlohmann::json::object();
-    if (auto text = args.take_optional("--args")) {
+    if (o.args) {
         try {
-            args_json = nlohmann::json::parse(*text);
+            args_json = nlohmann::json::parse(*o.args);
         } catch (const nlohmann::json::parse_error& e) {
             detail::throw_error("option --args: expected a JSON object, found text that does not parse (",
                                 e.what(), ")");
@@ -337,34 +348,62 @@ inline int evaluate_main(Args& args) {
                                 detail::describe_json(args_json));
     }
     Inputs in;
-    while (auto spec = args.take_optional("--embeddings")) add_embeddings(in, *spec);
+    for (const auto& spec : o.embeddings) add_embeddings(in, spec);
     std::vector<std::pair<std::string, std::string>> encoded;
-    for (const char* option : {"--texts", "--images"})
-        while (auto spec = args.take_optional(option)) encoded.emplace_back(option, *spec);
-    if (const auto model_dir = args.take_optional("--model")) {
-        const auto model = SentenceTransformer<Cpu>::load(*model_dir);
+    for (const auto& spec : o.texts) encoded.emplace_back("--texts", spec);
+    for (const auto& spec : o.images) encoded.emplace_back("--images", spec);
+    if (o.model) {
+        const auto model = SentenceTransformer<Cpu>::load(*o.model);
         for (const auto& [option, spec] : encoded) add_encoded(in, model, option, spec);
     } else if (!encoded.empty()) {
         detail::throw_error("option ", encoded.front().first, " needs --model DIR to encode with");
     }
-    if (auto data = args.take_optional("--data")) {
-        in.data = io::read_json_file(*data);
+    if (o.data) {
+        in.data = io::read_json_file(*o.data);
         if (!in.data.is_object())
-            detail::throw_error(*data, ": expected a JSON object, found ", detail::describe_json(in.data));
+            detail::throw_error(o.data->string(), ": expected a JSON object, found ",
+                                detail::describe_json(in.data));
     }
-    const std::filesystem::path out = args.require("--out");
-    // KEY=FILE.npy after one --embeddings, as the usage line writes several.
-    for (const auto& extra : args.positional()) add_embeddings(in, extra);
     if (in.embeddings.empty())
         detail::throw_error(
             "option --embeddings is required (KEY=FILE.npy), or --model with --texts or --images");
-    std::filesystem::create_directories(out);
-    const auto metrics = run(evaluator, args_json, in, {.output_path = out}).metrics;
+    std::filesystem::create_directories(o.out);
+    const auto metrics = run(o.evaluator, args_json, in, {.output_path = o.out}).metrics;
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [k, v] : metrics) j[k] = v;
-    io::write_json_file(out / "metrics.json", j);
+    io::write_json_file(o.out / "metrics.json", j);
     std::printf("%s\n", j.dump().c_str());
     return 0;
+}
+
+inline void add_evaluate(CLI::App& app, int& status) {
+    auto o = std::make_shared<EvaluateCommandOptions>();
+    CLI::App* sub = app.add_subcommand(
+        "evaluate",
+        "run an evaluator on .npy embeddings: metrics.json and its CSV, as sentence-transformers");
+    sub->footer(
+        "Runs one sentence-transformers evaluator on embeddings saved as .npy (float32 or float64;\n"
+        "scores and labels as 1-D arrays) and writes DIR/metrics.json (sentence-transformers v6\n"
+        "names) and the evaluator's CSV. KEY is one of " +
+        evaluate_cmd::known_keys() +
+        ".\n"
+        "With --model DIR, inputs may be texts or image paths instead, encoded by the model as\n"
+        "evaluator(model) encodes them: queries with encode_query, the corpus with encode_document.\n");
+    sub->add_option("--evaluator", o->evaluator,
+                    "InformationRetrievalEvaluator, EmbeddingSimilarityEvaluator, TripletEvaluator, "
+                    "BinaryClassificationEvaluator, ZeroShotClassificationEvaluator or SequentialEvaluator")
+        ->required();
+    sub->add_option("--args", o->args,
+                    "the evaluator's constructor arguments, a JSON object of Python names");
+    sub->add_option("--embeddings", o->embeddings, "KEY=FILE.npy, one or more");
+    sub->add_option("--model", o->model,
+                    "a sentence-transformers folder to encode --texts and --images with");
+    sub->add_option("--texts", o->texts, "KEY=FILE, one text per line, one or more");
+    sub->add_option("--images", o->images, "KEY=FILE, one image path per line, one or more");
+    sub->add_option("--data", o->data,
+                    "a JSON object of the other inputs: ids, relevant_docs, scores or labels as lists");
+    sub->add_option("--out", o->out, "the folder to write (DIR)")->required();
+    sub->callback([o, &status] { status = evaluate_run(*o); });
 }
 
 }  // namespace tandem::cli

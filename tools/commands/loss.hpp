@@ -13,14 +13,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
-#include "args.hpp"
 
 namespace tandem::cli {
 
@@ -54,18 +55,37 @@ void save_npy(const fs::path& path, const Tensor<Cpu, T>& t) {
     io::save_npy(path, to_xarray(t));
 }
 
-// Reads --args for one loss: every key must be one it knows.
+// Where a loss's arguments come from, for its messages: `tandem loss --args` or a key of
+// a training config (ArgsSource).
+inline std::string& args_option() {
+    static std::string where = "option --args";
+    return where;
+}
+
+// Names the source of the loss arguments read while it lives.
+class ArgsSource {
+public:
+    explicit ArgsSource(std::string where) : saved_(std::exchange(args_option(), std::move(where))) {}
+    ~ArgsSource() { args_option() = std::move(saved_); }
+    ArgsSource(const ArgsSource&) = delete;
+    ArgsSource& operator=(const ArgsSource&) = delete;
+
+private:
+    std::string saved_;
+};
+
+// Reads the arguments of one loss: every key must be one it knows.
 class JsonArgs {
 public:
     JsonArgs(std::string loss, const json& args, std::set<std::string> known)
         : loss_(std::move(loss)), args_(args) {
         if (!args_.is_object())
-            detail::throw_error("option --args: expected a JSON object, found ", args_.dump());
+            detail::throw_error(args_option(), ": expected a JSON object, found ", args_.dump());
         for (const auto& [key, value] : args_.items()) {
             if (known.count(key)) continue;
             std::string names;
             for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
-            detail::throw_error("option --args: ", loss_, " has no argument '", key, "'; it takes ", names);
+            detail::throw_error(args_option(), ": ", loss_, " has no argument '", key, "'; it takes ", names);
         }
     }
 
@@ -75,7 +95,7 @@ public:
         try {
             return args_[key].get<V>();
         } catch (const json::exception&) {
-            detail::throw_error("option --args: ", loss_, " argument '", key,
+            detail::throw_error(args_option(), ": ", loss_, " argument '", key,
                                 "' has the wrong type: ", args_[key].dump());
         }
     }
@@ -89,14 +109,14 @@ public:
         if (it != names.end()) return it->second;
         std::string valid;
         for (const auto& [n, e] : names) valid += (valid.empty() ? "" : ", ") + n;
-        detail::throw_error("option --args: ", loss_, " argument '", key, "': expected one of ", valid,
+        detail::throw_error(args_option(), ": ", loss_, " argument '", key, "': expected one of ", valid,
                             ", found '", name, "'");
     }
 
     // Distributed gathering has no meaning in one process; refused rather than ignored.
     void single_process(const std::string& key) const {
         if (get<bool>(key, false))
-            detail::throw_error("option --args: ", loss_, " argument '", key,
+            detail::throw_error(args_option(), ": ", loss_, " argument '", key,
                                 "' must be false (one process)");
     }
 
@@ -121,7 +141,7 @@ inline MultipleNegativesRankingLossOptions mnrl_options(const JsonArgs& a) {
         o.directions.clear();
         for (const auto& n : names) {
             if (!directions.count(n))
-                detail::throw_error("option --args: unknown direction '", n,
+                detail::throw_error(args_option(), ": unknown direction '", n,
                                     "'; expected query_to_doc, query_to_query, doc_to_query or doc_to_doc");
             o.directions.push_back(directions.at(n));
         }
@@ -140,6 +160,31 @@ inline MultipleNegativesRankingLossOptions mnrl_options(const JsonArgs& a) {
 const std::set<std::string> mnrl_args = {
     "scale",          "similarity_fct", "gather_across_devices", "directions",
     "partition_mode", "hardness_mode",  "hardness_strength"};
+
+template <class T>
+CachedMultipleNegativesRankingLoss<Cpu, T> cached_mnrl_loss(const json& args) {
+    auto known = mnrl_args;
+    known.insert({"mini_batch_size", "show_progress_bar"});
+    const JsonArgs a("CachedMultipleNegativesRankingLoss", args, known);
+    return CachedMultipleNegativesRankingLoss<Cpu, T>(mnrl_options(a), a.get<index_t>("mini_batch_size", 32));
+}
+
+inline CLIPLossOptions clip_loss_options(const json& args) {
+    const JsonArgs a("CLIPLoss", args, {"init_logit_scale", "max_logit_scale"});
+    CLIPLossOptions o;
+    o.init_logit_scale = a.get("init_logit_scale", o.init_logit_scale);
+    o.max_logit_scale = a.get("max_logit_scale", o.max_logit_scale);
+    return o;
+}
+
+inline SigLIPLossOptions siglip_loss_options(const json& args) {
+    const JsonArgs a("SigLIPLoss", args, {"init_logit_scale", "init_logit_bias", "max_logit_scale"});
+    SigLIPLossOptions o;
+    o.init_logit_scale = a.get("init_logit_scale", o.init_logit_scale);
+    o.init_logit_bias = a.get("init_logit_bias", o.init_logit_bias);
+    o.max_logit_scale = a.get("max_logit_scale", o.max_logit_scale);
+    return o;
+}
 
 template <class T>
 struct Inputs {
@@ -238,28 +283,14 @@ bool run_in_batch_losses(const Options& o, const Inputs<T>& in) {
         set_params<T>(o, o.loss, nullptr);
         run_plain<T>(o, in, loss, nullptr);
     } else if (o.loss == "CachedMultipleNegativesRankingLoss") {
-        auto known = mnrl_args;
-        known.insert({"mini_batch_size", "show_progress_bar"});
-        const JsonArgs a(o.loss, o.args, known);
-        const CachedMultipleNegativesRankingLoss<Cpu, T> loss(mnrl_options(a),
-                                                              a.get<index_t>("mini_batch_size", 32));
         set_params<T>(o, o.loss, nullptr);
-        run_cached<T>(o, in, loss);
+        run_cached<T>(o, in, cached_mnrl_loss<T>(o.args));
     } else if (o.loss == "CLIPLoss") {
-        const JsonArgs a(o.loss, o.args, {"init_logit_scale", "max_logit_scale"});
-        CLIPLossOptions options;
-        options.init_logit_scale = a.get("init_logit_scale", options.init_logit_scale);
-        options.max_logit_scale = a.get("max_logit_scale", options.max_logit_scale);
-        const CLIPLoss<Cpu, T> loss(options);
+        const CLIPLoss<Cpu, T> loss(clip_loss_options(o.args));
         set_params<T>(o, o.loss, &loss.parameters());
         run_plain(o, in, loss, &loss.parameters());
     } else if (o.loss == "SigLIPLoss") {
-        const JsonArgs a(o.loss, o.args, {"init_logit_scale", "init_logit_bias", "max_logit_scale"});
-        SigLIPLossOptions options;
-        options.init_logit_scale = a.get("init_logit_scale", options.init_logit_scale);
-        options.init_logit_bias = a.get("init_logit_bias", options.init_logit_bias);
-        options.max_logit_scale = a.get("max_logit_scale", options.max_logit_scale);
-        const SigLIPLoss<Cpu, T> loss(options);
+        const SigLIPLoss<Cpu, T> loss(siglip_loss_options(o.args));
         set_params<T>(o, o.loss, &loss.parameters());
         run_plain(o, in, loss, &loss.parameters());
     } else {
@@ -312,47 +343,55 @@ int run(const Options& o) {
 
 }  // namespace loss_cmd
 
-inline int loss_main(Args& args) {
-    if (args.take_flag("--help")) {
-        std::printf(
-            "usage: tandem loss --loss NAME [--args JSON] --embeddings E0.npy [E1.npy ...] [--labels L.npy]\n"
-            "                   [--guide G0.npy ...] [--param NAME=FILE.npy ...] --out DIR\n\n"
-            "NAME is the sentence-transformers class name (CLIPLoss, SigLIPLoss for the CLIP and SigLIP\n"
-            "objectives); --args holds its constructor arguments under their Python names. Writes\n"
-            "DIR/loss.npy (0-d), DIR/grad_<i>.npy for each embedding file in order, DIR/grad_<NAME>.npy\n"
-            "for each --param. float64 embeddings run in double, float32 in float. --labels: int64 class\n"
-            "labels or float scores (teacher scores or embeddings). --guide: a guide model's embeddings of\n"
-            "each column (GISTEmbedLoss). A wrapper takes its inner loss as --args {\"loss\": {\"name\": "
-            "NAME,\n"
-            "\"args\": {...}}}; AdaptiveLayerLoss and Matryoshka2dLoss take every hidden state's "
-            "embeddings,\n"
-            "layer-major, with --args \"num_layers\".\n");
-        return 0;
-    }
-    loss_cmd::Options o;
-    o.loss = args.require("--loss");
-    o.out = args.require("--out");
-    if (auto text = args.take_optional("--args")) {
+// What `tandem loss` reads from its command line: the run's options, with --args and
+// --param as given, parsed by loss_run.
+struct LossCommandOptions {
+    loss_cmd::Options run;
+    std::optional<std::string> args;
+    std::vector<std::string> params;
+};
+
+inline int loss_run(const LossCommandOptions& c) {
+    loss_cmd::Options o = c.run;
+    if (c.args) {
         try {
-            o.args = nlohmann::json::parse(*text);
+            o.args = nlohmann::json::parse(*c.args);
         } catch (const nlohmann::json::exception& e) {
             detail::throw_error("option --args: not valid JSON (", e.what(), ")");
         }
     }
-    if (auto labels = args.take_optional("--labels")) o.labels = *labels;
-    while (auto param = args.take_optional("--param")) {
-        const auto eq = param->find('=');
-        if (eq == std::string::npos || eq == 0 || eq + 1 == param->size())
-            detail::throw_error("option --param: expected NAME=FILE.npy, found '", *param, "'");
-        o.params.emplace_back(param->substr(0, eq), param->substr(eq + 1));
+    for (const auto& param : c.params) {
+        const auto eq = param.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == param.size())
+            detail::throw_error("option --param: expected NAME=FILE.npy, found '", param, "'");
+        o.params.emplace_back(param.substr(0, eq), param.substr(eq + 1));
     }
-    for (const auto& file : args.take_list("--embeddings")) o.embeddings.push_back(file);
-    for (const auto& file : args.take_list("--guide")) o.guides.push_back(file);
-    if (o.embeddings.empty()) detail::throw_error("option --embeddings is required");
-    if (const auto rest = args.positional(); !rest.empty())
-        detail::throw_error("unexpected argument '", rest[0], "'");
     if (io::read_npy_header(o.embeddings[0]).descr == "<f8") return loss_cmd::run<double>(o);
     return loss_cmd::run<float>(o);
+}
+
+inline void add_loss(CLI::App& app, int& status) {
+    auto c = std::make_shared<LossCommandOptions>();
+    auto& o = c->run;
+    CLI::App* sub =
+        app.add_subcommand("loss", "run a training loss on .npy embeddings: its value and every gradient");
+    sub->footer(
+        "NAME is the sentence-transformers class name (CLIPLoss, SigLIPLoss for the CLIP and SigLIP\n"
+        "objectives); --args holds its constructor arguments under their Python names. Writes\n"
+        "DIR/loss.npy (0-d), DIR/grad_<i>.npy for each embedding file in order, DIR/grad_<NAME>.npy\n"
+        "for each --param. float64 embeddings run in double, float32 in float. --labels: int64 class\n"
+        "labels or float scores (teacher scores or embeddings). --guide: a guide model's embeddings of\n"
+        "each column (GISTEmbedLoss). A wrapper takes its inner loss as --args {\"loss\": {\"name\": NAME,\n"
+        "\"args\": {...}}}; AdaptiveLayerLoss and Matryoshka2dLoss take every hidden state's embeddings,\n"
+        "layer-major, with --args \"num_layers\".\n");
+    sub->add_option("--loss", o.loss, "the loss's sentence-transformers class name (NAME)")->required();
+    sub->add_option("--args", c->args, "its constructor arguments, a JSON object of Python names");
+    sub->add_option("--embeddings", o.embeddings, "one .npy file per column, float32 or float64")->required();
+    sub->add_option("--labels", o.labels, "a .npy file: int64 class labels or float scores");
+    sub->add_option("--guide", o.guides, "the guide model's embeddings, one .npy file per column");
+    sub->add_option("--param", c->params, "NAME=FILE.npy: the value of the loss's learned parameter NAME");
+    sub->add_option("--out", o.out, "the folder to write (DIR)")->required();
+    sub->callback([c, &status] { status = loss_run(*c); });
 }
 
 }  // namespace tandem::cli

@@ -21,7 +21,7 @@ inline const std::map<std::string, SimilarityFunction> pairwise_similarity_names
 // A learnable projection would be the loss's own parameter; not offered yet.
 inline void no_projection(const std::string& loss, const JsonArgs& a) {
     if (a.get<index_t>("projection_dim", 0) != 0)
-        detail::throw_error("option --args: ", loss,
+        detail::throw_error(args_option(), ": ", loss,
                             " argument 'projection_dim' is not supported; the student's embeddings must have "
                             "the teacher's width (projection_dim null)");
 }

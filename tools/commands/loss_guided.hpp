@@ -24,12 +24,26 @@ inline GISTEmbedLossOptions gist_options(const JsonArgs& a) {
     return o;
 }
 
+inline const std::set<std::string> gist_args = {
+    "temperature",      "margin_strategy",    "margin",
+    "contrast_anchors", "contrast_positives", "gather_across_devices"};
+
+template <class T>
+CachedGISTEmbedLoss<Cpu, T> cached_gist_loss(const json& args) {
+    auto known = gist_args;
+    known.insert({"mini_batch_size", "mini_batch_num_tokens", "show_progress_bar"});
+    const JsonArgs a("CachedGISTEmbedLoss", args, known);
+    if (a.get<index_t>("mini_batch_num_tokens", 0) != 0)
+        detail::throw_error(args_option(),
+                            ": CachedGISTEmbedLoss argument 'mini_batch_num_tokens' is not "
+                            "supported (mini-batches are counted in rows: mini_batch_size)");
+    return CachedGISTEmbedLoss<Cpu, T>(gist_options(a), a.get<index_t>("mini_batch_size", 32));
+}
+
 template <class T>
 bool run_guided_losses(const Options& o, const Inputs<T>& in) {
-    std::set<std::string> known = {"temperature",      "margin_strategy",    "margin",
-                                   "contrast_anchors", "contrast_positives", "gather_across_devices"};
     if (o.loss == "GISTEmbedLoss") {
-        const GISTEmbedLoss<Cpu, T> loss(gist_options(JsonArgs(o.loss, o.args, known)));
+        const GISTEmbedLoss<Cpu, T> loss(gist_options(JsonArgs(o.loss, o.args, gist_args)));
         set_params<T>(o, o.loss, nullptr);
         Graph<Cpu, T> g;
         std::vector<Var<Cpu, T>> vars;
@@ -41,13 +55,7 @@ bool run_guided_losses(const Options& o, const Inputs<T>& in) {
         for (const auto& v : vars) grads.push_back(g.grad(v));
         write_embedding_grads(o, grads);
     } else if (o.loss == "CachedGISTEmbedLoss") {
-        known.insert({"mini_batch_size", "mini_batch_num_tokens", "show_progress_bar"});
-        const JsonArgs a(o.loss, o.args, known);
-        if (a.get<index_t>("mini_batch_num_tokens", 0) != 0)
-            detail::throw_error(
-                "option --args: CachedGISTEmbedLoss argument 'mini_batch_num_tokens' is not "
-                "supported (mini-batches are counted in rows: mini_batch_size)");
-        const CachedGISTEmbedLoss<Cpu, T> loss(gist_options(a), a.get<index_t>("mini_batch_size", 32));
+        const auto loss = cached_gist_loss<T>(o.args);
         set_params<T>(o, o.loss, nullptr);
         // The embeddings are the "model": each column a parameter, each mini-batch a slice of it.
         ParameterStore<Cpu, T> store;

@@ -15,7 +15,9 @@
 #include "loss_pairs.hpp"
 #include "loss_triplet.hpp"
 
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,14 +34,9 @@ std::optional<AnyEmbeddingLoss<Cpu, T>> make_in_batch_loss(const std::string& na
     if (name == "MultipleNegativesRankingLoss")
         return AnyEmbeddingLoss<Cpu, T>(
             MultipleNegativesRankingLoss<Cpu, T>(mnrl_options(JsonArgs(name, args, mnrl_args))));
-    if (name == "CachedMultipleNegativesRankingLoss") {
-        auto known = mnrl_args;
-        known.insert({"mini_batch_size", "show_progress_bar"});
-        const JsonArgs a(name, args, known);
-        const CachedMultipleNegativesRankingLoss<Cpu, T> cached(mnrl_options(a),
-                                                                a.get<index_t>("mini_batch_size", 32));
-        return AnyEmbeddingLoss<Cpu, T>(MultipleNegativesRankingLoss<Cpu, T>(cached.options(), name));
-    }
+    if (name == "CachedMultipleNegativesRankingLoss")
+        return AnyEmbeddingLoss<Cpu, T>(
+            MultipleNegativesRankingLoss<Cpu, T>(cached_mnrl_loss<T>(args).options(), name));
     if (name == "MultipleNegativesSymmetricRankingLoss") {
         const JsonArgs a(name, args, {"scale", "similarity_fct", "gather_across_devices"});
         a.single_process("gather_across_devices");
@@ -65,12 +62,12 @@ AnyEmbeddingLoss<Cpu, T> make_inner_loss(const std::string& wrapper, const json&
     } else if (spec.is_object() && spec.contains("name") && spec["name"].is_string()) {
         for (const auto& [key, value] : spec.items())
             if (key != "name" && key != "args")
-                detail::throw_error("option --args: ", wrapper, " argument 'loss' has no key '", key,
+                detail::throw_error(args_option(), ": ", wrapper, " argument 'loss' has no key '", key,
                                     "'; it takes name and args");
         name = spec["name"].get<std::string>();
         if (spec.contains("args")) args = spec["args"];
     } else {
-        detail::throw_error("option --args: ", wrapper,
+        detail::throw_error(args_option(), ": ", wrapper,
                             " argument 'loss' must be {\"name\": LOSS, \"args\": {...}}, found ",
                             spec.dump());
     }
@@ -85,13 +82,13 @@ AnyEmbeddingLoss<Cpu, T> make_inner_loss(const std::string& wrapper, const json&
         {"ContrastiveTensionLoss", "it encodes one column with a second model copy"},
         {"ContrastiveTensionLossInBatchNegatives", "it encodes one column with a second model copy"}};
     if (const auto it = refused.find(name); it != refused.end())
-        detail::throw_error("option --args: ", wrapper, " cannot wrap ", name, ": ", it->second);
+        detail::throw_error(args_option(), ": ", wrapper, " cannot wrap ", name, ": ", it->second);
     std::string names;
     for (const auto* family :
          {&in_batch_loss_names, &distill_loss_names, &pair_loss_names, &triplet_loss_names})
         for (const auto& n : *family)
             if (n != "CLIPLoss" && n != "SigLIPLoss") names += (names.empty() ? "" : ", ") + n;
-    detail::throw_error("option --args: ", wrapper, " cannot wrap '", name,
+    detail::throw_error(args_option(), ": ", wrapper, " cannot wrap '", name,
                         "'; the inner loss must be a loss over embeddings: ", names,
                         ", MegaBatchMarginLoss, MatryoshkaLoss, GlobalOrthogonalRegularizationLoss");
 }
@@ -108,7 +105,7 @@ std::optional<AnyEmbeddingLoss<Cpu, T>> make_wrapper_loss(const std::string& nam
     if (name == "MatryoshkaLoss") {
         const JsonArgs a(name, args, {"loss", "matryoshka_dims", "matryoshka_weights", "n_dims_per_step"});
         if (!args.contains("loss"))
-            detail::throw_error("option --args: MatryoshkaLoss needs the argument 'loss'");
+            detail::throw_error(args_option(), ": MatryoshkaLoss needs the argument 'loss'");
         return AnyEmbeddingLoss<Cpu, T>(
             MatryoshkaLoss<Cpu, T>(make_inner_loss<T>(name, args["loss"]),
                                    {.matryoshka_dims = a.get<std::vector<index_t>>("matryoshka_dims", {}),
@@ -158,31 +155,43 @@ void run_layerwise(
     write_embedding_grads(o, grads);
 }
 
+// AdaptiveLayerLoss or Matryoshka2dLoss, over the embeddings after every layer, behind one type.
 template <class T>
-bool run_wrapper_losses(const Options& o, const Inputs<T>& in) {
-    const std::set<std::string> adaptive = {
+struct LayerwiseLossFunction {
+    std::string loss_name;
+    std::function<Var<Cpu, T>(Graph<Cpu, T>&, const std::vector<std::vector<Var<Cpu, T>>>&,
+                              const LossLabels<Cpu, T>&)>
+        loss;
+
+    std::string_view name() const { return loss_name; }
+    Var<Cpu, T> operator()(Graph<Cpu, T>& g, const std::vector<std::vector<Var<Cpu, T>>>& layers,
+                           const LossLabels<Cpu, T>& labels) const {
+        return loss(g, layers, labels);
+    }
+};
+
+// The layerwise loss named `name`, or nullopt when it is neither; `extra` are keys its
+// caller reads itself.
+template <class T>
+std::optional<LayerwiseLossFunction<T>> make_layerwise_loss(const std::string& name, const json& args,
+                                                            const std::set<std::string>& extra = {}) {
+    if (name != "AdaptiveLayerLoss" && name != "Matryoshka2dLoss") return std::nullopt;
+    std::set<std::string> known = {
         "loss",          "n_layers_per_step", "last_layer_weight", "prior_layers_weight",
-        "kl_div_weight", "kl_temperature",    "layer_weighting",   "num_layers"};
-    if (o.loss == "AdaptiveLayerLoss" || o.loss == "Matryoshka2dLoss") {
-        auto known = adaptive;
-        const bool two_d = o.loss == "Matryoshka2dLoss";
-        if (two_d) known.insert({"matryoshka_dims", "matryoshka_weights", "n_dims_per_step"});
-        const JsonArgs a(o.loss, o.args, known);
-        if (!o.args.contains("loss"))
-            detail::throw_error("option --args: ", o.loss, " needs the argument 'loss'");
-        if (!o.args.contains("num_layers"))
-            detail::throw_error(
-                "option --args: ", o.loss,
-                " needs 'num_layers', the number of hidden states whose embeddings --embeddings "
-                "gives (layer-major)");
-        set_params<T>(o, o.loss, nullptr);
-        auto inner = make_inner_loss<T>(o.loss, o.args["loss"]);
-        const auto layers = static_cast<std::size_t>(std::max(a.get("num_layers", 0), 0));
-        AdaptiveLayerLossOptions d;
-        const auto layer_weighting = a.choice("layer_weighting", d.layer_weighting, layer_weighting_names);
-        if (two_d) {
-            Matryoshka2dLossOptions m;
-            const Matryoshka2dLoss<Cpu, T> loss(
+        "kl_div_weight", "kl_temperature",    "layer_weighting"};
+    known.insert(extra.begin(), extra.end());
+    const bool two_d = name == "Matryoshka2dLoss";
+    if (two_d) known.insert({"matryoshka_dims", "matryoshka_weights", "n_dims_per_step"});
+    const JsonArgs a(name, args, known);
+    if (!args.contains("loss")) detail::throw_error(args_option(), ": ", name, " needs the argument 'loss'");
+    auto inner = make_inner_loss<T>(name, args["loss"]);
+    AdaptiveLayerLossOptions d;
+    const auto layer_weighting = a.choice("layer_weighting", d.layer_weighting, layer_weighting_names);
+    if (two_d) {
+        Matryoshka2dLossOptions m;
+        return LayerwiseLossFunction<T>{
+            name,
+            Matryoshka2dLoss<Cpu, T>(
                 std::move(inner), {.matryoshka_dims = a.get<std::vector<index_t>>("matryoshka_dims", {}),
                                    .matryoshka_weights = weights_of(a),
                                    .n_layers_per_step = a.get("n_layers_per_step", m.n_layers_per_step),
@@ -191,18 +200,32 @@ bool run_wrapper_losses(const Options& o, const Inputs<T>& in) {
                                    .prior_layers_weight = a.get("prior_layers_weight", m.prior_layers_weight),
                                    .kl_div_weight = a.get("kl_div_weight", m.kl_div_weight),
                                    .kl_temperature = a.get("kl_temperature", m.kl_temperature),
-                                   .layer_weighting = layer_weighting});
-            run_layerwise<T>(o, in, layers, loss);
-        } else {
-            const AdaptiveLayerLoss<Cpu, T> loss(
-                std::move(inner), {.n_layers_per_step = a.get("n_layers_per_step", d.n_layers_per_step),
+                                   .layer_weighting = layer_weighting})};
+    }
+    return LayerwiseLossFunction<T>{
+        name,
+        AdaptiveLayerLoss<Cpu, T>(std::move(inner),
+                                  {.n_layers_per_step = a.get("n_layers_per_step", d.n_layers_per_step),
                                    .last_layer_weight = a.get("last_layer_weight", d.last_layer_weight),
                                    .prior_layers_weight = a.get("prior_layers_weight", d.prior_layers_weight),
                                    .kl_div_weight = a.get("kl_div_weight", d.kl_div_weight),
                                    .kl_temperature = a.get("kl_temperature", d.kl_temperature),
-                                   .layer_weighting = layer_weighting});
-            run_layerwise<T>(o, in, layers, loss);
-        }
+                                   .layer_weighting = layer_weighting})};
+}
+
+template <class T>
+bool run_wrapper_losses(const Options& o, const Inputs<T>& in) {
+    if (const auto loss = make_layerwise_loss<T>(o.loss, o.args, {"num_layers"})) {
+        if (!o.args.contains("num_layers"))
+            detail::throw_error(
+                args_option(), ": ", o.loss,
+                " needs 'num_layers', the number of hidden states whose embeddings --embeddings "
+                "gives (layer-major)");
+        set_params<T>(o, o.loss, nullptr);
+        const auto layers = static_cast<std::size_t>(std::max(
+            JsonArgs(o.loss, json{{"num_layers", o.args["num_layers"]}}, {"num_layers"}).get("num_layers", 0),
+            0));
+        run_layerwise<T>(o, in, layers, *loss);
         return true;
     }
     const auto loss = make_wrapper_loss<T>(o.loss, o.args);

@@ -1,7 +1,8 @@
 // The retrieval numbers of an image-text model on a labelled test set, and the HTML page
-// that shows a training run: its metrics, the loss and learning-rate curves as inline
-// SVG, the confusion matrix of zero-shot classification, and the test images each class
-// prompt retrieves first. One self-contained file: the pictures are inline PNGs.
+// that shows a training run: its metrics, the loss, learning-rate and evaluation curves
+// as inline SVG and, for a labelled image test set (the demo's), the confusion matrix of
+// zero-shot classification and the test images each class prompt retrieves first. One
+// self-contained file: the pictures are inline PNGs.
 #pragma once
 
 #include <tandem/core/error.hpp>
@@ -198,6 +199,19 @@ inline void write_html(const std::filesystem::path& path, const Page& page) {
     html += "</table>\n<h2>Training</h2>\n" + detail::svg_curve(page.log_history, "loss", "training loss") +
             detail::svg_curve(page.log_history, "learning_rate", "learning rate") +
             detail::svg_curve(page.log_history, "grad_norm", "gradient norm before clipping");
+    // Each evaluation metric the trainer logged, in the order of its first appearance.
+    std::vector<std::string> evaluated;
+    for (const auto& e : page.log_history)
+        for (const auto& [k, v] : e.items())
+            if (k.rfind("eval_", 0) == 0 && v.is_number() &&
+                std::find(evaluated.begin(), evaluated.end(), k) == evaluated.end())
+                evaluated.push_back(k);
+    if (!evaluated.empty()) html += "\n<h2>Evaluation</h2>\n";
+    for (const auto& k : evaluated) html += detail::svg_curve(page.log_history, k, k);
+    if (page.classes.empty()) {
+        io::atomic_write(path, html + "\n</body></html>\n");
+        return;
+    }
 
     const auto& confusion = page.results.confusion;
     html +=

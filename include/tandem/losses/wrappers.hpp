@@ -25,7 +25,10 @@
 
 namespace tandem {
 
-// Any EmbeddingLoss behind one type, with the name its errors use.
+// Any EmbeddingLoss behind one type, with the name its errors use. A held loss with
+// learned parameters of its own (CLIPLoss's logit_scale, SoftmaxLoss's classifier) keeps
+// them: own_parameters() points at them and clamp_logit_scale() reaches the held loss, so
+// a trainer over the erased type trains them as it would the loss itself.
 template <Backend B, Scalar T>
 class AnyEmbeddingLoss {
 public:
@@ -42,12 +45,20 @@ public:
         f_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, const LossLabels<B, T>& labels) {
             return (*held)(g, columns, labels);
         };
+        if constexpr (requires { held->parameters(); }) parameters_ = &held->parameters();
+        if constexpr (requires { held->clamp_logit_scale(); }) clamp_ = [held] { held->clamp_logit_scale(); };
     }
 
     std::string_view name() const { return name_; }
     Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
                          const LossLabels<B, T>& labels) const {
         return f_(g, columns, labels);
+    }
+
+    // The held loss's own parameters, or null when it has none.
+    ParameterStore<B, T>* own_parameters() const { return parameters_; }
+    void clamp_logit_scale() const {
+        if (clamp_) clamp_();
     }
 
 private:
@@ -63,6 +74,8 @@ private:
 
     std::string name_;
     Function f_;
+    ParameterStore<B, T>* parameters_ = nullptr;
+    std::function<void()> clamp_;
 };
 
 namespace detail {

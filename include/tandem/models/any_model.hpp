@@ -1,6 +1,7 @@
 // AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
 // stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters,
-// save_pretrained and, where the model has that layout, save_st_modules. Models composed
+// save_pretrained, where the model has them the embeddings per layer and the
+// sentence-transformers layout (save_st_modules). Models composed
 // at compile time keep their own types; this is what a loader returns. Copies share the
 // model.
 #pragma once
@@ -54,6 +55,15 @@ public:
         return impl_->encode_image(g, pixel_values);
     }
 
+    // The embeddings pooled from every hidden state, for a layerwise loss (AdaptiveLayerLoss);
+    // an error for a model that does not give them.
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return impl_->encode_text_layers(g, text, name_);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return impl_->encode_image_layers(g, pixel_values, name_);
+    }
+
     ParameterStore<B, T>& parameters() const { return impl_->parameters(); }
     void save_pretrained(const std::filesystem::path& dir) const { impl_->save_pretrained(dir); }
     // The model as sentence-transformers modules in `dir` (models/st_modules.hpp).
@@ -80,6 +90,10 @@ private:
         virtual bool encodes_image() const = 0;
         virtual Var<B, T> encode_text(Graph<B, T>&, const TextBatch<B>&) const = 0;
         virtual Var<B, T> encode_image(Graph<B, T>&, const Var<B, T>&) const = 0;
+        virtual std::vector<Var<B, T>> encode_text_layers(Graph<B, T>&, const TextBatch<B>&,
+                                                          const std::string& name) const = 0;
+        virtual std::vector<Var<B, T>> encode_image_layers(Graph<B, T>&, const Var<B, T>&,
+                                                           const std::string& name) const = 0;
         virtual ParameterStore<B, T>& parameters() const = 0;
         virtual void save_pretrained(const std::filesystem::path&) const = 0;
         virtual StModules save_st_modules(const std::filesystem::path&, const std::string& name) const = 0;
@@ -102,6 +116,21 @@ private:
                 return model.encode_image(g, pixel_values);
             else
                 detail::throw_error("AnyEmbeddingModel: the model has no encode_image");
+        }
+        std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text,
+                                                  const std::string& name) const override {
+            if constexpr (LayerwiseTextModel<M>)
+                return model.encode_text_layers(g, text);
+            else
+                detail::throw_error(name, ": gives no text embeddings per layer (a BERT-family Transformer ",
+                                    "followed by Pooling does)");
+        }
+        std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values,
+                                                   const std::string& name) const override {
+            if constexpr (LayerwiseImageModel<M>)
+                return model.encode_image_layers(g, pixel_values);
+            else
+                detail::throw_error(name, ": gives no image embeddings per layer");
         }
         ParameterStore<B, T>& parameters() const override { return model.parameters(); }
         void save_pretrained(const std::filesystem::path& dir) const override { model.save_pretrained(dir); }

@@ -267,12 +267,24 @@ private:
         }
         sampler_ = make_sampler();
         add_trainable(model_.parameters(), "");
-        if constexpr (requires(L & l) { l.parameters(); })
-            for (std::size_t i = 0; i < losses_.size(); ++i) {
-                auto& own = losses_[i].parameters();
-                if (&own != &model_.parameters())
-                    add_trainable(own, losses_.size() == 1 ? "loss." : "loss." + train_.names()[i] + ".");
-            }
+        for (std::size_t i = 0; i < losses_.size(); ++i) {
+            auto* own = own_parameters(losses_[i]);
+            if (own && own != &model_.parameters())
+                add_trainable(*own, losses_.size() == 1 ? "loss." : "loss." + train_.names()[i] + ".");
+        }
+    }
+
+    // The parameters a loss trains beside the model's, or null: a loss type with
+    // parameters() has them; a type-erased one (AnyEmbeddingLoss) says at run time.
+    static ParameterStore<B, T>* own_parameters(const L& loss) {
+        if constexpr (requires {
+                          { loss.own_parameters() } -> std::same_as<ParameterStore<B, T>*>;
+                      })
+            return loss.own_parameters();
+        else if constexpr (requires(L & l) { l.parameters(); })
+            return &loss.parameters();
+        else
+            return nullptr;
     }
 
 public:
