@@ -3,7 +3,10 @@
 // add_<name>(app, status); its callback runs the command and sets the exit status.
 #include <tandem/core/error.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -21,7 +24,24 @@
 #include "commands/tokenize.hpp"
 #include "commands/train.hpp"
 
+namespace {
+
+// OpenMP threads wait for work by spinning first (libgomp's default while OMP_WAIT_POLICY is
+// unset), which on a machine shared with other programs takes cores from them and from
+// tandem's own working threads (benchmarks/README.md, "OpenMP's wait policy"). The runtime
+// reads the policy when it loads, before main, so the program sets PASSIVE and starts
+// itself again; a policy the user chose (OMP_WAIT_POLICY, or libgomp's GOMP_SPINCOUNT) is
+// kept. Should exec fail, it runs on as it is.
+void wait_passively(char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    wait_passively(argv);
     CLI::App app("tandem: train, evaluate and run multimodal embedding models", "tandem");
     app.require_subcommand(1);
     int status = 0;

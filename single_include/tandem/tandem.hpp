@@ -7062,8 +7062,11 @@ inline nlohmann::ordered_json ImageProcessor::to_json() const {
     else
         j["size"] = {{"shortest_edge", shortest_edge}};
     j["resample"] = static_cast<int>(resample);
-    j["do_center_crop"] = do_center_crop;
-    j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
+    // SiglipImageProcessor has no crop settings: they are written only where they crop.
+    if (!image_processor_type.starts_with("Siglip") || do_center_crop) {
+        j["do_center_crop"] = do_center_crop;
+        j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
+    }
     j["do_rescale"] = normalization.do_rescale;
     j["rescale_factor"] = normalization.rescale_factor;
     j["do_normalize"] = normalization.do_normalize;
@@ -7089,9 +7092,10 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // Building the model a sentence-transformers or Hugging Face folder describes, with the
 // tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
 // XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
-// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder). The folder's
-// settings are applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
-// positions) and the tokenizer's real pad token.
+// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder) or
+// SiglipModel (the v6 Transformer in the root, or a bare folder). The folder's settings are applied:
+// max_seq_length (else the tokenizer's model_max_length, capped by the model's positions), v6's
+// processing_kwargs for texts (padding, max_length) and the tokenizer's real pad token.
 // reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
 // _load_auto_model for a bare folder: Transformer + mean Pooling).
 
@@ -7099,10 +7103,10 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
 // data collator with the model's tokenizer and image processor: each input column is
 // tokenised (truncated to the model's maximum length, padded to the batch's longest
-// row) or preprocessed into pixel_values, a mixed column both ways by modality; the
-// label column becomes labels or scores. Training augmentations (image/augment.hpp) are
-// keyed by (seed, epoch, row), so a row looks the same whoever decodes it. Everything
-// here is host work; Batch<B>::from_host makes the tensors.
+// row or to that maximum length) or preprocessed into pixel_values, a mixed column both
+// ways by modality; the label column becomes labels or scores. Training augmentations
+// (image/augment.hpp) are keyed by (seed, epoch, row), so a row looks the same whoever
+// decodes it. Everything here is host work; Batch<B>::from_host makes the tensors.
 
 // ---- begin tandem/data/batch.hpp
 // The batches the collator makes: first on the host (what worker threads build), then
@@ -11344,6 +11348,10 @@ struct CollatorOptions {
     std::optional<std::size_t> max_length;
     // Padding id; default: the tokenizer's [PAD], <pad> or <|endoftext|> (CLIP pads with it).
     std::optional<std::uint32_t> pad_id;
+    // Every text padded to max_length rather than to the batch's longest (sentence-transformers'
+    // processing_kwargs padding "max_length"): a model that pools the last position (SigLIP)
+    // reads a padding position for shorter texts, so its embeddings depend on this.
+    bool pad_to_max_length = false;
     // Random augmentations of training images instead of the processor's deterministic path.
     std::optional<image::TrainTransform> augment;
     std::uint64_t seed = 0;
@@ -11537,6 +11545,10 @@ private:
         t.no_padding();
         if (const auto n = o_.max_length ? o_.max_length : t.model_max_length())
             t.enable_truncation({.max_length = *n});
+        else if (o_.pad_to_max_length)
+            tandem::detail::throw_error(
+                "Collator: pad_to_max_length needs a maximum length; set CollatorOptions::max_length or the "
+                "tokenizer's model_max_length");
         std::optional<std::uint32_t> pad = o_.pad_id;
         for (const char* token : {"[PAD]", "<pad>", "<|endoftext|>"})
             if (!pad) pad = t.token_to_id(token);
@@ -11631,6 +11643,7 @@ private:
         }
         if (!in.text_rows.empty()) {
             const TextSide& side = *tokenizer_for(name);
+            if (o_.pad_to_max_length) length = side.tokenizer.truncation()->max_length;
             const std::uint32_t pad = side.pad_id;
             HostText& t = in.text;
             if (const auto prompt = prompt_for(dataset_name, name))
@@ -12708,6 +12721,11 @@ struct StModelConfig {
 struct StTransformerConfig {
     std::optional<std::size_t> max_seq_length;
     bool do_lower_case = false;
+    // v6's processing_kwargs.text, what the tokenizer is called with: padding "max_length"
+    // pads every text to the maximum length instead of the batch's longest (true,
+    // "longest"), and max_length replaces the tokenizer's.
+    bool pad_to_max_length = false;
+    std::optional<std::size_t> text_max_length;
 };
 
 struct StFolder {
@@ -12750,10 +12768,33 @@ struct StFolder {
         const JsonObjectReader r(json, path.string());
         c.max_seq_length = r.get_optional<std::size_t>("max_seq_length");
         c.do_lower_case = r.get<bool>("do_lower_case", false);
+        read_processing_kwargs(r.object("processing_kwargs"), c);
         return c;
     }
 
 private:
+    // Only the text settings that change a text's tokens are applied; any other setting
+    // would change the inputs too, so it is refused rather than ignored.
+    static void read_processing_kwargs(const JsonObjectReader& kwargs, StTransformerConfig& c) {
+        for (const auto& [key, value] : kwargs.json().items())
+            if (key != "text" && !value.empty())
+                kwargs.path(key).fail("not supported (tandem applies text padding and max_length), found ",
+                                      value.dump());
+        const auto text = kwargs.object("text");
+        for (const auto& [key, value] : text.json().items()) {
+            if (key == "max_length") {
+                c.text_max_length = text.require<std::size_t>("max_length");
+            } else if (key == "padding") {
+                if (value != true && value != "longest" && value != "max_length")
+                    text.path(key).fail("expected true, \"longest\" or \"max_length\", found ", value.dump());
+                c.pad_to_max_length = value == "max_length";
+            } else {
+                text.path(key).fail("not supported (tandem applies padding and max_length), found ",
+                                    value.dump());
+            }
+        }
+    }
+
     static std::vector<StModuleEntry> read_modules(const std::filesystem::path& root) {
         namespace fs = std::filesystem;
         using tandem::detail::throw_error;
@@ -17271,6 +17312,191 @@ using XLMRobertaModel = BasicRobertaModel<B, T, io::XLMRobertaConfig>;
 
 }  // namespace tandem
 // ---- end tandem/models/roberta.hpp
+// ---- begin tandem/models/siglip.hpp
+// Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
+// the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
+// joining them with a learned scale and bias for the sigmoid loss (transformers 4.43).
+// reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
+
+
+#include <optional>
+
+namespace tandem {
+
+// "text_model.*" under `scope` (none by default): SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]),
+// which is get_text_features; SigLIP has no separate projection, so embeds is the same Var.
+template <Backend B, Scalar T>
+class SiglipTextModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c, const Scope& scope = {})
+        : embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
+                      c.hidden_size),
+          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
+                            c.layer_norm_eps),
+          head_(store, scope / "text_model" / "head", c.hidden_size, c.head_size()) {}
+
+    // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
+    // full context without a mask; a mask, when given, hides padded keys but pooling
+    // still reads the last position, as in HF.
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        text.check("SiglipTextModel");
+        auto x = embeddings_.forward(g, text);
+        const auto options = attention_options<B, T>(text, false);
+        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
+        auto pooled = head_.forward(g, pool_last(last));
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        final_layer_norm_.for_each_parameter(f);
+        head_.for_each_parameter(f);
+    }
+
+private:
+    CLIPTextEmbeddings<B, T> embeddings_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> final_layer_norm_;
+    Linear<B, T> head_;
+};
+
+// "vision_model.*" under `scope` (none by default): SiglipVisionModel. Patch tokens only (no class token, no
+// pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
+// is the MAP head over it (get_image_features), again with no projection after it.
+template <Backend B, Scalar T>
+class SiglipVisionModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c, const Scope& scope = {})
+        : patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
+                           c.patch_size, c.hidden_size, true),
+          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
+                              c.num_patches(), c.hidden_size),
+          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
+                   detail::sizes_of(c)),
+          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps) {
+        // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
+        // head parameters in the checkpoint, so none are registered.
+        if (c.vision_use_head) head_.emplace(store, scope / "vision_model" / "head", detail::sizes_of(c));
+    }
+
+    bool has_head() const { return head_.has_value(); }
+
+    // pixel_values [batch, channels, image_size, image_size]. Without a head, pooled and
+    // embeds are left empty (HF returns pooler_output None).
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        if (patches.shape()[1] != position_embedding_.num_embeddings())
+            detail::throw_error("SiglipVisionModel: ", patches.shape()[1], " patches do not match ",
+                                position_embedding_.num_embeddings(), " positions (is image_size right?)");
+        auto last =
+            post_layernorm_.forward(g, encoder_.forward(g, add(patches, position_embedding_.weight(g))));
+        if (!head_) return {last, {}, {}};
+        auto pooled = head_->forward(g, last);
+        return {last, pooled, pooled};
+    }
+
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        if (!head_)
+            detail::throw_error("SiglipVisionModel::encode: the config sets vision_use_head = false, so ",
+                                "there is no pooled embedding; use forward(...).last_hidden_state");
+        return forward(g, pixel_values).embeds;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        patch_embedding_.for_each_parameter(f);
+        position_embedding_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+        if (head_) head_->for_each_parameter(f);
+    }
+
+private:
+    PatchEmbedding<B, T> patch_embedding_;
+    Embedding<B, T> position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+    std::optional<MultiheadAttentionPoolingHead<B, T>> head_;
+};
+
+template <Backend B, Scalar T>
+struct SiglipOutput {
+    EncoderOutput<B, T> text, vision;
+    // L2-normalised pooled outputs, as HF's SiglipOutput text_embeds / image_embeds.
+    Var<B, T> text_embeds, image_embeds;
+    Var<B, T> logits_per_text;   // [texts, images]
+    Var<B, T> logits_per_image;  // [images, texts]
+};
+
+// transformers.SiglipModel: owns its parameters; from_pretrained / save_pretrained read
+// and write a Hugging Face folder (config.json + model.safetensors). Train it with
+// siglip_loss(g, output.logits_per_text).
+template <Backend B, Scalar T>
+class SiglipModel : public PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig> {
+    using Base = PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig>;
+
+public:
+    using TextTower = SiglipTextModel<B, T>;
+    using VisionTower = SiglipVisionModel<B, T>;
+    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
+    static constexpr const char* architecture = "SiglipModel";
+
+    // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
+    explicit SiglipModel(const io::SiglipConfig& config)
+        : Base(checked(config)),
+          encoder_(*this->store_, TextTower(*this->store_, config.text_config),
+                   VisionTower(*this->store_, config.vision_config),
+                   LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
+
+    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                               const Var<B, T>& pixel_values) const {
+        auto t = encoder_.text_tower().forward(g, text);
+        auto v = encoder_.image_tower().forward(g, pixel_values);
+        // logits_per_text normalises the pooled outputs itself; the normalised copies are
+        // returned for callers (HF's outputs) and stay off the loss's gradient path.
+        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
+        return {t, v, l2_normalize(t.embeds), l2_normalize(v.embeds), logits, permute(logits, {1, 0})};
+    }
+
+    // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return encoder_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return encoder_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        encoder_.for_each_parameter(f);
+    }
+
+private:
+    // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
+    static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
+        if (!config.vision_config.vision_use_head)
+            detail::throw_error("SiglipModel: vision_config.vision_use_head is false, but the model ",
+                                "needs the attention-pooling head for its image embeddings");
+        return config;
+    }
+
+    Encoder encoder_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/siglip.hpp
 // ---- begin tandem/models/stack_module.hpp
 // StackModule: one module after Pooling, Dense or Normalize, chosen at run time, so that
 // a folder's modules.json decides the stack without one stack type per combination.
@@ -17342,15 +17568,18 @@ inline std::string model_type_of(const std::filesystem::path& hf_dir) {
     return r.require<std::string>("model_type");
 }
 
-// Tokens per text: max_seq_length when the folder sets it, else the tokenizer's
-// model_max_length, never more than the model has positions for.
+// Tokens per text: processing_kwargs' max_length or max_seq_length when the folder sets
+// one, else the tokenizer's model_max_length, never more than the model has positions for;
+// texts padded to that length where processing_kwargs asks for it.
 inline data::CollatorOptions collator_options(const io::StFolder& f, std::size_t positions) {
     const auto t = f.transformer_config();
     if (t.do_lower_case)
         throw_error((f.transformer_dir() / "sentence_bert_config.json").string(),
                     ": do_lower_case true is not supported; lower-case the texts before encoding");
     std::size_t n = positions;
-    if (t.max_seq_length) {
+    if (t.text_max_length) {
+        n = std::min(n, *t.text_max_length);
+    } else if (t.max_seq_length) {
         n = std::min(n, *t.max_seq_length);
     } else {
         const auto config = read_tokenizer_config(f.transformer_dir());
@@ -17359,20 +17588,24 @@ inline data::CollatorOptions collator_options(const io::StFolder& f, std::size_t
     }
     data::CollatorOptions o;
     o.max_length = n;
+    o.pad_to_max_length = t.pad_to_max_length;
     return o;
 }
 
-template <Backend B, Scalar T>
-LoadedModel<B, T> load_clip(const io::StFolder& f) {
+// A dual model that is one Hugging Face class (CLIPModel, SiglipModel), alone as module 0:
+// sentence-transformers calls its get_text_features / get_image_features.
+template <class M>
+LoadedModel<typename M::backend_type, typename M::value_type> load_dual(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
     if (f.modules.size() > 1)
-        throw_error((f.root / "modules.json").string(), ": a CLIPModel followed by a ",
-                    f.modules[1].class_name(), " is not supported; expected the CLIPModel alone");
-    auto clip = CLIPModel<B, T>::from_pretrained(dir);
+        throw_error((f.root / "modules.json").string(), ": a ", M::architecture, " followed by a ",
+                    f.modules[1].class_name(), " is not supported; expected the ", M::architecture, " alone");
+    auto model = M::from_pretrained(dir);
     auto collator = data::Collator::from_folder(
         dir,
-        collator_options(f, static_cast<std::size_t>(clip.config().text_config.max_position_embeddings)));
-    return {AnyEmbeddingModel<B, T>(std::move(clip), "CLIPModel (" + dir.string() + ")"),
+        collator_options(f, static_cast<std::size_t>(model.config().text_config.max_position_embeddings)));
+    return {AnyEmbeddingModel<typename M::backend_type, typename M::value_type>(
+                std::move(model), std::string(M::architecture) + " (" + dir.string() + ")"),
             std::move(collator)};
 }
 
@@ -17488,18 +17721,20 @@ LoadedModel<B, T> load_model(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
     const auto first = f.is_bare() ? std::string("Transformer") : f.modules.front().class_name();
     const auto type = detail::model_type_of(dir);
-    if (type == "clip") return detail::load_clip<B, T>(f);
+    if (type == "clip") return detail::load_dual<CLIPModel<B, T>>(f);
+    // sentence-transformers' legacy CLIPModel module builds transformers' CLIPModel, whatever the config.
     if (first == "CLIPModel")
         detail::throw_error((dir / "config.json").string(),
                             ": key 'model_type': a CLIPModel module needs clip, found '", type, "'");
+    if (type == "siglip") return detail::load_dual<SiglipModel<B, T>>(f);
     if (type == "bert") return detail::load_text<BertTower<B, T>, io::BertConfig>(f);
     if (type == "distilbert") return detail::load_text<DistilBertTower<B, T>, io::DistilBertConfig>(f);
     if (type == "roberta") return detail::load_text<RobertaTower<B, T>, io::RobertaConfig>(f);
     if (type == "xlm-roberta") return detail::load_text<XLMRobertaTower<B, T>, io::XLMRobertaConfig>(f);
     if (type == "mpnet") return detail::load_text<MPNetTower<B, T>, io::MPNetConfig>(f);
     detail::throw_error((dir / "config.json").string(),
-                        ": key 'model_type': expected bert, distilbert, roberta, xlm-roberta, mpnet or clip, "
-                        "found '",
+                        ": key 'model_type': expected bert, distilbert, roberta, xlm-roberta, mpnet, clip or "
+                        "siglip, found '",
                         type, "'");
 }
 
@@ -18425,7 +18660,8 @@ inline QuantizedEmbeddings quantize_embeddings(const xt::xtensor<float, 2>& embe
 // sentence-transformers folder in the v6 layout, which sentence-transformers and tandem
 // both load: the modules (models/st_modules.hpp), tokenizer.json with the
 // tokenizer_config.json that carries the model's maximum length and pad token,
-// processor_config.json, sentence_bert_config.json, config_sentence_transformers.json,
+// processor_config.json, sentence_bert_config.json (with processing_kwargs where texts are
+// padded to the maximum length), config_sentence_transformers.json,
 // modules.json (written last: a folder without it is not yet a model) and a README.md
 // model card. Every file is written to a temporary name and renamed.
 // reference: sentence_transformers.base.model.BaseModel.save (v6);
@@ -18544,7 +18780,11 @@ void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& s
     const StModules modules = save_modules(dir);
     save_tokenizer(dir, collator);
     save_processor(dir, collator);
-    atomic_write(dir / "sentence_bert_config.json", modules.transformer_config.dump(4));
+    auto transformer_config = modules.transformer_config;
+    // v6 keeps how texts are padded in processing_kwargs; the length is tokenizer_config.json's.
+    if (collator.options().pad_to_max_length)
+        transformer_config["processing_kwargs"] = {{"text", {{"padding", "max_length"}}}};
+    atomic_write(dir / "sentence_bert_config.json", transformer_config.dump(4));
     atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
     atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
     atomic_write(dir / "modules.json", modules.modules.dump(2));
@@ -22289,191 +22529,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/router.hpp
-// ---- begin tandem/models/siglip.hpp
-// Hugging Face SigLIP: the bidirectional text transformer pooled at its last position,
-// the patch-only vision transformer pooled by attention probe (MAP), and SiglipModel
-// joining them with a learned scale and bias for the sigmoid loss (transformers 4.43).
-// reference: transformers SiglipTextTransformer, SiglipVisionTransformer, SiglipModel.
-
-
-#include <optional>
-
-namespace tandem {
-
-// "text_model.*" under `scope` (none by default): SiglipTextModel. pooled = head(final_layer_norm(x)[:, -1]),
-// which is get_text_features; SigLIP has no separate projection, so embeds is the same Var.
-template <Backend B, Scalar T>
-class SiglipTextModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    SiglipTextModel(ParameterStore<B, T>& store, const io::SiglipTextConfig& c, const Scope& scope = {})
-        : embeddings_(store, scope / "text_model" / "embeddings", c.vocab_size, c.max_position_embeddings,
-                      c.hidden_size),
-          encoder_(store, scope / "text_model" / "encoder" / "layers", c.num_hidden_layers,
-                   detail::sizes_of(c)),
-          final_layer_norm_(store, scope / "text_model" / "final_layer_norm", c.hidden_size,
-                            c.layer_norm_eps),
-          head_(store, scope / "text_model" / "head", c.hidden_size, c.head_size()) {}
-
-    // Attention is bidirectional. SigLIP checkpoints are trained on texts padded to the
-    // full context without a mask; a mask, when given, hides padded keys but pooling
-    // still reads the last position, as in HF.
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        text.check("SiglipTextModel");
-        auto x = embeddings_.forward(g, text);
-        const auto options = attention_options<B, T>(text, false);
-        auto last = final_layer_norm_.forward(g, encoder_.forward(g, x, options));
-        auto pooled = head_.forward(g, pool_last(last));
-        return {last, pooled, pooled};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return forward(g, text).embeds; }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        embeddings_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        final_layer_norm_.for_each_parameter(f);
-        head_.for_each_parameter(f);
-    }
-
-private:
-    CLIPTextEmbeddings<B, T> embeddings_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> final_layer_norm_;
-    Linear<B, T> head_;
-};
-
-// "vision_model.*" under `scope` (none by default): SiglipVisionModel. Patch tokens only (no class token, no
-// pre-LayerNorm); last_hidden_state is after post_layernorm, unlike CLIP's, and pooled
-// is the MAP head over it (get_image_features), again with no projection after it.
-template <Backend B, Scalar T>
-class SiglipVisionModel {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    SiglipVisionModel(ParameterStore<B, T>& store, const io::SiglipVisionConfig& c, const Scope& scope = {})
-        : patch_embedding_(store, scope / "vision_model" / "embeddings" / "patch_embedding", c.num_channels,
-                           c.patch_size, c.hidden_size, true),
-          position_embedding_(store, scope / "vision_model" / "embeddings" / "position_embedding",
-                              c.num_patches(), c.hidden_size),
-          encoder_(store, scope / "vision_model" / "encoder" / "layers", c.num_hidden_layers,
-                   detail::sizes_of(c)),
-          post_layernorm_(store, scope / "vision_model" / "post_layernorm", c.hidden_size, c.layer_norm_eps) {
-        // vision_use_head = false (towers reused without pooling, e.g. by PaliGemma) has no
-        // head parameters in the checkpoint, so none are registered.
-        if (c.vision_use_head) head_.emplace(store, scope / "vision_model" / "head", detail::sizes_of(c));
-    }
-
-    bool has_head() const { return head_.has_value(); }
-
-    // pixel_values [batch, channels, image_size, image_size]. Without a head, pooled and
-    // embeds are left empty (HF returns pooler_output None).
-    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        auto patches = patch_embedding_.forward(g, pixel_values);
-        if (patches.shape()[1] != position_embedding_.num_embeddings())
-            detail::throw_error("SiglipVisionModel: ", patches.shape()[1], " patches do not match ",
-                                position_embedding_.num_embeddings(), " positions (is image_size right?)");
-        auto last =
-            post_layernorm_.forward(g, encoder_.forward(g, add(patches, position_embedding_.weight(g))));
-        if (!head_) return {last, {}, {}};
-        auto pooled = head_->forward(g, last);
-        return {last, pooled, pooled};
-    }
-
-    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        if (!head_)
-            detail::throw_error("SiglipVisionModel::encode: the config sets vision_use_head = false, so ",
-                                "there is no pooled embedding; use forward(...).last_hidden_state");
-        return forward(g, pixel_values).embeds;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        patch_embedding_.for_each_parameter(f);
-        position_embedding_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        post_layernorm_.for_each_parameter(f);
-        if (head_) head_->for_each_parameter(f);
-    }
-
-private:
-    PatchEmbedding<B, T> patch_embedding_;
-    Embedding<B, T> position_embedding_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> post_layernorm_;
-    std::optional<MultiheadAttentionPoolingHead<B, T>> head_;
-};
-
-template <Backend B, Scalar T>
-struct SiglipOutput {
-    EncoderOutput<B, T> text, vision;
-    // L2-normalised pooled outputs, as HF's SiglipOutput text_embeds / image_embeds.
-    Var<B, T> text_embeds, image_embeds;
-    Var<B, T> logits_per_text;   // [texts, images]
-    Var<B, T> logits_per_image;  // [images, texts]
-};
-
-// transformers.SiglipModel: owns its parameters; from_pretrained / save_pretrained read
-// and write a Hugging Face folder (config.json + model.safetensors). Train it with
-// siglip_loss(g, output.logits_per_text).
-template <Backend B, Scalar T>
-class SiglipModel : public PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig> {
-    using Base = PretrainedModel<SiglipModel<B, T>, B, T, io::SiglipConfig>;
-
-public:
-    using TextTower = SiglipTextModel<B, T>;
-    using VisionTower = SiglipVisionModel<B, T>;
-    using Encoder = DualEncoder<TextTower, VisionTower, TextBatch<B>, Var<B, T>>;
-    static constexpr const char* architecture = "SiglipModel";
-
-    // logit_scale and logit_bias have shape [1]; HF initialises both to 0.
-    explicit SiglipModel(const io::SiglipConfig& config)
-        : Base(checked(config)),
-          encoder_(*this->store_, TextTower(*this->store_, config.text_config),
-                   VisionTower(*this->store_, config.vision_config),
-                   LogitHead{.scale_is_scalar = false, .scale_init = 0, .has_bias = true, .bias_init = 0}) {}
-
-    SiglipOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
-                               const Var<B, T>& pixel_values) const {
-        auto t = encoder_.text_tower().forward(g, text);
-        auto v = encoder_.image_tower().forward(g, pixel_values);
-        // logits_per_text normalises the pooled outputs itself; the normalised copies are
-        // returned for callers (HF's outputs) and stay off the loss's gradient path.
-        auto logits = encoder_.logits_per_text(g, t.embeds, v.embeds);
-        return {t, v, l2_normalize(t.embeds), l2_normalize(v.embeds), logits, permute(logits, {1, 0})};
-    }
-
-    // SiglipModel.get_text_features / get_image_features: unnormalised pooled outputs.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return encoder_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return encoder_.encode_image(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        encoder_.for_each_parameter(f);
-    }
-
-private:
-    // SiglipModel scores the MAP head's output; HF fails in forward without it, tandem at construction.
-    static const io::SiglipConfig& checked(const io::SiglipConfig& config) {
-        if (!config.vision_config.vision_use_head)
-            detail::throw_error("SiglipModel: vision_config.vision_use_head is false, but the model ",
-                                "needs the attention-pooling head for its image embeddings");
-        return config;
-    }
-
-    Encoder encoder_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/siglip.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers, learning-rate schedules and gradient clipping.

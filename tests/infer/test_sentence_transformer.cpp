@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -387,6 +388,163 @@ TEST_CASE("save: a CLIP model writes processor_config.json and reads back to the
     for (const auto& p : manifest_strings(*dir, "images")) images.push_back(*dir / p);
     CHECK(reloaded.encode(texts) == model.encode(texts));
     CHECK(reloaded.encode(images) == model.encode(images));
+}
+
+namespace {
+// The SigLIP folder sentence-transformers 6.3 saved (tests/reference/make_st_siglip_fixture.py).
+fs::path siglip_fixture() { return fs::path(TANDEM_SOURCE_ROOT) / "tests/reference/fixtures/st-siglip-tiny"; }
+
+// Its images, which live in the shared test data; empty (and reported skipped) when absent.
+std::vector<fs::path> siglip_images() {
+    std::vector<fs::path> out;
+    for (const auto& p : manifest_strings(siglip_fixture(), "images")) {
+        const auto path = testing::test_data(p);
+        if (!path) return {};
+        out.push_back(*path);
+    }
+    return out;
+}
+
+// Tokens per row of one batch of `texts`.
+std::size_t padded_length(const SentenceTransformer<Cpu>& model, const std::vector<std::string>& texts) {
+    const data::Dataset d({data::Column("inputs", texts)});
+    std::vector<std::size_t> rows(texts.size());
+    std::iota(rows.begin(), rows.end(), std::size_t{0});
+    return model.collator().collate(d, rows, 0).inputs[0].text.length;
+}
+}  // namespace
+
+TEST_CASE("st-siglip-tiny: the SiglipModel folder sentence-transformers 6.3 saves encodes as it does") {
+    const auto dir = siglip_fixture();
+    const auto model = SentenceTransformer<Cpu>::load(dir);
+    CHECK(model.model().name() == "SiglipModel (" + dir.string() + ")");
+    const auto texts = manifest_strings(dir, "texts");
+    // One batch padded to its longest text: the shorter texts' last position, which
+    // SigLIP pools, is padding.
+    const auto e = model.encode(texts);
+    CHECK(relative_error(e, dir / "expected/text_embeddings.npy") < 1e-5);
+    CHECK(padded_length(model, {"a zebra"}) == 3);
+    CHECK(padded_length(model, texts) == 12);
+    if (const auto images = siglip_images(); !images.empty())
+        CHECK(relative_error(model.encode(images), dir / "expected/image_embeddings.npy") < 1e-5);
+
+    SUBCASE("processing_kwargs padding max_length pads every text to the 12 positions") {
+        testing::TempDir tmp("siglip_max_length");
+        copy_folder(dir, tmp.path());
+        fs::copy_file(dir / "expected/max_length/sentence_bert_config.json",
+                      tmp / "sentence_bert_config.json", fs::copy_options::overwrite_existing);
+        const auto padded = SentenceTransformer<Cpu>::load(tmp.path());
+        CHECK(padded_length(padded, {"a zebra"}) == 12);
+        const std::vector<std::string> short_texts(texts.begin(), texts.end() - 1);
+        CHECK(relative_error(padded.encode(short_texts), dir / "expected/max_length/text_embeddings.npy") <
+              1e-5);
+        padded.save(tmp / "saved");
+        CHECK(read_json(tmp / "saved/sentence_bert_config.json") ==
+              read_json(dir / "expected/max_length/sentence_bert_config.json"));
+        const auto reloaded = SentenceTransformer<Cpu>::load(tmp / "saved");
+        CHECK(padded_length(reloaded, {"a zebra"}) == 12);
+        CHECK(reloaded.encode(short_texts) == padded.encode(short_texts));
+    }
+    SUBCASE("the bare Hugging Face folder encodes as the sentence-transformers one") {
+        testing::TempDir tmp("bare_siglip");
+        for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                              "processor_config.json"})
+            fs::copy_file(dir / f, tmp / f);
+        const auto bare = SentenceTransformer<Cpu>::load(tmp.path());
+        CHECK(bare.model().name() == "SiglipModel (" + tmp.path().string() + ")");
+        CHECK(bare.encode(texts) == e);
+        if (const auto images = siglip_images(); !images.empty())
+            CHECK(bare.encode(images) == model.encode(images));
+    }
+}
+
+TEST_CASE("save: a SigLIP model writes sentence-transformers 6.3's files and reads back to the same bits") {
+    const auto dir = siglip_fixture();
+    testing::TempDir tmp("save_siglip");
+    const auto model = SentenceTransformer<Cpu>::load(dir);
+    model.save(tmp.path());
+    for (const char* f : {"modules.json", "sentence_bert_config.json", "processor_config.json"}) {
+        INFO(f);
+        CHECK(read_json(tmp / f) == read_json(dir / f));
+    }
+    // tandem writes vision_use_head only when it is false, which every transformers reads alike.
+    auto config = read_json(dir / "config.json");
+    config["vision_config"].erase("vision_use_head");
+    CHECK(read_json(tmp / "config.json") == config);
+    const auto tokenizer_config = read_json(tmp / "tokenizer_config.json");
+    CHECK(tokenizer_config["pad_token"] == "</s>");
+    CHECK(tokenizer_config["model_max_length"] == 12);
+    CHECK(read_json(tmp / "config_sentence_transformers.json")["similarity_fn_name"] == "cosine");
+
+    const auto reloaded = SentenceTransformer<Cpu>::load(tmp.path());
+    const auto texts = manifest_strings(dir, "texts");
+    CHECK(reloaded.encode(texts) == model.encode(texts));
+    if (const auto images = siglip_images(); !images.empty())
+        CHECK(reloaded.encode(images) == model.encode(images));
+}
+
+TEST_CASE("load: a SigLIP folder with modules tandem does not build is an error naming the file and key") {
+    const auto dir = siglip_fixture();
+    testing::TempDir tmp("siglip_bad_folders");
+    copy_folder(dir, tmp.path());
+    const nlohmann::json transformer{{"idx", 0},
+                                     {"name", "0"},
+                                     {"path", ""},
+                                     {"type", "sentence_transformers.base.modules.transformer.Transformer"}};
+    SUBCASE("a legacy CLIPModel module around a SigLIP config") {
+        write_json(
+            tmp / "modules.json",
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.CLIPModel"}}});
+        CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); }) ==
+              (tmp / "config.json").string() +
+                  ": key 'model_type': a CLIPModel module needs clip, found 'siglip'");
+    }
+    SUBCASE("a module type sentence-transformers does not have") {
+        write_json(tmp / "modules.json", {{{"idx", 0},
+                                           {"name", "0"},
+                                           {"path", ""},
+                                           {"type", "sentence_transformers.models.SiglipModel"}}});
+        CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); }) ==
+              (tmp / "modules.json").string() +
+                  ": key '[0].type': unknown module type 'sentence_transformers.models.SiglipModel', "
+                  "expected one "
+                  "of Transformer, CLIPModel, Pooling, Dense, Normalize");
+    }
+    SUBCASE("a module after the SiglipModel") {
+        write_json(tmp / "1_Pooling/config.json", {{"embedding_dimension", 8}, {"pooling_mode", "mean"}});
+        write_json(tmp / "modules.json",
+                   {transformer,
+                    {{"idx", 1},
+                     {"name", "1"},
+                     {"path", "1_Pooling"},
+                     {"type", "sentence_transformers.sentence_transformer.modules.pooling.Pooling"}}});
+        CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); }) ==
+              (tmp / "modules.json").string() +
+                  ": a SiglipModel followed by a Pooling is not supported; expected the SiglipModel alone");
+    }
+    SUBCASE("processing_kwargs tandem does not apply") {
+        auto config = read_json(dir / "sentence_bert_config.json");
+        config["processing_kwargs"] = {{"text", {{"padding", "do_not_pad"}}}};
+        write_json(tmp / "sentence_bert_config.json", config);
+        CHECK(
+            error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); }) ==
+            (tmp / "sentence_bert_config.json").string() +
+                ": key 'processing_kwargs.text.padding': expected true, \"longest\" or \"max_length\", found "
+                "\"do_not_pad\"");
+        config["processing_kwargs"] = {{"text", {{"truncation", false}}}};
+        write_json(tmp / "sentence_bert_config.json", config);
+        CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); }) ==
+              (tmp / "sentence_bert_config.json").string() +
+                  ": key 'processing_kwargs.text.truncation': not supported (tandem applies padding and "
+                  "max_length), found false");
+        config["processing_kwargs"] = {{"image", {{"do_resize", false}}}};
+        write_json(tmp / "sentence_bert_config.json", config);
+        CHECK(error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); }) ==
+              (tmp / "sentence_bert_config.json").string() +
+                  ": key 'processing_kwargs.image': not supported (tandem applies text padding and "
+                  "max_length), "
+                  "found {\"do_resize\":false}");
+    }
 }
 
 TEST_CASE(

@@ -6,7 +6,8 @@ Debian's dataset is) open with SentenceTransformer(path) and give
 tandem's embeddings. Python -> tandem: folders sentence-transformers saves (the same models,
 and a Transformer + Pooling + Dense + Normalize stack built here) load in tandem with the same
 embeddings. Both to 1e-5 relative (max |a - b| / max |b|). DistilBERT, RoBERTa, XLM-RoBERTa
-and MPNet towers go both ways too, from tiny random checkpoints in tests/reference/fixtures.
+and MPNet towers go both ways too, from tiny random checkpoints in tests/reference/fixtures,
+and a tiny SigLIP folder sentence-transformers saved there, with either padding.
 
 tandem's image processor is the PIL one (transformers' CLIPImageProcessorPil, the "slow"
 processor of transformers 4); transformers 5 builds the torchvision one by default, whose
@@ -41,25 +42,25 @@ def main():
     texts = __import__("json").loads((models_dir / "st-bert-tiny/manifest.json").read_text())["texts"]
     clip_manifest = __import__("json").loads((models_dir / "st-clip-tiny/manifest.json").read_text())
     images = [models_dir / "st-clip-tiny" / p for p in clip_manifest["images"]]
-    (work / "texts.txt").write_text("".join(t + "\n" for t in texts))
 
-    def tandem_encode(folder, what):
+    def tandem_encode(folder, what, texts, images):
         out = work / "tandem.npy"
+        (work / "texts.txt").write_text("".join(t + "\n" for t in texts))
         inputs = ["--texts", str(work / "texts.txt")] if what == "texts" else ["--images", *map(str, images)]
         subprocess.run([str(tandem), "encode", "--model", str(folder), "--out", str(out), *inputs], check=True)
         return np.load(out)
 
-    def python_encode(model, what):
+    def python_encode(model, what, texts, images):
         if what == "texts":
             return model.encode(texts, convert_to_numpy=True)
         return model.encode([Image.open(p).convert("RGB") for p in images], convert_to_numpy=True)
 
     failures = []
 
-    def compare(name, folder, kinds, python_model=None):
+    def compare(name, folder, kinds, python_model=None, texts=texts, images=images):
         model = python_model or SentenceTransformer(str(folder), device="cpu", processor_kwargs={"backend": "pil"})
         for what in kinds:
-            ours, theirs = tandem_encode(folder, what), python_encode(model, what)
+            ours, theirs = tandem_encode(folder, what, texts, images), python_encode(model, what, texts, images)
             error = float(np.abs(ours - theirs).max() / np.abs(theirs).max()) if ours.shape == theirs.shape else None
             ok = error is not None and error < TOLERANCE
             print(f"{'ok  ' if ok else 'FAIL'} {name} ({what}): shape {ours.shape}, relative error {error}")
@@ -67,7 +68,7 @@ def main():
                 failures.append(f"{name} ({what})")
             if what == "images":
                 default = SentenceTransformer(str(folder), device="cpu")
-                theirs = python_encode(default, what)
+                theirs = python_encode(default, what, texts, images)
                 print(f"     with transformers' default {type(default[0].processor.image_processor).__name__}: "
                       f"relative error {float(np.abs(ours - theirs).max() / np.abs(theirs).max())}")
 
@@ -130,6 +131,30 @@ def main():
         model.save(str(work / f"p-{tower}"))
         compare(f"Python-saved {tower} + Pooling(mean)", work / f"p-{tower}", ["texts"], model)
         compare(f"tandem-saved {tower} + Pooling(mean)", convert(work / f"p-{tower}", f"t-{tower}"), ["texts"])
+
+    # SigLIP: the tiny folder sentence-transformers 6.3 saved (tests/reference/make_st_siglip_fixture.py),
+    # padded to the batch's longest text as sentence-transformers does, and again with
+    # processing_kwargs padding "max_length"; SigLIP pools the last position, so the padding shows
+    # in the fixture's texts but the last (which fills the 12 positions either way).
+    siglip = fixtures / "st-siglip-tiny"
+    siglip_manifest = __import__("json").loads((siglip / "manifest.json").read_text())
+    siglip_texts = siglip_manifest["texts"][:-1]
+    # Shapes Pillow 13 and 9.4 (which tandem follows) resize alike; see the fixture's script.
+    siglip_images = [data / p for p in siglip_manifest["images"]]
+    model = SentenceTransformer(str(siglip), device="cpu", processor_kwargs={"backend": "pil"})
+    model.save(str(work / "p-siglip"))
+    compare("Python-saved SiglipModel", work / "p-siglip", ["texts", "images"], model, siglip_texts,
+            siglip_images)
+    compare("tandem-saved SiglipModel", convert(work / "p-siglip", "t-siglip"), ["texts", "images"],
+            texts=siglip_texts, images=siglip_images)
+    transformer = models.Transformer(str(siglip), processor_kwargs={"backend": "pil"},
+                                     processing_kwargs={"text": {"padding": "max_length"}})
+    model = SentenceTransformer(modules=[transformer], device="cpu")
+    model.save(str(work / "p-siglip-max-length"))
+    compare("Python-saved SiglipModel, padding max_length", work / "p-siglip-max-length", ["texts"], model,
+            siglip_texts)
+    compare("tandem-saved SiglipModel, padding max_length",
+            convert(work / "p-siglip-max-length", "t-siglip-max-length"), ["texts"], texts=siglip_texts)
 
     if failures:
         print(f"{len(failures)} failed: {', '.join(failures)}")

@@ -191,6 +191,43 @@ TEST_CASE("tandem train: the CLIP sample trains a CLIPModel from scratch and sav
     CHECK(layers_output.find("CLIPModel: gives no text embeddings per layer") != std::string::npos);
 }
 
+TEST_CASE("tandem train: the SigLIP sample fine-tunes a SigLIP folder with eval_loss") {
+    const auto dir = scratch("train", "siglip");
+    auto c = read_json(root / "examples" / "train" / "siglip.json");
+    c["model"] = (root / "tests" / "reference" / "fixtures" / "st-siglip-tiny").string();
+    std::vector<ordered_json> rows;
+    const std::vector<std::string> images = {"astronaut.png", "chelsea.png", "coffee.png", "camera_gray.png"};
+    for (std::size_t i = 0; i < images.size(); ++i)
+        rows.push_back({{"caption", pairs[i].second}, {"image", (shared / "images" / images[i]).string()}});
+    write_lines(dir / "captions.jsonl", rows);
+    c["train_dataset"]["path"] = (dir / "captions.jsonl").string();
+    c["eval_dataset"]["path"] = (dir / "captions.jsonl").string();
+    c["args"]["output_dir"] = (dir / "out").string();
+    c["args"]["max_steps"] = 3;
+    c["args"]["per_device_train_batch_size"] = 4;
+    c["args"]["per_device_eval_batch_size"] = 4;
+    c["args"]["eval_steps"] = 3;
+    c["args"]["logging_steps"] = 1;
+    const auto [status, output] = train(dir, c);
+    INFO(output);
+    REQUIRE(status == 0);
+    const auto metrics = read_json(dir / "out" / "metrics.json");
+    CHECK(metrics["global_step"] == 3);
+    // eval_loss over the training rows after the last step, logged beside the final training loss.
+    bool evaluated = false;
+    const auto state = read_json(dir / "out" / "trainer_state.json");
+    for (const auto& e : state["log_history"])
+        evaluated = evaluated || (e.contains("eval_loss") && e["step"] == 3 &&
+                                  std::isfinite(e["eval_loss"].get<double>()));
+    CHECK(evaluated);
+    CHECK(read_json(dir / "out" / "final" / "config.json")["architectures"][0] == "SiglipModel");
+    const auto [encode_status, encode_output] =
+        run_tandem("encode", "--model " + (dir / "out" / "final").string() + " --texts " +
+                                 (dir / "captions.jsonl").string() + " --out " + (dir / "e.npy").string());
+    INFO(encode_output);
+    CHECK(encode_status == 0);
+}
+
 TEST_CASE("tandem train: a bad config names the key, what was expected and what was found") {
     const auto dir = scratch("train", "bad");
     const auto good = bert_config(dir, 1e-3, 1);

@@ -1,10 +1,10 @@
 // Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
 // data collator with the model's tokenizer and image processor: each input column is
 // tokenised (truncated to the model's maximum length, padded to the batch's longest
-// row) or preprocessed into pixel_values, a mixed column both ways by modality; the
-// label column becomes labels or scores. Training augmentations (image/augment.hpp) are
-// keyed by (seed, epoch, row), so a row looks the same whoever decodes it. Everything
-// here is host work; Batch<B>::from_host makes the tensors.
+// row or to that maximum length) or preprocessed into pixel_values, a mixed column both
+// ways by modality; the label column becomes labels or scores. Training augmentations
+// (image/augment.hpp) are keyed by (seed, epoch, row), so a row looks the same whoever
+// decodes it. Everything here is host work; Batch<B>::from_host makes the tensors.
 #pragma once
 
 #include <tandem/core/detail/json.hpp>
@@ -39,6 +39,10 @@ struct CollatorOptions {
     std::optional<std::size_t> max_length;
     // Padding id; default: the tokenizer's [PAD], <pad> or <|endoftext|> (CLIP pads with it).
     std::optional<std::uint32_t> pad_id;
+    // Every text padded to max_length rather than to the batch's longest (sentence-transformers'
+    // processing_kwargs padding "max_length"): a model that pools the last position (SigLIP)
+    // reads a padding position for shorter texts, so its embeddings depend on this.
+    bool pad_to_max_length = false;
     // Random augmentations of training images instead of the processor's deterministic path.
     std::optional<image::TrainTransform> augment;
     std::uint64_t seed = 0;
@@ -232,6 +236,10 @@ private:
         t.no_padding();
         if (const auto n = o_.max_length ? o_.max_length : t.model_max_length())
             t.enable_truncation({.max_length = *n});
+        else if (o_.pad_to_max_length)
+            tandem::detail::throw_error(
+                "Collator: pad_to_max_length needs a maximum length; set CollatorOptions::max_length or the "
+                "tokenizer's model_max_length");
         std::optional<std::uint32_t> pad = o_.pad_id;
         for (const char* token : {"[PAD]", "<pad>", "<|endoftext|>"})
             if (!pad) pad = t.token_to_id(token);
@@ -326,6 +334,7 @@ private:
         }
         if (!in.text_rows.empty()) {
             const TextSide& side = *tokenizer_for(name);
+            if (o_.pad_to_max_length) length = side.tokenizer.truncation()->max_length;
             const std::uint32_t pad = side.pad_id;
             HostText& t = in.text;
             if (const auto prompt = prompt_for(dataset_name, name))

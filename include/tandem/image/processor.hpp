@@ -315,8 +315,11 @@ inline nlohmann::ordered_json ImageProcessor::to_json() const {
     else
         j["size"] = {{"shortest_edge", shortest_edge}};
     j["resample"] = static_cast<int>(resample);
-    j["do_center_crop"] = do_center_crop;
-    j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
+    // SiglipImageProcessor has no crop settings: they are written only where they crop.
+    if (!image_processor_type.starts_with("Siglip") || do_center_crop) {
+        j["do_center_crop"] = do_center_crop;
+        j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
+    }
     j["do_rescale"] = normalization.do_rescale;
     j["rescale_factor"] = normalization.rescale_factor;
     j["do_normalize"] = normalization.do_normalize;

@@ -1,9 +1,10 @@
 // Building the model a sentence-transformers or Hugging Face folder describes, with the
 // tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
 // XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
-// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder). The folder's
-// settings are applied: max_seq_length (else the tokenizer's model_max_length, capped by the model's
-// positions) and the tokenizer's real pad token.
+// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder) or
+// SiglipModel (the v6 Transformer in the root, or a bare folder). The folder's settings are applied:
+// max_seq_length (else the tokenizer's model_max_length, capped by the model's positions), v6's
+// processing_kwargs for texts (padding, max_length) and the tokenizer's real pad token.
 // reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
 // _load_auto_model for a bare folder: Transformer + mean Pooling).
 #pragma once
@@ -20,6 +21,7 @@
 #include <tandem/models/pretrained.hpp>
 #include <tandem/models/roberta.hpp>
 #include <tandem/models/sentence_transformer_stack.hpp>
+#include <tandem/models/siglip.hpp>
 #include <tandem/models/stack_module.hpp>
 
 #include <algorithm>
@@ -50,15 +52,18 @@ inline std::string model_type_of(const std::filesystem::path& hf_dir) {
     return r.require<std::string>("model_type");
 }
 
-// Tokens per text: max_seq_length when the folder sets it, else the tokenizer's
-// model_max_length, never more than the model has positions for.
+// Tokens per text: processing_kwargs' max_length or max_seq_length when the folder sets
+// one, else the tokenizer's model_max_length, never more than the model has positions for;
+// texts padded to that length where processing_kwargs asks for it.
 inline data::CollatorOptions collator_options(const io::StFolder& f, std::size_t positions) {
     const auto t = f.transformer_config();
     if (t.do_lower_case)
         throw_error((f.transformer_dir() / "sentence_bert_config.json").string(),
                     ": do_lower_case true is not supported; lower-case the texts before encoding");
     std::size_t n = positions;
-    if (t.max_seq_length) {
+    if (t.text_max_length) {
+        n = std::min(n, *t.text_max_length);
+    } else if (t.max_seq_length) {
         n = std::min(n, *t.max_seq_length);
     } else {
         const auto config = read_tokenizer_config(f.transformer_dir());
@@ -67,20 +72,24 @@ inline data::CollatorOptions collator_options(const io::StFolder& f, std::size_t
     }
     data::CollatorOptions o;
     o.max_length = n;
+    o.pad_to_max_length = t.pad_to_max_length;
     return o;
 }
 
-template <Backend B, Scalar T>
-LoadedModel<B, T> load_clip(const io::StFolder& f) {
+// A dual model that is one Hugging Face class (CLIPModel, SiglipModel), alone as module 0:
+// sentence-transformers calls its get_text_features / get_image_features.
+template <class M>
+LoadedModel<typename M::backend_type, typename M::value_type> load_dual(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
     if (f.modules.size() > 1)
-        throw_error((f.root / "modules.json").string(), ": a CLIPModel followed by a ",
-                    f.modules[1].class_name(), " is not supported; expected the CLIPModel alone");
-    auto clip = CLIPModel<B, T>::from_pretrained(dir);
+        throw_error((f.root / "modules.json").string(), ": a ", M::architecture, " followed by a ",
+                    f.modules[1].class_name(), " is not supported; expected the ", M::architecture, " alone");
+    auto model = M::from_pretrained(dir);
     auto collator = data::Collator::from_folder(
         dir,
-        collator_options(f, static_cast<std::size_t>(clip.config().text_config.max_position_embeddings)));
-    return {AnyEmbeddingModel<B, T>(std::move(clip), "CLIPModel (" + dir.string() + ")"),
+        collator_options(f, static_cast<std::size_t>(model.config().text_config.max_position_embeddings)));
+    return {AnyEmbeddingModel<typename M::backend_type, typename M::value_type>(
+                std::move(model), std::string(M::architecture) + " (" + dir.string() + ")"),
             std::move(collator)};
 }
 
@@ -196,18 +205,20 @@ LoadedModel<B, T> load_model(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
     const auto first = f.is_bare() ? std::string("Transformer") : f.modules.front().class_name();
     const auto type = detail::model_type_of(dir);
-    if (type == "clip") return detail::load_clip<B, T>(f);
+    if (type == "clip") return detail::load_dual<CLIPModel<B, T>>(f);
+    // sentence-transformers' legacy CLIPModel module builds transformers' CLIPModel, whatever the config.
     if (first == "CLIPModel")
         detail::throw_error((dir / "config.json").string(),
                             ": key 'model_type': a CLIPModel module needs clip, found '", type, "'");
+    if (type == "siglip") return detail::load_dual<SiglipModel<B, T>>(f);
     if (type == "bert") return detail::load_text<BertTower<B, T>, io::BertConfig>(f);
     if (type == "distilbert") return detail::load_text<DistilBertTower<B, T>, io::DistilBertConfig>(f);
     if (type == "roberta") return detail::load_text<RobertaTower<B, T>, io::RobertaConfig>(f);
     if (type == "xlm-roberta") return detail::load_text<XLMRobertaTower<B, T>, io::XLMRobertaConfig>(f);
     if (type == "mpnet") return detail::load_text<MPNetTower<B, T>, io::MPNetConfig>(f);
     detail::throw_error((dir / "config.json").string(),
-                        ": key 'model_type': expected bert, distilbert, roberta, xlm-roberta, mpnet or clip, "
-                        "found '",
+                        ": key 'model_type': expected bert, distilbert, roberta, xlm-roberta, mpnet, clip or "
+                        "siglip, found '",
                         type, "'");
 }
 

@@ -48,6 +48,11 @@ struct StModelConfig {
 struct StTransformerConfig {
     std::optional<std::size_t> max_seq_length;
     bool do_lower_case = false;
+    // v6's processing_kwargs.text, what the tokenizer is called with: padding "max_length"
+    // pads every text to the maximum length instead of the batch's longest (true,
+    // "longest"), and max_length replaces the tokenizer's.
+    bool pad_to_max_length = false;
+    std::optional<std::size_t> text_max_length;
 };
 
 struct StFolder {
@@ -90,10 +95,33 @@ struct StFolder {
         const JsonObjectReader r(json, path.string());
         c.max_seq_length = r.get_optional<std::size_t>("max_seq_length");
         c.do_lower_case = r.get<bool>("do_lower_case", false);
+        read_processing_kwargs(r.object("processing_kwargs"), c);
         return c;
     }
 
 private:
+    // Only the text settings that change a text's tokens are applied; any other setting
+    // would change the inputs too, so it is refused rather than ignored.
+    static void read_processing_kwargs(const JsonObjectReader& kwargs, StTransformerConfig& c) {
+        for (const auto& [key, value] : kwargs.json().items())
+            if (key != "text" && !value.empty())
+                kwargs.path(key).fail("not supported (tandem applies text padding and max_length), found ",
+                                      value.dump());
+        const auto text = kwargs.object("text");
+        for (const auto& [key, value] : text.json().items()) {
+            if (key == "max_length") {
+                c.text_max_length = text.require<std::size_t>("max_length");
+            } else if (key == "padding") {
+                if (value != true && value != "longest" && value != "max_length")
+                    text.path(key).fail("expected true, \"longest\" or \"max_length\", found ", value.dump());
+                c.pad_to_max_length = value == "max_length";
+            } else {
+                text.path(key).fail("not supported (tandem applies padding and max_length), found ",
+                                    value.dump());
+            }
+        }
+    }
+
     static std::vector<StModuleEntry> read_modules(const std::filesystem::path& root) {
         namespace fs = std::filesystem;
         using tandem::detail::throw_error;
