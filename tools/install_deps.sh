@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(g++ meson ninja-build ccache pkg-config python3 clang-format
           libeigen3-dev xtensor-dev libxsimd-dev nlohmann-json3-dev libutf8proc-dev
           libstb-dev libjpeg-dev doctest-dev libopenblas-openmp-dev
-          libwebp-dev zlib1g-dev libarchive-dev libxxhash-dev dataset-fashion-mnist python3-pil chromium libcli11-dev python3-pip "$@")
+          libwebp-dev zlib1g-dev libarchive-dev libxxhash-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist python3-pil chromium libcli11-dev python3-pip "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 #include <tandem/autograd.hpp>
 #include <tandem/backend.hpp>
 #include <tandem/core.hpp>
+#include <tandem/dist.hpp>
 #include <tandem/eval.hpp>
 #include <tandem/image.hpp>
 #include <tandem/infer.hpp>

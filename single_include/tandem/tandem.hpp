@@ -3706,6 +3706,516 @@ inline constexpr const char* kVersion = "0.1.0";
 }  // namespace tandem
 // ---- end tandem/core/version.hpp
 // ---- end tandem/core.hpp
+// ---- begin tandem/dist.hpp
+// The data-parallel layer without MPI: the Communicator interface, parameter broadcast
+// and gradient all-reduce, all_gather with gradient, the gathered-negative loss and the
+// DistributedSampler. The MPI implementation, dist/mpi.hpp, is included on its own by
+// programs built with -Dmpi=true.
+
+// ---- begin tandem/dist/all_gather.hpp
+// all_gather with gradient: every rank's block of rows [rows_r, ...] concatenated in rank
+// order on every rank, as an autograd op. Its backward sums the upstream gradient over
+// ranks and keeps this rank's rows: each rank's loss may read every rank's embeddings
+// (gathered negatives), and the gradient of the sum of all ranks' losses reaches each
+// rank's own embeddings. Backward is a collective, so every rank back-propagates through
+// its gathers in the same order, as the same loss on every rank does.
+// reference: torch.distributed.nn.functional.all_gather (backward: reduce-scatter), as
+// open_clip's gather_features(gather_with_grad=True) uses it.
+
+// ---- begin tandem/dist/communicator.hpp
+// Communicator: the collectives data-parallel training needs (rank, world size, barrier,
+// broadcast from rank 0, in-place sum all-reduce, all-gather of blocks), over host
+// buffers, behind one interface: the trainer and the autograd op depend on no MPI header,
+// dist/mpi.hpp implements it with MPI, and a single-process build never sees <mpi.h>.
+// Every rank calls the same collectives in the same order; a failure throws
+// tandem::Error naming the rank that saw it.
+// reference: torch.distributed's ProcessGroup (broadcast, all_reduce, all_gather, barrier).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace tandem::dist {
+
+class Communicator {
+public:
+    virtual ~Communicator() = default;
+
+    virtual int rank() const = 0;
+    virtual int size() const = 0;
+    // Where logs, evaluation and checkpoints happen (transformers' is_world_process_zero).
+    bool is_main_process() const { return rank() == 0; }
+
+    virtual void barrier() = 0;
+    // Rank 0's bytes into `buffer` on every rank; every rank passes the same length.
+    virtual void broadcast(std::span<std::byte> buffer) = 0;
+    // In place: every rank ends with the element-wise sum over ranks.
+    virtual void all_reduce_sum(std::span<float> buffer) = 0;
+    virtual void all_reduce_sum(std::span<double> buffer) = 0;
+    // Every rank's `mine` in rank order into `all`; counts[r] is rank r's length and
+    // counts[rank()] == mine.size().
+    virtual void all_gather(std::span<const float> mine, std::span<float> all,
+                            std::span<const std::int64_t> counts) = 0;
+    virtual void all_gather(std::span<const double> mine, std::span<double> all,
+                            std::span<const std::int64_t> counts) = 0;
+    // One integer from every rank, in rank order (the row counts an all_gather needs).
+    virtual std::vector<std::int64_t> all_gather_count(std::int64_t mine) = 0;
+};
+
+}  // namespace tandem::dist
+// ---- end tandem/dist/communicator.hpp
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace tandem::dist {
+
+// The gathered rows and where this rank's own rows lie among them.
+template <Backend B, Scalar T>
+struct GatheredRows {
+    Var<B, T> all;
+    index_t begin = 0, end = 0;
+};
+
+// shapes: x [rows, ...] (rows may differ per rank, the other dimensions may not);
+// all [sum of rows over ranks, ...]
+template <Backend B, Scalar T>
+GatheredRows<B, T> all_gather(Communicator& comm, const Var<B, T>& x) {
+    auto& g = tandem::detail::graph_of("all_gather", x);
+    const Shape& s = x.shape();
+    tandem::detail::check_rank_at_least("all_gather", s, 1);
+    const index_t width = s.inner(0);
+    const auto counts = comm.all_gather_count(s.numel());
+    index_t begin = 0, total = 0;
+    for (int r = 0; r < comm.size(); ++r) {
+        if (width == 0 || counts[r] % width != 0)
+            tandem::detail::throw_error("all_gather: rank ", comm.rank(), " gathers rows of shape ", s.str(),
+                                        " but rank ", r, " sends ", counts[r],
+                                        " elements, not a whole number of such rows");
+        if (r < comm.rank()) begin += counts[r] / width;
+        total += counts[r];
+    }
+    Shape out_shape = s;
+    out_shape[0] = total / width;
+    std::vector<T> all(static_cast<std::size_t>(total));
+    const auto mine = x.value().to_vector();
+    comm.all_gather(std::span<const T>(mine), std::span<T>(all), std::span<const std::int64_t>(counts));
+    auto y = Tensor<B, T>::from_vector(all, out_shape);
+    const index_t n = s.numel(), first = begin * width;
+    Communicator* c = &comm;
+    const int ix = x.index;
+    auto out = g.record("all_gather", y, {x}, [=](Graph<B, T>& g, int self) {
+        auto upstream = g.grad_buffer(self).to_vector();
+        c->all_reduce_sum(std::span<T>(upstream));
+        const auto own = Tensor<B, T>::from_host(upstream.data() + first, s);
+        auto dx = g.grad_buffer(ix);
+        B::binary(BinaryOp::Add, dx.data(), dx.data(), n, own.data(), n);
+    });
+    return {out, begin, begin + s[0]};
+}
+
+}  // namespace tandem::dist
+// ---- end tandem/dist/all_gather.hpp
+// ---- begin tandem/dist/gathered_loss.hpp
+// The local-loss form of the in-batch contrastive losses with negatives from every rank:
+// each column gathered with its gradient, this rank's rows scored against every rank's
+// columns. A loss that can be cut by anchor rows (rows_loss: MultipleNegativesRankingLoss,
+// CLIPLoss, SigLIPLoss) gives the share of the global batch's loss that this rank's rows
+// contribute; times the world size, the mean over ranks (which the gradient all-reduce
+// takes) is exactly the loss on the concatenated batch, and so is its gradient.
+// reference: open_clip ClipLoss(local_loss=True, gather_with_grad=True), SigLipLoss;
+// sentence-transformers' gather_across_devices.
+
+// ---- begin tandem/losses/concepts.hpp
+// The Loss concept: what the trainer hands a loss and what it gets back. A loss reads
+// the embeddings of each dataset column in order (anchor, positive, negatives...), plus
+// the label column when the dataset has one, and returns a scalar to backpropagate.
+// A cached loss (GradCache) needs the model itself: it is handed a column encoder and
+// runs its own forward and backward passes.
+// reference: sentence_transformers losses' forward(sentence_features, labels) and
+// compute_loss_from_embeddings(embeddings, labels).
+
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+// The label column of a batch: integer class labels, float scores, or neither.
+template <Backend B, Scalar T>
+struct LossLabels {
+    std::optional<Ids<B>> labels;
+    std::optional<Tensor<B, T>> scores;
+
+    bool empty() const { return !labels && !scores; }
+};
+
+// Represents: an objective over the embeddings of one batch.
+// Requires: loss(graph, columns, labels) with one Var [batch, dim] per dataset column.
+// Ensures: a one-element Var on `graph`; backward() on it fills every gradient the
+// embeddings (and the loss's own parameters, if any) need.
+template <class L, class B, class T>
+concept EmbeddingLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+             const LossLabels<B, T>& labels) {
+    { loss(g, columns, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// encode(graph, column, begin_row, end_row): embeddings [end_row - begin_row, dim] of
+// rows [begin_row, end_row) of one dataset column, recorded on `graph`.
+template <Backend B, Scalar T>
+using ColumnEncoder = std::function<Var<B, T>(Graph<B, T>&, int column, index_t begin, index_t end)>;
+
+// Represents: an objective that encodes the batch itself, in pieces (GradCache).
+// Requires: loss.forward_backward(encode, columns, rows, labels, options), with `columns`
+// dataset columns of `rows` rows each.
+// Ensures: the loss value (0-d); the gradient of the loss with respect to every parameter
+// the encoder reads has been accumulated into its ParameterStore.
+template <class L, class B, class T>
+concept CachedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+             const LossLabels<B, T>& labels, const GraphOptions& options) {
+    { loss.forward_backward(encode, columns, rows, labels, options) } -> std::same_as<Tensor<B, T>>;
+};
+
+template <class L, class B, class T>
+concept Loss = EmbeddingLoss<L, B, T> || CachedLoss<L, B, T>;
+
+// Represents: an objective guided by a second, frozen model (GISTEmbedLoss).
+// Requires: loss(graph, columns, guide_columns, labels): the student's embeddings of each
+// column as for an EmbeddingLoss, and the guide model's embeddings of the same rows of the
+// same columns, [batch, guide_dim] each, computed by the caller without a tape (the guide
+// is not trained; any EmbeddingModel may be the guide, its width need not be the student's).
+// Ensures: as EmbeddingLoss; no gradient reaches the guide.
+template <class L, class B, class T>
+concept GuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels) {
+    { loss(g, columns, guide_columns, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// Represents: the GradCache form of a guided objective (CachedGISTEmbedLoss).
+// Requires: loss.forward_backward(encode, columns, rows, guide_columns, labels, options):
+// as CachedLoss, with the guide's embeddings of all `rows` rows of every column.
+template <class L, class B, class T>
+concept CachedGuidedLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
+             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels,
+             const GraphOptions& options) {
+    {
+        loss.forward_backward(encode, columns, rows, guide_columns, labels, options)
+        } -> std::same_as<Tensor<B, T>>;
+};
+
+// Represents: an objective over the embeddings after every layer of the model
+// (AdaptiveLayerLoss, Matryoshka2dLoss).
+// Requires: loss(graph, layers, labels), layers[l][c] the embeddings [batch, dim] of column c
+// pooled from hidden state l (0: the embedding layer's output; the last: the model's output,
+// the columns an EmbeddingLoss sees), each recorded on `graph`.
+// Ensures: as EmbeddingLoss, gradients reaching every layer's embeddings.
+template <class L, class B, class T>
+concept LayerwiseLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
+             const LossLabels<B, T>& labels) {
+    { loss(g, layers, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// For entry points that take any loss: the first line of the error says what is missing.
+template <class L, class B, class T>
+consteval bool check_loss() {
+    static_assert(Loss<L, B, T>,
+                  "a loss must be callable as loss(Graph<B, T>&, const std::vector<Var<B, T>>& columns, "
+                  "const LossLabels<B, T>&) -> Var<B, T>, or provide forward_backward(ColumnEncoder<B, T>, "
+                  "columns, rows, LossLabels<B, T>, GraphOptions) -> Tensor<B, T> (a cached loss)");
+    return true;
+}
+
+// What a loss reads from a batch, for the checks that name both what it needs and what
+// it got.
+struct LossInputs {
+    std::size_t min_columns = 2;
+    // 0: any number of columns from min_columns on.
+    std::size_t max_columns = 0;
+    bool needs_labels = false;
+    // How the columns are read, for the error message ("(anchor, positive, negative_1, ...)").
+    std::string_view columns_meaning = "";
+};
+
+namespace detail {
+inline std::string columns_needed(const LossInputs& in) {
+    std::string s = std::to_string(in.min_columns);
+    if (in.max_columns == 0)
+        s += " or more";
+    else if (in.max_columns != in.min_columns)
+        s += " to " + std::to_string(in.max_columns);
+    return s + (in.min_columns == 1 && in.max_columns == 1 ? " column" : " columns");
+}
+
+// Fails with one message naming the loss, what it needs and what it was given.
+template <Backend B, Scalar T>
+void check_loss_inputs(std::string_view loss, const LossInputs& in, std::size_t columns, index_t rows,
+                       const LossLabels<B, T>& labels) {
+    const bool too_few = columns < in.min_columns, too_many = in.max_columns && columns > in.max_columns;
+    if (too_few || too_many || (in.needs_labels && labels.empty()))
+        throw_error(loss, ": needs ", columns_needed(in),
+                    in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
+                    in.needs_labels ? " and a label column" : "", "; got ", columns,
+                    columns == 1 ? " column" : " columns",
+                    labels.empty() ? " and no label column" : " and a label column");
+    if (rows == 0) throw_error(loss, ": the batch is empty (0 rows)");
+}
+
+template <Backend B, Scalar T>
+void check_loss_inputs(std::string_view loss, const LossInputs& in, const std::vector<Var<B, T>>& columns,
+                       const LossLabels<B, T>& labels) {
+    check_loss_inputs<B, T>(loss, in, columns.size(), columns.empty() ? 0 : columns[0].shape()[0], labels);
+    const Shape& first = columns[0].shape();
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        if (columns[i].shape().rank() != 2 || !(columns[i].shape() == first))
+            throw_error(loss, ": every column must be embeddings [batch, dim] of one shape; column 0 is ",
+                        first.str(), ", column ", i, " is ", columns[i].shape().str());
+}
+}  // namespace detail
+
+}  // namespace tandem
+// ---- end tandem/losses/concepts.hpp
+
+#include <vector>
+
+namespace tandem::dist {
+
+// Represents: a loss over a batch that splits into the shares of its anchor rows.
+// Requires: loss.rows_loss(graph, columns, begin, end): the share of rows [begin, end)
+// against every row of every column.
+// Ensures: the shares of any split of the rows add up to loss(graph, columns).
+template <class L, class B, class T>
+concept RowsLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t row) {
+    { loss.rows_loss(g, columns, row, row) } -> std::same_as<Var<B, T>>;
+};
+
+// This rank's loss over its columns [rows_r, dim] with every rank's rows as candidates.
+template <Backend B, Scalar T, class L>
+requires RowsLoss<L, B, T> Var<B, T> gathered_loss(Communicator& comm, Graph<B, T>& g, const L& loss,
+                                                   const std::vector<Var<B, T>>& columns) {
+    if (columns.empty()) tandem::detail::throw_error("gathered_loss: no columns to gather");
+    std::vector<Var<B, T>> all;
+    index_t begin = 0, end = 0;
+    for (const auto& column : columns) {
+        auto gathered = all_gather(comm, column);
+        all.push_back(gathered.all);
+        begin = gathered.begin;
+        end = gathered.end;
+    }
+    return scale(loss.rows_loss(g, all, begin, end), T(comm.size()));
+}
+
+}  // namespace tandem::dist
+// ---- end tandem/dist/gathered_loss.hpp
+// ---- begin tandem/dist/parameters.hpp
+// Data-parallel state over a ParameterStore's arenas: rank 0's weights on every rank at
+// the start (every replica starts equal), and the gradient arena averaged over ranks
+// after backward (every replica takes the same step). Each is a pass over the arena in
+// buckets staged through host memory with the backend's copy functions, so any backend
+// works and the staging buffer stays one bucket long.
+// reference: torch DistributedDataParallel (_sync_module_states at construction; the
+// bucketed gradient all-reduce of its Reducer, bucket_cap_mb = 25).
+
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace tandem::detail {
+
+// f(span) over host copies of the arena, a bucket at a time, each copied back when
+// `write_back`.
+template <Backend B, Scalar T, class F>
+void dist_for_each_bucket(const Tensor<B, T>& arena, index_t bucket, bool write_back, F&& f) {
+    if (bucket <= 0) throw_error("dist: bucket_elements must be positive, found ", bucket);
+    const index_t n = arena.numel();
+    std::vector<T> host(static_cast<std::size_t>(std::min(n, bucket)));
+    for (index_t begin = 0; begin < n; begin += bucket) {
+        const index_t count = std::min(bucket, n - begin);
+        const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(T);
+        B::copy_to_host(host.data(), arena.data() + begin, bytes);
+        f(std::span<T>(host.data(), static_cast<std::size_t>(count)));
+        if (write_back) B::copy_from_host(arena.data() + begin, host.data(), bytes);
+    }
+}
+
+}  // namespace tandem::detail
+
+namespace tandem::dist {
+
+// About 16 MiB of float per bucket: large enough that the per-call latency is amortised,
+// small enough that the host copy is no second arena.
+inline constexpr index_t default_bucket_elements = index_t{1} << 22;
+
+// Every rank's parameter values become rank 0's (bf16 storage copies follow on next read).
+template <Backend B, Scalar T>
+void broadcast_parameters(Communicator& comm, ParameterStore<B, T>& store,
+                          index_t bucket_elements = default_bucket_elements) {
+    if (comm.size() == 1) return;
+    tandem::detail::dist_for_each_bucket(store.values(), bucket_elements, true, [&](std::span<T> values) {
+        comm.broadcast(std::as_writable_bytes(values));
+    });
+}
+
+// The gradient arena becomes its mean over ranks: with each rank's loss its share of the
+// global batch's loss times the world size, the gradient of the global batch's loss.
+template <Backend B, Scalar T>
+void all_reduce_gradients(Communicator& comm, ParameterStore<B, T>& store,
+                          index_t bucket_elements = default_bucket_elements) {
+    if (comm.size() == 1) return;
+    auto grads = store.grads();
+    tandem::detail::dist_for_each_bucket(grads, bucket_elements, true,
+                                         [&](std::span<T> g) { comm.all_reduce_sum(g); });
+    if (grads.numel()) B::scale(grads.data(), grads.data(), T(1) / T(comm.size()), grads.numel(), false);
+}
+
+// The mean of one number over ranks (a step's loss, for logs every rank agrees on).
+inline double mean_over_ranks(Communicator& comm, double value) {
+    if (comm.size() == 1) return value;
+    comm.all_reduce_sum(std::span<double>(&value, 1));
+    return value / double(comm.size());
+}
+
+}  // namespace tandem::dist
+// ---- end tandem/dist/parameters.hpp
+// ---- begin tandem/dist/sampler.hpp
+// DistributedSampler: one global batch plan, sharded. Every rank wraps the same batch
+// sampler (same dataset, seed and batch size: the global batch), so every rank draws the
+// same plan for an epoch, and takes its contiguous share of each global batch: rank r of
+// W gets rows [floor(r n / W), floor((r + 1) n / W)) of a batch of n rows. Across ranks
+// every row of the plan appears once, in the plan's order when the shards are gathered
+// in rank order, and whatever the wrapped sampler guarantees of a batch (no duplicates,
+// one dataset) holds over the global batch. A batch of fewer rows than ranks (a short
+// last batch) would leave a rank with none and is dropped.
+// reference: torch.utils.data.DistributedSampler; accelerate's BatchSamplerShard
+// (split_batches=True), which shards each batch rather than the rows.
+
+// ---- begin tandem/data/concepts.hpp
+// The BatchSampler concept: what the DataLoader asks of a sampler, so a user can write
+// their own. Represents: an epoch's batches of dataset rows, reseeded per epoch as
+// sentence-transformers' `set_epoch`. Requires: `set_epoch(e)`, `batches()` giving
+// every batch of the current epoch in order, `size()` the number of batches advertised
+// (what a learning-rate schedule counts). Ensures: `batches()` depends only on the
+// sampler's seed and epoch, so a run can be repeated.
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace tandem::data {
+
+using Batches = std::vector<std::vector<std::size_t>>;
+
+template <class S>
+concept BatchSampler = std::copy_constructible<S> && requires(S& s, const S& cs, std::uint64_t epoch) {
+    s.set_epoch(epoch);
+    { cs.batches() } -> std::same_as<Batches>;
+    { cs.size() } -> std::convertible_to<std::size_t>;
+};
+
+// Any BatchSampler behind one type, for the per-dataset samplers of a multi-dataset
+// sampler, which may differ.
+class AnyBatchSampler {
+public:
+    template <BatchSampler S>
+    requires(!std::same_as<std::decay_t<S>, AnyBatchSampler>) AnyBatchSampler(S sampler)
+        : self_(std::make_shared<Model<S>>(std::move(sampler))) {}
+    AnyBatchSampler(const AnyBatchSampler& other) : self_(other.self_->clone()) {}
+    AnyBatchSampler& operator=(const AnyBatchSampler& other) {
+        self_ = other.self_->clone();
+        return *this;
+    }
+    AnyBatchSampler(AnyBatchSampler&&) noexcept = default;
+    AnyBatchSampler& operator=(AnyBatchSampler&&) noexcept = default;
+
+    void set_epoch(std::uint64_t epoch) { self_->set_epoch(epoch); }
+    Batches batches() const { return self_->batches(); }
+    std::size_t size() const { return self_->size(); }
+
+private:
+    struct Base {
+        virtual ~Base() = default;
+        virtual std::shared_ptr<Base> clone() const = 0;
+        virtual void set_epoch(std::uint64_t) = 0;
+        virtual Batches batches() const = 0;
+        virtual std::size_t size() const = 0;
+    };
+    template <class S>
+    struct Model final : Base {
+        explicit Model(S s) : sampler(std::move(s)) {}
+        std::shared_ptr<Base> clone() const override { return std::make_shared<Model>(sampler); }
+        void set_epoch(std::uint64_t e) override { sampler.set_epoch(e); }
+        Batches batches() const override { return sampler.batches(); }
+        std::size_t size() const override { return static_cast<std::size_t>(sampler.size()); }
+        S sampler;
+    };
+    std::shared_ptr<Base> self_;
+};
+
+}  // namespace tandem::data
+// ---- end tandem/data/concepts.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace tandem::dist {
+
+class DistributedSampler {
+public:
+    DistributedSampler(data::AnyBatchSampler global, int rank, int world_size)
+        : global_(std::move(global)), rank_(rank), world_(world_size) {
+        if (world_size < 1 || rank < 0 || rank >= world_size)
+            tandem::detail::throw_error("DistributedSampler: expected 0 <= rank < world_size, found rank ",
+                                        rank, " of ", world_size);
+    }
+
+    void set_epoch(std::uint64_t epoch) { global_.set_epoch(epoch); }
+    // Global batches advertised: every rank takes one step per global batch.
+    std::size_t size() const { return global_.size(); }
+
+    data::Batches batches() const {
+        data::Batches out;
+        const auto w = static_cast<std::size_t>(world_), r = static_cast<std::size_t>(rank_);
+        for (const auto& batch : global_.batches()) {
+            const std::size_t n = batch.size();
+            if (n < w) continue;
+            out.emplace_back(batch.begin() + static_cast<std::ptrdiff_t>(r * n / w),
+                             batch.begin() + static_cast<std::ptrdiff_t>((r + 1) * n / w));
+        }
+        return out;
+    }
+
+    int rank() const { return rank_; }
+    int world_size() const { return world_; }
+
+private:
+    data::AnyBatchSampler global_;
+    int rank_, world_;
+};
+
+static_assert(data::BatchSampler<DistributedSampler>);
+
+}  // namespace tandem::dist
+// ---- end tandem/dist/sampler.hpp
+// ---- end tandem/dist.hpp
 // ---- begin tandem/eval.hpp
 // Evaluators over embeddings, with sentence-transformers' definitions and metric names.
 
@@ -19927,164 +20437,6 @@ MinedHardNegatives mine_hard_negatives(const data::Dataset& dataset,
 // cached gradient. The result is the uncached loss's value and gradient.
 // reference: sentence_transformers v6 losses/cached_multiple_negatives_ranking.py.
 
-// ---- begin tandem/losses/concepts.hpp
-// The Loss concept: what the trainer hands a loss and what it gets back. A loss reads
-// the embeddings of each dataset column in order (anchor, positive, negatives...), plus
-// the label column when the dataset has one, and returns a scalar to backpropagate.
-// A cached loss (GradCache) needs the model itself: it is handed a column encoder and
-// runs its own forward and backward passes.
-// reference: sentence_transformers losses' forward(sentence_features, labels) and
-// compute_loss_from_embeddings(embeddings, labels).
-
-
-#include <concepts>
-#include <cstddef>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace tandem {
-
-// The label column of a batch: integer class labels, float scores, or neither.
-template <Backend B, Scalar T>
-struct LossLabels {
-    std::optional<Ids<B>> labels;
-    std::optional<Tensor<B, T>> scores;
-
-    bool empty() const { return !labels && !scores; }
-};
-
-// Represents: an objective over the embeddings of one batch.
-// Requires: loss(graph, columns, labels) with one Var [batch, dim] per dataset column.
-// Ensures: a one-element Var on `graph`; backward() on it fills every gradient the
-// embeddings (and the loss's own parameters, if any) need.
-template <class L, class B, class T>
-concept EmbeddingLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-             const LossLabels<B, T>& labels) {
-    { loss(g, columns, labels) } -> std::same_as<Var<B, T>>;
-};
-
-// encode(graph, column, begin_row, end_row): embeddings [end_row - begin_row, dim] of
-// rows [begin_row, end_row) of one dataset column, recorded on `graph`.
-template <Backend B, Scalar T>
-using ColumnEncoder = std::function<Var<B, T>(Graph<B, T>&, int column, index_t begin, index_t end)>;
-
-// Represents: an objective that encodes the batch itself, in pieces (GradCache).
-// Requires: loss.forward_backward(encode, columns, rows, labels, options), with `columns`
-// dataset columns of `rows` rows each.
-// Ensures: the loss value (0-d); the gradient of the loss with respect to every parameter
-// the encoder reads has been accumulated into its ParameterStore.
-template <class L, class B, class T>
-concept CachedLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-             const LossLabels<B, T>& labels, const GraphOptions& options) {
-    { loss.forward_backward(encode, columns, rows, labels, options) } -> std::same_as<Tensor<B, T>>;
-};
-
-template <class L, class B, class T>
-concept Loss = EmbeddingLoss<L, B, T> || CachedLoss<L, B, T>;
-
-// Represents: an objective guided by a second, frozen model (GISTEmbedLoss).
-// Requires: loss(graph, columns, guide_columns, labels): the student's embeddings of each
-// column as for an EmbeddingLoss, and the guide model's embeddings of the same rows of the
-// same columns, [batch, guide_dim] each, computed by the caller without a tape (the guide
-// is not trained; any EmbeddingModel may be the guide, its width need not be the student's).
-// Ensures: as EmbeddingLoss; no gradient reaches the guide.
-template <class L, class B, class T>
-concept GuidedLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
-             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels) {
-    { loss(g, columns, guide_columns, labels) } -> std::same_as<Var<B, T>>;
-};
-
-// Represents: the GradCache form of a guided objective (CachedGISTEmbedLoss).
-// Requires: loss.forward_backward(encode, columns, rows, guide_columns, labels, options):
-// as CachedLoss, with the guide's embeddings of all `rows` rows of every column.
-template <class L, class B, class T>
-concept CachedGuidedLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, const ColumnEncoder<B, T>& encode, int columns, index_t rows,
-             const std::vector<Tensor<B, T>>& guide_columns, const LossLabels<B, T>& labels,
-             const GraphOptions& options) {
-    {
-        loss.forward_backward(encode, columns, rows, guide_columns, labels, options)
-        } -> std::same_as<Tensor<B, T>>;
-};
-
-// Represents: an objective over the embeddings after every layer of the model
-// (AdaptiveLayerLoss, Matryoshka2dLoss).
-// Requires: loss(graph, layers, labels), layers[l][c] the embeddings [batch, dim] of column c
-// pooled from hidden state l (0: the embedding layer's output; the last: the model's output,
-// the columns an EmbeddingLoss sees), each recorded on `graph`.
-// Ensures: as EmbeddingLoss, gradients reaching every layer's embeddings.
-template <class L, class B, class T>
-concept LayerwiseLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, Graph<B, T>& g, const std::vector<std::vector<Var<B, T>>>& layers,
-             const LossLabels<B, T>& labels) {
-    { loss(g, layers, labels) } -> std::same_as<Var<B, T>>;
-};
-
-// For entry points that take any loss: the first line of the error says what is missing.
-template <class L, class B, class T>
-consteval bool check_loss() {
-    static_assert(Loss<L, B, T>,
-                  "a loss must be callable as loss(Graph<B, T>&, const std::vector<Var<B, T>>& columns, "
-                  "const LossLabels<B, T>&) -> Var<B, T>, or provide forward_backward(ColumnEncoder<B, T>, "
-                  "columns, rows, LossLabels<B, T>, GraphOptions) -> Tensor<B, T> (a cached loss)");
-    return true;
-}
-
-// What a loss reads from a batch, for the checks that name both what it needs and what
-// it got.
-struct LossInputs {
-    std::size_t min_columns = 2;
-    // 0: any number of columns from min_columns on.
-    std::size_t max_columns = 0;
-    bool needs_labels = false;
-    // How the columns are read, for the error message ("(anchor, positive, negative_1, ...)").
-    std::string_view columns_meaning = "";
-};
-
-namespace detail {
-inline std::string columns_needed(const LossInputs& in) {
-    std::string s = std::to_string(in.min_columns);
-    if (in.max_columns == 0)
-        s += " or more";
-    else if (in.max_columns != in.min_columns)
-        s += " to " + std::to_string(in.max_columns);
-    return s + (in.min_columns == 1 && in.max_columns == 1 ? " column" : " columns");
-}
-
-// Fails with one message naming the loss, what it needs and what it was given.
-template <Backend B, Scalar T>
-void check_loss_inputs(std::string_view loss, const LossInputs& in, std::size_t columns, index_t rows,
-                       const LossLabels<B, T>& labels) {
-    const bool too_few = columns < in.min_columns, too_many = in.max_columns && columns > in.max_columns;
-    if (too_few || too_many || (in.needs_labels && labels.empty()))
-        throw_error(loss, ": needs ", columns_needed(in),
-                    in.columns_meaning.empty() ? "" : " " + std::string(in.columns_meaning),
-                    in.needs_labels ? " and a label column" : "", "; got ", columns,
-                    columns == 1 ? " column" : " columns",
-                    labels.empty() ? " and no label column" : " and a label column");
-    if (rows == 0) throw_error(loss, ": the batch is empty (0 rows)");
-}
-
-template <Backend B, Scalar T>
-void check_loss_inputs(std::string_view loss, const LossInputs& in, const std::vector<Var<B, T>>& columns,
-                       const LossLabels<B, T>& labels) {
-    check_loss_inputs<B, T>(loss, in, columns.size(), columns.empty() ? 0 : columns[0].shape()[0], labels);
-    const Shape& first = columns[0].shape();
-    for (std::size_t i = 0; i < columns.size(); ++i)
-        if (columns[i].shape().rank() != 2 || !(columns[i].shape() == first))
-            throw_error(loss, ": every column must be embeddings [batch, dim] of one shape; column 0 is ",
-                        first.str(), ", column ", i, " is ", columns[i].shape().str());
-}
-}  // namespace detail
-
-}  // namespace tandem
-// ---- end tandem/losses/concepts.hpp
 
 #include <algorithm>
 #include <cstdint>
@@ -20418,7 +20770,8 @@ private:
 // The contrastive losses CLIP and SigLIP train with: on logits_per_text [n, n] whose
 // diagonal holds the matching pairs (clip_loss, siglip_loss), and as losses over two
 // embedding columns with their learned temperature (and bias) as parameters named as
-// open_clip and transformers name them: CLIPLoss, SigLIPLoss.
+// open_clip and transformers name them: CLIPLoss, SigLIPLoss. rows_loss gives the share of
+// a few pairs, which dist/gathered_loss.hpp computes on each rank against every rank's pairs.
 // reference: transformers clip_loss (modeling_clip), SiglipModel.forward's loss (v4.43);
 // open_clip ClipLoss / SigLipLoss (loss.py), init_logit_scale / init_logit_bias
 // (model.py), and the logit_scale clamp of open_clip_train's train_one_epoch.
@@ -20427,6 +20780,7 @@ private:
 #include <cmath>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace tandem {
 
@@ -20454,6 +20808,33 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
     if (z.numel()) B::fill_diagonal(z.data(), s[0], T(1), T(-1));
     auto signed_logits = mul(logits_per_text, g.input(z));
     return scale(sum(log_sigmoid(signed_logits)), T(-1) / T(s[0]));
+}
+
+// The share of clip_loss over a batch of n pairs that pairs [begin, begin + m) contribute,
+// from their rows of logits_per_text and of logits_per_image: the shares of any split of
+// the pairs add up to clip_loss.   shapes: text_rows [m, n]; image_rows [m, n]
+template <Backend B, Scalar T>
+Var<B, T> clip_rows_loss(const Var<B, T>& text_rows, const Var<B, T>& image_rows, index_t begin) {
+    const Shape& s = text_rows.shape();
+    if (s.rank() != 2 || !(image_rows.shape() == s) || begin < 0 || begin + s[0] > s[1])
+        detail::throw_error("clip_rows_loss: expected the rows [", begin, ", ", begin + (s.rank() ? s[0] : 0),
+                            ") of both [n, n] logits, found ", s.str(), " and ", image_rows.shape().str());
+    const auto labels = arange<B>(s[0], begin);
+    auto both = add(cross_entropy(text_rows, labels), cross_entropy(image_rows, labels));
+    return scale(both, T(0.5) * T(s[0]) / T(s[1]));
+}
+
+// The share of siglip_loss over a batch of n pairs that texts [begin, begin + m) contribute.
+// shapes: text_rows [m, n]
+template <Backend B, Scalar T>
+Var<B, T> siglip_rows_loss(Graph<B, T>& g, const Var<B, T>& text_rows, index_t begin) {
+    const Shape& s = text_rows.shape();
+    if (s.rank() != 2 || begin < 0 || begin + s[0] > s[1])
+        detail::throw_error("siglip_rows_loss: expected the rows [", begin, ", ",
+                            begin + (s.rank() ? s[0] : 0), ") of [n, n] logits, found ", s.str());
+    auto z = Tensor<B, T>::empty(s);
+    if (z.numel()) B::fill_diagonal_blocks(z.data(), s[0], s[1], begin, s[1], T(1), T(-1));
+    return scale(sum(log_sigmoid(mul(text_rows, g.input(z)))), T(-1) / T(s[1]));
 }
 
 namespace detail {
@@ -20543,6 +20924,16 @@ public:
         return clip_loss(params_.logits(g, columns[0], columns[1]));
     }
 
+    // The share of the loss that pairs [begin, end) contribute (their texts against every
+    // image, their images against every text): the loss of a batch gathered from several
+    // ranks is the sum of each rank's share.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, {});
+        return clip_rows_loss(params_.logits(g, slice(columns[0], 0, begin, end), columns[1]),
+                              params_.logits(g, slice(columns[1], 0, begin, end), columns[0]), begin);
+    }
+
     // Call after each optimizer step, as open_clip's training loop does.
     void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
 
@@ -20580,6 +20971,13 @@ public:
                          const LossLabels<B, T>& labels = {}) const {
         detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
         return siglip_loss(g, params_.logits(g, columns[0], columns[1]));
+    }
+
+    // The share of the loss that texts [begin, end) contribute, against every image.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, {});
+        return siglip_rows_loss(g, params_.logits(g, slice(columns[0], 0, begin, end), columns[1]), begin);
     }
 
     void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
@@ -24016,6 +24414,8 @@ private:
 // loss (or, for a cached loss, handed the encoder), backward; then global-norm clipping,
 // the learning rate of the schedule, AdamW (biases, norms and the logit temperature
 // without weight decay, learning_rate_mapping), logging, evaluation and checkpoints.
+// Distributed (TrainerOptions::distributed), every rank runs this loop on its shard of
+// each global batch, gradients averaged over ranks before clipping.
 // Everything a step does is a function of (seed, step), so a run resumed from a checkpoint
 // ends with the same bits as one that never stopped.
 // reference: sentence_transformers.trainer.SentenceTransformerTrainer (v6),
@@ -24029,73 +24429,6 @@ private:
 // on thread timing or thread count. At most `prefetch` batches are made ahead of the
 // consumer (a bounded queue); prefetch 0 makes each batch in next() on the caller's thread.
 
-// ---- begin tandem/data/concepts.hpp
-// The BatchSampler concept: what the DataLoader asks of a sampler, so a user can write
-// their own. Represents: an epoch's batches of dataset rows, reseeded per epoch as
-// sentence-transformers' `set_epoch`. Requires: `set_epoch(e)`, `batches()` giving
-// every batch of the current epoch in order, `size()` the number of batches advertised
-// (what a learning-rate schedule counts). Ensures: `batches()` depends only on the
-// sampler's seed and epoch, so a run can be repeated.
-
-#include <concepts>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <utility>
-#include <vector>
-
-namespace tandem::data {
-
-using Batches = std::vector<std::vector<std::size_t>>;
-
-template <class S>
-concept BatchSampler = std::copy_constructible<S> && requires(S& s, const S& cs, std::uint64_t epoch) {
-    s.set_epoch(epoch);
-    { cs.batches() } -> std::same_as<Batches>;
-    { cs.size() } -> std::convertible_to<std::size_t>;
-};
-
-// Any BatchSampler behind one type, for the per-dataset samplers of a multi-dataset
-// sampler, which may differ.
-class AnyBatchSampler {
-public:
-    template <BatchSampler S>
-    requires(!std::same_as<std::decay_t<S>, AnyBatchSampler>) AnyBatchSampler(S sampler)
-        : self_(std::make_shared<Model<S>>(std::move(sampler))) {}
-    AnyBatchSampler(const AnyBatchSampler& other) : self_(other.self_->clone()) {}
-    AnyBatchSampler& operator=(const AnyBatchSampler& other) {
-        self_ = other.self_->clone();
-        return *this;
-    }
-    AnyBatchSampler(AnyBatchSampler&&) noexcept = default;
-    AnyBatchSampler& operator=(AnyBatchSampler&&) noexcept = default;
-
-    void set_epoch(std::uint64_t epoch) { self_->set_epoch(epoch); }
-    Batches batches() const { return self_->batches(); }
-    std::size_t size() const { return self_->size(); }
-
-private:
-    struct Base {
-        virtual ~Base() = default;
-        virtual std::shared_ptr<Base> clone() const = 0;
-        virtual void set_epoch(std::uint64_t) = 0;
-        virtual Batches batches() const = 0;
-        virtual std::size_t size() const = 0;
-    };
-    template <class S>
-    struct Model final : Base {
-        explicit Model(S s) : sampler(std::move(s)) {}
-        std::shared_ptr<Base> clone() const override { return std::make_shared<Model>(sampler); }
-        void set_epoch(std::uint64_t e) override { sampler.set_epoch(e); }
-        Batches batches() const override { return sampler.batches(); }
-        std::size_t size() const override { return static_cast<std::size_t>(sampler.size()); }
-        S sampler;
-    };
-    std::shared_ptr<Base> self_;
-};
-
-}  // namespace tandem::data
-// ---- end tandem/data/concepts.hpp
 
 #include <condition_variable>
 #include <cstddef>
@@ -24740,6 +25073,7 @@ static_assert(BatchSampler<NoDuplicatesHashedBatchSampler>);
 
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -24749,6 +25083,7 @@ static_assert(BatchSampler<NoDuplicatesHashedBatchSampler>);
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24774,6 +25109,14 @@ struct TrainerOptions {
     using GuideEncoder = std::function<Tensor<typename Model::backend_type, typename Model::value_type>(
         const typename data::Batch<typename Model::backend_type>::Input&)>;
     GuideEncoder guide{};
+    // Data parallel across processes (an MpiCommunicator of dist/mpi.hpp), or null for one
+    // process. Each step takes one global batch of per_device_train_batch_size x world size
+    // rows, each rank its contiguous share; every rank starts from rank 0's weights and
+    // steps with the gradient averaged over ranks; a loss with rows_loss
+    // (MultipleNegativesRankingLoss, CLIPLoss, SigLIPLoss) scores each rank's rows against
+    // the whole global batch, so training matches one process on the global batches. Logs,
+    // evaluation and checkpoints happen on rank 0. Must outlive the trainer.
+    dist::Communicator* distributed = nullptr;
 };
 
 // A guide model as a guided loss sees it: embeddings in eval mode without gradients, so
@@ -24987,7 +25330,7 @@ private:
     }
 
     // The parameters a loss trains beside the model's, or null: a loss type with
-    // parameters() has them; a type-erased one (AnyEmbeddingLoss) says at run time.
+    // parameters() has them; a type-erased loss says at run time.
     static ParameterStore<B, T>* own_parameters(const L& loss) {
         if constexpr (requires {
                           { loss.own_parameters() } -> std::same_as<ParameterStore<B, T>*>;
@@ -25022,12 +25365,17 @@ public:
         epoch_started_ = false;
         if (resume_from_checkpoint)
             load_checkpoint(resolve_checkpoint(args_.output_dir, *resume_from_checkpoint));
-        std::filesystem::create_directories(args_.output_dir);
-        rewrite_jsonl();
+        // Every replica starts from rank 0's weights (its initialisation, or the checkpoint
+        // every rank loaded).
+        broadcast_weights();
+        if (main_process()) {
+            std::filesystem::create_directories(args_.output_dir);
+            rewrite_jsonl();
+        }
 
         const bool bar = options_.progress_bar.value_or(options_.log_stream == &std::cerr &&
                                                         ProgressReporter::stderr_is_terminal());
-        ProgressReporter progress(options_.log_stream, bar);
+        ProgressReporter progress(main_process() ? options_.log_stream : nullptr, bar && main_process());
         TrainerControl control;
         for (auto& c : options_.callbacks) c->on_train_begin(args_, state_, control);
 
@@ -25055,7 +25403,7 @@ public:
                 if (!batch) break;
                 const double value = run_batch(*batch, micro);
                 step_loss += value;
-                samples += static_cast<std::int64_t>(batch->size());
+                samples += static_cast<std::int64_t>(batch->size() * world_size());
                 ++micro;
                 ++position_.batches_in_epoch;
             }
@@ -25063,6 +25411,8 @@ public:
                 end_epoch(control);
                 continue;
             }
+            if (options_.distributed)
+                for (auto& t : trainables_) dist::all_reduce_gradients(*options_.distributed, *t.store);
             if (micro > 1)
                 for (auto& t : trainables_) {
                     auto grads = t.store->grads();
@@ -25117,6 +25467,7 @@ public:
             if ((args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0) ||
                 (epoch_done && args_.save_strategy == "epoch"))
                 save(progress, control);
+            sync_stop(control);
         }
         loader_.reset();
         progress.finish();
@@ -25142,8 +25493,11 @@ public:
             if (options_.log_stream)
                 progress.message("Loaded the best model from " + *state_.best_model_checkpoint);
         }
-        detail::write_json_file(std::filesystem::path(args_.output_dir) / "trainer_state.json",
-                                state_.to_json());
+        // Only rank 0 saved checkpoints and knows the best one.
+        if (args_.load_best_model_at_end) broadcast_weights();
+        if (main_process())
+            detail::write_json_file(std::filesystem::path(args_.output_dir) / "trainer_state.json",
+                                    state_.to_json());
         for (auto& c : options_.callbacks) c->on_train_end(args_, state_, control);
         return out;
     }
@@ -25242,9 +25596,17 @@ private:
         }
     }
 
+    // Distributed, every rank draws the same plan of global batches and takes its shard.
     std::unique_ptr<data::AnyBatchSampler> make_sampler() const {
+        auto global = global_sampler();
+        if (!options_.distributed) return std::make_unique<data::AnyBatchSampler>(std::move(global));
+        return std::make_unique<data::AnyBatchSampler>(dist::DistributedSampler(
+            std::move(global), options_.distributed->rank(), options_.distributed->size()));
+    }
+
+    data::AnyBatchSampler global_sampler() const {
         const data::SamplerOptions o{
-            .batch_size = static_cast<std::size_t>(args_.per_device_train_batch_size),
+            .batch_size = static_cast<std::size_t>(args_.per_device_train_batch_size) * world_size(),
             .drop_last = args_.dataloader_drop_last,
             .seed = static_cast<std::uint64_t>(args_.effective_data_seed())};
         auto one = [&](const data::Dataset& d) -> data::AnyBatchSampler {
@@ -25254,14 +25616,30 @@ private:
             if (args_.batch_sampler == "group_by_label") return data::GroupByLabelBatchSampler(d, o);
             return data::DefaultBatchSampler(d, o);
         };
-        if (train_.size() == 1) return std::make_unique<data::AnyBatchSampler>(one(train_[0]));
+        if (train_.size() == 1) return one(train_[0]);
         std::vector<data::AnyBatchSampler> each;
         for (std::size_t i = 0; i < train_.size(); ++i) each.push_back(one(train_[i]));
         if (args_.multi_dataset_batch_sampler == "round_robin")
-            return std::make_unique<data::AnyBatchSampler>(
-                data::RoundRobinBatchSampler(train_, std::move(each), o.seed));
-        return std::make_unique<data::AnyBatchSampler>(
-            data::ProportionalBatchSampler(train_, std::move(each), o.seed));
+            return data::RoundRobinBatchSampler(train_, std::move(each), o.seed);
+        return data::ProportionalBatchSampler(train_, std::move(each), o.seed);
+    }
+
+    std::size_t world_size() const {
+        return options_.distributed ? static_cast<std::size_t>(options_.distributed->size()) : 1;
+    }
+    bool main_process() const { return !options_.distributed || options_.distributed->is_main_process(); }
+
+    // Every rank stops when rank 0, which evaluates and runs early stopping, says so.
+    void sync_stop(TrainerControl& control) const {
+        if (!options_.distributed) return;
+        std::byte stop{control.should_training_stop};
+        options_.distributed->broadcast(std::span<std::byte>(&stop, 1));
+        control.should_training_stop = stop != std::byte{0};
+    }
+
+    void broadcast_weights() {
+        if (options_.distributed)
+            for (auto& t : trainables_) dist::broadcast_parameters(*options_.distributed, *t.store);
     }
 
     // transformers' decay exclusion (biases and LayerNorm weights) plus the learned
@@ -25318,11 +25696,13 @@ private:
     // Forward and backward of one batch with its dataset's loss; returns the loss.
     double run_batch(const data::Batch<B>& batch, std::int64_t micro) {
         const L& loss_fn = losses_[loss_index(batch.dataset_name)];
-        const GraphOptions graph_options{
-            .training = true,
-            .seed = detail::step_seed(
-                static_cast<std::uint64_t>(args_.seed),
-                static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro))};
+        const auto seed = detail::step_seed(
+            static_cast<std::uint64_t>(args_.seed),
+            static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro));
+        // Each rank its own dropout stream: one stream on every rank would mask every shard alike.
+        const auto rank = options_.distributed ? static_cast<std::uint64_t>(options_.distributed->rank()) : 0;
+        const GraphOptions graph_options{.training = true,
+                                         .seed = rank ? detail::step_seed(seed, rank) : seed};
         const auto labels = labels_of(batch);
         double value = 0;
         std::vector<Tensor<B, T>> guides;
@@ -25340,15 +25720,36 @@ private:
                     loss_fn.forward_backward(encode, columns, rows, guides, labels, graph_options).item());
             else
                 value = double(loss_fn.forward_backward(encode, columns, rows, labels, graph_options).item());
+            value = mean_over_ranks(value);
             check_finite(value);
         } else {
             Graph<B, T> g(graph_options);
-            auto loss = loss_on(g, loss_fn, batch, guides, labels);
-            value = double(loss.value().item());
+            auto loss = training_loss(g, loss_fn, batch, guides, labels);
+            // Every rank checks (and logs) the same number, so all stop together.
+            value = mean_over_ranks(double(loss.value().item()));
             check_finite(value);
             g.backward(loss);
         }
         return value;
+    }
+
+    double mean_over_ranks(double value) const {
+        return options_.distributed ? dist::mean_over_ranks(*options_.distributed, value) : value;
+    }
+
+    // The loss a training step back-propagates: distributed, a loss that can be cut by
+    // rows scores this rank's rows against the global batch gathered from every rank;
+    // any other loss sees this rank's rows alone (the mean over ranks of per-row losses).
+    Var<B, T> training_loss(Graph<B, T>& g, const L& loss_fn, const data::Batch<B>& batch,
+                            const std::vector<Tensor<B, T>>& guides, const LossLabels<B, T>& labels) const {
+        if constexpr (dist::RowsLoss<L, B, T> && !GuidedLoss<L, B, T> && !LayerwiseLoss<L, B, T>) {
+            if (options_.distributed) {
+                std::vector<Var<B, T>> columns;
+                for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+                return dist::gathered_loss(*options_.distributed, g, loss_fn, columns);
+            }
+        }
+        return loss_on(g, loss_fn, batch, guides, labels);
     }
 
     // The loss of a batch over the model's embeddings of its columns (after every layer,
@@ -25457,8 +25858,9 @@ private:
 
     void log(nlohmann::json entry, TrainerControl& control) {
         state_.log_history.push_back(entry);
-        std::ofstream(std::filesystem::path(args_.output_dir) / "training_log.jsonl", std::ios::app)
-            << entry.dump() << "\n";
+        if (main_process())
+            std::ofstream(std::filesystem::path(args_.output_dir) / "training_log.jsonl", std::ios::app)
+                << entry.dump() << "\n";
         for (auto& c : options_.callbacks) c->on_log(args_, state_, control, entry);
     }
 
@@ -25471,6 +25873,7 @@ private:
     }
 
     void evaluate(ProgressReporter& progress, TrainerControl& control) {
+        if (!main_process()) return;
         Metrics metrics;
         if (options_.eval_dataset) metrics = eval_losses();
         if (options_.evaluator)
@@ -25500,6 +25903,7 @@ private:
     }
 
     void save(ProgressReporter& progress, TrainerControl& control) {
+        if (!main_process()) return;
         namespace fs = std::filesystem;
         const fs::path out(args_.output_dir);
         const fs::path folder = out / ("checkpoint-" + std::to_string(state_.global_step));

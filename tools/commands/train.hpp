@@ -3,7 +3,7 @@
 // arguments under their Python names:
 //   model          a sentence-transformers or Hugging Face folder, or a CLIPModel from
 //                  scratch: {"architecture": "CLIPModel", "config": {CLIPConfig},
-//                  "tokenizer": FILE, "image_processor": FILE or {...}, "seed": N}
+//                  "tokenizer": FILE or FOLDER, "image_processor": FILE or {...}, "seed": N}
 //   train_dataset  a .jsonl, .csv or .tsv file; {"path": FILE, "columns": [...],
 //                  "image_columns": [...], "text_columns": [...]}; or {name: such, ...}
 //   eval_dataset   the same (optional): eval_loss at each evaluation
@@ -79,6 +79,15 @@ struct Config {
     }
 };
 
+inline void check_keys(const ordered_json& object, const JsonPath& at, const std::set<std::string>& known) {
+    for (const auto& [key, value] : object.items())
+        if (!known.count(key)) {
+            std::string names;
+            for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+            (at / key).fail("unknown key; expected one of ", names);
+        }
+}
+
 inline Config read_config(const fs::path& file) {
     std::ifstream in(file);
     if (!in) detail::throw_error(file.string(), ": cannot open");
@@ -90,25 +99,10 @@ inline Config read_config(const fs::path& file) {
     }
     if (!c.j.is_object())
         detail::throw_error(file.string(), ": expected a JSON object, found ", c.j.type_name());
-    const std::set<std::string> known = {"model", "train_dataset", "eval_dataset",
-                                         "loss",  "args",          "evaluator"};
-    for (const auto& [key, value] : c.j.items())
-        if (!known.count(key))
-            c.at(key).fail(
-                "unknown key; a training config has model, train_dataset, eval_dataset, loss, args "
-                "and evaluator");
+    check_keys(c.j, c.at(""), {"model", "train_dataset", "eval_dataset", "loss", "args", "evaluator"});
     for (const char* key : {"model", "train_dataset", "loss"})
         if (!c.j.contains(key)) c.at(key).fail("required key is missing");
     return c;
-}
-
-inline void check_keys(const ordered_json& object, const JsonPath& at, const std::set<std::string>& known) {
-    for (const auto& [key, value] : object.items())
-        if (!known.count(key)) {
-            std::string names;
-            for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
-            (at / key).fail("unknown key; expected one of ", names);
-        }
 }
 
 // A CLIPModel drawn as transformers initialises one, with its tokenizer and image processor.
@@ -121,7 +115,9 @@ inline Encoder clip_from_scratch(const Config& c, const ordered_json& spec, cons
     json config_json(spec["config"]);
     if (config_json.is_object() && !config_json.contains("model_type")) config_json["model_type"] = "clip";
     const auto config = io::CLIPConfig::from_json(config_json, (at / "config").where());
-    auto tokenizer = Tokenizer::from_file(c.resolve(spec["tokenizer"], at / "tokenizer"));
+    const auto tokenizer_path = c.resolve(spec["tokenizer"], at / "tokenizer");
+    auto tokenizer = fs::is_directory(tokenizer_path) ? Tokenizer::from_folder(tokenizer_path)
+                                                      : Tokenizer::from_file(tokenizer_path);
     const auto vocab = static_cast<std::int64_t>(tokenizer.model().vocab_size());
     if (vocab > config.text_config.vocab_size)
         (at / "config.text_config.vocab_size")

@@ -1,7 +1,8 @@
 // The contrastive losses CLIP and SigLIP train with: on logits_per_text [n, n] whose
 // diagonal holds the matching pairs (clip_loss, siglip_loss), and as losses over two
 // embedding columns with their learned temperature (and bias) as parameters named as
-// open_clip and transformers name them: CLIPLoss, SigLIPLoss.
+// open_clip and transformers name them: CLIPLoss, SigLIPLoss. rows_loss gives the share of
+// a few pairs, which dist/gathered_loss.hpp computes on each rank against every rank's pairs.
 // reference: transformers clip_loss (modeling_clip), SiglipModel.forward's loss (v4.43);
 // open_clip ClipLoss / SigLipLoss (loss.py), init_logit_scale / init_logit_bias
 // (model.py), and the logit_scale clamp of open_clip_train's train_one_epoch.
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace tandem {
 
@@ -41,6 +43,33 @@ Var<B, T> siglip_loss(Graph<B, T>& g, const Var<B, T>& logits_per_text) {
     if (z.numel()) B::fill_diagonal(z.data(), s[0], T(1), T(-1));
     auto signed_logits = mul(logits_per_text, g.input(z));
     return scale(sum(log_sigmoid(signed_logits)), T(-1) / T(s[0]));
+}
+
+// The share of clip_loss over a batch of n pairs that pairs [begin, begin + m) contribute,
+// from their rows of logits_per_text and of logits_per_image: the shares of any split of
+// the pairs add up to clip_loss.   shapes: text_rows [m, n]; image_rows [m, n]
+template <Backend B, Scalar T>
+Var<B, T> clip_rows_loss(const Var<B, T>& text_rows, const Var<B, T>& image_rows, index_t begin) {
+    const Shape& s = text_rows.shape();
+    if (s.rank() != 2 || !(image_rows.shape() == s) || begin < 0 || begin + s[0] > s[1])
+        detail::throw_error("clip_rows_loss: expected the rows [", begin, ", ", begin + (s.rank() ? s[0] : 0),
+                            ") of both [n, n] logits, found ", s.str(), " and ", image_rows.shape().str());
+    const auto labels = arange<B>(s[0], begin);
+    auto both = add(cross_entropy(text_rows, labels), cross_entropy(image_rows, labels));
+    return scale(both, T(0.5) * T(s[0]) / T(s[1]));
+}
+
+// The share of siglip_loss over a batch of n pairs that texts [begin, begin + m) contribute.
+// shapes: text_rows [m, n]
+template <Backend B, Scalar T>
+Var<B, T> siglip_rows_loss(Graph<B, T>& g, const Var<B, T>& text_rows, index_t begin) {
+    const Shape& s = text_rows.shape();
+    if (s.rank() != 2 || begin < 0 || begin + s[0] > s[1])
+        detail::throw_error("siglip_rows_loss: expected the rows [", begin, ", ",
+                            begin + (s.rank() ? s[0] : 0), ") of [n, n] logits, found ", s.str());
+    auto z = Tensor<B, T>::empty(s);
+    if (z.numel()) B::fill_diagonal_blocks(z.data(), s[0], s[1], begin, s[1], T(1), T(-1));
+    return scale(sum(log_sigmoid(mul(text_rows, g.input(z)))), T(-1) / T(s[1]));
 }
 
 namespace detail {
@@ -130,6 +159,16 @@ public:
         return clip_loss(params_.logits(g, columns[0], columns[1]));
     }
 
+    // The share of the loss that pairs [begin, end) contribute (their texts against every
+    // image, their images against every text): the loss of a batch gathered from several
+    // ranks is the sum of each rank's share.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, {});
+        return clip_rows_loss(params_.logits(g, slice(columns[0], 0, begin, end), columns[1]),
+                              params_.logits(g, slice(columns[1], 0, begin, end), columns[0]), begin);
+    }
+
     // Call after each optimizer step, as open_clip's training loop does.
     void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }
 
@@ -167,6 +206,13 @@ public:
                          const LossLabels<B, T>& labels = {}) const {
         detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, labels);
         return siglip_loss(g, params_.logits(g, columns[0], columns[1]));
+    }
+
+    // The share of the loss that texts [begin, end) contribute, against every image.
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        detail::check_loss_inputs<B, T>(name, detail::pair_columns, columns, {});
+        return siglip_rows_loss(g, params_.logits(g, slice(columns[0], 0, begin, end), columns[1]), begin);
     }
 
     void clamp_logit_scale() const { params_.clamp_logit_scale(options_.max_logit_scale); }

@@ -4,6 +4,8 @@
 // loss (or, for a cached loss, handed the encoder), backward; then global-norm clipping,
 // the learning rate of the schedule, AdamW (biases, norms and the logit temperature
 // without weight decay, learning_rate_mapping), logging, evaluation and checkpoints.
+// Distributed (TrainerOptions::distributed), every rank runs this loop on its shard of
+// each global batch, gradients averaged over ranks before clipping.
 // Everything a step does is a function of (seed, step), so a run resumed from a checkpoint
 // ends with the same bits as one that never stopped.
 // reference: sentence_transformers.trainer.SentenceTransformerTrainer (v6),
@@ -13,6 +15,10 @@
 #include <tandem/core/thread.hpp>
 #include <tandem/data/loader.hpp>
 #include <tandem/data/samplers.hpp>
+#include <tandem/dist/communicator.hpp>
+#include <tandem/dist/gathered_loss.hpp>
+#include <tandem/dist/parameters.hpp>
+#include <tandem/dist/sampler.hpp>
 #include <tandem/io/safetensors.hpp>
 #include <tandem/losses/concepts.hpp>
 #include <tandem/models/pretrained.hpp>
@@ -28,6 +34,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +44,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +70,14 @@ struct TrainerOptions {
     using GuideEncoder = std::function<Tensor<typename Model::backend_type, typename Model::value_type>(
         const typename data::Batch<typename Model::backend_type>::Input&)>;
     GuideEncoder guide{};
+    // Data parallel across processes (an MpiCommunicator of dist/mpi.hpp), or null for one
+    // process. Each step takes one global batch of per_device_train_batch_size x world size
+    // rows, each rank its contiguous share; every rank starts from rank 0's weights and
+    // steps with the gradient averaged over ranks; a loss with rows_loss
+    // (MultipleNegativesRankingLoss, CLIPLoss, SigLIPLoss) scores each rank's rows against
+    // the whole global batch, so training matches one process on the global batches. Logs,
+    // evaluation and checkpoints happen on rank 0. Must outlive the trainer.
+    dist::Communicator* distributed = nullptr;
 };
 
 // A guide model as a guided loss sees it: embeddings in eval mode without gradients, so
@@ -275,7 +291,7 @@ private:
     }
 
     // The parameters a loss trains beside the model's, or null: a loss type with
-    // parameters() has them; a type-erased one (AnyEmbeddingLoss) says at run time.
+    // parameters() has them; a type-erased loss says at run time.
     static ParameterStore<B, T>* own_parameters(const L& loss) {
         if constexpr (requires {
                           { loss.own_parameters() } -> std::same_as<ParameterStore<B, T>*>;
@@ -310,12 +326,17 @@ public:
         epoch_started_ = false;
         if (resume_from_checkpoint)
             load_checkpoint(resolve_checkpoint(args_.output_dir, *resume_from_checkpoint));
-        std::filesystem::create_directories(args_.output_dir);
-        rewrite_jsonl();
+        // Every replica starts from rank 0's weights (its initialisation, or the checkpoint
+        // every rank loaded).
+        broadcast_weights();
+        if (main_process()) {
+            std::filesystem::create_directories(args_.output_dir);
+            rewrite_jsonl();
+        }
 
         const bool bar = options_.progress_bar.value_or(options_.log_stream == &std::cerr &&
                                                         ProgressReporter::stderr_is_terminal());
-        ProgressReporter progress(options_.log_stream, bar);
+        ProgressReporter progress(main_process() ? options_.log_stream : nullptr, bar && main_process());
         TrainerControl control;
         for (auto& c : options_.callbacks) c->on_train_begin(args_, state_, control);
 
@@ -343,7 +364,7 @@ public:
                 if (!batch) break;
                 const double value = run_batch(*batch, micro);
                 step_loss += value;
-                samples += static_cast<std::int64_t>(batch->size());
+                samples += static_cast<std::int64_t>(batch->size() * world_size());
                 ++micro;
                 ++position_.batches_in_epoch;
             }
@@ -351,6 +372,8 @@ public:
                 end_epoch(control);
                 continue;
             }
+            if (options_.distributed)
+                for (auto& t : trainables_) dist::all_reduce_gradients(*options_.distributed, *t.store);
             if (micro > 1)
                 for (auto& t : trainables_) {
                     auto grads = t.store->grads();
@@ -405,6 +428,7 @@ public:
             if ((args_.save_strategy == "steps" && state_.global_step % args_.save_steps == 0) ||
                 (epoch_done && args_.save_strategy == "epoch"))
                 save(progress, control);
+            sync_stop(control);
         }
         loader_.reset();
         progress.finish();
@@ -430,8 +454,11 @@ public:
             if (options_.log_stream)
                 progress.message("Loaded the best model from " + *state_.best_model_checkpoint);
         }
-        detail::write_json_file(std::filesystem::path(args_.output_dir) / "trainer_state.json",
-                                state_.to_json());
+        // Only rank 0 saved checkpoints and knows the best one.
+        if (args_.load_best_model_at_end) broadcast_weights();
+        if (main_process())
+            detail::write_json_file(std::filesystem::path(args_.output_dir) / "trainer_state.json",
+                                    state_.to_json());
         for (auto& c : options_.callbacks) c->on_train_end(args_, state_, control);
         return out;
     }
@@ -530,9 +557,17 @@ private:
         }
     }
 
+    // Distributed, every rank draws the same plan of global batches and takes its shard.
     std::unique_ptr<data::AnyBatchSampler> make_sampler() const {
+        auto global = global_sampler();
+        if (!options_.distributed) return std::make_unique<data::AnyBatchSampler>(std::move(global));
+        return std::make_unique<data::AnyBatchSampler>(dist::DistributedSampler(
+            std::move(global), options_.distributed->rank(), options_.distributed->size()));
+    }
+
+    data::AnyBatchSampler global_sampler() const {
         const data::SamplerOptions o{
-            .batch_size = static_cast<std::size_t>(args_.per_device_train_batch_size),
+            .batch_size = static_cast<std::size_t>(args_.per_device_train_batch_size) * world_size(),
             .drop_last = args_.dataloader_drop_last,
             .seed = static_cast<std::uint64_t>(args_.effective_data_seed())};
         auto one = [&](const data::Dataset& d) -> data::AnyBatchSampler {
@@ -542,14 +577,30 @@ private:
             if (args_.batch_sampler == "group_by_label") return data::GroupByLabelBatchSampler(d, o);
             return data::DefaultBatchSampler(d, o);
         };
-        if (train_.size() == 1) return std::make_unique<data::AnyBatchSampler>(one(train_[0]));
+        if (train_.size() == 1) return one(train_[0]);
         std::vector<data::AnyBatchSampler> each;
         for (std::size_t i = 0; i < train_.size(); ++i) each.push_back(one(train_[i]));
         if (args_.multi_dataset_batch_sampler == "round_robin")
-            return std::make_unique<data::AnyBatchSampler>(
-                data::RoundRobinBatchSampler(train_, std::move(each), o.seed));
-        return std::make_unique<data::AnyBatchSampler>(
-            data::ProportionalBatchSampler(train_, std::move(each), o.seed));
+            return data::RoundRobinBatchSampler(train_, std::move(each), o.seed);
+        return data::ProportionalBatchSampler(train_, std::move(each), o.seed);
+    }
+
+    std::size_t world_size() const {
+        return options_.distributed ? static_cast<std::size_t>(options_.distributed->size()) : 1;
+    }
+    bool main_process() const { return !options_.distributed || options_.distributed->is_main_process(); }
+
+    // Every rank stops when rank 0, which evaluates and runs early stopping, says so.
+    void sync_stop(TrainerControl& control) const {
+        if (!options_.distributed) return;
+        std::byte stop{control.should_training_stop};
+        options_.distributed->broadcast(std::span<std::byte>(&stop, 1));
+        control.should_training_stop = stop != std::byte{0};
+    }
+
+    void broadcast_weights() {
+        if (options_.distributed)
+            for (auto& t : trainables_) dist::broadcast_parameters(*options_.distributed, *t.store);
     }
 
     // transformers' decay exclusion (biases and LayerNorm weights) plus the learned
@@ -606,11 +657,13 @@ private:
     // Forward and backward of one batch with its dataset's loss; returns the loss.
     double run_batch(const data::Batch<B>& batch, std::int64_t micro) {
         const L& loss_fn = losses_[loss_index(batch.dataset_name)];
-        const GraphOptions graph_options{
-            .training = true,
-            .seed = detail::step_seed(
-                static_cast<std::uint64_t>(args_.seed),
-                static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro))};
+        const auto seed = detail::step_seed(
+            static_cast<std::uint64_t>(args_.seed),
+            static_cast<std::uint64_t>(state_.global_step * args_.gradient_accumulation_steps + micro));
+        // Each rank its own dropout stream: one stream on every rank would mask every shard alike.
+        const auto rank = options_.distributed ? static_cast<std::uint64_t>(options_.distributed->rank()) : 0;
+        const GraphOptions graph_options{.training = true,
+                                         .seed = rank ? detail::step_seed(seed, rank) : seed};
         const auto labels = labels_of(batch);
         double value = 0;
         std::vector<Tensor<B, T>> guides;
@@ -628,15 +681,36 @@ private:
                     loss_fn.forward_backward(encode, columns, rows, guides, labels, graph_options).item());
             else
                 value = double(loss_fn.forward_backward(encode, columns, rows, labels, graph_options).item());
+            value = mean_over_ranks(value);
             check_finite(value);
         } else {
             Graph<B, T> g(graph_options);
-            auto loss = loss_on(g, loss_fn, batch, guides, labels);
-            value = double(loss.value().item());
+            auto loss = training_loss(g, loss_fn, batch, guides, labels);
+            // Every rank checks (and logs) the same number, so all stop together.
+            value = mean_over_ranks(double(loss.value().item()));
             check_finite(value);
             g.backward(loss);
         }
         return value;
+    }
+
+    double mean_over_ranks(double value) const {
+        return options_.distributed ? dist::mean_over_ranks(*options_.distributed, value) : value;
+    }
+
+    // The loss a training step back-propagates: distributed, a loss that can be cut by
+    // rows scores this rank's rows against the global batch gathered from every rank;
+    // any other loss sees this rank's rows alone (the mean over ranks of per-row losses).
+    Var<B, T> training_loss(Graph<B, T>& g, const L& loss_fn, const data::Batch<B>& batch,
+                            const std::vector<Tensor<B, T>>& guides, const LossLabels<B, T>& labels) const {
+        if constexpr (dist::RowsLoss<L, B, T> && !GuidedLoss<L, B, T> && !LayerwiseLoss<L, B, T>) {
+            if (options_.distributed) {
+                std::vector<Var<B, T>> columns;
+                for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
+                return dist::gathered_loss(*options_.distributed, g, loss_fn, columns);
+            }
+        }
+        return loss_on(g, loss_fn, batch, guides, labels);
     }
 
     // The loss of a batch over the model's embeddings of its columns (after every layer,
@@ -745,8 +819,9 @@ private:
 
     void log(nlohmann::json entry, TrainerControl& control) {
         state_.log_history.push_back(entry);
-        std::ofstream(std::filesystem::path(args_.output_dir) / "training_log.jsonl", std::ios::app)
-            << entry.dump() << "\n";
+        if (main_process())
+            std::ofstream(std::filesystem::path(args_.output_dir) / "training_log.jsonl", std::ios::app)
+                << entry.dump() << "\n";
         for (auto& c : options_.callbacks) c->on_log(args_, state_, control, entry);
     }
 
@@ -759,6 +834,7 @@ private:
     }
 
     void evaluate(ProgressReporter& progress, TrainerControl& control) {
+        if (!main_process()) return;
         Metrics metrics;
         if (options_.eval_dataset) metrics = eval_losses();
         if (options_.evaluator)
@@ -788,6 +864,7 @@ private:
     }
 
     void save(ProgressReporter& progress, TrainerControl& control) {
+        if (!main_process()) return;
         namespace fs = std::filesystem;
         const fs::path out(args_.output_dir);
         const fs::path folder = out / ("checkpoint-" + std::to_string(state_.global_step));
