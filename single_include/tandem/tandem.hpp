@@ -7603,11 +7603,12 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
 // XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
 // legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder) or
-// SiglipModel (the v6 Transformer in the root, or a bare folder). The folder's settings are applied:
+// SiglipModel (the v6 Transformer in the root, or a bare folder), or a Router of such a text
+// stack for texts and a CLIPModel for images (router_config.json). The folder's settings are applied:
 // max_seq_length (else the tokenizer's model_max_length, capped by the model's positions), v6's
 // processing_kwargs for texts (padding, max_length) and the tokenizer's real pad token.
 // reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
-// _load_auto_model for a bare folder: Transformer + mean Pooling).
+// _load_auto_model for a bare folder: Transformer + mean Pooling); base.modules.router.Router.load.
 
 // ---- begin tandem/data/collator.hpp
 // Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
@@ -11899,16 +11900,7 @@ public:
                     tandem::detail::config_token(tandem::detail::read_tokenizer_config(dir),
                                                  tandem::detail::tokenizer_config_path(dir), "pad_token"))
                 options.pad_id = tokenizer->token_to_id(pad->content);
-        std::optional<image::ImageProcessor> processor;
-        if (fs::exists(dir / "preprocessor_config.json")) {
-            processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
-        } else if (const auto path = dir / "processor_config.json"; fs::exists(path)) {
-            // transformers 5 saves a processor's parts in one file, the image processor's
-            // settings under "image_processor".
-            const auto config = tandem::detail::read_json_file(path);
-            if (const auto it = config.find("image_processor"); it != config.end())
-                processor = image::ImageProcessor::from_json(*it, path.string() + ": key 'image_processor'");
-        }
+        auto processor = processor_in(dir);
         if (!tokenizer && !processor)
             tandem::detail::throw_error(
                 dir.string(),
@@ -11916,6 +11908,25 @@ public:
                 "preprocessor_config.json or processor_config.json, expected a model folder");
         return Collator(std::move(tokenizer), std::move(processor), std::move(options));
     }
+
+    // The image processor a model folder holds (preprocessor_config.json, or
+    // processor_config.json's "image_processor"), if any.
+    static std::optional<image::ImageProcessor> processor_in(const std::filesystem::path& dir) {
+        if (std::filesystem::exists(dir / "preprocessor_config.json"))
+            return image::ImageProcessor::from_file(dir / "preprocessor_config.json");
+        // transformers 5 saves a processor's parts in one file, the image processor's
+        // settings under "image_processor".
+        if (const auto path = dir / "processor_config.json"; std::filesystem::exists(path)) {
+            const auto config = tandem::detail::read_json_file(path);
+            if (const auto it = config.find("image_processor"); it != config.end())
+                return image::ImageProcessor::from_json(*it, path.string() + ": key 'image_processor'");
+        }
+        return std::nullopt;
+    }
+
+    // Images processed by `processor` (a Router's image route, whose folder is not the
+    // tokenizer's).
+    void set_processor(image::ImageProcessor processor) { processor_ = std::move(processor); }
 
     // A tokenizer for one column only (a query encoder and a document encoder).
     void set_tokenizer(const std::string& column, Tokenizer tokenizer) {
@@ -13201,6 +13212,7 @@ void write_module_config(const std::filesystem::path& dir, const Config& config)
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tandem::io {
@@ -13208,8 +13220,8 @@ namespace tandem::io {
 // The module classes tandem builds, by the last part of their Python class path: the path
 // itself moved between versions (sentence_transformers.models.Pooling in v2,
 // sentence_transformers.base.modules... in v6) while the class name stayed.
-inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Pooling", "Dense",
-                                                   "Normalize"};
+inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Router",
+                                                   "Pooling",     "Dense",     "Normalize"};
 
 struct StModuleEntry {
     std::size_t idx = 0;
@@ -13240,6 +13252,9 @@ struct StTransformerConfig {
 
 struct StFolder {
     std::filesystem::path root;
+    // The file that lists the modules: modules.json, or router_config.json for one of a
+    // Router's routes.
+    std::filesystem::path modules_file;
     // Empty for a bare Hugging Face folder, which sentence-transformers loads as a
     // Transformer (its mean Pooling is the loader's choice, not the folder's).
     std::vector<StModuleEntry> modules;
@@ -13255,6 +13270,7 @@ struct StFolder {
         if (!fs::is_directory(root)) throw_error(root.string(), ": no such model folder");
         StFolder f;
         f.root = root;
+        f.modules_file = root / "modules.json";
         if (fs::exists(root / "modules.json")) {
             f.modules = read_modules(root);
         } else if (!fs::exists(root / "config.json")) {
@@ -13268,6 +13284,51 @@ struct StFolder {
         if (const auto path = root / "config_sentence_transformers.json"; fs::exists(path))
             f.config = read_model_config(path);
         return f;
+    }
+
+    // The routes of the Router that is module 0, by name: each a folder whose modules are the route's, in the
+    // Router's sub-folders.
+    std::vector<std::pair<std::string, StFolder>> routes() const {
+        using tandem::detail::throw_error;
+        const auto path = transformer_dir() / "router_config.json";
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        for (const char* key : {"types", "structure"})
+            if (!json.contains(key)) r.path(key).fail("required key is missing");
+        const auto types = r.object("types"), structure = r.object("structure"),
+                   parameters = r.object("parameters");
+        // Routes are chosen by modality; a mapping from (task, modality) would choose otherwise.
+        if (const auto it = parameters.json().find("route_mappings");
+            it != parameters.json().end() && !it->empty())
+            parameters.path("route_mappings")
+                .fail("not supported (tandem routes texts to \"text\" and images to \"image\"), found ",
+                      it->dump());
+        std::vector<std::pair<std::string, StFolder>> out;
+        for (const auto& [route, ids] : structure.json().items()) {
+            if (!ids.is_array() || ids.empty())
+                structure.path(route).fail("expected a non-empty list of module ids, found ", ids.dump());
+            StFolder f;
+            f.root = transformer_dir();
+            f.modules_file = path;
+            f.config = config;
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                const auto where = route + "[" + std::to_string(i) + "]";
+                if (!ids[i].is_string())
+                    structure.path(where).fail("expected a module id, found ", ids[i].dump());
+                const auto id = ids[i].get<std::string>();
+                if (!types.json().contains(id))
+                    structure.path(where).fail("module '", id, "' is not in 'types'");
+                StModuleEntry m;
+                m.idx = i;
+                m.name = std::to_string(i);
+                m.type = types.require<std::string>(id);
+                m.dir = f.root / id;
+                check_module(m, types.where(id));
+                f.modules.push_back(std::move(m));
+            }
+            out.emplace_back(route, std::move(f));
+        }
+        return out;
     }
 
     StTransformerConfig transformer_config() const {
@@ -13321,22 +13382,31 @@ private:
             m.type = r.require<std::string>("type");
             const auto sub = r.require<std::string>("path");
             m.dir = sub.empty() ? root : root / sub;
-            const auto cls = m.class_name();
-            if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
-                std::end(kStModuleClasses)) {
-                std::string known;
-                for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
-                throw_error(r.where("type"), ": unknown module type '", m.type, "', expected one of ", known);
-            }
-            // Normalize has no weights and sentence-transformers may not write its folder.
-            if (cls != "Normalize" && !fs::is_directory(m.dir))
-                throw_error(r.where("path"), ": module folder '", m.dir.string(), "' does not exist");
+            check_module(m, r.where("type"), r.where("path"));
             out.push_back(std::move(m));
         }
         const auto first = out.front().class_name();
-        if (first != "Transformer" && first != "CLIPModel")
-            throw_error(path.string(), ": module 0 is a ", first, ", expected a Transformer or CLIPModel");
+        if (first != "Transformer" && first != "CLIPModel" && first != "Router")
+            throw_error(path.string(), ": module 0 is a ", first,
+                        ", expected a Transformer, CLIPModel or Router");
         return out;
+    }
+
+    // A known class, and the module's folder. `type_key` and `dir_key` name where the
+    // type and the folder were read (one key in router_config.json, where the id is both).
+    static void check_module(const StModuleEntry& m, const std::string& type_key, std::string dir_key = {}) {
+        using tandem::detail::throw_error;
+        if (dir_key.empty()) dir_key = type_key;
+        const auto cls = m.class_name();
+        if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
+            std::end(kStModuleClasses)) {
+            std::string known;
+            for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
+            throw_error(type_key, ": unknown module type '", m.type, "', expected one of ", known);
+        }
+        // Normalize has no weights and sentence-transformers may not write its folder.
+        if (cls != "Normalize" && !std::filesystem::is_directory(m.dir))
+            throw_error(dir_key, ": module folder '", m.dir.string(), "' does not exist");
     }
 
     static StModelConfig read_model_config(const std::filesystem::path& path) {
@@ -13537,11 +13607,12 @@ private:
 // Saving a model as the modules of a sentence-transformers folder, v6 layout: module 0,
 // the Hugging Face model, in the folder's root (config.json + model.safetensors), every
 // later module in its own {idx}_{Class}/ folder (config.json, and model.safetensors when
-// it has weights). The result says what modules.json and sentence_bert_config.json
-// record; the tokenizer, the processor and the model-wide files are the caller's
+// it has weights); a Router in the root with router_config.json and each route's module i
+// in {route}_{i}_{Class}/. The result says what modules.json and the sentence_bert_config.json
+// files record; the tokenizer, the processor and the model-wide files are the caller's
 // (SentenceTransformer::save).
-// reference: sentence_transformers.base.model.BaseModel.save and
-// base.modules.transformer.Transformer.save (v6).
+// reference: sentence_transformers.base.model.BaseModel.save,
+// base.modules.transformer.Transformer.save and base.modules.router.Router.save (v6).
 
 // ---- begin tandem/models/model_with_store.hpp
 // ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
@@ -14864,6 +14935,14 @@ auto make_model(Build&& build) {
 
 }  // namespace tandem
 // ---- end tandem/models/model_with_store.hpp
+// ---- begin tandem/models/router.hpp
+// Router: each modality to its own module stack, as sentence-transformers' Router routes
+// by modality: texts through the "text" route, images through the "image" route, so a
+// BERT text tower and a CLIP vision tower, each with a Dense to a shared width, are one
+// model. Parameters of route r are named "r.<i>.<...>" (module i of the route), the
+// sub-folder r_<i>_<Class> that Router.save writes for it.
+// reference: sentence_transformers.base.modules.Router (route by modality; router_config.json).
+
 // ---- begin tandem/models/sentence_transformer_stack.hpp
 // SentenceTransformerStack: sentence-transformers' module list, a transformer tower
 // followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
@@ -14972,6 +15051,7 @@ consteval StackFault stack_fault() {
 // (older paths such as sentence_transformers.models.Pooling are read too).
 inline constexpr const char* kStTransformerType =
     "sentence_transformers.base.modules.transformer.Transformer";
+inline constexpr const char* kStRouterType = "sentence_transformers.base.modules.router.Router";
 template <class M>
 constexpr const char* st_module_type() {
     if constexpr (is_pooling<M>::value)
@@ -15189,17 +15269,150 @@ private:
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <string>
+#include <utility>
+
+namespace tandem {
+
+namespace detail {
+enum class RouterFault { none, text_route, image_route, backends_differ, scalars_differ };
+
+template <class TextRoute, class ImageRoute>
+consteval RouterFault router_fault() {
+    if constexpr (!TextEncoderModel<TextRoute>)
+        return RouterFault::text_route;
+    else if constexpr (!ImageEncoderModel<ImageRoute>)
+        return RouterFault::image_route;
+    else if constexpr (!std::same_as<typename TextRoute::backend_type, typename ImageRoute::backend_type>)
+        return RouterFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextRoute::value_type, typename ImageRoute::value_type>)
+        return RouterFault::scalars_differ;
+    else
+        return RouterFault::none;
+}
+
+// router_config.json's "types" and "structure" entries of one route, and its modules'
+// configs under the same ids.
+inline void describe_route(nlohmann::ordered_json& out, const std::string& route,
+                           const nlohmann::ordered_json& modules) {
+    out["structure"][route] = nlohmann::ordered_json::array();
+    for (const auto& m : modules) {
+        const std::string type = m.at("type").get<std::string>();
+        const std::string id = route + "_" + m.at("name").get<std::string>() + "_" + st_class_name(type);
+        out["types"][id] = type;
+        out["structure"][route].push_back(id);
+        if (m.contains("config")) out["configs"][id] = m.at("config");
+    }
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextRoute, class ImageRoute>
+class Router {
+    static constexpr auto fault = detail::router_fault<TextRoute, ImageRoute>();
+    static_assert(fault != detail::RouterFault::text_route,
+                  "Router: the text route must encode texts (a Module with encode_text(graph, TextBatch) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::image_route,
+                  "Router: the image route must encode images (a Module with encode_image(graph, Var) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::backends_differ,
+                  "Router: the text and image routes must use the same backend");
+    static_assert(fault != detail::RouterFault::scalars_differ,
+                  "Router: the text and image routes must use the same scalar type");
+
+public:
+    Router(TextRoute, ImageRoute) {}
+};
+
+template <class TextRoute, class ImageRoute>
+requires(detail::router_fault<TextRoute, ImageRoute>() ==
+         detail::RouterFault::none) class Router<TextRoute, ImageRoute> {
+public:
+    using backend_type = typename TextRoute::backend_type;
+    using value_type = typename TextRoute::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr const char* text_route_name = "text";
+    static constexpr const char* image_route_name = "image";
+
+    // Every parameter of a route must be named under its route ("text." or "image.").
+    Router(TextRoute text, ImageRoute image) : text_(std::move(text)), image_(std::move(image)) {
+        check_route(text_, text_route_name);
+        check_route(image_, image_route_name);
+    }
+
+    const TextRoute& text_route() const { return text_; }
+    const ImageRoute& image_route() const { return image_; }
+
+    // [batch, dim] from the route of the input's modality.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return text_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return image_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+    }
+
+    // router_config.json as sentence-transformers writes it (types, structure, parameters),
+    // plus "configs": the config.json of every module folder that has one, by module id.
+    nlohmann::ordered_json describe() const requires requires(const TextRoute& t, const ImageRoute& i) {
+        t.describe();
+        i.describe();
+    }
+    {
+        nlohmann::ordered_json out;
+        out["types"] = nlohmann::ordered_json::object();
+        out["structure"] = nlohmann::ordered_json::object();
+        out["configs"] = nlohmann::ordered_json::object();
+        detail::describe_route(out, text_route_name, text_.describe());
+        detail::describe_route(out, image_route_name, image_.describe());
+        // sentence-transformers stores the first route as the default when none is given.
+        out["parameters"] = {{"default_route", text_route_name},
+                             {"allow_empty_key", true},
+                             {"route_mappings", nlohmann::ordered_json::object()}};
+        return out;
+    }
+
+private:
+    template <class Route>
+    static void check_route(const Route& route, const std::string& name) {
+        route.for_each_parameter([&](const std::string& p, Parameter) {
+            if (!p.starts_with(name + "."))
+                detail::throw_error("Router: the ", name, " route's parameter '", p,
+                                    "' is not named under \"", name, ".\"");
+        });
+    }
+
+    TextRoute text_;
+    ImageRoute image_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/router.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <type_traits>
 
 namespace tandem {
 
 struct StModules {
     // modules.json: [{idx, name, path, type}].
     nlohmann::ordered_json modules;
-    // sentence_bert_config.json of module 0: which method of the Hugging Face model each
-    // modality calls, and what the module outputs.
-    nlohmann::ordered_json transformer_config;
+    // sentence_bert_config.json of every Transformer module by its folder ("" the root):
+    // which method of the Hugging Face model each modality calls, and what the module
+    // outputs. The folder whose modalities include "text" keeps the tokenizer, the one
+    // with "image" the image processor.
+    std::map<std::string, nlohmann::ordered_json> transformer_configs;
 };
 
 namespace detail {
@@ -15215,8 +15428,47 @@ template <class Config, Module W, class Store>
 void save_hf_folder(const std::filesystem::path& dir, Config config, const char* architecture,
                     const W& weights, Store& store) {
     config.architectures = {architecture};
+    std::filesystem::create_directories(dir);
     atomic_write(dir / "config.json", config.to_json().dump(2) + "\n");
     save_state_dict(weights, store, dir / "model.safetensors");
+}
+
+inline nlohmann::ordered_json st_text_transformer_config() {
+    return st_transformer_config(
+        {{"text", {{"method", "forward"}, {"method_output_name", "last_hidden_state"}}}}, "token_embeddings");
+}
+
+// The tower (module 0) and later modules of `stack`, whose parameter names start with
+// `prefix` ("" or a route's "text."), each in the folder `folder(i, entry)` under `dir`
+// names (config.json, and model.safetensors where it has weights). Returns describe()'s
+// entries without their configs.
+template <class Stack, class Store, class Folder>
+nlohmann::ordered_json save_stack(const Stack& stack, Store& store, const std::filesystem::path& dir,
+                                  const std::string& prefix, Folder&& folder) {
+    namespace fs = std::filesystem;
+    using Tower = std::remove_cvref_t<decltype(stack.tower())>;
+    auto modules = stack.describe();
+    // A Pooling built without its width (0: whatever the tower gives) is saved with it,
+    // as sentence-transformers needs it to build the module.
+    if constexpr (Stack::pools_tokens) {
+        auto& pooling = modules[1]["config"];
+        if (pooling["embedding_dimension"] == 0)
+            pooling["embedding_dimension"] = stack.tower().config().hidden_size;
+    }
+    save_hf_folder(dir / folder(0, modules[0]), stack.tower().config(), Tower::architecture,
+                   parameters_under(stack, prefix + "0."), store);
+    for (std::size_t i = 1; i < modules.size(); ++i) {
+        auto& entry = modules[i];
+        const fs::path sub = dir / folder(i, entry);
+        fs::create_directories(sub);
+        if (entry.contains("config")) {
+            atomic_write(sub / "config.json", entry["config"].dump(4));
+            entry.erase("config");
+        }
+        const auto weights = parameters_under(stack, prefix + std::to_string(i) + ".");
+        if (!parameter_names(weights).empty()) save_state_dict(weights, store, sub / "model.safetensors");
+    }
+    return modules;
 }
 }  // namespace detail
 
@@ -15238,9 +15490,10 @@ StModules save_st_modules(const M& model, const std::filesystem::path& dir) {
                                         {"method_output_name", "pooler_output"}};
     nlohmann::ordered_json image = method;
     image["method"] = "get_image_features";
-    return {nlohmann::ordered_json::array(
-                {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}}}),
-            detail::st_transformer_config({{"text", method}, {"image", image}}, "sentence_embedding")};
+    return {
+        nlohmann::ordered_json::array(
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}}}),
+        {{"", detail::st_transformer_config({{"text", method}, {"image", image}}, "sentence_embedding")}}};
 }
 
 // A text tower (its Hugging Face config and class) followed by Pooling and later modules.
@@ -15253,34 +15506,51 @@ requires SentenceTransformerStack<Tower, Modules...>::pools_tokens && TextStackT
 }
 StModules save_st_modules(const ModelWithStore<SentenceTransformerStack<Tower, Modules...>>& model,
                           const std::filesystem::path& dir) {
-    namespace fs = std::filesystem;
     const auto& stack = model.model();
     if (!stack.prefix().empty())
         detail::throw_error("save: a stack under route '", stack.prefix(),
                             "' is saved by its Router, not as a folder of its own");
-    fs::create_directories(dir);
-    detail::save_hf_folder(dir, stack.tower().config(), Tower::architecture, parameters_under(stack, "0."),
-                           model.parameters());
-    auto modules = stack.describe();
-    // A Pooling built without its width (0: whatever the tower gives) is saved with it,
-    // as sentence-transformers needs it to build the module.
-    auto& pooling = modules[1]["config"];
-    if (pooling["embedding_dimension"] == 0)
-        pooling["embedding_dimension"] = stack.tower().config().hidden_size;
-    for (std::size_t i = 1; i < modules.size(); ++i) {
-        auto& entry = modules[i];
-        const fs::path sub = dir / entry["path"].template get<std::string>();
-        fs::create_directories(sub);
-        if (entry.contains("config")) {
-            detail::atomic_write(sub / "config.json", entry["config"].dump(4));
-            entry.erase("config");
-        }
-        const auto weights = parameters_under(stack, std::to_string(i) + ".");
-        if (!detail::parameter_names(weights).empty())
-            save_state_dict(weights, model.parameters(), sub / "model.safetensors");
-    }
-    const nlohmann::ordered_json text{{"method", "forward"}, {"method_output_name", "last_hidden_state"}};
-    return {std::move(modules), detail::st_transformer_config({{"text", text}}, "token_embeddings")};
+    auto modules = detail::save_stack(stack, model.parameters(), dir, "", [](std::size_t, const auto& entry) {
+        return entry["path"].template get<std::string>();
+    });
+    return {std::move(modules), {{"", detail::st_text_transformer_config()}}};
+}
+
+// Represents: a route's stack whose tower is a Hugging Face class with its config.
+template <class Stack>
+concept StSavableStack = requires(const Stack& s) {
+    { std::remove_cvref_t<decltype(s.tower())>::architecture } -> std::convertible_to<const char*>;
+    s.tower().config().to_json();
+};
+
+// A Router of a text stack (Transformer + Pooling + ...) and an image stack whose tower
+// gives its own vector (CLIPImageTower: get_image_features): modules.json names the
+// Router alone, in the root, with router_config.json beside it.
+template <class TextStack, class ImageStack>
+requires TextStack::pools_tokens &&(!ImageStack::pools_tokens) &&
+    StSavableStack<TextStack>&& StSavableStack<ImageStack> StModules
+    save_st_modules(const ModelWithStore<Router<TextStack, ImageStack>>& model,
+                    const std::filesystem::path& dir) {
+    const auto& router = model.model();
+    std::filesystem::create_directories(dir);
+    const auto in_route = [](const std::string& route) {
+        return [route](std::size_t i, const auto& entry) {
+            return route + "_" + std::to_string(i) + "_" +
+                   detail::st_class_name(entry["type"].template get<std::string>());
+        };
+    };
+    detail::save_stack(router.text_route(), model.parameters(), dir, "text.", in_route("text"));
+    detail::save_stack(router.image_route(), model.parameters(), dir, "image.", in_route("image"));
+    auto config = router.describe();
+    config.erase("configs");
+    detail::atomic_write(dir / "router_config.json", config.dump(4));
+    const nlohmann::ordered_json image{{"method", "get_image_features"},
+                                       {"method_output_name", "pooler_output"}};
+    return {
+        nlohmann::ordered_json::array(
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStRouterType}}}),
+        {{"text_0_Transformer", detail::st_text_transformer_config()},
+         {"image_0_Transformer", detail::st_transformer_config({{"image", image}}, "sentence_embedding")}}};
 }
 
 }  // namespace tandem
@@ -17152,6 +17422,50 @@ private:
     Encoder encoder_;
 };
 
+// A whole transformers.CLIPModel under `scope`, read for its images only: what
+// sentence-transformers builds for a CLIP image route, a Transformer module over a
+// CLIPModel with modality_config {"image": get_image_features}, since a Transformer over a
+// CLIPVisionModelWithProjection folder loads CLIPVisionModel and drops the projection. The
+// text tower and logit_scale are kept so that the route's folder saves back whole. Nothing
+// is initialised here: that would lay out the store, which the other route still adds to.
+template <Backend B, Scalar T>
+class CLIPImageTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+    static constexpr const char* architecture = "CLIPModel";
+
+    CLIPImageTower(ParameterStore<B, T>& store, const io::CLIPConfig& config, const Scope& scope)
+        : store_(&store),
+          config_(config),
+          text_(store, config.text_config, config.projection_dim, scope),
+          vision_(store, config.vision_config, config.projection_dim, scope),
+          logit_scale_(store.add((scope / "logit_scale").str(), Shape{})) {}
+
+    const io::CLIPConfig& config() const { return config_; }
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return vision_.forward(g, pixel_values);
+    }
+    // CLIPModel.get_image_features.
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return vision_.encode(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        vision_.for_each_parameter(f);
+        f(store_->name(logit_scale_), logit_scale_);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    io::CLIPConfig config_;
+    CLIPTextModelWithProjection<B, T> text_;
+    CLIPVisionModelWithProjection<B, T> vision_;
+    Parameter logit_scale_;
+};
+
 }  // namespace tandem
 // ---- end tandem/models/clip.hpp
 // ---- begin tandem/models/distilbert.hpp
@@ -18108,7 +18422,7 @@ template <class M>
 LoadedModel<typename M::backend_type, typename M::value_type> load_dual(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
     if (f.modules.size() > 1)
-        throw_error((f.root / "modules.json").string(), ": a ", M::architecture, " followed by a ",
+        throw_error(f.modules_file.string(), ": a ", M::architecture, " followed by a ",
                     f.modules[1].class_name(), " is not supported; expected the ", M::architecture, " alone");
     auto model = M::from_pretrained(dir);
     auto collator = data::Collator::from_folder(
@@ -18119,10 +18433,10 @@ LoadedModel<typename M::backend_type, typename M::value_type> load_dual(const io
             std::move(collator)};
 }
 
-// The modules after Pooling, built on `store` under their index.
+// The modules after Pooling, built on `store` under `route` ("" or a Router's "text") and their index.
 template <Backend B, Scalar T>
 std::vector<StackModule<B, T>> stack_modules(const io::StFolder& f, ParameterStore<B, T>& store,
-                                             index_t width) {
+                                             const Scope& route, index_t width) {
     std::vector<StackModule<B, T>> out;
     for (std::size_t i = 2; i < f.modules.size(); ++i) {
         const auto& m = f.modules[i];
@@ -18132,13 +18446,13 @@ std::vector<StackModule<B, T>> stack_modules(const io::StFolder& f, ParameterSto
             if (config.in_features != width)
                 throw_error((m.dir / "config.json").string(), ": in_features ", config.in_features,
                             " does not fit the ", width, "-wide embeddings module ", i - 1, " gives");
-            out.emplace_back(Dense<B, T>(store, Scope(std::to_string(i)), config));
+            out.emplace_back(Dense<B, T>(store, route / static_cast<int>(i), config));
             width = config.out_features;
         } else if (cls == "Normalize") {
             if (std::filesystem::exists(m.dir / "config.json")) io::read_normalize_config(m.dir);
             out.emplace_back(Normalize<B, T>());
         } else {
-            throw_error((f.root / "modules.json").string(), ": module ", i, " is a ", cls,
+            throw_error(f.modules_file.string(), ": module ", i, " is a ", cls,
                         ", expected Dense or Normalize after Pooling");
         }
     }
@@ -18164,41 +18478,30 @@ std::size_t token_positions(const Config& c) {
         return static_cast<std::size_t>(c.max_position_embeddings);
 }
 
-template <class Tower, std::size_t N, class Config>
-LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text_with(
-    const io::StFolder& f, const Config& config, const PoolingConfig& pooling, data::Collator collator) {
-    using B = typename Tower::backend_type;
-    using T = typename Tower::value_type;
-    auto model = make_model<B, T>([&](ParameterStore<B, T>& store) {
-        auto modules = stack_modules<B, T>(f, store, pooling.output_dimension());
-        return text_stack(Tower(store, Scope("0"), config), Pooling<B, T>(pooling), modules,
-                          std::make_index_sequence<N>{});
-    });
-    load_state_dict(parameters_under(model, "0."), model.parameters(),
-                    io::SafetensorsCheckpoint::open(f.transformer_dir()));
-    for (std::size_t i = 2; i < f.modules.size(); ++i)
-        if (f.modules[i].class_name() == "Dense")
-            load_state_dict(parameters_under(model, std::to_string(i) + "."), model.parameters(),
-                            io::SafetensorsCheckpoint::open(f.modules[i].dir));
-    std::string name = std::string(Tower::architecture) + " + Pooling";
-    for (std::size_t i = 2; i < f.modules.size(); ++i) name += " + " + f.modules[i].class_name();
-    return {AnyEmbeddingModel<B, T>(std::move(model), name), std::move(collator)};
-}
-
 // The longest stack a folder may describe: Transformer, Pooling and three more modules.
 inline constexpr std::size_t kMaxModulesAfterPooling = 3;
+
+// What a folder (or a Router's text route) says of its text stack, read and checked
+// before the stack's type, which depends on `after`, is chosen.
+template <class Config>
+struct TextStackPlan {
+    Config config;
+    PoolingConfig pooling;
+    data::Collator collator;
+    std::size_t after = 0;  // modules after Pooling
+};
 
 // A text Transformer (BERT or a tower built like it) followed by Pooling and up to three
 // Dense / Normalize modules; a bare folder gets mean Pooling.
 template <class Tower, class Config>
-LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text(const io::StFolder& f) {
+TextStackPlan<Config> plan_text_stack(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
     const auto config = Config::from_file(dir / "config.json");
     PoolingConfig pooling{config.hidden_size, {PoolingMode::Mean}, true};
     if (!f.is_bare()) {
         if (f.modules.size() < 2 || f.modules[1].class_name() != "Pooling")
-            throw_error((f.root / "modules.json").string(), ": module 1 must be a Pooling after a ",
-                        Tower::architecture, " Transformer, which gives token embeddings");
+            throw_error(f.modules_file.string(), ": module 1 must be a Pooling after a ", Tower::architecture,
+                        " Transformer, which gives token embeddings");
         pooling = io::read_pooling_config(f.modules[1].dir);
         if (pooling.embedding_dimension != config.hidden_size)
             throw_error((f.modules[1].dir / "config.json").string(), ": embedding_dimension ",
@@ -18208,18 +18511,160 @@ LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text(
     auto collator = data::Collator::from_folder(dir, collator_options(f, token_positions(config)));
     const std::size_t after = f.is_bare() ? 0 : f.modules.size() - 2;
     if (after > kMaxModulesAfterPooling)
-        throw_error((f.root / "modules.json").string(), ": ", after, " modules after Pooling, at most ",
+        throw_error(f.modules_file.string(), ": ", after, " modules after Pooling, at most ",
                     kMaxModulesAfterPooling, " are supported");
-    switch (after) {
+    return {config, pooling, std::move(collator), after};
+}
+
+// k(std::integral_constant<std::size_t, N>{}) for a plan's N modules after Pooling: the
+// stack's type is chosen here, once, for every count a folder may have.
+template <class Config, class K>
+decltype(auto) with_modules_after_pooling(const TextStackPlan<Config>& plan, K&& k) {
+    switch (plan.after) {
         case 0:
-            return load_text_with<Tower, 0>(f, config, pooling, std::move(collator));
+            return k(std::integral_constant<std::size_t, 0>{});
         case 1:
-            return load_text_with<Tower, 1>(f, config, pooling, std::move(collator));
+            return k(std::integral_constant<std::size_t, 1>{});
         case 2:
-            return load_text_with<Tower, 2>(f, config, pooling, std::move(collator));
+            return k(std::integral_constant<std::size_t, 2>{});
         default:
-            return load_text_with<Tower, 3>(f, config, pooling, std::move(collator));
+            return k(std::integral_constant<std::size_t, 3>{});
     }
+}
+
+// The planned stack with N modules after Pooling, built on `store` under `route`.
+template <class Tower, std::size_t N, class Config>
+auto build_text_stack(const io::StFolder& f, const TextStackPlan<Config>& plan,
+                      ParameterStore<typename Tower::backend_type, typename Tower::value_type>& store,
+                      const Scope& route) {
+    using B = typename Tower::backend_type;
+    using T = typename Tower::value_type;
+    auto modules = stack_modules<B, T>(f, store, route, plan.pooling.output_dimension());
+    return text_stack(Tower(store, route / 0, plan.config), Pooling<B, T>(plan.pooling), modules,
+                      std::make_index_sequence<N>{});
+}
+
+// The stack's weights, its parameters named under `prefix` ("" or "text."): the tower's
+// from the Transformer's folder, each Dense's from its own.
+template <class Model>
+void load_text_weights(const Model& model, const io::StFolder& f, const std::string& prefix) {
+    load_state_dict(parameters_under(model, prefix + "0."), model.parameters(),
+                    io::SafetensorsCheckpoint::open(f.transformer_dir()));
+    for (std::size_t i = 2; i < f.modules.size(); ++i)
+        if (f.modules[i].class_name() == "Dense")
+            load_state_dict(parameters_under(model, prefix + std::to_string(i) + "."), model.parameters(),
+                            io::SafetensorsCheckpoint::open(f.modules[i].dir));
+}
+
+template <class Tower>
+std::string text_stack_name(const io::StFolder& f) {
+    std::string name = std::string(Tower::architecture) + " + Pooling";
+    for (std::size_t i = 2; i < f.modules.size(); ++i) name += " + " + f.modules[i].class_name();
+    return name;
+}
+
+template <class Tower, class Config>
+LoadedModel<typename Tower::backend_type, typename Tower::value_type> load_text(const io::StFolder& f) {
+    using B = typename Tower::backend_type;
+    using T = typename Tower::value_type;
+    auto plan = plan_text_stack<Tower, Config>(f);
+    return with_modules_after_pooling(plan, [&](auto n) {
+        auto model = make_model<B, T>([&](ParameterStore<B, T>& store) {
+            return build_text_stack<Tower, decltype(n)::value>(f, plan, store, Scope());
+        });
+        load_text_weights(model, f, "");
+        return LoadedModel<B, T>{AnyEmbeddingModel<B, T>(std::move(model), text_stack_name<Tower>(f)),
+                                 std::move(plan.collator)};
+    });
+}
+
+template <class Tower, class Config>
+struct TextTowerKind {
+    using tower = Tower;
+    using config = Config;
+};
+
+// k(TextTowerKind<Tower, Config>{}) for the text tower `type` (config.json's model_type)
+// names, or nullptr when tandem builds no text tower of that type.
+template <Backend B, Scalar T, class K>
+decltype(auto) with_text_tower(const std::string& type, K&& k) {
+    if (type == "bert") return k(TextTowerKind<BertTower<B, T>, io::BertConfig>{});
+    if (type == "distilbert") return k(TextTowerKind<DistilBertTower<B, T>, io::DistilBertConfig>{});
+    if (type == "roberta") return k(TextTowerKind<RobertaTower<B, T>, io::RobertaConfig>{});
+    if (type == "xlm-roberta") return k(TextTowerKind<XLMRobertaTower<B, T>, io::XLMRobertaConfig>{});
+    if (type == "mpnet") return k(TextTowerKind<MPNetTower<B, T>, io::MPNetConfig>{});
+    return k(nullptr);
+}
+
+inline constexpr const char* kTextModelTypes = "bert, distilbert, roberta, xlm-roberta, mpnet";
+
+// A Router sending texts to its "text" route (a text stack as load_text builds) and images
+// to its "image" route (a Transformer over a CLIPModel, which gives get_image_features),
+// sentence-transformers' choice by modality. The two routes may give different widths, as
+// sentence-transformers allows; comparing them then fails where they meet.
+template <Backend B, Scalar T>
+LoadedModel<B, T> load_router(const io::StFolder& f) {
+    const auto config_path = (f.transformer_dir() / "router_config.json").string();
+    if (f.modules.size() > 1)
+        throw_error(f.modules_file.string(), ": a Router followed by a ", f.modules[1].class_name(),
+                    " is not supported; expected the Router alone");
+    const auto routes = f.routes();
+    const io::StFolder *text = nullptr, *image = nullptr;
+    std::string names;
+    for (const auto& [name, route] : routes) {
+        names += (names.empty() ? "'" : ", '") + name + "'";
+        if (name == "text") text = &route;
+        if (name == "image") image = &route;
+    }
+    if (!text || !image || routes.size() != 2)
+        throw_error(config_path,
+                    ": key 'structure': expected the routes 'text' and 'image' (texts and images ",
+                    "routed by modality), found ", names);
+    if (text->modules[0].class_name() != "Transformer")
+        throw_error(config_path, ": key 'structure.text': expected a Transformer first, found a ",
+                    text->modules[0].class_name());
+    if (image->modules.size() != 1 || image->modules[0].class_name() != "Transformer")
+        throw_error(config_path,
+                    ": key 'structure.image': expected a Transformer over a CLIPModel alone, found ",
+                    image->modules.size(), " modules starting with a ", image->modules[0].class_name());
+    const auto image_dir = image->transformer_dir();
+    if (const auto type = model_type_of(image_dir); type != "clip")
+        throw_error((image_dir / "config.json").string(),
+                    ": key 'model_type': the image route needs clip, found '", type, "'");
+    image->transformer_config();  // refuses processing_kwargs tandem does not apply
+    const auto clip = io::CLIPConfig::from_file(image_dir / "config.json");
+    auto processor = data::Collator::processor_in(image_dir);
+    if (!processor)
+        throw_error(image_dir.string(),
+                    ": no preprocessor_config.json or processor_config.json for the image route");
+    const auto text_dir = text->transformer_dir();
+    const auto text_type = model_type_of(text_dir);
+    return with_text_tower<B, T>(text_type, [&](auto kind) -> LoadedModel<B, T> {
+        if constexpr (std::same_as<decltype(kind), std::nullptr_t>) {
+            throw_error((text_dir / "config.json").string(),
+                        ": key 'model_type': the text route needs one of ", kTextModelTypes, ", found '",
+                        text_type, "'");
+        } else {
+            using Tower = typename decltype(kind)::tower;
+            auto plan = plan_text_stack<Tower, typename decltype(kind)::config>(*text);
+            plan.collator.set_processor(*processor);
+            return with_modules_after_pooling(plan, [&](auto n) {
+                auto model = make_model<B, T>([&](ParameterStore<B, T>& store) {
+                    return Router(
+                        build_text_stack<Tower, decltype(n)::value>(*text, plan, store, Scope("text")),
+                        SentenceTransformerStack(CLIPImageTower<B, T>(store, clip, Scope("image") / 0)));
+                });
+                load_text_weights(model, *text, "text.");
+                load_state_dict(parameters_under(model, "image.0."), model.parameters(),
+                                io::SafetensorsCheckpoint::open(image_dir));
+                return LoadedModel<B, T>{
+                    AnyEmbeddingModel<B, T>(
+                        std::move(model),
+                        "Router (text: " + text_stack_name<Tower>(*text) + "; image: CLIPModel)"),
+                    std::move(plan.collator)};
+            });
+        }
+    });
 }
 
 }  // namespace detail
@@ -18230,6 +18675,7 @@ template <Backend B, Scalar T = float>
 LoadedModel<B, T> load_model(const io::StFolder& f) {
     const auto dir = f.transformer_dir();
     const auto first = f.is_bare() ? std::string("Transformer") : f.modules.front().class_name();
+    if (first == "Router") return detail::load_router<B, T>(f);
     const auto type = detail::model_type_of(dir);
     if (type == "clip") return detail::load_dual<CLIPModel<B, T>>(f);
     // sentence-transformers' legacy CLIPModel module builds transformers' CLIPModel, whatever the config.
@@ -18237,15 +18683,13 @@ LoadedModel<B, T> load_model(const io::StFolder& f) {
         detail::throw_error((dir / "config.json").string(),
                             ": key 'model_type': a CLIPModel module needs clip, found '", type, "'");
     if (type == "siglip") return detail::load_dual<SiglipModel<B, T>>(f);
-    if (type == "bert") return detail::load_text<BertTower<B, T>, io::BertConfig>(f);
-    if (type == "distilbert") return detail::load_text<DistilBertTower<B, T>, io::DistilBertConfig>(f);
-    if (type == "roberta") return detail::load_text<RobertaTower<B, T>, io::RobertaConfig>(f);
-    if (type == "xlm-roberta") return detail::load_text<XLMRobertaTower<B, T>, io::XLMRobertaConfig>(f);
-    if (type == "mpnet") return detail::load_text<MPNetTower<B, T>, io::MPNetConfig>(f);
-    detail::throw_error((dir / "config.json").string(),
-                        ": key 'model_type': expected bert, distilbert, roberta, xlm-roberta, mpnet, clip or "
-                        "siglip, found '",
-                        type, "'");
+    return detail::with_text_tower<B, T>(type, [&](auto kind) -> LoadedModel<B, T> {
+        if constexpr (std::same_as<decltype(kind), std::nullptr_t>)
+            detail::throw_error((dir / "config.json").string(), ": key 'model_type': expected ",
+                                detail::kTextModelTypes, ", clip or siglip, found '", type, "'");
+        else
+            return detail::load_text<typename decltype(kind)::tower, typename decltype(kind)::config>(f);
+    });
 }
 
 }  // namespace tandem
@@ -19171,7 +19615,8 @@ inline QuantizedEmbeddings quantize_embeddings(const xt::xtensor<float, 2>& embe
 // both load: the modules (models/st_modules.hpp), tokenizer.json with the
 // tokenizer_config.json that carries the model's maximum length and pad token,
 // processor_config.json, sentence_bert_config.json (with processing_kwargs where texts are
-// padded to the maximum length), config_sentence_transformers.json,
+// padded to the maximum length; under a Router, each in its route's Transformer folder),
+// config_sentence_transformers.json,
 // modules.json (written last: a folder without it is not yet a model) and a README.md
 // model card. Every file is written to a temporary name and renamed.
 // reference: sentence_transformers.base.model.BaseModel.save (v6);
@@ -19288,13 +19733,21 @@ void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& s
                                const ModelCardData& card, bool text, bool image) {
     std::filesystem::create_directories(dir);
     const StModules modules = save_modules(dir);
-    save_tokenizer(dir, collator);
-    save_processor(dir, collator);
-    auto transformer_config = modules.transformer_config;
-    // v6 keeps how texts are padded in processing_kwargs; the length is tokenizer_config.json's.
-    if (collator.options().pad_to_max_length)
-        transformer_config["processing_kwargs"] = {{"text", {{"padding", "max_length"}}}};
-    atomic_write(dir / "sentence_bert_config.json", transformer_config.dump(4));
+    // The tokenizer and processor go with the Transformer that reads texts / images: the
+    // root's, or a Router route's.
+    std::string text_folder, image_folder;
+    for (const auto& [folder, config] : modules.transformer_configs) {
+        if (config["modality_config"].contains("text")) text_folder = folder;
+        if (config["modality_config"].contains("image")) image_folder = folder;
+    }
+    save_tokenizer(dir / text_folder, collator);
+    save_processor(dir / image_folder, collator);
+    for (auto [folder, config] : modules.transformer_configs) {
+        // v6 keeps how texts are padded in processing_kwargs; the length is tokenizer_config.json's.
+        if (folder == text_folder && collator.options().pad_to_max_length)
+            config["processing_kwargs"] = {{"text", {{"padding", "max_length"}}}};
+        atomic_write(dir / folder / "sentence_bert_config.json", config.dump(4));
+    }
     atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
     atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
     atomic_write(dir / "modules.json", modules.modules.dump(2));
@@ -22791,142 +23244,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/pooled_tower.hpp
-// ---- begin tandem/models/router.hpp
-// Router: each modality to its own module stack, as sentence-transformers' Router routes
-// by modality: texts through the "text" route, images through the "image" route, so a
-// BERT text tower and a CLIP vision tower, each with a Dense to a shared width, are one
-// model. Parameters of route r are named "r.<i>.<...>" (module i of the route), the
-// sub-folder r_<i>_<Class> that Router.save writes for it.
-// reference: sentence_transformers.base.modules.Router (route by modality; router_config.json).
-
-
-#include <nlohmann/json.hpp>
-
-#include <string>
-#include <utility>
-
-namespace tandem {
-
-namespace detail {
-enum class RouterFault { none, text_route, image_route, backends_differ, scalars_differ };
-
-template <class TextRoute, class ImageRoute>
-consteval RouterFault router_fault() {
-    if constexpr (!TextEncoderModel<TextRoute>)
-        return RouterFault::text_route;
-    else if constexpr (!ImageEncoderModel<ImageRoute>)
-        return RouterFault::image_route;
-    else if constexpr (!std::same_as<typename TextRoute::backend_type, typename ImageRoute::backend_type>)
-        return RouterFault::backends_differ;
-    else if constexpr (!std::same_as<typename TextRoute::value_type, typename ImageRoute::value_type>)
-        return RouterFault::scalars_differ;
-    else
-        return RouterFault::none;
-}
-
-// router_config.json's "types" and "structure" entries of one route, and its modules'
-// configs under the same ids.
-inline void describe_route(nlohmann::ordered_json& out, const std::string& route,
-                           const nlohmann::ordered_json& modules) {
-    out["structure"][route] = nlohmann::ordered_json::array();
-    for (const auto& m : modules) {
-        const std::string type = m.at("type").get<std::string>();
-        const std::string id = route + "_" + m.at("name").get<std::string>() + "_" + st_class_name(type);
-        out["types"][id] = type;
-        out["structure"][route].push_back(id);
-        if (m.contains("config")) out["configs"][id] = m.at("config");
-    }
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class TextRoute, class ImageRoute>
-class Router {
-    static constexpr auto fault = detail::router_fault<TextRoute, ImageRoute>();
-    static_assert(fault != detail::RouterFault::text_route,
-                  "Router: the text route must encode texts (a Module with encode_text(graph, TextBatch) "
-                  "returning a Var)");
-    static_assert(fault != detail::RouterFault::image_route,
-                  "Router: the image route must encode images (a Module with encode_image(graph, Var) "
-                  "returning a Var)");
-    static_assert(fault != detail::RouterFault::backends_differ,
-                  "Router: the text and image routes must use the same backend");
-    static_assert(fault != detail::RouterFault::scalars_differ,
-                  "Router: the text and image routes must use the same scalar type");
-
-public:
-    Router(TextRoute, ImageRoute) {}
-};
-
-template <class TextRoute, class ImageRoute>
-requires(detail::router_fault<TextRoute, ImageRoute>() ==
-         detail::RouterFault::none) class Router<TextRoute, ImageRoute> {
-public:
-    using backend_type = typename TextRoute::backend_type;
-    using value_type = typename TextRoute::value_type;
-    using B = backend_type;
-    using T = value_type;
-    static constexpr const char* text_route_name = "text";
-    static constexpr const char* image_route_name = "image";
-
-    // Every parameter of a route must be named under its route ("text." or "image.").
-    Router(TextRoute text, ImageRoute image) : text_(std::move(text)), image_(std::move(image)) {
-        check_route(text_, text_route_name);
-        check_route(image_, image_route_name);
-    }
-
-    const TextRoute& text_route() const { return text_; }
-    const ImageRoute& image_route() const { return image_; }
-
-    // [batch, dim] from the route of the input's modality.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return text_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return image_.encode_image(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_.for_each_parameter(f);
-        image_.for_each_parameter(f);
-    }
-
-    // router_config.json as sentence-transformers writes it (types, structure, parameters),
-    // plus "configs": the config.json of every module folder that has one, by module id.
-    nlohmann::ordered_json describe() const requires requires(const TextRoute& t, const ImageRoute& i) {
-        t.describe();
-        i.describe();
-    }
-    {
-        nlohmann::ordered_json out;
-        out["types"] = nlohmann::ordered_json::object();
-        out["structure"] = nlohmann::ordered_json::object();
-        out["configs"] = nlohmann::ordered_json::object();
-        detail::describe_route(out, text_route_name, text_.describe());
-        detail::describe_route(out, image_route_name, image_.describe());
-        out["parameters"] = {{"default_route", nullptr},
-                             {"allow_empty_key", true},
-                             {"route_mappings", nlohmann::ordered_json::object()}};
-        return out;
-    }
-
-private:
-    template <class Route>
-    static void check_route(const Route& route, const std::string& name) {
-        route.for_each_parameter([&](const std::string& p, Parameter) {
-            if (!p.starts_with(name + "."))
-                detail::throw_error("Router: the ", name, " route's parameter '", p,
-                                    "' is not named under \"", name, ".\"");
-        });
-    }
-
-    TextRoute text_;
-    ImageRoute image_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/router.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers, learning-rate schedules and gradient clipping.

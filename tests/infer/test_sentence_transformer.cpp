@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -224,7 +225,7 @@ TEST_CASE("load: folders that are not models, and modules that do not fit, are e
             error_message([&] { SentenceTransformer<Cpu>::load(tmp / "m"); }) ==
             (tmp / "m/modules.json").string() +
                 ": key '[1].type': unknown module type 'sentence_transformers.models.LSTM', expected one of "
-                "Transformer, CLIPModel, Pooling, Dense, Normalize");
+                "Transformer, CLIPModel, Router, Pooling, Dense, Normalize");
     }
     SUBCASE("a Dense whose in_features does not fit the pooled width") {
         copy_folder(*dir, tmp / "d");
@@ -508,7 +509,7 @@ TEST_CASE("load: a SigLIP folder with modules tandem does not build is an error 
               (tmp / "modules.json").string() +
                   ": key '[0].type': unknown module type 'sentence_transformers.models.SiglipModel', "
                   "expected one "
-                  "of Transformer, CLIPModel, Pooling, Dense, Normalize");
+                  "of Transformer, CLIPModel, Router, Pooling, Dense, Normalize");
     }
     SUBCASE("a module after the SiglipModel") {
         write_json(tmp / "1_Pooling/config.json", {{"embedding_dimension", 8}, {"pooling_mode", "mean"}});
@@ -570,6 +571,128 @@ TEST_CASE(
                   .value("hidden_size", read_json(fixtures / tower / "config.json").value("dim", 0)));
         CHECK(reloaded.encode(texts) == e);
     }
+}
+
+namespace {
+// The Router folder sentence-transformers 6.3 saved (tests/reference/make_st_router_fixture.py):
+// a BERT + Pooling + Dense text route and a CLIPModel image route.
+fs::path router_fixture() { return fs::path(TANDEM_SOURCE_ROOT) / "tests/reference/fixtures/st-router-tiny"; }
+
+std::vector<fs::path> router_images() {
+    std::vector<fs::path> out;
+    for (const auto& p : manifest_strings(router_fixture(), "images")) {
+        const auto path = testing::test_data(p);
+        if (!path) return {};
+        out.push_back(*path);
+    }
+    return out;
+}
+
+// Every file under `dir`, relative to it.
+std::vector<std::string> files_under(const fs::path& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).generic_string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+}  // namespace
+
+TEST_CASE(
+    "st-router-tiny: the Router folder sentence-transformers 6.3 saves encodes texts and images as it does") {
+    const auto dir = router_fixture();
+    const auto model = SentenceTransformer<Cpu>::load(dir);
+    CHECK(model.model().name() == "Router (text: BertModel + Pooling + Dense; image: CLIPModel)");
+    CHECK(model.model().encodes_text());
+    CHECK(model.model().encodes_image());
+    CHECK(relative_error(model.encode(manifest_strings(dir, "texts")), dir / "expected/text_embeddings.npy") <
+          1e-5);
+    if (const auto images = router_images(); !images.empty())
+        CHECK(relative_error(model.encode(images), dir / "expected/image_embeddings.npy") < 1e-5);
+    else
+        MESSAGE("SKIPPED: the Router's images need the shared test data");
+}
+
+TEST_CASE("save: a Router writes sentence-transformers 6.3's layout and reads back to the same bits") {
+    const auto dir = router_fixture();
+    testing::TempDir tmp("save_router");
+    const auto model = SentenceTransformer<Cpu>::load(dir);
+    model.save(tmp.path());
+
+    // File for file, but the image route's tokenizer: sentence-transformers saves the
+    // CLIPProcessor's, which no route reads, and loads the folder without it.
+    std::vector<std::string> expected;
+    for (const auto& f : files_under(dir))
+        if (!f.starts_with("expected/") && f != "manifest.json" &&
+            f != "image_0_Transformer/tokenizer.json" && f != "image_0_Transformer/tokenizer_config.json")
+            expected.push_back(f);
+    CHECK(files_under(tmp.path()) == expected);
+    for (const char* f : {"modules.json", "router_config.json",
+                          "text_0_Transformer/sentence_bert_config.json", "text_1_Pooling/config.json",
+                          "text_2_Dense/config.json", "image_0_Transformer/sentence_bert_config.json"}) {
+        INFO(f);
+        CHECK(read_json(tmp / f) == read_json(dir / f));
+    }
+    // The processor applies its mean and std in float32 and writes them so.
+    auto processor = read_json(tmp / "image_0_Transformer/processor_config.json");
+    auto expected_processor = read_json(dir / "image_0_Transformer/processor_config.json");
+    for (const char* key : {"image_mean", "image_std"}) {
+        auto& ours = processor["image_processor"][key];
+        auto& theirs = expected_processor["image_processor"][key];
+        REQUIRE(ours.size() == theirs.size());
+        for (std::size_t i = 0; i < ours.size(); ++i) CHECK(ours[i].get<float>() == theirs[i].get<float>());
+        ours = theirs;
+    }
+    CHECK(processor == expected_processor);
+    CHECK(read_json(tmp / "text_0_Transformer/tokenizer_config.json")["model_max_length"] == 32);
+
+    const auto reloaded = SentenceTransformer<Cpu>::load(tmp.path());
+    const auto texts = manifest_strings(dir, "texts");
+    CHECK(reloaded.encode(texts) == model.encode(texts));
+    if (const auto images = router_images(); !images.empty())
+        CHECK(reloaded.encode(images) == model.encode(images));
+}
+
+TEST_CASE("load: a malformed router_config.json is an error naming the file and key") {
+    const auto dir = router_fixture();
+    testing::TempDir tmp("router_bad_folders");
+    copy_folder(dir, tmp.path());
+    const auto config = read_json(dir / "router_config.json");
+    const auto path = (tmp / "router_config.json").string();
+    const auto load_error = [&](const nlohmann::json& changed) {
+        write_json(tmp / "router_config.json", changed);
+        return error_message([&] { SentenceTransformer<Cpu>::load(tmp.path()); });
+    };
+    auto c = config;
+    c.erase("types");
+    CHECK(load_error(c) == path + ": key 'types': required key is missing");
+    c = config;
+    c["structure"] = {{"query", config["structure"]["text"]}, {"document", config["structure"]["image"]}};
+    CHECK(load_error(c) ==
+          path +
+              ": key 'structure': expected the routes 'text' and 'image' (texts and images routed "
+              "by modality), found 'document', 'query'");
+    c = config;
+    c["structure"]["text"][1] = "text_1_Pooling_";
+    CHECK(load_error(c) == path + ": key 'structure.text[1]': module 'text_1_Pooling_' is not in 'types'");
+    c = config;
+    c["types"]["text_2_Dense"] = "sentence_transformers.models.Linear";
+    CHECK(load_error(c) ==
+          path +
+              ": key 'types.text_2_Dense': unknown module type 'sentence_transformers.models.Linear', "
+              "expected one of Transformer, CLIPModel, Router, Pooling, Dense, Normalize");
+    c = config;
+    c["parameters"]["route_mappings"] = {{"(None, 'image')", "text"}};
+    CHECK(load_error(c) ==
+          path +
+              ": key 'parameters.route_mappings': not supported (tandem routes texts to \"text\" and "
+              "images to \"image\"), found {\"(None, 'image')\":\"text\"}");
+    c = config;
+    c["structure"]["image"].push_back("text_2_Dense");
+    CHECK(load_error(c) ==
+          path +
+              ": key 'structure.image': expected a Transformer over a CLIPModel alone, found 2 "
+              "modules starting with a Transformer");
 }
 
 TEST_CASE("encode from several threads at once gives each thread the result of the same call alone") {

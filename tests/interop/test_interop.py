@@ -7,7 +7,10 @@ tandem's embeddings. Python -> tandem: folders sentence-transformers saves (the 
 and a Transformer + Pooling + Dense + Normalize stack built here) load in tandem with the same
 embeddings. Both to 1e-5 relative (max |a - b| / max |b|). DistilBERT, RoBERTa, XLM-RoBERTa
 and MPNet towers go both ways too, from tiny random checkpoints in tests/reference/fixtures,
-and a tiny SigLIP folder sentence-transformers saved there, with either padding.
+and a tiny SigLIP folder sentence-transformers saved there, with either padding. Routers
+go both ways: the tiny Router folder sentence-transformers saved in tests/reference/fixtures
+and one built here of st-bert-tiny's BERT (+ Pooling + Dense to CLIP's width) for texts and
+st-clip-tiny's CLIPModel for images.
 
 tandem's image processor is the PIL one (transformers' CLIPImageProcessorPil, the "slow"
 processor of transformers 4); transformers 5 builds the torchvision one by default, whose
@@ -29,6 +32,7 @@ import torch
 import transformers
 from PIL import Image
 from sentence_transformers import SentenceTransformer, models
+from sentence_transformers.sentence_transformer.modules import Router
 
 TOLERANCE = 1e-5
 
@@ -69,7 +73,10 @@ def main():
             if what == "images":
                 default = SentenceTransformer(str(folder), device="cpu")
                 theirs = python_encode(default, what, texts, images)
-                print(f"     with transformers' default {type(default[0].processor.image_processor).__name__}: "
+                first = default[0]
+                if isinstance(first, Router):
+                    first = first.sub_modules["image"][0]
+                print(f"     with transformers' default {type(first.processor.image_processor).__name__}: "
                       f"relative error {float(np.abs(ours - theirs).max() / np.abs(theirs).max())}")
 
     def convert(source, name):
@@ -155,6 +162,35 @@ def main():
             siglip_texts)
     compare("tandem-saved SiglipModel, padding max_length",
             convert(work / "p-siglip-max-length", "t-siglip-max-length"), ["texts"], texts=siglip_texts)
+
+    # Router: texts through a BERT route, images through a CLIPModel route, sent by modality.
+    router_fixture = fixtures / "st-router-tiny"
+    router_manifest = __import__("json").loads((router_fixture / "manifest.json").read_text())
+    router_images = [data / p for p in router_manifest["images"]]
+    model = SentenceTransformer(str(router_fixture), device="cpu", processor_kwargs={"backend": "pil"})
+    model.save(str(work / "p-router"))
+    compare("Python-saved Router (BERT + Pooling + Dense | CLIPModel)", work / "p-router", ["texts", "images"],
+            model, router_manifest["texts"], router_images)
+    compare("tandem-saved Router (BERT + Pooling + Dense | CLIPModel)", convert(work / "p-router", "t-router"),
+            ["texts", "images"], texts=router_manifest["texts"], images=router_images)
+    torch.manual_seed(0)
+    text = models.Transformer(str(models_dir / "st-bert-tiny"))
+    image = models.Transformer(
+        str(models_dir / "st-clip-tiny/0_CLIPModel"), processor_kwargs={"backend": "pil"},
+        modality_config={"image": {"method": "get_image_features", "method_output_name": "pooler_output"}},
+        module_output_name="sentence_embedding")
+    width = image.model.config.projection_dim
+    router = Router(sub_modules={
+        "text": [text, models.Pooling(text.get_embedding_dimension(), pooling_mode="mean"),
+                 models.Dense(text.get_embedding_dimension(), width)],
+        "image": [image],
+    })
+    model = SentenceTransformer(modules=[router], device="cpu")
+    model.save(str(work / "p-router-bert-clip"))
+    compare("Python-saved Router of st-bert-tiny and st-clip-tiny", work / "p-router-bert-clip",
+            ["texts", "images"], model)
+    compare("tandem-saved Router of st-bert-tiny and st-clip-tiny",
+            convert(work / "p-router-bert-clip", "t-router-bert-clip"), ["texts", "images"])
 
     if failures:
         print(f"{len(failures)} failed: {', '.join(failures)}")

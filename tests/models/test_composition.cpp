@@ -370,7 +370,7 @@ TEST_CASE("Router: a BERT text route and a CLIP image route to one width train a
     CHECK(described["types"]["text_1_Pooling"] ==
           "sentence_transformers.sentence_transformer.modules.pooling.Pooling");
     CHECK(described["structure"]["image"] == nlohmann::json::array({"image_0_Transformer", "image_1_Dense"}));
-    CHECK(described["parameters"]["default_route"].is_null());
+    CHECK(described["parameters"]["default_route"] == "text");
     auto again = make_model<Cpu, double>([&](auto& store) {
         return router_of(store, io::pooling_config_from_json(described["configs"]["text_1_Pooling"]),
                          io::dense_config_from_json(described["configs"]["text_2_Dense"]),

@@ -80,16 +80,7 @@ public:
                     tandem::detail::config_token(tandem::detail::read_tokenizer_config(dir),
                                                  tandem::detail::tokenizer_config_path(dir), "pad_token"))
                 options.pad_id = tokenizer->token_to_id(pad->content);
-        std::optional<image::ImageProcessor> processor;
-        if (fs::exists(dir / "preprocessor_config.json")) {
-            processor = image::ImageProcessor::from_file(dir / "preprocessor_config.json");
-        } else if (const auto path = dir / "processor_config.json"; fs::exists(path)) {
-            // transformers 5 saves a processor's parts in one file, the image processor's
-            // settings under "image_processor".
-            const auto config = tandem::detail::read_json_file(path);
-            if (const auto it = config.find("image_processor"); it != config.end())
-                processor = image::ImageProcessor::from_json(*it, path.string() + ": key 'image_processor'");
-        }
+        auto processor = processor_in(dir);
         if (!tokenizer && !processor)
             tandem::detail::throw_error(
                 dir.string(),
@@ -97,6 +88,25 @@ public:
                 "preprocessor_config.json or processor_config.json, expected a model folder");
         return Collator(std::move(tokenizer), std::move(processor), std::move(options));
     }
+
+    // The image processor a model folder holds (preprocessor_config.json, or
+    // processor_config.json's "image_processor"), if any.
+    static std::optional<image::ImageProcessor> processor_in(const std::filesystem::path& dir) {
+        if (std::filesystem::exists(dir / "preprocessor_config.json"))
+            return image::ImageProcessor::from_file(dir / "preprocessor_config.json");
+        // transformers 5 saves a processor's parts in one file, the image processor's
+        // settings under "image_processor".
+        if (const auto path = dir / "processor_config.json"; std::filesystem::exists(path)) {
+            const auto config = tandem::detail::read_json_file(path);
+            if (const auto it = config.find("image_processor"); it != config.end())
+                return image::ImageProcessor::from_json(*it, path.string() + ": key 'image_processor'");
+        }
+        return std::nullopt;
+    }
+
+    // Images processed by `processor` (a Router's image route, whose folder is not the
+    // tokenizer's).
+    void set_processor(image::ImageProcessor processor) { processor_ = std::move(processor); }
 
     // A tokenizer for one column only (a query encoder and a document encoder).
     void set_tokenizer(const std::string& column, Tokenizer tokenizer) {

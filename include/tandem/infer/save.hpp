@@ -3,7 +3,8 @@
 // both load: the modules (models/st_modules.hpp), tokenizer.json with the
 // tokenizer_config.json that carries the model's maximum length and pad token,
 // processor_config.json, sentence_bert_config.json (with processing_kwargs where texts are
-// padded to the maximum length), config_sentence_transformers.json,
+// padded to the maximum length; under a Router, each in its route's Transformer folder),
+// config_sentence_transformers.json,
 // modules.json (written last: a folder without it is not yet a model) and a README.md
 // model card. Every file is written to a temporary name and renamed.
 // reference: sentence_transformers.base.model.BaseModel.save (v6);
@@ -127,13 +128,21 @@ void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& s
                                const ModelCardData& card, bool text, bool image) {
     std::filesystem::create_directories(dir);
     const StModules modules = save_modules(dir);
-    save_tokenizer(dir, collator);
-    save_processor(dir, collator);
-    auto transformer_config = modules.transformer_config;
-    // v6 keeps how texts are padded in processing_kwargs; the length is tokenizer_config.json's.
-    if (collator.options().pad_to_max_length)
-        transformer_config["processing_kwargs"] = {{"text", {{"padding", "max_length"}}}};
-    atomic_write(dir / "sentence_bert_config.json", transformer_config.dump(4));
+    // The tokenizer and processor go with the Transformer that reads texts / images: the
+    // root's, or a Router route's.
+    std::string text_folder, image_folder;
+    for (const auto& [folder, config] : modules.transformer_configs) {
+        if (config["modality_config"].contains("text")) text_folder = folder;
+        if (config["modality_config"].contains("image")) image_folder = folder;
+    }
+    save_tokenizer(dir / text_folder, collator);
+    save_processor(dir / image_folder, collator);
+    for (auto [folder, config] : modules.transformer_configs) {
+        // v6 keeps how texts are padded in processing_kwargs; the length is tokenizer_config.json's.
+        if (folder == text_folder && collator.options().pad_to_max_length)
+            config["processing_kwargs"] = {{"text", {{"padding", "max_length"}}}};
+        atomic_write(dir / folder / "sentence_bert_config.json", config.dump(4));
+    }
     atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
     atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
     atomic_write(dir / "modules.json", modules.modules.dump(2));

@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tandem::io {
@@ -25,8 +26,8 @@ namespace tandem::io {
 // The module classes tandem builds, by the last part of their Python class path: the path
 // itself moved between versions (sentence_transformers.models.Pooling in v2,
 // sentence_transformers.base.modules... in v6) while the class name stayed.
-inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Pooling", "Dense",
-                                                   "Normalize"};
+inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Router",
+                                                   "Pooling",     "Dense",     "Normalize"};
 
 struct StModuleEntry {
     std::size_t idx = 0;
@@ -57,6 +58,9 @@ struct StTransformerConfig {
 
 struct StFolder {
     std::filesystem::path root;
+    // The file that lists the modules: modules.json, or router_config.json for one of a
+    // Router's routes.
+    std::filesystem::path modules_file;
     // Empty for a bare Hugging Face folder, which sentence-transformers loads as a
     // Transformer (its mean Pooling is the loader's choice, not the folder's).
     std::vector<StModuleEntry> modules;
@@ -72,6 +76,7 @@ struct StFolder {
         if (!fs::is_directory(root)) throw_error(root.string(), ": no such model folder");
         StFolder f;
         f.root = root;
+        f.modules_file = root / "modules.json";
         if (fs::exists(root / "modules.json")) {
             f.modules = read_modules(root);
         } else if (!fs::exists(root / "config.json")) {
@@ -85,6 +90,51 @@ struct StFolder {
         if (const auto path = root / "config_sentence_transformers.json"; fs::exists(path))
             f.config = read_model_config(path);
         return f;
+    }
+
+    // The routes of the Router that is module 0, by name: each a folder whose modules are the route's, in the
+    // Router's sub-folders.
+    std::vector<std::pair<std::string, StFolder>> routes() const {
+        using tandem::detail::throw_error;
+        const auto path = transformer_dir() / "router_config.json";
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        for (const char* key : {"types", "structure"})
+            if (!json.contains(key)) r.path(key).fail("required key is missing");
+        const auto types = r.object("types"), structure = r.object("structure"),
+                   parameters = r.object("parameters");
+        // Routes are chosen by modality; a mapping from (task, modality) would choose otherwise.
+        if (const auto it = parameters.json().find("route_mappings");
+            it != parameters.json().end() && !it->empty())
+            parameters.path("route_mappings")
+                .fail("not supported (tandem routes texts to \"text\" and images to \"image\"), found ",
+                      it->dump());
+        std::vector<std::pair<std::string, StFolder>> out;
+        for (const auto& [route, ids] : structure.json().items()) {
+            if (!ids.is_array() || ids.empty())
+                structure.path(route).fail("expected a non-empty list of module ids, found ", ids.dump());
+            StFolder f;
+            f.root = transformer_dir();
+            f.modules_file = path;
+            f.config = config;
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                const auto where = route + "[" + std::to_string(i) + "]";
+                if (!ids[i].is_string())
+                    structure.path(where).fail("expected a module id, found ", ids[i].dump());
+                const auto id = ids[i].get<std::string>();
+                if (!types.json().contains(id))
+                    structure.path(where).fail("module '", id, "' is not in 'types'");
+                StModuleEntry m;
+                m.idx = i;
+                m.name = std::to_string(i);
+                m.type = types.require<std::string>(id);
+                m.dir = f.root / id;
+                check_module(m, types.where(id));
+                f.modules.push_back(std::move(m));
+            }
+            out.emplace_back(route, std::move(f));
+        }
+        return out;
     }
 
     StTransformerConfig transformer_config() const {
@@ -138,22 +188,31 @@ private:
             m.type = r.require<std::string>("type");
             const auto sub = r.require<std::string>("path");
             m.dir = sub.empty() ? root : root / sub;
-            const auto cls = m.class_name();
-            if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
-                std::end(kStModuleClasses)) {
-                std::string known;
-                for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
-                throw_error(r.where("type"), ": unknown module type '", m.type, "', expected one of ", known);
-            }
-            // Normalize has no weights and sentence-transformers may not write its folder.
-            if (cls != "Normalize" && !fs::is_directory(m.dir))
-                throw_error(r.where("path"), ": module folder '", m.dir.string(), "' does not exist");
+            check_module(m, r.where("type"), r.where("path"));
             out.push_back(std::move(m));
         }
         const auto first = out.front().class_name();
-        if (first != "Transformer" && first != "CLIPModel")
-            throw_error(path.string(), ": module 0 is a ", first, ", expected a Transformer or CLIPModel");
+        if (first != "Transformer" && first != "CLIPModel" && first != "Router")
+            throw_error(path.string(), ": module 0 is a ", first,
+                        ", expected a Transformer, CLIPModel or Router");
         return out;
+    }
+
+    // A known class, and the module's folder. `type_key` and `dir_key` name where the
+    // type and the folder were read (one key in router_config.json, where the id is both).
+    static void check_module(const StModuleEntry& m, const std::string& type_key, std::string dir_key = {}) {
+        using tandem::detail::throw_error;
+        if (dir_key.empty()) dir_key = type_key;
+        const auto cls = m.class_name();
+        if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
+            std::end(kStModuleClasses)) {
+            std::string known;
+            for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
+            throw_error(type_key, ": unknown module type '", m.type, "', expected one of ", known);
+        }
+        // Normalize has no weights and sentence-transformers may not write its folder.
+        if (cls != "Normalize" && !std::filesystem::is_directory(m.dir))
+            throw_error(dir_key, ": module folder '", m.dir.string(), "' does not exist");
     }
 
     static StModelConfig read_model_config(const std::filesystem::path& path) {

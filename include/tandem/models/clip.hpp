@@ -240,4 +240,48 @@ private:
     Encoder encoder_;
 };
 
+// A whole transformers.CLIPModel under `scope`, read for its images only: what
+// sentence-transformers builds for a CLIP image route, a Transformer module over a
+// CLIPModel with modality_config {"image": get_image_features}, since a Transformer over a
+// CLIPVisionModelWithProjection folder loads CLIPVisionModel and drops the projection. The
+// text tower and logit_scale are kept so that the route's folder saves back whole. Nothing
+// is initialised here: that would lay out the store, which the other route still adds to.
+template <Backend B, Scalar T>
+class CLIPImageTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+    static constexpr const char* architecture = "CLIPModel";
+
+    CLIPImageTower(ParameterStore<B, T>& store, const io::CLIPConfig& config, const Scope& scope)
+        : store_(&store),
+          config_(config),
+          text_(store, config.text_config, config.projection_dim, scope),
+          vision_(store, config.vision_config, config.projection_dim, scope),
+          logit_scale_(store.add((scope / "logit_scale").str(), Shape{})) {}
+
+    const io::CLIPConfig& config() const { return config_; }
+    EncoderOutput<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return vision_.forward(g, pixel_values);
+    }
+    // CLIPModel.get_image_features.
+    Var<B, T> encode(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return vision_.encode(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        vision_.for_each_parameter(f);
+        f(store_->name(logit_scale_), logit_scale_);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    io::CLIPConfig config_;
+    CLIPTextModelWithProjection<B, T> text_;
+    CLIPVisionModelWithProjection<B, T> vision_;
+    Parameter logit_scale_;
+};
+
 }  // namespace tandem

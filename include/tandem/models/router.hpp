@@ -113,7 +113,8 @@ public:
         out["configs"] = nlohmann::ordered_json::object();
         detail::describe_route(out, text_route_name, text_.describe());
         detail::describe_route(out, image_route_name, image_.describe());
-        out["parameters"] = {{"default_route", nullptr},
+        // sentence-transformers stores the first route as the default when none is given.
+        out["parameters"] = {{"default_route", text_route_name},
                              {"allow_empty_key", true},
                              {"route_mappings", nlohmann::ordered_json::object()}};
         return out;

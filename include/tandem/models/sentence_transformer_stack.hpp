@@ -113,6 +113,7 @@ consteval StackFault stack_fault() {
 // (older paths such as sentence_transformers.models.Pooling are read too).
 inline constexpr const char* kStTransformerType =
     "sentence_transformers.base.modules.transformer.Transformer";
+inline constexpr const char* kStRouterType = "sentence_transformers.base.modules.router.Router";
 template <class M>
 constexpr const char* st_module_type() {
     if constexpr (is_pooling<M>::value)
