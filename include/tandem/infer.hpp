@@ -4,6 +4,7 @@
 // semantic_search, paraphrase_mining, mine_hard_negatives and quantize_embeddings.
 #pragma once
 
+#include <tandem/infer/cross_encoder.hpp>
 #include <tandem/infer/load.hpp>
 #include <tandem/infer/mine.hpp>
 #include <tandem/infer/quantize.hpp>

@@ -7,6 +7,7 @@
 #include <tandem/losses/clip.hpp>
 #include <tandem/losses/concepts.hpp>
 #include <tandem/losses/contrastive_tension.hpp>
+#include <tandem/losses/cross_encoder.hpp>
 #include <tandem/losses/distill.hpp>
 #include <tandem/losses/grad_cache.hpp>
 #include <tandem/losses/guided.hpp>

@@ -7598,17 +7598,14 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 // sentence-transformers or Hugging Face folder and the writer of its v6 layout;
 // semantic_search, paraphrase_mining, mine_hard_negatives and quantize_embeddings.
 
-// ---- begin tandem/infer/load.hpp
-// Building the model a sentence-transformers or Hugging Face folder describes, with the
-// tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
-// XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
-// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder) or
-// SiglipModel (the v6 Transformer in the root, or a bare folder), or a Router of such a text
-// stack for texts and a CLIPModel for images (router_config.json). The folder's settings are applied:
-// max_seq_length (else the tokenizer's model_max_length, capped by the model's positions), v6's
-// processing_kwargs for texts (padding, max_length) and the tokenizer's real pad token.
-// reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
-// _load_auto_model for a bare folder: Transformer + mean Pooling); base.modules.router.Router.load.
+// ---- begin tandem/infer/cross_encoder.hpp
+// CrossEncoder: a sequence-classification model that reads a query and a document
+// together and scores the pair, with its tokenizer, for inference: predict the scores of
+// text pairs in batches (token types mark the second text), rank documents for a query.
+// Loads a Hugging Face folder or a sentence-transformers CrossEncoder folder (whose
+// config_sentence_transformers.json may name the activation).
+// reference: sentence_transformers v6.3 cross_encoder/model.py (CrossEncoder.predict, rank,
+// get_default_activation_fn).
 
 // ---- begin tandem/data/collator.hpp
 // Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
@@ -12210,6 +12207,299 @@ private:
 
 }  // namespace tandem::data
 // ---- end tandem/data/collator.hpp
+// ---- begin tandem/losses/cross_encoder_scores.hpp
+// What a cross-encoder loss reads: the scores (logits) a model gives its (query, document)
+// pairs, one per pair, laid out once for every loss, and the label column.
+//   pointwise (BinaryCrossEntropyLoss, MSELoss): scores [batch] or [batch, 1], one label per pair;
+//   CrossEntropyLoss: logits [batch, num_labels], class labels [batch] (or probabilities);
+//   a query against its candidates (MultipleNegativesRankingLoss, MarginMSELoss):
+//     scores [batch, 1 + negatives], column 0 the query's positive;
+//   listwise (LambdaLoss, RankNetLoss, ListNetLoss, ListMLELoss, PListMLELoss, ADRMSELoss):
+//     scores [batch, docs], labels [batch, docs]; a query with fewer documents pads its row
+//     at the end with label -inf (as the reference pads its labels matrix), whose score is
+//     ignored and gets no gradient.
+// reference: sentence_transformers v6.3 cross_encoder/losses/*.py (model(...)["scores"]).
+
+
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem::cross_encoder {
+
+// Represents: an objective over the scores of one batch of (query, document) pairs.
+// Requires: loss(graph, scores, labels), scores a Var on `graph` laid out as above.
+// Ensures: a one-element Var; backward() on it fills the gradient of the scores.
+template <class L, class B, class T>
+concept ScoreLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels) {
+    { loss(g, scores, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// The losses' activation_fn: applied to the scores before the loss.
+enum class Activation { identity, sigmoid, tanh };
+
+namespace detail {
+using tandem::detail::throw_error;
+
+template <Backend B, Scalar T>
+Var<B, T> activate(Activation f, const Var<B, T>& x) {
+    switch (f) {
+        case Activation::sigmoid:
+            return sigmoid(x);
+        case Activation::tanh:
+            return tanh(x);
+        case Activation::identity:
+            break;
+    }
+    return x;
+}
+
+// A constant of x's graph.
+template <Backend B, Scalar T>
+Var<B, T> constant(const Var<B, T>& x, const std::vector<T>& values, const Shape& shape) {
+    return tandem::detail::graph_of("constant", x).input(Tensor<B, T>::from_vector(values, shape));
+}
+
+// The float label column (integer labels as the reference's labels.float()).
+template <Backend B, Scalar T>
+Tensor<B, T> float_labels(std::string_view loss, const LossLabels<B, T>& labels, std::string_view meaning) {
+    if (labels.scores) return *labels.scores;
+    if (labels.labels) {
+        auto values = Tensor<B, T>::empty(labels.labels->shape());
+        if (values.numel()) B::convert(values.data(), labels.labels->data(), values.numel());
+        return values;
+    }
+    throw_error(loss, ": needs a label column (", meaning, "); got no label column");
+}
+
+// The scores of one score per pair, [batch] or [batch, 1], as [batch].
+template <Backend B, Scalar T>
+Var<B, T> pair_scores(std::string_view loss, const Var<B, T>& scores) {
+    const Shape& s = scores.shape();
+    if (!(s.rank() == 1 || (s.rank() == 2 && s[1] == 1)) || s[0] == 0)
+        throw_error(loss,
+                    ": needs one score per pair, [batch] or [batch, 1] with batch > 0; got scores of shape ",
+                    s.str());
+    return reshape(scores, {s[0]});
+}
+
+// Scores [batch, 1 + negatives], the positive first.
+inline void check_candidates(std::string_view loss, const Shape& s, index_t min_candidates) {
+    if (s.rank() != 2 || s[0] == 0 || s[1] < min_candidates)
+        throw_error(loss, ": needs scores [batch, 1 + negatives] (column 0 the positive) with batch > 0",
+                    min_candidates > 1 ? " and at least one negative" : "", "; got scores of shape ",
+                    s.str());
+}
+
+// One query per row: its documents' labels, copied to the host once per batch for the
+// constants the listwise losses derive from them (ranks, gains, weights), which carry no
+// gradient.
+template <Backend B, Scalar T>
+struct Lists {
+    index_t batch = 0, docs = 0;
+    std::vector<T> labels;
+    std::vector<T> valid;  // 1 for a document, 0 for padding (label -inf)
+
+    index_t at(index_t b, index_t i) const { return b * docs + i; }
+    bool is_valid(index_t b, index_t i) const { return valid[static_cast<std::size_t>(at(b, i))] != T(0); }
+    T label(index_t b, index_t i) const { return labels[static_cast<std::size_t>(at(b, i))]; }
+    index_t count() const {
+        index_t n = 0;
+        for (const T v : valid) n += v != T(0);
+        return n;
+    }
+};
+
+template <Backend B, Scalar T>
+Lists<B, T> lists(std::string_view loss, const Var<B, T>& scores, const LossLabels<B, T>& labels) {
+    const Shape& s = scores.shape();
+    if (s.rank() != 2 || s[0] == 0 || s[1] == 0)
+        throw_error(loss,
+                    ": needs scores [batch, docs] (one row of documents per query); got scores of shape ",
+                    s.str());
+    const Tensor<B, T> l = float_labels(loss, labels, "labels [batch, docs], -inf for padding");
+    if (!(l.shape() == s))
+        throw_error(loss, ": needs labels of the scores' shape ", s.str(),
+                    " (one per document, -inf for padding); got labels of shape ", l.shape().str());
+    Lists<B, T> out{.batch = s[0], .docs = s[1], .labels = l.to_vector(), .valid = {}};
+    out.valid.resize(out.labels.size());
+    for (std::size_t k = 0; k < out.labels.size(); ++k)
+        out.valid[k] = out.labels[k] == -std::numeric_limits<T>::infinity() ? T(0) : T(1);
+    return out;
+}
+
+// x with its padded entries replaced by `fill`; no gradient reaches them.
+template <Backend B, Scalar T>
+Var<B, T> pad(const Var<B, T>& x, const std::vector<T>& valid, T fill) {
+    std::vector<T> rest(valid.size());
+    for (std::size_t k = 0; k < valid.size(); ++k) rest[k] = valid[k] != T(0) ? T(0) : fill;
+    return add(mul(x, constant(x, valid, x.shape())), constant(x, rest, x.shape()));
+}
+
+// x.flat[ids[k]] for every k: [ids.size()].
+template <Backend B, Scalar T>
+Var<B, T> gather(const Var<B, T>& x, const std::vector<std::int64_t>& ids) {
+    const auto n = static_cast<index_t>(ids.size());
+    return gather_rows(reshape(x, {x.shape().numel()}), Ids<B>::from_vector(ids, {n}));
+}
+}  // namespace detail
+
+}  // namespace tandem::cross_encoder
+// ---- end tandem/losses/cross_encoder_scores.hpp
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// One query and one document.
+using TextPair = std::pair<std::string, std::string>;
+
+// A document's place in rank(): its index in the documents given and its score.
+struct RankResult {
+    std::size_t corpus_id;
+    double score;
+};
+
+// Model: a sequence classifier with forward(graph, TextBatch) -> {.logits [batch, num_labels]}
+// and from_pretrained(folder), such as BertForSequenceClassification<B, T>.
+template <Backend B, class Model>
+class CrossEncoder {
+public:
+    using T = typename Model::value_type;
+
+    CrossEncoder(Model model, data::Collator collator,
+                 std::optional<cross_encoder::Activation> activation_fn = {})
+        : model_(std::move(model)), collator_(std::move(collator)) {
+        if (!collator_.tokenizer() || !collator_.pad_id())
+            detail::throw_error("CrossEncoder: needs a tokenizer with a pad token");
+        // reference: get_default_activation_fn: Sigmoid for one label, else Identity.
+        activation_fn_ = activation_fn.value_or(num_labels() == 1 ? cross_encoder::Activation::sigmoid
+                                                                  : cross_encoder::Activation::identity);
+    }
+
+    // The model, tokenizer and activation of a folder: config.json, model.safetensors,
+    // tokenizer.json (or vocabulary files) and, when present, config_sentence_transformers.json.
+    static CrossEncoder from_folder(const std::filesystem::path& dir) {
+        Model model = Model::from_pretrained(dir);
+        data::Collator collator = data::Collator::from_folder(dir);
+        std::optional<cross_encoder::Activation> activation;
+        if (const auto path = dir / "config_sentence_transformers.json"; std::filesystem::exists(path)) {
+            const auto config = detail::read_json_file(path);
+            if (const auto it = config.find("activation_fn"); it != config.end() && it->is_string())
+                activation = activation_named(it->get<std::string>(), path);
+        }
+        return CrossEncoder(std::move(model), std::move(collator), activation);
+    }
+
+    index_t num_labels() const { return model_.config().num_labels(); }
+    cross_encoder::Activation activation_fn() const { return activation_fn_; }
+    const Model& model() const { return model_; }
+
+    // The activated scores of each pair: [pairs] for one label, else [pairs, num_labels].
+    xt::xarray<T> predict(const std::vector<TextPair>& pairs, std::size_t batch_size = 32) const {
+        if (batch_size == 0) detail::throw_error("CrossEncoder::predict: batch_size must be positive, got 0");
+        const auto labels = static_cast<std::size_t>(num_labels());
+        std::vector<T> scores;
+        scores.reserve(pairs.size() * labels);
+        for (std::size_t begin = 0; begin < pairs.size(); begin += batch_size) {
+            const std::size_t end = std::min(pairs.size(), begin + batch_size);
+            const auto batch = tokenize(pairs, begin, end);
+            NoGradGuard no_grad;
+            Graph<B, T> g;
+            const auto logits =
+                cross_encoder::detail::activate(activation_fn_, model_.forward(g, batch).logits);
+            const auto values = logits.value().to_vector();
+            scores.insert(scores.end(), values.begin(), values.end());
+        }
+        if (labels == 1) return xt::adapt(scores, std::vector<std::size_t>{pairs.size()});
+        return xt::adapt(scores, std::vector<std::size_t>{pairs.size(), labels});
+    }
+
+    // The documents by their score with the query, highest first (ties in input order); at
+    // most top_k of them. Needs a model with one label.
+    std::vector<RankResult> rank(const std::string& query, const std::vector<std::string>& documents,
+                                 std::optional<std::size_t> top_k = std::nullopt,
+                                 std::size_t batch_size = 32) const {
+        if (num_labels() != 1)
+            detail::throw_error("CrossEncoder::rank: needs a model with one label, this one has ",
+                                num_labels());
+        std::vector<TextPair> pairs;
+        for (const auto& d : documents) pairs.emplace_back(query, d);
+        const auto scores = predict(pairs, batch_size);
+        std::vector<RankResult> out;
+        for (std::size_t i = 0; i < documents.size(); ++i) out.push_back({i, double(scores(i))});
+        std::stable_sort(out.begin(), out.end(),
+                         [](const auto& a, const auto& b) { return a.score > b.score; });
+        if (top_k && *top_k < out.size()) out.resize(*top_k);
+        return out;
+    }
+
+private:
+    static cross_encoder::Activation activation_named(const std::string& name,
+                                                      const std::filesystem::path& file) {
+        const std::string last = name.substr(name.rfind('.') + 1);
+        if (last == "Sigmoid") return cross_encoder::Activation::sigmoid;
+        if (last == "Identity") return cross_encoder::Activation::identity;
+        if (last == "Tanh") return cross_encoder::Activation::tanh;
+        detail::throw_error(file.string(),
+                            ": key 'activation_fn': expected torch.nn Sigmoid, Identity or Tanh, found '",
+                            name, "'");
+    }
+
+    // Pairs [begin, end) as one batch padded to its longest: the first text's tokens of type
+    // 0, the second's of type 1, truncated by the tokenizer to the model's maximum length.
+    TextBatch<B> tokenize(const std::vector<TextPair>& pairs, std::size_t begin, std::size_t end) const {
+        const Tokenizer& tokenizer = *collator_.tokenizer();
+        std::vector<text::Encoding> encodings;
+        std::size_t length = 0;
+        for (std::size_t i = begin; i < end; ++i) {
+            encodings.push_back(tokenizer.encode_pair(pairs[i].first, pairs[i].second));
+            length = std::max(length, encodings.back().size());
+        }
+        const auto rows = static_cast<index_t>(end - begin), columns = static_cast<index_t>(length);
+        std::vector<std::int64_t> ids(rows * columns, *collator_.pad_id()), mask(ids.size(), 0),
+            types(ids.size(), 0);
+        for (std::size_t r = 0; r < encodings.size(); ++r)
+            for (std::size_t c = 0; c < encodings[r].size(); ++c) {
+                const std::size_t at = r * length + c;
+                ids[at] = encodings[r].ids[c];
+                mask[at] = encodings[r].attention_mask[c];
+                types[at] = encodings[r].type_ids[c];
+            }
+        return TextBatch<B>::from_host(ids, rows, columns, mask, types);
+    }
+
+    Model model_;
+    data::Collator collator_;
+    cross_encoder::Activation activation_fn_;
+};
+
+}  // namespace tandem
+// ---- end tandem/infer/cross_encoder.hpp
+// ---- begin tandem/infer/load.hpp
+// Building the model a sentence-transformers or Hugging Face folder describes, with the
+// tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
+// XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
+// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder) or
+// SiglipModel (the v6 Transformer in the root, or a bare folder), or a Router of such a text
+// stack for texts and a CLIPModel for images (router_config.json). The folder's settings are applied:
+// max_seq_length (else the tokenizer's model_max_length, capped by the model's positions), v6's
+// processing_kwargs for texts (padding, max_length) and the tokenizer's real pad token.
+// reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
+// _load_auto_model for a bare folder: Transformer + mean Pooling); base.modules.router.Router.load.
+
 // ---- begin tandem/io/config/sentence_transformers.hpp
 // The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
 // read as v6 reads them (Pooling's legacy word_embedding_dimension and
@@ -21862,6 +22152,726 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/losses/contrastive_tension.hpp
+// ---- begin tandem/losses/cross_encoder.hpp
+// The cross-encoder losses (namespace tandem::cross_encoder), over the scores a model gives
+// its (query, document) pairs, as sentence_transformers.cross_encoder.losses names them.
+
+// ---- begin tandem/losses/cross_encoder_candidates.hpp
+// Cross-encoder losses over a query's candidates: the scores [batch, 1 + negatives] of each
+// query with its positive (column 0) and its negatives (in-batch or hard, in any order).
+// MultipleNegativesRankingLoss ranks the positive first; its cached form (GradCache) scores
+// the pairs in mini-batches; MarginMSELoss regresses the margins onto a teacher's.
+// reference: sentence_transformers v6.3 cross_encoder/losses/multiple_negatives_ranking.py,
+// cached_multiple_negatives_ranking.py, margin_mse.py.
+
+
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tandem::cross_encoder {
+
+struct MultipleNegativesRankingLossOptions {
+    // 0: the activated scores unscaled (the reference's `if self.scale`).
+    double scale = 10.0;
+    Activation activation_fn = Activation::sigmoid;
+};
+
+// Softmax cross-entropy of scale * activation_fn(scores) with the positive as the target.
+// Which negatives a query is scored against (the reference draws num_negatives of the
+// other queries' candidates) is the caller's: the scores hold them.
+template <Backend B, Scalar T>
+class MultipleNegativesRankingLoss {
+public:
+    using Options = MultipleNegativesRankingLossOptions;
+
+    explicit MultipleNegativesRankingLoss(Options options = {},
+                                          std::string_view name = "MultipleNegativesRankingLoss")
+        : options_(options), name_(name) {
+        if (!std::isfinite(options_.scale))
+            detail::throw_error(name_, ": scale must be a finite number, got ", options_.scale);
+    }
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>&, const Var<B, T>& scores, const LossLabels<B, T>& = {}) const {
+        detail::check_candidates(name_, scores.shape(), 1);
+        auto x = detail::activate(options_.activation_fn, scores);
+        if (options_.scale != 0) x = tandem::scale(x, T(options_.scale));
+        return cross_entropy(x, Ids<B>::zeros({scores.shape()[0]}));
+    }
+
+private:
+    Options options_;
+    std::string name_;
+};
+
+// score(graph, begin, end): the scores [end - begin] of pairs [begin, end) of a batch's
+// rows * candidates pairs, candidate-major as the reference orders them (every query with
+// its positive, then every query with its first negative, ...), recorded on `graph`.
+template <Backend B, Scalar T>
+using PairScorer = std::function<Var<B, T>(Graph<B, T>&, index_t begin, index_t end)>;
+
+// MultipleNegativesRankingLoss with the memory of one mini-batch of pairs: every pair is
+// scored without a tape, the loss's gradient with respect to the scores is cached, and each
+// mini-batch is scored again with the tape and back-propagated from it (GradCache).
+template <Backend B, Scalar T>
+class CachedMultipleNegativesRankingLoss {
+public:
+    using Options = MultipleNegativesRankingLossOptions;
+    static constexpr const char* name = "CachedMultipleNegativesRankingLoss";
+
+    explicit CachedMultipleNegativesRankingLoss(Options options = {}, index_t mini_batch_size = 32)
+        : loss_(options, name), mini_batch_size_(mini_batch_size) {
+        if (mini_batch_size <= 0)
+            detail::throw_error(name, ": mini_batch_size must be positive, found ", mini_batch_size);
+    }
+    const Options& options() const { return loss_.options(); }
+    index_t mini_batch_size() const { return mini_batch_size_; }
+
+    // The same loss on scores already computed (evaluation).
+    Var<B, T> operator()(Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels = {}) const {
+        return loss_(g, scores, labels);
+    }
+
+    // The loss (0-d) of `rows` queries with `candidates` candidates each; the gradients of
+    // every parameter `score` reads are accumulated into its ParameterStore. In training
+    // mode both passes over a mini-batch draw the same dropout masks.
+    Tensor<B, T> forward_backward(const PairScorer<B, T>& score, index_t rows, index_t candidates,
+                                  const GraphOptions& options = {}) const {
+        detail::check_candidates(name, Shape{rows, candidates}, 1);
+        const index_t pairs = rows * candidates, chunks = (pairs + mini_batch_size_ - 1) / mini_batch_size_;
+        auto end_of = [&](index_t i) { return std::min(pairs, (i + 1) * mini_batch_size_); };
+        auto scored = [&](Graph<B, T>& g, index_t i) {
+            const index_t begin = i * mini_batch_size_, end = end_of(i);
+            auto s = score(g, begin, end);
+            if (s.shape().numel() != end - begin || s.shape().rank() > 2)
+                detail::throw_error(name, ": the scorer returned shape ", s.shape().str(), " for pairs [",
+                                    begin, ", ", end, "); expected [", end - begin, "]");
+            return reshape(s, {end - begin});
+        };
+        Tensor<B, T> all;
+        {
+            NoGradGuard no_grad;
+            Graph<B, T> g;
+            std::vector<Var<B, T>> parts;
+            for (index_t i = 0; i < chunks; ++i) {
+                Graph<B, T> chunk(tandem::detail::grad_cache_chunk_options(options, 0, i));
+                parts.push_back(g.input(scored(chunk, i).value()));
+            }
+            all = parts.size() == 1 ? parts[0].value() : concat(parts, 0).value();
+        }
+        Graph<B, T> g;
+        const auto leaf = g.input(all, true);
+        const auto loss = loss_(g, permute(reshape(leaf, {candidates, rows}), {1, 0}));
+        g.backward(loss);
+        const Tensor<B, T> cached = g.grad(leaf);
+        for (index_t i = 0; i < chunks; ++i) {
+            Graph<B, T> chunk(tandem::detail::grad_cache_chunk_options(options, 0, i));
+            const auto s = scored(chunk, i);
+            if (s.requires_grad()) chunk.backward({s}, {cached.rows(i * mini_batch_size_, end_of(i))});
+        }
+        return loss.value();
+    }
+
+private:
+    MultipleNegativesRankingLoss<B, T> loss_;
+    index_t mini_batch_size_;
+};
+
+struct MarginMSELossOptions {
+    Activation activation_fn = Activation::identity;
+};
+
+// The mean squared error between the margins activation_fn(score(query, positive)) -
+// activation_fn(score(query, negative_i)) and the teacher's. Labels: the margins, [batch]
+// or [batch, negatives], or the teacher's scores [batch, 1 + negatives] (positive first).
+template <Backend B, Scalar T>
+class MarginMSELoss {
+public:
+    using Options = MarginMSELossOptions;
+    static constexpr const char* name = "MarginMSELoss";
+
+    explicit MarginMSELoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        detail::check_candidates(name, scores.shape(), 2);
+        const index_t batch = scores.shape()[0], negatives = scores.shape()[1] - 1;
+        const auto teacher = detail::float_labels(name, labels, "teacher margins or scores");
+        const Shape& t = teacher.shape();
+        auto target = g.input(teacher);
+        // In the reference's order: scores first, then a vector of margins.
+        if (t.rank() == 2 && t[0] == batch && t[1] == negatives + 1)
+            target = sub(
+                concat(std::vector<Var<B, T>>(static_cast<std::size_t>(negatives), slice(target, 1, 0, 1)),
+                       1),
+                slice(target, 1, 1, negatives + 1));
+        else if (t.rank() == 1 && t[0] == batch)
+            target = reshape(target, {batch, 1});
+        if (!(target.shape() == Shape{batch, negatives}))
+            detail::throw_error(name, ": needs labels of shape [", batch, ", ", negatives, "] (margins) or [",
+                                batch, ", ", negatives + 1, "] (scores)", negatives == 1 ? " or [" : "",
+                                negatives == 1 ? std::to_string(batch) + "]" : "", " for scores of shape ",
+                                scores.shape().str(), "; got labels of shape ", t.str());
+        const auto x = detail::activate(options_.activation_fn, scores);
+        const auto positive = slice(x, 1, 0, 1);
+        const auto margins =
+            sub(concat(std::vector<Var<B, T>>(static_cast<std::size_t>(negatives), positive), 1),
+                slice(x, 1, 1, negatives + 1));
+        const auto diff = sub(margins, target);
+        return mean(mul(diff, diff));
+    }
+
+private:
+    Options options_;
+};
+
+}  // namespace tandem::cross_encoder
+// ---- end tandem/losses/cross_encoder_candidates.hpp
+// ---- begin tandem/losses/cross_encoder_lambda.hpp
+// LambdaLoss (Wang et al. 2018, "The LambdaLoss Framework for Ranking Metric
+// Optimization") and RankNetLoss, its unweighted case: for each pair of a query's
+// documents ranked by the model, where the first is the more relevant, the log-sigmoid of
+// sigma times their score difference, weighted by a scheme of NDCG gains and discounts.
+// Scores [batch, docs], labels [batch, docs] with -inf for padding
+// (losses/cross_encoder_scores.hpp).
+// reference: sentence_transformers v6.3 cross_encoder/losses/lambda_loss.py, rank_net.py.
+
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::cross_encoder {
+
+// The weighting schemes of lambda_loss.py, under their Python names.
+enum class WeightingScheme {
+    NoWeightingScheme,
+    NDCGLoss1Scheme,
+    NDCGLoss2Scheme,
+    LambdaRankScheme,
+    NDCGLoss2PPScheme
+};
+
+enum class ReductionLog { natural, binary };
+
+struct LambdaLossOptions {
+    WeightingScheme weighting_scheme = WeightingScheme::NDCGLoss2PPScheme;
+    // NDCGLoss2PPScheme's mu: mu * NDCGLoss2 + LambdaRank.
+    double mu = 10.0;
+    // The pairs with either document in the top k count; none (or 0): every pair.
+    std::optional<index_t> k{};
+    double sigma = 1.0;
+    double eps = 1e-10;
+    ReductionLog reduction_log = ReductionLog::binary;
+    Activation activation_fn = Activation::identity;
+};
+
+// -sum over the counted pairs of w_ij log sigmoid(sigma (s_i - s_j)), divided by their
+// number (and by ln 2 for reduction_log binary). The weights, gains and ranks are
+// constants of the labels and of the model's order, which the reference sorts without
+// a gradient.
+template <Backend B, Scalar T>
+class LambdaLoss {
+public:
+    using Options = LambdaLossOptions;
+
+    explicit LambdaLoss(Options options = {}, std::string_view name = "LambdaLoss")
+        : options_(options), name_(name) {
+        if (options_.k && *options_.k < 0)
+            detail::throw_error(name_, ": k must be positive (or none), got ", *options_.k);
+        for (const auto& [label, value] : {std::pair{"sigma", options_.sigma}, std::pair{"eps", options_.eps},
+                                           std::pair{"mu", options_.mu}})
+            if (!std::isfinite(value))
+                detail::throw_error(name_, ": ", label, " must be a finite number, got ", value);
+    }
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>&, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        auto l = detail::lists(name_, scores, labels);
+        const index_t n = l.batch, d = l.docs;
+        const auto x = detail::pad(detail::activate(options_.activation_fn, scores), l.valid, T(0));
+        // The order by the activated scores, padding last as the reference's -1e16.
+        const std::vector<T> activated = x.value().to_vector();
+        const index_t k = options_.k && *options_.k > 0 ? *options_.k : d;
+        const WeightingScheme scheme = options_.weighting_scheme;
+        std::vector<double> discount(static_cast<std::size_t>(d));
+        for (index_t i = 0; i < d; ++i) discount[static_cast<std::size_t>(i)] = std::log2(2.0 + double(i));
+        std::vector<std::int64_t> first(static_cast<std::size_t>(n * d * d)), second(first.size());
+        std::vector<double> weight(first.size(), 0.0);
+        index_t counted = 0;
+        for (index_t b = 0; b < n; ++b) {
+            std::vector<index_t> order(static_cast<std::size_t>(d));
+            std::iota(order.begin(), order.end(), index_t{0});
+            const auto by_score = [&](index_t i) {
+                return l.is_valid(b, i) ? double(activated[static_cast<std::size_t>(l.at(b, i))]) : -1e16;
+            };
+            std::stable_sort(order.begin(), order.end(),
+                             [&](index_t i, index_t j) { return by_score(i) > by_score(j); });
+            std::vector<double> truth(static_cast<std::size_t>(d)), ideal(static_cast<std::size_t>(d));
+            for (index_t i = 0; i < d; ++i) {
+                truth[static_cast<std::size_t>(i)] = double(l.label(b, order[static_cast<std::size_t>(i)]));
+                ideal[static_cast<std::size_t>(i)] = double(l.label(b, i));
+            }
+            std::sort(ideal.begin(), ideal.end(), std::greater<>());
+            double max_dcg = 0;
+            for (index_t i = 0; i < std::min(k, d); ++i)
+                max_dcg += (std::pow(2.0, std::max(ideal[static_cast<std::size_t>(i)], 0.0)) - 1) /
+                           discount[static_cast<std::size_t>(i)];
+            max_dcg = std::max(max_dcg, options_.eps);
+            std::vector<double> gain(static_cast<std::size_t>(d));
+            for (index_t i = 0; i < d; ++i)
+                gain[static_cast<std::size_t>(i)] =
+                    (std::pow(2.0, std::max(truth[static_cast<std::size_t>(i)], 0.0)) - 1) / max_dcg;
+            for (index_t i = 0; i < d; ++i)
+                for (index_t j = 0; j < d; ++j) {
+                    const auto at = static_cast<std::size_t>((b * d + i) * d + j);
+                    first[at] = l.at(b, order[static_cast<std::size_t>(i)]);
+                    second[at] = l.at(b, order[static_cast<std::size_t>(j)]);
+                    const double diff =
+                        truth[static_cast<std::size_t>(i)] - truth[static_cast<std::size_t>(j)];
+                    const bool counts = std::isfinite(diff) &&
+                                        (scheme == WeightingScheme::NDCGLoss1Scheme || diff > 0) &&
+                                        (i < k || j < k);
+                    if (!counts) continue;
+                    ++counted;
+                    weight[at] = pair_weight(gain, discount, i, j);
+                }
+        }
+        const double norm = -1.0 / double(std::max<index_t>(counted, 1)) /
+                            (options_.reduction_log == ReductionLog::binary ? std::log(2.0) : 1.0);
+        std::vector<T> coef(weight.size());
+        for (std::size_t at = 0; at < weight.size(); ++at) coef[at] = T(weight[at] * norm);
+        // The reference clamps the differences to +-1e8 before scaling by sigma.
+        const auto diff = clamp(sub(detail::gather(x, first), detail::gather(x, second)), T(-1e8), T(1e8));
+        const auto terms = log_sigmoid(tandem::scale(diff, T(options_.sigma)));
+        return sum(mul(detail::constant(x, coef, Shape{n * d * d}), terms));
+    }
+
+private:
+    // The scheme's weight of the pair at ranks (i, j) of the model's order.
+    double pair_weight(const std::vector<double>& gain, const std::vector<double>& discount, index_t i,
+                       index_t j) const {
+        const auto at = [](const std::vector<double>& v, index_t i) {
+            return v[static_cast<std::size_t>(i)];
+        };
+        const double gain_gap = std::abs(at(gain, i) - at(gain, j));
+        const auto ndcg2 = [&] {
+            if (i == j) return 0.0;
+            const index_t delta = std::abs(i - j);
+            return std::abs(1 / at(discount, delta - 1) - 1 / at(discount, delta)) * gain_gap;
+        };
+        const auto lambda_rank = [&] {
+            return std::abs(1 / at(discount, i) - 1 / at(discount, j)) * gain_gap;
+        };
+        switch (options_.weighting_scheme) {
+            case WeightingScheme::NoWeightingScheme:
+                return 1.0;
+            case WeightingScheme::NDCGLoss1Scheme:
+                return at(gain, i) / at(discount, i);
+            case WeightingScheme::NDCGLoss2Scheme:
+                return ndcg2();
+            case WeightingScheme::LambdaRankScheme:
+                return lambda_rank();
+            case WeightingScheme::NDCGLoss2PPScheme:
+                break;
+        }
+        return options_.mu * ndcg2() + lambda_rank();
+    }
+
+    Options options_;
+    std::string name_;
+};
+
+struct RankNetLossOptions {
+    std::optional<index_t> k{};
+    double sigma = 1.0;
+    double eps = 1e-10;
+    ReductionLog reduction_log = ReductionLog::binary;
+    Activation activation_fn = Activation::identity;
+};
+
+// LambdaLoss with NoWeightingScheme: every correctly labelled pair weighs the same.
+template <Backend B, Scalar T>
+class RankNetLoss : public LambdaLoss<B, T> {
+public:
+    using Options = RankNetLossOptions;
+
+    explicit RankNetLoss(Options options = {})
+        : LambdaLoss<B, T>({.weighting_scheme = WeightingScheme::NoWeightingScheme,
+                            .k = options.k,
+                            .sigma = options.sigma,
+                            .eps = options.eps,
+                            .reduction_log = options.reduction_log,
+                            .activation_fn = options.activation_fn},
+                           "RankNetLoss") {}
+};
+
+}  // namespace tandem::cross_encoder
+// ---- end tandem/losses/cross_encoder_lambda.hpp
+// ---- begin tandem/losses/cross_encoder_listwise.hpp
+// Listwise cross-encoder losses: each query's documents scored together against their
+// relevance labels. ListNetLoss matches the softmax distributions of scores and labels;
+// PListMLELoss (ListMLELoss without position weights) maximises the Plackett-Luce
+// likelihood of the documents' order; ADRMSELoss regresses differentiable ranks onto the
+// labels' ranks. Scores [batch, docs], labels [batch, docs] with -inf for padding
+// (losses/cross_encoder_scores.hpp).
+// reference: sentence_transformers v6.3 cross_encoder/losses/list_net.py, plist_mle.py,
+// list_mle.py, adr_mse.py.
+
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <vector>
+
+namespace tandem::cross_encoder {
+
+struct ListNetLossOptions {
+    Activation activation_fn = Activation::identity;
+};
+
+// The cross-entropy between softmax(labels) and softmax(scores) over each query's
+// documents, the mean over queries.
+template <Backend B, Scalar T>
+class ListNetLoss {
+public:
+    using Options = ListNetLossOptions;
+    static constexpr const char* name = "ListNetLoss";
+
+    explicit ListNetLoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>&, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        const auto l = detail::lists(name, scores, labels);
+        // The reference pads scores with -1e16 and labels with -inf: padding weighs nothing.
+        const auto x = detail::pad(detail::activate(options_.activation_fn, scores), l.valid, T(-1e16));
+        std::vector<T> p(l.labels.size(), T(0));
+        for (index_t b = 0; b < l.batch; ++b) {
+            T top = -std::numeric_limits<T>::infinity(), total = 0;
+            for (index_t i = 0; i < l.docs; ++i) top = std::max(top, l.label(b, i));
+            for (index_t i = 0; i < l.docs; ++i)
+                if (l.is_valid(b, i)) total += std::exp(l.label(b, i) - top);
+            for (index_t i = 0; i < l.docs; ++i)
+                if (l.is_valid(b, i))
+                    p[static_cast<std::size_t>(l.at(b, i))] = std::exp(l.label(b, i) - top) / total;
+        }
+        return scale(sum(mul(detail::constant(x, p, x.shape()), log_softmax(x))), T(-1) / T(l.batch));
+    }
+
+private:
+    Options options_;
+};
+
+// PListMLELoss's default position weights (PListMLELambdaWeight): 2^(n - rank) - 1 for
+// ranks 1..n of a list of n documents, rescaled so a row sums to at most 2^127.
+struct PListMLELambdaWeight {};
+
+struct PListMLELossOptions {
+    // none: ListMLE (every position weighs the same).
+    std::optional<PListMLELambdaWeight> lambda_weight = PListMLELambdaWeight{};
+    Activation activation_fn = Activation::identity;
+    // true: the documents come in order of relevance; false: ordered by their labels.
+    bool respect_input_order = true;
+};
+
+// -sum_i w_i log P(document i first among documents i..n) per query, the mean over
+// queries; w the normalised position weights, or 1 (ListMLE).
+template <Backend B, Scalar T>
+class PListMLELoss {
+public:
+    using Options = PListMLELossOptions;
+
+    explicit PListMLELoss(Options options = {}, std::string_view name = "PListMLELoss")
+        : options_(options), name_(name) {}
+    const Options& options() const { return options_; }
+    std::string_view name() const { return name_; }
+
+    Var<B, T> operator()(Graph<B, T>&, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        const auto l = detail::lists(name_, scores, labels);
+        const index_t n = l.batch, d = l.docs;
+        const auto x = detail::activate(options_.activation_fn, scores);
+        // order[b, i]: the document at position i (by label, descending, ties in input order).
+        std::vector<std::int64_t> sorted(static_cast<std::size_t>(n * d)),
+            suffix(static_cast<std::size_t>(n * d * d));
+        std::vector<T> valid_sorted(sorted.size()), suffix_mask(suffix.size()), coef(sorted.size(), T(0));
+        const T lowest = std::numeric_limits<T>::lowest(), inf = std::numeric_limits<T>::infinity();
+        for (index_t b = 0; b < n; ++b) {
+            std::vector<index_t> order(static_cast<std::size_t>(d));
+            std::iota(order.begin(), order.end(), index_t{0});
+            if (!options_.respect_input_order)
+                std::stable_sort(order.begin(), order.end(),
+                                 [&](index_t i, index_t j) { return l.label(b, i) > l.label(b, j); });
+            for (index_t i = 0; i < d; ++i) {
+                const auto k = static_cast<std::size_t>(l.at(b, i));
+                sorted[k] = l.at(b, order[static_cast<std::size_t>(i)]);
+                valid_sorted[k] = l.valid[static_cast<std::size_t>(sorted[k])];
+            }
+            // log sum over positions j >= i of exp(score_j): padding as the lowest value.
+            for (index_t i = 0; i < d; ++i)
+                for (index_t j = 0; j < d; ++j) {
+                    const auto k = static_cast<std::size_t>((b * d + i) * d + j);
+                    suffix[k] = sorted[static_cast<std::size_t>(l.at(b, j))];
+                    const bool valid = valid_sorted[static_cast<std::size_t>(l.at(b, j))] != T(0);
+                    suffix_mask[k] = j < i ? -inf : valid ? T(0) : lowest;
+                }
+            std::vector<double> w(static_cast<std::size_t>(d), 1.0);
+            if (options_.lambda_weight) {
+                // Over the unsorted mask, as the reference's lambda_weight(mask).
+                double docs = 0, total = 0;
+                for (index_t i = 0; i < d; ++i) docs += l.is_valid(b, i);
+                const double rescale = std::max(docs - 127, 0.0);
+                for (index_t i = 0; i < d; ++i) {
+                    w[static_cast<std::size_t>(i)] =
+                        l.is_valid(b, i)
+                            ? std::pow(2.0, docs - double(i + 1) - rescale) - std::pow(2.0, -rescale)
+                            : 0.0;
+                    total += w[static_cast<std::size_t>(i)];
+                }
+                for (auto& v : w) v /= total + 1e-10;
+            }
+            for (index_t i = 0; i < d; ++i) {
+                const auto k = static_cast<std::size_t>(l.at(b, i));
+                coef[k] = T(-w[static_cast<std::size_t>(i)] / double(n)) * valid_sorted[k];
+            }
+        }
+        // Padding as 0 before the constants: no infinity meets a zero weight.
+        const auto xz = detail::pad(x, l.valid, T(0));
+        const auto ranked = detail::gather(xz, sorted);
+        const auto masked =
+            add(detail::gather(xz, suffix), detail::constant(x, suffix_mask, Shape{n * d * d}));
+        const auto normalizers = logsumexp(reshape(masked, {n * d, d}));
+        return sum(mul(detail::constant(x, coef, Shape{n * d}), sub(ranked, normalizers)));
+    }
+
+private:
+    Options options_;
+    std::string name_;
+};
+
+struct ListMLELossOptions {
+    Activation activation_fn = Activation::identity;
+    bool respect_input_order = true;
+};
+
+// PListMLELoss without position weights.
+template <Backend B, Scalar T>
+class ListMLELoss : public PListMLELoss<B, T> {
+public:
+    using Options = ListMLELossOptions;
+
+    explicit ListMLELoss(Options options = {})
+        : PListMLELoss<B, T>({.lambda_weight = std::nullopt,
+                              .activation_fn = options.activation_fn,
+                              .respect_input_order = options.respect_input_order},
+                             "ListMLELoss") {}
+};
+
+struct ADRMSELossOptions {
+    // The steepness of the sigmoid that approximates each rank.
+    double alpha = 1.0;
+    Activation activation_fn = Activation::identity;
+};
+
+// The approximate rank 1 + sum_{j != i} sigmoid(alpha (s_j - s_i)) of each document
+// against its labels' rank (ties share the mean of their ranks), squared and discounted
+// by 1 / log2(1 + rank); the mean over documents.
+template <Backend B, Scalar T>
+class ADRMSELoss {
+public:
+    using Options = ADRMSELossOptions;
+    static constexpr const char* name = "ADRMSELoss";
+
+    explicit ADRMSELoss(Options options = {}) : options_(options) {
+        if (!std::isfinite(options_.alpha))
+            detail::throw_error(name, ": alpha must be a finite number, got ", options_.alpha);
+    }
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>&, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        const auto l = detail::lists(name, scores, labels);
+        const index_t n = l.batch, d = l.docs, documents = l.count();
+        if (documents == 0) detail::throw_error(name, ": every document is padding (label -inf)");
+        const auto x = detail::pad(detail::activate(options_.activation_fn, scores), l.valid, T(0));
+        std::vector<std::int64_t> first(static_cast<std::size_t>(n * d * d)), second(first.size());
+        std::vector<T> column_mask(first.size()), base(static_cast<std::size_t>(n * d)), truth(base.size()),
+            weight(base.size());
+        for (index_t b = 0; b < n; ++b)
+            for (index_t i = 0; i < d; ++i) {
+                double greater = 0, equal = 0;
+                for (index_t j = 0; j < d; ++j) {
+                    const auto k = static_cast<std::size_t>((b * d + i) * d + j);
+                    first[k] = l.at(b, j);
+                    second[k] = l.at(b, i);
+                    column_mask[k] = l.valid[static_cast<std::size_t>(l.at(b, j))];
+                    if (!l.is_valid(b, j)) continue;
+                    greater += l.label(b, j) > l.label(b, i);
+                    equal += l.label(b, j) == l.label(b, i);
+                }
+                const auto k = static_cast<std::size_t>(l.at(b, i));
+                const double rank = greater + (equal + 1) / 2;
+                truth[k] = T(rank);
+                base[k] = T(1) - T(0.5) * l.valid[k];
+                weight[k] = l.valid[k] * T(1 / std::log2(rank + 1) / double(documents));
+            }
+        const Shape pairs{n * d * d}, flat{n * d};
+        const auto above = sigmoid(
+            tandem::scale(sub(detail::gather(x, first), detail::gather(x, second)), T(options_.alpha)));
+        const auto ranks =
+            add(sum(reshape(mul(above, detail::constant(x, column_mask, pairs)), {n * d, d}), 1),
+                detail::constant(x, base, flat));
+        const auto error = sub(detail::constant(x, truth, flat), ranks);
+        return sum(mul(detail::constant(x, weight, flat), mul(error, error)));
+    }
+
+private:
+    Options options_;
+};
+
+}  // namespace tandem::cross_encoder
+// ---- end tandem/losses/cross_encoder_listwise.hpp
+// ---- begin tandem/losses/cross_encoder_pointwise.hpp
+// Pointwise cross-encoder losses: each pair's score against its own label, under
+// sentence-transformers' names (tandem::cross_encoder::BinaryCrossEntropyLoss, ...).
+// Scores and labels as losses/cross_encoder_scores.hpp lays them out.
+// reference: sentence_transformers v6.3 cross_encoder/losses/binary_cross_entropy.py,
+// cross_entropy.py, mse.py (nn.BCEWithLogitsLoss, nn.CrossEntropyLoss, nn.MSELoss).
+
+
+#include <optional>
+#include <string>
+
+namespace tandem::cross_encoder {
+
+namespace detail {
+// One float label per pair, [batch].
+template <Backend B, Scalar T>
+Var<B, T> pair_labels(std::string_view loss, Graph<B, T>& g, const LossLabels<B, T>& labels, index_t batch) {
+    const auto values = float_labels(loss, labels, "one label per pair");
+    if (values.numel() != batch)
+        throw_error(loss, ": expects ", batch, " labels (one per pair), but got ", values.numel(),
+                    " labels with shape ", values.shape().str());
+    return g.input(values.reshape({batch}));
+}
+}  // namespace detail
+
+struct BinaryCrossEntropyLossOptions {
+    Activation activation_fn = Activation::identity;
+    // The weight of the positive term (nn.BCEWithLogitsLoss's pos_weight); none: 1.
+    std::optional<double> pos_weight{};
+};
+
+// The mean over pairs of -(pos_weight y log s(x) + (1 - y) log(1 - s(x))), s the sigmoid.
+template <Backend B, Scalar T>
+class BinaryCrossEntropyLoss {
+public:
+    using Options = BinaryCrossEntropyLossOptions;
+    static constexpr const char* name = "BinaryCrossEntropyLoss";
+
+    explicit BinaryCrossEntropyLoss(Options options = {}) : options_(options) {
+        if (options.pos_weight && !std::isfinite(*options.pos_weight))
+            detail::throw_error(name, ": pos_weight must be a finite number, got ", *options.pos_weight);
+    }
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        const auto x = detail::activate(options_.activation_fn, detail::pair_scores(name, scores));
+        const auto y = detail::pair_labels(name, g, labels, x.shape()[0]);
+        if (!options_.pos_weight) return binary_cross_entropy_with_logits(x, y);
+        // torch's form: (1 - y) x + (1 + (pos_weight - 1) y) (-log s(x)).
+        Var<B, T> negative, weight;
+        {
+            NoGradGuard no_grad;
+            const auto one = g.input(Tensor<B, T>::full({1}, T(1)));
+            negative = add(scale(y, T(-1)), one);
+            weight = add(scale(y, T(*options_.pos_weight - 1)), one);
+        }
+        return mean(sub(mul(negative, x), mul(weight, log_sigmoid(x))));
+    }
+
+private:
+    Options options_;
+};
+
+struct CrossEntropyLossOptions {
+    Activation activation_fn = Activation::identity;
+};
+
+// Softmax cross-entropy over each pair's logits [batch, num_labels]: integer class labels
+// [batch] (or [batch, 1]), or class probabilities [batch, num_labels] (float labels).
+template <Backend B, Scalar T>
+class CrossEntropyLoss {
+public:
+    using Options = CrossEntropyLossOptions;
+    static constexpr const char* name = "CrossEntropyLoss";
+
+    explicit CrossEntropyLoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        const Shape& s = scores.shape();
+        if (s.rank() != 2 || s[0] == 0)
+            detail::throw_error(
+                name, ": needs logits [batch, num_labels] with batch > 0; got scores of shape ", s.str());
+        const auto x = detail::activate(options_.activation_fn, scores);
+        if (labels.labels) {
+            const Ids<B>& ids = *labels.labels;
+            if (ids.numel() != s[0] || ids.rank() > 2)
+                detail::throw_error(name, ": expects ", s[0],
+                                    " class labels (one per pair), but got labels of shape ",
+                                    ids.shape().str());
+            return cross_entropy(x, ids.reshape({s[0]}));
+        }
+        if (!labels.scores)
+            detail::throw_error(name, ": needs a label column (class labels [", s[0], "] or probabilities ",
+                                s.str(), "); got no label column");
+        if (!(labels.scores->shape() == s))
+            detail::throw_error(name, ": needs integer class labels [", s[0], "] or float probabilities ",
+                                s.str(), "; got float labels of shape ", labels.scores->shape().str());
+        // reference: nn.CrossEntropyLoss with probabilities, -sum p log softmax(x), mean over rows.
+        return scale(sum(mul(g.input(*labels.scores), log_softmax(x))), T(-1) / T(s[0]));
+    }
+
+private:
+    Options options_;
+};
+
+struct MSELossOptions {
+    Activation activation_fn = Activation::identity;
+};
+
+// The mean squared error between each pair's score and its label.
+template <Backend B, Scalar T>
+class MSELoss {
+public:
+    using Options = MSELossOptions;
+    static constexpr const char* name = "MSELoss";
+
+    explicit MSELoss(Options options = {}) : options_(options) {}
+    const Options& options() const { return options_; }
+
+    Var<B, T> operator()(Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels) const {
+        const auto x = detail::activate(options_.activation_fn, detail::pair_scores(name, scores));
+        const auto diff = sub(x, detail::pair_labels(name, g, labels, x.shape()[0]));
+        return mean(mul(diff, diff));
+    }
+
+private:
+    Options options_;
+};
+
+}  // namespace tandem::cross_encoder
+// ---- end tandem/losses/cross_encoder_pointwise.hpp
+// ---- end tandem/losses/cross_encoder.hpp
 // ---- begin tandem/losses/distill.hpp
 // Distillation losses: a student's embeddings onto a teacher's (EmbedDistillLoss, and
 // MSELoss, its mean-squared-error form), or a student's similarity scores onto a

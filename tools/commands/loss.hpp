@@ -303,6 +303,7 @@ bool run_in_batch_losses(const Options& o, const Inputs<T>& in) {
 }  // namespace tandem::cli
 
 #include "loss_contrastive_tension.hpp"
+#include "loss_cross_encoder.hpp"
 #include "loss_distill.hpp"
 #include "loss_guided.hpp"
 #include "loss_mega_batch_margin.hpp"
@@ -330,13 +331,13 @@ int run(const Options& o) {
     if (run_in_batch_losses<T>(o, in) || run_distill_losses<T>(o, in) || run_wrapper_losses<T>(o, in) ||
         run_guided_losses<T>(o, in) || run_pair_losses<T>(o, in) || run_triplet_losses<T>(o, in) ||
         run_contrastive_tension_losses<T>(o, in) || run_softmax_losses<T>(o, in) ||
-        run_mega_batch_margin_losses<T>(o, in))
+        run_mega_batch_margin_losses<T>(o, in) || run_cross_encoder_losses<T>(o, in))
         return 0;
     std::string names;
     for (const auto* family :
          {&in_batch_loss_names, &distill_loss_names, &wrapper_loss_names, &guided_loss_names,
           &pair_loss_names, &triplet_loss_names, &contrastive_tension_loss_names, &softmax_loss_names,
-          &mega_batch_margin_loss_names})
+          &mega_batch_margin_loss_names, &cross_encoder_loss_names})
         for (const auto& n : *family) names += (names.empty() ? "" : ", ") + n;
     detail::throw_error("option --loss: unknown loss '", o.loss, "'; expected one of ", names);
 }
