@@ -23827,6 +23827,11 @@ public:
         f_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, const LossLabels<B, T>& labels) {
             return (*held)(g, columns, labels);
         };
+        if constexpr (requires(Graph<B, T> & g, const std::vector<Var<B, T>>& c) {
+                          { held->rows_loss(g, c, index_t{0}, index_t{0}) } -> std::same_as<Var<B, T>>;
+                      })
+            rows_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                           index_t end) { return held->rows_loss(g, columns, begin, end); };
         if constexpr (requires { held->parameters(); }) parameters_ = &held->parameters();
         if constexpr (requires { held->clamp_logit_scale(); }) clamp_ = [held] { held->clamp_logit_scale(); };
     }
@@ -23835,6 +23840,15 @@ public:
     Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
                          const LossLabels<B, T>& labels) const {
         return f_(g, columns, labels);
+    }
+
+    // Whether the held loss splits into the shares of its anchor rows (rows_loss, the
+    // form data-parallel training gathers negatives for), and that share.
+    bool splits_by_rows() const { return static_cast<bool>(rows_); }
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        if (!rows_) detail::throw_error(name_, ": does not split by rows (no rows_loss)");
+        return rows_(g, columns, begin, end);
     }
 
     // The held loss's own parameters, or null when it has none.
@@ -23856,6 +23870,7 @@ private:
 
     std::string name_;
     Function f_;
+    std::function<Var<B, T>(Graph<B, T>&, const std::vector<Var<B, T>>&, index_t, index_t)> rows_;
     ParameterStore<B, T>* parameters_ = nullptr;
     std::function<void()> clamp_;
 };
@@ -27060,6 +27075,16 @@ private:
         return value;
     }
 
+    // A type-erased loss has rows_loss whatever it holds, and says whether it works.
+    static bool splits_by_rows(const L& loss) {
+        if constexpr (requires {
+                          { loss.splits_by_rows() } -> std::same_as<bool>;
+                      })
+            return loss.splits_by_rows();
+        else
+            return true;
+    }
+
     double mean_over_ranks(double value) const {
         return options_.distributed ? dist::mean_over_ranks(*options_.distributed, value) : value;
     }
@@ -27070,7 +27095,7 @@ private:
     Var<B, T> training_loss(Graph<B, T>& g, const L& loss_fn, const data::Batch<B>& batch,
                             const std::vector<Tensor<B, T>>& guides, const LossLabels<B, T>& labels) const {
         if constexpr (dist::RowsLoss<L, B, T> && !GuidedLoss<L, B, T> && !LayerwiseLoss<L, B, T>) {
-            if (options_.distributed) {
+            if (options_.distributed && splits_by_rows(loss_fn)) {
                 std::vector<Var<B, T>> columns;
                 for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
                 return dist::gathered_loss(*options_.distributed, g, loss_fn, columns);

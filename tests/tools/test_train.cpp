@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "test_data.hpp"
 
 namespace {
 
@@ -24,8 +25,18 @@ using tandem::testing::run_tandem;
 using tandem::testing::scratch;
 
 const fs::path root = TANDEM_SOURCE_ROOT;
-const fs::path shared = root / ".." / "shared" / "data";
+const fs::path shared = tandem::testing::test_data_root();
 const fs::path st_bert = shared / "models" / "st-bert-tiny";
+
+// Every file of the shared reference data a test reads; without one it skips, naming it.
+bool have(std::initializer_list<const char*> files) {
+    for (const char* f : files)
+        if (!tandem::testing::test_data(f)) return false;
+    return true;
+}
+const std::initializer_list<const char*> bert_files = {"models/st-bert-tiny/modules.json"};
+const std::initializer_list<const char*> image_files = {"images/astronaut.png", "images/chelsea.png",
+                                                        "images/coffee.png", "images/camera_gray.png"};
 
 ordered_json read_json(const fs::path& path) {
     std::ifstream in(path);
@@ -102,6 +113,7 @@ std::vector<double> logged_losses(const fs::path& out) {
 }  // namespace
 
 TEST_CASE("tandem train: the BERT sample at learning rate 0 saves the model it started from") {
+    if (!have(bert_files)) return;
     const auto dir = scratch("train", "bert_lr0");
     const auto [status, output] = train(dir, bert_config(dir, 0.0, 2));
     INFO(output);
@@ -121,6 +133,7 @@ TEST_CASE("tandem train: the BERT sample at learning rate 0 saves the model it s
 }
 
 TEST_CASE("tandem train: the BERT sample fits its pairs, and the evaluator's metrics are the saved model's") {
+    if (!have(bert_files)) return;
     const auto dir = scratch("train", "bert_fit");
     const auto [status, output] = train(dir, bert_config(dir, 1e-3, 30));
     INFO(output);
@@ -154,6 +167,7 @@ TEST_CASE("tandem train: the BERT sample fits its pairs, and the evaluator's met
 }
 
 TEST_CASE("tandem train: the CLIP sample trains a CLIPModel from scratch and saves it") {
+    if (!have(image_files) || !have({"tokenizers/clip-vit-base-patch32/tokenizer.json"})) return;
     const auto dir = scratch("train", "clip");
     auto c = read_json(root / "examples" / "train" / "clip.json");
     c["model"]["tokenizer"] = (shared / "tokenizers" / "clip-vit-base-patch32" / "tokenizer.json").string();
@@ -192,6 +206,7 @@ TEST_CASE("tandem train: the CLIP sample trains a CLIPModel from scratch and sav
 }
 
 TEST_CASE("tandem train: the SigLIP sample fine-tunes a SigLIP folder with eval_loss") {
+    if (!have(image_files)) return;
     const auto dir = scratch("train", "siglip");
     auto c = read_json(root / "examples" / "train" / "siglip.json");
     c["model"] = (root / "tests" / "reference" / "fixtures" / "st-siglip-tiny").string();
@@ -229,6 +244,7 @@ TEST_CASE("tandem train: the SigLIP sample fine-tunes a SigLIP folder with eval_
 }
 
 TEST_CASE("tandem train: a bad config names the key, what was expected and what was found") {
+    if (!have(bert_files)) return;
     const auto dir = scratch("train", "bad");
     const auto good = bert_config(dir, 1e-3, 1);
     struct Case {
@@ -297,6 +313,7 @@ TEST_CASE("tandem train: a bad config names the key, what was expected and what 
 }
 
 TEST_CASE("tandem train: a loss per dataset, GISTEmbedLoss with a guide model, AdaptiveLayerLoss") {
+    if (!have(bert_files)) return;
     const auto dir = scratch("train", "dict");
     auto c = bert_config(dir, 1e-3, 4);
     std::vector<ordered_json> scored;

@@ -13,16 +13,20 @@
 //   evaluator      {"name": EVALUATOR, "args": {...}, "texts": {KEY: FILE}, "images":
 //                  {KEY: FILE}, "data": FILE or {...}}: an evaluator of `tandem evaluate` on the
 //                  model being trained (optional)
-// Relative paths are relative to the config file. Writes what the trainer writes
-// (output_dir/checkpoint-N, trainer_state.json), then output_dir/final (the trained model
-// as a sentence-transformers folder with its model card), output_dir/metrics.json and
-// output_dir/report.html.
+// Relative paths are relative to the config file. `mpirun -np N tandem train --distributed`
+// trains data parallel over N processes (a tandem built with -Dmpi=true). Writes what the
+// trainer writes (output_dir/checkpoint-N, trainer_state.json), then output_dir/final (the
+// trained model as a sentence-transformers folder with its model card),
+// output_dir/metrics.json and output_dir/report.html.
 #pragma once
 
 #include <tandem/backend/cpu.hpp>
 #include <tandem/infer/sentence_transformer.hpp>
 #include <tandem/models/clip_init.hpp>
 #include <tandem/train/trainer.hpp>
+#ifdef TANDEM_MPI
+#include <tandem/dist/mpi.hpp>
+#endif
 
 #include <cstdio>
 #include <filesystem>
@@ -49,6 +53,7 @@ namespace tandem::cli {
 struct TrainCommandOptions {
     std::filesystem::path config;
     int threads = 0;
+    bool distributed = false;
 };
 
 namespace train_cmd {
@@ -347,7 +352,8 @@ Trained train_with(Model& model, const SentenceTransformerTrainingArguments& arg
     return {std::move(output), trainer.state().log_history};
 }
 
-inline int run(const TrainCommandOptions& o) {
+// One process's part of the run; `distributed` is null for a run in one process.
+inline int train(const TrainCommandOptions& o, dist::Communicator* distributed) {
     if (o.threads > 0) set_num_threads(o.threads);
     const auto c = read_config(o.config);
     const auto start = start_model(c);
@@ -398,6 +404,7 @@ inline int run(const TrainCommandOptions& o) {
     options.eval_dataset = eval_dataset;
     if (evaluator) options.evaluator = [&] { return evaluate(*evaluator, start, out / "eval"); };
     if (guide) options.guide = guide_encoder(guide->model());
+    options.distributed = distributed;
 
     const auto trained = std::visit(
         [&](const auto& first) {
@@ -405,6 +412,8 @@ inline int run(const TrainCommandOptions& o) {
             return train_with<L>(model, args, train, losses, start.collator(), std::move(options));
         },
         losses.begin()->second);
+    // Rank 0 evaluates and writes; every rank holds the same weights.
+    if (distributed && !distributed->is_main_process()) return 0;
 
     nlohmann::json metrics = nlohmann::json::object();
     for (const auto& [k, v] : trained.output.metrics) metrics[k] = v;
@@ -428,6 +437,17 @@ inline int run(const TrainCommandOptions& o) {
     return 0;
 }
 
+inline int run(const TrainCommandOptions& o) {
+    if (!o.distributed) return train(o, nullptr);
+#ifdef TANDEM_MPI
+    int argc = 0;
+    char** argv = nullptr;
+    return dist::run_mpi(argc, argv, [&](dist::MpiCommunicator& comm) { return train(o, &comm); });
+#else
+    detail::throw_error("option --distributed: this tandem was built without MPI (meson -Dmpi=true)");
+#endif
+}
+
 }  // namespace train_cmd
 
 inline void add_train(CLI::App& app, int& status) {
@@ -439,6 +459,9 @@ inline void add_train(CLI::App& app, int& status) {
                     "Arguments) and evaluator, under the Python API's names")
         ->required();
     sub->add_option("--threads", o->threads, "threads (default: OpenMP's)")->check(integer_at_least(1));
+    sub->add_flag("--distributed", o->distributed,
+                  "data parallel over the ranks mpirun started (a build with -Dmpi=true): each step takes "
+                  "per_device_train_batch_size rows per rank, contrastive losses see the whole global batch");
     sub->footer(
         "Writes what the trainer writes to args.output_dir (checkpoints, trainer_state.json), then "
         "output_dir/final (the model as a sentence-transformers folder), metrics.json and report.html. "

@@ -45,6 +45,11 @@ public:
         f_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, const LossLabels<B, T>& labels) {
             return (*held)(g, columns, labels);
         };
+        if constexpr (requires(Graph<B, T> & g, const std::vector<Var<B, T>>& c) {
+                          { held->rows_loss(g, c, index_t{0}, index_t{0}) } -> std::same_as<Var<B, T>>;
+                      })
+            rows_ = [held](Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                           index_t end) { return held->rows_loss(g, columns, begin, end); };
         if constexpr (requires { held->parameters(); }) parameters_ = &held->parameters();
         if constexpr (requires { held->clamp_logit_scale(); }) clamp_ = [held] { held->clamp_logit_scale(); };
     }
@@ -53,6 +58,15 @@ public:
     Var<B, T> operator()(Graph<B, T>& g, const std::vector<Var<B, T>>& columns,
                          const LossLabels<B, T>& labels) const {
         return f_(g, columns, labels);
+    }
+
+    // Whether the held loss splits into the shares of its anchor rows (rows_loss, the
+    // form data-parallel training gathers negatives for), and that share.
+    bool splits_by_rows() const { return static_cast<bool>(rows_); }
+    Var<B, T> rows_loss(Graph<B, T>& g, const std::vector<Var<B, T>>& columns, index_t begin,
+                        index_t end) const {
+        if (!rows_) detail::throw_error(name_, ": does not split by rows (no rows_loss)");
+        return rows_(g, columns, begin, end);
     }
 
     // The held loss's own parameters, or null when it has none.
@@ -74,6 +88,7 @@ private:
 
     std::string name_;
     Function f_;
+    std::function<Var<B, T>(Graph<B, T>&, const std::vector<Var<B, T>>&, index_t, index_t)> rows_;
     ParameterStore<B, T>* parameters_ = nullptr;
     std::function<void()> clamp_;
 };

@@ -694,6 +694,16 @@ private:
         return value;
     }
 
+    // A type-erased loss has rows_loss whatever it holds, and says whether it works.
+    static bool splits_by_rows(const L& loss) {
+        if constexpr (requires {
+                          { loss.splits_by_rows() } -> std::same_as<bool>;
+                      })
+            return loss.splits_by_rows();
+        else
+            return true;
+    }
+
     double mean_over_ranks(double value) const {
         return options_.distributed ? dist::mean_over_ranks(*options_.distributed, value) : value;
     }
@@ -704,7 +714,7 @@ private:
     Var<B, T> training_loss(Graph<B, T>& g, const L& loss_fn, const data::Batch<B>& batch,
                             const std::vector<Tensor<B, T>>& guides, const LossLabels<B, T>& labels) const {
         if constexpr (dist::RowsLoss<L, B, T> && !GuidedLoss<L, B, T> && !LayerwiseLoss<L, B, T>) {
-            if (options_.distributed) {
+            if (options_.distributed && splits_by_rows(loss_fn)) {
                 std::vector<Var<B, T>> columns;
                 for (const auto& in : batch.inputs) columns.push_back(encode_column(model_, g, in));
                 return dist::gathered_loss(*options_.distributed, g, loss_fn, columns);
