@@ -929,7 +929,8 @@ private:
                                                          {"epoch", position_.epoch},
                                                          {"batches_in_epoch", position_.batches_in_epoch},
                                                          {"train_loss_sum", loss_total_},
-                                                         {"num_threads", get_num_threads()}});
+                                                         {"num_threads", get_num_threads()},
+                                                         {"world_size", world_size()}});
         detail::write_json_file(dir / "training_args.json", args_.to_json());
     }
 
@@ -981,6 +982,11 @@ private:
         }
         const auto rng = detail::read_json_file(folder / "rng_state.json");
         const detail::JsonObjectReader r(rng, (folder / "rng_state.json").string());
+        // The global batch, and so the data position, is per_device_train_batch_size x world size.
+        if (const auto world = r.get<std::size_t>("world_size", 1); world != world_size())
+            r.path("world_size")
+                .fail("the checkpoint was written by ", world, world == 1 ? " process" : " processes",
+                      ", this run has ", world_size(), "; resume with as many");
         position_.epoch = r.require<std::uint64_t>("epoch");
         position_.batches_in_epoch = r.require<std::size_t>("batches_in_epoch");
         loss_total_ = r.require<double>("train_loss_sum");
