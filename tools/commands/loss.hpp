@@ -384,7 +384,11 @@ inline void add_loss(CLI::App& app, int& status) {
         "labels or float scores (teacher scores or embeddings). --guide: a guide model's embeddings of\n"
         "each column (GISTEmbedLoss). A wrapper takes its inner loss as --args {\"loss\": {\"name\": NAME,\n"
         "\"args\": {...}}}; AdaptiveLayerLoss and Matryoshka2dLoss take every hidden state's embeddings,\n"
-        "layer-major, with --args \"num_layers\".\n");
+        "layer-major, with --args \"num_layers\".\n"
+        "The cross-encoder losses take the scores as the first --embeddings file and their labels with\n"
+        "--labels: BinaryCrossEntropyLoss, CrossEntropyLoss, LambdaLoss, RankNetLoss, ListNetLoss,\n"
+        "ListMLELoss, PListMLELoss, ADRMSELoss, and cross_encoder.MSELoss, cross_encoder.MarginMSELoss,\n"
+        "cross_encoder.MultipleNegativesRankingLoss, cross_encoder.CachedMultipleNegativesRankingLoss.\n");
     sub->add_option("--loss", o.loss, "the loss's sentence-transformers class name (NAME)")->required();
     sub->add_option("--args", c->args, "its constructor arguments, a JSON object of Python names");
     sub->add_option("--embeddings", o.embeddings, "one .npy file per column, float32 or float64")->required();

@@ -279,8 +279,7 @@ inline Loss make_loss(const Config& c, const ordered_json& spec, const JsonPath&
         "MegaBatchMarginLoss, GISTEmbedLoss, CachedGISTEmbedLoss";
     for (const auto* family : {&loss_cmd::distill_loss_names, &loss_cmd::pair_loss_names,
                                &loss_cmd::triplet_loss_names, &loss_cmd::wrapper_loss_names})
-        for (const auto& n : *family)
-            if (!not_offered.count(n)) names += ", " + n;
+        for (const auto& n : *family) names += ", " + n;
     (at / "name")
         .fail("unknown loss '", name,
               "'; expected MultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss, ", names);
