@@ -240,7 +240,8 @@ void set_params(const Options& o, const std::string& loss, ParameterStore<Cpu, T
 }
 
 // A cached loss (GradCache) run as in training: the embeddings are the "model", each
-// column a parameter, each mini-batch a slice of it.
+// column a parameter, each mini-batch a slice of it; a guided one (CachedGISTEmbedLoss)
+// also reads the guide's embeddings.
 template <class T, class L>
 void run_cached(const Options& o, const Inputs<T>& in, const L& loss) {
     ParameterStore<Cpu, T> store;
@@ -254,8 +255,13 @@ void run_cached(const Options& o, const Inputs<T>& in, const L& loss) {
         return slice(g.parameter(store, columns[static_cast<std::size_t>(column)]), 0, begin, end);
     };
     const index_t rows = in.embeddings.empty() ? 0 : in.embeddings[0].shape()[0];
-    const auto value = loss.forward_backward(encode, static_cast<int>(in.embeddings.size()), rows, in.labels,
-                                             GraphOptions{});
+    const auto count = static_cast<int>(in.embeddings.size());
+    const auto value = [&] {
+        if constexpr (CachedGuidedLoss<L, Cpu, T>)
+            return loss.forward_backward(encode, count, rows, in.guides, in.labels, GraphOptions{});
+        else
+            return loss.forward_backward(encode, count, rows, in.labels, GraphOptions{});
+    }();
     save_npy(o.out / "loss.npy", value);
     std::vector<Tensor<Cpu, T>> grads;
     for (const auto& p : columns) grads.push_back(store.grad(p));

@@ -57,24 +57,7 @@ bool run_guided_losses(const Options& o, const Inputs<T>& in) {
     } else if (o.loss == "CachedGISTEmbedLoss") {
         const auto loss = cached_gist_loss<T>(o.args);
         set_params<T>(o, o.loss, nullptr);
-        // The embeddings are the "model": each column a parameter, each mini-batch a slice of it.
-        ParameterStore<Cpu, T> store;
-        std::vector<Parameter> columns;
-        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
-            columns.push_back(store.add("column_" + std::to_string(i), in.embeddings[i].shape()));
-        for (std::size_t i = 0; i < in.embeddings.size(); ++i)
-            store.value(columns[i]).copy_from(in.embeddings[i]);
-        store.zero_grad();
-        const ColumnEncoder<Cpu, T> encode = [&](Graph<Cpu, T>& g, int column, index_t begin, index_t end) {
-            return slice(g.parameter(store, columns[static_cast<std::size_t>(column)]), 0, begin, end);
-        };
-        const index_t rows = in.embeddings.empty() ? 0 : in.embeddings[0].shape()[0];
-        const auto value = loss.forward_backward(encode, static_cast<int>(in.embeddings.size()), rows,
-                                                 in.guides, in.labels, GraphOptions{});
-        save_npy(o.out / "loss.npy", value);
-        std::vector<Tensor<Cpu, T>> grads;
-        for (const auto& p : columns) grads.push_back(store.grad(p));
-        write_embedding_grads(o, grads);
+        run_cached<T>(o, in, loss);
     } else {
         return false;
     }
