@@ -9,3 +9,4 @@
 #include <tandem/image/normalize.hpp>
 #include <tandem/image/processor.hpp>
 #include <tandem/image/resize.hpp>
+#include <tandem/image/vilt_processor.hpp>

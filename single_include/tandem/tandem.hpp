@@ -7591,6 +7591,193 @@ inline ImageProcessor ImageProcessor::from_file(const std::filesystem::path& pat
 
 }  // namespace tandem::image
 // ---- end tandem/image/processor.hpp
+// ---- begin tandem/image/vilt_processor.hpp
+// `ViltImageProcessor`: Hugging Face's ViltImageProcessor driven by
+// preprocessor_config.json: resize the shortest edge to `shortest_edge` (the longest capped
+// at 1333/800 of it), floor both sides to a multiple of `size_divisor`, rescale,
+// normalise, and pad a batch bottom-right to its largest image with a `pixel_mask`
+// marking each image's own pixels. Images keep their aspect ratio, so ViLT sees each at
+// its own patch grid.
+// reference: transformers models/vilt/image_processing_vilt.py (get_resize_output_image_size,
+// ViltImageProcessor.resize, pad).
+
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tandem::image {
+
+// A padded batch: pixel_values [N, 3, H, W] (0 on the padding) and pixel_mask [N, H, W].
+struct PaddedPixels {
+    BatchF pixel_values;
+    xt::xtensor<std::int64_t, 3> pixel_mask;
+};
+
+struct ViltImageProcessor {
+    bool do_resize = true;
+    std::size_t shortest_edge = 384;
+    std::size_t size_divisor = 32;
+    Resample resample = Resample::bicubic;
+    bool do_pad = true;
+    Normalization normalization{.image_mean = {0.5f, 0.5f, 0.5f}, .image_std = {0.5f, 0.5f, 0.5f}};
+
+    static ViltImageProcessor from_json(const nlohmann::json& config, const std::string& file);
+    static ViltImageProcessor from_file(const std::filesystem::path& path) {
+        return from_json(tandem::detail::read_json_file(path), path.string());
+    }
+    nlohmann::ordered_json to_json() const;
+
+    // Height and width of an image after the resize.
+    std::array<std::size_t, 2> resized_size(std::size_t height, std::size_t width) const {
+        if (!do_resize) return {height, width};
+        if (height == 0 || width == 0)
+            tandem::detail::throw_error("ViltImageProcessor: expected a non-empty image, found ", height, "x",
+                                        width);
+        // Python's float arithmetic, as get_resize_output_image_size does it.
+        const double shorter = double(shortest_edge), longer = double(std::size_t(1333.0 / 800.0 * shorter));
+        const double scale = shorter / double(std::min(height, width));
+        double h = height < width ? shorter : scale * double(height);
+        double w = height < width ? scale * double(width) : shorter;
+        if (std::max(h, w) > longer) {
+            const double down = longer / std::max(h, w);
+            h *= down, w *= down;
+        }
+        const auto floor_to_divisor = [&](double side) {
+            return static_cast<std::size_t>(side + 0.5) / size_divisor * size_divisor;
+        };
+        const std::size_t out_h = floor_to_divisor(h), out_w = floor_to_divisor(w);
+        if (out_h == 0 || out_w == 0)
+            tandem::detail::throw_error("ViltImageProcessor: a ", height, "x", width, " image resizes to ",
+                                        out_h, "x", out_w, " (size_divisor ", size_divisor, ")");
+        return {out_h, out_w};
+    }
+
+    // One image, CHW float32, at its own size.
+    ImageF preprocess(const ImageU8& input) const {
+        detail::require_pixels(input, "ViltImageProcessor");
+        const ImageU8 rgb = input.shape()[2] == 3 ? input : convert_rgb(input);
+        const auto [h, w] = resized_size(rgb.shape()[0], rgb.shape()[1]);
+        return to_pixel_values(do_resize ? resize(rgb, h, w, resample) : rgb, normalization);
+    }
+
+    // A batch, images processed in parallel and padded to the largest height and width.
+    PaddedPixels preprocess(const std::vector<ImageU8>& images) const {
+        return run_batch(images.size(), [&](std::size_t i) { return preprocess(images[i]); });
+    }
+
+    PaddedPixels preprocess_files(const std::vector<std::filesystem::path>& paths,
+                                  const DecodeOptions& options = {}) const {
+        return run_batch(paths.size(),
+                         [&](std::size_t i) { return preprocess(load_image(paths[i], options)); });
+    }
+
+private:
+    template <class Make>
+    PaddedPixels run_batch(std::size_t n, Make make) const {
+        std::vector<ImageF> done(n);
+        std::vector<std::exception_ptr> errors(n);
+#pragma omp parallel for schedule(dynamic, 1)
+        for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
+            try {
+                done[i] = make(static_cast<std::size_t>(i));
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+        }
+        // The first failing image in input order, whatever the thread schedule.
+        for (auto& e : errors)
+            if (e) std::rethrow_exception(e);
+        std::size_t height = 0, width = 0;
+        for (const auto& image : done)
+            height = std::max(height, image.shape()[1]), width = std::max(width, image.shape()[2]);
+        for (std::size_t i = 0; i < n; ++i)
+            if (!do_pad && (done[i].shape()[1] != height || done[i].shape()[2] != width))
+                tandem::detail::throw_error("ViltImageProcessor: image ", i, " is ", done[i].shape()[1], "x",
+                                            done[i].shape()[2],
+                                            " after preprocessing, the batch's largest is ", height, "x",
+                                            width, "; a batch of different sizes needs do_pad");
+        PaddedPixels out{BatchF::from_shape({n, 3, height, width}),
+                         xt::xtensor<std::int64_t, 3>::from_shape({n, height, width})};
+        out.pixel_values.fill(0.0f);
+        out.pixel_mask.fill(0);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t h = done[i].shape()[1], w = done[i].shape()[2];
+            for (std::size_t c = 0; c < 3; ++c)
+                for (std::size_t y = 0; y < h; ++y)
+                    std::copy_n(&done[i](c, y, 0), w, &out.pixel_values(i, c, y, 0));
+            for (std::size_t y = 0; y < h; ++y) std::fill_n(&out.pixel_mask(i, y, 0), w, 1);
+        }
+        return out;
+    }
+};
+
+inline ViltImageProcessor ViltImageProcessor::from_json(const nlohmann::json& config,
+                                                        const std::string& file) {
+    if (!config.is_object())
+        tandem::detail::throw_error(file, ": expected a JSON object, found ",
+                                    tandem::detail::describe_json(config));
+    const detail::ProcessorConfigReader r{config, {file, ""}};
+    std::string type;
+    r.read("image_processor_type", type);
+    if (type != "ViltImageProcessor" && type != "ViltFeatureExtractor")
+        tandem::detail::throw_error(file,
+                                    ": key 'image_processor_type': expected ViltImageProcessor, found \"",
+                                    type.empty() ? "(missing)" : type, "\"");
+    ViltImageProcessor p;
+    r.read("do_resize", p.do_resize);
+    r.read("do_pad", p.do_pad);
+    r.read("do_rescale", p.normalization.do_rescale);
+    r.read("do_normalize", p.normalization.do_normalize);
+    r.read("rescale_factor", p.normalization.rescale_factor);
+    r.read("image_mean", p.normalization.image_mean);
+    r.read("image_std", p.normalization.image_std);
+    for (std::size_t c = 0; c < 3; ++c)
+        if (p.normalization.image_std[c] == 0.0f)
+            (r.root / "image_std")[c].fail("expected a non-zero standard deviation, found 0");
+    if (const auto* v = r.find("size")) {
+        if (v->is_number_integer())
+            p.shortest_edge = r.side(r.root / "size", *v);
+        else if (v->is_object() && v->contains("shortest_edge"))
+            p.shortest_edge = r.member("size", *v, "shortest_edge");
+        else
+            r.fail("size", "an integer or an object with 'shortest_edge'", *v);
+    }
+    if (const auto* v = r.find("size_divisor")) p.size_divisor = r.side(r.root / "size_divisor", *v);
+    if (const auto* v = r.find("resample")) {
+        const int filter = tandem::detail::json_integer<int>(
+            *v, r.root / "resample", 0, 5,
+            "a PIL filter: 0 NEAREST, 1 LANCZOS, 2 BILINEAR, 3 BICUBIC, 4 BOX or 5 HAMMING");
+        p.resample = static_cast<Resample>(filter);
+    }
+    return p;
+}
+
+inline nlohmann::ordered_json ViltImageProcessor::to_json() const {
+    nlohmann::ordered_json j;
+    j["image_processor_type"] = "ViltImageProcessor";
+    j["do_resize"] = do_resize;
+    j["size"] = {{"shortest_edge", shortest_edge}};
+    j["size_divisor"] = size_divisor;
+    j["resample"] = static_cast<int>(resample);
+    j["do_rescale"] = normalization.do_rescale;
+    j["rescale_factor"] = normalization.rescale_factor;
+    j["do_normalize"] = normalization.do_normalize;
+    j["image_mean"] = normalization.image_mean;
+    j["image_std"] = normalization.image_std;
+    j["do_pad"] = do_pad;
+    return j;
+}
+
+}  // namespace tandem::image
+// ---- end tandem/image/vilt_processor.hpp
 // ---- end tandem/image.hpp
 // ---- begin tandem/infer.hpp
 // tandem/infer: SentenceTransformer, a model with its tokenizer, image processor and
@@ -16552,6 +16739,126 @@ struct SiglipConfig {
 
 }  // namespace tandem::io
 // ---- end tandem/io/config/siglip.hpp
+// ---- begin tandem/io/config/vilt.hpp
+// transformers' ViltConfig (v4.36) as read from and written to config.json: one
+// transformer over BERT text embeddings and ViT patch embeddings, with the defaults
+// transformers fills in for absent keys and every field validated on load.
+// reference: transformers models/vilt/configuration_vilt.py.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+struct ViltConfig {
+    static constexpr const char* model_type = "vilt";
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t type_vocab_size = 2;
+    // Rows of the embeddings that mark a token as text (0) or image (1).
+    std::int64_t modality_type_vocab_size = 2;
+    std::int64_t max_position_embeddings = 40;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.0;
+    double attention_probs_dropout_prob = 0.0;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::int64_t image_size = 384;
+    std::int64_t patch_size = 32;
+    std::int64_t num_channels = 3;
+    bool qkv_bias = true;
+    // -1: every valid patch of an image becomes a token. A positive value makes Hugging
+    // Face sample that many patches at random, in eval mode too; tandem refuses it.
+    std::int64_t max_image_length = -1;
+    bool tie_word_embeddings = false;
+    std::int64_t num_images = -1;
+    std::optional<std::int64_t> pad_token_id;
+    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
+    std::vector<std::string> architectures{"ViltModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("type_vocab_size", c.type_vocab_size);
+        f("modality_type_vocab_size", c.modality_type_vocab_size);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("num_channels", c.num_channels);
+        f("qkv_bias", c.qkv_bias);
+        f("max_image_length", c.max_image_length);
+        f("tie_word_embeddings", c.tie_word_embeddings);
+        f("num_images", c.num_images);
+        f("pad_token_id", c.pad_token_id);
+    }
+
+    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
+    // The side of the square grid of learned patch positions.
+    std::int64_t position_grid() const { return image_size / patch_size; }
+
+    static ViltConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        ViltConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.id2label = detail::read_labels(r);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
+        // Text is modality 0 and images modality 1.
+        if (c.modality_type_vocab_size < 2 || c.modality_type_vocab_size > detail::kTypeLimit.max)
+            detail::throw_error(r.where("modality_type_vocab_size"), ": expected an integer from 2 to ",
+                                detail::kTypeLimit.max, " (text and image), found ",
+                                c.modality_type_vocab_size);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+            detail::throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size,
+                                ", found ", *c.pad_token_id);
+        if (c.max_image_length != -1)
+            detail::throw_error(r.where("max_image_length"),
+                                ": tandem implements -1 (every valid patch; a positive value samples "
+                                "patches at random), found ",
+                                c.max_image_length);
+        if (!c.qkv_bias) detail::throw_error(r.where("qkv_bias"), ": tandem implements true, found false");
+        return c;
+    }
+    static ViltConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<ViltConfig>(path);
+    }
+
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
+    bool operator==(const ViltConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/vilt.hpp
 // ---- end tandem/io/hf_config.hpp
 // ---- begin tandem/nn.hpp
 // Neural-network modules composed from autograd ops.
@@ -16702,7 +17009,7 @@ private:
 // Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
 // y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
 // both; eval mode drops nothing.
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer, DistilBERT's
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, ViltLayer, BertLayer, DistilBERT's
 // TransformerBlock, MPNetLayer.
 
 // ---- begin tandem/nn/layer_norm.hpp
@@ -16749,10 +17056,18 @@ private:
 // ---- end tandem/nn/layer_norm.hpp
 // ---- begin tandem/nn/mlp.hpp
 // The transformer feed-forward block: fc2(act(fc1(x))).
-// reference: transformers CLIPMLP / SiglipMLP (names "fc1", "fc2").
+// reference: transformers CLIPMLP / SiglipMLP (names "fc1", "fc2"), ViltIntermediate + ViltOutput.
 
+
+#include <string>
 
 namespace tandem {
+
+// Where the two layers live under the Mlp's scope: CLIP's and SigLIP's names by default;
+// BERT-style layers (ViLT) call them intermediate.dense and output.dense.
+struct MlpNames {
+    std::string fc1 = "fc1", fc2 = "fc2";
+};
 
 template <Backend B, Scalar T>
 class Mlp {
@@ -16760,8 +17075,11 @@ public:
     using backend_type = B;
     using value_type = T;
 
-    Mlp(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t hidden, Activation act)
-        : fc1_(store, scope / "fc1", dim, hidden), fc2_(store, scope / "fc2", hidden, dim), act_(act) {}
+    Mlp(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t hidden, Activation act,
+        const MlpNames& names = {})
+        : fc1_(store, scope / names.fc1, dim, hidden),
+          fc2_(store, scope / names.fc2, hidden, dim),
+          act_(act) {}
 
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
         return fc2_.forward(g, activate(act_, fc1_.forward(g, x)));
@@ -16802,22 +17120,36 @@ struct TransformerSizes {
     double hidden_dropout = 0;
 };
 
+// Where a pre-LN block's parameters live under its scope. The defaults are CLIP's and
+// SigLIP's: layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2; ViLT
+// (a ViT with BERT's names) has its own.
+struct PreLNLayout {
+    std::string layer_norm1 = "layer_norm1";
+    std::string attention = "self_attn";
+    AttentionNames attention_names{};
+    std::string layer_norm2 = "layer_norm2";
+    MlpNames mlp_names{"mlp.fc1", "mlp.fc2"};
+};
+
 template <Backend B, Scalar T>
 class PreLNBlock {
 public:
     using backend_type = B;
     using value_type = T;
 
-    // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
-    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
-          self_attn_(store, scope / "self_attn", s.hidden, s.heads, AttentionNames{}, 0, s.attention_dropout),
-          layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
-          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
+    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
+               const PreLNLayout& layout = {})
+        : layer_norm1_(store, scope / layout.layer_norm1, s.hidden, s.layer_norm_eps),
+          self_attn_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
+                     s.attention_dropout),
+          layer_norm2_(store, scope / layout.layer_norm2, s.hidden, s.layer_norm_eps),
+          mlp_(store, scope, s.hidden, s.intermediate, s.activation, layout.mlp_names),
+          hidden_dropout_(T(s.hidden_dropout)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto h = add(x, self_attn_.forward(g, layer_norm1_.forward(g, x), options));
-        return add(h, mlp_.forward(g, layer_norm2_.forward(g, h)));
+        auto attended = self_attn_.forward(g, layer_norm1_.forward(g, x), options);
+        auto h = add(x, dropout(attended, hidden_dropout_));
+        return add(h, dropout(mlp_.forward(g, layer_norm2_.forward(g, h)), hidden_dropout_));
     }
 
     template <class F>
@@ -16833,6 +17165,9 @@ private:
     MultiHeadAttention<B, T> self_attn_;
     LayerNorm<B, T> layer_norm2_;
     Mlp<B, T> mlp_;
+    // Of the attention and MLP outputs before their residual adds (ViLT's
+    // hidden_dropout_prob; CLIP and SigLIP have none).
+    T hidden_dropout_;
 };
 
 // Where a post-LN block's parameters live under its scope, and whether the attention
@@ -24269,6 +24604,311 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/pooled_tower.hpp
+// ---- begin tandem/models/vilt.hpp
+// Hugging Face ViLT: one pre-LN transformer over a text's BERT embeddings and an image's
+// patch embeddings together (ViltModel), and the image-text matching head on its pooled
+// text [CLS] token (ViltForImageAndTextRetrieval, a cross-encoder's model). Token layout,
+// masks, the per-image resize of the position grid and the parameter names follow
+// transformers 4.36 (see shared/data/models/README.md and vilt-tiny-itm's manifest).
+// reference: transformers ViltEmbeddings (visual_embed), ViltLayer, ViltModel, ViltPooler,
+// ViltForImageAndTextRetrieval.
+
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace tandem {
+
+// A batch of images as ViltImageProcessor pads it: pixel_values [batch, channels, H, W]
+// and pixel_mask [batch, H, W], 1 on an image's own pixels and 0 on the padding.
+template <Backend B, Scalar T>
+struct ViltImages {
+    Var<B, T> pixel_values;
+    Ids<B> pixel_mask;
+};
+
+namespace detail {
+
+// Which patches of each image become tokens, and where their positions come from. The
+// layout decides the shapes of the model's tensors, so it is worked out on the host
+// from a copy of pixel_mask, as transformers does with .sum() and .nonzero() on it.
+struct ViltPatchLayout {
+    index_t grid_h = 0, grid_w = 0;  // the padded batch's patch grid
+    index_t image_tokens = 0;        // tokens per image after its class token
+    // [batch * image_tokens]: the row of [batch * grid_h * grid_w] patches each token
+    // takes: an image's valid patches in row-major order, then its padding patches.
+    std::vector<std::int64_t> select;
+    // [batch * image_tokens]: 1 for a valid patch, 0 for padding.
+    std::vector<std::int64_t> mask;
+    // [batch * grid_h * grid_w, position_grid^2]: the bilinear (align_corners) weights
+    // that resize the learned position grid to each image's valid patch rows and columns;
+    // zero rows on the padding.
+    std::vector<double> position_weights;
+};
+
+// One axis of torch's bilinear resize with align_corners=True from `in` to `out` points:
+// for each output point, its two source points and the weight of the second.
+struct LinearTap {
+    index_t lo, hi;
+    double weight_hi;
+};
+inline std::vector<LinearTap> align_corners_taps(index_t in, index_t out) {
+    std::vector<LinearTap> taps;
+    const double step = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
+    for (index_t i = 0; i < out; ++i) {
+        const double source = step * double(i);
+        const auto lo = std::min(static_cast<index_t>(source), in - 1);
+        taps.push_back({lo, std::min(lo + 1, in - 1), std::clamp(source - double(lo), 0.0, 1.0)});
+    }
+    return taps;
+}
+
+// pixel_mask [batch, H, W] on the host; H and W multiples of `patch`. A patch is valid
+// when the mask is 1 at its top-left pixel (torch's nearest resize of the mask to the
+// patch grid); the image's valid rows and columns are counted down column 0 and along row 0.
+inline ViltPatchLayout vilt_patch_layout(const std::vector<std::int64_t>& pixel_mask, index_t batch,
+                                         index_t height, index_t width, index_t patch,
+                                         index_t position_grid) {
+    ViltPatchLayout layout;
+    layout.grid_h = height / patch;
+    layout.grid_w = width / patch;
+    const index_t cells = layout.grid_h * layout.grid_w, positions = position_grid * position_grid;
+    std::vector<std::vector<std::int64_t>> valid(batch), padding(batch);
+    layout.position_weights.assign(static_cast<std::size_t>(batch * cells * positions), 0.0);
+    for (index_t b = 0; b < batch; ++b) {
+        const auto is_valid = [&](index_t i, index_t j) {
+            return pixel_mask[static_cast<std::size_t>((b * height + i * patch) * width + j * patch)] != 0;
+        };
+        index_t rows = 0, columns = 0;
+        for (index_t i = 0; i < layout.grid_h; ++i) rows += is_valid(i, 0);
+        for (index_t j = 0; j < layout.grid_w; ++j) columns += is_valid(0, j);
+        if (rows == 0 || columns == 0)
+            throw_error("ViltModel: pixel_mask of image ", b, " covers no patch (", rows, " valid rows, ",
+                        columns, " valid columns of ", patch, "-pixel patches)");
+        for (index_t i = 0; i < layout.grid_h; ++i)
+            for (index_t j = 0; j < layout.grid_w; ++j)
+                (is_valid(i, j) ? valid : padding)[b].push_back(b * cells + i * layout.grid_w + j);
+        layout.image_tokens = std::max(layout.image_tokens, static_cast<index_t>(valid[b].size()));
+        const auto ys = align_corners_taps(position_grid, rows),
+                   xs = align_corners_taps(position_grid, columns);
+        for (index_t i = 0; i < rows; ++i)
+            for (index_t j = 0; j < columns; ++j) {
+                double* row =
+                    layout.position_weights.data() + (b * cells + i * layout.grid_w + j) * positions;
+                const auto &y = ys[i], &x = xs[j];
+                row[y.lo * position_grid + x.lo] += (1 - y.weight_hi) * (1 - x.weight_hi);
+                row[y.lo * position_grid + x.hi] += (1 - y.weight_hi) * x.weight_hi;
+                row[y.hi * position_grid + x.lo] += y.weight_hi * (1 - x.weight_hi);
+                row[y.hi * position_grid + x.hi] += y.weight_hi * x.weight_hi;
+            }
+    }
+    // Images with fewer valid patches than the batch's most are filled with padding
+    // patches, masked as keys (transformers picks them at random; all are alike).
+    for (index_t b = 0; b < batch; ++b) {
+        const auto fill = static_cast<std::size_t>(layout.image_tokens) - valid[b].size();
+        for (const auto id : valid[b]) layout.select.push_back(id), layout.mask.push_back(1);
+        for (std::size_t k = 0; k < fill; ++k)
+            layout.select.push_back(padding[b][k]), layout.mask.push_back(0);
+    }
+    return layout;
+}
+
+inline TransformerSizes vilt_sizes(const io::ViltConfig& c) {
+    return {c.hidden_size,        c.num_attention_heads,
+            c.intermediate_size,  activation_from_name(c.hidden_act),
+            c.layer_norm_eps,     c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob};
+}
+
+// ViltLayer's names: a ViT block with BERT's attention and feed-forward names.
+inline PreLNLayout vilt_layer_layout() {
+    return {.layer_norm1 = "layernorm_before",
+            .attention = "attention",
+            .attention_names = {"attention.query", "attention.key", "attention.value", "output.dense"},
+            .layer_norm2 = "layernorm_after",
+            .mlp_names = {"intermediate.dense", "output.dense"}};
+}
+
+}  // namespace detail
+
+template <Backend B, Scalar T>
+struct ViltOutput {
+    // [batch, text + 1 + image tokens, hidden]: the encoder's input, then its output
+    // after the final layernorm. Text tokens first, then the image class token, then the
+    // image tokens (valid patches in row-major order, then padding).
+    Var<B, T> embeddings, last_hidden_state;
+    Ids<B> attention_mask;    // [batch, tokens]: the text mask, 1, the image tokens' validity
+    Var<B, T> pooler_output;  // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+};
+
+// ViltModel's layers on a shared ParameterStore under `scope` ("vilt" inside
+// ViltForImageAndTextRetrieval).
+template <Backend B, Scalar T>
+class ViltTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    ViltTower(ParameterStore<B, T>& store, const Scope& scope, const io::ViltConfig& c)
+        : store_(&store),
+          position_grid_(c.position_grid()),
+          patch_(c.patch_size),
+          dropout_(T(c.hidden_dropout_prob)),
+          text_embeddings_(store, scope / "embeddings" / "text_embeddings",
+                           BertEmbeddingOptions{.vocab_size = c.vocab_size,
+                                                .hidden_size = c.hidden_size,
+                                                .max_position_embeddings = c.max_position_embeddings,
+                                                .type_vocab_size = c.type_vocab_size,
+                                                .layer_norm_eps = c.layer_norm_eps,
+                                                .dropout = c.hidden_dropout_prob,
+                                                .pad_token_id = c.pad_token_id,
+                                                .model = "ViltModel"}),
+          patch_embeddings_(store, scope / "embeddings" / "patch_embeddings" / "projection", c.num_channels,
+                            c.patch_size, c.hidden_size, true),
+          cls_token_(store.add((scope / "embeddings" / "cls_token").str(), {1, 1, c.hidden_size})),
+          position_embeddings_(store.add((scope / "embeddings" / "position_embeddings").str(),
+                                         {1, position_grid_ * position_grid_ + 1, c.hidden_size})),
+          modality_embeddings_(store, scope / "embeddings" / "token_type_embeddings",
+                               c.modality_type_vocab_size, c.hidden_size),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::vilt_sizes(c),
+                   detail::vilt_layer_layout()),
+          layernorm_(store, scope / "layernorm", c.hidden_size, c.layer_norm_eps),
+          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
+
+    ViltOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const ViltImages<B, T>& images) const {
+        text.check("ViltModel");
+        const Shape& s = images.pixel_values.shape();
+        const Shape& m = images.pixel_mask.shape();
+        if (s.rank() != 4 || m.rank() != 3 || m[0] != s[0] || m[1] != s[2] || m[2] != s[3] ||
+            s[0] != text.batch())
+            detail::throw_error("ViltModel: expected pixel_values [", text.batch(),
+                                ", channels, H, W] and pixel_mask [", text.batch(), ", H, W], found ",
+                                s.str(), " and ", m.str());
+        auto patches = patch_embeddings_.forward(g, images.pixel_values);
+        const auto layout = detail::vilt_patch_layout(images.pixel_mask.to_vector(), s[0], s[2], s[3], patch_,
+                                                      position_grid_);
+        const index_t batch = s[0], hidden = patches.shape()[2], positions = position_grid_ * position_grid_;
+        const index_t cells = batch * layout.grid_h * layout.grid_w;
+
+        auto table = reshape(g.parameter(*store_, position_embeddings_), {positions + 1, hidden});
+        const std::vector<T> weights(layout.position_weights.begin(), layout.position_weights.end());
+        auto spatial = matmul(g.input(Tensor<B, T>::from_vector(weights, {cells, positions})),
+                              slice(table, 0, 1, positions + 1));
+        auto tokens = gather_rows(add(reshape(patches, {cells, hidden}), spatial),
+                                  Ids<B>::from_vector(layout.select, {batch * layout.image_tokens}));
+        auto cls = add(reshape(g.parameter(*store_, cls_token_), {hidden}),
+                       reshape(slice(table, 0, 0, 1), {hidden}));
+        auto image = concat<B, T>({add(g.input(Tensor<B, T>::zeros({batch, 1, hidden})), cls),
+                                   reshape(tokens, {batch, layout.image_tokens, hidden})},
+                                  1);
+        image = add(dropout(image, dropout_), modality(g, 1));
+        auto embeddings = concat<B, T>({add(text_embeddings_.forward(g, text), modality(g, 0)), image}, 1);
+
+        const auto mask = attention_mask(text, layout);
+        AttentionOptions<B, T> options;
+        options.key_mask = mask;
+        auto last = layernorm_.forward(g, encoder_.forward(g, embeddings, options));
+        return {embeddings, last, mask, tanh(pooler_.forward(g, pool_cls(last)))};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_embeddings_.for_each_parameter(f);
+        patch_embeddings_.for_each_parameter(f);
+        f(store_->name(cls_token_), cls_token_);
+        f(store_->name(position_embeddings_), position_embeddings_);
+        modality_embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        layernorm_.for_each_parameter(f);
+        pooler_.for_each_parameter(f);
+    }
+
+private:
+    // The row of token_type_embeddings that marks a token as text (0) or image (1).
+    Var<B, T> modality(Graph<B, T>& g, index_t type) const {
+        const auto table = modality_embeddings_.weight(g);
+        return reshape(slice(table, 0, type, type + 1), {table.shape()[1]});
+    }
+
+    // The text's mask (all ones without one), 1 for the image class token, then the
+    // image tokens' validity.
+    static Ids<B> attention_mask(const TextBatch<B>& text, const detail::ViltPatchLayout& layout) {
+        const index_t batch = text.batch(), length = text.length(), image = layout.image_tokens;
+        const auto text_mask = text.attention_mask.defined() ? text.attention_mask.to_vector()
+                                                             : std::vector<std::int64_t>(batch * length, 1);
+        std::vector<std::int64_t> mask;
+        mask.reserve(static_cast<std::size_t>(batch * (length + 1 + image)));
+        for (index_t b = 0; b < batch; ++b) {
+            mask.insert(mask.end(), text_mask.begin() + b * length, text_mask.begin() + (b + 1) * length);
+            mask.push_back(1);
+            mask.insert(mask.end(), layout.mask.begin() + b * image, layout.mask.begin() + (b + 1) * image);
+        }
+        return Ids<B>::from_vector(mask, {batch, length + 1 + image});
+    }
+
+    ParameterStore<B, T>* store_;
+    index_t position_grid_, patch_;
+    T dropout_;
+    BertEmbeddings<B, T> text_embeddings_;
+    PatchEmbedding<B, T> patch_embeddings_;
+    Parameter cls_token_, position_embeddings_;
+    Embedding<B, T> modality_embeddings_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> layernorm_;
+    Linear<B, T> pooler_;
+};
+
+template <Backend B, Scalar T>
+struct ImageTextMatchingOutput {
+    ViltOutput<B, T> vilt;
+    Var<B, T> logits;  // [batch, 1]: the match score; sigmoid(logits) is a CrossEncoder's predict()
+};
+
+// transformers.ViltForImageAndTextRetrieval: "vilt." + ViltModel, then
+// rank_output(pooler_output). A ViltModel checkpoint (no "rank_output.*", such as a
+// pre-training one) starts a new head as transformers does: weight N(0,
+// initializer_range^2) from from_pretrained's seed, bias 0, listed in
+// load_report().newly_initialized.
+template <Backend B, Scalar T>
+class ViltForImageAndTextRetrieval
+    : public PretrainedModel<ViltForImageAndTextRetrieval<B, T>, B, T, io::ViltConfig> {
+    using Base = PretrainedModel<ViltForImageAndTextRetrieval<B, T>, B, T, io::ViltConfig>;
+
+public:
+    static constexpr const char* architecture = "ViltForImageAndTextRetrieval";
+    static constexpr const char* base_model_prefix = "vilt";
+    static constexpr const char* head_prefix = "rank_output.";
+
+    explicit ViltForImageAndTextRetrieval(const io::ViltConfig& config)
+        : Base(config),
+          vilt_(*this->store_, Scope(base_model_prefix), config),
+          rank_output_(*this->store_, Scope("rank_output"), config.hidden_size, 1) {}
+
+    void reset_head(std::uint64_t seed) {
+        rank_output_.reset_parameters_normal(this->config_.initializer_range, seed);
+    }
+
+    ImageTextMatchingOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                                          const ViltImages<B, T>& images) const {
+        auto out = vilt_.forward(g, text, images);
+        return {out, rank_output_.forward(g, out.pooler_output)};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        vilt_.for_each_parameter(f);
+        rank_output_.for_each_parameter(f);
+    }
+
+private:
+    ViltTower<B, T> vilt_;
+    Linear<B, T> rank_output_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/vilt.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers, learning-rate schedules and gradient clipping.

@@ -6,3 +6,4 @@
 #include <tandem/io/config/bert.hpp>
 #include <tandem/io/config/clip.hpp>
 #include <tandem/io/config/siglip.hpp>
+#include <tandem/io/config/vilt.hpp>

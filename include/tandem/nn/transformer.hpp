@@ -3,7 +3,7 @@
 // Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
 // y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
 // both; eval mode drops nothing.
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, BertLayer, DistilBERT's
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, ViltLayer, BertLayer, DistilBERT's
 // TransformerBlock, MPNetLayer.
 #pragma once
 
@@ -28,22 +28,36 @@ struct TransformerSizes {
     double hidden_dropout = 0;
 };
 
+// Where a pre-LN block's parameters live under its scope. The defaults are CLIP's and
+// SigLIP's: layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2; ViLT
+// (a ViT with BERT's names) has its own.
+struct PreLNLayout {
+    std::string layer_norm1 = "layer_norm1";
+    std::string attention = "self_attn";
+    AttentionNames attention_names{};
+    std::string layer_norm2 = "layer_norm2";
+    MlpNames mlp_names{"mlp.fc1", "mlp.fc2"};
+};
+
 template <Backend B, Scalar T>
 class PreLNBlock {
 public:
     using backend_type = B;
     using value_type = T;
 
-    // Names as CLIP and SigLIP: layer_norm1, self_attn, layer_norm2, mlp.
-    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : layer_norm1_(store, scope / "layer_norm1", s.hidden, s.layer_norm_eps),
-          self_attn_(store, scope / "self_attn", s.hidden, s.heads, AttentionNames{}, 0, s.attention_dropout),
-          layer_norm2_(store, scope / "layer_norm2", s.hidden, s.layer_norm_eps),
-          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation) {}
+    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
+               const PreLNLayout& layout = {})
+        : layer_norm1_(store, scope / layout.layer_norm1, s.hidden, s.layer_norm_eps),
+          self_attn_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
+                     s.attention_dropout),
+          layer_norm2_(store, scope / layout.layer_norm2, s.hidden, s.layer_norm_eps),
+          mlp_(store, scope, s.hidden, s.intermediate, s.activation, layout.mlp_names),
+          hidden_dropout_(T(s.hidden_dropout)) {}
 
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto h = add(x, self_attn_.forward(g, layer_norm1_.forward(g, x), options));
-        return add(h, mlp_.forward(g, layer_norm2_.forward(g, h)));
+        auto attended = self_attn_.forward(g, layer_norm1_.forward(g, x), options);
+        auto h = add(x, dropout(attended, hidden_dropout_));
+        return add(h, dropout(mlp_.forward(g, layer_norm2_.forward(g, h)), hidden_dropout_));
     }
 
     template <class F>
@@ -59,6 +73,9 @@ private:
     MultiHeadAttention<B, T> self_attn_;
     LayerNorm<B, T> layer_norm2_;
     Mlp<B, T> mlp_;
+    // Of the attention and MLP outputs before their residual adds (ViLT's
+    // hidden_dropout_prob; CLIP and SigLIP have none).
+    T hidden_dropout_;
 };
 
 // Where a post-LN block's parameters live under its scope, and whether the attention
