@@ -7786,10 +7786,11 @@ inline nlohmann::ordered_json ViltImageProcessor::to_json() const {
 // semantic_search, paraphrase_mining, mine_hard_negatives and quantize_embeddings.
 
 // ---- begin tandem/infer/cross_encoder.hpp
-// CrossEncoder: a sequence-classification model that reads a query and a document
-// together and scores the pair, with its tokenizer, for inference: predict the scores of
-// text pairs in batches (token types mark the second text), rank documents for a query.
-// Loads a Hugging Face folder or a sentence-transformers CrossEncoder folder (whose
+// CrossEncoder: a model that reads a query and a document together and scores the pair,
+// with its tokenizer (and image processor), for inference: predict the scores of pairs in
+// batches, rank documents for a query. A pair is two texts for a sequence classifier (token
+// types mark the second text), or a text and an image for an image-text matching model
+// (ViLT). Loads a Hugging Face folder or a sentence-transformers CrossEncoder folder (whose
 // config_sentence_transformers.json may name the activation).
 // reference: sentence_transformers v6.3 cross_encoder/model.py (CrossEncoder.predict, rank,
 // get_default_activation_fn).
@@ -12072,6 +12073,29 @@ public:
     // The tokenizer and image processor a model folder holds (tokenizer.json or the
     // older vocabulary files, preprocessor_config.json), either of them optional.
     static Collator from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
+        auto tokenizer = tokenizer_in(dir, options);
+        auto processor = processor_in(dir);
+        if (!tokenizer && !processor)
+            tandem::detail::throw_error(
+                dir.string(),
+                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
+                "preprocessor_config.json or processor_config.json, expected a model folder");
+        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
+    }
+
+    // The folder's tokenizer alone, for a model whose images another processor prepares
+    // (ViLT's, which pads a batch with a pixel mask).
+    static Collator text_from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
+        auto tokenizer = tokenizer_in(dir, options);
+        if (!tokenizer)
+            tandem::detail::throw_error(
+                dir.string(), ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt)");
+        return Collator(std::move(tokenizer), std::nullopt, std::move(options));
+    }
+
+    // The tokenizer a model folder holds, if any; unless options name one, its pad token
+    // goes to options.pad_id.
+    static std::optional<Tokenizer> tokenizer_in(const std::filesystem::path& dir, CollatorOptions& options) {
         namespace fs = std::filesystem;
         if (!fs::is_directory(dir)) tandem::detail::throw_error(dir.string(), ": no such model folder");
         std::optional<Tokenizer> tokenizer;
@@ -12084,13 +12108,7 @@ public:
                     tandem::detail::config_token(tandem::detail::read_tokenizer_config(dir),
                                                  tandem::detail::tokenizer_config_path(dir), "pad_token"))
                 options.pad_id = tokenizer->token_to_id(pad->content);
-        auto processor = processor_in(dir);
-        if (!tokenizer && !processor)
-            tandem::detail::throw_error(
-                dir.string(),
-                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
-                "preprocessor_config.json or processor_config.json, expected a model folder");
-        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
+        return tokenizer;
     }
 
     // The image processor a model folder holds (preprocessor_config.json, or
@@ -12538,161 +12556,25 @@ Var<B, T> gather(const Var<B, T>& x, const std::vector<std::int64_t>& ids) {
 
 }  // namespace tandem::cross_encoder
 // ---- end tandem/losses/cross_encoder_scores.hpp
+// ---- begin tandem/models/vilt.hpp
+// Hugging Face ViLT: one pre-LN transformer over a text's BERT embeddings and an image's
+// patch embeddings together (ViltModel), and the image-text matching head on its pooled
+// text [CLS] token (ViltForImageAndTextRetrieval, a cross-encoder's model). Token layout,
+// masks, the per-image resize of the position grid and the parameter names follow
+// transformers 4.36 (see shared/data/models/README.md and vilt-tiny-itm's manifest).
+// reference: transformers ViltEmbeddings (visual_embed), ViltLayer, ViltModel, ViltPooler,
+// ViltForImageAndTextRetrieval.
 
-#include <algorithm>
-#include <cstdint>
-#include <filesystem>
-#include <numeric>
-#include <optional>
-#include <string>
-#include <utility>
-#include <vector>
+// ---- begin tandem/io/config/vilt.hpp
+// transformers' ViltConfig (v4.36) as read from and written to config.json: one
+// transformer over BERT text embeddings and ViT patch embeddings, with the defaults
+// transformers fills in for absent keys and every field validated on load.
+// reference: transformers models/vilt/configuration_vilt.py.
 
-namespace tandem {
-
-// One query and one document.
-using TextPair = std::pair<std::string, std::string>;
-
-// A document's place in rank(): its index in the documents given and its score.
-struct RankResult {
-    std::size_t corpus_id;
-    double score;
-};
-
-// Model: a sequence classifier with forward(graph, TextBatch) -> {.logits [batch, num_labels]}
-// and from_pretrained(folder), such as BertForSequenceClassification<B, T>.
-template <Backend B, class Model>
-class CrossEncoder {
-public:
-    using T = typename Model::value_type;
-
-    CrossEncoder(Model model, data::Collator collator,
-                 std::optional<cross_encoder::Activation> activation_fn = {})
-        : model_(std::move(model)), collator_(std::move(collator)) {
-        if (!collator_.tokenizer() || !collator_.pad_id())
-            detail::throw_error("CrossEncoder: needs a tokenizer with a pad token");
-        // reference: get_default_activation_fn: Sigmoid for one label, else Identity.
-        activation_fn_ = activation_fn.value_or(num_labels() == 1 ? cross_encoder::Activation::sigmoid
-                                                                  : cross_encoder::Activation::identity);
-    }
-
-    // The model, tokenizer and activation of a folder: config.json, model.safetensors,
-    // tokenizer.json (or vocabulary files) and, when present, config_sentence_transformers.json.
-    static CrossEncoder from_folder(const std::filesystem::path& dir) {
-        Model model = Model::from_pretrained(dir);
-        data::Collator collator = data::Collator::from_folder(dir);
-        std::optional<cross_encoder::Activation> activation;
-        if (const auto path = dir / "config_sentence_transformers.json"; std::filesystem::exists(path)) {
-            const auto config = detail::read_json_file(path);
-            if (const auto it = config.find("activation_fn"); it != config.end() && it->is_string())
-                activation = activation_named(it->get<std::string>(), path);
-        }
-        return CrossEncoder(std::move(model), std::move(collator), activation);
-    }
-
-    index_t num_labels() const { return model_.config().num_labels(); }
-    cross_encoder::Activation activation_fn() const { return activation_fn_; }
-    const Model& model() const { return model_; }
-
-    // The activated scores of each pair: [pairs] for one label, else [pairs, num_labels].
-    xt::xarray<T> predict(const std::vector<TextPair>& pairs, std::size_t batch_size = 32) const {
-        if (batch_size == 0) detail::throw_error("CrossEncoder::predict: batch_size must be positive, got 0");
-        const auto labels = static_cast<std::size_t>(num_labels());
-        std::vector<T> scores;
-        scores.reserve(pairs.size() * labels);
-        for (std::size_t begin = 0; begin < pairs.size(); begin += batch_size) {
-            const std::size_t end = std::min(pairs.size(), begin + batch_size);
-            const auto batch = tokenize(pairs, begin, end);
-            NoGradGuard no_grad;
-            Graph<B, T> g;
-            const auto logits =
-                cross_encoder::detail::activate(activation_fn_, model_.forward(g, batch).logits);
-            const auto values = logits.value().to_vector();
-            scores.insert(scores.end(), values.begin(), values.end());
-        }
-        if (labels == 1) return xt::adapt(scores, std::vector<std::size_t>{pairs.size()});
-        return xt::adapt(scores, std::vector<std::size_t>{pairs.size(), labels});
-    }
-
-    // The documents by their score with the query, highest first (ties in input order); at
-    // most top_k of them. Needs a model with one label.
-    std::vector<RankResult> rank(const std::string& query, const std::vector<std::string>& documents,
-                                 std::optional<std::size_t> top_k = std::nullopt,
-                                 std::size_t batch_size = 32) const {
-        if (num_labels() != 1)
-            detail::throw_error("CrossEncoder::rank: needs a model with one label, this one has ",
-                                num_labels());
-        std::vector<TextPair> pairs;
-        for (const auto& d : documents) pairs.emplace_back(query, d);
-        const auto scores = predict(pairs, batch_size);
-        std::vector<RankResult> out;
-        for (std::size_t i = 0; i < documents.size(); ++i) out.push_back({i, double(scores(i))});
-        std::stable_sort(out.begin(), out.end(),
-                         [](const auto& a, const auto& b) { return a.score > b.score; });
-        if (top_k && *top_k < out.size()) out.resize(*top_k);
-        return out;
-    }
-
-private:
-    static cross_encoder::Activation activation_named(const std::string& name,
-                                                      const std::filesystem::path& file) {
-        const std::string last = name.substr(name.rfind('.') + 1);
-        if (last == "Sigmoid") return cross_encoder::Activation::sigmoid;
-        if (last == "Identity") return cross_encoder::Activation::identity;
-        if (last == "Tanh") return cross_encoder::Activation::tanh;
-        detail::throw_error(file.string(),
-                            ": key 'activation_fn': expected torch.nn Sigmoid, Identity or Tanh, found '",
-                            name, "'");
-    }
-
-    // Pairs [begin, end) as one batch padded to its longest: the first text's tokens of type
-    // 0, the second's of type 1, truncated by the tokenizer to the model's maximum length.
-    TextBatch<B> tokenize(const std::vector<TextPair>& pairs, std::size_t begin, std::size_t end) const {
-        const Tokenizer& tokenizer = *collator_.tokenizer();
-        std::vector<text::Encoding> encodings;
-        std::size_t length = 0;
-        for (std::size_t i = begin; i < end; ++i) {
-            encodings.push_back(tokenizer.encode_pair(pairs[i].first, pairs[i].second));
-            length = std::max(length, encodings.back().size());
-        }
-        const auto rows = static_cast<index_t>(end - begin), columns = static_cast<index_t>(length);
-        std::vector<std::int64_t> ids(rows * columns, *collator_.pad_id()), mask(ids.size(), 0),
-            types(ids.size(), 0);
-        for (std::size_t r = 0; r < encodings.size(); ++r)
-            for (std::size_t c = 0; c < encodings[r].size(); ++c) {
-                const std::size_t at = r * length + c;
-                ids[at] = encodings[r].ids[c];
-                mask[at] = encodings[r].attention_mask[c];
-                types[at] = encodings[r].type_ids[c];
-            }
-        return TextBatch<B>::from_host(ids, rows, columns, mask, types);
-    }
-
-    Model model_;
-    data::Collator collator_;
-    cross_encoder::Activation activation_fn_;
-};
-
-}  // namespace tandem
-// ---- end tandem/infer/cross_encoder.hpp
-// ---- begin tandem/infer/load.hpp
-// Building the model a sentence-transformers or Hugging Face folder describes, with the
-// tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
-// XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
-// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder) or
-// SiglipModel (the v6 Transformer in the root, or a bare folder), or a Router of such a text
-// stack for texts and a CLIPModel for images (router_config.json). The folder's settings are applied:
-// max_seq_length (else the tokenizer's model_max_length, capped by the model's positions), v6's
-// processing_kwargs for texts (padding, max_length) and the tokenizer's real pad token.
-// reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
-// _load_auto_model for a bare folder: Transformer + mean Pooling); base.modules.router.Router.load.
-
-// ---- begin tandem/io/config/sentence_transformers.hpp
-// The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
-// read as v6 reads them (Pooling's legacy word_embedding_dimension and
-// pooling_mode_*_tokens flags included) and written as v6 writes them: the same keys in
-// the same order, indent 4. Every bad value is an error naming the file and the key.
-// reference: sentence_transformers Pooling / Dense / Normalize get_config_dict, load_config (v6).
+// ---- begin tandem/io/config/bert.hpp
+// transformers' BertConfig (v4.36) as read from and written to config.json, with the
+// defaults transformers fills in for absent keys and every field validated on load; its
+// reader and writer also serve the configs that keep BERT's keys (io/config/roberta.hpp).
 
 // ---- begin tandem/io/config/common.hpp
 // What the model-family configs (io/config/clip.hpp, siglip.hpp, bert.hpp) share:
@@ -12922,1183 +12804,682 @@ Config config_from_file(const std::filesystem::path& path) {
 
 }  // namespace tandem::detail
 // ---- end tandem/io/config/common.hpp
-// ---- begin tandem/nn/dense.hpp
-// Dense: sentence-transformers' projection of a sentence embedding, activation(x W^T + b)
-// (plus x, or a bias-free projection of x, with use_residual), its weights named
-// "linear.weight" / "linear.bias" under the module's scope as its model.safetensors holds them.
-// reference: sentence_transformers.base.modules.Dense (v6).
-
-// ---- begin tandem/nn/linear.hpp
-// Linear: y = x W^T + b with W stored [out_features, in_features].
-// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
-
-// ---- begin tandem/nn/init.hpp
-// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
-// value depends only on the seed and the parameter's name.
-// reference: torch.nn.init.normal_, uniform_, constant_.
-
-
-#include <vector>
-
-namespace tandem {
-
-template <Backend B, Scalar T, class Draw>
-void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
-    auto t = store.value(p);
-    std::vector<T> v(static_cast<std::size_t>(t.numel()));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
-    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
-}
-
-template <Backend B, Scalar T>
-void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
-}
-
-template <Backend B, Scalar T>
-void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
-}
-
-template <Backend B, Scalar T>
-void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
-    init_with(store, p, [&](std::size_t) { return value; });
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/init.hpp
-// ---- begin tandem/nn/module.hpp
-// The Module and Layer concepts: what every layer and model provides so that saving,
-// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
-// name, and what a layer that maps states to states provides so Sequential can chain it.
-// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
-
-
-#include <concepts>
-#include <string>
-
-namespace tandem {
-
-namespace detail {
-// A visitor that accepts any (name, parameter) pair; used only to state the concept.
-struct ParameterVisitorArchetype {
-    void operator()(const std::string&, Parameter) const {}
-};
-}  // namespace detail
-
-// Represents: a layer or model whose parameters live in a ParameterStore.
-// Requires: backend_type and value_type, and for_each_parameter(f) calling
-// f(hf_name, Parameter) for every parameter it owns, children included.
-// Ensures: names are unique and equal the keys of the model's model.safetensors.
-template <class M>
-concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
-    typename M::backend_type;
-    typename M::value_type;
-    m.for_each_parameter(f);
-};
-
-// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
-// transformer block does.
-// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
-// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
-// returns several outputs are Modules but not Layers; the towers among them are
-// EncoderTowers (models/dual_encoder.hpp).
-template <class M>
-concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                      const Var<typename M::backend_type, typename M::value_type>& x) {
-    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
-class Scope {
-public:
-    Scope() = default;
-    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
-    Scope(const char* prefix) : prefix_(prefix) {}
-    Scope operator/(const std::string& part) const {
-        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
-    }
-    Scope operator/(int index) const { return *this / std::to_string(index); }
-    const std::string& str() const { return prefix_; }
-
-private:
-    std::string prefix_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/module.hpp
-
-#include <cmath>
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Linear {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Linear(ParameterStore<B, T>& store, const Scope& scope, index_t in_features, index_t out_features,
-           bool bias = true)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {out_features, in_features})),
-          has_bias_(bias) {
-        if (bias) bias_ = store.add((scope / "bias").str(), {out_features});
-    }
-
-    index_t in_features() const { return store_->shape(weight_)[1]; }
-    index_t out_features() const { return store_->shape(weight_)[0]; }
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        auto w = g.parameter(*store_, weight_);
-        if (!has_bias_) return linear(x, w);
-        auto b = g.parameter(*store_, bias_);
-        return linear(x, w, &b);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        if (has_bias_) f(store_->name(bias_), bias_);
-    }
-
-    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
-    void reset_parameters(std::uint64_t seed) {
-        const double bound = 1.0 / std::sqrt(double(in_features()));
-        for_each_parameter(
-            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
-    }
-
-    // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        init_normal(*store_, weight_, std, seed);
-        if (has_bias_) init_constant(*store_, bias_, 0.0);
-    }
-
-    Parameter weight() const { return weight_; }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    bool has_bias_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/linear.hpp
-
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace tandem {
-
-// The torch.nn modules sentence-transformers users put in a Dense, by the class path its
-// config.json records (Identity for activation_function=None).
-enum class DenseActivation { Identity, Tanh, ReLU, GELU, Sigmoid };
-
-inline constexpr DenseActivation kDenseActivations[] = {DenseActivation::Identity, DenseActivation::Tanh,
-                                                        DenseActivation::ReLU, DenseActivation::GELU,
-                                                        DenseActivation::Sigmoid};
-
-inline std::string_view dense_activation_name(DenseActivation a) {
-    switch (a) {
-        case DenseActivation::Identity:
-            return "torch.nn.modules.linear.Identity";
-        case DenseActivation::Tanh:
-            return "torch.nn.modules.activation.Tanh";
-        case DenseActivation::ReLU:
-            return "torch.nn.modules.activation.ReLU";
-        case DenseActivation::GELU:
-            return "torch.nn.modules.activation.GELU";
-        case DenseActivation::Sigmoid:
-            return "torch.nn.modules.activation.Sigmoid";
-    }
-    return "";
-}
-
-inline std::optional<DenseActivation> dense_activation_from_name(std::string_view name) {
-    for (DenseActivation a : kDenseActivations)
-        if (dense_activation_name(a) == name) return a;
-    return std::nullopt;
-}
-
-// What {i}_Dense/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
-struct DenseConfig {
-    index_t in_features = 0;
-    index_t out_features = 0;
-    bool bias = true;
-    DenseActivation activation_function = DenseActivation::Tanh;
-    bool use_residual = false;
-};
-
-template <Backend B, Scalar T>
-class Dense {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Parameters "<scope>.linear.weight" [out, in], "<scope>.linear.bias" [out], and with
-    // use_residual between different widths "<scope>.residual.weight" [out, in].
-    Dense(ParameterStore<B, T>& store, const Scope& scope, const DenseConfig& config)
-        : config_(checked(config)),
-          linear_(store, scope / "linear", config.in_features, config.out_features, config.bias) {
-        if (config.use_residual && config.in_features != config.out_features)
-            residual_.emplace(store, scope / "residual", config.in_features, config.out_features, false);
-    }
-
-    const DenseConfig& config() const { return config_; }
-
-    // x [batch, in_features]; out [batch, out_features]
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        if (x.shape().rank() != 2 || x.shape()[1] != config_.in_features)
-            detail::throw_error("Dense: expected embeddings [batch, ", config_.in_features, "], found ",
-                                x.shape().str());
-        auto out = activate(linear_.forward(g, x));
-        if (!config_.use_residual) return out;
-        return add(out, residual_ ? residual_->forward(g, x) : x);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        linear_.for_each_parameter(f);
-        if (residual_) residual_->for_each_parameter(f);
-    }
-
-    // torch.nn.Linear's default, as a new Dense starts.
-    void reset_parameters(std::uint64_t seed) {
-        linear_.reset_parameters(seed);
-        if (residual_) residual_->reset_parameters(seed + 1);
-    }
-
-private:
-    static const DenseConfig& checked(const DenseConfig& c) {
-        if (c.in_features < 1 || c.out_features < 1)
-            detail::throw_error("Dense: in_features and out_features must be positive, found ", c.in_features,
-                                " and ", c.out_features);
-        return c;
-    }
-
-    Var<B, T> activate(const Var<B, T>& x) const {
-        switch (config_.activation_function) {
-            case DenseActivation::Identity:
-                return x;
-            case DenseActivation::Tanh:
-                return tanh(x);
-            case DenseActivation::ReLU:
-                return relu(x);
-            case DenseActivation::GELU:
-                return gelu(x);
-            case DenseActivation::Sigmoid:
-                return sigmoid(x);
-        }
-        return x;
-    }
-
-    DenseConfig config_;
-    Linear<B, T> linear_;
-    std::optional<Linear<B, T>> residual_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/dense.hpp
-// ---- begin tandem/nn/normalize.hpp
-// Normalize: sentence-transformers' L2 normalisation of each embedding,
-// x / max(||x||, 1e-12), as torch.nn.functional.normalize(x, p=2, dim=-1). No parameters.
-// reference: sentence_transformers.base.modules.Normalize (v6).
-
-
-namespace tandem {
-
-// {i}_Normalize/config.json holds only the feature names, which tandem's stacks fix to
-// sentence_embedding (io/config/sentence_transformers.hpp reads and writes it).
-struct NormalizeConfig {};
-
-template <Backend B, Scalar T>
-class Normalize {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    explicit Normalize(NormalizeConfig = {}) {}
-
-    NormalizeConfig config() const { return {}; }
-
-    // x [batch, dim]; out [batch, dim], unit rows (a zero row stays zero).
-    Var<B, T> forward(Graph<B, T>&, const Var<B, T>& x) const { return l2_normalize(x); }
-
-    template <class F>
-    void for_each_parameter(F&&) const {}
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/normalize.hpp
-// ---- begin tandem/nn/pooling_layer.hpp
-// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
-// modes a sentence-transformers folder names in 1_Pooling/config.json, several of them
-// concatenated in the order given, with the prompt's tokens left out when include_prompt
-// is false. A token-state tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
-// reference: sentence_transformers.sentence_transformer.modules.Pooling (v6).
-
-// ---- begin tandem/nn/pooling.hpp
-// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
-// tensors on the backend, as a tokenizer's batch provides them.
-// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
-
-
-namespace tandem {
-
-namespace detail {
-template <Backend B, Scalar T>
-void check_states(std::string_view op, const Var<B, T>& x) {
-    if (x.shape().rank() != 3)
-        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
-}
-
-template <Backend B, Scalar T>
-void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
-    check_states(op, x);
-    const Shape& s = x.shape();
-    if (!(mask.shape() == Shape{s[0], s[1]}))
-        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
-                    mask.shape().str());
-}
-
-// x[r / T, r % T] for each flat token index r.
-template <Backend B, Scalar T>
-Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
-    const Shape& s = x.shape();
-    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
-}
-}  // namespace detail
-
-// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
-template <Backend B, Scalar T>
-Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
-    detail::check_states("pool_at", x);
-    const Shape& s = x.shape();
-    if (!(positions.shape() == Shape{s[0]}))
-        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
-                            ", found ", positions.shape().str());
-    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
-    auto flat = Ids<B>::empty({s[0]});
-    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
-    return detail::gather_tokens(x, flat);
-}
-
-// The first token of every row (BERT [CLS], the ViT class token).
-template <Backend B, Scalar T>
-Var<B, T> pool_cls(const Var<B, T>& x) {
-    detail::check_states("pool_cls", x);
-    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
-}
-
-// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
-template <Backend B, Scalar T>
-Var<B, T> pool_last(const Var<B, T>& x) {
-    detail::check_states("pool_last", x);
-    const Shape& s = x.shape();
-    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
-}
-
-// Row b's state at the last position holding a real token, with right or left padding:
-// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
-// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_last_token", x, mask);
-    const Shape& s = x.shape();
-    auto positions = Ids<B>::empty({s[0]});
-    if (positions.numel() && s[1]) {
-        auto steps = Tensor<B, T>::empty({s[1]});
-        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
-        auto scores = Tensor<B, T>::empty({s[0], s[1]});
-        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
-        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
-        auto best = Tensor<B, T>::empty({s[0]});
-        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
-    }
-    return pool_at(x, positions);
-}
-
-// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_mean", x, mask);
-    const Shape& s = x.shape();
-    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
-    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
-    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
-    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
-}
-
-// max_t over unmasked tokens: padded positions are set to -1e9 first, as
-// sentence-transformers does, so an all-padding row yields -1e9.
-template <Backend B, Scalar T>
-Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_max", x, mask);
-    const Shape& s = x.shape();
-    // A large negative offset rather than a replacement keeps the op differentiable in x.
-    auto offset = Tensor<B, T>::empty(s);
-    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
-    return max(add(x, g.input(offset)), 1);
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling.hpp
-
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-// In the order of the legacy pooling_mode_*_tokens keys, which is also the order
-// sentence-transformers concatenates them in when a config sets several of those flags.
-enum class PoolingMode { Cls, Max, Mean, MeanSqrtLenTokens, WeightedMean, LastToken };
-
-inline constexpr PoolingMode kPoolingModes[] = {PoolingMode::Cls,          PoolingMode::Max,
-                                                PoolingMode::Mean,         PoolingMode::MeanSqrtLenTokens,
-                                                PoolingMode::WeightedMean, PoolingMode::LastToken};
-
-inline std::string_view pooling_mode_name(PoolingMode mode) {
-    switch (mode) {
-        case PoolingMode::Cls:
-            return "cls";
-        case PoolingMode::Max:
-            return "max";
-        case PoolingMode::Mean:
-            return "mean";
-        case PoolingMode::MeanSqrtLenTokens:
-            return "mean_sqrt_len_tokens";
-        case PoolingMode::WeightedMean:
-            return "weightedmean";
-        case PoolingMode::LastToken:
-            return "lasttoken";
-    }
-    return "";
-}
-
-// sentence-transformers' pooling_mode strings.
-inline PoolingMode pooling_mode_from_name(std::string_view name) {
-    for (PoolingMode mode : kPoolingModes)
-        if (pooling_mode_name(mode) == name) return mode;
-    detail::throw_error(
-        "pooling_mode: expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found "
-        "'",
-        name, "'");
-}
-
-// What 1_Pooling/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
-struct PoolingConfig {
-    // The width of the token states; 0 accepts any width.
-    index_t embedding_dimension = 0;
-    // One vector per mode, concatenated in this order.
-    std::vector<PoolingMode> pooling_mode{PoolingMode::Mean};
-    bool include_prompt = true;
-
-    // sentence-transformers' pooling_output_dimension.
-    index_t output_dimension() const { return embedding_dimension * index_t(pooling_mode.size()); }
-};
-
-// No parameters, so it adds no names to a model; with the default (absent) mask every
-// token counts, which also makes it a Layer.
-template <Backend B, Scalar T>
-class Pooling {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : Pooling(PoolingConfig{0, {mode}, true}) {}
-    explicit Pooling(PoolingConfig config) : config_(std::move(config)) {
-        if (config_.pooling_mode.empty()) detail::throw_error("Pooling: pooling_mode names no mode");
-        if (config_.embedding_dimension < 0)
-            detail::throw_error("Pooling: embedding_dimension must be >= 0, found ",
-                                config_.embedding_dimension);
-    }
-
-    const PoolingConfig& config() const { return config_; }
-    // The first mode (the only one, unless several are concatenated).
-    PoolingMode mode() const { return config_.pooling_mode.front(); }
-
-    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
-    // when every token is real; prompt_length: the prompt's tokens at the start of each
-    // row, left out when include_prompt is false. out [batch, dim * modes]
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {},
-                      index_t prompt_length = 0) const {
-        detail::check_states("Pooling", states);
-        const Shape& s = states.shape();
-        if (config_.embedding_dimension && s[2] != config_.embedding_dimension)
-            detail::throw_error("Pooling: expected token states of width embedding_dimension ",
-                                config_.embedding_dimension, ", found ", s.str());
-        if (prompt_length < 0)
-            detail::throw_error("Pooling: prompt_length must be >= 0, found ", prompt_length);
-        const bool drop_prompt = !config_.include_prompt && prompt_length > 0;
-        std::vector<Var<B, T>> parts;
-        if (!mask.defined() && !drop_prompt && every_mode_has_unmasked_form()) {
-            for (PoolingMode mode : config_.pooling_mode) parts.push_back(pool_unmasked(mode, states));
-        } else {
-            const Ids<B> original = mask.defined() ? mask : Ids<B>::full({s[0], s[1]}, 1);
-            detail::check_mask("Pooling", states, original);
-            Ids<B> used = original;
-            if (drop_prompt) {
-                used = Ids<B>::empty({s[0], s[1]});
-                if (used.numel()) B::exclude_prompt(used.data(), original.data(), s[0], s[1], prompt_length);
-            }
-            for (PoolingMode mode : config_.pooling_mode)
-                parts.push_back(mode == PoolingMode::Max ? pool_max(g, states, used)
-                                                         : pool_weighted(g, states, used, original, mode));
-        }
-        return parts.size() == 1 ? parts.front() : concat(parts, 1);
-    }
-
-    template <class F>
-    void for_each_parameter(F&&) const {}
-
-private:
-    bool every_mode_has_unmasked_form() const {
-        for (PoolingMode mode : config_.pooling_mode)
-            if (mode == PoolingMode::MeanSqrtLenTokens || mode == PoolingMode::WeightedMean) return false;
-        return true;
-    }
-
-    static Var<B, T> pool_unmasked(PoolingMode mode, const Var<B, T>& states) {
-        switch (mode) {
-            case PoolingMode::Cls:
-                return pool_cls(states);
-            case PoolingMode::Max:
-                return max(states, 1);
-            case PoolingMode::LastToken:
-                return pool_last(states);
-            default:
-                return mean(states, 1);
-        }
-    }
-
-    // Every mode but max is a weighted sum of the token states: [B, 1, T] @ [B, T, D].
-    static Var<B, T> pool_weighted(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& used,
-                                   const Ids<B>& original, PoolingMode mode) {
-        const Shape& s = states.shape();
-        auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
-        if (weights.numel())
-            B::pooling_weights(weights.data(), used.data(), original.data(), s[0], s[1], weighting(mode));
-        return reshape(matmul(g.input(weights), states), {s[0], s[2]});
-    }
-
-    static PoolingWeights weighting(PoolingMode mode) {
-        switch (mode) {
-            case PoolingMode::Cls:
-                return PoolingWeights::FirstToken;
-            case PoolingMode::MeanSqrtLenTokens:
-                return PoolingWeights::MeanSqrtLen;
-            case PoolingMode::WeightedMean:
-                return PoolingWeights::WeightedMean;
-            case PoolingMode::LastToken:
-                return PoolingWeights::LastToken;
-            default:
-                return PoolingWeights::Mean;
-        }
-    }
-
-    PoolingConfig config_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling_layer.hpp
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
-#include <utility>
+#include <vector>
 
 namespace tandem::detail {
 
-// The pooling_mode_* flags of configs written before v6, in their concatenation order.
-inline constexpr std::pair<const char*, PoolingMode> kLegacyPoolingFlags[] = {
-    {"pooling_mode_cls_token", PoolingMode::Cls},
-    {"pooling_mode_max_tokens", PoolingMode::Max},
-    {"pooling_mode_mean_tokens", PoolingMode::Mean},
-    {"pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLenTokens},
-    {"pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean},
-    {"pooling_mode_lasttoken", PoolingMode::LastToken}};
-
-inline PoolingMode read_pooling_mode(const nlohmann::json& value, const JsonPath& at) {
-    const auto name = json_as<std::string>(value, at);
-    for (PoolingMode mode : kPoolingModes)
-        if (pooling_mode_name(mode) == name) return mode;
-    at.fail("expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found \"", name,
-            "\"");
+// id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
+// Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
+inline std::map<std::int64_t, std::string> read_labels(const io::JsonObjectReader& r) {
+    std::map<std::int64_t, std::string> labels;
+    if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
+        const auto id2label = r.object("id2label");
+        for (const auto& [key, value] : id2label.json().items()) {
+            std::int64_t id = 0;
+            try {
+                std::size_t used = 0;
+                id = std::stoll(key, &used);
+                if (used != key.size()) throw std::invalid_argument(key);
+            } catch (const std::logic_error&) {
+                throw_error(id2label.where(key), ": expected an integer label id");
+            }
+            labels[id] = json_as<std::string>(value, id2label.path(key));
+        }
+        if (labels.empty()) throw_error(r.where("id2label"), ": expected at least one label, found none");
+        return labels;
+    }
+    const auto n = r.get<std::int64_t>("num_labels", 2);
+    check_count(r, "num_labels", n, kLabelLimit);
+    for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
+    return labels;
 }
 
-// module_input_name / module_output_name: tandem's stacks pass the sentence embedding only.
-inline void check_feature_name(const io::JsonObjectReader& r, const char* key) {
-    const auto name = r.get<std::string>(key, "sentence_embedding");
-    if (name != "sentence_embedding")
-        throw_error(r.where(key), ": expected \"sentence_embedding\" (the only feature tandem's ",
-                    "module stacks pass on), found \"", name, "\"");
+// BertConfig's reading and writing, for it and for the configs that keep its keys with
+// their own model_type and defaults (RobertaConfig, XLMRobertaConfig): `Config` is
+// default-constructed with its family's defaults, then read and validated in full.
+template <class Config>
+Config bert_config_from_json(const nlohmann::json& json, const std::string& source) {
+    const io::JsonObjectReader r(json, source);
+    check_model_type(r, Config::model_type, true);
+    Config c;
+    read_config_fields(c, r, {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+    c.architectures = read_architectures(r, c.architectures);
+    c.id2label = read_labels(r);
+    check_tower(r, c);
+    check_count(r, "vocab_size", c.vocab_size, kVocabLimit);
+    check_count(r, "max_position_embeddings", c.max_position_embeddings, kPositionLimit);
+    check_count(r, "type_vocab_size", c.type_vocab_size, kTypeLimit);
+    check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+    check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+    if (c.classifier_dropout) check_dropout(r, "classifier_dropout", *c.classifier_dropout);
+    check_non_negative(r, "initializer_range", c.initializer_range);
+    // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) refuses a row outside the table.
+    if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+        throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size, ", found ",
+                    *c.pad_token_id);
+    if (c.position_embedding_type != "absolute") {
+        throw_error(r.where("position_embedding_type"), ": tandem implements \"absolute\", found \"",
+                    c.position_embedding_type, "\"");
+    }
+    return c;
 }
 
-inline nlohmann::ordered_json feature_names() {
-    return {{"module_input_name", "sentence_embedding"}, {"module_output_name", "sentence_embedding"}};
+template <class Config>
+nlohmann::json bert_config_to_json(const Config& c) {
+    auto out = write_config_fields(c);
+    out["architectures"] = c.architectures;
+    nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
+    for (const auto& [id, label] : c.id2label) {
+        id2[std::to_string(id)] = label;
+        label2[label] = id;
+    }
+    out["id2label"] = id2;
+    out["label2id"] = label2;
+    return out;
 }
+
 }  // namespace tandem::detail
 
 namespace tandem::io {
 
-inline PoolingConfig pooling_config_from_json(const nlohmann::json& json,
-                                              const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    PoolingConfig c;
-    const char* dim_key =
-        r.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
-    if (!r.contains(dim_key))
-        tandem::detail::throw_error(r.where("embedding_dimension"), ": required key is missing");
-    c.embedding_dimension = tandem::detail::json_integer<index_t>(json.at(dim_key), r.path(dim_key), 1,
-                                                                  tandem::detail::kWidthLimit.max,
-                                                                  tandem::detail::kWidthLimit.what);
-    if (r.contains("pooling_mode")) {
-        const auto& value = json.at("pooling_mode");
-        const auto at = r.path("pooling_mode");
-        c.pooling_mode.clear();
-        if (value.is_array()) {
-            if (value.empty()) at.fail("expected at least one pooling mode, found an empty list");
-            for (std::size_t i = 0; i < value.size(); ++i)
-                c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value[i], at[i]));
-        } else {
-            c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value, at));
-        }
-    } else {
-        // The legacy flags: every one set, in their order; none set means mean.
-        std::vector<PoolingMode> modes;
-        for (const auto& [key, mode] : tandem::detail::kLegacyPoolingFlags)
-            if (r.get<bool>(key, false)) modes.push_back(mode);
-        if (!modes.empty()) c.pooling_mode = modes;
+// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
+// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
+struct BertConfig {
+    static constexpr const char* model_type = "bert";
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.1;
+    double attention_probs_dropout_prob = 0.1;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::optional<std::int64_t> pad_token_id = 0;
+    std::optional<std::int64_t> bos_token_id;
+    std::optional<std::int64_t> eos_token_id;
+    std::string position_embedding_type = "absolute";
+    bool use_cache = true;
+    std::optional<double> classifier_dropout;
+    std::optional<std::string> problem_type;
+    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
+    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
+    std::vector<std::string> architectures{"BertModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("type_vocab_size", c.type_vocab_size);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+        f("position_embedding_type", c.position_embedding_type);
+        f("use_cache", c.use_cache);
+        f("classifier_dropout", c.classifier_dropout);
+        f("problem_type", c.problem_type);
     }
-    c.include_prompt = r.get<bool>("include_prompt", true);
-    return c;
-}
 
-// As v6 writes it: pooling_mode a string for one mode, a list for several.
-inline nlohmann::ordered_json to_json(const PoolingConfig& c) {
-    nlohmann::ordered_json out;
-    out["embedding_dimension"] = c.embedding_dimension;
-    if (c.pooling_mode.size() == 1) {
-        out["pooling_mode"] = pooling_mode_name(c.pooling_mode.front());
-    } else {
-        out["pooling_mode"] = nlohmann::ordered_json::array();
-        for (PoolingMode mode : c.pooling_mode) out["pooling_mode"].push_back(pooling_mode_name(mode));
+    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
+
+    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        return detail::bert_config_from_json<BertConfig>(json, source);
     }
-    out["include_prompt"] = c.include_prompt;
-    return out;
-}
-
-inline DenseConfig dense_config_from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    DenseConfig c;
-    const auto width = [&](const char* key) {
-        if (!r.contains(key)) tandem::detail::throw_error(r.where(key), ": required key is missing");
-        return tandem::detail::json_integer<index_t>(
-            json.at(key), r.path(key), 1, tandem::detail::kWidthLimit.max, tandem::detail::kWidthLimit.what);
-    };
-    c.in_features = width("in_features");
-    c.out_features = width("out_features");
-    c.bias = r.get<bool>("bias", true);
-    if (r.contains("activation_function")) {
-        const auto name = r.get<std::string>("activation_function", "");
-        const auto activation = dense_activation_from_name(name);
-        if (!activation) {
-            std::string known;
-            for (DenseActivation a : kDenseActivations)
-                known += (known.empty() ? "" : ", ") + std::string(dense_activation_name(a));
-            tandem::detail::throw_error(r.where("activation_function"), ": expected one of ", known,
-                                        "; found \"", name, "\"");
-        }
-        c.activation_function = *activation;
+    static BertConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<BertConfig>(path);
     }
-    c.use_residual = r.get<bool>("use_residual", false);
-    tandem::detail::check_feature_name(r, "module_input_name");
-    tandem::detail::check_feature_name(r, "module_output_name");
-    return c;
-}
 
-// As v6 writes it: use_residual only when set.
-inline nlohmann::ordered_json to_json(const DenseConfig& c) {
-    nlohmann::ordered_json out;
-    out["in_features"] = c.in_features;
-    out["out_features"] = c.out_features;
-    out["bias"] = c.bias;
-    out["activation_function"] = dense_activation_name(c.activation_function);
-    const auto names = tandem::detail::feature_names();
-    for (const auto& [key, value] : names.items()) out[key] = value;
-    if (c.use_residual) out["use_residual"] = true;
-    return out;
-}
-
-inline NormalizeConfig normalize_config_from_json(const nlohmann::json& json,
-                                                  const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    tandem::detail::check_feature_name(r, "module_input_name");
-    tandem::detail::check_feature_name(r, "module_output_name");
-    return {};
-}
-
-inline nlohmann::ordered_json to_json(const NormalizeConfig&) { return tandem::detail::feature_names(); }
-
-// dir/config.json of a module folder, read with errors naming the file.
-inline PoolingConfig read_pooling_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return pooling_config_from_json(read_json_file(path), path.string());
-}
-inline DenseConfig read_dense_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return dense_config_from_json(read_json_file(path), path.string());
-}
-inline NormalizeConfig read_normalize_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return normalize_config_from_json(read_json_file(path), path.string());
-}
-
-// dir/config.json as sentence-transformers writes it (json.dump, indent 4), atomically.
-template <class Config>
-void write_module_config(const std::filesystem::path& dir, const Config& config) {
-    std::filesystem::create_directories(dir);
-    tandem::detail::atomic_write(dir / "config.json", to_json(config).dump(4));
-}
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
+    bool operator==(const BertConfig&) const = default;
+};
 
 }  // namespace tandem::io
-// ---- end tandem/io/config/sentence_transformers.hpp
-// ---- begin tandem/io/st_folder.hpp
-// The sentence-transformers folder layout, read: which of the layouts a folder is
-// (modules.json, v6 or an older one; a bare Hugging Face folder), its module list with
-// each module's folder, and the model-wide settings of config_sentence_transformers.json
-// and sentence_bert_config.json. What the modules are built into is the models' and
-// infer's business; this header only says what the folder holds, with errors naming the
-// file and key.
-// reference: sentence_transformers.SentenceTransformer._load_sbert_model / _load_auto_model.
-
+// ---- end tandem/io/config/bert.hpp
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace tandem::io {
 
-// The module classes tandem builds, by the last part of their Python class path: the path
-// itself moved between versions (sentence_transformers.models.Pooling in v2,
-// sentence_transformers.base.modules... in v6) while the class name stayed.
-inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Router",
-                                                   "Pooling",     "Dense",     "Normalize"};
+struct ViltConfig {
+    static constexpr const char* model_type = "vilt";
 
-struct StModuleEntry {
-    std::size_t idx = 0;
-    std::string name, type;
-    std::filesystem::path dir;  // the module's folder: the root for path ""
-    // The class name ending `type` ("Pooling").
-    std::string class_name() const { return type.substr(type.rfind('.') + 1); }
-};
+    std::int64_t vocab_size = 30522;
+    std::int64_t type_vocab_size = 2;
+    // Rows of the embeddings that mark a token as text (0) or image (1).
+    std::int64_t modality_type_vocab_size = 2;
+    std::int64_t max_position_embeddings = 40;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.0;
+    double attention_probs_dropout_prob = 0.0;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::int64_t image_size = 384;
+    std::int64_t patch_size = 32;
+    std::int64_t num_channels = 3;
+    bool qkv_bias = true;
+    // -1: every valid patch of an image becomes a token. A positive value makes Hugging
+    // Face sample that many patches at random, in eval mode too; tandem refuses it.
+    std::int64_t max_image_length = -1;
+    bool tie_word_embeddings = false;
+    std::int64_t num_images = -1;
+    std::optional<std::int64_t> pad_token_id;
+    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
+    std::vector<std::string> architectures{"ViltModel"};
+    nlohmann::json extra = nlohmann::json::object();
 
-// config_sentence_transformers.json: what encode and similarity take from the folder.
-struct StModelConfig {
-    std::map<std::string, std::string> prompts;
-    std::optional<std::string> default_prompt_name;
-    std::string similarity_fn_name = "cosine";
-    std::optional<std::size_t> truncate_dim;
-};
-
-// sentence_bert_config.json of a Transformer module (or of the legacy CLIPModel folder).
-struct StTransformerConfig {
-    std::optional<std::size_t> max_seq_length;
-    bool do_lower_case = false;
-    // v6's processing_kwargs.text, what the tokenizer is called with: padding "max_length"
-    // pads every text to the maximum length instead of the batch's longest (true,
-    // "longest"), and max_length replaces the tokenizer's.
-    bool pad_to_max_length = false;
-    std::optional<std::size_t> text_max_length;
-};
-
-struct StFolder {
-    std::filesystem::path root;
-    // The file that lists the modules: modules.json, or router_config.json for one of a
-    // Router's routes.
-    std::filesystem::path modules_file;
-    // Empty for a bare Hugging Face folder, which sentence-transformers loads as a
-    // Transformer (its mean Pooling is the loader's choice, not the folder's).
-    std::vector<StModuleEntry> modules;
-    StModelConfig config;
-
-    bool is_bare() const { return modules.empty(); }
-    // The folder of the Hugging Face model: module 0's, or the root of a bare folder.
-    std::filesystem::path transformer_dir() const { return modules.empty() ? root : modules.front().dir; }
-
-    static StFolder open(const std::filesystem::path& root) {
-        namespace fs = std::filesystem;
-        using tandem::detail::throw_error;
-        if (!fs::is_directory(root)) throw_error(root.string(), ": no such model folder");
-        StFolder f;
-        f.root = root;
-        f.modules_file = root / "modules.json";
-        if (fs::exists(root / "modules.json")) {
-            f.modules = read_modules(root);
-        } else if (!fs::exists(root / "config.json")) {
-            throw_error(root.string(),
-                        ": not a model folder: found neither modules.json (a sentence-transformers "
-                        "folder) nor config.json (a Hugging Face folder)",
-                        fs::is_directory(root / "0_CLIPModel")
-                            ? "; 0_CLIPModel/ needs the modules.json beside it"
-                            : "");
-        }
-        if (const auto path = root / "config_sentence_transformers.json"; fs::exists(path))
-            f.config = read_model_config(path);
-        return f;
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("type_vocab_size", c.type_vocab_size);
+        f("modality_type_vocab_size", c.modality_type_vocab_size);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("num_channels", c.num_channels);
+        f("qkv_bias", c.qkv_bias);
+        f("max_image_length", c.max_image_length);
+        f("tie_word_embeddings", c.tie_word_embeddings);
+        f("num_images", c.num_images);
+        f("pad_token_id", c.pad_token_id);
     }
 
-    // The routes of the Router that is module 0, by name: each a folder whose modules are the route's, in the
-    // Router's sub-folders.
-    std::vector<std::pair<std::string, StFolder>> routes() const {
-        using tandem::detail::throw_error;
-        const auto path = transformer_dir() / "router_config.json";
-        const auto json = read_json_file(path);
-        const JsonObjectReader r(json, path.string());
-        for (const char* key : {"types", "structure"})
-            if (!json.contains(key)) r.path(key).fail("required key is missing");
-        const auto types = r.object("types"), structure = r.object("structure"),
-                   parameters = r.object("parameters");
-        // Routes are chosen by modality; a mapping from (task, modality) would choose otherwise.
-        if (const auto it = parameters.json().find("route_mappings");
-            it != parameters.json().end() && !it->empty())
-            parameters.path("route_mappings")
-                .fail("not supported (tandem routes texts to \"text\" and images to \"image\"), found ",
-                      it->dump());
-        std::vector<std::pair<std::string, StFolder>> out;
-        for (const auto& [route, ids] : structure.json().items()) {
-            if (!ids.is_array() || ids.empty())
-                structure.path(route).fail("expected a non-empty list of module ids, found ", ids.dump());
-            StFolder f;
-            f.root = transformer_dir();
-            f.modules_file = path;
-            f.config = config;
-            for (std::size_t i = 0; i < ids.size(); ++i) {
-                const auto where = route + "[" + std::to_string(i) + "]";
-                if (!ids[i].is_string())
-                    structure.path(where).fail("expected a module id, found ", ids[i].dump());
-                const auto id = ids[i].get<std::string>();
-                if (!types.json().contains(id))
-                    structure.path(where).fail("module '", id, "' is not in 'types'");
-                StModuleEntry m;
-                m.idx = i;
-                m.name = std::to_string(i);
-                m.type = types.require<std::string>(id);
-                m.dir = f.root / id;
-                check_module(m, types.where(id));
-                f.modules.push_back(std::move(m));
-            }
-            out.emplace_back(route, std::move(f));
-        }
-        return out;
-    }
+    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
+    // The side of the square grid of learned patch positions.
+    std::int64_t position_grid() const { return image_size / patch_size; }
 
-    StTransformerConfig transformer_config() const {
-        const auto path = transformer_dir() / "sentence_bert_config.json";
-        StTransformerConfig c;
-        if (!std::filesystem::exists(path)) return c;
-        const auto json = read_json_file(path);
-        const JsonObjectReader r(json, path.string());
-        c.max_seq_length = r.get_optional<std::size_t>("max_seq_length");
-        c.do_lower_case = r.get<bool>("do_lower_case", false);
-        read_processing_kwargs(r.object("processing_kwargs"), c);
+    static ViltConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        ViltConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.id2label = detail::read_labels(r);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
+        // Text is modality 0 and images modality 1.
+        if (c.modality_type_vocab_size < 2 || c.modality_type_vocab_size > detail::kTypeLimit.max)
+            detail::throw_error(r.where("modality_type_vocab_size"), ": expected an integer from 2 to ",
+                                detail::kTypeLimit.max, " (text and image), found ",
+                                c.modality_type_vocab_size);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+            detail::throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size,
+                                ", found ", *c.pad_token_id);
+        if (c.max_image_length != -1)
+            detail::throw_error(r.where("max_image_length"),
+                                ": tandem implements -1 (every valid patch; a positive value samples "
+                                "patches at random), found ",
+                                c.max_image_length);
+        if (!c.qkv_bias) detail::throw_error(r.where("qkv_bias"), ": tandem implements true, found false");
         return c;
     }
-
-private:
-    // Only the text settings that change a text's tokens are applied; any other setting
-    // would change the inputs too, so it is refused rather than ignored.
-    static void read_processing_kwargs(const JsonObjectReader& kwargs, StTransformerConfig& c) {
-        for (const auto& [key, value] : kwargs.json().items())
-            if (key != "text" && !value.empty())
-                kwargs.path(key).fail("not supported (tandem applies text padding and max_length), found ",
-                                      value.dump());
-        const auto text = kwargs.object("text");
-        for (const auto& [key, value] : text.json().items()) {
-            if (key == "max_length") {
-                c.text_max_length = text.require<std::size_t>("max_length");
-            } else if (key == "padding") {
-                if (value != true && value != "longest" && value != "max_length")
-                    text.path(key).fail("expected true, \"longest\" or \"max_length\", found ", value.dump());
-                c.pad_to_max_length = value == "max_length";
-            } else {
-                text.path(key).fail("not supported (tandem applies padding and max_length), found ",
-                                    value.dump());
-            }
-        }
+    static ViltConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<ViltConfig>(path);
     }
 
-    static std::vector<StModuleEntry> read_modules(const std::filesystem::path& root) {
-        namespace fs = std::filesystem;
-        using tandem::detail::throw_error;
-        const auto path = root / "modules.json";
-        const auto json = read_json_file(path);
-        if (!json.is_array() || json.empty())
-            throw_error(path.string(), ": expected a non-empty list of modules, found ", json.dump());
-        std::vector<StModuleEntry> out;
-        for (std::size_t i = 0; i < json.size(); ++i) {
-            const JsonObjectReader r(json[i], path.string(), "[" + std::to_string(i) + "]");
-            StModuleEntry m;
-            m.idx = r.get<std::size_t>("idx", i);
-            m.name = r.get<std::string>("name", std::to_string(i));
-            m.type = r.require<std::string>("type");
-            const auto sub = r.require<std::string>("path");
-            m.dir = sub.empty() ? root : root / sub;
-            check_module(m, r.where("type"), r.where("path"));
-            out.push_back(std::move(m));
-        }
-        const auto first = out.front().class_name();
-        if (first != "Transformer" && first != "CLIPModel" && first != "Router")
-            throw_error(path.string(), ": module 0 is a ", first,
-                        ", expected a Transformer, CLIPModel or Router");
-        return out;
-    }
-
-    // A known class, and the module's folder. `type_key` and `dir_key` name where the
-    // type and the folder were read (one key in router_config.json, where the id is both).
-    static void check_module(const StModuleEntry& m, const std::string& type_key, std::string dir_key = {}) {
-        using tandem::detail::throw_error;
-        if (dir_key.empty()) dir_key = type_key;
-        const auto cls = m.class_name();
-        if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
-            std::end(kStModuleClasses)) {
-            std::string known;
-            for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
-            throw_error(type_key, ": unknown module type '", m.type, "', expected one of ", known);
-        }
-        // Normalize has no weights and sentence-transformers may not write its folder.
-        if (cls != "Normalize" && !std::filesystem::is_directory(m.dir))
-            throw_error(dir_key, ": module folder '", m.dir.string(), "' does not exist");
-    }
-
-    static StModelConfig read_model_config(const std::filesystem::path& path) {
-        const auto json = read_json_file(path);
-        const JsonObjectReader r(json, path.string());
-        StModelConfig c;
-        if (const auto it = json.find("prompts"); it != json.end() && !it->is_null()) {
-            if (!it->is_object()) r.path("prompts").fail("expected {name: prompt}, found ", it->dump());
-            for (const auto& [name, prompt] : it->items()) {
-                if (!prompt.is_string())
-                    r.path("prompts").fail("prompt '", name, "': expected a string, found ", prompt.dump());
-                c.prompts[name] = prompt.get<std::string>();
-            }
-        }
-        c.default_prompt_name = r.get_optional<std::string>("default_prompt_name");
-        if (c.default_prompt_name && !c.prompts.count(*c.default_prompt_name))
-            r.path("default_prompt_name")
-                .fail("names prompt '", *c.default_prompt_name, "', which 'prompts' lacks");
-        c.similarity_fn_name = r.get_optional<std::string>("similarity_fn_name").value_or("cosine");
-        c.truncate_dim = r.get_optional<std::size_t>("truncate_dim");
-        return c;
-    }
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
+    bool operator==(const ViltConfig&) const = default;
 };
 
 }  // namespace tandem::io
-// ---- end tandem/io/st_folder.hpp
-// ---- begin tandem/models/any_model.hpp
-// AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
-// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters,
-// save_pretrained, where the model has them the embeddings per layer and the
-// sentence-transformers layout (save_st_modules). Models composed
-// at compile time keep their own types; this is what a loader returns. Copies share the
-// model.
+// ---- end tandem/io/config/vilt.hpp
+// ---- begin tandem/models/bert.hpp
+// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
+// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md);
+// the embeddings also take the variations of RoBERTa, DistilBERT and MPNet.
+// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
 
-// ---- begin tandem/models/dual_encoder.hpp
-// DualEncoder: any text tower and any image tower, composed at compile time, scored
-// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
-// reference: transformers CLIPModel / SiglipModel forward (logits part).
+// ---- begin tandem/io/hf_config.hpp
+// Hugging Face model configurations (config.json) for the towers tandem builds: one
+// header per model family under io/config/, gathered here for the models that include
+// them all.
+
+// ---- begin tandem/io/config/clip.hpp
+// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
+// and written to config.json, with the defaults transformers fills in for absent keys
+// and every field validated on load.
 
 
-#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
-namespace tandem {
+namespace tandem::io {
 
-// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
-template <class Tower, class Input>
-concept EncoderTower = Module<Tower> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
+// transformers.CLIPTextConfig (v4.36).
+struct CLIPTextConfig {
+    static constexpr const char* model_type = "clip_text_model";
 
-// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
-// (the text side of what the trainer trains, train/model_encoder.hpp).
-template <class M>
-concept TextEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
+    std::int64_t vocab_size = 49408;
+    std::int64_t hidden_size = 512;
+    std::int64_t intermediate_size = 2048;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 8;
+    std::int64_t max_position_embeddings = 77;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
+    // argmax(input_ids); the model layer needs the value as read.
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
 
-// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
-template <class M>
-concept ImageEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image(g, pixel_values)
-        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Represents: a model that also gives its text embeddings from every hidden state,
-// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
-// (a layerwise loss's input).
-template <class M>
-concept LayerwiseTextModel = TextEncoderModel<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    {
-        m.encode_text_layers(g, text)
-        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-};
-
-// Represents: the same for images, encode_image_layers(graph, pixel_values).
-template <class M>
-concept LayerwiseImageModel = ImageEncoderModel<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image_layers(g, pixel_values)
-        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-};
-
-struct LogitHead {
-    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
-    bool scale_is_scalar = true;
-    double scale_init = std::log(1 / 0.07);
-    bool has_bias = false;
-    double bias_init = 0;
-};
-
-namespace detail {
-enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
-
-// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-consteval DualEncoderFault dual_encoder_fault() {
-    if constexpr (!EncoderTower<TextTower, TextInput>)
-        return DualEncoderFault::text_not_tower;
-    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
-        return DualEncoderFault::image_not_tower;
-    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
-        return DualEncoderFault::backends_differ;
-    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
-        return DualEncoderFault::scalars_differ;
-    else
-        return DualEncoderFault::none;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-class DualEncoder {
-    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
-    static_assert(
-        fault != detail::DualEncoderFault::text_not_tower,
-        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
-    static_assert(
-        fault != detail::DualEncoderFault::image_not_tower,
-        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
-        "Var)");
-    static_assert(fault != detail::DualEncoderFault::backends_differ,
-                  "DualEncoder: the text and image towers must use the same backend");
-    static_assert(fault != detail::DualEncoderFault::scalars_differ,
-                  "DualEncoder: the text and image towers must use the same scalar type");
-};
-
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
-         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
-public:
-    using backend_type = typename TextTower::backend_type;
-    using value_type = typename TextTower::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
-        : store_(&store),
-          text_(std::move(text)),
-          image_(std::move(image)),
-          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
-          has_bias_(head.has_bias),
-          head_(head) {
-        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
     }
 
-    const TextTower& text_tower() const { return text_; }
-    const ImageTower& image_tower() const { return image_; }
-
-    // Unnormalised embeddings [batch, dim].
-    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
-    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
-
-    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
-    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
-                              const Var<B, T>& image_embeds) const {
-        auto logits =
-            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
-        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
+    // Accepts the text config itself or a whole CLIP config (uses its text_config),
+    // as CLIPTextConfig.from_pretrained does.
+    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
     }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_.for_each_parameter(f);
-        image_.for_each_parameter(f);
-        f(store_->name(logit_scale_), logit_scale_);
-        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
+    static CLIPTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPTextConfig>(path);
     }
-
-    void reset_logit_head() {
-        init_constant(*store_, logit_scale_, head_.scale_init);
-        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
+    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPTextConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
     }
-
-private:
-    ParameterStore<B, T>* store_;
-    TextTower text_;
-    ImageTower image_;
-    Parameter logit_scale_, logit_bias_;
-    bool has_bias_;
-    LogitHead head_;
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPTextConfig&) const = default;
 };
 
-}  // namespace tandem
-// ---- end tandem/models/dual_encoder.hpp
-// ---- begin tandem/models/st_modules.hpp
-// Saving a model as the modules of a sentence-transformers folder, v6 layout: module 0,
-// the Hugging Face model, in the folder's root (config.json + model.safetensors), every
-// later module in its own {idx}_{Class}/ folder (config.json, and model.safetensors when
-// it has weights); a Router in the root with router_config.json and each route's module i
-// in {route}_{i}_{Class}/. The result says what modules.json and the sentence_bert_config.json
-// files record; the tokenizer, the processor and the model-wide files are the caller's
-// (SentenceTransformer::save).
-// reference: sentence_transformers.base.model.BaseModel.save,
-// base.modules.transformer.Transformer.save and base.modules.router.Router.save (v6).
+// transformers.CLIPVisionConfig (v4.36).
+struct CLIPVisionConfig {
+    static constexpr const char* model_type = "clip_vision_model";
 
-// ---- begin tandem/models/model_with_store.hpp
-// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
-// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
-// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
-// The store sits behind a unique_ptr so that the model moves while its modules keep
-// pointing at the same arena.
-// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 32;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    nlohmann::json extra = nlohmann::json::object();
 
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPVisionConfig>(path);
+    }
+    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    // Patches per side; the class token makes num_patches() + 1 positions.
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPVisionConfig&) const = default;
+};
+
+// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
+struct CLIPConfig {
+    static constexpr const char* model_type = "clip";
+
+    CLIPTextConfig text_config;
+    CLIPVisionConfig vision_config;
+    std::int64_t projection_dim = 512;
+    double logit_scale_init_value = 2.6592;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"CLIPModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("projection_dim", c.projection_dim);
+        f("logit_scale_init_value", c.logit_scale_init_value);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        CLIPConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static CLIPConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const CLIPConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/clip.hpp
+// ---- begin tandem/io/config/siglip.hpp
+// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
+// from and written to config.json, with the defaults transformers fills in for absent
+// keys and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
+// projection_size); configs before projection_size existed use hidden_size.
+struct SiglipTextConfig {
+    static constexpr const char* model_type = "siglip_text_model";
+
+    std::int64_t vocab_size = 32000;
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t max_position_embeddings = 64;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    std::optional<std::int64_t> projection_size;
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
+
+    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipTextConfig>(path);
+    }
+    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipTextConfig c;
+        detail::read_config_fields(c, r, {"model_type", "projection_size"});
+        // Written only when set, so that a config from before the key existed round-trips unchanged.
+        c.projection_size = r.get_optional<std::int64_t>("projection_size");
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        if (c.projection_size)
+            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
+        return c;
+    }
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (projection_size) out["projection_size"] = *projection_size;
+        return out;
+    }
+    bool operator==(const SiglipTextConfig&) const = default;
+};
+
+// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
+// the attention-pooling (MAP) head).
+struct SiglipVisionConfig {
+    static constexpr const char* model_type = "siglip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 16;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    bool vision_use_head = true;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+    }
+
+    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipVisionConfig>(path);
+    }
+    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
+        c.vision_use_head = r.get<bool>("vision_use_head", true);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        return c;
+    }
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    // Written only when it departs from the default, which every version reads the same way.
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (!vision_use_head) out["vision_use_head"] = false;
+        return out;
+    }
+    bool operator==(const SiglipVisionConfig&) const = default;
+};
+
+// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
+// No projection: the towers' pooled outputs are the embeddings.
+struct SiglipConfig {
+    static constexpr const char* model_type = "siglip";
+
+    SiglipTextConfig text_config;
+    SiglipVisionConfig vision_config;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"SiglipModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        SiglipConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static SiglipConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const SiglipConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/siglip.hpp
+// ---- end tandem/io/hf_config.hpp
 // ---- begin tandem/models/pretrained.hpp
 // Moving parameters between a model's ParameterStore and Hugging Face checkpoint
 // files, by the names the model's for_each_parameter yields (or a RenamedParameters
@@ -15045,6 +14426,66 @@ inline void save_safetensors(const std::filesystem::path& path, const std::vecto
 
 }  // namespace tandem::io
 // ---- end tandem/io/safetensors.hpp
+// ---- begin tandem/nn/module.hpp
+// The Module and Layer concepts: what every layer and model provides so that saving,
+// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
+// name, and what a layer that maps states to states provides so Sequential can chain it.
+// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
+
+
+#include <concepts>
+#include <string>
+
+namespace tandem {
+
+namespace detail {
+// A visitor that accepts any (name, parameter) pair; used only to state the concept.
+struct ParameterVisitorArchetype {
+    void operator()(const std::string&, Parameter) const {}
+};
+}  // namespace detail
+
+// Represents: a layer or model whose parameters live in a ParameterStore.
+// Requires: backend_type and value_type, and for_each_parameter(f) calling
+// f(hf_name, Parameter) for every parameter it owns, children included.
+// Ensures: names are unique and equal the keys of the model's model.safetensors.
+template <class M>
+concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
+    typename M::backend_type;
+    typename M::value_type;
+    m.for_each_parameter(f);
+};
+
+// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
+// transformer block does.
+// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
+// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
+// returns several outputs are Modules but not Layers; the towers among them are
+// EncoderTowers (models/dual_encoder.hpp).
+template <class M>
+concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                      const Var<typename M::backend_type, typename M::value_type>& x) {
+    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
+class Scope {
+public:
+    Scope() = default;
+    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
+    Scope(const char* prefix) : prefix_(prefix) {}
+    Scope operator/(const std::string& part) const {
+        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
+    }
+    Scope operator/(int index) const { return *this / std::to_string(index); }
+    const std::string& str() const { return prefix_; }
+
+private:
+    std::string prefix_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/module.hpp
 
 #include <algorithm>
 #include <concepts>
@@ -15319,6 +14760,2614 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/pretrained.hpp
+// ---- begin tandem/nn.hpp
+// Neural-network modules composed from autograd ops.
+
+// ---- begin tandem/nn/activation.hpp
+// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
+// reference: transformers.activations.ACT2FN.
+
+
+#include <string>
+
+namespace tandem {
+
+enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
+
+// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
+inline Activation activation_from_name(const std::string& name) {
+    if (name == "gelu") return Activation::Gelu;
+    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
+    if (name == "quick_gelu") return Activation::QuickGelu;
+    if (name == "relu") return Activation::Relu;
+    if (name == "tanh") return Activation::Tanh;
+    detail::throw_error(
+        "hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ", "found '",
+        name, "'");
+}
+
+template <Backend B, Scalar T>
+Var<B, T> activate(Activation a, const Var<B, T>& x) {
+    switch (a) {
+        case Activation::Gelu:
+            return gelu(x);
+        case Activation::GeluTanh:
+            return gelu_tanh(x);
+        case Activation::QuickGelu:
+            return quick_gelu(x);
+        case Activation::Relu:
+            return relu(x);
+        case Activation::Tanh:
+            return tanh(x);
+    }
+    return x;
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/activation.hpp
+// ---- begin tandem/nn/attention.hpp
+// Multi-head attention with separate q/k/v/output projections whose names follow the
+// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
+// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+
+// ---- begin tandem/nn/linear.hpp
+// Linear: y = x W^T + b with W stored [out_features, in_features].
+// reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
+
+// ---- begin tandem/nn/init.hpp
+// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
+// value depends only on the seed and the parameter's name.
+// reference: torch.nn.init.normal_, uniform_, constant_.
+
+
+#include <vector>
+
+namespace tandem {
+
+template <Backend B, Scalar T, class Draw>
+void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
+    auto t = store.value(p);
+    std::vector<T> v(static_cast<std::size_t>(t.numel()));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
+    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
+}
+
+template <Backend B, Scalar T>
+void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
+}
+
+template <Backend B, Scalar T>
+void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
+}
+
+template <Backend B, Scalar T>
+void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
+    init_with(store, p, [&](std::size_t) { return value; });
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/init.hpp
+
+#include <cmath>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Linear {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Linear(ParameterStore<B, T>& store, const Scope& scope, index_t in_features, index_t out_features,
+           bool bias = true)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {out_features, in_features})),
+          has_bias_(bias) {
+        if (bias) bias_ = store.add((scope / "bias").str(), {out_features});
+    }
+
+    index_t in_features() const { return store_->shape(weight_)[1]; }
+    index_t out_features() const { return store_->shape(weight_)[0]; }
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        auto w = g.parameter(*store_, weight_);
+        if (!has_bias_) return linear(x, w);
+        auto b = g.parameter(*store_, bias_);
+        return linear(x, w, &b);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        if (has_bias_) f(store_->name(bias_), bias_);
+    }
+
+    // PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+    void reset_parameters(std::uint64_t seed) {
+        const double bound = 1.0 / std::sqrt(double(in_features()));
+        for_each_parameter(
+            [&](const std::string&, Parameter p) { init_uniform(*store_, p, -bound, bound, seed); });
+    }
+
+    // HF transformers' init for most Linear layers: N(0, std^2) weights, zero bias.
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+    Parameter weight() const { return weight_; }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    bool has_bias_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/linear.hpp
+
+namespace tandem {
+
+// The attention options a text tower runs with: the attention mask as a key padding
+// mask (padded keys get no weight; padded queries are still computed, as in HF).
+template <Backend B, Scalar T>
+AttentionOptions<B, T> attention_options(const TextBatch<B>& text, bool causal) {
+    AttentionOptions<B, T> options;
+    options.causal = causal;
+    options.key_mask = text.attention_mask;
+    return options;
+}
+
+struct AttentionNames {
+    std::string query = "q_proj", key = "k_proj", value = "v_proj", output = "out_proj";
+};
+
+// [B, T, H * Dh] -> [B, H, T, Dh]
+template <Backend B, Scalar T>
+Var<B, T> split_heads(const Var<B, T>& x, index_t heads) {
+    const Shape& s = x.shape();
+    return permute(reshape(x, {s[0], s[1], heads, s[2] / heads}), {0, 2, 1, 3});
+}
+
+// [B, H, T, Dh] -> [B, T, H * Dh]
+template <Backend B, Scalar T>
+Var<B, T> merge_heads(const Var<B, T>& x) {
+    const Shape& s = x.shape();
+    return reshape(permute(x, {0, 2, 1, 3}), {s[0], s[2], s[1] * s[3]});
+}
+
+template <Backend B, Scalar T>
+class MultiHeadAttention {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Queries come from width `dim`; keys and values from width `kv_dim` (cross-attention).
+    // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
+    MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
+                       const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
+        : query_(store, scope / names.query, dim, dim),
+          key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
+          value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
+          output_(store, scope / names.output, dim, dim),
+          heads_(heads),
+          dropout_(T(dropout)) {
+        if (heads <= 0 || dim % heads != 0)
+            detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
+    }
+
+    // Self-attention over x [B, T, D].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        return forward(g, x, x, options);
+    }
+
+    // Queries from x [B, Tq, D], keys and values from context [B, Tk, kv_dim].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const Var<B, T>& context,
+                      const AttentionOptions<B, T>& options) const {
+        auto q = split_heads(query_.forward(g, x), heads_);
+        auto k = split_heads(key_.forward(g, context), heads_);
+        auto v = split_heads(value_.forward(g, context), heads_);
+        AttentionOptions<B, T> dropping = options;
+        dropping.dropout = dropout_;
+        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        query_.for_each_parameter(f);
+        key_.for_each_parameter(f);
+        value_.for_each_parameter(f);
+        output_.for_each_parameter(f);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        for (auto* l : {&query_, &key_, &value_, &output_}) l->reset_parameters_normal(std, seed);
+    }
+
+private:
+    Linear<B, T> query_, key_, value_, output_;
+    index_t heads_;
+    T dropout_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/attention.hpp
+// ---- begin tandem/nn/attention_pooling.hpp
+// Attention-probe pooling (MAP): a learned probe token attends over all tokens, then a
+// pre-LN MLP residual; the probe's output is the pooled vector.
+// reference: transformers SiglipMultiheadAttentionPoolingHead (torch.nn.MultiheadAttention
+// with packed in_proj_weight / in_proj_bias, then x + mlp(layernorm(x))).
+
+// ---- begin tandem/nn/transformer.hpp
+// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
+//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
+// Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
+// y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
+// both; eval mode drops nothing.
+// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, ViltLayer, BertLayer, DistilBERT's
+// TransformerBlock, MPNetLayer.
+
+// ---- begin tandem/nn/layer_norm.hpp
+// LayerNorm over the last axis with learned weight and bias.
+// reference: torch.nn.LayerNorm (names "weight", "bias"; init 1 and 0).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class LayerNorm {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    LayerNorm(ParameterStore<B, T>& store, const Scope& scope, index_t dim, double eps)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {dim})),
+          bias_(store.add((scope / "bias").str(), {dim})),
+          eps_(eps) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        return layer_norm(x, g.parameter(*store_, weight_), g.parameter(*store_, bias_), T(eps_));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        f(store_->name(bias_), bias_);
+    }
+
+    void reset_parameters() {
+        init_constant(*store_, weight_, 1.0);
+        init_constant(*store_, bias_, 0.0);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    double eps_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/layer_norm.hpp
+// ---- begin tandem/nn/mlp.hpp
+// The transformer feed-forward block: fc2(act(fc1(x))).
+// reference: transformers CLIPMLP / SiglipMLP (names "fc1", "fc2"), ViltIntermediate + ViltOutput.
+
+
+#include <string>
+
+namespace tandem {
+
+// Where the two layers live under the Mlp's scope: CLIP's and SigLIP's names by default;
+// BERT-style layers (ViLT) call them intermediate.dense and output.dense.
+struct MlpNames {
+    std::string fc1 = "fc1", fc2 = "fc2";
+};
+
+template <Backend B, Scalar T>
+class Mlp {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    Mlp(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t hidden, Activation act,
+        const MlpNames& names = {})
+        : fc1_(store, scope / names.fc1, dim, hidden),
+          fc2_(store, scope / names.fc2, hidden, dim),
+          act_(act) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        return fc2_.forward(g, activate(act_, fc1_.forward(g, x)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        fc1_.for_each_parameter(f);
+        fc2_.for_each_parameter(f);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        fc1_.reset_parameters_normal(std, seed);
+        fc2_.reset_parameters_normal(std, seed);
+    }
+
+private:
+    Linear<B, T> fc1_, fc2_;
+    Activation act_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/mlp.hpp
+
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+struct TransformerSizes {
+    index_t hidden, heads, intermediate;
+    Activation activation;
+    double layer_norm_eps;
+    // Train-mode dropout probabilities: of the attention weights (HF attention_dropout,
+    // BERT's attention_probs_dropout_prob), and of the attention and feed-forward outputs
+    // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
+    double attention_dropout = 0;
+    double hidden_dropout = 0;
+};
+
+// Where a pre-LN block's parameters live under its scope. The defaults are CLIP's and
+// SigLIP's: layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2; ViLT
+// (a ViT with BERT's names) has its own.
+struct PreLNLayout {
+    std::string layer_norm1 = "layer_norm1";
+    std::string attention = "self_attn";
+    AttentionNames attention_names{};
+    std::string layer_norm2 = "layer_norm2";
+    MlpNames mlp_names{"mlp.fc1", "mlp.fc2"};
+};
+
+template <Backend B, Scalar T>
+class PreLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
+               const PreLNLayout& layout = {})
+        : layer_norm1_(store, scope / layout.layer_norm1, s.hidden, s.layer_norm_eps),
+          self_attn_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
+                     s.attention_dropout),
+          layer_norm2_(store, scope / layout.layer_norm2, s.hidden, s.layer_norm_eps),
+          mlp_(store, scope, s.hidden, s.intermediate, s.activation, layout.mlp_names),
+          hidden_dropout_(T(s.hidden_dropout)) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto attended = self_attn_.forward(g, layer_norm1_.forward(g, x), options);
+        auto h = add(x, dropout(attended, hidden_dropout_));
+        return add(h, dropout(mlp_.forward(g, layer_norm2_.forward(g, h)), hidden_dropout_));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        self_attn_.for_each_parameter(f);
+        layer_norm1_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+        layer_norm2_.for_each_parameter(f);
+    }
+
+private:
+    LayerNorm<B, T> layer_norm1_;
+    MultiHeadAttention<B, T> self_attn_;
+    LayerNorm<B, T> layer_norm2_;
+    Mlp<B, T> mlp_;
+    // Of the attention and MLP outputs before their residual adds (ViLT's
+    // hidden_dropout_prob; CLIP and SigLIP have none).
+    T hidden_dropout_;
+};
+
+// Where a post-LN block's parameters live under its scope, and whether the attention
+// output is dropped before its residual add. The defaults are BERT's (RoBERTa's and
+// XLM-R's too): attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+// intermediate.dense, output.{dense,LayerNorm}; DistilBERT and MPNet name the same
+// pieces otherwise, and DistilBERT drops only the feed-forward output.
+struct PostLNLayout {
+    std::string attention = "attention";
+    AttentionNames attention_names{"self.query", "self.key", "self.value", "output.dense"};
+    std::string attention_norm = "attention.output.LayerNorm";
+    std::string intermediate = "intermediate.dense";
+    std::string output = "output.dense";
+    std::string output_norm = "output.LayerNorm";
+    bool drop_attention_output = true;
+};
+
+template <Backend B, Scalar T>
+class PostLNBlock {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
+                const PostLNLayout& layout = {})
+        : attention_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
+                     s.attention_dropout),
+          attention_norm_(store, scope / layout.attention_norm, s.hidden, s.layer_norm_eps),
+          intermediate_(store, scope / layout.intermediate, s.hidden, s.intermediate),
+          output_(store, scope / layout.output, s.intermediate, s.hidden),
+          output_norm_(store, scope / layout.output_norm, s.hidden, s.layer_norm_eps),
+          activation_(s.activation),
+          attention_output_dropout_(T(layout.drop_attention_output ? s.hidden_dropout : 0)),
+          hidden_dropout_(T(s.hidden_dropout)) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
+        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
+        auto h = attention_norm_.forward(g, add(x, attended));
+        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
+        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        attention_.for_each_parameter(f);
+        attention_norm_.for_each_parameter(f);
+        intermediate_.for_each_parameter(f);
+        output_.for_each_parameter(f);
+        output_norm_.for_each_parameter(f);
+    }
+
+private:
+    MultiHeadAttention<B, T> attention_;
+    LayerNorm<B, T> attention_norm_;
+    Linear<B, T> intermediate_, output_;
+    LayerNorm<B, T> output_norm_;
+    Activation activation_;
+    // Of the attention output (0 where the layout keeps it) and of the feed-forward output.
+    T attention_output_dropout_, hidden_dropout_;
+};
+
+// `layers` blocks named scope.0, scope.1, ... applied in order; `args` (a block's
+// layout) go to every block.
+template <class Block>
+class TransformerStack {
+public:
+    using backend_type = typename Block::backend_type;
+    using value_type = typename Block::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    template <class... Args>
+    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
+                     const TransformerSizes& s, const Args&... args) {
+        blocks_.reserve(static_cast<std::size_t>(layers));
+        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s, args...);
+    }
+
+    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
+        for (const auto& block : blocks_) x = block.forward(g, x, options);
+        return x;
+    }
+
+    // Hugging Face's output_hidden_states: the input, then every block's output; the last
+    // is forward's result. Keeping them all holds every block's activations, so only a
+    // caller that reads them (a layerwise loss) asks.
+    std::vector<Var<B, T>> hidden_states(Graph<B, T>& g, Var<B, T> x,
+                                         const AttentionOptions<B, T>& options = {}) const {
+        std::vector<Var<B, T>> states{x};
+        states.reserve(blocks_.size() + 1);
+        for (const auto& block : blocks_) states.push_back(block.forward(g, states.back(), options));
+        return states;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        for (const auto& block : blocks_) block.for_each_parameter(f);
+    }
+
+private:
+    std::vector<Block> blocks_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/transformer.hpp
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class MultiheadAttentionPoolingHead {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Names as SigLIP: probe, attention.{in_proj_weight, in_proj_bias, out_proj}, layernorm, mlp.
+    MultiheadAttentionPoolingHead(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
+        : store_(&store),
+          probe_(store.add((scope / "probe").str(), {1, 1, s.hidden})),
+          in_proj_weight_(
+              store.add((scope / "attention" / "in_proj_weight").str(), {3 * s.hidden, s.hidden})),
+          in_proj_bias_(store.add((scope / "attention" / "in_proj_bias").str(), {3 * s.hidden})),
+          out_proj_(store, scope / "attention" / "out_proj", s.hidden, s.hidden),
+          layernorm_(store, scope / "layernorm", s.hidden, s.layer_norm_eps),
+          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation),
+          hidden_(s.hidden),
+          heads_(s.heads) {
+        if (s.heads <= 0 || s.hidden % s.heads != 0)
+            detail::throw_error(scope.str(), ": hidden size ", s.hidden, " is not divisible by ", s.heads,
+                                " heads");
+    }
+
+    // x [batch, tokens, hidden] -> [batch, hidden].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        const Shape& s = x.shape();
+        if (s.rank() != 3 || s[2] != hidden_)
+            detail::throw_error("MultiheadAttentionPoolingHead: expected states [batch, tokens, ", hidden_,
+                                "], found ", s.str());
+        // The probe repeated over the batch (HF: probe.repeat(batch, 1, 1)).
+        auto probe = add(g.input(Tensor<B, T>::zeros({s[0], 1, hidden_})),
+                         reshape(g.parameter(*store_, probe_), {hidden_}));
+        // Slices of the packed Var, so the gradients of all three land in in_proj_weight / in_proj_bias.
+        auto w = g.parameter(*store_, in_proj_weight_);
+        auto b = g.parameter(*store_, in_proj_bias_);
+        auto project = [&](const Var<B, T>& input, index_t part) {
+            auto bias = slice(b, 0, part * hidden_, (part + 1) * hidden_);
+            return split_heads(linear(input, slice(w, 0, part * hidden_, (part + 1) * hidden_), &bias),
+                               heads_);
+        };
+        auto attended = scaled_dot_product_attention(project(probe, 0), project(x, 1), project(x, 2));
+        auto h = out_proj_.forward(g, merge_heads(attended));
+        h = add(h, mlp_.forward(g, layernorm_.forward(g, h)));
+        // One probe token, so h[:, 0] is h without its token axis.
+        return reshape(h, {s[0], hidden_});
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(probe_), probe_);
+        f(store_->name(in_proj_weight_), in_proj_weight_);
+        f(store_->name(in_proj_bias_), in_proj_bias_);
+        out_proj_.for_each_parameter(f);
+        layernorm_.for_each_parameter(f);
+        mlp_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter probe_, in_proj_weight_, in_proj_bias_;
+    Linear<B, T> out_proj_;
+    LayerNorm<B, T> layernorm_;
+    Mlp<B, T> mlp_;
+    index_t hidden_, heads_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/attention_pooling.hpp
+// ---- begin tandem/nn/dense.hpp
+// Dense: sentence-transformers' projection of a sentence embedding, activation(x W^T + b)
+// (plus x, or a bias-free projection of x, with use_residual), its weights named
+// "linear.weight" / "linear.bias" under the module's scope as its model.safetensors holds them.
+// reference: sentence_transformers.base.modules.Dense (v6).
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+// The torch.nn modules sentence-transformers users put in a Dense, by the class path its
+// config.json records (Identity for activation_function=None).
+enum class DenseActivation { Identity, Tanh, ReLU, GELU, Sigmoid };
+
+inline constexpr DenseActivation kDenseActivations[] = {DenseActivation::Identity, DenseActivation::Tanh,
+                                                        DenseActivation::ReLU, DenseActivation::GELU,
+                                                        DenseActivation::Sigmoid};
+
+inline std::string_view dense_activation_name(DenseActivation a) {
+    switch (a) {
+        case DenseActivation::Identity:
+            return "torch.nn.modules.linear.Identity";
+        case DenseActivation::Tanh:
+            return "torch.nn.modules.activation.Tanh";
+        case DenseActivation::ReLU:
+            return "torch.nn.modules.activation.ReLU";
+        case DenseActivation::GELU:
+            return "torch.nn.modules.activation.GELU";
+        case DenseActivation::Sigmoid:
+            return "torch.nn.modules.activation.Sigmoid";
+    }
+    return "";
+}
+
+inline std::optional<DenseActivation> dense_activation_from_name(std::string_view name) {
+    for (DenseActivation a : kDenseActivations)
+        if (dense_activation_name(a) == name) return a;
+    return std::nullopt;
+}
+
+// What {i}_Dense/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct DenseConfig {
+    index_t in_features = 0;
+    index_t out_features = 0;
+    bool bias = true;
+    DenseActivation activation_function = DenseActivation::Tanh;
+    bool use_residual = false;
+};
+
+template <Backend B, Scalar T>
+class Dense {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Parameters "<scope>.linear.weight" [out, in], "<scope>.linear.bias" [out], and with
+    // use_residual between different widths "<scope>.residual.weight" [out, in].
+    Dense(ParameterStore<B, T>& store, const Scope& scope, const DenseConfig& config)
+        : config_(checked(config)),
+          linear_(store, scope / "linear", config.in_features, config.out_features, config.bias) {
+        if (config.use_residual && config.in_features != config.out_features)
+            residual_.emplace(store, scope / "residual", config.in_features, config.out_features, false);
+    }
+
+    const DenseConfig& config() const { return config_; }
+
+    // x [batch, in_features]; out [batch, out_features]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        if (x.shape().rank() != 2 || x.shape()[1] != config_.in_features)
+            detail::throw_error("Dense: expected embeddings [batch, ", config_.in_features, "], found ",
+                                x.shape().str());
+        auto out = activate(linear_.forward(g, x));
+        if (!config_.use_residual) return out;
+        return add(out, residual_ ? residual_->forward(g, x) : x);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        linear_.for_each_parameter(f);
+        if (residual_) residual_->for_each_parameter(f);
+    }
+
+    // torch.nn.Linear's default, as a new Dense starts.
+    void reset_parameters(std::uint64_t seed) {
+        linear_.reset_parameters(seed);
+        if (residual_) residual_->reset_parameters(seed + 1);
+    }
+
+private:
+    static const DenseConfig& checked(const DenseConfig& c) {
+        if (c.in_features < 1 || c.out_features < 1)
+            detail::throw_error("Dense: in_features and out_features must be positive, found ", c.in_features,
+                                " and ", c.out_features);
+        return c;
+    }
+
+    Var<B, T> activate(const Var<B, T>& x) const {
+        switch (config_.activation_function) {
+            case DenseActivation::Identity:
+                return x;
+            case DenseActivation::Tanh:
+                return tanh(x);
+            case DenseActivation::ReLU:
+                return relu(x);
+            case DenseActivation::GELU:
+                return gelu(x);
+            case DenseActivation::Sigmoid:
+                return sigmoid(x);
+        }
+        return x;
+    }
+
+    DenseConfig config_;
+    Linear<B, T> linear_;
+    std::optional<Linear<B, T>> residual_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/dense.hpp
+// ---- begin tandem/nn/embedding.hpp
+// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
+// reference: torch.nn.Embedding (name "weight"; init N(0, 1); padding_idx).
+
+
+#include <cstdint>
+#include <optional>
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class Embedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // With `padding_idx`, forward never sends a gradient to that row (nn.Embedding's
+    // padding_idx: the padding token's vector stays as loaded).
+    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim,
+              std::optional<std::int64_t> padding_idx = {})
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {num_embeddings, dim})),
+          padding_idx_(padding_idx) {
+        if (padding_idx && (*padding_idx < 0 || *padding_idx >= num_embeddings))
+            detail::throw_error(scope.str(), ": padding_idx ", *padding_idx, " is outside the table's ",
+                                num_embeddings, " rows");
+    }
+
+    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
+
+    // Rows at `ids`, shaped [ids.shape..., dim]. Ids outside the table are a tandem::Error.
+    Var<B, T> forward(Graph<B, T>& g, const Ids<B>& ids) const {
+        return embedding(g.parameter(*store_, weight_), ids, padding_idx_);
+    }
+    // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
+    Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
+        if (n > num_embeddings())
+            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ",
+                                num_embeddings(), " rows");
+        return slice(g.parameter(*store_, weight_), 0, 0, n);
+    }
+    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+    }
+
+    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_;
+    std::optional<std::int64_t> padding_idx_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/embedding.hpp
+// ---- begin tandem/nn/normalize.hpp
+// Normalize: sentence-transformers' L2 normalisation of each embedding,
+// x / max(||x||, 1e-12), as torch.nn.functional.normalize(x, p=2, dim=-1). No parameters.
+// reference: sentence_transformers.base.modules.Normalize (v6).
+
+
+namespace tandem {
+
+// {i}_Normalize/config.json holds only the feature names, which tandem's stacks fix to
+// sentence_embedding (io/config/sentence_transformers.hpp reads and writes it).
+struct NormalizeConfig {};
+
+template <Backend B, Scalar T>
+class Normalize {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Normalize(NormalizeConfig = {}) {}
+
+    NormalizeConfig config() const { return {}; }
+
+    // x [batch, dim]; out [batch, dim], unit rows (a zero row stays zero).
+    Var<B, T> forward(Graph<B, T>&, const Var<B, T>& x) const { return l2_normalize(x); }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/normalize.hpp
+// ---- begin tandem/nn/patch_embedding.hpp
+// Patch embedding: a convolution with stride equal to its kernel, done as unfold
+// (reshape + permute) followed by one GEMM.
+// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
+
+
+namespace tandem {
+
+template <Backend B, Scalar T>
+class PatchEmbedding {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
+                   index_t dim, bool bias)
+        : store_(&store),
+          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
+          has_bias_(bias),
+          patch_(patch) {
+        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
+    }
+
+    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
+        const Shape& s = pixels.shape();
+        const Shape& w = store_->shape(weight_);
+        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
+            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
+                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
+        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
+        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
+                            {s[0], gh * gw, c * p * p});
+        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
+        if (!has_bias_) return linear(cols, weight);
+        auto bias = g.parameter(*store_, bias_);
+        return linear(cols, weight, &bias);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(weight_), weight_);
+        if (has_bias_) f(store_->name(bias_), bias_);
+    }
+
+    void reset_parameters_normal(double std, std::uint64_t seed) {
+        init_normal(*store_, weight_, std, seed);
+        if (has_bias_) init_constant(*store_, bias_, 0.0);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter weight_, bias_;
+    bool has_bias_;
+    index_t patch_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/patch_embedding.hpp
+// ---- begin tandem/nn/pooling.hpp
+// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
+// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
+// tensors on the backend, as a tokenizer's batch provides them.
+// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
+
+
+namespace tandem {
+
+namespace detail {
+template <Backend B, Scalar T>
+void check_states(std::string_view op, const Var<B, T>& x) {
+    if (x.shape().rank() != 3)
+        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
+}
+
+template <Backend B, Scalar T>
+void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
+    check_states(op, x);
+    const Shape& s = x.shape();
+    if (!(mask.shape() == Shape{s[0], s[1]}))
+        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
+                    mask.shape().str());
+}
+
+// x[r / T, r % T] for each flat token index r.
+template <Backend B, Scalar T>
+Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
+    const Shape& s = x.shape();
+    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
+}
+}  // namespace detail
+
+// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
+template <Backend B, Scalar T>
+Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
+    detail::check_states("pool_at", x);
+    const Shape& s = x.shape();
+    if (!(positions.shape() == Shape{s[0]}))
+        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
+                            ", found ", positions.shape().str());
+    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
+    auto flat = Ids<B>::empty({s[0]});
+    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
+    return detail::gather_tokens(x, flat);
+}
+
+// The first token of every row (BERT [CLS], the ViT class token).
+template <Backend B, Scalar T>
+Var<B, T> pool_cls(const Var<B, T>& x) {
+    detail::check_states("pool_cls", x);
+    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
+}
+
+// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
+template <Backend B, Scalar T>
+Var<B, T> pool_last(const Var<B, T>& x) {
+    detail::check_states("pool_last", x);
+    const Shape& s = x.shape();
+    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
+}
+
+// Row b's state at the last position holding a real token, with right or left padding:
+// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
+// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_last_token", x, mask);
+    const Shape& s = x.shape();
+    auto positions = Ids<B>::empty({s[0]});
+    if (positions.numel() && s[1]) {
+        auto steps = Tensor<B, T>::empty({s[1]});
+        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
+        auto scores = Tensor<B, T>::empty({s[0], s[1]});
+        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
+        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
+        auto best = Tensor<B, T>::empty({s[0]});
+        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
+    }
+    return pool_at(x, positions);
+}
+
+// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_mean", x, mask);
+    const Shape& s = x.shape();
+    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
+    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
+    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
+}
+
+// max_t over unmasked tokens: padded positions are set to -1e9 first, as
+// sentence-transformers does, so an all-padding row yields -1e9.
+template <Backend B, Scalar T>
+Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_max", x, mask);
+    const Shape& s = x.shape();
+    // A large negative offset rather than a replacement keeps the op differentiable in x.
+    auto offset = Tensor<B, T>::empty(s);
+    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
+    return max(add(x, g.input(offset)), 1);
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling.hpp
+// ---- begin tandem/nn/pooling_layer.hpp
+// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
+// modes a sentence-transformers folder names in 1_Pooling/config.json, several of them
+// concatenated in the order given, with the prompt's tokens left out when include_prompt
+// is false. A token-state tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
+// reference: sentence_transformers.sentence_transformer.modules.Pooling (v6).
+
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// In the order of the legacy pooling_mode_*_tokens keys, which is also the order
+// sentence-transformers concatenates them in when a config sets several of those flags.
+enum class PoolingMode { Cls, Max, Mean, MeanSqrtLenTokens, WeightedMean, LastToken };
+
+inline constexpr PoolingMode kPoolingModes[] = {PoolingMode::Cls,          PoolingMode::Max,
+                                                PoolingMode::Mean,         PoolingMode::MeanSqrtLenTokens,
+                                                PoolingMode::WeightedMean, PoolingMode::LastToken};
+
+inline std::string_view pooling_mode_name(PoolingMode mode) {
+    switch (mode) {
+        case PoolingMode::Cls:
+            return "cls";
+        case PoolingMode::Max:
+            return "max";
+        case PoolingMode::Mean:
+            return "mean";
+        case PoolingMode::MeanSqrtLenTokens:
+            return "mean_sqrt_len_tokens";
+        case PoolingMode::WeightedMean:
+            return "weightedmean";
+        case PoolingMode::LastToken:
+            return "lasttoken";
+    }
+    return "";
+}
+
+// sentence-transformers' pooling_mode strings.
+inline PoolingMode pooling_mode_from_name(std::string_view name) {
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    detail::throw_error(
+        "pooling_mode: expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found "
+        "'",
+        name, "'");
+}
+
+// What 1_Pooling/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct PoolingConfig {
+    // The width of the token states; 0 accepts any width.
+    index_t embedding_dimension = 0;
+    // One vector per mode, concatenated in this order.
+    std::vector<PoolingMode> pooling_mode{PoolingMode::Mean};
+    bool include_prompt = true;
+
+    // sentence-transformers' pooling_output_dimension.
+    index_t output_dimension() const { return embedding_dimension * index_t(pooling_mode.size()); }
+};
+
+// No parameters, so it adds no names to a model; with the default (absent) mask every
+// token counts, which also makes it a Layer.
+template <Backend B, Scalar T>
+class Pooling {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : Pooling(PoolingConfig{0, {mode}, true}) {}
+    explicit Pooling(PoolingConfig config) : config_(std::move(config)) {
+        if (config_.pooling_mode.empty()) detail::throw_error("Pooling: pooling_mode names no mode");
+        if (config_.embedding_dimension < 0)
+            detail::throw_error("Pooling: embedding_dimension must be >= 0, found ",
+                                config_.embedding_dimension);
+    }
+
+    const PoolingConfig& config() const { return config_; }
+    // The first mode (the only one, unless several are concatenated).
+    PoolingMode mode() const { return config_.pooling_mode.front(); }
+
+    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
+    // when every token is real; prompt_length: the prompt's tokens at the start of each
+    // row, left out when include_prompt is false. out [batch, dim * modes]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {},
+                      index_t prompt_length = 0) const {
+        detail::check_states("Pooling", states);
+        const Shape& s = states.shape();
+        if (config_.embedding_dimension && s[2] != config_.embedding_dimension)
+            detail::throw_error("Pooling: expected token states of width embedding_dimension ",
+                                config_.embedding_dimension, ", found ", s.str());
+        if (prompt_length < 0)
+            detail::throw_error("Pooling: prompt_length must be >= 0, found ", prompt_length);
+        const bool drop_prompt = !config_.include_prompt && prompt_length > 0;
+        std::vector<Var<B, T>> parts;
+        if (!mask.defined() && !drop_prompt && every_mode_has_unmasked_form()) {
+            for (PoolingMode mode : config_.pooling_mode) parts.push_back(pool_unmasked(mode, states));
+        } else {
+            const Ids<B> original = mask.defined() ? mask : Ids<B>::full({s[0], s[1]}, 1);
+            detail::check_mask("Pooling", states, original);
+            Ids<B> used = original;
+            if (drop_prompt) {
+                used = Ids<B>::empty({s[0], s[1]});
+                if (used.numel()) B::exclude_prompt(used.data(), original.data(), s[0], s[1], prompt_length);
+            }
+            for (PoolingMode mode : config_.pooling_mode)
+                parts.push_back(mode == PoolingMode::Max ? pool_max(g, states, used)
+                                                         : pool_weighted(g, states, used, original, mode));
+        }
+        return parts.size() == 1 ? parts.front() : concat(parts, 1);
+    }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+
+private:
+    bool every_mode_has_unmasked_form() const {
+        for (PoolingMode mode : config_.pooling_mode)
+            if (mode == PoolingMode::MeanSqrtLenTokens || mode == PoolingMode::WeightedMean) return false;
+        return true;
+    }
+
+    static Var<B, T> pool_unmasked(PoolingMode mode, const Var<B, T>& states) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return pool_cls(states);
+            case PoolingMode::Max:
+                return max(states, 1);
+            case PoolingMode::LastToken:
+                return pool_last(states);
+            default:
+                return mean(states, 1);
+        }
+    }
+
+    // Every mode but max is a weighted sum of the token states: [B, 1, T] @ [B, T, D].
+    static Var<B, T> pool_weighted(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& used,
+                                   const Ids<B>& original, PoolingMode mode) {
+        const Shape& s = states.shape();
+        auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+        if (weights.numel())
+            B::pooling_weights(weights.data(), used.data(), original.data(), s[0], s[1], weighting(mode));
+        return reshape(matmul(g.input(weights), states), {s[0], s[2]});
+    }
+
+    static PoolingWeights weighting(PoolingMode mode) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return PoolingWeights::FirstToken;
+            case PoolingMode::MeanSqrtLenTokens:
+                return PoolingWeights::MeanSqrtLen;
+            case PoolingMode::WeightedMean:
+                return PoolingWeights::WeightedMean;
+            case PoolingMode::LastToken:
+                return PoolingWeights::LastToken;
+            default:
+                return PoolingWeights::Mean;
+        }
+    }
+
+    PoolingConfig config_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling_layer.hpp
+// ---- begin tandem/nn/sequential.hpp
+// Sequential: layers applied in order, composed at compile time (the types are the
+// template arguments, so the chain inlines). Each layer's forward(g, x) feeds the next.
+// reference: torch.nn.Sequential.
+
+
+#include <tuple>
+#include <utility>
+
+namespace tandem {
+
+namespace detail {
+enum class SequentialFault { none, not_module, backends_differ, scalars_differ, not_layer };
+
+// The first rule a Sequential of these types breaks, so that exactly one static_assert fires.
+template <class First, class... Rest>
+consteval SequentialFault sequential_fault() {
+    if constexpr (!(Module<First> && (Module<Rest> && ...)))
+        return SequentialFault::not_module;
+    else if constexpr (!(std::same_as<typename Rest::backend_type, typename First::backend_type> && ...))
+        return SequentialFault::backends_differ;
+    else if constexpr (!(std::same_as<typename Rest::value_type, typename First::value_type> && ...))
+        return SequentialFault::scalars_differ;
+    else if constexpr (!(Layer<First> && (Layer<Rest> && ...)))
+        return SequentialFault::not_layer;
+    else
+        return SequentialFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence instead of the
+// error a fold over std::apply would print deep inside forward. Its constructor lets
+// class template argument deduction reach the assertions.
+template <class First, class... Rest>
+class Sequential {
+    static constexpr auto fault = detail::sequential_fault<First, Rest...>();
+    static_assert(
+        fault != detail::SequentialFault::not_module,
+        "Sequential: every element must be a Module (backend_type, value_type, for_each_parameter)");
+    static_assert(fault != detail::SequentialFault::backends_differ,
+                  "Sequential: every module must use the same backend");
+    static_assert(fault != detail::SequentialFault::scalars_differ,
+                  "Sequential: every module must use the same scalar type");
+    static_assert(fault != detail::SequentialFault::not_layer,
+                  "Sequential: every module must be a Layer, with forward(graph, Var) returning a Var");
+
+public:
+    explicit Sequential(First, Rest...) {}
+};
+
+template <class First, class... Rest>
+requires(detail::sequential_fault<First, Rest...>() ==
+         detail::SequentialFault::none) class Sequential<First, Rest...> {
+public:
+    using backend_type = typename First::backend_type;
+    using value_type = typename First::value_type;
+
+    explicit Sequential(First first, Rest... rest) : modules_(std::move(first), std::move(rest)...) {}
+
+    Var<backend_type, value_type> forward(Graph<backend_type, value_type>& g,
+                                          Var<backend_type, value_type> x) const {
+        std::apply([&](const auto&... m) { ((x = m.forward(g, x)), ...); }, modules_);
+        return x;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
+    }
+
+    template <std::size_t I>
+    const auto& get() const {
+        return std::get<I>(modules_);
+    }
+
+private:
+    std::tuple<First, Rest...> modules_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/sequential.hpp
+// ---- end tandem/nn.hpp
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace tandem {
+
+// What a BERT-family embedding layer is made of, as BertEmbeddings reads it from a
+// config: the tables' sizes, whether there are token types, and how positions are
+// numbered.
+struct BertEmbeddingOptions {
+    index_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;
+    // 0: no token_type_embeddings (DistilBERT, MPNet).
+    index_t type_vocab_size = 0;
+    double layer_norm_eps = 1e-12, dropout = 0;
+    // word_embeddings' padding_idx (nn.Embedding's: that row gets no gradient).
+    std::optional<std::int64_t> pad_token_id{};
+    // Unset: BERT's positions, the columns 0..L-1. Set: RoBERTa's, counted from
+    // position_padding_idx + 1 over the tokens other than it, padding itself at
+    // position_padding_idx (also the position table's padding_idx).
+    std::optional<std::int64_t> position_padding_idx{};
+    // The Hugging Face class errors name.
+    const char* model = "BertModel";
+};
+
+namespace detail {
+inline BertEmbeddingOptions bert_embedding_options(const io::BertConfig& c) {
+    return {.vocab_size = c.vocab_size,
+            .hidden_size = c.hidden_size,
+            .max_position_embeddings = c.max_position_embeddings,
+            .type_vocab_size = c.type_vocab_size,
+            .layer_norm_eps = c.layer_norm_eps,
+            .dropout = c.hidden_dropout_prob,
+            .pad_token_id = c.pad_token_id,
+            .model = "BertModel"};
+}
+}  // namespace detail
+
+// dropout(LayerNorm(word + token_type + position)); absent token_type_ids mean segment 0;
+// dropout in train mode only. One class for BERT and the families that keep its
+// embeddings but drop the token types or number positions past the padding.
+template <Backend B, Scalar T>
+class BertEmbeddings {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const BertEmbeddingOptions& o)
+        : word_embeddings_(store, scope / "word_embeddings", o.vocab_size, o.hidden_size, o.pad_token_id),
+          position_embeddings_(store, scope / "position_embeddings", o.max_position_embeddings, o.hidden_size,
+                               o.position_padding_idx),
+          token_type_embeddings_(o.type_vocab_size > 0
+                                     ? std::optional<Embedding<B, T>>(std::in_place, store,
+                                                                      scope / "token_type_embeddings",
+                                                                      o.type_vocab_size, o.hidden_size)
+                                     : std::nullopt),
+          layer_norm_(store, scope / "LayerNorm", o.hidden_size, o.layer_norm_eps),
+          dropout_(T(o.dropout)),
+          position_padding_idx_(o.position_padding_idx),
+          model_(o.model) {}
+
+    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : BertEmbeddings(store, scope, detail::bert_embedding_options(c)) {}
+
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        auto x = word_embeddings_.forward(g, text.input_ids);
+        if (token_type_embeddings_) {
+            // Without token types every token is segment 0, as HF's default.
+            const Ids<B> types =
+                text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
+            x = add(x, token_type_embeddings_->forward(g, types));
+        }
+        return dropout(layer_norm_.forward(g, add(x, positions(g, text))), dropout_);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        word_embeddings_.for_each_parameter(f);
+        position_embeddings_.for_each_parameter(f);
+        if (token_type_embeddings_) token_type_embeddings_->for_each_parameter(f);
+        layer_norm_.for_each_parameter(f);
+    }
+
+private:
+    Var<B, T> positions(Graph<B, T>& g, const TextBatch<B>& text) const {
+        const index_t rows = position_embeddings_.num_embeddings();
+        if (!position_padding_idx_) {
+            if (text.length() > rows)
+                detail::throw_error(model_, ": sequence length ", text.length(),
+                                    " exceeds max_position_embeddings ", rows);
+            return position_embeddings_.first_rows(g, text.length());
+        }
+        // The last real token of a full row sits at padding_idx + length.
+        const std::int64_t padding_idx = *position_padding_idx_;
+        if (padding_idx + text.length() >= rows)
+            detail::throw_error(model_, ": sequence length ", text.length(), " exceeds the ",
+                                rows - padding_idx - 1, " positions max_position_embeddings ", rows,
+                                " leaves after padding_idx ", padding_idx);
+        return position_embeddings_.forward(g, position_ids_from_input_ids(text.input_ids, padding_idx));
+    }
+
+    Embedding<B, T> word_embeddings_, position_embeddings_;
+    std::optional<Embedding<B, T>> token_type_embeddings_;
+    LayerNorm<B, T> layer_norm_;
+    T dropout_;
+    std::optional<std::int64_t> position_padding_idx_;
+    const char* model_;
+};
+
+template <Backend B, Scalar T>
+struct BertOutput {
+    Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
+    Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+    // With output_hidden_states: the embedding layer's output, then every layer's; the last
+    // is last_hidden_state.
+    std::vector<Var<B, T>> hidden_states{};
+};
+
+namespace detail {
+inline TransformerSizes bert_sizes(const io::BertConfig& c) {
+    return {c.hidden_size,        c.num_attention_heads,
+            c.intermediate_size,  activation_from_name(c.hidden_act),
+            c.layer_norm_eps,     c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob};
+}
+}  // namespace detail
+
+// BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
+// "bert" inside BertForSequenceClassification, any prefix inside another model).
+template <Backend B, Scalar T>
+class BertTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // The Hugging Face class a tower alone is saved as.
+    static constexpr const char* architecture = "BertModel";
+
+    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
+        : BertTower(store, scope, c, detail::bert_embedding_options(c)) {}
+
+    // BERT's layers with other embeddings: RoBERTa's positions (models/roberta.hpp).
+    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c,
+              const BertEmbeddingOptions& embeddings)
+        : config_(c),
+          model_(embeddings.model),
+          embeddings_(store, scope / "embeddings", embeddings),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
+          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
+
+    // The attention mask is a key padding mask: padded keys get no weight, padded queries
+    // are still computed (as in HF, whose last_hidden_state includes them).
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                             bool output_hidden_states = false) const {
+        text.check(model_);
+        const auto options = attention_options<B, T>(text, false);
+        const auto x = embeddings_.forward(g, text);
+        std::vector<Var<B, T>> states;
+        if (output_hidden_states) states = encoder_.hidden_states(g, x, options);
+        const auto last = output_hidden_states ? states.back() : encoder_.forward(g, x, options);
+        return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
+    }
+
+    // BertModel's own sentence vector, pooler_output, so the tower alone is an
+    // EncoderTower; PooledTower(tower, Pooling(...)) pools last_hidden_state instead, as
+    // sentence-transformers does.
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return forward(g, text).pooler_output;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        pooler_.for_each_parameter(f);
+    }
+
+    const io::BertConfig& config() const { return config_; }
+
+private:
+    io::BertConfig config_;
+    const char* model_;
+    BertEmbeddings<B, T> embeddings_;
+    TransformerStack<PostLNBlock<B, T>> encoder_;
+    Linear<B, T> pooler_;
+};
+
+// transformers.BertModel (with its pooler): owns its parameters, named without prefix.
+// from_pretrained also reads checkpoints whose names carry "bert." (a classification or
+// pre-training checkpoint); their heads are reported as unexpected.
+template <Backend B, Scalar T>
+class BertModel : public PretrainedModel<BertModel<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertModel<B, T>, B, T, io::BertConfig>;
+
+public:
+    static constexpr const char* architecture = "BertModel";
+    static constexpr const char* base_model_prefix = "bert";
+
+    explicit BertModel(const io::BertConfig& config) : Base(config), bert_(*this->store_, Scope(), config) {}
+
+    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return bert_.forward(g, text);
+    }
+    // pooler_output [batch, hidden].
+    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.encode(g, text); }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+    }
+
+private:
+    BertTower<B, T> bert_;
+};
+
+template <Backend B, Scalar T>
+struct SequenceClassifierOutput {
+    BertOutput<B, T> bert;
+    Var<B, T> logits;  // [batch, num_labels]
+};
+
+// transformers.BertForSequenceClassification: "bert." + BertModel, then
+// classifier(dropout(pooler_output)), dropping with classifier_dropout (or, unset,
+// hidden_dropout_prob) in train mode only. The loss is the
+// caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
+// A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
+// starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
+// from_pretrained's seed, bias 0; the head's names are then listed in
+// load_report().newly_initialized.
+template <Backend B, Scalar T>
+class BertForSequenceClassification
+    : public PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig> {
+    using Base = PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig>;
+
+public:
+    static constexpr const char* architecture = "BertForSequenceClassification";
+    static constexpr const char* base_model_prefix = "bert";
+    static constexpr const char* head_prefix = "classifier.";
+
+    explicit BertForSequenceClassification(const io::BertConfig& config)
+        : Base(config),
+          bert_(*this->store_, Scope(base_model_prefix), config),
+          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()),
+          dropout_(T(config.classifier_dropout.value_or(config.hidden_dropout_prob))) {}
+
+    index_t num_labels() const { return this->config_.num_labels(); }
+
+    void reset_head(std::uint64_t seed) {
+        classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
+    }
+
+    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        auto out = bert_.forward(g, text);
+        return {out, classifier_.forward(g, dropout(out.pooler_output, dropout_))};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        bert_.for_each_parameter(f);
+        classifier_.for_each_parameter(f);
+    }
+
+private:
+    BertTower<B, T> bert_;
+    Linear<B, T> classifier_;
+    T dropout_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/bert.hpp
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace tandem {
+
+// A batch of images as ViltImageProcessor pads it: pixel_values [batch, channels, H, W]
+// and pixel_mask [batch, H, W], 1 on an image's own pixels and 0 on the padding.
+template <Backend B, Scalar T>
+struct ViltImages {
+    Var<B, T> pixel_values;
+    Ids<B> pixel_mask;
+};
+
+namespace detail {
+
+// Which patches of each image become tokens, and where their positions come from. The
+// layout decides the shapes of the model's tensors, so it is worked out on the host
+// from a copy of pixel_mask, as transformers does with .sum() and .nonzero() on it.
+struct ViltPatchLayout {
+    index_t grid_h = 0, grid_w = 0;  // the padded batch's patch grid
+    index_t image_tokens = 0;        // tokens per image after its class token
+    // [batch * image_tokens]: the row of [batch * grid_h * grid_w] patches each token
+    // takes: an image's valid patches in row-major order, then its padding patches.
+    std::vector<std::int64_t> select;
+    // [batch * image_tokens]: 1 for a valid patch, 0 for padding.
+    std::vector<std::int64_t> mask;
+    // [batch * grid_h * grid_w, position_grid^2]: the bilinear (align_corners) weights
+    // that resize the learned position grid to each image's valid patch rows and columns;
+    // zero rows on the padding.
+    std::vector<double> position_weights;
+};
+
+// One axis of torch's bilinear resize with align_corners=True from `in` to `out` points:
+// for each output point, its two source points and the weight of the second.
+struct LinearTap {
+    index_t lo, hi;
+    double weight_hi;
+};
+inline std::vector<LinearTap> align_corners_taps(index_t in, index_t out) {
+    std::vector<LinearTap> taps;
+    const double step = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
+    for (index_t i = 0; i < out; ++i) {
+        const double source = step * double(i);
+        const auto lo = std::min(static_cast<index_t>(source), in - 1);
+        taps.push_back({lo, std::min(lo + 1, in - 1), std::clamp(source - double(lo), 0.0, 1.0)});
+    }
+    return taps;
+}
+
+// pixel_mask [batch, H, W] on the host; H and W multiples of `patch`. A patch is valid
+// when the mask is 1 at its top-left pixel (torch's nearest resize of the mask to the
+// patch grid); the image's valid rows and columns are counted down column 0 and along row 0.
+inline ViltPatchLayout vilt_patch_layout(const std::vector<std::int64_t>& pixel_mask, index_t batch,
+                                         index_t height, index_t width, index_t patch,
+                                         index_t position_grid) {
+    ViltPatchLayout layout;
+    layout.grid_h = height / patch;
+    layout.grid_w = width / patch;
+    const index_t cells = layout.grid_h * layout.grid_w, positions = position_grid * position_grid;
+    std::vector<std::vector<std::int64_t>> valid(batch), padding(batch);
+    layout.position_weights.assign(static_cast<std::size_t>(batch * cells * positions), 0.0);
+    for (index_t b = 0; b < batch; ++b) {
+        const auto is_valid = [&](index_t i, index_t j) {
+            return pixel_mask[static_cast<std::size_t>((b * height + i * patch) * width + j * patch)] != 0;
+        };
+        index_t rows = 0, columns = 0;
+        for (index_t i = 0; i < layout.grid_h; ++i) rows += is_valid(i, 0);
+        for (index_t j = 0; j < layout.grid_w; ++j) columns += is_valid(0, j);
+        if (rows == 0 || columns == 0)
+            throw_error("ViltModel: pixel_mask of image ", b, " covers no patch (", rows, " valid rows, ",
+                        columns, " valid columns of ", patch, "-pixel patches)");
+        for (index_t i = 0; i < layout.grid_h; ++i)
+            for (index_t j = 0; j < layout.grid_w; ++j)
+                (is_valid(i, j) ? valid : padding)[b].push_back(b * cells + i * layout.grid_w + j);
+        layout.image_tokens = std::max(layout.image_tokens, static_cast<index_t>(valid[b].size()));
+        const auto ys = align_corners_taps(position_grid, rows),
+                   xs = align_corners_taps(position_grid, columns);
+        for (index_t i = 0; i < rows; ++i)
+            for (index_t j = 0; j < columns; ++j) {
+                double* row =
+                    layout.position_weights.data() + (b * cells + i * layout.grid_w + j) * positions;
+                const auto &y = ys[i], &x = xs[j];
+                row[y.lo * position_grid + x.lo] += (1 - y.weight_hi) * (1 - x.weight_hi);
+                row[y.lo * position_grid + x.hi] += (1 - y.weight_hi) * x.weight_hi;
+                row[y.hi * position_grid + x.lo] += y.weight_hi * (1 - x.weight_hi);
+                row[y.hi * position_grid + x.hi] += y.weight_hi * x.weight_hi;
+            }
+    }
+    // Images with fewer valid patches than the batch's most are filled with padding
+    // patches, masked as keys (transformers picks them at random; all are alike).
+    for (index_t b = 0; b < batch; ++b) {
+        const auto fill = static_cast<std::size_t>(layout.image_tokens) - valid[b].size();
+        for (const auto id : valid[b]) layout.select.push_back(id), layout.mask.push_back(1);
+        for (std::size_t k = 0; k < fill; ++k)
+            layout.select.push_back(padding[b][k]), layout.mask.push_back(0);
+    }
+    return layout;
+}
+
+inline TransformerSizes vilt_sizes(const io::ViltConfig& c) {
+    return {c.hidden_size,        c.num_attention_heads,
+            c.intermediate_size,  activation_from_name(c.hidden_act),
+            c.layer_norm_eps,     c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob};
+}
+
+// ViltLayer's names: a ViT block with BERT's attention and feed-forward names.
+inline PreLNLayout vilt_layer_layout() {
+    return {.layer_norm1 = "layernorm_before",
+            .attention = "attention",
+            .attention_names = {"attention.query", "attention.key", "attention.value", "output.dense"},
+            .layer_norm2 = "layernorm_after",
+            .mlp_names = {"intermediate.dense", "output.dense"}};
+}
+
+}  // namespace detail
+
+template <Backend B, Scalar T>
+struct ViltOutput {
+    // [batch, text + 1 + image tokens, hidden]: the encoder's input, then its output
+    // after the final layernorm. Text tokens first, then the image class token, then the
+    // image tokens (valid patches in row-major order, then padding).
+    Var<B, T> embeddings, last_hidden_state;
+    Ids<B> attention_mask;    // [batch, tokens]: the text mask, 1, the image tokens' validity
+    Var<B, T> pooler_output;  // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
+};
+
+// ViltModel's layers on a shared ParameterStore under `scope` ("vilt" inside
+// ViltForImageAndTextRetrieval).
+template <Backend B, Scalar T>
+class ViltTower {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    ViltTower(ParameterStore<B, T>& store, const Scope& scope, const io::ViltConfig& c)
+        : store_(&store),
+          position_grid_(c.position_grid()),
+          patch_(c.patch_size),
+          dropout_(T(c.hidden_dropout_prob)),
+          text_embeddings_(store, scope / "embeddings" / "text_embeddings",
+                           BertEmbeddingOptions{.vocab_size = c.vocab_size,
+                                                .hidden_size = c.hidden_size,
+                                                .max_position_embeddings = c.max_position_embeddings,
+                                                .type_vocab_size = c.type_vocab_size,
+                                                .layer_norm_eps = c.layer_norm_eps,
+                                                .dropout = c.hidden_dropout_prob,
+                                                .pad_token_id = c.pad_token_id,
+                                                .model = "ViltModel"}),
+          patch_embeddings_(store, scope / "embeddings" / "patch_embeddings" / "projection", c.num_channels,
+                            c.patch_size, c.hidden_size, true),
+          cls_token_(store.add((scope / "embeddings" / "cls_token").str(), {1, 1, c.hidden_size})),
+          position_embeddings_(store.add((scope / "embeddings" / "position_embeddings").str(),
+                                         {1, position_grid_ * position_grid_ + 1, c.hidden_size})),
+          modality_embeddings_(store, scope / "embeddings" / "token_type_embeddings",
+                               c.modality_type_vocab_size, c.hidden_size),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::vilt_sizes(c),
+                   detail::vilt_layer_layout()),
+          layernorm_(store, scope / "layernorm", c.hidden_size, c.layer_norm_eps),
+          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
+
+    ViltOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const ViltImages<B, T>& images) const {
+        text.check("ViltModel");
+        const Shape& s = images.pixel_values.shape();
+        const Shape& m = images.pixel_mask.shape();
+        if (s.rank() != 4 || m.rank() != 3 || m[0] != s[0] || m[1] != s[2] || m[2] != s[3] ||
+            s[0] != text.batch())
+            detail::throw_error("ViltModel: expected pixel_values [", text.batch(),
+                                ", channels, H, W] and pixel_mask [", text.batch(), ", H, W], found ",
+                                s.str(), " and ", m.str());
+        auto patches = patch_embeddings_.forward(g, images.pixel_values);
+        const auto layout = detail::vilt_patch_layout(images.pixel_mask.to_vector(), s[0], s[2], s[3], patch_,
+                                                      position_grid_);
+        const index_t batch = s[0], hidden = patches.shape()[2], positions = position_grid_ * position_grid_;
+        const index_t cells = batch * layout.grid_h * layout.grid_w;
+
+        auto table = reshape(g.parameter(*store_, position_embeddings_), {positions + 1, hidden});
+        const std::vector<T> weights(layout.position_weights.begin(), layout.position_weights.end());
+        auto spatial = matmul(g.input(Tensor<B, T>::from_vector(weights, {cells, positions})),
+                              slice(table, 0, 1, positions + 1));
+        auto tokens = gather_rows(add(reshape(patches, {cells, hidden}), spatial),
+                                  Ids<B>::from_vector(layout.select, {batch * layout.image_tokens}));
+        auto cls = add(reshape(g.parameter(*store_, cls_token_), {hidden}),
+                       reshape(slice(table, 0, 0, 1), {hidden}));
+        auto image = concat<B, T>({add(g.input(Tensor<B, T>::zeros({batch, 1, hidden})), cls),
+                                   reshape(tokens, {batch, layout.image_tokens, hidden})},
+                                  1);
+        image = add(dropout(image, dropout_), modality(g, 1));
+        auto embeddings = concat<B, T>({add(text_embeddings_.forward(g, text), modality(g, 0)), image}, 1);
+
+        const auto mask = attention_mask(text, layout);
+        AttentionOptions<B, T> options;
+        options.key_mask = mask;
+        auto last = layernorm_.forward(g, encoder_.forward(g, embeddings, options));
+        return {embeddings, last, mask, tanh(pooler_.forward(g, pool_cls(last)))};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_embeddings_.for_each_parameter(f);
+        patch_embeddings_.for_each_parameter(f);
+        f(store_->name(cls_token_), cls_token_);
+        f(store_->name(position_embeddings_), position_embeddings_);
+        modality_embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+        layernorm_.for_each_parameter(f);
+        pooler_.for_each_parameter(f);
+    }
+
+private:
+    // The row of token_type_embeddings that marks a token as text (0) or image (1).
+    Var<B, T> modality(Graph<B, T>& g, index_t type) const {
+        const auto table = modality_embeddings_.weight(g);
+        return reshape(slice(table, 0, type, type + 1), {table.shape()[1]});
+    }
+
+    // The text's mask (all ones without one), 1 for the image class token, then the
+    // image tokens' validity.
+    static Ids<B> attention_mask(const TextBatch<B>& text, const detail::ViltPatchLayout& layout) {
+        const index_t batch = text.batch(), length = text.length(), image = layout.image_tokens;
+        const auto text_mask = text.attention_mask.defined() ? text.attention_mask.to_vector()
+                                                             : std::vector<std::int64_t>(batch * length, 1);
+        std::vector<std::int64_t> mask;
+        mask.reserve(static_cast<std::size_t>(batch * (length + 1 + image)));
+        for (index_t b = 0; b < batch; ++b) {
+            mask.insert(mask.end(), text_mask.begin() + b * length, text_mask.begin() + (b + 1) * length);
+            mask.push_back(1);
+            mask.insert(mask.end(), layout.mask.begin() + b * image, layout.mask.begin() + (b + 1) * image);
+        }
+        return Ids<B>::from_vector(mask, {batch, length + 1 + image});
+    }
+
+    ParameterStore<B, T>* store_;
+    index_t position_grid_, patch_;
+    T dropout_;
+    BertEmbeddings<B, T> text_embeddings_;
+    PatchEmbedding<B, T> patch_embeddings_;
+    Parameter cls_token_, position_embeddings_;
+    Embedding<B, T> modality_embeddings_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> layernorm_;
+    Linear<B, T> pooler_;
+};
+
+template <Backend B, Scalar T>
+struct ImageTextMatchingOutput {
+    ViltOutput<B, T> vilt;
+    Var<B, T> logits;  // [batch, 1]: the match score; sigmoid(logits) is a CrossEncoder's predict()
+};
+
+// transformers.ViltForImageAndTextRetrieval: "vilt." + ViltModel, then
+// rank_output(pooler_output). A ViltModel checkpoint (no "rank_output.*", such as a
+// pre-training one) starts a new head as transformers does: weight N(0,
+// initializer_range^2) from from_pretrained's seed, bias 0, listed in
+// load_report().newly_initialized.
+template <Backend B, Scalar T>
+class ViltForImageAndTextRetrieval
+    : public PretrainedModel<ViltForImageAndTextRetrieval<B, T>, B, T, io::ViltConfig> {
+    using Base = PretrainedModel<ViltForImageAndTextRetrieval<B, T>, B, T, io::ViltConfig>;
+
+public:
+    static constexpr const char* architecture = "ViltForImageAndTextRetrieval";
+    static constexpr const char* base_model_prefix = "vilt";
+    static constexpr const char* head_prefix = "rank_output.";
+
+    explicit ViltForImageAndTextRetrieval(const io::ViltConfig& config)
+        : Base(config),
+          vilt_(*this->store_, Scope(base_model_prefix), config),
+          rank_output_(*this->store_, Scope("rank_output"), config.hidden_size, 1) {}
+
+    // One matching logit per pair, whatever the config's id2label says.
+    index_t num_labels() const { return 1; }
+
+    void reset_head(std::uint64_t seed) {
+        rank_output_.reset_parameters_normal(this->config_.initializer_range, seed);
+    }
+
+    ImageTextMatchingOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
+                                          const ViltImages<B, T>& images) const {
+        auto out = vilt_.forward(g, text, images);
+        return {out, rank_output_.forward(g, out.pooler_output)};
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        vilt_.for_each_parameter(f);
+        rank_output_.for_each_parameter(f);
+    }
+
+private:
+    ViltTower<B, T> vilt_;
+    Linear<B, T> rank_output_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/vilt.hpp
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// One query and one document.
+using TextPair = std::pair<std::string, std::string>;
+// A text and an image, in either order.
+using TextImagePair = std::pair<std::string, image::ImageU8>;
+using ImageTextPair = std::pair<image::ImageU8, std::string>;
+
+// A model that scores a text with a padded batch of images, as ViLT does.
+template <class M, class B>
+concept ImageTextMatcher = requires(const M& m, Graph<B, typename M::value_type>& g, const TextBatch<B>& text,
+                                    const ViltImages<B, typename M::value_type>& images) {
+    { m.forward(g, text, images).logits } -> std::convertible_to<Var<B, typename M::value_type>>;
+};
+
+// A document's place in rank(): its index in the documents given and its score.
+struct RankResult {
+    std::size_t corpus_id;
+    double score;
+};
+
+// Model: num_labels() and a sequence classifier's forward(graph, TextBatch) -> {.logits
+// [batch, num_labels]},
+// such as BertForSequenceClassification<B, T>, or an ImageTextMatcher, such as
+// ViltForImageAndTextRetrieval<B, T>; with from_pretrained(folder).
+template <Backend B, class Model>
+class CrossEncoder {
+public:
+    using T = typename Model::value_type;
+
+    // An ImageTextMatcher also needs its image processor.
+    CrossEncoder(Model model, data::Collator collator,
+                 std::optional<cross_encoder::Activation> activation_fn = {},
+                 std::optional<image::ViltImageProcessor> image_processor = {})
+        : model_(std::move(model)),
+          collator_(std::move(collator)),
+          image_processor_(std::move(image_processor)) {
+        if (!collator_.tokenizer() || !collator_.pad_id())
+            detail::throw_error("CrossEncoder: needs a tokenizer with a pad token");
+        if (ImageTextMatcher<Model, B> && !image_processor_)
+            detail::throw_error("CrossEncoder: ", Model::architecture, " needs an image processor");
+        // reference: get_default_activation_fn: Sigmoid for one label, else Identity.
+        activation_fn_ = activation_fn.value_or(num_labels() == 1 ? cross_encoder::Activation::sigmoid
+                                                                  : cross_encoder::Activation::identity);
+    }
+
+    // The model, tokenizer and activation of a folder: config.json, model.safetensors,
+    // tokenizer.json (or vocabulary files), preprocessor_config.json for an image-text
+    // model and, when present, config_sentence_transformers.json.
+    static CrossEncoder from_folder(const std::filesystem::path& dir) {
+        Model model = Model::from_pretrained(dir);
+        data::Collator collator = ImageTextMatcher<Model, B> ? data::Collator::text_from_folder(dir)
+                                                             : data::Collator::from_folder(dir);
+        std::optional<cross_encoder::Activation> activation;
+        if (const auto path = dir / "config_sentence_transformers.json"; std::filesystem::exists(path)) {
+            const auto config = detail::read_json_file(path);
+            if (const auto it = config.find("activation_fn"); it != config.end() && it->is_string())
+                activation = activation_named(it->get<std::string>(), path);
+        }
+        std::optional<image::ViltImageProcessor> processor;
+        if constexpr (ImageTextMatcher<Model, B>)
+            processor = image::ViltImageProcessor::from_file(dir / "preprocessor_config.json");
+        return CrossEncoder(std::move(model), std::move(collator), activation, std::move(processor));
+    }
+
+    index_t num_labels() const { return model_.num_labels(); }
+    cross_encoder::Activation activation_fn() const { return activation_fn_; }
+    const Model& model() const { return model_; }
+
+    // The activated scores of each pair: [pairs] for one label, else [pairs, num_labels].
+    xt::xarray<T> predict(const std::vector<TextPair>& pairs, std::size_t batch_size = 32) const {
+        const Tokenizer& tokenizer = *collator_.tokenizer();
+        return predict_batches(
+            pairs.size(), batch_size, [&](Graph<B, T>& g, std::size_t begin, std::size_t end) {
+                std::vector<text::Encoding> encodings;
+                for (std::size_t i = begin; i < end; ++i)
+                    encodings.push_back(tokenizer.encode_pair(pairs[i].first, pairs[i].second));
+                return model_.forward(g, padded(encodings)).logits;
+            });
+    }
+
+    // The scores of text-image pairs, each text read alone and each image at its own size.
+    xt::xarray<T> predict(const std::vector<TextImagePair>& pairs,
+                          std::size_t batch_size = 32) const requires ImageTextMatcher<Model, B> {
+        return predict_batches(pairs.size(), batch_size,
+                               [&](Graph<B, T>& g, std::size_t begin, std::size_t end) {
+                                   std::vector<std::string> texts;
+                                   std::vector<image::ImageU8> images;
+                                   for (std::size_t i = begin; i < end; ++i)
+                                       texts.push_back(pairs[i].first), images.push_back(pairs[i].second);
+                                   return match(g, texts, images);
+                               });
+    }
+    // Image-text pairs score as the same pairs text first: the model reads both at once.
+    xt::xarray<T> predict(const std::vector<ImageTextPair>& pairs,
+                          std::size_t batch_size = 32) const requires ImageTextMatcher<Model, B> {
+        std::vector<TextImagePair> swapped;
+        for (const auto& [image, text] : pairs) swapped.emplace_back(text, image);
+        return predict(swapped, batch_size);
+    }
+
+    // The documents by their score with the query, highest first (ties in input order); at
+    // most top_k of them. Needs a model with one label.
+    std::vector<RankResult> rank(const std::string& query, const std::vector<std::string>& documents,
+                                 std::optional<std::size_t> top_k = std::nullopt,
+                                 std::size_t batch_size = 32) const {
+        std::vector<TextPair> pairs;
+        for (const auto& d : documents) pairs.emplace_back(query, d);
+        return ranked(pairs, top_k, batch_size);
+    }
+    // Images for a text query.
+    std::vector<RankResult> rank(const std::string& query, const std::vector<image::ImageU8>& images,
+                                 std::optional<std::size_t> top_k = std::nullopt,
+                                 std::size_t batch_size = 32) const requires ImageTextMatcher<Model, B> {
+        std::vector<TextImagePair> pairs;
+        for (const auto& image : images) pairs.emplace_back(query, image);
+        return ranked(pairs, top_k, batch_size);
+    }
+
+private:
+    static cross_encoder::Activation activation_named(const std::string& name,
+                                                      const std::filesystem::path& file) {
+        const std::string last = name.substr(name.rfind('.') + 1);
+        if (last == "Sigmoid") return cross_encoder::Activation::sigmoid;
+        if (last == "Identity") return cross_encoder::Activation::identity;
+        if (last == "Tanh") return cross_encoder::Activation::tanh;
+        detail::throw_error(file.string(),
+                            ": key 'activation_fn': expected torch.nn Sigmoid, Identity or Tanh, found '",
+                            name, "'");
+    }
+
+    // `logits(graph, begin, end)` of pairs [begin, end) for each batch, activated and
+    // gathered: [pairs] for one label, else [pairs, num_labels].
+    template <class Logits>
+    xt::xarray<T> predict_batches(std::size_t n, std::size_t batch_size, Logits logits) const {
+        if (batch_size == 0) detail::throw_error("CrossEncoder::predict: batch_size must be positive, got 0");
+        const auto labels = static_cast<std::size_t>(num_labels());
+        std::vector<T> scores;
+        scores.reserve(n * labels);
+        for (std::size_t begin = 0; begin < n; begin += batch_size) {
+            NoGradGuard no_grad;
+            Graph<B, T> g;
+            const auto values = cross_encoder::detail::activate(
+                                    activation_fn_, logits(g, begin, std::min(n, begin + batch_size)))
+                                    .value()
+                                    .to_vector();
+            scores.insert(scores.end(), values.begin(), values.end());
+        }
+        if (labels == 1) return xt::adapt(scores, std::vector<std::size_t>{n});
+        return xt::adapt(scores, std::vector<std::size_t>{n, labels});
+    }
+
+    template <class Pairs>
+    std::vector<RankResult> ranked(const Pairs& pairs, std::optional<std::size_t> top_k,
+                                   std::size_t batch_size) const {
+        if (num_labels() != 1)
+            detail::throw_error("CrossEncoder::rank: needs a model with one label, this one has ",
+                                num_labels());
+        const auto scores = predict(pairs, batch_size);
+        std::vector<RankResult> out;
+        for (std::size_t i = 0; i < pairs.size(); ++i) out.push_back({i, double(scores(i))});
+        std::stable_sort(out.begin(), out.end(),
+                         [](const auto& a, const auto& b) { return a.score > b.score; });
+        if (top_k && *top_k < out.size()) out.resize(*top_k);
+        return out;
+    }
+
+    // The logits of texts with images, one pair per row.
+    Var<B, T> match(Graph<B, T>& g, const std::vector<std::string>& texts,
+                    const std::vector<image::ImageU8>& images) const {
+        const Tokenizer& tokenizer = *collator_.tokenizer();
+        std::vector<text::Encoding> encodings;
+        for (const auto& text : texts) encodings.push_back(tokenizer.encode(text));
+        const auto pixels = image_processor_->preprocess(images);
+        const auto& s = pixels.pixel_values.shape();
+        const std::vector<T> values(pixels.pixel_values.begin(), pixels.pixel_values.end());
+        const ViltImages<B, T> batch{
+            g.input(Tensor<B, T>::from_vector(values,
+                                              {index_t(s[0]), index_t(s[1]), index_t(s[2]), index_t(s[3])})),
+            Ids<B>::from_vector(std::vector<std::int64_t>(pixels.pixel_mask.begin(), pixels.pixel_mask.end()),
+                                {index_t(s[0]), index_t(s[2]), index_t(s[3])})};
+        return model_.forward(g, padded(encodings), batch).logits;
+    }
+
+    // Encodings as one batch padded to its longest; the tokenizer has truncated each to the
+    // model's maximum length.
+    TextBatch<B> padded(const std::vector<text::Encoding>& encodings) const {
+        std::size_t length = 0;
+        for (const auto& e : encodings) length = std::max(length, e.size());
+        const auto rows = static_cast<index_t>(encodings.size()), columns = static_cast<index_t>(length);
+        std::vector<std::int64_t> ids(rows * columns, *collator_.pad_id()), mask(ids.size(), 0),
+            types(ids.size(), 0);
+        for (std::size_t r = 0; r < encodings.size(); ++r)
+            for (std::size_t c = 0; c < encodings[r].size(); ++c) {
+                const std::size_t at = r * length + c;
+                ids[at] = encodings[r].ids[c];
+                mask[at] = encodings[r].attention_mask[c];
+                types[at] = encodings[r].type_ids[c];
+            }
+        return TextBatch<B>::from_host(ids, rows, columns, mask, types);
+    }
+
+    Model model_;
+    data::Collator collator_;
+    std::optional<image::ViltImageProcessor> image_processor_;
+    cross_encoder::Activation activation_fn_;
+};
+
+}  // namespace tandem
+// ---- end tandem/infer/cross_encoder.hpp
+// ---- begin tandem/infer/load.hpp
+// Building the model a sentence-transformers or Hugging Face folder describes, with the
+// tokenizer and image processor it holds: a text Transformer (BERT, DistilBERT, RoBERTa,
+// XLM-RoBERTa or MPNet) followed by Pooling and any Dense / Normalize modules, or a whole CLIPModel (the
+// legacy 0_CLIPModel/ layout, the v6 Transformer in the root, or a bare Hugging Face folder) or
+// SiglipModel (the v6 Transformer in the root, or a bare folder), or a Router of such a text
+// stack for texts and a CLIPModel for images (router_config.json). The folder's settings are applied:
+// max_seq_length (else the tokenizer's model_max_length, capped by the model's positions), v6's
+// processing_kwargs for texts (padding, max_length) and the tokenizer's real pad token.
+// reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
+// _load_auto_model for a bare folder: Transformer + mean Pooling); base.modules.router.Router.load.
+
+// ---- begin tandem/io/config/sentence_transformers.hpp
+// The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
+// read as v6 reads them (Pooling's legacy word_embedding_dimension and
+// pooling_mode_*_tokens flags included) and written as v6 writes them: the same keys in
+// the same order, indent 4. Every bad value is an error naming the file and the key.
+// reference: sentence_transformers Pooling / Dense / Normalize get_config_dict, load_config (v6).
+
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace tandem::detail {
+
+// The pooling_mode_* flags of configs written before v6, in their concatenation order.
+inline constexpr std::pair<const char*, PoolingMode> kLegacyPoolingFlags[] = {
+    {"pooling_mode_cls_token", PoolingMode::Cls},
+    {"pooling_mode_max_tokens", PoolingMode::Max},
+    {"pooling_mode_mean_tokens", PoolingMode::Mean},
+    {"pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLenTokens},
+    {"pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean},
+    {"pooling_mode_lasttoken", PoolingMode::LastToken}};
+
+inline PoolingMode read_pooling_mode(const nlohmann::json& value, const JsonPath& at) {
+    const auto name = json_as<std::string>(value, at);
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    at.fail("expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found \"", name,
+            "\"");
+}
+
+// module_input_name / module_output_name: tandem's stacks pass the sentence embedding only.
+inline void check_feature_name(const io::JsonObjectReader& r, const char* key) {
+    const auto name = r.get<std::string>(key, "sentence_embedding");
+    if (name != "sentence_embedding")
+        throw_error(r.where(key), ": expected \"sentence_embedding\" (the only feature tandem's ",
+                    "module stacks pass on), found \"", name, "\"");
+}
+
+inline nlohmann::ordered_json feature_names() {
+    return {{"module_input_name", "sentence_embedding"}, {"module_output_name", "sentence_embedding"}};
+}
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+inline PoolingConfig pooling_config_from_json(const nlohmann::json& json,
+                                              const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    PoolingConfig c;
+    const char* dim_key =
+        r.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
+    if (!r.contains(dim_key))
+        tandem::detail::throw_error(r.where("embedding_dimension"), ": required key is missing");
+    c.embedding_dimension = tandem::detail::json_integer<index_t>(json.at(dim_key), r.path(dim_key), 1,
+                                                                  tandem::detail::kWidthLimit.max,
+                                                                  tandem::detail::kWidthLimit.what);
+    if (r.contains("pooling_mode")) {
+        const auto& value = json.at("pooling_mode");
+        const auto at = r.path("pooling_mode");
+        c.pooling_mode.clear();
+        if (value.is_array()) {
+            if (value.empty()) at.fail("expected at least one pooling mode, found an empty list");
+            for (std::size_t i = 0; i < value.size(); ++i)
+                c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value[i], at[i]));
+        } else {
+            c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value, at));
+        }
+    } else {
+        // The legacy flags: every one set, in their order; none set means mean.
+        std::vector<PoolingMode> modes;
+        for (const auto& [key, mode] : tandem::detail::kLegacyPoolingFlags)
+            if (r.get<bool>(key, false)) modes.push_back(mode);
+        if (!modes.empty()) c.pooling_mode = modes;
+    }
+    c.include_prompt = r.get<bool>("include_prompt", true);
+    return c;
+}
+
+// As v6 writes it: pooling_mode a string for one mode, a list for several.
+inline nlohmann::ordered_json to_json(const PoolingConfig& c) {
+    nlohmann::ordered_json out;
+    out["embedding_dimension"] = c.embedding_dimension;
+    if (c.pooling_mode.size() == 1) {
+        out["pooling_mode"] = pooling_mode_name(c.pooling_mode.front());
+    } else {
+        out["pooling_mode"] = nlohmann::ordered_json::array();
+        for (PoolingMode mode : c.pooling_mode) out["pooling_mode"].push_back(pooling_mode_name(mode));
+    }
+    out["include_prompt"] = c.include_prompt;
+    return out;
+}
+
+inline DenseConfig dense_config_from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    DenseConfig c;
+    const auto width = [&](const char* key) {
+        if (!r.contains(key)) tandem::detail::throw_error(r.where(key), ": required key is missing");
+        return tandem::detail::json_integer<index_t>(
+            json.at(key), r.path(key), 1, tandem::detail::kWidthLimit.max, tandem::detail::kWidthLimit.what);
+    };
+    c.in_features = width("in_features");
+    c.out_features = width("out_features");
+    c.bias = r.get<bool>("bias", true);
+    if (r.contains("activation_function")) {
+        const auto name = r.get<std::string>("activation_function", "");
+        const auto activation = dense_activation_from_name(name);
+        if (!activation) {
+            std::string known;
+            for (DenseActivation a : kDenseActivations)
+                known += (known.empty() ? "" : ", ") + std::string(dense_activation_name(a));
+            tandem::detail::throw_error(r.where("activation_function"), ": expected one of ", known,
+                                        "; found \"", name, "\"");
+        }
+        c.activation_function = *activation;
+    }
+    c.use_residual = r.get<bool>("use_residual", false);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return c;
+}
+
+// As v6 writes it: use_residual only when set.
+inline nlohmann::ordered_json to_json(const DenseConfig& c) {
+    nlohmann::ordered_json out;
+    out["in_features"] = c.in_features;
+    out["out_features"] = c.out_features;
+    out["bias"] = c.bias;
+    out["activation_function"] = dense_activation_name(c.activation_function);
+    const auto names = tandem::detail::feature_names();
+    for (const auto& [key, value] : names.items()) out[key] = value;
+    if (c.use_residual) out["use_residual"] = true;
+    return out;
+}
+
+inline NormalizeConfig normalize_config_from_json(const nlohmann::json& json,
+                                                  const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return {};
+}
+
+inline nlohmann::ordered_json to_json(const NormalizeConfig&) { return tandem::detail::feature_names(); }
+
+// dir/config.json of a module folder, read with errors naming the file.
+inline PoolingConfig read_pooling_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return pooling_config_from_json(read_json_file(path), path.string());
+}
+inline DenseConfig read_dense_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return dense_config_from_json(read_json_file(path), path.string());
+}
+inline NormalizeConfig read_normalize_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return normalize_config_from_json(read_json_file(path), path.string());
+}
+
+// dir/config.json as sentence-transformers writes it (json.dump, indent 4), atomically.
+template <class Config>
+void write_module_config(const std::filesystem::path& dir, const Config& config) {
+    std::filesystem::create_directories(dir);
+    tandem::detail::atomic_write(dir / "config.json", to_json(config).dump(4));
+}
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/sentence_transformers.hpp
+// ---- begin tandem/io/st_folder.hpp
+// The sentence-transformers folder layout, read: which of the layouts a folder is
+// (modules.json, v6 or an older one; a bare Hugging Face folder), its module list with
+// each module's folder, and the model-wide settings of config_sentence_transformers.json
+// and sentence_bert_config.json. What the modules are built into is the models' and
+// infer's business; this header only says what the folder holds, with errors naming the
+// file and key.
+// reference: sentence_transformers.SentenceTransformer._load_sbert_model / _load_auto_model.
+
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tandem::io {
+
+// The module classes tandem builds, by the last part of their Python class path: the path
+// itself moved between versions (sentence_transformers.models.Pooling in v2,
+// sentence_transformers.base.modules... in v6) while the class name stayed.
+inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Router",
+                                                   "Pooling",     "Dense",     "Normalize"};
+
+struct StModuleEntry {
+    std::size_t idx = 0;
+    std::string name, type;
+    std::filesystem::path dir;  // the module's folder: the root for path ""
+    // The class name ending `type` ("Pooling").
+    std::string class_name() const { return type.substr(type.rfind('.') + 1); }
+};
+
+// config_sentence_transformers.json: what encode and similarity take from the folder.
+struct StModelConfig {
+    std::map<std::string, std::string> prompts;
+    std::optional<std::string> default_prompt_name;
+    std::string similarity_fn_name = "cosine";
+    std::optional<std::size_t> truncate_dim;
+};
+
+// sentence_bert_config.json of a Transformer module (or of the legacy CLIPModel folder).
+struct StTransformerConfig {
+    std::optional<std::size_t> max_seq_length;
+    bool do_lower_case = false;
+    // v6's processing_kwargs.text, what the tokenizer is called with: padding "max_length"
+    // pads every text to the maximum length instead of the batch's longest (true,
+    // "longest"), and max_length replaces the tokenizer's.
+    bool pad_to_max_length = false;
+    std::optional<std::size_t> text_max_length;
+};
+
+struct StFolder {
+    std::filesystem::path root;
+    // The file that lists the modules: modules.json, or router_config.json for one of a
+    // Router's routes.
+    std::filesystem::path modules_file;
+    // Empty for a bare Hugging Face folder, which sentence-transformers loads as a
+    // Transformer (its mean Pooling is the loader's choice, not the folder's).
+    std::vector<StModuleEntry> modules;
+    StModelConfig config;
+
+    bool is_bare() const { return modules.empty(); }
+    // The folder of the Hugging Face model: module 0's, or the root of a bare folder.
+    std::filesystem::path transformer_dir() const { return modules.empty() ? root : modules.front().dir; }
+
+    static StFolder open(const std::filesystem::path& root) {
+        namespace fs = std::filesystem;
+        using tandem::detail::throw_error;
+        if (!fs::is_directory(root)) throw_error(root.string(), ": no such model folder");
+        StFolder f;
+        f.root = root;
+        f.modules_file = root / "modules.json";
+        if (fs::exists(root / "modules.json")) {
+            f.modules = read_modules(root);
+        } else if (!fs::exists(root / "config.json")) {
+            throw_error(root.string(),
+                        ": not a model folder: found neither modules.json (a sentence-transformers "
+                        "folder) nor config.json (a Hugging Face folder)",
+                        fs::is_directory(root / "0_CLIPModel")
+                            ? "; 0_CLIPModel/ needs the modules.json beside it"
+                            : "");
+        }
+        if (const auto path = root / "config_sentence_transformers.json"; fs::exists(path))
+            f.config = read_model_config(path);
+        return f;
+    }
+
+    // The routes of the Router that is module 0, by name: each a folder whose modules are the route's, in the
+    // Router's sub-folders.
+    std::vector<std::pair<std::string, StFolder>> routes() const {
+        using tandem::detail::throw_error;
+        const auto path = transformer_dir() / "router_config.json";
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        for (const char* key : {"types", "structure"})
+            if (!json.contains(key)) r.path(key).fail("required key is missing");
+        const auto types = r.object("types"), structure = r.object("structure"),
+                   parameters = r.object("parameters");
+        // Routes are chosen by modality; a mapping from (task, modality) would choose otherwise.
+        if (const auto it = parameters.json().find("route_mappings");
+            it != parameters.json().end() && !it->empty())
+            parameters.path("route_mappings")
+                .fail("not supported (tandem routes texts to \"text\" and images to \"image\"), found ",
+                      it->dump());
+        std::vector<std::pair<std::string, StFolder>> out;
+        for (const auto& [route, ids] : structure.json().items()) {
+            if (!ids.is_array() || ids.empty())
+                structure.path(route).fail("expected a non-empty list of module ids, found ", ids.dump());
+            StFolder f;
+            f.root = transformer_dir();
+            f.modules_file = path;
+            f.config = config;
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                const auto where = route + "[" + std::to_string(i) + "]";
+                if (!ids[i].is_string())
+                    structure.path(where).fail("expected a module id, found ", ids[i].dump());
+                const auto id = ids[i].get<std::string>();
+                if (!types.json().contains(id))
+                    structure.path(where).fail("module '", id, "' is not in 'types'");
+                StModuleEntry m;
+                m.idx = i;
+                m.name = std::to_string(i);
+                m.type = types.require<std::string>(id);
+                m.dir = f.root / id;
+                check_module(m, types.where(id));
+                f.modules.push_back(std::move(m));
+            }
+            out.emplace_back(route, std::move(f));
+        }
+        return out;
+    }
+
+    StTransformerConfig transformer_config() const {
+        const auto path = transformer_dir() / "sentence_bert_config.json";
+        StTransformerConfig c;
+        if (!std::filesystem::exists(path)) return c;
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        c.max_seq_length = r.get_optional<std::size_t>("max_seq_length");
+        c.do_lower_case = r.get<bool>("do_lower_case", false);
+        read_processing_kwargs(r.object("processing_kwargs"), c);
+        return c;
+    }
+
+private:
+    // Only the text settings that change a text's tokens are applied; any other setting
+    // would change the inputs too, so it is refused rather than ignored.
+    static void read_processing_kwargs(const JsonObjectReader& kwargs, StTransformerConfig& c) {
+        for (const auto& [key, value] : kwargs.json().items())
+            if (key != "text" && !value.empty())
+                kwargs.path(key).fail("not supported (tandem applies text padding and max_length), found ",
+                                      value.dump());
+        const auto text = kwargs.object("text");
+        for (const auto& [key, value] : text.json().items()) {
+            if (key == "max_length") {
+                c.text_max_length = text.require<std::size_t>("max_length");
+            } else if (key == "padding") {
+                if (value != true && value != "longest" && value != "max_length")
+                    text.path(key).fail("expected true, \"longest\" or \"max_length\", found ", value.dump());
+                c.pad_to_max_length = value == "max_length";
+            } else {
+                text.path(key).fail("not supported (tandem applies padding and max_length), found ",
+                                    value.dump());
+            }
+        }
+    }
+
+    static std::vector<StModuleEntry> read_modules(const std::filesystem::path& root) {
+        namespace fs = std::filesystem;
+        using tandem::detail::throw_error;
+        const auto path = root / "modules.json";
+        const auto json = read_json_file(path);
+        if (!json.is_array() || json.empty())
+            throw_error(path.string(), ": expected a non-empty list of modules, found ", json.dump());
+        std::vector<StModuleEntry> out;
+        for (std::size_t i = 0; i < json.size(); ++i) {
+            const JsonObjectReader r(json[i], path.string(), "[" + std::to_string(i) + "]");
+            StModuleEntry m;
+            m.idx = r.get<std::size_t>("idx", i);
+            m.name = r.get<std::string>("name", std::to_string(i));
+            m.type = r.require<std::string>("type");
+            const auto sub = r.require<std::string>("path");
+            m.dir = sub.empty() ? root : root / sub;
+            check_module(m, r.where("type"), r.where("path"));
+            out.push_back(std::move(m));
+        }
+        const auto first = out.front().class_name();
+        if (first != "Transformer" && first != "CLIPModel" && first != "Router")
+            throw_error(path.string(), ": module 0 is a ", first,
+                        ", expected a Transformer, CLIPModel or Router");
+        return out;
+    }
+
+    // A known class, and the module's folder. `type_key` and `dir_key` name where the
+    // type and the folder were read (one key in router_config.json, where the id is both).
+    static void check_module(const StModuleEntry& m, const std::string& type_key, std::string dir_key = {}) {
+        using tandem::detail::throw_error;
+        if (dir_key.empty()) dir_key = type_key;
+        const auto cls = m.class_name();
+        if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
+            std::end(kStModuleClasses)) {
+            std::string known;
+            for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
+            throw_error(type_key, ": unknown module type '", m.type, "', expected one of ", known);
+        }
+        // Normalize has no weights and sentence-transformers may not write its folder.
+        if (cls != "Normalize" && !std::filesystem::is_directory(m.dir))
+            throw_error(dir_key, ": module folder '", m.dir.string(), "' does not exist");
+    }
+
+    static StModelConfig read_model_config(const std::filesystem::path& path) {
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        StModelConfig c;
+        if (const auto it = json.find("prompts"); it != json.end() && !it->is_null()) {
+            if (!it->is_object()) r.path("prompts").fail("expected {name: prompt}, found ", it->dump());
+            for (const auto& [name, prompt] : it->items()) {
+                if (!prompt.is_string())
+                    r.path("prompts").fail("prompt '", name, "': expected a string, found ", prompt.dump());
+                c.prompts[name] = prompt.get<std::string>();
+            }
+        }
+        c.default_prompt_name = r.get_optional<std::string>("default_prompt_name");
+        if (c.default_prompt_name && !c.prompts.count(*c.default_prompt_name))
+            r.path("default_prompt_name")
+                .fail("names prompt '", *c.default_prompt_name, "', which 'prompts' lacks");
+        c.similarity_fn_name = r.get_optional<std::string>("similarity_fn_name").value_or("cosine");
+        c.truncate_dim = r.get_optional<std::size_t>("truncate_dim");
+        return c;
+    }
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/st_folder.hpp
+// ---- begin tandem/models/any_model.hpp
+// AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
+// stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters,
+// save_pretrained, where the model has them the embeddings per layer and the
+// sentence-transformers layout (save_st_modules). Models composed
+// at compile time keep their own types; this is what a loader returns. Copies share the
+// model.
+
+// ---- begin tandem/models/dual_encoder.hpp
+// DualEncoder: any text tower and any image tower, composed at compile time, scored
+// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
+// reference: transformers CLIPModel / SiglipModel forward (logits part).
+
+
+#include <cmath>
+#include <vector>
+
+namespace tandem {
+
+// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
+template <class Tower, class Input>
+concept EncoderTower = Module<Tower> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
+// (the text side of what the trainer trains, train/model_encoder.hpp).
+template <class M>
+concept TextEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
+template <class M>
+concept ImageEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image(g, pixel_values)
+        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
+
+// Represents: a model that also gives its text embeddings from every hidden state,
+// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
+// (a layerwise loss's input).
+template <class M>
+concept LayerwiseTextModel = TextEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    {
+        m.encode_text_layers(g, text)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+};
+
+// Represents: the same for images, encode_image_layers(graph, pixel_values).
+template <class M>
+concept LayerwiseImageModel = ImageEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image_layers(g, pixel_values)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
+};
+
+struct LogitHead {
+    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
+    bool scale_is_scalar = true;
+    double scale_init = std::log(1 / 0.07);
+    bool has_bias = false;
+    double bias_init = 0;
+};
+
+namespace detail {
+enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
+
+// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+consteval DualEncoderFault dual_encoder_fault() {
+    if constexpr (!EncoderTower<TextTower, TextInput>)
+        return DualEncoderFault::text_not_tower;
+    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
+        return DualEncoderFault::image_not_tower;
+    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
+        return DualEncoderFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
+        return DualEncoderFault::scalars_differ;
+    else
+        return DualEncoderFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+class DualEncoder {
+    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
+    static_assert(
+        fault != detail::DualEncoderFault::text_not_tower,
+        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
+    static_assert(
+        fault != detail::DualEncoderFault::image_not_tower,
+        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
+        "Var)");
+    static_assert(fault != detail::DualEncoderFault::backends_differ,
+                  "DualEncoder: the text and image towers must use the same backend");
+    static_assert(fault != detail::DualEncoderFault::scalars_differ,
+                  "DualEncoder: the text and image towers must use the same scalar type");
+};
+
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
+         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
+public:
+    using backend_type = typename TextTower::backend_type;
+    using value_type = typename TextTower::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
+        : store_(&store),
+          text_(std::move(text)),
+          image_(std::move(image)),
+          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
+          has_bias_(head.has_bias),
+          head_(head) {
+        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
+    }
+
+    const TextTower& text_tower() const { return text_; }
+    const ImageTower& image_tower() const { return image_; }
+
+    // Unnormalised embeddings [batch, dim].
+    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
+    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
+
+    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
+    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
+                              const Var<B, T>& image_embeds) const {
+        auto logits =
+            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
+        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+        f(store_->name(logit_scale_), logit_scale_);
+        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
+    }
+
+    void reset_logit_head() {
+        init_constant(*store_, logit_scale_, head_.scale_init);
+        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    TextTower text_;
+    ImageTower image_;
+    Parameter logit_scale_, logit_bias_;
+    bool has_bias_;
+    LogitHead head_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/dual_encoder.hpp
+// ---- begin tandem/models/st_modules.hpp
+// Saving a model as the modules of a sentence-transformers folder, v6 layout: module 0,
+// the Hugging Face model, in the folder's root (config.json + model.safetensors), every
+// later module in its own {idx}_{Class}/ folder (config.json, and model.safetensors when
+// it has weights); a Router in the root with router_config.json and each route's module i
+// in {route}_{i}_{Class}/. The result says what modules.json and the sentence_bert_config.json
+// files record; the tokenizer, the processor and the model-wide files are the caller's
+// (SentenceTransformer::save).
+// reference: sentence_transformers.base.model.BaseModel.save,
+// base.modules.transformer.Transformer.save and base.modules.router.Router.save (v6).
+
+// ---- begin tandem/models/model_with_store.hpp
+// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
+// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
+// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
+// The store sits behind a unique_ptr so that the model moves while its modules keep
+// pointing at the same arena.
+// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
+
 
 #include <filesystem>
 #include <memory>
@@ -16173,1644 +18222,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/any_model.hpp
-// ---- begin tandem/models/bert.hpp
-// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
-// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
-// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md);
-// the embeddings also take the variations of RoBERTa, DistilBERT and MPNet.
-// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
-
-// ---- begin tandem/io/hf_config.hpp
-// Hugging Face model configurations (config.json) for the towers tandem builds: one
-// header per model family under io/config/, gathered here for the models that include
-// them all.
-
-// ---- begin tandem/io/config/bert.hpp
-// transformers' BertConfig (v4.36) as read from and written to config.json, with the
-// defaults transformers fills in for absent keys and every field validated on load; its
-// reader and writer also serve the configs that keep BERT's keys (io/config/roberta.hpp).
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-namespace tandem::detail {
-
-// id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
-// Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
-inline std::map<std::int64_t, std::string> read_labels(const io::JsonObjectReader& r) {
-    std::map<std::int64_t, std::string> labels;
-    if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
-        const auto id2label = r.object("id2label");
-        for (const auto& [key, value] : id2label.json().items()) {
-            std::int64_t id = 0;
-            try {
-                std::size_t used = 0;
-                id = std::stoll(key, &used);
-                if (used != key.size()) throw std::invalid_argument(key);
-            } catch (const std::logic_error&) {
-                throw_error(id2label.where(key), ": expected an integer label id");
-            }
-            labels[id] = json_as<std::string>(value, id2label.path(key));
-        }
-        if (labels.empty()) throw_error(r.where("id2label"), ": expected at least one label, found none");
-        return labels;
-    }
-    const auto n = r.get<std::int64_t>("num_labels", 2);
-    check_count(r, "num_labels", n, kLabelLimit);
-    for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
-    return labels;
-}
-
-// BertConfig's reading and writing, for it and for the configs that keep its keys with
-// their own model_type and defaults (RobertaConfig, XLMRobertaConfig): `Config` is
-// default-constructed with its family's defaults, then read and validated in full.
-template <class Config>
-Config bert_config_from_json(const nlohmann::json& json, const std::string& source) {
-    const io::JsonObjectReader r(json, source);
-    check_model_type(r, Config::model_type, true);
-    Config c;
-    read_config_fields(c, r, {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-    c.architectures = read_architectures(r, c.architectures);
-    c.id2label = read_labels(r);
-    check_tower(r, c);
-    check_count(r, "vocab_size", c.vocab_size, kVocabLimit);
-    check_count(r, "max_position_embeddings", c.max_position_embeddings, kPositionLimit);
-    check_count(r, "type_vocab_size", c.type_vocab_size, kTypeLimit);
-    check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-    check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-    if (c.classifier_dropout) check_dropout(r, "classifier_dropout", *c.classifier_dropout);
-    check_non_negative(r, "initializer_range", c.initializer_range);
-    // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) refuses a row outside the table.
-    if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
-        throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size, ", found ",
-                    *c.pad_token_id);
-    if (c.position_embedding_type != "absolute") {
-        throw_error(r.where("position_embedding_type"), ": tandem implements \"absolute\", found \"",
-                    c.position_embedding_type, "\"");
-    }
-    return c;
-}
-
-template <class Config>
-nlohmann::json bert_config_to_json(const Config& c) {
-    auto out = write_config_fields(c);
-    out["architectures"] = c.architectures;
-    nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
-    for (const auto& [id, label] : c.id2label) {
-        id2[std::to_string(id)] = label;
-        label2[label] = id;
-    }
-    out["id2label"] = id2;
-    out["label2id"] = label2;
-    return out;
-}
-
-}  // namespace tandem::detail
-
-namespace tandem::io {
-
-// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
-// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
-struct BertConfig {
-    static constexpr const char* model_type = "bert";
-
-    std::int64_t vocab_size = 30522;
-    std::int64_t hidden_size = 768;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    double hidden_dropout_prob = 0.1;
-    double attention_probs_dropout_prob = 0.1;
-    std::int64_t max_position_embeddings = 512;
-    std::int64_t type_vocab_size = 2;
-    double initializer_range = 0.02;
-    double layer_norm_eps = 1e-12;
-    std::optional<std::int64_t> pad_token_id = 0;
-    std::optional<std::int64_t> bos_token_id;
-    std::optional<std::int64_t> eos_token_id;
-    std::string position_embedding_type = "absolute";
-    bool use_cache = true;
-    std::optional<double> classifier_dropout;
-    std::optional<std::string> problem_type;
-    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
-    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
-    std::vector<std::string> architectures{"BertModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("intermediate_size", c.intermediate_size);
-        f("hidden_act", c.hidden_act);
-        f("hidden_dropout_prob", c.hidden_dropout_prob);
-        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("type_vocab_size", c.type_vocab_size);
-        f("initializer_range", c.initializer_range);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-        f("position_embedding_type", c.position_embedding_type);
-        f("use_cache", c.use_cache);
-        f("classifier_dropout", c.classifier_dropout);
-        f("problem_type", c.problem_type);
-    }
-
-    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
-
-    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        return detail::bert_config_from_json<BertConfig>(json, source);
-    }
-    static BertConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<BertConfig>(path);
-    }
-
-    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
-    bool operator==(const BertConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/bert.hpp
-// ---- begin tandem/io/config/clip.hpp
-// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
-// and written to config.json, with the defaults transformers fills in for absent keys
-// and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.CLIPTextConfig (v4.36).
-struct CLIPTextConfig {
-    static constexpr const char* model_type = "clip_text_model";
-
-    std::int64_t vocab_size = 49408;
-    std::int64_t hidden_size = 512;
-    std::int64_t intermediate_size = 2048;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 8;
-    std::int64_t max_position_embeddings = 77;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
-    // argmax(input_ids); the model layer needs the value as read.
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    // Accepts the text config itself or a whole CLIP config (uses its text_config),
-    // as CLIPTextConfig.from_pretrained does.
-    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPTextConfig>(path);
-    }
-    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPTextConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPTextConfig&) const = default;
-};
-
-// transformers.CLIPVisionConfig (v4.36).
-struct CLIPVisionConfig {
-    static constexpr const char* model_type = "clip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 32;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPVisionConfig>(path);
-    }
-    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    // Patches per side; the class token makes num_patches() + 1 positions.
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPVisionConfig&) const = default;
-};
-
-// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
-struct CLIPConfig {
-    static constexpr const char* model_type = "clip";
-
-    CLIPTextConfig text_config;
-    CLIPVisionConfig vision_config;
-    std::int64_t projection_dim = 512;
-    double logit_scale_init_value = 2.6592;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"CLIPModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("projection_dim", c.projection_dim);
-        f("logit_scale_init_value", c.logit_scale_init_value);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        CLIPConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static CLIPConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const CLIPConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/clip.hpp
-// ---- begin tandem/io/config/siglip.hpp
-// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
-// from and written to config.json, with the defaults transformers fills in for absent
-// keys and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
-// projection_size); configs before projection_size existed use hidden_size.
-struct SiglipTextConfig {
-    static constexpr const char* model_type = "siglip_text_model";
-
-    std::int64_t vocab_size = 32000;
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t max_position_embeddings = 64;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    std::optional<std::int64_t> projection_size;
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
-
-    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipTextConfig>(path);
-    }
-    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipTextConfig c;
-        detail::read_config_fields(c, r, {"model_type", "projection_size"});
-        // Written only when set, so that a config from before the key existed round-trips unchanged.
-        c.projection_size = r.get_optional<std::int64_t>("projection_size");
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        if (c.projection_size)
-            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
-        return c;
-    }
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (projection_size) out["projection_size"] = *projection_size;
-        return out;
-    }
-    bool operator==(const SiglipTextConfig&) const = default;
-};
-
-// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
-// the attention-pooling (MAP) head).
-struct SiglipVisionConfig {
-    static constexpr const char* model_type = "siglip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 16;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    bool vision_use_head = true;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-    }
-
-    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipVisionConfig>(path);
-    }
-    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
-        c.vision_use_head = r.get<bool>("vision_use_head", true);
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        return c;
-    }
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    // Written only when it departs from the default, which every version reads the same way.
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (!vision_use_head) out["vision_use_head"] = false;
-        return out;
-    }
-    bool operator==(const SiglipVisionConfig&) const = default;
-};
-
-// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
-// No projection: the towers' pooled outputs are the embeddings.
-struct SiglipConfig {
-    static constexpr const char* model_type = "siglip";
-
-    SiglipTextConfig text_config;
-    SiglipVisionConfig vision_config;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"SiglipModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        SiglipConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static SiglipConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const SiglipConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/siglip.hpp
-// ---- begin tandem/io/config/vilt.hpp
-// transformers' ViltConfig (v4.36) as read from and written to config.json: one
-// transformer over BERT text embeddings and ViT patch embeddings, with the defaults
-// transformers fills in for absent keys and every field validated on load.
-// reference: transformers models/vilt/configuration_vilt.py.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-struct ViltConfig {
-    static constexpr const char* model_type = "vilt";
-
-    std::int64_t vocab_size = 30522;
-    std::int64_t type_vocab_size = 2;
-    // Rows of the embeddings that mark a token as text (0) or image (1).
-    std::int64_t modality_type_vocab_size = 2;
-    std::int64_t max_position_embeddings = 40;
-    std::int64_t hidden_size = 768;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    double hidden_dropout_prob = 0.0;
-    double attention_probs_dropout_prob = 0.0;
-    double initializer_range = 0.02;
-    double layer_norm_eps = 1e-12;
-    std::int64_t image_size = 384;
-    std::int64_t patch_size = 32;
-    std::int64_t num_channels = 3;
-    bool qkv_bias = true;
-    // -1: every valid patch of an image becomes a token. A positive value makes Hugging
-    // Face sample that many patches at random, in eval mode too; tandem refuses it.
-    std::int64_t max_image_length = -1;
-    bool tie_word_embeddings = false;
-    std::int64_t num_images = -1;
-    std::optional<std::int64_t> pad_token_id;
-    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
-    std::vector<std::string> architectures{"ViltModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("type_vocab_size", c.type_vocab_size);
-        f("modality_type_vocab_size", c.modality_type_vocab_size);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_size", c.hidden_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("intermediate_size", c.intermediate_size);
-        f("hidden_act", c.hidden_act);
-        f("hidden_dropout_prob", c.hidden_dropout_prob);
-        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        f("initializer_range", c.initializer_range);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("num_channels", c.num_channels);
-        f("qkv_bias", c.qkv_bias);
-        f("max_image_length", c.max_image_length);
-        f("tie_word_embeddings", c.tie_word_embeddings);
-        f("num_images", c.num_images);
-        f("pad_token_id", c.pad_token_id);
-    }
-
-    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
-    // The side of the square grid of learned patch positions.
-    std::int64_t position_grid() const { return image_size / patch_size; }
-
-    static ViltConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        ViltConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.id2label = detail::read_labels(r);
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
-        // Text is modality 0 and images modality 1.
-        if (c.modality_type_vocab_size < 2 || c.modality_type_vocab_size > detail::kTypeLimit.max)
-            detail::throw_error(r.where("modality_type_vocab_size"), ": expected an integer from 2 to ",
-                                detail::kTypeLimit.max, " (text and image), found ",
-                                c.modality_type_vocab_size);
-        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
-            detail::throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size,
-                                ", found ", *c.pad_token_id);
-        if (c.max_image_length != -1)
-            detail::throw_error(r.where("max_image_length"),
-                                ": tandem implements -1 (every valid patch; a positive value samples "
-                                "patches at random), found ",
-                                c.max_image_length);
-        if (!c.qkv_bias) detail::throw_error(r.where("qkv_bias"), ": tandem implements true, found false");
-        return c;
-    }
-    static ViltConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<ViltConfig>(path);
-    }
-
-    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
-    bool operator==(const ViltConfig&) const = default;
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/vilt.hpp
-// ---- end tandem/io/hf_config.hpp
-// ---- begin tandem/nn.hpp
-// Neural-network modules composed from autograd ops.
-
-// ---- begin tandem/nn/activation.hpp
-// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
-// reference: transformers.activations.ACT2FN.
-
-
-#include <string>
-
-namespace tandem {
-
-enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
-
-// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
-inline Activation activation_from_name(const std::string& name) {
-    if (name == "gelu") return Activation::Gelu;
-    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
-    if (name == "quick_gelu") return Activation::QuickGelu;
-    if (name == "relu") return Activation::Relu;
-    if (name == "tanh") return Activation::Tanh;
-    detail::throw_error(
-        "hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ", "found '",
-        name, "'");
-}
-
-template <Backend B, Scalar T>
-Var<B, T> activate(Activation a, const Var<B, T>& x) {
-    switch (a) {
-        case Activation::Gelu:
-            return gelu(x);
-        case Activation::GeluTanh:
-            return gelu_tanh(x);
-        case Activation::QuickGelu:
-            return quick_gelu(x);
-        case Activation::Relu:
-            return relu(x);
-        case Activation::Tanh:
-            return tanh(x);
-    }
-    return x;
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/activation.hpp
-// ---- begin tandem/nn/attention.hpp
-// Multi-head attention with separate q/k/v/output projections whose names follow the
-// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
-// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
-
-
-namespace tandem {
-
-// The attention options a text tower runs with: the attention mask as a key padding
-// mask (padded keys get no weight; padded queries are still computed, as in HF).
-template <Backend B, Scalar T>
-AttentionOptions<B, T> attention_options(const TextBatch<B>& text, bool causal) {
-    AttentionOptions<B, T> options;
-    options.causal = causal;
-    options.key_mask = text.attention_mask;
-    return options;
-}
-
-struct AttentionNames {
-    std::string query = "q_proj", key = "k_proj", value = "v_proj", output = "out_proj";
-};
-
-// [B, T, H * Dh] -> [B, H, T, Dh]
-template <Backend B, Scalar T>
-Var<B, T> split_heads(const Var<B, T>& x, index_t heads) {
-    const Shape& s = x.shape();
-    return permute(reshape(x, {s[0], s[1], heads, s[2] / heads}), {0, 2, 1, 3});
-}
-
-// [B, H, T, Dh] -> [B, T, H * Dh]
-template <Backend B, Scalar T>
-Var<B, T> merge_heads(const Var<B, T>& x) {
-    const Shape& s = x.shape();
-    return reshape(permute(x, {0, 2, 1, 3}), {s[0], s[2], s[1] * s[3]});
-}
-
-template <Backend B, Scalar T>
-class MultiHeadAttention {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Queries come from width `dim`; keys and values from width `kv_dim` (cross-attention).
-    // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
-    MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
-                       const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
-        : query_(store, scope / names.query, dim, dim),
-          key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
-          value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
-          output_(store, scope / names.output, dim, dim),
-          heads_(heads),
-          dropout_(T(dropout)) {
-        if (heads <= 0 || dim % heads != 0)
-            detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
-    }
-
-    // Self-attention over x [B, T, D].
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        return forward(g, x, x, options);
-    }
-
-    // Queries from x [B, Tq, D], keys and values from context [B, Tk, kv_dim].
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const Var<B, T>& context,
-                      const AttentionOptions<B, T>& options) const {
-        auto q = split_heads(query_.forward(g, x), heads_);
-        auto k = split_heads(key_.forward(g, context), heads_);
-        auto v = split_heads(value_.forward(g, context), heads_);
-        AttentionOptions<B, T> dropping = options;
-        dropping.dropout = dropout_;
-        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        query_.for_each_parameter(f);
-        key_.for_each_parameter(f);
-        value_.for_each_parameter(f);
-        output_.for_each_parameter(f);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        for (auto* l : {&query_, &key_, &value_, &output_}) l->reset_parameters_normal(std, seed);
-    }
-
-private:
-    Linear<B, T> query_, key_, value_, output_;
-    index_t heads_;
-    T dropout_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/attention.hpp
-// ---- begin tandem/nn/attention_pooling.hpp
-// Attention-probe pooling (MAP): a learned probe token attends over all tokens, then a
-// pre-LN MLP residual; the probe's output is the pooled vector.
-// reference: transformers SiglipMultiheadAttentionPoolingHead (torch.nn.MultiheadAttention
-// with packed in_proj_weight / in_proj_bias, then x + mlp(layernorm(x))).
-
-// ---- begin tandem/nn/transformer.hpp
-// Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
-//   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
-// Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
-// y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
-// both; eval mode drops nothing.
-// reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, ViltLayer, BertLayer, DistilBERT's
-// TransformerBlock, MPNetLayer.
-
-// ---- begin tandem/nn/layer_norm.hpp
-// LayerNorm over the last axis with learned weight and bias.
-// reference: torch.nn.LayerNorm (names "weight", "bias"; init 1 and 0).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class LayerNorm {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    LayerNorm(ParameterStore<B, T>& store, const Scope& scope, index_t dim, double eps)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {dim})),
-          bias_(store.add((scope / "bias").str(), {dim})),
-          eps_(eps) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        return layer_norm(x, g.parameter(*store_, weight_), g.parameter(*store_, bias_), T(eps_));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        f(store_->name(bias_), bias_);
-    }
-
-    void reset_parameters() {
-        init_constant(*store_, weight_, 1.0);
-        init_constant(*store_, bias_, 0.0);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    double eps_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/layer_norm.hpp
-// ---- begin tandem/nn/mlp.hpp
-// The transformer feed-forward block: fc2(act(fc1(x))).
-// reference: transformers CLIPMLP / SiglipMLP (names "fc1", "fc2"), ViltIntermediate + ViltOutput.
-
-
-#include <string>
-
-namespace tandem {
-
-// Where the two layers live under the Mlp's scope: CLIP's and SigLIP's names by default;
-// BERT-style layers (ViLT) call them intermediate.dense and output.dense.
-struct MlpNames {
-    std::string fc1 = "fc1", fc2 = "fc2";
-};
-
-template <Backend B, Scalar T>
-class Mlp {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    Mlp(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t hidden, Activation act,
-        const MlpNames& names = {})
-        : fc1_(store, scope / names.fc1, dim, hidden),
-          fc2_(store, scope / names.fc2, hidden, dim),
-          act_(act) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        return fc2_.forward(g, activate(act_, fc1_.forward(g, x)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        fc1_.for_each_parameter(f);
-        fc2_.for_each_parameter(f);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        fc1_.reset_parameters_normal(std, seed);
-        fc2_.reset_parameters_normal(std, seed);
-    }
-
-private:
-    Linear<B, T> fc1_, fc2_;
-    Activation act_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/mlp.hpp
-
-#include <string>
-#include <vector>
-
-namespace tandem {
-
-struct TransformerSizes {
-    index_t hidden, heads, intermediate;
-    Activation activation;
-    double layer_norm_eps;
-    // Train-mode dropout probabilities: of the attention weights (HF attention_dropout,
-    // BERT's attention_probs_dropout_prob), and of the attention and feed-forward outputs
-    // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
-    double attention_dropout = 0;
-    double hidden_dropout = 0;
-};
-
-// Where a pre-LN block's parameters live under its scope. The defaults are CLIP's and
-// SigLIP's: layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2; ViLT
-// (a ViT with BERT's names) has its own.
-struct PreLNLayout {
-    std::string layer_norm1 = "layer_norm1";
-    std::string attention = "self_attn";
-    AttentionNames attention_names{};
-    std::string layer_norm2 = "layer_norm2";
-    MlpNames mlp_names{"mlp.fc1", "mlp.fc2"};
-};
-
-template <Backend B, Scalar T>
-class PreLNBlock {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    PreLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
-               const PreLNLayout& layout = {})
-        : layer_norm1_(store, scope / layout.layer_norm1, s.hidden, s.layer_norm_eps),
-          self_attn_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
-                     s.attention_dropout),
-          layer_norm2_(store, scope / layout.layer_norm2, s.hidden, s.layer_norm_eps),
-          mlp_(store, scope, s.hidden, s.intermediate, s.activation, layout.mlp_names),
-          hidden_dropout_(T(s.hidden_dropout)) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto attended = self_attn_.forward(g, layer_norm1_.forward(g, x), options);
-        auto h = add(x, dropout(attended, hidden_dropout_));
-        return add(h, dropout(mlp_.forward(g, layer_norm2_.forward(g, h)), hidden_dropout_));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        self_attn_.for_each_parameter(f);
-        layer_norm1_.for_each_parameter(f);
-        mlp_.for_each_parameter(f);
-        layer_norm2_.for_each_parameter(f);
-    }
-
-private:
-    LayerNorm<B, T> layer_norm1_;
-    MultiHeadAttention<B, T> self_attn_;
-    LayerNorm<B, T> layer_norm2_;
-    Mlp<B, T> mlp_;
-    // Of the attention and MLP outputs before their residual adds (ViLT's
-    // hidden_dropout_prob; CLIP and SigLIP have none).
-    T hidden_dropout_;
-};
-
-// Where a post-LN block's parameters live under its scope, and whether the attention
-// output is dropped before its residual add. The defaults are BERT's (RoBERTa's and
-// XLM-R's too): attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
-// intermediate.dense, output.{dense,LayerNorm}; DistilBERT and MPNet name the same
-// pieces otherwise, and DistilBERT drops only the feed-forward output.
-struct PostLNLayout {
-    std::string attention = "attention";
-    AttentionNames attention_names{"self.query", "self.key", "self.value", "output.dense"};
-    std::string attention_norm = "attention.output.LayerNorm";
-    std::string intermediate = "intermediate.dense";
-    std::string output = "output.dense";
-    std::string output_norm = "output.LayerNorm";
-    bool drop_attention_output = true;
-};
-
-template <Backend B, Scalar T>
-class PostLNBlock {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    PostLNBlock(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s,
-                const PostLNLayout& layout = {})
-        : attention_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
-                     s.attention_dropout),
-          attention_norm_(store, scope / layout.attention_norm, s.hidden, s.layer_norm_eps),
-          intermediate_(store, scope / layout.intermediate, s.hidden, s.intermediate),
-          output_(store, scope / layout.output, s.intermediate, s.hidden),
-          output_norm_(store, scope / layout.output_norm, s.hidden, s.layer_norm_eps),
-          activation_(s.activation),
-          attention_output_dropout_(T(layout.drop_attention_output ? s.hidden_dropout : 0)),
-          hidden_dropout_(T(s.hidden_dropout)) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
-        auto h = attention_norm_.forward(g, add(x, attended));
-        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
-        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        attention_.for_each_parameter(f);
-        attention_norm_.for_each_parameter(f);
-        intermediate_.for_each_parameter(f);
-        output_.for_each_parameter(f);
-        output_norm_.for_each_parameter(f);
-    }
-
-private:
-    MultiHeadAttention<B, T> attention_;
-    LayerNorm<B, T> attention_norm_;
-    Linear<B, T> intermediate_, output_;
-    LayerNorm<B, T> output_norm_;
-    Activation activation_;
-    // Of the attention output (0 where the layout keeps it) and of the feed-forward output.
-    T attention_output_dropout_, hidden_dropout_;
-};
-
-// `layers` blocks named scope.0, scope.1, ... applied in order; `args` (a block's
-// layout) go to every block.
-template <class Block>
-class TransformerStack {
-public:
-    using backend_type = typename Block::backend_type;
-    using value_type = typename Block::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    template <class... Args>
-    TransformerStack(ParameterStore<B, T>& store, const Scope& scope, index_t layers,
-                     const TransformerSizes& s, const Args&... args) {
-        blocks_.reserve(static_cast<std::size_t>(layers));
-        for (index_t i = 0; i < layers; ++i) blocks_.emplace_back(store, scope / int(i), s, args...);
-    }
-
-    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
-        for (const auto& block : blocks_) x = block.forward(g, x, options);
-        return x;
-    }
-
-    // Hugging Face's output_hidden_states: the input, then every block's output; the last
-    // is forward's result. Keeping them all holds every block's activations, so only a
-    // caller that reads them (a layerwise loss) asks.
-    std::vector<Var<B, T>> hidden_states(Graph<B, T>& g, Var<B, T> x,
-                                         const AttentionOptions<B, T>& options = {}) const {
-        std::vector<Var<B, T>> states{x};
-        states.reserve(blocks_.size() + 1);
-        for (const auto& block : blocks_) states.push_back(block.forward(g, states.back(), options));
-        return states;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        for (const auto& block : blocks_) block.for_each_parameter(f);
-    }
-
-private:
-    std::vector<Block> blocks_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/transformer.hpp
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class MultiheadAttentionPoolingHead {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Names as SigLIP: probe, attention.{in_proj_weight, in_proj_bias, out_proj}, layernorm, mlp.
-    MultiheadAttentionPoolingHead(ParameterStore<B, T>& store, const Scope& scope, const TransformerSizes& s)
-        : store_(&store),
-          probe_(store.add((scope / "probe").str(), {1, 1, s.hidden})),
-          in_proj_weight_(
-              store.add((scope / "attention" / "in_proj_weight").str(), {3 * s.hidden, s.hidden})),
-          in_proj_bias_(store.add((scope / "attention" / "in_proj_bias").str(), {3 * s.hidden})),
-          out_proj_(store, scope / "attention" / "out_proj", s.hidden, s.hidden),
-          layernorm_(store, scope / "layernorm", s.hidden, s.layer_norm_eps),
-          mlp_(store, scope / "mlp", s.hidden, s.intermediate, s.activation),
-          hidden_(s.hidden),
-          heads_(s.heads) {
-        if (s.heads <= 0 || s.hidden % s.heads != 0)
-            detail::throw_error(scope.str(), ": hidden size ", s.hidden, " is not divisible by ", s.heads,
-                                " heads");
-    }
-
-    // x [batch, tokens, hidden] -> [batch, hidden].
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        const Shape& s = x.shape();
-        if (s.rank() != 3 || s[2] != hidden_)
-            detail::throw_error("MultiheadAttentionPoolingHead: expected states [batch, tokens, ", hidden_,
-                                "], found ", s.str());
-        // The probe repeated over the batch (HF: probe.repeat(batch, 1, 1)).
-        auto probe = add(g.input(Tensor<B, T>::zeros({s[0], 1, hidden_})),
-                         reshape(g.parameter(*store_, probe_), {hidden_}));
-        // Slices of the packed Var, so the gradients of all three land in in_proj_weight / in_proj_bias.
-        auto w = g.parameter(*store_, in_proj_weight_);
-        auto b = g.parameter(*store_, in_proj_bias_);
-        auto project = [&](const Var<B, T>& input, index_t part) {
-            auto bias = slice(b, 0, part * hidden_, (part + 1) * hidden_);
-            return split_heads(linear(input, slice(w, 0, part * hidden_, (part + 1) * hidden_), &bias),
-                               heads_);
-        };
-        auto attended = scaled_dot_product_attention(project(probe, 0), project(x, 1), project(x, 2));
-        auto h = out_proj_.forward(g, merge_heads(attended));
-        h = add(h, mlp_.forward(g, layernorm_.forward(g, h)));
-        // One probe token, so h[:, 0] is h without its token axis.
-        return reshape(h, {s[0], hidden_});
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(probe_), probe_);
-        f(store_->name(in_proj_weight_), in_proj_weight_);
-        f(store_->name(in_proj_bias_), in_proj_bias_);
-        out_proj_.for_each_parameter(f);
-        layernorm_.for_each_parameter(f);
-        mlp_.for_each_parameter(f);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter probe_, in_proj_weight_, in_proj_bias_;
-    Linear<B, T> out_proj_;
-    LayerNorm<B, T> layernorm_;
-    Mlp<B, T> mlp_;
-    index_t hidden_, heads_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/attention_pooling.hpp
-// ---- begin tandem/nn/embedding.hpp
-// Embedding: a lookup table of `num_embeddings` rows of width `dim`.
-// reference: torch.nn.Embedding (name "weight"; init N(0, 1); padding_idx).
-
-
-#include <cstdint>
-#include <optional>
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class Embedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // With `padding_idx`, forward never sends a gradient to that row (nn.Embedding's
-    // padding_idx: the padding token's vector stays as loaded).
-    Embedding(ParameterStore<B, T>& store, const Scope& scope, index_t num_embeddings, index_t dim,
-              std::optional<std::int64_t> padding_idx = {})
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {num_embeddings, dim})),
-          padding_idx_(padding_idx) {
-        if (padding_idx && (*padding_idx < 0 || *padding_idx >= num_embeddings))
-            detail::throw_error(scope.str(), ": padding_idx ", *padding_idx, " is outside the table's ",
-                                num_embeddings, " rows");
-    }
-
-    index_t num_embeddings() const { return store_->shape(weight_)[0]; }
-
-    // Rows at `ids`, shaped [ids.shape..., dim]. Ids outside the table are a tandem::Error.
-    Var<B, T> forward(Graph<B, T>& g, const Ids<B>& ids) const {
-        return embedding(g.parameter(*store_, weight_), ids, padding_idx_);
-    }
-    // Rows [0, n): the embeddings of positions 0..n-1, without an id tensor.
-    Var<B, T> first_rows(Graph<B, T>& g, index_t n) const {
-        if (n > num_embeddings())
-            detail::throw_error(store_->name(weight_), ": ", n, " positions exceed the table's ",
-                                num_embeddings(), " rows");
-        return slice(g.parameter(*store_, weight_), 0, 0, n);
-    }
-    Var<B, T> weight(Graph<B, T>& g) const { return g.parameter(*store_, weight_); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-    }
-
-    void reset_parameters(double std, std::uint64_t seed) { init_normal(*store_, weight_, std, seed); }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_;
-    std::optional<std::int64_t> padding_idx_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/embedding.hpp
-// ---- begin tandem/nn/patch_embedding.hpp
-// Patch embedding: a convolution with stride equal to its kernel, done as unfold
-// (reshape + permute) followed by one GEMM.
-// reference: transformers CLIPVisionEmbeddings.patch_embedding (nn.Conv2d, weight [D, C, p, p]).
-
-
-namespace tandem {
-
-template <Backend B, Scalar T>
-class PatchEmbedding {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    PatchEmbedding(ParameterStore<B, T>& store, const Scope& scope, index_t channels, index_t patch,
-                   index_t dim, bool bias)
-        : store_(&store),
-          weight_(store.add((scope / "weight").str(), {dim, channels, patch, patch})),
-          has_bias_(bias),
-          patch_(patch) {
-        if (bias) bias_ = store.add((scope / "bias").str(), {dim});
-    }
-
-    // pixels [B, C, H, W] -> [B, (H / p) * (W / p), D], patches in row-major order.
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixels) const {
-        const Shape& s = pixels.shape();
-        const Shape& w = store_->shape(weight_);
-        if (s.rank() != 4 || s[1] != w[1] || s[2] % patch_ != 0 || s[3] % patch_ != 0)
-            detail::throw_error("patch_embedding: expected pixel_values [batch, ", w[1],
-                                ", H, W] with H and W ", "multiples of ", patch_, ", found ", s.str());
-        const index_t gh = s[2] / patch_, gw = s[3] / patch_, c = s[1], p = patch_;
-        auto cols = reshape(permute(reshape(pixels, {s[0], c, gh, p, gw, p}), {0, 2, 4, 1, 3, 5}),
-                            {s[0], gh * gw, c * p * p});
-        auto weight = reshape(g.parameter(*store_, weight_), {w[0], c * p * p});
-        if (!has_bias_) return linear(cols, weight);
-        auto bias = g.parameter(*store_, bias_);
-        return linear(cols, weight, &bias);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        f(store_->name(weight_), weight_);
-        if (has_bias_) f(store_->name(bias_), bias_);
-    }
-
-    void reset_parameters_normal(double std, std::uint64_t seed) {
-        init_normal(*store_, weight_, std, seed);
-        if (has_bias_) init_constant(*store_, bias_, 0.0);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    Parameter weight_, bias_;
-    bool has_bias_;
-    index_t patch_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/patch_embedding.hpp
-// ---- begin tandem/nn/sequential.hpp
-// Sequential: layers applied in order, composed at compile time (the types are the
-// template arguments, so the chain inlines). Each layer's forward(g, x) feeds the next.
-// reference: torch.nn.Sequential.
-
-
-#include <tuple>
-#include <utility>
-
-namespace tandem {
-
-namespace detail {
-enum class SequentialFault { none, not_module, backends_differ, scalars_differ, not_layer };
-
-// The first rule a Sequential of these types breaks, so that exactly one static_assert fires.
-template <class First, class... Rest>
-consteval SequentialFault sequential_fault() {
-    if constexpr (!(Module<First> && (Module<Rest> && ...)))
-        return SequentialFault::not_module;
-    else if constexpr (!(std::same_as<typename Rest::backend_type, typename First::backend_type> && ...))
-        return SequentialFault::backends_differ;
-    else if constexpr (!(std::same_as<typename Rest::value_type, typename First::value_type> && ...))
-        return SequentialFault::scalars_differ;
-    else if constexpr (!(Layer<First> && (Layer<Rest> && ...)))
-        return SequentialFault::not_layer;
-    else
-        return SequentialFault::none;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence instead of the
-// error a fold over std::apply would print deep inside forward. Its constructor lets
-// class template argument deduction reach the assertions.
-template <class First, class... Rest>
-class Sequential {
-    static constexpr auto fault = detail::sequential_fault<First, Rest...>();
-    static_assert(
-        fault != detail::SequentialFault::not_module,
-        "Sequential: every element must be a Module (backend_type, value_type, for_each_parameter)");
-    static_assert(fault != detail::SequentialFault::backends_differ,
-                  "Sequential: every module must use the same backend");
-    static_assert(fault != detail::SequentialFault::scalars_differ,
-                  "Sequential: every module must use the same scalar type");
-    static_assert(fault != detail::SequentialFault::not_layer,
-                  "Sequential: every module must be a Layer, with forward(graph, Var) returning a Var");
-
-public:
-    explicit Sequential(First, Rest...) {}
-};
-
-template <class First, class... Rest>
-requires(detail::sequential_fault<First, Rest...>() ==
-         detail::SequentialFault::none) class Sequential<First, Rest...> {
-public:
-    using backend_type = typename First::backend_type;
-    using value_type = typename First::value_type;
-
-    explicit Sequential(First first, Rest... rest) : modules_(std::move(first), std::move(rest)...) {}
-
-    Var<backend_type, value_type> forward(Graph<backend_type, value_type>& g,
-                                          Var<backend_type, value_type> x) const {
-        std::apply([&](const auto&... m) { ((x = m.forward(g, x)), ...); }, modules_);
-        return x;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
-    }
-
-    template <std::size_t I>
-    const auto& get() const {
-        return std::get<I>(modules_);
-    }
-
-private:
-    std::tuple<First, Rest...> modules_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/sequential.hpp
-// ---- end tandem/nn.hpp
-
-#include <cstdint>
-#include <optional>
-#include <utility>
-
-namespace tandem {
-
-// What a BERT-family embedding layer is made of, as BertEmbeddings reads it from a
-// config: the tables' sizes, whether there are token types, and how positions are
-// numbered.
-struct BertEmbeddingOptions {
-    index_t vocab_size = 0, hidden_size = 0, max_position_embeddings = 0;
-    // 0: no token_type_embeddings (DistilBERT, MPNet).
-    index_t type_vocab_size = 0;
-    double layer_norm_eps = 1e-12, dropout = 0;
-    // word_embeddings' padding_idx (nn.Embedding's: that row gets no gradient).
-    std::optional<std::int64_t> pad_token_id{};
-    // Unset: BERT's positions, the columns 0..L-1. Set: RoBERTa's, counted from
-    // position_padding_idx + 1 over the tokens other than it, padding itself at
-    // position_padding_idx (also the position table's padding_idx).
-    std::optional<std::int64_t> position_padding_idx{};
-    // The Hugging Face class errors name.
-    const char* model = "BertModel";
-};
-
-namespace detail {
-inline BertEmbeddingOptions bert_embedding_options(const io::BertConfig& c) {
-    return {.vocab_size = c.vocab_size,
-            .hidden_size = c.hidden_size,
-            .max_position_embeddings = c.max_position_embeddings,
-            .type_vocab_size = c.type_vocab_size,
-            .layer_norm_eps = c.layer_norm_eps,
-            .dropout = c.hidden_dropout_prob,
-            .pad_token_id = c.pad_token_id,
-            .model = "BertModel"};
-}
-}  // namespace detail
-
-// dropout(LayerNorm(word + token_type + position)); absent token_type_ids mean segment 0;
-// dropout in train mode only. One class for BERT and the families that keep its
-// embeddings but drop the token types or number positions past the padding.
-template <Backend B, Scalar T>
-class BertEmbeddings {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const BertEmbeddingOptions& o)
-        : word_embeddings_(store, scope / "word_embeddings", o.vocab_size, o.hidden_size, o.pad_token_id),
-          position_embeddings_(store, scope / "position_embeddings", o.max_position_embeddings, o.hidden_size,
-                               o.position_padding_idx),
-          token_type_embeddings_(o.type_vocab_size > 0
-                                     ? std::optional<Embedding<B, T>>(std::in_place, store,
-                                                                      scope / "token_type_embeddings",
-                                                                      o.type_vocab_size, o.hidden_size)
-                                     : std::nullopt),
-          layer_norm_(store, scope / "LayerNorm", o.hidden_size, o.layer_norm_eps),
-          dropout_(T(o.dropout)),
-          position_padding_idx_(o.position_padding_idx),
-          model_(o.model) {}
-
-    BertEmbeddings(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : BertEmbeddings(store, scope, detail::bert_embedding_options(c)) {}
-
-    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        auto x = word_embeddings_.forward(g, text.input_ids);
-        if (token_type_embeddings_) {
-            // Without token types every token is segment 0, as HF's default.
-            const Ids<B> types =
-                text.token_type_ids.defined() ? text.token_type_ids : Ids<B>::zeros(text.input_ids.shape());
-            x = add(x, token_type_embeddings_->forward(g, types));
-        }
-        return dropout(layer_norm_.forward(g, add(x, positions(g, text))), dropout_);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        word_embeddings_.for_each_parameter(f);
-        position_embeddings_.for_each_parameter(f);
-        if (token_type_embeddings_) token_type_embeddings_->for_each_parameter(f);
-        layer_norm_.for_each_parameter(f);
-    }
-
-private:
-    Var<B, T> positions(Graph<B, T>& g, const TextBatch<B>& text) const {
-        const index_t rows = position_embeddings_.num_embeddings();
-        if (!position_padding_idx_) {
-            if (text.length() > rows)
-                detail::throw_error(model_, ": sequence length ", text.length(),
-                                    " exceeds max_position_embeddings ", rows);
-            return position_embeddings_.first_rows(g, text.length());
-        }
-        // The last real token of a full row sits at padding_idx + length.
-        const std::int64_t padding_idx = *position_padding_idx_;
-        if (padding_idx + text.length() >= rows)
-            detail::throw_error(model_, ": sequence length ", text.length(), " exceeds the ",
-                                rows - padding_idx - 1, " positions max_position_embeddings ", rows,
-                                " leaves after padding_idx ", padding_idx);
-        return position_embeddings_.forward(g, position_ids_from_input_ids(text.input_ids, padding_idx));
-    }
-
-    Embedding<B, T> word_embeddings_, position_embeddings_;
-    std::optional<Embedding<B, T>> token_type_embeddings_;
-    LayerNorm<B, T> layer_norm_;
-    T dropout_;
-    std::optional<std::int64_t> position_padding_idx_;
-    const char* model_;
-};
-
-template <Backend B, Scalar T>
-struct BertOutput {
-    Var<B, T> last_hidden_state;  // [batch, tokens, hidden], padded positions included
-    Var<B, T> pooler_output;      // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
-    // With output_hidden_states: the embedding layer's output, then every layer's; the last
-    // is last_hidden_state.
-    std::vector<Var<B, T>> hidden_states{};
-};
-
-namespace detail {
-inline TransformerSizes bert_sizes(const io::BertConfig& c) {
-    return {c.hidden_size,        c.num_attention_heads,
-            c.intermediate_size,  activation_from_name(c.hidden_act),
-            c.layer_norm_eps,     c.attention_probs_dropout_prob,
-            c.hidden_dropout_prob};
-}
-}  // namespace detail
-
-// BertModel's layers on a shared ParameterStore under `scope` ("" for BertModel itself,
-// "bert" inside BertForSequenceClassification, any prefix inside another model).
-template <Backend B, Scalar T>
-class BertTower {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // The Hugging Face class a tower alone is saved as.
-    static constexpr const char* architecture = "BertModel";
-
-    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c)
-        : BertTower(store, scope, c, detail::bert_embedding_options(c)) {}
-
-    // BERT's layers with other embeddings: RoBERTa's positions (models/roberta.hpp).
-    BertTower(ParameterStore<B, T>& store, const Scope& scope, const io::BertConfig& c,
-              const BertEmbeddingOptions& embeddings)
-        : config_(c),
-          model_(embeddings.model),
-          embeddings_(store, scope / "embeddings", embeddings),
-          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::bert_sizes(c)),
-          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
-
-    // The attention mask is a key padding mask: padded keys get no weight, padded queries
-    // are still computed (as in HF, whose last_hidden_state includes them).
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
-                             bool output_hidden_states = false) const {
-        text.check(model_);
-        const auto options = attention_options<B, T>(text, false);
-        const auto x = embeddings_.forward(g, text);
-        std::vector<Var<B, T>> states;
-        if (output_hidden_states) states = encoder_.hidden_states(g, x, options);
-        const auto last = output_hidden_states ? states.back() : encoder_.forward(g, x, options);
-        return {last, tanh(pooler_.forward(g, pool_cls(last))), std::move(states)};
-    }
-
-    // BertModel's own sentence vector, pooler_output, so the tower alone is an
-    // EncoderTower; PooledTower(tower, Pooling(...)) pools last_hidden_state instead, as
-    // sentence-transformers does.
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return forward(g, text).pooler_output;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        embeddings_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        pooler_.for_each_parameter(f);
-    }
-
-    const io::BertConfig& config() const { return config_; }
-
-private:
-    io::BertConfig config_;
-    const char* model_;
-    BertEmbeddings<B, T> embeddings_;
-    TransformerStack<PostLNBlock<B, T>> encoder_;
-    Linear<B, T> pooler_;
-};
-
-// transformers.BertModel (with its pooler): owns its parameters, named without prefix.
-// from_pretrained also reads checkpoints whose names carry "bert." (a classification or
-// pre-training checkpoint); their heads are reported as unexpected.
-template <Backend B, Scalar T>
-class BertModel : public PretrainedModel<BertModel<B, T>, B, T, io::BertConfig> {
-    using Base = PretrainedModel<BertModel<B, T>, B, T, io::BertConfig>;
-
-public:
-    static constexpr const char* architecture = "BertModel";
-    static constexpr const char* base_model_prefix = "bert";
-
-    explicit BertModel(const io::BertConfig& config) : Base(config), bert_(*this->store_, Scope(), config) {}
-
-    BertOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return bert_.forward(g, text);
-    }
-    // pooler_output [batch, hidden].
-    Var<B, T> encode(Graph<B, T>& g, const TextBatch<B>& text) const { return bert_.encode(g, text); }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        bert_.for_each_parameter(f);
-    }
-
-private:
-    BertTower<B, T> bert_;
-};
-
-template <Backend B, Scalar T>
-struct SequenceClassifierOutput {
-    BertOutput<B, T> bert;
-    Var<B, T> logits;  // [batch, num_labels]
-};
-
-// transformers.BertForSequenceClassification: "bert." + BertModel, then
-// classifier(dropout(pooler_output)), dropping with classifier_dropout (or, unset,
-// hidden_dropout_prob) in train mode only. The loss is the
-// caller's: a CrossEncoder with one label uses BCE-with-logits on logits.view(-1).
-// A checkpoint without "classifier.*" (a bare BertModel or a pre-training checkpoint)
-// starts a new head as transformers does: weight N(0, initializer_range^2) drawn from
-// from_pretrained's seed, bias 0; the head's names are then listed in
-// load_report().newly_initialized.
-template <Backend B, Scalar T>
-class BertForSequenceClassification
-    : public PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig> {
-    using Base = PretrainedModel<BertForSequenceClassification<B, T>, B, T, io::BertConfig>;
-
-public:
-    static constexpr const char* architecture = "BertForSequenceClassification";
-    static constexpr const char* base_model_prefix = "bert";
-    static constexpr const char* head_prefix = "classifier.";
-
-    explicit BertForSequenceClassification(const io::BertConfig& config)
-        : Base(config),
-          bert_(*this->store_, Scope(base_model_prefix), config),
-          classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()),
-          dropout_(T(config.classifier_dropout.value_or(config.hidden_dropout_prob))) {}
-
-    void reset_head(std::uint64_t seed) {
-        classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
-    }
-
-    SequenceClassifierOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
-        auto out = bert_.forward(g, text);
-        return {out, classifier_.forward(g, dropout(out.pooler_output, dropout_))};
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        bert_.for_each_parameter(f);
-        classifier_.for_each_parameter(f);
-    }
-
-private:
-    BertTower<B, T> bert_;
-    Linear<B, T> classifier_;
-    T dropout_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/bert.hpp
 // ---- begin tandem/models/clip.hpp
 // Hugging Face CLIP: the text and vision transformers, their projections, and
 // CLIPModel joining them with a learned temperature. Parameter names, pooling rules
@@ -24604,311 +25015,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/pooled_tower.hpp
-// ---- begin tandem/models/vilt.hpp
-// Hugging Face ViLT: one pre-LN transformer over a text's BERT embeddings and an image's
-// patch embeddings together (ViltModel), and the image-text matching head on its pooled
-// text [CLS] token (ViltForImageAndTextRetrieval, a cross-encoder's model). Token layout,
-// masks, the per-image resize of the position grid and the parameter names follow
-// transformers 4.36 (see shared/data/models/README.md and vilt-tiny-itm's manifest).
-// reference: transformers ViltEmbeddings (visual_embed), ViltLayer, ViltModel, ViltPooler,
-// ViltForImageAndTextRetrieval.
-
-
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <vector>
-
-namespace tandem {
-
-// A batch of images as ViltImageProcessor pads it: pixel_values [batch, channels, H, W]
-// and pixel_mask [batch, H, W], 1 on an image's own pixels and 0 on the padding.
-template <Backend B, Scalar T>
-struct ViltImages {
-    Var<B, T> pixel_values;
-    Ids<B> pixel_mask;
-};
-
-namespace detail {
-
-// Which patches of each image become tokens, and where their positions come from. The
-// layout decides the shapes of the model's tensors, so it is worked out on the host
-// from a copy of pixel_mask, as transformers does with .sum() and .nonzero() on it.
-struct ViltPatchLayout {
-    index_t grid_h = 0, grid_w = 0;  // the padded batch's patch grid
-    index_t image_tokens = 0;        // tokens per image after its class token
-    // [batch * image_tokens]: the row of [batch * grid_h * grid_w] patches each token
-    // takes: an image's valid patches in row-major order, then its padding patches.
-    std::vector<std::int64_t> select;
-    // [batch * image_tokens]: 1 for a valid patch, 0 for padding.
-    std::vector<std::int64_t> mask;
-    // [batch * grid_h * grid_w, position_grid^2]: the bilinear (align_corners) weights
-    // that resize the learned position grid to each image's valid patch rows and columns;
-    // zero rows on the padding.
-    std::vector<double> position_weights;
-};
-
-// One axis of torch's bilinear resize with align_corners=True from `in` to `out` points:
-// for each output point, its two source points and the weight of the second.
-struct LinearTap {
-    index_t lo, hi;
-    double weight_hi;
-};
-inline std::vector<LinearTap> align_corners_taps(index_t in, index_t out) {
-    std::vector<LinearTap> taps;
-    const double step = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
-    for (index_t i = 0; i < out; ++i) {
-        const double source = step * double(i);
-        const auto lo = std::min(static_cast<index_t>(source), in - 1);
-        taps.push_back({lo, std::min(lo + 1, in - 1), std::clamp(source - double(lo), 0.0, 1.0)});
-    }
-    return taps;
-}
-
-// pixel_mask [batch, H, W] on the host; H and W multiples of `patch`. A patch is valid
-// when the mask is 1 at its top-left pixel (torch's nearest resize of the mask to the
-// patch grid); the image's valid rows and columns are counted down column 0 and along row 0.
-inline ViltPatchLayout vilt_patch_layout(const std::vector<std::int64_t>& pixel_mask, index_t batch,
-                                         index_t height, index_t width, index_t patch,
-                                         index_t position_grid) {
-    ViltPatchLayout layout;
-    layout.grid_h = height / patch;
-    layout.grid_w = width / patch;
-    const index_t cells = layout.grid_h * layout.grid_w, positions = position_grid * position_grid;
-    std::vector<std::vector<std::int64_t>> valid(batch), padding(batch);
-    layout.position_weights.assign(static_cast<std::size_t>(batch * cells * positions), 0.0);
-    for (index_t b = 0; b < batch; ++b) {
-        const auto is_valid = [&](index_t i, index_t j) {
-            return pixel_mask[static_cast<std::size_t>((b * height + i * patch) * width + j * patch)] != 0;
-        };
-        index_t rows = 0, columns = 0;
-        for (index_t i = 0; i < layout.grid_h; ++i) rows += is_valid(i, 0);
-        for (index_t j = 0; j < layout.grid_w; ++j) columns += is_valid(0, j);
-        if (rows == 0 || columns == 0)
-            throw_error("ViltModel: pixel_mask of image ", b, " covers no patch (", rows, " valid rows, ",
-                        columns, " valid columns of ", patch, "-pixel patches)");
-        for (index_t i = 0; i < layout.grid_h; ++i)
-            for (index_t j = 0; j < layout.grid_w; ++j)
-                (is_valid(i, j) ? valid : padding)[b].push_back(b * cells + i * layout.grid_w + j);
-        layout.image_tokens = std::max(layout.image_tokens, static_cast<index_t>(valid[b].size()));
-        const auto ys = align_corners_taps(position_grid, rows),
-                   xs = align_corners_taps(position_grid, columns);
-        for (index_t i = 0; i < rows; ++i)
-            for (index_t j = 0; j < columns; ++j) {
-                double* row =
-                    layout.position_weights.data() + (b * cells + i * layout.grid_w + j) * positions;
-                const auto &y = ys[i], &x = xs[j];
-                row[y.lo * position_grid + x.lo] += (1 - y.weight_hi) * (1 - x.weight_hi);
-                row[y.lo * position_grid + x.hi] += (1 - y.weight_hi) * x.weight_hi;
-                row[y.hi * position_grid + x.lo] += y.weight_hi * (1 - x.weight_hi);
-                row[y.hi * position_grid + x.hi] += y.weight_hi * x.weight_hi;
-            }
-    }
-    // Images with fewer valid patches than the batch's most are filled with padding
-    // patches, masked as keys (transformers picks them at random; all are alike).
-    for (index_t b = 0; b < batch; ++b) {
-        const auto fill = static_cast<std::size_t>(layout.image_tokens) - valid[b].size();
-        for (const auto id : valid[b]) layout.select.push_back(id), layout.mask.push_back(1);
-        for (std::size_t k = 0; k < fill; ++k)
-            layout.select.push_back(padding[b][k]), layout.mask.push_back(0);
-    }
-    return layout;
-}
-
-inline TransformerSizes vilt_sizes(const io::ViltConfig& c) {
-    return {c.hidden_size,        c.num_attention_heads,
-            c.intermediate_size,  activation_from_name(c.hidden_act),
-            c.layer_norm_eps,     c.attention_probs_dropout_prob,
-            c.hidden_dropout_prob};
-}
-
-// ViltLayer's names: a ViT block with BERT's attention and feed-forward names.
-inline PreLNLayout vilt_layer_layout() {
-    return {.layer_norm1 = "layernorm_before",
-            .attention = "attention",
-            .attention_names = {"attention.query", "attention.key", "attention.value", "output.dense"},
-            .layer_norm2 = "layernorm_after",
-            .mlp_names = {"intermediate.dense", "output.dense"}};
-}
-
-}  // namespace detail
-
-template <Backend B, Scalar T>
-struct ViltOutput {
-    // [batch, text + 1 + image tokens, hidden]: the encoder's input, then its output
-    // after the final layernorm. Text tokens first, then the image class token, then the
-    // image tokens (valid patches in row-major order, then padding).
-    Var<B, T> embeddings, last_hidden_state;
-    Ids<B> attention_mask;    // [batch, tokens]: the text mask, 1, the image tokens' validity
-    Var<B, T> pooler_output;  // [batch, hidden], tanh(dense(last_hidden_state[:, 0]))
-};
-
-// ViltModel's layers on a shared ParameterStore under `scope` ("vilt" inside
-// ViltForImageAndTextRetrieval).
-template <Backend B, Scalar T>
-class ViltTower {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    ViltTower(ParameterStore<B, T>& store, const Scope& scope, const io::ViltConfig& c)
-        : store_(&store),
-          position_grid_(c.position_grid()),
-          patch_(c.patch_size),
-          dropout_(T(c.hidden_dropout_prob)),
-          text_embeddings_(store, scope / "embeddings" / "text_embeddings",
-                           BertEmbeddingOptions{.vocab_size = c.vocab_size,
-                                                .hidden_size = c.hidden_size,
-                                                .max_position_embeddings = c.max_position_embeddings,
-                                                .type_vocab_size = c.type_vocab_size,
-                                                .layer_norm_eps = c.layer_norm_eps,
-                                                .dropout = c.hidden_dropout_prob,
-                                                .pad_token_id = c.pad_token_id,
-                                                .model = "ViltModel"}),
-          patch_embeddings_(store, scope / "embeddings" / "patch_embeddings" / "projection", c.num_channels,
-                            c.patch_size, c.hidden_size, true),
-          cls_token_(store.add((scope / "embeddings" / "cls_token").str(), {1, 1, c.hidden_size})),
-          position_embeddings_(store.add((scope / "embeddings" / "position_embeddings").str(),
-                                         {1, position_grid_ * position_grid_ + 1, c.hidden_size})),
-          modality_embeddings_(store, scope / "embeddings" / "token_type_embeddings",
-                               c.modality_type_vocab_size, c.hidden_size),
-          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::vilt_sizes(c),
-                   detail::vilt_layer_layout()),
-          layernorm_(store, scope / "layernorm", c.hidden_size, c.layer_norm_eps),
-          pooler_(store, scope / "pooler" / "dense", c.hidden_size, c.hidden_size) {}
-
-    ViltOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const ViltImages<B, T>& images) const {
-        text.check("ViltModel");
-        const Shape& s = images.pixel_values.shape();
-        const Shape& m = images.pixel_mask.shape();
-        if (s.rank() != 4 || m.rank() != 3 || m[0] != s[0] || m[1] != s[2] || m[2] != s[3] ||
-            s[0] != text.batch())
-            detail::throw_error("ViltModel: expected pixel_values [", text.batch(),
-                                ", channels, H, W] and pixel_mask [", text.batch(), ", H, W], found ",
-                                s.str(), " and ", m.str());
-        auto patches = patch_embeddings_.forward(g, images.pixel_values);
-        const auto layout = detail::vilt_patch_layout(images.pixel_mask.to_vector(), s[0], s[2], s[3], patch_,
-                                                      position_grid_);
-        const index_t batch = s[0], hidden = patches.shape()[2], positions = position_grid_ * position_grid_;
-        const index_t cells = batch * layout.grid_h * layout.grid_w;
-
-        auto table = reshape(g.parameter(*store_, position_embeddings_), {positions + 1, hidden});
-        const std::vector<T> weights(layout.position_weights.begin(), layout.position_weights.end());
-        auto spatial = matmul(g.input(Tensor<B, T>::from_vector(weights, {cells, positions})),
-                              slice(table, 0, 1, positions + 1));
-        auto tokens = gather_rows(add(reshape(patches, {cells, hidden}), spatial),
-                                  Ids<B>::from_vector(layout.select, {batch * layout.image_tokens}));
-        auto cls = add(reshape(g.parameter(*store_, cls_token_), {hidden}),
-                       reshape(slice(table, 0, 0, 1), {hidden}));
-        auto image = concat<B, T>({add(g.input(Tensor<B, T>::zeros({batch, 1, hidden})), cls),
-                                   reshape(tokens, {batch, layout.image_tokens, hidden})},
-                                  1);
-        image = add(dropout(image, dropout_), modality(g, 1));
-        auto embeddings = concat<B, T>({add(text_embeddings_.forward(g, text), modality(g, 0)), image}, 1);
-
-        const auto mask = attention_mask(text, layout);
-        AttentionOptions<B, T> options;
-        options.key_mask = mask;
-        auto last = layernorm_.forward(g, encoder_.forward(g, embeddings, options));
-        return {embeddings, last, mask, tanh(pooler_.forward(g, pool_cls(last)))};
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_embeddings_.for_each_parameter(f);
-        patch_embeddings_.for_each_parameter(f);
-        f(store_->name(cls_token_), cls_token_);
-        f(store_->name(position_embeddings_), position_embeddings_);
-        modality_embeddings_.for_each_parameter(f);
-        encoder_.for_each_parameter(f);
-        layernorm_.for_each_parameter(f);
-        pooler_.for_each_parameter(f);
-    }
-
-private:
-    // The row of token_type_embeddings that marks a token as text (0) or image (1).
-    Var<B, T> modality(Graph<B, T>& g, index_t type) const {
-        const auto table = modality_embeddings_.weight(g);
-        return reshape(slice(table, 0, type, type + 1), {table.shape()[1]});
-    }
-
-    // The text's mask (all ones without one), 1 for the image class token, then the
-    // image tokens' validity.
-    static Ids<B> attention_mask(const TextBatch<B>& text, const detail::ViltPatchLayout& layout) {
-        const index_t batch = text.batch(), length = text.length(), image = layout.image_tokens;
-        const auto text_mask = text.attention_mask.defined() ? text.attention_mask.to_vector()
-                                                             : std::vector<std::int64_t>(batch * length, 1);
-        std::vector<std::int64_t> mask;
-        mask.reserve(static_cast<std::size_t>(batch * (length + 1 + image)));
-        for (index_t b = 0; b < batch; ++b) {
-            mask.insert(mask.end(), text_mask.begin() + b * length, text_mask.begin() + (b + 1) * length);
-            mask.push_back(1);
-            mask.insert(mask.end(), layout.mask.begin() + b * image, layout.mask.begin() + (b + 1) * image);
-        }
-        return Ids<B>::from_vector(mask, {batch, length + 1 + image});
-    }
-
-    ParameterStore<B, T>* store_;
-    index_t position_grid_, patch_;
-    T dropout_;
-    BertEmbeddings<B, T> text_embeddings_;
-    PatchEmbedding<B, T> patch_embeddings_;
-    Parameter cls_token_, position_embeddings_;
-    Embedding<B, T> modality_embeddings_;
-    TransformerStack<PreLNBlock<B, T>> encoder_;
-    LayerNorm<B, T> layernorm_;
-    Linear<B, T> pooler_;
-};
-
-template <Backend B, Scalar T>
-struct ImageTextMatchingOutput {
-    ViltOutput<B, T> vilt;
-    Var<B, T> logits;  // [batch, 1]: the match score; sigmoid(logits) is a CrossEncoder's predict()
-};
-
-// transformers.ViltForImageAndTextRetrieval: "vilt." + ViltModel, then
-// rank_output(pooler_output). A ViltModel checkpoint (no "rank_output.*", such as a
-// pre-training one) starts a new head as transformers does: weight N(0,
-// initializer_range^2) from from_pretrained's seed, bias 0, listed in
-// load_report().newly_initialized.
-template <Backend B, Scalar T>
-class ViltForImageAndTextRetrieval
-    : public PretrainedModel<ViltForImageAndTextRetrieval<B, T>, B, T, io::ViltConfig> {
-    using Base = PretrainedModel<ViltForImageAndTextRetrieval<B, T>, B, T, io::ViltConfig>;
-
-public:
-    static constexpr const char* architecture = "ViltForImageAndTextRetrieval";
-    static constexpr const char* base_model_prefix = "vilt";
-    static constexpr const char* head_prefix = "rank_output.";
-
-    explicit ViltForImageAndTextRetrieval(const io::ViltConfig& config)
-        : Base(config),
-          vilt_(*this->store_, Scope(base_model_prefix), config),
-          rank_output_(*this->store_, Scope("rank_output"), config.hidden_size, 1) {}
-
-    void reset_head(std::uint64_t seed) {
-        rank_output_.reset_parameters_normal(this->config_.initializer_range, seed);
-    }
-
-    ImageTextMatchingOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text,
-                                          const ViltImages<B, T>& images) const {
-        auto out = vilt_.forward(g, text, images);
-        return {out, rank_output_.forward(g, out.pooler_output)};
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        vilt_.for_each_parameter(f);
-        rank_output_.for_each_parameter(f);
-    }
-
-private:
-    ViltTower<B, T> vilt_;
-    Linear<B, T> rank_output_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/vilt.hpp
 // ---- end tandem/models.hpp
 // ---- begin tandem/optim.hpp
 // Optimizers, learning-rate schedules and gradient clipping.

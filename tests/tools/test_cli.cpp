@@ -72,6 +72,48 @@ TEST_CASE("tandem forward: CLIP embeddings, logits, loss and every gradient matc
     fs::remove_all(out);
 }
 
+TEST_CASE(
+    "tandem forward: BERT and ViLT cross-encoders' logits, BCE loss and every gradient match transformers") {
+    for (const std::string name : {"bert-tiny-cls", "vilt-tiny-itm"}) {
+        auto dir = tandem::testing::test_data("models/" + name);
+        if (!dir) return;
+        const auto out = scratch("cli", "forward_" + name);
+        const auto in = *dir / "inputs";
+        std::string inputs = " --input-ids " + (in / "input_ids.npy").string() + " --attention-mask " +
+                             (in / "attention_mask.npy").string() + " --token-type-ids " +
+                             (in / "token_type_ids.npy").string();
+        if (name == "vilt-tiny-itm")
+            inputs += " --pixel-values " + (in / "pixel_values.npy").string() + " --pixel-mask " +
+                      (in / "pixel_mask.npy").string();
+        const auto [status, text] = run(std::string(TANDEM_CLI) + " forward --double --model " +
+                                        dir->string() + inputs + " --labels " + (in / "labels.npy").string() +
+                                        " --loss bce --grads --out " + out.string() + " 2>&1");
+        INFO(name << ": " << text);
+        REQUIRE(status == 0);
+        const auto expected = *dir / "expected" / "f64";
+        auto ref = [](const fs::path& p) { return xt::load_npy<double>(p.string()); };
+        CHECK(relative_difference(ref(out / "logits.npy"), ref(expected / "logits.npy")) < 1e-12);
+        CHECK(std::abs(ref(out / "loss.npy")() - ref(expected / "loss.npy")()) < 1e-12);
+        const auto grads = tandem::io::SafetensorsFile::open(out / "grads.safetensors");
+        const auto reference = tandem::io::SafetensorsFile::open(*dir / "grads.safetensors");
+        CHECK(grads.names() == reference.names());
+        // Every gradient, relative to the tensor's largest reference entry (the key biases'
+        // reference is rounding noise around their exact 0).
+        double worst = 0;
+        for (const auto& tensor : reference.names()) {
+            const auto ours = grads.read_as<double>(tensor), theirs = reference.read_as<double>(tensor);
+            double largest = 1e-300, diff = 0;
+            for (std::size_t i = 0; i < ours.size(); ++i) {
+                largest = std::max(largest, std::abs(theirs[i]));
+                diff = std::max(diff, std::abs(ours[i] - theirs[i]));
+            }
+            worst = std::max(worst, largest > 1e-12 ? diff / largest : diff);
+        }
+        CHECK(worst < 1e-10);
+        fs::remove_all(out);
+    }
+}
+
 TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad arguments say what is wrong") {
     const std::string cli = std::string(TANDEM_CLI);
     const auto fails_with = [&](const std::string& arguments, const std::string& message) {
@@ -82,7 +124,9 @@ TEST_CASE("tandem forward, preprocess, tokenize and the command itself: bad argu
     };
     fails_with("forward --model /nonexistent --out /tmp/x", "give --input-ids, --pixel-values or both");
     fails_with("forward --model /nonexistent --input-ids a.npy --loss triplet --out /tmp/x",
-               "--loss: triplet not in {clip,siglip}");
+               "--loss: triplet not in {clip,siglip,bce,ce}");
+    fails_with("forward --model /nonexistent --input-ids a.npy --loss bce --out /tmp/x",
+               "--labels goes with --loss bce or ce");
     fails_with("forward --input-ids a.npy --out /tmp/x", "--model is required");
     fails_with("forward --model /nonexistent --input-ids a.npy --grads --out /tmp/x", "--grads needs --loss");
     fails_with("preprocess --config c.json --out /tmp/x.npy", "images is required");

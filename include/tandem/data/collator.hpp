@@ -68,6 +68,29 @@ public:
     // The tokenizer and image processor a model folder holds (tokenizer.json or the
     // older vocabulary files, preprocessor_config.json), either of them optional.
     static Collator from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
+        auto tokenizer = tokenizer_in(dir, options);
+        auto processor = processor_in(dir);
+        if (!tokenizer && !processor)
+            tandem::detail::throw_error(
+                dir.string(),
+                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
+                "preprocessor_config.json or processor_config.json, expected a model folder");
+        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
+    }
+
+    // The folder's tokenizer alone, for a model whose images another processor prepares
+    // (ViLT's, which pads a batch with a pixel mask).
+    static Collator text_from_folder(const std::filesystem::path& dir, CollatorOptions options = {}) {
+        auto tokenizer = tokenizer_in(dir, options);
+        if (!tokenizer)
+            tandem::detail::throw_error(
+                dir.string(), ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt)");
+        return Collator(std::move(tokenizer), std::nullopt, std::move(options));
+    }
+
+    // The tokenizer a model folder holds, if any; unless options name one, its pad token
+    // goes to options.pad_id.
+    static std::optional<Tokenizer> tokenizer_in(const std::filesystem::path& dir, CollatorOptions& options) {
         namespace fs = std::filesystem;
         if (!fs::is_directory(dir)) tandem::detail::throw_error(dir.string(), ": no such model folder");
         std::optional<Tokenizer> tokenizer;
@@ -80,13 +103,7 @@ public:
                     tandem::detail::config_token(tandem::detail::read_tokenizer_config(dir),
                                                  tandem::detail::tokenizer_config_path(dir), "pad_token"))
                 options.pad_id = tokenizer->token_to_id(pad->content);
-        auto processor = processor_in(dir);
-        if (!tokenizer && !processor)
-            tandem::detail::throw_error(
-                dir.string(),
-                ": no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt) and no "
-                "preprocessor_config.json or processor_config.json, expected a model folder");
-        return Collator(std::move(tokenizer), std::move(processor), std::move(options));
+        return tokenizer;
     }
 
     // The image processor a model folder holds (preprocessor_config.json, or

@@ -1,7 +1,8 @@
-// CrossEncoder: a sequence-classification model that reads a query and a document
-// together and scores the pair, with its tokenizer, for inference: predict the scores of
-// text pairs in batches (token types mark the second text), rank documents for a query.
-// Loads a Hugging Face folder or a sentence-transformers CrossEncoder folder (whose
+// CrossEncoder: a model that reads a query and a document together and scores the pair,
+// with its tokenizer (and image processor), for inference: predict the scores of pairs in
+// batches, rank documents for a query. A pair is two texts for a sequence classifier (token
+// types mark the second text), or a text and an image for an image-text matching model
+// (ViLT). Loads a Hugging Face folder or a sentence-transformers CrossEncoder folder (whose
 // config_sentence_transformers.json may name the activation).
 // reference: sentence_transformers v6.3 cross_encoder/model.py (CrossEncoder.predict, rank,
 // get_default_activation_fn).
@@ -10,7 +11,9 @@
 #include <tandem/backend/xtensor.hpp>
 #include <tandem/core/detail/json.hpp>
 #include <tandem/data/collator.hpp>
+#include <tandem/image/vilt_processor.hpp>
 #include <tandem/losses/cross_encoder_scores.hpp>
+#include <tandem/models/vilt.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -25,6 +28,16 @@ namespace tandem {
 
 // One query and one document.
 using TextPair = std::pair<std::string, std::string>;
+// A text and an image, in either order.
+using TextImagePair = std::pair<std::string, image::ImageU8>;
+using ImageTextPair = std::pair<image::ImageU8, std::string>;
+
+// A model that scores a text with a padded batch of images, as ViLT does.
+template <class M, class B>
+concept ImageTextMatcher = requires(const M& m, Graph<B, typename M::value_type>& g, const TextBatch<B>& text,
+                                    const ViltImages<B, typename M::value_type>& images) {
+    { m.forward(g, text, images).logits } -> std::convertible_to<Var<B, typename M::value_type>>;
+};
 
 // A document's place in rank(): its index in the documents given and its score.
 struct RankResult {
@@ -32,59 +45,84 @@ struct RankResult {
     double score;
 };
 
-// Model: a sequence classifier with forward(graph, TextBatch) -> {.logits [batch, num_labels]}
-// and from_pretrained(folder), such as BertForSequenceClassification<B, T>.
+// Model: num_labels() and a sequence classifier's forward(graph, TextBatch) -> {.logits
+// [batch, num_labels]},
+// such as BertForSequenceClassification<B, T>, or an ImageTextMatcher, such as
+// ViltForImageAndTextRetrieval<B, T>; with from_pretrained(folder).
 template <Backend B, class Model>
 class CrossEncoder {
 public:
     using T = typename Model::value_type;
 
+    // An ImageTextMatcher also needs its image processor.
     CrossEncoder(Model model, data::Collator collator,
-                 std::optional<cross_encoder::Activation> activation_fn = {})
-        : model_(std::move(model)), collator_(std::move(collator)) {
+                 std::optional<cross_encoder::Activation> activation_fn = {},
+                 std::optional<image::ViltImageProcessor> image_processor = {})
+        : model_(std::move(model)),
+          collator_(std::move(collator)),
+          image_processor_(std::move(image_processor)) {
         if (!collator_.tokenizer() || !collator_.pad_id())
             detail::throw_error("CrossEncoder: needs a tokenizer with a pad token");
+        if (ImageTextMatcher<Model, B> && !image_processor_)
+            detail::throw_error("CrossEncoder: ", Model::architecture, " needs an image processor");
         // reference: get_default_activation_fn: Sigmoid for one label, else Identity.
         activation_fn_ = activation_fn.value_or(num_labels() == 1 ? cross_encoder::Activation::sigmoid
                                                                   : cross_encoder::Activation::identity);
     }
 
     // The model, tokenizer and activation of a folder: config.json, model.safetensors,
-    // tokenizer.json (or vocabulary files) and, when present, config_sentence_transformers.json.
+    // tokenizer.json (or vocabulary files), preprocessor_config.json for an image-text
+    // model and, when present, config_sentence_transformers.json.
     static CrossEncoder from_folder(const std::filesystem::path& dir) {
         Model model = Model::from_pretrained(dir);
-        data::Collator collator = data::Collator::from_folder(dir);
+        data::Collator collator = ImageTextMatcher<Model, B> ? data::Collator::text_from_folder(dir)
+                                                             : data::Collator::from_folder(dir);
         std::optional<cross_encoder::Activation> activation;
         if (const auto path = dir / "config_sentence_transformers.json"; std::filesystem::exists(path)) {
             const auto config = detail::read_json_file(path);
             if (const auto it = config.find("activation_fn"); it != config.end() && it->is_string())
                 activation = activation_named(it->get<std::string>(), path);
         }
-        return CrossEncoder(std::move(model), std::move(collator), activation);
+        std::optional<image::ViltImageProcessor> processor;
+        if constexpr (ImageTextMatcher<Model, B>)
+            processor = image::ViltImageProcessor::from_file(dir / "preprocessor_config.json");
+        return CrossEncoder(std::move(model), std::move(collator), activation, std::move(processor));
     }
 
-    index_t num_labels() const { return model_.config().num_labels(); }
+    index_t num_labels() const { return model_.num_labels(); }
     cross_encoder::Activation activation_fn() const { return activation_fn_; }
     const Model& model() const { return model_; }
 
     // The activated scores of each pair: [pairs] for one label, else [pairs, num_labels].
     xt::xarray<T> predict(const std::vector<TextPair>& pairs, std::size_t batch_size = 32) const {
-        if (batch_size == 0) detail::throw_error("CrossEncoder::predict: batch_size must be positive, got 0");
-        const auto labels = static_cast<std::size_t>(num_labels());
-        std::vector<T> scores;
-        scores.reserve(pairs.size() * labels);
-        for (std::size_t begin = 0; begin < pairs.size(); begin += batch_size) {
-            const std::size_t end = std::min(pairs.size(), begin + batch_size);
-            const auto batch = tokenize(pairs, begin, end);
-            NoGradGuard no_grad;
-            Graph<B, T> g;
-            const auto logits =
-                cross_encoder::detail::activate(activation_fn_, model_.forward(g, batch).logits);
-            const auto values = logits.value().to_vector();
-            scores.insert(scores.end(), values.begin(), values.end());
-        }
-        if (labels == 1) return xt::adapt(scores, std::vector<std::size_t>{pairs.size()});
-        return xt::adapt(scores, std::vector<std::size_t>{pairs.size(), labels});
+        const Tokenizer& tokenizer = *collator_.tokenizer();
+        return predict_batches(
+            pairs.size(), batch_size, [&](Graph<B, T>& g, std::size_t begin, std::size_t end) {
+                std::vector<text::Encoding> encodings;
+                for (std::size_t i = begin; i < end; ++i)
+                    encodings.push_back(tokenizer.encode_pair(pairs[i].first, pairs[i].second));
+                return model_.forward(g, padded(encodings)).logits;
+            });
+    }
+
+    // The scores of text-image pairs, each text read alone and each image at its own size.
+    xt::xarray<T> predict(const std::vector<TextImagePair>& pairs,
+                          std::size_t batch_size = 32) const requires ImageTextMatcher<Model, B> {
+        return predict_batches(pairs.size(), batch_size,
+                               [&](Graph<B, T>& g, std::size_t begin, std::size_t end) {
+                                   std::vector<std::string> texts;
+                                   std::vector<image::ImageU8> images;
+                                   for (std::size_t i = begin; i < end; ++i)
+                                       texts.push_back(pairs[i].first), images.push_back(pairs[i].second);
+                                   return match(g, texts, images);
+                               });
+    }
+    // Image-text pairs score as the same pairs text first: the model reads both at once.
+    xt::xarray<T> predict(const std::vector<ImageTextPair>& pairs,
+                          std::size_t batch_size = 32) const requires ImageTextMatcher<Model, B> {
+        std::vector<TextImagePair> swapped;
+        for (const auto& [image, text] : pairs) swapped.emplace_back(text, image);
+        return predict(swapped, batch_size);
     }
 
     // The documents by their score with the query, highest first (ties in input order); at
@@ -92,18 +130,17 @@ public:
     std::vector<RankResult> rank(const std::string& query, const std::vector<std::string>& documents,
                                  std::optional<std::size_t> top_k = std::nullopt,
                                  std::size_t batch_size = 32) const {
-        if (num_labels() != 1)
-            detail::throw_error("CrossEncoder::rank: needs a model with one label, this one has ",
-                                num_labels());
         std::vector<TextPair> pairs;
         for (const auto& d : documents) pairs.emplace_back(query, d);
-        const auto scores = predict(pairs, batch_size);
-        std::vector<RankResult> out;
-        for (std::size_t i = 0; i < documents.size(); ++i) out.push_back({i, double(scores(i))});
-        std::stable_sort(out.begin(), out.end(),
-                         [](const auto& a, const auto& b) { return a.score > b.score; });
-        if (top_k && *top_k < out.size()) out.resize(*top_k);
-        return out;
+        return ranked(pairs, top_k, batch_size);
+    }
+    // Images for a text query.
+    std::vector<RankResult> rank(const std::string& query, const std::vector<image::ImageU8>& images,
+                                 std::optional<std::size_t> top_k = std::nullopt,
+                                 std::size_t batch_size = 32) const requires ImageTextMatcher<Model, B> {
+        std::vector<TextImagePair> pairs;
+        for (const auto& image : images) pairs.emplace_back(query, image);
+        return ranked(pairs, top_k, batch_size);
     }
 
 private:
@@ -118,17 +155,65 @@ private:
                             name, "'");
     }
 
-    // Pairs [begin, end) as one batch padded to its longest: the first text's tokens of type
-    // 0, the second's of type 1, truncated by the tokenizer to the model's maximum length.
-    TextBatch<B> tokenize(const std::vector<TextPair>& pairs, std::size_t begin, std::size_t end) const {
+    // `logits(graph, begin, end)` of pairs [begin, end) for each batch, activated and
+    // gathered: [pairs] for one label, else [pairs, num_labels].
+    template <class Logits>
+    xt::xarray<T> predict_batches(std::size_t n, std::size_t batch_size, Logits logits) const {
+        if (batch_size == 0) detail::throw_error("CrossEncoder::predict: batch_size must be positive, got 0");
+        const auto labels = static_cast<std::size_t>(num_labels());
+        std::vector<T> scores;
+        scores.reserve(n * labels);
+        for (std::size_t begin = 0; begin < n; begin += batch_size) {
+            NoGradGuard no_grad;
+            Graph<B, T> g;
+            const auto values = cross_encoder::detail::activate(
+                                    activation_fn_, logits(g, begin, std::min(n, begin + batch_size)))
+                                    .value()
+                                    .to_vector();
+            scores.insert(scores.end(), values.begin(), values.end());
+        }
+        if (labels == 1) return xt::adapt(scores, std::vector<std::size_t>{n});
+        return xt::adapt(scores, std::vector<std::size_t>{n, labels});
+    }
+
+    template <class Pairs>
+    std::vector<RankResult> ranked(const Pairs& pairs, std::optional<std::size_t> top_k,
+                                   std::size_t batch_size) const {
+        if (num_labels() != 1)
+            detail::throw_error("CrossEncoder::rank: needs a model with one label, this one has ",
+                                num_labels());
+        const auto scores = predict(pairs, batch_size);
+        std::vector<RankResult> out;
+        for (std::size_t i = 0; i < pairs.size(); ++i) out.push_back({i, double(scores(i))});
+        std::stable_sort(out.begin(), out.end(),
+                         [](const auto& a, const auto& b) { return a.score > b.score; });
+        if (top_k && *top_k < out.size()) out.resize(*top_k);
+        return out;
+    }
+
+    // The logits of texts with images, one pair per row.
+    Var<B, T> match(Graph<B, T>& g, const std::vector<std::string>& texts,
+                    const std::vector<image::ImageU8>& images) const {
         const Tokenizer& tokenizer = *collator_.tokenizer();
         std::vector<text::Encoding> encodings;
+        for (const auto& text : texts) encodings.push_back(tokenizer.encode(text));
+        const auto pixels = image_processor_->preprocess(images);
+        const auto& s = pixels.pixel_values.shape();
+        const std::vector<T> values(pixels.pixel_values.begin(), pixels.pixel_values.end());
+        const ViltImages<B, T> batch{
+            g.input(Tensor<B, T>::from_vector(values,
+                                              {index_t(s[0]), index_t(s[1]), index_t(s[2]), index_t(s[3])})),
+            Ids<B>::from_vector(std::vector<std::int64_t>(pixels.pixel_mask.begin(), pixels.pixel_mask.end()),
+                                {index_t(s[0]), index_t(s[2]), index_t(s[3])})};
+        return model_.forward(g, padded(encodings), batch).logits;
+    }
+
+    // Encodings as one batch padded to its longest; the tokenizer has truncated each to the
+    // model's maximum length.
+    TextBatch<B> padded(const std::vector<text::Encoding>& encodings) const {
         std::size_t length = 0;
-        for (std::size_t i = begin; i < end; ++i) {
-            encodings.push_back(tokenizer.encode_pair(pairs[i].first, pairs[i].second));
-            length = std::max(length, encodings.back().size());
-        }
-        const auto rows = static_cast<index_t>(end - begin), columns = static_cast<index_t>(length);
+        for (const auto& e : encodings) length = std::max(length, e.size());
+        const auto rows = static_cast<index_t>(encodings.size()), columns = static_cast<index_t>(length);
         std::vector<std::int64_t> ids(rows * columns, *collator_.pad_id()), mask(ids.size(), 0),
             types(ids.size(), 0);
         for (std::size_t r = 0; r < encodings.size(); ++r)
@@ -143,6 +228,7 @@ private:
 
     Model model_;
     data::Collator collator_;
+    std::optional<image::ViltImageProcessor> image_processor_;
     cross_encoder::Activation activation_fn_;
 };
 

@@ -255,6 +255,8 @@ public:
           classifier_(*this->store_, Scope("classifier"), config.hidden_size, config.num_labels()),
           dropout_(T(config.classifier_dropout.value_or(config.hidden_dropout_prob))) {}
 
+    index_t num_labels() const { return this->config_.num_labels(); }
+
     void reset_head(std::uint64_t seed) {
         classifier_.reset_parameters_normal(this->config_.initializer_range, seed);
     }

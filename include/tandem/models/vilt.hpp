@@ -286,6 +286,9 @@ public:
           vilt_(*this->store_, Scope(base_model_prefix), config),
           rank_output_(*this->store_, Scope("rank_output"), config.hidden_size, 1) {}
 
+    // One matching logit per pair, whatever the config's id2label says.
+    index_t num_labels() const { return 1; }
+
     void reset_head(std::uint64_t seed) {
         rank_output_.reset_parameters_normal(this->config_.initializer_range, seed);
     }
