@@ -7791,9 +7791,10 @@ inline nlohmann::ordered_json ViltImageProcessor::to_json() const {
 // batches, rank documents for a query. A pair is two texts for a sequence classifier (token
 // types mark the second text), or a text and an image for an image-text matching model
 // (ViLT). Loads a Hugging Face folder or a sentence-transformers CrossEncoder folder (whose
-// config_sentence_transformers.json may name the activation).
+// config_sentence_transformers.json may name the activation); a text cross-encoder saves
+// in sentence-transformers v6's CrossEncoder layout, which Python's CrossEncoder(path) opens.
 // reference: sentence_transformers v6.3 cross_encoder/model.py (CrossEncoder.predict, rank,
-// get_default_activation_fn).
+// get_default_activation_fn, save).
 
 // ---- begin tandem/data/collator.hpp
 // Collator: turns a batch of dataset rows into model inputs, as sentence-transformers'
@@ -12412,175 +12413,27 @@ private:
 
 }  // namespace tandem::data
 // ---- end tandem/data/collator.hpp
-// ---- begin tandem/losses/cross_encoder_scores.hpp
-// What a cross-encoder loss reads: the scores (logits) a model gives its (query, document)
-// pairs, one per pair, laid out once for every loss, and the label column.
-//   pointwise (BinaryCrossEntropyLoss, MSELoss): scores [batch] or [batch, 1], one label per pair;
-//   CrossEntropyLoss: logits [batch, num_labels], class labels [batch] (or probabilities);
-//   a query against its candidates (MultipleNegativesRankingLoss, MarginMSELoss):
-//     scores [batch, 1 + negatives], column 0 the query's positive;
-//   listwise (LambdaLoss, RankNetLoss, ListNetLoss, ListMLELoss, PListMLELoss, ADRMSELoss):
-//     scores [batch, docs], labels [batch, docs]; a query with fewer documents pads its row
-//     at the end with label -inf (as the reference pads its labels matrix), whose score is
-//     ignored and gets no gradient.
-// reference: sentence_transformers v6.3 cross_encoder/losses/*.py (model(...)["scores"]).
+// ---- begin tandem/infer/save.hpp
+// Writing a model with its tokenizer, image processor and settings as a
+// sentence-transformers folder in the v6 layout, which sentence-transformers and tandem
+// both load: the modules (models/st_modules.hpp), tokenizer.json with the
+// tokenizer_config.json that carries the model's maximum length and pad token,
+// processor_config.json, sentence_bert_config.json (with processing_kwargs where texts are
+// padded to the maximum length; under a Router, each in its route's Transformer folder),
+// config_sentence_transformers.json,
+// modules.json (written last: a folder without it is not yet a model) and a README.md
+// model card. Every file is written to a temporary name and renamed.
+// reference: sentence_transformers.base.model.BaseModel.save (v6);
+// transformers.ProcessorMixin.save_pretrained (processor_config.json).
 
-
-#include <cmath>
-#include <concepts>
-#include <cstdint>
-#include <limits>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace tandem::cross_encoder {
-
-// Represents: an objective over the scores of one batch of (query, document) pairs.
-// Requires: loss(graph, scores, labels), scores a Var on `graph` laid out as above.
-// Ensures: a one-element Var; backward() on it fills the gradient of the scores.
-template <class L, class B, class T>
-concept ScoreLoss = Backend<B> && Scalar<T> &&
-    requires(const L& loss, Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels) {
-    { loss(g, scores, labels) } -> std::same_as<Var<B, T>>;
-};
-
-// The losses' activation_fn: applied to the scores before the loss.
-enum class Activation { identity, sigmoid, tanh };
-
-namespace detail {
-using tandem::detail::throw_error;
-
-template <Backend B, Scalar T>
-Var<B, T> activate(Activation f, const Var<B, T>& x) {
-    switch (f) {
-        case Activation::sigmoid:
-            return sigmoid(x);
-        case Activation::tanh:
-            return tanh(x);
-        case Activation::identity:
-            break;
-    }
-    return x;
-}
-
-// A constant of x's graph.
-template <Backend B, Scalar T>
-Var<B, T> constant(const Var<B, T>& x, const std::vector<T>& values, const Shape& shape) {
-    return tandem::detail::graph_of("constant", x).input(Tensor<B, T>::from_vector(values, shape));
-}
-
-// The float label column (integer labels as the reference's labels.float()).
-template <Backend B, Scalar T>
-Tensor<B, T> float_labels(std::string_view loss, const LossLabels<B, T>& labels, std::string_view meaning) {
-    if (labels.scores) return *labels.scores;
-    if (labels.labels) {
-        auto values = Tensor<B, T>::empty(labels.labels->shape());
-        if (values.numel()) B::convert(values.data(), labels.labels->data(), values.numel());
-        return values;
-    }
-    throw_error(loss, ": needs a label column (", meaning, "); got no label column");
-}
-
-// The scores of one score per pair, [batch] or [batch, 1], as [batch].
-template <Backend B, Scalar T>
-Var<B, T> pair_scores(std::string_view loss, const Var<B, T>& scores) {
-    const Shape& s = scores.shape();
-    if (!(s.rank() == 1 || (s.rank() == 2 && s[1] == 1)) || s[0] == 0)
-        throw_error(loss,
-                    ": needs one score per pair, [batch] or [batch, 1] with batch > 0; got scores of shape ",
-                    s.str());
-    return reshape(scores, {s[0]});
-}
-
-// Scores [batch, 1 + negatives], the positive first.
-inline void check_candidates(std::string_view loss, const Shape& s, index_t min_candidates) {
-    if (s.rank() != 2 || s[0] == 0 || s[1] < min_candidates)
-        throw_error(loss, ": needs scores [batch, 1 + negatives] (column 0 the positive) with batch > 0",
-                    min_candidates > 1 ? " and at least one negative" : "", "; got scores of shape ",
-                    s.str());
-}
-
-// One query per row: its documents' labels, copied to the host once per batch for the
-// constants the listwise losses derive from them (ranks, gains, weights), which carry no
-// gradient.
-template <Backend B, Scalar T>
-struct Lists {
-    index_t batch = 0, docs = 0;
-    std::vector<T> labels;
-    std::vector<T> valid;  // 1 for a document, 0 for padding (label -inf)
-
-    index_t at(index_t b, index_t i) const { return b * docs + i; }
-    bool is_valid(index_t b, index_t i) const { return valid[static_cast<std::size_t>(at(b, i))] != T(0); }
-    T label(index_t b, index_t i) const { return labels[static_cast<std::size_t>(at(b, i))]; }
-    index_t count() const {
-        index_t n = 0;
-        for (const T v : valid) n += v != T(0);
-        return n;
-    }
-};
-
-template <Backend B, Scalar T>
-Lists<B, T> lists(std::string_view loss, const Var<B, T>& scores, const LossLabels<B, T>& labels) {
-    const Shape& s = scores.shape();
-    if (s.rank() != 2 || s[0] == 0 || s[1] == 0)
-        throw_error(loss,
-                    ": needs scores [batch, docs] (one row of documents per query); got scores of shape ",
-                    s.str());
-    const Tensor<B, T> l = float_labels(loss, labels, "labels [batch, docs], -inf for padding");
-    if (!(l.shape() == s))
-        throw_error(loss, ": needs labels of the scores' shape ", s.str(),
-                    " (one per document, -inf for padding); got labels of shape ", l.shape().str());
-    Lists<B, T> out{.batch = s[0], .docs = s[1], .labels = l.to_vector(), .valid = {}};
-    out.valid.resize(out.labels.size());
-    for (std::size_t k = 0; k < out.labels.size(); ++k)
-        out.valid[k] = out.labels[k] == -std::numeric_limits<T>::infinity() ? T(0) : T(1);
-    return out;
-}
-
-// x with its padded entries replaced by `fill`; no gradient reaches them.
-template <Backend B, Scalar T>
-Var<B, T> pad(const Var<B, T>& x, const std::vector<T>& valid, T fill) {
-    std::vector<T> rest(valid.size());
-    for (std::size_t k = 0; k < valid.size(); ++k) rest[k] = valid[k] != T(0) ? T(0) : fill;
-    return add(mul(x, constant(x, valid, x.shape())), constant(x, rest, x.shape()));
-}
-
-// x.flat[ids[k]] for every k: [ids.size()].
-template <Backend B, Scalar T>
-Var<B, T> gather(const Var<B, T>& x, const std::vector<std::int64_t>& ids) {
-    const auto n = static_cast<index_t>(ids.size());
-    return gather_rows(reshape(x, {x.shape().numel()}), Ids<B>::from_vector(ids, {n}));
-}
-}  // namespace detail
-
-}  // namespace tandem::cross_encoder
-// ---- end tandem/losses/cross_encoder_scores.hpp
-// ---- begin tandem/models/vilt.hpp
-// Hugging Face ViLT: one pre-LN transformer over a text's BERT embeddings and an image's
-// patch embeddings together (ViltModel), and the image-text matching head on its pooled
-// text [CLS] token (ViltForImageAndTextRetrieval, a cross-encoder's model). Token layout,
-// masks, the per-image resize of the position grid and the parameter names follow
-// transformers 4.36 (see shared/data/models/README.md and vilt-tiny-itm's manifest).
-// reference: transformers ViltEmbeddings (visual_embed), ViltLayer, ViltModel, ViltPooler,
-// ViltForImageAndTextRetrieval.
-
-// ---- begin tandem/io/config/vilt.hpp
-// transformers' ViltConfig (v4.36) as read from and written to config.json: one
-// transformer over BERT text embeddings and ViT patch embeddings, with the defaults
-// transformers fills in for absent keys and every field validated on load.
-// reference: transformers models/vilt/configuration_vilt.py.
-
-// ---- begin tandem/io/config/bert.hpp
-// transformers' BertConfig (v4.36) as read from and written to config.json, with the
-// defaults transformers fills in for absent keys and every field validated on load; its
-// reader and writer also serve the configs that keep BERT's keys (io/config/roberta.hpp).
-
-// ---- begin tandem/io/config/common.hpp
-// What the model-family configs (io/config/clip.hpp, siglip.hpp, bert.hpp) share:
-// reading and writing the fields a config visits, keeping the keys it does not model
-// in `extra`, and the checks that validate a config in full on load, with the limits
-// on every size a config.json can ask a model to allocate.
+// ---- begin tandem/io/st_folder.hpp
+// The sentence-transformers folder layout, read: which of the layouts a folder is
+// (modules.json, v6 or an older one; a bare Hugging Face folder), its module list with
+// each module's folder, and the model-wide settings of config_sentence_transformers.json
+// and sentence_bert_config.json. What the modules are built into is the models' and
+// infer's business; this header only says what the folder holds, with errors naming the
+// file and key.
+// reference: sentence_transformers.SentenceTransformer._load_sbert_model / _load_auto_model.
 
 // ---- begin tandem/io/json_file.hpp
 // Reading and writing the JSON files of a Hugging Face model folder (config.json,
@@ -12611,875 +12464,511 @@ using detail::write_json_file;
 
 #include <nlohmann/json.hpp>
 
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <set>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <vector>
-
-namespace tandem::detail {
-
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-
-// Reads one field if present; absent keys keep the default already in `field`.
-template <class T>
-void read_config_field(const io::JsonObjectReader& r, std::string_view key, T& field) {
-    if constexpr (is_optional<T>::value) {
-        field = r.get_optional<typename T::value_type>(key, field);
-    } else {
-        field = r.get<T>(key, field);
-    }
-}
-
-template <class T>
-void write_config_field(nlohmann::json& out, std::string_view key, const T& field) {
-    if constexpr (is_optional<T>::value) {
-        out[std::string(key)] = field ? nlohmann::json(*field) : nlohmann::json(nullptr);
-    } else {
-        out[std::string(key)] = field;
-    }
-}
-
-// The input object less the keys a config models: what `extra` keeps.
-inline nlohmann::json unmodelled_keys(const nlohmann::json& object, const std::set<std::string>& modelled) {
-    nlohmann::json extra = nlohmann::json::object();
-    for (const auto& [key, value] : object.items())
-        if (!modelled.count(key)) extra[key] = value;
-    return extra;
-}
-
-// Reads every field a config visits and keeps the rest of the object in `extra`.
-template <class Config>
-void read_config_fields(Config& cfg, const io::JsonObjectReader& r, std::set<std::string> also_modelled) {
-    Config::visit_fields(cfg, [&](std::string_view key, auto& field) {
-        read_config_field(r, key, field);
-        also_modelled.emplace(key);
-    });
-    cfg.extra = unmodelled_keys(r.json(), also_modelled);
-}
-
-template <class Config>
-nlohmann::json write_config_fields(const Config& cfg) {
-    nlohmann::json out = cfg.extra.is_object() ? cfg.extra : nlohmann::json::object();
-    Config::visit_fields(
-        cfg, [&](std::string_view key, const auto& field) { write_config_field(out, key, field); });
-    out["model_type"] = Config::model_type;
-    return out;
-}
-
-// A config that names another model type is the wrong file, not one to default.
-inline void check_model_type(const io::JsonObjectReader& r, std::string_view expected, bool required) {
-    if (!r.contains("model_type")) {
-        if (required) {
-            throw_error(r.where("model_type"), ": required key is missing (expected \"", expected,
-                        "\"); is this a config.json of a Hugging Face model?");
-        }
-        return;
-    }
-    const auto found = r.get<std::string>("model_type", "");
-    if (found != expected)
-        throw_error(r.where("model_type"), ": expected \"", expected, "\", found \"", found, "\"");
-}
-
-// What a config.json may ask a model to allocate, checked on load, so that a file of a
-// few bytes cannot ask for a 200 GB stack of layers or overflow a shape's element
-// count; each bound is far above every published model.
-struct ConfigLimit {
-    std::int64_t max;
-    const char* what;
-};
-inline constexpr ConfigLimit kWidthLimit{std::int64_t{1} << 16, "tandem's limit on widths"};
-inline constexpr ConfigLimit kLayerLimit{1024, "tandem's limit on layers"};
-inline constexpr ConfigLimit kVocabLimit{std::int64_t{1} << 22, "tandem's limit on vocabulary sizes"};
-inline constexpr ConfigLimit kPositionLimit{std::int64_t{1} << 20, "tandem's limit on positions"};
-inline constexpr ConfigLimit kImageLimit{8192, "tandem's limit on image sizes"};
-inline constexpr ConfigLimit kChannelLimit{64, "tandem's limit on image channels"};
-inline constexpr ConfigLimit kTypeLimit{1024, "tandem's limit on token types"};
-inline constexpr ConfigLimit kLabelLimit{std::int64_t{1} << 16, "tandem's limit on labels"};
-
-inline void check_count(const io::JsonObjectReader& r, std::string_view key, std::int64_t value,
-                        ConfigLimit limit) {
-    if (value < 1 || value > limit.max)
-        throw_error(r.where(key), ": expected an integer from 1 to ", limit.max, " (", limit.what,
-                    "), found ", value);
-}
-
-// layer_norm_eps: zero or less divides by zero or takes the root of a negative variance.
-inline void check_positive(const io::JsonObjectReader& r, std::string_view key, double value) {
-    if (!(value > 0)) throw_error(r.where(key), ": expected a positive number, found ", value);
-}
-
-inline void check_non_negative(const io::JsonObjectReader& r, std::string_view key, double value) {
-    if (!(value >= 0)) throw_error(r.where(key), ": expected a number >= 0, found ", value);
-}
-
-// Dropout 1 would zero every activation and scale the rest by 1 / 0.
-inline void check_dropout(const io::JsonObjectReader& r, std::string_view key, double value) {
-    if (!(value >= 0 && value < 1))
-        throw_error(r.where(key), ": expected a probability in [0, 1), found ", value);
-}
-
-// The ACT2FN names nn/activation.hpp implements, so that a config naming another fails
-// on load, with the file and key, rather than when the model is built.
-inline void check_activation(const io::JsonObjectReader& r, std::string_view key, const std::string& name) {
-    for (const char* known :
-         {"gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "tanh"})
-        if (name == known) return;
-    throw_error(r.where(key),
-                ": expected one of gelu, gelu_new, gelu_fast, gelu_pytorch_tanh, quick_gelu, relu, ",
-                "tanh; found \"", name, "\"");
-}
-
-// Attention splits hidden_size into num_attention_heads equal heads (HF raises the
-// same ValueError later, when it builds the model).
-inline void check_heads(const io::JsonObjectReader& r, std::int64_t hidden_size, std::int64_t num_heads) {
-    check_count(r, "hidden_size", hidden_size, kWidthLimit);
-    check_count(r, "num_attention_heads", num_heads, kWidthLimit);
-    if (hidden_size % num_heads != 0) {
-        throw_error(r.where("num_attention_heads"), ": hidden_size ", hidden_size, " is not a multiple of ",
-                    num_heads, " heads");
-    }
-}
-
-// The fields every transformer tower has.
-template <class Config>
-void check_tower(const io::JsonObjectReader& r, const Config& c) {
-    check_heads(r, c.hidden_size, c.num_attention_heads);
-    check_count(r, "intermediate_size", c.intermediate_size, kWidthLimit);
-    check_count(r, "num_hidden_layers", c.num_hidden_layers, kLayerLimit);
-    check_activation(r, "hidden_act", c.hidden_act);
-    check_positive(r, "layer_norm_eps", c.layer_norm_eps);
-}
-
-// The fields of a ViT image tower.
-template <class Config>
-void check_patches(const io::JsonObjectReader& r, const Config& c) {
-    check_count(r, "num_channels", c.num_channels, kChannelLimit);
-    check_count(r, "image_size", c.image_size, kImageLimit);
-    check_count(r, "patch_size", c.patch_size, kImageLimit);
-    if (c.image_size < c.patch_size) {
-        throw_error(r.where("image_size"), ": image_size ", c.image_size, " is smaller than patch_size ",
-                    c.patch_size);
-    }
-}
-
-inline std::vector<std::string> read_architectures(const io::JsonObjectReader& r,
-                                                   std::vector<std::string> fallback) {
-    if (!r.contains("architectures")) return fallback;
-    const auto& value = r.json().at("architectures");
-    if (value.is_null()) return {};
-    if (!value.is_array())
-        throw_error(r.where("architectures"), ": expected a list of class names, found ",
-                    describe_json(value));
-    std::vector<std::string> out;
-    for (const auto& item : value) out.push_back(json_as<std::string>(item, r.path("architectures")));
-    return out;
-}
-
-// The nested config under `key`, with the legacy `<key>_dict` values taking
-// precedence as in CLIPConfig.__init__ / SiglipConfig.__init__.
-inline nlohmann::json nested_config(const io::JsonObjectReader& r, const std::string& key) {
-    nlohmann::json merged = r.object(key).json();
-    const auto legacy = r.object(key + "_dict");
-    for (const auto& [k, v] : legacy.json().items()) merged[k] = v;
-    return merged;
-}
-
-template <class Tower>
-Tower read_tower(const io::JsonObjectReader& parent, const std::string& key) {
-    const nlohmann::json merged = nested_config(parent, key);
-    return Tower::from_reader(io::JsonObjectReader(merged, parent.file(), key));
-}
-
-template <class Config>
-Config config_from_file(const std::filesystem::path& path) {
-    return Config::from_json(io::read_json_file(path), path.string());
-}
-
-}  // namespace tandem::detail
-// ---- end tandem/io/config/common.hpp
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
+#include <algorithm>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
-namespace tandem::detail {
+namespace tandem::io {
 
-// id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
-// Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
-inline std::map<std::int64_t, std::string> read_labels(const io::JsonObjectReader& r) {
-    std::map<std::int64_t, std::string> labels;
-    if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
-        const auto id2label = r.object("id2label");
-        for (const auto& [key, value] : id2label.json().items()) {
-            std::int64_t id = 0;
-            try {
-                std::size_t used = 0;
-                id = std::stoll(key, &used);
-                if (used != key.size()) throw std::invalid_argument(key);
-            } catch (const std::logic_error&) {
-                throw_error(id2label.where(key), ": expected an integer label id");
+// The module classes tandem builds, by the last part of their Python class path: the path
+// itself moved between versions (sentence_transformers.models.Pooling in v2,
+// sentence_transformers.base.modules... in v6) while the class name stayed.
+inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Router",
+                                                   "Pooling",     "Dense",     "Normalize"};
+
+struct StModuleEntry {
+    std::size_t idx = 0;
+    std::string name, type;
+    std::filesystem::path dir;  // the module's folder: the root for path ""
+    // The class name ending `type` ("Pooling").
+    std::string class_name() const { return type.substr(type.rfind('.') + 1); }
+};
+
+// config_sentence_transformers.json: what encode and similarity take from the folder.
+struct StModelConfig {
+    std::map<std::string, std::string> prompts;
+    std::optional<std::string> default_prompt_name;
+    std::string similarity_fn_name = "cosine";
+    std::optional<std::size_t> truncate_dim;
+};
+
+// sentence_bert_config.json of a Transformer module (or of the legacy CLIPModel folder).
+struct StTransformerConfig {
+    std::optional<std::size_t> max_seq_length;
+    bool do_lower_case = false;
+    // v6's processing_kwargs.text, what the tokenizer is called with: padding "max_length"
+    // pads every text to the maximum length instead of the batch's longest (true,
+    // "longest"), and max_length replaces the tokenizer's.
+    bool pad_to_max_length = false;
+    std::optional<std::size_t> text_max_length;
+};
+
+struct StFolder {
+    std::filesystem::path root;
+    // The file that lists the modules: modules.json, or router_config.json for one of a
+    // Router's routes.
+    std::filesystem::path modules_file;
+    // Empty for a bare Hugging Face folder, which sentence-transformers loads as a
+    // Transformer (its mean Pooling is the loader's choice, not the folder's).
+    std::vector<StModuleEntry> modules;
+    StModelConfig config;
+
+    bool is_bare() const { return modules.empty(); }
+    // The folder of the Hugging Face model: module 0's, or the root of a bare folder.
+    std::filesystem::path transformer_dir() const { return modules.empty() ? root : modules.front().dir; }
+
+    static StFolder open(const std::filesystem::path& root) {
+        namespace fs = std::filesystem;
+        using tandem::detail::throw_error;
+        if (!fs::is_directory(root)) throw_error(root.string(), ": no such model folder");
+        StFolder f;
+        f.root = root;
+        f.modules_file = root / "modules.json";
+        if (fs::exists(root / "modules.json")) {
+            f.modules = read_modules(root);
+        } else if (!fs::exists(root / "config.json")) {
+            throw_error(root.string(),
+                        ": not a model folder: found neither modules.json (a sentence-transformers "
+                        "folder) nor config.json (a Hugging Face folder)",
+                        fs::is_directory(root / "0_CLIPModel")
+                            ? "; 0_CLIPModel/ needs the modules.json beside it"
+                            : "");
+        }
+        if (const auto path = root / "config_sentence_transformers.json"; fs::exists(path))
+            f.config = read_model_config(path);
+        return f;
+    }
+
+    // The routes of the Router that is module 0, by name: each a folder whose modules are the route's, in the
+    // Router's sub-folders.
+    std::vector<std::pair<std::string, StFolder>> routes() const {
+        using tandem::detail::throw_error;
+        const auto path = transformer_dir() / "router_config.json";
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        for (const char* key : {"types", "structure"})
+            if (!json.contains(key)) r.path(key).fail("required key is missing");
+        const auto types = r.object("types"), structure = r.object("structure"),
+                   parameters = r.object("parameters");
+        // Routes are chosen by modality; a mapping from (task, modality) would choose otherwise.
+        if (const auto it = parameters.json().find("route_mappings");
+            it != parameters.json().end() && !it->empty())
+            parameters.path("route_mappings")
+                .fail("not supported (tandem routes texts to \"text\" and images to \"image\"), found ",
+                      it->dump());
+        std::vector<std::pair<std::string, StFolder>> out;
+        for (const auto& [route, ids] : structure.json().items()) {
+            if (!ids.is_array() || ids.empty())
+                structure.path(route).fail("expected a non-empty list of module ids, found ", ids.dump());
+            StFolder f;
+            f.root = transformer_dir();
+            f.modules_file = path;
+            f.config = config;
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                const auto where = route + "[" + std::to_string(i) + "]";
+                if (!ids[i].is_string())
+                    structure.path(where).fail("expected a module id, found ", ids[i].dump());
+                const auto id = ids[i].get<std::string>();
+                if (!types.json().contains(id))
+                    structure.path(where).fail("module '", id, "' is not in 'types'");
+                StModuleEntry m;
+                m.idx = i;
+                m.name = std::to_string(i);
+                m.type = types.require<std::string>(id);
+                m.dir = f.root / id;
+                check_module(m, types.where(id));
+                f.modules.push_back(std::move(m));
             }
-            labels[id] = json_as<std::string>(value, id2label.path(key));
+            out.emplace_back(route, std::move(f));
         }
-        if (labels.empty()) throw_error(r.where("id2label"), ": expected at least one label, found none");
-        return labels;
-    }
-    const auto n = r.get<std::int64_t>("num_labels", 2);
-    check_count(r, "num_labels", n, kLabelLimit);
-    for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
-    return labels;
-}
-
-// BertConfig's reading and writing, for it and for the configs that keep its keys with
-// their own model_type and defaults (RobertaConfig, XLMRobertaConfig): `Config` is
-// default-constructed with its family's defaults, then read and validated in full.
-template <class Config>
-Config bert_config_from_json(const nlohmann::json& json, const std::string& source) {
-    const io::JsonObjectReader r(json, source);
-    check_model_type(r, Config::model_type, true);
-    Config c;
-    read_config_fields(c, r, {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-    c.architectures = read_architectures(r, c.architectures);
-    c.id2label = read_labels(r);
-    check_tower(r, c);
-    check_count(r, "vocab_size", c.vocab_size, kVocabLimit);
-    check_count(r, "max_position_embeddings", c.max_position_embeddings, kPositionLimit);
-    check_count(r, "type_vocab_size", c.type_vocab_size, kTypeLimit);
-    check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-    check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-    if (c.classifier_dropout) check_dropout(r, "classifier_dropout", *c.classifier_dropout);
-    check_non_negative(r, "initializer_range", c.initializer_range);
-    // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) refuses a row outside the table.
-    if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
-        throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size, ", found ",
-                    *c.pad_token_id);
-    if (c.position_embedding_type != "absolute") {
-        throw_error(r.where("position_embedding_type"), ": tandem implements \"absolute\", found \"",
-                    c.position_embedding_type, "\"");
-    }
-    return c;
-}
-
-template <class Config>
-nlohmann::json bert_config_to_json(const Config& c) {
-    auto out = write_config_fields(c);
-    out["architectures"] = c.architectures;
-    nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
-    for (const auto& [id, label] : c.id2label) {
-        id2[std::to_string(id)] = label;
-        label2[label] = id;
-    }
-    out["id2label"] = id2;
-    out["label2id"] = label2;
-    return out;
-}
-
-}  // namespace tandem::detail
-
-namespace tandem::io {
-
-// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
-// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
-struct BertConfig {
-    static constexpr const char* model_type = "bert";
-
-    std::int64_t vocab_size = 30522;
-    std::int64_t hidden_size = 768;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    double hidden_dropout_prob = 0.1;
-    double attention_probs_dropout_prob = 0.1;
-    std::int64_t max_position_embeddings = 512;
-    std::int64_t type_vocab_size = 2;
-    double initializer_range = 0.02;
-    double layer_norm_eps = 1e-12;
-    std::optional<std::int64_t> pad_token_id = 0;
-    std::optional<std::int64_t> bos_token_id;
-    std::optional<std::int64_t> eos_token_id;
-    std::string position_embedding_type = "absolute";
-    bool use_cache = true;
-    std::optional<double> classifier_dropout;
-    std::optional<std::string> problem_type;
-    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
-    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
-    std::vector<std::string> architectures{"BertModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("intermediate_size", c.intermediate_size);
-        f("hidden_act", c.hidden_act);
-        f("hidden_dropout_prob", c.hidden_dropout_prob);
-        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("type_vocab_size", c.type_vocab_size);
-        f("initializer_range", c.initializer_range);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-        f("position_embedding_type", c.position_embedding_type);
-        f("use_cache", c.use_cache);
-        f("classifier_dropout", c.classifier_dropout);
-        f("problem_type", c.problem_type);
+        return out;
     }
 
-    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
-
-    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        return detail::bert_config_from_json<BertConfig>(json, source);
+    StTransformerConfig transformer_config() const {
+        const auto path = transformer_dir() / "sentence_bert_config.json";
+        StTransformerConfig c;
+        if (!std::filesystem::exists(path)) return c;
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        c.max_seq_length = r.get_optional<std::size_t>("max_seq_length");
+        c.do_lower_case = r.get<bool>("do_lower_case", false);
+        read_processing_kwargs(r.object("processing_kwargs"), c);
+        return c;
     }
-    static BertConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<BertConfig>(path);
+
+private:
+    // Only the text settings that change a text's tokens are applied; any other setting
+    // would change the inputs too, so it is refused rather than ignored.
+    static void read_processing_kwargs(const JsonObjectReader& kwargs, StTransformerConfig& c) {
+        for (const auto& [key, value] : kwargs.json().items())
+            if (key != "text" && !value.empty())
+                kwargs.path(key).fail("not supported (tandem applies text padding and max_length), found ",
+                                      value.dump());
+        const auto text = kwargs.object("text");
+        for (const auto& [key, value] : text.json().items()) {
+            if (key == "max_length") {
+                c.text_max_length = text.require<std::size_t>("max_length");
+            } else if (key == "padding") {
+                if (value != true && value != "longest" && value != "max_length")
+                    text.path(key).fail("expected true, \"longest\" or \"max_length\", found ", value.dump());
+                c.pad_to_max_length = value == "max_length";
+            } else {
+                text.path(key).fail("not supported (tandem applies padding and max_length), found ",
+                                    value.dump());
+            }
+        }
     }
 
-    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
-    bool operator==(const BertConfig&) const = default;
+    static std::vector<StModuleEntry> read_modules(const std::filesystem::path& root) {
+        namespace fs = std::filesystem;
+        using tandem::detail::throw_error;
+        const auto path = root / "modules.json";
+        const auto json = read_json_file(path);
+        if (!json.is_array() || json.empty())
+            throw_error(path.string(), ": expected a non-empty list of modules, found ", json.dump());
+        std::vector<StModuleEntry> out;
+        for (std::size_t i = 0; i < json.size(); ++i) {
+            const JsonObjectReader r(json[i], path.string(), "[" + std::to_string(i) + "]");
+            StModuleEntry m;
+            m.idx = r.get<std::size_t>("idx", i);
+            m.name = r.get<std::string>("name", std::to_string(i));
+            m.type = r.require<std::string>("type");
+            const auto sub = r.require<std::string>("path");
+            m.dir = sub.empty() ? root : root / sub;
+            check_module(m, r.where("type"), r.where("path"));
+            out.push_back(std::move(m));
+        }
+        const auto first = out.front().class_name();
+        if (first != "Transformer" && first != "CLIPModel" && first != "Router")
+            throw_error(path.string(), ": module 0 is a ", first,
+                        ", expected a Transformer, CLIPModel or Router");
+        return out;
+    }
+
+    // A known class, and the module's folder. `type_key` and `dir_key` name where the
+    // type and the folder were read (one key in router_config.json, where the id is both).
+    static void check_module(const StModuleEntry& m, const std::string& type_key, std::string dir_key = {}) {
+        using tandem::detail::throw_error;
+        if (dir_key.empty()) dir_key = type_key;
+        const auto cls = m.class_name();
+        if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
+            std::end(kStModuleClasses)) {
+            std::string known;
+            for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
+            throw_error(type_key, ": unknown module type '", m.type, "', expected one of ", known);
+        }
+        // Normalize has no weights and sentence-transformers may not write its folder.
+        if (cls != "Normalize" && !std::filesystem::is_directory(m.dir))
+            throw_error(dir_key, ": module folder '", m.dir.string(), "' does not exist");
+    }
+
+    static StModelConfig read_model_config(const std::filesystem::path& path) {
+        const auto json = read_json_file(path);
+        const JsonObjectReader r(json, path.string());
+        StModelConfig c;
+        if (const auto it = json.find("prompts"); it != json.end() && !it->is_null()) {
+            if (!it->is_object()) r.path("prompts").fail("expected {name: prompt}, found ", it->dump());
+            for (const auto& [name, prompt] : it->items()) {
+                if (!prompt.is_string())
+                    r.path("prompts").fail("prompt '", name, "': expected a string, found ", prompt.dump());
+                c.prompts[name] = prompt.get<std::string>();
+            }
+        }
+        c.default_prompt_name = r.get_optional<std::string>("default_prompt_name");
+        if (c.default_prompt_name && !c.prompts.count(*c.default_prompt_name))
+            r.path("default_prompt_name")
+                .fail("names prompt '", *c.default_prompt_name, "', which 'prompts' lacks");
+        c.similarity_fn_name = r.get_optional<std::string>("similarity_fn_name").value_or("cosine");
+        c.truncate_dim = r.get_optional<std::size_t>("truncate_dim");
+        return c;
+    }
 };
 
 }  // namespace tandem::io
-// ---- end tandem/io/config/bert.hpp
+// ---- end tandem/io/st_folder.hpp
+// ---- begin tandem/models/st_modules.hpp
+// Saving a model as the modules of a sentence-transformers folder, v6 layout: module 0,
+// the Hugging Face model, in the folder's root (config.json + model.safetensors), every
+// later module in its own {idx}_{Class}/ folder (config.json, and model.safetensors when
+// it has weights); a Router in the root with router_config.json and each route's module i
+// in {route}_{i}_{Class}/. The result says what modules.json and the sentence_bert_config.json
+// files record; the tokenizer, the processor and the model-wide files are the caller's
+// (SentenceTransformer::save).
+// reference: sentence_transformers.base.model.BaseModel.save,
+// base.modules.transformer.Transformer.save and base.modules.router.Router.save (v6).
 
-#include <nlohmann/json.hpp>
+// ---- begin tandem/models/dual_encoder.hpp
+// DualEncoder: any text tower and any image tower, composed at compile time, scored
+// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
+// reference: transformers CLIPModel / SiglipModel forward (logits part).
 
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <string>
+// ---- begin tandem/nn/init.hpp
+// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
+// value depends only on the seed and the parameter's name.
+// reference: torch.nn.init.normal_, uniform_, constant_.
+
+
 #include <vector>
 
-namespace tandem::io {
+namespace tandem {
 
-struct ViltConfig {
-    static constexpr const char* model_type = "vilt";
+template <Backend B, Scalar T, class Draw>
+void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
+    auto t = store.value(p);
+    std::vector<T> v(static_cast<std::size_t>(t.numel()));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
+    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
+}
 
-    std::int64_t vocab_size = 30522;
-    std::int64_t type_vocab_size = 2;
-    // Rows of the embeddings that mark a token as text (0) or image (1).
-    std::int64_t modality_type_vocab_size = 2;
-    std::int64_t max_position_embeddings = 40;
-    std::int64_t hidden_size = 768;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t intermediate_size = 3072;
-    std::string hidden_act = "gelu";
-    double hidden_dropout_prob = 0.0;
-    double attention_probs_dropout_prob = 0.0;
-    double initializer_range = 0.02;
-    double layer_norm_eps = 1e-12;
-    std::int64_t image_size = 384;
-    std::int64_t patch_size = 32;
-    std::int64_t num_channels = 3;
-    bool qkv_bias = true;
-    // -1: every valid patch of an image becomes a token. A positive value makes Hugging
-    // Face sample that many patches at random, in eval mode too; tandem refuses it.
-    std::int64_t max_image_length = -1;
-    bool tie_word_embeddings = false;
-    std::int64_t num_images = -1;
-    std::optional<std::int64_t> pad_token_id;
-    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
-    std::vector<std::string> architectures{"ViltModel"};
-    nlohmann::json extra = nlohmann::json::object();
+template <Backend B, Scalar T>
+void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
+}
 
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("type_vocab_size", c.type_vocab_size);
-        f("modality_type_vocab_size", c.modality_type_vocab_size);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_size", c.hidden_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("intermediate_size", c.intermediate_size);
-        f("hidden_act", c.hidden_act);
-        f("hidden_dropout_prob", c.hidden_dropout_prob);
-        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        f("initializer_range", c.initializer_range);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("num_channels", c.num_channels);
-        f("qkv_bias", c.qkv_bias);
-        f("max_image_length", c.max_image_length);
-        f("tie_word_embeddings", c.tie_word_embeddings);
-        f("num_images", c.num_images);
-        f("pad_token_id", c.pad_token_id);
-    }
+template <Backend B, Scalar T>
+void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
+    const Philox rng(seed, stream_of(store.name(p)));
+    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
+}
 
-    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
-    // The side of the square grid of learned patch positions.
-    std::int64_t position_grid() const { return image_size / patch_size; }
+template <Backend B, Scalar T>
+void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
+    init_with(store, p, [&](std::size_t) { return value; });
+}
 
-    static ViltConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        ViltConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.id2label = detail::read_labels(r);
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
-        // Text is modality 0 and images modality 1.
-        if (c.modality_type_vocab_size < 2 || c.modality_type_vocab_size > detail::kTypeLimit.max)
-            detail::throw_error(r.where("modality_type_vocab_size"), ": expected an integer from 2 to ",
-                                detail::kTypeLimit.max, " (text and image), found ",
-                                c.modality_type_vocab_size);
-        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
-        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
-            detail::throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size,
-                                ", found ", *c.pad_token_id);
-        if (c.max_image_length != -1)
-            detail::throw_error(r.where("max_image_length"),
-                                ": tandem implements -1 (every valid patch; a positive value samples "
-                                "patches at random), found ",
-                                c.max_image_length);
-        if (!c.qkv_bias) detail::throw_error(r.where("qkv_bias"), ": tandem implements true, found false");
-        return c;
-    }
-    static ViltConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<ViltConfig>(path);
-    }
+}  // namespace tandem
+// ---- end tandem/nn/init.hpp
+// ---- begin tandem/nn/module.hpp
+// The Module and Layer concepts: what every layer and model provides so that saving,
+// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
+// name, and what a layer that maps states to states provides so Sequential can chain it.
+// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
 
-    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
-    bool operator==(const ViltConfig&) const = default;
+
+#include <concepts>
+#include <string>
+
+namespace tandem {
+
+namespace detail {
+// A visitor that accepts any (name, parameter) pair; used only to state the concept.
+struct ParameterVisitorArchetype {
+    void operator()(const std::string&, Parameter) const {}
+};
+}  // namespace detail
+
+// Represents: a layer or model whose parameters live in a ParameterStore.
+// Requires: backend_type and value_type, and for_each_parameter(f) calling
+// f(hf_name, Parameter) for every parameter it owns, children included.
+// Ensures: names are unique and equal the keys of the model's model.safetensors.
+template <class M>
+concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
+    typename M::backend_type;
+    typename M::value_type;
+    m.for_each_parameter(f);
 };
 
-}  // namespace tandem::io
-// ---- end tandem/io/config/vilt.hpp
-// ---- begin tandem/models/bert.hpp
-// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
-// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
-// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md);
-// the embeddings also take the variations of RoBERTa, DistilBERT and MPNet.
-// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
+// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
+// transformer block does.
+// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
+// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
+// returns several outputs are Modules but not Layers; the towers among them are
+// EncoderTowers (models/dual_encoder.hpp).
+template <class M>
+concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+                                      const Var<typename M::backend_type, typename M::value_type>& x) {
+    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
+};
 
-// ---- begin tandem/io/hf_config.hpp
-// Hugging Face model configurations (config.json) for the towers tandem builds: one
-// header per model family under io/config/, gathered here for the models that include
-// them all.
+// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
+class Scope {
+public:
+    Scope() = default;
+    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
+    Scope(const char* prefix) : prefix_(prefix) {}
+    Scope operator/(const std::string& part) const {
+        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
+    }
+    Scope operator/(int index) const { return *this / std::to_string(index); }
+    const std::string& str() const { return prefix_; }
 
-// ---- begin tandem/io/config/clip.hpp
-// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
-// and written to config.json, with the defaults transformers fills in for absent keys
-// and every field validated on load.
+private:
+    std::string prefix_;
+};
 
+}  // namespace tandem
+// ---- end tandem/nn/module.hpp
 
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
+#include <cmath>
 #include <vector>
 
-namespace tandem::io {
+namespace tandem {
 
-// transformers.CLIPTextConfig (v4.36).
-struct CLIPTextConfig {
-    static constexpr const char* model_type = "clip_text_model";
-
-    std::int64_t vocab_size = 49408;
-    std::int64_t hidden_size = 512;
-    std::int64_t intermediate_size = 2048;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 8;
-    std::int64_t max_position_embeddings = 77;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
-    // argmax(input_ids); the model layer needs the value as read.
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    // Accepts the text config itself or a whole CLIP config (uses its text_config),
-    // as CLIPTextConfig.from_pretrained does.
-    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPTextConfig>(path);
-    }
-    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPTextConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPTextConfig&) const = default;
+// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
+template <class Tower, class Input>
+concept EncoderTower = Module<Tower> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
 };
 
-// transformers.CLIPVisionConfig (v4.36).
-struct CLIPVisionConfig {
-    static constexpr const char* model_type = "clip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t projection_dim = 512;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 32;
-    std::string hidden_act = "quick_gelu";
-    double layer_norm_eps = 1e-5;
-    double attention_dropout = 0.0;
-    double initializer_range = 0.02;
-    double initializer_factor = 1.0;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("projection_dim", c.projection_dim);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("initializer_range", c.initializer_range);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
-            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPVisionConfig>(path);
-    }
-    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        CLIPVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type"});
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_range", c.initializer_range);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        return c;
-    }
-    // Patches per side; the class token makes num_patches() + 1 positions.
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
-    bool operator==(const CLIPVisionConfig&) const = default;
+// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
+// (the text side of what the trainer trains, train/model_encoder.hpp).
+template <class M>
+concept TextEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
 };
 
-// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
-struct CLIPConfig {
-    static constexpr const char* model_type = "clip";
-
-    CLIPTextConfig text_config;
-    CLIPVisionConfig vision_config;
-    std::int64_t projection_dim = 512;
-    double logit_scale_init_value = 2.6592;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"CLIPModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("projection_dim", c.projection_dim);
-        f("logit_scale_init_value", c.logit_scale_init_value);
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        CLIPConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static CLIPConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<CLIPConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const CLIPConfig&) const = default;
+// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
+template <class M>
+concept ImageEncoderModel = Module<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image(g, pixel_values)
+        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
 };
 
-}  // namespace tandem::io
-// ---- end tandem/io/config/clip.hpp
-// ---- begin tandem/io/config/siglip.hpp
-// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
-// from and written to config.json, with the defaults transformers fills in for absent
-// keys and every field validated on load.
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstdint>
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-namespace tandem::io {
-
-// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
-// projection_size); configs before projection_size existed use hidden_size.
-struct SiglipTextConfig {
-    static constexpr const char* model_type = "siglip_text_model";
-
-    std::int64_t vocab_size = 32000;
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t max_position_embeddings = 64;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    std::optional<std::int64_t> projection_size;
-    std::optional<std::int64_t> pad_token_id = 1;
-    std::optional<std::int64_t> bos_token_id = 49406;
-    std::optional<std::int64_t> eos_token_id = 49407;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("vocab_size", c.vocab_size);
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("max_position_embeddings", c.max_position_embeddings);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-        f("pad_token_id", c.pad_token_id);
-        f("bos_token_id", c.bos_token_id);
-        f("eos_token_id", c.eos_token_id);
-    }
-
-    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
-
-    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipTextConfig>(root, "text_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipTextConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipTextConfig>(path);
-    }
-    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipTextConfig c;
-        detail::read_config_fields(c, r, {"model_type", "projection_size"});
-        // Written only when set, so that a config from before the key existed round-trips unchanged.
-        c.projection_size = r.get_optional<std::int64_t>("projection_size");
-        detail::check_tower(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
-        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
-        if (c.projection_size)
-            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
-        return c;
-    }
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (projection_size) out["projection_size"] = *projection_size;
-        return out;
-    }
-    bool operator==(const SiglipTextConfig&) const = default;
+// Represents: a model that also gives its text embeddings from every hidden state,
+// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
+// (a layerwise loss's input).
+template <class M>
+concept LayerwiseTextModel = TextEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const TextBatch<typename M::backend_type>& text) {
+    {
+        m.encode_text_layers(g, text)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
 };
 
-// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
-// the attention-pooling (MAP) head).
-struct SiglipVisionConfig {
-    static constexpr const char* model_type = "siglip_vision_model";
-
-    std::int64_t hidden_size = 768;
-    std::int64_t intermediate_size = 3072;
-    std::int64_t num_hidden_layers = 12;
-    std::int64_t num_attention_heads = 12;
-    std::int64_t num_channels = 3;
-    std::int64_t image_size = 224;
-    std::int64_t patch_size = 16;
-    std::string hidden_act = "gelu_pytorch_tanh";
-    double layer_norm_eps = 1e-6;
-    double attention_dropout = 0.0;
-    bool vision_use_head = true;
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("hidden_size", c.hidden_size);
-        f("intermediate_size", c.intermediate_size);
-        f("num_hidden_layers", c.num_hidden_layers);
-        f("num_attention_heads", c.num_attention_heads);
-        f("num_channels", c.num_channels);
-        f("image_size", c.image_size);
-        f("patch_size", c.patch_size);
-        f("hidden_act", c.hidden_act);
-        f("layer_norm_eps", c.layer_norm_eps);
-        f("attention_dropout", c.attention_dropout);
-    }
-
-    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader root(json, source);
-        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
-            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
-        }
-        return from_reader(root);
-    }
-    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipVisionConfig>(path);
-    }
-    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
-        detail::check_model_type(r, model_type, false);
-        SiglipVisionConfig c;
-        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
-        c.vision_use_head = r.get<bool>("vision_use_head", true);
-        detail::check_tower(r, c);
-        detail::check_patches(r, c);
-        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
-        return c;
-    }
-    std::int64_t grid_size() const { return image_size / patch_size; }
-    std::int64_t num_patches() const { return grid_size() * grid_size(); }
-    // Written only when it departs from the default, which every version reads the same way.
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        if (!vision_use_head) out["vision_use_head"] = false;
-        return out;
-    }
-    bool operator==(const SiglipVisionConfig&) const = default;
+// Represents: the same for images, encode_image_layers(graph, pixel_values).
+template <class M>
+concept LayerwiseImageModel = ImageEncoderModel<M> &&
+    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
+             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
+    {
+        m.encode_image_layers(g, pixel_values)
+        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
 };
 
-// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
-// No projection: the towers' pooled outputs are the embeddings.
-struct SiglipConfig {
-    static constexpr const char* model_type = "siglip";
-
-    SiglipTextConfig text_config;
-    SiglipVisionConfig vision_config;
-    double initializer_factor = 1.0;
-    std::vector<std::string> architectures{"SiglipModel"};
-    nlohmann::json extra = nlohmann::json::object();
-
-    template <class Self, class F>
-    static void visit_fields(Self& c, F&& f) {
-        f("initializer_factor", c.initializer_factor);
-    }
-
-    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-        const JsonObjectReader r(json, source);
-        detail::check_model_type(r, model_type, true);
-        SiglipConfig c;
-        detail::read_config_fields(c, r,
-                                   {"model_type", "architectures", "text_config", "vision_config",
-                                    "text_config_dict", "vision_config_dict"});
-        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
-        c.architectures = detail::read_architectures(r, c.architectures);
-        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
-        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
-        return c;
-    }
-    static SiglipConfig from_file(const std::filesystem::path& path) {
-        return detail::config_from_file<SiglipConfig>(path);
-    }
-
-    nlohmann::json to_json() const {
-        auto out = detail::write_config_fields(*this);
-        out["architectures"] = architectures;
-        out["text_config"] = text_config.to_json();
-        out["vision_config"] = vision_config.to_json();
-        return out;
-    }
-    bool operator==(const SiglipConfig&) const = default;
+struct LogitHead {
+    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
+    bool scale_is_scalar = true;
+    double scale_init = std::log(1 / 0.07);
+    bool has_bias = false;
+    double bias_init = 0;
 };
 
-}  // namespace tandem::io
-// ---- end tandem/io/config/siglip.hpp
-// ---- end tandem/io/hf_config.hpp
+namespace detail {
+enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
+
+// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+consteval DualEncoderFault dual_encoder_fault() {
+    if constexpr (!EncoderTower<TextTower, TextInput>)
+        return DualEncoderFault::text_not_tower;
+    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
+        return DualEncoderFault::image_not_tower;
+    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
+        return DualEncoderFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
+        return DualEncoderFault::scalars_differ;
+    else
+        return DualEncoderFault::none;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+class DualEncoder {
+    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
+    static_assert(
+        fault != detail::DualEncoderFault::text_not_tower,
+        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
+    static_assert(
+        fault != detail::DualEncoderFault::image_not_tower,
+        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
+        "Var)");
+    static_assert(fault != detail::DualEncoderFault::backends_differ,
+                  "DualEncoder: the text and image towers must use the same backend");
+    static_assert(fault != detail::DualEncoderFault::scalars_differ,
+                  "DualEncoder: the text and image towers must use the same scalar type");
+};
+
+template <class TextTower, class ImageTower, class TextInput, class ImageInput>
+requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
+         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
+public:
+    using backend_type = typename TextTower::backend_type;
+    using value_type = typename TextTower::value_type;
+    using B = backend_type;
+    using T = value_type;
+
+    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
+        : store_(&store),
+          text_(std::move(text)),
+          image_(std::move(image)),
+          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
+          has_bias_(head.has_bias),
+          head_(head) {
+        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
+    }
+
+    const TextTower& text_tower() const { return text_; }
+    const ImageTower& image_tower() const { return image_; }
+
+    // Unnormalised embeddings [batch, dim].
+    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
+    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
+
+    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
+    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
+                              const Var<B, T>& image_embeds) const {
+        auto logits =
+            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
+        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+        f(store_->name(logit_scale_), logit_scale_);
+        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
+    }
+
+    void reset_logit_head() {
+        init_constant(*store_, logit_scale_, head_.scale_init);
+        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    TextTower text_;
+    ImageTower image_;
+    Parameter logit_scale_, logit_bias_;
+    bool has_bias_;
+    LogitHead head_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/dual_encoder.hpp
+// ---- begin tandem/models/model_with_store.hpp
+// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
+// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
+// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
+// The store sits behind a unique_ptr so that the model moves while its modules keep
+// pointing at the same arena.
+// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
+
 // ---- begin tandem/models/pretrained.hpp
 // Moving parameters between a model's ParameterStore and Hugging Face checkpoint
 // files, by the names the model's for_each_parameter yields (or a RenamedParameters
@@ -14426,66 +13915,6 @@ inline void save_safetensors(const std::filesystem::path& path, const std::vecto
 
 }  // namespace tandem::io
 // ---- end tandem/io/safetensors.hpp
-// ---- begin tandem/nn/module.hpp
-// The Module and Layer concepts: what every layer and model provides so that saving,
-// loading, optimizers and gradient clipping can walk its parameters by Hugging Face
-// name, and what a layer that maps states to states provides so Sequential can chain it.
-// reference: torch.nn.Module.named_parameters(), torch.nn.Module.forward.
-
-
-#include <concepts>
-#include <string>
-
-namespace tandem {
-
-namespace detail {
-// A visitor that accepts any (name, parameter) pair; used only to state the concept.
-struct ParameterVisitorArchetype {
-    void operator()(const std::string&, Parameter) const {}
-};
-}  // namespace detail
-
-// Represents: a layer or model whose parameters live in a ParameterStore.
-// Requires: backend_type and value_type, and for_each_parameter(f) calling
-// f(hf_name, Parameter) for every parameter it owns, children included.
-// Ensures: names are unique and equal the keys of the model's model.safetensors.
-template <class M>
-concept Module = requires(const M& m, detail::ParameterVisitorArchetype f) {
-    typename M::backend_type;
-    typename M::value_type;
-    m.for_each_parameter(f);
-};
-
-// Represents: a module that maps one Var to another, as a Linear, a LayerNorm or a
-// transformer block does.
-// Requires: Module, and forward(graph, x) taking and returning Var<backend_type, value_type>.
-// Ensures: it can stand anywhere in a Sequential. Models whose forward takes token ids or
-// returns several outputs are Modules but not Layers; the towers among them are
-// EncoderTowers (models/dual_encoder.hpp).
-template <class M>
-concept Layer = Module<M> && requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-                                      const Var<typename M::backend_type, typename M::value_type>& x) {
-    { m.forward(g, x) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Joins name scopes the way Hugging Face names parameters: "encoder" / "layers" / 0.
-class Scope {
-public:
-    Scope() = default;
-    Scope(std::string prefix) : prefix_(std::move(prefix)) {}
-    Scope(const char* prefix) : prefix_(prefix) {}
-    Scope operator/(const std::string& part) const {
-        return Scope(prefix_.empty() ? part : prefix_ + "." + part);
-    }
-    Scope operator/(int index) const { return *this / std::to_string(index); }
-    const std::string& str() const { return prefix_; }
-
-private:
-    std::string prefix_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/module.hpp
 
 #include <algorithm>
 #include <concepts>
@@ -14760,97 +14189,335 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/models/pretrained.hpp
-// ---- begin tandem/nn.hpp
-// Neural-network modules composed from autograd ops.
 
-// ---- begin tandem/nn/activation.hpp
-// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
-// reference: transformers.activations.ACT2FN.
-
-
-#include <string>
+#include <filesystem>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace tandem {
 
-enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
+template <Module M>
+class ModelWithStore {
+public:
+    using backend_type = typename M::backend_type;
+    using value_type = typename M::value_type;
+    using B = backend_type;
+    using T = value_type;
+    // The description file save_pretrained writes beside model.safetensors.
+    static constexpr const char* modules_file = "tandem_modules.json";
 
-// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
-inline Activation activation_from_name(const std::string& name) {
-    if (name == "gelu") return Activation::Gelu;
-    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
-    if (name == "quick_gelu") return Activation::QuickGelu;
-    if (name == "relu") return Activation::Relu;
-    if (name == "tanh") return Activation::Tanh;
-    detail::throw_error(
-        "hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ", "found '",
-        name, "'");
-}
-
-template <Backend B, Scalar T>
-Var<B, T> activate(Activation a, const Var<B, T>& x) {
-    switch (a) {
-        case Activation::Gelu:
-            return gelu(x);
-        case Activation::GeluTanh:
-            return gelu_tanh(x);
-        case Activation::QuickGelu:
-            return quick_gelu(x);
-        case Activation::Relu:
-            return relu(x);
-        case Activation::Tanh:
-            return tanh(x);
+    // build(store) makes the model, every module on `store`.
+    template <class Build>
+    requires std::same_as < std::invoke_result_t < Build, ParameterStore<B, T>
+    & >,
+        M > explicit ModelWithStore(Build&& build)
+        : store_(std::make_unique<ParameterStore<B, T>>()),
+    model_(std::forward<Build>(build)(*store_)) {
+        std::size_t visited = 0;
+        model_.for_each_parameter([&](const std::string& name, Parameter p) {
+            if (store_->name(p) != name)
+                detail::throw_error("ModelWithStore: parameter '", name,
+                                    "' is not in the model's store (was a module built on another store?)");
+            ++visited;
+        });
+        if (visited != store_->size())
+            detail::throw_error("ModelWithStore: the store holds ", store_->size(),
+                                " parameters, the model visits ", visited);
     }
-    return x;
+
+    const M& model() const { return model_; }
+    ParameterStore<B, T>& parameters() const { return *store_; }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires TextEncoderModel<M> {
+        return model_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g,
+                           const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
+        return model_.encode_image(g, pixel_values);
+    }
+    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
+                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
+        return model_.encode_text_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
+        LayerwiseImageModel<M> {
+        return model_.encode_image_layers(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        model_.for_each_parameter(f);
+    }
+
+    // dir/model.safetensors (every parameter under its prefixed name, float32 unless
+    // `dtype` says otherwise) and, when the model describes itself, dir/tandem_modules.json:
+    // both written atomically.
+    void save_pretrained(const std::filesystem::path& dir,
+                         io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) const {
+        std::filesystem::create_directories(dir);
+        save_state_dict(model_, *store_, dir / "model.safetensors", dtype);
+        if constexpr (requires { model_.describe(); })
+            detail::atomic_write(dir / modules_file, model_.describe().dump(4) + "\n");
+    }
+
+    // Reads dir/model.safetensors into the parameters by name; a missing or mis-shaped
+    // tensor is an error naming it.
+    LoadReport load_weights(const std::filesystem::path& dir) {
+        return load_state_dict(model_, *store_, io::SafetensorsCheckpoint::open(dir));
+    }
+
+private:
+    std::unique_ptr<ParameterStore<B, T>> store_;
+    M model_;
+};
+
+// make_model<B, T>([&](auto& store) { return SentenceTransformerStack(...); })
+template <Backend B, Scalar T, class Build>
+auto make_model(Build&& build) {
+    return ModelWithStore<std::invoke_result_t<Build, ParameterStore<B, T>&>>(std::forward<Build>(build));
 }
 
 }  // namespace tandem
-// ---- end tandem/nn/activation.hpp
-// ---- begin tandem/nn/attention.hpp
-// Multi-head attention with separate q/k/v/output projections whose names follow the
-// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
-// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+// ---- end tandem/models/model_with_store.hpp
+// ---- begin tandem/models/router.hpp
+// Router: each modality to its own module stack, as sentence-transformers' Router routes
+// by modality: texts through the "text" route, images through the "image" route, so a
+// BERT text tower and a CLIP vision tower, each with a Dense to a shared width, are one
+// model. Parameters of route r are named "r.<i>.<...>" (module i of the route), the
+// sub-folder r_<i>_<Class> that Router.save writes for it.
+// reference: sentence_transformers.base.modules.Router (route by modality; router_config.json).
+
+// ---- begin tandem/models/sentence_transformer_stack.hpp
+// SentenceTransformerStack: sentence-transformers' module list, a transformer tower
+// followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
+// tower gives the stack encode_text, an image tower encode_image. Module i's parameters
+// are named "i.<its own names>" (under a Router, "<route>.i.<...>"), as PyTorch names a
+// SentenceTransformer's state_dict, so each module maps onto its {i}_{Class}/ folder by
+// dropping the prefix.
+// reference: sentence_transformers.SentenceTransformer(modules=[Transformer, Pooling, Dense, Normalize]).
+
+// ---- begin tandem/io/config/sentence_transformers.hpp
+// The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
+// read as v6 reads them (Pooling's legacy word_embedding_dimension and
+// pooling_mode_*_tokens flags included) and written as v6 writes them: the same keys in
+// the same order, indent 4. Every bad value is an error naming the file and the key.
+// reference: sentence_transformers Pooling / Dense / Normalize get_config_dict, load_config (v6).
+
+// ---- begin tandem/io/config/common.hpp
+// What the model-family configs (io/config/clip.hpp, siglip.hpp, bert.hpp) share:
+// reading and writing the fields a config visits, keeping the keys it does not model
+// in `extra`, and the checks that validate a config in full on load, with the limits
+// on every size a config.json can ask a model to allocate.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace tandem::detail {
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+// Reads one field if present; absent keys keep the default already in `field`.
+template <class T>
+void read_config_field(const io::JsonObjectReader& r, std::string_view key, T& field) {
+    if constexpr (is_optional<T>::value) {
+        field = r.get_optional<typename T::value_type>(key, field);
+    } else {
+        field = r.get<T>(key, field);
+    }
+}
+
+template <class T>
+void write_config_field(nlohmann::json& out, std::string_view key, const T& field) {
+    if constexpr (is_optional<T>::value) {
+        out[std::string(key)] = field ? nlohmann::json(*field) : nlohmann::json(nullptr);
+    } else {
+        out[std::string(key)] = field;
+    }
+}
+
+// The input object less the keys a config models: what `extra` keeps.
+inline nlohmann::json unmodelled_keys(const nlohmann::json& object, const std::set<std::string>& modelled) {
+    nlohmann::json extra = nlohmann::json::object();
+    for (const auto& [key, value] : object.items())
+        if (!modelled.count(key)) extra[key] = value;
+    return extra;
+}
+
+// Reads every field a config visits and keeps the rest of the object in `extra`.
+template <class Config>
+void read_config_fields(Config& cfg, const io::JsonObjectReader& r, std::set<std::string> also_modelled) {
+    Config::visit_fields(cfg, [&](std::string_view key, auto& field) {
+        read_config_field(r, key, field);
+        also_modelled.emplace(key);
+    });
+    cfg.extra = unmodelled_keys(r.json(), also_modelled);
+}
+
+template <class Config>
+nlohmann::json write_config_fields(const Config& cfg) {
+    nlohmann::json out = cfg.extra.is_object() ? cfg.extra : nlohmann::json::object();
+    Config::visit_fields(
+        cfg, [&](std::string_view key, const auto& field) { write_config_field(out, key, field); });
+    out["model_type"] = Config::model_type;
+    return out;
+}
+
+// A config that names another model type is the wrong file, not one to default.
+inline void check_model_type(const io::JsonObjectReader& r, std::string_view expected, bool required) {
+    if (!r.contains("model_type")) {
+        if (required) {
+            throw_error(r.where("model_type"), ": required key is missing (expected \"", expected,
+                        "\"); is this a config.json of a Hugging Face model?");
+        }
+        return;
+    }
+    const auto found = r.get<std::string>("model_type", "");
+    if (found != expected)
+        throw_error(r.where("model_type"), ": expected \"", expected, "\", found \"", found, "\"");
+}
+
+// What a config.json may ask a model to allocate, checked on load, so that a file of a
+// few bytes cannot ask for a 200 GB stack of layers or overflow a shape's element
+// count; each bound is far above every published model.
+struct ConfigLimit {
+    std::int64_t max;
+    const char* what;
+};
+inline constexpr ConfigLimit kWidthLimit{std::int64_t{1} << 16, "tandem's limit on widths"};
+inline constexpr ConfigLimit kLayerLimit{1024, "tandem's limit on layers"};
+inline constexpr ConfigLimit kVocabLimit{std::int64_t{1} << 22, "tandem's limit on vocabulary sizes"};
+inline constexpr ConfigLimit kPositionLimit{std::int64_t{1} << 20, "tandem's limit on positions"};
+inline constexpr ConfigLimit kImageLimit{8192, "tandem's limit on image sizes"};
+inline constexpr ConfigLimit kChannelLimit{64, "tandem's limit on image channels"};
+inline constexpr ConfigLimit kTypeLimit{1024, "tandem's limit on token types"};
+inline constexpr ConfigLimit kLabelLimit{std::int64_t{1} << 16, "tandem's limit on labels"};
+
+inline void check_count(const io::JsonObjectReader& r, std::string_view key, std::int64_t value,
+                        ConfigLimit limit) {
+    if (value < 1 || value > limit.max)
+        throw_error(r.where(key), ": expected an integer from 1 to ", limit.max, " (", limit.what,
+                    "), found ", value);
+}
+
+// layer_norm_eps: zero or less divides by zero or takes the root of a negative variance.
+inline void check_positive(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value > 0)) throw_error(r.where(key), ": expected a positive number, found ", value);
+}
+
+inline void check_non_negative(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value >= 0)) throw_error(r.where(key), ": expected a number >= 0, found ", value);
+}
+
+// Dropout 1 would zero every activation and scale the rest by 1 / 0.
+inline void check_dropout(const io::JsonObjectReader& r, std::string_view key, double value) {
+    if (!(value >= 0 && value < 1))
+        throw_error(r.where(key), ": expected a probability in [0, 1), found ", value);
+}
+
+// The ACT2FN names nn/activation.hpp implements, so that a config naming another fails
+// on load, with the file and key, rather than when the model is built.
+inline void check_activation(const io::JsonObjectReader& r, std::string_view key, const std::string& name) {
+    for (const char* known :
+         {"gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "tanh"})
+        if (name == known) return;
+    throw_error(r.where(key),
+                ": expected one of gelu, gelu_new, gelu_fast, gelu_pytorch_tanh, quick_gelu, relu, ",
+                "tanh; found \"", name, "\"");
+}
+
+// Attention splits hidden_size into num_attention_heads equal heads (HF raises the
+// same ValueError later, when it builds the model).
+inline void check_heads(const io::JsonObjectReader& r, std::int64_t hidden_size, std::int64_t num_heads) {
+    check_count(r, "hidden_size", hidden_size, kWidthLimit);
+    check_count(r, "num_attention_heads", num_heads, kWidthLimit);
+    if (hidden_size % num_heads != 0) {
+        throw_error(r.where("num_attention_heads"), ": hidden_size ", hidden_size, " is not a multiple of ",
+                    num_heads, " heads");
+    }
+}
+
+// The fields every transformer tower has.
+template <class Config>
+void check_tower(const io::JsonObjectReader& r, const Config& c) {
+    check_heads(r, c.hidden_size, c.num_attention_heads);
+    check_count(r, "intermediate_size", c.intermediate_size, kWidthLimit);
+    check_count(r, "num_hidden_layers", c.num_hidden_layers, kLayerLimit);
+    check_activation(r, "hidden_act", c.hidden_act);
+    check_positive(r, "layer_norm_eps", c.layer_norm_eps);
+}
+
+// The fields of a ViT image tower.
+template <class Config>
+void check_patches(const io::JsonObjectReader& r, const Config& c) {
+    check_count(r, "num_channels", c.num_channels, kChannelLimit);
+    check_count(r, "image_size", c.image_size, kImageLimit);
+    check_count(r, "patch_size", c.patch_size, kImageLimit);
+    if (c.image_size < c.patch_size) {
+        throw_error(r.where("image_size"), ": image_size ", c.image_size, " is smaller than patch_size ",
+                    c.patch_size);
+    }
+}
+
+inline std::vector<std::string> read_architectures(const io::JsonObjectReader& r,
+                                                   std::vector<std::string> fallback) {
+    if (!r.contains("architectures")) return fallback;
+    const auto& value = r.json().at("architectures");
+    if (value.is_null()) return {};
+    if (!value.is_array())
+        throw_error(r.where("architectures"), ": expected a list of class names, found ",
+                    describe_json(value));
+    std::vector<std::string> out;
+    for (const auto& item : value) out.push_back(json_as<std::string>(item, r.path("architectures")));
+    return out;
+}
+
+// The nested config under `key`, with the legacy `<key>_dict` values taking
+// precedence as in CLIPConfig.__init__ / SiglipConfig.__init__.
+inline nlohmann::json nested_config(const io::JsonObjectReader& r, const std::string& key) {
+    nlohmann::json merged = r.object(key).json();
+    const auto legacy = r.object(key + "_dict");
+    for (const auto& [k, v] : legacy.json().items()) merged[k] = v;
+    return merged;
+}
+
+template <class Tower>
+Tower read_tower(const io::JsonObjectReader& parent, const std::string& key) {
+    const nlohmann::json merged = nested_config(parent, key);
+    return Tower::from_reader(io::JsonObjectReader(merged, parent.file(), key));
+}
+
+template <class Config>
+Config config_from_file(const std::filesystem::path& path) {
+    return Config::from_json(io::read_json_file(path), path.string());
+}
+
+}  // namespace tandem::detail
+// ---- end tandem/io/config/common.hpp
+// ---- begin tandem/nn/dense.hpp
+// Dense: sentence-transformers' projection of a sentence embedding, activation(x W^T + b)
+// (plus x, or a bias-free projection of x, with use_residual), its weights named
+// "linear.weight" / "linear.bias" under the module's scope as its model.safetensors holds them.
+// reference: sentence_transformers.base.modules.Dense (v6).
 
 // ---- begin tandem/nn/linear.hpp
 // Linear: y = x W^T + b with W stored [out_features, in_features].
 // reference: torch.nn.Linear (names "weight", "bias"; uniform init in +-1/sqrt(in)).
 
-// ---- begin tandem/nn/init.hpp
-// Parameter initialisers. Each draws from (seed, stream_of(parameter name)), so a
-// value depends only on the seed and the parameter's name.
-// reference: torch.nn.init.normal_, uniform_, constant_.
-
-
-#include <vector>
-
-namespace tandem {
-
-template <Backend B, Scalar T, class Draw>
-void init_with(ParameterStore<B, T>& store, Parameter p, Draw draw) {
-    auto t = store.value(p);
-    std::vector<T> v(static_cast<std::size_t>(t.numel()));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(draw(i));
-    t.copy_from(Tensor<B, T>::from_vector(v, t.shape()));
-}
-
-template <Backend B, Scalar T>
-void init_normal(ParameterStore<B, T>& store, Parameter p, double std, std::uint64_t seed, double mean = 0) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return mean + std * rng.normal(i); });
-}
-
-template <Backend B, Scalar T>
-void init_uniform(ParameterStore<B, T>& store, Parameter p, double lo, double hi, std::uint64_t seed) {
-    const Philox rng(seed, stream_of(store.name(p)));
-    init_with(store, p, [&](std::size_t i) { return lo + (hi - lo) * rng.uniform(i); });
-}
-
-template <Backend B, Scalar T>
-void init_constant(ParameterStore<B, T>& store, Parameter p, double value) {
-    init_with(store, p, [&](std::size_t) { return value; });
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/init.hpp
 
 #include <cmath>
 
@@ -14909,6 +14576,2221 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/linear.hpp
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+// The torch.nn modules sentence-transformers users put in a Dense, by the class path its
+// config.json records (Identity for activation_function=None).
+enum class DenseActivation { Identity, Tanh, ReLU, GELU, Sigmoid };
+
+inline constexpr DenseActivation kDenseActivations[] = {DenseActivation::Identity, DenseActivation::Tanh,
+                                                        DenseActivation::ReLU, DenseActivation::GELU,
+                                                        DenseActivation::Sigmoid};
+
+inline std::string_view dense_activation_name(DenseActivation a) {
+    switch (a) {
+        case DenseActivation::Identity:
+            return "torch.nn.modules.linear.Identity";
+        case DenseActivation::Tanh:
+            return "torch.nn.modules.activation.Tanh";
+        case DenseActivation::ReLU:
+            return "torch.nn.modules.activation.ReLU";
+        case DenseActivation::GELU:
+            return "torch.nn.modules.activation.GELU";
+        case DenseActivation::Sigmoid:
+            return "torch.nn.modules.activation.Sigmoid";
+    }
+    return "";
+}
+
+inline std::optional<DenseActivation> dense_activation_from_name(std::string_view name) {
+    for (DenseActivation a : kDenseActivations)
+        if (dense_activation_name(a) == name) return a;
+    return std::nullopt;
+}
+
+// What {i}_Dense/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct DenseConfig {
+    index_t in_features = 0;
+    index_t out_features = 0;
+    bool bias = true;
+    DenseActivation activation_function = DenseActivation::Tanh;
+    bool use_residual = false;
+};
+
+template <Backend B, Scalar T>
+class Dense {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    // Parameters "<scope>.linear.weight" [out, in], "<scope>.linear.bias" [out], and with
+    // use_residual between different widths "<scope>.residual.weight" [out, in].
+    Dense(ParameterStore<B, T>& store, const Scope& scope, const DenseConfig& config)
+        : config_(checked(config)),
+          linear_(store, scope / "linear", config.in_features, config.out_features, config.bias) {
+        if (config.use_residual && config.in_features != config.out_features)
+            residual_.emplace(store, scope / "residual", config.in_features, config.out_features, false);
+    }
+
+    const DenseConfig& config() const { return config_; }
+
+    // x [batch, in_features]; out [batch, out_features]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
+        if (x.shape().rank() != 2 || x.shape()[1] != config_.in_features)
+            detail::throw_error("Dense: expected embeddings [batch, ", config_.in_features, "], found ",
+                                x.shape().str());
+        auto out = activate(linear_.forward(g, x));
+        if (!config_.use_residual) return out;
+        return add(out, residual_ ? residual_->forward(g, x) : x);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        linear_.for_each_parameter(f);
+        if (residual_) residual_->for_each_parameter(f);
+    }
+
+    // torch.nn.Linear's default, as a new Dense starts.
+    void reset_parameters(std::uint64_t seed) {
+        linear_.reset_parameters(seed);
+        if (residual_) residual_->reset_parameters(seed + 1);
+    }
+
+private:
+    static const DenseConfig& checked(const DenseConfig& c) {
+        if (c.in_features < 1 || c.out_features < 1)
+            detail::throw_error("Dense: in_features and out_features must be positive, found ", c.in_features,
+                                " and ", c.out_features);
+        return c;
+    }
+
+    Var<B, T> activate(const Var<B, T>& x) const {
+        switch (config_.activation_function) {
+            case DenseActivation::Identity:
+                return x;
+            case DenseActivation::Tanh:
+                return tanh(x);
+            case DenseActivation::ReLU:
+                return relu(x);
+            case DenseActivation::GELU:
+                return gelu(x);
+            case DenseActivation::Sigmoid:
+                return sigmoid(x);
+        }
+        return x;
+    }
+
+    DenseConfig config_;
+    Linear<B, T> linear_;
+    std::optional<Linear<B, T>> residual_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/dense.hpp
+// ---- begin tandem/nn/normalize.hpp
+// Normalize: sentence-transformers' L2 normalisation of each embedding,
+// x / max(||x||, 1e-12), as torch.nn.functional.normalize(x, p=2, dim=-1). No parameters.
+// reference: sentence_transformers.base.modules.Normalize (v6).
+
+
+namespace tandem {
+
+// {i}_Normalize/config.json holds only the feature names, which tandem's stacks fix to
+// sentence_embedding (io/config/sentence_transformers.hpp reads and writes it).
+struct NormalizeConfig {};
+
+template <Backend B, Scalar T>
+class Normalize {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Normalize(NormalizeConfig = {}) {}
+
+    NormalizeConfig config() const { return {}; }
+
+    // x [batch, dim]; out [batch, dim], unit rows (a zero row stays zero).
+    Var<B, T> forward(Graph<B, T>&, const Var<B, T>& x) const { return l2_normalize(x); }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/normalize.hpp
+// ---- begin tandem/nn/pooling_layer.hpp
+// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
+// modes a sentence-transformers folder names in 1_Pooling/config.json, several of them
+// concatenated in the order given, with the prompt's tokens left out when include_prompt
+// is false. A token-state tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
+// reference: sentence_transformers.sentence_transformer.modules.Pooling (v6).
+
+// ---- begin tandem/nn/pooling.hpp
+// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
+// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
+// tensors on the backend, as a tokenizer's batch provides them.
+// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
+
+
+namespace tandem {
+
+namespace detail {
+template <Backend B, Scalar T>
+void check_states(std::string_view op, const Var<B, T>& x) {
+    if (x.shape().rank() != 3)
+        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
+}
+
+template <Backend B, Scalar T>
+void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
+    check_states(op, x);
+    const Shape& s = x.shape();
+    if (!(mask.shape() == Shape{s[0], s[1]}))
+        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
+                    mask.shape().str());
+}
+
+// x[r / T, r % T] for each flat token index r.
+template <Backend B, Scalar T>
+Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
+    const Shape& s = x.shape();
+    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
+}
+}  // namespace detail
+
+// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
+template <Backend B, Scalar T>
+Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
+    detail::check_states("pool_at", x);
+    const Shape& s = x.shape();
+    if (!(positions.shape() == Shape{s[0]}))
+        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
+                            ", found ", positions.shape().str());
+    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
+    auto flat = Ids<B>::empty({s[0]});
+    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
+    return detail::gather_tokens(x, flat);
+}
+
+// The first token of every row (BERT [CLS], the ViT class token).
+template <Backend B, Scalar T>
+Var<B, T> pool_cls(const Var<B, T>& x) {
+    detail::check_states("pool_cls", x);
+    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
+}
+
+// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
+template <Backend B, Scalar T>
+Var<B, T> pool_last(const Var<B, T>& x) {
+    detail::check_states("pool_last", x);
+    const Shape& s = x.shape();
+    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
+}
+
+// Row b's state at the last position holding a real token, with right or left padding:
+// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
+// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_last_token", x, mask);
+    const Shape& s = x.shape();
+    auto positions = Ids<B>::empty({s[0]});
+    if (positions.numel() && s[1]) {
+        auto steps = Tensor<B, T>::empty({s[1]});
+        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
+        auto scores = Tensor<B, T>::empty({s[0], s[1]});
+        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
+        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
+        auto best = Tensor<B, T>::empty({s[0]});
+        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
+    }
+    return pool_at(x, positions);
+}
+
+// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
+template <Backend B, Scalar T>
+Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_mean", x, mask);
+    const Shape& s = x.shape();
+    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
+    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
+    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
+}
+
+// max_t over unmasked tokens: padded positions are set to -1e9 first, as
+// sentence-transformers does, so an all-padding row yields -1e9.
+template <Backend B, Scalar T>
+Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
+    detail::check_mask("pool_max", x, mask);
+    const Shape& s = x.shape();
+    // A large negative offset rather than a replacement keeps the op differentiable in x.
+    auto offset = Tensor<B, T>::empty(s);
+    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
+    return max(add(x, g.input(offset)), 1);
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling.hpp
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// In the order of the legacy pooling_mode_*_tokens keys, which is also the order
+// sentence-transformers concatenates them in when a config sets several of those flags.
+enum class PoolingMode { Cls, Max, Mean, MeanSqrtLenTokens, WeightedMean, LastToken };
+
+inline constexpr PoolingMode kPoolingModes[] = {PoolingMode::Cls,          PoolingMode::Max,
+                                                PoolingMode::Mean,         PoolingMode::MeanSqrtLenTokens,
+                                                PoolingMode::WeightedMean, PoolingMode::LastToken};
+
+inline std::string_view pooling_mode_name(PoolingMode mode) {
+    switch (mode) {
+        case PoolingMode::Cls:
+            return "cls";
+        case PoolingMode::Max:
+            return "max";
+        case PoolingMode::Mean:
+            return "mean";
+        case PoolingMode::MeanSqrtLenTokens:
+            return "mean_sqrt_len_tokens";
+        case PoolingMode::WeightedMean:
+            return "weightedmean";
+        case PoolingMode::LastToken:
+            return "lasttoken";
+    }
+    return "";
+}
+
+// sentence-transformers' pooling_mode strings.
+inline PoolingMode pooling_mode_from_name(std::string_view name) {
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    detail::throw_error(
+        "pooling_mode: expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found "
+        "'",
+        name, "'");
+}
+
+// What 1_Pooling/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
+struct PoolingConfig {
+    // The width of the token states; 0 accepts any width.
+    index_t embedding_dimension = 0;
+    // One vector per mode, concatenated in this order.
+    std::vector<PoolingMode> pooling_mode{PoolingMode::Mean};
+    bool include_prompt = true;
+
+    // sentence-transformers' pooling_output_dimension.
+    index_t output_dimension() const { return embedding_dimension * index_t(pooling_mode.size()); }
+};
+
+// No parameters, so it adds no names to a model; with the default (absent) mask every
+// token counts, which also makes it a Layer.
+template <Backend B, Scalar T>
+class Pooling {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : Pooling(PoolingConfig{0, {mode}, true}) {}
+    explicit Pooling(PoolingConfig config) : config_(std::move(config)) {
+        if (config_.pooling_mode.empty()) detail::throw_error("Pooling: pooling_mode names no mode");
+        if (config_.embedding_dimension < 0)
+            detail::throw_error("Pooling: embedding_dimension must be >= 0, found ",
+                                config_.embedding_dimension);
+    }
+
+    const PoolingConfig& config() const { return config_; }
+    // The first mode (the only one, unless several are concatenated).
+    PoolingMode mode() const { return config_.pooling_mode.front(); }
+
+    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
+    // when every token is real; prompt_length: the prompt's tokens at the start of each
+    // row, left out when include_prompt is false. out [batch, dim * modes]
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {},
+                      index_t prompt_length = 0) const {
+        detail::check_states("Pooling", states);
+        const Shape& s = states.shape();
+        if (config_.embedding_dimension && s[2] != config_.embedding_dimension)
+            detail::throw_error("Pooling: expected token states of width embedding_dimension ",
+                                config_.embedding_dimension, ", found ", s.str());
+        if (prompt_length < 0)
+            detail::throw_error("Pooling: prompt_length must be >= 0, found ", prompt_length);
+        const bool drop_prompt = !config_.include_prompt && prompt_length > 0;
+        std::vector<Var<B, T>> parts;
+        if (!mask.defined() && !drop_prompt && every_mode_has_unmasked_form()) {
+            for (PoolingMode mode : config_.pooling_mode) parts.push_back(pool_unmasked(mode, states));
+        } else {
+            const Ids<B> original = mask.defined() ? mask : Ids<B>::full({s[0], s[1]}, 1);
+            detail::check_mask("Pooling", states, original);
+            Ids<B> used = original;
+            if (drop_prompt) {
+                used = Ids<B>::empty({s[0], s[1]});
+                if (used.numel()) B::exclude_prompt(used.data(), original.data(), s[0], s[1], prompt_length);
+            }
+            for (PoolingMode mode : config_.pooling_mode)
+                parts.push_back(mode == PoolingMode::Max ? pool_max(g, states, used)
+                                                         : pool_weighted(g, states, used, original, mode));
+        }
+        return parts.size() == 1 ? parts.front() : concat(parts, 1);
+    }
+
+    template <class F>
+    void for_each_parameter(F&&) const {}
+
+private:
+    bool every_mode_has_unmasked_form() const {
+        for (PoolingMode mode : config_.pooling_mode)
+            if (mode == PoolingMode::MeanSqrtLenTokens || mode == PoolingMode::WeightedMean) return false;
+        return true;
+    }
+
+    static Var<B, T> pool_unmasked(PoolingMode mode, const Var<B, T>& states) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return pool_cls(states);
+            case PoolingMode::Max:
+                return max(states, 1);
+            case PoolingMode::LastToken:
+                return pool_last(states);
+            default:
+                return mean(states, 1);
+        }
+    }
+
+    // Every mode but max is a weighted sum of the token states: [B, 1, T] @ [B, T, D].
+    static Var<B, T> pool_weighted(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& used,
+                                   const Ids<B>& original, PoolingMode mode) {
+        const Shape& s = states.shape();
+        auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
+        if (weights.numel())
+            B::pooling_weights(weights.data(), used.data(), original.data(), s[0], s[1], weighting(mode));
+        return reshape(matmul(g.input(weights), states), {s[0], s[2]});
+    }
+
+    static PoolingWeights weighting(PoolingMode mode) {
+        switch (mode) {
+            case PoolingMode::Cls:
+                return PoolingWeights::FirstToken;
+            case PoolingMode::MeanSqrtLenTokens:
+                return PoolingWeights::MeanSqrtLen;
+            case PoolingMode::WeightedMean:
+                return PoolingWeights::WeightedMean;
+            case PoolingMode::LastToken:
+                return PoolingWeights::LastToken;
+            default:
+                return PoolingWeights::Mean;
+        }
+    }
+
+    PoolingConfig config_;
+};
+
+}  // namespace tandem
+// ---- end tandem/nn/pooling_layer.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+
+namespace tandem::detail {
+
+// The pooling_mode_* flags of configs written before v6, in their concatenation order.
+inline constexpr std::pair<const char*, PoolingMode> kLegacyPoolingFlags[] = {
+    {"pooling_mode_cls_token", PoolingMode::Cls},
+    {"pooling_mode_max_tokens", PoolingMode::Max},
+    {"pooling_mode_mean_tokens", PoolingMode::Mean},
+    {"pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLenTokens},
+    {"pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean},
+    {"pooling_mode_lasttoken", PoolingMode::LastToken}};
+
+inline PoolingMode read_pooling_mode(const nlohmann::json& value, const JsonPath& at) {
+    const auto name = json_as<std::string>(value, at);
+    for (PoolingMode mode : kPoolingModes)
+        if (pooling_mode_name(mode) == name) return mode;
+    at.fail("expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found \"", name,
+            "\"");
+}
+
+// module_input_name / module_output_name: tandem's stacks pass the sentence embedding only.
+inline void check_feature_name(const io::JsonObjectReader& r, const char* key) {
+    const auto name = r.get<std::string>(key, "sentence_embedding");
+    if (name != "sentence_embedding")
+        throw_error(r.where(key), ": expected \"sentence_embedding\" (the only feature tandem's ",
+                    "module stacks pass on), found \"", name, "\"");
+}
+
+inline nlohmann::ordered_json feature_names() {
+    return {{"module_input_name", "sentence_embedding"}, {"module_output_name", "sentence_embedding"}};
+}
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+inline PoolingConfig pooling_config_from_json(const nlohmann::json& json,
+                                              const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    PoolingConfig c;
+    const char* dim_key =
+        r.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
+    if (!r.contains(dim_key))
+        tandem::detail::throw_error(r.where("embedding_dimension"), ": required key is missing");
+    c.embedding_dimension = tandem::detail::json_integer<index_t>(json.at(dim_key), r.path(dim_key), 1,
+                                                                  tandem::detail::kWidthLimit.max,
+                                                                  tandem::detail::kWidthLimit.what);
+    if (r.contains("pooling_mode")) {
+        const auto& value = json.at("pooling_mode");
+        const auto at = r.path("pooling_mode");
+        c.pooling_mode.clear();
+        if (value.is_array()) {
+            if (value.empty()) at.fail("expected at least one pooling mode, found an empty list");
+            for (std::size_t i = 0; i < value.size(); ++i)
+                c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value[i], at[i]));
+        } else {
+            c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value, at));
+        }
+    } else {
+        // The legacy flags: every one set, in their order; none set means mean.
+        std::vector<PoolingMode> modes;
+        for (const auto& [key, mode] : tandem::detail::kLegacyPoolingFlags)
+            if (r.get<bool>(key, false)) modes.push_back(mode);
+        if (!modes.empty()) c.pooling_mode = modes;
+    }
+    c.include_prompt = r.get<bool>("include_prompt", true);
+    return c;
+}
+
+// As v6 writes it: pooling_mode a string for one mode, a list for several.
+inline nlohmann::ordered_json to_json(const PoolingConfig& c) {
+    nlohmann::ordered_json out;
+    out["embedding_dimension"] = c.embedding_dimension;
+    if (c.pooling_mode.size() == 1) {
+        out["pooling_mode"] = pooling_mode_name(c.pooling_mode.front());
+    } else {
+        out["pooling_mode"] = nlohmann::ordered_json::array();
+        for (PoolingMode mode : c.pooling_mode) out["pooling_mode"].push_back(pooling_mode_name(mode));
+    }
+    out["include_prompt"] = c.include_prompt;
+    return out;
+}
+
+inline DenseConfig dense_config_from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    DenseConfig c;
+    const auto width = [&](const char* key) {
+        if (!r.contains(key)) tandem::detail::throw_error(r.where(key), ": required key is missing");
+        return tandem::detail::json_integer<index_t>(
+            json.at(key), r.path(key), 1, tandem::detail::kWidthLimit.max, tandem::detail::kWidthLimit.what);
+    };
+    c.in_features = width("in_features");
+    c.out_features = width("out_features");
+    c.bias = r.get<bool>("bias", true);
+    if (r.contains("activation_function")) {
+        const auto name = r.get<std::string>("activation_function", "");
+        const auto activation = dense_activation_from_name(name);
+        if (!activation) {
+            std::string known;
+            for (DenseActivation a : kDenseActivations)
+                known += (known.empty() ? "" : ", ") + std::string(dense_activation_name(a));
+            tandem::detail::throw_error(r.where("activation_function"), ": expected one of ", known,
+                                        "; found \"", name, "\"");
+        }
+        c.activation_function = *activation;
+    }
+    c.use_residual = r.get<bool>("use_residual", false);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return c;
+}
+
+// As v6 writes it: use_residual only when set.
+inline nlohmann::ordered_json to_json(const DenseConfig& c) {
+    nlohmann::ordered_json out;
+    out["in_features"] = c.in_features;
+    out["out_features"] = c.out_features;
+    out["bias"] = c.bias;
+    out["activation_function"] = dense_activation_name(c.activation_function);
+    const auto names = tandem::detail::feature_names();
+    for (const auto& [key, value] : names.items()) out[key] = value;
+    if (c.use_residual) out["use_residual"] = true;
+    return out;
+}
+
+inline NormalizeConfig normalize_config_from_json(const nlohmann::json& json,
+                                                  const std::string& source = "<json>") {
+    const JsonObjectReader r(json, source);
+    tandem::detail::check_feature_name(r, "module_input_name");
+    tandem::detail::check_feature_name(r, "module_output_name");
+    return {};
+}
+
+inline nlohmann::ordered_json to_json(const NormalizeConfig&) { return tandem::detail::feature_names(); }
+
+// dir/config.json of a module folder, read with errors naming the file.
+inline PoolingConfig read_pooling_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return pooling_config_from_json(read_json_file(path), path.string());
+}
+inline DenseConfig read_dense_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return dense_config_from_json(read_json_file(path), path.string());
+}
+inline NormalizeConfig read_normalize_config(const std::filesystem::path& dir) {
+    const auto path = dir / "config.json";
+    return normalize_config_from_json(read_json_file(path), path.string());
+}
+
+// dir/config.json as sentence-transformers writes it (json.dump, indent 4), atomically.
+template <class Config>
+void write_module_config(const std::filesystem::path& dir, const Config& config) {
+    std::filesystem::create_directories(dir);
+    tandem::detail::atomic_write(dir / "config.json", to_json(config).dump(4));
+}
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/sentence_transformers.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace tandem {
+
+// Represents: a transformer tower for one kind of input (a TextBatch, or pixel values as
+// a Var): an EncoderTower whose encode gives its own sentence vector (BERT's pooler
+// output, CLIP's projected embedding), and whose forward(graph, input).last_hidden_state
+// gives the token states [batch, tokens, dim] a Pooling reads.
+template <class Tower, class Input>
+concept StackTower = EncoderTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in).last_hidden_state
+        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
+};
+
+// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
+// forward(graph, input, true).hidden_states, the token states after the embeddings and
+// after every layer, the last being last_hidden_state.
+template <class Tower, class Input>
+concept HiddenStateTower = StackTower<Tower, Input> &&
+    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
+             const Input& in) {
+    {
+        t.forward(g, in, true).hidden_states
+        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
+};
+
+template <class Tower>
+concept TextStackTower = StackTower<Tower, TextBatch<typename Tower::backend_type>>;
+template <class Tower>
+concept ImageStackTower = StackTower<Tower, Var<typename Tower::backend_type, typename Tower::value_type>>;
+
+namespace detail {
+template <class M>
+struct is_pooling : std::false_type {};
+template <Backend B, Scalar T>
+struct is_pooling<Pooling<B, T>> : std::true_type {};
+template <class M>
+struct is_dense : std::false_type {};
+template <Backend B, Scalar T>
+struct is_dense<Dense<B, T>> : std::true_type {};
+template <class M>
+struct is_normalize : std::false_type {};
+template <Backend B, Scalar T>
+struct is_normalize<Normalize<B, T>> : std::true_type {};
+
+template <class... Modules>
+constexpr bool first_is_pooling() {
+    if constexpr (sizeof...(Modules) == 0)
+        return false;
+    else
+        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
+}
+
+enum class StackFault {
+    none,
+    not_tower,
+    not_module,
+    backends_differ,
+    scalars_differ,
+    not_layer,
+    late_pooling
+};
+
+template <class Tower, class... Modules>
+consteval StackFault stack_fault() {
+    if constexpr (!Module<Tower> || !(TextStackTower<Tower> || ImageStackTower<Tower>))
+        return StackFault::not_tower;
+    else if constexpr (!(Module<Modules> && ...))
+        return StackFault::not_module;
+    else if constexpr (!(std::same_as<typename Modules::backend_type, typename Tower::backend_type> && ...))
+        return StackFault::backends_differ;
+    else if constexpr (!(std::same_as<typename Modules::value_type, typename Tower::value_type> && ...))
+        return StackFault::scalars_differ;
+    else if constexpr (!(Layer<Modules> && ...))
+        return StackFault::not_layer;
+    else {
+        // Pooling reads token states, which only the tower gives.
+        constexpr bool poolings[] = {false, is_pooling<Modules>::value...};
+        for (std::size_t i = 2; i < sizeof(poolings); ++i)
+            if (poolings[i]) return StackFault::late_pooling;
+        return StackFault::none;
+    }
+}
+
+// sentence-transformers' class path of a module, as v6 writes it into modules.json
+// (older paths such as sentence_transformers.models.Pooling are read too).
+inline constexpr const char* kStTransformerType =
+    "sentence_transformers.base.modules.transformer.Transformer";
+inline constexpr const char* kStRouterType = "sentence_transformers.base.modules.router.Router";
+template <class M>
+constexpr const char* st_module_type() {
+    if constexpr (is_pooling<M>::value)
+        return "sentence_transformers.sentence_transformer.modules.pooling.Pooling";
+    else if constexpr (is_dense<M>::value)
+        return "sentence_transformers.base.modules.dense.Dense";
+    else if constexpr (is_normalize<M>::value)
+        return "sentence_transformers.base.modules.normalize.Normalize";
+    else
+        return "";
+}
+
+// The name a module's folder takes: the last part of its class path.
+inline std::string st_class_name(const std::string& type) { return type.substr(type.rfind('.') + 1); }
+
+// The text before "0." at a name's start or after a dot: the route prefix of a stack
+// whose tower is module 0 ("" or "text."), or npos when the name has no such part.
+inline std::size_t module_zero_at(const std::string& name) {
+    for (std::size_t p = name.find("0."); p != std::string::npos; p = name.find("0.", p + 1))
+        if (p == 0 || name[p - 1] == '.') return p;
+    return std::string::npos;
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class Tower, class... Modules>
+class SentenceTransformerStack {
+    static constexpr auto fault = detail::stack_fault<Tower, Modules...>();
+    static_assert(fault != detail::StackFault::not_tower,
+                  "SentenceTransformerStack: the first module must be a transformer tower, a Module with "
+                  "encode(graph, input) and forward(graph, input).last_hidden_state for a TextBatch or "
+                  "pixel values");
+    static_assert(fault != detail::StackFault::not_module,
+                  "SentenceTransformerStack: every module must be a Module (backend_type, value_type, "
+                  "for_each_parameter)");
+    static_assert(fault != detail::StackFault::backends_differ,
+                  "SentenceTransformerStack: every module must use the tower's backend");
+    static_assert(fault != detail::StackFault::scalars_differ,
+                  "SentenceTransformerStack: every module must use the tower's scalar type");
+    static_assert(fault != detail::StackFault::not_layer,
+                  "SentenceTransformerStack: every module after the tower must be a Layer, with "
+                  "forward(graph, Var) returning a Var");
+    static_assert(fault != detail::StackFault::late_pooling,
+                  "SentenceTransformerStack: Pooling must come right after the tower, which gives the token "
+                  "states it pools");
+
+public:
+    explicit SentenceTransformerStack(Tower, Modules...) {}
+};
+
+template <class Tower, class... Modules>
+requires(detail::stack_fault<Tower, Modules...>() ==
+         detail::StackFault::none) class SentenceTransformerStack<Tower, Modules...> {
+public:
+    using backend_type = typename Tower::backend_type;
+    using value_type = typename Tower::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr bool encodes_text = TextStackTower<Tower>;
+    using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
+    static constexpr std::size_t size = 1 + sizeof...(Modules);
+    // Module 1 pools the tower's token states (else the tower gives its own vector).
+    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
+    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
+
+    // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
+    // that no two modules' names can meet and each module is its own folder's checkpoint.
+    explicit SentenceTransformerStack(Tower tower, Modules... modules)
+        : tower_(std::move(tower)), modules_(std::move(modules)...) {
+        check_names();
+    }
+
+    const Tower& tower() const { return tower_; }
+    // Module i of the stack, 1 for the first after the tower.
+    template <std::size_t I>
+    const auto& get() const {
+        if constexpr (I == 0)
+            return tower_;
+        else
+            return std::get<I - 1>(modules_);
+    }
+    // "" or the route prefix ("text.") every parameter name starts with.
+    const std::string& prefix() const { return prefix_; }
+
+    // The sentence embedding [batch, dim]: Pooling over the tower's token states when it
+    // is module 1 (padding and, without include_prompt, the prompt left out), else the
+    // tower's own vector, then every later module in turn.
+    Var<B, T> encode(Graph<B, T>& g, const Input& in) const {
+        return run(g, in, std::index_sequence_for<Modules...>{});
+    }
+
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires encodes_text {
+        return encode(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires(!encodes_text) {
+        return encode(g, pixel_values);
+    }
+
+    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
+    // (0 the embedding layer's), each pooled and passed through the later modules as the
+    // last one is; the last entry is encode's result.
+    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
+    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
+    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
+        std::vector<Var<B, T>> out;
+        for (const auto& states : tower_.forward(g, in, true).hidden_states)
+            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
+        return out;
+    }
+    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
+        requires(encodes_text&& encodes_layers) {
+        return encode_layers(g, text);
+    }
+    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
+        requires(!encodes_text && encodes_layers) {
+        return encode_layers(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        tower_.for_each_parameter(f);
+        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
+    }
+
+    // modules.json's entries (idx, name, path, type) with each module's config.json beside
+    // them: what is needed to build the stack again and read its weights back by name.
+    nlohmann::ordered_json describe() const {
+        auto out = nlohmann::ordered_json::array();
+        out.push_back({{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}});
+        describe_modules(out, std::index_sequence_for<Modules...>{});
+        return out;
+    }
+
+private:
+    template <std::size_t... I>
+    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
+        if constexpr (pools_tokens) {
+            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
+        } else {
+            auto x = tower_.encode(g, in);
+            ((x = std::get<I>(modules_).forward(g, x)), ...);
+            return x;
+        }
+    }
+
+    // Pooling over token states [batch, tokens, dim], then the modules after it.
+    template <std::size_t... I>
+    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
+                          std::index_sequence<I...>) const {
+        Var<B, T> x;
+        if constexpr (encodes_text)
+            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
+        else
+            x = std::get<0>(modules_).forward(g, states);
+        const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
+            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
+        };
+        (step(std::integral_constant<std::size_t, I>{}), ...);
+        return x;
+    }
+
+    template <std::size_t... I>
+    void describe_modules(nlohmann::ordered_json& out, std::index_sequence<I...>) const {
+        (describe_module(out, I + 1, std::get<I>(modules_)), ...);
+    }
+
+    // A StackModule is described as the module it holds.
+    template <class M>
+    static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
+        if constexpr (requires { m.visit([](const auto&) {}); }) {
+            m.visit([&](const auto& held) { describe_module(out, idx, held); });
+        } else {
+            const std::string type = detail::st_module_type<M>();
+            nlohmann::ordered_json entry{{"idx", idx},
+                                         {"name", std::to_string(idx)},
+                                         {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
+                                         {"type", type}};
+            if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
+            out.push_back(std::move(entry));
+        }
+    }
+
+    void check_names() {
+        std::string first;
+        tower_.for_each_parameter([&](const std::string& name, Parameter) {
+            if (first.empty()) first = name;
+        });
+        const std::size_t at = detail::module_zero_at(first);
+        if (first.empty() || at == std::string::npos)
+            detail::throw_error(
+                "SentenceTransformerStack: the tower's parameters must be named under \"0.\" ",
+                "(or \"<route>.0.\"), found '", first, "'");
+        prefix_ = first.substr(0, at);
+        std::size_t idx = 0;
+        const auto check = [&](const auto& m) {
+            const std::string want = prefix_ + std::to_string(idx) + ".";
+            m.for_each_parameter([&](const std::string& name, Parameter) {
+                if (!name.starts_with(want))
+                    detail::throw_error("SentenceTransformerStack: module ", idx, "'s parameter '", name,
+                                        "' is not named under \"", want, "\"");
+            });
+            ++idx;
+        };
+        check(tower_);
+        std::apply([&](const auto&... m) { (check(m), ...); }, modules_);
+    }
+
+    Tower tower_;
+    std::tuple<Modules...> modules_;
+    std::string prefix_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/sentence_transformer_stack.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <utility>
+
+namespace tandem {
+
+namespace detail {
+enum class RouterFault { none, text_route, image_route, backends_differ, scalars_differ };
+
+template <class TextRoute, class ImageRoute>
+consteval RouterFault router_fault() {
+    if constexpr (!TextEncoderModel<TextRoute>)
+        return RouterFault::text_route;
+    else if constexpr (!ImageEncoderModel<ImageRoute>)
+        return RouterFault::image_route;
+    else if constexpr (!std::same_as<typename TextRoute::backend_type, typename ImageRoute::backend_type>)
+        return RouterFault::backends_differ;
+    else if constexpr (!std::same_as<typename TextRoute::value_type, typename ImageRoute::value_type>)
+        return RouterFault::scalars_differ;
+    else
+        return RouterFault::none;
+}
+
+// router_config.json's "types" and "structure" entries of one route, and its modules'
+// configs under the same ids.
+inline void describe_route(nlohmann::ordered_json& out, const std::string& route,
+                           const nlohmann::ordered_json& modules) {
+    out["structure"][route] = nlohmann::ordered_json::array();
+    for (const auto& m : modules) {
+        const std::string type = m.at("type").get<std::string>();
+        const std::string id = route + "_" + m.at("name").get<std::string>() + "_" + st_class_name(type);
+        out["types"][id] = type;
+        out["structure"][route].push_back(id);
+        if (m.contains("config")) out["configs"][id] = m.at("config");
+    }
+}
+}  // namespace detail
+
+// Reached only when a rule is broken: it states the rule in one sentence.
+template <class TextRoute, class ImageRoute>
+class Router {
+    static constexpr auto fault = detail::router_fault<TextRoute, ImageRoute>();
+    static_assert(fault != detail::RouterFault::text_route,
+                  "Router: the text route must encode texts (a Module with encode_text(graph, TextBatch) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::image_route,
+                  "Router: the image route must encode images (a Module with encode_image(graph, Var) "
+                  "returning a Var)");
+    static_assert(fault != detail::RouterFault::backends_differ,
+                  "Router: the text and image routes must use the same backend");
+    static_assert(fault != detail::RouterFault::scalars_differ,
+                  "Router: the text and image routes must use the same scalar type");
+
+public:
+    Router(TextRoute, ImageRoute) {}
+};
+
+template <class TextRoute, class ImageRoute>
+requires(detail::router_fault<TextRoute, ImageRoute>() ==
+         detail::RouterFault::none) class Router<TextRoute, ImageRoute> {
+public:
+    using backend_type = typename TextRoute::backend_type;
+    using value_type = typename TextRoute::value_type;
+    using B = backend_type;
+    using T = value_type;
+    static constexpr const char* text_route_name = "text";
+    static constexpr const char* image_route_name = "image";
+
+    // Every parameter of a route must be named under its route ("text." or "image.").
+    Router(TextRoute text, ImageRoute image) : text_(std::move(text)), image_(std::move(image)) {
+        check_route(text_, text_route_name);
+        check_route(image_, image_route_name);
+    }
+
+    const TextRoute& text_route() const { return text_; }
+    const ImageRoute& image_route() const { return image_; }
+
+    // [batch, dim] from the route of the input's modality.
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return text_.encode_text(g, text);
+    }
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return image_.encode_image(g, pixel_values);
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        text_.for_each_parameter(f);
+        image_.for_each_parameter(f);
+    }
+
+    // router_config.json as sentence-transformers writes it (types, structure, parameters),
+    // plus "configs": the config.json of every module folder that has one, by module id.
+    nlohmann::ordered_json describe() const requires requires(const TextRoute& t, const ImageRoute& i) {
+        t.describe();
+        i.describe();
+    }
+    {
+        nlohmann::ordered_json out;
+        out["types"] = nlohmann::ordered_json::object();
+        out["structure"] = nlohmann::ordered_json::object();
+        out["configs"] = nlohmann::ordered_json::object();
+        detail::describe_route(out, text_route_name, text_.describe());
+        detail::describe_route(out, image_route_name, image_.describe());
+        // sentence-transformers stores the first route as the default when none is given.
+        out["parameters"] = {{"default_route", text_route_name},
+                             {"allow_empty_key", true},
+                             {"route_mappings", nlohmann::ordered_json::object()}};
+        return out;
+    }
+
+private:
+    template <class Route>
+    static void check_route(const Route& route, const std::string& name) {
+        route.for_each_parameter([&](const std::string& p, Parameter) {
+            if (!p.starts_with(name + "."))
+                detail::throw_error("Router: the ", name, " route's parameter '", p,
+                                    "' is not named under \"", name, ".\"");
+        });
+    }
+
+    TextRoute text_;
+    ImageRoute image_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/router.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <type_traits>
+
+namespace tandem {
+
+struct StModules {
+    // modules.json: [{idx, name, path, type}].
+    nlohmann::ordered_json modules;
+    // sentence_bert_config.json of every Transformer module by its folder ("" the root):
+    // which method of the Hugging Face model each modality calls, and what the module
+    // outputs. The folder whose modalities include "text" keeps the tokenizer, the one
+    // with "image" the image processor.
+    std::map<std::string, nlohmann::ordered_json> transformer_configs;
+};
+
+namespace detail {
+inline nlohmann::ordered_json st_transformer_config(nlohmann::ordered_json modality_config,
+                                                    const char* module_output_name) {
+    return {{"transformer_task", "feature-extraction"},
+            {"modality_config", std::move(modality_config)},
+            {"module_output_name", module_output_name}};
+}
+
+// config.json naming `architecture` and model.safetensors of `weights`, as save_pretrained.
+template <class Config, Module W, class Store>
+void save_hf_folder(const std::filesystem::path& dir, Config config, const char* architecture,
+                    const W& weights, Store& store) {
+    config.architectures = {architecture};
+    std::filesystem::create_directories(dir);
+    atomic_write(dir / "config.json", config.to_json().dump(2) + "\n");
+    save_state_dict(weights, store, dir / "model.safetensors");
+}
+
+inline nlohmann::ordered_json st_text_transformer_config() {
+    return st_transformer_config(
+        {{"text", {{"method", "forward"}, {"method_output_name", "last_hidden_state"}}}}, "token_embeddings");
+}
+
+// The tower (module 0) and later modules of `stack`, whose parameter names start with
+// `prefix` ("" or a route's "text."), each in the folder `folder(i, entry)` under `dir`
+// names (config.json, and model.safetensors where it has weights). Returns describe()'s
+// entries without their configs.
+template <class Stack, class Store, class Folder>
+nlohmann::ordered_json save_stack(const Stack& stack, Store& store, const std::filesystem::path& dir,
+                                  const std::string& prefix, Folder&& folder) {
+    namespace fs = std::filesystem;
+    using Tower = std::remove_cvref_t<decltype(stack.tower())>;
+    auto modules = stack.describe();
+    // A Pooling built without its width (0: whatever the tower gives) is saved with it,
+    // as sentence-transformers needs it to build the module.
+    if constexpr (Stack::pools_tokens) {
+        auto& pooling = modules[1]["config"];
+        if (pooling["embedding_dimension"] == 0)
+            pooling["embedding_dimension"] = stack.tower().config().hidden_size;
+    }
+    save_hf_folder(dir / folder(0, modules[0]), stack.tower().config(), Tower::architecture,
+                   parameters_under(stack, prefix + "0."), store);
+    for (std::size_t i = 1; i < modules.size(); ++i) {
+        auto& entry = modules[i];
+        const fs::path sub = dir / folder(i, entry);
+        fs::create_directories(sub);
+        if (entry.contains("config")) {
+            atomic_write(sub / "config.json", entry["config"].dump(4));
+            entry.erase("config");
+        }
+        const auto weights = parameters_under(stack, prefix + std::to_string(i) + ".");
+        if (!parameter_names(weights).empty()) save_state_dict(weights, store, sub / "model.safetensors");
+    }
+    return modules;
+}
+}  // namespace detail
+
+// Represents: a whole dual model that is one Hugging Face class (CLIPModel, SiglipModel):
+// sentence-transformers keeps it as module 0 alone and calls get_text_features /
+// get_image_features.
+template <class M>
+concept HfDualModel = TextEncoderModel<M> && ImageEncoderModel<M> &&
+    requires(const M& m, const std::filesystem::path& dir) {
+    { M::architecture } -> std::convertible_to<const char*>;
+    m.save_pretrained(dir);
+};
+
+template <HfDualModel M>
+StModules save_st_modules(const M& model, const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir);
+    model.save_pretrained(dir);
+    const nlohmann::ordered_json method{{"method", "get_text_features"},
+                                        {"method_output_name", "pooler_output"}};
+    nlohmann::ordered_json image = method;
+    image["method"] = "get_image_features";
+    return {
+        nlohmann::ordered_json::array(
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}}}),
+        {{"", detail::st_transformer_config({{"text", method}, {"image", image}}, "sentence_embedding")}}};
+}
+
+// A text tower (its Hugging Face config and class) followed by Pooling and later modules.
+template <class Tower, class... Modules>
+requires SentenceTransformerStack<Tower, Modules...>::pools_tokens && TextStackTower<Tower> &&
+    requires(const Tower& t) {
+    { Tower::architecture } -> std::convertible_to<const char*>;
+    t.config().to_json();
+    t.config().hidden_size;
+}
+StModules save_st_modules(const ModelWithStore<SentenceTransformerStack<Tower, Modules...>>& model,
+                          const std::filesystem::path& dir) {
+    const auto& stack = model.model();
+    if (!stack.prefix().empty())
+        detail::throw_error("save: a stack under route '", stack.prefix(),
+                            "' is saved by its Router, not as a folder of its own");
+    auto modules = detail::save_stack(stack, model.parameters(), dir, "", [](std::size_t, const auto& entry) {
+        return entry["path"].template get<std::string>();
+    });
+    return {std::move(modules), {{"", detail::st_text_transformer_config()}}};
+}
+
+// Represents: a route's stack whose tower is a Hugging Face class with its config.
+template <class Stack>
+concept StSavableStack = requires(const Stack& s) {
+    { std::remove_cvref_t<decltype(s.tower())>::architecture } -> std::convertible_to<const char*>;
+    s.tower().config().to_json();
+};
+
+// A Router of a text stack (Transformer + Pooling + ...) and an image stack whose tower
+// gives its own vector (CLIPImageTower: get_image_features): modules.json names the
+// Router alone, in the root, with router_config.json beside it.
+template <class TextStack, class ImageStack>
+requires TextStack::pools_tokens &&(!ImageStack::pools_tokens) &&
+    StSavableStack<TextStack>&& StSavableStack<ImageStack> StModules
+    save_st_modules(const ModelWithStore<Router<TextStack, ImageStack>>& model,
+                    const std::filesystem::path& dir) {
+    const auto& router = model.model();
+    std::filesystem::create_directories(dir);
+    const auto in_route = [](const std::string& route) {
+        return [route](std::size_t i, const auto& entry) {
+            return route + "_" + std::to_string(i) + "_" +
+                   detail::st_class_name(entry["type"].template get<std::string>());
+        };
+    };
+    detail::save_stack(router.text_route(), model.parameters(), dir, "text.", in_route("text"));
+    detail::save_stack(router.image_route(), model.parameters(), dir, "image.", in_route("image"));
+    auto config = router.describe();
+    config.erase("configs");
+    detail::atomic_write(dir / "router_config.json", config.dump(4));
+    const nlohmann::ordered_json image{{"method", "get_image_features"},
+                                       {"method_output_name", "pooler_output"}};
+    return {
+        nlohmann::ordered_json::array(
+            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStRouterType}}}),
+        {{"text_0_Transformer", detail::st_text_transformer_config()},
+         {"image_0_Transformer", detail::st_transformer_config({{"image", image}}, "sentence_embedding")}}};
+}
+
+}  // namespace tandem
+// ---- end tandem/models/st_modules.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+// What the model card says beyond the model itself, as SentenceTransformerModelCardData.
+struct ModelCardData {
+    std::optional<std::string> model_name;
+    std::vector<std::string> train_datasets;
+    std::optional<std::size_t> train_samples;
+    std::optional<std::string> loss;
+    // Evaluation results by name ("cosine_accuracy").
+    std::map<std::string, double> metrics;
+};
+
+namespace detail {
+
+// `model_input_names`: what the tokenizer returns in Python when that is not
+// PreTrainedTokenizerFast's input_ids and attention_mask (a cross-encoder's token types).
+inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator,
+                           const std::vector<std::string>& model_input_names = {}) {
+    const Tokenizer* tokenizer = collator.tokenizer();
+    if (!tokenizer) return;
+    // Truncation is the model's setting, kept in tokenizer_config.json as transformers does.
+    Tokenizer plain = *tokenizer;
+    plain.no_truncation();
+    plain.save(dir / "tokenizer.json");
+    nlohmann::ordered_json config{{"backend", "tokenizers"}};
+    if (const auto n = collator.max_length()) config["model_max_length"] = *n;
+    if (const auto pad = tokenizer->id_to_token(*collator.pad_id())) config["pad_token"] = *pad;
+    // The class that runs tokenizer.json as it is: a model's own class (CLIPTokenizer,
+    // BertTokenizer) rebuilds its usual pipeline around the vocabulary, which is wrong for
+    // a tokenizer of another kind (the Fashion-MNIST demo's word-level one).
+    config["tokenizer_class"] = "PreTrainedTokenizerFast";
+    if (!model_input_names.empty()) config["model_input_names"] = model_input_names;
+    atomic_write(dir / "tokenizer_config.json", config.dump(2) + "\n");
+}
+
+inline void save_processor(const std::filesystem::path& dir, const data::Collator& collator) {
+    const auto& processor = collator.processor();
+    if (!processor) return;
+    const bool siglip = processor->image_processor_type.starts_with("Siglip");
+    const nlohmann::ordered_json config{{"image_processor", processor->to_json()},
+                                        {"processor_class", siglip ? "SiglipProcessor" : "CLIPProcessor"}};
+    atomic_write(dir / "processor_config.json", config.dump(2) + "\n");
+}
+
+inline nlohmann::ordered_json model_config_json(const io::StModelConfig& c) {
+    nlohmann::ordered_json prompts = nlohmann::ordered_json::object();
+    for (const auto& [name, prompt] : c.prompts) prompts[name] = prompt;
+    nlohmann::ordered_json out{{"__version__", {{"tandem", kVersion}}},
+                               {"model_type", "SentenceTransformer"},
+                               {"prompts", std::move(prompts)},
+                               {"default_prompt_name", nullptr},
+                               {"similarity_fn_name", c.similarity_fn_name}};
+    if (c.default_prompt_name) out["default_prompt_name"] = *c.default_prompt_name;
+    if (c.truncate_dim) out["truncate_dim"] = *c.truncate_dim;
+    return out;
+}
+
+inline std::string model_card(const StModules& modules, const io::StModelConfig& config,
+                              const ModelCardData& card, std::optional<std::size_t> max_length, bool text,
+                              bool image) {
+    std::ostringstream out;
+    out << "---\ntags:\n- sentence-transformers\n- sentence-similarity\n- feature-extraction\n"
+        << "library_name: sentence-transformers\npipeline_tag: sentence-similarity\n---\n\n"
+        << "# " << card.model_name.value_or("SentenceTransformer") << "\n\n"
+        << "A sentence-transformers model trained with tandem. It maps "
+        << (text && image ? "texts and images"
+            : image       ? "images"
+                          : "texts")
+        << " to dense vectors in one space.\n\n## Model Details\n\n";
+    out << "- **Model Type:** Sentence Transformer\n";
+    if (max_length) out << "- **Maximum Sequence Length:** " << *max_length << " tokens\n";
+    out << "- **Similarity Function:** " << config.similarity_fn_name << "\n"
+        << "- **Supported Modality:** "
+        << (text && image ? "Text, Image"
+            : image       ? "Image"
+                          : "Text")
+        << "\n";
+    out << "\n### Full Model Architecture\n\n```\nSentenceTransformer(\n";
+    for (const auto& m : modules.modules)
+        out << "  (" << m["idx"].get<std::size_t>() << "): " << st_class_name(m["type"].get<std::string>())
+            << "\n";
+    out << ")\n```\n\n## Training Details\n\n";
+    if (!card.train_datasets.empty()) {
+        out << "- **Training datasets:**";
+        for (const auto& d : card.train_datasets) out << " " << d;
+        out << "\n";
+    }
+    if (card.train_samples) out << "- **Training samples:** " << *card.train_samples << "\n";
+    if (card.loss) out << "- **Loss:** " << *card.loss << "\n";
+    if (!card.metrics.empty()) {
+        out << "\n## Evaluation\n\n| Metric | Value |\n|:--|--:|\n";
+        for (const auto& [name, value] : card.metrics) out << "| " << name << " | " << value << " |\n";
+    }
+    out << "\n### Framework Versions\n\n- tandem: " << kVersion << "\n";
+    return out.str();
+}
+
+// Everything but the weights, around the modules `save_modules(dir)` writes.
+template <class SaveModules>
+void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& save_modules,
+                               const data::Collator& collator, const io::StModelConfig& config,
+                               const ModelCardData& card, bool text, bool image) {
+    std::filesystem::create_directories(dir);
+    const StModules modules = save_modules(dir);
+    // The tokenizer and processor go with the Transformer that reads texts / images: the
+    // root's, or a Router route's.
+    std::string text_folder, image_folder;
+    for (const auto& [folder, config] : modules.transformer_configs) {
+        if (config["modality_config"].contains("text")) text_folder = folder;
+        if (config["modality_config"].contains("image")) image_folder = folder;
+    }
+    save_tokenizer(dir / text_folder, collator);
+    save_processor(dir / image_folder, collator);
+    for (auto [folder, config] : modules.transformer_configs) {
+        // v6 keeps how texts are padded in processing_kwargs; the length is tokenizer_config.json's.
+        if (folder == text_folder && collator.options().pad_to_max_length)
+            config["processing_kwargs"] = {{"text", {{"padding", "max_length"}}}};
+        atomic_write(dir / folder / "sentence_bert_config.json", config.dump(4));
+    }
+    atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
+    atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
+    atomic_write(dir / "modules.json", modules.modules.dump(2));
+}
+
+}  // namespace detail
+}  // namespace tandem
+// ---- end tandem/infer/save.hpp
+// ---- begin tandem/losses/cross_encoder_scores.hpp
+// What a cross-encoder loss reads: the scores (logits) a model gives its (query, document)
+// pairs, one per pair, laid out once for every loss, and the label column.
+//   pointwise (BinaryCrossEntropyLoss, MSELoss): scores [batch] or [batch, 1], one label per pair;
+//   CrossEntropyLoss: logits [batch, num_labels], class labels [batch] (or probabilities);
+//   a query against its candidates (MultipleNegativesRankingLoss, MarginMSELoss):
+//     scores [batch, 1 + negatives], column 0 the query's positive;
+//   listwise (LambdaLoss, RankNetLoss, ListNetLoss, ListMLELoss, PListMLELoss, ADRMSELoss):
+//     scores [batch, docs], labels [batch, docs]; a query with fewer documents pads its row
+//     at the end with label -inf (as the reference pads its labels matrix), whose score is
+//     ignored and gets no gradient.
+// reference: sentence_transformers v6.3 cross_encoder/losses/*.py (model(...)["scores"]).
+
+
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem::cross_encoder {
+
+// Represents: an objective over the scores of one batch of (query, document) pairs.
+// Requires: loss(graph, scores, labels), scores a Var on `graph` laid out as above.
+// Ensures: a one-element Var; backward() on it fills the gradient of the scores.
+template <class L, class B, class T>
+concept ScoreLoss = Backend<B> && Scalar<T> &&
+    requires(const L& loss, Graph<B, T>& g, const Var<B, T>& scores, const LossLabels<B, T>& labels) {
+    { loss(g, scores, labels) } -> std::same_as<Var<B, T>>;
+};
+
+// The losses' activation_fn: applied to the scores before the loss.
+enum class Activation { identity, sigmoid, tanh };
+
+namespace detail {
+using tandem::detail::throw_error;
+
+template <Backend B, Scalar T>
+Var<B, T> activate(Activation f, const Var<B, T>& x) {
+    switch (f) {
+        case Activation::sigmoid:
+            return sigmoid(x);
+        case Activation::tanh:
+            return tanh(x);
+        case Activation::identity:
+            break;
+    }
+    return x;
+}
+
+// A constant of x's graph.
+template <Backend B, Scalar T>
+Var<B, T> constant(const Var<B, T>& x, const std::vector<T>& values, const Shape& shape) {
+    return tandem::detail::graph_of("constant", x).input(Tensor<B, T>::from_vector(values, shape));
+}
+
+// The float label column (integer labels as the reference's labels.float()).
+template <Backend B, Scalar T>
+Tensor<B, T> float_labels(std::string_view loss, const LossLabels<B, T>& labels, std::string_view meaning) {
+    if (labels.scores) return *labels.scores;
+    if (labels.labels) {
+        auto values = Tensor<B, T>::empty(labels.labels->shape());
+        if (values.numel()) B::convert(values.data(), labels.labels->data(), values.numel());
+        return values;
+    }
+    throw_error(loss, ": needs a label column (", meaning, "); got no label column");
+}
+
+// The scores of one score per pair, [batch] or [batch, 1], as [batch].
+template <Backend B, Scalar T>
+Var<B, T> pair_scores(std::string_view loss, const Var<B, T>& scores) {
+    const Shape& s = scores.shape();
+    if (!(s.rank() == 1 || (s.rank() == 2 && s[1] == 1)) || s[0] == 0)
+        throw_error(loss,
+                    ": needs one score per pair, [batch] or [batch, 1] with batch > 0; got scores of shape ",
+                    s.str());
+    return reshape(scores, {s[0]});
+}
+
+// Scores [batch, 1 + negatives], the positive first.
+inline void check_candidates(std::string_view loss, const Shape& s, index_t min_candidates) {
+    if (s.rank() != 2 || s[0] == 0 || s[1] < min_candidates)
+        throw_error(loss, ": needs scores [batch, 1 + negatives] (column 0 the positive) with batch > 0",
+                    min_candidates > 1 ? " and at least one negative" : "", "; got scores of shape ",
+                    s.str());
+}
+
+// One query per row: its documents' labels, copied to the host once per batch for the
+// constants the listwise losses derive from them (ranks, gains, weights), which carry no
+// gradient.
+template <Backend B, Scalar T>
+struct Lists {
+    index_t batch = 0, docs = 0;
+    std::vector<T> labels;
+    std::vector<T> valid;  // 1 for a document, 0 for padding (label -inf)
+
+    index_t at(index_t b, index_t i) const { return b * docs + i; }
+    bool is_valid(index_t b, index_t i) const { return valid[static_cast<std::size_t>(at(b, i))] != T(0); }
+    T label(index_t b, index_t i) const { return labels[static_cast<std::size_t>(at(b, i))]; }
+    index_t count() const {
+        index_t n = 0;
+        for (const T v : valid) n += v != T(0);
+        return n;
+    }
+};
+
+template <Backend B, Scalar T>
+Lists<B, T> lists(std::string_view loss, const Var<B, T>& scores, const LossLabels<B, T>& labels) {
+    const Shape& s = scores.shape();
+    if (s.rank() != 2 || s[0] == 0 || s[1] == 0)
+        throw_error(loss,
+                    ": needs scores [batch, docs] (one row of documents per query); got scores of shape ",
+                    s.str());
+    const Tensor<B, T> l = float_labels(loss, labels, "labels [batch, docs], -inf for padding");
+    if (!(l.shape() == s))
+        throw_error(loss, ": needs labels of the scores' shape ", s.str(),
+                    " (one per document, -inf for padding); got labels of shape ", l.shape().str());
+    Lists<B, T> out{.batch = s[0], .docs = s[1], .labels = l.to_vector(), .valid = {}};
+    out.valid.resize(out.labels.size());
+    for (std::size_t k = 0; k < out.labels.size(); ++k)
+        out.valid[k] = out.labels[k] == -std::numeric_limits<T>::infinity() ? T(0) : T(1);
+    return out;
+}
+
+// x with its padded entries replaced by `fill`; no gradient reaches them.
+template <Backend B, Scalar T>
+Var<B, T> pad(const Var<B, T>& x, const std::vector<T>& valid, T fill) {
+    std::vector<T> rest(valid.size());
+    for (std::size_t k = 0; k < valid.size(); ++k) rest[k] = valid[k] != T(0) ? T(0) : fill;
+    return add(mul(x, constant(x, valid, x.shape())), constant(x, rest, x.shape()));
+}
+
+// x.flat[ids[k]] for every k: [ids.size()].
+template <Backend B, Scalar T>
+Var<B, T> gather(const Var<B, T>& x, const std::vector<std::int64_t>& ids) {
+    const auto n = static_cast<index_t>(ids.size());
+    return gather_rows(reshape(x, {x.shape().numel()}), Ids<B>::from_vector(ids, {n}));
+}
+}  // namespace detail
+
+}  // namespace tandem::cross_encoder
+// ---- end tandem/losses/cross_encoder_scores.hpp
+// ---- begin tandem/models/vilt.hpp
+// Hugging Face ViLT: one pre-LN transformer over a text's BERT embeddings and an image's
+// patch embeddings together (ViltModel), and the image-text matching head on its pooled
+// text [CLS] token (ViltForImageAndTextRetrieval, a cross-encoder's model). Token layout,
+// masks, the per-image resize of the position grid and the parameter names follow
+// transformers 4.36 (see shared/data/models/README.md and vilt-tiny-itm's manifest).
+// reference: transformers ViltEmbeddings (visual_embed), ViltLayer, ViltModel, ViltPooler,
+// ViltForImageAndTextRetrieval.
+
+// ---- begin tandem/io/config/vilt.hpp
+// transformers' ViltConfig (v4.36) as read from and written to config.json: one
+// transformer over BERT text embeddings and ViT patch embeddings, with the defaults
+// transformers fills in for absent keys and every field validated on load.
+// reference: transformers models/vilt/configuration_vilt.py.
+
+// ---- begin tandem/io/config/bert.hpp
+// transformers' BertConfig (v4.36) as read from and written to config.json, with the
+// defaults transformers fills in for absent keys and every field validated on load; its
+// reader and writer also serve the configs that keep BERT's keys (io/config/roberta.hpp).
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tandem::detail {
+
+// id2label keys are strings in JSON ("0"); PretrainedConfig turns them into ints.
+// Without id2label, num_labels (default 2) makes LABEL_0 ... LABEL_{n-1}.
+inline std::map<std::int64_t, std::string> read_labels(const io::JsonObjectReader& r) {
+    std::map<std::int64_t, std::string> labels;
+    if (r.contains("id2label") && !r.json().at("id2label").is_null()) {
+        const auto id2label = r.object("id2label");
+        for (const auto& [key, value] : id2label.json().items()) {
+            std::int64_t id = 0;
+            try {
+                std::size_t used = 0;
+                id = std::stoll(key, &used);
+                if (used != key.size()) throw std::invalid_argument(key);
+            } catch (const std::logic_error&) {
+                throw_error(id2label.where(key), ": expected an integer label id");
+            }
+            labels[id] = json_as<std::string>(value, id2label.path(key));
+        }
+        if (labels.empty()) throw_error(r.where("id2label"), ": expected at least one label, found none");
+        return labels;
+    }
+    const auto n = r.get<std::int64_t>("num_labels", 2);
+    check_count(r, "num_labels", n, kLabelLimit);
+    for (std::int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
+    return labels;
+}
+
+// BertConfig's reading and writing, for it and for the configs that keep its keys with
+// their own model_type and defaults (RobertaConfig, XLMRobertaConfig): `Config` is
+// default-constructed with its family's defaults, then read and validated in full.
+template <class Config>
+Config bert_config_from_json(const nlohmann::json& json, const std::string& source) {
+    const io::JsonObjectReader r(json, source);
+    check_model_type(r, Config::model_type, true);
+    Config c;
+    read_config_fields(c, r, {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+    c.architectures = read_architectures(r, c.architectures);
+    c.id2label = read_labels(r);
+    check_tower(r, c);
+    check_count(r, "vocab_size", c.vocab_size, kVocabLimit);
+    check_count(r, "max_position_embeddings", c.max_position_embeddings, kPositionLimit);
+    check_count(r, "type_vocab_size", c.type_vocab_size, kTypeLimit);
+    check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+    check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+    if (c.classifier_dropout) check_dropout(r, "classifier_dropout", *c.classifier_dropout);
+    check_non_negative(r, "initializer_range", c.initializer_range);
+    // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) refuses a row outside the table.
+    if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+        throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size, ", found ",
+                    *c.pad_token_id);
+    if (c.position_embedding_type != "absolute") {
+        throw_error(r.where("position_embedding_type"), ": tandem implements \"absolute\", found \"",
+                    c.position_embedding_type, "\"");
+    }
+    return c;
+}
+
+template <class Config>
+nlohmann::json bert_config_to_json(const Config& c) {
+    auto out = write_config_fields(c);
+    out["architectures"] = c.architectures;
+    nlohmann::json id2 = nlohmann::json::object(), label2 = nlohmann::json::object();
+    for (const auto& [id, label] : c.id2label) {
+        id2[std::to_string(id)] = label;
+        label2[label] = id;
+    }
+    out["id2label"] = id2;
+    out["label2id"] = label2;
+    return out;
+}
+
+}  // namespace tandem::detail
+
+namespace tandem::io {
+
+// transformers.BertConfig (v4.36), for BertModel, BertForSequenceClassification and
+// BERT-style text towers (MiniLM). num_labels() sizes a classification head.
+struct BertConfig {
+    static constexpr const char* model_type = "bert";
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.1;
+    double attention_probs_dropout_prob = 0.1;
+    std::int64_t max_position_embeddings = 512;
+    std::int64_t type_vocab_size = 2;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::optional<std::int64_t> pad_token_id = 0;
+    std::optional<std::int64_t> bos_token_id;
+    std::optional<std::int64_t> eos_token_id;
+    std::string position_embedding_type = "absolute";
+    bool use_cache = true;
+    std::optional<double> classifier_dropout;
+    std::optional<std::string> problem_type;
+    // PretrainedConfig's labels: two ("LABEL_0", "LABEL_1") unless the config says otherwise.
+    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
+    std::vector<std::string> architectures{"BertModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("type_vocab_size", c.type_vocab_size);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+        f("position_embedding_type", c.position_embedding_type);
+        f("use_cache", c.use_cache);
+        f("classifier_dropout", c.classifier_dropout);
+        f("problem_type", c.problem_type);
+    }
+
+    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
+
+    static BertConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        return detail::bert_config_from_json<BertConfig>(json, source);
+    }
+    static BertConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<BertConfig>(path);
+    }
+
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
+    bool operator==(const BertConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/bert.hpp
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+struct ViltConfig {
+    static constexpr const char* model_type = "vilt";
+
+    std::int64_t vocab_size = 30522;
+    std::int64_t type_vocab_size = 2;
+    // Rows of the embeddings that mark a token as text (0) or image (1).
+    std::int64_t modality_type_vocab_size = 2;
+    std::int64_t max_position_embeddings = 40;
+    std::int64_t hidden_size = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t intermediate_size = 3072;
+    std::string hidden_act = "gelu";
+    double hidden_dropout_prob = 0.0;
+    double attention_probs_dropout_prob = 0.0;
+    double initializer_range = 0.02;
+    double layer_norm_eps = 1e-12;
+    std::int64_t image_size = 384;
+    std::int64_t patch_size = 32;
+    std::int64_t num_channels = 3;
+    bool qkv_bias = true;
+    // -1: every valid patch of an image becomes a token. A positive value makes Hugging
+    // Face sample that many patches at random, in eval mode too; tandem refuses it.
+    std::int64_t max_image_length = -1;
+    bool tie_word_embeddings = false;
+    std::int64_t num_images = -1;
+    std::optional<std::int64_t> pad_token_id;
+    std::map<std::int64_t, std::string> id2label{{0, "LABEL_0"}, {1, "LABEL_1"}};
+    std::vector<std::string> architectures{"ViltModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("type_vocab_size", c.type_vocab_size);
+        f("modality_type_vocab_size", c.modality_type_vocab_size);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_size", c.hidden_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("intermediate_size", c.intermediate_size);
+        f("hidden_act", c.hidden_act);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("initializer_range", c.initializer_range);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("num_channels", c.num_channels);
+        f("qkv_bias", c.qkv_bias);
+        f("max_image_length", c.max_image_length);
+        f("tie_word_embeddings", c.tie_word_embeddings);
+        f("num_images", c.num_images);
+        f("pad_token_id", c.pad_token_id);
+    }
+
+    std::int64_t num_labels() const { return static_cast<std::int64_t>(id2label.size()); }
+    // The side of the square grid of learned patch positions.
+    std::int64_t position_grid() const { return image_size / patch_size; }
+
+    static ViltConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        ViltConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "id2label", "label2id", "num_labels"});
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.id2label = detail::read_labels(r);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_count(r, "type_vocab_size", c.type_vocab_size, detail::kTypeLimit);
+        // Text is modality 0 and images modality 1.
+        if (c.modality_type_vocab_size < 2 || c.modality_type_vocab_size > detail::kTypeLimit.max)
+            detail::throw_error(r.where("modality_type_vocab_size"), ": expected an integer from 2 to ",
+                                detail::kTypeLimit.max, " (text and image), found ",
+                                c.modality_type_vocab_size);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+            detail::throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size,
+                                ", found ", *c.pad_token_id);
+        if (c.max_image_length != -1)
+            detail::throw_error(r.where("max_image_length"),
+                                ": tandem implements -1 (every valid patch; a positive value samples "
+                                "patches at random), found ",
+                                c.max_image_length);
+        if (!c.qkv_bias) detail::throw_error(r.where("qkv_bias"), ": tandem implements true, found false");
+        return c;
+    }
+    static ViltConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<ViltConfig>(path);
+    }
+
+    nlohmann::json to_json() const { return detail::bert_config_to_json(*this); }
+    bool operator==(const ViltConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/vilt.hpp
+// ---- begin tandem/models/bert.hpp
+// Hugging Face BERT: embeddings, post-LN encoder and [CLS] pooler (BertModel), and the
+// one-Linear head on the pooler (BertForSequenceClassification, a cross-encoder's model).
+// Names, masks and numerics follow transformers 4.36 (see shared/data/models/README.md);
+// the embeddings also take the variations of RoBERTa, DistilBERT and MPNet.
+// reference: transformers BertEmbeddings, BertModel, BertForSequenceClassification.
+
+// ---- begin tandem/io/hf_config.hpp
+// Hugging Face model configurations (config.json) for the towers tandem builds: one
+// header per model family under io/config/, gathered here for the models that include
+// them all.
+
+// ---- begin tandem/io/config/clip.hpp
+// transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
+// and written to config.json, with the defaults transformers fills in for absent keys
+// and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.CLIPTextConfig (v4.36).
+struct CLIPTextConfig {
+    static constexpr const char* model_type = "clip_text_model";
+
+    std::int64_t vocab_size = 49408;
+    std::int64_t hidden_size = 512;
+    std::int64_t intermediate_size = 2048;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 8;
+    std::int64_t max_position_embeddings = 77;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    // Old OpenAI configs carry eos_token_id 2, which switches HF's text pooling to
+    // argmax(input_ids); the model layer needs the value as read.
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    // Accepts the text config itself or a whole CLIP config (uses its text_config),
+    // as CLIPTextConfig.from_pretrained does.
+    static CLIPTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPTextConfig>(path);
+    }
+    static CLIPTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPTextConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPTextConfig&) const = default;
+};
+
+// transformers.CLIPVisionConfig (v4.36).
+struct CLIPVisionConfig {
+    static constexpr const char* model_type = "clip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 32;
+    std::string hidden_act = "quick_gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 0.02;
+    double initializer_factor = 1.0;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "clip") {
+            return detail::read_tower<CLIPVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static CLIPVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPVisionConfig>(path);
+    }
+    static CLIPVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        CLIPVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        return c;
+    }
+    // Patches per side; the class token makes num_patches() + 1 positions.
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const CLIPVisionConfig&) const = default;
+};
+
+// transformers.CLIPConfig (v4.36): model_type "clip", architectures ["CLIPModel"].
+struct CLIPConfig {
+    static constexpr const char* model_type = "clip";
+
+    CLIPTextConfig text_config;
+    CLIPVisionConfig vision_config;
+    std::int64_t projection_dim = 512;
+    double logit_scale_init_value = 2.6592;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"CLIPModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("projection_dim", c.projection_dim);
+        f("logit_scale_init_value", c.logit_scale_init_value);
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static CLIPConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        CLIPConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<CLIPTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<CLIPVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static CLIPConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<CLIPConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const CLIPConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/clip.hpp
+// ---- begin tandem/io/config/siglip.hpp
+// transformers' SiglipConfig, SiglipTextConfig and SiglipVisionConfig (v4.43) as read
+// from and written to config.json, with the defaults transformers fills in for absent
+// keys and every field validated on load.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.SiglipTextConfig (v4.43). The text head is Linear(hidden_size,
+// projection_size); configs before projection_size existed use hidden_size.
+struct SiglipTextConfig {
+    static constexpr const char* model_type = "siglip_text_model";
+
+    std::int64_t vocab_size = 32000;
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t max_position_embeddings = 64;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    std::optional<std::int64_t> projection_size;
+    std::optional<std::int64_t> pad_token_id = 1;
+    std::optional<std::int64_t> bos_token_id = 49406;
+    std::optional<std::int64_t> eos_token_id = 49407;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("pad_token_id", c.pad_token_id);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+    }
+
+    std::int64_t head_size() const { return projection_size.value_or(hidden_size); }
+
+    static SiglipTextConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipTextConfig>(root, "text_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipTextConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipTextConfig>(path);
+    }
+    static SiglipTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipTextConfig c;
+        detail::read_config_fields(c, r, {"model_type", "projection_size"});
+        // Written only when set, so that a config from before the key existed round-trips unchanged.
+        c.projection_size = r.get_optional<std::int64_t>("projection_size");
+        detail::check_tower(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        if (c.projection_size)
+            detail::check_count(r, "projection_size", *c.projection_size, detail::kWidthLimit);
+        return c;
+    }
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (projection_size) out["projection_size"] = *projection_size;
+        return out;
+    }
+    bool operator==(const SiglipTextConfig&) const = default;
+};
+
+// transformers.SiglipVisionConfig (v4.43; vision_use_head from v4.45, default true:
+// the attention-pooling (MAP) head).
+struct SiglipVisionConfig {
+    static constexpr const char* model_type = "siglip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t num_channels = 3;
+    std::int64_t image_size = 224;
+    std::int64_t patch_size = 16;
+    std::string hidden_act = "gelu_pytorch_tanh";
+    double layer_norm_eps = 1e-6;
+    double attention_dropout = 0.0;
+    bool vision_use_head = true;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("num_channels", c.num_channels);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+    }
+
+    static SiglipVisionConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader root(json, source);
+        if (root.contains("model_type") && root.get<std::string>("model_type", "") == "siglip") {
+            return detail::read_tower<SiglipVisionConfig>(root, "vision_config");
+        }
+        return from_reader(root);
+    }
+    static SiglipVisionConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipVisionConfig>(path);
+    }
+    static SiglipVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        SiglipVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type", "vision_use_head"});
+        c.vision_use_head = r.get<bool>("vision_use_head", true);
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        return c;
+    }
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    // Written only when it departs from the default, which every version reads the same way.
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        if (!vision_use_head) out["vision_use_head"] = false;
+        return out;
+    }
+    bool operator==(const SiglipVisionConfig&) const = default;
+};
+
+// transformers.SiglipConfig (v4.43): model_type "siglip", architectures ["SiglipModel"].
+// No projection: the towers' pooled outputs are the embeddings.
+struct SiglipConfig {
+    static constexpr const char* model_type = "siglip";
+
+    SiglipTextConfig text_config;
+    SiglipVisionConfig vision_config;
+    double initializer_factor = 1.0;
+    std::vector<std::string> architectures{"SiglipModel"};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("initializer_factor", c.initializer_factor);
+    }
+
+    static SiglipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        SiglipConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "text_config_dict", "vision_config_dict"});
+        detail::check_non_negative(r, "initializer_factor", c.initializer_factor);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = detail::read_tower<SiglipTextConfig>(r, "text_config");
+        c.vision_config = detail::read_tower<SiglipVisionConfig>(r, "vision_config");
+        return c;
+    }
+    static SiglipConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<SiglipConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const SiglipConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/siglip.hpp
+// ---- end tandem/io/hf_config.hpp
+// ---- begin tandem/nn.hpp
+// Neural-network modules composed from autograd ops.
+
+// ---- begin tandem/nn/activation.hpp
+// The activation named in a Hugging Face config (`hidden_act`), applied as one op.
+// reference: transformers.activations.ACT2FN.
+
+
+#include <string>
+
+namespace tandem {
+
+enum class Activation { Gelu, GeluTanh, QuickGelu, Relu, Tanh };
+
+// Names as ACT2FN spells them; "gelu_new" and "gelu_pytorch_tanh" are the tanh form.
+inline Activation activation_from_name(const std::string& name) {
+    if (name == "gelu") return Activation::Gelu;
+    if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::GeluTanh;
+    if (name == "quick_gelu") return Activation::QuickGelu;
+    if (name == "relu") return Activation::Relu;
+    if (name == "tanh") return Activation::Tanh;
+    detail::throw_error(
+        "hidden_act: expected one of gelu, gelu_new, gelu_pytorch_tanh, quick_gelu, relu, tanh; ", "found '",
+        name, "'");
+}
+
+template <Backend B, Scalar T>
+Var<B, T> activate(Activation a, const Var<B, T>& x) {
+    switch (a) {
+        case Activation::Gelu:
+            return gelu(x);
+        case Activation::GeluTanh:
+            return gelu_tanh(x);
+        case Activation::QuickGelu:
+            return quick_gelu(x);
+        case Activation::Relu:
+            return relu(x);
+        case Activation::Tanh:
+            return tanh(x);
+    }
+    return x;
+}
+
+}  // namespace tandem
+// ---- end tandem/nn/activation.hpp
+// ---- begin tandem/nn/attention.hpp
+// Multi-head attention with separate q/k/v/output projections whose names follow the
+// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
+// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+
 
 namespace tandem {
 
@@ -15343,128 +17225,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/attention_pooling.hpp
-// ---- begin tandem/nn/dense.hpp
-// Dense: sentence-transformers' projection of a sentence embedding, activation(x W^T + b)
-// (plus x, or a bias-free projection of x, with use_residual), its weights named
-// "linear.weight" / "linear.bias" under the module's scope as its model.safetensors holds them.
-// reference: sentence_transformers.base.modules.Dense (v6).
-
-
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace tandem {
-
-// The torch.nn modules sentence-transformers users put in a Dense, by the class path its
-// config.json records (Identity for activation_function=None).
-enum class DenseActivation { Identity, Tanh, ReLU, GELU, Sigmoid };
-
-inline constexpr DenseActivation kDenseActivations[] = {DenseActivation::Identity, DenseActivation::Tanh,
-                                                        DenseActivation::ReLU, DenseActivation::GELU,
-                                                        DenseActivation::Sigmoid};
-
-inline std::string_view dense_activation_name(DenseActivation a) {
-    switch (a) {
-        case DenseActivation::Identity:
-            return "torch.nn.modules.linear.Identity";
-        case DenseActivation::Tanh:
-            return "torch.nn.modules.activation.Tanh";
-        case DenseActivation::ReLU:
-            return "torch.nn.modules.activation.ReLU";
-        case DenseActivation::GELU:
-            return "torch.nn.modules.activation.GELU";
-        case DenseActivation::Sigmoid:
-            return "torch.nn.modules.activation.Sigmoid";
-    }
-    return "";
-}
-
-inline std::optional<DenseActivation> dense_activation_from_name(std::string_view name) {
-    for (DenseActivation a : kDenseActivations)
-        if (dense_activation_name(a) == name) return a;
-    return std::nullopt;
-}
-
-// What {i}_Dense/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
-struct DenseConfig {
-    index_t in_features = 0;
-    index_t out_features = 0;
-    bool bias = true;
-    DenseActivation activation_function = DenseActivation::Tanh;
-    bool use_residual = false;
-};
-
-template <Backend B, Scalar T>
-class Dense {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    // Parameters "<scope>.linear.weight" [out, in], "<scope>.linear.bias" [out], and with
-    // use_residual between different widths "<scope>.residual.weight" [out, in].
-    Dense(ParameterStore<B, T>& store, const Scope& scope, const DenseConfig& config)
-        : config_(checked(config)),
-          linear_(store, scope / "linear", config.in_features, config.out_features, config.bias) {
-        if (config.use_residual && config.in_features != config.out_features)
-            residual_.emplace(store, scope / "residual", config.in_features, config.out_features, false);
-    }
-
-    const DenseConfig& config() const { return config_; }
-
-    // x [batch, in_features]; out [batch, out_features]
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x) const {
-        if (x.shape().rank() != 2 || x.shape()[1] != config_.in_features)
-            detail::throw_error("Dense: expected embeddings [batch, ", config_.in_features, "], found ",
-                                x.shape().str());
-        auto out = activate(linear_.forward(g, x));
-        if (!config_.use_residual) return out;
-        return add(out, residual_ ? residual_->forward(g, x) : x);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        linear_.for_each_parameter(f);
-        if (residual_) residual_->for_each_parameter(f);
-    }
-
-    // torch.nn.Linear's default, as a new Dense starts.
-    void reset_parameters(std::uint64_t seed) {
-        linear_.reset_parameters(seed);
-        if (residual_) residual_->reset_parameters(seed + 1);
-    }
-
-private:
-    static const DenseConfig& checked(const DenseConfig& c) {
-        if (c.in_features < 1 || c.out_features < 1)
-            detail::throw_error("Dense: in_features and out_features must be positive, found ", c.in_features,
-                                " and ", c.out_features);
-        return c;
-    }
-
-    Var<B, T> activate(const Var<B, T>& x) const {
-        switch (config_.activation_function) {
-            case DenseActivation::Identity:
-                return x;
-            case DenseActivation::Tanh:
-                return tanh(x);
-            case DenseActivation::ReLU:
-                return relu(x);
-            case DenseActivation::GELU:
-                return gelu(x);
-            case DenseActivation::Sigmoid:
-                return sigmoid(x);
-        }
-        return x;
-    }
-
-    DenseConfig config_;
-    Linear<B, T> linear_;
-    std::optional<Linear<B, T>> residual_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/dense.hpp
 // ---- begin tandem/nn/embedding.hpp
 // Embedding: a lookup table of `num_embeddings` rows of width `dim`.
 // reference: torch.nn.Embedding (name "weight"; init N(0, 1); padding_idx).
@@ -15523,37 +17283,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/embedding.hpp
-// ---- begin tandem/nn/normalize.hpp
-// Normalize: sentence-transformers' L2 normalisation of each embedding,
-// x / max(||x||, 1e-12), as torch.nn.functional.normalize(x, p=2, dim=-1). No parameters.
-// reference: sentence_transformers.base.modules.Normalize (v6).
-
-
-namespace tandem {
-
-// {i}_Normalize/config.json holds only the feature names, which tandem's stacks fix to
-// sentence_embedding (io/config/sentence_transformers.hpp reads and writes it).
-struct NormalizeConfig {};
-
-template <Backend B, Scalar T>
-class Normalize {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    explicit Normalize(NormalizeConfig = {}) {}
-
-    NormalizeConfig config() const { return {}; }
-
-    // x [batch, dim]; out [batch, dim], unit rows (a zero row stays zero).
-    Var<B, T> forward(Graph<B, T>&, const Var<B, T>& x) const { return l2_normalize(x); }
-
-    template <class F>
-    void for_each_parameter(F&&) const {}
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/normalize.hpp
 // ---- begin tandem/nn/patch_embedding.hpp
 // Patch embedding: a convolution with stride equal to its kernel, done as unfold
 // (reshape + permute) followed by one GEMM.
@@ -15613,280 +17342,6 @@ private:
 
 }  // namespace tandem
 // ---- end tandem/nn/patch_embedding.hpp
-// ---- begin tandem/nn/pooling.hpp
-// Pooling token states [B, T, D] into one vector per row: at given positions (CLS,
-// EOS, last position, last real token), the masked mean or the masked max. Positions and masks are integer
-// tensors on the backend, as a tokenizer's batch provides them.
-// reference: sentence_transformers.models.Pooling (cls, mean, max, lasttoken), HF CLIP/SigLIP pooling.
-
-
-namespace tandem {
-
-namespace detail {
-template <Backend B, Scalar T>
-void check_states(std::string_view op, const Var<B, T>& x) {
-    if (x.shape().rank() != 3)
-        throw_error(op, ": expected states [batch, tokens, dim], found ", x.shape().str());
-}
-
-template <Backend B, Scalar T>
-void check_mask(std::string_view op, const Var<B, T>& x, const Ids<B>& mask) {
-    check_states(op, x);
-    const Shape& s = x.shape();
-    if (!(mask.shape() == Shape{s[0], s[1]}))
-        throw_error(op, ": expected a [", s[0], ", ", s[1], "] mask for states ", s.str(), ", found ",
-                    mask.shape().str());
-}
-
-// x[r / T, r % T] for each flat token index r.
-template <Backend B, Scalar T>
-Var<B, T> gather_tokens(const Var<B, T>& x, const Ids<B>& flat) {
-    const Shape& s = x.shape();
-    return gather_rows(reshape(x, {s[0] * s[1], s[2]}), flat);
-}
-}  // namespace detail
-
-// Row b's state at positions[b].   shapes: x [B, T, D]; positions [B]; out [B, D]
-template <Backend B, Scalar T>
-Var<B, T> pool_at(const Var<B, T>& x, const Ids<B>& positions) {
-    detail::check_states("pool_at", x);
-    const Shape& s = x.shape();
-    if (!(positions.shape() == Shape{s[0]}))
-        detail::throw_error("pool_at: expected one position per row ([", s[0], "]) for states ", s.str(),
-                            ", found ", positions.shape().str());
-    detail::check_ids<B>("pool_at", "positions", positions, s[1]);
-    auto flat = Ids<B>::empty({s[0]});
-    if (s[0]) B::flat_index(flat.data(), positions.data(), s[0], s[1]);
-    return detail::gather_tokens(x, flat);
-}
-
-// The first token of every row (BERT [CLS], the ViT class token).
-template <Backend B, Scalar T>
-Var<B, T> pool_cls(const Var<B, T>& x) {
-    detail::check_states("pool_cls", x);
-    return detail::gather_tokens(x, arange<B>(x.shape()[0], 0, x.shape()[1]));
-}
-
-// The last token of every row (SigLIP's text pooling: padding to max_length puts it there).
-template <Backend B, Scalar T>
-Var<B, T> pool_last(const Var<B, T>& x) {
-    detail::check_states("pool_last", x);
-    const Shape& s = x.shape();
-    return detail::gather_tokens(x, arange<B>(s[0], s[1] - 1, s[1]));
-}
-
-// Row b's state at the last position holding a real token, with right or left padding:
-// argmax_t mask[b, t] (t + 1), so an all-padding row pools position 0, as
-// sentence-transformers' "lasttoken" does.   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_last_token(const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_last_token", x, mask);
-    const Shape& s = x.shape();
-    auto positions = Ids<B>::empty({s[0]});
-    if (positions.numel() && s[1]) {
-        auto steps = Tensor<B, T>::empty({s[1]});
-        B::convert(steps.data(), arange<B>(s[1], 1).data(), s[1]);
-        auto scores = Tensor<B, T>::empty({s[0], s[1]});
-        B::mask_fill(scores.data(), mask.data(), s[0] * s[1], 1, T(1), T(0));
-        B::binary(BinaryOp::Mul, scores.data(), scores.data(), s[0] * s[1], steps.data(), s[1]);
-        auto best = Tensor<B, T>::empty({s[0]});
-        B::max_axis(best.data(), positions.data(), scores.data(), s[0], s[1], 1);
-    }
-    return pool_at(x, positions);
-}
-
-// sum_t x[b, t] mask[b, t] / max(sum_t mask[b, t], 1e-9).   mask [B, T], 1 for real tokens
-template <Backend B, Scalar T>
-Var<B, T> pool_mean(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_mean", x, mask);
-    const Shape& s = x.shape();
-    auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
-    if (weights.numel()) B::mean_weights(weights.data(), mask.data(), s[0], s[1]);
-    // [B, 1, T] @ [B, T, D]: one small GEMM per row instead of a [B, T, D] weight tensor.
-    return reshape(matmul(g.input(weights), x), {s[0], s[2]});
-}
-
-// max_t over unmasked tokens: padded positions are set to -1e9 first, as
-// sentence-transformers does, so an all-padding row yields -1e9.
-template <Backend B, Scalar T>
-Var<B, T> pool_max(Graph<B, T>& g, const Var<B, T>& x, const Ids<B>& mask) {
-    detail::check_mask("pool_max", x, mask);
-    const Shape& s = x.shape();
-    // A large negative offset rather than a replacement keeps the op differentiable in x.
-    auto offset = Tensor<B, T>::empty(s);
-    if (offset.numel()) B::mask_fill(offset.data(), mask.data(), s[0] * s[1], s[2], T(0), T(-1e9));
-    return max(add(x, g.input(offset)), 1);
-}
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling.hpp
-// ---- begin tandem/nn/pooling_layer.hpp
-// Pooling as a module: token states [batch, tokens, dim] to one vector per row, by the
-// modes a sentence-transformers folder names in 1_Pooling/config.json, several of them
-// concatenated in the order given, with the prompt's tokens left out when include_prompt
-// is false. A token-state tower followed by Pooling is an EncoderTower (models/pooled_tower.hpp).
-// reference: sentence_transformers.sentence_transformer.modules.Pooling (v6).
-
-
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-// In the order of the legacy pooling_mode_*_tokens keys, which is also the order
-// sentence-transformers concatenates them in when a config sets several of those flags.
-enum class PoolingMode { Cls, Max, Mean, MeanSqrtLenTokens, WeightedMean, LastToken };
-
-inline constexpr PoolingMode kPoolingModes[] = {PoolingMode::Cls,          PoolingMode::Max,
-                                                PoolingMode::Mean,         PoolingMode::MeanSqrtLenTokens,
-                                                PoolingMode::WeightedMean, PoolingMode::LastToken};
-
-inline std::string_view pooling_mode_name(PoolingMode mode) {
-    switch (mode) {
-        case PoolingMode::Cls:
-            return "cls";
-        case PoolingMode::Max:
-            return "max";
-        case PoolingMode::Mean:
-            return "mean";
-        case PoolingMode::MeanSqrtLenTokens:
-            return "mean_sqrt_len_tokens";
-        case PoolingMode::WeightedMean:
-            return "weightedmean";
-        case PoolingMode::LastToken:
-            return "lasttoken";
-    }
-    return "";
-}
-
-// sentence-transformers' pooling_mode strings.
-inline PoolingMode pooling_mode_from_name(std::string_view name) {
-    for (PoolingMode mode : kPoolingModes)
-        if (pooling_mode_name(mode) == name) return mode;
-    detail::throw_error(
-        "pooling_mode: expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found "
-        "'",
-        name, "'");
-}
-
-// What 1_Pooling/config.json holds (io/config/sentence_transformers.hpp reads and writes it).
-struct PoolingConfig {
-    // The width of the token states; 0 accepts any width.
-    index_t embedding_dimension = 0;
-    // One vector per mode, concatenated in this order.
-    std::vector<PoolingMode> pooling_mode{PoolingMode::Mean};
-    bool include_prompt = true;
-
-    // sentence-transformers' pooling_output_dimension.
-    index_t output_dimension() const { return embedding_dimension * index_t(pooling_mode.size()); }
-};
-
-// No parameters, so it adds no names to a model; with the default (absent) mask every
-// token counts, which also makes it a Layer.
-template <Backend B, Scalar T>
-class Pooling {
-public:
-    using backend_type = B;
-    using value_type = T;
-
-    explicit Pooling(PoolingMode mode = PoolingMode::Mean) : Pooling(PoolingConfig{0, {mode}, true}) {}
-    explicit Pooling(PoolingConfig config) : config_(std::move(config)) {
-        if (config_.pooling_mode.empty()) detail::throw_error("Pooling: pooling_mode names no mode");
-        if (config_.embedding_dimension < 0)
-            detail::throw_error("Pooling: embedding_dimension must be >= 0, found ",
-                                config_.embedding_dimension);
-    }
-
-    const PoolingConfig& config() const { return config_; }
-    // The first mode (the only one, unless several are concatenated).
-    PoolingMode mode() const { return config_.pooling_mode.front(); }
-
-    // states [batch, tokens, dim]; mask [batch, tokens], 1 for real tokens, or undefined
-    // when every token is real; prompt_length: the prompt's tokens at the start of each
-    // row, left out when include_prompt is false. out [batch, dim * modes]
-    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& mask = {},
-                      index_t prompt_length = 0) const {
-        detail::check_states("Pooling", states);
-        const Shape& s = states.shape();
-        if (config_.embedding_dimension && s[2] != config_.embedding_dimension)
-            detail::throw_error("Pooling: expected token states of width embedding_dimension ",
-                                config_.embedding_dimension, ", found ", s.str());
-        if (prompt_length < 0)
-            detail::throw_error("Pooling: prompt_length must be >= 0, found ", prompt_length);
-        const bool drop_prompt = !config_.include_prompt && prompt_length > 0;
-        std::vector<Var<B, T>> parts;
-        if (!mask.defined() && !drop_prompt && every_mode_has_unmasked_form()) {
-            for (PoolingMode mode : config_.pooling_mode) parts.push_back(pool_unmasked(mode, states));
-        } else {
-            const Ids<B> original = mask.defined() ? mask : Ids<B>::full({s[0], s[1]}, 1);
-            detail::check_mask("Pooling", states, original);
-            Ids<B> used = original;
-            if (drop_prompt) {
-                used = Ids<B>::empty({s[0], s[1]});
-                if (used.numel()) B::exclude_prompt(used.data(), original.data(), s[0], s[1], prompt_length);
-            }
-            for (PoolingMode mode : config_.pooling_mode)
-                parts.push_back(mode == PoolingMode::Max ? pool_max(g, states, used)
-                                                         : pool_weighted(g, states, used, original, mode));
-        }
-        return parts.size() == 1 ? parts.front() : concat(parts, 1);
-    }
-
-    template <class F>
-    void for_each_parameter(F&&) const {}
-
-private:
-    bool every_mode_has_unmasked_form() const {
-        for (PoolingMode mode : config_.pooling_mode)
-            if (mode == PoolingMode::MeanSqrtLenTokens || mode == PoolingMode::WeightedMean) return false;
-        return true;
-    }
-
-    static Var<B, T> pool_unmasked(PoolingMode mode, const Var<B, T>& states) {
-        switch (mode) {
-            case PoolingMode::Cls:
-                return pool_cls(states);
-            case PoolingMode::Max:
-                return max(states, 1);
-            case PoolingMode::LastToken:
-                return pool_last(states);
-            default:
-                return mean(states, 1);
-        }
-    }
-
-    // Every mode but max is a weighted sum of the token states: [B, 1, T] @ [B, T, D].
-    static Var<B, T> pool_weighted(Graph<B, T>& g, const Var<B, T>& states, const Ids<B>& used,
-                                   const Ids<B>& original, PoolingMode mode) {
-        const Shape& s = states.shape();
-        auto weights = Tensor<B, T>::empty({s[0], 1, s[1]});
-        if (weights.numel())
-            B::pooling_weights(weights.data(), used.data(), original.data(), s[0], s[1], weighting(mode));
-        return reshape(matmul(g.input(weights), states), {s[0], s[2]});
-    }
-
-    static PoolingWeights weighting(PoolingMode mode) {
-        switch (mode) {
-            case PoolingMode::Cls:
-                return PoolingWeights::FirstToken;
-            case PoolingMode::MeanSqrtLenTokens:
-                return PoolingWeights::MeanSqrtLen;
-            case PoolingMode::WeightedMean:
-                return PoolingWeights::WeightedMean;
-            case PoolingMode::LastToken:
-                return PoolingWeights::LastToken;
-            default:
-                return PoolingWeights::Mean;
-        }
-    }
-
-    PoolingConfig config_;
-};
-
-}  // namespace tandem
-// ---- end tandem/nn/pooling_layer.hpp
 // ---- begin tandem/nn/sequential.hpp
 // Sequential: layers applied in order, composed at compile time (the types are the
 // template arguments, so the chain inlines). Each layer's forward(g, x) feeds the next.
@@ -16667,7 +18122,59 @@ public:
         return ranked(pairs, top_k, batch_size);
     }
 
+    // The folder sentence-transformers' CrossEncoder.save writes: the Hugging Face model
+    // (config.json, model.safetensors), tokenizer.json and tokenizer_config.json (with the
+    // maximum length), config_sentence_transformers.json naming the activation,
+    // sentence_bert_config.json, a README.md model card, and modules.json last (a folder
+    // without it is not yet a model). Every file is written to a temporary name and renamed.
+    void save(const std::filesystem::path& dir) const requires(!ImageTextMatcher<Model, B>) {
+        using detail::atomic_write;
+        model_.save_pretrained(dir);
+        // The second text's token types are model inputs.
+        detail::save_tokenizer(dir, collator_, {"input_ids", "token_type_ids", "attention_mask"});
+        const nlohmann::ordered_json config{{"__version__", {{"tandem", kVersion}}},
+                                            {"activation_fn", activation_class(activation_fn_)},
+                                            {"default_prompt_name", nullptr},
+                                            {"model_type", "CrossEncoder"},
+                                            {"prompts", nlohmann::json::object()}};
+        atomic_write(dir / "config_sentence_transformers.json", config.dump(2) + "\n");
+        const nlohmann::ordered_json module{
+            {"transformer_task", "sequence-classification"},
+            {"modality_config", {{"text", {{"method", "forward"}, {"method_output_name", "logits"}}}}},
+            {"module_output_name", "scores"}};
+        atomic_write(dir / "sentence_bert_config.json", module.dump(2) + "\n");
+        std::ostringstream card;
+        card << "---\nlibrary_name: sentence-transformers\npipeline_tag: text-ranking\ntags:\n- "
+                "sentence-transformers\n"
+             << "- cross-encoder\n- reranker\n---\n\n# CrossEncoder\n\nA " << Model::architecture
+             << " that scores a pair of texts read together";
+        if (const auto length = collator_.max_length()) card << ", up to " << *length << " tokens";
+        card << ", with " << num_labels() << (num_labels() == 1 ? " label" : " labels") << " and the "
+             << activation_class(activation_fn_) << " activation. Written by tandem " << kVersion
+             << ".\n\n```python\nfrom sentence_transformers import CrossEncoder\n\nmodel = CrossEncoder(\""
+             << dir.filename().string() << "\")\nscores = model.predict([(\"query\", \"document\")])\n```\n";
+        atomic_write(dir / "README.md", card.str());
+        const nlohmann::ordered_json modules = nlohmann::ordered_json::array(
+            {{{"idx", 0},
+              {"name", "0"},
+              {"path", ""},
+              {"type", "sentence_transformers.base.modules.transformer.Transformer"}}});
+        atomic_write(dir / "modules.json", modules.dump(2) + "\n");
+    }
+
 private:
+    static const char* activation_class(cross_encoder::Activation a) {
+        switch (a) {
+            case cross_encoder::Activation::sigmoid:
+                return "torch.nn.modules.activation.Sigmoid";
+            case cross_encoder::Activation::tanh:
+                return "torch.nn.modules.activation.Tanh";
+            case cross_encoder::Activation::identity:
+                break;
+        }
+        return "torch.nn.modules.linear.Identity";
+    }
+
     static cross_encoder::Activation activation_named(const std::string& name,
                                                       const std::filesystem::path& file) {
         const std::string last = name.substr(name.rfind('.') + 1);
@@ -16770,415 +18277,6 @@ private:
 // reference: sentence_transformers.SentenceTransformer.__init__ (modules.json, then
 // _load_auto_model for a bare folder: Transformer + mean Pooling); base.modules.router.Router.load.
 
-// ---- begin tandem/io/config/sentence_transformers.hpp
-// The config.json of sentence-transformers' Pooling, Dense and Normalize module folders,
-// read as v6 reads them (Pooling's legacy word_embedding_dimension and
-// pooling_mode_*_tokens flags included) and written as v6 writes them: the same keys in
-// the same order, indent 4. Every bad value is an error naming the file and the key.
-// reference: sentence_transformers Pooling / Dense / Normalize get_config_dict, load_config (v6).
-
-
-#include <nlohmann/json.hpp>
-
-#include <filesystem>
-#include <string>
-#include <utility>
-
-namespace tandem::detail {
-
-// The pooling_mode_* flags of configs written before v6, in their concatenation order.
-inline constexpr std::pair<const char*, PoolingMode> kLegacyPoolingFlags[] = {
-    {"pooling_mode_cls_token", PoolingMode::Cls},
-    {"pooling_mode_max_tokens", PoolingMode::Max},
-    {"pooling_mode_mean_tokens", PoolingMode::Mean},
-    {"pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLenTokens},
-    {"pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean},
-    {"pooling_mode_lasttoken", PoolingMode::LastToken}};
-
-inline PoolingMode read_pooling_mode(const nlohmann::json& value, const JsonPath& at) {
-    const auto name = json_as<std::string>(value, at);
-    for (PoolingMode mode : kPoolingModes)
-        if (pooling_mode_name(mode) == name) return mode;
-    at.fail("expected one of cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken; found \"", name,
-            "\"");
-}
-
-// module_input_name / module_output_name: tandem's stacks pass the sentence embedding only.
-inline void check_feature_name(const io::JsonObjectReader& r, const char* key) {
-    const auto name = r.get<std::string>(key, "sentence_embedding");
-    if (name != "sentence_embedding")
-        throw_error(r.where(key), ": expected \"sentence_embedding\" (the only feature tandem's ",
-                    "module stacks pass on), found \"", name, "\"");
-}
-
-inline nlohmann::ordered_json feature_names() {
-    return {{"module_input_name", "sentence_embedding"}, {"module_output_name", "sentence_embedding"}};
-}
-}  // namespace tandem::detail
-
-namespace tandem::io {
-
-inline PoolingConfig pooling_config_from_json(const nlohmann::json& json,
-                                              const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    PoolingConfig c;
-    const char* dim_key =
-        r.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
-    if (!r.contains(dim_key))
-        tandem::detail::throw_error(r.where("embedding_dimension"), ": required key is missing");
-    c.embedding_dimension = tandem::detail::json_integer<index_t>(json.at(dim_key), r.path(dim_key), 1,
-                                                                  tandem::detail::kWidthLimit.max,
-                                                                  tandem::detail::kWidthLimit.what);
-    if (r.contains("pooling_mode")) {
-        const auto& value = json.at("pooling_mode");
-        const auto at = r.path("pooling_mode");
-        c.pooling_mode.clear();
-        if (value.is_array()) {
-            if (value.empty()) at.fail("expected at least one pooling mode, found an empty list");
-            for (std::size_t i = 0; i < value.size(); ++i)
-                c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value[i], at[i]));
-        } else {
-            c.pooling_mode.push_back(tandem::detail::read_pooling_mode(value, at));
-        }
-    } else {
-        // The legacy flags: every one set, in their order; none set means mean.
-        std::vector<PoolingMode> modes;
-        for (const auto& [key, mode] : tandem::detail::kLegacyPoolingFlags)
-            if (r.get<bool>(key, false)) modes.push_back(mode);
-        if (!modes.empty()) c.pooling_mode = modes;
-    }
-    c.include_prompt = r.get<bool>("include_prompt", true);
-    return c;
-}
-
-// As v6 writes it: pooling_mode a string for one mode, a list for several.
-inline nlohmann::ordered_json to_json(const PoolingConfig& c) {
-    nlohmann::ordered_json out;
-    out["embedding_dimension"] = c.embedding_dimension;
-    if (c.pooling_mode.size() == 1) {
-        out["pooling_mode"] = pooling_mode_name(c.pooling_mode.front());
-    } else {
-        out["pooling_mode"] = nlohmann::ordered_json::array();
-        for (PoolingMode mode : c.pooling_mode) out["pooling_mode"].push_back(pooling_mode_name(mode));
-    }
-    out["include_prompt"] = c.include_prompt;
-    return out;
-}
-
-inline DenseConfig dense_config_from_json(const nlohmann::json& json, const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    DenseConfig c;
-    const auto width = [&](const char* key) {
-        if (!r.contains(key)) tandem::detail::throw_error(r.where(key), ": required key is missing");
-        return tandem::detail::json_integer<index_t>(
-            json.at(key), r.path(key), 1, tandem::detail::kWidthLimit.max, tandem::detail::kWidthLimit.what);
-    };
-    c.in_features = width("in_features");
-    c.out_features = width("out_features");
-    c.bias = r.get<bool>("bias", true);
-    if (r.contains("activation_function")) {
-        const auto name = r.get<std::string>("activation_function", "");
-        const auto activation = dense_activation_from_name(name);
-        if (!activation) {
-            std::string known;
-            for (DenseActivation a : kDenseActivations)
-                known += (known.empty() ? "" : ", ") + std::string(dense_activation_name(a));
-            tandem::detail::throw_error(r.where("activation_function"), ": expected one of ", known,
-                                        "; found \"", name, "\"");
-        }
-        c.activation_function = *activation;
-    }
-    c.use_residual = r.get<bool>("use_residual", false);
-    tandem::detail::check_feature_name(r, "module_input_name");
-    tandem::detail::check_feature_name(r, "module_output_name");
-    return c;
-}
-
-// As v6 writes it: use_residual only when set.
-inline nlohmann::ordered_json to_json(const DenseConfig& c) {
-    nlohmann::ordered_json out;
-    out["in_features"] = c.in_features;
-    out["out_features"] = c.out_features;
-    out["bias"] = c.bias;
-    out["activation_function"] = dense_activation_name(c.activation_function);
-    const auto names = tandem::detail::feature_names();
-    for (const auto& [key, value] : names.items()) out[key] = value;
-    if (c.use_residual) out["use_residual"] = true;
-    return out;
-}
-
-inline NormalizeConfig normalize_config_from_json(const nlohmann::json& json,
-                                                  const std::string& source = "<json>") {
-    const JsonObjectReader r(json, source);
-    tandem::detail::check_feature_name(r, "module_input_name");
-    tandem::detail::check_feature_name(r, "module_output_name");
-    return {};
-}
-
-inline nlohmann::ordered_json to_json(const NormalizeConfig&) { return tandem::detail::feature_names(); }
-
-// dir/config.json of a module folder, read with errors naming the file.
-inline PoolingConfig read_pooling_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return pooling_config_from_json(read_json_file(path), path.string());
-}
-inline DenseConfig read_dense_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return dense_config_from_json(read_json_file(path), path.string());
-}
-inline NormalizeConfig read_normalize_config(const std::filesystem::path& dir) {
-    const auto path = dir / "config.json";
-    return normalize_config_from_json(read_json_file(path), path.string());
-}
-
-// dir/config.json as sentence-transformers writes it (json.dump, indent 4), atomically.
-template <class Config>
-void write_module_config(const std::filesystem::path& dir, const Config& config) {
-    std::filesystem::create_directories(dir);
-    tandem::detail::atomic_write(dir / "config.json", to_json(config).dump(4));
-}
-
-}  // namespace tandem::io
-// ---- end tandem/io/config/sentence_transformers.hpp
-// ---- begin tandem/io/st_folder.hpp
-// The sentence-transformers folder layout, read: which of the layouts a folder is
-// (modules.json, v6 or an older one; a bare Hugging Face folder), its module list with
-// each module's folder, and the model-wide settings of config_sentence_transformers.json
-// and sentence_bert_config.json. What the modules are built into is the models' and
-// infer's business; this header only says what the folder holds, with errors naming the
-// file and key.
-// reference: sentence_transformers.SentenceTransformer._load_sbert_model / _load_auto_model.
-
-
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <cstddef>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <string>
-#include <utility>
-#include <vector>
-
-namespace tandem::io {
-
-// The module classes tandem builds, by the last part of their Python class path: the path
-// itself moved between versions (sentence_transformers.models.Pooling in v2,
-// sentence_transformers.base.modules... in v6) while the class name stayed.
-inline constexpr const char* kStModuleClasses[] = {"Transformer", "CLIPModel", "Router",
-                                                   "Pooling",     "Dense",     "Normalize"};
-
-struct StModuleEntry {
-    std::size_t idx = 0;
-    std::string name, type;
-    std::filesystem::path dir;  // the module's folder: the root for path ""
-    // The class name ending `type` ("Pooling").
-    std::string class_name() const { return type.substr(type.rfind('.') + 1); }
-};
-
-// config_sentence_transformers.json: what encode and similarity take from the folder.
-struct StModelConfig {
-    std::map<std::string, std::string> prompts;
-    std::optional<std::string> default_prompt_name;
-    std::string similarity_fn_name = "cosine";
-    std::optional<std::size_t> truncate_dim;
-};
-
-// sentence_bert_config.json of a Transformer module (or of the legacy CLIPModel folder).
-struct StTransformerConfig {
-    std::optional<std::size_t> max_seq_length;
-    bool do_lower_case = false;
-    // v6's processing_kwargs.text, what the tokenizer is called with: padding "max_length"
-    // pads every text to the maximum length instead of the batch's longest (true,
-    // "longest"), and max_length replaces the tokenizer's.
-    bool pad_to_max_length = false;
-    std::optional<std::size_t> text_max_length;
-};
-
-struct StFolder {
-    std::filesystem::path root;
-    // The file that lists the modules: modules.json, or router_config.json for one of a
-    // Router's routes.
-    std::filesystem::path modules_file;
-    // Empty for a bare Hugging Face folder, which sentence-transformers loads as a
-    // Transformer (its mean Pooling is the loader's choice, not the folder's).
-    std::vector<StModuleEntry> modules;
-    StModelConfig config;
-
-    bool is_bare() const { return modules.empty(); }
-    // The folder of the Hugging Face model: module 0's, or the root of a bare folder.
-    std::filesystem::path transformer_dir() const { return modules.empty() ? root : modules.front().dir; }
-
-    static StFolder open(const std::filesystem::path& root) {
-        namespace fs = std::filesystem;
-        using tandem::detail::throw_error;
-        if (!fs::is_directory(root)) throw_error(root.string(), ": no such model folder");
-        StFolder f;
-        f.root = root;
-        f.modules_file = root / "modules.json";
-        if (fs::exists(root / "modules.json")) {
-            f.modules = read_modules(root);
-        } else if (!fs::exists(root / "config.json")) {
-            throw_error(root.string(),
-                        ": not a model folder: found neither modules.json (a sentence-transformers "
-                        "folder) nor config.json (a Hugging Face folder)",
-                        fs::is_directory(root / "0_CLIPModel")
-                            ? "; 0_CLIPModel/ needs the modules.json beside it"
-                            : "");
-        }
-        if (const auto path = root / "config_sentence_transformers.json"; fs::exists(path))
-            f.config = read_model_config(path);
-        return f;
-    }
-
-    // The routes of the Router that is module 0, by name: each a folder whose modules are the route's, in the
-    // Router's sub-folders.
-    std::vector<std::pair<std::string, StFolder>> routes() const {
-        using tandem::detail::throw_error;
-        const auto path = transformer_dir() / "router_config.json";
-        const auto json = read_json_file(path);
-        const JsonObjectReader r(json, path.string());
-        for (const char* key : {"types", "structure"})
-            if (!json.contains(key)) r.path(key).fail("required key is missing");
-        const auto types = r.object("types"), structure = r.object("structure"),
-                   parameters = r.object("parameters");
-        // Routes are chosen by modality; a mapping from (task, modality) would choose otherwise.
-        if (const auto it = parameters.json().find("route_mappings");
-            it != parameters.json().end() && !it->empty())
-            parameters.path("route_mappings")
-                .fail("not supported (tandem routes texts to \"text\" and images to \"image\"), found ",
-                      it->dump());
-        std::vector<std::pair<std::string, StFolder>> out;
-        for (const auto& [route, ids] : structure.json().items()) {
-            if (!ids.is_array() || ids.empty())
-                structure.path(route).fail("expected a non-empty list of module ids, found ", ids.dump());
-            StFolder f;
-            f.root = transformer_dir();
-            f.modules_file = path;
-            f.config = config;
-            for (std::size_t i = 0; i < ids.size(); ++i) {
-                const auto where = route + "[" + std::to_string(i) + "]";
-                if (!ids[i].is_string())
-                    structure.path(where).fail("expected a module id, found ", ids[i].dump());
-                const auto id = ids[i].get<std::string>();
-                if (!types.json().contains(id))
-                    structure.path(where).fail("module '", id, "' is not in 'types'");
-                StModuleEntry m;
-                m.idx = i;
-                m.name = std::to_string(i);
-                m.type = types.require<std::string>(id);
-                m.dir = f.root / id;
-                check_module(m, types.where(id));
-                f.modules.push_back(std::move(m));
-            }
-            out.emplace_back(route, std::move(f));
-        }
-        return out;
-    }
-
-    StTransformerConfig transformer_config() const {
-        const auto path = transformer_dir() / "sentence_bert_config.json";
-        StTransformerConfig c;
-        if (!std::filesystem::exists(path)) return c;
-        const auto json = read_json_file(path);
-        const JsonObjectReader r(json, path.string());
-        c.max_seq_length = r.get_optional<std::size_t>("max_seq_length");
-        c.do_lower_case = r.get<bool>("do_lower_case", false);
-        read_processing_kwargs(r.object("processing_kwargs"), c);
-        return c;
-    }
-
-private:
-    // Only the text settings that change a text's tokens are applied; any other setting
-    // would change the inputs too, so it is refused rather than ignored.
-    static void read_processing_kwargs(const JsonObjectReader& kwargs, StTransformerConfig& c) {
-        for (const auto& [key, value] : kwargs.json().items())
-            if (key != "text" && !value.empty())
-                kwargs.path(key).fail("not supported (tandem applies text padding and max_length), found ",
-                                      value.dump());
-        const auto text = kwargs.object("text");
-        for (const auto& [key, value] : text.json().items()) {
-            if (key == "max_length") {
-                c.text_max_length = text.require<std::size_t>("max_length");
-            } else if (key == "padding") {
-                if (value != true && value != "longest" && value != "max_length")
-                    text.path(key).fail("expected true, \"longest\" or \"max_length\", found ", value.dump());
-                c.pad_to_max_length = value == "max_length";
-            } else {
-                text.path(key).fail("not supported (tandem applies padding and max_length), found ",
-                                    value.dump());
-            }
-        }
-    }
-
-    static std::vector<StModuleEntry> read_modules(const std::filesystem::path& root) {
-        namespace fs = std::filesystem;
-        using tandem::detail::throw_error;
-        const auto path = root / "modules.json";
-        const auto json = read_json_file(path);
-        if (!json.is_array() || json.empty())
-            throw_error(path.string(), ": expected a non-empty list of modules, found ", json.dump());
-        std::vector<StModuleEntry> out;
-        for (std::size_t i = 0; i < json.size(); ++i) {
-            const JsonObjectReader r(json[i], path.string(), "[" + std::to_string(i) + "]");
-            StModuleEntry m;
-            m.idx = r.get<std::size_t>("idx", i);
-            m.name = r.get<std::string>("name", std::to_string(i));
-            m.type = r.require<std::string>("type");
-            const auto sub = r.require<std::string>("path");
-            m.dir = sub.empty() ? root : root / sub;
-            check_module(m, r.where("type"), r.where("path"));
-            out.push_back(std::move(m));
-        }
-        const auto first = out.front().class_name();
-        if (first != "Transformer" && first != "CLIPModel" && first != "Router")
-            throw_error(path.string(), ": module 0 is a ", first,
-                        ", expected a Transformer, CLIPModel or Router");
-        return out;
-    }
-
-    // A known class, and the module's folder. `type_key` and `dir_key` name where the
-    // type and the folder were read (one key in router_config.json, where the id is both).
-    static void check_module(const StModuleEntry& m, const std::string& type_key, std::string dir_key = {}) {
-        using tandem::detail::throw_error;
-        if (dir_key.empty()) dir_key = type_key;
-        const auto cls = m.class_name();
-        if (std::find(std::begin(kStModuleClasses), std::end(kStModuleClasses), cls) ==
-            std::end(kStModuleClasses)) {
-            std::string known;
-            for (const char* k : kStModuleClasses) known += (known.empty() ? "" : ", ") + std::string(k);
-            throw_error(type_key, ": unknown module type '", m.type, "', expected one of ", known);
-        }
-        // Normalize has no weights and sentence-transformers may not write its folder.
-        if (cls != "Normalize" && !std::filesystem::is_directory(m.dir))
-            throw_error(dir_key, ": module folder '", m.dir.string(), "' does not exist");
-    }
-
-    static StModelConfig read_model_config(const std::filesystem::path& path) {
-        const auto json = read_json_file(path);
-        const JsonObjectReader r(json, path.string());
-        StModelConfig c;
-        if (const auto it = json.find("prompts"); it != json.end() && !it->is_null()) {
-            if (!it->is_object()) r.path("prompts").fail("expected {name: prompt}, found ", it->dump());
-            for (const auto& [name, prompt] : it->items()) {
-                if (!prompt.is_string())
-                    r.path("prompts").fail("prompt '", name, "': expected a string, found ", prompt.dump());
-                c.prompts[name] = prompt.get<std::string>();
-            }
-        }
-        c.default_prompt_name = r.get_optional<std::string>("default_prompt_name");
-        if (c.default_prompt_name && !c.prompts.count(*c.default_prompt_name))
-            r.path("default_prompt_name")
-                .fail("names prompt '", *c.default_prompt_name, "', which 'prompts' lacks");
-        c.similarity_fn_name = r.get_optional<std::string>("similarity_fn_name").value_or("cosine");
-        c.truncate_dim = r.get_optional<std::size_t>("truncate_dim");
-        return c;
-    }
-};
-
-}  // namespace tandem::io
-// ---- end tandem/io/st_folder.hpp
 // ---- begin tandem/models/any_model.hpp
 // AnyEmbeddingModel: an embedding model whose type a folder decides at run time (a BERT
 // stack, CLIP, SigLIP), behind one type: encode_text / encode_image, its parameters,
@@ -17187,900 +18285,6 @@ private:
 // at compile time keep their own types; this is what a loader returns. Copies share the
 // model.
 
-// ---- begin tandem/models/dual_encoder.hpp
-// DualEncoder: any text tower and any image tower, composed at compile time, scored
-// by cosine similarity times a learned temperature (CLIP), plus a learned bias (SigLIP).
-// reference: transformers CLIPModel / SiglipModel forward (logits part).
-
-
-#include <cmath>
-#include <vector>
-
-namespace tandem {
-
-// Represents: a tower mapping a batch of one modality to embeddings [batch, dim].
-template <class Tower, class Input>
-concept EncoderTower = Module<Tower> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    { t.encode(g, in) } -> std::same_as<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
-
-// Represents: a model with encode_text(graph, TextBatch) giving embeddings [batch, dim]
-// (the text side of what the trainer trains, train/model_encoder.hpp).
-template <class M>
-concept TextEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    { m.encode_text(g, text) } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Represents: a model with encode_image(graph, pixel_values) giving embeddings [batch, dim].
-template <class M>
-concept ImageEncoderModel = Module<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image(g, pixel_values)
-        } -> std::same_as<Var<typename M::backend_type, typename M::value_type>>;
-};
-
-// Represents: a model that also gives its text embeddings from every hidden state,
-// encode_text_layers(graph, text) -> [layers] of [batch, dim], the last being encode_text's
-// (a layerwise loss's input).
-template <class M>
-concept LayerwiseTextModel = TextEncoderModel<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const TextBatch<typename M::backend_type>& text) {
-    {
-        m.encode_text_layers(g, text)
-        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-};
-
-// Represents: the same for images, encode_image_layers(graph, pixel_values).
-template <class M>
-concept LayerwiseImageModel = ImageEncoderModel<M> &&
-    requires(const M& m, Graph<typename M::backend_type, typename M::value_type>& g,
-             const Var<typename M::backend_type, typename M::value_type>& pixel_values) {
-    {
-        m.encode_image_layers(g, pixel_values)
-        } -> std::same_as<std::vector<Var<typename M::backend_type, typename M::value_type>>>;
-};
-
-struct LogitHead {
-    // CLIP stores logit_scale as a 0-d tensor, SigLIP as shape [1].
-    bool scale_is_scalar = true;
-    double scale_init = std::log(1 / 0.07);
-    bool has_bias = false;
-    double bias_init = 0;
-};
-
-namespace detail {
-enum class DualEncoderFault { none, text_not_tower, image_not_tower, backends_differ, scalars_differ };
-
-// The first rule a DualEncoder of these towers breaks, so that exactly one static_assert fires.
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-consteval DualEncoderFault dual_encoder_fault() {
-    if constexpr (!EncoderTower<TextTower, TextInput>)
-        return DualEncoderFault::text_not_tower;
-    else if constexpr (!EncoderTower<ImageTower, ImageInput>)
-        return DualEncoderFault::image_not_tower;
-    else if constexpr (!std::same_as<typename TextTower::backend_type, typename ImageTower::backend_type>)
-        return DualEncoderFault::backends_differ;
-    else if constexpr (!std::same_as<typename TextTower::value_type, typename ImageTower::value_type>)
-        return DualEncoderFault::scalars_differ;
-    else
-        return DualEncoderFault::none;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-class DualEncoder {
-    static constexpr auto fault = detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>();
-    static_assert(
-        fault != detail::DualEncoderFault::text_not_tower,
-        "DualEncoder: the text tower must be an EncoderTower (encode(graph, TextInput) returning a Var)");
-    static_assert(
-        fault != detail::DualEncoderFault::image_not_tower,
-        "DualEncoder: the image tower must be an EncoderTower (encode(graph, ImageInput) returning a "
-        "Var)");
-    static_assert(fault != detail::DualEncoderFault::backends_differ,
-                  "DualEncoder: the text and image towers must use the same backend");
-    static_assert(fault != detail::DualEncoderFault::scalars_differ,
-                  "DualEncoder: the text and image towers must use the same scalar type");
-};
-
-template <class TextTower, class ImageTower, class TextInput, class ImageInput>
-requires(detail::dual_encoder_fault<TextTower, ImageTower, TextInput, ImageInput>() ==
-         detail::DualEncoderFault::none) class DualEncoder<TextTower, ImageTower, TextInput, ImageInput> {
-public:
-    using backend_type = typename TextTower::backend_type;
-    using value_type = typename TextTower::value_type;
-    using B = backend_type;
-    using T = value_type;
-
-    DualEncoder(ParameterStore<B, T>& store, TextTower text, ImageTower image, const LogitHead& head = {})
-        : store_(&store),
-          text_(std::move(text)),
-          image_(std::move(image)),
-          logit_scale_(store.add("logit_scale", head.scale_is_scalar ? Shape{} : Shape{1})),
-          has_bias_(head.has_bias),
-          head_(head) {
-        if (has_bias_) logit_bias_ = store.add("logit_bias", {1});
-    }
-
-    const TextTower& text_tower() const { return text_; }
-    const ImageTower& image_tower() const { return image_; }
-
-    // Unnormalised embeddings [batch, dim].
-    Var<B, T> encode_text(Graph<B, T>& g, const TextInput& text) const { return text_.encode(g, text); }
-    Var<B, T> encode_image(Graph<B, T>& g, const ImageInput& image) const { return image_.encode(g, image); }
-
-    // logits_per_text [texts, images] = exp(logit_scale) cos(text, image) (+ logit_bias).
-    Var<B, T> logits_per_text(Graph<B, T>& g, const Var<B, T>& text_embeds,
-                              const Var<B, T>& image_embeds) const {
-        auto logits =
-            mul(cosine_similarity(text_embeds, image_embeds), exp(g.parameter(*store_, logit_scale_)));
-        return has_bias_ ? add(logits, g.parameter(*store_, logit_bias_)) : logits;
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_.for_each_parameter(f);
-        image_.for_each_parameter(f);
-        f(store_->name(logit_scale_), logit_scale_);
-        if (has_bias_) f(store_->name(logit_bias_), logit_bias_);
-    }
-
-    void reset_logit_head() {
-        init_constant(*store_, logit_scale_, head_.scale_init);
-        if (has_bias_) init_constant(*store_, logit_bias_, head_.bias_init);
-    }
-
-private:
-    ParameterStore<B, T>* store_;
-    TextTower text_;
-    ImageTower image_;
-    Parameter logit_scale_, logit_bias_;
-    bool has_bias_;
-    LogitHead head_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/dual_encoder.hpp
-// ---- begin tandem/models/st_modules.hpp
-// Saving a model as the modules of a sentence-transformers folder, v6 layout: module 0,
-// the Hugging Face model, in the folder's root (config.json + model.safetensors), every
-// later module in its own {idx}_{Class}/ folder (config.json, and model.safetensors when
-// it has weights); a Router in the root with router_config.json and each route's module i
-// in {route}_{i}_{Class}/. The result says what modules.json and the sentence_bert_config.json
-// files record; the tokenizer, the processor and the model-wide files are the caller's
-// (SentenceTransformer::save).
-// reference: sentence_transformers.base.model.BaseModel.save,
-// base.modules.transformer.Transformer.save and base.modules.router.Router.save (v6).
-
-// ---- begin tandem/models/model_with_store.hpp
-// ModelWithStore: a composed model (a SentenceTransformerStack, a Router) together with
-// the ParameterStore its modules live in, which is what the trainer trains: parameters(),
-// save_pretrained(dir) and load_weights(dir), and the model's encode_text / encode_image.
-// The store sits behind a unique_ptr so that the model moves while its modules keep
-// pointing at the same arena.
-// reference: sentence_transformers.SentenceTransformer (an nn.Module owning its modules' weights).
-
-
-#include <filesystem>
-#include <memory>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-template <Module M>
-class ModelWithStore {
-public:
-    using backend_type = typename M::backend_type;
-    using value_type = typename M::value_type;
-    using B = backend_type;
-    using T = value_type;
-    // The description file save_pretrained writes beside model.safetensors.
-    static constexpr const char* modules_file = "tandem_modules.json";
-
-    // build(store) makes the model, every module on `store`.
-    template <class Build>
-    requires std::same_as < std::invoke_result_t < Build, ParameterStore<B, T>
-    & >,
-        M > explicit ModelWithStore(Build&& build)
-        : store_(std::make_unique<ParameterStore<B, T>>()),
-    model_(std::forward<Build>(build)(*store_)) {
-        std::size_t visited = 0;
-        model_.for_each_parameter([&](const std::string& name, Parameter p) {
-            if (store_->name(p) != name)
-                detail::throw_error("ModelWithStore: parameter '", name,
-                                    "' is not in the model's store (was a module built on another store?)");
-            ++visited;
-        });
-        if (visited != store_->size())
-            detail::throw_error("ModelWithStore: the store holds ", store_->size(),
-                                " parameters, the model visits ", visited);
-    }
-
-    const M& model() const { return model_; }
-    ParameterStore<B, T>& parameters() const { return *store_; }
-
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires TextEncoderModel<M> {
-        return model_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g,
-                           const Var<B, T>& pixel_values) const requires ImageEncoderModel<M> {
-        return model_.encode_image(g, pixel_values);
-    }
-    // The embeddings from every hidden state, where the model gives them (a layerwise loss).
-    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g,
-                                              const TextBatch<B>& text) const requires LayerwiseTextModel<M> {
-        return model_.encode_text_layers(g, text);
-    }
-    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires
-        LayerwiseImageModel<M> {
-        return model_.encode_image_layers(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        model_.for_each_parameter(f);
-    }
-
-    // dir/model.safetensors (every parameter under its prefixed name, float32 unless
-    // `dtype` says otherwise) and, when the model describes itself, dir/tandem_modules.json:
-    // both written atomically.
-    void save_pretrained(const std::filesystem::path& dir,
-                         io::SafetensorsDtype dtype = io::SafetensorsDtype::F32) const {
-        std::filesystem::create_directories(dir);
-        save_state_dict(model_, *store_, dir / "model.safetensors", dtype);
-        if constexpr (requires { model_.describe(); })
-            detail::atomic_write(dir / modules_file, model_.describe().dump(4) + "\n");
-    }
-
-    // Reads dir/model.safetensors into the parameters by name; a missing or mis-shaped
-    // tensor is an error naming it.
-    LoadReport load_weights(const std::filesystem::path& dir) {
-        return load_state_dict(model_, *store_, io::SafetensorsCheckpoint::open(dir));
-    }
-
-private:
-    std::unique_ptr<ParameterStore<B, T>> store_;
-    M model_;
-};
-
-// make_model<B, T>([&](auto& store) { return SentenceTransformerStack(...); })
-template <Backend B, Scalar T, class Build>
-auto make_model(Build&& build) {
-    return ModelWithStore<std::invoke_result_t<Build, ParameterStore<B, T>&>>(std::forward<Build>(build));
-}
-
-}  // namespace tandem
-// ---- end tandem/models/model_with_store.hpp
-// ---- begin tandem/models/router.hpp
-// Router: each modality to its own module stack, as sentence-transformers' Router routes
-// by modality: texts through the "text" route, images through the "image" route, so a
-// BERT text tower and a CLIP vision tower, each with a Dense to a shared width, are one
-// model. Parameters of route r are named "r.<i>.<...>" (module i of the route), the
-// sub-folder r_<i>_<Class> that Router.save writes for it.
-// reference: sentence_transformers.base.modules.Router (route by modality; router_config.json).
-
-// ---- begin tandem/models/sentence_transformer_stack.hpp
-// SentenceTransformerStack: sentence-transformers' module list, a transformer tower
-// followed by Pooling, Dense and Normalize (any Layers), composed at compile time. A text
-// tower gives the stack encode_text, an image tower encode_image. Module i's parameters
-// are named "i.<its own names>" (under a Router, "<route>.i.<...>"), as PyTorch names a
-// SentenceTransformer's state_dict, so each module maps onto its {i}_{Class}/ folder by
-// dropping the prefix.
-// reference: sentence_transformers.SentenceTransformer(modules=[Transformer, Pooling, Dense, Normalize]).
-
-
-#include <nlohmann/json.hpp>
-
-#include <concepts>
-#include <string>
-#include <tuple>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-namespace tandem {
-
-// Represents: a transformer tower for one kind of input (a TextBatch, or pixel values as
-// a Var): an EncoderTower whose encode gives its own sentence vector (BERT's pooler
-// output, CLIP's projected embedding), and whose forward(graph, input).last_hidden_state
-// gives the token states [batch, tokens, dim] a Pooling reads.
-template <class Tower, class Input>
-concept StackTower = EncoderTower<Tower, Input> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    {
-        t.forward(g, in).last_hidden_state
-        } -> std::convertible_to<Var<typename Tower::backend_type, typename Tower::value_type>>;
-};
-
-// Represents: a StackTower that also gives Hugging Face's output_hidden_states:
-// forward(graph, input, true).hidden_states, the token states after the embeddings and
-// after every layer, the last being last_hidden_state.
-template <class Tower, class Input>
-concept HiddenStateTower = StackTower<Tower, Input> &&
-    requires(const Tower& t, Graph<typename Tower::backend_type, typename Tower::value_type>& g,
-             const Input& in) {
-    {
-        t.forward(g, in, true).hidden_states
-        } -> std::convertible_to<std::vector<Var<typename Tower::backend_type, typename Tower::value_type>>>;
-};
-
-template <class Tower>
-concept TextStackTower = StackTower<Tower, TextBatch<typename Tower::backend_type>>;
-template <class Tower>
-concept ImageStackTower = StackTower<Tower, Var<typename Tower::backend_type, typename Tower::value_type>>;
-
-namespace detail {
-template <class M>
-struct is_pooling : std::false_type {};
-template <Backend B, Scalar T>
-struct is_pooling<Pooling<B, T>> : std::true_type {};
-template <class M>
-struct is_dense : std::false_type {};
-template <Backend B, Scalar T>
-struct is_dense<Dense<B, T>> : std::true_type {};
-template <class M>
-struct is_normalize : std::false_type {};
-template <Backend B, Scalar T>
-struct is_normalize<Normalize<B, T>> : std::true_type {};
-
-template <class... Modules>
-constexpr bool first_is_pooling() {
-    if constexpr (sizeof...(Modules) == 0)
-        return false;
-    else
-        return is_pooling<std::tuple_element_t<0, std::tuple<Modules...>>>::value;
-}
-
-enum class StackFault {
-    none,
-    not_tower,
-    not_module,
-    backends_differ,
-    scalars_differ,
-    not_layer,
-    late_pooling
-};
-
-template <class Tower, class... Modules>
-consteval StackFault stack_fault() {
-    if constexpr (!Module<Tower> || !(TextStackTower<Tower> || ImageStackTower<Tower>))
-        return StackFault::not_tower;
-    else if constexpr (!(Module<Modules> && ...))
-        return StackFault::not_module;
-    else if constexpr (!(std::same_as<typename Modules::backend_type, typename Tower::backend_type> && ...))
-        return StackFault::backends_differ;
-    else if constexpr (!(std::same_as<typename Modules::value_type, typename Tower::value_type> && ...))
-        return StackFault::scalars_differ;
-    else if constexpr (!(Layer<Modules> && ...))
-        return StackFault::not_layer;
-    else {
-        // Pooling reads token states, which only the tower gives.
-        constexpr bool poolings[] = {false, is_pooling<Modules>::value...};
-        for (std::size_t i = 2; i < sizeof(poolings); ++i)
-            if (poolings[i]) return StackFault::late_pooling;
-        return StackFault::none;
-    }
-}
-
-// sentence-transformers' class path of a module, as v6 writes it into modules.json
-// (older paths such as sentence_transformers.models.Pooling are read too).
-inline constexpr const char* kStTransformerType =
-    "sentence_transformers.base.modules.transformer.Transformer";
-inline constexpr const char* kStRouterType = "sentence_transformers.base.modules.router.Router";
-template <class M>
-constexpr const char* st_module_type() {
-    if constexpr (is_pooling<M>::value)
-        return "sentence_transformers.sentence_transformer.modules.pooling.Pooling";
-    else if constexpr (is_dense<M>::value)
-        return "sentence_transformers.base.modules.dense.Dense";
-    else if constexpr (is_normalize<M>::value)
-        return "sentence_transformers.base.modules.normalize.Normalize";
-    else
-        return "";
-}
-
-// The name a module's folder takes: the last part of its class path.
-inline std::string st_class_name(const std::string& type) { return type.substr(type.rfind('.') + 1); }
-
-// The text before "0." at a name's start or after a dot: the route prefix of a stack
-// whose tower is module 0 ("" or "text."), or npos when the name has no such part.
-inline std::size_t module_zero_at(const std::string& name) {
-    for (std::size_t p = name.find("0."); p != std::string::npos; p = name.find("0.", p + 1))
-        if (p == 0 || name[p - 1] == '.') return p;
-    return std::string::npos;
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class Tower, class... Modules>
-class SentenceTransformerStack {
-    static constexpr auto fault = detail::stack_fault<Tower, Modules...>();
-    static_assert(fault != detail::StackFault::not_tower,
-                  "SentenceTransformerStack: the first module must be a transformer tower, a Module with "
-                  "encode(graph, input) and forward(graph, input).last_hidden_state for a TextBatch or "
-                  "pixel values");
-    static_assert(fault != detail::StackFault::not_module,
-                  "SentenceTransformerStack: every module must be a Module (backend_type, value_type, "
-                  "for_each_parameter)");
-    static_assert(fault != detail::StackFault::backends_differ,
-                  "SentenceTransformerStack: every module must use the tower's backend");
-    static_assert(fault != detail::StackFault::scalars_differ,
-                  "SentenceTransformerStack: every module must use the tower's scalar type");
-    static_assert(fault != detail::StackFault::not_layer,
-                  "SentenceTransformerStack: every module after the tower must be a Layer, with "
-                  "forward(graph, Var) returning a Var");
-    static_assert(fault != detail::StackFault::late_pooling,
-                  "SentenceTransformerStack: Pooling must come right after the tower, which gives the token "
-                  "states it pools");
-
-public:
-    explicit SentenceTransformerStack(Tower, Modules...) {}
-};
-
-template <class Tower, class... Modules>
-requires(detail::stack_fault<Tower, Modules...>() ==
-         detail::StackFault::none) class SentenceTransformerStack<Tower, Modules...> {
-public:
-    using backend_type = typename Tower::backend_type;
-    using value_type = typename Tower::value_type;
-    using B = backend_type;
-    using T = value_type;
-    static constexpr bool encodes_text = TextStackTower<Tower>;
-    using Input = std::conditional_t<encodes_text, TextBatch<B>, Var<B, T>>;
-    static constexpr std::size_t size = 1 + sizeof...(Modules);
-    // Module 1 pools the tower's token states (else the tower gives its own vector).
-    static constexpr bool pools_tokens = detail::first_is_pooling<Modules...>();
-    static constexpr bool encodes_layers = pools_tokens && HiddenStateTower<Tower, Input>;
-
-    // Module i's parameters must be named "<prefix>i." (prefix "" or a route's "text."), so
-    // that no two modules' names can meet and each module is its own folder's checkpoint.
-    explicit SentenceTransformerStack(Tower tower, Modules... modules)
-        : tower_(std::move(tower)), modules_(std::move(modules)...) {
-        check_names();
-    }
-
-    const Tower& tower() const { return tower_; }
-    // Module i of the stack, 1 for the first after the tower.
-    template <std::size_t I>
-    const auto& get() const {
-        if constexpr (I == 0)
-            return tower_;
-        else
-            return std::get<I - 1>(modules_);
-    }
-    // "" or the route prefix ("text.") every parameter name starts with.
-    const std::string& prefix() const { return prefix_; }
-
-    // The sentence embedding [batch, dim]: Pooling over the tower's token states when it
-    // is module 1 (padding and, without include_prompt, the prompt left out), else the
-    // tower's own vector, then every later module in turn.
-    Var<B, T> encode(Graph<B, T>& g, const Input& in) const {
-        return run(g, in, std::index_sequence_for<Modules...>{});
-    }
-
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const requires encodes_text {
-        return encode(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const requires(!encodes_text) {
-        return encode(g, pixel_values);
-    }
-
-    // What AdaptiveLayerLoss trains: one sentence embedding per hidden state of the tower
-    // (0 the embedding layer's), each pooled and passed through the later modules as the
-    // last one is; the last entry is encode's result.
-    // reference: sentence_transformers AdaptiveLayerLoss's TransformerDecorator, which
-    // swaps token_embeddings for all_layer_embeddings[i] before Pooling.
-    std::vector<Var<B, T>> encode_layers(Graph<B, T>& g, const Input& in) const requires encodes_layers {
-        std::vector<Var<B, T>> out;
-        for (const auto& states : tower_.forward(g, in, true).hidden_states)
-            out.push_back(after_tower(g, states, in, std::index_sequence_for<Modules...>{}));
-        return out;
-    }
-    std::vector<Var<B, T>> encode_text_layers(Graph<B, T>& g, const TextBatch<B>& text) const
-        requires(encodes_text&& encodes_layers) {
-        return encode_layers(g, text);
-    }
-    std::vector<Var<B, T>> encode_image_layers(Graph<B, T>& g, const Var<B, T>& pixel_values) const
-        requires(!encodes_text && encodes_layers) {
-        return encode_layers(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        tower_.for_each_parameter(f);
-        std::apply([&](const auto&... m) { (m.for_each_parameter(f), ...); }, modules_);
-    }
-
-    // modules.json's entries (idx, name, path, type) with each module's config.json beside
-    // them: what is needed to build the stack again and read its weights back by name.
-    nlohmann::ordered_json describe() const {
-        auto out = nlohmann::ordered_json::array();
-        out.push_back({{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}});
-        describe_modules(out, std::index_sequence_for<Modules...>{});
-        return out;
-    }
-
-private:
-    template <std::size_t... I>
-    Var<B, T> run(Graph<B, T>& g, const Input& in, std::index_sequence<I...> modules) const {
-        if constexpr (pools_tokens) {
-            return after_tower(g, tower_.forward(g, in).last_hidden_state, in, modules);
-        } else {
-            auto x = tower_.encode(g, in);
-            ((x = std::get<I>(modules_).forward(g, x)), ...);
-            return x;
-        }
-    }
-
-    // Pooling over token states [batch, tokens, dim], then the modules after it.
-    template <std::size_t... I>
-    Var<B, T> after_tower(Graph<B, T>& g, const Var<B, T>& states, const Input& in,
-                          std::index_sequence<I...>) const {
-        Var<B, T> x;
-        if constexpr (encodes_text)
-            x = std::get<0>(modules_).forward(g, states, in.attention_mask, in.prompt_length);
-        else
-            x = std::get<0>(modules_).forward(g, states);
-        const auto step = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
-            if constexpr (K > 0) x = std::get<K>(modules_).forward(g, x);
-        };
-        (step(std::integral_constant<std::size_t, I>{}), ...);
-        return x;
-    }
-
-    template <std::size_t... I>
-    void describe_modules(nlohmann::ordered_json& out, std::index_sequence<I...>) const {
-        (describe_module(out, I + 1, std::get<I>(modules_)), ...);
-    }
-
-    // A StackModule is described as the module it holds.
-    template <class M>
-    static void describe_module(nlohmann::ordered_json& out, std::size_t idx, const M& m) {
-        if constexpr (requires { m.visit([](const auto&) {}); }) {
-            m.visit([&](const auto& held) { describe_module(out, idx, held); });
-        } else {
-            const std::string type = detail::st_module_type<M>();
-            nlohmann::ordered_json entry{{"idx", idx},
-                                         {"name", std::to_string(idx)},
-                                         {"path", std::to_string(idx) + "_" + detail::st_class_name(type)},
-                                         {"type", type}};
-            if constexpr (requires { io::to_json(m.config()); }) entry["config"] = io::to_json(m.config());
-            out.push_back(std::move(entry));
-        }
-    }
-
-    void check_names() {
-        std::string first;
-        tower_.for_each_parameter([&](const std::string& name, Parameter) {
-            if (first.empty()) first = name;
-        });
-        const std::size_t at = detail::module_zero_at(first);
-        if (first.empty() || at == std::string::npos)
-            detail::throw_error(
-                "SentenceTransformerStack: the tower's parameters must be named under \"0.\" ",
-                "(or \"<route>.0.\"), found '", first, "'");
-        prefix_ = first.substr(0, at);
-        std::size_t idx = 0;
-        const auto check = [&](const auto& m) {
-            const std::string want = prefix_ + std::to_string(idx) + ".";
-            m.for_each_parameter([&](const std::string& name, Parameter) {
-                if (!name.starts_with(want))
-                    detail::throw_error("SentenceTransformerStack: module ", idx, "'s parameter '", name,
-                                        "' is not named under \"", want, "\"");
-            });
-            ++idx;
-        };
-        check(tower_);
-        std::apply([&](const auto&... m) { (check(m), ...); }, modules_);
-    }
-
-    Tower tower_;
-    std::tuple<Modules...> modules_;
-    std::string prefix_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/sentence_transformer_stack.hpp
-
-#include <nlohmann/json.hpp>
-
-#include <string>
-#include <utility>
-
-namespace tandem {
-
-namespace detail {
-enum class RouterFault { none, text_route, image_route, backends_differ, scalars_differ };
-
-template <class TextRoute, class ImageRoute>
-consteval RouterFault router_fault() {
-    if constexpr (!TextEncoderModel<TextRoute>)
-        return RouterFault::text_route;
-    else if constexpr (!ImageEncoderModel<ImageRoute>)
-        return RouterFault::image_route;
-    else if constexpr (!std::same_as<typename TextRoute::backend_type, typename ImageRoute::backend_type>)
-        return RouterFault::backends_differ;
-    else if constexpr (!std::same_as<typename TextRoute::value_type, typename ImageRoute::value_type>)
-        return RouterFault::scalars_differ;
-    else
-        return RouterFault::none;
-}
-
-// router_config.json's "types" and "structure" entries of one route, and its modules'
-// configs under the same ids.
-inline void describe_route(nlohmann::ordered_json& out, const std::string& route,
-                           const nlohmann::ordered_json& modules) {
-    out["structure"][route] = nlohmann::ordered_json::array();
-    for (const auto& m : modules) {
-        const std::string type = m.at("type").get<std::string>();
-        const std::string id = route + "_" + m.at("name").get<std::string>() + "_" + st_class_name(type);
-        out["types"][id] = type;
-        out["structure"][route].push_back(id);
-        if (m.contains("config")) out["configs"][id] = m.at("config");
-    }
-}
-}  // namespace detail
-
-// Reached only when a rule is broken: it states the rule in one sentence.
-template <class TextRoute, class ImageRoute>
-class Router {
-    static constexpr auto fault = detail::router_fault<TextRoute, ImageRoute>();
-    static_assert(fault != detail::RouterFault::text_route,
-                  "Router: the text route must encode texts (a Module with encode_text(graph, TextBatch) "
-                  "returning a Var)");
-    static_assert(fault != detail::RouterFault::image_route,
-                  "Router: the image route must encode images (a Module with encode_image(graph, Var) "
-                  "returning a Var)");
-    static_assert(fault != detail::RouterFault::backends_differ,
-                  "Router: the text and image routes must use the same backend");
-    static_assert(fault != detail::RouterFault::scalars_differ,
-                  "Router: the text and image routes must use the same scalar type");
-
-public:
-    Router(TextRoute, ImageRoute) {}
-};
-
-template <class TextRoute, class ImageRoute>
-requires(detail::router_fault<TextRoute, ImageRoute>() ==
-         detail::RouterFault::none) class Router<TextRoute, ImageRoute> {
-public:
-    using backend_type = typename TextRoute::backend_type;
-    using value_type = typename TextRoute::value_type;
-    using B = backend_type;
-    using T = value_type;
-    static constexpr const char* text_route_name = "text";
-    static constexpr const char* image_route_name = "image";
-
-    // Every parameter of a route must be named under its route ("text." or "image.").
-    Router(TextRoute text, ImageRoute image) : text_(std::move(text)), image_(std::move(image)) {
-        check_route(text_, text_route_name);
-        check_route(image_, image_route_name);
-    }
-
-    const TextRoute& text_route() const { return text_; }
-    const ImageRoute& image_route() const { return image_; }
-
-    // [batch, dim] from the route of the input's modality.
-    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
-        return text_.encode_text(g, text);
-    }
-    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
-        return image_.encode_image(g, pixel_values);
-    }
-
-    template <class F>
-    void for_each_parameter(F&& f) const {
-        text_.for_each_parameter(f);
-        image_.for_each_parameter(f);
-    }
-
-    // router_config.json as sentence-transformers writes it (types, structure, parameters),
-    // plus "configs": the config.json of every module folder that has one, by module id.
-    nlohmann::ordered_json describe() const requires requires(const TextRoute& t, const ImageRoute& i) {
-        t.describe();
-        i.describe();
-    }
-    {
-        nlohmann::ordered_json out;
-        out["types"] = nlohmann::ordered_json::object();
-        out["structure"] = nlohmann::ordered_json::object();
-        out["configs"] = nlohmann::ordered_json::object();
-        detail::describe_route(out, text_route_name, text_.describe());
-        detail::describe_route(out, image_route_name, image_.describe());
-        // sentence-transformers stores the first route as the default when none is given.
-        out["parameters"] = {{"default_route", text_route_name},
-                             {"allow_empty_key", true},
-                             {"route_mappings", nlohmann::ordered_json::object()}};
-        return out;
-    }
-
-private:
-    template <class Route>
-    static void check_route(const Route& route, const std::string& name) {
-        route.for_each_parameter([&](const std::string& p, Parameter) {
-            if (!p.starts_with(name + "."))
-                detail::throw_error("Router: the ", name, " route's parameter '", p,
-                                    "' is not named under \"", name, ".\"");
-        });
-    }
-
-    TextRoute text_;
-    ImageRoute image_;
-};
-
-}  // namespace tandem
-// ---- end tandem/models/router.hpp
-
-#include <nlohmann/json.hpp>
-
-#include <filesystem>
-#include <map>
-#include <string>
-#include <type_traits>
-
-namespace tandem {
-
-struct StModules {
-    // modules.json: [{idx, name, path, type}].
-    nlohmann::ordered_json modules;
-    // sentence_bert_config.json of every Transformer module by its folder ("" the root):
-    // which method of the Hugging Face model each modality calls, and what the module
-    // outputs. The folder whose modalities include "text" keeps the tokenizer, the one
-    // with "image" the image processor.
-    std::map<std::string, nlohmann::ordered_json> transformer_configs;
-};
-
-namespace detail {
-inline nlohmann::ordered_json st_transformer_config(nlohmann::ordered_json modality_config,
-                                                    const char* module_output_name) {
-    return {{"transformer_task", "feature-extraction"},
-            {"modality_config", std::move(modality_config)},
-            {"module_output_name", module_output_name}};
-}
-
-// config.json naming `architecture` and model.safetensors of `weights`, as save_pretrained.
-template <class Config, Module W, class Store>
-void save_hf_folder(const std::filesystem::path& dir, Config config, const char* architecture,
-                    const W& weights, Store& store) {
-    config.architectures = {architecture};
-    std::filesystem::create_directories(dir);
-    atomic_write(dir / "config.json", config.to_json().dump(2) + "\n");
-    save_state_dict(weights, store, dir / "model.safetensors");
-}
-
-inline nlohmann::ordered_json st_text_transformer_config() {
-    return st_transformer_config(
-        {{"text", {{"method", "forward"}, {"method_output_name", "last_hidden_state"}}}}, "token_embeddings");
-}
-
-// The tower (module 0) and later modules of `stack`, whose parameter names start with
-// `prefix` ("" or a route's "text."), each in the folder `folder(i, entry)` under `dir`
-// names (config.json, and model.safetensors where it has weights). Returns describe()'s
-// entries without their configs.
-template <class Stack, class Store, class Folder>
-nlohmann::ordered_json save_stack(const Stack& stack, Store& store, const std::filesystem::path& dir,
-                                  const std::string& prefix, Folder&& folder) {
-    namespace fs = std::filesystem;
-    using Tower = std::remove_cvref_t<decltype(stack.tower())>;
-    auto modules = stack.describe();
-    // A Pooling built without its width (0: whatever the tower gives) is saved with it,
-    // as sentence-transformers needs it to build the module.
-    if constexpr (Stack::pools_tokens) {
-        auto& pooling = modules[1]["config"];
-        if (pooling["embedding_dimension"] == 0)
-            pooling["embedding_dimension"] = stack.tower().config().hidden_size;
-    }
-    save_hf_folder(dir / folder(0, modules[0]), stack.tower().config(), Tower::architecture,
-                   parameters_under(stack, prefix + "0."), store);
-    for (std::size_t i = 1; i < modules.size(); ++i) {
-        auto& entry = modules[i];
-        const fs::path sub = dir / folder(i, entry);
-        fs::create_directories(sub);
-        if (entry.contains("config")) {
-            atomic_write(sub / "config.json", entry["config"].dump(4));
-            entry.erase("config");
-        }
-        const auto weights = parameters_under(stack, prefix + std::to_string(i) + ".");
-        if (!parameter_names(weights).empty()) save_state_dict(weights, store, sub / "model.safetensors");
-    }
-    return modules;
-}
-}  // namespace detail
-
-// Represents: a whole dual model that is one Hugging Face class (CLIPModel, SiglipModel):
-// sentence-transformers keeps it as module 0 alone and calls get_text_features /
-// get_image_features.
-template <class M>
-concept HfDualModel = TextEncoderModel<M> && ImageEncoderModel<M> &&
-    requires(const M& m, const std::filesystem::path& dir) {
-    { M::architecture } -> std::convertible_to<const char*>;
-    m.save_pretrained(dir);
-};
-
-template <HfDualModel M>
-StModules save_st_modules(const M& model, const std::filesystem::path& dir) {
-    std::filesystem::create_directories(dir);
-    model.save_pretrained(dir);
-    const nlohmann::ordered_json method{{"method", "get_text_features"},
-                                        {"method_output_name", "pooler_output"}};
-    nlohmann::ordered_json image = method;
-    image["method"] = "get_image_features";
-    return {
-        nlohmann::ordered_json::array(
-            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStTransformerType}}}),
-        {{"", detail::st_transformer_config({{"text", method}, {"image", image}}, "sentence_embedding")}}};
-}
-
-// A text tower (its Hugging Face config and class) followed by Pooling and later modules.
-template <class Tower, class... Modules>
-requires SentenceTransformerStack<Tower, Modules...>::pools_tokens && TextStackTower<Tower> &&
-    requires(const Tower& t) {
-    { Tower::architecture } -> std::convertible_to<const char*>;
-    t.config().to_json();
-    t.config().hidden_size;
-}
-StModules save_st_modules(const ModelWithStore<SentenceTransformerStack<Tower, Modules...>>& model,
-                          const std::filesystem::path& dir) {
-    const auto& stack = model.model();
-    if (!stack.prefix().empty())
-        detail::throw_error("save: a stack under route '", stack.prefix(),
-                            "' is saved by its Router, not as a folder of its own");
-    auto modules = detail::save_stack(stack, model.parameters(), dir, "", [](std::size_t, const auto& entry) {
-        return entry["path"].template get<std::string>();
-    });
-    return {std::move(modules), {{"", detail::st_text_transformer_config()}}};
-}
-
-// Represents: a route's stack whose tower is a Hugging Face class with its config.
-template <class Stack>
-concept StSavableStack = requires(const Stack& s) {
-    { std::remove_cvref_t<decltype(s.tower())>::architecture } -> std::convertible_to<const char*>;
-    s.tower().config().to_json();
-};
-
-// A Router of a text stack (Transformer + Pooling + ...) and an image stack whose tower
-// gives its own vector (CLIPImageTower: get_image_features): modules.json names the
-// Router alone, in the root, with router_config.json beside it.
-template <class TextStack, class ImageStack>
-requires TextStack::pools_tokens &&(!ImageStack::pools_tokens) &&
-    StSavableStack<TextStack>&& StSavableStack<ImageStack> StModules
-    save_st_modules(const ModelWithStore<Router<TextStack, ImageStack>>& model,
-                    const std::filesystem::path& dir) {
-    const auto& router = model.model();
-    std::filesystem::create_directories(dir);
-    const auto in_route = [](const std::string& route) {
-        return [route](std::size_t i, const auto& entry) {
-            return route + "_" + std::to_string(i) + "_" +
-                   detail::st_class_name(entry["type"].template get<std::string>());
-        };
-    };
-    detail::save_stack(router.text_route(), model.parameters(), dir, "text.", in_route("text"));
-    detail::save_stack(router.image_route(), model.parameters(), dir, "image.", in_route("image"));
-    auto config = router.describe();
-    config.erase("configs");
-    detail::atomic_write(dir / "router_config.json", config.dump(4));
-    const nlohmann::ordered_json image{{"method", "get_image_features"},
-                                       {"method_output_name", "pooler_output"}};
-    return {
-        nlohmann::ordered_json::array(
-            {{{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", detail::kStRouterType}}}),
-        {{"text_0_Transformer", detail::st_text_transformer_config()},
-         {"image_0_Transformer", detail::st_transformer_config({{"image", image}}, "sentence_embedding")}}};
-}
-
-}  // namespace tandem
-// ---- end tandem/models/st_modules.hpp
 
 #include <filesystem>
 #include <functional>
@@ -20645,153 +20849,6 @@ inline QuantizedEmbeddings quantize_embeddings(const xt::xtensor<float, 2>& embe
 
 }  // namespace tandem
 // ---- end tandem/infer/quantize.hpp
-// ---- begin tandem/infer/save.hpp
-// Writing a model with its tokenizer, image processor and settings as a
-// sentence-transformers folder in the v6 layout, which sentence-transformers and tandem
-// both load: the modules (models/st_modules.hpp), tokenizer.json with the
-// tokenizer_config.json that carries the model's maximum length and pad token,
-// processor_config.json, sentence_bert_config.json (with processing_kwargs where texts are
-// padded to the maximum length; under a Router, each in its route's Transformer folder),
-// config_sentence_transformers.json,
-// modules.json (written last: a folder without it is not yet a model) and a README.md
-// model card. Every file is written to a temporary name and renamed.
-// reference: sentence_transformers.base.model.BaseModel.save (v6);
-// transformers.ProcessorMixin.save_pretrained (processor_config.json).
-
-
-#include <nlohmann/json.hpp>
-
-#include <cstddef>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <sstream>
-#include <string>
-#include <vector>
-
-namespace tandem {
-
-// What the model card says beyond the model itself, as SentenceTransformerModelCardData.
-struct ModelCardData {
-    std::optional<std::string> model_name;
-    std::vector<std::string> train_datasets;
-    std::optional<std::size_t> train_samples;
-    std::optional<std::string> loss;
-    // Evaluation results by name ("cosine_accuracy").
-    std::map<std::string, double> metrics;
-};
-
-namespace detail {
-
-inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator) {
-    const Tokenizer* tokenizer = collator.tokenizer();
-    if (!tokenizer) return;
-    // Truncation is the model's setting, kept in tokenizer_config.json as transformers does.
-    Tokenizer plain = *tokenizer;
-    plain.no_truncation();
-    plain.save(dir / "tokenizer.json");
-    nlohmann::ordered_json config{{"backend", "tokenizers"}};
-    if (const auto n = collator.max_length()) config["model_max_length"] = *n;
-    if (const auto pad = tokenizer->id_to_token(*collator.pad_id())) config["pad_token"] = *pad;
-    // The class that runs tokenizer.json as it is: a model's own class (CLIPTokenizer,
-    // BertTokenizer) rebuilds its usual pipeline around the vocabulary, which is wrong for
-    // a tokenizer of another kind (the Fashion-MNIST demo's word-level one).
-    config["tokenizer_class"] = "PreTrainedTokenizerFast";
-    atomic_write(dir / "tokenizer_config.json", config.dump(2) + "\n");
-}
-
-inline void save_processor(const std::filesystem::path& dir, const data::Collator& collator) {
-    const auto& processor = collator.processor();
-    if (!processor) return;
-    const bool siglip = processor->image_processor_type.starts_with("Siglip");
-    const nlohmann::ordered_json config{{"image_processor", processor->to_json()},
-                                        {"processor_class", siglip ? "SiglipProcessor" : "CLIPProcessor"}};
-    atomic_write(dir / "processor_config.json", config.dump(2) + "\n");
-}
-
-inline nlohmann::ordered_json model_config_json(const io::StModelConfig& c) {
-    nlohmann::ordered_json prompts = nlohmann::ordered_json::object();
-    for (const auto& [name, prompt] : c.prompts) prompts[name] = prompt;
-    nlohmann::ordered_json out{{"__version__", {{"tandem", kVersion}}},
-                               {"model_type", "SentenceTransformer"},
-                               {"prompts", std::move(prompts)},
-                               {"default_prompt_name", nullptr},
-                               {"similarity_fn_name", c.similarity_fn_name}};
-    if (c.default_prompt_name) out["default_prompt_name"] = *c.default_prompt_name;
-    if (c.truncate_dim) out["truncate_dim"] = *c.truncate_dim;
-    return out;
-}
-
-inline std::string model_card(const StModules& modules, const io::StModelConfig& config,
-                              const ModelCardData& card, std::optional<std::size_t> max_length, bool text,
-                              bool image) {
-    std::ostringstream out;
-    out << "---\ntags:\n- sentence-transformers\n- sentence-similarity\n- feature-extraction\n"
-        << "library_name: sentence-transformers\npipeline_tag: sentence-similarity\n---\n\n"
-        << "# " << card.model_name.value_or("SentenceTransformer") << "\n\n"
-        << "A sentence-transformers model trained with tandem. It maps "
-        << (text && image ? "texts and images"
-            : image       ? "images"
-                          : "texts")
-        << " to dense vectors in one space.\n\n## Model Details\n\n";
-    out << "- **Model Type:** Sentence Transformer\n";
-    if (max_length) out << "- **Maximum Sequence Length:** " << *max_length << " tokens\n";
-    out << "- **Similarity Function:** " << config.similarity_fn_name << "\n"
-        << "- **Supported Modality:** "
-        << (text && image ? "Text, Image"
-            : image       ? "Image"
-                          : "Text")
-        << "\n";
-    out << "\n### Full Model Architecture\n\n```\nSentenceTransformer(\n";
-    for (const auto& m : modules.modules)
-        out << "  (" << m["idx"].get<std::size_t>() << "): " << st_class_name(m["type"].get<std::string>())
-            << "\n";
-    out << ")\n```\n\n## Training Details\n\n";
-    if (!card.train_datasets.empty()) {
-        out << "- **Training datasets:**";
-        for (const auto& d : card.train_datasets) out << " " << d;
-        out << "\n";
-    }
-    if (card.train_samples) out << "- **Training samples:** " << *card.train_samples << "\n";
-    if (card.loss) out << "- **Loss:** " << *card.loss << "\n";
-    if (!card.metrics.empty()) {
-        out << "\n## Evaluation\n\n| Metric | Value |\n|:--|--:|\n";
-        for (const auto& [name, value] : card.metrics) out << "| " << name << " | " << value << " |\n";
-    }
-    out << "\n### Framework Versions\n\n- tandem: " << kVersion << "\n";
-    return out.str();
-}
-
-// Everything but the weights, around the modules `save_modules(dir)` writes.
-template <class SaveModules>
-void save_sentence_transformer(const std::filesystem::path& dir, SaveModules&& save_modules,
-                               const data::Collator& collator, const io::StModelConfig& config,
-                               const ModelCardData& card, bool text, bool image) {
-    std::filesystem::create_directories(dir);
-    const StModules modules = save_modules(dir);
-    // The tokenizer and processor go with the Transformer that reads texts / images: the
-    // root's, or a Router route's.
-    std::string text_folder, image_folder;
-    for (const auto& [folder, config] : modules.transformer_configs) {
-        if (config["modality_config"].contains("text")) text_folder = folder;
-        if (config["modality_config"].contains("image")) image_folder = folder;
-    }
-    save_tokenizer(dir / text_folder, collator);
-    save_processor(dir / image_folder, collator);
-    for (auto [folder, config] : modules.transformer_configs) {
-        // v6 keeps how texts are padded in processing_kwargs; the length is tokenizer_config.json's.
-        if (folder == text_folder && collator.options().pad_to_max_length)
-            config["processing_kwargs"] = {{"text", {{"padding", "max_length"}}}};
-        atomic_write(dir / folder / "sentence_bert_config.json", config.dump(4));
-    }
-    atomic_write(dir / "config_sentence_transformers.json", model_config_json(config).dump(2));
-    atomic_write(dir / "README.md", model_card(modules, config, card, collator.max_length(), text, image));
-    atomic_write(dir / "modules.json", modules.modules.dump(2));
-}
-
-}  // namespace detail
-}  // namespace tandem
-// ---- end tandem/infer/save.hpp
 // ---- begin tandem/train/model_encoder.hpp
 // What the trainer asks of a model, and the adapter that turns one collated column of a
 // batch into embeddings [batch, dim]: texts through encode_text, images through

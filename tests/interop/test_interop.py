@@ -10,7 +10,8 @@ and MPNet towers go both ways too, from tiny random checkpoints in tests/referen
 and a tiny SigLIP folder sentence-transformers saved there, with either padding. Routers
 go both ways: the tiny Router folder sentence-transformers saved in tests/reference/fixtures
 and one built here of st-bert-tiny's BERT (+ Pooling + Dense to CLIP's width) for texts and
-st-clip-tiny's CLIPModel for images.
+st-clip-tiny's CLIPModel for images. A CrossEncoder tandem writes opens with CrossEncoder(path) and
+scores as the one sentence-transformers saved.
 
 tandem's image processor is the PIL one (transformers' CLIPImageProcessorPil, the "slow"
 processor of transformers 4); transformers 5 builds the torchvision one by default, whose
@@ -191,6 +192,19 @@ def main():
             ["texts", "images"], model)
     compare("tandem-saved Router of st-bert-tiny and st-clip-tiny",
             convert(work / "p-router-bert-clip", "t-router-bert-clip"), ["texts", "images"])
+
+    # CrossEncoder: the tiny folder sentence-transformers 6.3 saved (tests/reference/make_cross_encoder_fixture.py),
+    # written again by tandem, scores its pairs in Python as the fixture's expected scores.
+    from sentence_transformers import CrossEncoder
+    ce_fixture = fixtures / "ce-bert-tiny"
+    ce_expected = __import__("json").loads((ce_fixture / "expected.json").read_text())
+    ce_pairs = [tuple(p) for p in ce_expected["pairs"]]
+    theirs = np.array(ce_expected["scores"])
+    ours = CrossEncoder(str(convert(ce_fixture, "t-ce-bert-tiny")), device="cpu").predict(ce_pairs, batch_size=3)
+    error = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+    print(f"{'ok  ' if error < TOLERANCE else 'FAIL'} tandem-saved CrossEncoder (pairs): relative error {error}")
+    if not error < TOLERANCE:
+        failures.append("tandem-saved CrossEncoder")
 
     if failures:
         print(f"{len(failures)} failed: {', '.join(failures)}")

@@ -119,3 +119,34 @@ TEST_CASE_TEMPLATE("CrossEncoder over ViLT scores text-image pairs as transforme
         if (i != ranked[0].corpus_id) CHECK(double(alone(i)) <= ranked[0].score);
     std::filesystem::remove_all(folder);
 }
+
+TEST_CASE("CrossEncoder saves the folder sentence-transformers' CrossEncoder writes and loads it back") {
+    const auto e = expected();
+    const auto model = CrossEncoder<Cpu, BertForSequenceClassification<Cpu, float>>::from_folder(folder);
+    const auto out = std::filesystem::temp_directory_path() / "tandem_ce_saved";
+    std::filesystem::remove_all(out);
+    model.save(out);
+    // The files the reference save wrote (expected.json is the fixture's own).
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        const auto name = entry.path().filename().string();
+        if (name != "expected.json") CHECK_MESSAGE(std::filesystem::exists(out / name), name);
+    }
+    const auto json = [](const std::filesystem::path& p) {
+        std::ifstream in(p);
+        return nlohmann::json::parse(in);
+    };
+    CHECK(json(out / "modules.json") == json(folder / "modules.json"));
+    CHECK(json(out / "sentence_bert_config.json") == json(folder / "sentence_bert_config.json"));
+    for (const char* key : {"activation_fn", "model_type", "prompts", "default_prompt_name"})
+        CHECK(json(out / "config_sentence_transformers.json")[key] ==
+              json(folder / "config_sentence_transformers.json")[key]);
+    CHECK(json(out / "tokenizer_config.json")["model_max_length"] == 24);
+    CHECK(json(out / "tokenizer_config.json")["model_input_names"] ==
+          nlohmann::json{"input_ids", "token_type_ids", "attention_mask"});
+    const auto again = CrossEncoder<Cpu, BertForSequenceClassification<Cpu, float>>::from_folder(out);
+    std::vector<TextPair> pairs;
+    for (const auto& p : e["pairs"]) pairs.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
+    const auto before = model.predict(pairs), after = again.predict(pairs);
+    for (std::size_t i = 0; i < pairs.size(); ++i) CHECK(double(after(i)) == double(before(i)));
+    std::filesystem::remove_all(out);
+}

@@ -3,15 +3,19 @@
 // batches, rank documents for a query. A pair is two texts for a sequence classifier (token
 // types mark the second text), or a text and an image for an image-text matching model
 // (ViLT). Loads a Hugging Face folder or a sentence-transformers CrossEncoder folder (whose
-// config_sentence_transformers.json may name the activation).
+// config_sentence_transformers.json may name the activation); a text cross-encoder saves
+// in sentence-transformers v6's CrossEncoder layout, which Python's CrossEncoder(path) opens.
 // reference: sentence_transformers v6.3 cross_encoder/model.py (CrossEncoder.predict, rank,
-// get_default_activation_fn).
+// get_default_activation_fn, save).
 #pragma once
 
 #include <tandem/backend/xtensor.hpp>
+#include <tandem/core/detail/atomic_file.hpp>
 #include <tandem/core/detail/json.hpp>
+#include <tandem/core/version.hpp>
 #include <tandem/data/collator.hpp>
 #include <tandem/image/vilt_processor.hpp>
+#include <tandem/infer/save.hpp>
 #include <tandem/losses/cross_encoder_scores.hpp>
 #include <tandem/models/vilt.hpp>
 
@@ -143,7 +147,59 @@ public:
         return ranked(pairs, top_k, batch_size);
     }
 
+    // The folder sentence-transformers' CrossEncoder.save writes: the Hugging Face model
+    // (config.json, model.safetensors), tokenizer.json and tokenizer_config.json (with the
+    // maximum length), config_sentence_transformers.json naming the activation,
+    // sentence_bert_config.json, a README.md model card, and modules.json last (a folder
+    // without it is not yet a model). Every file is written to a temporary name and renamed.
+    void save(const std::filesystem::path& dir) const requires(!ImageTextMatcher<Model, B>) {
+        using detail::atomic_write;
+        model_.save_pretrained(dir);
+        // The second text's token types are model inputs.
+        detail::save_tokenizer(dir, collator_, {"input_ids", "token_type_ids", "attention_mask"});
+        const nlohmann::ordered_json config{{"__version__", {{"tandem", kVersion}}},
+                                            {"activation_fn", activation_class(activation_fn_)},
+                                            {"default_prompt_name", nullptr},
+                                            {"model_type", "CrossEncoder"},
+                                            {"prompts", nlohmann::json::object()}};
+        atomic_write(dir / "config_sentence_transformers.json", config.dump(2) + "\n");
+        const nlohmann::ordered_json module{
+            {"transformer_task", "sequence-classification"},
+            {"modality_config", {{"text", {{"method", "forward"}, {"method_output_name", "logits"}}}}},
+            {"module_output_name", "scores"}};
+        atomic_write(dir / "sentence_bert_config.json", module.dump(2) + "\n");
+        std::ostringstream card;
+        card << "---\nlibrary_name: sentence-transformers\npipeline_tag: text-ranking\ntags:\n- "
+                "sentence-transformers\n"
+             << "- cross-encoder\n- reranker\n---\n\n# CrossEncoder\n\nA " << Model::architecture
+             << " that scores a pair of texts read together";
+        if (const auto length = collator_.max_length()) card << ", up to " << *length << " tokens";
+        card << ", with " << num_labels() << (num_labels() == 1 ? " label" : " labels") << " and the "
+             << activation_class(activation_fn_) << " activation. Written by tandem " << kVersion
+             << ".\n\n```python\nfrom sentence_transformers import CrossEncoder\n\nmodel = CrossEncoder(\""
+             << dir.filename().string() << "\")\nscores = model.predict([(\"query\", \"document\")])\n```\n";
+        atomic_write(dir / "README.md", card.str());
+        const nlohmann::ordered_json modules = nlohmann::ordered_json::array(
+            {{{"idx", 0},
+              {"name", "0"},
+              {"path", ""},
+              {"type", "sentence_transformers.base.modules.transformer.Transformer"}}});
+        atomic_write(dir / "modules.json", modules.dump(2) + "\n");
+    }
+
 private:
+    static const char* activation_class(cross_encoder::Activation a) {
+        switch (a) {
+            case cross_encoder::Activation::sigmoid:
+                return "torch.nn.modules.activation.Sigmoid";
+            case cross_encoder::Activation::tanh:
+                return "torch.nn.modules.activation.Tanh";
+            case cross_encoder::Activation::identity:
+                break;
+        }
+        return "torch.nn.modules.linear.Identity";
+    }
+
     static cross_encoder::Activation activation_named(const std::string& name,
                                                       const std::filesystem::path& file) {
         const std::string last = name.substr(name.rfind('.') + 1);

@@ -42,7 +42,10 @@ struct ModelCardData {
 
 namespace detail {
 
-inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator) {
+// `model_input_names`: what the tokenizer returns in Python when that is not
+// PreTrainedTokenizerFast's input_ids and attention_mask (a cross-encoder's token types).
+inline void save_tokenizer(const std::filesystem::path& dir, const data::Collator& collator,
+                           const std::vector<std::string>& model_input_names = {}) {
     const Tokenizer* tokenizer = collator.tokenizer();
     if (!tokenizer) return;
     // Truncation is the model's setting, kept in tokenizer_config.json as transformers does.
@@ -56,6 +59,7 @@ inline void save_tokenizer(const std::filesystem::path& dir, const data::Collato
     // BertTokenizer) rebuilds its usual pipeline around the vocabulary, which is wrong for
     // a tokenizer of another kind (the Fashion-MNIST demo's word-level one).
     config["tokenizer_class"] = "PreTrainedTokenizerFast";
+    if (!model_input_names.empty()) config["model_input_names"] = model_input_names;
     atomic_write(dir / "tokenizer_config.json", config.dump(2) + "\n");
 }
 
