@@ -9,6 +9,7 @@
 #include <tandem/core/text_batch.hpp>
 #include <tandem/models/any_model.hpp>
 #include <tandem/models/bert.hpp>
+#include <tandem/models/blip.hpp>
 #include <tandem/models/clip.hpp>
 #include <tandem/models/distilbert.hpp>
 #include <tandem/models/dual_encoder.hpp>

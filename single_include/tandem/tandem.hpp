@@ -6865,10 +6865,11 @@ inline ImageU8 load_image(const std::filesystem::path& path, const DecodeOptions
 }  // namespace tandem::image
 // ---- end tandem/image/decode.hpp
 // ---- begin tandem/image/processor.hpp
-// `ImageProcessor`: Hugging Face's CLIPImageProcessor and SiglipImageProcessor (the
-// PIL-backed "slow" ones) driven by preprocessor_config.json: convert to RGB, resize
-// (shortest edge or exact size), centre crop, rescale, normalise, HWC -> CHW, and the
-// same over a batch of images or files in parallel, giving `pixel_values` [N, 3, H, W].
+// `ImageProcessor`: Hugging Face's CLIPImageProcessor, SiglipImageProcessor and
+// BlipImageProcessor (the PIL-backed "slow" ones) driven by preprocessor_config.json:
+// convert to RGB, resize (shortest edge or exact size), centre crop, rescale, normalise,
+// HWC -> CHW, and the same over a batch of images or files in parallel, giving
+// `pixel_values` [N, 3, H, W].
 
 // ---- begin tandem/core/detail/json.hpp
 // The one checked JSON reader (and writer) behind every JSON file tandem touches:
@@ -7307,6 +7308,14 @@ struct ImageProcessor {
         p.normalization.image_std = {0.5f, 0.5f, 0.5f};
         return p;
     }
+    // SigLIP's exact-size resize without a crop, at 384 x 384 with the OpenAI-CLIP mean and std.
+    static ImageProcessor blip() {
+        ImageProcessor p;
+        p.image_processor_type = "BlipImageProcessor";
+        p.size_height = p.size_width = 384;
+        p.do_center_crop = false;
+        return p;
+    }
 
     static ImageProcessor from_json(const nlohmann::json& config, const std::string& file);
     static ImageProcessor from_file(const std::filesystem::path& path);
@@ -7491,20 +7500,21 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
         type_key = "feature_extractor_type";
         r.read(type_key, type);
     } else {
-        tandem::detail::throw_error(file,
-                                    ": key 'image_processor_type': missing (expected CLIPImageProcessor or ",
-                                    "SiglipImageProcessor; 'feature_extractor_type' is read too)");
+        tandem::detail::throw_error(
+            file, ": key 'image_processor_type': missing (expected CLIPImageProcessor, ",
+            "SiglipImageProcessor or BlipImageProcessor; ", "'feature_extractor_type' is read too)");
     }
     // The "Fast" variants read the same keys; tandem always follows the PIL path.
     const bool is_clip =
         type == "CLIPImageProcessor" || type == "CLIPImageProcessorFast" || type == "CLIPFeatureExtractor";
     const bool is_siglip = type == "SiglipImageProcessor" || type == "SiglipImageProcessorFast";
-    if (!is_clip && !is_siglip) {
+    const bool is_blip = type == "BlipImageProcessor" || type == "BlipImageProcessorFast";
+    if (!is_clip && !is_siglip && !is_blip) {
         tandem::detail::throw_error(file, ": key '", type_key,
-                                    "': expected CLIPImageProcessor, CLIPFeatureExtractor ",
-                                    "or SiglipImageProcessor, found \"", type, "\"");
+                                    "': expected CLIPImageProcessor, CLIPFeatureExtractor, ",
+                                    "SiglipImageProcessor or BlipImageProcessor, found \"", type, "\"");
     }
-    ImageProcessor p = is_clip ? clip() : siglip();
+    ImageProcessor p = is_clip ? clip() : is_siglip ? siglip() : blip();
     p.image_processor_type = type;
 
     r.read("do_convert_rgb", p.do_convert_rgb);
@@ -7522,8 +7532,8 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
 
     if (const auto* v = r.find("size")) {
         if (v->is_number_integer()) {
-            // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP always resizes
-            // to height x width, so there it means a square.
+            // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP and BLIP always
+            // resize to height x width, so there it means a square.
             const std::size_t n = r.side(r.root / "size", *v);
             if (is_clip) {
                 p.shortest_edge = n, p.size_height = p.size_width = 0;
@@ -7572,8 +7582,10 @@ inline nlohmann::ordered_json ImageProcessor::to_json() const {
     else
         j["size"] = {{"shortest_edge", shortest_edge}};
     j["resample"] = static_cast<int>(resample);
-    // SiglipImageProcessor has no crop settings: they are written only where they crop.
-    if (!image_processor_type.starts_with("Siglip") || do_center_crop) {
+    // SiglipImageProcessor and BlipImageProcessor have no crop settings: they are written
+    // only where they crop.
+    if (!(image_processor_type.starts_with("Siglip") || image_processor_type.starts_with("Blip")) ||
+        do_center_crop) {
         j["do_center_crop"] = do_center_crop;
         j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
     }
@@ -16345,6 +16357,207 @@ struct ViltConfig {
 // header per model family under io/config/, gathered here for the models that include
 // them all.
 
+// ---- begin tandem/io/config/blip.hpp
+// transformers' BlipConfig, BlipTextConfig and BlipVisionConfig (v4.36) as read from and
+// written to config.json, with the defaults transformers fills in for absent keys and
+// every field validated on load.
+// reference: transformers models/blip/configuration_blip.py.
+
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tandem::io {
+
+// transformers.BlipTextConfig (v4.36): the BERT-style text encoder, whose layers
+// cross-attend to image tokens of width encoder_hidden_size.
+struct BlipTextConfig {
+    static constexpr const char* model_type = "blip_text_model";
+
+    std::int64_t vocab_size = 30524;
+    std::int64_t hidden_size = 768;
+    // The vision width; BlipConfig overwrites it with vision_config.hidden_size.
+    std::int64_t encoder_hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t projection_dim = 768;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 8;
+    std::int64_t max_position_embeddings = 512;
+    std::string hidden_act = "gelu";
+    double layer_norm_eps = 1e-12;
+    double hidden_dropout_prob = 0.0;
+    double attention_probs_dropout_prob = 0.0;
+    double initializer_range = 0.02;
+    std::optional<std::int64_t> bos_token_id = 30522;
+    std::optional<std::int64_t> eos_token_id = 2;
+    std::optional<std::int64_t> pad_token_id = 0;
+    std::optional<std::int64_t> sep_token_id = 102;
+    // Builds the cross-attention sublayers (BlipTextLayer); forward calls still run the
+    // encoder bidirectionally.
+    bool is_decoder = true;
+    bool use_cache = true;
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("vocab_size", c.vocab_size);
+        f("hidden_size", c.hidden_size);
+        f("encoder_hidden_size", c.encoder_hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("max_position_embeddings", c.max_position_embeddings);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("hidden_dropout_prob", c.hidden_dropout_prob);
+        f("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        f("initializer_range", c.initializer_range);
+        f("bos_token_id", c.bos_token_id);
+        f("eos_token_id", c.eos_token_id);
+        f("pad_token_id", c.pad_token_id);
+        f("sep_token_id", c.sep_token_id);
+        f("is_decoder", c.is_decoder);
+        f("use_cache", c.use_cache);
+    }
+
+    static BlipTextConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        BlipTextConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_count(r, "encoder_hidden_size", c.encoder_hidden_size, detail::kWidthLimit);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_count(r, "vocab_size", c.vocab_size, detail::kVocabLimit);
+        detail::check_count(r, "max_position_embeddings", c.max_position_embeddings, detail::kPositionLimit);
+        detail::check_dropout(r, "hidden_dropout_prob", c.hidden_dropout_prob);
+        detail::check_dropout(r, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        // nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) refuses a row outside the table.
+        if (c.pad_token_id && (*c.pad_token_id < 0 || *c.pad_token_id >= c.vocab_size))
+            detail::throw_error(r.where("pad_token_id"), ": expected an id below vocab_size ", c.vocab_size,
+                                ", found ", *c.pad_token_id);
+        return c;
+    }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const BlipTextConfig&) const = default;
+};
+
+// transformers.BlipVisionConfig (v4.36): a ViT over 3-channel images (the patch
+// convolution has no num_channels setting).
+struct BlipVisionConfig {
+    static constexpr const char* model_type = "blip_vision_model";
+
+    std::int64_t hidden_size = 768;
+    std::int64_t intermediate_size = 3072;
+    std::int64_t projection_dim = 512;
+    std::int64_t num_hidden_layers = 12;
+    std::int64_t num_attention_heads = 12;
+    std::int64_t image_size = 384;
+    std::int64_t patch_size = 16;
+    std::string hidden_act = "gelu";
+    double layer_norm_eps = 1e-5;
+    double attention_dropout = 0.0;
+    double initializer_range = 1e-10;
+    nlohmann::json extra = nlohmann::json::object();
+
+    static constexpr std::int64_t num_channels = 3;
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("hidden_size", c.hidden_size);
+        f("intermediate_size", c.intermediate_size);
+        f("projection_dim", c.projection_dim);
+        f("num_hidden_layers", c.num_hidden_layers);
+        f("num_attention_heads", c.num_attention_heads);
+        f("image_size", c.image_size);
+        f("patch_size", c.patch_size);
+        f("hidden_act", c.hidden_act);
+        f("layer_norm_eps", c.layer_norm_eps);
+        f("attention_dropout", c.attention_dropout);
+        f("initializer_range", c.initializer_range);
+    }
+
+    static BlipVisionConfig from_reader(const JsonObjectReader& r) {
+        detail::check_model_type(r, model_type, false);
+        BlipVisionConfig c;
+        detail::read_config_fields(c, r, {"model_type"});
+        detail::check_tower(r, c);
+        detail::check_patches(r, c);
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_dropout(r, "attention_dropout", c.attention_dropout);
+        detail::check_non_negative(r, "initializer_range", c.initializer_range);
+        return c;
+    }
+    // Patches per side; the class token makes num_patches() + 1 positions.
+    std::int64_t grid_size() const { return image_size / patch_size; }
+    std::int64_t num_patches() const { return grid_size() * grid_size(); }
+    nlohmann::json to_json() const { return detail::write_config_fields(*this); }
+    bool operator==(const BlipVisionConfig&) const = default;
+};
+
+// transformers.BlipConfig (v4.36): model_type "blip". image_text_hidden_size is the width
+// of the ITC projections (vision_proj, text_proj).
+struct BlipConfig {
+    static constexpr const char* model_type = "blip";
+
+    BlipTextConfig text_config;
+    BlipVisionConfig vision_config;
+    std::int64_t projection_dim = 512;
+    double logit_scale_init_value = 2.6592;
+    std::int64_t image_text_hidden_size = 256;
+    // BlipConfig.__init__ sets these whatever config.json says; they are written, not read.
+    double initializer_factor = 1.0;
+    double initializer_range = 0.02;
+    std::vector<std::string> architectures{};
+    nlohmann::json extra = nlohmann::json::object();
+
+    template <class Self, class F>
+    static void visit_fields(Self& c, F&& f) {
+        f("projection_dim", c.projection_dim);
+        f("logit_scale_init_value", c.logit_scale_init_value);
+        f("image_text_hidden_size", c.image_text_hidden_size);
+    }
+
+    static BlipConfig from_json(const nlohmann::json& json, const std::string& source = "<json>") {
+        const JsonObjectReader r(json, source);
+        detail::check_model_type(r, model_type, true);
+        BlipConfig c;
+        detail::read_config_fields(c, r,
+                                   {"model_type", "architectures", "text_config", "vision_config",
+                                    "initializer_factor", "initializer_range"});
+        detail::check_count(r, "projection_dim", c.projection_dim, detail::kWidthLimit);
+        detail::check_count(r, "image_text_hidden_size", c.image_text_hidden_size, detail::kWidthLimit);
+        c.architectures = detail::read_architectures(r, c.architectures);
+        c.text_config = BlipTextConfig::from_reader(r.object("text_config"));
+        c.vision_config = BlipVisionConfig::from_reader(r.object("vision_config"));
+        // As BlipConfig.__init__: the text encoder cross-attends to the vision tower's width.
+        c.text_config.encoder_hidden_size = c.vision_config.hidden_size;
+        return c;
+    }
+    static BlipConfig from_file(const std::filesystem::path& path) {
+        return detail::config_from_file<BlipConfig>(path);
+    }
+
+    nlohmann::json to_json() const {
+        auto out = detail::write_config_fields(*this);
+        out["initializer_factor"] = initializer_factor;
+        out["initializer_range"] = initializer_range;
+        out["architectures"] = architectures;
+        out["text_config"] = text_config.to_json();
+        out["vision_config"] = vision_config.to_json();
+        return out;
+    }
+    bool operator==(const BlipConfig&) const = default;
+};
+
+}  // namespace tandem::io
+// ---- end tandem/io/config/blip.hpp
 // ---- begin tandem/io/config/clip.hpp
 // transformers' CLIPConfig, CLIPTextConfig and CLIPVisionConfig (v4.36) as read from
 // and written to config.json, with the defaults transformers fills in for absent keys
@@ -16787,10 +17000,14 @@ Var<B, T> activate(Activation a, const Var<B, T>& x) {
 }  // namespace tandem
 // ---- end tandem/nn/activation.hpp
 // ---- begin tandem/nn/attention.hpp
-// Multi-head attention with separate q/k/v/output projections whose names follow the
-// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
-// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+// Multi-head attention with q/k/v/output projections whose names follow the model family
+// (CLIP and SigLIP "q_proj"..., BERT "self.query"...), the three input projections
+// separate or fused into one (BLIP's vision "qkv").
+// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense, BlipAttention.
 
+
+#include <string>
+#include <vector>
 
 namespace tandem {
 
@@ -16806,6 +17023,10 @@ AttentionOptions<B, T> attention_options(const TextBatch<B>& text, bool causal) 
 
 struct AttentionNames {
     std::string query = "q_proj", key = "k_proj", value = "v_proj", output = "out_proj";
+    // Set: one Linear(dim, 3 dim) under this name projects query, key and value at once,
+    // its output rows [0, dim) the query, [dim, 2 dim) the key, [2 dim, 3 dim) the value
+    // (BLIP's vision self_attn.qkv); query, key and value are then unused.
+    std::string fused_qkv{};
 };
 
 // [B, T, H * Dh] -> [B, H, T, Dh]
@@ -16832,46 +17053,72 @@ public:
     // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
     MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
                        const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
-        : query_(store, scope / names.query, dim, dim),
-          key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
-          value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
+        : in_proj_(input_projections(store, scope, dim, names, kv_dim ? kv_dim : dim)),
           output_(store, scope / names.output, dim, dim),
           heads_(heads),
           dropout_(T(dropout)) {
         if (heads <= 0 || dim % heads != 0)
             detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
+        if (!names.fused_qkv.empty() && kv_dim && kv_dim != dim)
+            detail::throw_error(scope.str(), ": a fused qkv projection reads one width, found queries of ",
+                                dim, " and keys of ", kv_dim);
     }
 
     // Self-attention over x [B, T, D].
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        return forward(g, x, x, options);
+        if (in_proj_.size() == 3) return forward(g, x, x, options);
+        const index_t dim = output_.in_features();
+        auto qkv = split(in_proj_[0].forward(g, x), x.shape().rank() - 1, {dim, dim, dim});
+        return attend(g, qkv[0], qkv[1], qkv[2], options);
     }
 
     // Queries from x [B, Tq, D], keys and values from context [B, Tk, kv_dim].
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const Var<B, T>& context,
                       const AttentionOptions<B, T>& options) const {
-        auto q = split_heads(query_.forward(g, x), heads_);
-        auto k = split_heads(key_.forward(g, context), heads_);
-        auto v = split_heads(value_.forward(g, context), heads_);
-        AttentionOptions<B, T> dropping = options;
-        dropping.dropout = dropout_;
-        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
+        if (in_proj_.size() != 3)
+            detail::throw_error("MultiHeadAttention: a fused qkv projection attends only to its own input");
+        return attend(g, in_proj_[0].forward(g, x), in_proj_[1].forward(g, context),
+                      in_proj_[2].forward(g, context), options);
     }
 
     template <class F>
     void for_each_parameter(F&& f) const {
-        query_.for_each_parameter(f);
-        key_.for_each_parameter(f);
-        value_.for_each_parameter(f);
+        for (const auto& l : in_proj_) l.for_each_parameter(f);
         output_.for_each_parameter(f);
     }
 
     void reset_parameters_normal(double std, std::uint64_t seed) {
-        for (auto* l : {&query_, &key_, &value_, &output_}) l->reset_parameters_normal(std, seed);
+        for (auto& l : in_proj_) l.reset_parameters_normal(std, seed);
+        output_.reset_parameters_normal(std, seed);
     }
 
 private:
-    Linear<B, T> query_, key_, value_, output_;
+    // Query, key and value, or the one fused projection.
+    static std::vector<Linear<B, T>> input_projections(ParameterStore<B, T>& store, const Scope& scope,
+                                                       index_t dim, const AttentionNames& names,
+                                                       index_t kv_dim) {
+        std::vector<Linear<B, T>> in;
+        if (!names.fused_qkv.empty()) {
+            in.emplace_back(store, scope / names.fused_qkv, dim, 3 * dim);
+            return in;
+        }
+        in.emplace_back(store, scope / names.query, dim, dim);
+        in.emplace_back(store, scope / names.key, kv_dim, dim);
+        in.emplace_back(store, scope / names.value, kv_dim, dim);
+        return in;
+    }
+
+    Var<B, T> attend(Graph<B, T>& g, const Var<B, T>& q, const Var<B, T>& k, const Var<B, T>& v,
+                     const AttentionOptions<B, T>& options) const {
+        AttentionOptions<B, T> dropping = options;
+        dropping.dropout = dropout_;
+        auto heads = scaled_dot_product_attention(split_heads(q, heads_), split_heads(k, heads_),
+                                                  split_heads(v, heads_), dropping);
+        return output_.forward(g, merge_heads(heads));
+    }
+
+    std::vector<Linear<B, T>> in_proj_;
+    Linear<B, T> output_;
     index_t heads_;
     T dropout_;
 };
@@ -16888,10 +17135,11 @@ private:
 // Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
 //   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
 // Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
-// y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
+// y = ln2(h + dropout(ffn(h))), optionally with a cross-attention sublayer between the two
+// (BertLayer's add_cross_attention). In train mode attention probabilities are dropped in
 // both; eval mode drops nothing.
 // reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, ViltLayer, BertLayer, DistilBERT's
-// TransformerBlock, MPNetLayer.
+// TransformerBlock, MPNetLayer, BlipTextLayer.
 
 // ---- begin tandem/nn/layer_norm.hpp
 // LayerNorm over the last axis with learned weight and bias.
@@ -16985,6 +17233,7 @@ private:
 }  // namespace tandem
 // ---- end tandem/nn/mlp.hpp
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16999,6 +17248,9 @@ struct TransformerSizes {
     // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
     double attention_dropout = 0;
     double hidden_dropout = 0;
+    // Width of the tokens a post-LN block cross-attends to (BertLayer with
+    // add_cross_attention; BLIP's text layers over the image tokens); 0: no cross-attention.
+    index_t cross_attention_width = 0;
 };
 
 // Where a pre-LN block's parameters live under its scope. The defaults are CLIP's and
@@ -17060,6 +17312,10 @@ struct PostLNLayout {
     std::string attention = "attention";
     AttentionNames attention_names{"self.query", "self.key", "self.value", "output.dense"};
     std::string attention_norm = "attention.output.LayerNorm";
+    // The cross-attention sublayer's, when TransformerSizes asks for one.
+    std::string cross_attention = "crossattention";
+    AttentionNames cross_attention_names{"self.query", "self.key", "self.value", "output.dense"};
+    std::string cross_attention_norm = "crossattention.output.LayerNorm";
     std::string intermediate = "intermediate.dense";
     std::string output = "output.dense";
     std::string output_norm = "output.LayerNorm";
@@ -17077,6 +17333,17 @@ public:
         : attention_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
                      s.attention_dropout),
           attention_norm_(store, scope / layout.attention_norm, s.hidden, s.layer_norm_eps),
+          cross_attention_(s.cross_attention_width > 0
+                               ? std::optional<MultiHeadAttention<B, T>>(
+                                     std::in_place, store, scope / layout.cross_attention, s.hidden, s.heads,
+                                     layout.cross_attention_names, s.cross_attention_width,
+                                     s.attention_dropout)
+                               : std::nullopt),
+          cross_attention_norm_(s.cross_attention_width > 0
+                                    ? std::optional<LayerNorm<B, T>>(std::in_place, store,
+                                                                     scope / layout.cross_attention_norm,
+                                                                     s.hidden, s.layer_norm_eps)
+                                    : std::nullopt),
           intermediate_(store, scope / layout.intermediate, s.hidden, s.intermediate),
           output_(store, scope / layout.output, s.intermediate, s.hidden),
           output_norm_(store, scope / layout.output_norm, s.hidden, s.layer_norm_eps),
@@ -17084,25 +17351,53 @@ public:
           attention_output_dropout_(T(layout.drop_attention_output ? s.hidden_dropout : 0)),
           hidden_dropout_(T(s.hidden_dropout)) {}
 
+    // Without memory the cross-attention sublayer, if any, is skipped (as BertLayer without
+    // encoder_hidden_states).
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
-        auto h = attention_norm_.forward(g, add(x, attended));
-        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
-        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
+        return feed_forward(g, self_attend(g, x, options));
+    }
+
+    // With cross-attention between self-attention and the feed-forward:
+    // h = ln(h + dropout(attn(h, memory))); memory [B, Tm, cross_attention_width].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options,
+                      const Var<B, T>& memory, const AttentionOptions<B, T>& memory_options) const {
+        if (!cross_attention_)
+            detail::throw_error("PostLNBlock: given tokens to cross-attend to, but built without ",
+                                "cross-attention (cross_attention_width 0)");
+        const auto h = self_attend(g, x, options);
+        auto crossed =
+            dropout(cross_attention_->forward(g, h, memory, memory_options), attention_output_dropout_);
+        return feed_forward(g, cross_attention_norm_->forward(g, add(h, crossed)));
     }
 
     template <class F>
     void for_each_parameter(F&& f) const {
         attention_.for_each_parameter(f);
         attention_norm_.for_each_parameter(f);
+        if (cross_attention_) {
+            cross_attention_->for_each_parameter(f);
+            cross_attention_norm_->for_each_parameter(f);
+        }
         intermediate_.for_each_parameter(f);
         output_.for_each_parameter(f);
         output_norm_.for_each_parameter(f);
     }
 
 private:
+    Var<B, T> self_attend(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options) const {
+        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
+        return attention_norm_.forward(g, add(x, attended));
+    }
+
+    Var<B, T> feed_forward(Graph<B, T>& g, const Var<B, T>& h) const {
+        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
+        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
+    }
+
     MultiHeadAttention<B, T> attention_;
     LayerNorm<B, T> attention_norm_;
+    std::optional<MultiHeadAttention<B, T>> cross_attention_;
+    std::optional<LayerNorm<B, T>> cross_attention_norm_;
     Linear<B, T> intermediate_, output_;
     LayerNorm<B, T> output_norm_;
     Activation activation_;
@@ -17129,6 +17424,14 @@ public:
 
     Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
         for (const auto& block : blocks_) x = block.forward(g, x, options);
+        return x;
+    }
+
+    // Every block also cross-attends to the same `memory` (BLIP's text encoder over the
+    // image tokens).
+    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options,
+                      const Var<B, T>& memory, const AttentionOptions<B, T>& memory_options) const {
+        for (const auto& block : blocks_) x = block.forward(g, x, options, memory, memory_options);
         return x;
     }
 
@@ -25015,6 +25318,243 @@ public:
 // time), ModelWithStore to own and train one, AnyEmbeddingModel for a model a folder chooses,
 // save_st_modules to write one as sentence-transformers modules.
 
+// ---- begin tandem/models/blip.hpp
+// Hugging Face BLIP for image-text retrieval: a ViT image tower, a BERT-style text encoder
+// whose layers cross-attend to the image tokens, and the two heads one checkpoint serves,
+// ITM (a 2-way match classifier over the cross-attending text, a reranker) and ITC (cosine
+// of projected class tokens, a bi-encoder). Names and numerics follow transformers 4.36
+// (see shared/data/models/README.md).
+// reference: transformers BlipVisionModel, BlipTextModel, BlipForImageTextRetrieval.
+
+
+namespace tandem {
+
+namespace detail {
+inline TransformerSizes blip_vision_sizes(const io::BlipVisionConfig& c) {
+    return {c.hidden_size,
+            c.num_attention_heads,
+            c.intermediate_size,
+            activation_from_name(c.hidden_act),
+            c.layer_norm_eps,
+            c.attention_dropout,
+            0.0};
+}
+
+// is_decoder (the config's, not the forward's) is what gives BlipTextLayer its
+// cross-attention.
+inline TransformerSizes blip_text_sizes(const io::BlipTextConfig& c) {
+    return {c.hidden_size,         c.num_attention_heads,
+            c.intermediate_size,   activation_from_name(c.hidden_act),
+            c.layer_norm_eps,      c.attention_probs_dropout_prob,
+            c.hidden_dropout_prob, c.is_decoder ? c.encoder_hidden_size : 0};
+}
+}  // namespace detail
+
+// "vision_model.*": patch convolution with bias, class token first, learned positions, no
+// pre-LayerNorm, pre-LN layers with a fused qkv, post_layernorm on every token.
+template <Backend B, Scalar T>
+class BlipVisionModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BlipVisionModel(ParameterStore<B, T>& store, const io::BlipVisionConfig& c, const Scope& scope)
+        : store_(&store),
+          class_embedding_(
+              store.add((scope / "embeddings" / "class_embedding").str(), {1, 1, c.hidden_size})),
+          patch_embedding_(store, scope / "embeddings" / "patch_embedding", c.num_channels, c.patch_size,
+                           c.hidden_size, true),
+          position_embedding_(store.add((scope / "embeddings" / "position_embedding").str(),
+                                        {1, c.num_patches() + 1, c.hidden_size})),
+          encoder_(store, scope / "encoder" / "layers", c.num_hidden_layers, detail::blip_vision_sizes(c),
+                   PreLNLayout{.attention_names = {.output = "projection", .fused_qkv = "qkv"}}),
+          post_layernorm_(store, scope / "post_layernorm", c.hidden_size, c.layer_norm_eps) {}
+
+    // pixel_values [batch, 3, image_size, image_size] -> [batch, 1 + patches, hidden] after
+    // post_layernorm (HF's last_hidden_state; its pooler_output, post_layernorm applied
+    // again to token 0, is not used for retrieval).
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        auto patches = patch_embedding_.forward(g, pixel_values);
+        const Shape& s = patches.shape();
+        const Shape& positions = store_->shape(position_embedding_);
+        if (s[1] + 1 != positions[1])
+            detail::throw_error("BlipVisionModel: ", s[1], " patches do not match ", positions[1] - 1,
+                                " positions (is image_size right?)");
+        auto cls = add(g.input(Tensor<B, T>::zeros({s[0], 1, s[2]})),
+                       reshape(g.parameter(*store_, class_embedding_), {s[2]}));
+        auto x = add(concat<B, T>({cls, patches}, 1),
+                     reshape(g.parameter(*store_, position_embedding_), {positions[1], s[2]}));
+        return post_layernorm_.forward(g, encoder_.forward(g, x));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        f(store_->name(class_embedding_), class_embedding_);
+        patch_embedding_.for_each_parameter(f);
+        f(store_->name(position_embedding_), position_embedding_);
+        encoder_.for_each_parameter(f);
+        post_layernorm_.for_each_parameter(f);
+    }
+
+private:
+    ParameterStore<B, T>* store_;
+    Parameter class_embedding_;
+    PatchEmbedding<B, T> patch_embedding_;
+    Parameter position_embedding_;
+    TransformerStack<PreLNBlock<B, T>> encoder_;
+    LayerNorm<B, T> post_layernorm_;
+};
+
+// "text_encoder.*" (BlipTextModel without its pooler): BERT embeddings without token types
+// and post-LN layers, each with a cross-attention sublayer that runs only when image tokens
+// are given. The self-attention mask is HF's (1 - mask) * -10000: padded keys get weight 0
+// either way, as with finfo.min, for any row with a real token.
+template <Backend B, Scalar T>
+class BlipTextModel {
+public:
+    using backend_type = B;
+    using value_type = T;
+
+    BlipTextModel(ParameterStore<B, T>& store, const io::BlipTextConfig& c, const Scope& scope)
+        : embeddings_(store, scope / "embeddings",
+                      BertEmbeddingOptions{.vocab_size = c.vocab_size,
+                                           .hidden_size = c.hidden_size,
+                                           .max_position_embeddings = c.max_position_embeddings,
+                                           .type_vocab_size = 0,
+                                           .layer_norm_eps = c.layer_norm_eps,
+                                           .dropout = c.hidden_dropout_prob,
+                                           .pad_token_id = c.pad_token_id,
+                                           .model = "BlipTextModel"}),
+          encoder_(store, scope / "encoder" / "layer", c.num_hidden_layers, detail::blip_text_sizes(c)) {}
+
+    // Text alone (the ITC path): [batch, tokens, hidden].
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text) const {
+        text.check("BlipTextModel");
+        return encoder_.forward(g, embeddings_.forward(g, text), attention_options<B, T>(text, false));
+    }
+
+    // Text cross-attending to image_embeds [batch, image tokens, encoder_hidden_size], every
+    // image token valid (the ITM path).
+    Var<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& image_embeds) const {
+        text.check("BlipTextModel");
+        return encoder_.forward(g, embeddings_.forward(g, text), attention_options<B, T>(text, false),
+                                image_embeds, AttentionOptions<B, T>{});
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        embeddings_.for_each_parameter(f);
+        encoder_.for_each_parameter(f);
+    }
+
+private:
+    BertEmbeddings<B, T> embeddings_;
+    TransformerStack<PostLNBlock<B, T>> encoder_;
+};
+
+// ITM's 2-way logits [batch, 2] as one reranker logit per pair, itm[:, 1] - itm[:, 0]
+// [batch]: its sigmoid is the match probability softmax(itm)[:, 1], and BCE-with-logits on
+// it equals the ITM cross-entropy.
+template <Backend B, Scalar T>
+Var<B, T> itm_match_logit(const Var<B, T>& itm_logits) {
+    if (itm_logits.shape().rank() != 2 || itm_logits.shape()[1] != 2)
+        detail::throw_error("itm_match_logit: expected ITM logits [batch, 2], found ",
+                            itm_logits.shape().str());
+    return reshape(sub(slice(itm_logits, 1, 1, 2), slice(itm_logits, 1, 0, 1)), {itm_logits.shape()[0]});
+}
+
+template <Backend B, Scalar T>
+struct BlipRetrievalOutput {
+    // ITM: [batch, 2] match logits (column 0 no match, column 1 match) of pair (image i,
+    // text i). ITC: [images, texts] cosine similarities, no temperature.
+    Var<B, T> itm_score;
+    Var<B, T> vision_last_hidden_state;  // [batch, 1 + patches, vision hidden], after post_layernorm
+    // The text encoder's output, [batch, tokens, text hidden]: cross-attending to the image
+    // (ITM) or alone (ITC).
+    Var<B, T> question_embeds;
+    // ITC only: the normalised projections of the image class token and the text [CLS],
+    // [batch, image_text_hidden_size].
+    Var<B, T> image_feat{}, text_feat{};
+};
+
+// transformers.BlipForImageTextRetrieval: owns its parameters; from_pretrained /
+// save_pretrained read and write a Hugging Face folder. As HF, input_ids go to the text
+// encoder unchanged on both paths (the original BLIP code puts an [ENC] token at position
+// 0 for ITM; HF keeps [CLS]), and both heads read position 0.
+template <Backend B, Scalar T>
+class BlipForImageTextRetrieval
+    : public PretrainedModel<BlipForImageTextRetrieval<B, T>, B, T, io::BlipConfig> {
+    using Base = PretrainedModel<BlipForImageTextRetrieval<B, T>, B, T, io::BlipConfig>;
+
+public:
+    static constexpr const char* architecture = "BlipForImageTextRetrieval";
+
+    explicit BlipForImageTextRetrieval(const io::BlipConfig& config)
+        : Base(config),
+          vision_model_(*this->store_, config.vision_config, Scope("vision_model")),
+          text_encoder_(*this->store_, config.text_config, Scope("text_encoder")),
+          vision_proj_(*this->store_, Scope("vision_proj"), config.vision_config.hidden_size,
+                       config.image_text_hidden_size),
+          text_proj_(*this->store_, Scope("text_proj"), config.text_config.hidden_size,
+                     config.image_text_hidden_size),
+          itm_head_(*this->store_, Scope("itm_head"), config.text_config.hidden_size, 2) {}
+
+    // HF's forward(input_ids, pixel_values, use_itm_head, attention_mask). ITM scores pair
+    // (image i, text i); ITC scores every image against every text.
+    BlipRetrievalOutput<B, T> forward(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values,
+                                      bool use_itm_head = true) const {
+        auto image_embeds = vision_model_.forward(g, pixel_values);
+        if (use_itm_head) {
+            if (text.batch() != pixel_values.shape()[0])
+                detail::throw_error("BlipForImageTextRetrieval: ITM scores text i against image i; found ",
+                                    text.batch(), " texts and ", pixel_values.shape()[0], " images");
+            auto question = text_encoder_.forward(g, text, image_embeds);
+            return {itm_head_.forward(g, pool_cls(question)), image_embeds, question};
+        }
+        auto question = text_encoder_.forward(g, text);
+        auto image_feat = image_features(g, image_embeds);
+        auto text_feat = text_features(g, question);
+        return {matmul(image_feat, text_feat, false, true), image_embeds, question, image_feat, text_feat};
+    }
+
+    // itm_match_logit of the ITM forward: one reranker logit per pair [batch].
+    Var<B, T> match_logits(Graph<B, T>& g, const TextBatch<B>& text, const Var<B, T>& pixel_values) const {
+        return itm_match_logit(forward(g, text, pixel_values, true).itm_score);
+    }
+
+    // The ITC embeddings, normalised [batch, image_text_hidden_size].
+    Var<B, T> encode_image(Graph<B, T>& g, const Var<B, T>& pixel_values) const {
+        return image_features(g, vision_model_.forward(g, pixel_values));
+    }
+    Var<B, T> encode_text(Graph<B, T>& g, const TextBatch<B>& text) const {
+        return text_features(g, text_encoder_.forward(g, text));
+    }
+
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        vision_model_.for_each_parameter(f);
+        text_encoder_.for_each_parameter(f);
+        vision_proj_.for_each_parameter(f);
+        text_proj_.for_each_parameter(f);
+        itm_head_.for_each_parameter(f);
+    }
+
+private:
+    // F.normalize(proj(states[:, 0])), x / max(||x||, 1e-12).
+    Var<B, T> image_features(Graph<B, T>& g, const Var<B, T>& image_embeds) const {
+        return l2_normalize(vision_proj_.forward(g, pool_cls(image_embeds)));
+    }
+    Var<B, T> text_features(Graph<B, T>& g, const Var<B, T>& question_embeds) const {
+        return l2_normalize(text_proj_.forward(g, pool_cls(question_embeds)));
+    }
+
+    BlipVisionModel<B, T> vision_model_;
+    BlipTextModel<B, T> text_encoder_;
+    Linear<B, T> vision_proj_, text_proj_, itm_head_;
+};
+
+}  // namespace tandem
+// ---- end tandem/models/blip.hpp
 // ---- begin tandem/models/pooled_tower.hpp
 // PooledTower: a text tower's token states pooled into one vector per text, as
 // sentence-transformers' [Transformer, Pooling] pair computes an embedding; with it a

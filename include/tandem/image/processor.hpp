@@ -1,7 +1,8 @@
-// `ImageProcessor`: Hugging Face's CLIPImageProcessor and SiglipImageProcessor (the
-// PIL-backed "slow" ones) driven by preprocessor_config.json: convert to RGB, resize
-// (shortest edge or exact size), centre crop, rescale, normalise, HWC -> CHW, and the
-// same over a batch of images or files in parallel, giving `pixel_values` [N, 3, H, W].
+// `ImageProcessor`: Hugging Face's CLIPImageProcessor, SiglipImageProcessor and
+// BlipImageProcessor (the PIL-backed "slow" ones) driven by preprocessor_config.json:
+// convert to RGB, resize (shortest edge or exact size), centre crop, rescale, normalise,
+// HWC -> CHW, and the same over a batch of images or files in parallel, giving
+// `pixel_values` [N, 3, H, W].
 #pragma once
 
 #include <tandem/core/detail/json.hpp>
@@ -48,6 +49,14 @@ struct ImageProcessor {
         p.do_center_crop = false;
         p.normalization.image_mean = {0.5f, 0.5f, 0.5f};  // IMAGENET_STANDARD_MEAN
         p.normalization.image_std = {0.5f, 0.5f, 0.5f};
+        return p;
+    }
+    // SigLIP's exact-size resize without a crop, at 384 x 384 with the OpenAI-CLIP mean and std.
+    static ImageProcessor blip() {
+        ImageProcessor p;
+        p.image_processor_type = "BlipImageProcessor";
+        p.size_height = p.size_width = 384;
+        p.do_center_crop = false;
         return p;
     }
 
@@ -234,20 +243,21 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
         type_key = "feature_extractor_type";
         r.read(type_key, type);
     } else {
-        tandem::detail::throw_error(file,
-                                    ": key 'image_processor_type': missing (expected CLIPImageProcessor or ",
-                                    "SiglipImageProcessor; 'feature_extractor_type' is read too)");
+        tandem::detail::throw_error(
+            file, ": key 'image_processor_type': missing (expected CLIPImageProcessor, ",
+            "SiglipImageProcessor or BlipImageProcessor; ", "'feature_extractor_type' is read too)");
     }
     // The "Fast" variants read the same keys; tandem always follows the PIL path.
     const bool is_clip =
         type == "CLIPImageProcessor" || type == "CLIPImageProcessorFast" || type == "CLIPFeatureExtractor";
     const bool is_siglip = type == "SiglipImageProcessor" || type == "SiglipImageProcessorFast";
-    if (!is_clip && !is_siglip) {
+    const bool is_blip = type == "BlipImageProcessor" || type == "BlipImageProcessorFast";
+    if (!is_clip && !is_siglip && !is_blip) {
         tandem::detail::throw_error(file, ": key '", type_key,
-                                    "': expected CLIPImageProcessor, CLIPFeatureExtractor ",
-                                    "or SiglipImageProcessor, found \"", type, "\"");
+                                    "': expected CLIPImageProcessor, CLIPFeatureExtractor, ",
+                                    "SiglipImageProcessor or BlipImageProcessor, found \"", type, "\"");
     }
-    ImageProcessor p = is_clip ? clip() : siglip();
+    ImageProcessor p = is_clip ? clip() : is_siglip ? siglip() : blip();
     p.image_processor_type = type;
 
     r.read("do_convert_rgb", p.do_convert_rgb);
@@ -265,8 +275,8 @@ inline ImageProcessor ImageProcessor::from_json(const nlohmann::json& config, co
 
     if (const auto* v = r.find("size")) {
         if (v->is_number_integer()) {
-            // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP always resizes
-            // to height x width, so there it means a square.
+            // An int is the shortest edge for CLIP (HF's get_size_dict); SigLIP and BLIP always
+            // resize to height x width, so there it means a square.
             const std::size_t n = r.side(r.root / "size", *v);
             if (is_clip) {
                 p.shortest_edge = n, p.size_height = p.size_width = 0;
@@ -315,8 +325,10 @@ inline nlohmann::ordered_json ImageProcessor::to_json() const {
     else
         j["size"] = {{"shortest_edge", shortest_edge}};
     j["resample"] = static_cast<int>(resample);
-    // SiglipImageProcessor has no crop settings: they are written only where they crop.
-    if (!image_processor_type.starts_with("Siglip") || do_center_crop) {
+    // SiglipImageProcessor and BlipImageProcessor have no crop settings: they are written
+    // only where they crop.
+    if (!(image_processor_type.starts_with("Siglip") || image_processor_type.starts_with("Blip")) ||
+        do_center_crop) {
         j["do_center_crop"] = do_center_crop;
         j["crop_size"] = {{"height", crop_height}, {"width", crop_width}};
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tandem/io/config/bert.hpp>
+#include <tandem/io/config/blip.hpp>
 #include <tandem/io/config/clip.hpp>
 #include <tandem/io/config/siglip.hpp>
 #include <tandem/io/config/vilt.hpp>

@@ -1,12 +1,16 @@
-// Multi-head attention with separate q/k/v/output projections whose names follow the
-// model family (CLIP and SigLIP "q_proj"..., BERT "self.query"...).
-// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense.
+// Multi-head attention with q/k/v/output projections whose names follow the model family
+// (CLIP and SigLIP "q_proj"..., BERT "self.query"...), the three input projections
+// separate or fused into one (BLIP's vision "qkv").
+// reference: transformers CLIPAttention, BertSelfAttention + BertSelfOutput's dense, BlipAttention.
 #pragma once
 
 #include <tandem/autograd/ops/attention.hpp>
 #include <tandem/autograd/ops/shape.hpp>
 #include <tandem/core/text_batch.hpp>
 #include <tandem/nn/linear.hpp>
+
+#include <string>
+#include <vector>
 
 namespace tandem {
 
@@ -22,6 +26,10 @@ AttentionOptions<B, T> attention_options(const TextBatch<B>& text, bool causal) 
 
 struct AttentionNames {
     std::string query = "q_proj", key = "k_proj", value = "v_proj", output = "out_proj";
+    // Set: one Linear(dim, 3 dim) under this name projects query, key and value at once,
+    // its output rows [0, dim) the query, [dim, 2 dim) the key, [2 dim, 3 dim) the value
+    // (BLIP's vision self_attn.qkv); query, key and value are then unused.
+    std::string fused_qkv{};
 };
 
 // [B, T, H * Dh] -> [B, H, T, Dh]
@@ -48,46 +56,72 @@ public:
     // `dropout` drops attention probabilities in train mode (HF's attention_dropout).
     MultiHeadAttention(ParameterStore<B, T>& store, const Scope& scope, index_t dim, index_t heads,
                        const AttentionNames& names = {}, index_t kv_dim = 0, double dropout = 0)
-        : query_(store, scope / names.query, dim, dim),
-          key_(store, scope / names.key, kv_dim ? kv_dim : dim, dim),
-          value_(store, scope / names.value, kv_dim ? kv_dim : dim, dim),
+        : in_proj_(input_projections(store, scope, dim, names, kv_dim ? kv_dim : dim)),
           output_(store, scope / names.output, dim, dim),
           heads_(heads),
           dropout_(T(dropout)) {
         if (heads <= 0 || dim % heads != 0)
             detail::throw_error(scope.str(), ": hidden size ", dim, " is not divisible by ", heads, " heads");
+        if (!names.fused_qkv.empty() && kv_dim && kv_dim != dim)
+            detail::throw_error(scope.str(), ": a fused qkv projection reads one width, found queries of ",
+                                dim, " and keys of ", kv_dim);
     }
 
     // Self-attention over x [B, T, D].
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        return forward(g, x, x, options);
+        if (in_proj_.size() == 3) return forward(g, x, x, options);
+        const index_t dim = output_.in_features();
+        auto qkv = split(in_proj_[0].forward(g, x), x.shape().rank() - 1, {dim, dim, dim});
+        return attend(g, qkv[0], qkv[1], qkv[2], options);
     }
 
     // Queries from x [B, Tq, D], keys and values from context [B, Tk, kv_dim].
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const Var<B, T>& context,
                       const AttentionOptions<B, T>& options) const {
-        auto q = split_heads(query_.forward(g, x), heads_);
-        auto k = split_heads(key_.forward(g, context), heads_);
-        auto v = split_heads(value_.forward(g, context), heads_);
-        AttentionOptions<B, T> dropping = options;
-        dropping.dropout = dropout_;
-        return output_.forward(g, merge_heads(scaled_dot_product_attention(q, k, v, dropping)));
+        if (in_proj_.size() != 3)
+            detail::throw_error("MultiHeadAttention: a fused qkv projection attends only to its own input");
+        return attend(g, in_proj_[0].forward(g, x), in_proj_[1].forward(g, context),
+                      in_proj_[2].forward(g, context), options);
     }
 
     template <class F>
     void for_each_parameter(F&& f) const {
-        query_.for_each_parameter(f);
-        key_.for_each_parameter(f);
-        value_.for_each_parameter(f);
+        for (const auto& l : in_proj_) l.for_each_parameter(f);
         output_.for_each_parameter(f);
     }
 
     void reset_parameters_normal(double std, std::uint64_t seed) {
-        for (auto* l : {&query_, &key_, &value_, &output_}) l->reset_parameters_normal(std, seed);
+        for (auto& l : in_proj_) l.reset_parameters_normal(std, seed);
+        output_.reset_parameters_normal(std, seed);
     }
 
 private:
-    Linear<B, T> query_, key_, value_, output_;
+    // Query, key and value, or the one fused projection.
+    static std::vector<Linear<B, T>> input_projections(ParameterStore<B, T>& store, const Scope& scope,
+                                                       index_t dim, const AttentionNames& names,
+                                                       index_t kv_dim) {
+        std::vector<Linear<B, T>> in;
+        if (!names.fused_qkv.empty()) {
+            in.emplace_back(store, scope / names.fused_qkv, dim, 3 * dim);
+            return in;
+        }
+        in.emplace_back(store, scope / names.query, dim, dim);
+        in.emplace_back(store, scope / names.key, kv_dim, dim);
+        in.emplace_back(store, scope / names.value, kv_dim, dim);
+        return in;
+    }
+
+    Var<B, T> attend(Graph<B, T>& g, const Var<B, T>& q, const Var<B, T>& k, const Var<B, T>& v,
+                     const AttentionOptions<B, T>& options) const {
+        AttentionOptions<B, T> dropping = options;
+        dropping.dropout = dropout_;
+        auto heads = scaled_dot_product_attention(split_heads(q, heads_), split_heads(k, heads_),
+                                                  split_heads(v, heads_), dropping);
+        return output_.forward(g, merge_heads(heads));
+    }
+
+    std::vector<Linear<B, T>> in_proj_;
+    Linear<B, T> output_;
     index_t heads_;
     T dropout_;
 };

@@ -1,10 +1,11 @@
 // Transformer encoder blocks and stacks. Pre-LN (CLIP, SigLIP, ViT):
 //   h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
 // Post-LN (BERT, RoBERTa, DistilBERT, MPNet): h = ln1(x + dropout(attn(x)));
-// y = ln2(h + dropout(ffn(h))). In train mode attention probabilities are dropped in
+// y = ln2(h + dropout(ffn(h))), optionally with a cross-attention sublayer between the two
+// (BertLayer's add_cross_attention). In train mode attention probabilities are dropped in
 // both; eval mode drops nothing.
 // reference: transformers CLIPEncoderLayer, SiglipEncoderLayer, ViltLayer, BertLayer, DistilBERT's
-// TransformerBlock, MPNetLayer.
+// TransformerBlock, MPNetLayer, BlipTextLayer.
 #pragma once
 
 #include <tandem/autograd/ops/embedding.hpp>
@@ -12,6 +13,7 @@
 #include <tandem/nn/layer_norm.hpp>
 #include <tandem/nn/mlp.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ struct TransformerSizes {
     // before their residual adds (BERT's hidden_dropout_prob; CLIP and SigLIP have none).
     double attention_dropout = 0;
     double hidden_dropout = 0;
+    // Width of the tokens a post-LN block cross-attends to (BertLayer with
+    // add_cross_attention; BLIP's text layers over the image tokens); 0: no cross-attention.
+    index_t cross_attention_width = 0;
 };
 
 // Where a pre-LN block's parameters live under its scope. The defaults are CLIP's and
@@ -87,6 +92,10 @@ struct PostLNLayout {
     std::string attention = "attention";
     AttentionNames attention_names{"self.query", "self.key", "self.value", "output.dense"};
     std::string attention_norm = "attention.output.LayerNorm";
+    // The cross-attention sublayer's, when TransformerSizes asks for one.
+    std::string cross_attention = "crossattention";
+    AttentionNames cross_attention_names{"self.query", "self.key", "self.value", "output.dense"};
+    std::string cross_attention_norm = "crossattention.output.LayerNorm";
     std::string intermediate = "intermediate.dense";
     std::string output = "output.dense";
     std::string output_norm = "output.LayerNorm";
@@ -104,6 +113,17 @@ public:
         : attention_(store, scope / layout.attention, s.hidden, s.heads, layout.attention_names, 0,
                      s.attention_dropout),
           attention_norm_(store, scope / layout.attention_norm, s.hidden, s.layer_norm_eps),
+          cross_attention_(s.cross_attention_width > 0
+                               ? std::optional<MultiHeadAttention<B, T>>(
+                                     std::in_place, store, scope / layout.cross_attention, s.hidden, s.heads,
+                                     layout.cross_attention_names, s.cross_attention_width,
+                                     s.attention_dropout)
+                               : std::nullopt),
+          cross_attention_norm_(s.cross_attention_width > 0
+                                    ? std::optional<LayerNorm<B, T>>(std::in_place, store,
+                                                                     scope / layout.cross_attention_norm,
+                                                                     s.hidden, s.layer_norm_eps)
+                                    : std::nullopt),
           intermediate_(store, scope / layout.intermediate, s.hidden, s.intermediate),
           output_(store, scope / layout.output, s.intermediate, s.hidden),
           output_norm_(store, scope / layout.output_norm, s.hidden, s.layer_norm_eps),
@@ -111,25 +131,53 @@ public:
           attention_output_dropout_(T(layout.drop_attention_output ? s.hidden_dropout : 0)),
           hidden_dropout_(T(s.hidden_dropout)) {}
 
+    // Without memory the cross-attention sublayer, if any, is skipped (as BertLayer without
+    // encoder_hidden_states).
     Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options = {}) const {
-        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
-        auto h = attention_norm_.forward(g, add(x, attended));
-        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
-        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
+        return feed_forward(g, self_attend(g, x, options));
+    }
+
+    // With cross-attention between self-attention and the feed-forward:
+    // h = ln(h + dropout(attn(h, memory))); memory [B, Tm, cross_attention_width].
+    Var<B, T> forward(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options,
+                      const Var<B, T>& memory, const AttentionOptions<B, T>& memory_options) const {
+        if (!cross_attention_)
+            detail::throw_error("PostLNBlock: given tokens to cross-attend to, but built without ",
+                                "cross-attention (cross_attention_width 0)");
+        const auto h = self_attend(g, x, options);
+        auto crossed =
+            dropout(cross_attention_->forward(g, h, memory, memory_options), attention_output_dropout_);
+        return feed_forward(g, cross_attention_norm_->forward(g, add(h, crossed)));
     }
 
     template <class F>
     void for_each_parameter(F&& f) const {
         attention_.for_each_parameter(f);
         attention_norm_.for_each_parameter(f);
+        if (cross_attention_) {
+            cross_attention_->for_each_parameter(f);
+            cross_attention_norm_->for_each_parameter(f);
+        }
         intermediate_.for_each_parameter(f);
         output_.for_each_parameter(f);
         output_norm_.for_each_parameter(f);
     }
 
 private:
+    Var<B, T> self_attend(Graph<B, T>& g, const Var<B, T>& x, const AttentionOptions<B, T>& options) const {
+        auto attended = dropout(attention_.forward(g, x, options), attention_output_dropout_);
+        return attention_norm_.forward(g, add(x, attended));
+    }
+
+    Var<B, T> feed_forward(Graph<B, T>& g, const Var<B, T>& h) const {
+        auto ffn = output_.forward(g, activate(activation_, intermediate_.forward(g, h)));
+        return output_norm_.forward(g, add(h, dropout(ffn, hidden_dropout_)));
+    }
+
     MultiHeadAttention<B, T> attention_;
     LayerNorm<B, T> attention_norm_;
+    std::optional<MultiHeadAttention<B, T>> cross_attention_;
+    std::optional<LayerNorm<B, T>> cross_attention_norm_;
     Linear<B, T> intermediate_, output_;
     LayerNorm<B, T> output_norm_;
     Activation activation_;
@@ -156,6 +204,14 @@ public:
 
     Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options = {}) const {
         for (const auto& block : blocks_) x = block.forward(g, x, options);
+        return x;
+    }
+
+    // Every block also cross-attends to the same `memory` (BLIP's text encoder over the
+    // image tokens).
+    Var<B, T> forward(Graph<B, T>& g, Var<B, T> x, const AttentionOptions<B, T>& options,
+                      const Var<B, T>& memory, const AttentionOptions<B, T>& memory_options) const {
+        for (const auto& block : blocks_) x = block.forward(g, x, options, memory, memory_options);
         return x;
     }
 
