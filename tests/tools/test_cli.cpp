@@ -73,29 +73,42 @@ TEST_CASE("tandem forward: CLIP embeddings, logits, loss and every gradient matc
 }
 
 TEST_CASE(
-    "tandem forward: BERT and ViLT cross-encoders' logits, BCE loss and every gradient match transformers") {
-    for (const std::string name : {"bert-tiny-cls", "vilt-tiny-itm"}) {
-        auto dir = tandem::testing::test_data("models/" + name);
+    "tandem forward: BERT, ViLT and BLIP cross-encoders' logits, loss and every gradient match "
+    "transformers") {
+    struct Case {
+        std::string name, inputs, loss, labels, logits, loss_file, grads;
+    };
+    const std::vector<Case> cases{
+        {"bert-tiny-cls", "token_type_ids", "bce", "labels", "logits", "loss", "grads"},
+        {"vilt-tiny-itm", "token_type_ids pixel_values pixel_mask", "bce", "labels", "logits", "loss",
+         "grads"},
+        {"blip-tiny-itm", "pixel_values", "ce", "itm_labels", "itm_logits", "loss_itm", "grads_itm"},
+    };
+    for (const auto& c : cases) {
+        auto dir = tandem::testing::test_data("models/" + c.name);
         if (!dir) return;
-        const auto out = scratch("cli", "forward_" + name);
+        const auto out = scratch("cli", "forward_" + c.name);
         const auto in = *dir / "inputs";
         std::string inputs = " --input-ids " + (in / "input_ids.npy").string() + " --attention-mask " +
-                             (in / "attention_mask.npy").string() + " --token-type-ids " +
-                             (in / "token_type_ids.npy").string();
-        if (name == "vilt-tiny-itm")
-            inputs += " --pixel-values " + (in / "pixel_values.npy").string() + " --pixel-mask " +
-                      (in / "pixel_mask.npy").string();
-        const auto [status, text] = run(std::string(TANDEM_CLI) + " forward --double --model " +
-                                        dir->string() + inputs + " --labels " + (in / "labels.npy").string() +
-                                        " --loss bce --grads --out " + out.string() + " 2>&1");
-        INFO(name << ": " << text);
+                             (in / "attention_mask.npy").string();
+        std::istringstream extra(c.inputs);
+        for (std::string input; extra >> input;) {
+            std::string option = input;
+            std::replace(option.begin(), option.end(), '_', '-');
+            inputs += " --" + option + " " + (in / (input + ".npy")).string();
+        }
+        const auto [status, text] =
+            run(std::string(TANDEM_CLI) + " forward --double --model " + dir->string() + inputs +
+                " --labels " + (in / (c.labels + ".npy")).string() + " --loss " + c.loss + " --grads --out " +
+                out.string() + " 2>&1");
+        INFO(c.name << ": " << text);
         REQUIRE(status == 0);
         const auto expected = *dir / "expected" / "f64";
         auto ref = [](const fs::path& p) { return xt::load_npy<double>(p.string()); };
-        CHECK(relative_difference(ref(out / "logits.npy"), ref(expected / "logits.npy")) < 1e-12);
-        CHECK(std::abs(ref(out / "loss.npy")() - ref(expected / "loss.npy")()) < 1e-12);
+        CHECK(relative_difference(ref(out / "logits.npy"), ref(expected / (c.logits + ".npy"))) < 1e-12);
+        CHECK(std::abs(ref(out / "loss.npy")() - ref(expected / (c.loss_file + ".npy"))()) < 1e-12);
         const auto grads = tandem::io::SafetensorsFile::open(out / "grads.safetensors");
-        const auto reference = tandem::io::SafetensorsFile::open(*dir / "grads.safetensors");
+        const auto reference = tandem::io::SafetensorsFile::open(*dir / (c.grads + ".safetensors"));
         CHECK(grads.names() == reference.names());
         // Every gradient, relative to the tensor's largest reference entry (the key biases'
         // reference is rounding noise around their exact 0).

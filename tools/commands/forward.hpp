@@ -10,6 +10,7 @@
 #include <tandem/io/json_file.hpp>
 #include <tandem/losses/clip.hpp>
 #include <tandem/models/bert.hpp>
+#include <tandem/models/blip.hpp>
 #include <tandem/models/clip.hpp>
 #include <tandem/models/siglip.hpp>
 #include <tandem/models/vilt.hpp>
@@ -74,8 +75,8 @@ Var<Cpu, T> load_pixels(Graph<Cpu, T>& g, const ForwardOptions& o) {
 }
 
 // The logits [batch, num_labels] of a cross-encoder: a text one reads token ids only, an
-// image-text one also pixel_values and pixel_mask (all pixels real without one, as
-// transformers assumes).
+// image-text one also pixel_values, and ViLT pixel_mask (all pixels real without one, as
+// transformers assumes); BLIP gives its 2-way ITM logits.
 template <class Model, class T = typename Model::value_type>
 Var<Cpu, T> cross_encoder_logits(Graph<Cpu, T>& g, const Model& model, const ForwardOptions& o) {
     const auto text = load_text(o);
@@ -83,6 +84,10 @@ Var<Cpu, T> cross_encoder_logits(Graph<Cpu, T>& g, const Model& model, const For
         if (o.pixel_values || o.pixel_mask)
             detail::throw_error("--pixel-values, --pixel-mask: ", Model::architecture, " reads text only");
         return model.forward(g, text).logits;
+    } else if constexpr (requires(const Var<Cpu, T>& pixels) { model.forward(g, text, pixels).itm_score; }) {
+        if (!o.pixel_values) detail::throw_error(Model::architecture, " needs --pixel-values");
+        if (o.pixel_mask) detail::throw_error("--pixel-mask: ", Model::architecture, " reads whole images");
+        return model.forward(g, text, load_pixels(g, o)).itm_score;
     } else {
         if (!o.pixel_values) detail::throw_error(Model::architecture, " needs --pixel-values");
         const auto pixels = load_pixels(g, o);
@@ -195,6 +200,9 @@ inline int forward_run(const ForwardOptions& o) {
         return o.use_double ? forward_cmd::run_forward<SiglipModel<Cpu, double>>(o)
                             : forward_cmd::run_forward<SiglipModel<Cpu, float>>(o);
     if (!o.input_ids) detail::throw_error("a cross-encoder needs --input-ids");
+    if (type == "blip")
+        return o.use_double ? forward_cmd::run_cross_encoder<BlipForImageTextRetrieval<Cpu, double>>(o)
+                            : forward_cmd::run_cross_encoder<BlipForImageTextRetrieval<Cpu, float>>(o);
     if (type == "vilt")
         return o.use_double ? forward_cmd::run_cross_encoder<ViltForImageAndTextRetrieval<Cpu, double>>(o)
                             : forward_cmd::run_cross_encoder<ViltForImageAndTextRetrieval<Cpu, float>>(o);
@@ -207,22 +215,24 @@ inline int forward_run(const ForwardOptions& o) {
         return o.use_double ? forward_cmd::run_cross_encoder<BertForSequenceClassification<Cpu, double>>(o)
                             : forward_cmd::run_cross_encoder<BertForSequenceClassification<Cpu, float>>(o);
     }
-    detail::throw_error(file.string(), ": key 'model_type': expected clip, siglip, bert or vilt, found '",
-                        type, "'");
+    detail::throw_error(file.string(),
+                        ": key 'model_type': expected clip, siglip, bert, vilt or blip, found '", type, "'");
 }
 
 inline void add_forward(CLI::App& app, int& status) {
     auto o = std::make_shared<ForwardOptions>();
-    CLI::App* sub = app.add_subcommand(
-        "forward",
-        "run a Hugging Face CLIP/SigLIP dual encoder or a BERT/ViLT cross-encoder folder on .npy inputs: "
-        "embeddings or logits, loss, gradients");
+    CLI::App* sub = app.add_subcommand("forward",
+                                       "run a Hugging Face CLIP/SigLIP dual encoder or a BERT/ViLT/BLIP "
+                                       "cross-encoder folder on .npy inputs: "
+                                       "embeddings or logits, loss, gradients");
     sub->footer(
         "A dual encoder writes text_embeds.npy, image_embeds.npy (unnormalised projections),\n"
         "logits_per_image.npy; a cross-encoder (BertForSequenceClassification,\n"
-        "ViltForImageAndTextRetrieval) writes logits.npy. Then loss.npy and, with --grads,\n"
+        "ViltForImageAndTextRetrieval, BlipForImageTextRetrieval's 2-way ITM head) writes\n"
+        "logits.npy. Then loss.npy and, with --grads,\n"
         "grads.safetensors (d loss / d parameter, by Hugging Face name, F64 with --double).\n");
-    sub->add_option("--model", o->model, "a Hugging Face CLIP, SigLIP, BERT cross-encoder or ViLT folder")
+    sub->add_option("--model", o->model,
+                    "a Hugging Face CLIP, SigLIP, BERT cross-encoder, ViLT or BLIP folder")
         ->required();
     sub->add_option("--out", o->out, "the folder to write")->required();
     sub->add_option("--input-ids", o->input_ids, "int64 token ids [batch, length]");
