@@ -21,6 +21,6 @@
 #include <tandem/models/router.hpp>
 #include <tandem/models/sentence_transformer_stack.hpp>
 #include <tandem/models/siglip.hpp>
-#include <tandem/models/vilt.hpp>
 #include <tandem/models/st_modules.hpp>
 #include <tandem/models/stack_module.hpp>
+#include <tandem/models/vilt.hpp>

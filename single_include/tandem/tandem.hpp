@@ -17069,7 +17069,9 @@ public:
         if (in_proj_.size() == 3) return forward(g, x, x, options);
         const index_t dim = output_.in_features();
         auto qkv = split(in_proj_[0].forward(g, x), x.shape().rank() - 1, {dim, dim, dim});
-        return attend(g, qkv[0], qkv[1], qkv[2], options);
+        auto q = split_heads(qkv[0], heads_);
+        auto k = split_heads(qkv[1], heads_);
+        return attend(g, q, k, split_heads(qkv[2], heads_), options);
     }
 
     // Queries from x [B, Tq, D], keys and values from context [B, Tk, kv_dim].
@@ -17077,8 +17079,10 @@ public:
                       const AttentionOptions<B, T>& options) const {
         if (in_proj_.size() != 3)
             detail::throw_error("MultiHeadAttention: a fused qkv projection attends only to its own input");
-        return attend(g, in_proj_[0].forward(g, x), in_proj_[1].forward(g, context),
-                      in_proj_[2].forward(g, context), options);
+        // One projection after another: the graph's order, and so its rounding, stays fixed.
+        auto q = split_heads(in_proj_[0].forward(g, x), heads_);
+        auto k = split_heads(in_proj_[1].forward(g, context), heads_);
+        return attend(g, q, k, split_heads(in_proj_[2].forward(g, context), heads_), options);
     }
 
     template <class F>
@@ -17108,12 +17112,12 @@ private:
         return in;
     }
 
+    // q [B, H, Tq, Dh]; k, v [B, H, Tk, Dh].
     Var<B, T> attend(Graph<B, T>& g, const Var<B, T>& q, const Var<B, T>& k, const Var<B, T>& v,
                      const AttentionOptions<B, T>& options) const {
         AttentionOptions<B, T> dropping = options;
         dropping.dropout = dropout_;
-        auto heads = scaled_dot_product_attention(split_heads(q, heads_), split_heads(k, heads_),
-                                                  split_heads(v, heads_), dropping);
+        auto heads = scaled_dot_product_attention(q, k, v, dropping);
         return output_.forward(g, merge_heads(heads));
     }
 
